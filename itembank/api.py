@@ -1,0 +1,82 @@
+"""The library API the CLI is a thin layer over.
+
+>>> from itembank import load_bank, export
+>>> bank = load_bank("items")          # raises InvalidBank with every problem if invalid
+>>> result = export(bank, "json")      # ExportResult: .data bytes, .written, .skipped
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .export import ExportContext, ExportResult, ItembankError, get_exporter, registry, write_result
+from .model import Bank
+from .render import Renderer
+from .validate import CheckResult, check_bank
+
+
+class InvalidBank(ItembankError):
+    """The bank has errors; ``result.problems`` lists them all."""
+
+    def __init__(self, result: CheckResult) -> None:
+        self.result = result
+        n = len(result.errors)
+        super().__init__(f"the bank has {n} error{'s' * (n != 1)}; run `itembank validate` for the list")
+
+
+def load_bank(root: Path | str = "items", *, strict: bool = False) -> Bank:
+    """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ItembankError(f"bank folder '{root}' does not exist")
+    result = check_bank(root)
+    if not result.ok(strict=strict):
+        raise InvalidBank(result)
+    return result.bank()
+
+
+def export(bank: Bank, fmt: str, *, ctx: ExportContext | None = None, **options: Any) -> ExportResult:
+    """Run one exporter in memory (nothing is written)."""
+    exporter = get_exporter(fmt)
+    if ctx is None:
+        ctx = ExportContext(options=options, tool_version=__version__)
+    return exporter.export(bank, ctx)
+
+
+@dataclass
+class BuildReport:
+    """What ``build`` did: one entry per exporter, in order."""
+
+    outputs: list[tuple[str, Path, ExportResult]] = field(default_factory=list)
+    renders: int = 0
+
+
+def build(
+    bank: Bank,
+    out_dir: Path | str = "dist",
+    *,
+    formats: list[str] | None = None,
+    on_export: Callable[[str, Path, ExportResult], None] | None = None,
+    **options: Any,
+) -> BuildReport:
+    """Run every registered exporter (or ``formats``) into ``out_dir``, sharing one renderer."""
+    out_dir = Path(out_dir)
+    names = formats or list(registry())
+    ctx = ExportContext(renderer=Renderer(), options=options, tool_version=__version__)
+    report = BuildReport()
+    # Produce everything in memory first: a failing exporter must not leave a half-updated dist/.
+    produced: list[tuple[str, Path, ExportResult]] = []
+    for name in names:
+        exporter = get_exporter(name)
+        result = exporter.export(bank, ctx)
+        produced.append((name, out_dir / exporter.default_output, result))
+    for name, path, result in produced:
+        write_result(result, path)
+        report.outputs.append((name, path, result))
+        if on_export is not None:
+            on_export(name, path, result)
+    report.renders = ctx.renderer.renders
+    return report

@@ -1,0 +1,193 @@
+"""The ``itembank`` command: a thin click layer over the library API.
+
+Exit codes: 0 success, 1 invalid bank or failed export, 2 usage error.  Domain errors become
+``click.ClickException`` with a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .api import InvalidBank, build as build_bank, export as export_bank, load_bank
+from .export import ItembankError, registry, write_result
+from .model import ITEM_TYPES
+from .reporters import REPORTERS
+from .schema import SCHEMA_NAMES, schema_text
+from .skeletons import skeleton
+from .stats import format_stats
+from .validate import check_bank, check_paths
+
+
+class Failure(click.ClickException):
+    """Exit 1 with a message (click's own ClickException also exits 1; UsageError exits 2)."""
+
+    exit_code = 1
+
+
+def _progress() -> Callable[[int, int], None] | None:
+    """A progress line on stderr for long runs, only when a person is watching."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        if total >= 200 and (done % 100 == 0 or done == total):
+            click.echo(f"\rchecking {done}/{total} files", err=True, nl=done == total)
+
+    return report
+
+
+def _load(bank: Path) -> Any:
+    try:
+        return load_bank(bank)
+    except InvalidBank as exc:
+        click.echo(REPORTERS["text"](exc.result), err=True, nl=False)
+        raise Failure("the bank is invalid: nothing was written") from None
+    except ItembankError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+bank_option = click.option(
+    "--bank",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("items"),
+    show_default=True,
+    help="The bank folder.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="itembank")
+def main() -> None:
+    """Keep an assessment item bank as plain files, prove every item correct, export it everywhere."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
+@bank_option
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="Report format: text, json, or github (workflow annotations).")
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool) -> None:
+    """Check the bank (or the given files and folders) and report every problem.
+
+    Exit 0 when valid, 1 when there are errors (or warnings with --strict), 2 on usage errors.
+    """
+    if paths:
+        root = bank if bank.is_dir() else (paths[0] if paths[0].is_dir() else paths[0].parent)
+        result = check_paths(list(paths), root=root, progress=_progress())
+    else:
+        if not bank.is_dir():
+            raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank or PATHS)")
+        result = check_bank(bank, progress=_progress())
+    click.echo(REPORTERS[fmt](result), nl=False)
+    if not result.ok(strict=strict):
+        sys.exit(1)
+
+
+def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--unzipped", is_flag=True, help="Package formats: write a folder instead of a zip.")(f)
+    f = click.option("--check", "check", is_flag=True, help="Validate the output against the official schemas (ITEMBANK_XSD_DIR).")(f)
+    return f
+
+
+@main.command("export")
+@click.argument("fmt", metavar="FORMAT")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write (default: dist/<format's default name>).")
+@bank_option
+@_export_options
+def export_cmd(fmt: str, output: Path | None, bank: Path, **options: Any) -> None:
+    """Export the bank to one FORMAT (see `itembank formats`)."""
+    try:
+        exporter = registry().get(fmt)
+        if exporter is None:
+            raise click.UsageError(f"unknown format '{fmt}' (known: {', '.join(registry())})")
+        loaded = _load(bank)
+        result = export_bank(loaded, fmt, **options)
+        target = output or Path("dist") / exporter.default_output
+        write_result(result, target)
+    except ItembankError as exc:
+        raise Failure(str(exc)) from None
+    _print_result(fmt, target, result)
+
+
+def _print_result(fmt: str, target: Path, result: Any) -> None:
+    click.echo(f"{fmt}: {target}: {result.summary()}")
+    for item_id, reason in result.skipped:
+        click.echo(f"  skipped [{item_id}]: {reason}")
+    for note in result.notes:
+        click.echo(f"  note: {note}")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True, help="Output folder.")
+@bank_option
+@click.option("--format", "formats", multiple=True, help="Only these formats (repeatable); default: every installed one.")
+@_export_options
+def build(output: Path, bank: Path, formats: tuple[str, ...], **options: Any) -> None:
+    """Validate the bank, then run every exporter into the output folder and print a summary."""
+    loaded = _load(bank)
+    click.echo(f"{loaded.title}: {len(loaded.items)} items valid")
+    try:
+        report = build_bank(loaded, output, formats=list(formats) or None, on_export=_print_result, **options)
+    except ItembankError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered once each)")
+
+
+@main.command()
+@click.argument("name", type=click.Choice(SCHEMA_NAMES), default="item")
+def schema(name: str) -> None:
+    """Print a JSON Schema (item, bank or config), e.g. for editor completion."""
+    click.echo(schema_text(name), nl=False)
+
+
+@main.command()
+@bank_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def stats(bank: Path, as_json: bool) -> None:
+    """Counts by type, difficulty, topic and status."""
+    loaded = _load(bank)
+    if as_json:
+        import json
+
+        from .stats import bank_stats
+
+        click.echo(json.dumps(bank_stats(loaded), indent=2))
+    else:
+        click.echo(format_stats(loaded), nl=False)
+
+
+@main.command()
+@click.argument("item_type", metavar="TYPE", type=click.Choice(ITEM_TYPES))
+@click.argument("item_id", metavar="ID")
+@bank_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: <bank>/<ID>.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def new(item_type: str, item_id: str, bank: Path, output: Path | None, force: bool) -> None:
+    """Write a valid skeleton item of TYPE with ID."""
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", item_id):
+        raise click.UsageError(f"id '{item_id}' must match ^[a-z0-9][a-z0-9._-]{{0,63}}$")
+    target = output or bank / f"{item_id}.yaml"
+    if target.exists() and not force:
+        raise Failure(f"{target} exists (use --force to overwrite)")
+    from .export import write_file_atomic
+
+    write_file_atomic(target, skeleton(item_type, item_id).encode("utf-8"))
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+def formats() -> None:
+    """List the installed export formats."""
+    for name, exporter in registry().items():
+        click.echo(f"{name:10} {exporter.default_output:24} {exporter.description}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,290 @@
+"""The typed, normalized item model every exporter reads.
+
+The model holds the author's text (Markdown) and facts only, never output markup: each exporter
+renders and escapes for its own format.  Items are immutable; defaults are filled in by the loader,
+so exporters never need to know the file format's defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Union
+
+ItemType = Literal[
+    "multiple_choice",
+    "multiple_response",
+    "true_false",
+    "short_answer",
+    "numeric",
+    "essay",
+    "matching",
+    "ordering",
+    "cloze",
+    "flashcard",
+]
+ITEM_TYPES: tuple[str, ...] = (
+    "multiple_choice",
+    "multiple_response",
+    "true_false",
+    "short_answer",
+    "numeric",
+    "essay",
+    "matching",
+    "ordering",
+    "cloze",
+    "flashcard",
+)
+DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
+LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
+STATUSES: tuple[str, ...] = ("draft", "review", "approved", "retired")
+BLOOM: tuple[str, ...] = ("remember", "understand", "apply", "analyze", "evaluate", "create")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Where an item was read from: the file (relative to the bank root) and its first line."""
+
+    path: str
+    line: int = 1
+    index: int | None = None  # position in an ``items:`` list, None for a one-item file
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    id: str
+    text: str
+    correct: bool = False
+    feedback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    text: str
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    steps: tuple[Step, ...] = ()
+    final_answer: str | None = None
+    quick_check: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    decision: str
+    reviewer: str | None = None
+    comment: str | None = None
+    date: str | None = None
+    suggested_difficulty: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    criterion: str
+    points: float
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    prompt: str
+    match: str
+
+
+@dataclass(frozen=True, slots=True)
+class Blank:
+    """One cloze blank.  ``kind`` says which of the three shapes it has."""
+
+    name: str
+    kind: Literal["text", "choice", "numeric"]
+    answers: tuple[str, ...] = ()
+    case_sensitive: bool = False
+    choices: tuple[str, ...] = ()
+    correct: str | None = None
+    number: float | None = None
+    tolerance: float = 0.0
+    points: float = 1.0
+    feedback: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Item:
+    """Fields every item type has."""
+
+    id: str
+    type: str
+    stem: str
+    location: SourceRef
+    title: str | None = None
+    difficulty: str | None = None
+    level: str | None = None
+    topic: str | None = None
+    tags: tuple[str, ...] = ()
+    objectives: tuple[str, ...] = ()
+    bloom: str | None = None
+    points: float = 1.0
+    status: str = "draft"
+    author: str | None = None
+    source: str | None = None  # where the content comes from (a page, a book)
+    rationale: str | None = None
+    hints: tuple[str, ...] = ()
+    solution: Solution | None = None
+    common_mistakes: tuple[str, ...] = ()
+    reviews: tuple[Review, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The title if there is one, else the id: what exports show as the question's name."""
+        return self.title or self.id
+
+    @property
+    def gradable(self) -> bool:
+        """Whether a machine can score the item (essays and flashcards it cannot)."""
+        return self.type not in ("essay", "flashcard")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChoiceItem(Item):
+    """multiple_choice (exactly one key) and multiple_response (one or more keys)."""
+
+    options: tuple[Option, ...]
+    shuffle: bool = True
+    scoring: Literal["partial", "all_or_nothing"] = "partial"
+
+    @property
+    def keys(self) -> tuple[Option, ...]:
+        return tuple(o for o in self.options if o.correct)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrueFalseItem(Item):
+    answer: bool
+    true_feedback: str | None = None
+    false_feedback: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShortAnswerItem(Item):
+    answers: tuple[str, ...]
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NumericItem(Item):
+    """A numeric answer: ``answer ± tolerance``, or the closed interval ``[low, high]``."""
+
+    answer: float | None = None
+    tolerance: float = 0.0
+    range: tuple[float, float] | None = None
+    unit: str | None = None
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The accepted closed interval, whichever way the author wrote it."""
+        if self.range is not None:
+            return self.range
+        assert self.answer is not None
+        return (self.answer - self.tolerance, self.answer + self.tolerance)
+
+    @property
+    def centre(self) -> float:
+        """The value to show as the key: the answer, or the middle of the range."""
+        if self.answer is not None:
+            return self.answer
+        low, high = self.bounds
+        return (low + high) / 2
+
+    @property
+    def half_width(self) -> float:
+        low, high = self.bounds
+        return max(self.centre - low, high - self.centre)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EssayItem(Item):
+    rubric: tuple[Criterion, ...] = ()
+    sample_answer: str | None = None
+    min_words: int | None = None
+    max_words: int | None = None
+    response_template: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatchingItem(Item):
+    pairs: tuple[Pair, ...]
+    distractors: tuple[str, ...] = ()
+    shuffle: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderingItem(Item):
+    sequence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClozeItem(Item):
+    blanks: tuple[Blank, ...]
+
+    def blank(self, name: str) -> Blank:
+        for b in self.blanks:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlashcardItem(Item):
+    answer: str
+
+
+AnyItem = Union[
+    ChoiceItem,
+    TrueFalseItem,
+    ShortAnswerItem,
+    NumericItem,
+    EssayItem,
+    MatchingItem,
+    OrderingItem,
+    ClozeItem,
+    FlashcardItem,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BankConfig:
+    """The bank's own settings, from ``itembank.yaml`` at the bank root (all optional)."""
+
+    title: str = "Item bank"
+    require_distractor_feedback: bool = True
+    require_rationale: bool = False
+
+
+@dataclass(frozen=True)
+class Bank:
+    """A loaded bank: its root folder, settings and items in a stable order (file, then position)."""
+
+    root: Path
+    config: BankConfig
+    items: tuple[AnyItem, ...]
+    by_id: dict[str, AnyItem] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.by_id:
+            self.by_id.update((i.id, i) for i in self.items)
+
+    @property
+    def title(self) -> str:
+        return self.config.title
+
+    def topics(self) -> list[str]:
+        """Topics in first-seen order; items without one fall under ``General``."""
+        seen: dict[str, None] = {}
+        for item in self.items:
+            seen.setdefault(item.topic or "General", None)
+        return list(seen)
+
+    def media_path(self, ref: str) -> Path:
+        """The file an image reference (relative to the bank root) points at."""
+        return self.root / ref

@@ -1,0 +1,274 @@
+"""Rules a JSON Schema cannot express, run on items the schema accepted.
+
+Each rule yields ``(path, code, message)`` relative to the item; the validator adds file, line and
+item id.  Rules read the raw mapping (not the model) so that paths match what the author wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterator
+
+import pyromark
+
+from .model import BankConfig
+
+Finding = tuple[tuple[object, ...], str, str]
+Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
+# XML 1.0 cannot carry these (tab, LF and CR are fine).
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_MD_OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+
+#: Fields that hold Markdown, as paths with ``*`` for "every entry".
+MARKDOWN_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("stem",),
+    ("rationale",),
+    ("hints", "*"),
+    ("common_mistakes", "*"),
+    ("solution", "steps", "*"),
+    ("solution", "steps", "*", "text"),
+    ("solution", "final_answer"),
+    ("solution", "quick_check"),
+    ("options", "*", "text"),
+    ("options", "*", "feedback"),
+    ("true_feedback",),
+    ("false_feedback",),
+    ("rubric", "*", "criterion"),
+    ("rubric", "*", "description"),
+    ("sample_answer",),
+    ("pairs", "*", "prompt"),
+    ("blanks", "*", "feedback"),
+)
+
+
+class RuleContext:
+    """What rules may look at besides the item: the bank's root and settings."""
+
+    def __init__(self, root: Path, config: BankConfig) -> None:
+        self.root = root.resolve()
+        self.config = config
+        self._exists: dict[str, bool] = {}
+
+    def image_status(self, ref: str) -> str | None:
+        """None if the image is fine, else the rule code that it breaks."""
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith("//"):
+            return None  # an absolute URL: the platform fetches it, nothing to package
+        rel = PurePosixPath(ref.split("#", 1)[0].split("?", 1)[0])
+        if rel.is_absolute() or ".." in rel.parts:
+            target = (self.root / rel).resolve() if not rel.is_absolute() else Path(rel)
+            try:
+                target.relative_to(self.root)
+            except ValueError:
+                return "IB212"
+        if ref not in self._exists:
+            self._exists[ref] = (self.root / rel).is_file()
+        return None if self._exists[ref] else "IB211"
+
+
+def markdown_texts(item: dict[str, Any]) -> Iterator[tuple[tuple[object, ...], str]]:
+    """Every Markdown text of an item, with its path."""
+    for spec in MARKDOWN_FIELDS:
+        yield from _walk(item, spec, ())
+
+
+def _walk(node: Any, spec: tuple[str, ...], path: tuple[object, ...]) -> Iterator[tuple[tuple[object, ...], str]]:
+    if not spec:
+        if isinstance(node, str):
+            yield path, node
+        return
+    head, rest = spec[0], spec[1:]
+    if head == "*":
+        if isinstance(node, list):
+            for i, child in enumerate(node):
+                yield from _walk(child, rest, path + (i,))
+        elif isinstance(node, dict):
+            for k, child in node.items():
+                yield from _walk(child, rest, path + (k,))
+    elif isinstance(node, dict) and head in node:
+        yield from _walk(node[head], rest, path + (head,))
+
+
+def all_strings(node: Any, path: tuple[object, ...] = ()) -> Iterator[tuple[tuple[object, ...], str]]:
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from all_strings(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from all_strings(v, path + (i,))
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def choice_keys(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] not in ("multiple_choice", "multiple_response"):
+        return
+    options = item["options"]
+    keys = [o for o in options if o.get("correct")]
+    if item["type"] == "multiple_choice" and len(keys) != 1:
+        yield ("options",), "IB202", f"multiple choice has {len(keys)} correct options; mark exactly one `correct: true` (or use multiple_response)"
+    if item["type"] == "multiple_response":
+        if not keys:
+            yield ("options",), "IB204", "no option is marked `correct: true`"
+        elif len(keys) == len(options):
+            yield ("options",), "IB302", "every option is correct: a learner who ticks everything gets full marks"
+    counts = Counter(o["id"] for o in options)
+    for i, o in enumerate(options):
+        if counts[o["id"]] > 1:
+            yield ("options", i, "id"), "IB205", f"option id '{o['id']}' is used {counts[o['id']]} times"
+    texts = Counter(o["text"].strip() for o in options)
+    for i, o in enumerate(options):
+        if texts[o["text"].strip()] > 1 and o["id"] != next(x["id"] for x in options if x["text"].strip() == o["text"].strip()):
+            yield ("options", i, "text"), "IB217", "two options have the same text"
+    if ctx.config.require_distractor_feedback:
+        for i, o in enumerate(options):
+            if not o.get("correct") and not (o.get("feedback") or "").strip():
+                yield ("options", i, "feedback"), "IB203", "wrong option has no explanation"
+
+
+def numeric_answer(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] != "numeric":
+        return
+    if "answer" in item and "range" in item:
+        yield ("range",), "IB218", "give either `answer` (± `tolerance`) or `range`, not both"
+    if item.get("tolerance", 0) < 0:
+        yield ("tolerance",), "IB206", f"tolerance {item['tolerance']} is negative"
+    if "tolerance" in item and "answer" not in item:
+        yield ("tolerance",), "IB218", "`tolerance` applies to `answer`; with `range`, the range is the tolerance"
+    rng = item.get("range")
+    if rng and rng["min"] > rng["max"]:
+        yield ("range",), "IB207", f"range min {rng['min']} is greater than max {rng['max']}"
+
+
+def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] != "cloze":
+        return
+    used = [m.group(1) for m in PLACEHOLDER.finditer(item["stem"])]
+    blanks = item["blanks"]
+    for name, n in Counter(used).items():
+        if n > 1:
+            yield ("stem",), "IB220", f"placeholder {{{{{name}}}}} appears {n} times; each blank is answered once"
+    for name in dict.fromkeys(used):
+        if name not in blanks:
+            yield ("stem",), "IB208", f"placeholder {{{{{name}}}}} has no entry under `blanks`"
+    for name, blank in blanks.items():
+        if name not in used:
+            yield ("blanks", name), "IB209", f"blank '{name}' does not appear in the stem as {{{{{name}}}}}"
+        if "choices" in blank:
+            if blank.get("correct") not in blank["choices"]:
+                yield ("blanks", name, "correct"), "IB214", f"{blank.get('correct')!r} is not one of the choices"
+            if len(set(blank["choices"])) != len(blank["choices"]):
+                yield ("blanks", name, "choices"), "IB217", "a choice is listed twice"
+        if blank.get("tolerance", 0) < 0:
+            yield ("blanks", name, "tolerance"), "IB206", f"tolerance {blank['tolerance']} is negative"
+
+
+def matching_pairs(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] != "matching":
+        return
+    pairs = item["pairs"]
+    if len(pairs) < 2:
+        yield ("pairs",), "IB210", f"matching has {len(pairs)} pair; it needs at least 2"
+    prompts = Counter(p["prompt"].strip() for p in pairs)
+    for i, p in enumerate(pairs):
+        if prompts[p["prompt"].strip()] > 1:
+            yield ("pairs", i, "prompt"), "IB217", "two pairs have the same prompt"
+            break
+    matches = {p["match"].strip() for p in pairs}
+    for i, d in enumerate(item.get("distractors", [])):
+        if d.strip() in matches:
+            yield ("distractors", i), "IB217", f"distractor {d!r} is also a correct match"
+
+
+def ordering_sequence(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] != "ordering":
+        return
+    seq = [s.strip() for s in item["sequence"]]
+    if len(set(seq)) != len(seq):
+        yield ("sequence",), "IB217", "an entry is listed twice; each step of the order must be distinct"
+
+
+def short_answers(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] != "short_answer":
+        return
+    fold = (lambda s: s.strip()) if item.get("case_sensitive") else (lambda s: s.strip().casefold())
+    seen = Counter(fold(a) for a in item["answers"])
+    for i, a in enumerate(item["answers"]):
+        if seen[fold(a)] > 1:
+            yield ("answers", i), "IB217", f"answer {a!r} is listed twice"
+            break
+
+
+def essay_rubric(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if item["type"] != "essay":
+        return
+    lo, hi = item.get("min_words"), item.get("max_words")
+    if lo is not None and hi is not None and lo > hi:
+        yield ("min_words",), "IB219", f"min_words {lo} is greater than max_words {hi}"
+    rubric = item.get("rubric")
+    if not rubric:
+        yield ("type",), "IB303", "essay has no rubric: graders get no scoring guide"
+    else:
+        total = sum(c["points"] for c in rubric)
+        points = item.get("points", 1)
+        if abs(total - points) > 1e-9:
+            yield ("rubric",), "IB304", f"rubric points add up to {total:g} but the item is worth {points:g}"
+
+
+def rationale_present(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.config.require_rationale and item["type"] != "flashcard" and not (item.get("rationale") or "").strip():
+        yield ("id",), "IB301", "item has no rationale"
+
+
+def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    """Empty stems, characters XML cannot carry, raw HTML, and images that are missing or escape the bank."""
+    if not item["stem"].strip():
+        yield ("stem",), "IB213", "stem is empty"
+    for path, text in all_strings(item):
+        m = _XML_BAD.search(text)
+        if m:
+            yield path, "IB216", f"control character U+{ord(m.group()):04X} at offset {m.start()} cannot be exported to XML; remove it"
+    for path, text in markdown_texts(item):
+        if "<" not in text and "![" not in text:
+            continue  # neither HTML nor images: skip the parse (most texts)
+        for event in pyromark.events(text, options=_MD_OPTIONS):
+            if not isinstance(event, dict):
+                continue
+            if "InlineHtml" in event or "Html" in event:
+                raw = (event.get("InlineHtml") or event.get("Html") or "").strip()
+                if raw.startswith("<!--"):
+                    continue
+                yield path, "IB215", f"raw HTML {raw[:40]!r} is not allowed; put code in `backticks` or escape '<' as '\\<'"
+                break
+            start = event.get("Start")
+            if isinstance(start, dict) and "Image" in start:
+                ref = start["Image"]["dest_url"]
+                code = ctx.image_status(ref)
+                if code == "IB211":
+                    yield path, code, f"image '{ref}' does not exist (paths are relative to the bank root)"
+                elif code == "IB212":
+                    yield path, code, f"image '{ref}' points outside the bank"
+
+
+RULES: tuple[Rule, ...] = (
+    text_content,
+    choice_keys,
+    numeric_answer,
+    cloze_blanks,
+    matching_pairs,
+    ordering_sequence,
+    short_answers,
+    essay_rubric,
+    rationale_present,
+)
+
+
+def check_item(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    for rule in RULES:
+        yield from rule(item, ctx)

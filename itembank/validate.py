@@ -1,0 +1,190 @@
+"""Load + validate: files → plain data → schema → rules → typed model, every problem collected.
+
+Nothing here raises for bad input: each problem becomes a :class:`Problem` with file, line, column,
+item id, path and rule code, and the run goes on so that one pass reports everything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .config import CONFIG_NAME, load_config
+from .model import AnyItem, Bank, BankConfig, SourceRef
+from .normalize import to_model
+from .positions import PositionIndex
+from .problems import RULES, Problem, json_path, problem
+from .rules import RuleContext, check_item
+from .schema import item_schema
+from .sources import Document, read_document
+
+ITEM_SUFFIXES = (".yaml", ".yml", ".json")
+#: Folders of a bank that hold other things than items.
+SKIP_DIRS = {"media", "assessments", "node_modules", "__pycache__"}
+
+
+@dataclass
+class CheckResult:
+    """The outcome of checking a bank (or some of its files)."""
+
+    root: Path
+    config: BankConfig
+    items: list[AnyItem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def ok(self, *, strict: bool = False) -> bool:
+        return not self.errors and not (strict and self.warnings)
+
+    def bank(self) -> Bank:
+        """The loaded bank; only meaningful when there are no errors."""
+        return Bank(root=self.root, config=self.config, items=tuple(self.items))
+
+
+def display_path(path: Path) -> str:
+    """A path as the user should see it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def discover(root: Path) -> list[Path]:
+    """Item files of a bank folder, sorted so that every run sees the same order."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here == root and d in SKIP_DIRS))
+        for name in filenames:
+            if name.startswith(".") or not name.lower().endswith(ITEM_SUFFIXES):
+                continue
+            if here == root and name == CONFIG_NAME:
+                continue
+            found.append(here / name)
+    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _split_items(doc: Document) -> tuple[list[tuple[int | None, Any]], Problem | None]:
+    data = doc.data
+    if isinstance(data, dict) and "items" in data and set(data) == {"items"}:
+        if not isinstance(data["items"], list) or not data["items"]:
+            return [], problem(doc.rel, "IB013", "`items:` must be a non-empty list of items")
+        return list(enumerate(data["items"])), None
+    if isinstance(data, dict):
+        return [(None, data)], None
+    got = "a list" if isinstance(data, list) else type(data).__name__
+    hint = " (put a list under `items:`)" if isinstance(data, list) else ""
+    return [], problem(doc.rel, "IB013", f"file holds {got}, not an item mapping or `items:` list{hint}")
+
+
+def check_paths(
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> CheckResult:
+    """Check the given files/folders as one bank rooted at ``root`` (ids must be unique across all)."""
+    root = root.resolve()
+    config, config_problems = load_config(root, display_path(root / CONFIG_NAME))
+    result = CheckResult(root=root, config=config, problems=list(config_problems))
+    files: list[Path] = []
+    for p in paths:
+        p = p.resolve()
+        files.extend(discover(p) if p.is_dir() else [p])
+    files = list(dict.fromkeys(files))
+    result.files = len(files)
+    ctx = RuleContext(root, config)
+    schema = item_schema()
+    first_seen: dict[str, str] = {}
+    dup_pending: list[tuple[Document, int | None, str]] = []
+    for n, path in enumerate(files, 1):
+        if progress is not None:
+            progress(n, len(files))
+        rel = display_path(path)
+        doc = read_document(path, rel)
+        if doc.problem is not None:
+            result.problems.append(doc.problem)
+            continue
+        entries, prob = _split_items(doc)
+        if prob is not None:
+            result.problems.append(prob)
+            continue
+        pending: list[tuple[int | None, str | None, tuple[object, ...], str, str, bool]] = []
+        for index, raw in entries:
+            item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            if not isinstance(raw, dict):
+                pending.append((index, None, (), "IB013", "an entry of `items:` must be a mapping (an item)", False))
+                continue
+            serrs = schema.errors(raw)
+            for e in serrs:
+                pending.append((index, item_id, e.path, e.code, e.message, e.at_key))
+            if serrs:
+                continue
+            findings = list(check_item(raw, ctx))
+            for fpath, code, message in findings:
+                pending.append((index, item_id, fpath, code, message, False))
+            if item_id is not None:
+                if item_id in first_seen:
+                    dup_pending.append((doc, index, item_id))
+                else:
+                    first_seen[item_id] = rel
+            if any(f[1] in _ERROR_CODES for f in findings):
+                continue
+            try:
+                bank_rel = path.relative_to(root).as_posix()
+            except ValueError:
+                bank_rel = rel
+            result.items.append(to_model(raw, SourceRef(path=bank_rel, line=1, index=index)))
+        if pending:
+            result.problems.extend(_locate(doc, pending))
+    for doc, index, item_id in dup_pending:
+        where = first_seen[item_id]
+        pos = PositionIndex(doc.text or "")
+        line, col = pos.locate(_prefix(index) + ("id",))
+        result.problems.append(problem(doc.rel, "IB201", f"id '{item_id}' is already used in {where}", line=line, column=col, item_id=item_id, path="id"))
+    result.items = _unique(result.items)
+    result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
+    return result
+
+
+_ERROR_CODES = {code for code, (severity, _) in RULES.items() if severity == "error"}
+
+
+def _prefix(index: int | None) -> tuple[object, ...]:
+    return () if index is None else ("items", index)
+
+
+def _locate(doc: Document, pending: Iterable[tuple[int | None, str | None, tuple[object, ...], str, str, bool]]) -> list[Problem]:
+    pos = PositionIndex(doc.text or "")
+    out = []
+    for index, item_id, path, code, message, at_key in pending:
+        line, col = pos.locate(_prefix(index) + tuple(path), key=at_key)
+        out.append(problem(doc.rel, code, message, line=line, column=col, item_id=item_id, path=json_path(list(path))))
+    return out
+
+
+def _unique(items: list[AnyItem]) -> list[AnyItem]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.id not in seen:
+            seen.add(item.id)
+            out.append(item)
+    return out
+
+
+def check_bank(root: Path | str, *, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+    """Check a whole bank folder."""
+    root = Path(root)
+    return check_paths([root], root=root, progress=progress)

@@ -1,0 +1,73 @@
+"""Shared fixtures: the seed bank, the every-type bank, and the real consumers in ../shared.
+
+Real consumers (official XSDs, the QTI player, LibreOffice, pandoc) are required under CI=true: a
+missing one fails the test there instead of skipping it, so CI can never go green without them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from itembank import Bank, load_bank
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ITEMBANK_SHARED", ROOT.parent / "shared"))
+IN_CI = os.environ.get("CI") == "true"
+SEED_BANK = ROOT / "items"
+ALL_TYPES_BANK = ROOT / "tests" / "banks" / "all-types"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally, fail under CI=true, when an external consumer is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required external consumer missing under CI=true: {what}")
+    pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(scope="session")
+def seed_bank() -> Bank:
+    return load_bank(SEED_BANK)
+
+
+@pytest.fixture(scope="session")
+def all_types_bank() -> Bank:
+    return load_bank(ALL_TYPES_BANK)
+
+
+@pytest.fixture(scope="session")
+def xsd_dir() -> Path:
+    """../shared/xsd (or ITEMBANK_XSD_DIR) with its catalog.xml."""
+    d = Path(os.environ.get("ITEMBANK_XSD_DIR", SHARED / "xsd"))
+    require((d / "catalog.xml").is_file(), f"official XML schemas at {d}")
+    return d
+
+
+@pytest.fixture(scope="session")
+def qti_player() -> Path:
+    """The real QTI player's check.sh, installed (install.sh) by .ci/run."""
+    script = SHARED / "clients" / "qti-player" / "check.sh"
+    require(script.is_file(), f"QTI player at {script}")
+    probe = subprocess.run(["bash", str(script), "--help"], capture_output=True, text=True)
+    require(probe.returncode != 2 or "dependencies missing" not in probe.stderr, "QTI player dependencies (run its install.sh)")
+    return script
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    require(exe is not None, "LibreOffice (soffice)")
+    return exe  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def pandoc() -> str:
+    exe = shutil.which("pandoc")
+    require(exe is not None, "pandoc")
+    return exe  # type: ignore[return-value]
