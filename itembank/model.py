@@ -261,14 +261,52 @@ class BankConfig:
     require_rationale: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Section:
+    """One section of an assessment form.
+
+    ``item_ids`` are in delivery order.  ``pick`` is None when every listed item is delivered; a number
+    when the platform draws that many at random from ``item_ids`` at delivery time (a Canvas question
+    group, a QTI ``selection``) instead of at build time.
+    """
+
+    title: str
+    item_ids: tuple[str, ...]
+    pick: int | None = None
+    shuffle: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """One printed/delivered version (A, B, ...) of an assessment, fully resolved at build time."""
+
+    assessment: str  # the assessment's file stem, e.g. "pattern-check"
+    title: str
+    form: str  # "A", "B", ...
+    sections: tuple[Section, ...]
+    instructions: str | None = None
+    seed: int = 0
+
+    @property
+    def name(self) -> str:
+        """File-name stem for this form, e.g. ``pattern-check-A``."""
+        return f"{self.assessment}-{self.form}"
+
+
 @dataclass(frozen=True)
 class Bank:
-    """A loaded bank: its root folder, settings and items in a stable order (file, then position)."""
+    """A loaded bank: its root folder, settings and items in a stable order (file, then position).
+
+    When ``form`` is set, the bank is an assessment form's selection: ``items`` holds exactly the
+    selected items in delivery order (points overrides and option orders already applied), and
+    exporters that know sections or pools read ``form.sections``; the others just export ``items``.
+    """
 
     root: Path
     config: BankConfig
     items: tuple[AnyItem, ...]
     by_id: dict[str, AnyItem] = field(default_factory=dict, compare=False, repr=False)
+    form: Form | None = None
 
     def __post_init__(self) -> None:
         if not self.by_id:
