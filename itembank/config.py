@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .model import BankConfig
+from .positions import PositionIndex
 from .problems import Problem, problem
 from .sources import read_document
 
@@ -28,9 +29,12 @@ def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
     for key, value in data.items():
         want = _FIELDS.get(key)
         if want is None:
-            problems.append(problem(display, "IB015", f"unknown setting '{key}' (known: {', '.join(_FIELDS)})"))
+            message = f"unknown setting '{key}' (known: {', '.join(_FIELDS)})"
         elif not isinstance(value, want) or (want is str and not value.strip()):
-            problems.append(problem(display, "IB015", f"setting '{key}' must be {'text' if want is str else 'true or false'}"))
+            message = f"setting '{key}' must be {'text' if want is str else 'true or false'}"
         else:
             values[key] = value
+            continue
+        line, col = PositionIndex(doc.text or "").locate((key,), key=True)
+        problems.append(problem(display, "IB015", message, line=line, column=col, path=key))
     return BankConfig(**values), problems

@@ -48,7 +48,11 @@ class PositionIndex:
             else:
                 break
             best = node
-        target = best_key if (key and best_key is not None) else best
+        # A block collection starts on the line after its key: the key is where a reader looks.
+        if best_key is not None and (key or isinstance(best, (MappingNode, SequenceNode))):
+            target = best_key
+        else:
+            target = best
         mark = target.start_mark
         return mark.line + 1, mark.column + 1
 

@@ -118,14 +118,16 @@ def choice_keys(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
             yield ("options",), "IB204", "no option is marked `correct: true`"
         elif len(keys) == len(options):
             yield ("options",), "IB302", "every option is correct: a learner who ticks everything gets full marks"
-    counts = Counter(o["id"] for o in options)
+    seen_ids: dict[str, int] = {}
+    seen_texts: dict[str, int] = {}
     for i, o in enumerate(options):
-        if counts[o["id"]] > 1:
-            yield ("options", i, "id"), "IB205", f"option id '{o['id']}' is used {counts[o['id']]} times"
-    texts = Counter(o["text"].strip() for o in options)
-    for i, o in enumerate(options):
-        if texts[o["text"].strip()] > 1 and o["id"] != next(x["id"] for x in options if x["text"].strip() == o["text"].strip()):
-            yield ("options", i, "text"), "IB217", "two options have the same text"
+        if o["id"] in seen_ids:
+            yield ("options", i, "id"), "IB205", f"option id '{o['id']}' is already used by options[{seen_ids[o['id']]}]"
+        seen_ids.setdefault(o["id"], i)
+        text = o["text"].strip()
+        if text in seen_texts:
+            yield ("options", i, "text"), "IB217", f"same text as options[{seen_texts[text]}]"
+        seen_texts.setdefault(text, i)
     if ctx.config.require_distractor_feedback:
         for i, o in enumerate(options):
             if not o.get("correct") and not (o.get("feedback") or "").strip():

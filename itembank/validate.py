@@ -83,7 +83,7 @@ def _split_items(doc: Document) -> tuple[list[tuple[int | None, Any]], Problem |
         return list(enumerate(data["items"])), None
     if isinstance(data, dict):
         return [(None, data)], None
-    got = "a list" if isinstance(data, list) else type(data).__name__
+    got = "a list" if isinstance(data, list) else "nothing" if data is None else "a single value"
     hint = " (put a list under `items:`)" if isinstance(data, list) else ""
     return [], problem(doc.rel, "IB013", f"file holds {got}, not an item mapping or `items:` list{hint}")
 

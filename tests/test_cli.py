@@ -1,0 +1,194 @@
+"""The CLI contract: exit codes, no tracebacks, skeletons, build, json export, schema, docs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from itembank import check_bank, export, load_bank
+from itembank.cli import main
+from itembank.model import ITEM_TYPES
+from itembank.problems import RULES
+from itembank.schema import load_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "tests" / "cases"
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("item_type", ITEM_TYPES)
+def test_new_writes_a_valid_skeleton_of_every_type(tmp_path: Path, item_type: str) -> None:
+    code, out = invoke("new", item_type, f"new-{item_type.replace('_', '-')}", "--bank", str(tmp_path))
+    assert code == 0, out
+    result = check_bank(tmp_path)
+    assert result.problems == []
+    assert [i.type for i in result.items] == [item_type]
+
+
+def test_new_refuses_to_overwrite_and_bad_ids(tmp_path: Path) -> None:
+    assert invoke("new", "flashcard", "card-1", "--bank", str(tmp_path))[0] == 0
+    code, out = invoke("new", "flashcard", "card-1", "--bank", str(tmp_path))
+    assert code == 1 and "exists" in out
+    code, out = invoke("new", "flashcard", "Bad Id", "--bank", str(tmp_path))
+    assert code == 2 and "must match" in out
+
+
+def test_usage_errors_exit_2() -> None:
+    assert invoke("validate", "--format", "xml")[0] == 2
+    assert invoke("validate", "/nonexistent/path")[0] == 2
+    assert invoke("export", "no-such-format", "--bank", str(ROOT / "tests/banks/all-types"))[0] == 2
+    assert invoke("frobnicate")[0] == 2
+
+
+def test_real_binary_reports_every_invalid_case_without_a_traceback() -> None:
+    """The installed command, as CI calls it: exit 1, one line per problem, never a traceback."""
+    exe = Path(sys.executable).with_name("itembank")
+    proc = subprocess.run([str(exe), "validate", "--bank", str(CASES / "invalid")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert re.match(r"^invalid: \d+ files, ", lines[-1])
+    for line in lines[:-1]:
+        assert re.match(r"^\S+:\d+:\d+: (error|warning) IB\d{3}( \[[^\]]+\])?( \S+:)? .+", line), line
+
+
+def test_github_format_emits_workflow_annotations(tmp_path: Path) -> None:
+    (tmp_path / "x.yaml").write_text("id: x1\ntype: flashcard\nstem: s\n")
+    code, out = invoke("validate", "--bank", str(tmp_path), "--format", "github")
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("::error file=")
+    assert ",line=1," in first and "title=IB101 [x1]" in first
+
+
+def test_build_refuses_an_invalid_bank_and_writes_nothing(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "x.yaml").write_text("id: x1\ntype: flashcard\nstem: s\n")
+    out = tmp_path / "dist"
+    code, output = invoke("build", "--bank", str(bank), "-o", str(out), "--format", "json")
+    assert code == 1
+    assert "IB101" in output
+    assert not out.exists()
+
+
+def test_build_writes_json_valid_against_the_bank_schema(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    code, output = invoke("build", "--bank", str(ROOT / "tests/banks/all-types"), "-o", str(out), "--format", "json")
+    assert code == 0, output
+    doc = json.loads((out / "bank.json").read_text())
+    jsonschema.Draft202012Validator(load_schema("bank")).validate(doc)
+    assert len(doc["items"]) == 12
+    assert {i["type"] for i in doc["items"]} == set(ITEM_TYPES)
+    # defaults are filled in
+    card = next(i for i in doc["items"] if i["type"] == "flashcard")
+    assert card["points"] == 1.0 and card["status"] == "draft"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary files left behind"
+
+
+def test_json_export_is_deterministic() -> None:
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    first = export(bank, "json").data
+    second = export(load_bank(ROOT / "tests/banks/all-types"), "json").data
+    assert first == second and first is not None
+
+
+def test_export_json_to_a_chosen_path(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.json"
+    code, out = invoke("export", "json", "-o", str(target), "--bank", str(ROOT / "tests/banks/all-types"))
+    assert code == 0, out
+    assert "12 items written" in out
+    assert json.loads(target.read_text())["format"] == "itembank-bank"
+
+
+def test_stats_counts_by_type(tmp_path: Path) -> None:
+    code, out = invoke("stats", "--bank", str(ROOT / "tests/banks/all-types"), "--json")
+    assert code == 0
+    stats = json.loads(out)
+    assert stats["type"]["multiple_response"] == 2
+    assert sum(stats["type"].values()) == 12
+
+
+def _walk_properties(schema: object, path: str = "") -> list[str]:
+    missing = []
+    if isinstance(schema, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if isinstance(sub, dict) and "description" not in sub and path.count("then") == 0:
+                missing.append(f"{path}/{name}")
+        for key, sub in schema.items():
+            if key in ("if", "then"):
+                continue
+            missing += _walk_properties(sub, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for i, sub in enumerate(schema):
+            missing += _walk_properties(sub, f"{path}/{i}")
+    return missing
+
+
+@pytest.mark.parametrize("name", ["item", "bank", "config"])
+def test_schemas_are_draft_2020_12_with_ids_and_descriptions(name: str) -> None:
+    schema = load_schema(name)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+    assert schema["$id"].endswith(f"{name}.schema.json")
+    assert _walk_properties(schema) == []
+
+
+def test_schema_command_prints_the_item_schema() -> None:
+    code, out = invoke("schema")
+    assert code == 0
+    assert json.loads(out)["$id"] == load_schema("item")["$id"]
+
+
+def test_schema_ships_inside_the_installed_package() -> None:
+    from importlib import resources
+
+    packaged = resources.files("itembank") / "schemas" / "item.schema.json"
+    source = ROOT / "schemas" / "item.schema.json"
+    # Editable installs read the source tree; a wheel carries the copy.  Either way it must be reachable.
+    from itembank.schema import schema_dir
+
+    assert (schema_dir() / "item.schema.json").read_bytes() == source.read_bytes()
+    if packaged.is_file():
+        assert packaged.read_bytes() == source.read_bytes()
+
+
+def test_every_command_and_rule_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"itembank {name}" in readme, f"command {name} is not documented"
+    for code in RULES:
+        assert code in readme, f"rule {code} is not documented"
+
+
+def test_library_api_raises_invalid_bank_with_every_problem(tmp_path: Path) -> None:
+    from itembank import InvalidBank
+
+    (tmp_path / "x.yaml").write_text("items:\n  - {id: a, type: flashcard, stem: s}\n  - {id: b, type: flashcard, stem: '', answer: t}\n")
+    with pytest.raises(InvalidBank) as info:
+        load_bank(tmp_path)
+    assert sorted(p.code for p in info.value.result.problems) == ["IB101", "IB213"]
+
+
+def test_progress_is_quiet_when_not_a_terminal(tmp_path: Path) -> None:
+    for i in range(250):
+        (tmp_path / f"c{i:03}.yaml").write_text(f"id: c{i}\ntype: flashcard\nstem: s\nanswer: t\n")
+    exe = Path(sys.executable).with_name("itembank")
+    proc = subprocess.run([str(exe), "validate", "--bank", str(tmp_path)], capture_output=True, text=True, env={**os.environ})
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert proc.stdout.strip() == "ok: 250 files, 250 valid items, 0 errors, 0 warnings"

@@ -1,0 +1,136 @@
+"""Example folders turned into parametrised tests.
+
+- ``cases/invalid/*``: one bad file each.  The expectation is the file's first line
+  (``# expect: CODE [LINE] [ITEM-ID]``) or, for files that cannot hold a comment (binary, wrong
+  encoding, empty, JSON), a sibling ``NAME.expect`` holding ``CODE [LINE] [ITEM-ID]``.
+- ``cases/invalid-banks/*``: a folder that is invalid as a bank (ids across files, settings); its
+  ``expect`` file holds ``FILE CODE [LINE] [ITEM-ID]``.
+- ``cases/valid/*``: folders that must validate cleanly.
+
+Each invalid case asserts the exit code (1), the rule code, the line and the item id of the report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from itembank.cli import main
+
+CASES = Path(__file__).parent / "cases"
+_EXPECT = re.compile(r"^(IB\d{3})(?:\s+(\d+))?(?:\s+(\S+))?\s*$")
+
+
+def _expectation(path: Path) -> tuple[str, int | None, str | None]:
+    sidecar = path.with_name(path.name + ".expect")
+    if sidecar.exists():
+        spec = sidecar.read_text().strip()
+    else:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# expect: "), f"{path.name} has no expectation line"
+        spec = first[len("# expect: ") :]
+    m = _EXPECT.match(spec)
+    assert m, f"bad expectation {spec!r} in {path.name}"
+    return m.group(1), int(m.group(2)) if m.group(2) else None, m.group(3)
+
+
+INVALID = sorted(p for p in (CASES / "invalid").iterdir() if not p.name.endswith(".expect"))
+
+
+def _run(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(main, ["validate", "--format", "json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, json.loads(result.output)
+
+
+def test_there_are_at_least_thirty_invalid_cases() -> None:
+    assert len(INVALID) >= 30
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
+def test_invalid_file_is_reported_precisely(case: Path) -> None:
+    code, line, item_id = _expectation(case)
+    exit_code, report = _run(str(case), "--bank", str(case.parent))
+    assert exit_code == 1
+    assert report["ok"] is False
+    matching = [p for p in report["problems"] if p["code"] == code]
+    assert matching, f"expected {code}, got {[p['code'] for p in report['problems']]}"
+    prob = matching[0]
+    assert prob["file"].endswith(case.name)
+    assert prob["severity"] == "error"
+    if line is not None:
+        assert prob["line"] == line, prob
+    if item_id is not None:
+        assert prob["item_id"] == item_id
+
+
+def test_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    big = tmp_path / "huge.yaml"
+    big.write_text("stem: '" + "x" * (6 * 1024 * 1024) + "'\n")
+    exit_code, report = _run(str(big), "--bank", str(tmp_path))
+    assert exit_code == 1
+    assert [p["code"] for p in report["problems"]] == ["IB001"]
+
+
+BANKS = sorted(p for p in (CASES / "invalid-banks").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("bank", BANKS, ids=[p.name for p in BANKS])
+def test_invalid_bank_is_reported_precisely(bank: Path) -> None:
+    fname, code, *rest = (bank / "expect").read_text().split()
+    line = int(rest[0]) if rest else None
+    item_id = rest[1] if len(rest) > 1 else None
+    exit_code, report = _run("--bank", str(bank))
+    assert exit_code == 1
+    prob = next(p for p in report["problems"] if p["code"] == code)
+    assert prob["file"].endswith(fname)
+    if line is not None:
+        assert prob["line"] == line
+    if item_id is not None:
+        assert prob["item_id"] == item_id
+
+
+VALID = sorted(p for p in (CASES / "valid").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("bank", VALID, ids=[p.name for p in VALID])
+def test_valid_bank_passes_strict(bank: Path) -> None:
+    exit_code, report = _run("--bank", str(bank), "--strict")
+    assert report["problems"] == []
+    assert exit_code == 0
+    assert report["items"] >= 1
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run(tmp_path: Path) -> None:
+    (tmp_path / "two.yaml").write_text(
+        "items:\n"
+        "  - {id: a1, type: numeric, stem: x, answer: 1, tolerance: -1}\n"
+        "  - {id: a2, type: cloze, stem: 'x {{b}}', blanks: {c: {answers: [y]}}}\n"
+    )
+    (tmp_path / "three.yaml").write_text("id: a1\ntype: flashcard\nstem: s\nanswer: t\n")
+    exit_code, report = _run("--bank", str(tmp_path))
+    codes = sorted(p["code"] for p in report["problems"])
+    assert exit_code == 1
+    assert codes == ["IB201", "IB206", "IB208", "IB209"]
+
+
+def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
+    (tmp_path / "essay.yaml").write_text("id: e1\ntype: essay\nstem: Write.\n")
+    code, report = _run("--bank", str(tmp_path))
+    assert code == 0 and report["warnings"] == 1
+    assert report["problems"][0]["code"] == "IB303"
+    code, _ = _run("--bank", str(tmp_path), "--strict")
+    assert code == 1
+
+
+def test_relaxed_policy_allows_wrong_options_without_feedback() -> None:
+    code, report = _run("--bank", str(CASES / "valid" / "relaxed-policy"))
+    assert code == 0, report
+    # The same item in a bank with the default policy is an IB203 error.
+    strict_code, strict_report = _run(str(CASES / "valid" / "relaxed-policy" / "mc.yaml"), "--bank", str(CASES / "invalid-banks" / "dup-ids"))
+    assert strict_code == 1
+    assert [p["code"] for p in strict_report["problems"]] == ["IB203"]
