@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 invalid bank or failed export, 2 usage error.  Domain e
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -60,7 +61,25 @@ bank_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns an unexpected exception into a one-line report (exit 1); ITEMBANK_DEBUG=1 shows the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except ItembankError as exc:
+            raise Failure(str(exc)) from None
+        except OSError as exc:
+            raise Failure(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
+        except Exception as exc:
+            if os.environ.get("ITEMBANK_DEBUG"):
+                raise
+            raise Failure(f"internal error: {type(exc).__name__}: {exc} (set ITEMBANK_DEBUG=1 for details, and please report it)") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="itembank")
 def main() -> None:
     """Keep an assessment item bank as plain files, prove every item correct, export it everywhere."""
