@@ -130,6 +130,14 @@ def check_paths(
             for e in serrs:
                 pending.append((index, item_id, e.path, e.code, e.message, e.at_key))
             if serrs:
+                # Unknown or misplaced top-level fields leave the rest of the item well-shaped: check it
+                # anyway, so one run reports everything (the item is still not loaded).
+                if all(e.code in ("IB102", "IB107") and len(e.path) == 1 for e in serrs):
+                    stray = {e.path[0] for e in serrs}
+                    trimmed = {k: v for k, v in raw.items() if k not in stray}
+                    if schema.is_valid(trimmed):
+                        for fpath, code, message in check_item(trimmed, ctx):
+                            pending.append((index, item_id, fpath, code, message, False))
                 continue
             findings = list(check_item(raw, ctx))
             for fpath, code, message in findings:

@@ -134,3 +134,14 @@ def test_relaxed_policy_allows_wrong_options_without_feedback() -> None:
     strict_code, strict_report = _run(str(CASES / "valid" / "relaxed-policy" / "mc.yaml"), "--bank", str(CASES / "invalid-banks" / "dup-ids"))
     assert strict_code == 1
     assert [p["code"] for p in strict_report["problems"]] == ["IB203"]
+
+
+def test_unknown_field_does_not_hide_the_other_problems_of_the_item(tmp_path: Path) -> None:
+    (tmp_path / "typo.yaml").write_text(
+        "id: uf2\ntype: multiple_choice\nstem: x\noptoins: 1\noptions:\n"
+        "  - {id: a, text: One, correct: true}\n  - {id: b, text: Two}\n"
+    )
+    exit_code, report = _run("--bank", str(tmp_path))
+    assert exit_code == 1
+    assert [(p["code"], p["line"]) for p in report["problems"]] == [("IB102", 4), ("IB203", 7)]
+    assert report["items"] == 0  # an item with an error is never loaded
