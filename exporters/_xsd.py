@@ -1,0 +1,178 @@
+"""Validate exported XML against the official XSDs, offline (shared by ``--check`` and the tests).
+
+Not an exporter.  The schema folder (``ITEMBANK_XSD_DIR``, e.g. ``../shared/xsd``) holds the XSDs and
+a ``catalog.xml`` mapping every remote ``schemaLocation`` to a local file.  libxml2 reads
+``XML_CATALOG_FILES`` once, the first time it resolves an external resource in the process; after
+that, changing the variable has no effect.  So:
+
+* this module adds the folder's catalog to ``XML_CATALOG_FILES`` as early as it can (at import, when
+  ``ITEMBANK_XSD_DIR`` is set, and again before the first schema load), which is enough whenever
+  nothing in the process has resolved an external XML resource yet — the normal case;
+* if a schema still fails to load in-process (the catalog came too late), validation runs in a fresh
+  Python subprocess with the variable set before lxml is imported (``python -m exporters._xsd``).
+
+Each schema is loaded once per process (QTI 3.0 takes ~4 s); validating a document takes < 1 ms.
+
+API (kept small on purpose, other exporters use it too)::
+
+    validate_file(path_or_bytes, "qti21") -> list[str]          # [] when valid
+    validate_files({"name.xml": bytes_or_path, ...}, "qti30") -> list[str]   # "name: message" lines
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+#: schema key -> XSD file, relative to the schema folder (see ../shared/xsd/README.md)
+SCHEMAS: dict[str, str] = {
+    "qti21": "qti21/imsqti_v2p1p2.xsd",
+    "qti21-cp": "qti21/qtiv2p1_imscpv1p2_v1p0.xsd",
+    "qti30": "qti30/imsqti_asiv3p0p1_v1p0.xsd",
+    "qti30-cp": "qti30/imsqtiv3p0_imscpv1p2_v1p0.xsd",
+    "imscp": "imscp/imscp_v1p1.xsd",
+    "qti12-cc": "qti12/ccv1p1_qtiasiv1p2p1_v1p0.xsd",
+}
+
+
+def _add_catalog(xsd_dir: Path) -> None:
+    """Put the folder's catalog first in XML_CATALOG_FILES (space-separated list, per libxml2)."""
+    catalog = str((xsd_dir / "catalog.xml").resolve())
+    current = os.environ.get("XML_CATALOG_FILES", "").split()
+    if catalog not in current:
+        os.environ["XML_CATALOG_FILES"] = " ".join([catalog, *current])
+
+
+# Why here, before the lxml import below: libxml2 reads the variable at its first external lookup.
+if os.environ.get("ITEMBANK_XSD_DIR"):
+    _add_catalog(Path(os.environ["ITEMBANK_XSD_DIR"]))
+
+from lxml import etree  # noqa: E402  (after the catalog variable is set, on purpose)
+
+from itembank.export import ItembankError  # noqa: E402
+
+_SCHEMA_CACHE: dict[tuple[str, str], etree.XMLSchema] = {}
+_IN_PROCESS_BROKEN: set[tuple[str, str]] = set()
+
+
+def schema_dir(xsd_dir: str | Path | None = None) -> Path:
+    """The schema folder: the argument, else ``ITEMBANK_XSD_DIR``; an ItembankError if unusable."""
+    raw = xsd_dir if xsd_dir is not None else os.environ.get("ITEMBANK_XSD_DIR")
+    if not raw:
+        raise ItembankError("no schema folder: set ITEMBANK_XSD_DIR to a folder with the QTI XSDs and catalog.xml")
+    path = Path(raw)
+    if not (path / "catalog.xml").is_file():
+        raise ItembankError(f"schema folder {path} has no catalog.xml (ITEMBANK_XSD_DIR must point at the XSD folder)")
+    return path
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=False)
+
+
+def _schema_file(xsd: Path, schema_key: str) -> Path:
+    if schema_key not in SCHEMAS:
+        raise ItembankError(f"unknown schema key '{schema_key}' (known: {', '.join(SCHEMAS)})")
+    path = xsd / SCHEMAS[schema_key]
+    if not path.is_file():
+        raise ItembankError(f"schema file missing: {path}")
+    return path
+
+
+def load_schema(schema_key: str, xsd_dir: str | Path | None = None) -> etree.XMLSchema:
+    """The compiled schema, loaded once per process.  Raises etree.XMLSchemaParseError if it cannot load."""
+    xsd = schema_dir(xsd_dir)
+    cache_key = (str(xsd.resolve()), schema_key)
+    schema = _SCHEMA_CACHE.get(cache_key)
+    if schema is None:
+        _add_catalog(xsd)
+        doc = etree.parse(str(_schema_file(xsd, schema_key)), _parser())
+        schema = etree.XMLSchema(doc)
+        _SCHEMA_CACHE[cache_key] = schema
+    return schema
+
+
+def _read(source: bytes | str | Path) -> bytes:
+    if isinstance(source, bytes):
+        return source
+    return Path(source).read_bytes()
+
+
+def _validate_with(schema: etree.XMLSchema, data: bytes) -> list[str]:
+    try:
+        doc = etree.fromstring(data, _parser())
+    except etree.XMLSyntaxError as exc:
+        return [f"not well-formed XML: {exc}"]
+    if schema.validate(doc):
+        return []
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+def validate_files(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd_dir: str | Path | None = None) -> list[str]:
+    """Validate several documents against one schema; returns ``"name: problem"`` lines (empty = valid)."""
+    xsd = schema_dir(xsd_dir)
+    cache_key = (str(xsd.resolve()), schema_key)
+    if cache_key not in _IN_PROCESS_BROKEN:
+        try:
+            schema = load_schema(schema_key, xsd)
+        except etree.XMLSchemaParseError:
+            # Most likely libxml2 had already read its catalogs before ours was set: retry out of process.
+            _IN_PROCESS_BROKEN.add(cache_key)
+        else:
+            return [f"{name}: {msg}" for name in sorted(docs) for msg in _validate_with(schema, _read(docs[name]))]
+    return _validate_in_subprocess(docs, schema_key, xsd)
+
+
+def validate_file(source: bytes | str | Path, schema_key: str, xsd_dir: str | Path | None = None) -> list[str]:
+    """Validate one document (bytes or a path); returns the problems, [] when valid."""
+    name = "document" if isinstance(source, bytes) else str(source)
+    prefix = f"{name}: "
+    return [line[len(prefix):] for line in validate_files({name: source}, schema_key, xsd_dir)]
+
+
+def _validate_in_subprocess(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd: Path) -> list[str]:
+    """Run the validation in a fresh interpreter whose environment has the catalog from the start."""
+    payload = {
+        "xsd_dir": str(xsd),
+        "schema_key": schema_key,
+        "docs": {name: _read(src).decode("utf-8", errors="surrogateescape") for name, src in docs.items()},
+    }
+    env = dict(os.environ, ITEMBANK_XSD_DIR=str(xsd))
+    env["XML_CATALOG_FILES"] = str((xsd / "catalog.xml").resolve())
+    proc = subprocess.run(
+        [sys.executable, "-m", "exporters._xsd"],
+        input=json.dumps(payload, ensure_ascii=True),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ItembankError(f"schema validation failed to run ({schema_key}): {proc.stderr.strip()[-500:]}")
+    return list(json.loads(proc.stdout))
+
+
+def _main() -> None:
+    """Subprocess entry: JSON {xsd_dir, schema_key, docs} on stdin, JSON list of problems on stdout."""
+    payload = json.loads(sys.stdin.read())
+    xsd = Path(payload["xsd_dir"])
+    try:
+        schema = load_schema(payload["schema_key"], xsd)
+    except etree.XMLSchemaParseError as exc:
+        sys.stderr.write(f"cannot load schema {payload['schema_key']} from {xsd}: {exc}\n")
+        sys.exit(1)
+    docs = payload["docs"]
+    problems = [
+        f"{name}: {msg}"
+        for name in sorted(docs)
+        for msg in _validate_with(schema, docs[name].encode("utf-8", errors="surrogateescape"))
+    ]
+    sys.stdout.write(json.dumps(problems))
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,394 @@
+"""QTI 2.1 / 3.0 packages: schema validity (official XSDs), determinism, structure, scoring rules, feedback.
+
+The real QTI player runs are in test_qti_player.py (slow); everything here is lxml + the XSDs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from exporters import _qti, _xsd
+from itembank import Bank
+from itembank.api import InvalidBank, load_bank
+from itembank.export import ExportContext, ExportResult, ItembankError
+from itembank.model import Blank, ChoiceItem, ClozeItem, Form, Option, Section, SourceRef
+from itembank.render import Renderer
+from itembank.validate import check_bank
+
+PROFILES = {"qti21": _qti.QTI21, "qti30": _qti.QTI30}
+CP = {"qti21": "http://www.imsglobal.org/xsd/imscp_v1p1", "qti30": "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"}
+LOM = "http://ltsc.ieee.org/xsd/LOM"
+
+
+def export_files(bank: Bank, fmt: str, **options: object) -> tuple[dict[str, bytes], ExportResult]:
+    from itembank.export import get_exporter
+
+    ctx = ExportContext(renderer=Renderer(), options={"unzipped": True, **options}, tool_version="test")
+    result = get_exporter(fmt).export(bank, ctx)
+    assert result.files is not None
+    return result.files, result
+
+
+@pytest.fixture(scope="module")
+def packages(seed_bank: Bank, all_types_bank: Bank) -> dict[tuple[str, str], tuple[dict[str, bytes], ExportResult]]:
+    return {(b, f): export_files(bank, f) for b, bank in (("seed", seed_bank), ("all", all_types_bank)) for f in PROFILES}
+
+
+def q(fmt: str, name: str) -> str:
+    """Qualified name of a QTI element given in its 2.1 spelling."""
+    return PROFILES[fmt].tag(name)
+
+
+def a(fmt: str, name: str) -> str:
+    return PROFILES[fmt].attr(name)
+
+
+def item_tree(files: dict[str, bytes], item_id: str) -> etree._Element:
+    return etree.fromstring(files[f"items/{item_id}.xml"])
+
+
+BANK_FORMATS = [(b, f) for b in ("seed", "all") for f in PROFILES]
+
+
+# --- validity against the official schemas ----------------------------------------------------
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("bank,fmt", BANK_FORMATS)
+def test_every_item_test_and_manifest_validates(packages, xsd_dir: Path, bank: str, fmt: str) -> None:
+    files, result = packages[(bank, fmt)]
+    xml = {name: data for name, data in files.items() if name.endswith(".xml") and name != "imsmanifest.xml"}
+    assert len(xml) == sum(result.written.values()) + 1  # every item plus the test
+    assert _xsd.validate_files(xml, fmt, xsd_dir) == []
+    assert _xsd.validate_file(files["imsmanifest.xml"], f"{fmt}-cp", xsd_dir) == []
+
+
+@pytest.mark.consumer
+def test_xsd_helper_reports_invalid_documents(xsd_dir: Path) -> None:
+    bad = b'<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="x" adaptive="false" timeDependent="false"/>'
+    problems = _xsd.validate_file(bad, "qti21", xsd_dir)
+    assert any("title" in p for p in problems)
+    assert _xsd.validate_file(b"<not-closed>", "qti21", xsd_dir)[0].startswith("not well-formed")
+    with pytest.raises(ItembankError, match="unknown schema key"):
+        _xsd.validate_file(bad, "nope", xsd_dir)
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_check_option_validates_and_notes(all_types_bank: Bank, xsd_dir: Path, monkeypatch, fmt: str) -> None:
+    monkeypatch.setenv("ITEMBANK_XSD_DIR", str(xsd_dir))
+    _files, result = export_files(all_types_bank, fmt, check=True)
+    assert any("valid against" in n for n in result.notes)
+
+
+@pytest.mark.consumer
+def test_check_files_lists_failures(all_types_bank: Bank, xsd_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ITEMBANK_XSD_DIR", str(xsd_dir))
+    files, _ = export_files(all_types_bank, "qti21")
+    files["items/at-tf.xml"] = files["items/at-tf.xml"].replace(b' title="at-tf"', b"")
+    problems = _qti.check_files(_qti.QTI21, files)
+    assert len(problems) == 1 and problems[0].startswith("items/at-tf.xml:") and "title" in problems[0]
+
+
+def test_check_without_schema_folder_is_a_clear_error(all_types_bank: Bank, monkeypatch) -> None:
+    monkeypatch.delenv("ITEMBANK_XSD_DIR", raising=False)
+    with pytest.raises(ItembankError, match="ITEMBANK_XSD_DIR"):
+        export_files(all_types_bank, "qti30", check=True)
+
+
+# --- determinism and packaging ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_zip_is_byte_identical_across_runs(all_types_bank: Bank, fmt: str) -> None:
+    from itembank.export import get_exporter
+
+    runs = [get_exporter(fmt).export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data for _ in range(2)]
+    assert runs[0] is not None and runs[0] == runs[1]
+    with zipfile.ZipFile(io.BytesIO(runs[0])) as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names[0] == "imsmanifest.xml" and names[1:] == sorted(names[1:])
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+@pytest.mark.parametrize("bank,fmt", BANK_FORMATS)
+def test_every_item_written_and_manifest_consistent(packages, seed_bank, all_types_bank, bank: str, fmt: str) -> None:
+    files, result = packages[(bank, fmt)]
+    source = seed_bank if bank == "seed" else all_types_bank
+    assert sum(result.written.values()) == len(source.items) and result.skipped == []
+    manifest = etree.fromstring(files["imsmanifest.xml"])
+    cp = CP[fmt]
+    resources = manifest.findall(f"{{{cp}}}resources/{{{cp}}}resource")
+    ids = {r.get("identifier") for r in resources}
+    for res in resources:
+        for f in res.findall(f"{{{cp}}}file"):
+            assert f.get("href") in files, f"manifest lists a missing file {f.get('href')}"
+        for dep in res.findall(f"{{{cp}}}dependency"):
+            assert dep.get("identifierref") in ids
+    item_res = [r for r in resources if r.get("type") == PROFILES[fmt].item_resource]
+    assert sorted(r.get("href") for r in item_res) == sorted(f"items/{i.id}.xml" for i in source.items)
+    test_res = [r for r in resources if r.get("type") == PROFILES[fmt].test_resource]
+    assert len(test_res) == 1
+    assert {d.get("identifierref") for d in test_res[0].findall(f"{{{cp}}}dependency")} == {r.get("identifier") for r in item_res}
+    # every packaged file is listed in the manifest
+    listed = {f.get("href") for f in manifest.iter(f"{{{cp}}}file")}
+    assert listed == set(files) - {"imsmanifest.xml"}
+
+
+def test_media_packaged_with_dependency_and_relative_src(packages, all_types_bank: Bank) -> None:
+    for fmt in PROFILES:
+        files, _ = packages[("all", fmt)]
+        assert files["media/loss-curve.png"] == (all_types_bank.root / "media/loss-curve.png").read_bytes()
+        img = next(item_tree(files, "at-mc").iter(q(fmt, "img").replace(f"qti-img", "img")))
+        assert img.get("src") == "../media/loss-curve.png" and img.get("alt") == "Loss falling over epochs"
+        manifest = etree.fromstring(files["imsmanifest.xml"])
+        cp = CP[fmt]
+        media_res = [r for r in manifest.iter(f"{{{cp}}}resource") if r.get("href") == "media/loss-curve.png"]
+        assert len(media_res) == 1 and media_res[0].get("type") == "webcontent"
+        mc = next(r for r in manifest.iter(f"{{{cp}}}resource") if r.get("href") == "items/at-mc.xml")
+        assert [d.get("identifierref") for d in mc.findall(f"{{{cp}}}dependency")] == [media_res[0].get("identifier")]
+
+
+def test_qti21_manifest_declares_itself_for_canvas(packages) -> None:
+    files, _ = packages[("seed", "qti21")]
+    manifest = etree.fromstring(files["imsmanifest.xml"])
+    cp = CP["qti21"]
+    assert manifest.findtext(f"{{{cp}}}metadata/{{{cp}}}schema") == "QTIv2.1 Package"
+    assert "http://www.imsglobal.org/xsd/imsqti_v2p1" in manifest.nsmap.values()
+
+
+@pytest.mark.parametrize("bank,fmt", BANK_FORMATS)
+def test_lom_metadata(packages, seed_bank, all_types_bank, bank: str, fmt: str) -> None:
+    files, _ = packages[(bank, fmt)]
+    source = seed_bank if bank == "seed" else all_types_bank
+    manifest = etree.fromstring(files["imsmanifest.xml"])
+    by_href = {r.get("href"): r for r in manifest.iter(f"{{{CP[fmt]}}}resource")}
+    md_ns = PROFILES[fmt].md_ns
+    for item in source.items:
+        res = by_href[f"items/{item.id}.xml"]
+        lom = res.find(f".//{{{LOM}}}lom")
+        assert lom.findtext(f"{{{LOM}}}general/{{{LOM}}}title/{{{LOM}}}string") == item.name
+        keywords = [k.findtext(f"{{{LOM}}}string") for k in lom.iterfind(f"{{{LOM}}}general/{{{LOM}}}keyword")]
+        assert keywords == list(item.tags)
+        difficulty = lom.findtext(f"{{{LOM}}}educational/{{{LOM}}}difficulty/{{{LOM}}}value")
+        assert difficulty == {"easy": "easy", "medium": "medium", "hard": "difficult", None: None}[item.difficulty]
+        objectives = [c.findtext(f"{{{LOM}}}description/{{{LOM}}}string") for c in lom.iterfind(f"{{{LOM}}}classification")]
+        assert objectives == list(item.objectives)
+        qmd = res.find(f".//{{{md_ns}}}qtiMetadata")
+        assert qmd.findtext(f"{{{md_ns}}}toolName") == "itembank"
+        expected = _qti.INTERACTION.get(item.type)
+        kinds = [k.text for k in qmd.iterfind(f"{{{md_ns}}}interactionType")]
+        if expected:
+            assert kinds == [expected]
+        else:
+            assert set(kinds) <= {"textEntryInteraction", "inlineChoiceInteraction"} and kinds
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_one_section_per_topic(packages, all_types_bank: Bank, fmt: str) -> None:
+    files, _ = packages[("all", fmt)]
+    test = etree.fromstring(files["assessment.xml"])
+    sections = list(test.iter(q(fmt, "assessmentSection")))
+    assert [s.get("title") for s in sections] == all_types_bank.topics()
+    for s in sections:
+        refs = [r.get("identifier") for r in s.iter(q(fmt, "assessmentItemRef"))]
+        assert refs == [i.id for i in all_types_bank.items if (i.topic or "General") == s.get("title")]
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_form_sections_with_pick(all_types_bank: Bank, xsd_dir: Path, fmt: str) -> None:
+    form = Form(
+        assessment="quiz",
+        title="Quiz",
+        form="A",
+        instructions="Answer **all** questions.",
+        sections=(
+            Section(title="Warm-up", item_ids=("at-tf", "at-sa", "at-num"), pick=2, shuffle=True),
+            Section(title="Main", item_ids=("at-mc", "at-match")),
+        ),
+    )
+    ids = {i for s in form.sections for i in s.item_ids}
+    bank = dataclasses.replace(all_types_bank, items=tuple(i for i in all_types_bank.items if i.id in ids), by_id={}, form=form)
+    files, result = export_files(bank, fmt)
+    assert sum(result.written.values()) == 5
+    test = etree.fromstring(files["assessment.xml"])
+    sections = list(test.iter(q(fmt, "assessmentSection")))
+    assert [s.get("title") for s in sections] == ["Warm-up", "Main"]
+    assert sections[0].find(q(fmt, "selection")).get("select") == "2"
+    assert sections[0].find(q(fmt, "ordering")).get("shuffle") == "true"
+    assert sections[1].find(q(fmt, "selection")) is None
+    assert _xsd.validate_file(files["assessment.xml"], fmt, xsd_dir) == []
+
+
+# --- interactions, scoring and feedback ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bank,fmt", BANK_FORMATS)
+def test_per_option_feedback_for_every_option_that_has_one(packages, seed_bank, all_types_bank, bank: str, fmt: str) -> None:
+    files, _ = packages[(bank, fmt)]
+    source = seed_bank if bank == "seed" else all_types_bank
+    checked = 0
+    for item in source.items:
+        if not isinstance(item, ChoiceItem):
+            continue
+        root = item_tree(files, item.id)
+        modal = {m.get("identifier"): m for m in root.iter(q(fmt, "modalFeedback")) if m.get(a(fmt, "outcomeIdentifier")) == "FEEDBACK"}
+        for option in item.options:
+            if option.feedback:
+                assert option.id in modal, f"{item.id}: option {option.id} lost its feedback"
+                assert source is not None and "".join(modal[option.id].itertext()).strip() == Renderer().plain(option.feedback)
+                checked += 1
+            else:
+                assert option.id not in modal
+    assert checked > 0
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_true_false_feedback_and_solution_and_hints(packages, fmt: str) -> None:
+    files, _ = packages[("all", fmt)]
+    tf = item_tree(files, "at-tf")
+    ids = {m.get("identifier") for m in tf.iter(q(fmt, "modalFeedback"))}
+    assert {"true", "false", "SOLUTION"} <= ids
+    mc = item_tree(files, "at-mc")
+    modal = {m.get("identifier"): "".join(m.itertext()) for m in mc.iter(q(fmt, "modalFeedback"))}
+    solution = modal["SOLUTION"]
+    for text in ("A decreasing training loss", "Read the axes", "Compare the first and last", "option a",
+                 "Falling loss = learning", "Reading the curve right to left"):
+        assert text in solution
+    assert "Look at the direction of the curve." in modal["HINT"]
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_scoring_rules(packages, fmt: str) -> None:
+    files, _ = packages[("all", fmt)]
+    # numeric: interval check on the float response, not string equality
+    rng = item_tree(files, "at-num-range")
+    assert rng.find(q(fmt, "responseDeclaration")).get(a(fmt, "baseType")) == "float"
+    assert [b.text for b in rng.iter(q(fmt, "baseValue")) if b.getparent().tag in (q(fmt, "gte"), q(fmt, "lte"))] == ["0.001", "0.01"]
+    # multiple response partial: keys +3/2, distractors -3/2, clamped to [0, 3]
+    mr = item_tree(files, "at-mr")
+    mapping = mr.find(f"{q(fmt, 'responseDeclaration')}/{q(fmt, 'mapping')}")
+    assert (mapping.get(a(fmt, "lowerBound")), mapping.get(a(fmt, "upperBound"))) == ("0", "3")
+    values = {e.get(a(fmt, "mapKey")): e.get(a(fmt, "mappedValue")) for e in mapping}
+    assert values == {"a": "1.5", "b": "1.5", "c": "-1.5", "d": "-1.5"}
+    strict = item_tree(files, "at-mr-strict")
+    assert strict.find(f".//{q(fmt, 'mapping')}") is None and strict.find(f".//{q(fmt, 'mapResponse')}") is None
+    # short answer: every accepted answer mapped, case rule honoured
+    sa = item_tree(files, "at-sa")
+    entries = list(sa.iter(q(fmt, "mapEntry")))
+    assert [(e.get(a(fmt, "mapKey")), e.get(a(fmt, "caseSensitive"))) for e in entries] == [("pre-training", "false"), ("pretraining", "false")]
+    # matching: directed pairs, distractor present as a target
+    match = item_tree(files, "at-match")
+    assert match.find(q(fmt, "responseDeclaration")).get(a(fmt, "baseType")) == "directedPair"
+    assert "D1" in {c.get("identifier") for c in match.iter(q(fmt, "simpleAssociableChoice"))}
+    # ordering: written scrambled so that a platform without shuffle does not show the key
+    order = item_tree(files, "at-order")
+    shown = [c.get("identifier") for c in order.iter(q(fmt, "simpleChoice"))]
+    assert sorted(shown) == ["S1", "S2", "S3", "S4"] and shown != ["S1", "S2", "S3", "S4"]
+    # cloze: one inline interaction per blank
+    cloze = item_tree(files, "at-cloze")
+    assert len(list(cloze.iter(q(fmt, "textEntryInteraction")))) == 2
+    assert len(list(cloze.iter(q(fmt, "inlineChoiceInteraction")))) == 1
+    assert "{{" not in "".join(cloze.itertext())
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_essay_rubric_is_scorer_only_with_sample_answer(packages, fmt: str) -> None:
+    files, _ = packages[("all", fmt)]
+    essay = item_tree(files, "at-essay")
+    blocks = {b.get("view"): "".join(b.itertext()) for b in essay.iter(q(fmt, "rubricBlock"))}
+    assert "General patterns from large data" in blocks["scorer"]
+    assert "Pre-training learns general patterns; fine-tuning adapts them" in blocks["scorer"]
+    assert "Think about learning general skills first" in blocks["candidate"]
+    assert "General patterns" not in blocks["candidate"]
+    inter = next(essay.iter(q(fmt, "extendedTextInteraction")))
+    assert inter.get(a(fmt, "placeholderText")) == "Pre-training is ..."
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_flashcard_back_shown_after_attempt_and_not_scored(packages, fmt: str) -> None:
+    files, result = packages[("seed", fmt)]
+    assert result.written["flashcard"] == 5
+    card = item_tree(files, "pt-card-1")
+    assert card.find(f".//{q(fmt, 'correctResponse')}") is None
+    back = [m for m in card.iter(q(fmt, "modalFeedback")) if m.get("identifier") == "ANSWER"]
+    assert len(back) == 1 and "learns general patterns from a large dataset" in "".join(back[0].itertext())
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_math_becomes_mathml(packages, fmt: str) -> None:
+    files, _ = packages[("all", fmt)]
+    mc = item_tree(files, "at-mc")
+    maths = list(mc.iter(f"{{{_qti.MATHML_NS}}}math"))
+    assert len(maths) == 1 and "log" in "".join(maths[0].itertext())
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_cloze_blank_feedback_validates(all_types_bank: Bank, xsd_dir: Path, fmt: str) -> None:
+    item = ClozeItem(
+        id="cz", type="cloze", location=SourceRef("x.yaml"), stem="Say {{w}} and {{n}}.",
+        blanks=(Blank(name="w", kind="text", answers=("hi",), feedback="Say *hi*."),
+                Blank(name="n", kind="numeric", number=2.5, tolerance=0.5, feedback="About 2.5.")),
+    )
+    root = _qti.ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert _xsd.validate_file(_qti.to_bytes(root), fmt, xsd_dir) == []
+    assert {m.get("identifier") for m in root.iter(q(fmt, "modalFeedback"))} == {"FB_w", "FB_n"}
+
+
+# --- text that XML must escape, and text it cannot hold ------------------------------------------
+
+XML_LEGAL = st.characters(blacklist_categories=("Cs",), blacklist_characters="".join(
+    [chr(c) for c in range(0x20) if c not in (9, 10, 13)] + ["\ufffe", "\uffff"]))
+
+
+def mc_item(text: str) -> ChoiceItem:
+    return ChoiceItem(
+        id="prop", type="multiple_choice", location=SourceRef("p.yaml"), stem=text or "x", title=text or None,
+        options=(Option(id="a", text=text or "a", correct=True, feedback=text or None), Option(id="b", text="b", feedback="no")),
+        rationale=text or None, hints=(text,) if text else (),
+    )
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(XML_LEGAL, max_size=40).map(lambda s: s + " <b> & ]]> \u00e9\U0001F600"))
+def test_arbitrary_unicode_survives_into_valid_xml(xsd_dir: Path, fmt: str, text: str) -> None:
+    root = _qti.ItemBuilder(PROFILES[fmt], Renderer(), mc_item(text), "t").build()
+    data = _qti.to_bytes(root)
+    assert _xsd.validate_file(data, fmt, xsd_dir) == []
+    back = etree.fromstring(data)
+    assert back.get("title") == " ".join(text.split())
+    assert "]]>" in "".join(back.itertext()) and "&" in "".join(back.itertext())
+
+
+def test_control_characters_are_a_validation_error_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "itembank.yaml").write_text("title: Bad\n")
+    (tmp_path / "bad.yaml").write_text(
+        'id: bad-1\ntype: short_answer\nstem: "bell \\x07 here"\nanswers: [x]\n', encoding="utf-8")
+    result = check_bank(tmp_path)
+    assert "IB216" in {p.code for p in result.errors}
+    with pytest.raises(InvalidBank):
+        load_bank(tmp_path)
+
+
+def test_exporter_turns_unwritable_text_into_itembank_error(all_types_bank: Bank) -> None:
+    item = dataclasses.replace(mc_item("ok"), stem="bell \x07 here")
+    bank = dataclasses.replace(all_types_bank, items=(item,), by_id={})
+    for fmt in PROFILES:
+        with pytest.raises(ItembankError, match="prop"):
+            export_files(bank, fmt)
