@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from .export import ExportContext, ExportResult, ItembankError, get_exporter, registry, write_result
+from .assessments import ASSESSMENTS_DIR, assessment_names, build_forms, form_bank
+from .export import ExportContext, ExportResult, ItembankError, UsageError, get_exporter, registry, write_result
 from .model import Bank
 from .render import Renderer
 from .validate import CheckResult, check_bank
@@ -38,9 +39,32 @@ def load_bank(root: Path | str = "items", *, strict: bool = False) -> Bank:
     return result.bank()
 
 
-def export(bank: Bank, fmt: str, *, ctx: ExportContext | None = None, **options: Any) -> ExportResult:
-    """Run one exporter in memory (nothing is written)."""
+def select_bank(bank: Bank, assessment: str | None = None, form: str | None = None) -> Bank:
+    """The whole bank, or one form (default A) of the named assessment of the bank."""
+    if assessment is None:
+        if form is not None:
+            raise UsageError("--form needs --assessment (a form belongs to an assessment)")
+        return bank
+    return form_bank(bank, assessment, form)
+
+
+def form_dir(out_dir: Path | str, bank: Bank) -> Path:
+    """Where a build puts an assessment form's exports: ``<out>/assessments/<name>-<form>/``."""
+    return Path(out_dir) if bank.form is None else Path(out_dir) / ASSESSMENTS_DIR / bank.form.name
+
+
+def export(
+    bank: Bank,
+    fmt: str,
+    *,
+    ctx: ExportContext | None = None,
+    assessment: str | None = None,
+    form: str | None = None,
+    **options: Any,
+) -> ExportResult:
+    """Run one exporter in memory (nothing is written), on the bank or on one assessment form."""
     exporter = get_exporter(fmt)
+    bank = select_bank(bank, assessment, form)
     if ctx is None:
         ctx = ExportContext(options=options, tool_version=__version__)
     return exporter.export(bank, ctx)
@@ -52,6 +76,7 @@ class BuildReport:
 
     outputs: list[tuple[str, Path, ExportResult]] = field(default_factory=list)
     renders: int = 0
+    forms: list[str] = field(default_factory=list)  # assessment forms built, e.g. "pattern-check-A"
 
 
 def build(
@@ -60,19 +85,35 @@ def build(
     *,
     formats: list[str] | None = None,
     on_export: Callable[[str, Path, ExportResult], None] | None = None,
+    assessment: str | None = None,
+    form: str | None = None,
     **options: Any,
 ) -> BuildReport:
-    """Run every registered exporter (or ``formats``) into ``out_dir``, sharing one renderer."""
+    """Run every registered exporter (or ``formats``) into ``out_dir``, sharing one renderer.
+
+    Without ``assessment``: the whole bank into ``out_dir`` and every form of every assessment of the
+    bank into ``out_dir/assessments/<name>-<form>/``.  With it: only that assessment's forms (or
+    ``form``), into the same folders.
+    """
     out_dir = Path(out_dir)
     names = formats or list(registry())
     ctx = ExportContext(renderer=Renderer(), options=options, tool_version=__version__)
     report = BuildReport()
+    if assessment is not None:
+        targets = [select_bank(bank, assessment, form)] if form is not None else build_forms(bank, assessment)
+    elif form is not None:
+        raise UsageError("--form needs --assessment (a form belongs to an assessment)")
+    else:
+        targets = [bank] + [f for name in assessment_names(bank.root) for f in build_forms(bank, name)]
     # Produce everything in memory first: a failing exporter must not leave a half-updated dist/.
     produced: list[tuple[str, Path, ExportResult]] = []
-    for name in names:
-        exporter = get_exporter(name)
-        result = exporter.export(bank, ctx)
-        produced.append((name, out_dir / exporter.default_output, result))
+    for target in targets:
+        if target.form is not None:
+            report.forms.append(target.form.name)
+        for name in names:
+            exporter = get_exporter(name)
+            result = exporter.export(target, ctx)
+            produced.append((name, form_dir(out_dir, target) / exporter.default_output, result))
     for name, path, result in produced:
         write_result(result, path)
         report.outputs.append((name, path, result))

@@ -14,8 +14,8 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .api import InvalidBank, build as build_bank, export as export_bank, load_bank
-from .export import ItembankError, registry, write_result
+from .api import InvalidBank, build as build_bank, export as export_bank, form_dir, load_bank, select_bank
+from .export import ItembankError, UsageError, registry, write_result
 from .model import ITEM_TYPES
 from .reporters import REPORTERS
 from .schema import SCHEMA_NAMES, schema_text
@@ -107,6 +107,12 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool) -> Non
         sys.exit(1)
 
 
+def _assessment_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--form", "form", metavar="LETTER", help="The form of --assessment (A, B, ...); export default: A, build default: every form.")(f)
+    f = click.option("--assessment", "assessment", metavar="NAME", help="An assessment of the bank (assessments/NAME.yaml) instead of the whole bank.")(f)
+    return f
+
+
 def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--unzipped", is_flag=True, help="Package formats: write a folder instead of a zip.")(f)
     f = click.option("--check", "check", is_flag=True, help="Validate the output against the official schemas (ITEMBANK_XSD_DIR).")(f)
@@ -117,17 +123,20 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("fmt", metavar="FORMAT")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write (default: dist/<format's default name>).")
 @bank_option
+@_assessment_options
 @_export_options
-def export_cmd(fmt: str, output: Path | None, bank: Path, **options: Any) -> None:
-    """Export the bank to one FORMAT (see `itembank formats`)."""
+def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, **options: Any) -> None:
+    """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
     try:
         exporter = registry().get(fmt)
         if exporter is None:
             raise click.UsageError(f"unknown format '{fmt}' (known: {', '.join(registry())})")
-        loaded = _load(bank)
+        loaded = select_bank(_load(bank), assessment, form)
         result = export_bank(loaded, fmt, **options)
-        target = output or Path("dist") / exporter.default_output
+        target = output or form_dir("dist", loaded) / exporter.default_output
         write_result(result, target)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     except ItembankError as exc:
         raise Failure(str(exc)) from None
     _print_result(fmt, target, result)
@@ -145,16 +154,21 @@ def _print_result(fmt: str, target: Path, result: Any) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True, help="Output folder.")
 @bank_option
 @click.option("--format", "formats", multiple=True, help="Only these formats (repeatable); default: every installed one.")
+@_assessment_options
 @_export_options
-def build(output: Path, bank: Path, formats: tuple[str, ...], **options: Any) -> None:
-    """Validate the bank, then run every exporter into the output folder and print a summary."""
+def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | None, form: str | None, **options: Any) -> None:
+    """Validate the bank, then run every exporter on the whole bank and on every form of every
+    assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
     loaded = _load(bank)
     click.echo(f"{loaded.title}: {len(loaded.items)} items valid")
     try:
-        report = build_bank(loaded, output, formats=list(formats) or None, on_export=_print_result, **options)
+        report = build_bank(loaded, output, formats=list(formats) or None, on_export=_print_result, assessment=assessment, form=form, **options)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     except ItembankError as exc:
         raise Failure(str(exc)) from None
-    click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered once each)")
+    forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""
+    click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered once each){forms}")
 
 
 @main.command()
@@ -206,6 +220,55 @@ def formats() -> None:
     """List the installed export formats."""
     for name, exporter in registry().items():
         click.echo(f"{name:10} {exporter.default_output:24} {exporter.description}")
+
+
+@main.group()
+def review() -> None:
+    """Reviewer workbooks: hand out `itembank export xlsx`, read the decisions back with `review import`."""
+
+
+def _review_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .review import check_date
+
+    try:
+        return None if value is None else check_date(value)
+    except ItembankError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@review.command("import")
+@click.argument("workbook", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@bank_option
+@click.option("--dry-run", is_flag=True, help="Show the changes as a unified diff; write nothing.")
+@click.option("--date", "date", metavar="YYYY-MM-DD", callback=_review_date, help="Date of the review records (default: today).")
+def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -> None:
+    """Write the reviewers' decisions in WORKBOOK into the item files.
+
+    Approve → status approved, Revise → review, Reject → retired; a suggested difficulty replaces the
+    item's difficulty; each decision is appended to the item's `reviews`.  Every row is checked
+    first: one bad row and nothing is written.  Items changed since the export are held back and
+    reported (exit 1).
+    """
+    from .review import ReviewImportError, import_reviews
+
+    loaded = _load(bank)
+    try:
+        report = import_reviews(workbook, loaded, date=date, dry_run=dry_run)
+    except ReviewImportError as exc:
+        for line in exc.details:
+            click.echo(f"  {line}", err=True)
+        raise Failure(str(exc)) from None
+    except ItembankError as exc:
+        raise Failure(str(exc)) from None
+    if dry_run:
+        click.echo(report.diff(), nl=False)
+    click.echo(report.summary())
+    for line in report.skipped:
+        click.echo(f"  skipped: {line}")
+    for line in report.held_back:
+        click.echo(f"  not updated: {line}", err=True)
+    if report.held_back:
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

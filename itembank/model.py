@@ -274,6 +274,7 @@ class Section:
     item_ids: tuple[str, ...]
     pick: int | None = None
     shuffle: bool = False
+    instructions: str | None = None  # Markdown shown under the section's title (print, platforms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,13 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB302": ("warning", "every option of a multiple response item is correct"),
     "IB303": ("warning", "essay has no rubric"),
     "IB304": ("warning", "rubric points do not add up to the item's points"),
+    # assessments (blueprints in the bank's assessments/ folder)
+    "IB401": ("error", "assessment file is not valid under the assessment schema"),
+    "IB402": ("error", "assessment names an item id that is not in the bank"),
+    "IB403": ("error", "assessment selects the same item twice"),
+    "IB404": ("error", "assessment rule cannot be filled: too few matching items"),
+    "IB405": ("error", "assessment lists an item whose status it does not allow"),
+    "IB406": ("warning", "assessment rule draws every matching item, so a delivery-time pool is not random"),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator
 import pyromark
 
 from .model import BankConfig
+from .moodle_grades import MAX_CORRECT, moodle_fractions
 
 Finding = tuple[tuple[object, ...], str, str]
 Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
@@ -258,6 +259,20 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
                     yield path, code, f"image '{ref}' points outside the bank"
 
 
+def moodle_grades(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    """A multiple response item must be scorable with Moodle's grade list (its Moodle XML/GIFT export)."""
+    if item["type"] != "multiple_response":
+        return
+    options = item["options"]
+    n_correct = sum(1 for o in options if o.get("correct"))
+    if n_correct == 0:
+        return  # IB204 already says so
+    if moodle_fractions(n_correct, len(options) - n_correct, item.get("scoring", "partial")) is None:
+        yield ("options",), "IB221", (
+            f"{n_correct} correct options cannot share 100% on Moodle's grade list (at most {MAX_CORRECT}: its smallest grade is 5%)"
+        )
+
+
 RULES: tuple[Rule, ...] = (
     text_content,
     choice_keys,
@@ -268,6 +283,7 @@ RULES: tuple[Rule, ...] = (
     short_answers,
     essay_rubric,
     rationale_present,
+    moodle_grades,
 )
 
 

@@ -20,7 +20,7 @@ import jsonschema
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 
-SCHEMA_NAMES = ("item", "bank", "config")
+SCHEMA_NAMES = ("item", "bank", "config", "assessment")
 
 
 def schema_dir() -> Path:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from .assessments import assessment_files, check_assessments, is_assessment_file
 from .config import CONFIG_NAME, load_config
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -103,6 +104,9 @@ def check_paths(
         p = p.resolve()
         files.extend(discover(p) if p.is_dir() else [p])
     files = list(dict.fromkeys(files))
+    # Blueprints in <bank>/assessments/ are checked against the items once these are loaded.
+    blueprints = [f for f in files if is_assessment_file(f, root)]
+    files = [f for f in files if f not in blueprints]
     result.files = len(files)
     ctx = RuleContext(root, config)
     schema = item_schema()
@@ -162,8 +166,20 @@ def check_paths(
         line, col = pos.locate(_prefix(index) + ("id",))
         result.problems.append(problem(doc.rel, "IB201", f"id '{item_id}' is already used in {where}", line=line, column=col, item_id=item_id, path="id"))
     result.items = _unique(result.items)
+    _check_blueprints(result, paths, blueprints, root)
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return result
+
+
+def _check_blueprints(result: CheckResult, paths: Sequence[Path], blueprints: list[Path], root: Path) -> None:
+    """Check the bank's assessments (all of them for a whole-bank check, else the files given)."""
+    whole = any(p.resolve() == root for p in paths)
+    if whole:
+        blueprints = assessment_files(root)
+    if not blueprints:
+        return
+    items = result.items if whole else check_paths([root], root=root).items
+    result.problems.extend(check_assessments(blueprints, items, display_path))
 
 
 _ERROR_CODES = {code for code, (severity, _) in RULES.items() if severity == "error"}

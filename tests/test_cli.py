@@ -139,7 +139,7 @@ def _walk_properties(schema: object, path: str = "") -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("name", ["item", "bank", "config"])
+@pytest.mark.parametrize("name", ["item", "bank", "config", "assessment"])
 def test_schemas_are_draft_2020_12_with_ids_and_descriptions(name: str) -> None:
     schema = load_schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)

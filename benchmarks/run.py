@@ -1,0 +1,467 @@
+#!/usr/bin/env python3
+"""Benchmarks for issues 2-5:  run.py [--sizes 1000,10000] [--runs 3]
+
+Every figure is a whole process (``subprocess`` + ``os.wait4``: wall time, CPU time and the
+process's peak RSS), the median over ``--runs`` runs in which the compared commands alternate
+(A B A B ...), so that machine noise hits both sides alike.  Banks and inputs are regenerated first
+(deterministically) under ``benchmarks/out/``.
+
+  1. load+validate   ``itembank validate --bank B`` vs ``check-jsonschema --schemafile
+                     schemas/item.schema.json`` on the same files (generated bank);   target <= 0.5x
+  2. Canvas export   ``itembank export canvas`` vs ``text2qti`` on the same questions
+                     (from_shared bank / gen_text2qti.py);                             target <= 0.25x, < 200 MB
+  3. Moodle, GIFT    each vs the Canvas export of the same run;                          target <= 1.5x, < 200 MB
+  4. xlsx            ``itembank export xlsx`` vs xlsx_floor.py (same cell values, write-only mode);
+                     target <= 2x; then ``itembank review import`` of that workbook (if the command exists)
+  5. parsers         (information) parse-only and full validate with yaml_rs vs PyYAML's C loader
+
+Formats whose exporter does not load are reported as "not available".  The table goes to stdout and
+to ``benchmarks/out/results.md`` (raw runs in ``results.json``).  Exit status: 0 even when a target
+is missed; 1 only when a command crashed (non-zero exit where success was expected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks"
+OUT = BENCH / "out"
+SCHEMA = REPO / "schemas" / "item.schema.json"
+MB = 1024 * 1024
+
+
+def venv_bin() -> Path:
+    """The project venv's bin folder (the interpreter running this script, else .venv/bin)."""
+    here = Path(sys.executable).parent
+    return here if (here / "itembank").exists() else REPO / ".venv" / "bin"
+
+
+BIN = venv_bin()
+PYTHON = str(BIN / "python") if (BIN / "python").exists() else sys.executable
+ITEMBANK = str(BIN / "itembank")
+
+
+def shared_bench_dir() -> Path:
+    return Path(os.environ.get("ITEMBANK_SHARED", REPO.parent / "shared")) / "bench"
+
+
+# --- measuring one process ----------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    wall: float  # seconds
+    cpu: float  # user + system seconds
+    rss_mb: float  # peak resident set size
+    rc: int
+
+
+def run_process(cmd: list[str], cwd: Path, log: Path) -> Run:
+    """Run ``cmd`` to completion; output goes to ``log`` (a pipe could fill up and stall it)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as fh:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix every child so far).
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C or SIGTERM: do not leave the measured command running
+            proc.kill()
+            proc.wait()
+            raise
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss * 1024 / MB, rc=proc.returncode)
+
+
+def run_batches(batches: list[list[str]], cwd: Path, log: Path) -> Run:
+    """Several invocations that together do one job: times add up, peak memory is the largest."""
+    runs = [run_process(cmd, cwd, log.with_suffix(f".{i}.log") if len(batches) > 1 else log) for i, cmd in enumerate(batches)]
+    bad = next((r.rc for r in runs if r.rc != 0), 0)
+    return Run(wall=sum(r.wall for r in runs), cpu=sum(r.cpu for r in runs), rss_mb=max(r.rss_mb for r in runs), rc=bad)
+
+
+@dataclass
+class Task:
+    """One measured command; ``prepare`` runs untimed before each run (e.g. a fresh bank copy)."""
+
+    key: str
+    label: str
+    batches: list[list[str]]
+    cwd: Path = REPO
+    prepare: Callable[[], None] | None = None
+    available: bool = True
+    why_not: str = ""
+    runs: list[Run] = field(default_factory=list)
+    crashed: str = ""
+    last_line: str = ""
+    output: Path | None = None  # what an export writes
+
+    @property
+    def ok(self) -> bool:
+        return self.available and not self.crashed and bool(self.runs)
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu for r in self.runs)
+
+    @property
+    def rss(self) -> float:
+        return max(r.rss_mb for r in self.runs)
+
+
+def measure(tasks: list[Task], runs: int) -> None:
+    """Alternate the tasks ``runs`` times (A B C A B C ...); a crashed task is not run again."""
+    for r in range(runs):
+        for task in tasks:
+            if not task.available or task.crashed:
+                continue
+            if task.prepare is not None:
+                task.prepare()
+            log = OUT / "logs" / f"{task.key.replace('/', '_')}.log"
+            result = run_batches(task.batches, task.cwd, log)
+            tail = _last_line(log)
+            if result.rc != 0:
+                task.crashed = f"exit {result.rc}: {tail}"
+                print(f"  {task.label}: FAILED ({task.crashed}); log: {log.relative_to(REPO)}", flush=True)
+                continue
+            task.runs.append(result)
+            task.last_line = tail
+            print(f"  run {r + 1}/{runs} {task.label}: {result.wall:.2f} s, {result.rss_mb:.0f} MB", flush=True)
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""
+
+
+# --- what exists --------------------------------------------------------------------------------
+
+_FORMATS_PROBE = """
+import json
+from itembank.export import BrokenExporter, registry
+out = {}
+for name, e in registry().items():
+    out[name] = {"ok": False, "why": f"{type(e.error).__name__}: {e.error}"} if isinstance(e, BrokenExporter) else {"ok": True, "output": e.default_output}
+print(json.dumps(out))
+"""
+
+
+def export_formats() -> dict[str, dict[str, object]]:
+    """Every registered format: loadable (with its default output name) or why not."""
+    probe = subprocess.run([PYTHON, "-c", _FORMATS_PROBE], cwd=REPO, capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise SystemExit(f"error: cannot list itembank's formats:\n{probe.stderr}")
+    return json.loads(probe.stdout)
+
+
+def review_import_command(workbook: Path, bank: Path) -> list[str] | None:
+    """The ``itembank review import`` command line, or None when the command does not exist."""
+    probe = subprocess.run([ITEMBANK, "review", "import", "--help"], cwd=REPO, capture_output=True, text=True)
+    if probe.returncode != 0:
+        return None
+    cmd = [ITEMBANK, "review", "import", str(workbook)]
+    if "--bank" in probe.stdout:
+        cmd += ["--bank", str(bank)]
+    return cmd
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def prepare_inputs(sizes: list[int]) -> dict[str, float]:
+    """Generate every bank and text2qti input; return how long each took (for information)."""
+    took: dict[str, float] = {}
+    for n in sizes:
+        steps = [
+            # --reuse: a bank already written by the same code for the same N is kept (it would be byte-identical).
+            (f"generate.py {n}", [PYTHON, str(BENCH / "generate.py"), str(n), str(OUT / f"gen-{n}"), "--reuse"]),
+            (f"from_shared.py {n}", [PYTHON, str(BENCH / "from_shared.py"), str(n), str(OUT / f"shared-{n}"), "--reuse"]),
+            (f"gen_text2qti.py {n}", [PYTHON, str(shared_bench_dir() / "gen_text2qti.py"), str(n), str(OUT / "text2qti" / f"quiz-{n}.txt")]),
+        ]
+        (OUT / "text2qti").mkdir(parents=True, exist_ok=True)
+        for name, cmd in steps:
+            start = time.perf_counter()
+            done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"error: {name} failed:\n{done.stdout}{done.stderr}")
+            took[name] = time.perf_counter() - start
+            print(f"prepared: {name} ({took[name]:.1f} s): {done.stdout.strip()}", flush=True)
+    return took
+
+
+def bank_files(bank: Path) -> list[str]:
+    """Item files relative to the bank, sorted: exactly what ``itembank validate`` reads."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(bank):
+        dirnames.sort()
+        for name in filenames:
+            if name.endswith((".yaml", ".yml", ".json")) and not (Path(dirpath) == bank and name == "itembank.yaml"):
+                out.append(os.path.relpath(os.path.join(dirpath, name), bank))
+    return sorted(out)
+
+
+def argv_batches(prefix: list[str], args: list[str]) -> list[list[str]]:
+    """Split ``args`` so that no command line exceeds the kernel's limit (like xargs does)."""
+    env_bytes = sum(len(k) + len(v) + 2 for k, v in os.environ.items())
+    budget = os.sysconf("SC_ARG_MAX") - env_bytes - 64 * 1024  # headroom for the pointer array and aux data
+    fixed = sum(len(a) + 1 + 8 for a in prefix)
+    batches: list[list[str]] = []
+    current: list[str] = []
+    size = fixed
+    for a in args:
+        cost = len(a) + 1 + 8  # the string, its NUL, its argv pointer
+        if current and size + cost > budget:
+            batches.append(prefix + current)
+            current, size = [], fixed
+        current.append(a)
+        size += cost
+    if current:
+        batches.append(prefix + current)
+    return batches
+
+
+# --- the benchmarks -----------------------------------------------------------------------------
+
+
+def validate_tasks(n: int) -> list[Task]:
+    bank = OUT / f"gen-{n}"
+    files = bank_files(bank)
+    return [
+        Task(f"validate/itembank/{n}", f"itembank validate N={n}", [[ITEMBANK, "validate", "--bank", str(bank)]]),
+        Task(f"validate/check-jsonschema/{n}", f"check-jsonschema N={n}", argv_batches([str(BIN / "check-jsonschema"), "--schemafile", str(SCHEMA)], files), cwd=bank),
+    ]
+
+
+def export_task(fmt: str, n: int, bank: Path, formats: dict[str, dict[str, object]]) -> Task:
+    info = formats.get(fmt)
+    out = OUT / "exports" / str(n) / fmt / str((info or {}).get("output") or f"{fmt}.out")
+    task = Task(f"export/{fmt}/{n}", f"itembank export {fmt} N={n}", [[ITEMBANK, "export", fmt, "--bank", str(bank), "-o", str(out)]], output=out)
+    if info is None:
+        task.available, task.why_not = False, "not available (no such format)"
+    elif not info["ok"]:
+        task.available, task.why_not = False, "not available (exporter failed to load)"
+    return task
+
+
+def export_tasks(n: int, formats: dict[str, dict[str, object]]) -> list[Task]:
+    bank = OUT / f"shared-{n}"
+    quiz = OUT / "text2qti" / f"quiz-{n}.txt"
+    text2qti = Task(f"export/text2qti/{n}", f"text2qti N={n}", [[str(BIN / "text2qti"), quiz.name]], cwd=quiz.parent)
+    if not (BIN / "text2qti").exists():
+        text2qti.available, text2qti.why_not = False, "not available (text2qti not installed in the venv)"
+    return [export_task("canvas", n, bank, formats), text2qti, export_task("moodle", n, bank, formats), export_task("gift", n, bank, formats)]
+
+
+def xlsx_tasks(n: int, formats: dict[str, dict[str, object]]) -> list[Task]:
+    bank = OUT / f"shared-{n}"
+    xlsx = export_task("xlsx", n, bank, formats)
+    workbook = xlsx.output
+    assert workbook is not None
+    values = OUT / "xlsx" / f"values-{n}.json"
+    floor_out = OUT / "xlsx" / f"floor-{n}.xlsx"
+
+    def dump_values() -> None:
+        # Untimed: the floor writes exactly the cells the exporter wrote in its latest run.
+        if values.exists():
+            return
+        values.parent.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([PYTHON, str(BENCH / "xlsx_floor.py"), "dump", str(workbook), str(values)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"error: xlsx_floor.py dump failed: {done.stdout}{done.stderr}")
+
+    values.unlink(missing_ok=True)
+    floor = Task(f"xlsx/floor/{n}", f"xlsx_floor.py N={n}", [[PYTHON, str(BENCH / "xlsx_floor.py"), "write", str(values), str(floor_out)]], prepare=dump_values)
+    floor.available, floor.why_not = xlsx.available, "not available (needs the xlsx export's cell values)"
+    tasks = [xlsx, floor]
+
+    copy = OUT / "review" / f"bank-{n}"
+    cmd = review_import_command(workbook, copy) if xlsx.available else None
+    review = Task(f"review/import/{n}", f"itembank review import N={n}", [cmd or []])
+
+    def fresh_copy() -> None:
+        # Untimed: import writes reviews into the bank's files, so every run starts from a pristine copy.
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(bank, copy)
+
+    review.prepare = fresh_copy
+    review.cwd = copy.parent
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    if cmd is None:
+        review.available = False
+        review.why_not = "not available (needs the xlsx export)" if not xlsx.available else "not available (no `itembank review import` command)"
+    tasks.append(review)
+    return tasks
+
+
+def parser_tasks(n: int) -> list[Task]:
+    bank = str(OUT / f"gen-{n}")
+    script = str(BENCH / "parse_only.py")
+    tasks = [
+        Task(f"parse/yaml_rs/{n}", f"parse only, yaml_rs N={n}", [[PYTHON, script, bank, "--parser", "yaml_rs"]]),
+        Task(f"parse/pyyaml/{n}", f"parse only, PyYAML C N={n}", [[PYTHON, script, bank, "--parser", "pyyaml"]]),
+        Task(f"pvalidate/yaml_rs/{n}", f"validate with yaml_rs N={n}", [[PYTHON, script, bank, "--parser", "yaml_rs", "--validate"]]),
+        Task(f"pvalidate/pyyaml/{n}", f"validate with PyYAML C N={n}", [[PYTHON, script, bank, "--parser", "pyyaml", "--validate"]]),
+    ]
+    probe = subprocess.run([PYTHON, "-c", "import yaml, sys; sys.exit(0 if yaml.__with_libyaml__ else 1)"], capture_output=True)
+    if probe.returncode != 0:
+        for t in tasks[1::2]:
+            t.available, t.why_not = False, "not available (PyYAML with libyaml is not installed)"
+    return tasks
+
+
+# --- the table ----------------------------------------------------------------------------------
+
+
+def fig(task: Task, n: int | None = None) -> str:
+    if not task.available:
+        return task.why_not
+    if task.crashed:
+        return f"FAILED ({task.crashed[:80]})"
+    rate = f", {n / task.wall:,.0f} items/s" if n else ""
+    return f"{task.wall:.2f} s{rate}, {task.rss:.0f} MB"
+
+
+def ratio_row(measure: str, n: int, subject: Task, reference: Task, target: float, *, rate: bool = False, ref_name: str = "") -> list[str]:
+    sub, ref = fig(subject, n if rate else None), fig(reference, n if rate else None)
+    ref_cell = f"{ref_name or reference.label.rsplit(' N=', 1)[0]}: {ref}"
+    if subject.ok and reference.ok:
+        ratio = subject.wall / reference.wall
+        return [measure, f"{n:,}", sub, ref_cell, f"{ratio:.3f}", f"≤ {target:g}", "PASS" if ratio <= target else "MISS"]
+    verdict = "FAILED" if subject.crashed or reference.crashed else "n/a"
+    return [measure, f"{n:,}", sub, ref_cell, "—", f"≤ {target:g}", verdict]
+
+
+def memory_row(measure: str, n: int, task: Task, limit_mb: float) -> list[str]:
+    if not task.ok:
+        return [measure, f"{n:,}", fig(task), "—", "—", f"< {limit_mb:g} MB", "FAILED" if task.crashed else "n/a"]
+    return [measure, f"{n:,}", f"{task.rss:.0f} MB peak", "—", "—", f"< {limit_mb:g} MB", "PASS" if task.rss < limit_mb else "MISS"]
+
+
+def info_row(measure: str, n: int, task: Task, reference: Task | None = None, ref_name: str = "") -> list[str]:
+    if reference is None:
+        return [measure, f"{n:,}", fig(task), "—", "—", "info", "—"]
+    ratio = f"{task.wall / reference.wall:.3f}" if task.ok and reference.ok else "—"
+    return [measure, f"{n:,}", fig(task), f"{ref_name}: {fig(reference)}", ratio, "info", "—"]
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    head = ["measure", "N", "itembank (median wall, peak RSS)", "reference", "ratio", "target", "result"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+
+def parse_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"sizes must be comma-separated integers, got {text!r}") from None
+    if not sizes or min(sizes) < 10:
+        raise argparse.ArgumentTypeError("every size must be at least 10 (so that all ten item types are present)")
+    return sorted(set(sizes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
+    ap.add_argument("--sizes", type=parse_sizes, default=[1000, 10000], help="bank sizes (default 1000,10000)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per command; the median is reported (default 3)")
+    args = ap.parse_args(argv)
+    if args.runs < 1:
+        ap.error("--runs must be at least 1")
+    if not (shared_bench_dir() / "items.py").is_file():
+        ap.error(f"shared bench inputs not found at {shared_bench_dir()} (set ITEMBANK_SHARED)")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind (and stop the running child) on kill
+    started = time.perf_counter()
+    OUT.mkdir(parents=True, exist_ok=True)
+    prep = prepare_inputs(args.sizes)
+    formats = export_formats()
+    print("formats: " + ", ".join(f"{k} ({'ok' if v['ok'] else 'not available'})" for k, v in formats.items()), flush=True)
+    unavailable = [f"format {k} is not available: {v['why']}" for k, v in formats.items() if not v["ok"]]
+
+    rows: list[list[str]] = []
+    all_tasks: list[Task] = []
+    notes: list[str] = list(unavailable)
+    for n in args.sizes:
+        print(f"\n== N = {n:,}", flush=True)
+        ib, cj = validate_tasks(n)
+        measure([ib, cj], args.runs)
+        rows.append(ratio_row("load+validate (generated bank)", n, ib, cj, 0.5, rate=True))
+        notes.append(f"N={n:,}: check-jsonschema got {len(bank_files(OUT / f'gen-{n}')):,} files in {len(cj.batches)} invocation(s)")
+
+        canvas, t2q, moodle, gift = exp = export_tasks(n, formats)
+        measure(exp, args.runs)
+        rows.append(ratio_row("Canvas export (shared bank)", n, canvas, t2q, 0.25))
+        rows.append(memory_row("Canvas export memory", n, canvas, 200))
+        for fmt_task, name in ((moodle, "Moodle XML"), (gift, "GIFT")):
+            rows.append(ratio_row(f"{name} export vs Canvas", n, fmt_task, canvas, 1.5, ref_name="itembank export canvas"))
+            rows.append(memory_row(f"{name} export memory", n, fmt_task, 200))
+
+        xlsx, floor, review = xt = xlsx_tasks(n, formats)
+        measure(xt, args.runs)
+        rows.append(ratio_row("xlsx export vs write-only floor", n, xlsx, floor, 2.0, ref_name="xlsx_floor.py"))
+        rows.append(info_row("review import of that workbook", n, review))
+        all_tasks += [ib, cj, *exp, *xt]
+
+    n = max(args.sizes)
+    print(f"\n== parsers, N = {n:,} (information)", flush=True)
+    p_rs, p_py, v_rs, v_py = pt = parser_tasks(n)
+    measure(pt, args.runs)
+    rows.append(info_row("parse only: yaml_rs vs PyYAML C", n, p_rs, p_py, "PyYAML CSafeLoader"))
+    rows.append(info_row("validate: yaml_rs vs PyYAML C", n, v_rs, v_py, "PyYAML CSafeLoader"))
+    all_tasks += pt
+
+    total = time.perf_counter() - started
+    table = markdown_table(rows)
+    outputs = [f"- {t.label}: `{t.last_line}`" for t in all_tasks if t.ok and t.last_line]
+    header = (
+        f"# itembank benchmarks\n\n"
+        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; sizes {', '.join(f'{s:,}' for s in args.sizes)}; "
+        f"median of {args.runs} alternating runs; whole process (wall time, peak RSS via wait4); "
+        f"run.py took {total:.0f} s in all.\n"
+    )
+    body = (
+        f"{header}\n{table}\n\n## Notes\n\n"
+        + "\n".join(f"- {x}" for x in notes)
+        + "\n- input generation (untimed in the table): "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in prep.items())
+        + "\n\n## Last output line of each command\n\n"
+        + "\n".join(outputs)
+        + "\n"
+    )
+    (OUT / "results.md").write_text(body, encoding="utf-8")
+    raw = {t.key: {"label": t.label, "available": t.available, "why_not": t.why_not, "crashed": t.crashed, "runs": [r.__dict__ for r in t.runs]} for t in all_tasks}
+    (OUT / "results.json").write_text(json.dumps(raw, indent=1, sort_keys=True), encoding="utf-8")
+    print("\n" + table)
+    print(f"\nrun.py took {total:.0f} s; written {OUT.relative_to(REPO)}/results.md")
+    crashed = [t for t in all_tasks if t.crashed]
+    for t in crashed:
+        print(f"CRASHED: {t.label}: {t.crashed}", file=sys.stderr)
+    return 1 if crashed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""What the Moodle XML and GIFT exporters share (a private helper module, not an exporter).
+
+Both formats go into the same importer (Moodle's question bank → Import), so they must agree on
+the scoring of multiple response items (``itembank.moodle_grades``), the category path, the tags,
+what the general feedback holds, and the flavour of HTML Moodle shows: math as MathJax ``\\( \\)`` /
+``\\[ \\]`` delimiters (Moodle's MathJax filter reads those) and images as ``@@PLUGINFILE@@/name``
+files of the field that shows them.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+from lxml import etree
+
+from itembank.model import AnyItem, Bank, FlashcardItem
+from itembank.moodle_grades import format_fraction, moodle_fractions  # noqa: F401  (re-exported for both exporters)
+from itembank.render import Renderer
+
+_MATH_DELIMITERS = {"math-display": ("\\[", "\\]"), "math-inline": ("\\(", "\\)")}
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+_ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
+#: Types whose Moodle question type has no hints (qformat_xml reads none for them): their hints go
+#: into the general feedback instead of being lost.
+TYPES_WITHOUT_HINTS = frozenset({"true_false", "essay", "flashcard"})
+
+
+class ItemSkipped(Exception):
+    """An item this format cannot carry faithfully; the message is the reason given to the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image a field shows: its file name inside the field, and its path relative to the bank."""
+
+    name: str
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Html:
+    """One field's HTML as Moodle should store it, and the image files it references."""
+
+    text: str
+    images: tuple[Image, ...] = ()
+
+
+EMPTY = Html("")
+
+
+class MoodleHtml:
+    """Markdown → the HTML Moodle shows, through the build's shared renderer (each text rendered once)."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+
+    def block(self, text: str | None) -> Html:
+        """A Markdown text as block HTML (paragraphs, lists, ``<pre><code>``)."""
+        if not text:
+            return EMPTY
+        html = self.renderer.html(text)
+        if not _needs_rewrite(html):
+            return Html(html)  # the common case: the renderer's HTML is already what Moodle wants
+        return self.finish(self._fresh_tree(text))
+
+    def inline(self, text: str | None) -> Html:
+        """A one-paragraph Markdown text without its ``<p>`` (option texts, prompts, short feedback)."""
+        out = self.block(text)
+        body = out.text
+        if body.startswith("<p>") and body.endswith("</p>") and body.count("<p>") == 1:
+            return Html(body[3:-4], out.images)
+        return out
+
+    def blocks(self, text: str) -> list[etree._Element]:
+        """Private copies of a text's rendered blocks, to compose a field from several texts."""
+        return list(self._fresh_tree(text))
+
+    def _fresh_tree(self, text: str) -> etree._Element:
+        """A ``<div>`` of the rendered text that nobody else holds.
+
+        Parsed from the renderer's cached HTML rather than taken from ``renderer.fragment``: that
+        would also keep a tree of every composed text in the renderer's cache for the whole build,
+        which for 10,000 items is most of the export's memory.
+        """
+        try:
+            return etree.fromstring(f"<div>{self.renderer.html(text)}</div>", _PARSER)
+        except etree.XMLSyntaxError:  # raw HTML that validation would have refused: the renderer's fallback
+            return self.renderer.fragment(text)
+
+    def finish(self, div: etree._Element) -> Html:
+        """Moodle-flavour a composed ``<div>`` (math delimiters, image files) and serialize its content."""
+        _math_to_delimiters(div)
+        images = _images_to_pluginfile(div)
+        html = etree.tostring(div, encoding="unicode", method="html")
+        # Strip the wrapper; method="html" writes void elements (<br>, <img>) and empty cells the way
+        # browsers parse them, where the XML method would write <td/>.
+        return Html(html[len("<div>") : -len("</div>")].strip(), images)
+
+
+def _needs_rewrite(html: str) -> bool:
+    return 'class="math ' in html or "<img " in html
+
+
+def _math_to_delimiters(div: etree._Element) -> None:
+    for span in list(div.iter("span")):
+        kind = next((k for k in (span.get("class") or "").split() if k in _MATH_DELIMITERS), None)
+        if kind is None:
+            continue
+        opening, closing = _MATH_DELIMITERS[kind]
+        _replace_with_text(span, opening + "".join(span.itertext()) + closing)
+
+
+def _replace_with_text(element: etree._Element, text: str) -> None:
+    """Put ``text`` (plus the element's tail) where the element was, and remove the element."""
+    parent = element.getparent()
+    assert parent is not None
+    joined = text + (element.tail or "")
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + joined
+    else:
+        parent.text = (parent.text or "") + joined
+    parent.remove(element)
+
+
+def _images_to_pluginfile(div: etree._Element) -> tuple[Image, ...]:
+    """Point relative image references at files of this field; names are unique within the field."""
+    images: dict[str, Image] = {}  # ref -> Image, in first-seen order
+    taken: set[str] = set()
+    for img in div.iter("img"):
+        src = img.get("src") or ""
+        if not src or _ABSOLUTE_URL.match(src):
+            continue  # the browser fetches it: nothing to package
+        ref = unquote(src.split("#", 1)[0].split("?", 1)[0])
+        image = images.get(ref)
+        if image is None:
+            image = Image(_unique_name(posixpath.basename(ref) or "image", taken), ref)
+            taken.add(image.name)
+            images[ref] = image
+        img.set("src", "@@PLUGINFILE@@/" + quote(image.name))
+    return tuple(images.values())
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    n = 2
+    while f"{stem}-{n}{dot}{ext}" in taken:
+        n += 1
+    return f"{stem}-{n}{dot}{ext}"
+
+
+class MediaFiles:
+    """Base64 of the bank's image files, read once per build however many fields show them."""
+
+    def __init__(self, bank: Bank) -> None:
+        self.bank = bank
+        self._cache: dict[str, str] = {}
+
+    def base64(self, ref: str) -> str:
+        data = self._cache.get(ref)
+        if data is None:
+            path: Path = self.bank.media_path(ref)
+            try:
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+            except OSError as exc:
+                raise ItemSkipped(f"image '{ref}' cannot be read ({exc.strerror or exc})") from None
+            self._cache[ref] = data
+        return data
+
+
+# --- what both formats say the same way ------------------------------------------------------
+
+
+def category_path(bank_title: str, topic: str) -> str:
+    """``$course$/<bank title>/<topic>``; a '/' inside a name is doubled, as Moodle's path splitter expects."""
+    parts = [p.strip().replace("/", "//") for p in (bank_title, topic)]
+    return "$course$/" + "/".join(p or "-" for p in parts)
+
+
+def item_tags(item: AnyItem) -> list[str]:
+    """The item's metadata as Moodle tags: ``difficulty:hard``, ..., the free tags, ``objective:...``."""
+    tags: list[str] = []
+    for key in ("difficulty", "level", "bloom", "topic"):
+        value = getattr(item, key)
+        if value:
+            tags.append(f"{key}:{value}")
+    tags.extend(item.tags)
+    tags.extend(f"objective:{o}" for o in item.objectives)
+    if isinstance(item, FlashcardItem):
+        tags.append("type:flashcard")  # says which items were flashcards before they became essays
+    return list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+
+
+def format_number(value: float) -> str:
+    """A number as both importers parse it: ``50000``, ``0.0055``, ``1e-05`` (15 significant digits)."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return format(value, ".15g")
+
+
+def general_feedback(item: AnyItem, mh: MoodleHtml, *, hints: bool) -> Html:
+    """The general feedback: the card's back (flashcards), rationale, worked solution, quick check,
+    common mistakes, and, with ``hints``, the hints (for question types that have no hint field).
+    """
+    back = item.answer if isinstance(item, FlashcardItem) else None
+    solution = item.solution
+    has_solution = solution is not None and (solution.steps or solution.final_answer or solution.quick_check)
+    extra_hints = hints and bool(item.hints)
+    if not (back or has_solution or item.common_mistakes or extra_hints):
+        return mh.block(item.rationale)  # the common case: one text, no composing
+    div = etree.Element("div")
+    if back:
+        _heading(div, "Answer")
+        div.extend(mh.blocks(back))
+    if item.rationale:
+        div.extend(mh.blocks(item.rationale))
+    if solution is not None:
+        if solution.steps:
+            _heading(div, "Solution")
+            steps = etree.SubElement(div, "ol")
+            for step in solution.steps:
+                li = etree.SubElement(steps, "li")
+                if step.title:
+                    etree.SubElement(etree.SubElement(li, "p"), "strong").text = step.title
+                li.extend(mh.blocks(step.text))
+        if solution.final_answer:
+            _heading(div, "Final answer")
+            div.extend(mh.blocks(solution.final_answer))
+        if solution.quick_check:
+            _heading(div, "Quick check")
+            div.extend(mh.blocks(solution.quick_check))
+    if item.common_mistakes:
+        _heading(div, "Common mistakes")
+        _list(div, "ul", item.common_mistakes, mh)
+    if extra_hints:
+        _heading(div, "Hints")
+        _list(div, "ol", item.hints, mh)
+    return mh.finish(div)
+
+
+def _heading(div: etree._Element, text: str) -> None:
+    etree.SubElement(etree.SubElement(div, "p"), "strong").text = text
+
+
+def _list(div: etree._Element, tag: str, texts: tuple[str, ...], mh: MoodleHtml) -> None:
+    lst = etree.SubElement(div, tag)
+    for text in texts:
+        etree.SubElement(lst, "li").extend(mh.blocks(text))
+
+
+def grader_info(item: AnyItem, mh: MoodleHtml) -> Html:
+    """Essay/flashcard information for graders: the rubric with points, the sample answer (or the card's back)."""
+    rubric = getattr(item, "rubric", ())
+    sample = getattr(item, "sample_answer", None) or (item.answer if isinstance(item, FlashcardItem) else None)
+    if not rubric and not sample:
+        return EMPTY
+    div = etree.Element("div")
+    if rubric:
+        total = sum(c.points for c in rubric)
+        _heading(div, f"Rubric ({format_number(total)} {_points(total)})")
+        lst = etree.SubElement(div, "ul")
+        for c in rubric:
+            li = etree.SubElement(lst, "li")
+            li.extend(mh.blocks(c.criterion))
+            etree.SubElement(li, "p").text = f"{format_number(c.points)} {_points(c.points)}"
+            if c.description:
+                li.extend(mh.blocks(c.description))
+    if sample:
+        _heading(div, "Sample answer" if not isinstance(item, FlashcardItem) else "Answer")
+        div.extend(mh.blocks(sample))
+    return mh.finish(div)
+
+
+def _points(n: float) -> str:
+    return "point" if n == 1 else "points"
+
+
+def plain_to_html(text: str) -> str:
+    """Plain text (a response template) as HTML paragraphs, escaped, lines kept."""
+    div = etree.Element("div")
+    for para in re.split(r"\n\s*\n", text.strip("\n")):
+        p = etree.SubElement(div, "p")
+        lines = para.split("\n")
+        p.text = lines[0]
+        for line in lines[1:]:
+            etree.SubElement(p, "br").tail = line
+    return etree.tostring(div, encoding="unicode", method="html")[len("<div>") : -len("</div>")]

@@ -1,0 +1,205 @@
+"""``gift``: the bank in Moodle's GIFT text format (question bank → Import → "GIFT format").
+
+One question per block (blocks are separated by a blank line, so every newline inside a text is
+written as ``\\n``), ``$CATEGORY:`` per topic, ``::title::``, ``[html]`` text (the same Moodle-flavoured
+HTML as the Moodle XML export), ``####`` general feedback and ``// [id:…] [tag:…]`` comments, which
+Moodle 4.x reads as the question's ID number and tags.  GIFT cannot carry files, hints, units or
+essay grading information: see docs/moodle.md for what is skipped and what is noted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from itembank.export import ExportContext, ExportResult
+from itembank.model import (
+    AnyItem,
+    Bank,
+    ChoiceItem,
+    EssayItem,
+    FlashcardItem,
+    MatchingItem,
+    NumericItem,
+    ShortAnswerItem,
+    TrueFalseItem,
+)
+
+from ._moodle_grades import (
+    Html,
+    ItemSkipped,
+    MoodleHtml,
+    category_path,
+    format_fraction,
+    format_number,
+    general_feedback,
+    item_tags,
+    moodle_fractions,
+)
+
+#: Characters GIFT gives a meaning to; a backslash makes them literal (Moodle's escapedchar_pre).
+_SPECIAL = re.compile(r"([\\~=#{}:])")
+#: Moodle reads "%50%" at the start of an answer as its weight.
+_WEIGHT_LIKE = re.compile(r"^%-*[0-9]{1,2}\.?[0-9]*%")
+
+SKIP_REASONS: dict[str, str] = {
+    "ordering": "GIFT has no ordering question type (use the Moodle XML export)",
+    "cloze": "GIFT cannot express a cloze with several blanks (use the Moodle XML export)",
+}
+
+
+def escape(text: str) -> str:
+    """Text made literal for GIFT: ``~ = # { } : \\`` backslash-escaped, newlines as ``\\n``."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _SPECIAL.sub(r"\\\1", text).replace("\n", "\\n")
+
+
+def html_text(html: str) -> str:
+    """An HTML text for a place where Moodle reads an optional ``[format]`` marker first.
+
+    The question's ``[html]`` applies to its answers and feedback too; a text that itself starts
+    with "[" gets its own marker so that "[plain] …" is not read as one.
+    """
+    return escape("[html]" + html if html.startswith("[") else html)
+
+
+class GiftExporter:
+    name = "gift"
+    description = "Moodle GIFT text: question bank → Import → GIFT format"
+    default_output = "questions.gift"
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        result = ExportResult()
+        writer = _GiftWriter(MoodleHtml(ctx.renderer))
+        by_topic: dict[str, list[AnyItem]] = defaultdict(list)
+        for item in bank.items:
+            by_topic[item.topic or "General"].append(item)
+        blocks = [f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on."]
+        for topic in bank.topics():
+            blocks.append(f"$CATEGORY: {category_path(bank.title, topic)}")
+            for item in by_topic[topic]:
+                try:
+                    blocks.append(writer.question(item))
+                except ItemSkipped as why:
+                    result.skip(item.id, str(why))
+                    continue
+                result.wrote(item.type)
+        result.notes.extend(writer.notes())
+        result.data = ("\n\n".join(blocks) + "\n").encode("utf-8")
+        return result
+
+
+class _GiftWriter:
+    """One GIFT block per item; raises :class:`ItemSkipped` for what GIFT cannot carry."""
+
+    def __init__(self, mh: MoodleHtml) -> None:
+        self.mh = mh
+        self.lost: dict[str, list[str]] = defaultdict(list)  # what GIFT cannot carry -> item ids
+
+    def question(self, item: AnyItem) -> str:
+        if item.type in SKIP_REASONS:
+            raise ItemSkipped(SKIP_REASONS[item.type])
+        stem = self.html(self.mh.block(item.stem))
+        answers = self.answers(item)
+        feedback = self.html(general_feedback(item, self.mh, hints=True))  # GIFT has no hints: they go here
+        if feedback:
+            answers.append("####" + html_text(feedback))
+        lines = [self.comment(item), f"::{escape(item.name)}::[html]{escape(stem)}{{", *answers, "}"]
+        return "\n".join(line for line in lines if line)
+
+    def html(self, html: Html) -> str:
+        if html.images:
+            raise ItemSkipped(f"GIFT cannot carry image files ({html.images[0].ref}); use the Moodle XML export")
+        return html.text
+
+    def comment(self, item: AnyItem) -> str:
+        tags = []
+        for tag in item_tags(item):
+            if "]" in tag:
+                self.lost["tags containing ']'"].append(item.id)
+                continue
+            tags.append(f"[tag:{tag.replace(chr(10), ' ')}]")
+        return " ".join([f"// [id:{item.id}]", *tags])
+
+    def answers(self, item: AnyItem) -> list[str]:
+        if isinstance(item, ChoiceItem):
+            return self.choice(item)
+        if isinstance(item, TrueFalseItem):
+            return self.true_false(item)
+        if isinstance(item, ShortAnswerItem):
+            return self.short_answer(item)
+        if isinstance(item, NumericItem):
+            if item.unit:
+                self.lost["numeric units"].append(item.id)
+            return [f"#{format_number(item.centre)}:{format_number(item.half_width)}"]
+        if isinstance(item, MatchingItem):
+            return self.matching(item)
+        if isinstance(item, EssayItem):
+            if item.rubric or item.sample_answer or item.min_words or item.max_words or item.response_template:
+                self.lost["essay grader information (rubric, sample answer), word limits and response template"].append(item.id)
+            return []  # "{}" (with only general feedback) is an essay
+        if isinstance(item, FlashcardItem):
+            return []  # a self-check essay: the card's back is in the general feedback
+        raise ItemSkipped(f"GIFT has no {item.type} question type")  # pragma: no cover - every type is handled above
+
+    def choice(self, item: ChoiceItem) -> list[str]:
+        lines = []
+        if item.type == "multiple_choice":
+            weights = ["=" if o.correct else "~" for o in item.options]
+        else:
+            grades = moodle_fractions(len(item.keys), len(item.options) - len(item.keys), item.scoring)
+            if grades is None:
+                raise ItemSkipped(f"{len(item.keys)} correct options cannot share 100% on Moodle's grade list (IB221)")
+            correct, wrong = iter(grades.correct), iter(grades.wrong)
+            # Only "~%n%" answers: an "=" anywhere would make Moodle import a single-answer question.
+            weights = [f"~%{format_fraction(next(correct) if o.correct else next(wrong))}%" for o in item.options]
+        for option, weight in zip(item.options, weights):
+            text = html_text(self.html(self.mh.inline(option.text)))
+            if weight == "~" and _WEIGHT_LIKE.match(text):
+                weight = "~%0%"
+            line = weight + text
+            feedback = self.html(self.mh.block(option.feedback))
+            if feedback:
+                line += "#" + html_text(feedback)
+            lines.append(line)
+        if not item.shuffle:
+            self.lost["'shuffle: false' (GIFT always lets Moodle shuffle)"].append(item.id)
+        return lines
+
+    def true_false(self, item: TrueFalseItem) -> list[str]:
+        # "{TRUE#fb1#fb2}": fb1 shows for the wrong answer, fb2 for the right one.
+        right, wrong = (item.true_feedback, item.false_feedback) if item.answer else (item.false_feedback, item.true_feedback)
+        line = "TRUE" if item.answer else "FALSE"
+        right_html, wrong_html = self.html(self.mh.block(right)), self.html(self.mh.block(wrong))
+        if right_html or wrong_html:
+            line += f"#{html_text(wrong_html)}#{html_text(right_html)}"
+        return [line]
+
+    def short_answer(self, item: ShortAnswerItem) -> list[str]:
+        if item.case_sensitive:
+            raise ItemSkipped("GIFT short answers are always case-insensitive; use the Moodle XML export for case_sensitive: true")
+        if any("->" in a for a in item.answers):
+            raise ItemSkipped("a short answer containing '->' would be imported as a matching question (GIFT cannot escape it)")
+        lines = []
+        for answer in item.answers:
+            text = escape(answer.strip().replace("*", "\\*"))  # "*" is Moodle's wildcard unless escaped
+            lines.append(("=%100%" if _WEIGHT_LIKE.match(text) else "=") + text)
+        return lines
+
+    def matching(self, item: MatchingItem) -> list[str]:
+        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(p.match.strip())}" for p in item.pairs]
+        # An empty prompt is Moodle's extra wrong answer.
+        lines.extend(f"= -> {escape(d.strip())}" for d in item.distractors)
+        if not item.shuffle:
+            self.lost["'shuffle: false' (GIFT always lets Moodle shuffle)"].append(item.id)
+        return lines
+
+    def notes(self) -> list[str]:
+        out = []
+        for what, ids in sorted(self.lost.items()):
+            more = " ..." if len(ids) > 10 else ""
+            out.append(f"GIFT cannot carry {what}; use the Moodle XML export for: {', '.join(ids[:10])}{more}")
+        return out
+
+
+exporter = GiftExporter()

@@ -1,0 +1,509 @@
+"""``markdown``: a printable student paper, its answer key and the flashcards, as CommonMark/GFM.
+
+``itembank export markdown -o dist/print/`` writes a folder:
+
+* ``NAME.md`` — the student paper: title, instructions, questions numbered across sections, options
+  as A–D, blank answer lines, matching as a table, cloze with numbered blanks, points; no answers.
+* ``NAME-key.md`` — the answer key: every answer with its rationale, every option's explanation,
+  solution steps, final answer, quick check, hints, common mistakes and essay rubrics.
+* ``flashcards.md`` — the flashcards as front/back pairs.
+* ``media/…`` — every image the files refer to, at the same relative path as in the bank, so that
+  the references resolve from the output folder.
+
+``NAME`` is the assessment form's name (``pattern-check-A``) or ``bank`` for the whole bank.  Item
+text is authored Markdown and is passed through (indented into its list item); plain-text fields
+(matches, distractors, ordering steps, cloze choices, accepted answers) are escaped.  Page breaks
+between paper sections are raw ``latex`` and ``html`` blocks that pandoc honours (``docs/print.md``).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from itembank.export import ExportContext, ExportResult
+from itembank.model import (
+    AnyItem,
+    Bank,
+    ChoiceItem,
+    ClozeItem,
+    EssayItem,
+    FlashcardItem,
+    Item,
+    MatchingItem,
+    NumericItem,
+    OrderingItem,
+    ShortAnswerItem,
+    TrueFalseItem,
+)
+from itembank.render import Renderer
+
+#: Raw blocks: pandoc passes each one to its own output format only (LaTeX/PDF or HTML); GitHub
+#: shows them as two small code blocks.
+PAGE_BREAK = '```{=latex}\n\\newpage\n```\n\n```{=html}\n<div style="page-break-after: always;"></div>\n```'
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: Escaped underscores: a visible writing line that can never become a thematic break or emphasis.
+SHORT_LINE = "\\_" * 12
+ANSWER_LINE = "\\_" * 30
+BLANK_LINE = "\\_" * 16
+WRITING_LINE = "\\_" * 50
+# Placeholders as the item format defines them (itembank.rules.PLACEHOLDER; exporters may not import rules).
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
+# Characters with a meaning in CommonMark, GFM or pandoc Markdown inline text; escaping any ASCII
+# punctuation with a backslash is always allowed, so escaping too much is harmless.
+_PLAIN_SPECIALS = re.compile(r"([\\`*_\[\]<>|$&~^#])")
+_BLOCK_START = re.compile(r"^\s*(```|~~~|\$\$|#|>|[-+*]\s|\d+[.)]\s|\||    )")
+
+
+# --- small text helpers -------------------------------------------------------------------------
+
+
+def plain(text: str) -> str:
+    """Plain text (not Markdown) made safe for inline Markdown: specials escaped, one line."""
+    return _PLAIN_SPECIALS.sub(r"\\\1", " ".join(text.split()))
+
+
+def cell(markdown: str) -> str:
+    """Authored inline Markdown made safe for a GFM/pandoc pipe-table cell: one line, ``|`` escaped."""
+    return " ".join(markdown.split()).replace("|", "\\|")
+
+
+def indent(text: str, width: int) -> str:
+    """Indent every non-blank line (continuation of a list item); blank lines stay empty."""
+    pad = " " * width
+    return "\n".join(pad + line if line.strip() else "" for line in text.splitlines())
+
+
+def blocks(*parts: str | None) -> str:
+    """Join Markdown blocks with one blank line, dropping empty ones."""
+    return "\n\n".join(p.strip("\n") for p in parts if p and p.strip())
+
+
+def labelled(label: str, text: str) -> str:
+    """``label text`` on one line when the text starts as a paragraph, else the label above it."""
+    text = text.strip("\n")
+    if _BLOCK_START.match(text):
+        return blocks(label, text)
+    return f"{label} {text}"
+
+
+def bullet(text: str, marker: str = "-") -> str:
+    """One list item holding possibly multi-block Markdown."""
+    width = len(marker) + 1
+    first, _, rest = text.partition("\n")
+    return f"{marker} {first}" + (("\n" + indent(rest, width)) if rest else "")
+
+
+def bullets(texts: Iterable[str]) -> str:
+    out = [bullet(t) for t in texts]
+    # A loose list when an entry spans several blocks, so its parts stay inside the entry.
+    sep = "\n\n" if any("\n\n" in t for t in out) else "\n"
+    return sep.join(out)
+
+
+def numbered(entries: Iterable[tuple[int, str]]) -> str:
+    """An ordered list whose markers are the given numbers (the first one is the list's start)."""
+    return "\n\n".join(bullet(text, f"{n}.") for n, text in entries)
+
+
+def letter(k: int) -> str:
+    """A, B, ... Z, then AA, AB, ... for the rare list longer than the alphabet."""
+    return LETTERS[k] if k < len(LETTERS) else letter(k // len(LETTERS) - 1) + LETTERS[k % len(LETTERS)]
+
+
+def number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def points(x: float) -> str:
+    return f"{number(x)} point{'s' * (x != 1)}"
+
+
+def seeded(item_id: str, what: str, values: list[str]) -> list[str]:
+    """A seeded scramble of values that never leaves them in their given (correct) order."""
+    out = list(values)
+    if len(set(values)) < 2:
+        return out
+    rng = random.Random(f"print:{what}:{item_id}")
+    for _ in range(20):
+        rng.shuffle(out)
+        if out != values:
+            return out
+    return out[1:] + out[:1]
+
+
+# --- what goes on paper ---------------------------------------------------------------------------
+
+
+@dataclass
+class PrintSection:
+    title: str
+    instructions: str | None
+    items: list[AnyItem]
+
+
+@dataclass
+class Layout:
+    name: str  # file stem: the form's name, or "bank"
+    title: str
+    instructions: str | None
+    sections: list[PrintSection]
+    cards: list[FlashcardItem]
+    not_drawn: list[tuple[AnyItem, str]]  # pool items a printed form leaves out, and why
+    notes: list[str]
+
+
+def layout(bank: Bank) -> Layout:
+    """Sections and questions as printed: a form's sections, or the whole bank by topic.
+
+    Flashcards go to ``flashcards.md`` only.  A delivery-time pool (``Section.pick``) cannot draw per
+    learner on paper, so the printed form shows a draw seeded by the form (documented).
+    """
+    cards = [i for i in bank.items if isinstance(i, FlashcardItem)]
+    questions = {i.id: i for i in bank.items if not isinstance(i, FlashcardItem)}
+    form = bank.form
+    if form is None:
+        sections = [
+            PrintSection(topic, None, [i for i in questions.values() if (i.topic or "General") == topic])
+            for topic in bank.topics()
+        ]
+        return Layout("bank", bank.title, None, [s for s in sections if s.items], cards, [], [])
+    sections, not_drawn, notes = [], [], []
+    for index, section in enumerate(form.sections):
+        ids = [i for i in section.item_ids if i in questions]
+        if section.pick is not None and section.pick < len(ids):
+            drawn = set(random.Random(f"{form.seed}:{form.form}:{index}:print").sample(ids, section.pick))
+            reason = f"pool '{section.title}' draws {section.pick} of {len(ids)} at delivery; not in this printed form's seeded draw"
+            not_drawn += [(questions[i], reason) for i in ids if i not in drawn]
+            notes.append(f"section '{section.title}' is a delivery-time pool: the paper prints a seeded draw of {section.pick} of {len(ids)}")
+            ids = [i for i in ids if i in drawn]
+        if ids:
+            sections.append(PrintSection(section.title, section.instructions, [questions[i] for i in ids]))
+    title = f"{form.title} (form {form.form})"
+    return Layout(form.name, title, form.instructions, sections, cards, not_drawn, notes)
+
+
+def numbering(lay: Layout) -> Iterator[tuple[PrintSection, list[tuple[int, AnyItem]]]]:
+    """Questions numbered 1..N across sections, the same numbers on paper and in the key."""
+    n = 0
+    for section in lay.sections:
+        entries = []
+        for item in section.items:
+            n += 1
+            entries.append((n, item))
+        yield section, entries
+
+
+# --- the student paper ----------------------------------------------------------------------------
+
+
+def options_list(item: ChoiceItem) -> str:
+    return bullets(labelled(f"**{letter(k)}.**", o.text) for k, o in enumerate(item.options))
+
+
+def matches_column(item: MatchingItem) -> list[str]:
+    """The right-hand column as printed: matches and distractors, seeded, never in answer order."""
+    return seeded(item.id, "matches", [p.match for p in item.pairs] + list(item.distractors))
+
+
+def steps_column(item: OrderingItem) -> list[str]:
+    return seeded(item.id, "order", list(item.sequence))
+
+
+def matching_table(item: MatchingItem) -> str:
+    right = matches_column(item)
+    rows = ["| Item | Your answer | Options |", "|---|:---:|---|"]
+    for k in range(max(len(item.pairs), len(right))):
+        left = f"{k + 1}. {cell(item.pairs[k].prompt)}" if k < len(item.pairs) else ""
+        blank = SHORT_LINE if k < len(item.pairs) else ""
+        option = f"**{letter(k)}.** {plain(right[k])}" if k < len(right) else ""
+        rows.append(f"| {left} | {blank} | {option} |")
+    return "\n".join(rows)
+
+
+def cloze_stem(item: ClozeItem) -> str:
+    numbers = {b.name: k + 1 for k, b in enumerate(item.blanks)}
+    return PLACEHOLDER.sub(lambda m: f"**({numbers[m.group(1)]})**&nbsp;{BLANK_LINE}", item.stem)
+
+
+def paper_body(item: AnyItem) -> str:
+    """The question as printed, without its number and points."""
+    if isinstance(item, ChoiceItem):
+        how = "*Choose one answer.*" if item.type == "multiple_choice" else "*Select all that apply.*"
+        if how[1:-2].casefold() in item.stem.casefold():
+            how = ""  # the stem already says so
+        return blocks(item.stem, how, options_list(item))
+    if isinstance(item, TrueFalseItem):
+        return blocks(item.stem, "*True or false? Choose one.*", bullets(["**A.** True", "**B.** False"]))
+    if isinstance(item, ShortAnswerItem):
+        return blocks(item.stem, f"Answer: {ANSWER_LINE}")
+    if isinstance(item, NumericItem):
+        unit = f" {plain(item.unit)}" if item.unit else ""
+        return blocks(item.stem, f"Answer: {ANSWER_LINE}{unit}")
+    if isinstance(item, EssayItem):
+        return blocks(item.stem, essay_limits(item), essay_template(item), *essay_lines(item))
+    if isinstance(item, MatchingItem):
+        extra = " Some options match nothing." if item.distractors else ""
+        return blocks(item.stem, f"*Write the letter of the matching option next to each item.{extra}*", matching_table(item))
+    if isinstance(item, OrderingItem):
+        steps = [f"{SHORT_LINE} **{letter(k)}.** {plain(s)}" for k, s in enumerate(steps_column(item))]
+        return blocks(item.stem, "*Number the steps in the right order (1 = first).*", bullets(steps))
+    if isinstance(item, ClozeItem):
+        choices = [f"**({k + 1})** {' / '.join(plain(c) for c in sorted(b.choices, key=str.casefold))}" for k, b in enumerate(item.blanks) if b.kind == "choice"]
+        listed = blocks("*Choose from:*", bullets(choices)) if choices else None
+        return blocks(cloze_stem(item), "*Fill in each numbered blank.*", listed)
+    return item.stem  # pragma: no cover - flashcards are not printed as questions
+
+
+def essay_limits(item: EssayItem) -> str | None:
+    lo, hi = item.min_words, item.max_words
+    if lo and hi:
+        return f"*Write {lo}–{hi} words.*"
+    if lo:
+        return f"*Write at least {lo} words.*"
+    if hi:
+        return f"*Write at most {hi} words.*"
+    return None
+
+
+def essay_template(item: EssayItem) -> str | None:
+    if not item.response_template:
+        return None
+    return "*Start from:*\n\n" + "\n".join(f"> {line}" if line else ">" for line in item.response_template.strip().splitlines())
+
+
+def essay_lines(item: EssayItem) -> list[str]:
+    """Writing lines: about 12 words a line for the word limit, between 4 and 20 lines."""
+    count = min(20, max(4, (item.max_words or 96) // 12))
+    return [WRITING_LINE] * count
+
+
+def question(n: int, item: AnyItem, body: str) -> str:
+    """An ordered-list entry numbered ``n``: the points, then the body indented into the entry."""
+    return bullet(blocks(f"*({points(item.points)})*", body), f"{n}.")
+
+
+def paper(lay: Layout) -> str:
+    total = sum(len(s.items) for s in lay.sections)
+    score = sum(i.points for s in lay.sections for i in s.items)
+    head = blocks(
+        f"# {lay.title}",
+        f"**Name:** {ANSWER_LINE} **Date:** {SHORT_LINE}",
+        lay.instructions,
+        f"*{total} question{'s' * (total != 1)}, {points(score)} in total.*",
+    )
+    parts = [head]
+    for k, (section, entries) in enumerate(numbering(lay)):
+        if k:
+            parts.append(PAGE_BREAK)
+        listed = "\n\n".join(question(n, item, paper_body(item)) for n, item in entries)
+        parts.append(blocks(f"## {section.title}", section.instructions, listed))
+    return blocks(*parts) + "\n"
+
+
+# --- the answer key --------------------------------------------------------------------------------
+
+
+def key_answer(item: AnyItem) -> str:
+    """The correct answer, with the explanations tied to it (option and blank feedback)."""
+    if isinstance(item, ChoiceItem):
+        keys = [f"**{letter(k)}**" for k, o in enumerate(item.options) if o.correct]
+        explained = []
+        for k, o in enumerate(item.options):
+            verdict = "correct" if o.correct else "wrong"
+            entry = labelled(f"**{letter(k)}.** *({verdict})*", o.text)
+            explained.append(blocks(entry, o.feedback))
+        return blocks(f"**Answer:** {', '.join(keys)}", "**Options:**", bullets(explained))
+    if isinstance(item, TrueFalseItem):
+        feedback = [blocks(f"If answered **{label}**:", text) for label, text in (("True", item.true_feedback), ("False", item.false_feedback)) if text]
+        return blocks(f"**Answer:** {'True' if item.answer else 'False'}", bullets(feedback) if feedback else None)
+    if isinstance(item, ShortAnswerItem):
+        case = "case-sensitive" if item.case_sensitive else "not case-sensitive"
+        return f"**Accepted answers** ({case}): " + "; ".join(f"**{plain(a)}**" for a in item.answers)
+    if isinstance(item, NumericItem):
+        unit = f" {plain(item.unit)}" if item.unit else ""
+        if item.range is not None:
+            return f"**Answer:** any value from {number(item.range[0])} to {number(item.range[1])}{unit}"
+        tol = f" ± {number(item.tolerance)}" if item.tolerance else " (exact)"
+        return f"**Answer:** {number(item.centre)}{unit}{tol}"
+    if isinstance(item, EssayItem):
+        return blocks(rubric_table(item), labelled("**Sample answer:**", item.sample_answer) if item.sample_answer else None)
+    if isinstance(item, MatchingItem):
+        right = matches_column(item)
+        rows = ["| Item | Answer |", "|---|---|"]
+        for k, p in enumerate(item.pairs):
+            rows.append(f"| {k + 1}. {cell(p.prompt)} | **{letter(right.index(p.match))}.** {plain(p.match)} |")
+        spare = [f"**{letter(right.index(d))}.** {plain(d)}" for d in item.distractors]
+        return blocks("**Answer:**", "\n".join(rows), ("Options that match nothing: " + "; ".join(spare)) if spare else None)
+    if isinstance(item, OrderingItem):
+        printed = steps_column(item)
+        letters = ", ".join(letter(printed.index(s)) for s in item.sequence)
+        order = numbered((k + 1, f"**{letter(printed.index(s))}.** {plain(s)}") for k, s in enumerate(item.sequence))
+        return blocks(f"**Answer:** {letters}", order)
+    if isinstance(item, ClozeItem):
+        entries = []
+        for k, b in enumerate(item.blanks):
+            if b.kind == "text":
+                case = ", case-sensitive" if b.case_sensitive else ""
+                answer = " or ".join(f"**{plain(a)}**" for a in b.answers) + case
+            elif b.kind == "choice":
+                answer = f"**{plain(b.correct or '')}**"
+            else:
+                tol = f" ± {number(b.tolerance)}" if b.tolerance else ""
+                answer = f"**{number(b.number or 0)}**{tol}"
+            entries.append(blocks(f"**({k + 1})** {answer} *({points(b.points)})*", b.feedback))
+        return blocks("**Answers:**", bullets(entries))
+    return f"**Answer:** {item.answer}" if isinstance(item, FlashcardItem) else ""
+
+
+def rubric_table(item: EssayItem) -> str | None:
+    if not item.rubric:
+        return "**Rubric:** none given; grade against the sample answer."
+    rows = ["| Criterion | Points | What to look for |", "|---|---:|---|"]
+    rows += [f"| {cell(c.criterion)} | {number(c.points)} | {cell(c.description or '')} |" for c in item.rubric]
+    return blocks("**Rubric** (concepts to look for):", "\n".join(rows))
+
+
+def key_explanations(item: Item) -> str:
+    """Rationale, solution, hints and common mistakes: everything a teacher explains afterwards."""
+    parts: list[str | None] = [labelled("**Why:**", item.rationale) if item.rationale else None]
+    sol = item.solution
+    if sol is not None:
+        if sol.steps:
+            steps = [(k + 1, labelled(f"**{s.title}.**", s.text) if s.title else s.text) for k, s in enumerate(sol.steps)]
+            parts += ["**Solution:**", numbered(steps)]
+        if sol.final_answer:
+            parts.append(labelled("**Final answer:**", sol.final_answer))
+        if sol.quick_check:
+            parts.append(labelled("**Quick check:**", sol.quick_check))
+    if item.hints:
+        parts += ["**Hints:**", bullets(item.hints)]
+    if item.common_mistakes:
+        parts += ["**Common mistakes:**", bullets(item.common_mistakes)]
+    return blocks(*parts)
+
+
+def key(lay: Layout) -> str:
+    parts = [blocks(f"# {lay.title}: answer key", "*For teachers: answers, explanations and rubrics. Do not hand out.*")]
+    for section, entries in numbering(lay):
+        listed = []
+        for n, item in entries:
+            name = f"*{plain(item.title)}* (`{item.id}`)" if item.title else f"`{item.id}`"
+            name += f" · {points(item.points)}"
+            listed.append(bullet(blocks(name, key_answer(item), key_explanations(item)), f"{n}."))
+        parts.append(blocks(f"## {section.title}", "\n\n".join(listed)))
+    return blocks(*parts) + "\n"
+
+
+# --- flashcards ----------------------------------------------------------------------------------
+
+
+def flashcards(lay: Layout, bank_title: str) -> str:
+    parts = [blocks(f"# {bank_title}: flashcards", "*Read the front, answer aloud, then check the back.*")]
+    if not lay.cards:
+        parts.append("*No flashcards.*")
+    for k, card in enumerate(lay.cards, 1):
+        about = " · ".join(plain(x) for x in (card.topic, card.level) if x)
+        parts.append(
+            blocks(
+                f"## Card {k}: {plain(card.name)}",
+                f"*{about}*" if about else None,
+                labelled("**Front:**", card.stem),
+                labelled("**Back:**", card.answer),
+                key_explanations(card) or None,
+            )
+        )
+    return blocks(*parts) + "\n"
+
+
+# --- media -----------------------------------------------------------------------------------------
+
+
+def markdown_texts(item: AnyItem) -> Iterator[str]:
+    """Every Markdown field of an item (where an image can be referenced)."""
+    yield item.stem
+    yield from (t for t in (item.rationale,) if t)
+    yield from item.hints
+    yield from item.common_mistakes
+    if item.solution is not None:
+        yield from (s.text for s in item.solution.steps)
+        yield from (t for t in (item.solution.final_answer, item.solution.quick_check) if t)
+    if isinstance(item, ChoiceItem):
+        for o in item.options:
+            yield o.text
+            if o.feedback:
+                yield o.feedback
+    elif isinstance(item, TrueFalseItem):
+        yield from (t for t in (item.true_feedback, item.false_feedback) if t)
+    elif isinstance(item, EssayItem):
+        for c in item.rubric:
+            yield c.criterion
+            if c.description:
+                yield c.description
+        if item.sample_answer:
+            yield item.sample_answer
+    elif isinstance(item, MatchingItem):
+        yield from (p.prompt for p in item.pairs)
+    elif isinstance(item, ClozeItem):
+        yield from (b.feedback for b in item.blanks if b.feedback)
+    elif isinstance(item, FlashcardItem):
+        yield item.answer
+
+
+def media_files(bank: Bank, items: Iterable[AnyItem], renderer: Renderer, result: ExportResult) -> dict[str, bytes]:
+    """Copies of the local images the items show, at their bank-relative paths (so links resolve)."""
+    out: dict[str, bytes] = {}
+    for item in items:
+        for text in markdown_texts(item):
+            if "![" not in text:
+                continue
+            for img in renderer.tree(text).iter("img"):
+                ref = unquote(img.get("src", "")).split("#", 1)[0].split("?", 1)[0]
+                if not ref or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith("//"):
+                    continue  # a URL: the reader fetches it
+                rel = posixpath.normpath(ref)
+                source = bank.media_path(rel)
+                if rel in out:
+                    continue
+                if rel.startswith(("../", "/")) or rel == ".." or not source.is_file():
+                    result.notes.append(f"[{item.id}] image '{ref}' was not copied (missing or outside the bank)")
+                    continue
+                if rel != ref:
+                    result.notes.append(f"[{item.id}] image '{ref}' is copied as '{rel}'; write it that way so the link resolves")
+                out[rel] = source.read_bytes()
+    return out
+
+
+# --- the exporter -----------------------------------------------------------------------------------
+
+
+class MarkdownExporter:
+    name = "markdown"
+    description = "printable student paper, answer key and flashcards (CommonMark/GFM for pandoc and GitHub)"
+    default_output = "print"
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        result = ExportResult()
+        lay = layout(bank)
+        printed = [i for s in lay.sections for i in s.items]
+        files = {
+            f"{lay.name}.md": paper(lay).encode("utf-8"),
+            f"{lay.name}-key.md": key(lay).encode("utf-8"),
+            "flashcards.md": flashcards(lay, bank.title).encode("utf-8"),
+        }
+        for rel, data in media_files(bank, printed + list(lay.cards), ctx.renderer, result).items():
+            files[f"{rel}"] = data
+        for item in printed + list(lay.cards):
+            result.wrote(item.type)
+        for item, reason in lay.not_drawn:
+            result.skip(item.id, reason)
+        result.notes.extend(lay.notes)
+        result.files = dict(sorted(files.items()))
+        return result
+
+
+exporter = MarkdownExporter()

@@ -1,0 +1,432 @@
+"""``moodle``: the bank as one Moodle XML file for Moodle 4.x's question bank → Import → "Moodle XML format".
+
+The elements are the ones qformat_xml's ``import_question`` readers look for: one category question
+per topic (``$course$/<bank title>/<topic>``) followed by its questions; HTML in CDATA; images
+embedded as base64 ``<file>`` elements of the field that shows them.  Type mapping, scoring choices
+and caveats are in docs/moodle.md.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from collections import defaultdict
+from collections.abc import Callable
+
+from lxml import etree
+
+from itembank.export import ExportContext, ExportResult
+from itembank.model import (
+    AnyItem,
+    Bank,
+    Blank,
+    ChoiceItem,
+    ClozeItem,
+    EssayItem,
+    FlashcardItem,
+    MatchingItem,
+    NumericItem,
+    OrderingItem,
+    ShortAnswerItem,
+    TrueFalseItem,
+)
+
+from ._moodle_grades import (
+    EMPTY,
+    TYPES_WITHOUT_HINTS,
+    Html,
+    ItemSkipped,
+    MediaFiles,
+    MoodleHtml,
+    category_path,
+    format_fraction,
+    format_number,
+    general_feedback,
+    grader_info,
+    item_tags,
+    moodle_fractions,
+    plain_to_html,
+)
+
+XML_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+DEFAULT_PENALTY = "0.3333333"  # Moodle's default for multiple tries (interactive behaviour)
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
+# Private-use characters stand in for the cloze blanks while the stem goes through Markdown.
+_TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"
+_TOKEN = re.compile(f"{_TOKEN_OPEN}(\\d+){_TOKEN_CLOSE}")
+#: Moodle question type per item type.
+QTYPES: dict[str, str] = {
+    "multiple_choice": "multichoice",
+    "multiple_response": "multichoice",
+    "true_false": "truefalse",
+    "short_answer": "shortanswer",
+    "numeric": "numerical",
+    "essay": "essay",
+    "matching": "match",
+    "ordering": "ordering",
+    "cloze": "cloze",
+    "flashcard": "essay",  # see docs/moodle.md: a self-check essay whose feedback is the card's back
+}
+
+
+class MoodleXmlExporter:
+    name = "moodle"
+    description = "Moodle XML for Moodle 4.x: question bank → Import → Moodle XML format"
+    default_output = "moodle.xml"
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        result = ExportResult()
+        writer = _QuestionWriter(MoodleHtml(ctx.renderer), MediaFiles(bank))
+        # Each question is built as an lxml tree and serialized on its own, so memory holds one
+        # question's tree at a time instead of the whole bank's (measured on 10,000 items: peak 326 MB -> 200 MB).
+        chunks = [XML_HEADER, b"<quiz>\n"]
+        by_topic: dict[str, list[AnyItem]] = defaultdict(list)
+        for item in bank.items:
+            by_topic[item.topic or "General"].append(item)
+        for topic in bank.topics():
+            chunks.append(_serialize(etree.Comment(f" topic: {_comment_safe(topic)} ")))
+            chunks.append(_serialize(category_question(category_path(bank.title, topic))))
+            for item in by_topic[topic]:
+                try:
+                    chunks.append(_serialize(writer.question(item)))
+                except ItemSkipped as why:
+                    result.skip(item.id, str(why))
+                    continue
+                result.wrote(item.type)
+        chunks.append(b"</quiz>\n")
+        if writer.all_or_nothing:
+            result.notes.append(
+                "all_or_nothing multiple response items are scored with wrong options at -100% (any wrong tick scores 0); "
+                "Moodle still gives partial credit for an incomplete selection: " + ", ".join(writer.all_or_nothing[:10])
+                + (" ..." if len(writer.all_or_nothing) > 10 else "")
+            )
+        if writer.long_tags:
+            result.notes.append(
+                f"{len(writer.long_tags)} tag(s) are longer than Moodle's 50 characters and will be shortened on import, e.g. "
+                + repr(writer.long_tags[0])
+            )
+        result.data = b"".join(chunks)
+        return result
+
+
+def _serialize(element: etree._Element) -> bytes:
+    """One child of ``<quiz>``, indented as it would be inside the pretty-printed document."""
+    if not isinstance(element, etree._Comment):  # indent() takes elements only; a comment has nothing to indent
+        etree.indent(element, space="  ", level=1)
+    return b"  " + etree.tostring(element, encoding="UTF-8", with_tail=False) + b"\n"
+
+
+def _comment_safe(text: str) -> str:
+    # "--" cannot appear inside an XML comment.
+    return text.replace("--", "- -").replace("\n", " ")
+
+
+def category_question(path: str) -> etree._Element:
+    question = etree.Element("question", type="category")
+    _text(etree.SubElement(question, "category"), path, cdata=False)
+    info = etree.SubElement(question, "info", format="html")
+    _text(info, "")
+    etree.SubElement(question, "idnumber").text = ""
+    return question
+
+
+# --- small element builders ---------------------------------------------------------------------
+
+
+def _text(parent: etree._Element, value: str, *, cdata: bool = True) -> etree._Element:
+    """``<text>`` with HTML in CDATA (as Moodle writes it), or escaped when CDATA cannot hold it."""
+    el = etree.SubElement(parent, "text")
+    if cdata and value and "]]>" not in value:
+        el.text = etree.CDATA(value)
+    else:
+        el.text = value  # lxml escapes it; "]]>" cannot sit inside a CDATA section
+    return el
+
+
+class _QuestionWriter:
+    """Builds one ``<question>`` per item; raises :class:`ItemSkipped` for what Moodle cannot take."""
+
+    def __init__(self, mh: MoodleHtml, media: MediaFiles) -> None:
+        self.mh = mh
+        self.media = media
+        self.all_or_nothing: list[str] = []
+        self.long_tags: list[str] = []
+        self._body: dict[str, Callable[[etree._Element, AnyItem], None]] = {
+            "multiple_choice": self._choice,
+            "multiple_response": self._choice,
+            "true_false": self._true_false,
+            "short_answer": self._short_answer,
+            "numeric": self._numeric,
+            "essay": self._essay,
+            "matching": self._matching,
+            "ordering": self._ordering,
+            "flashcard": self._flashcard,
+        }
+
+    def question(self, item: AnyItem) -> etree._Element:
+        if isinstance(item, ClozeItem):
+            return self._cloze(item)
+        q = etree.Element("question", type=QTYPES[item.type])
+        self._header(q, item, self.mh.block(item.stem))
+        self._body[item.type](q, item)
+        self._hints(q, item)
+        self._tags(q, item)
+        return q
+
+    # --- parts every question has ---
+
+    def field(self, parent: etree._Element, tag: str, html: Html, **attrs: str) -> etree._Element:
+        """An HTML field: ``<tag format="html"><text>…</text><file …/>…</tag>``."""
+        el = etree.SubElement(parent, tag, format="html", **attrs)
+        _text(el, html.text)
+        for image in html.images:
+            f = etree.SubElement(el, "file", name=image.name, path="/", encoding="base64")
+            f.text = self.media.base64(image.ref)
+        return el
+
+    def _header(self, q: etree._Element, item: AnyItem, stem: Html, *, grade: bool = True) -> None:
+        _text(etree.SubElement(q, "name"), item.name, cdata=False)
+        self.field(q, "questiontext", stem)
+        self.field(q, "generalfeedback", general_feedback(item, self.mh, hints=item.type in TYPES_WITHOUT_HINTS))
+        if grade:
+            etree.SubElement(q, "defaultgrade").text = f"{item.points:.7f}"
+        penalty = "1.0000000" if item.type == "true_false" else ("0.0000000" if item.type in ("essay", "flashcard") else DEFAULT_PENALTY)
+        etree.SubElement(q, "penalty").text = penalty
+        etree.SubElement(q, "hidden").text = "0"
+        etree.SubElement(q, "idnumber").text = item.id
+
+    def _hints(self, q: etree._Element, item: AnyItem) -> None:
+        if item.type in TYPES_WITHOUT_HINTS:
+            return  # their hints are in the general feedback
+        for hint in item.hints:
+            self.field(q, "hint", self.mh.block(hint))
+
+    def _tags(self, q: etree._Element, item: AnyItem) -> None:
+        tags = item_tags(item)
+        if not tags:
+            return
+        parent = etree.SubElement(q, "tags")
+        for tag in tags:
+            if len(tag) > 50:
+                self.long_tags.append(tag)
+            _text(etree.SubElement(parent, "tag"), tag, cdata=False)
+
+    def _combined_feedback(self, q: etree._Element, *, shownumcorrect: bool) -> None:
+        # The bank has no per-outcome feedback: Moodle shows its standard "Your answer is correct" etc.
+        for tag in ("correctfeedback", "partiallycorrectfeedback", "incorrectfeedback"):
+            self.field(q, tag, EMPTY)
+        if shownumcorrect:
+            etree.SubElement(q, "shownumcorrect")
+
+    def _answer(self, q: etree._Element, fraction: str, text: Html | str, feedback: Html = EMPTY, *, html: bool = True) -> etree._Element:
+        """``<answer fraction=…>`` with its text (HTML, or plain for typed answers) and feedback."""
+        if html:
+            assert isinstance(text, Html)
+            a = self.field(q, "answer", text, fraction=fraction)
+        else:
+            a = etree.SubElement(q, "answer", fraction=fraction, format="moodle_auto_format")
+            _text(a, str(text), cdata=False)
+        self.field(a, "feedback", feedback)
+        return a
+
+    # --- per type ---
+
+    def _choice(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, ChoiceItem)
+        single = item.type == "multiple_choice"
+        etree.SubElement(q, "single").text = "true" if single else "false"
+        etree.SubElement(q, "shuffleanswers").text = "true" if item.shuffle else "false"
+        etree.SubElement(q, "answernumbering").text = "abc"
+        etree.SubElement(q, "showstandardinstruction").text = "1"
+        self._combined_feedback(q, shownumcorrect=not single)
+        for option, fraction in zip(item.options, self._fractions(item)):
+            self._answer(q, fraction, self.mh.inline(option.text), self.mh.block(option.feedback))
+
+    def _fractions(self, item: ChoiceItem) -> list[str]:
+        """Each option's fraction, in option order, on Moodle's grade list."""
+        if item.type == "multiple_choice":
+            return ["100" if o.correct else "0" for o in item.options]
+        n_correct = len(item.keys)
+        grades = moodle_fractions(n_correct, len(item.options) - n_correct, item.scoring)
+        if grades is None:
+            raise ItemSkipped(f"{n_correct} correct options cannot share 100% on Moodle's grade list (IB221)")
+        if not grades.exact:
+            self.all_or_nothing.append(item.id)
+        correct, wrong = iter(grades.correct), iter(grades.wrong)
+        return [format_fraction(next(correct) if o.correct else next(wrong)) for o in item.options]
+
+    def _true_false(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, TrueFalseItem)
+        for value, feedback in ((True, item.true_feedback), (False, item.false_feedback)):
+            a = etree.SubElement(q, "answer", fraction="100" if item.answer is value else "0", format="moodle_auto_format")
+            _text(a, "true" if value else "false", cdata=False)
+            self.field(a, "feedback", self.mh.block(feedback))
+
+    def _short_answer(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, ShortAnswerItem)
+        etree.SubElement(q, "usecase").text = "1" if item.case_sensitive else "0"
+        for answer in item.answers:
+            self._answer(q, "100", shortanswer_literal(answer), html=False)
+
+    def _numeric(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, NumericItem)
+        a = self._answer(q, "100", format_number(item.centre), html=False)
+        etree.SubElement(a, "tolerance").text = format_number(item.half_width)
+        if item.unit:
+            unit = etree.SubElement(etree.SubElement(q, "units"), "unit")
+            etree.SubElement(unit, "multiplier").text = "1"
+            etree.SubElement(unit, "unit_name").text = item.unit
+        etree.SubElement(q, "unitgradingtype").text = "0"  # the unit is optional: "50000" and "50000 examples" both score
+        etree.SubElement(q, "unitpenalty").text = "0.1000000"
+        etree.SubElement(q, "showunits").text = "0" if item.unit else "3"  # 0: text input, 3: no units
+        etree.SubElement(q, "unitsleft").text = "0"
+
+    def _essay_options(self, q: etree._Element, *, required: bool, lines: int, min_words: int | None, max_words: int | None) -> None:
+        etree.SubElement(q, "responseformat").text = "editor"
+        etree.SubElement(q, "responserequired").text = "1" if required else "0"
+        etree.SubElement(q, "responsefieldlines").text = str(lines)
+        if min_words:
+            etree.SubElement(q, "minwordlimit").text = str(min_words)
+        if max_words:
+            etree.SubElement(q, "maxwordlimit").text = str(max_words)
+        etree.SubElement(q, "attachments").text = "0"
+        etree.SubElement(q, "attachmentsrequired").text = "0"
+
+    def _essay(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, EssayItem)
+        self._essay_options(q, required=True, lines=15, min_words=item.min_words, max_words=item.max_words)
+        self.field(q, "graderinfo", grader_info(item, self.mh))
+        template = etree.SubElement(q, "responsetemplate", format="html")
+        _text(template, plain_to_html(item.response_template) if item.response_template else "")
+
+    def _flashcard(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, FlashcardItem)
+        # A self-check card: the learner may write what they recall; the back shows as general feedback.
+        self._essay_options(q, required=False, lines=5, min_words=None, max_words=None)
+        self.field(q, "graderinfo", grader_info(item, self.mh))
+        _text(etree.SubElement(q, "responsetemplate", format="html"), "")
+
+    def _matching(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, MatchingItem)
+        etree.SubElement(q, "shuffleanswers").text = "true" if item.shuffle else "false"
+        self._combined_feedback(q, shownumcorrect=True)
+        for pair in item.pairs:
+            sub = self.field(q, "subquestion", self.mh.inline(pair.prompt))
+            _text(etree.SubElement(sub, "answer"), pair.match, cdata=False)
+        for distractor in item.distractors:
+            # An empty subquestion with an answer is how Moodle stores an extra wrong answer.
+            sub = self.field(q, "subquestion", EMPTY)
+            _text(etree.SubElement(sub, "answer"), distractor, cdata=False)
+
+    def _ordering(self, q: etree._Element, item: AnyItem) -> None:
+        assert isinstance(item, OrderingItem)
+        etree.SubElement(q, "layouttype").text = "VERTICAL"
+        etree.SubElement(q, "selecttype").text = "ALL"
+        etree.SubElement(q, "selectcount").text = str(len(item.sequence))
+        etree.SubElement(q, "gradingtype").text = "ABSOLUTE_POSITION"
+        etree.SubElement(q, "showgrading").text = "SHOW"
+        etree.SubElement(q, "numberingstyle").text = "none"
+        self._combined_feedback(q, shownumcorrect=True)
+        for entry in item.sequence:  # in the correct order; Moodle shuffles them for the learner
+            self._answer(q, "100", Html(_html.escape(entry, quote=False)))
+
+    def _cloze(self, item: ClozeItem) -> etree._Element:
+        q = etree.Element("question", type="cloze")
+        self._header(q, item, cloze_text(item, self.mh), grade=False)  # Moodle sums the blanks' weights
+        self._hints(q, item)
+        self._tags(q, item)
+        return q
+
+
+# --- text rules of Moodle's own syntaxes -------------------------------------------------------
+
+
+def shortanswer_literal(answer: str) -> str:
+    """A short answer matched literally: Moodle reads ``*`` as a wildcard unless written ``\\*``."""
+    return answer.replace("*", "\\*")
+
+
+def cloze_text(item: ClozeItem, mh: MoodleHtml) -> Html:
+    """The stem with each ``{{name}}`` replaced by Moodle's embedded answer ``{weight:TYPE:...}``."""
+    if _TOKEN_OPEN in item.stem or _TOKEN_CLOSE in item.stem:
+        raise ItemSkipped("the stem holds a private-use character (U+E000/U+E001) the exporter needs")
+    names: list[str] = []
+
+    def to_token(m: re.Match[str]) -> str:
+        names.append(m.group(1))
+        return f"{_TOKEN_OPEN}{len(names) - 1}{_TOKEN_CLOSE}"
+
+    stem = mh.block(_PLACEHOLDER.sub(to_token, item.stem))
+    weights = cloze_weights(item)
+    # A literal "{" in the text could be read as an embedded answer (or as Moodle's own "{#1}"):
+    # as an entity it shows the same and parses as text.
+    text = stem.text.replace("{", "&#123;")
+    codes = {str(i): embedded_answer(item.blank(name), weights[name], mh) for i, name in enumerate(names)}
+    if len(codes) != len(item.blanks) or any(t not in codes for t in _TOKEN.findall(text)) or len(_TOKEN.findall(text)) != len(codes):
+        raise ItemSkipped("a blank's placeholder did not survive Markdown rendering (is it inside a link or image?)")
+    return Html(_TOKEN.sub(lambda m: codes[m.group(1)], text), stem.images)
+
+
+def cloze_weights(item: ClozeItem) -> dict[str, int]:
+    """Integer weights (Moodle's syntax has no others) in the blanks' proportions.
+
+    Scaled so that they add up to the item's points when that gives integers (Moodle's mark for a
+    cloze question is the sum of its weights), else the smallest integers in the same proportions.
+    """
+    total = sum(b.points for b in item.blanks)
+    scaled = {b.name: b.points * item.points / total for b in item.blanks}
+    if all(abs(w - round(w)) < 1e-9 and round(w) >= 1 for w in scaled.values()):
+        return {k: round(w) for k, w in scaled.items()}
+    for factor in range(1, 1001):
+        raw = {b.name: b.points * factor for b in item.blanks}
+        if all(abs(w - round(w)) < 1e-9 and round(w) >= 1 for w in raw.values()):
+            return {k: round(w) for k, w in raw.items()}
+    raise ItemSkipped("blank points cannot be written as Moodle's integer blank weights")
+
+
+_CLOZE_SPECIAL = re.compile(r'([\\}#~/"])')
+
+
+def cloze_answer(text: str) -> str:
+    """An answer inside ``{…}``: ``} # ~ / " \\`` backslash-escaped, then HTML-escaped (the stem is HTML)."""
+    stripped = text.strip()
+    if stripped.endswith(("\\", "&")):
+        # Moodle's answer pattern never ends after "\\" or "&amp;": the blank would swallow the next one.
+        raise ItemSkipped(f"cloze answer {stripped!r} ends with '{stripped[-1]}', which Moodle's embedded-answer syntax cannot end an answer with")
+    return _html.escape(_CLOZE_SPECIAL.sub(r"\\\1", stripped), quote=False)
+
+
+# "~" and "}" end a feedback, a "\\" before them would hide that end, "{" could start an answer;
+# "#" inside a feedback is plain text to Moodle's pattern.
+_FEEDBACK_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "{}~\\"})
+
+
+def cloze_feedback(html: str) -> str:
+    """Feedback HTML inside ``{…}``: the characters Moodle's pattern would read as syntax become entities."""
+    return html.translate(_FEEDBACK_ENTITIES)
+
+
+def embedded_answer(blank: Blank, weight: int, mh: MoodleHtml) -> str:
+    """One blank in Moodle's embedded-answer syntax, e.g. ``{2:SHORTANSWER:%100%pre-trained~%0%*#Not quite}``."""
+    feedback = mh.inline(blank.feedback)
+    if feedback.images:
+        raise ItemSkipped("an image in a cloze blank's feedback cannot be embedded in Moodle's embedded-answer syntax")
+    wrong_fb = f"#{cloze_feedback(feedback.text)}" if feedback.text else ""
+    if blank.kind == "text":
+        qtype = "SHORTANSWER_C" if blank.case_sensitive else "SHORTANSWER"
+        alts = [f"%100%{cloze_answer(shortanswer_literal(a))}" for a in blank.answers]
+        if wrong_fb:
+            alts.append(f"%0%*{wrong_fb}")
+    elif blank.kind == "choice":
+        qtype = "MULTICHOICE"
+        alts = [f"%100%{cloze_answer(c)}" if c == blank.correct else f"%0%{cloze_answer(c)}{wrong_fb}" for c in blank.choices]
+    else:
+        qtype = "NUMERICAL"
+        assert blank.number is not None
+        alts = [f"%100%{format_number(blank.number)}:{format_number(blank.tolerance)}"]
+        if wrong_fb:
+            alts.append(f"%0%*{wrong_fb}")
+    return "{" + f"{weight}:{qtype}:" + "~".join(alts) + "}"
+
+
+exporter = MoodleXmlExporter()

@@ -1,0 +1,662 @@
+"""``xlsx``: the reviewer workbook — one row per item, review columns, Summary and Guide sheets.
+
+Reviewers judge items in Excel or LibreOffice Calc and never read YAML; ``itembank review import``
+(:mod:`itembank.review`) reads their decisions back.  The layout is shared with the importer through
+the header names and the hidden ``itembank`` sheet (:data:`META_SHEET`), never through code imports.
+
+Sheets
+    ``Items``   one row per item: the item's fields, then Reviewer / Decision / Suggested difficulty /
+                Comments (unlocked, dropdowns), then two hidden locked columns: the exported id and the
+                item's content fingerprint (:mod:`itembank.fingerprint`).  The sheet is protected
+                without a password (filter, sort and resizing stay allowed) so that only the review
+                columns can be typed into.
+    ``Summary`` counts by type × difficulty and by topic (values, so filtering never changes them) and
+                the review progress (COUNTIF formulas over the Decision column, which ignore filters).
+    ``Guide``   how to review and what each column means.
+    ``itembank`` (very hidden) the bank's identity, so that a workbook of another bank is refused.
+
+Speed: written with openpyxl's write-only mode (rows are streamed to a temporary file); every cell
+gets a style array prepared once, so a 10,000-item bank costs little more than openpyxl's own floor.
+Determinism: fixed document dates, fixed zip timestamps and sorted zip entries.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable
+
+from lxml import etree
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.writer.excel import ExcelWriter
+
+from itembank.export import ExportContext, ExportResult
+from itembank.fingerprint import fingerprint
+from itembank.model import (
+    DIFFICULTIES,
+    ITEM_TYPES,
+    STATUSES,
+    AnyItem,
+    Bank,
+    ChoiceItem,
+    ClozeItem,
+    EssayItem,
+    FlashcardItem,
+    MatchingItem,
+    NumericItem,
+    OrderingItem,
+    ShortAnswerItem,
+    TrueFalseItem,
+)
+
+# --- the layout the importer relies on (keep in step with itembank/review.py) ---------------------
+
+ITEMS_SHEET = "Items"
+SUMMARY_SHEET = "Summary"
+GUIDE_SHEET = "Guide"
+META_SHEET = "itembank"
+META_FORMAT = "itembank-review-workbook"
+META_VERSION = 1
+
+H_ID = "ID"
+H_REVIEWER = "Reviewer"
+H_DECISION = "Decision"
+H_SUGGESTED = "Suggested difficulty"
+H_COMMENTS = "Comments"
+H_EXPORTED_ID = "Exported id"
+H_FINGERPRINT = "Fingerprint"
+
+DECISIONS = ("Approve", "Revise", "Reject")
+KEY_MARK = "✓ "
+
+#: Excel's hard limit on the characters of one cell; longer text would make Excel "repair" the file.
+MAX_CELL_CHARS = 32_767
+#: Excel's maximum row height in points.
+MAX_ROW_HEIGHT = 409.0
+LINE_HEIGHT = 15.0  # points per line of Calibri 11
+#: Fixed document dates: the same bank gives the same bytes whenever it is exported.
+FIXED_DATE = datetime(2000, 1, 1)
+ZIP_DATE = (2000, 1, 1, 0, 0, 0)
+#: Text a spreadsheet would read as a formula (or as the start of one) if it were typed in.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: float
+    style: str  # key of _STYLES
+    meaning: str  # for the Guide sheet
+    hidden: bool = False
+
+
+# --- styles -------------------------------------------------------------------------------------
+
+_TOP_WRAP = Alignment(wrap_text=True, vertical="top")
+_THIN = Side(style="thin", color="FFB0B0B0")
+
+_STYLES: dict[str, dict[str, Any]] = {
+    "header": dict(font=Font(bold=True), fill=PatternFill("solid", fgColor="FFD9E1F2"), alignment=Alignment(wrap_text=True, vertical="center"), border=Border(bottom=_THIN)),
+    "text": dict(alignment=_TOP_WRAP),
+    "id": dict(alignment=_TOP_WRAP, font=Font(bold=True)),
+    "number": dict(alignment=Alignment(vertical="top", horizontal="center")),
+    "key": dict(alignment=_TOP_WRAP, font=Font(bold=True, color="FF006100"), fill=PatternFill("solid", fgColor="FFC6EFCE")),
+    "review": dict(alignment=_TOP_WRAP, protection=Protection(locked=False), fill=PatternFill("solid", fgColor="FFFFF9E5"), border=Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)),
+    "hidden": dict(alignment=Alignment(vertical="top"), font=Font(color="FF808080")),
+    "title": dict(font=Font(bold=True, size=14)),
+    "bold": dict(font=Font(bold=True)),
+    "guide": dict(alignment=_TOP_WRAP),
+}
+
+
+class _StyleBook:
+    """Each named style turned once into openpyxl's per-cell style array, shared by every cell."""
+
+    def __init__(self, ws: Any) -> None:
+        self.arrays: dict[tuple[str, bool], StyleArray] = {}
+        self.ids: dict[tuple[str, bool], str] = {}  # the cellXfs index of each, for hand-built cells
+        for name, attrs in _STYLES.items():
+            for quoted in (False, True):
+                probe = WriteOnlyCell(ws)
+                for attr, value in attrs.items():
+                    setattr(probe, attr, value)
+                # quotePrefix: Excel shows and keeps the cell as text even when a reviewer edits it.
+                probe.quotePrefix = quoted
+                self.arrays[(name, quoted)] = probe._style
+                self.ids[(name, quoted)] = str(probe.style_id)  # registers the style in the workbook
+
+    def cell(self, ws: Any, value: Any, style: str) -> WriteOnlyCell:
+        c = WriteOnlyCell(ws)
+        if isinstance(value, str):
+            value = _cell_text(value)
+            quoted = value.startswith(FORMULA_PREFIXES)
+            c.value = value
+            # openpyxl turns text starting with "=" into a formula: force it back to a string cell.
+            c.data_type = "s"
+        else:
+            quoted = False
+            c.value = value
+        c._style = self.arrays[(style, quoted)]
+        return c
+
+
+def _cell_text(text: str) -> str:
+    """Text a cell can hold: no XML-illegal control characters, no CRLF, within Excel's cell limit.
+
+    Trailing whitespace (the newline YAML block scalars end with) is dropped; leading characters are
+    kept as they are — a leading tab or ``=`` is shown verbatim, as text.
+    """
+    text = text.rstrip()
+    if "\r" in text[1:]:
+        text = text[:1] + text[1:].replace("\r\n", "\n")
+    if ILLEGAL_CHARACTERS_RE.search(text):
+        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 40] + "\n[… cut: longer than an Excel cell holds]"
+    return text
+
+
+# --- what each cell says ------------------------------------------------------------------------
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _pts(points: float) -> str:
+    return f"{_num(points)} pt" + ("" if points == 1 else "s")
+
+
+def _lines(prefix: Callable[[int], str], texts: Iterable[str]) -> str:
+    return "\n".join(f"{prefix(n)}{t}" for n, t in enumerate(texts, 1))
+
+
+def answer_text(item: AnyItem) -> str:
+    """The key of any item type, as a reviewer reads it."""
+    if isinstance(item, ChoiceItem):
+        keys = ", ".join(o.id for o in item.keys)
+        if item.type == "multiple_response":
+            return f"{keys} ({'all or nothing' if item.scoring == 'all_or_nothing' else 'partial credit'})"
+        return keys
+    if isinstance(item, TrueFalseItem):
+        return "True" if item.answer else "False"
+    if isinstance(item, ShortAnswerItem):
+        return " | ".join(item.answers) + (" (case-sensitive)" if item.case_sensitive else "")
+    if isinstance(item, NumericItem):
+        unit = f" {item.unit}" if item.unit else ""
+        if item.range is not None:
+            return f"any value from {_num(item.range[0])} to {_num(item.range[1])}{unit}"
+        assert item.answer is not None
+        return f"{_num(item.answer)} ± {_num(item.tolerance)}{unit}"
+    if isinstance(item, EssayItem):
+        parts = []
+        if item.sample_answer:
+            parts.append(f"Sample answer: {item.sample_answer}")
+        if item.min_words is not None or item.max_words is not None:
+            parts.append(f"Words: {item.min_words if item.min_words is not None else 0}–{item.max_words if item.max_words is not None else '∞'}")
+        if item.response_template:
+            parts.append(f"Answer box starts with: {item.response_template}")
+        return "\n".join(parts) or "(graded by hand with the rubric)"
+    if isinstance(item, MatchingItem):
+        text = "\n".join(f"{p.prompt} → {p.match}" for p in item.pairs)
+        if item.distractors:
+            text += "\nDistractors: " + ", ".join(item.distractors)
+        return text
+    if isinstance(item, OrderingItem):
+        return _lines(lambda n: f"{n}. ", item.sequence)
+    if isinstance(item, ClozeItem):
+        return "\n".join(_blank_text(b) for b in item.blanks)
+    if isinstance(item, FlashcardItem):
+        return item.answer
+    return ""  # pragma: no cover - every model type is handled above
+
+
+def _blank_text(b: Any) -> str:
+    if b.kind == "choice":
+        key = f"{b.correct} (choices: {', '.join(b.choices)})"
+    elif b.kind == "numeric":
+        key = f"{_num(b.number)} ± {_num(b.tolerance)}"
+    else:
+        key = " | ".join(b.answers) + (" (case-sensitive)" if b.case_sensitive else "")
+    extra = f" [{_pts(b.points)}]" if b.points != 1 else ""
+    fb = f" — {b.feedback}" if b.feedback else ""
+    return f"{{{{{b.name}}}}}: {key}{extra}{fb}"
+
+
+def _options(item: AnyItem) -> list[tuple[str, str | None, bool]]:
+    """(option cell, explanation, is key) for choice and true/false items."""
+    if isinstance(item, ChoiceItem):
+        return [(f"{KEY_MARK if o.correct else ''}{o.id}) {o.text}", o.feedback, o.correct) for o in item.options]
+    if isinstance(item, TrueFalseItem):
+        return [
+            (f"{KEY_MARK if item.answer else ''}True", item.true_feedback, item.answer),
+            (f"{KEY_MARK if not item.answer else ''}False", item.false_feedback, not item.answer),
+        ]
+    return []
+
+
+def _solution(item: AnyItem) -> str | None:
+    sol = item.solution
+    if sol is None:
+        return None
+    parts = [f"{n}. {s.title}: {s.text}" if s.title else f"{n}. {s.text}" for n, s in enumerate(sol.steps, 1)]
+    if sol.final_answer:
+        parts.append(f"Final answer: {sol.final_answer}")
+    if sol.quick_check:
+        parts.append(f"Quick check: {sol.quick_check}")
+    return "\n".join(parts)
+
+
+def _rubric(item: AnyItem) -> str | None:
+    if not isinstance(item, EssayItem) or not item.rubric:
+        return None
+    return "\n".join(f"• {c.criterion} ({_pts(c.points)})" + (f": {c.description}" if c.description else "") for c in item.rubric)
+
+
+def _history(item: AnyItem) -> str | None:
+    if not item.reviews:
+        return None
+    out = []
+    for r in item.reviews:
+        head = " ".join(x for x in (r.date, r.decision, f"({r.reviewer})" if r.reviewer else None) if x)
+        if r.suggested_difficulty:
+            head += f", suggested {r.suggested_difficulty}"
+        out.append(head + (f": {r.comment}" if r.comment else ""))
+    return "\n".join(out)
+
+
+def _source_file(item: AnyItem) -> str:
+    loc = item.location
+    return loc.path if loc.index is None else f"{loc.path} (item {loc.index + 1})"
+
+
+# --- the Items sheet's columns ------------------------------------------------------------------
+
+
+def item_columns(n_options: int) -> list[Column]:
+    """Every column of the Items sheet, for a bank whose choice items have at most n_options options."""
+    cols = [
+        Column(H_ID, 16, "id", "The item's id (do not edit: the import matches rows by it)."),
+        Column("Type", 15, "text", "Question type."),
+        Column("Topic", 15, "text", "Topic the item belongs to."),
+        Column("Difficulty", 11, "text", "Difficulty the author gave (easy / medium / hard)."),
+        Column("Level", 12, "text", "Learner level (beginner / intermediate / advanced)."),
+        Column("Bloom", 11, "text", "Cognitive level (Bloom's taxonomy)."),
+        Column("Status", 10, "text", "Workflow status before this review (draft / review / approved / retired)."),
+        Column("Points", 8, "number", "Maximum score."),
+        Column("Title", 22, "text", "Short title."),
+        Column("Stem", 60, "text", "The question as learners see it (Markdown source: **bold**, `code`, $math$, ![image](file))."),
+    ]
+    for n in range(1, n_options + 1):
+        cols.append(Column(f"Option {n}", 32, "text", f"Option {n}, with its id; ✓ and green marks a correct option."))
+        cols.append(Column(f"Explanation {n}", 38, "text", f"Feedback shown for option {n}: for a wrong option, why it is wrong."))
+    cols += [
+        Column("Answer", 34, "text", "The correct answer(s): keys, accepted answers, value ± tolerance, pairs, order, blanks."),
+        Column("Rationale", 44, "text", "Why the key is right (shown after answering)."),
+        Column("Hints", 34, "text", "Hints, in order."),
+        Column("Solution", 44, "text", "Worked solution steps, final answer and quick check."),
+        Column("Common mistakes", 34, "text", "Mistakes learners commonly make."),
+        Column("Rubric", 40, "text", "Essay scoring criteria with points."),
+        Column("Tags", 18, "text", "Keywords."),
+        Column("Objectives", 26, "text", "Learning objectives."),
+        Column("Source", 20, "text", "Where the content comes from."),
+        Column("Source file", 24, "text", "The bank file that holds the item."),
+        Column("Review history", 30, "text", "Earlier review decisions recorded in the bank."),
+        Column(H_REVIEWER, 16, "review", "YOUR NAME (or initials)."),
+        Column(H_DECISION, 12, "review", "YOUR DECISION: Approve, Revise or Reject (pick from the list)."),
+        Column(H_SUGGESTED, 13, "review", "Optional: the difficulty you think is right (easy / medium / hard)."),
+        Column(H_COMMENTS, 44, "review", "What to change and why (required in spirit for Revise and Reject)."),
+        Column(H_EXPORTED_ID, 14, "hidden", "Hidden: the id as exported (detects edited id cells).", hidden=True),
+        Column(H_FINGERPRINT, 18, "hidden", "Hidden: fingerprint of the item's content when exported.", hidden=True),
+    ]
+    return cols
+
+
+def item_values(item: AnyItem, n_options: int) -> list[tuple[Any, str]]:
+    """The Items row of one item as (value, style) pairs, in :func:`item_columns` order."""
+    row: list[tuple[Any, str]] = [
+        (item.id, "id"),
+        (item.type, "text"),
+        (item.topic, "text"),
+        (item.difficulty, "text"),
+        (item.level, "text"),
+        (item.bloom, "text"),
+        (item.status, "text"),
+        (int(item.points) if float(item.points).is_integer() else item.points, "number"),
+        (item.title, "text"),
+        (item.stem, "text"),
+    ]
+    options = _options(item)
+    for n in range(n_options):
+        if n < len(options):
+            text, why, key = options[n]
+            row.append((text, "key" if key else "text"))
+            row.append((why, "text"))
+        else:
+            row += [(None, "text"), (None, "text")]
+    row += [
+        (answer_text(item), "text"),
+        (item.rationale, "text"),
+        (_lines(lambda n: f"{n}. ", item.hints) or None, "text"),
+        (_solution(item), "text"),
+        (_lines(lambda n: "• ", item.common_mistakes) or None, "text"),
+        (_rubric(item), "text"),
+        (", ".join(item.tags) or None, "text"),
+        ("; ".join(item.objectives) or None, "text"),
+        (item.source, "text"),
+        (_source_file(item), "text"),
+        (_history(item), "text"),
+        (None, "review"),
+        (None, "review"),
+        (None, "review"),
+        (None, "review"),
+        (item.id, "hidden"),
+        (fingerprint(item), "hidden"),
+    ]
+    return row
+
+
+def row_height(values: list[tuple[Any, str]], chars_per_line: list[float]) -> float:
+    """Points needed to show every wrapped line of the row's tallest cell (Excel cannot auto-fit on open).
+
+    An estimate: each paragraph takes ceil(characters / characters-per-line) lines.
+    """
+    most = 1
+    for (value, _style), per_line in zip(values, chars_per_line):
+        if type(value) is not str or (len(value) <= per_line and "\n" not in value):
+            continue
+        lines = sum(-(-len(part) // per_line) or 1 for part in value.split("\n"))
+        if lines > most:
+            most = lines
+    return min(MAX_ROW_HEIGHT, most * LINE_HEIGHT + 3)
+
+
+def chars_per_line(widths: list[float]) -> list[int]:
+    """Characters of prose per line in columns of these widths (Calibri 11: ~1.15 per width unit)."""
+    return [max(1, int(w * 1.15)) for w in widths]
+
+
+# --- the workbook -------------------------------------------------------------------------------
+
+_FILLS = {
+    "green": PatternFill("solid", bgColor="FFC6EFCE"),
+    "amber": PatternFill("solid", bgColor="FFFFEB9C"),
+    "red": PatternFill("solid", bgColor="FFFFC7CE"),
+    "grey": PatternFill("solid", bgColor="FFE7E6E6"),
+    "blue": PatternFill("solid", bgColor="FFDDEBF7"),
+}
+_DIFFICULTY_COLOURS = {"easy": "green", "medium": "amber", "hard": "red"}
+_STATUS_COLOURS = {"draft": "grey", "review": "amber", "approved": "green", "retired": "red"}
+_DECISION_COLOURS = {"Approve": "green", "Revise": "amber", "Reject": "red"}
+
+
+def _colour_rules(ws: Any, ref: str, colours: dict[str, str]) -> None:
+    for value, colour in colours.items():
+        ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{value}"'], fill=_FILLS[colour]))
+
+
+def _dropdown(ws: Any, ref: str, values: Iterable[str], title: str) -> None:
+    dv = DataValidation(
+        type="list",
+        formula1='"' + ",".join(values) + '"',
+        allow_blank=True,
+        showDropDown=False,  # (sic) False shows the in-cell arrow
+        showErrorMessage=True,
+        errorTitle=title,
+        error=f"Pick one of: {', '.join(values)}",
+        showInputMessage=True,
+        promptTitle=title,
+        prompt=f"{', '.join(values)} (or leave empty)",
+    )
+    dv.add(ref)
+    ws.data_validations.append(dv)
+
+
+def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult) -> tuple[list[Column], int, bytes]:
+    n_options = max((len(_options(i)) for i in bank.items), default=0)
+    cols = item_columns(n_options)
+    widths = [c.width for c in cols]
+    for idx, col in enumerate(cols, 1):
+        dim = ws.column_dimensions[get_column_letter(idx)]
+        dim.width = col.width
+        dim.hidden = col.hidden
+    ws.freeze_panes = "B2"  # header row and id column stay in view
+    ws.sheet_view.zoomScale = 90
+
+    ws.row_dimensions[1].height = 32
+    ws.append([styles.cell(ws, c.header, "header") for c in cols])
+    # The item rows are built here with lxml and spliced into the sheet's <sheetData> when the zip is
+    # written (see _DeterministicZip): openpyxl's per-cell Python objects would cost more than the rest
+    # of the export together.  openpyxl still writes everything else of the sheet.
+    rows_xml = _rows_xml(bank, n_options, widths, styles, result)
+
+    last_row = max(2, len(bank.items) + 1)
+    letter = {c.header: get_column_letter(i) for i, c in enumerate(cols, 1)}
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{last_row}"
+
+    def rows(header: str) -> str:
+        return f"{letter[header]}2:{letter[header]}{last_row}"
+
+    _colour_rules(ws, rows("Difficulty"), _DIFFICULTY_COLOURS)
+    _colour_rules(ws, rows(H_SUGGESTED), _DIFFICULTY_COLOURS)
+    _colour_rules(ws, rows("Status"), _STATUS_COLOURS)
+    _colour_rules(ws, rows(H_DECISION), _DECISION_COLOURS)
+    # A decided row without a comment on Revise/Reject gets its Comments cell flagged.
+    dec, com = letter[H_DECISION], letter[H_COMMENTS]
+    ws.conditional_formatting.add(rows(H_COMMENTS), FormulaRule(formula=[f'AND(OR(${dec}2="Revise",${dec}2="Reject"),LEN(TRIM(${com}2))=0)'], fill=_FILLS["red"]))
+    _dropdown(ws, rows(H_DECISION), DECISIONS, "Decision")
+    _dropdown(ws, rows(H_SUGGESTED), DIFFICULTIES, "Suggested difficulty")
+
+    # Protection keeps the item columns and the hidden fingerprint read-only; the review cells are
+    # unlocked.  No password: it guards against slips, not against people (the import re-checks all).
+    prot = ws.protection
+    prot.sheet = True
+    prot.autoFilter = False
+    prot.sort = False
+    prot.formatColumns = False
+    prot.formatRows = False
+    prot.formatCells = True
+    ws.print_options.gridLines = True
+    ws.page_setup.orientation = "landscape"
+    return cols, last_row, rows_xml
+
+
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBook, result: ExportResult) -> bytes:
+    """The Items sheet's item rows as SpreadsheetML ``<row>`` elements (no namespace: they sit inside
+    the sheet's default namespace), every text an inline string cell — never a formula."""
+    letters = [get_column_letter(i) for i in range(1, len(widths) + 1)]
+    per_line = chars_per_line(widths)
+    sid = styles.ids
+    element, sub = etree.Element, etree.SubElement
+    out = []
+    for r, item in enumerate(bank.items, 2):
+        values = item_values(item, n_options)
+        row = element("row", r=str(r), ht=_num(row_height(values, per_line)), customHeight="1")
+        for col, (value, style) in enumerate(values):
+            ref = f"{letters[col]}{r}"
+            if isinstance(value, str) and value:
+                if len(value) > MAX_CELL_CHARS:
+                    result.notes.append(f"{item.id}: a text longer than {MAX_CELL_CHARS:,} characters was cut in the workbook")
+                text = _cell_text(value)
+                cell = sub(row, "c", r=ref, s=sid[(style, text.startswith(FORMULA_PREFIXES))], t="inlineStr")
+                t = sub(sub(cell, "is"), "t")
+                t.text = text
+                if text != text.strip():
+                    t.set(_XML_SPACE, "preserve")
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                sub(sub(row, "c", r=ref, s=sid[(style, False)], t="n"), "v").text = _num(value)
+            elif style == "review":  # empty but unlocked, so that the reviewer can type into it
+                sub(row, "c", r=ref, s=sid[(style, False)])
+        out.append(etree.tostring(row, encoding="utf-8"))
+        result.wrote(item.type)
+    return b"".join(out)
+
+
+def _write_summary(wb: Workbook, bank: Bank, styles: _StyleBook, decision_ref: str) -> None:
+    ws = wb.create_sheet(SUMMARY_SHEET)
+    ws.column_dimensions["A"].width = 28
+    for c in "BCDEF":
+        ws.column_dimensions[c].width = 12
+    cell = styles.cell
+    ws.append([cell(ws, f"{bank.title}: {len(bank.items)} items", "title")])
+    ws.append([])
+    # Values, not formulas over the Items sheet: a reviewer's filter must never change these counts.
+    diff_cols = [*DIFFICULTIES, None]
+    ws.append([cell(ws, h, "header") for h in ("Type", "easy", "medium", "hard", "(no difficulty)", "Total")])
+    by_type = Counter((i.type, i.difficulty) for i in bank.items)
+    for t in ITEM_TYPES:
+        counts = [by_type[(t, d)] for d in diff_cols]
+        if sum(counts):
+            ws.append([cell(ws, t, "text"), *(cell(ws, n, "number") for n in counts), cell(ws, sum(counts), "number")])
+    totals = [sum(1 for i in bank.items if i.difficulty == d) for d in diff_cols]
+    ws.append([cell(ws, "Total", "bold"), *(cell(ws, n, "number") for n in totals), cell(ws, len(bank.items), "number")])
+    ws.append([])
+    ws.append([cell(ws, h, "header") for h in ("Topic", "Items", "draft", "review", "approved", "retired")])
+    by_topic = Counter(i.topic or "General" for i in bank.items)
+    by_topic_status = Counter((i.topic or "General", i.status) for i in bank.items)
+    for topic in bank.topics():
+        ws.append([cell(ws, topic, "text"), cell(ws, by_topic[topic], "number"), *(cell(ws, by_topic_status[(topic, s)], "number") for s in STATUSES)])
+    ws.append([])
+    # Review progress: COUNTIF counts every row whether or not it is filtered out, and recomputes
+    # as the reviewer fills in decisions.
+    ws.append([cell(ws, h, "header") for h in ("Review progress", "Rows")])
+    for d in DECISIONS:
+        ws.append([cell(ws, d, "text"), cell(ws, f'=COUNTIF({decision_ref},"{d}")', "number")])
+    ws.append([cell(ws, "Not decided yet", "text"), cell(ws, f'=ROWS({decision_ref})-COUNTIF({decision_ref},"?*")', "number")])
+    ws.protection.sheet = True
+
+
+GUIDE_TEXT = (
+    "How to review",
+    "1. Go to the Items sheet. Each row is one question. Read the stem, the options (✓ and green mark the correct ones) with the explanation beside each, the answer, the rationale, hints and solution.",
+    "2. In the yellow columns on the right: type your name under Reviewer, pick a Decision, optionally a Suggested difficulty, and write Comments. Leave a row's Decision empty if you did not review it.",
+    "3. Approve = the item is ready for use. Revise = it needs changes (say which in Comments). Reject = it should not be used (say why).",
+    "4. Only the yellow review columns can be edited; filter and sort freely, but do not insert, delete or rename columns and never edit the ID column. Save as .xlsx and send the file back.",
+    "",
+    "What happens to your decisions (itembank review import)",
+    "Approve sets the item's status to approved; Revise sets it to review; Reject sets it to retired. A suggested difficulty replaces the item's difficulty. Every decision is kept in the item's review history with your name, comment and the import date.",
+    "Decisions on an item the author changed after this workbook was made are not applied: the author is told to ask you again.",
+    "",
+    "Columns of the Items sheet",
+)
+
+
+def _write_guide(wb: Workbook, styles: _StyleBook, cols: list[Column]) -> None:
+    ws = wb.create_sheet(GUIDE_SHEET)
+    ws.column_dimensions["A"].width = 24
+    ws.column_dimensions["B"].width = 100
+    for n, line in enumerate(GUIDE_TEXT, 1):
+        heading = bool(line) and not line[0].isdigit() and len(line) < 80
+        if heading:
+            ws.append([styles.cell(ws, line, "title" if n == 1 else "bold")])
+            continue
+        if line:
+            ws.merged_cells.add(f"A{n}:B{n}")  # a paragraph spans both columns
+            ws.row_dimensions[n].height = LINE_HEIGHT * math.ceil(len(line) / 130) + 3
+        ws.append([styles.cell(ws, line, "guide") if line else None])
+    seen: set[str] = set()
+    for col in cols:
+        key = col.header.rstrip("0123456789 ")
+        if key in seen:
+            continue
+        seen.add(key)
+        header = col.header if key == col.header else f"{key} 1, 2, …"
+        ws.append([styles.cell(ws, header, "bold"), styles.cell(ws, col.meaning, "guide")])
+    ws.protection.sheet = True
+
+
+def _write_meta(wb: Workbook, bank: Bank, ctx: ExportContext, styles: _StyleBook) -> None:
+    ws = wb.create_sheet(META_SHEET)
+    ws.sheet_state = "veryHidden"
+    for key, value in (
+        ("format", META_FORMAT),
+        ("version", META_VERSION),
+        ("bank", bank.title),
+        ("items", len(bank.items)),
+        ("generator", f"itembank {ctx.tool_version}".strip()),
+    ):
+        ws.append([styles.cell(ws, key, "text"), styles.cell(ws, value, "text")])
+    ws.protection.sheet = True
+
+
+class _DeterministicZip(zipfile.ZipFile):
+    """A zip that collects openpyxl's parts and writes them sorted, with a fixed timestamp, on close."""
+
+    def __init__(self, file: io.BytesIO, splice: dict[Any, bytes] | None = None) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._parts: dict[str, bytes] = {}
+        self._splice = splice or {}  # worksheet -> rows to add at the end of its <sheetData>
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else str(zinfo_or_arcname)
+        self._parts[name] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        with open(filename, "rb") as fh:  # openpyxl deletes its temporary sheet file right after
+            self._parts[str(arcname or filename)] = fh.read()
+
+    def close(self) -> None:
+        if self.fp is not None and self.mode == "w" and self._parts:
+            parts, self._parts = self._parts, {}
+            for ws, rows in self._splice.items():
+                name = ws.path[1:]  # known once openpyxl has numbered the sheets
+                head, sep, tail = parts[name].rpartition(b"</sheetData>")
+                if not sep:
+                    raise RuntimeError(f"{name} has no <sheetData> to add rows to")
+                parts[name] = b"".join((head, rows, sep, tail))
+            for name in sorted(parts):  # "[Content_Types].xml" sorts first, as Office likes
+                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                super().writestr(info, parts[name])
+        super().close()
+
+
+def _save(wb: Workbook, splice: dict[Any, bytes]) -> bytes:
+    wb.properties.creator = "itembank"
+    wb.properties.lastModifiedBy = "itembank"
+    wb.properties.created = FIXED_DATE
+    wb.properties.modified = FIXED_DATE
+    buf = io.BytesIO()
+    archive = _DeterministicZip(buf, splice)
+    ExcelWriter(wb, archive).save()  # not wb.save(): that stamps "modified" with the clock
+    return buf.getvalue()
+
+
+class XlsxExporter:
+    name = "xlsx"
+    description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
+    default_output = "review.xlsx"
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        result = ExportResult()
+        wb = Workbook(write_only=True)
+        wb.security = WorkbookProtection(lockStructure=True)  # sheets cannot be renamed, moved or unhidden
+        ws = wb.create_sheet(ITEMS_SHEET)
+        styles = _StyleBook(ws)
+        cols, last_row, rows_xml = _write_items(ws, bank, styles, result)
+        letter = get_column_letter([c.header for c in cols].index(H_DECISION) + 1)
+        decision_ref = f"{quote_sheetname(ITEMS_SHEET)}!${letter}$2:${letter}${last_row}"
+        _write_summary(wb, bank, styles, decision_ref)
+        _write_guide(wb, styles, cols)
+        _write_meta(wb, bank, ctx, styles)
+        result.data = _save(wb, {ws: rows_xml})
+        return result
+
+
+exporter = XlsxExporter()

@@ -1,0 +1,495 @@
+"""Assessments: blueprints in a bank's ``assessments/`` folder, resolved into seeded forms.
+
+A blueprint (``assessments/NAME.yaml``, checked by ``schemas/assessment.schema.json``) has sections;
+each section selects items with rules: explicit ``ids``, or filters (topic, tags, difficulty, type,
+status) with a ``count``.  Resolution turns it into one :class:`~itembank.model.Bank` per form (A, B,
+...) whose ``items`` are the selected items in delivery order and whose ``form`` describes the
+sections, so that every exporter sees the same questions in the same order.
+
+Randomness is always a local ``random.Random`` seeded with a string built from the blueprint's seed,
+never the global RNG and never ``hash()`` (which is salted per process):
+
+* the *selection* is seeded by ``seed``, section and rule only, so every form holds the same items;
+* the *order* (questions within a section, options within an item) is seeded by ``seed``, form letter
+  and section or item id, so forms A and B differ in order only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import random
+import re
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from .export import ItembankError, UsageError
+from .model import AnyItem, Bank, ChoiceItem, Form, Section
+from .positions import PositionIndex
+from .problems import Problem, json_path, problem
+from .schema import load_schema
+from .sources import read_document
+
+ASSESSMENTS_DIR = "assessments"
+SUFFIXES = (".yaml", ".yml", ".json")
+FORM_LETTERS = string.ascii_uppercase
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+#: Statuses a rule selects when it names none: approved only, or every live status with include_drafts.
+DEFAULT_STATUSES = ("approved",)
+DRAFT_STATUSES = ("approved", "review", "draft")
+_FILTERS = ("topic", "tags", "difficulty", "type", "status")
+#: How many reshuffles a later form may try to get an order different from every earlier form.
+_DISTINCT_ATTEMPTS = 20
+
+Path_ = tuple[object, ...]
+
+
+# --- the blueprint as read -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One selection rule of a section (``sections[s].select[r]``)."""
+
+    path: Path_
+    ids: tuple[str, ...] | None
+    count: int | None
+    topics: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    difficulties: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = DEFAULT_STATUSES
+    points: float | None = None
+    delivery: str = "build"
+    title: str | None = None
+
+    def matches(self, item: AnyItem) -> bool:
+        """Whether a filter rule accepts the item (explicit-id rules match by id, not here)."""
+        return (
+            (not self.topics or item.topic in self.topics)
+            and all(t in item.tags for t in self.tags)
+            and (not self.difficulties or item.difficulty in self.difficulties)
+            and (not self.types or item.type in self.types)
+            and item.status in self.statuses
+        )
+
+    def describe(self) -> str:
+        """The rule in words, for messages: ``3 × difficulty hard, type multiple_choice``."""
+        if self.ids is not None:
+            return f"ids {', '.join(self.ids)}"
+        parts = [
+            f"{name} {'/'.join(values)}"
+            for name, values in (("topic", self.topics), ("tags", self.tags), ("difficulty", self.difficulties), ("type", self.types))
+            if values
+        ]
+        parts.append(f"status {'/'.join(self.statuses)}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class BlueprintSection:
+    index: int
+    title: str
+    rules: tuple[Rule, ...]
+    instructions: str | None = None
+    shuffle_items: bool = True
+    shuffle_options: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A schema-valid blueprint, defaults filled in."""
+
+    name: str  # the file stem: names the forms (``NAME-A``) and the output folders
+    file: str  # the file as the user sees it, for problems
+    text: str  # the file's text, to locate problems
+    title: str
+    sections: tuple[BlueprintSection, ...]
+    instructions: str | None = None
+    seed: int = 0
+    forms: int = 1
+
+    @property
+    def form_letters(self) -> tuple[str, ...]:
+        return tuple(FORM_LETTERS[: self.forms])
+
+
+def _many(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _rule(raw: dict[str, Any], path: Path_, *, statuses: tuple[str, ...], delivery: str) -> Rule:
+    ids = tuple(raw["ids"]) if "ids" in raw else None
+    return Rule(
+        path=path,
+        ids=ids,
+        count=raw.get("count"),
+        topics=_many(raw.get("topic")),
+        tags=_many(raw.get("tags")),
+        difficulties=_many(raw.get("difficulty")),
+        types=_many(raw.get("type")),
+        statuses=_many(raw.get("status")) or statuses,
+        points=float(raw["points"]) if "points" in raw else None,
+        delivery=raw.get("delivery", delivery),
+        title=raw.get("title"),
+    )
+
+
+def _assessment(name: str, file: str, text: str, data: dict[str, Any]) -> Assessment:
+    """Build the blueprint from schema-valid data, section values falling back to the assessment's."""
+    sections = []
+    for s, raw in enumerate(data["sections"]):
+        drafts = raw.get("include_drafts", data.get("include_drafts", False))
+        statuses = DRAFT_STATUSES if drafts else DEFAULT_STATUSES
+        delivery = raw.get("delivery", data.get("delivery", "build"))
+        rules = tuple(_rule(r, ("sections", s, "select", i), statuses=statuses, delivery=delivery) for i, r in enumerate(raw["select"]))
+        sections.append(
+            BlueprintSection(
+                index=s,
+                title=raw["title"],
+                rules=rules,
+                instructions=raw.get("instructions"),
+                shuffle_items=raw.get("shuffle_items", data.get("shuffle_items", True)),
+                shuffle_options=raw.get("shuffle_options", data.get("shuffle_options", True)),
+            )
+        )
+    return Assessment(
+        name=name,
+        file=file,
+        text=text,
+        title=data["title"],
+        sections=tuple(sections),
+        instructions=data.get("instructions"),
+        seed=data.get("seed", 0),
+        forms=data.get("forms", 1),
+    )
+
+
+# --- reading and schema checking -------------------------------------------------------------------
+
+
+def assessment_dir(root: Path) -> Path:
+    return root / ASSESSMENTS_DIR
+
+
+def assessment_files(root: Path) -> list[Path]:
+    """The blueprint files of a bank, sorted by name (the folder is not searched recursively)."""
+    folder = assessment_dir(root)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES)
+
+
+def is_assessment_file(path: Path, root: Path) -> bool:
+    """Whether a file lies in the bank's ``assessments/`` folder (it is then no item file)."""
+    return path.resolve().parent == assessment_dir(root.resolve())
+
+
+def assessment_names(root: Path) -> list[str]:
+    return [p.stem for p in assessment_files(root)]
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema("assessment"))
+
+
+def _explain(err: ValidationError) -> Iterator[tuple[Path_, str, bool]]:
+    """(path, message, at_key) for one schema error, in words an author understands."""
+    path = tuple(err.absolute_path)
+    kw = err.validator
+    if kw == "anyOf" and err.validator_value == [{"required": ["ids"]}, {"required": ["count"]}]:
+        yield path, "a rule needs `ids` (explicit items) or `count` (how many items its filters draw)", False
+    elif kw == "not" and isinstance(err.instance, dict) and "ids" in err.instance:
+        extra = ", ".join(k for k in _FILTERS if k in err.instance)
+        yield path, f"a rule with `ids` selects exactly those items; it cannot also filter by {extra} (use a separate rule)", False
+    elif kw in ("oneOf", "anyOf") and err.context:
+        yield from _explain(best_match(err.context))
+    elif kw == "required":
+        for name in err.validator_value:
+            if isinstance(err.instance, dict) and name not in err.instance:
+                yield path, f"required field '{name}' is missing", False
+    elif kw == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = sorted(err.schema.get("properties", {}))
+        for name in sorted(set(err.instance) - set(allowed)):
+            hint = difflib.get_close_matches(name, allowed, n=1)
+            more = f" (did you mean '{hint[0]}'?)" if hint else f" (allowed: {', '.join(allowed)})"
+            yield path + (name,), f"unknown field '{name}'{more}", True
+    elif kw == "enum":
+        yield path, f"{err.instance!r} is not one of: {', '.join(map(str, err.validator_value))}", False
+    else:
+        yield path, err.message, False
+
+
+def read_assessment(path: Path, file: str) -> tuple[Assessment | None, list[Problem]]:
+    """Read and schema-check one blueprint file; the Assessment is None when it has errors."""
+    doc = read_document(path, file)
+    if doc.problem is not None:
+        return None, [doc.problem]
+    text = doc.text or ""
+    problems: list[Problem] = []
+    if not NAME_PATTERN.match(path.stem):
+        problems.append(problem(file, "IB401", f"file name '{path.stem}' must match {NAME_PATTERN.pattern}: it names the forms and their output folders"))
+    found: list[tuple[Path_, str, bool]] = []
+    for err in _validator().iter_errors(doc.data):
+        for entry in _explain(err):
+            if entry not in found:
+                found.append(entry)
+    if found:
+        pos = PositionIndex(text)
+        for where, message, at_key in found:
+            line, col = pos.locate(where, key=at_key)
+            problems.append(problem(file, "IB401", message, line=line, column=col, path=json_path(list(where))))
+    if problems:
+        return None, problems
+    return _assessment(path.stem, file, text, doc.data), []
+
+
+# --- selection (the same for every form) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """What one rule selected: ``ids`` in a stable order; ``pick`` set for a delivery-time pool."""
+
+    rule: Rule
+    ids: tuple[str, ...]
+    pick: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    assessment: Assessment
+    picks: tuple[tuple[Pick, ...], ...]  # per section, per rule
+    points: dict[str, float]  # item id -> overriding points
+
+
+class _Locator:
+    """Turns a rule path into a located Problem (the position index is built only when needed)."""
+
+    def __init__(self, assessment: Assessment) -> None:
+        self.assessment = assessment
+        self._pos: PositionIndex | None = None
+
+    def __call__(self, code: str, where: Path_, message: str, item_id: str | None = None) -> Problem:
+        if self._pos is None:
+            self._pos = PositionIndex(self.assessment.text)
+        line, col = self._pos.locate(where)
+        return problem(self.assessment.file, code, message, line=line, column=col, item_id=item_id, path=json_path(list(where)))
+
+
+def select(assessment: Assessment, items: tuple[AnyItem, ...] | list[AnyItem]) -> tuple[Selection, list[Problem]]:
+    """Apply every rule to the bank's items; problems say which rule failed and why.
+
+    Explicit ids are claimed first (in file order), so that a filter rule never takes an item another
+    rule names; filter rules then draw, in file order, from the items nobody has claimed yet.
+    """
+    by_id = {i.id: i for i in items}
+    locate = _Locator(assessment)
+    problems: list[Problem] = []
+    claimed: dict[str, str] = {}  # item id -> the rule path that took it
+    points: dict[str, float] = {}
+    picks: dict[Path_, Pick] = {}
+
+    def claim(item_id: str, rule: Rule) -> None:
+        claimed[item_id] = json_path(list(rule.path))
+        if rule.points is not None:
+            points[item_id] = rule.points
+
+    for section in assessment.sections:
+        for rule in section.rules:
+            if rule.ids is None:
+                continue
+            ok: list[str] = []
+            for k, item_id in enumerate(rule.ids):
+                where = rule.path + ("ids", k)
+                item = by_id.get(item_id)
+                if item is None:
+                    hint = difflib.get_close_matches(item_id, sorted(by_id), n=1)
+                    more = f" (did you mean '{hint[0]}'?)" if hint else ""
+                    problems.append(locate("IB402", where, f"no item with id '{item_id}' in the bank{more}", item_id))
+                elif item_id in claimed:
+                    problems.append(locate("IB403", where, f"item '{item_id}' is already selected by {claimed[item_id]}", item_id))
+                elif item.status not in rule.statuses:
+                    drafts = " (set `include_drafts: true` to allow drafts)" if item.status in DRAFT_STATUSES else ""
+                    problems.append(locate("IB405", where, f"item '{item_id}' has status {item.status}; this rule allows {'/'.join(rule.statuses)}{drafts}", item_id))
+                else:
+                    claim(item_id, rule)
+                    ok.append(item_id)
+            picks[rule.path] = _draw(assessment, rule, ok, problems, locate)
+
+    for section in assessment.sections:
+        for rule in section.rules:
+            if rule.ids is not None:
+                continue
+            candidates = [i.id for i in items if i.id not in claimed and rule.matches(i)]
+            pick = _draw(assessment, rule, candidates, problems, locate)
+            for item_id in (candidates if pick.pick is not None else pick.ids):
+                claim(item_id, rule)
+            picks[rule.path] = pick
+
+    ordered = tuple(tuple(picks[r.path] for r in s.rules) for s in assessment.sections)
+    return Selection(assessment, ordered, points), problems
+
+
+def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: list[Problem], locate: _Locator) -> Pick:
+    """Draw ``count`` of the candidates (keeping their order), or hand them all over as a pool."""
+    want = len(candidates) if rule.count is None else rule.count
+    if len(candidates) < want:
+        what = "usable listed item" if rule.ids is not None else "matching item"
+        found = f"only {len(candidates)} {what}{'s' * (len(candidates) != 1)} ({', '.join(candidates)})" if candidates else f"there is no {what}"
+        problems.append(
+            locate("IB404", rule.path + ("count",), f"rule {json_path(list(rule.path))} ({rule.describe()}) asks for {want} item{'s' * (want != 1)} but {found}")
+        )
+        want = len(candidates)
+    if rule.delivery == "random":
+        if candidates and len(candidates) == want:
+            problems.append(
+                locate("IB406", rule.path + ("delivery",), f"the pool of rule {json_path(list(rule.path))} has exactly {want} items, so every learner gets all of them")
+            )
+        return Pick(rule, tuple(candidates), pick=want)
+    rng = random.Random(f"{assessment.seed}:select:{json_path(list(rule.path))}")
+    drawn = set(rng.sample(candidates, want))
+    return Pick(rule, tuple(i for i in candidates if i in drawn))
+
+
+# --- forms (the order, per form) --------------------------------------------------------------------
+
+
+def _section_orders(assessment: Assessment, selection: Selection, letter: str, attempt: int) -> list[list[str]]:
+    orders = []
+    for section, picks in zip(assessment.sections, selection.picks):
+        ids = [i for p in picks if p.pick is None for i in p.ids]
+        if section.shuffle_items:
+            random.Random(f"{assessment.seed}:{letter}:{section.index}:{attempt}").shuffle(ids)
+        orders.append(ids)
+    return orders
+
+
+def _form_orders(assessment: Assessment, selection: Selection) -> dict[str, list[list[str]]]:
+    """Question order per form; a later form reshuffles (seeded) until it differs from earlier ones."""
+    out: dict[str, list[list[str]]] = {}
+    for letter in assessment.form_letters:
+        orders = _section_orders(assessment, selection, letter, 0)
+        for attempt in range(1, _DISTINCT_ATTEMPTS):
+            if orders not in out.values():
+                break
+            orders = _section_orders(assessment, selection, letter, attempt)
+        out[letter] = orders
+    return out
+
+
+def _prepare(item: AnyItem, assessment: Assessment, section: BlueprintSection, letter: str, points: dict[str, float]) -> AnyItem:
+    """The item as this form delivers it: overridden points, options in the form's (pinned) order."""
+    changes: dict[str, Any] = {}
+    if item.id in points:
+        changes["points"] = points[item.id]
+    if isinstance(item, ChoiceItem):
+        options = list(item.options)
+        if section.shuffle_options and item.shuffle:
+            random.Random(f"{assessment.seed}:{letter}:{item.id}:options").shuffle(options)
+        # Pinned: a platform must not reshuffle, or the printed form and the online one would differ.
+        changes.update(options=tuple(options), shuffle=False)
+    return dataclasses.replace(item, **changes) if changes else item
+
+
+def forms(bank: Bank, assessment: Assessment, selection: Selection) -> list[Bank]:
+    """One Bank per form: selected items in delivery order, ``form`` describing the sections."""
+    out = []
+    for letter, orders in _form_orders(assessment, selection).items():
+        sections: list[Section] = []
+        for section, picks, built in zip(assessment.sections, selection.picks, orders):
+            first = True
+            if built:
+                sections.append(Section(title=section.title, item_ids=tuple(built), instructions=section.instructions))
+                first = False
+            for p in picks:
+                if p.pick is None:
+                    continue
+                sections.append(
+                    Section(
+                        title=p.rule.title or section.title,
+                        item_ids=p.ids,
+                        pick=p.pick,
+                        shuffle=True,
+                        instructions=section.instructions if first else None,
+                    )
+                )
+                first = False
+        where = {i: s for s in assessment.sections for p in selection.picks[s.index] for i in p.ids}
+        items = tuple(_prepare(bank.by_id[i], assessment, where[i], letter, selection.points) for s in sections for i in s.item_ids)
+        form = Form(
+            assessment=assessment.name,
+            title=assessment.title,
+            form=letter,
+            sections=tuple(sections),
+            instructions=assessment.instructions,
+            seed=assessment.seed,
+        )
+        out.append(Bank(root=bank.root, config=bank.config, items=items, form=form))
+    return out
+
+
+# --- entry points: validation and resolution --------------------------------------------------------
+
+
+def check_assessments(files: list[Path], items: list[AnyItem] | tuple[AnyItem, ...], display: Any = str) -> list[Problem]:
+    """Every problem of these blueprint files against the bank's (valid) items."""
+    problems: list[Problem] = []
+    for path in files:
+        assessment, found = read_assessment(path, display(path))
+        problems.extend(found)
+        if assessment is not None:
+            problems.extend(select(assessment, items)[1])
+    return problems
+
+
+def load_assessment(bank: Bank, name: str) -> Assessment:
+    """The named blueprint of the bank; ItembankError when it is missing or invalid."""
+    matches = [p for p in assessment_files(bank.root) if p.stem == name]
+    if not matches:
+        known = ", ".join(assessment_names(bank.root)) or f"none in {assessment_dir(bank.root)}"
+        raise UsageError(f"no assessment '{name}' (known: {known})")
+    assessment, problems = read_assessment(matches[0], str(matches[0]))
+    _raise_errors(problems)
+    assert assessment is not None
+    return assessment
+
+
+def _raise_errors(problems: list[Problem]) -> None:
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        lines = "\n".join(p.format() for p in errors)
+        raise ItembankError(f"the assessment is invalid:\n{lines}")
+
+
+def build_forms(bank: Bank, name: str) -> list[Bank]:
+    """Every form (A, B, ...) of the named assessment, resolved against the bank."""
+    if bank.form is not None:
+        raise ItembankError("this bank is already an assessment form; resolve assessments against the whole bank")
+    assessment = load_assessment(bank, name)
+    selection, problems = select(assessment, bank.items)
+    _raise_errors(problems)
+    return forms(bank, assessment, selection)
+
+
+def form_bank(bank: Bank, name: str, form: str | None = None) -> Bank:
+    """One form of the named assessment (default: the first, A)."""
+    built = build_forms(bank, name)
+    if form is None:
+        return built[0]
+    for b in built:
+        assert b.form is not None
+        if b.form.form == form.upper():
+            return b
+    letters = ", ".join(b.form.form for b in built if b.form is not None)
+    raise UsageError(f"assessment '{name}' has no form '{form}' (forms: {letters})")

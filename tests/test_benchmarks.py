@@ -1,0 +1,235 @@
+"""Fast tests of the benchmark generators (benchmarks/generate.py and benchmarks/from_shared.py).
+
+They pin what the benchmarks rely on: the same N and seed give byte-identical banks, smaller banks are
+prefixes of larger ones, every item type is present, the banks validate, and the shared items are
+mapped faithfully.  No timing is asserted here, ever: benchmarks/run.py measures, tests do not.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from ruamel.yaml import YAML
+
+from conftest import ROOT, SHARED, require
+from itembank.model import ITEM_TYPES, ChoiceItem, NumericItem, ShortAnswerItem, TrueFalseItem
+from itembank.validate import CheckResult, check_bank
+
+BENCH = ROOT / "benchmarks"
+EMPHASIS = re.compile(r"\*\*[a-z]+\*\*|(?<![*\w])\*[a-z]+\*(?!\*)")
+
+
+def _load(name: str) -> ModuleType:
+    """Import a benchmark script by path (benchmarks/ is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"itembank_bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load("generate")
+from_shared = _load("from_shared")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def gen_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("gen") / "bank"
+    generate.write_bank(300, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def gen_result(gen_bank: Path) -> CheckResult:
+    return check_bank(gen_bank)
+
+
+# --- generate.py ------------------------------------------------------------------------------------
+
+
+def test_same_n_and_seed_give_byte_identical_banks(tmp_path: Path, gen_bank: Path) -> None:
+    again = tmp_path / "again"
+    generate.write_bank(300, again)
+    assert _tree(again) == _tree(gen_bank)
+
+
+def test_another_seed_gives_another_bank(tmp_path: Path, gen_bank: Path) -> None:
+    other = tmp_path / "other"
+    generate.write_bank(300, other, seed=7)
+    mine, theirs = _tree(gen_bank), _tree(other)
+    assert len(theirs) == len(mine)
+    changed = {k for k in mine if k.endswith(".yaml") and mine.get(k) != theirs.get(k)}
+    assert len(changed) > 290  # item files land in other topic folders or differ in content
+
+
+def test_smaller_bank_is_a_prefix_of_a_larger_one(tmp_path: Path, gen_bank: Path) -> None:
+    small = tmp_path / "small"
+    generate.write_bank(40, small)
+    small_files, big_files = _tree(small), _tree(gen_bank)
+    items = {k: v for k, v in small_files.items() if k != "itembank.yaml"}
+    assert len(items) == 40
+    assert all(big_files[k] == v for k, v in items.items())
+
+
+def test_first_ten_items_are_one_of_each_type(tmp_path: Path) -> None:
+    out = tmp_path / "ten"
+    generate.write_bank(10, out)
+    result = check_bank(out)
+    assert sorted(i.type for i in result.items) == sorted(ITEM_TYPES)
+
+
+def test_generated_bank_validates_without_errors_or_warnings(gen_result: CheckResult) -> None:
+    result = gen_result
+    assert [p.format() for p in result.problems] == []
+    assert len(result.items) == 300
+    assert result.config.title == "Synthetic benchmark bank (300 items, seed 20240611)"
+
+
+def test_every_type_present_with_a_realistic_mix(gen_result: CheckResult) -> None:
+    counts = Counter(i.type for i in gen_result.items)
+    assert set(counts) == set(ITEM_TYPES)
+    assert counts.most_common(1)[0][0] == "multiple_choice"
+
+
+def test_every_item_carries_explanations(gen_result: CheckResult) -> None:
+    for item in gen_result.items:
+        assert item.rationale and item.hints and item.common_mistakes, item.id
+        assert item.solution is not None and len(item.solution.steps) >= 2 and item.solution.quick_check, item.id
+        if isinstance(item, ChoiceItem):
+            assert all(o.feedback for o in item.options), item.id  # wrong and right options alike
+        if isinstance(item, TrueFalseItem):
+            assert item.true_feedback and item.false_feedback, item.id
+
+
+def test_texts_have_realistic_lengths_and_some_markdown(gen_result: CheckResult) -> None:
+    items = gen_result.items
+    stems = [i.stem for i in items if i.type != "flashcard"]
+    assert all(150 <= len(s) for s in stems)
+    assert 200 <= sorted(len(s) for s in stems)[len(stems) // 2] <= 700  # median stem length
+    assert sum("```" in s for s in stems) >= 10  # fenced code blocks
+    assert sum("$" in i.stem or "$" in (i.rationale or "") for i in items) >= 10  # math
+    assert sum(bool(EMPHASIS.search(i.stem + (i.rationale or ""))) for i in items) >= 10
+    assert any("<" in s for s in stems) and any("&" in (i.rationale or "") + i.stem for i in items)
+
+
+def test_written_yaml_reads_the_same_with_an_independent_parser(gen_bank: Path) -> None:
+    """yaml_rs wrote the files; ruamel.yaml (pure Python, YAML 1.2) must read the very data that was generated."""
+    yaml = YAML(typ="safe", pure=True)
+    for i in range(1, 301, 7):
+        item = generate.make_item(i)
+        path = gen_bank / item["topic"] / f"{item['id']}.yaml"
+        assert yaml.load(path.read_text(encoding="utf-8")) == item
+
+
+def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(SystemExit, match="not written by generate.py"):
+        generate.write_bank(10, tmp_path)
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_cli_writes_the_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert generate.main(["12", str(tmp_path / "b"), "--seed", "5"]) == 0
+    assert "wrote 12 items" in capsys.readouterr().out
+    assert len(list((tmp_path / "b").rglob("gen-*.yaml"))) == 12
+
+
+# --- from_shared.py ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_items() -> ModuleType:
+    require((SHARED / "bench" / "items.py").is_file(), f"shared bench items at {SHARED / 'bench'}")
+    return from_shared.load_shared_items()
+
+
+@pytest.fixture(scope="module")
+def shared_bank(shared_items: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("shared") / "bank"
+    from_shared.write_bank(120, out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def shared_result(shared_bank: Path) -> CheckResult:
+    return check_bank(shared_bank)
+
+
+def test_shared_bank_is_deterministic(shared_bank: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    from_shared.write_bank(120, again)
+    assert _tree(again) == _tree(shared_bank)
+
+
+def test_shared_bank_validates_with_only_the_essay_rubric_warning(shared_result: CheckResult) -> None:
+    result = shared_result
+    assert result.errors == []
+    assert len(result.items) == 120
+    essays = {i.id for i in result.items if i.type == "essay"}
+    assert essays and {p.item_id for p in result.warnings} == essays
+    assert {p.code for p in result.warnings} == {"IB303"}
+    assert result.config.title == "Benchmark quiz, 120 questions"
+
+
+def test_shared_items_are_mapped_faithfully(shared_result: CheckResult, shared_items: ModuleType) -> None:
+    items = {i.id: i for i in shared_result.items}
+    seen_types = set()
+    for n in range(1, 121):
+        src = shared_items.make_item(n)
+        item = items[src["id"]]
+        seen_types.add(src["type"])
+        assert item.type == from_shared.TYPE_MAP[src["type"]]
+        assert (item.title, item.points, item.stem) == (src["title"], float(src["points"]), src["stem"])
+        fb = src["feedback"]
+        assert item.rationale is not None and fb["general"] in item.rationale
+        if fb["correct"]:
+            assert fb["correct"] in item.rationale
+        assert item.common_mistakes == ((fb["incorrect"],) if fb["incorrect"] else ())
+        if src["type"] in ("mc", "ma"):
+            assert isinstance(item, ChoiceItem)
+            assert [(o.text, o.correct, o.feedback) for o in item.options] == [(c["text"], c["correct"], c["feedback"]) for c in src["choices"]]
+        elif src["type"] == "tf":
+            assert isinstance(item, TrueFalseItem)
+            truth = {c["text"]: c for c in src["choices"]}
+            assert item.answer is truth["True"]["correct"]
+            assert (item.true_feedback, item.false_feedback) == (truth["True"]["feedback"], truth["False"]["feedback"])
+        elif src["type"] == "num":
+            assert isinstance(item, NumericItem)
+            assert (item.answer, item.tolerance) == (src["answer"]["value"], src["answer"]["tolerance"])
+        elif src["type"] == "sa":
+            assert isinstance(item, ShortAnswerItem) and not item.case_sensitive
+            # Case-insensitive matching accepts exactly the answers text2qti lists.
+            assert {a.casefold() for a in item.answers} == {a.casefold() for a in src["answer"]["answers"]}
+    assert seen_types == {"mc", "ma", "tf", "num", "sa", "essay"}
+
+
+def test_unknown_shared_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown shared item type 'hotspot'"):
+        from_shared.convert({"id": "q1", "type": "hotspot", "title": "t", "points": 1, "stem": "s", "feedback": {}})
+
+
+def test_reuse_keeps_an_up_to_date_bank_and_rewrites_a_changed_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "b"
+    generate.main(["15", str(out)])
+    assert generate.up_to_date(15, out, generate.DEFAULT_SEED)
+    assert not generate.up_to_date(16, out, generate.DEFAULT_SEED)
+    victim = next(out.rglob("gen-000003.yaml"))
+    original = victim.read_bytes()
+    victim.unlink()  # a missing file makes the bank stale
+    capsys.readouterr()
+    generate.main(["15", str(out), "--reuse"])
+    assert "wrote 15 items" in capsys.readouterr().out
+    assert victim.read_bytes() == original
+    generate.main(["15", str(out), "--reuse"])
+    assert "is up to date" in capsys.readouterr().out

@@ -1,0 +1,384 @@
+"""GIFT export, read back by a port of Moodle 4.x's GIFT importer (qformat_gift::readquestion).
+
+``read_gift`` below follows qformat_gift step by step: blocks split on blank lines, ``//`` comment
+lines (with ``[id:]`` and ``[tag:]``), ``escapedchar_pre``/``escapedchar_post`` placeholders, the
+first ``{`` and ``}``, ``####`` general feedback, the ``[format]`` marker, and Moodle's order of
+type detection (``{}`` essay, ``#`` numerical, ``~`` multichoice, ``=`` with ``->`` match, T/F,
+else short answer).  What it reads is compared with the bank.
+
+The golden file ``tests/golden/gift/seed.gift`` pins the complete GIFT export of the example bank
+``items/``.  After reviewing a change, refresh it with:
+
+    .venv/bin/itembank export gift --bank items -o tests/golden/gift/seed.gift
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lxml.html
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exporters import gift
+from itembank import Bank
+from itembank.export import ExportContext
+from itembank.model import BankConfig, ChoiceItem, MatchingItem, Option, Pair, ShortAnswerItem, SourceRef, TrueFalseItem
+from itembank.render import Renderer
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "gift" / "seed.gift"
+HERE = SourceRef("mem.yaml")
+
+# --- a port of qformat_gift's reader ------------------------------------------------------------
+
+_ESCAPED = [("\\:", "&&058;"), ("\\#", "&&035;"), ("\\=", "&&061;"), ("\\{", "&&123;"), ("\\}", "&&125;"), ("\\~", "&&126;"), ("\\n", "&&010")]
+_PLACEHOLDER_CHARS = {"&&058;": ":", "&&035;": "#", "&&061;": "=", "&&123;": "{", "&&125;": "}", "&&126;": "~", "&&010": "\n"}
+_WEIGHT = re.compile(r"^%-*([0-9]{1,2})\.?([0-9]*)%")
+
+
+def escapedchar_pre(s: str) -> str:
+    s = s.replace("\\\\", "&&092;")
+    for escaped, placeholder in _ESCAPED:
+        s = s.replace(escaped, placeholder)
+    return s.replace("&&092;", "\\")
+
+
+def escapedchar_post(s: str) -> str:
+    for placeholder, char in _PLACEHOLDER_CHARS.items():
+        s = s.replace(placeholder, char)
+    return s
+
+
+def parse_text_with_format(s: str) -> tuple[str, str]:
+    fmt = "html"
+    if s.startswith("["):
+        end = s.find("]")
+        name = s[1:end]
+        if name in ("html", "plain", "markdown", "moodle"):
+            fmt, s = name, s[end + 1 :]
+    return escapedchar_post(s).strip(), fmt
+
+
+def weight_of(answer: str) -> tuple[float, str]:
+    answer = answer[1:]
+    end = answer.find("%")
+    return float(answer[:end]) / 100, answer[end + 1 :]
+
+
+def comment_split(answer: str) -> tuple[str, str]:
+    """qformat_gift::commentparser: the answer, and the text after its first '#' (the feedback)."""
+    if "#" in answer:
+        head, tail = answer.split("#", 1)
+        return head, parse_text_with_format(tail)[0]
+    return answer, ""
+
+
+@dataclass
+class Question:
+    qtype: str
+    name: str
+    text: str
+    fmt: str
+    generalfeedback: str = ""
+    idnumber: str | None = None
+    tags: list[str] = field(default_factory=list)
+    answers: list[tuple[float, str, str]] = field(default_factory=list)  # fraction, text, feedback
+    single: bool = True
+    feedback_true: str = ""
+    feedback_false: str = ""
+    correct: bool | None = None
+    tolerance: float = 0.0
+    subquestions: list[tuple[str, str]] = field(default_factory=list)
+    category: str | None = None
+
+
+def read_gift(data: str) -> list[Question]:
+    """Questions (and categories, qtype 'category') in file order."""
+    out: list[Question] = []
+    for block in re.split(r"\n[ \t]*\n", data):
+        lines, comments = [], ""
+        for line in block.split("\n"):
+            if line.strip().startswith("//"):
+                comments += line.strip() + "\n"
+            else:
+                lines.append(line)
+        text = "\n".join(lines).strip()
+        if not text:
+            continue
+        text = escapedchar_pre(text)
+        if text.startswith("$CATEGORY:"):
+            out.append(Question("category", "", "", "", category=text[10:].strip()))
+            continue
+        idnumber = m.group(1).strip() if (m := re.search(r"\[id:\s*((?:\\]|[^\]])+)\s*\]", comments)) else None
+        tags = [t.strip() for t in re.findall(r"\[tag:\s*([^\]]+)\s*\]", comments)]
+        name = ""
+        if text.startswith("::"):
+            text = text[2:]
+            end = text.find("::")
+            name, text = escapedchar_post(text[:end]), text[end + 2 :].strip()
+        start, finish = text.find("{"), text.find("}")
+        assert start >= 0 and finish > start, f"GIFT brace error in {text!r}"
+        answertext = text[start + 1 : finish].strip()
+        questiontext = text[:start] + text[finish + 1 :]
+        general = ""
+        if (gf := answertext.rfind("####")) >= 0:
+            general, answertext = answertext[gf + 4 :], answertext[:gf].strip()
+        qtext, fmt = parse_text_with_format(questiontext)
+        q = Question("", name, qtext, fmt, parse_text_with_format(general)[0], idnumber, tags)
+        if answertext == "":
+            q.qtype = "essay"
+        elif answertext.startswith("#"):
+            q.qtype = "numerical"
+            value, _, tol = answertext[1:].partition(":")
+            q.answers, q.tolerance = [(1.0, value.strip(), "")], float(tol or 0)
+        elif "~" in answertext:
+            q.qtype = "multichoice"
+            q.single = "=" in answertext
+            parts = answertext.replace("=", "~=").split("~")
+            if not parts[0].strip():
+                parts.pop(0)
+            for part in parts:
+                part = part.strip()
+                if part.startswith("="):
+                    fraction, part = 1.0, part[1:]
+                elif _WEIGHT.match(part):
+                    fraction, part = weight_of(part)
+                else:
+                    fraction = 0.0
+                answer, feedback = comment_split(part)
+                q.answers.append((fraction, parse_text_with_format(answer)[0], feedback))
+        elif "=" in answertext and "->" in answertext:
+            q.qtype = "match"
+            parts = answertext.split("=")
+            if not parts[0].strip():
+                parts.pop(0)
+            for part in parts:
+                marker = part.find("->")
+                q.subquestions.append((parse_text_with_format(part[:marker])[0], escapedchar_post(part[marker + 2 :]).strip()))
+        else:
+            check = answertext.split("#", 1)[0].strip() if "#" in answertext else answertext
+            if check in ("T", "TRUE", "F", "FALSE"):
+                q.qtype = "truefalse"
+                _, comment = answertext.split("#", 1) if "#" in answertext else (answertext, "")
+                wrong, _, right = comment.partition("#")
+                wrong, right = parse_text_with_format(wrong)[0], parse_text_with_format(right)[0]
+                q.correct = check in ("T", "TRUE")
+                q.feedback_true, q.feedback_false = (right, wrong) if q.correct else (wrong, right)
+            else:
+                q.qtype = "shortanswer"
+                parts = answertext.split("=")
+                if not parts[0].strip():
+                    parts.pop(0)
+                for part in parts:
+                    part = part.strip()
+                    fraction = 1.0
+                    if _WEIGHT.match(part):
+                        fraction, part = weight_of(part)
+                    answer, feedback = comment_split(part)
+                    q.answers.append((fraction, escapedchar_post(answer).strip(), feedback))
+        out.append(q)
+    return out
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def export(bank: Bank, renderer: Renderer | None = None) -> tuple[str, gift.ExportResult]:
+    result = gift.exporter.export(bank, ExportContext(renderer=renderer or Renderer()))
+    assert result.data is not None
+    return result.data.decode("utf-8"), result
+
+
+def by_id(data: str) -> dict[str, Question]:
+    return {q.idnumber: q for q in read_gift(data) if q.qtype != "category"}
+
+
+def mem_bank(*items: object, title: str = "Mem") -> Bank:
+    return Bank(root=ROOT, config=BankConfig(title=title), items=tuple(items))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def all_types(all_types_bank: Bank) -> tuple[str, gift.ExportResult, dict[str, Question]]:
+    data, result = export(all_types_bank)
+    return data, result, by_id(data)
+
+
+# --- structure ----------------------------------------------------------------------------------
+
+
+def test_categories_per_topic_and_every_item_accounted_for(all_types, all_types_bank):
+    data, result, qs = all_types
+    cats = [q.category for q in read_gift(data) if q.qtype == "category"]
+    assert cats == [f"$course$/All types/{t}" for t in all_types_bank.topics()]
+    assert sum(result.written.values()) + len(result.skipped) == len(all_types_bank.items)
+    assert len(qs) == sum(result.written.values())
+
+
+def test_types_gift_cannot_express_are_skipped_with_reasons(all_types):
+    _, result, qs = all_types
+    reasons = dict(result.skipped)
+    assert set(reasons) == {"at-mc", "at-order", "at-cloze"}
+    assert "image" in reasons["at-mc"] and "ordering" in reasons["at-order"] and "cloze" in reasons["at-cloze"]
+    assert not set(reasons) & set(qs)
+
+
+def test_losses_are_reported_as_notes(all_types):
+    _, result, _ = all_types
+    notes = "\n".join(result.notes)
+    assert "numeric units" in notes and "at-num" in notes
+    assert "essay grader information" in notes and "at-essay" in notes
+
+
+def test_name_idnumber_tags_and_format(all_types):
+    _, _, qs = all_types
+    q = qs["at-mr"]
+    assert (q.name, q.fmt) == ("Pick the pre-training benefits", "html")
+    assert q.tags == ["difficulty:hard", "topic:training"]
+    assert q.text == "<p>Which are benefits of pre-training? Select all that apply.</p>"
+    assert q.generalfeedback == "<p>Pre-training transfers general knowledge.</p>"
+
+
+# --- per type -----------------------------------------------------------------------------------
+
+
+def test_multiple_response_weights(all_types):
+    _, _, qs = all_types
+    q = qs["at-mr"]
+    assert q.qtype == "multichoice" and not q.single
+    assert [(f, t) for f, t, _ in q.answers] == [
+        (0.5, "Less task data needed"), (0.5, "Faster task training"),
+        (-0.5, "Guaranteed perfect accuracy"), (-0.5, "No need for any data"),
+    ]  # fmt: skip
+    assert q.answers[2][2] == "<p>Nothing guarantees that.</p>"
+    assert [f for f, _, _ in qs["at-mr-strict"].answers] == [0.5, 0.5, -1.0]
+
+
+def test_multiple_choice_single_with_feedback():
+    item = ChoiceItem(
+        id="mc", type="multiple_choice", location=HERE, stem="Pick: a = b?",
+        options=(Option(id="a", text="yes {x}", correct=True, feedback="Right: ~ok"), Option(id="b", text="%5% no", feedback="# wrong")),
+    )  # fmt: skip
+    q = by_id(export(mem_bank(item))[0])["mc"]
+    assert q.qtype == "multichoice" and q.single
+    assert q.text == "<p>Pick: a = b?</p>"
+    assert q.answers == [(1.0, "yes {x}", "<p>Right: ~ok</p>"), (0.0, "%5% no", "<h1>wrong</h1>")]
+
+
+def test_true_false_feedbacks(all_types):
+    _, _, qs = all_types
+    q = qs["at-tf"]
+    assert q.qtype == "truefalse" and q.correct is True
+    assert "that is what makes it fine-tuning" in q.feedback_true
+    assert "training from scratch" in q.feedback_false
+
+
+def test_short_answer(all_types):
+    _, _, qs = all_types
+    q = qs["at-sa"]
+    assert q.qtype == "shortanswer"
+    assert q.answers == [(1.0, "pre-training", ""), (1.0, "pretraining", "")]
+
+
+def test_short_answer_specials_and_what_gift_cannot_say():
+    ok = ShortAnswerItem(id="ok", type="short_answer", stem="x", location=HERE, answers=("a=b", "%50%", "c*"))
+    case = ShortAnswerItem(id="case", type="short_answer", stem="x", location=HERE, answers=("A",), case_sensitive=True)
+    arrow = ShortAnswerItem(id="arrow", type="short_answer", stem="x", location=HERE, answers=("a->b",))
+    data, result = export(mem_bank(ok, case, arrow))
+    assert by_id(data)["ok"].answers == [(1.0, "a=b", ""), (1.0, "%50%", ""), (1.0, "c\\*", "")]  # \* = literal star
+    assert {i for i, _ in result.skipped} == {"case", "arrow"}
+
+
+def test_numeric(all_types):
+    _, _, qs = all_types
+    assert (qs["at-num"].qtype, qs["at-num"].answers[0][1], qs["at-num"].tolerance) == ("numerical", "50000", 0.0)
+    r = qs["at-num-range"]
+    centre = float(r.answers[0][1])
+    assert (centre - r.tolerance, centre + r.tolerance) == pytest.approx((0.001, 0.01))
+
+
+def test_matching_with_extra_wrong_answer(all_types):
+    _, _, qs = all_types
+    assert qs["at-match"].qtype == "match"
+    assert qs["at-match"].subquestions == [
+        ("Pre-training", "Learns general patterns"),
+        ("Fine-tuning", "Adapts to a task"),
+        ("Evaluation", "Measures performance"),
+        ("", "Deletes data"),
+    ]
+
+
+def test_essay_and_flashcard(all_types):
+    _, _, qs = all_types
+    assert qs["at-essay"].qtype == "essay"
+    assert "Think about learning general skills first" in qs["at-essay"].generalfeedback  # hints kept
+    card = qs["at-card"]
+    assert card.qtype == "essay" and "Learning general patterns from a large dataset" in card.generalfeedback
+
+
+# --- determinism and golden ---------------------------------------------------------------------
+
+
+def test_output_is_deterministic(all_types_bank):
+    assert export(all_types_bank)[0] == export(all_types_bank)[0]
+
+
+def test_seed_bank_matches_the_reviewed_golden_file(seed_bank):
+    data, result = export(seed_bank)
+    assert not result.skipped
+    assert data.encode("utf-8") == GOLDEN.read_bytes(), "export changed: review the diff, then refresh (see module docstring)"
+    assert len(by_id(data)) == len(seed_bank.items)
+
+
+# --- property: any text survives ------------------------------------------------------------------
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Co"), blacklist_characters="\ufffe\uffff") | st.sampled_from("<&]]>{}~#=:\\\n"),
+    min_size=1,
+    max_size=60,
+).filter(lambda s: s.strip())
+
+
+def literal_markdown(s: str) -> str:
+    """Markdown whose rendering is the text itself: ASCII punctuation backslash-escaped, no indents."""
+    return "\n".join(re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", line.strip()) for line in s.split("\n"))
+
+
+def words(html: str) -> list[str]:
+    return lxml.html.fragment_fromstring(html, create_parent="div").text_content().split() if html else []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stem=_TEXT, option=_TEXT, feedback=_TEXT, title=_TEXT, plain=_TEXT)
+def test_any_text_survives_and_reads_back_equal(stem, option, feedback, title, plain):
+    renderer = Renderer()
+    name = title.replace("\n", " ").strip()
+    mc = ChoiceItem(
+        id="p", type="multiple_choice", location=HERE, title=name, stem=literal_markdown(stem), rationale=literal_markdown(feedback),
+        options=(Option(id="a", text=literal_markdown(option), correct=True, feedback=literal_markdown(feedback)),
+                 Option(id="b", text="other", feedback="no")),
+    )  # fmt: skip
+    tf = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=False, false_feedback=literal_markdown(feedback))
+    answer = plain.replace("\n", " ").strip()
+    sa = ShortAnswerItem(id="s", type="short_answer", location=HERE, stem="s", answers=(answer,))
+    match = MatchingItem(
+        id="m", type="matching", location=HERE, stem="m",
+        pairs=(Pair(prompt=literal_markdown(option), match=answer), Pair(prompt="two", match="2")),
+    )  # fmt: skip
+    data, result = export(mem_bank(mc, tf, sa, match, title=title.strip()), renderer)
+    qs = by_id(data)
+    q = qs["p"]
+    assert q.name == name
+    assert q.text == renderer.html(mc.stem) and words(q.text) == stem.split()
+    assert q.answers[0][1] == renderer.inline_html(mc.options[0].text) and words(q.answers[0][1]) == option.split()
+    assert words(q.answers[0][2]) == feedback.split()
+    assert words(q.generalfeedback) == feedback.split()
+    assert words(qs["t"].feedback_false) == feedback.split()
+    if "->" in answer:
+        assert "s" in dict(result.skipped)
+    else:
+        assert qs["s"].answers[0][1].replace("\\*", "*") == answer
+    assert qs["m"].subquestions[0] == (renderer.inline_html(match.pairs[0].prompt), answer)

@@ -1,0 +1,462 @@
+"""Moodle XML export: every element and value Moodle 4.x's qformat_xml importer reads, per item type.
+
+The file is parsed with lxml and read the way ``qformat_xml::import_question`` reads it (paths such
+as ``questiontext/text``, ``answer/@fraction``, ``answer/feedback/text``); cloze texts are parsed
+with a port of qtype_multianswer's embedded-answer pattern.  No Moodle runs here: the acceptance
+import into Moodle 4.5 is done by hand (docs/moodle.md).
+
+The golden file ``tests/golden/moodle/seed.xml`` pins the complete export of the example bank
+``items/`` (category paths, every field, fractions, tags, order, bytes).  After reviewing a change,
+refresh it with:
+
+    .venv/bin/itembank export moodle --bank items -o tests/golden/moodle/seed.xml
+"""
+
+from __future__ import annotations
+
+import base64
+import html as _html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import lxml.html
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from exporters import moodle
+from itembank import Bank
+from itembank.export import ExportContext
+from itembank.model import BankConfig, Blank, ChoiceItem, ClozeItem, Option, ShortAnswerItem, SourceRef, TrueFalseItem
+from itembank.moodle_grades import MOODLE_GRADES, moodle_fractions, split_hundred
+from itembank.render import Renderer
+from itembank.validate import check_bank
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "moodle" / "seed.xml"
+HERE = SourceRef("mem.yaml")
+
+
+def export(bank: Bank) -> tuple[bytes, moodle.ExportResult]:
+    result = moodle.exporter.export(bank, ExportContext(renderer=Renderer()))
+    assert result.data is not None
+    return result.data, result
+
+
+def questions(data: bytes) -> dict[str, etree._Element]:
+    """Questions by idnumber (what Moodle stores the item id as)."""
+    root = etree.fromstring(data)
+    return {q.findtext("idnumber"): q for q in root.iterfind("question") if q.get("type") != "category"}
+
+
+def text(q: etree._Element, path: str) -> str:
+    return q.findtext(f"{path}/text") or ""
+
+
+def mem_bank(*items: object, title: str = "Mem") -> Bank:
+    return Bank(root=ROOT, config=BankConfig(title=title), items=tuple(items))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def all_types(all_types_bank: Bank) -> tuple[Bank, bytes, dict[str, etree._Element]]:
+    data, _ = export(all_types_bank)
+    return all_types_bank, data, questions(data)
+
+
+# --- document ---------------------------------------------------------------------------------
+
+
+def test_document_starts_with_the_declaration_and_has_a_quiz_root(all_types):
+    _, data, _ = all_types
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>')
+    assert etree.fromstring(data).tag == "quiz"
+
+
+def test_one_category_per_topic_before_its_questions(all_types):
+    bank, data, _ = all_types
+    root = etree.fromstring(data)
+    current, seen = None, []
+    for q in root.iterfind("question"):
+        if q.get("type") == "category":
+            current = text(q, "category")
+            seen.append(current)
+            continue
+        item = bank.by_id[q.findtext("idnumber")]
+        assert current == f"$course$/All types/{item.topic}"
+    assert seen == [f"$course$/All types/{t}" for t in bank.topics()]
+
+
+def test_every_item_is_written_or_skipped(all_types_bank, seed_bank):
+    for bank in (all_types_bank, seed_bank):
+        data, result = export(bank)
+        assert sum(result.written.values()) + len(result.skipped) == len(bank.items)
+        assert len(questions(data)) == sum(result.written.values())
+    assert not export(all_types_bank)[1].skipped
+
+
+def test_common_fields(all_types):
+    bank, _, qs = all_types
+    for item in bank.items:
+        q = qs[item.id]
+        assert q.get("type") == moodle.QTYPES[item.type]
+        assert text(q, "name") == item.name
+        assert q.find("questiontext").get("format") == "html"
+        if item.type != "cloze":  # Moodle sums a cloze's blank weights instead
+            assert float(q.findtext("defaultgrade")) == item.points
+        assert q.findtext("penalty") is not None
+    mc = qs["at-mc"]
+    tags = [t.findtext("text") for t in mc.iterfind("tags/tag")]
+    assert tags == [
+        "difficulty:medium", "level:intermediate", "bloom:analyze", "topic:training",
+        "curves", "loss & accuracy", "objective:Read a training curve",
+    ]  # fmt: skip
+    assert [text(h, ".") for h in mc.iterfind("hint")] == ["<p>Look at the direction of the curve.</p>"]
+
+
+def test_general_feedback_holds_rationale_solution_quick_check_and_mistakes(all_types):
+    _, _, qs = all_types
+    feedback = lxml.html.fragment_fromstring(text(qs["at-mc"], "generalfeedback"), create_parent="div").text_content()
+    for part in (
+        "A decreasing training loss shows learning progress.",
+        "Read the axes",
+        "Epochs run left to right, loss bottom to top.",
+        "Compare the first and last points.",
+        "The loss falls -> option a",
+        "Falling loss = learning",
+        "Reading the curve right to left",
+    ):
+        assert part in feedback
+
+
+def test_stem_html_keeps_code_math_and_embeds_the_image(all_types):
+    bank, _, qs = all_types
+    q = qs["at-mc"]
+    stem = text(q, "questiontext")
+    assert "<code>loss &lt; 0.1</code>" in stem
+    assert r"\(L = -\sum_i y_i \log p_i\)" in stem and "math-inline" not in stem
+    assert 'src="@@PLUGINFILE@@/loss-curve.png"' in stem
+    (f,) = q.iterfind("questiontext/file")
+    assert (f.get("name"), f.get("path"), f.get("encoding")) == ("loss-curve.png", "/", "base64")
+    assert base64.b64decode(f.text) == bank.media_path("media/loss-curve.png").read_bytes()
+
+
+def test_html_is_in_cdata(all_types):
+    _, data, _ = all_types
+    assert b"<text><![CDATA[<p>Fine-tuning starts from a pre-trained model.</p>]]></text>" in data
+
+
+# --- per type ---------------------------------------------------------------------------------
+
+
+def answers(q: etree._Element) -> list[tuple[str, str, str]]:
+    return [(a.get("fraction"), text(a, "."), text(a, "feedback")) for a in q.iterfind("answer")]
+
+
+def test_multiple_choice(all_types):
+    _, _, qs = all_types
+    q = qs["at-mc"]
+    assert (q.findtext("single"), q.findtext("shuffleanswers"), q.findtext("answernumbering")) == ("true", "true", "abc")
+    got = answers(q)
+    assert [a[0] for a in got] == ["100", "0", "0"]
+    assert got[2][1] == "The model is &lt;broken&gt; &amp; so is the data"
+    assert got[1][2] == "<p>The curve goes down, not up.</p>"
+    assert q.find("answer").get("format") == "html"
+
+
+def test_multiple_response_partial_fractions_are_on_moodles_list(all_types):
+    _, _, qs = all_types
+    q = qs["at-mr"]
+    assert q.findtext("single") == "false"
+    assert [a[0] for a in answers(q)] == ["50", "50", "-50", "-50"]
+    assert [a[2] for a in answers(q)] == ["<p>Yes.</p>", "<p>Yes.</p>", "<p>Nothing guarantees that.</p>", "<p>Data is still needed.</p>"]
+
+
+def test_multiple_response_all_or_nothing_penalises_every_wrong_option_fully(all_types_bank):
+    data, result = export(all_types_bank)
+    q = questions(data)["at-mr-strict"]
+    assert [a[0] for a in answers(q)] == ["50", "50", "-100"]
+    assert any("all_or_nothing" in n and "at-mr-strict" in n for n in result.notes)
+
+
+def test_true_false_has_both_feedbacks(all_types):
+    _, _, qs = all_types
+    got = {a[1]: a for a in answers(qs["at-tf"])}
+    assert got["true"][0] == "100" and got["false"][0] == "0"
+    assert "that is what makes it fine-tuning" in got["true"][2]
+    assert "training from scratch" in got["false"][2]
+
+
+def test_short_answer(all_types):
+    _, _, qs = all_types
+    q = qs["at-sa"]
+    assert q.findtext("usecase") == "0"
+    assert [(a[0], a[1]) for a in answers(q)] == [("100", "pre-training"), ("100", "pretraining")]
+
+
+def test_short_answer_star_is_literal_and_case_is_kept():
+    item = ShortAnswerItem(id="s", type="short_answer", stem="x", location=HERE, answers=("a*b",), case_sensitive=True)
+    q = questions(export(mem_bank(item))[0])["s"]
+    assert q.findtext("usecase") == "1"
+    assert answers(q)[0][1] == r"a\*b"  # Moodle's shortanswer reads an unescaped * as a wildcard
+
+
+def test_numeric_tolerance_and_units(all_types):
+    _, _, qs = all_types
+    q = qs["at-num"]
+    (a,) = q.iterfind("answer")
+    assert (text(a, "."), a.findtext("tolerance")) == ("50000", "0")
+    assert q.findtext("units/unit/unit_name") == "examples" and q.findtext("units/unit/multiplier") == "1"
+    assert q.findtext("showunits") == "0" and q.findtext("unitgradingtype") == "0"
+    r = qs["at-num-range"]
+    (a,) = r.iterfind("answer")
+    centre, tol = float(text(a, ".")), float(a.findtext("tolerance"))
+    assert centre == pytest.approx(0.0055) and tol == pytest.approx(0.0045)
+    assert (centre - tol, centre + tol) == pytest.approx((0.001, 0.01))
+    assert r.find("units") is None and r.findtext("showunits") == "3"
+
+
+def test_essay(all_types):
+    _, _, qs = all_types
+    q = qs["at-essay"]
+    assert (q.findtext("responseformat"), q.findtext("responserequired")) == ("editor", "1")
+    assert (q.findtext("minwordlimit"), q.findtext("maxwordlimit")) == ("20", "200")
+    info = text(q, "graderinfo")
+    assert "Rubric (4 points)" in info and "How the two phases work together" in info
+    assert "Pre-training learns general patterns; fine-tuning adapts them to a task." in info
+    assert text(q, "responsetemplate") == "<p>Pre-training is ...</p>"
+    # Moodle's essay type has no hints: they are kept in the general feedback.
+    assert q.find("hint") is None and "Think about learning general skills first" in text(q, "generalfeedback")
+
+
+def test_matching_subquestions_and_extra_wrong_answer(all_types):
+    _, _, qs = all_types
+    q = qs["at-match"]
+    subs = [(text(s, "."), s.findtext("answer/text")) for s in q.iterfind("subquestion")]
+    assert subs == [
+        ("Pre-training", "Learns general patterns"),
+        ("Fine-tuning", "Adapts to a task"),
+        ("Evaluation", "Measures performance"),
+        ("", "Deletes data"),
+    ]
+    assert q.findtext("shuffleanswers") == "true"
+
+
+def test_ordering(all_types):
+    _, _, qs = all_types
+    q = qs["at-order"]
+    assert q.get("type") == "ordering"
+    fields = {t: q.findtext(t) for t in ("layouttype", "selecttype", "selectcount", "gradingtype", "showgrading", "numberingstyle")}
+    assert fields == {
+        "layouttype": "VERTICAL", "selecttype": "ALL", "selectcount": "4",
+        "gradingtype": "ABSOLUTE_POSITION", "showgrading": "SHOW", "numberingstyle": "none",
+    }  # fmt: skip
+    assert [a[1] for a in answers(q)] == ["Collect a large general corpus", "Pre-train", "Fine-tune on task data", "Evaluate"]
+
+
+def test_flashcard_is_a_self_check_essay_with_the_back_as_feedback(all_types):
+    _, _, qs = all_types
+    q = qs["at-card"]
+    assert q.get("type") == "essay" and q.findtext("responserequired") == "0"
+    back = "Learning general patterns from a large dataset before a specific task."
+    assert back in text(q, "generalfeedback") and back in text(q, "graderinfo")
+    assert "type:flashcard" in [t.findtext("text") for t in q.iterfind("tags/tag")]
+
+
+# --- cloze: a port of qtype_multianswer's parser -----------------------------------------------
+
+_ALT = (
+    r"(?:(=)|%(-?[0-9]+(?:[.,][0-9]*)?)%)?"
+    r"(.+?(?<!\\)(?<!&)(?<!&amp;)(?=[~#}]|$))"
+    r"(?:#(.*?(?<!\\)(?=[~}]|$)))?"
+)
+_EMBEDDED = re.compile(r"\{([0-9]*):(SHORTANSWER_C|SHORTANSWER|MULTICHOICE|NUMERICAL):((?:~?" + _ALT + r")+?)\}", re.DOTALL)
+_ONE_ALT = re.compile("~?" + _ALT, re.DOTALL)
+_UNESCAPE = re.compile(r'\\([}#~/"\\])')
+
+
+def parse_cloze(html: str) -> list[tuple[int, str, list[tuple[float, str, str]]]]:
+    """(weight, type, [(fraction, answer, feedback)]) per embedded answer, unescaped as Moodle does."""
+    out = []
+    for m in _EMBEDDED.finditer(html):
+        alts = []
+        for a in _ONE_ALT.finditer(m.group(3)):
+            fraction = 1.0 if a.group(1) else float(a.group(2) or 0) / 100
+            answer = _UNESCAPE.sub(r"\1", _html.unescape(a.group(3)))
+            alts.append((fraction, answer, _html.unescape(a.group(4) or "")))
+        out.append((int(m.group(1)), m.group(2), alts))
+    return out
+
+
+def test_cloze_embedded_answers(all_types):
+    _, _, qs = all_types
+    q = qs["at-cloze"]
+    assert q.find("defaultgrade") is None
+    parsed = parse_cloze(text(q, "questiontext"))
+    assert parsed == [
+        (1, "SHORTANSWER", [(1.0, "pre-trained", ""), (1.0, "pretrained", "")]),
+        (1, "MULTICHOICE", [(1.0, "fine-tuned", ""), (0.0, "deleted", ""), (0.0, "ignored", "")]),
+        (1, "NUMERICAL", [(1.0, "3:0", "")]),
+    ]
+    assert "{{" not in text(q, "questiontext")
+
+
+def test_cloze_escapes_answers_and_feedback_and_braces_in_the_text():
+    special = 'a}b#c~d/e"f\\g<h&i'
+    item = ClozeItem(
+        id="c", type="cloze", location=HERE, points=2,
+        stem="Set {x} to {{one}} or pick {{two}}.",
+        blanks=(
+            Blank(name="one", kind="text", answers=(special, "plain"), case_sensitive=True, points=1, feedback="Not }~# quite"),
+            Blank(name="two", kind="choice", choices=("yes", special), correct=special, points=3),
+        ),
+    )  # fmt: skip
+    data, result = export(mem_bank(item))
+    assert not result.skipped
+    html = text(questions(data)["c"], "questiontext")
+    assert "&#123;x}" in html  # a literal brace cannot start an embedded answer
+    (w1, t1, alts1), (w2, t2, alts2) = parse_cloze(html)
+    assert (t1, t2) == ("SHORTANSWER_C", "MULTICHOICE")
+    assert [a[1] for a in alts1] == [special, "plain", "*"]
+    assert alts1[2] == (0.0, "*", "Not }~# quite")
+    assert [(a[0], a[1]) for a in alts2] == [(0.0, "yes"), (1.0, special)]
+    # Weights keep the blanks' proportions (1:3); they cannot add up to 2 points in integers.
+    assert (w1, w2) == (1, 3)
+
+
+def test_cloze_answer_that_moodle_cannot_end_is_skipped_with_a_reason():
+    item = ClozeItem(
+        id="c", type="cloze", location=HERE, stem="A {{x}}.", blanks=(Blank(name="x", kind="text", answers=("R&",)),)
+    )
+    data, result = export(mem_bank(item))
+    assert result.skipped and result.skipped[0][0] == "c" and "'&'" in result.skipped[0][1]
+    assert "c" not in questions(data)
+
+
+# --- grades and validation --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", range(1, 21))
+def test_split_hundred_uses_listed_grades_that_moodle_accepts(n):
+    split = split_hundred(n)
+    assert split is not None and len(split) == n
+    assert all(g in MOODLE_GRADES for g in split)
+    # qtype_multichoice rounds the sum of positive fractions to 2 decimals and wants exactly 1.
+    assert round(sum(split) / 100, 2) == 1.0
+    assert abs(sum(split) - 100) <= 0.01
+
+
+def test_fractions_make_ticking_everything_score_zero():
+    for n_correct in range(1, 8):
+        for n_wrong in range(1, 25):
+            f = moodle_fractions(n_correct, n_wrong, "partial")
+            assert f is not None
+            assert sum(f.correct) + sum(f.wrong) <= 0.01  # Moodle floors a negative total at 0
+            assert all(-w in MOODLE_GRADES for w in f.wrong)
+    assert moodle_fractions(21, 1) is None
+
+
+def test_validation_reports_ib221_for_an_item_moodle_cannot_score(tmp_path):
+    opts = "\n".join(f"  - {{id: o{i}, text: Option {i}, correct: true}}" for i in range(21))
+    (tmp_path / "mr.yaml").write_text(f"id: mr\ntype: multiple_response\nstem: Pick all.\noptions:\n{opts}\n  - {{id: w, text: Wrong, feedback: No.}}\n")
+    codes = [p.code for p in check_bank(tmp_path).problems]
+    assert "IB221" in codes
+    (tmp_path / "mr.yaml").write_text(
+        "id: mr\ntype: multiple_response\nstem: Pick all.\noptions:\n"
+        + "\n".join(f"  - {{id: o{i}, text: Option {i}, correct: true}}" for i in range(11))
+        + "\n  - {id: w, text: Wrong, feedback: No.}\n"
+    )
+    assert "IB221" not in [p.code for p in check_bank(tmp_path).problems]
+
+
+# --- determinism, golden, CLI -----------------------------------------------------------------
+
+
+def test_output_is_deterministic(all_types_bank):
+    assert export(all_types_bank)[0] == export(all_types_bank)[0]
+
+
+def test_seed_bank_matches_the_reviewed_golden_file(seed_bank):
+    data, result = export(seed_bank)
+    assert not result.skipped
+    assert data == GOLDEN.read_bytes(), "export changed: review the diff, then refresh (see module docstring)"
+
+
+def test_cli_writes_the_file_atomically(tmp_path, all_types_bank):
+    out = tmp_path / "dist" / "moodle.xml"
+    run = subprocess.run(
+        [sys.executable, "-m", "itembank.cli", "export", "moodle", "--bank", str(ROOT / "tests/banks/all-types"), "-o", str(out)],
+        check=False, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "12 items written" in run.stdout
+    assert sorted(p.name for p in out.parent.iterdir()) == ["moodle.xml"]  # no temporary file left behind
+    assert out.read_bytes() == export(all_types_bank)[0]  # the CLI writes exactly what the exporter produced
+
+
+def test_cli_reports_a_missing_bank_without_a_traceback(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "itembank.cli", "export", "moodle", "--bank", str(tmp_path / "nope"), "-o", str(tmp_path / "m.xml")],
+        check=False, capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode != 0 and "Traceback" not in run.stderr and "does not exist" in run.stderr
+
+
+# --- property: any text survives --------------------------------------------------------------
+
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Co"), blacklist_characters="\ufffe\uffff") | st.sampled_from("<&]]>{}~#=:\n"),
+    min_size=1,
+    max_size=60,
+).filter(lambda s: s.strip())
+
+
+def literal_markdown(s: str) -> str:
+    """Markdown whose rendering is the text itself: ASCII punctuation backslash-escaped, no indents."""
+    lines = [re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", line.strip()) for line in s.split("\n")]
+    return "\n".join(lines)
+
+
+def words(html: str) -> list[str]:
+    return lxml.html.fragment_fromstring(html, create_parent="div").text_content().split() if html else []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stem=_TEXT, option=_TEXT, feedback=_TEXT, title=_TEXT)
+def test_any_text_survives_and_reads_back_equal(stem, option, feedback, title):
+    renderer = Renderer()
+    item = ChoiceItem(
+        id="p", type="multiple_choice", location=HERE, title=title.replace("\n", " ").strip(), stem=literal_markdown(stem),
+        rationale=literal_markdown(feedback),
+        options=(Option(id="a", text=literal_markdown(option), correct=True, feedback=literal_markdown(feedback)),
+                 Option(id="b", text="other", feedback="no")),
+    )  # fmt: skip
+    tf = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=False, false_feedback=literal_markdown(feedback))
+    data = moodle.exporter.export(mem_bank(item, tf, title=title.strip()), ExportContext(renderer=renderer)).data
+    qs = questions(data)
+    q = qs["p"]
+    assert text(q, "name") == item.title
+    assert text(q, "questiontext") == renderer.html(item.stem)
+    assert words(text(q, "questiontext")) == stem.split()
+    (a, _b) = q.iterfind("answer")
+    assert text(a, ".") == renderer.inline_html(item.options[0].text)
+    assert words(text(a, ".")) == option.split()
+    assert words(text(a, "feedback")) == feedback.split()
+    assert words(text(q, "generalfeedback")) == feedback.split()
+    false_answer = next(x for x in qs["t"].iterfind("answer") if text(x, ".") == "false")
+    assert words(text(false_answer, "feedback")) == feedback.split()
+
+
+def test_cdata_terminator_in_any_field_round_trips():
+    item = ShortAnswerItem(
+        id="cd", type="short_answer", location=HERE, title="a ]]> b", stem="Is `x]]>y` or x]]>y ok?",
+        answers=("p]]>q",), rationale="r ]]> s",
+    )  # fmt: skip
+    data, _ = export(mem_bank(item))
+    q = questions(data)["cd"]  # lxml parses it: no CDATA section was broken
+    assert text(q, "name") == "a ]]> b"
+    assert answers(q)[0][1] == "p]]>q"
+    assert words(text(q, "questiontext")) == ["Is", "x]]>y", "or", "x]]>y", "ok?"]
+    assert words(text(q, "generalfeedback")) == ["r", "]]>", "s"]
