@@ -9,6 +9,7 @@ essay grading information: see docs/moodle.md for what is skipped and what is no
 
 from __future__ import annotations
 
+import io
 import re
 from collections import defaultdict
 
@@ -74,18 +75,20 @@ class GiftExporter:
         by_topic: dict[str, list[AnyItem]] = defaultdict(list)
         for item in bank.items:
             by_topic[item.topic or "General"].append(item)
-        blocks = [f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on."]
+        out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
+        out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
         for topic in bank.topics():
-            blocks.append(f"$CATEGORY: {category_path(bank.title, topic)}")
+            out.write(f"\n$CATEGORY: {category_path(bank.title, topic)}\n".encode())
             for item in by_topic[topic]:
                 try:
-                    blocks.append(writer.question(item))
+                    block = writer.question(item)
                 except ItemSkipped as why:
                     result.skip(item.id, str(why))
                     continue
+                out.write(f"\n{block}\n".encode())
                 result.wrote(item.type)
         result.notes.extend(writer.notes())
-        result.data = ("\n\n".join(blocks) + "\n").encode("utf-8")
+        result.data = out.getvalue()
         return result
 
 
