@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal, Union, get_args
 
 ItemType = Literal[
     "multiple_choice",
@@ -23,18 +23,7 @@ ItemType = Literal[
     "cloze",
     "flashcard",
 ]
-ITEM_TYPES: tuple[str, ...] = (
-    "multiple_choice",
-    "multiple_response",
-    "true_false",
-    "short_answer",
-    "numeric",
-    "essay",
-    "matching",
-    "ordering",
-    "cloze",
-    "flashcard",
-)
+ITEM_TYPES: tuple[str, ...] = get_args(ItemType)
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 STATUSES: tuple[str, ...] = ("draft", "review", "approved", "retired")

@@ -192,3 +192,10 @@ def test_progress_is_quiet_when_not_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert proc.stderr == ""
     assert proc.stdout.strip() == "ok: 250 files, 250 valid items, 0 errors, 0 warnings"
+
+
+def test_model_and_schema_agree_on_the_item_types() -> None:
+    schema = load_schema("item")
+    assert tuple(schema["$defs"]["item"]["properties"]["type"]["enum"]) == ITEM_TYPES
+    rules = {r["if"]["properties"]["type"]["const"] for r in schema["$defs"]["item"]["allOf"]}
+    assert rules == set(ITEM_TYPES)
