@@ -25,10 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 from .export import ItembankError, UsageError
 from .model import AnyItem, Bank, ChoiceItem, Form, Section
@@ -200,6 +201,8 @@ def assessment_names(root: Path) -> list[str]:
 
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema  # only when a bank has assessments: the import is slow
+
     return jsonschema.Draft202012Validator(load_schema("assessment"))
 
 
@@ -213,6 +216,8 @@ def _explain(err: ValidationError) -> Iterator[tuple[Path_, str, bool]]:
         extra = ", ".join(k for k in _FILTERS if k in err.instance)
         yield path, f"a rule with `ids` selects exactly those items; it cannot also filter by {extra} (use a separate rule)", False
     elif kw in ("oneOf", "anyOf") and err.context:
+        from jsonschema.exceptions import best_match
+
         yield from _explain(best_match(err.context))
     elif kw == "required":
         for name in err.validator_value:

@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .api import InvalidBank, build as build_bank, export as export_bank, form_dir, load_bank, select_bank
-from .export import ItembankError, UsageError, registry, write_result
+from .export import ItembankError, UsageError, get_exporter, registry, write_result
 from .model import ITEM_TYPES
 from .reporters import REPORTERS
 from .schema import SCHEMA_NAMES, schema_text
@@ -128,9 +128,7 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, **options: Any) -> None:
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
     try:
-        exporter = registry().get(fmt)
-        if exporter is None:
-            raise click.UsageError(f"unknown format '{fmt}' (known: {', '.join(registry())})")
+        exporter = get_exporter(fmt)
         loaded = select_bank(_load(bank), assessment, form)
         result = export_bank(loaded, fmt, **options)
         target = output or form_dir("dist", loaded) / exporter.default_output

@@ -95,27 +95,28 @@ class BrokenExporter:
         raise ItembankError(f"export format '{self.name}' failed to load: {type(self.error).__name__}: {self.error}")
 
 
+def _load(ep: Any) -> Exporter:
+    try:
+        obj = ep.load()
+    except Exception as exc:  # a broken plug-in must not take the other formats down with it
+        return BrokenExporter(ep.name, exc)
+    return obj() if isinstance(obj, type) else obj
+
+
 @cache
 def registry() -> dict[str, Exporter]:
     """Every installed exporter by name, in name order."""
-    found: dict[str, Exporter] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a broken plug-in must not take the other formats down with it
-            found[ep.name] = BrokenExporter(ep.name, exc)
-            continue
-        exporter = obj() if isinstance(obj, type) else obj
-        found[ep.name] = exporter
-    return dict(sorted(found.items()))
+    return {ep.name: _load(ep) for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)}
 
 
+@cache
 def get_exporter(name: str) -> Exporter:
-    exporters = registry()
-    if name not in exporters:
-        known = ", ".join(exporters) or "none installed"
+    """One exporter, loading only its own module (an export of one format needs no other)."""
+    found = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    if not found:
+        known = ", ".join(sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))) or "none installed"
         raise UsageError(f"unknown export format '{name}' (known: {known})")
-    return exporters[name]
+    return _load(next(iter(found)))
 
 
 # --- atomic writing ---------------------------------------------------------------------------

@@ -6,17 +6,19 @@ is why it only runs for files that need a position in a report.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+# ruamel.yaml is imported on first use: most runs have no problem to locate.
+if TYPE_CHECKING:
+    from ruamel.yaml.nodes import Node
 
 
 class PositionIndex:
     """Answers "where is ``items[3].options[2]``?" for one file (1-based line and column)."""
 
     def __init__(self, text: str) -> None:
+        from ruamel.yaml import YAML
+
         self.root: Node | None
         try:
             self.root = YAML(typ="rt").compose(text)
@@ -29,6 +31,8 @@ class PositionIndex:
         With ``key=True`` and a path ending in a mapping key, point at the key rather than its value
         (that is where an unknown or misplaced field is written).
         """
+        from ruamel.yaml.nodes import MappingNode, SequenceNode
+
         node = self.root
         if node is None:
             return 1, 1
@@ -59,6 +63,9 @@ class PositionIndex:
 
 def locate_duplicate_key(text: str) -> tuple[int, int, str]:
     """Find the first duplicated mapping key: (line, column, key)."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+
     try:
         YAML(typ="rt").load(text)
     except DuplicateKeyError as exc:

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import jsonschema
 import jsonschema_rs
-from jsonschema.exceptions import ValidationError, best_match
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_NAMES = ("item", "bank", "config", "assessment")
 
@@ -60,11 +62,22 @@ class ItemSchema:
         # Validate one item at a time (the file-level oneOf is for editors): the same $defs, rooted at the item.
         sub = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/item"}
         self._fast = jsonschema_rs.validator_for(sub)
-        self._slow = jsonschema.Draft202012Validator(sub)
+        self._sub = sub
+        self._slow_validator: Draft202012Validator | None = None
         self._forbidden: dict[str, list[str]] = {
             rule["if"]["properties"]["type"]["const"]: [k for k, v in rule["then"].get("properties", {}).items() if v is False]
             for rule in full["$defs"]["item"]["allOf"]
         }
+
+    @property
+    def _slow(self) -> Draft202012Validator:
+        # Imported on first use: only invalid items need jsonschema's detailed errors, and importing
+        # it costs more than validating a small bank.
+        if self._slow_validator is None:
+            import jsonschema
+
+            self._slow_validator = jsonschema.Draft202012Validator(self._sub)
+        return self._slow_validator
 
     def is_valid(self, item: Any) -> bool:
         return bool(self._fast.is_valid(item))
@@ -98,6 +111,8 @@ class ItemSchema:
             if path and path[-2:-1] == ("blanks",):
                 yield SchemaError(path, "IB100", "a blank needs exactly one of: `answers` (typed), `choices` + `correct` (dropdown), or `number` (numeric)")
                 return
+            from jsonschema.exceptions import best_match
+
             yield from self._explain(best_match(err.context), item)
         elif kw == "required":
             missing = [p for p in err.validator_value if isinstance(err.instance, dict) and p not in err.instance]
