@@ -218,7 +218,7 @@ def read_workbook(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str,
         wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except ItembankError:
         raise
-    except Exception as exc:  # openpyxl raises many types for damaged parts; all mean the same to the user
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged parts; all mean "corrupt"
         raise ItembankError(f"{path}: corrupt .xlsx workbook: {type(exc).__name__}: {exc}") from None
     try:
         if META_SHEET not in wb.sheetnames or ITEMS_SHEET not in wb.sheetnames:
@@ -241,7 +241,7 @@ def read_workbook(path: Path) -> tuple[dict[str, str], list[tuple[int, dict[str,
         return meta, out
     except ItembankError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - as above, for parts read lazily while iterating
         raise ItembankError(f"{path}: corrupt .xlsx workbook: {type(exc).__name__}: {exc}") from None
     finally:
         wb.close()
@@ -381,18 +381,22 @@ class _Text:
         return out
 
 
-def _seq_offset(node: CommentedMap, text: _Text) -> int:
-    """How far this file indents a block sequence's dash past its key (``options:\\n  - id``: 2)."""
-    for key, value in node.items():
-        if isinstance(value, CommentedSeq) and value and not value.fa.flow_style() and 0 in value.lc.data:
-            line, col = value.lc.data[0][0], value.lc.data[0][1]
-            dash = text.lines[line][:col].rstrip().rfind("-")
-            if dash >= 0:
-                return max(0, dash - node.lc.data[key][1])
+def _seq_offset(nodes: list[Any], text: _Text) -> int:
+    """How far this file indents a block sequence's dash past its key (``options:\n  - id``: 2), from
+    the first block sequence found in ``nodes`` (the item, then the whole document); 2 if none."""
+    for node in nodes:
+        if not isinstance(node, CommentedMap):
+            continue
+        for key, value in node.items():
+            if isinstance(value, CommentedSeq) and value and not value.fa.flow_style() and 0 in value.lc.data:
+                line, col = value.lc.data[0][0], value.lc.data[0][1]
+                dash = text.lines[line][:col].rstrip().rfind("-")
+                if dash >= 0:
+                    return max(0, dash - node.lc.data[key][1])
     return 2
 
 
-def _edit_item(text: _Text, node: CommentedMap, bound: int, rows: list[ReviewRow], date: str) -> None:
+def _edit_item(text: _Text, node: CommentedMap, doc: Any, bound: int, rows: list[ReviewRow], date: str) -> None:
     """Queue the edits of one item's mapping (which ends before line ``bound``)."""
     keys = list(node.keys())
     first_line, indent = node.lc.data[keys[0]][0], node.lc.data[keys[0]][1]
@@ -412,7 +416,7 @@ def _edit_item(text: _Text, node: CommentedMap, bound: int, rows: list[ReviewRow
             appended.append(f"{pad}{key}: {value}")
 
     records = [r.record(date) for r in rows]
-    offset = _seq_offset(node, text)
+    offset = _seq_offset([node, doc], text)
     if "reviews" in node and isinstance(node["reviews"], CommentedSeq) and node["reviews"] and not node["reviews"].fa.flow_style():
         seq = node["reviews"]
         pos = keys.index("reviews")
@@ -454,7 +458,7 @@ def _item_nodes(doc: Any) -> list[Any]:
 def _yaml_change(path: Path, rel: str, old: str, edits: dict[int | None, list[ReviewRow]], date: str) -> str:
     try:
         doc = _rt_yaml().load(old)
-    except Exception as exc:  # the validator read it moments ago; a failure here means it changed
+    except Exception as exc:  # noqa: BLE001 - the validator read it moments ago; a failure means it changed
         raise ItembankError(f"{rel}: cannot read the file for editing: {exc}") from None
     text = _Text(old)
     nodes = _item_nodes(doc)
@@ -468,7 +472,7 @@ def _yaml_change(path: Path, rel: str, old: str, edits: dict[int | None, list[Re
             bound = nxt.lc.data[next(iter(nxt))][0] if isinstance(nxt, CommentedMap) and nxt else nxt.lc.line
         else:
             bound = len(text.lines)
-        _edit_item(text, node, bound, rows, date)
+        _edit_item(text, node, doc, bound, rows, date)
     return text.result()
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import ROOT, SHARED, require
 from ruamel.yaml import YAML
 
-from conftest import ROOT, SHARED, require
 from itembank.model import ITEM_TYPES, ChoiceItem, NumericItem, ShortAnswerItem, TrueFalseItem
 from itembank.validate import CheckResult, check_bank
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -311,6 +312,75 @@ def test_zip_is_deterministic_and_sorted(all_types_bank: Bank) -> None:
         assert names == sorted(names)
         assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert check_package({n: zf.read(n) for n in names}) == []
+
+
+def test_zip_holds_the_same_files_as_the_folder(all_types_bank: Bank) -> None:
+    # the zip is streamed entry by entry, the folder collected in a dict: both must say the same
+    files, _ = export_files(all_types_bank)
+    data = canvas.exporter.export(all_types_bank, ExportContext(renderer=Renderer())).data
+    assert data is not None
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert {n: zf.read(n) for n in zf.namelist()} == files
+
+
+def test_check_option_reads_the_zip(all_types_bank: Bank) -> None:
+    result = canvas.exporter.export(all_types_bank, ExportContext(renderer=Renderer(), options={"check": True}))
+    assert result.data is not None and result.files is None
+    assert any("structural check passed" in n for n in result.notes)
+
+
+def _interleaved_topics_bank(all_types_bank: Bank, copies: int) -> Bank:
+    """``copies`` renamed copies of the exportable items, in one form section whose topics alternate."""
+    by_topic: dict[str, list] = {}
+    for n in range(copies):
+        for item in all_types_bank.items:
+            if item.type != "flashcard":
+                by_topic.setdefault(item.topic or "General", []).append(dataclasses.replace(item, id=f"{item.id}-{n}"))
+    longest = max(len(v) for v in by_topic.values())
+    items = tuple(v[i] for i in range(longest) for v in by_topic.values() if i < len(v))  # round robin
+    form = Form(assessment="mix", title="Mixed", form="A", sections=(Section("All", tuple(i.id for i in items)),))
+    return dataclasses.replace(all_types_bank, items=items, by_id={}, form=form)
+
+
+def test_spooled_bank_copies_land_in_their_topic_bank_in_order(all_types_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bank copies wait in a temporary file while the quiz is written; with topics interleaved, each
+    # bank gets several runs of it.  Forcing the spool to disk and copying in 7-byte chunks must give
+    # the same package as the in-memory spool, and each bank exactly its topic's questions.
+    bank = _interleaved_topics_bank(all_types_bank, 3)
+    in_memory, _ = export_files(bank)
+    monkeypatch.setattr(canvas._BankSpool, "MEMORY", 1)
+    monkeypatch.setattr(canvas._BankSpool, "_CHUNK", 7)
+    on_disk, _ = export_files(bank)
+    assert on_disk == in_memory
+    assert check_package(on_disk) == []
+    for name, data in on_disk.items():
+        if name.startswith("non_cc_assessments/"):
+            ob = etree.fromstring(data).find(f"{Q}objectbank")
+            topic = meta(ob)["bank_title"].split(" — ", 1)[1]
+            idents = [el.get("ident") for el in ob.iter(f"{Q}item")]
+            assert idents == [canvas.bank_item_ident(bank, i) for i in bank.items if i.topic == topic]
+
+
+def test_export_holds_no_uncompressed_copy_of_the_package(all_types_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Streaming: the questions go into the zip as they are built, so the Python heap never holds the
+    # package's XML (a buffered export peaks above its uncompressed size; this one holds the zip,
+    # zlib's ~300 KB of state and one question).  The spool is put on disk so that the bank copies
+    # do not sit in its in-memory buffer.
+    bank = _interleaved_topics_bank(all_types_bank, 40)
+    files, _ = export_files(bank)
+    uncompressed = sum(len(d) for d in files.values())
+    monkeypatch.setattr(canvas._BankSpool, "MEMORY", 1)
+    renderer = Renderer()
+    canvas.exporter.export(bank, ExportContext(renderer=renderer))  # renders and caches every text first
+    tracemalloc.start()
+    try:
+        result = canvas.exporter.export(bank, ExportContext(renderer=renderer))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.data is not None
+    assert uncompressed > 1_000_000  # big enough for the bound to mean something
+    assert peak < uncompressed / 2, (peak, uncompressed)
 
 
 def test_form_sections_become_question_groups(all_types_bank: Bank) -> None:
