@@ -190,11 +190,6 @@ def assessment_files(root: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES)
 
 
-def is_assessment_file(path: Path, root: Path) -> bool:
-    """Whether a file lies in the bank's ``assessments/`` folder (it is then no item file)."""
-    return path.resolve().parent == assessment_dir(root.resolve())
-
-
 def assessment_names(root: Path) -> list[str]:
     return [p.stem for p in assessment_files(root)]
 

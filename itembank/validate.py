@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .assessments import assessment_files, check_assessments, is_assessment_file
+from .assessments import assessment_dir, assessment_files, check_assessments
 from .config import CONFIG_NAME, load_config
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -105,8 +105,10 @@ def check_paths(
         files.extend(discover(p) if p.is_dir() else [p])
     files = list(dict.fromkeys(files))
     # Blueprints in <bank>/assessments/ are checked against the items once these are loaded.
-    blueprints = [f for f in files if is_assessment_file(f, root)]
-    files = [f for f in files if f not in blueprints]
+    # (paths are resolved above, so comparing the parent folder is enough; no per-file resolve()).
+    blueprint_dir = assessment_dir(root)
+    blueprints = [f for f in files if f.parent == blueprint_dir]
+    files = [f for f in files if f.parent != blueprint_dir]
     result.files = len(files)
     ctx = RuleContext(root, config)
     schema = item_schema()
