@@ -26,7 +26,9 @@ import re
 import tempfile
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -62,6 +64,9 @@ FILEBASE = "$IMS-CC-FILEBASE$"
 WEB_RESOURCES = "web_resources"
 BANK_FOLDER = "non_cc_assessments"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: byte-identical zips
+# Deflate level 1: a 10,000-question package is 14 MB instead of 10.7 MB at level 6, and zipping
+# it takes ~0.6 s of CPU instead of ~1.8 s (a third of the export's time at level 6).
+ZIP_LEVEL = 1
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
@@ -577,10 +582,15 @@ class ItemBuilder:
 
 
 class _Members:
-    """The files of the package, opened one at a time in sorted order: zip entries, or a folder's dict."""
+    """The files of the package, opened one at a time in sorted order: zip entries, or a folder's dict.
 
-    def __init__(self, zf: zipfile.ZipFile | None) -> None:
+    A zip entry is deflated on a worker thread (``pool``): zlib releases the GIL while it
+    compresses, so that runs on another core while this thread builds the next questions.
+    """
+
+    def __init__(self, zf: zipfile.ZipFile | None, pool: ThreadPoolExecutor | None = None) -> None:
         self.zf = zf
+        self.pool = pool
         self.files: dict[str, bytes] = {}  # the folder's files (``zf`` None)
         self._last = ""
 
@@ -593,21 +603,68 @@ class _Members:
             buf = io.BytesIO()
             yield buf
             self.files[name] = buf.getvalue()
-        else:
-            with self.zf.open(_zip_info(name), "w") as out:
-                yield out
+            return
+        with self.zf.open(_zip_info(name), "w") as entry:
+            if self.pool is None:
+                yield entry
+                return
+            out = _BackgroundWriter(entry, self.pool)
+            try:
+                yield out  # type: ignore[misc]  # has the write() the writers use
+            finally:
+                out.drain()  # every batch is in the entry before it is closed, error or not
 
     def write(self, name: str, data: bytes) -> None:
         with self.open(name) as out:
             out.write(data)
 
 
+class _BackgroundWriter:
+    """Passes what it is given to ``entry.write`` on the pool's worker, in batches and in order."""
+
+    _BATCH = 256 * 1024
+    _AHEAD = 4  # batches in flight at most: bounds the memory a slow worker can pile up
+
+    def __init__(self, entry: IO[bytes], pool: ThreadPoolExecutor) -> None:
+        self._entry = entry
+        self._pool = pool
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._pending: deque[Future[int]] = deque()
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        self._size += len(data)
+        if self._size >= self._BATCH:
+            self._submit()
+        return len(data)
+
+    def _submit(self) -> None:
+        if self._parts:
+            batch = b"".join(self._parts)
+            self._parts.clear()
+            self._size = 0
+            self._pending.append(self._pool.submit(self._entry.write, batch))
+        while len(self._pending) > self._AHEAD:
+            self._pending.popleft().result()  # re-raises the worker's error here
+
+    def drain(self) -> None:
+        self._submit()
+        while self._pending:
+            self._pending.popleft().result()
+
+
 def _zip_info(name: str) -> zipfile.ZipInfo:
-    """Fixed date and permissions (byte-identical zips); deflate at zlib's default level (6)."""
+    """Fixed date and permissions (byte-identical zips), deflated at ``ZIP_LEVEL``."""
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     info.create_system = 3
+    # ZipFile.open(info, "w") takes the level from the ZipInfo: public as compress_level from 3.13
+    if hasattr(info, "compress_level"):
+        info.compress_level = ZIP_LEVEL
+    else:
+        info._compresslevel = ZIP_LEVEL  # type: ignore[attr-defined]
     return info
 
 
@@ -693,8 +750,11 @@ class CanvasExporter:
         buf = io.BytesIO()
         try:
             with ExitStack() as stack:
-                zf = None if unzipped else stack.enter_context(zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED))
-                members = _Members(zf)
+                if unzipped:
+                    members = _Members(None)
+                else:
+                    zf = stack.enter_context(zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED))
+                    members = _Members(zf, stack.enter_context(ThreadPoolExecutor(max_workers=1)))
                 write_package(bank, ctx, result, members)
         except ValueError as exc:  # a bank or section title XML cannot hold
             raise ItembankError(f"canvas export: {exc}; run `itembank validate`") from None
@@ -877,7 +937,7 @@ def _quiz_points(bank: Bank, exported: dict[str, AnyItem]) -> float:
 
 def _shuffle(bank: Bank, exported: dict[str, AnyItem]) -> bool:
     """Canvas shuffles answers per quiz: on only when every choice/matching item allows it."""
-    flags = [getattr(i, "shuffle") for i in bank.items if i.id in exported and hasattr(i, "shuffle")]
+    flags = [f for i in bank.items if i.id in exported and (f := getattr(i, "shuffle", None)) is not None]
     return bool(flags) and all(flags)
 
 

@@ -191,7 +191,7 @@ def test_quiz_copy_has_the_same_content_as_the_bank_copy(all_types_bank: Bank) -
     bank = {el.get("ident"): el for el in bank_items(all_types_bank, files).values()}
     for qi in quiz_root(all_types_bank, files).iter(f"{Q}item"):
         twin = bank[meta(qi)["assessment_question_identifierref"]]
-        strip = lambda el: [  # noqa: E731
+        strip = lambda el: [
             etree.tostring(c) for c in el if etree.QName(c).localname != "itemmetadata"
         ]
         assert strip(qi) == strip(twin)
@@ -202,7 +202,7 @@ def test_correct_answers_score_full_and_wrong_answers_do_not(all_types_bank: Ban
     files, _ = export_files(all_types_bank)
     items = bank_items(all_types_bank, files)
     mc = items["at-mc"]
-    a, b, c = labels(mc)
+    a, b, _ = labels(mc)
     assert score(mc, {"response1": {a}})[0] == 100
     assert score(mc, {"response1": {b}})[0] == 0
     mr = items["at-mr"]
@@ -364,12 +364,14 @@ def test_spooled_bank_copies_land_in_their_topic_bank_in_order(all_types_bank: B
 def test_export_holds_no_uncompressed_copy_of_the_package(all_types_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
     # Streaming: the questions go into the zip as they are built, so the Python heap never holds the
     # package's XML (a buffered export peaks above its uncompressed size; this one holds the zip,
-    # zlib's ~300 KB of state and one question).  The spool is put on disk so that the bank copies
-    # do not sit in its in-memory buffer.
+    # zlib's state, one question and the batches on their way to the deflating thread).  The spool
+    # is put on disk so that the bank copies do not sit in its in-memory buffer, and the batches
+    # (a fixed ~1.3 MB at their normal size) are made small so that the bound is about the package.
     bank = _interleaved_topics_bank(all_types_bank, 40)
     files, _ = export_files(bank)
     uncompressed = sum(len(d) for d in files.values())
     monkeypatch.setattr(canvas._BankSpool, "MEMORY", 1)
+    monkeypatch.setattr(canvas._BackgroundWriter, "_BATCH", 16 * 1024)
     renderer = Renderer()
     canvas.exporter.export(bank, ExportContext(renderer=renderer))  # renders and caches every text first
     tracemalloc.start()
@@ -451,11 +453,14 @@ def test_checker_reports_broken_packages(all_types_bank: Bank) -> None:
     assert check_package({**files, "imsmanifest.xml": b"<manifest"})[0].startswith("imsmanifest.xml: not well-formed")
 
 
-def test_unreadable_text_is_an_error_not_a_traceback(all_types_bank: Bank) -> None:
+@pytest.mark.parametrize("unzipped", [True, False])
+def test_unreadable_text_is_an_error_not_a_traceback(all_types_bank: Bank, unzipped: bool) -> None:
+    # last, after questions already on their way into the zip: the error still comes out whole
     item = dataclasses.replace(all_types_bank.by_id["at-sa"], answers=("bad\x01answer",))
-    bank = dataclasses.replace(all_types_bank, items=(item,), by_id={})
+    items = (*(i for i in all_types_bank.items if i.id != "at-sa"), item)
+    bank = dataclasses.replace(all_types_bank, items=items, by_id={})
     with pytest.raises(ItembankError, match="at-sa"):
-        export_files(bank)
+        canvas.exporter.export(bank, ExportContext(renderer=Renderer(), options={"unzipped": unzipped}))
 
 
 # --- property: any XML-legal text survives -----------------------------------------------------------
