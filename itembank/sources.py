@@ -128,24 +128,40 @@ def _locate_json_duplicate(text: str, rel: str, key: str) -> Problem:
     return problem(rel, "IB011", f"duplicate key {key!r}: a second value would silently replace the first", line=line, column=col)
 
 
+_CONTAINERS = (dict, list)
+
+
 def _non_json(data: Any) -> str | None:
-    """Reject values JSON cannot hold, so the schema and every exporter see plain data."""
+    """Reject values JSON cannot hold, so the schema and every exporter see plain data.
+
+    yaml_rs (with parse_datetime=False) yields only JSON types and finite or infinite floats, so the
+    walk only has to look at mapping keys and floats; containers of plain scalars are skipped fast.
+    """
     stack = [data]
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
+        if type(node) is dict:
             for k, v in node.items():
-                if not isinstance(k, str):
+                if type(k) is not str:
                     return f"mapping key {k!r} is not a string (quote it)"
-                stack.append(v)
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, float) and not math.isfinite(node):
+                t = type(v)
+                if t is dict or t is list:
+                    stack.append(v)
+                elif t is float and not math.isfinite(v):
+                    return f"number {v!r} is not finite"
+                elif not (v is None or t is str or t is bool or t is int or t is float):
+                    return f"value of type {t.__name__} is not supported (quote it as a string)"
+        elif type(node) is list:
+            for v in node:
+                t = type(v)
+                if t is dict or t is list:
+                    stack.append(v)
+                elif t is float and not math.isfinite(v):
+                    return f"number {v!r} is not finite"
+                elif not (v is None or t is str or t is bool or t is int or t is float):
+                    return f"value of type {t.__name__} is not supported (quote it as a string)"
+        elif type(node) is float and not math.isfinite(node):
             return f"number {node!r} is not finite"
-        elif node is None or isinstance(node, (str, bool, int, float)):
-            continue
-        else:
-            return f"value of type {type(node).__name__} is not supported (quote it as a string)"
     return None
 
 

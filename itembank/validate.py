@@ -54,11 +54,13 @@ class CheckResult:
 
 def display_path(path: Path) -> str:
     """A path as the user should see it: relative to the working directory when inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
+    text = str(path)
+    cwd = os.getcwd()
+    prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
+    if os.path.isabs(text):
+        # A plain prefix test: os.path.relpath costs more than reading the file on large banks.
+        return text[len(prefix):] if text.startswith(prefix) else text
+    return text
 
 
 def discover(root: Path) -> list[Path]:
@@ -73,7 +75,8 @@ def discover(root: Path) -> list[Path]:
             if here == root and name == CONFIG_NAME:
                 continue
             found.append(here / name)
-    return sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    start = len(str(root)) + 1
+    return sorted(found, key=lambda p: str(p)[start:].replace(os.sep, "/"))
 
 
 def _split_items(doc: Document) -> tuple[list[tuple[int | None, Any]], Problem | None]:

@@ -145,3 +145,34 @@ def test_unknown_field_does_not_hide_the_other_problems_of_the_item(tmp_path: Pa
     assert exit_code == 1
     assert [(p["code"], p["line"]) for p in report["problems"]] == [("IB102", 4), ("IB203", 7)]
     assert report["items"] == 0  # an item with an error is never loaded
+
+
+MARKDOWN_PLACES = [
+    ("stem", "id: m1\ntype: flashcard\nstem: '{x}'\nanswer: back\n"),
+    ("answer", "id: m1\ntype: flashcard\nstem: front\nanswer: '{x}'\n"),
+    ("rationale", "id: m1\ntype: flashcard\nstem: s\nanswer: a\nrationale: '{x}'\n"),
+    ("hints[0]", "id: m1\ntype: flashcard\nstem: s\nanswer: a\nhints: ['{x}']\n"),
+    ("common_mistakes[0]", "id: m1\ntype: flashcard\nstem: s\nanswer: a\ncommon_mistakes: ['{x}']\n"),
+    ("solution.steps[0]", "id: m1\ntype: flashcard\nstem: s\nanswer: a\nsolution: {{steps: ['{x}']}}\n"),
+    ("solution.steps[0].text", "id: m1\ntype: flashcard\nstem: s\nanswer: a\nsolution: {{steps: [{{title: t, text: '{x}'}}]}}\n"),
+    ("solution.final_answer", "id: m1\ntype: flashcard\nstem: s\nanswer: a\nsolution: {{final_answer: '{x}'}}\n"),
+    ("solution.quick_check", "id: m1\ntype: flashcard\nstem: s\nanswer: a\nsolution: {{quick_check: '{x}'}}\n"),
+    ("options[1].text", "id: m1\ntype: multiple_choice\nstem: s\noptions: [{{id: a, text: t, correct: true}}, {{id: b, text: '{x}', feedback: f}}]\n"),
+    ("options[1].feedback", "id: m1\ntype: multiple_choice\nstem: s\noptions: [{{id: a, text: t, correct: true}}, {{id: b, text: u, feedback: '{x}'}}]\n"),
+    ("true_feedback", "id: m1\ntype: true_false\nstem: s\nanswer: true\ntrue_feedback: '{x}'\n"),
+    ("false_feedback", "id: m1\ntype: true_false\nstem: s\nanswer: true\nfalse_feedback: '{x}'\n"),
+    ("rubric[0].criterion", "id: m1\ntype: essay\nstem: s\nrubric: [{{criterion: '{x}', points: 1}}]\n"),
+    ("rubric[0].description", "id: m1\ntype: essay\nstem: s\nrubric: [{{criterion: c, points: 1, description: '{x}'}}]\n"),
+    ("sample_answer", "id: m1\ntype: essay\nstem: s\nrubric: [{{criterion: c, points: 1}}]\nsample_answer: '{x}'\n"),
+    ("pairs[1].prompt", "id: m1\ntype: matching\nstem: s\npairs: [{{prompt: p, match: m}}, {{prompt: '{x}', match: n}}]\n"),
+    ("blanks.b.feedback", "id: m1\ntype: cloze\nstem: 'a {{{{b}}}}'\nblanks: {{b: {{answers: [x], feedback: '{x}'}}}}\n"),
+]
+
+
+@pytest.mark.parametrize("path,template", MARKDOWN_PLACES, ids=[p for p, _ in MARKDOWN_PLACES])
+def test_every_markdown_field_is_checked_for_html_and_images(tmp_path: Path, path: str, template: str) -> None:
+    """Raw HTML and missing images are found in every Markdown field the schema has, not only stems."""
+    for bad, code in (("<b>bold</b>", "IB215"), ("![x](media/missing.png)", "IB211")):
+        (tmp_path / "m.yaml").write_text(template.format(x=bad))
+        _, report = _run("--bank", str(tmp_path))
+        assert [(p["code"], p["path"]) for p in report["problems"] if p["severity"] == "error"] == [(code, path)]
