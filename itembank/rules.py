@@ -23,9 +23,20 @@ Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 # XML 1.0 cannot carry these (tab, LF and CR are fine).
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# The same characters as json.dumps(ensure_ascii=False) writes them (control characters escaped).  A
-# false positive (an author's literal backslash) only costs the exact per-string check.
-_XML_BAD_JSON = re.compile(r"\\(?:[bf]|u00(?:0[0-8bcef]|1[0-9a-f]))|[\ufffe\uffff\ud800-\udfff]")
+_XML_BAD_RAW = re.compile("[\ufffe\uffff\ud800-\udfff]")
+
+
+def _may_hold_xml_bad(blob: str) -> bool:
+    """Whether ``json.dumps(item, ensure_ascii=False)`` may contain a character XML cannot carry.
+
+    JSON writes control characters as ``\\u00XX``, ``\\b`` or ``\\f`` and the others raw.  An author's
+    own backslashes are written doubled, so those pairs are dropped first (LaTeX's ``\\frac`` and
+    ``\\beta`` must not look like escapes).  A false positive only costs the exact per-string check.
+    """
+    escapes = blob.replace("\\\\", "") if "\\" in blob else blob
+    return "\\u00" in escapes or "\\b" in escapes or "\\f" in escapes or _XML_BAD_RAW.search(blob) is not None
+
+
 _MD_OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
 #: Markdown fields: top-level texts, lists of texts, and lists of mappings with text fields.
@@ -237,7 +248,7 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     # One C-speed serialization answers "is there anything to look at?" for the whole item; the
     # per-field walks below only run for the few items where the answer is yes.
     blob = json.dumps(item, ensure_ascii=False)
-    if _XML_BAD_JSON.search(blob):
+    if _may_hold_xml_bad(blob):
         for path, text in all_strings(item):
             m = _XML_BAD.search(text)
             if m:
