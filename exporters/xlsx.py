@@ -1,8 +1,9 @@
 """``xlsx``: the reviewer workbook — one row per item, review columns, Summary and Guide sheets.
 
 Reviewers judge items in Excel or LibreOffice Calc and never read YAML; ``itembank review import``
-(:mod:`itembank.review`) reads their decisions back.  The layout is shared with the importer through
-the header names and the hidden ``itembank`` sheet (:data:`META_SHEET`), never through code imports.
+(:mod:`itembank.review`) reads their decisions back.  The layout both sides rely on (sheet and header
+names, the hidden ``itembank`` sheet's keys, the decisions) is defined once in the core module
+:mod:`itembank.workbook_layout`; the core never imports this exporter.
 
 Sheets
     ``Items``   one row per item: the item's fields, then Reviewer / Decision / Suggested difficulty /
@@ -28,9 +29,10 @@ import io
 import math
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from lxml import etree
 from openpyxl import Workbook
@@ -62,25 +64,31 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
+from itembank.workbook_layout import (
+    DECISIONS,
+    GUIDE_SHEET,
+    H_COMMENTS,
+    H_DECISION,
+    H_EXPORTED_ID,
+    H_FINGERPRINT,
+    H_ID,
+    H_REVIEWER,
+    H_SUGGESTED,
+    ITEMS_SHEET,
+    META_BANK_KEY,
+    META_FORMAT,
+    META_FORMAT_KEY,
+    META_GENERATOR_KEY,
+    META_ITEMS_KEY,
+    META_SHEET,
+    META_VERSION,
+    META_VERSION_KEY,
+    SUMMARY_SHEET,
+)
 
-# --- the layout the importer relies on (keep in step with itembank/review.py) ---------------------
+# The layout the importer relies on (sheet and header names, meta keys, decisions) is defined once,
+# in the core: itembank.workbook_layout.
 
-ITEMS_SHEET = "Items"
-SUMMARY_SHEET = "Summary"
-GUIDE_SHEET = "Guide"
-META_SHEET = "itembank"
-META_FORMAT = "itembank-review-workbook"
-META_VERSION = 1
-
-H_ID = "ID"
-H_REVIEWER = "Reviewer"
-H_DECISION = "Decision"
-H_SUGGESTED = "Suggested difficulty"
-H_COMMENTS = "Comments"
-H_EXPORTED_ID = "Exported id"
-H_FINGERPRINT = "Fingerprint"
-
-DECISIONS = ("Approve", "Revise", "Reject")
 KEY_MARK = "✓ "
 
 #: Excel's hard limit on the characters of one cell; longer text would make Excel "repair" the file.
@@ -588,11 +596,11 @@ def _write_meta(wb: Workbook, bank: Bank, ctx: ExportContext, styles: _StyleBook
     ws = wb.create_sheet(META_SHEET)
     ws.sheet_state = "veryHidden"
     for key, value in (
-        ("format", META_FORMAT),
-        ("version", META_VERSION),
-        ("bank", bank.title),
-        ("items", len(bank.items)),
-        ("generator", f"itembank {ctx.tool_version}".strip()),
+        (META_FORMAT_KEY, META_FORMAT),
+        (META_VERSION_KEY, META_VERSION),
+        (META_BANK_KEY, bank.title),
+        (META_ITEMS_KEY, len(bank.items)),
+        (META_GENERATOR_KEY, f"itembank {ctx.tool_version}".strip()),
     ):
         ws.append([styles.cell(ws, key, "text"), styles.cell(ws, value, "text")])
     ws.protection.sheet = True

@@ -247,11 +247,11 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
     first: one bad row and nothing is written.  Items changed since the export are held back and
     reported (exit 1).
     """
-    from .review import ReviewImportError, import_reviews
+    from .review import ReviewImportError, import_reviews, terminal_progress
 
     loaded = _load(bank)
     try:
-        report = import_reviews(workbook, loaded, date=date, dry_run=dry_run)
+        report = import_reviews(workbook, loaded, date=date, dry_run=dry_run, progress=terminal_progress())
     except ReviewImportError as exc:
         for line in exc.details:
             click.echo(f"  {line}", err=True)

@@ -7,6 +7,7 @@ spreadsheet program would (openpyxl load → edit cells → save).
 from __future__ import annotations
 
 import difflib
+import io
 import shutil
 import zipfile
 from pathlib import Path
@@ -405,11 +406,176 @@ def test_usage_errors_exit_2(bank: Path, tmp_path: Path) -> None:
     assert run("review", "import", tmp_path / "missing.xlsx", "--bank", bank).exit_code == 2
 
 
-def test_importer_and_exporter_agree_on_the_layout() -> None:
-    """The two sides share the layout by names only (an exporter must not be imported by the core)."""
+def test_exported_headers_are_what_the_importer_reads(bank: Path, tmp_path: Path) -> None:
+    """One layout (itembank.workbook_layout) on both sides: the exported workbook has every column and
+    identity row the importer looks for, under the names it looks for."""
+    from itembank import review as rv
+    from itembank import workbook_layout as layout
+
+    wb = export_workbook(bank, tmp_path / "r.xlsx")
+    book = openpyxl.load_workbook(wb)
+    header = [c.value for c in book[layout.ITEMS_SHEET][1]]
+    assert set(layout.REQUIRED_HEADERS) <= set(header)
+    meta = {r[0]: r[1] for r in book[layout.META_SHEET].iter_rows(values_only=True)}
+    assert (meta[layout.META_FORMAT_KEY], meta[layout.META_VERSION_KEY], meta[layout.META_BANK_KEY]) == (layout.META_FORMAT, layout.META_VERSION, "All types")
+    dropdown = next(dv for dv in book[layout.ITEMS_SHEET].data_validations.dataValidation if dv.promptTitle == layout.H_DECISION)
+    assert dropdown.formula1 == '"' + ",".join(layout.DECISIONS) + '"'
+    assert [d.lower() for d in layout.DECISIONS] == list(layout.DECISION_STATUS)
+    # and the importer accepts it as it is
+    meta_read, rows = rv.read_workbook(wb)
+    rv.check_identity(wb, meta_read, load_bank(bank))
+    assert len(rows) == len(load_bank(bank).items)
+
+
+def test_the_layout_is_defined_once_and_the_core_imports_no_exporter() -> None:
+    import ast
+
     from exporters import xlsx
     from itembank import review as rv
+    from itembank import workbook_layout as layout
 
-    for name in ("ITEMS_SHEET", "META_SHEET", "META_FORMAT", "META_VERSION", "H_ID", "H_REVIEWER", "H_DECISION", "H_SUGGESTED", "H_COMMENTS", "H_EXPORTED_ID", "H_FINGERPRINT"):
-        assert getattr(xlsx, name) == getattr(rv, name), name
-    assert [d.lower() for d in xlsx.DECISIONS] == list(rv.DECISION_STATUS)
+    for name in ("ITEMS_SHEET", "META_SHEET", "META_FORMAT", "H_DECISION", "H_FINGERPRINT", "DECISIONS"):
+        assert getattr(xlsx, name) is getattr(layout, name), name
+    for name in ("H_ID", "DECISION_STATUS", "REQUIRED_HEADERS"):
+        assert getattr(rv, name) is getattr(layout, name), name
+    for source in (ROOT / "itembank").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n == "exporters" or n.startswith("exporters.") for n in names), f"{source.name} imports an exporter"
+
+
+# --- layouts the in-place editor must handle (positions from PyYAML's composer) --------------------
+
+EDGE_CASES = {
+    # block `reviews` as the last key and no status: the new entries go under reviews, the new keys after
+    "reviews_last": (
+        "id: e1\ntype: flashcard\nstem: Front\nanswer: Back\nreviews:\n  - decision: revise\n    date: '2023-01-01'\n",
+        (
+            "id: e1\ntype: flashcard\nstem: Front\nanswer: Back\nreviews:\n  - decision: revise\n    date: '2023-01-01'\n"
+            "  - decision: approve\n    comment: |-\n      Tab\there, 'q' and \"dq\": x #y\n\n      line 3\n    date: '2024-05-01'\n    suggested_difficulty: easy\n"
+            "status: approved\ndifficulty: easy\n"
+        ),
+    ),
+    # Windows line ends stay Windows line ends, also on the inserted lines
+    "crlf": (
+        "items:\r\n- id: e1\r\n  type: flashcard\r\n  stem: Front\r\n  answer: Back\r\n  status: draft\r\n- id: e2\r\n  type: flashcard\r\n  stem: F2\r\n  answer: B2\r\n",
+        (
+            "items:\r\n- id: e1\r\n  type: flashcard\r\n  stem: Front\r\n  answer: Back\r\n  status: approved\r\n  difficulty: easy\r\n  reviews:\r\n  - decision: approve\r\n"
+            "    comment: |-\r\n      Tab\there, 'q' and \"dq\": x #y\r\n\r\n      line 3\r\n    date: '2024-05-01'\r\n    suggested_difficulty: easy\r\n- id: e2\r\n  type: flashcard\r\n  stem: F2\r\n  answer: B2\r\n"
+        ),
+    ),
+    # a byte-order mark (columns count from after it), non-ASCII text, a double-quoted status
+    "bom": (
+        "\ufeffid: e1\ntype: flashcard\nstem: Front é 😀\nanswer: Back\nstatus: \"draft\"\n",
+        (
+            "\ufeffid: e1\ntype: flashcard\nstem: Front é 😀\nanswer: Back\nstatus: \"approved\"\ndifficulty: easy\nreviews:\n  - decision: approve\n"
+            "    comment: |-\n      Tab\there, 'q' and \"dq\": x #y\n\n      line 3\n    date: '2024-05-01'\n    suggested_difficulty: easy\n"
+        ),
+    ),
+    # a folded block scalar as the value to replace; the blank line and comment after it stay
+    "block_value": (
+        "id: e1\ntype: flashcard\nstem: Front\nanswer: Back\ndifficulty: >-\n  hard\n\n# trailing comment\nstatus: draft\n",
+        (
+            "id: e1\ntype: flashcard\nstem: Front\nanswer: Back\ndifficulty: easy\n\n# trailing comment\nstatus: approved\nreviews:\n  - decision: approve\n"
+            "    comment: |-\n      Tab\there, 'q' and \"dq\": x #y\n\n      line 3\n    date: '2024-05-01'\n    suggested_difficulty: easy\n"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_in_place_edits_of_unusual_files(case: str, tmp_path: Path) -> None:
+    before, expected = EDGE_CASES[case]
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "f.yaml").write_bytes(before.encode("utf-8"))
+    comment = "Tab\there, 'q' and \"dq\": x #y\n\nline 3"
+    edited = review(export_workbook(root, tmp_path / "r.xlsx"), tmp_path / "e.xlsx", {"e1": {"Decision": "Approve", "Suggested difficulty": "easy", "Comments": comment}})
+    result = run("review", "import", edited, "--bank", root, "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert (root / "f.yaml").read_bytes().decode("utf-8") == expected
+    item = load_bank(root).by_id["e1"]
+    assert (item.status, item.difficulty, item.reviews[-1].comment) == ("approved", "easy", comment)
+
+
+def test_json_file_with_a_bom(tmp_path: Path) -> None:
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "one.json").write_text('\ufeff{"id": "js-1", "type": "flashcard", "stem": "Front", "answer": "Back"}\n', encoding="utf-8")
+    edited = review(export_workbook(root, tmp_path / "r.xlsx"), tmp_path / "e.xlsx", {"js-1": {"Decision": "Reject"}})
+    assert run("review", "import", edited, "--bank", root, "--date", DATE).exit_code == 0
+    assert (root / "one.json").read_text(encoding="utf-8").startswith("\ufeff{\n")
+    assert load_bank(root).by_id["js-1"].status == "retired"
+
+
+# --- the review records' YAML: every string reads back as itself ----------------------------------
+
+TRICKY = [
+    "plain words", "2024-05-01", "12:30", "1e3", "0x1F", "0o17", "1_000", ".5", "yes", "No", "on", "~", "null", "True",
+    "- dash", "? q", ": colon", "a: b", "a #b", "ends with:", "'single'", '"double"', "#hash", "&anchor", "*alias", "!tag",
+    "%pct", "@at", "`tick", "|pipe", ">gt", "[x]", "{y}", ",comma", "=eq", " leading", "trailing ", "tab\tinside",
+    "\ttab first", "nbsp\u00a0inside", "nel\x85inside", "ls\u2028inside", "bom\ufeffinside", "ctl\x01\x7f\x9f", "é😀",
+    "two\nlines", "\nleading newline", "trailing newline\n", " indented\nfirst", "a\n  indented second", "x\n\n\ny",
+    "line\twith tab\nsecond", "\ttab line\nx", "ends blank\n ", "--- not a document", "... nor this", "a\r\nb", "a\rb",
+]
+
+
+def _read_back(text: str) -> list[Any]:
+    import yaml as pyyaml
+    import yaml_rs
+
+    return [
+        yaml_rs.loads(text, parse_datetime=False),
+        pyyaml.load(text, Loader=pyyaml.CSafeLoader),
+        YAML(typ="safe", pure=True).load(text),
+    ]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_review_record_scalars_read_back_exactly(value: str) -> None:
+    from itembank.review import _entry_lines
+
+    record = {"decision": "revise", "comment": value, "date": DATE}
+    text = "reviews:\n" + "".join(f"{line}\n" for line in _entry_lines(record, 2))
+    for parsed in _read_back(text):
+        assert parsed == {"reviews": [record]}, text
+
+
+def test_review_record_scalars_property() -> None:
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import strategies as st
+
+    from itembank.review import _entry_lines
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(st.text(st.characters(exclude_categories=("Cs",)), max_size=40))
+    def check(value: str) -> None:
+        record = {"comment": value}
+        text = "".join(f"{line}\n" for line in _entry_lines(record, 0))
+        for parsed in _read_back(text):
+            assert parsed == [record], text
+
+    check()
+
+
+# --- progress ---------------------------------------------------------------------------------------
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_on_a_terminal_only(bank: Path, tmp_path: Path) -> None:
+    from itembank.review import import_reviews, terminal_progress
+
+    assert terminal_progress(io.StringIO()) is None  # not a terminal: quiet
+    edited = review(export_workbook(bank, tmp_path / "r.xlsx"), tmp_path / "e.xlsx", {"at-mc": {"Decision": "Approve"}, "at-sa": {"Decision": "Approve"}})
+    screen = _Tty()
+    import_reviews(edited, load_bank(bank), date=DATE, dry_run=True, progress=terminal_progress(screen, interval=0))
+    n_rows = len(load_bank(bank).items)
+    assert f"\rreading the workbook: {n_rows}/{n_rows} rows\n" in screen.getvalue()
+    assert screen.getvalue().endswith("\rupdating item files: 2/2\n")
+    # the CLI, whose stderr is not a terminal here, prints no progress
+    result = run("review", "import", edited, "--bank", bank, "--date", DATE)
+    assert result.exit_code == 0 and "updating item files" not in result.output
