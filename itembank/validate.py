@@ -129,6 +129,7 @@ def check_paths(
         if prob is not None:
             result.problems.append(prob)
             continue
+        ctx.source_text = doc.text
         pending: list[tuple[int | None, str | None, tuple[object, ...], str, str, bool]] = []
         for index, raw in entries:
             item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None

@@ -189,3 +189,15 @@ def test_the_fast_control_character_precheck_never_misses_one() -> None:
             if _XML_BAD.search(text):
                 assert _may_hold_xml_bad(blob), (hex(code), text)
     assert not _may_hold_xml_bad(json.dumps({"stem": r"$\frac{a}{b} + \beta$ and C:\\files"}, ensure_ascii=False))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['answer: "bell \\a here"\n', "answer: bell \x07 here\n", "answer: 'bell \x07 and a \\\\ backslash'\n"],
+    ids=["yaml-escape", "raw-character", "raw-with-backslash"],
+)
+def test_control_characters_are_found_however_they_are_written(tmp_path: Path, text: str) -> None:
+    (tmp_path / "c.yaml").write_text("id: c1\ntype: flashcard\nstem: front\n" + text)
+    exit_code, report = _run("--bank", str(tmp_path))
+    assert exit_code == 1
+    assert [(p["code"], p["path"]) for p in report["problems"]] == [("IB216", "answer")]
