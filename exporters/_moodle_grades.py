@@ -20,7 +20,7 @@ from lxml import etree
 
 from itembank.model import AnyItem, Bank, FlashcardItem
 from itembank.moodle_grades import format_fraction, moodle_fractions  # noqa: F401  (re-exported for both exporters)
-from itembank.render import Renderer
+from itembank.render import Renderer, math_spans, replace_with_text
 
 _MATH_DELIMITERS = {"math-display": ("\\[", "\\]"), "math-inline": ("\\(", "\\)")}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -107,25 +107,9 @@ def _needs_rewrite(html: str) -> bool:
 
 
 def _math_to_delimiters(div: etree._Element) -> None:
-    for span in list(div.iter("span")):
-        kind = next((k for k in (span.get("class") or "").split() if k in _MATH_DELIMITERS), None)
-        if kind is None:
-            continue
-        opening, closing = _MATH_DELIMITERS[kind]
-        _replace_with_text(span, opening + "".join(span.itertext()) + closing)
-
-
-def _replace_with_text(element: etree._Element, text: str) -> None:
-    """Put ``text`` (plus the element's tail) where the element was, and remove the element."""
-    parent = element.getparent()
-    assert parent is not None
-    joined = text + (element.tail or "")
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = (previous.tail or "") + joined
-    else:
-        parent.text = (parent.text or "") + joined
-    parent.remove(element)
+    for span, latex, display in math_spans(div):
+        opening, closing = _MATH_DELIMITERS["math-display" if display else "math-inline"]
+        replace_with_text(span, opening + latex + closing)
 
 
 def _images_to_pluginfile(div: etree._Element) -> tuple[Image, ...]:

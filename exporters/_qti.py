@@ -40,7 +40,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
-from itembank.render import Renderer
+from itembank.render import Renderer, replace_with_text
 
 try:  # MathML for $math$; without the package, math stays LaTeX in a span (documented in docs/qti.md)
     from latex2mathml.converter import convert as _latex_to_mathml
@@ -240,7 +240,7 @@ class BodyWriter:
             if name in _RENAMED:
                 replacement = _RENAMED[name]
                 if replacement is None:
-                    _drop_keep_tail(node)
+                    replace_with_text(node)
                     continue
                 node.set("class", f"md-{name}")
                 name = replacement
@@ -298,19 +298,6 @@ def _strip_mathml_attrs(math: etree._Element) -> None:
             if attr not in ("display", "mathvariant", "stretchy", "fence", "separator", "accent", "movablelimits",
                             "columnalign", "rowspacing", "columnspacing", "lspace", "rspace", "form", "width"):
                 del node.attrib[attr]
-
-
-def _drop_keep_tail(node: etree._Element) -> None:
-    parent = node.getparent()
-    if parent is None:
-        return
-    tail = node.tail or ""
-    prev = node.getprevious()
-    if prev is not None:
-        prev.tail = (prev.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(node)
 
 
 # --- one item -------------------------------------------------------------------------------

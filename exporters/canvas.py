@@ -52,7 +52,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
-from itembank.render import Renderer, escape
+from itembank.render import Renderer, escape, math_spans
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
@@ -151,15 +151,11 @@ class CanvasHtml:
             src = img.get("src") or ""
             if src and not _URL.match(src):
                 img.set("src", self._package_image(src))
-        for span in root.iter("span"):
-            cls = span.get("class") or ""
-            if "math" in cls.split():
-                latex = "".join(span.itertext())
-                display = "math-display" in cls
-                for child in list(span):
-                    span.remove(child)
-                # Canvas renders \( \) and $$ $$ with MathJax; the class stays for other readers.
-                span.text = f"$${latex}$$" if display else f"\\({latex}\\)"
+        for span, latex, display in math_spans(root):
+            for child in list(span):
+                span.remove(child)
+            # Canvas renders \( \) and $$ $$ with MathJax; the class stays for other readers.
+            span.text = f"$${latex}$$" if display else f"\\({latex}\\)"
         parts = [escape(root.text or "")]
         parts.extend(etree.tostring(child, encoding="unicode") for child in root)
         return "".join(parts)

@@ -77,3 +77,33 @@ def escape(text: str) -> str:
 
 #: A process-wide renderer for library callers that do not pass their own.
 default_renderer = Renderer()
+
+
+# --- helpers for exporters that rework a rendered tree ----------------------------------------
+
+
+def math_spans(root: etree._Element) -> list[tuple[etree._Element, str, bool]]:
+    """The math of a rendered tree, in document order: (span, LaTeX source, whether display math).
+
+    A list, not a generator, so callers may replace the spans while going through it.
+    """
+    found = []
+    for span in root.iter("span"):
+        classes = (span.get("class") or "").split()
+        if "math" in classes:
+            found.append((span, "".join(span.itertext()), "math-display" in classes))
+    return found
+
+
+def replace_with_text(element: etree._Element, text: str = "") -> None:
+    """Put ``text`` (and the element's tail) where the element was, and remove the element."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    joined = text + (element.tail or "")
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + joined
+    else:
+        parent.text = (parent.text or "") + joined
+    parent.remove(element)
