@@ -128,9 +128,6 @@ def _locate_json_duplicate(text: str, rel: str, key: str) -> Problem:
     return problem(rel, "IB011", f"duplicate key {key!r}: a second value would silently replace the first", line=line, column=col)
 
 
-_CONTAINERS = (dict, list)
-
-
 def _non_json(data: Any) -> str | None:
     """Reject values JSON cannot hold, so the schema and every exporter see plain data.
 
@@ -141,27 +138,22 @@ def _non_json(data: Any) -> str | None:
     while stack:
         node = stack.pop()
         if type(node) is dict:
-            for k, v in node.items():
+            for k in node:
                 if type(k) is not str:
                     return f"mapping key {k!r} is not a string (quote it)"
-                t = type(v)
-                if t is dict or t is list:
-                    stack.append(v)
-                elif t is float and not math.isfinite(v):
-                    return f"number {v!r} is not finite"
-                elif not (v is None or t is str or t is bool or t is int or t is float):
-                    return f"value of type {t.__name__} is not supported (quote it as a string)"
+            values: Any = node.values()
         elif type(node) is list:
-            for v in node:
-                t = type(v)
-                if t is dict or t is list:
-                    stack.append(v)
-                elif t is float and not math.isfinite(v):
-                    return f"number {v!r} is not finite"
-                elif not (v is None or t is str or t is bool or t is int or t is float):
-                    return f"value of type {t.__name__} is not supported (quote it as a string)"
-        elif type(node) is float and not math.isfinite(node):
-            return f"number {node!r} is not finite"
+            values = node
+        else:  # a scalar document
+            values = (node,)
+        for v in values:
+            t = type(v)
+            if t is dict or t is list:
+                stack.append(v)
+            elif t is float and not math.isfinite(v):
+                return f"number {v!r} is not finite"
+            elif not (v is None or t is str or t is bool or t is int or t is float):
+                return f"value of type {t.__name__} is not supported (quote it as a string)"
     return None
 
 
