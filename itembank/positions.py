@@ -86,3 +86,20 @@ def locate_duplicate_key(text: str) -> tuple[int, int, str]:
         elif isinstance(node, yaml.SequenceNode):
             stack.extend(node.value)
     return min(found) if found else (1, 1, "?")
+
+
+def locate_non_string_key(text: str) -> tuple[int, int]:
+    """Where the first mapping key that is not a string (``1:``, ``true:``, ``null:``) stands."""
+    root = _compose(text)
+    stack = [root] if root is not None else []
+    found: list[tuple[int, int]] = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if not (isinstance(k, yaml.ScalarNode) and k.tag == "tag:yaml.org,2002:str"):
+                    found.append((k.start_mark.line + 1, k.start_mark.column + 1))
+                stack.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return min(found) if found else (1, 1)

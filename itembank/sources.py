@@ -94,7 +94,12 @@ def parse(text: str, rel: str, *, is_json: bool) -> tuple[Any, Problem | None]:
         return None, problem(rel, "IB012", "nesting is too deep")
     bad = _non_json(data)
     if bad is not None:
-        return None, problem(rel, "IB014", bad)
+        line = col = 1
+        if bad.startswith("mapping key"):
+            from .positions import locate_non_string_key
+
+            line, col = locate_non_string_key(text)
+        return None, problem(rel, "IB014", bad, line=line, column=col)
     return data, None
 
 

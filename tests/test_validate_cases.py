@@ -54,6 +54,7 @@ def test_there_are_at_least_thirty_invalid_cases() -> None:
 @pytest.mark.parametrize("case", INVALID, ids=[p.name for p in INVALID])
 def test_invalid_file_is_reported_precisely(case: Path) -> None:
     code, line, item_id = _expectation(case)
+    assert line is not None, f"{case.name}: every case states the line it expects"
     exit_code, report = _run(str(case), "--bank", str(case.parent))
     assert exit_code == 1
     assert report["ok"] is False
@@ -62,10 +63,11 @@ def test_invalid_file_is_reported_precisely(case: Path) -> None:
     prob = matching[0]
     assert prob["file"].endswith(case.name)
     assert prob["severity"] == "error"
-    if line is not None:
-        assert prob["line"] == line, prob
+    assert prob["line"] == line, prob
     if item_id is not None:
         assert prob["item_id"] == item_id
+    else:  # a file-level problem names no item
+        assert prob["item_id"] is None or code in ("IB105",), prob
 
 
 def test_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
