@@ -28,12 +28,15 @@ class InvalidBank(ItembankError):
         super().__init__(f"the bank has {n} error{'s' * (n != 1)}; run `itembank validate` for the list")
 
 
-def load_bank(root: Path | str = "items", *, strict: bool = False) -> Bank:
-    """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors."""
+def load_bank(root: Path | str = "items", *, strict: bool = False, progress: Callable[[int, int], None] | None = None) -> Bank:
+    """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors.
+
+    ``progress(done, total)`` is called as files are checked.
+    """
     root = Path(root)
     if not root.is_dir():
         raise ItembankError(f"bank folder '{root}' does not exist")
-    result = check_bank(root)
+    result = check_bank(root, progress=progress)
     if not result.ok(strict=strict):
         raise InvalidBank(result)
     return result.bank()
@@ -85,6 +88,7 @@ def build(
     *,
     formats: list[str] | None = None,
     on_export: Callable[[str, Path, ExportResult], None] | None = None,
+    on_start: Callable[[str, str], None] | None = None,
     assessment: str | None = None,
     form: str | None = None,
     **options: Any,
@@ -93,7 +97,8 @@ def build(
 
     Without ``assessment``: the whole bank into ``out_dir`` and every form of every assessment of the
     bank into ``out_dir/assessments/<name>-<form>/``.  With it: only that assessment's forms (or
-    ``form``), into the same folders.
+    ``form``), into the same folders.  ``on_start(format, target)`` is called before each export
+    (target: ``bank`` or the form's name), ``on_export`` after each is written.
     """
     out_dir = Path(out_dir)
     names = formats or list(registry())
@@ -112,6 +117,8 @@ def build(
             report.forms.append(target.form.name)
         for name in names:
             exporter = get_exporter(name)
+            if on_start is not None:
+                on_start(name, target.form.name if target.form is not None else "bank")
             result = exporter.export(target, ctx)
             produced.append((name, form_dir(out_dir, target) / exporter.default_output, result))
     for name, path, result in produced:

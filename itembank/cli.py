@@ -42,9 +42,20 @@ def _progress() -> Callable[[int, int], None] | None:
     return report
 
 
+def _export_progress() -> Callable[[str, str], None] | None:
+    """One rewritten stderr line naming the export under way, only when a person is watching."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(fmt: str, target: str) -> None:
+        click.echo(f"\rexporting {fmt} ({target})\x1b[K", err=True, nl=False)
+
+    return report
+
+
 def _load(bank: Path) -> Any:
     try:
-        return load_bank(bank)
+        return load_bank(bank, progress=_progress())
     except InvalidBank as exc:
         click.echo(REPORTERS["text"](exc.result), err=True, nl=False)
         raise Failure("the bank is invalid: nothing was written") from None
@@ -160,7 +171,16 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | 
     loaded = _load(bank)
     click.echo(f"{loaded.title}: {len(loaded.items)} items valid")
     try:
-        report = build_bank(loaded, output, formats=list(formats) or None, on_export=_print_result, assessment=assessment, form=form, **options)
+        started = _export_progress()
+
+        def written(fmt: str, target: Path, result: Any) -> None:
+            if started is not None:  # clear the progress line before the summary lines
+                click.echo("\r\x1b[K", err=True, nl=False)
+            _print_result(fmt, target, result)
+
+        report = build_bank(
+            loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, **options
+        )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     except ItembankError as exc:

@@ -199,3 +199,15 @@ def test_model_and_schema_agree_on_the_item_types() -> None:
     assert tuple(schema["$defs"]["item"]["properties"]["type"]["enum"]) == ITEM_TYPES
     rules = {r["if"]["properties"]["type"]["const"] for r in schema["$defs"]["item"]["allOf"]}
     assert rules == set(ITEM_TYPES)
+
+
+def test_build_reports_each_export_before_running_it(tmp_path: Path) -> None:
+    from itembank import build
+
+    bank = load_bank(ROOT / "items")
+    started: list[tuple[str, str]] = []
+    written: list[str] = []
+    report = build(bank, tmp_path, formats=["json", "gift"], on_start=lambda f, t: started.append((f, t)), on_export=lambda f, p, r: written.append(f))
+    assert started[:2] == [("json", "bank"), ("gift", "bank")]
+    assert ("json", "pattern-check-A") in started and ("gift", "pattern-check-B") in started
+    assert len(started) == len(written) == len(report.outputs)
