@@ -14,17 +14,16 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from lxml import etree
 
 from itembank.model import AnyItem, Bank, FlashcardItem
 from itembank.moodle_grades import format_fraction, moodle_fractions  # noqa: F401  (re-exported for both exporters)
-from itembank.render import Renderer, math_spans, replace_with_text
+from itembank.render import Renderer, local_image, math_spans, replace_with_text
 
 _MATH_DELIMITERS = {"math-display": ("\\[", "\\]"), "math-inline": ("\\(", "\\)")}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
-_ABSOLUTE_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 #: Types whose Moodle question type has no hints (qformat_xml reads none for them): their hints go
 #: into the general feedback instead of being lost.
 TYPES_WITHOUT_HINTS = frozenset({"true_false", "essay", "flashcard"})
@@ -117,10 +116,9 @@ def _images_to_pluginfile(div: etree._Element) -> tuple[Image, ...]:
     images: dict[str, Image] = {}  # ref -> Image, in first-seen order
     taken: set[str] = set()
     for img in div.iter("img"):
-        src = img.get("src") or ""
-        if not src or _ABSOLUTE_URL.match(src):
+        ref = local_image(img.get("src") or "")
+        if ref is None:
             continue  # the browser fetches it: nothing to package
-        ref = unquote(src.split("#", 1)[0].split("?", 1)[0])
         image = images.get(ref)
         if image is None:
             image = Image(_unique_name(posixpath.basename(ref) or "image", taken), ref)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import posixpath
 import re
+from urllib.parse import quote
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,7 +40,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
-from itembank.render import Renderer, replace_with_text
+from itembank.render import Renderer, local_image, replace_with_text
 
 try:  # MathML for $math$; without the package, math stays LaTeX in a span (documented in docs/qti.md)
     from latex2mathml.converter import convert as _latex_to_mathml
@@ -262,13 +262,13 @@ class BodyWriter:
 
     def _media(self, img: etree._Element) -> None:
         src = img.get("src", "")
-        if not src or "://" in src or src.startswith("data:"):
+        ref = local_image(src)
+        if ref is None:
             return
-        ref = posixpath.normpath(src.lstrip("/"))
-        if ref.startswith(".."):
+        if ref.startswith(("../", "/")) or ref == "..":
             raise ItembankError(f"image '{src}' points outside the bank")
         self.assets.media.add(ref)
-        img.set("src", self.up + ref)
+        img.set("src", self.up + quote(ref))
 
     def _math(self, span: etree._Element) -> bool:
         """Replace a math span by MathML; False (keep the span with its LaTeX) if conversion fails."""
@@ -1052,8 +1052,8 @@ def build_manifest(profile: Profile, bank: Bank, entries: list[ItemEntry], media
             etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
 
     for path in media:
-        res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=media_id(path), type="webcontent", href=path)
-        etree.SubElement(res, f"{{{cp}}}file", href=path)
+        res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=media_id(path), type="webcontent", href=quote(path))
+        etree.SubElement(res, f"{{{cp}}}file", href=quote(path))
     return root
 
 

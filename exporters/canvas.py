@@ -52,7 +52,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
-from itembank.render import Renderer, escape, math_spans
+from itembank.render import Renderer, escape, local_image, math_spans
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
@@ -69,7 +69,6 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: byte-identical zips
 ZIP_LEVEL = 1
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
 
 
 # --- identifiers --------------------------------------------------------------------------------
@@ -148,9 +147,9 @@ class CanvasHtml:
     def _rewrite(self, html: str) -> str:
         root = etree.fromstring(f"<div>{html}</div>")
         for img in root.iter("img"):
-            src = img.get("src") or ""
-            if src and not _URL.match(src):
-                img.set("src", self._package_image(src))
+            ref = local_image(img.get("src") or "")
+            if ref is not None:
+                img.set("src", self._package_image(ref))
         for span, latex, display in math_spans(root):
             for child in list(span):
                 span.remove(child)
@@ -161,9 +160,8 @@ class CanvasHtml:
         return "".join(parts)
 
     def _package_image(self, ref: str) -> str:
-        rel = ref.split("#", 1)[0].split("?", 1)[0].lstrip("./")
-        self.images[ref] = f"{WEB_RESOURCES}/{rel}"
-        return f"{FILEBASE}/" + "/".join(quote(seg) for seg in rel.split("/"))
+        self.images[ref] = f"{WEB_RESOURCES}/{ref}"
+        return f"{FILEBASE}/" + "/".join(quote(seg) for seg in ref.split("/"))
 
 
 # --- feedback ------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ between paper sections are raw ``latex`` and ``html`` blocks that pandoc honours
 
 from __future__ import annotations
 
-import posixpath
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -40,7 +39,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
-from itembank.render import Renderer
+from itembank.render import Renderer, local_image
 
 #: Raw blocks: pandoc passes each one to its own output format only (LaTeX/PDF or HTML); GitHub
 #: shows them as two small code blocks.
@@ -462,10 +461,11 @@ def media_files(bank: Bank, items: Iterable[AnyItem], renderer: Renderer, result
             if "![" not in text:
                 continue
             for img in renderer.tree(text).iter("img"):
-                ref = unquote(img.get("src", "")).split("#", 1)[0].split("?", 1)[0]
-                if not ref or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith("//"):
+                src = img.get("src", "")
+                rel = local_image(src)
+                if rel is None:
                     continue  # a URL: the reader fetches it
-                rel = posixpath.normpath(ref)
+                ref = unquote(src.split("#", 1)[0].split("?", 1)[0])  # as written, for the note below
                 source = bank.media_path(rel)
                 if rel in out:
                     continue

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import copy
 import html as _html
+import posixpath
+import re
+from urllib.parse import unquote
 
 import pyromark
 from lxml import etree
@@ -93,6 +96,22 @@ def math_spans(root: etree._Element) -> list[tuple[etree._Element, str, bool]]:
         if "math" in classes:
             found.append((span, "".join(span.itertext()), "math-display" in classes))
     return found
+
+
+_REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
+
+
+def local_image(src: str) -> str | None:
+    """The bank-relative file a rendered ``<img src>`` names, or None for a URL the reader fetches.
+
+    The renderer percent-encodes ``src`` (``media/%C3%A9.png``); this decodes it, drops a query or
+    fragment and normalises ``./`` and ``a/../``.  A result starting with ``../`` or ``/`` lies outside
+    the bank (validation refuses those, rule IB212).
+    """
+    if not src or _REMOTE.match(src):
+        return None
+    path = unquote(src.split("#", 1)[0].split("?", 1)[0])
+    return posixpath.normpath(path) if path else None
 
 
 def replace_with_text(element: etree._Element, text: str = "") -> None:

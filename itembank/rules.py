@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pyromark
 
 from .model import BankConfig
 from .moodle_grades import MAX_CORRECT, moodle_fractions
+from .render import local_image
 
 Finding = tuple[tuple[object, ...], str, str]
 Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
@@ -56,19 +57,19 @@ class RuleContext:
         self.source_text: str | None = None
 
     def image_status(self, ref: str) -> str | None:
-        """None if the image is fine, else the rule code that it breaks."""
-        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", ref) or ref.startswith("//"):
-            return None  # an absolute URL: the platform fetches it, nothing to package
-        rel = PurePosixPath(ref.split("#", 1)[0].split("?", 1)[0])
-        if rel.is_absolute() or ".." in rel.parts:
-            target = (self.root / rel).resolve() if not rel.is_absolute() else Path(rel)
-            try:
-                target.relative_to(self.root)
-            except ValueError:
-                return "IB212"
-        if ref not in self._exists:
-            self._exists[ref] = (self.root / rel).is_file()
-        return None if self._exists[ref] else "IB211"
+        """None if the image is fine, else the rule code that it breaks.
+
+        The file is named exactly as the exporters will name it (``render.local_image``), so a
+        reference that validates is one every exporter can package.
+        """
+        rel = local_image(ref)
+        if rel is None:
+            return None  # a URL: the platform fetches it, nothing to package
+        if rel.startswith(("/", "../")) or rel == "..":
+            return "IB212"
+        if rel not in self._exists:
+            self._exists[rel] = (self.root / rel).is_file()
+        return None if self._exists[rel] else "IB211"
 
 
 def markdown_texts(item: dict[str, Any]) -> Iterator[tuple[tuple[object, ...], str]]:

@@ -211,3 +211,31 @@ def test_build_reports_each_export_before_running_it(tmp_path: Path) -> None:
     assert started[:2] == [("json", "bank"), ("gift", "bank")]
     assert ("json", "pattern-check-A") in started and ("gift", "pattern-check-B") in started
     assert len(started) == len(written) == len(report.outputs)
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30", "canvas", "moodle", "markdown"])
+def test_an_image_with_a_non_ascii_name_is_packaged(tmp_path: Path, fmt: str) -> None:
+    """The renderer percent-encodes image sources; every exporter must still find the bank's file."""
+    import base64
+    import io
+    import zipfile
+
+    (tmp_path / "media").mkdir()
+    png = (ROOT / "tests/banks/all-types/media/loss-curve.png").read_bytes()
+    (tmp_path / "media" / "é curve.png").write_bytes(png)
+    (tmp_path / "q.yaml").write_text(
+        "id: img-q\ntype: multiple_choice\nstem: 'See ![chart](<media/é curve.png>)'\n"
+        "options:\n  - {id: a, text: Up, correct: true, feedback: Yes.}\n  - {id: b, text: Down, feedback: No.}\n",
+        encoding="utf-8",
+    )
+    assert check_bank(tmp_path).problems == []
+    result = export(load_bank(tmp_path), fmt)
+    if result.files is not None:
+        blobs = list(result.files.values())
+    elif result.data is not None and result.data[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(result.data)) as zf:
+            blobs = [zf.read(n) for n in zf.namelist()]
+    else:
+        assert result.data is not None
+        blobs = [result.data, base64.b64decode(b"".join(re.findall(rb"encoding=\"base64\">([^<]+)<", result.data)))]
+    assert png in blobs
