@@ -171,7 +171,7 @@ def _summary_line(log: Path, prefix: str = "") -> str:
 
 _FORMATS_PROBE = """
 import json
-from itembank.export import BrokenExporter, registry
+from itembank.formats import BrokenExporter, registry
 out = {}
 for name, e in registry().items():
     out[name] = {"ok": False, "why": f"{type(e.error).__name__}: {e.error}"} if isinstance(e, BrokenExporter) else {"ok": True, "output": e.default_output}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from itembank.export import ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import Bank
 from itembank.normalize import to_data
 
@@ -17,6 +17,7 @@ class JsonExporter:
     name = "json"
     description = "the normalized bank as one JSON document (schemas/bank.schema.json)"
     default_output = "bank.json"
+    options: frozenset[str] = frozenset()  # takes no export options
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

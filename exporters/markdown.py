@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from itembank.export import ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
     AnyItem,
     Bank,
@@ -40,6 +40,8 @@ from itembank.model import (
     TrueFalseItem,
 )
 from itembank.render import Renderer, local_image
+
+from .kit.numbers import number_text, plural
 
 #: Raw blocks: pandoc passes each one to its own output format only (LaTeX/PDF or HTML); GitHub
 #: shows them as two small code blocks.
@@ -112,14 +114,6 @@ def numbered(entries: Iterable[tuple[int, str]]) -> str:
 def letter(k: int) -> str:
     """A, B, ... Z, then AA, AB, ... for the rare list longer than the alphabet."""
     return LETTERS[k] if k < len(LETTERS) else letter(k // len(LETTERS) - 1) + LETTERS[k % len(LETTERS)]
-
-
-def number(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
-def points(x: float) -> str:
-    return f"{number(x)} point{'s' * (x != 1)}"
 
 
 def seeded(item_id: str, what: str, values: list[str]) -> list[str]:
@@ -283,7 +277,7 @@ def essay_lines(item: EssayItem) -> list[str]:
 
 def question(n: int, item: AnyItem, body: str) -> str:
     """An ordered-list entry numbered ``n``: the points, then the body indented into the entry."""
-    return bullet(blocks(f"*({points(item.points)})*", body), f"{n}.")
+    return bullet(blocks(f"*({plural(item.points, 'point')})*", body), f"{n}.")
 
 
 def paper(lay: Layout) -> str:
@@ -293,7 +287,7 @@ def paper(lay: Layout) -> str:
         f"# {lay.title}",
         f"**Name:** {ANSWER_LINE} **Date:** {SHORT_LINE}",
         lay.instructions,
-        f"*{total} question{'s' * (total != 1)}, {points(score)} in total.*",
+        f"*{total} question{'s' * (total != 1)}, {plural(score, 'point')} in total.*",
     )
     parts = [head]
     for k, (section, entries) in enumerate(numbering(lay)):
@@ -326,9 +320,9 @@ def key_answer(item: AnyItem) -> str:
     if isinstance(item, NumericItem):
         unit = f" {plain(item.unit)}" if item.unit else ""
         if item.range is not None:
-            return f"**Answer:** any value from {number(item.range[0])} to {number(item.range[1])}{unit}"
-        tol = f" ± {number(item.tolerance)}" if item.tolerance else " (exact)"
-        return f"**Answer:** {number(item.centre)}{unit}{tol}"
+            return f"**Answer:** any value from {number_text(item.range[0])} to {number_text(item.range[1])}{unit}"
+        tol = f" ± {number_text(item.tolerance)}" if item.tolerance else " (exact)"
+        return f"**Answer:** {number_text(item.centre)}{unit}{tol}"
     if isinstance(item, EssayItem):
         return blocks(rubric_table(item), labelled("**Sample answer:**", item.sample_answer) if item.sample_answer else None)
     if isinstance(item, MatchingItem):
@@ -352,9 +346,9 @@ def key_answer(item: AnyItem) -> str:
             elif b.kind == "choice":
                 answer = f"**{plain(b.correct or '')}**"
             else:
-                tol = f" ± {number(b.tolerance)}" if b.tolerance else ""
-                answer = f"**{number(b.number or 0)}**{tol}"
-            entries.append(blocks(f"**({k + 1})** {answer} *({points(b.points)})*", b.feedback))
+                tol = f" ± {number_text(b.tolerance)}" if b.tolerance else ""
+                answer = f"**{number_text(b.number or 0)}**{tol}"
+            entries.append(blocks(f"**({k + 1})** {answer} *({plural(b.points, 'point')})*", b.feedback))
         return blocks("**Answers:**", bullets(entries))
     return f"**Answer:** {item.answer}" if isinstance(item, FlashcardItem) else ""
 
@@ -363,7 +357,7 @@ def rubric_table(item: EssayItem) -> str | None:
     if not item.rubric:
         return "**Rubric:** none given; grade against the sample answer."
     rows = ["| Criterion | Points | What to look for |", "|---|---:|---|"]
-    rows += [f"| {cell(c.criterion)} | {number(c.points)} | {cell(c.description or '')} |" for c in item.rubric]
+    rows += [f"| {cell(c.criterion)} | {number_text(c.points)} | {cell(c.description or '')} |" for c in item.rubric]
     return blocks("**Rubric** (concepts to look for):", "\n".join(rows))
 
 
@@ -392,7 +386,7 @@ def key(lay: Layout) -> str:
         listed = []
         for n, item in entries:
             name = f"*{plain(item.title)}* (`{item.id}`)" if item.title else f"`{item.id}`"
-            name += f" · {points(item.points)}"
+            name += f" · {plural(item.points, 'point')}"
             listed.append(bullet(blocks(name, key_answer(item), key_explanations(item)), f"{n}."))
         parts.append(blocks(f"## {section.title}", "\n\n".join(listed)))
     return blocks(*parts) + "\n"
@@ -485,6 +479,7 @@ class MarkdownExporter:
     name = "markdown"
     description = "printable student paper, answer key and flashcards (CommonMark/GFM for pandoc and GitHub)"
     default_output = "print"
+    options: frozenset[str] = frozenset()  # takes no export options
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

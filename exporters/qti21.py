@@ -3,21 +3,22 @@
 One item file per item, an assessment test with a section per topic (or per form section), media
 with manifest dependencies, LOM + QTI metadata.  The manifest declares ``<schema>QTIv2.1 Package``
 and the QTI 2.1 namespace so that Canvas imports it as QTI 2.  The builder is shared with ``qti30``:
-see ``exporters/_qti.py`` and docs/qti.md.
+see ``itembank.exporters.qti`` and docs/qti.md.
 """
 
 from __future__ import annotations
 
-from itembank.export import ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import Bank
 
-from ._qti import QTI21, export_package
+from .qti import QTI21, export_package
 
 
 class Qti21Exporter:
     name = "qti21"
     description = "IMS QTI 2.1 content package (zip; --unzipped for a folder; --check validates it)"
     default_output = "qti21.zip"
+    options = frozenset({"check", "unzipped"})
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         return export_package(QTI21, bank, ctx)

@@ -3,21 +3,22 @@
 One item file per item, an assessment test with a section per topic (or per form section), media
 with manifest dependencies, LOM + QTI metadata, in the QTI 3.0 ``qti-`` vocabulary.  The builder is
 shared with ``qti21``:
-see ``exporters/_qti.py`` and docs/qti.md.
+see ``itembank.exporters.qti`` and docs/qti.md.
 """
 
 from __future__ import annotations
 
-from itembank.export import ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import Bank
 
-from ._qti import QTI30, export_package
+from .qti import QTI30, export_package
 
 
 class Qti30Exporter:
     name = "qti30"
     description = "IMS QTI 3.0 content package (zip; --unzipped for a folder; --check validates it)"
     default_output = "qti30.zip"
+    options = frozenset({"check", "unzipped"})
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         return export_package(QTI30, bank, ctx)

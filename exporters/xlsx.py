@@ -26,7 +26,6 @@ Determinism: fixed document dates, fixed zip timestamps and sorted zip entries.
 from __future__ import annotations
 
 import copy
-
 import io
 import math
 import zipfile
@@ -48,8 +47,8 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
-from itembank.export import ExportContext, ExportResult
 from itembank.fingerprint import fingerprint
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
     DIFFICULTIES,
     ITEM_TYPES,
@@ -87,6 +86,9 @@ from itembank.workbook_layout import (
     META_VERSION_KEY,
     SUMMARY_SHEET,
 )
+
+from .kit.numbers import number_text, plural
+from .kit.zip import zip_entry
 
 # The layout the importer relies on (sheet and header names, meta keys, decisions) is defined once,
 # in the core: itembank.workbook_layout.
@@ -186,14 +188,6 @@ def _cell_text(text: str) -> str:
 # --- what each cell says ------------------------------------------------------------------------
 
 
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
-def _pts(points: float) -> str:
-    return f"{_num(points)} pt" + ("" if points == 1 else "s")
-
-
 def _lines(prefix: Callable[[int], str], texts: Iterable[str]) -> str:
     return "\n".join(f"{prefix(n)}{t}" for n, t in enumerate(texts, 1))
 
@@ -212,9 +206,9 @@ def answer_text(item: AnyItem) -> str:
     if isinstance(item, NumericItem):
         unit = f" {item.unit}" if item.unit else ""
         if item.range is not None:
-            return f"any value from {_num(item.range[0])} to {_num(item.range[1])}{unit}"
+            return f"any value from {number_text(item.range[0])} to {number_text(item.range[1])}{unit}"
         assert item.answer is not None
-        return f"{_num(item.answer)} ± {_num(item.tolerance)}{unit}"
+        return f"{number_text(item.answer)} ± {number_text(item.tolerance)}{unit}"
     if isinstance(item, EssayItem):
         parts = []
         if item.sample_answer:
@@ -242,10 +236,10 @@ def _blank_text(b: Any) -> str:
     if b.kind == "choice":
         key = f"{b.correct} (choices: {', '.join(b.choices)})"
     elif b.kind == "numeric":
-        key = f"{_num(b.number)} ± {_num(b.tolerance)}"
+        key = f"{number_text(b.number)} ± {number_text(b.tolerance)}"
     else:
         key = " | ".join(b.answers) + (" (case-sensitive)" if b.case_sensitive else "")
-    extra = f" [{_pts(b.points)}]" if b.points != 1 else ""
+    extra = f" [{plural(b.points, 'pt')}]" if b.points != 1 else ""
     fb = f" — {b.feedback}" if b.feedback else ""
     return f"{{{{{b.name}}}}}: {key}{extra}{fb}"
 
@@ -277,7 +271,7 @@ def _solution(item: AnyItem) -> str | None:
 def _rubric(item: AnyItem) -> str | None:
     if not isinstance(item, EssayItem) or not item.rubric:
         return None
-    return "\n".join(f"• {c.criterion} ({_pts(c.points)})" + (f": {c.description}" if c.description else "") for c in item.rubric)
+    return "\n".join(f"• {c.criterion} ({plural(c.points, 'pt')})" + (f": {c.description}" if c.description else "") for c in item.rubric)
 
 
 def _history(item: AnyItem) -> str | None:
@@ -504,7 +498,7 @@ def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBoo
     out = []
     for r, item in enumerate(bank.items, 2):
         values = item_values(item, n_options)
-        row = element("row", r=str(r), ht=_num(row_height(values, per_line)), customHeight="1")
+        row = element("row", r=str(r), ht=number_text(row_height(values, per_line)), customHeight="1")
         append = row.append
         for col, (value, style) in enumerate(values):
             ref = f"{letters[col]}{r}"
@@ -522,7 +516,7 @@ def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBoo
                     t.set(_XML_SPACE, "preserve")
                 append(cell)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                sub(sub(row, "c", r=ref, s=sid[(style, False)], t="n"), "v").text = _num(value)
+                sub(sub(row, "c", r=ref, s=sid[(style, False)], t="n"), "v").text = number_text(value)
             elif style == "review":  # empty but unlocked, so that the reviewer can type into it
                 sub(row, "c", r=ref, s=sid[(style, False)])
         out.append(etree.tostring(row, encoding="utf-8"))
@@ -643,12 +637,9 @@ class _DeterministicZip(zipfile.ZipFile):
                     raise RuntimeError(f"{name} has no <sheetData> to add rows to")
                 parts[name] = b"".join((head, rows, sep, tail))
             for name in sorted(parts):  # "[Content_Types].xml" sorts first, as Office likes
-                info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
                 # Level 1: a third of the time of the default level 6 for a ~25% bigger file;
                 # a review workbook is written often and sent once.
-                super().writestr(info, parts[name], compresslevel=1)
+                super().writestr(zip_entry(name, level=1, date=ZIP_DATE), parts[name])
         super().close()
 
 
@@ -667,6 +658,7 @@ class XlsxExporter:
     name = "xlsx"
     description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
     default_output = "review.xlsx"
+    options: frozenset[str] = frozenset()  # takes no export options
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

@@ -4,8 +4,31 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import BuildReport, InvalidBank, build, export, load_bank  # noqa: E402
-from .export import ExportContext, ExportResult, ItembankError, registry  # noqa: E402
+
+def _mount_source_exporters() -> None:
+    """In a source checkout (an editable install, the tests), mount the repository folder
+    ``exporters/`` as ``itembank.exporters``; a wheel already ships it there (pyproject.toml)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    source = here.parent / "exporters"
+    if (here / "exporters").is_dir() or not (source / "__init__.py").is_file():
+        return
+    spec = importlib.util.spec_from_file_location(f"{__name__}.exporters", source / "__init__.py", submodule_search_locations=[str(source)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    globals()["exporters"] = module
+
+
+_mount_source_exporters()
+
+from .api import BuildReport, build, export, load_bank  # noqa: E402
+from .errors import InvalidBank, ItembankError, UsageError  # noqa: E402
+from .formats import ExportContext, ExportOptions, ExportResult, registry  # noqa: E402
 from .model import Bank, BankConfig  # noqa: E402
 from .problems import Problem  # noqa: E402
 from .validate import CheckResult, check_bank, check_paths  # noqa: E402
@@ -16,10 +39,12 @@ __all__ = [
     "BuildReport",
     "CheckResult",
     "ExportContext",
+    "ExportOptions",
     "ExportResult",
     "InvalidBank",
     "ItembankError",
     "Problem",
+    "UsageError",
     "build",
     "check_bank",
     "check_paths",

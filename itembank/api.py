@@ -7,26 +7,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
 from .assessments import ASSESSMENTS_DIR, assessment_names, build_forms, form_bank
-from .export import ExportContext, ExportResult, ItembankError, UsageError, get_exporter, registry, write_result
+from .atomic import write_result
+from .errors import InvalidBank, UsageError
+from .formats import ExportContext, ExportResult, get_exporter, make_options, options_for, registry
 from .model import Bank
 from .render import Renderer
-from .validate import CheckResult, check_bank
+from .validate import check_bank
 
+__all__ = ["BuildReport", "InvalidBank", "build", "export", "form_dir", "load_bank", "select_bank"]
 
-class InvalidBank(ItembankError):
-    """The bank has errors; ``result.problems`` lists them all."""
-
-    def __init__(self, result: CheckResult) -> None:
-        self.result = result
-        n = len(result.errors)
-        super().__init__(f"the bank has {n} error{'s' * (n != 1)}; run `itembank validate` for the list")
-
+FORM_WITHOUT_ASSESSMENT = "a form was given without its assessment (a form belongs to an assessment)"
 
 def load_bank(root: Path | str = "items", *, strict: bool = False, progress: Callable[[int, int], None] | None = None) -> Bank:
     """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors.
@@ -35,7 +31,7 @@ def load_bank(root: Path | str = "items", *, strict: bool = False, progress: Cal
     """
     root = Path(root)
     if not root.is_dir():
-        raise ItembankError(f"bank folder '{root}' does not exist")
+        raise UsageError(f"bank folder '{root}' does not exist")
     result = check_bank(root, progress=progress)
     if not result.ok(strict=strict):
         raise InvalidBank(result)
@@ -46,7 +42,7 @@ def select_bank(bank: Bank, assessment: str | None = None, form: str | None = No
     """The whole bank, or one form (default A) of the named assessment of the bank."""
     if assessment is None:
         if form is not None:
-            raise UsageError("--form needs --assessment (a form belongs to an assessment)")
+            raise UsageError(FORM_WITHOUT_ASSESSMENT)
         return bank
     return form_bank(bank, assessment, form)
 
@@ -65,11 +61,19 @@ def export(
     form: str | None = None,
     **options: Any,
 ) -> ExportResult:
-    """Run one exporter in memory (nothing is written), on the bank or on one assessment form."""
+    """Run one exporter in memory (nothing is written), on the bank or on one assessment form.
+
+    ``options`` are :class:`~itembank.formats.ExportOptions` fields; one the format does not take is
+    a :class:`UsageError` (so is ``options`` together with ``ctx``, which carries its own).
+    """
     exporter = get_exporter(fmt)
-    bank = select_bank(bank, assessment, form)
     if ctx is None:
-        ctx = ExportContext(options=options, tool_version=__version__)
+        ctx = ExportContext(options=make_options(options, exporter.options, f"format '{fmt}'"), tool_version=__version__)
+    elif options:
+        raise UsageError("give the export options in ctx.options or as keyword arguments, not both")
+    else:
+        make_options(asdict(ctx.options), exporter.options, f"format '{fmt}'")
+    bank = select_bank(bank, assessment, form)
     return exporter.export(bank, ctx)
 
 
@@ -102,12 +106,16 @@ def build(
     """
     out_dir = Path(out_dir)
     names = formats or list(registry())
-    ctx = ExportContext(renderer=Renderer(), options=options, tool_version=__version__)
+    exporters = {name: get_exporter(name) for name in names}
+    # An option is refused only when no format of the build takes it; each format gets the ones it takes.
+    accepted = frozenset().union(*(e.options for e in exporters.values()))
+    chosen = make_options(options, accepted, f"any format of this build ({', '.join(exporters)})")
+    renderer = Renderer()
     report = BuildReport()
     if assessment is not None:
         targets = [select_bank(bank, assessment, form)] if form is not None else build_forms(bank, assessment)
     elif form is not None:
-        raise UsageError("--form needs --assessment (a form belongs to an assessment)")
+        raise UsageError(FORM_WITHOUT_ASSESSMENT)
     else:
         targets = [bank] + [f for name in assessment_names(bank.root) for f in build_forms(bank, name)]
     # Produce everything in memory first: a failing exporter must not leave a half-updated dist/.
@@ -115,10 +123,10 @@ def build(
     for target in targets:
         if target.form is not None:
             report.forms.append(target.form.name)
-        for name in names:
-            exporter = get_exporter(name)
+        for name, exporter in exporters.items():
             if on_start is not None:
                 on_start(name, target.form.name if target.form is not None else "bank")
+            ctx = ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
             result = exporter.export(target, ctx)
             produced.append((name, form_dir(out_dir, target) / exporter.default_output, result))
     for name, path, result in produced:
@@ -126,5 +134,5 @@ def build(
         report.outputs.append((name, path, result))
         if on_export is not None:
             on_export(name, path, result)
-    report.renders = ctx.renderer.renders
+    report.renders = renderer.renders
     return report

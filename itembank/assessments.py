@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import jsonschema
     from jsonschema.exceptions import ValidationError
 
-from .export import ItembankError, UsageError
+from .errors import ItembankError, UsageError
 from .model import AnyItem, Bank, ChoiceItem, Form, Section
 from .positions import PositionIndex
 from .problems import Problem, json_path, problem
@@ -49,7 +49,8 @@ _FILTERS = ("topic", "tags", "difficulty", "type", "status")
 #: How many reshuffles a later form may try to get an order different from every earlier form.
 _DISTINCT_ATTEMPTS = 20
 
-Path_ = tuple[object, ...]
+#: Where a value sits in the blueprint data, as a JSON path of keys and indexes (for problems).
+DataPath = tuple[object, ...]
 
 
 # --- the blueprint as read -----------------------------------------------------------------------
@@ -59,7 +60,7 @@ Path_ = tuple[object, ...]
 class Rule:
     """One selection rule of a section (``sections[s].select[r]``)."""
 
-    path: Path_
+    path: DataPath
     ids: tuple[str, ...] | None
     count: int | None
     topics: tuple[str, ...] = ()
@@ -128,7 +129,7 @@ def _many(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _rule(raw: dict[str, Any], path: Path_, *, statuses: tuple[str, ...], delivery: str) -> Rule:
+def _rule(raw: dict[str, Any], path: DataPath, *, statuses: tuple[str, ...], delivery: str) -> Rule:
     ids = tuple(raw["ids"]) if "ids" in raw else None
     return Rule(
         path=path,
@@ -201,7 +202,7 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(load_schema("assessment"))
 
 
-def _explain(err: ValidationError) -> Iterator[tuple[Path_, str, bool]]:
+def _explain(err: ValidationError) -> Iterator[tuple[DataPath, str, bool]]:
     """(path, message, at_key) for one schema error, in words an author understands."""
     path = tuple(err.absolute_path)
     kw = err.validator
@@ -239,7 +240,7 @@ def read_assessment(path: Path, file: str) -> tuple[Assessment | None, list[Prob
     problems: list[Problem] = []
     if not NAME_PATTERN.match(path.stem):
         problems.append(problem(file, "IB401", f"file name '{path.stem}' must match {NAME_PATTERN.pattern}: it names the forms and their output folders"))
-    found: list[tuple[Path_, str, bool]] = []
+    found: list[tuple[DataPath, str, bool]] = []
     for err in _validator().iter_errors(doc.data):
         for entry in _explain(err):
             if entry not in found:
@@ -280,7 +281,7 @@ class _Locator:
         self.assessment = assessment
         self._pos: PositionIndex | None = None
 
-    def __call__(self, code: str, where: Path_, message: str, item_id: str | None = None) -> Problem:
+    def __call__(self, code: str, where: DataPath, message: str, item_id: str | None = None) -> Problem:
         if self._pos is None:
             self._pos = PositionIndex(self.assessment.text)
         line, col = self._pos.locate(where)
@@ -298,7 +299,7 @@ def select(assessment: Assessment, items: tuple[AnyItem, ...] | list[AnyItem]) -
     problems: list[Problem] = []
     claimed: dict[str, str] = {}  # item id -> the rule path that took it
     points: dict[str, float] = {}
-    picks: dict[Path_, Pick] = {}
+    picks: dict[DataPath, Pick] = {}
 
     def claim(item_id: str, rule: Rule) -> None:
         claimed[item_id] = json_path(list(rule.path))

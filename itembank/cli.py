@@ -1,7 +1,8 @@
 """The ``itembank`` command: a thin click layer over the library API.
 
-Exit codes: 0 success, 1 invalid bank or failed export, 2 usage error.  Domain errors become
-``click.ClickException`` with a one-line message, never a traceback.
+Exit codes: 0 success, 1 invalid bank or failed export, 2 usage error.  Library errors
+(``itembank.errors``) become exit codes in one place, :class:`_Group`: a one-line message, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .api import InvalidBank, build as build_bank, export as export_bank, form_dir, load_bank, select_bank
-from .export import ItembankError, UsageError, get_exporter, registry, write_result
+from .api import build as build_bank
+from .api import export as export_bank
+from .api import form_dir, load_bank, select_bank
+from .atomic import write_file_atomic, write_result
+from .errors import InvalidBank, ItembankError, ReviewImportError, UsageError
+from .formats import get_exporter, registry
 from .model import ITEM_TYPES
+from .progress import CLEAR_LINE, check_progress, export_progress, stage_progress
 from .reporters import REPORTERS
 from .schema import SCHEMA_NAMES, schema_text
 from .skeletons import skeleton
@@ -30,37 +36,13 @@ class Failure(click.ClickException):
     exit_code = 1
 
 
-def _progress() -> Callable[[int, int], None] | None:
-    """A progress line on stderr for long runs, only when a person is watching."""
-    if not sys.stderr.isatty():
-        return None
-
-    def report(done: int, total: int) -> None:
-        if total >= 200 and (done % 100 == 0 or done == total):
-            click.echo(f"\rchecking {done}/{total} files", err=True, nl=done == total)
-
-    return report
-
-
-def _export_progress() -> Callable[[str, str], None] | None:
-    """One rewritten stderr line naming the export under way, only when a person is watching."""
-    if not sys.stderr.isatty():
-        return None
-
-    def report(fmt: str, target: str) -> None:
-        click.echo(f"\rexporting {fmt} ({target})\x1b[K", err=True, nl=False)
-
-    return report
-
-
 def _load(bank: Path) -> Any:
-    try:
-        return load_bank(bank, progress=_progress())
-    except InvalidBank as exc:
-        click.echo(REPORTERS["text"](exc.result), err=True, nl=False)
-        raise Failure("the bank is invalid: nothing was written") from None
-    except ItembankError as exc:
-        raise click.UsageError(str(exc)) from None
+    return load_bank(bank, progress=check_progress())
+
+
+def _check_form(assessment: str | None, form: str | None) -> None:
+    if form is not None and assessment is None:
+        raise click.UsageError("--form needs --assessment (a form belongs to an assessment)")
 
 
 bank_option = click.option(
@@ -80,6 +62,15 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except InvalidBank as exc:
+            click.echo(REPORTERS["text"](exc.result), err=True, nl=False)
+            raise Failure("the bank is invalid: nothing was written") from None
+        except ReviewImportError as exc:
+            for line in exc.details:
+                click.echo(f"  {line}", err=True)
+            raise Failure(str(exc)) from None
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
         except ItembankError as exc:
             raise Failure(str(exc)) from None
         except OSError as exc:
@@ -108,11 +99,11 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool) -> Non
     """
     if paths:
         root = bank if bank.is_dir() else (paths[0] if paths[0].is_dir() else paths[0].parent)
-        result = check_paths(list(paths), root=root, progress=_progress())
+        result = check_paths(list(paths), root=root, progress=check_progress())
     else:
         if not bank.is_dir():
             raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank or PATHS)")
-        result = check_bank(bank, progress=_progress())
+        result = check_bank(bank, progress=check_progress())
     click.echo(REPORTERS[fmt](result), nl=False)
     if not result.ok(strict=strict):
         sys.exit(1)
@@ -138,16 +129,12 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @_export_options
 def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, **options: Any) -> None:
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
-    try:
-        exporter = get_exporter(fmt)
-        loaded = select_bank(_load(bank), assessment, form)
-        result = export_bank(loaded, fmt, **options)
-        target = output or form_dir("dist", loaded) / exporter.default_output
-        write_result(result, target)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ItembankError as exc:
-        raise Failure(str(exc)) from None
+    _check_form(assessment, form)
+    exporter = get_exporter(fmt)
+    loaded = select_bank(_load(bank), assessment, form)
+    result = export_bank(loaded, fmt, **options)
+    target = output or form_dir("dist", loaded) / exporter.default_output
+    write_result(result, target)
     _print_result(fmt, target, result)
 
 
@@ -168,23 +155,17 @@ def _print_result(fmt: str, target: Path, result: Any) -> None:
 def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | None, form: str | None, **options: Any) -> None:
     """Validate the bank, then run every exporter on the whole bank and on every form of every
     assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
+    _check_form(assessment, form)
     loaded = _load(bank)
     click.echo(f"{loaded.title}: {len(loaded.items)} items valid")
-    try:
-        started = _export_progress()
+    started = export_progress()
 
-        def written(fmt: str, target: Path, result: Any) -> None:
-            if started is not None:  # clear the progress line before the summary lines
-                click.echo("\r\x1b[K", err=True, nl=False)
-            _print_result(fmt, target, result)
+    def written(fmt: str, target: Path, result: Any) -> None:
+        if started is not None:  # clear the progress line before the summary lines
+            click.echo(CLEAR_LINE, err=True, nl=False)
+        _print_result(fmt, target, result)
 
-        report = build_bank(
-            loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, **options
-        )
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ItembankError as exc:
-        raise Failure(str(exc)) from None
+    report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, **options)
     forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""
     click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered once each){forms}")
 
@@ -227,8 +208,6 @@ def new(item_type: str, item_id: str, bank: Path, output: Path | None, force: bo
     target = output or bank / f"{item_id}.yaml"
     if target.exists() and not force:
         raise Failure(f"{target} exists (use --force to overwrite)")
-    from .export import write_file_atomic
-
     write_file_atomic(target, skeleton(item_type, item_id).encode("utf-8"))
     click.echo(f"wrote {target}")
 
@@ -267,17 +246,10 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
     first: one bad row and nothing is written.  Items changed since the export are held back and
     reported (exit 1).
     """
-    from .review import ReviewImportError, import_reviews, terminal_progress
+    from .review import import_reviews
 
     loaded = _load(bank)
-    try:
-        report = import_reviews(workbook, loaded, date=date, dry_run=dry_run, progress=terminal_progress())
-    except ReviewImportError as exc:
-        for line in exc.details:
-            click.echo(f"  {line}", err=True)
-        raise Failure(str(exc)) from None
-    except ItembankError as exc:
-        raise Failure(str(exc)) from None
+    report = import_reviews(workbook, loaded, date=date, dry_run=dry_run, progress=stage_progress())
     if dry_run:
         click.echo(report.diff(), nl=False)
     click.echo(report.summary())

@@ -16,7 +16,7 @@ from itembank import Bank, build, check_bank, load_bank
 from itembank.api import export
 from itembank.assessments import build_forms, form_bank
 from itembank.cli import main
-from itembank.export import ItembankError
+from itembank.errors import ItembankError
 from itembank.model import ChoiceItem
 from itembank.positions import PositionIndex
 from itembank.schema import load_schema

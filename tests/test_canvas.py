@@ -1,7 +1,7 @@
 """The Canvas QTI 1.2 package: structure as Canvas's importer reads it, scoring, feedback, determinism.
 
 No public schema covers Canvas's QTI 1.2 dialect, so the package is checked structurally by
-``exporters._canvas_check`` (the same code ``--check`` runs) and its response processing is
+``itembank.exporters.canvas.check`` (the same code ``--check`` runs) and its response processing is
 evaluated by a small QTI 1.2 condition interpreter below, the way Canvas scores a submission.
 """
 
@@ -18,10 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from exporters import canvas
-from exporters._canvas_check import check_package
+from itembank.exporters import canvas
+from itembank.exporters.canvas.check import check_package
+from itembank.exporters.canvas.names import bank_item_ident, quiz_ident
+from itembank.exporters.canvas.zipstream import BackgroundWriter, BankSpool
 from itembank import Bank
-from itembank.export import ExportContext, ItembankError
+from itembank.errors import ItembankError
+from itembank.formats import ExportContext, ExportOptions, ExportResult
 from itembank.model import Form, MatchingItem, Section, ShortAnswerItem, SourceRef
 from itembank.render import Renderer
 
@@ -29,14 +32,14 @@ Q = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 C = "{http://canvas.instructure.com/xsd/cccv1p0}"
 
 
-def export_files(bank: Bank, **options: object) -> tuple[dict[str, bytes], canvas.ExportResult]:
-    result = canvas.exporter.export(bank, ExportContext(renderer=Renderer(), options={"unzipped": True, **options}))
+def export_files(bank: Bank, **options: object) -> tuple[dict[str, bytes], ExportResult]:
+    result = canvas.exporter.export(bank, ExportContext(renderer=Renderer(), options=ExportOptions(**{"unzipped": True, **options})))
     assert result.files is not None
     return result.files, result
 
 
 def quiz_root(bank: Bank, files: dict[str, bytes]) -> etree._Element:
-    qident = canvas.quiz_ident(bank)
+    qident = quiz_ident(bank)
     return etree.fromstring(files[f"{qident}/{qident}.xml"])
 
 
@@ -47,7 +50,7 @@ def bank_items(bank: Bank, files: dict[str, bytes]) -> dict[str, etree._Element]
         if name.startswith("non_cc_assessments/"):
             for item in etree.fromstring(data).iter(f"{Q}item"):
                 by_ident[item.get("ident")] = item
-    return {i.id: by_ident[canvas.bank_item_ident(bank, i)] for i in bank.items if canvas.bank_item_ident(bank, i) in by_ident}
+    return {i.id: by_ident[bank_item_ident(bank, i)] for i in bank.items if bank_item_ident(bank, i) in by_ident}
 
 
 def meta(item: etree._Element) -> dict[str, str]:
@@ -160,7 +163,7 @@ def test_question_types(all_types_bank: Bank) -> None:
 
 def test_quiz_meta_identifier_is_the_assessment_ident(all_types_bank: Bank) -> None:
     files, _ = export_files(all_types_bank)
-    qident = canvas.quiz_ident(all_types_bank)
+    qident = quiz_ident(all_types_bank)
     quiz = etree.fromstring(files[f"{qident}/assessment_meta.xml"])
     assert quiz.get("identifier") == quiz_root(all_types_bank, files).find(f"{Q}assessment").get("ident") == qident
     total = sum(i.points for i in all_types_bank.items if i.type != "flashcard")
@@ -324,7 +327,7 @@ def test_zip_holds_the_same_files_as_the_folder(all_types_bank: Bank) -> None:
 
 
 def test_check_option_reads_the_zip(all_types_bank: Bank) -> None:
-    result = canvas.exporter.export(all_types_bank, ExportContext(renderer=Renderer(), options={"check": True}))
+    result = canvas.exporter.export(all_types_bank, ExportContext(renderer=Renderer(), options=ExportOptions(check=True)))
     assert result.data is not None and result.files is None
     assert any("structural check passed" in n for n in result.notes)
 
@@ -348,8 +351,8 @@ def test_spooled_bank_copies_land_in_their_topic_bank_in_order(all_types_bank: B
     # the same package as the in-memory spool, and each bank exactly its topic's questions.
     bank = _interleaved_topics_bank(all_types_bank, 3)
     in_memory, _ = export_files(bank)
-    monkeypatch.setattr(canvas._BankSpool, "MEMORY", 1)
-    monkeypatch.setattr(canvas._BankSpool, "_CHUNK", 7)
+    monkeypatch.setattr(BankSpool, "MEMORY", 1)
+    monkeypatch.setattr(BankSpool, "_CHUNK", 7)
     on_disk, _ = export_files(bank)
     assert on_disk == in_memory
     assert check_package(on_disk) == []
@@ -358,7 +361,7 @@ def test_spooled_bank_copies_land_in_their_topic_bank_in_order(all_types_bank: B
             ob = etree.fromstring(data).find(f"{Q}objectbank")
             topic = meta(ob)["bank_title"].split(" — ", 1)[1]
             idents = [el.get("ident") for el in ob.iter(f"{Q}item")]
-            assert idents == [canvas.bank_item_ident(bank, i) for i in bank.items if i.topic == topic]
+            assert idents == [bank_item_ident(bank, i) for i in bank.items if i.topic == topic]
 
 
 def test_export_holds_no_uncompressed_copy_of_the_package(all_types_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -370,8 +373,8 @@ def test_export_holds_no_uncompressed_copy_of_the_package(all_types_bank: Bank, 
     bank = _interleaved_topics_bank(all_types_bank, 40)
     files, _ = export_files(bank)
     uncompressed = sum(len(d) for d in files.values())
-    monkeypatch.setattr(canvas._BankSpool, "MEMORY", 1)
-    monkeypatch.setattr(canvas._BackgroundWriter, "_BATCH", 16 * 1024)
+    monkeypatch.setattr(BankSpool, "MEMORY", 1)
+    monkeypatch.setattr(BackgroundWriter, "_BATCH", 16 * 1024)
     renderer = Renderer()
     canvas.exporter.export(bank, ExportContext(renderer=renderer))  # renders and caches every text first
     tracemalloc.start()
@@ -405,7 +408,7 @@ def test_form_sections_become_question_groups(all_types_bank: Bank) -> None:
     assert len(sections[0].findall(f"{Q}item")) == 3
     assert sections[1].find(f"{Q}selection_ordering") is None
     assert any("same points" in n for n in result.notes)  # 2, 3 and 1 point items in one group
-    quiz = etree.fromstring(files[f"{canvas.quiz_ident(bank)}/assessment_meta.xml"])
+    quiz = etree.fromstring(files[f"{quiz_ident(bank)}/assessment_meta.xml"])
     assert quiz.findtext(f"{C}title") == "Check, form A"
     assert "<strong>every</strong>" in quiz.findtext(f"{C}description")
     assert float(quiz.findtext(f"{C}points_possible")) == 2 * 3 + 1 + 1
@@ -426,7 +429,7 @@ def _mutate(files: dict[str, bytes], name: str, old: bytes, new: bytes) -> dict[
 
 def test_checker_reports_broken_packages(all_types_bank: Bank) -> None:
     files, _ = export_files(all_types_bank)
-    qident = canvas.quiz_ident(all_types_bank)
+    qident = quiz_ident(all_types_bank)
     meta_name = f"{qident}/assessment_meta.xml"
     bad = _mutate(files, meta_name, f'identifier="{qident}"'.encode(), b'identifier="other"')
     assert any("quiz identifier other != assessment ident" in p for p in check_package(bad))
@@ -460,7 +463,7 @@ def test_unreadable_text_is_an_error_not_a_traceback(all_types_bank: Bank, unzip
     items = (*(i for i in all_types_bank.items if i.id != "at-sa"), item)
     bank = dataclasses.replace(all_types_bank, items=items, by_id={})
     with pytest.raises(ItembankError, match="at-sa"):
-        canvas.exporter.export(bank, ExportContext(renderer=Renderer(), options={"unzipped": unzipped}))
+        canvas.exporter.export(bank, ExportContext(renderer=Renderer(), options=ExportOptions(unzipped=unzipped)))
 
 
 # --- property: any XML-legal text survives -----------------------------------------------------------
@@ -489,7 +492,7 @@ def test_any_text_survives_into_well_formed_xml(
     )
     bank = Bank(root=Path("."), config=dataclasses.replace(all_types_bank.config, title=bank_title), items=(sa, mt))
     renderer = Renderer()
-    result = canvas.exporter.export(bank, ExportContext(renderer=renderer, options={"unzipped": True}))
+    result = canvas.exporter.export(bank, ExportContext(renderer=renderer, options=ExportOptions(unzipped=True)))
     files = result.files
     assert files is not None
     assert check_package(files) == []

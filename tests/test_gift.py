@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporters import gift
+from itembank.exporters.moodle import gift
 from itembank import Bank
-from itembank.export import ExportContext
+from itembank.formats import ExportContext
 from itembank.model import BankConfig, ChoiceItem, MatchingItem, Option, Pair, ShortAnswerItem, SourceRef, TrueFalseItem
 from itembank.render import Renderer
 

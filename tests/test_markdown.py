@@ -12,7 +12,8 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from exporters import markdown as md_exporter
+from itembank.exporters import markdown as md_exporter
+from itembank.exporters.kit.numbers import number_text
 from itembank import Bank, ExportContext, load_bank
 from itembank.assessments import build_forms
 from itembank.model import (
@@ -100,10 +101,10 @@ def answers(item: AnyItem, *, key: bool = False) -> list[str]:
         return list(item.answers)
     if isinstance(item, NumericItem):
         if item.range is not None:
-            return [md_exporter.number(x) for x in item.range] if key else []
-        return [md_exporter.number(item.centre)]
+            return [number_text(x) for x in item.range] if key else []
+        return [number_text(item.centre)]
     if isinstance(item, ClozeItem):
-        return [a for b in item.blanks if b.kind == "text" for a in b.answers] + [md_exporter.number(b.number) for b in item.blanks if b.kind == "numeric" and b.number is not None]
+        return [a for b in item.blanks if b.kind == "text" for a in b.answers] + [number_text(b.number) for b in item.blanks if b.kind == "numeric" and b.number is not None]
     return []
 
 

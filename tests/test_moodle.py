@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from exporters import moodle
+from itembank.exporters.moodle import xml as moodle
 from itembank import Bank
-from itembank.export import ExportContext
+from itembank.formats import ExportContext
 from itembank.model import BankConfig, Blank, ChoiceItem, ClozeItem, Option, ShortAnswerItem, SourceRef, TrueFalseItem
 from itembank.moodle_grades import MOODLE_GRADES, moodle_fractions, split_hundred
 from itembank.render import Renderer

@@ -15,23 +15,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from exporters import _qti, _xsd
+from itembank.exporters import qti
+from itembank.exporters.kit import xsd
+from itembank.exporters.qti.profiles import MATHML_NS
+from itembank.exporters.qti.item import INTERACTION, ItemBuilder
 from itembank import Bank
 from itembank.api import InvalidBank, load_bank
-from itembank.export import ExportContext, ExportResult, ItembankError
+from itembank.errors import ItembankError
+from itembank.formats import ExportContext, ExportOptions, ExportResult
 from itembank.model import Blank, ChoiceItem, ClozeItem, Form, Option, Section, SourceRef
 from itembank.render import Renderer
 from itembank.validate import check_bank
 
-PROFILES = {"qti21": _qti.QTI21, "qti30": _qti.QTI30}
+PROFILES = {"qti21": qti.QTI21, "qti30": qti.QTI30}
 CP = {"qti21": "http://www.imsglobal.org/xsd/imscp_v1p1", "qti30": "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"}
 LOM = "http://ltsc.ieee.org/xsd/LOM"
 
 
 def export_files(bank: Bank, fmt: str, **options: object) -> tuple[dict[str, bytes], ExportResult]:
-    from itembank.export import get_exporter
+    from itembank.formats import get_exporter
 
-    ctx = ExportContext(renderer=Renderer(), options={"unzipped": True, **options}, tool_version="test")
+    ctx = ExportContext(renderer=Renderer(), options=ExportOptions(**{"unzipped": True, **options}), tool_version="test")
     result = get_exporter(fmt).export(bank, ctx)
     assert result.files is not None
     return result.files, result
@@ -67,18 +71,18 @@ def test_every_item_test_and_manifest_validates(packages, xsd_dir: Path, bank: s
     files, result = packages[(bank, fmt)]
     xml = {name: data for name, data in files.items() if name.endswith(".xml") and name != "imsmanifest.xml"}
     assert len(xml) == sum(result.written.values()) + 1  # every item plus the test
-    assert _xsd.validate_files(xml, fmt, xsd_dir) == []
-    assert _xsd.validate_file(files["imsmanifest.xml"], f"{fmt}-cp", xsd_dir) == []
+    assert xsd.validate_files(xml, fmt, xsd_dir) == []
+    assert xsd.validate_file(files["imsmanifest.xml"], f"{fmt}-cp", xsd_dir) == []
 
 
 @pytest.mark.consumer
 def test_xsd_helper_reports_invalid_documents(xsd_dir: Path) -> None:
     bad = b'<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="x" adaptive="false" timeDependent="false"/>'
-    problems = _xsd.validate_file(bad, "qti21", xsd_dir)
+    problems = xsd.validate_file(bad, "qti21", xsd_dir)
     assert any("title" in p for p in problems)
-    assert _xsd.validate_file(b"<not-closed>", "qti21", xsd_dir)[0].startswith("not well-formed")
+    assert xsd.validate_file(b"<not-closed>", "qti21", xsd_dir)[0].startswith("not well-formed")
     with pytest.raises(ItembankError, match="unknown schema key"):
-        _xsd.validate_file(bad, "nope", xsd_dir)
+        xsd.validate_file(bad, "nope", xsd_dir)
 
 
 @pytest.mark.consumer
@@ -94,7 +98,7 @@ def test_check_files_lists_failures(all_types_bank: Bank, xsd_dir: Path, monkeyp
     monkeypatch.setenv("ITEMBANK_XSD_DIR", str(xsd_dir))
     files, _ = export_files(all_types_bank, "qti21")
     files["items/at-tf.xml"] = files["items/at-tf.xml"].replace(b' title="at-tf"', b"")
-    problems = _qti.check_files(_qti.QTI21, files)
+    problems = qti.check_files(qti.QTI21, files)
     assert len(problems) == 1 and problems[0].startswith("items/at-tf.xml:") and "title" in problems[0]
 
 
@@ -109,7 +113,7 @@ def test_check_without_schema_folder_is_a_clear_error(all_types_bank: Bank, monk
 
 @pytest.mark.parametrize("fmt", PROFILES)
 def test_zip_is_byte_identical_across_runs(all_types_bank: Bank, fmt: str) -> None:
-    from itembank.export import get_exporter
+    from itembank.formats import get_exporter
 
     runs = [get_exporter(fmt).export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data for _ in range(2)]
     assert runs[0] is not None and runs[0] == runs[1]
@@ -148,7 +152,7 @@ def test_media_packaged_with_dependency_and_relative_src(packages, all_types_ban
     for fmt in PROFILES:
         files, _ = packages[("all", fmt)]
         assert files["media/loss-curve.png"] == (all_types_bank.root / "media/loss-curve.png").read_bytes()
-        img = next(item_tree(files, "at-mc").iter(q(fmt, "img").replace(f"qti-img", "img")))
+        img = next(item_tree(files, "at-mc").iter(q(fmt, "img").replace("qti-img", "img")))
         assert img.get("src") == "../media/loss-curve.png" and img.get("alt") == "Loss falling over epochs"
         manifest = etree.fromstring(files["imsmanifest.xml"])
         cp = CP[fmt]
@@ -185,7 +189,7 @@ def test_lom_metadata(packages, seed_bank, all_types_bank, bank: str, fmt: str) 
         assert objectives == list(item.objectives)
         qmd = res.find(f".//{{{md_ns}}}qtiMetadata")
         assert qmd.findtext(f"{{{md_ns}}}toolName") == "itembank"
-        expected = _qti.INTERACTION.get(item.type)
+        expected = INTERACTION.get(item.type)
         kinds = [k.text for k in qmd.iterfind(f"{{{md_ns}}}interactionType")]
         if expected:
             assert kinds == [expected]
@@ -230,7 +234,7 @@ def test_form_sections_with_pick(all_types_bank: Bank, xsd_dir: Path, fmt: str) 
     assert sections[0].find(q(fmt, "selection")).get("select") == "2"
     assert sections[0].find(q(fmt, "ordering")).get("shuffle") == "true"
     assert sections[1].find(q(fmt, "selection")) is None
-    assert _xsd.validate_file(files["assessment.xml"], fmt, xsd_dir) == []
+    assert xsd.validate_file(files["assessment.xml"], fmt, xsd_dir) == []
 
 
 # --- interactions, scoring and feedback ------------------------------------------------------------
@@ -332,7 +336,7 @@ def test_flashcard_back_shown_after_attempt_and_not_scored(packages, fmt: str) -
 def test_math_becomes_mathml(packages, fmt: str) -> None:
     files, _ = packages[("all", fmt)]
     mc = item_tree(files, "at-mc")
-    maths = list(mc.iter(f"{{{_qti.MATHML_NS}}}math"))
+    maths = list(mc.iter(f"{{{MATHML_NS}}}math"))
     assert len(maths) == 1 and "log" in "".join(maths[0].itertext())
 
 
@@ -344,8 +348,8 @@ def test_cloze_blank_feedback_validates(all_types_bank: Bank, xsd_dir: Path, fmt
         blanks=(Blank(name="w", kind="text", answers=("hi",), feedback="Say *hi*."),
                 Blank(name="n", kind="numeric", number=2.5, tolerance=0.5, feedback="About 2.5.")),
     )
-    root = _qti.ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
-    assert _xsd.validate_file(_qti.to_bytes(root), fmt, xsd_dir) == []
+    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
     assert {m.get("identifier") for m in root.iter(q(fmt, "modalFeedback"))} == {"FB_w", "FB_n"}
 
 
@@ -368,9 +372,9 @@ def mc_item(text: str) -> ChoiceItem:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(XML_LEGAL, max_size=40).map(lambda s: s + " <b> & ]]> \u00e9\U0001F600"))
 def test_arbitrary_unicode_survives_into_valid_xml(xsd_dir: Path, fmt: str, text: str) -> None:
-    root = _qti.ItemBuilder(PROFILES[fmt], Renderer(), mc_item(text), "t").build()
-    data = _qti.to_bytes(root)
-    assert _xsd.validate_file(data, fmt, xsd_dir) == []
+    root = ItemBuilder(PROFILES[fmt], Renderer(), mc_item(text), "t").build()
+    data = qti.to_bytes(root)
+    assert xsd.validate_file(data, fmt, xsd_dir) == []
     back = etree.fromstring(data)
     assert back.get("title") == " ".join(text.split())
     assert "]]>" in "".join(back.itertext()) and "&" in "".join(back.itertext())

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from exporters import _qti
+from itembank.exporters.qti.ids import qti_id
 from itembank import Bank
-from itembank.export import ExportContext, get_exporter
+from itembank.formats import ExportContext, get_exporter
 from itembank.model import ChoiceItem, TrueFalseItem
 from itembank.render import Renderer
 
@@ -50,13 +50,13 @@ def test_every_item_scores_in_the_real_player(qti_player: Path, seed_bank: Bank,
     bank = seed_bank if bank_name == "seed" else all_types_bank
     proc, report = run_player(qti_player, bank, fmt, tmp_path)
     results = {r["identifier"]: r for r in report["results"]}
-    assert sorted(results) == sorted(_qti.qti_id(i.id, "I_") for i in bank.items)
+    assert sorted(results) == sorted(qti_id(i.id, "I_") for i in bank.items)
     # No WARN either: none of our interactions hits a player limitation its README documents.
     statuses = {r["status"] for r in results.values()}
     assert statuses == {"PASS"}, "\n" + proc.stdout
     assert proc.returncode == 0
     for item in bank.items:
-        r = results[_qti.qti_id(item.id, "I_")]
+        r = results[qti_id(item.id, "I_")]
         assert r["rendered"] and not r["renderProblems"], (item.id, r["renderProblems"])
         if not item.gradable:
             assert not r["scorable"], item.id  # essays and flashcards: rendered, never machine-scored

@@ -22,6 +22,11 @@ from itembank.model import AnyItem, Bank, FlashcardItem
 from itembank.moodle_grades import format_fraction, moodle_fractions  # noqa: F401  (re-exported for both exporters)
 from itembank.render import Renderer, local_image, math_spans, replace_with_text
 
+from ..kit.numbers import number_text, plural
+
+#: Significant digits of a number in Moodle's formats (PHP's float precision).
+MOODLE_DIGITS = 15
+
 _MATH_DELIMITERS = {"math-display": ("\\[", "\\]"), "math-inline": ("\\(", "\\)")}
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 #: Types whose Moodle question type has no hints (qformat_xml reads none for them): their hints go
@@ -183,10 +188,8 @@ def item_tags(item: AnyItem) -> list[str]:
 
 
 def format_number(value: float) -> str:
-    """A number as both importers parse it: ``50000``, ``0.0055``, ``1e-05`` (15 significant digits)."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return format(value, ".15g")
+    """A number as both importers parse it: ``50000``, ``0.0055``, ``1e-05`` (15 significant digits, PHP's float precision)."""
+    return number_text(value, significant=MOODLE_DIGITS)
 
 
 def general_feedback(item: AnyItem, mh: MoodleHtml, *, hints: bool) -> Html:
@@ -248,22 +251,18 @@ def grader_info(item: AnyItem, mh: MoodleHtml) -> Html:
     div = etree.Element("div")
     if rubric:
         total = sum(c.points for c in rubric)
-        _heading(div, f"Rubric ({format_number(total)} {_points(total)})")
+        _heading(div, f"Rubric ({plural(total, 'point', significant=MOODLE_DIGITS)})")
         lst = etree.SubElement(div, "ul")
         for c in rubric:
             li = etree.SubElement(lst, "li")
             li.extend(mh.blocks(c.criterion))
-            etree.SubElement(li, "p").text = f"{format_number(c.points)} {_points(c.points)}"
+            etree.SubElement(li, "p").text = plural(c.points, 'point', significant=MOODLE_DIGITS)
             if c.description:
                 li.extend(mh.blocks(c.description))
     if sample:
         _heading(div, "Sample answer" if not isinstance(item, FlashcardItem) else "Answer")
         div.extend(mh.blocks(sample))
     return mh.finish(div)
-
-
-def _points(n: float) -> str:
-    return "point" if n == 1 else "points"
 
 
 def plain_to_html(text: str) -> str:

@@ -13,7 +13,7 @@ import io
 import re
 from collections import defaultdict
 
-from itembank.export import ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
     AnyItem,
     Bank,
@@ -26,7 +26,7 @@ from itembank.model import (
     TrueFalseItem,
 )
 
-from ._moodle_grades import (
+from .content import (
     Html,
     ItemSkipped,
     MoodleHtml,
@@ -68,6 +68,7 @@ class GiftExporter:
     name = "gift"
     description = "Moodle GIFT text: question bank → Import → GIFT format"
     default_output = "questions.gift"
+    options: frozenset[str] = frozenset()  # takes no export options
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

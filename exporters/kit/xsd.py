@@ -53,7 +53,7 @@ if os.environ.get("ITEMBANK_XSD_DIR"):
 
 from lxml import etree  # noqa: E402  (after the catalog variable is set, on purpose)
 
-from itembank.export import ItembankError  # noqa: E402
+from itembank.errors import ItembankError  # noqa: E402
 
 _SCHEMA_CACHE: dict[tuple[str, str], etree.XMLSchema] = {}
 _IN_PROCESS_BROKEN: set[tuple[str, str]] = set()

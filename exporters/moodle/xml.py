@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from itembank.export import ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
     AnyItem,
     Bank,
@@ -32,7 +32,7 @@ from itembank.model import (
     TrueFalseItem,
 )
 
-from ._moodle_grades import (
+from .content import (
     EMPTY,
     TYPES_WITHOUT_HINTS,
     Html,
@@ -74,6 +74,7 @@ class MoodleXmlExporter:
     name = "moodle"
     description = "Moodle XML for Moodle 4.x: question bank → Import → Moodle XML format"
     default_output = "moodle.xml"
+    options: frozenset[str] = frozenset()  # takes no export options
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

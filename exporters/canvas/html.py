@@ -1,0 +1,110 @@
+"""HTML as Canvas shows it (math as Canvas equation images, images under $IMS-CC-FILEBASE$) and the feedback texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from lxml import etree
+
+from itembank.model import (
+    Item,
+)
+from itembank.render import Renderer, escape, local_image, math_spans
+
+from .names import FILEBASE, WEB_RESOURCES
+
+# --- HTML for Canvas ------------------------------------------------------------------------------
+
+
+class CanvasHtml:
+    """Item Markdown → the HTML Canvas stores, with images under the package and math as MathJax.
+
+    Rendering goes through the shared (cached) renderer.  Only texts with an image or math need the
+    Canvas rewrite (a parse); those results are cached here.  Everything else is the renderer's own
+    string, returned as is: a second cache of every text would only cost memory.
+    """
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+        self.images: dict[str, str] = {}  # bank-relative ref -> package path
+        self._rewritten: dict[str, str] = {}  # renderer HTML -> Canvas HTML
+
+    def block(self, text: str) -> str:
+        return self._canvas(self.renderer.html(text))
+
+    def inline(self, text: str) -> str:
+        return self._canvas(self.renderer.inline_html(text))
+
+    def _canvas(self, html: str) -> str:
+        if "<img" not in html and "math" not in html:
+            return html
+        out = self._rewritten.get(html)
+        if out is None:
+            out = self._rewritten[html] = self._rewrite(html)
+        return out
+
+    def _rewrite(self, html: str) -> str:
+        root = etree.fromstring(f"<div>{html}</div>")
+        for img in root.iter("img"):
+            ref = local_image(img.get("src") or "")
+            if ref is not None:
+                img.set("src", self._package_image(ref))
+        for span, latex, display in math_spans(root):
+            for child in list(span):
+                span.remove(child)
+            # Canvas renders \( \) and $$ $$ with MathJax; the class stays for other readers.
+            span.text = f"$${latex}$$" if display else f"\\({latex}\\)"
+        parts = [escape(root.text or "")]
+        parts.extend(etree.tostring(child, encoding="unicode") for child in root)
+        return "".join(parts)
+
+    def _package_image(self, ref: str) -> str:
+        self.images[ref] = f"{WEB_RESOURCES}/{ref}"
+        return f"{FILEBASE}/" + "/".join(quote(seg) for seg in ref.split("/"))
+
+
+# --- feedback ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Feedback:
+    """The four kinds of feedback Canvas keeps (HTML), plus per-answer comments keyed by answer id."""
+
+    general: str = ""
+    correct: str = ""
+    incorrect: str = ""
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+def section_html(title: str, body: str) -> str:
+    return f"<p><strong>{escape(title)}</strong></p>{body}"
+
+
+def general_feedback(item: Item, html: CanvasHtml) -> str:
+    """Rationale, solution steps, final answer, quick check and hints: shown after answering."""
+    parts: list[str] = []
+    if item.rationale:
+        parts.append(html.block(item.rationale))
+    sol = item.solution
+    if sol is not None:
+        if sol.steps:
+            steps = "".join(
+                f"<li>{'<strong>' + escape(s.title) + '</strong> ' if s.title else ''}{html.block(s.text)}</li>" for s in sol.steps
+            )
+            parts.append(section_html("Solution", f"<ol>{steps}</ol>"))
+        if sol.final_answer:
+            parts.append(section_html("Answer", html.block(sol.final_answer)))
+        if sol.quick_check:
+            parts.append(section_html("Quick check", html.block(sol.quick_check)))
+    if item.hints:
+        # Classic Quizzes have no hints; they survive as feedback shown after the attempt.
+        parts.append(section_html("Hints", "<ul>" + "".join(f"<li>{html.block(h)}</li>" for h in item.hints) + "</ul>"))
+    return "".join(parts)
+
+
+def incorrect_feedback(item: Item, html: CanvasHtml) -> str:
+    if not item.common_mistakes:
+        return ""
+    return section_html("Common mistakes", "<ul>" + "".join(f"<li>{html.block(m)}</li>" for m in item.common_mistakes) + "</ul>")
+

@@ -1,0 +1,62 @@
+"""Namespaces, folder names and identifiers of a Canvas QTI 1.2 package."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+
+from itembank.model import (
+    Bank,
+    Item,
+)
+
+QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
+CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
+CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+QTI_SCHEMA = f"{QTI_NS} http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"
+LOR = "associatedcontent/imscc_xmlv1p1/learning-application-resource"
+FILEBASE = "$IMS-CC-FILEBASE$"
+WEB_RESOURCES = "web_resources"
+BANK_FOLDER = "non_cc_assessments"
+# Deflate level 1: a 10,000-question package is 14 MB instead of 10.7 MB at level 6, and zipping
+# it takes ~0.6 s of CPU instead of ~1.8 s (a third of the export's time at level 6).
+ZIP_LEVEL = 1
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
+
+
+# --- identifiers --------------------------------------------------------------------------------
+
+
+def migration_id(*parts: str) -> str:
+    """A Canvas-style migration id ("g" + MD5): stable across exports, so re-imports update in place."""
+    return "g" + hashlib.md5("\x00".join(parts).encode("utf-8")).hexdigest()
+
+
+def bank_item_ident(bank: Bank, item: Item) -> str:
+    """The ident of an item's question-bank copy (its Canvas assessment-question migration id)."""
+    return migration_id("itembank-question", bank.title, item.id)
+
+
+def quiz_item_ident(quiz_ident: str, item: Item) -> str:
+    return migration_id("itembank-quiz-question", quiz_ident, item.id)
+
+
+def quiz_ident(bank: Bank) -> str:
+    form = bank.form.name if bank.form else ""
+    return migration_id("itembank-quiz", bank.title, form)
+
+
+def question_bank_title(bank: Bank, topic: str) -> str:
+    return f"{bank.title} — {topic}"
+
+
+def answer_ids(item: Item, count: int) -> list[str]:
+    """Integer answer ids (Canvas re-reads ``original_answer_ids`` as integers; others become random)."""
+    base = (zlib.crc32(item.id.encode("utf-8")) % 9000 + 1000) * 1000
+    return [str(base + i + 1) for i in range(count)]
+
+
+

@@ -1,0 +1,296 @@
+"""The package's files: quiz, settings, one question bank per topic, manifest."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+from lxml import etree
+
+from itembank.errors import ItembankError
+from itembank.formats import ExportContext, ExportResult
+from itembank.model import (
+    AnyItem,
+    Bank,
+    FlashcardItem,
+    Item,
+)
+
+from ..kit.numbers import number_text
+from .html import CanvasHtml
+from .items import QTI, ItemBuilder, meta_field, sub
+from .names import (
+    BANK_FOLDER,
+    CANVAS_NS,
+    CP_NS,
+    LOR,
+    QTI_NS,
+    QTI_SCHEMA,
+    XSI,
+    bank_item_ident,
+    migration_id,
+    question_bank_title,
+    quiz_ident,
+    quiz_item_ident,
+)
+from .zipstream import BankSpool, Members
+
+
+@contextmanager
+def qti_document(out: IO[bytes]) -> Iterator[etree.xmlfile]:
+    """An incremental writer of a ``<questestinterop>`` document: questions are written as they are built."""
+    with etree.xmlfile(out, encoding="UTF-8") as xf:
+        xf.write_declaration()
+        with xf.element(QTI + "questestinterop", {f"{{{XSI}}}schemaLocation": QTI_SCHEMA}, nsmap={None: QTI_NS, "xsi": XSI}):
+            yield xf
+
+
+@dataclass
+class QuizSection:
+    ident: str
+    title: str
+    item_ids: tuple[str, ...]
+    pick: int | None = None
+
+
+
+def _sections(bank: Bank, qident: str) -> list[QuizSection]:
+    """The form's sections, or one section per topic (Canvas flattens sections without a pick)."""
+    if bank.form is not None:
+        return [
+            QuizSection(migration_id("itembank-section", qident, str(n), s.title), s.title, s.item_ids, s.pick)
+            for n, s in enumerate(bank.form.sections)
+        ]
+    by_topic: dict[str, list[str]] = {}
+    for item in bank.items:
+        by_topic.setdefault(item.topic or "General", []).append(item.id)
+    return [QuizSection(migration_id("itembank-section", qident, topic), topic, tuple(ids)) for topic, ids in by_topic.items()]
+
+
+def _bank_ident(bank: Bank, topic: str) -> str:
+    return migration_id("itembank-bank", bank.title, topic)
+
+
+def _bank_path(bank: Bank, topic: str) -> str:
+    return f"{BANK_FOLDER}/{_bank_ident(bank, topic)}.xml.qti"
+
+
+def _exportable(bank: Bank, result: ExportResult) -> dict[str, AnyItem]:
+    """The items Canvas can hold, by id; every other item is skipped with its reason."""
+    exported: dict[str, AnyItem] = {}
+    for item in bank.items:
+        if isinstance(item, FlashcardItem):
+            result.skip(item.id, "flashcards have no Canvas quiz question type (use the markdown or xlsx export)")
+        elif not hasattr(ItemBuilder, f"_build_{item.type}"):
+            result.skip(item.id, f"item type '{item.type}' has no Canvas question type")
+        else:
+            exported[item.id] = item
+    return exported
+
+
+def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members) -> None:
+    """Write every file of the package into ``members``, in sorted order (see the section comment)."""
+    html = CanvasHtml(ctx.renderer)
+    builder = ItemBuilder(html, result.notes)
+    qident = quiz_ident(bank)
+    exported = _exportable(bank, result)
+    topics = list(dict.fromkeys(i.topic or "General" for i in exported.values()))
+    members.write(f"{qident}/assessment_meta.xml", _assessment_meta(bank, qident, exported, html))
+    with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
+        spool = BankSpool(spool_file)  # type: ignore[arg-type]  # a binary file, typed as SpooledTemporaryFile
+        written: set[str] = set()
+        with members.open(f"{qident}/{qident}.xml") as out:
+            _write_quiz(out, bank, qident, exported, builder, spool, written, result)
+        # items of the bank that no section delivers still belong in the question bank
+        for item in exported.values():
+            if item.id not in written:
+                _build(builder, bank, item, result, spool, written)
+        images = {path: ref for ref, path in html.images.items()}  # refs "a.png" and "./a.png": one file
+        bank_paths = {_bank_path(bank, t): t for t in topics}
+        members.write("imsmanifest.xml", _manifest(qident, sorted(bank_paths), sorted(images)))
+        for path in sorted(bank_paths):
+            with members.open(path) as out:
+                _write_bank(out, bank, bank_paths[path], spool)
+    for path in sorted(images):
+        target = bank.media_path(images[path].split("#", 1)[0].split("?", 1)[0])
+        try:
+            data = target.read_bytes()
+        except OSError as exc:
+            raise ItembankError(f"image '{images[path]}' cannot be read: {exc.strerror or exc}") from None
+        members.write(path, data)
+
+
+def _write_quiz(
+    out: IO[bytes],
+    bank: Bank,
+    qident: str,
+    exported: dict[str, AnyItem],
+    builder: ItemBuilder,
+    spool: BankSpool,
+    written: set[str],
+    result: ExportResult,
+) -> None:
+    """The quiz: a section per form section (or topic); each question is built, its bank copy
+    spooled, then given its quiz ident and a reference to the bank copy and written here."""
+    with qti_document(out) as xf:
+        title = bank.form.title if bank.form else bank.title
+        with xf.element(QTI + "assessment", ident=qident, title=title):
+            md = etree.Element("qtimetadata")
+            meta_field(md, "cc_maxattempts", "1")
+            xf.write(md)
+            with xf.element(QTI + "section", ident="root_section"):
+                for sec in _sections(bank, qident):
+                    members = [exported[i] for i in sec.item_ids if i in exported]
+                    if not members:
+                        continue
+                    with xf.element(QTI + "section", ident=sec.ident, title=sec.title):
+                        if sec.pick is not None:
+                            xf.write(_selection(sec, members, result))
+                        for item in members:
+                            el = _build(builder, bank, item, result, spool, written)
+                            _make_quiz_copy(el, qident, item)
+                            xf.write(el)
+
+
+def _write_bank(out: IO[bytes], bank: Bank, topic: str, spool: BankSpool) -> None:
+    """One topic's question bank: an ``<objectbank>``, its ``bank_title``, then the spooled questions."""
+    with qti_document(out) as xf, xf.element(QTI + "objectbank", ident=_bank_ident(bank, topic)):
+        md = etree.Element("qtimetadata")
+        meta_field(md, "bank_title", question_bank_title(bank, topic))  # before the items: read while parsing
+        xf.write(md)
+        xf.flush()  # what the writer holds goes out first; the questions follow as serialized
+        spool.copy(topic, out)
+
+
+def _build(
+    builder: ItemBuilder, bank: Bank, item: AnyItem, result: ExportResult, spool: BankSpool, written: set[str]
+) -> etree._Element:
+    """Build one question; the first time, count it and spool its question-bank copy."""
+    try:
+        built = builder.build(item, bank_item_ident(bank, item))
+    except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
+        raise ItembankError(f"item '{item.id}': {exc}; run `itembank validate` to find the text") from None
+    assert built is not None  # exported holds only buildable types
+    if item.id not in written:
+        written.add(item.id)
+        result.wrote(item.type)
+        spool.add(item.topic or "General", etree.tostring(built.element, encoding="UTF-8"))
+    return built.element
+
+
+def _make_quiz_copy(el: etree._Element, qident: str, item: Item) -> None:
+    """Turn the bank question into the quiz question: its own ident plus a reference to the bank copy."""
+    bank_ident = el.get("ident") or ""
+    el.set("ident", quiz_item_ident(qident, item))
+    meta_field(el[0][0], "assessment_question_identifierref", bank_ident)  # itemmetadata/qtimetadata
+
+
+def _selection(sec: QuizSection, members: list[AnyItem], result: ExportResult) -> etree._Element:
+    """A Canvas question group: pick ``n`` of the section's questions, each worth the same points."""
+    points = {m.points for m in members}
+    if len(points) > 1:
+        result.notes.append(
+            f"section '{sec.title}': a Canvas question group gives every question the same points; "
+            f"used {number_text(max(points))} (items have {', '.join(number_text(p) for p in sorted(points))})"
+        )
+    assert sec.pick is not None
+    so = etree.Element("selection_ordering")
+    sel = sub(so, "selection")
+    sub(sel, "selection_number").text = str(min(sec.pick, len(members)))
+    sub(sub(sel, "selection_extension"), "points_per_item").text = number_text(max(points))
+    return so
+
+
+def _quiz_points(bank: Bank, exported: dict[str, AnyItem]) -> float:
+    if bank.form is None:
+        return sum(i.points for i in bank.items if i.id in exported)
+    total = 0.0
+    for s in bank.form.sections:
+        members = [bank.by_id[i] for i in s.item_ids if i in exported]
+        if not members:
+            continue
+        if s.pick is None:
+            total += sum(m.points for m in members)
+        else:
+            total += min(s.pick, len(members)) * max(m.points for m in members)
+    return total
+
+
+def _shuffle(bank: Bank, exported: dict[str, AnyItem]) -> bool:
+    """Canvas shuffles answers per quiz: on only when every choice/matching item allows it."""
+    flags = [f for i in bank.items if i.id in exported and (f := getattr(i, "shuffle", None)) is not None]
+    return bool(flags) and all(flags)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _assessment_meta(bank: Bank, qident: str, exported: dict[str, AnyItem], html: CanvasHtml) -> bytes:
+    root = etree.Element(f"{{{CANVAS_NS}}}quiz", nsmap={None: CANVAS_NS, "xsi": XSI}, identifier=qident)
+    root.set(f"{{{XSI}}}schemaLocation", f"{CANVAS_NS} https://canvas.instructure.com/xsd/cccv1p0.xsd")
+    c = f"{{{CANVAS_NS}}}"
+    title = bank.form.title if bank.form else bank.title
+    points = number_text(_quiz_points(bank, exported))
+    description = html.block(bank.form.instructions) if bank.form and bank.form.instructions else ""
+
+    def add(parent: etree._Element, tag: str, text: str) -> etree._Element:
+        el = etree.SubElement(parent, c + tag)
+        el.text = text
+        return el
+
+    add(root, "title", title)
+    add(root, "description", description)
+    add(root, "shuffle_answers", "true" if _shuffle(bank, exported) else "false")
+    add(root, "scoring_policy", "keep_highest")
+    add(root, "hide_results", "")
+    add(root, "quiz_type", "assignment")
+    add(root, "points_possible", points)
+    add(root, "show_correct_answers", "true")
+    add(root, "anonymous_submissions", "false")
+    add(root, "could_be_locked", "false")
+    add(root, "allowed_attempts", "1")
+    add(root, "one_question_at_a_time", "false")
+    add(root, "cant_go_back", "false")
+    add(root, "available", "false")
+    add(root, "one_time_results", "false")
+    add(root, "show_correct_answers_last_attempt", "false")
+    add(root, "only_visible_to_overrides", "false")
+    add(root, "module_locked", "false")
+    assignment = etree.SubElement(root, c + "assignment", identifier=migration_id("itembank-assignment", qident))
+    add(assignment, "title", title)
+    add(assignment, "workflow_state", "unpublished")
+    add(assignment, "quiz_identifierref", qident)
+    add(assignment, "points_possible", points)
+    add(assignment, "grading_type", "points")
+    add(assignment, "submission_types", "online_quiz")
+    add(root, "assignment_group_identifierref", migration_id("itembank-assignment-group", bank.title))
+    return _serialize(root)
+
+
+def _manifest(qident: str, bank_paths: list[str], image_paths: list[str]) -> bytes:
+    m = f"{{{CP_NS}}}"
+    root = etree.Element(m + "manifest", nsmap={None: CP_NS, "xsi": XSI}, identifier=migration_id("itembank-manifest", qident))
+    md = etree.SubElement(root, m + "metadata")
+    etree.SubElement(md, m + "schema").text = "IMS Content"
+    etree.SubElement(md, m + "schemaversion").text = "1.1.3"
+    etree.SubElement(root, m + "organizations")
+    res = etree.SubElement(root, m + "resources")
+    meta_ident = migration_id("itembank-quiz-meta", qident)
+    quiz = etree.SubElement(res, m + "resource", identifier=qident, type="imsqti_xmlv1p2")
+    etree.SubElement(quiz, m + "file", href=f"{qident}/{qident}.xml")
+    etree.SubElement(quiz, m + "dependency", identifierref=meta_ident)
+    meta = etree.SubElement(res, m + "resource", identifier=meta_ident, type=LOR, href=f"{qident}/assessment_meta.xml")
+    etree.SubElement(meta, m + "file", href=f"{qident}/assessment_meta.xml")
+    for path in bank_paths:
+        ident = path.rsplit("/", 1)[1].split(".", 1)[0]
+        r = etree.SubElement(res, m + "resource", identifier=ident, type=LOR, href=path)
+        etree.SubElement(r, m + "file", href=path)
+    for path in image_paths:
+        r = etree.SubElement(res, m + "resource", identifier=migration_id("itembank-file", path), type="webcontent", href=path)
+        etree.SubElement(r, m + "file", href=path)
+    return _serialize(root)
+

@@ -1,0 +1,4 @@
+"""The small kit exporters share (and nothing else of each other's): deterministic zips (``zip``),
+numbers as text (``numbers``), an item's explanation as headed sections (``explain``), and
+validation against the official XML schemas (``xsd``, also ``python -m itembank.exporters.kit.xsd``).
+"""

@@ -1,0 +1,24 @@
+"""Numbers as text, one way for every format: ``3`` not ``3.0``, ``0.1`` not ``0.1000000000000000055``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def number_text(value: float | Decimal, *, significant: int | None = None) -> str:
+    """A number for people and importers alike.
+
+    Integral values below 10^15 without a fraction (``50000``); other floats in their shortest
+    round-trip form (``0.0055``, ``1e-05``), or with ``significant`` digits for a consumer that reads
+    no more (Moodle: 15); a Decimal exactly, without exponent or trailing zeros.
+    """
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return format(float(value), f".{significant}g") if significant else repr(float(value))
+
+
+def plural(count: float, one: str, *, significant: int | None = None) -> str:
+    """``1 point``, ``2 points``, ``0.5 points``: the number and the word that goes with it."""
+    return f"{number_text(count, significant=significant)} {one}{'' if count == 1 else 's'}"

@@ -1,0 +1,26 @@
+"""The shared builder of QTI 2.1 and QTI 3.0 content packages (``qti21`` and ``qti30`` are its two exporters).
+
+QTI 2.1 and 3.0 are one information model with two spellings: 2.1 uses camelCase elements and
+attributes in the ``imsqti_v2p1`` namespace (``choiceInteraction maxChoices``), 3.0 uses kebab-case
+``qti-`` elements in ``imsqtiasi_v3p0`` (``qti-choice-interaction max-choices``) and wraps rubric and
+modal-feedback content in ``qti-content-body``.  Everything here is written once in the 2.1 spelling
+and a :class:`~.profiles.Profile` renames it.  XHTML body elements (``p``, ``img``, ``pre``...) are the
+same in both.
+
+Scoring is explicit ``responseProcessing`` (no templates) built only from operators the reference
+player implements (``match``, ``mapResponse``, ``isNull``, ``gte``/``lte``, ``and``/``or``/``not``,
+``stringMatch``, ``sum``), because templates cannot set the feedback outcomes and the player implements
+only three of them.  ``equal toleranceMode`` is avoided: the player logs "toleranceMode is not
+supported yet" and returns false, so numeric tolerance is a ``gte``/``lte`` interval check.
+
+Modules: ``profiles`` (the two spellings, namespaces, package names), ``ids``, ``body`` (Markdown ->
+XHTML and MathML), ``item`` (one builder per item type), ``assessment_test``, ``manifest`` (with LOM),
+``package`` (files, zip, ``--check``).
+"""
+
+from __future__ import annotations
+
+from .package import build_files, check_files, export_package, to_bytes
+from .profiles import QTI21, QTI30, Profile
+
+__all__ = ["QTI21", "QTI30", "Profile", "build_files", "check_files", "export_package", "to_bytes"]

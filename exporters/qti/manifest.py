@@ -1,0 +1,147 @@
+"""The IMS content-package manifest: resources, dependencies, LOM and QTI metadata."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from lxml import etree
+
+from itembank.model import (
+    AnyItem,
+    Bank,
+    ChoiceItem,
+    ClozeItem,
+    EssayItem,
+    TrueFalseItem,
+)
+from itembank.render import Renderer
+
+from .body import ItemAssets
+from .item import _bool, _has_solution, _one_line, _unique
+from .profiles import LOM_DIFFICULTY, LOM_NS, TEST_FILE, TOOL_NAME, TOOL_VENDOR, XSI_NS, Profile
+
+# --- the manifest -----------------------------------------------------------------------------
+
+
+@dataclass
+class ItemEntry:
+    item: AnyItem
+    href: str
+    assets: ItemAssets
+
+
+def _lom_string(parent: etree._Element, tag: str, text: str) -> None:
+    node = etree.SubElement(parent, f"{{{LOM_NS}}}{tag}")
+    etree.SubElement(node, f"{{{LOM_NS}}}string").text = text
+
+
+def _vocab(parent: etree._Element, tag: str, value: str) -> None:
+    node = etree.SubElement(parent, f"{{{LOM_NS}}}{tag}")
+    etree.SubElement(node, f"{{{LOM_NS}}}source").text = "LOMv1.0"
+    etree.SubElement(node, f"{{{LOM_NS}}}value").text = value
+
+
+def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Element:
+    """LOM for one item: identifier, title, description, keywords, difficulty, objectives."""
+    lom = etree.Element(f"{{{LOM_NS}}}lom")
+    general = etree.SubElement(lom, f"{{{LOM_NS}}}general")
+    ident = etree.SubElement(general, f"{{{LOM_NS}}}identifier")
+    etree.SubElement(ident, f"{{{LOM_NS}}}catalog").text = bank_title
+    etree.SubElement(ident, f"{{{LOM_NS}}}entry").text = item.id
+    _lom_string(general, "title", _one_line(item.name))
+    _lom_string(general, "description", _one_line(renderer.plain(item.stem))[:1000])
+    for tag in item.tags:
+        _lom_string(general, "keyword", tag)
+    if item.difficulty in LOM_DIFFICULTY:
+        educational = etree.SubElement(lom, f"{{{LOM_NS}}}educational")
+        _vocab(educational, "difficulty", LOM_DIFFICULTY[item.difficulty])
+    for objective in item.objectives:
+        classification = etree.SubElement(lom, f"{{{LOM_NS}}}classification")
+        _vocab(classification, "purpose", "educational objective")
+        _lom_string(classification, "description", objective)
+    return lom
+
+
+def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> etree._Element:
+    md = etree.Element(f"{{{profile.md_ns}}}qtiMetadata")
+    item = entry.item
+
+    def add(tag: str, text: str) -> None:
+        etree.SubElement(md, f"{{{profile.md_ns}}}{tag}").text = text
+
+    add("itemTemplate", "false")
+    add("timeDependent", "false")
+    add("composite", _bool(len(set(entry.assets.interactions)) > 1 or len(entry.assets.interactions) > 1))
+    for kind in _unique(entry.assets.interactions):
+        add("interactionType", kind)
+    has_feedback = _has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
+    add("feedbackType", "nonadaptive" if has_feedback else "none")
+    solution = item.type != "essay" or (isinstance(item, EssayItem) and bool(item.sample_answer))
+    add("solutionAvailable", _bool(solution))
+    add("toolName", TOOL_NAME)
+    if tool_version:
+        add("toolVersion", tool_version)
+    add("toolVendor", TOOL_VENDOR)
+    return md
+
+
+def _has_option_feedback(item: AnyItem) -> bool:
+    if isinstance(item, ChoiceItem):
+        return any(o.feedback for o in item.options)
+    if isinstance(item, TrueFalseItem):
+        return bool(item.true_feedback or item.false_feedback)
+    if isinstance(item, ClozeItem):
+        return any(b.feedback for b in item.blanks)
+    return False
+
+
+def media_id(path: str) -> str:
+    return "MEDIA-" + hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
+
+
+def item_resource_id(item_id: str) -> str:
+    return f"ITEM-{item_id}"
+
+
+def build_manifest(profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer) -> etree._Element:
+    p = profile
+    # extra_manifest_ns: QTI 2.1 declares its item namespace too, which is how Canvas recognizes QTI 2.
+    nsmap = {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}
+    root = etree.Element(f"{{{p.cp_ns}}}manifest", nsmap=nsmap)
+    root.set("identifier", "MANIFEST-" + hashlib.sha256(bank.title.encode("utf-8")).hexdigest()[:16])
+    root.set(f"{{{XSI_NS}}}schemaLocation", " ".join([
+        p.cp_ns, p.cp_schema_location,
+        LOM_NS, "http://www.imsglobal.org/xsd/imsmd_loose_v1p3p2.xsd",
+        p.md_ns, p.md_schema_location,
+    ]))
+    cp = p.cp_ns
+    metadata = etree.SubElement(root, f"{{{cp}}}metadata")
+    etree.SubElement(metadata, f"{{{cp}}}schema").text = p.package_schema
+    etree.SubElement(metadata, f"{{{cp}}}schemaversion").text = p.package_schema_version
+    lom = etree.SubElement(metadata, f"{{{LOM_NS}}}lom")
+    general = etree.SubElement(lom, f"{{{LOM_NS}}}general")
+    _lom_string(general, "title", _one_line(bank.title))
+    etree.SubElement(root, f"{{{cp}}}organizations")
+    resources = etree.SubElement(root, f"{{{cp}}}resources")
+
+    test = etree.SubElement(resources, f"{{{cp}}}resource", identifier="TEST-1", type=p.test_resource, href=TEST_FILE)
+    etree.SubElement(test, f"{{{cp}}}file", href=TEST_FILE)
+    for entry in entries:
+        etree.SubElement(test, f"{{{cp}}}dependency", identifierref=item_resource_id(entry.item.id))
+
+    for entry in entries:
+        res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=item_resource_id(entry.item.id), type=p.item_resource, href=entry.href)
+        md = etree.SubElement(res, f"{{{cp}}}metadata")
+        md.append(item_qti_metadata(p, entry, tool_version))
+        md.append(item_lom(entry.item, bank.title, renderer))
+        etree.SubElement(res, f"{{{cp}}}file", href=entry.href)
+        for path in sorted(entry.assets.media):
+            etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
+
+    for path in media:
+        res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=media_id(path), type="webcontent", href=quote(path))
+        etree.SubElement(res, f"{{{cp}}}file", href=quote(path))
+    return root
+

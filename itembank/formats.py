@@ -1,0 +1,185 @@
+"""Export formats: the exporter interface, its declared options, results, and the format registry.
+
+An exporter is an object with ``name``, ``description``, ``default_output``, ``options`` (the names
+of the :class:`ExportOptions` fields it accepts) and an ``export(bank, ctx) -> ExportResult`` method
+returning bytes (one file) or a mapping of relative paths to bytes (a folder).  Writing to disk,
+atomically, is :mod:`itembank.atomic`'s job, never an exporter's.
+
+The built-in formats are a table in code (``itembank.exporters.BUILTINS``: name -> "module:attr",
+imported only when used); third-party packages add formats through the ``itembank.exporters``
+entry-point group.  A third-party format with a built-in's name is an error naming both.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from .errors import ItembankError, UsageError
+from .model import Bank
+from .render import Renderer
+
+ENTRY_POINT_GROUP = "itembank.exporters"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Every option an exporter may declare; each exporter accepts only those in its ``options``."""
+
+    check: bool = False  # validate the output (official schemas, or the consumer's structural check)
+    unzipped: bool = False  # package formats: a folder instead of a zip
+
+
+OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))
+
+
+@dataclass
+class ExportContext:
+    """What an exporter may use besides the bank: its options and the shared renderer (one per build)."""
+
+    renderer: Renderer = field(default_factory=Renderer)
+    options: ExportOptions = field(default_factory=ExportOptions)
+    tool_version: str = ""
+
+
+@dataclass
+class ExportResult:
+    """What an exporter produced, and the account of every item: written (by type) or skipped (why)."""
+
+    data: bytes | None = None  # a single file
+    files: dict[str, bytes] | None = None  # a folder: relative POSIX path -> bytes
+    written: Counter[str] = field(default_factory=Counter)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
+    notes: list[str] = field(default_factory=list)
+
+    def wrote(self, item_type: str) -> None:
+        self.written[item_type] += 1
+
+    def skip(self, item_id: str, reason: str) -> None:
+        self.skipped.append((item_id, reason))
+
+    def summary(self) -> str:
+        total = sum(self.written.values())
+        parts = ", ".join(f"{n} {t}" for t, n in sorted(self.written.items()))
+        line = f"{total} items written" + (f" ({parts})" if parts else "")
+        if self.skipped:
+            line += f"; {len(self.skipped)} skipped"
+        return line
+
+
+@runtime_checkable
+class Exporter(Protocol):
+    name: str
+    description: str
+    default_output: str  # file or folder name under dist/
+    options: frozenset[str]  # the ExportOptions fields this format accepts
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult: ...
+
+
+class BrokenExporter:
+    """Stands in for an exporter whose plug-in failed to load, so the failure is reported, not hidden."""
+
+    description = "(failed to load)"
+    default_output = ""
+    options: frozenset[str] = frozenset()
+
+    def __init__(self, name: str, error: BaseException) -> None:
+        self.name = name
+        self.error = error
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        raise ItembankError(f"export format '{self.name}' failed to load: {type(self.error).__name__}: {self.error}")
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+def make_options(given: Mapping[str, Any], accepted: frozenset[str] | None = None, who: str = "this format") -> ExportOptions:
+    """Typed options from keyword arguments; an unknown name, a wrong type, or an option set that
+    ``accepted`` lacks is a :class:`UsageError` (``who`` names the format(s) in its message).
+
+    ``accepted`` None: any known option.  An option left at its default is never refused (the CLI
+    passes every flag, set or not).
+    """
+    unknown = sorted(set(given) - OPTION_NAMES)
+    if unknown:
+        raise UsageError(f"unknown export option{'s' * (len(unknown) > 1)}: {', '.join(unknown)} (options: {', '.join(sorted(OPTION_NAMES))})")
+    defaults = ExportOptions()
+    for name, value in given.items():
+        expected = type(getattr(defaults, name))
+        if not isinstance(value, expected):
+            raise UsageError(f"export option {name} must be {expected.__name__}, not {type(value).__name__}")
+    if accepted is not None:
+        refused = sorted(n for n, v in given.items() if n not in accepted and v != getattr(defaults, n))
+        if refused:
+            takes = ", ".join(sorted(accepted)) or "none"
+            raise UsageError(f"option{'s' * (len(refused) > 1)} {', '.join(refused)} not taken by {who} (options taken: {takes})")
+    return ExportOptions(**given)
+
+
+def options_for(exporter: Exporter, options: ExportOptions) -> ExportOptions:
+    """``options`` with the ones ``exporter`` does not accept back at their defaults."""
+    defaults = ExportOptions()
+    return ExportOptions(**{f.name: getattr(options if f.name in exporter.options else defaults, f.name) for f in fields(ExportOptions)})
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+
+def _instance(obj: Any) -> Exporter:
+    return obj() if isinstance(obj, type) else obj
+
+
+def _load_builtin(name: str, target: str) -> Exporter:
+    module, _, attr = target.partition(":")
+    return _instance(getattr(importlib.import_module(module), attr))
+
+
+def _load_plugin(ep: EntryPoint) -> Exporter:
+    try:
+        return _instance(ep.load())
+    except Exception as exc:  # a broken plug-in must not take the other formats down with it
+        return BrokenExporter(ep.name, exc)
+
+
+@cache
+def _sources() -> dict[str, str | EntryPoint]:
+    """Every format's source by name: a built-in's "module:attr", or a plug-in's entry point."""
+    from . import exporters
+
+    found: dict[str, str | EntryPoint] = dict(exporters.BUILTINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in exporters.BUILTINS:
+            if ep.value == exporters.BUILTINS[ep.name]:
+                continue  # an old install's metadata naming the built-in itself
+            raise ItembankError(
+                f"export format '{ep.name}' is defined twice: built in as {exporters.BUILTINS[ep.name]}, "
+                f"and by the entry point {ep.value} (package {ep.dist.name if ep.dist else 'unknown'})"
+            )
+        if isinstance(found.get(ep.name), EntryPoint):
+            other = found[ep.name]
+            assert isinstance(other, EntryPoint)
+            raise ItembankError(f"export format '{ep.name}' is defined twice: by the entry points {other.value} and {ep.value}")
+        found[ep.name] = ep
+    return found
+
+
+@cache
+def get_exporter(name: str) -> Exporter:
+    """One exporter, importing only its own module (an export of one format needs no other)."""
+    sources = _sources()
+    if name not in sources:
+        raise UsageError(f"unknown export format '{name}' (known: {', '.join(sorted(sources))})")
+    source = sources[name]
+    return _load_builtin(name, source) if isinstance(source, str) else _load_plugin(source)
+
+
+def registry() -> dict[str, Exporter]:
+    """Every available exporter by name, in name order."""
+    return {name: get_exporter(name) for name in sorted(_sources())}
