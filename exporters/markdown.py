@@ -38,6 +38,7 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
+    replace_placeholders,
 )
 from itembank.render import Renderer, local_image
 
@@ -53,7 +54,6 @@ ANSWER_LINE = "\\_" * 30
 BLANK_LINE = "\\_" * 16
 WRITING_LINE = "\\_" * 50
 # Placeholders as the item format defines them (itembank.rules.PLACEHOLDER; exporters may not import rules).
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 # Characters with a meaning in CommonMark, GFM or pandoc Markdown inline text; escaping any ASCII
 # punctuation with a backslash is always allowed, so escaping too much is harmless.
 _PLAIN_SPECIALS = re.compile(r"([\\`*_\[\]<>|$&~^#])")
@@ -220,7 +220,7 @@ def matching_table(item: MatchingItem) -> str:
 
 def cloze_stem(item: ClozeItem) -> str:
     numbers = {b.name: k + 1 for k, b in enumerate(item.blanks)}
-    return PLACEHOLDER.sub(lambda m: f"**({numbers[m.group(1)]})**&nbsp;{BLANK_LINE}", item.stem)
+    return replace_placeholders(item.stem, lambda name: f"**({numbers[name]})**&nbsp;{BLANK_LINE}")
 
 
 def paper_body(item: AnyItem) -> str:

@@ -7,6 +7,8 @@ so exporters never need to know the file format's defaults.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Union, get_args
@@ -221,6 +223,31 @@ class ClozeItem(Item):
             if b.name == name:
                 return b
         raise KeyError(name)
+
+
+# --- cloze placeholders: the one reading of ``{{name}}`` in a stem, for rules and every exporter --
+
+#: A blank's place in a cloze stem: ``{{name}}`` (spaces inside the braces allowed).
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
+
+
+def placeholder_names(text: str) -> list[str]:
+    """The blank names of ``text``'s placeholders, in order, repeats kept."""
+    return [m.group(1) for m in PLACEHOLDER.finditer(text)]
+
+
+def has_placeholder(text: str) -> bool:
+    return PLACEHOLDER.search(text) is not None
+
+
+def replace_placeholders(text: str, replace: Callable[[str], str]) -> str:
+    """``text`` with each placeholder replaced by ``replace(name)``."""
+    return PLACEHOLDER.sub(lambda m: replace(m.group(1)), text)
+
+
+def split_at_placeholders(text: str) -> list[str]:
+    """``[text, name, text, name, ..., text]``: the text between placeholders and their names."""
+    return PLACEHOLDER.split(text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

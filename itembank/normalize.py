@@ -23,8 +23,8 @@ from .model import (
     SourceRef,
     Step,
     TrueFalseItem,
+    placeholder_names,
 )
-from .rules import PLACEHOLDER
 
 _COMMON = ("title", "difficulty", "level", "topic", "bloom", "author", "source", "rationale")
 
@@ -91,7 +91,7 @@ def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
         return OrderingItem(**common, sequence=tuple(raw["sequence"]))
     if t == "cloze":
         # Blanks in the order their placeholders appear in the stem: that is the order learners meet them.
-        order = list(dict.fromkeys(m.group(1) for m in PLACEHOLDER.finditer(raw["stem"])))
+        order = list(dict.fromkeys(placeholder_names(raw["stem"])))
         blanks = []
         for name in order:
             b = raw["blanks"][name]

@@ -78,10 +78,6 @@ def escape(text: str) -> str:
     return _html.escape(text, quote=True)
 
 
-#: A process-wide renderer for library callers that do not pass their own.
-default_renderer = Renderer()
-
-
 # --- helpers for exporters that rework a rendered tree ----------------------------------------
 
 

@@ -14,14 +14,13 @@ from typing import Any, Callable, Iterator
 
 import pyromark
 
-from .model import BankConfig
+from .model import BankConfig, placeholder_names
 from .moodle_grades import MAX_CORRECT, moodle_fractions
 from .render import local_image
 
 Finding = tuple[tuple[object, ...], str, str]
 Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 # XML 1.0 cannot carry these (tab, LF and CR are fine).
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XML_BAD_RAW = re.compile("[\ufffe\uffff\ud800-\udfff]")
@@ -167,7 +166,7 @@ def numeric_answer(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
 def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if item["type"] != "cloze":
         return
-    used = [m.group(1) for m in PLACEHOLDER.finditer(item["stem"])]
+    used = placeholder_names(item["stem"])
     blanks = item["blanks"]
     for name, n in Counter(used).items():
         if n > 1:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,12 +18,13 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
+    replace_placeholders,
 )
 from itembank.render import escape
 
 from ..kit.numbers import number_text
 from .html import CanvasHtml, Feedback, general_feedback, incorrect_feedback, section_html
-from .names import PLACEHOLDER, QTI_NS, answer_ids
+from .names import QTI_NS, answer_ids
 
 # --- XML helpers ----------------------------------------------------------------------------------
 
@@ -342,11 +342,10 @@ class ItemBuilder:
         if len({b.points for b in item.blanks}) > 1:
             self.notes.append(f"[{item.id}] blank weights differ: Canvas splits the points equally between blanks")
 
-        def placeholder(m: re.Match[str]) -> str:
-            name = m.group(1)
+        def placeholder(name: str) -> str:
             return f"[{name}]" + (f" ({shown_choices[name]})" if name in shown_choices else "")
 
-        stem = self.html.block(PLACEHOLDER.sub(placeholder, item.stem))
+        stem = self.html.block(replace_placeholders(item.stem, placeholder))
         ids = answer_ids(item, sum(len(a[1]) for a in answers))
         el, pres, resp = self._skeleton(item, ident, canvas_type, ids, stem)
         it = iter(ids)

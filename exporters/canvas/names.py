@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import zlib
 
 from itembank.model import (
@@ -24,7 +23,6 @@ BANK_FOLDER = "non_cc_assessments"
 # it takes ~0.6 s of CPU instead of ~1.8 s (a third of the export's time at level 6).
 ZIP_LEVEL = 1
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 
 
 # --- identifiers --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
+    replace_placeholders,
 )
 
 from .content import (
@@ -51,7 +52,6 @@ from .content import (
 
 XML_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 DEFAULT_PENALTY = "0.3333333"  # Moodle's default for multiple tries (interactive behaviour)
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 # Private-use characters stand in for the cloze blanks while the stem goes through Markdown.
 _TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"
 _TOKEN = re.compile(f"{_TOKEN_OPEN}(\\d+){_TOKEN_CLOSE}")
@@ -356,11 +356,11 @@ def cloze_text(item: ClozeItem, mh: MoodleHtml) -> Html:
         raise ItemSkipped("the stem holds a private-use character (U+E000/U+E001) the exporter needs")
     names: list[str] = []
 
-    def to_token(m: re.Match[str]) -> str:
-        names.append(m.group(1))
+    def to_token(name: str) -> str:
+        names.append(name)
         return f"{_TOKEN_OPEN}{len(names) - 1}{_TOKEN_CLOSE}"
 
-    stem = mh.block(_PLACEHOLDER.sub(to_token, item.stem))
+    stem = mh.block(replace_placeholders(item.stem, to_token))
     weights = cloze_weights(item)
     # A literal "{" in the text could be read as an embedded answer (or as Moodle's own "{#1}"):
     # as an entity it shows the same and parses as text.

@@ -19,13 +19,15 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
+    has_placeholder,
+    split_at_placeholders,
 )
 from itembank.render import Renderer
 
 from ..kit.numbers import number_text
 from .body import BodyWriter, ItemAssets, latex_to_mathml
 from .ids import qti_id
-from .profiles import MATHML_NS, PLACEHOLDER, TOOL_NAME, XSI_NS, Profile
+from .profiles import MATHML_NS, TOOL_NAME, XSI_NS, Profile
 
 # --- one item -------------------------------------------------------------------------------
 
@@ -454,10 +456,10 @@ class ItemBuilder:
         for node in list(holder.iter()):
             if not isinstance(node.tag, str) or etree.QName(node).localname in ("pre", "code"):
                 continue
-            if node.text and PLACEHOLDER.search(node.text):
+            if node.text and has_placeholder(node.text):
                 text, node.text = node.text, None
                 self._splice(node, None, text, item, idents)
-            if node is not holder and node.tail and PLACEHOLDER.search(node.tail):
+            if node is not holder and node.tail and has_placeholder(node.tail):
                 parent = node.getparent()
                 text, node.tail = node.tail, None
                 self._splice(parent, node, text, item, idents)
@@ -465,7 +467,7 @@ class ItemBuilder:
     def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, idents: dict[str, str]) -> None:
         pos = 0 if after is None else parent.index(after) + 1
         last: etree._Element | None = after
-        pieces = PLACEHOLDER.split(text)
+        pieces = split_at_placeholders(text)
         # pieces alternates: text, name, text, name, ..., text
         for i, piece in enumerate(pieces):
             if i % 2 == 0:

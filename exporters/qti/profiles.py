@@ -13,8 +13,6 @@ LOM_NS = "http://ltsc.ieee.org/xsd/LOM"
 TOOL_NAME = "itembank"
 TOOL_VENDOR = "itembank"
 
-#: Same pattern as itembank.rules.PLACEHOLDER (exporters may not import the rules module).
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 
 #: LOM educational/difficulty vocabulary (LOMv1.0) for the bank's three levels.
 LOM_DIFFICULTY = {"easy": "easy", "medium": "medium", "hard": "difficult"}
