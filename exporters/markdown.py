@@ -159,13 +159,15 @@ def layout(bank: Bank) -> Layout:
     cards = [i for i in bank.items if isinstance(i, FlashcardItem)]
     questions = {i.id: i for i in bank.items if not isinstance(i, FlashcardItem)}
     form = bank.form
+    sections: list[PrintSection] = []
     if form is None:
         sections = [
             PrintSection(topic, None, [i for i in questions.values() if (i.topic or "General") == topic])
             for topic in bank.topics()
         ]
         return Layout("bank", bank.title, None, [s for s in sections if s.items], cards, [], [])
-    sections, not_drawn, notes = [], [], []
+    not_drawn: list[tuple[AnyItem, str]] = []
+    notes: list[str] = []
     for index, section in enumerate(form.sections):
         ids = [i for i in section.item_ids if i in questions]
         if section.pick is not None and section.pick < len(ids):

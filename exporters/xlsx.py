@@ -30,7 +30,7 @@ import io
 import math
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,7 +38,7 @@ from typing import Any
 from lxml import etree
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.cell_style import StyleArray
@@ -148,10 +148,10 @@ class _StyleBook:
                     setattr(probe, attr, value)
                 # quotePrefix: Excel shows and keeps the cell as text even when a reviewer edits it.
                 probe.quotePrefix = quoted
-                self.arrays[(name, quoted)] = probe._style
+                self.arrays[(name, quoted)] = probe._style  # type: ignore[attr-defined]  # openpyxl's style array, set directly for speed
                 self.ids[(name, quoted)] = str(probe.style_id)  # registers the style in the workbook
 
-    def cell(self, ws: Any, value: Any, style: str) -> WriteOnlyCell:
+    def cell(self, ws: Any, value: Any, style: str) -> Cell:
         c = WriteOnlyCell(ws)
         if isinstance(value, str):
             value = _cell_text(value)
@@ -162,7 +162,7 @@ class _StyleBook:
         else:
             quoted = False
             c.value = value
-        c._style = self.arrays[(style, quoted)]
+        c._style = self.arrays[(style, quoted)]  # type: ignore[attr-defined]
         return c
 
 
@@ -377,12 +377,12 @@ def item_values(item: AnyItem, n_options: int) -> list[tuple[Any, str]]:
     return row
 
 
-def row_height(values: list[tuple[Any, str]], chars_per_line: list[float]) -> float:
+def row_height(values: list[tuple[Any, str]], chars_per_line: Sequence[float]) -> float:
     """Points needed to show every wrapped line of the row's tallest cell (Excel cannot auto-fit on open).
 
     An estimate: each paragraph takes ceil(characters / characters-per-line) lines.
     """
-    most = 1
+    most = 1.0
     for (value, _style), per_line in zip(values, chars_per_line):
         if type(value) is not str or (len(value) <= per_line and "\n" not in value):
             continue
@@ -619,11 +619,11 @@ class _DeterministicZip(zipfile.ZipFile):
         self._parts: dict[str, bytes] = {}
         self._splice = splice or {}  # worksheet -> rows to add at the end of its <sheetData>
 
-    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
         name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else str(zinfo_or_arcname)
         self._parts[name] = data.encode("utf-8") if isinstance(data, str) else bytes(data)
 
-    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
         with open(filename, "rb") as fh:  # openpyxl deletes its temporary sheet file right after
             self._parts[str(arcname or filename)] = fh.read()
 

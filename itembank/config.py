@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .model import BankConfig
 from .positions import PositionIndex
@@ -25,12 +26,12 @@ def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
     if not isinstance(data, dict):
         return BankConfig(), [problem(display, "IB015", "settings must be a mapping, e.g. `title: My bank`")]
     problems = []
-    values = {}
+    values: dict[str, Any] = {}
     for key, value in data.items():
         want = _FIELDS.get(key)
         if want is None:
             message = f"unknown setting '{key}' (known: {', '.join(_FIELDS)})"
-        elif not isinstance(value, want) or (want is str and not value.strip()):
+        elif not isinstance(value, want) or (isinstance(value, str) and not value.strip()):
             message = f"setting '{key}' must be {'text' if want is str else 'true or false'}"
         else:
             values[key] = value

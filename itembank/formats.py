@@ -151,8 +151,9 @@ def _load_plugin(ep: EntryPoint) -> Exporter:
 @cache
 def _sources() -> dict[str, str | EntryPoint]:
     """Every format's source by name: a built-in's "module:attr", or a plug-in's entry point."""
-    from . import exporters
-
+    # by name, not by import statement: the core never imports an exporter module (nor mypy a path
+    # that exists only once the package is installed or mounted)
+    exporters = importlib.import_module(f"{__package__}.exporters")
     found: dict[str, str | EntryPoint] = dict(exporters.BUILTINS)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name in exporters.BUILTINS:

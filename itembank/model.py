@@ -25,7 +25,8 @@ ItemType = Literal[
     "cloze",
     "flashcard",
 ]
-ITEM_TYPES: tuple[str, ...] = get_args(ItemType)
+ITEM_TYPES: tuple[ItemType, ...] = get_args(ItemType)
+BlankKind = Literal["text", "choice", "numeric"]
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 LEVELS: tuple[str, ...] = ("beginner", "intermediate", "advanced")
 STATUSES: tuple[str, ...] = ("draft", "review", "approved", "retired")
@@ -89,7 +90,7 @@ class Blank:
     """One cloze blank.  ``kind`` says which of the three shapes it has."""
 
     name: str
-    kind: Literal["text", "choice", "numeric"]
+    kind: BlankKind
     answers: tuple[str, ...] = ()
     case_sensitive: bool = False
     choices: tuple[str, ...] = ()
@@ -105,7 +106,7 @@ class Item:
     """Fields every item type has."""
 
     id: str
-    type: str
+    type: ItemType
     stem: str
     location: SourceRef
     title: str | None = None

@@ -7,6 +7,7 @@ from typing import Any
 from .model import (
     AnyItem,
     Blank,
+    BlankKind,
     ChoiceItem,
     ClozeItem,
     Criterion,
@@ -95,7 +96,7 @@ def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
         blanks = []
         for name in order:
             b = raw["blanks"][name]
-            kind = "choice" if "choices" in b else "numeric" if "number" in b else "text"
+            kind: BlankKind = "choice" if "choices" in b else "numeric" if "number" in b else "text"
             blanks.append(
                 Blank(
                     name=name,

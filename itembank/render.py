@@ -69,7 +69,7 @@ class Renderer:
     def plain(self, text: str) -> str:
         """The text with Markdown markup removed, paragraphs separated by blank lines."""
         root = self.tree(text)
-        blocks = ["".join(child.itertext()).strip() for child in root]
+        blocks = ["".join(child.itertext()).strip() for child in root]  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
         return "\n\n".join(b for b in blocks if b) or text.strip()
 
 
@@ -90,7 +90,7 @@ def math_spans(root: etree._Element) -> list[tuple[etree._Element, str, bool]]:
     for span in root.iter("span"):
         classes = (span.get("class") or "").split()
         if "math" in classes:
-            found.append((span, "".join(span.itertext()), "math-display" in classes))
+            found.append((span, "".join(span.itertext()), "math-display" in classes))  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
     return found
 
 

@@ -272,7 +272,7 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
             if not isinstance(event, dict):
                 continue
             if "InlineHtml" in event or "Html" in event:
-                raw = (event.get("InlineHtml") or event.get("Html") or "").strip()
+                raw = str(event.get("InlineHtml") or event.get("Html") or "").strip()
                 if raw.startswith("<!--"):
                     continue
                 yield path, "IB215", f"raw HTML {raw[:40]!r} is not allowed; put code in `backticks` or escape '<' as '\\<'"

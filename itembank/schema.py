@@ -101,7 +101,7 @@ class ItemSchema:
             # A field forbidden for this type (`"options": false` in the type's rule); jsonschema's error
             # does not name it, so name every such field the item has.
             item_type = item.get("type") if isinstance(item, dict) else None
-            for name in self._forbidden.get(item_type, ()):
+            for name in self._forbidden.get(item_type, ()) if isinstance(item_type, str) else ():
                 if name in item:
                     yield SchemaError((name,), "IB107", f"field '{name}' does not apply to type {item_type}", at_key=True)
         elif kw in ("oneOf", "anyOf") and err.context:

@@ -60,7 +60,7 @@ class CanvasExporter:
         if ctx.options.check:
             from .check import check_package
 
-            problems = check_package(members.files if unzipped else ZipView(result.data))
+            problems = check_package(members.files if result.data is None else ZipView(result.data))
             if problems:
                 shown = "\n  ".join(problems[:20])
                 raise ItembankError(f"canvas package failed the structural check ({len(problems)} problems):\n  {shown}")

@@ -147,7 +147,7 @@ def _check_feedback(item: etree._Element, at: str) -> list[str]:
     for ref in sorted(set(feedback) - shown):
         problems.append(f"{at}: itemfeedback {ref!r} is never displayed")
     for fb in item.iterfind(f"{QTI}itemfeedback"):
-        if not "".join(fb.itertext()).strip():
+        if not "".join(fb.itertext()).strip():  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
             problems.append(f"{at}: itemfeedback {fb.get('ident')!r} is empty")
     return problems
 
@@ -181,7 +181,7 @@ def check_package(files: Mapping[str, bytes]) -> list[str]:
     bank_items: set[str] = set()
     quiz_refs: list[tuple[str, str]] = []
     item_files = sorted(n for n in files if n.endswith(".xml.qti")) + sorted(
-        r.find(f"{CP}file").get("href", "") for r in quizzes if r.find(f"{CP}file") is not None
+        file.get("href", "") for r in quizzes if (file := r.find(f"{CP}file")) is not None
     )
     for name in item_files:
         if name not in files:

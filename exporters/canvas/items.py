@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from lxml import etree
 
@@ -13,6 +15,7 @@ from itembank.model import (
     ClozeItem,
     EssayItem,
     Item,
+    ItemType,
     MatchingItem,
     NumericItem,
     OrderingItem,
@@ -93,10 +96,10 @@ class ItemBuilder:
 
     # entry point
     def build(self, item: AnyItem, ident: str) -> Built | None:
-        method = getattr(self, f"_build_{item.type}", None)
-        if method is None:
+        build = self.BUILDERS.get(item.type)
+        if build is None:
             return None
-        return method(item, ident)
+        return build(self, item, ident)
 
     # skeleton shared by every type
     def _skeleton(
@@ -376,3 +379,15 @@ class ItemBuilder:
         self._finish(el, resp, fb, [])
         return Built(el, canvas_type)
 
+    #: The builder of each item type (a type missing here has no Canvas question type).
+    BUILDERS: ClassVar[dict[ItemType, Callable[["ItemBuilder", Any, str], Built]]] = {
+        "multiple_choice": _build_multiple_choice,
+        "multiple_response": _build_multiple_response,
+        "true_false": _build_true_false,
+        "short_answer": _build_short_answer,
+        "numeric": _build_numeric,
+        "essay": _build_essay,
+        "matching": _build_matching,
+        "ordering": _build_ordering,
+        "cloze": _build_cloze,
+    }

@@ -84,7 +84,7 @@ def _exportable(bank: Bank, result: ExportResult) -> dict[str, AnyItem]:
     for item in bank.items:
         if isinstance(item, FlashcardItem):
             result.skip(item.id, "flashcards have no Canvas quiz question type (use the markdown or xlsx export)")
-        elif not hasattr(ItemBuilder, f"_build_{item.type}"):
+        elif item.type not in ItemBuilder.BUILDERS:
             result.skip(item.id, f"item type '{item.type}' has no Canvas question type")
         else:
             exported[item.id] = item
@@ -100,7 +100,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     topics = list(dict.fromkeys(i.topic or "General" for i in exported.values()))
     members.write(f"{qident}/assessment_meta.xml", _assessment_meta(bank, qident, exported, html))
     with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
-        spool = BankSpool(spool_file)  # type: ignore[arg-type]  # a binary file, typed as SpooledTemporaryFile
+        spool = BankSpool(spool_file)
         written: set[str] = set()
         with members.open(f"{qident}/{qident}.xml") as out:
             _write_quiz(out, bank, qident, exported, builder, spool, written, result)
@@ -230,7 +230,7 @@ def _serialize(root: etree._Element) -> bytes:
 
 
 def _assessment_meta(bank: Bank, qident: str, exported: dict[str, AnyItem], html: CanvasHtml) -> bytes:
-    root = etree.Element(f"{{{CANVAS_NS}}}quiz", nsmap={None: CANVAS_NS, "xsi": XSI}, identifier=qident)
+    root = etree.Element(f"{{{CANVAS_NS}}}quiz", nsmap={None: CANVAS_NS, "xsi": XSI}, identifier=qident)  # type: ignore[dict-item]  # lxml-stubs: None is the default namespace's key
     root.set(f"{{{XSI}}}schemaLocation", f"{CANVAS_NS} https://canvas.instructure.com/xsd/cccv1p0.xsd")
     c = f"{{{CANVAS_NS}}}"
     title = bank.form.title if bank.form else bank.title
@@ -273,7 +273,7 @@ def _assessment_meta(bank: Bank, qident: str, exported: dict[str, AnyItem], html
 
 def _manifest(qident: str, bank_paths: list[str], image_paths: list[str]) -> bytes:
     m = f"{{{CP_NS}}}"
-    root = etree.Element(m + "manifest", nsmap={None: CP_NS, "xsi": XSI}, identifier=migration_id("itembank-manifest", qident))
+    root = etree.Element(m + "manifest", nsmap={None: CP_NS, "xsi": XSI}, identifier=migration_id("itembank-manifest", qident))  # type: ignore[dict-item]  # lxml-stubs: None is the default namespace's key
     md = etree.SubElement(root, m + "metadata")
     etree.SubElement(md, m + "schema").text = "IMS Content"
     etree.SubElement(md, m + "schemaversion").text = "1.1.3"

@@ -109,7 +109,7 @@ def _validate_with(schema: etree.XMLSchema, data: bytes) -> list[str]:
         return [f"not well-formed XML: {exc}"]
     if schema.validate(doc):
         return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]  # lxml-stubs: _ErrorLog is iterable
 
 
 def validate_files(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd_dir: str | Path | None = None) -> list[str]:

@@ -181,7 +181,7 @@ class _QuestionWriter:
 
     def field(self, parent: etree._Element, tag: str, html: Html, **attrs: str) -> etree._Element:
         """An HTML field: ``<tag format="html"><text>…</text><file …/>…</tag>``."""
-        el = etree.SubElement(parent, tag, format="html", **attrs)
+        el = etree.SubElement(parent, tag, {"format": "html", **attrs})
         _text(el, html.text)
         for image in html.images:
             f = etree.SubElement(el, "file", name=image.name, path="/", encoding="base64")

@@ -39,7 +39,7 @@ def plan_sections(bank: Bank) -> list[SectionPlan]:
 
 def build_test(profile: Profile, bank: Bank, hrefs: dict[str, str], tool_version: str, renderer: Renderer) -> etree._Element:
     p = profile
-    root = etree.Element(p.tag("assessmentTest"), nsmap={None: p.ns, "xsi": XSI_NS})
+    root = etree.Element(p.tag("assessmentTest"), nsmap={None: p.ns, "xsi": XSI_NS})  # type: ignore[dict-item]  # lxml-stubs: None is the default namespace's key
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{p.ns} {p.schema_location}")
     title = bank.title if bank.form is None else f"{bank.form.title} (form {bank.form.form})"
     root.set("identifier", "TEST" if bank.form is None else qti_id(bank.form.name, "T_"))

@@ -120,7 +120,7 @@ class BodyWriter:
         """Replace a math span by MathML; False (keep the span with its LaTeX) if conversion fails."""
         if latex_to_mathml is None:
             return False
-        latex = "".join(span.itertext())
+        latex = "".join(span.itertext())  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
         display = "block" if "math-display" in (span.get("class") or "") else "inline"
         try:
             math = etree.fromstring(latex_to_mathml(latex, display=display).encode("utf-8"))

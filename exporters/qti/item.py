@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import ClassVar
 
 from lxml import etree
 
@@ -14,6 +15,7 @@ from itembank.model import (
     ClozeItem,
     EssayItem,
     FlashcardItem,
+    ItemType,
     MatchingItem,
     NumericItem,
     OrderingItem,
@@ -69,7 +71,7 @@ class ItemBuilder:
         nsmap = {None: self.p.ns, "xsi": XSI_NS}
         if latex_to_mathml is not None:
             nsmap["m"] = MATHML_NS
-        root = etree.Element(self.p.tag("assessmentItem"), nsmap=nsmap)
+        root = etree.Element(self.p.tag("assessmentItem"), nsmap=nsmap)  # type: ignore[arg-type]  # lxml-stubs: None is the default namespace's key
         root.set(f"{{{XSI_NS}}}schemaLocation", f"{self.p.ns} {self.p.schema_location}")
         root.set("identifier", qti_id(self.item.id, "I_"))
         root.set("title", _one_line(self.item.name))
@@ -82,8 +84,7 @@ class ItemBuilder:
 
     def build(self) -> etree._Element:
         self._score_outcomes()
-        builder = getattr(self, f"_build_{self.item.type}")
-        builder()
+        self.BUILDERS[self.item.type](self)
         self._general_feedback()
         for node in [*self.responses, *self.outcomes]:
             self.root.append(node)
@@ -252,8 +253,7 @@ class ItemBuilder:
         for answer in _unique(item.answers):
             self.p.el(mapping, "mapEntry", mapKey=answer, mappedValue=number_text(item.points), caseSensitive=_bool(item.case_sensitive))
         self.stem()
-        para = self.p.html("p")
-        para = etree.SubElement(self.body, para)
+        para = etree.SubElement(self.body, self.p.html("p"))
         longest = max(len(a) for a in item.answers)
         self.p.el(para, "textEntryInteraction", responseIdentifier="RESPONSE", expectedLength=str(max(10, longest + 5)))
         self.assets.interactions.append("textEntryInteraction")
@@ -461,6 +461,7 @@ class ItemBuilder:
                 self._splice(node, None, text, item, idents)
             if node is not holder and node.tail and has_placeholder(node.tail):
                 parent = node.getparent()
+                assert parent is not None  # node is below holder
                 text, node.tail = node.tail, None
                 self._splice(parent, node, text, item, idents)
 
@@ -561,6 +562,20 @@ class ItemBuilder:
             ul = etree.SubElement(parent, h("ul"))
             for mistake in item.common_mistakes:
                 self.body_writer.into(etree.SubElement(ul, h("li")), mistake)
+
+    #: The builder of each item type (a type missing here has no equivalent in this format).
+    BUILDERS: ClassVar[dict[ItemType, Callable[["ItemBuilder"], None]]] = {
+        "multiple_choice": _build_multiple_choice,
+        "multiple_response": _build_multiple_response,
+        "true_false": _build_true_false,
+        "short_answer": _build_short_answer,
+        "numeric": _build_numeric,
+        "essay": _build_essay,
+        "matching": _build_matching,
+        "ordering": _build_ordering,
+        "cloze": _build_cloze,
+        "flashcard": _build_flashcard,
+    }
 
 
 def _strong(h, text: str) -> etree._Element:

@@ -108,7 +108,7 @@ def item_resource_id(item_id: str) -> str:
 def build_manifest(profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer) -> etree._Element:
     p = profile
     # extra_manifest_ns: QTI 2.1 declares its item namespace too, which is how Canvas recognizes QTI 2.
-    nsmap = {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}
+    nsmap = {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}  # type: ignore[misc]  # lxml-stubs: None is the default namespace's key
     root = etree.Element(f"{{{p.cp_ns}}}manifest", nsmap=nsmap)
     root.set("identifier", "MANIFEST-" + hashlib.sha256(bank.title.encode("utf-8")).hexdigest()[:16])
     root.set(f"{{{XSI_NS}}}schemaLocation", " ".join([

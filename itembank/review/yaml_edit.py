@@ -134,6 +134,7 @@ class EditedText:
 
     def replace_scalar(self, key: _Node, node: _Node, value: str) -> None:
         """Put ``value`` in place of the scalar ``node`` (the value of ``key``), in the same quotes."""
+        assert isinstance(node, yaml.ScalarNode)  # the caller checked: only scalars are replaced
         start, end = self.offset(node.start_mark), self.offset(node.end_mark)
         if node.style == "'":
             new = "'" + value.replace("'", "''") + "'"
@@ -287,6 +288,7 @@ def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, list[Revi
         else:
             bound = text.n_lines
         raw = data["items"][i] if listed else data
+        assert isinstance(node, yaml.MappingNode) and doc is not None  # it holds the item's id (checked above)
         _edit_item(text, node, doc, bound, rows, date, raw)
     return text.result()
 
