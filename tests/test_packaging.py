@@ -78,7 +78,7 @@ def test_the_wheel_ships_exporters_inside_itembank(wheel: Path) -> None:
     assert "itembank.exporters" not in zipfile.ZipFile(wheel).read(entry_points).decode()  # built-ins are in code
 
 
-def test_a_fresh_venv_imports_itembank_exporters_and_no_top_level_exporters(wheel: Path, tmp_path: Path) -> None:
+def test_a_fresh_venv_imports_itembank_exporters_and_no_top_level_exporters(wheel: Path, tmp_path: Path, xsd_dir: Path) -> None:
     venv = tmp_path / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     bindir = venv / ("Scripts" if os.name == "nt" else "bin")
@@ -101,6 +101,13 @@ def test_a_fresh_venv_imports_itembank_exporters_and_no_top_level_exporters(whee
     assert [line.split()[0] for line in formats.splitlines()] == ["canvas", "gift", "json", "markdown", "moodle", "qti21", "qti30", "xlsx"]
     run(bindir / "itembank", "build", "--bank", ROOT / "tests" / "banks" / "all-types", "-o", tmp_path / "dist", cwd=tmp_path)
     assert (tmp_path / "dist" / "qti30.zip").is_file() and (tmp_path / "dist" / "canvas.zip").is_file()
+
+    # the schema check's fallback runs `python -m itembank.exporters.kit.xsd` in a subprocess
+    fallback = (
+        "import pathlib, sys; from itembank.exporters.kit import xsd;"
+        "print(xsd.validate_in_subprocess({'bad.xml': b'<nothing/>'}, 'qti21', pathlib.Path(sys.argv[1])))"
+    )
+    assert "bad.xml: line 1" in run(python, "-c", fallback, xsd_dir.resolve(), cwd=tmp_path)
 
     # a third-party format, installed as its own package, is found through the entry point group
     plugin = tmp_path / "plugin"

@@ -86,6 +86,16 @@ def test_xsd_helper_reports_invalid_documents(xsd_dir: Path) -> None:
 
 
 @pytest.mark.consumer
+def test_xsd_fallback_subprocess_runs_the_installed_module(xsd_dir: Path, packages) -> None:
+    """The fallback when the catalog came too late in-process: `python -m itembank.exporters.kit.xsd`."""
+    files, _ = packages[("all", "qti21")]
+    bad = b'<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="x" adaptive="false" timeDependent="false"/>'
+    problems = xsd.validate_in_subprocess({"good.xml": files["imsmanifest.xml"], "bad.xml": bad}, "qti21-cp", xsd_dir.resolve())
+    assert problems and all(p.startswith("bad.xml: ") for p in problems)
+    assert xsd.validate_in_subprocess({"item.xml": bad}, "qti21", xsd_dir.resolve()) == xsd.validate_files({"item.xml": bad}, "qti21", xsd_dir)
+
+
+@pytest.mark.consumer
 @pytest.mark.parametrize("fmt", PROFILES)
 def test_check_option_validates_and_notes(all_types_bank: Bank, xsd_dir: Path, monkeypatch, fmt: str) -> None:
     monkeypatch.setenv("ITEMBANK_XSD_DIR", str(xsd_dir))

@@ -9,7 +9,7 @@ that, changing the variable has no effect.  So:
   ``ITEMBANK_XSD_DIR`` is set, and again before the first schema load), which is enough whenever
   nothing in the process has resolved an external XML resource yet — the normal case;
 * if a schema still fails to load in-process (the catalog came too late), validation runs in a fresh
-  Python subprocess with the variable set before lxml is imported (``python -m exporters._xsd``).
+  Python subprocess with the variable set before lxml is imported (``python -m itembank.exporters.kit.xsd``).
 
 Each schema is loaded once per process (QTI 3.0 takes ~4 s); validating a document takes < 1 ms.
 
@@ -124,7 +124,7 @@ def validate_files(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd_
             _IN_PROCESS_BROKEN.add(cache_key)
         else:
             return [f"{name}: {msg}" for name in sorted(docs) for msg in _validate_with(schema, _read(docs[name]))]
-    return _validate_in_subprocess(docs, schema_key, xsd)
+    return validate_in_subprocess(docs, schema_key, xsd)
 
 
 def validate_file(source: bytes | str | Path, schema_key: str, xsd_dir: str | Path | None = None) -> list[str]:
@@ -134,7 +134,7 @@ def validate_file(source: bytes | str | Path, schema_key: str, xsd_dir: str | Pa
     return [line[len(prefix):] for line in validate_files({name: source}, schema_key, xsd_dir)]
 
 
-def _validate_in_subprocess(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd: Path) -> list[str]:
+def validate_in_subprocess(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd: Path) -> list[str]:
     """Run the validation in a fresh interpreter whose environment has the catalog from the start."""
     payload = {
         "xsd_dir": str(xsd),
@@ -144,7 +144,7 @@ def _validate_in_subprocess(docs: Mapping[str, bytes | str | Path], schema_key: 
     env = dict(os.environ, ITEMBANK_XSD_DIR=str(xsd))
     env["XML_CATALOG_FILES"] = str((xsd / "catalog.xml").resolve())
     proc = subprocess.run(
-        [sys.executable, "-m", "exporters._xsd"],
+        [sys.executable, "-m", "itembank.exporters.kit.xsd"],
         input=json.dumps(payload, ensure_ascii=True),
         capture_output=True,
         text=True,
