@@ -42,6 +42,7 @@ from itembank.model import (
 )
 from itembank.render import Renderer, local_image
 
+from .kit.explain import SectionKind, explanation
 from .kit.numbers import number_text, plural
 
 #: Raw blocks: pandoc passes each one to its own output format only (LaTeX/PDF or HTML); GitHub
@@ -365,21 +366,28 @@ def rubric_table(item: EssayItem) -> str | None:
 
 def key_explanations(item: Item) -> str:
     """Rationale, solution, hints and common mistakes: everything a teacher explains afterwards."""
-    parts: list[str | None] = [labelled("**Why:**", item.rationale) if item.rationale else None]
-    sol = item.solution
-    if sol is not None:
-        if sol.steps:
-            steps = [(k + 1, labelled(f"**{s.title}.**", s.text) if s.title else s.text) for k, s in enumerate(sol.steps)]
-            parts += ["**Solution:**", numbered(steps)]
-        if sol.final_answer:
-            parts.append(labelled("**Final answer:**", sol.final_answer))
-        if sol.quick_check:
-            parts.append(labelled("**Quick check:**", sol.quick_check))
-    if item.hints:
-        parts += ["**Hints:**", bullets(item.hints)]
-    if item.common_mistakes:
-        parts += ["**Common mistakes:**", bullets(item.common_mistakes)]
+    parts: list[str | None] = []
+    for section in explanation(item, KEY_LABELS):
+        label = section.label or ""
+        if section.text:
+            parts.append(labelled(label, section.text))
+        elif section.steps:
+            steps = [(k + 1, labelled(f"**{s.title}.**", s.text) if s.title else s.text) for k, s in enumerate(section.steps)]
+            parts += [label, numbered(steps)]
+        else:
+            parts += [label, bullets(section.items)]
     return blocks(*parts)
+
+
+#: Labels of the answer key's explanation sections, in order.
+KEY_LABELS: dict[SectionKind, str | None] = {
+    "rationale": "**Why:**",
+    "steps": "**Solution:**",
+    "final_answer": "**Final answer:**",
+    "quick_check": "**Quick check:**",
+    "hints": "**Hints:**",
+    "common_mistakes": "**Common mistakes:**",
+}
 
 
 def key(lay: Layout) -> str:

@@ -87,6 +87,7 @@ from itembank.workbook_layout import (
     SUMMARY_SHEET,
 )
 
+from .kit.explain import SectionKind, explanation
 from .kit.numbers import number_text, plural
 from .kit.zip import zip_entry
 
@@ -257,15 +258,19 @@ def _options(item: AnyItem) -> list[tuple[str, str | None, bool]]:
 
 
 def _solution(item: AnyItem) -> str | None:
-    sol = item.solution
-    if sol is None:
+    if item.solution is None:
         return None
-    parts = [f"{n}. {s.title}: {s.text}" if s.title else f"{n}. {s.text}" for n, s in enumerate(sol.steps, 1)]
-    if sol.final_answer:
-        parts.append(f"Final answer: {sol.final_answer}")
-    if sol.quick_check:
-        parts.append(f"Quick check: {sol.quick_check}")
+    parts: list[str] = []
+    for section in explanation(item, SOLUTION_LABELS):
+        if section.steps:
+            parts += [f"{n}. {s.title}: {s.text}" if s.title else f"{n}. {s.text}" for n, s in enumerate(section.steps, 1)]
+        else:
+            parts.append(f"{section.label}: {section.text}")
     return "\n".join(parts)
+
+
+#: Labels of the Solution column's parts, in order (the steps are numbered, unlabelled).
+SOLUTION_LABELS: dict[SectionKind, str | None] = {"steps": None, "final_answer": "Final answer", "quick_check": "Quick check"}
 
 
 def _rubric(item: AnyItem) -> str | None:

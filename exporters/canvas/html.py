@@ -12,6 +12,7 @@ from itembank.model import (
 )
 from itembank.render import Renderer, escape, local_image, math_spans
 
+from ..kit.explain import Section, SectionKind, explanation
 from .names import FILEBASE, WEB_RESOURCES
 
 # --- HTML for Canvas ------------------------------------------------------------------------------
@@ -83,28 +84,29 @@ def section_html(title: str, body: str) -> str:
 
 def general_feedback(item: Item, html: CanvasHtml) -> str:
     """Rationale, solution steps, final answer, quick check and hints: shown after answering."""
-    parts: list[str] = []
-    if item.rationale:
-        parts.append(html.block(item.rationale))
-    sol = item.solution
-    if sol is not None:
-        if sol.steps:
-            steps = "".join(
-                f"<li>{'<strong>' + escape(s.title) + '</strong> ' if s.title else ''}{html.block(s.text)}</li>" for s in sol.steps
-            )
-            parts.append(section_html("Solution", f"<ol>{steps}</ol>"))
-        if sol.final_answer:
-            parts.append(section_html("Answer", html.block(sol.final_answer)))
-        if sol.quick_check:
-            parts.append(section_html("Quick check", html.block(sol.quick_check)))
-    if item.hints:
-        # Classic Quizzes have no hints; they survive as feedback shown after the attempt.
-        parts.append(section_html("Hints", "<ul>" + "".join(f"<li>{html.block(h)}</li>" for h in item.hints) + "</ul>"))
-    return "".join(parts)
+    # Classic Quizzes have no hints; they survive as feedback shown after the attempt.
+    return "".join(_section(s, html) for s in explanation(item, GENERAL_LABELS))
 
 
 def incorrect_feedback(item: Item, html: CanvasHtml) -> str:
-    if not item.common_mistakes:
-        return ""
-    return section_html("Common mistakes", "<ul>" + "".join(f"<li>{html.block(m)}</li>" for m in item.common_mistakes) + "</ul>")
+    return "".join(_section(s, html) for s in explanation(item, INCORRECT_LABELS))
+
+
+#: Headings of the general feedback's sections, in order (the rationale goes first, unheaded).
+GENERAL_LABELS: dict[SectionKind, str | None] = {"rationale": None, "steps": "Solution", "final_answer": "Answer", "quick_check": "Quick check", "hints": "Hints"}
+#: The feedback shown after a wrong answer.
+INCORRECT_LABELS: dict[SectionKind, str | None] = {"common_mistakes": "Common mistakes"}
+
+
+def _section(section: Section, html: CanvasHtml) -> str:
+    if section.steps:
+        body = "<ol>" + "".join(
+            f"<li>{'<strong>' + escape(s.title) + '</strong> ' if s.title else ''}{html.block(s.text)}</li>" for s in section.steps
+        ) + "</ol>"
+    elif section.items:
+        body = "<ul>" + "".join(f"<li>{html.block(t)}</li>" for t in section.items) + "</ul>"
+    else:
+        assert section.text is not None
+        body = html.block(section.text)
+    return body if section.label is None else section_html(section.label, body)
 

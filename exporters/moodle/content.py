@@ -22,6 +22,7 @@ from itembank.model import AnyItem, Bank, FlashcardItem
 from itembank.moodle_grades import format_fraction, moodle_fractions  # noqa: F401  (re-exported for both exporters)
 from itembank.render import Renderer, local_image, math_spans, replace_with_text
 
+from ..kit.explain import SectionKind, explanation
 from ..kit.numbers import number_text, plural
 
 #: Significant digits of a number in Moodle's formats (PHP's float precision).
@@ -196,40 +197,38 @@ def general_feedback(item: AnyItem, mh: MoodleHtml, *, hints: bool) -> Html:
     """The general feedback: the card's back (flashcards), rationale, worked solution, quick check,
     common mistakes, and, with ``hints``, the hints (for question types that have no hint field).
     """
-    back = item.answer if isinstance(item, FlashcardItem) else None
-    solution = item.solution
-    has_solution = solution is not None and (solution.steps or solution.final_answer or solution.quick_check)
-    extra_hints = hints and bool(item.hints)
-    if not (back or has_solution or item.common_mistakes or extra_hints):
+    sections = explanation(item, EXPLANATION_LABELS if hints else EXPLANATION_LABELS_NO_HINTS)
+    if all(s.kind == "rationale" for s in sections):
         return mh.block(item.rationale)  # the common case: one text, no composing
     div = etree.Element("div")
-    if back:
-        _heading(div, "Answer")
-        div.extend(mh.blocks(back))
-    if item.rationale:
-        div.extend(mh.blocks(item.rationale))
-    if solution is not None:
-        if solution.steps:
-            _heading(div, "Solution")
+    for section in sections:
+        if section.label:
+            _heading(div, section.label)
+        if section.text:
+            div.extend(mh.blocks(section.text))
+        if section.steps:
             steps = etree.SubElement(div, "ol")
-            for step in solution.steps:
+            for step in section.steps:
                 li = etree.SubElement(steps, "li")
                 if step.title:
                     etree.SubElement(etree.SubElement(li, "p"), "strong").text = step.title
                 li.extend(mh.blocks(step.text))
-        if solution.final_answer:
-            _heading(div, "Final answer")
-            div.extend(mh.blocks(solution.final_answer))
-        if solution.quick_check:
-            _heading(div, "Quick check")
-            div.extend(mh.blocks(solution.quick_check))
-    if item.common_mistakes:
-        _heading(div, "Common mistakes")
-        _list(div, "ul", item.common_mistakes, mh)
-    if extra_hints:
-        _heading(div, "Hints")
-        _list(div, "ol", item.hints, mh)
+        if section.items:
+            _list(div, "ol" if section.kind == "hints" else "ul", section.items, mh)
     return mh.finish(div)
+
+
+#: Headings of the general feedback's sections, in order (the rationale goes first, unheaded).
+EXPLANATION_LABELS: dict[SectionKind, str | None] = {
+    "answer": "Answer",
+    "rationale": None,
+    "steps": "Solution",
+    "final_answer": "Final answer",
+    "quick_check": "Quick check",
+    "common_mistakes": "Common mistakes",
+    "hints": "Hints",
+}
+EXPLANATION_LABELS_NO_HINTS: dict[SectionKind, str | None] = {k: v for k, v in EXPLANATION_LABELS.items() if k != "hints"}
 
 
 def _heading(div: etree._Element, text: str) -> None:

@@ -26,6 +26,7 @@ from itembank.model import (
 )
 from itembank.render import Renderer
 
+from ..kit.explain import SectionKind, explanation
 from ..kit.numbers import number_text
 from .body import BodyWriter, ItemAssets, latex_to_mathml
 from .ids import qti_id
@@ -513,7 +514,7 @@ class ItemBuilder:
 
     def _general_feedback(self) -> None:
         item = self.item
-        if _has_solution(item):
+        if has_solution(item):
             self.outcome("SOLUTION_FB", "single", "identifier")
             self.base(self.set_outcome(self.rp, "SOLUTION_FB"), "identifier", "SOLUTION")
             self.modal("SOLUTION_FB", "SOLUTION", "Explanation", self._solution_into)
@@ -537,31 +538,22 @@ class ItemBuilder:
             self.body_writer.into(etree.SubElement(ul, h("li")), hint)
 
     def _solution_into(self, parent: etree._Element) -> None:
-        item = self.item
         h = self.p.html
-        if item.rationale:
-            etree.SubElement(parent, h("h4")).text = "Explanation"
-            self.body_writer.into(parent, item.rationale)
-        sol = item.solution
-        if sol and sol.steps:
-            etree.SubElement(parent, h("h4")).text = "Solution"
-            ol = etree.SubElement(parent, h("ol"))
-            for step in sol.steps:
-                li = etree.SubElement(ol, h("li"))
-                if step.title:
-                    etree.SubElement(li, h("p")).append(_strong(h, step.title))
-                self.body_writer.into(li, step.text)
-        if sol and sol.final_answer:
-            etree.SubElement(parent, h("h4")).text = "Answer"
-            self.body_writer.into(parent, sol.final_answer)
-        if sol and sol.quick_check:
-            etree.SubElement(parent, h("h4")).text = "Quick check"
-            self.body_writer.into(parent, sol.quick_check)
-        if item.common_mistakes:
-            etree.SubElement(parent, h("h4")).text = "Common mistakes"
-            ul = etree.SubElement(parent, h("ul"))
-            for mistake in item.common_mistakes:
-                self.body_writer.into(etree.SubElement(ul, h("li")), mistake)
+        for section in explanation(self.item, SOLUTION_LABELS):
+            etree.SubElement(parent, h("h4")).text = section.label
+            if section.text:
+                self.body_writer.into(parent, section.text)
+            if section.steps:
+                ol = etree.SubElement(parent, h("ol"))
+                for step in section.steps:
+                    li = etree.SubElement(ol, h("li"))
+                    if step.title:
+                        etree.SubElement(li, h("p")).append(_strong(h, step.title))
+                    self.body_writer.into(li, step.text)
+            if section.items:
+                ul = etree.SubElement(parent, h("ul"))
+                for text in section.items:
+                    self.body_writer.into(etree.SubElement(ul, h("li")), text)
 
     #: The builder of each item type (a type missing here has no equivalent in this format).
     BUILDERS: ClassVar[dict[ItemType, Callable[["ItemBuilder"], None]]] = {
@@ -584,9 +576,18 @@ def _strong(h, text: str) -> etree._Element:
     return node
 
 
-def _has_solution(item: AnyItem) -> bool:
-    sol = item.solution
-    return bool(item.rationale or item.common_mistakes or (sol and (sol.steps or sol.final_answer or sol.quick_check)))
+#: Headings of the solution feedback's sections, in order (hints have their own modal feedback).
+SOLUTION_LABELS: dict[SectionKind, str | None] = {
+    "rationale": "Explanation",
+    "steps": "Solution",
+    "final_answer": "Answer",
+    "quick_check": "Quick check",
+    "common_mistakes": "Common mistakes",
+}
+
+
+def has_solution(item: AnyItem) -> bool:
+    return bool(explanation(item, SOLUTION_LABELS))
 
 
 def _bool(value: bool) -> str:

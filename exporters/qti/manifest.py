@@ -19,7 +19,7 @@ from itembank.model import (
 from itembank.render import Renderer
 
 from .body import ItemAssets
-from .item import _bool, _has_solution, _one_line, _unique
+from .item import _bool, _one_line, _unique, has_solution
 from .profiles import LOM_DIFFICULTY, LOM_NS, TEST_FILE, TOOL_NAME, TOOL_VENDOR, XSI_NS, Profile
 
 # --- the manifest -----------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> 
     add("composite", _bool(len(set(entry.assets.interactions)) > 1 or len(entry.assets.interactions) > 1))
     for kind in _unique(entry.assets.interactions):
         add("interactionType", kind)
-    has_feedback = _has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
+    has_feedback = has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
     add("feedbackType", "nonadaptive" if has_feedback else "none")
     solution = item.type != "essay" or (isinstance(item, EssayItem) and bool(item.sample_answer))
     add("solutionAvailable", _bool(solution))
