@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from .assessments import ASSESSMENTS_DIR, assessment_names, build_forms, form_bank
+from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_result
 from .errors import InvalidBank, UsageError
 from .formats import ExportContext, ExportResult, get_exporter, make_options, options_for, registry
@@ -117,7 +117,7 @@ def build(
     elif form is not None:
         raise UsageError(FORM_WITHOUT_ASSESSMENT)
     else:
-        targets = [bank] + [f for name in assessment_names(bank.root) for f in build_forms(bank, name)]
+        targets = [bank] + [f for name in bank.assessments for f in build_forms(bank, name)]
     # Produce everything in memory first: a failing exporter must not leave a half-updated dist/.
     produced: list[tuple[str, Path, ExportResult]] = []
     for target in targets:

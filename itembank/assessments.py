@@ -191,10 +191,6 @@ def assessment_files(root: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES)
 
 
-def assessment_names(root: Path) -> list[str]:
-    return [p.stem for p in assessment_files(root)]
-
-
 @cache
 def _validator() -> jsonschema.Draft202012Validator:
     import jsonschema  # only when a bank has assessments: the import is slow
@@ -443,44 +439,34 @@ def forms(bank: Bank, assessment: Assessment, selection: Selection) -> list[Bank
 # --- entry points: validation and resolution --------------------------------------------------------
 
 
-def check_assessments(files: list[Path], items: list[AnyItem] | tuple[AnyItem, ...], display: Any = str) -> list[Problem]:
-    """Every problem of these blueprint files against the bank's (valid) items."""
+def check_assessments(
+    files: list[Path], items: list[AnyItem] | tuple[AnyItem, ...], display: Any = str
+) -> tuple[list[Problem], dict[str, Selection]]:
+    """Every problem of these blueprint files against the bank's (valid) items, and the blueprints
+    without errors resolved against the items (by name), which the loaded bank keeps."""
     problems: list[Problem] = []
+    resolved: dict[str, Selection] = {}
     for path in files:
         assessment, found = read_assessment(path, display(path))
         problems.extend(found)
         if assessment is not None:
-            problems.extend(select(assessment, items)[1])
-    return problems
-
-
-def load_assessment(bank: Bank, name: str) -> Assessment:
-    """The named blueprint of the bank; ItembankError when it is missing or invalid."""
-    matches = [p for p in assessment_files(bank.root) if p.stem == name]
-    if not matches:
-        known = ", ".join(assessment_names(bank.root)) or f"none in {assessment_dir(bank.root)}"
-        raise UsageError(f"no assessment '{name}' (known: {known})")
-    assessment, problems = read_assessment(matches[0], str(matches[0]))
-    _raise_errors(problems)
-    assert assessment is not None
-    return assessment
-
-
-def _raise_errors(problems: list[Problem]) -> None:
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        lines = "\n".join(p.format() for p in errors)
-        raise ItembankError(f"the assessment is invalid:\n{lines}")
+            selection, more = select(assessment, items)
+            problems.extend(more)
+            if not any(p.severity == "error" for p in more):
+                resolved[assessment.name] = selection
+    return problems, resolved
 
 
 def build_forms(bank: Bank, name: str) -> list[Bank]:
-    """Every form (A, B, ...) of the named assessment, resolved against the bank."""
+    """Every form (A, B, ...) of the named assessment, from the selection validation resolved
+    (``bank.assessments``): the bank folder is not read again."""
     if bank.form is not None:
         raise ItembankError("this bank is already an assessment form; resolve assessments against the whole bank")
-    assessment = load_assessment(bank, name)
-    selection, problems = select(assessment, bank.items)
-    _raise_errors(problems)
-    return forms(bank, assessment, selection)
+    selection = bank.assessments.get(name)
+    if selection is None:
+        known = ", ".join(bank.assessments) or f"none in {assessment_dir(bank.root)}"
+        raise UsageError(f"no assessment '{name}' (known: {known})")
+    return forms(bank, selection.assessment, selection)
 
 
 def form_bank(bank: Bank, name: str, form: str | None = None) -> Bank:

@@ -8,10 +8,13 @@ so exporters never need to know the file format's defaults.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union, get_args
+from typing import TYPE_CHECKING, Literal, Union, get_args
+
+if TYPE_CHECKING:
+    from .assessments import Selection
 
 ItemType = Literal[
     "multiple_choice",
@@ -325,6 +328,9 @@ class Bank:
     items: tuple[AnyItem, ...]
     by_id: dict[str, AnyItem] = field(default_factory=dict, compare=False, repr=False)
     form: Form | None = None
+    #: The bank's assessments (``assessments/NAME.yaml``) as validation resolved them against the
+    #: items, by name: exports build forms from these and never read the bank folder again.
+    assessments: Mapping[str, Selection] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.by_id:

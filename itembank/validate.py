@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .assessments import assessment_dir, assessment_files, check_assessments
+from .assessments import Selection, assessment_dir, assessment_files, check_assessments
 from .config import CONFIG_NAME, load_config
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -35,6 +35,7 @@ class CheckResult:
     items: list[AnyItem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     files: int = 0
+    assessments: dict[str, Selection] = field(default_factory=dict)  # whole-bank checks: the valid blueprints, resolved
 
     @property
     def errors(self) -> list[Problem]:
@@ -49,7 +50,7 @@ class CheckResult:
 
     def bank(self) -> Bank:
         """The loaded bank; only meaningful when there are no errors."""
-        return Bank(root=self.root, config=self.config, items=tuple(self.items))
+        return Bank(root=self.root, config=self.config, items=tuple(self.items), assessments=dict(self.assessments))
 
 
 def display_path(path: Path) -> str:
@@ -185,7 +186,10 @@ def _check_blueprints(result: CheckResult, paths: Sequence[Path], blueprints: li
     if not blueprints:
         return
     items = result.items if whole else check_paths([root], root=root).items
-    result.problems.extend(check_assessments(blueprints, items, display_path))
+    problems, resolved = check_assessments(blueprints, items, display_path)
+    result.problems.extend(problems)
+    if whole:
+        result.assessments = resolved
 
 
 _ERROR_CODES = {code for code, (severity, _) in RULES.items() if severity == "error"}

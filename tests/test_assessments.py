@@ -334,3 +334,16 @@ def test_build_command_with_assessment_builds_only_its_forms(tmp_path: Path) -> 
 def test_example_assessment_lives_in_the_seed_bank() -> None:
     assert (ROOT / "items" / "assessments" / "pattern-check.yaml").is_file()
     assert check_bank(ROOT / "items").errors == []
+
+
+def test_export_builds_forms_from_the_loaded_bank_and_never_reads_the_folder_again(tmp_path: Path) -> None:
+    """Validation resolves the blueprints once; the Bank keeps them (bank.assessments)."""
+    root = make_bank(tmp_path, mixed=MIXED)
+    bank = load_bank(root)
+    assert list(bank.assessments) == ["mixed"]
+    expected = [shape(f) for f in build_forms(bank, "mixed")]
+    shutil.rmtree(root)  # nothing of the folder is needed any more: media are read at export, so no images here
+    assert [shape(f) for f in build_forms(bank, "mixed")] == expected
+    assert shape(form_bank(bank, "mixed", "B")) == expected[1]
+    with pytest.raises(ItembankError, match="no assessment 'other' \\(known: mixed\\)"):
+        build_forms(bank, "other")
