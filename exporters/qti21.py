@@ -8,20 +8,6 @@ see ``itembank.exporters.qti`` and docs/qti.md.
 
 from __future__ import annotations
 
-from itembank.formats import ExportContext, ExportResult
-from itembank.model import Bank
+from .qti import QTI21, QtiExporter
 
-from .qti import QTI21, export_package
-
-
-class Qti21Exporter:
-    name = "qti21"
-    description = "IMS QTI 2.1 content package (zip; --unzipped for a folder; --check validates it)"
-    default_output = "qti21.zip"
-    options = frozenset({"check", "unzipped"})
-
-    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
-        return export_package(QTI21, bank, ctx)
-
-
-exporter = Qti21Exporter()
+exporter = QtiExporter(QTI21, "IMS QTI 2.1 content package (zip; --unzipped for a folder; --check validates it)")

@@ -8,20 +8,6 @@ see ``itembank.exporters.qti`` and docs/qti.md.
 
 from __future__ import annotations
 
-from itembank.formats import ExportContext, ExportResult
-from itembank.model import Bank
+from .qti import QTI30, QtiExporter
 
-from .qti import QTI30, export_package
-
-
-class Qti30Exporter:
-    name = "qti30"
-    description = "IMS QTI 3.0 content package (zip; --unzipped for a folder; --check validates it)"
-    default_output = "qti30.zip"
-    options = frozenset({"check", "unzipped"})
-
-    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
-        return export_package(QTI30, bank, ctx)
-
-
-exporter = Qti30Exporter()
+exporter = QtiExporter(QTI30, "IMS QTI 3.0 content package (zip; --unzipped for a folder; --check validates it)")

@@ -19,30 +19,13 @@ from itembank.exporters import BUILTINS
 ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "tests" / "banks" / "all-types"
 
-PLUGIN = '''
-from itembank.formats import ExportResult
-
-class Echo:
-    name = "echo"
-    description = "item ids, one a line"
-    default_output = "ids.txt"
-    options = frozenset()
-
-    def export(self, bank, ctx):
-        result = ExportResult(data="".join(i.id + "\\n" for i in bank.items).encode())
-        for item in bank.items:
-            result.wrote(item.type)
-        return result
-
-exporter = Echo()
-'''
+PLUGINS = ROOT / "tests" / "plugins"
 
 
 @pytest.fixture
 def plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[EntryPoint]]:
     """Entry points as an installed package would declare them (the list is the test's to fill)."""
-    (tmp_path / "echo_plugin.py").write_text(PLUGIN, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(PLUGINS))
     declared: list[EntryPoint] = []
     monkeypatch.setattr(formats, "entry_points", lambda group: [ep for ep in declared if ep.group == group])
     formats._sources.cache_clear()
@@ -50,7 +33,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[En
     yield declared
     formats._sources.cache_clear()
     formats.get_exporter.cache_clear()
-    sys.modules.pop("echo_plugin", None)
+    sys.modules.pop("itembank_echo", None)
 
 
 def test_builtins_are_registered_in_code_without_any_entry_point(plugins: list[EntryPoint]) -> None:
@@ -60,17 +43,17 @@ def test_builtins_are_registered_in_code_without_any_entry_point(plugins: list[E
 
 
 def test_a_plugin_adds_a_format(plugins: list[EntryPoint]) -> None:
-    plugins.append(EntryPoint("echo", "echo_plugin:exporter", formats.ENTRY_POINT_GROUP))
+    plugins.append(EntryPoint("echo", "itembank_echo:exporter", formats.ENTRY_POINT_GROUP))
     assert "echo" in formats.registry()
     result = export(load_bank(BANK), "echo")
     assert result.data is not None and result.data.decode().split() == [i.id for i in load_bank(BANK).items]
 
 
 def test_a_plugin_with_a_builtin_name_is_an_error_naming_both(plugins: list[EntryPoint]) -> None:
-    plugins.append(EntryPoint("json", "echo_plugin:exporter", formats.ENTRY_POINT_GROUP))
+    plugins.append(EntryPoint("json", "itembank_echo:exporter", formats.ENTRY_POINT_GROUP))
     with pytest.raises(formats.ItembankError) as caught:
         formats.get_exporter("json")
-    assert "itembank.exporters.json:exporter" in str(caught.value) and "echo_plugin:exporter" in str(caught.value)
+    assert "itembank.exporters.json:exporter" in str(caught.value) and "itembank_echo:exporter" in str(caught.value)
     code = CliRunner().invoke(main, ["formats"]).exit_code
     assert code == 1
 

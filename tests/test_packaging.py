@@ -9,6 +9,7 @@ but the build backend; the wheel itself is installed with --no-deps --no-index.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -34,25 +35,6 @@ version = "1.0"
 echo = "itembank_echo:exporter"
 """
 
-PLUGIN = '''\
-from itembank.formats import ExportResult
-
-
-class Echo:
-    name = "echo"
-    description = "item ids, one a line"
-    default_output = "ids.txt"
-    options = frozenset()
-
-    def export(self, bank, ctx):
-        result = ExportResult(data="".join(i.id + "\\n" for i in bank.items).encode())
-        for item in bank.items:
-            result.wrote(item.type)
-        return result
-
-
-exporter = Echo()
-'''
 
 
 def run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -113,7 +95,7 @@ def test_a_fresh_venv_imports_itembank_exporters_and_no_top_level_exporters(whee
     plugin = tmp_path / "plugin"
     plugin.mkdir()
     (plugin / "pyproject.toml").write_text(PLUGIN_PYPROJECT, encoding="utf-8")
-    (plugin / "itembank_echo.py").write_text(PLUGIN, encoding="utf-8")
+    shutil.copy(ROOT / "tests" / "plugins" / "itembank_echo.py", plugin)
     run(python, "-m", "pip", "install", "-q", "--no-deps", plugin, cwd=tmp_path)
     assert "echo" in run(bindir / "itembank", "formats", cwd=tmp_path).split()
     run(bindir / "itembank", "export", "echo", "--bank", ROOT / "tests" / "banks" / "all-types", "-o", tmp_path / "ids.txt", cwd=tmp_path)

@@ -20,7 +20,25 @@ XHTML and MathML), ``item`` (one builder per item type), ``assessment_test``, ``
 
 from __future__ import annotations
 
+from itembank.formats import ExportContext, ExportResult
+from itembank.model import Bank
+
 from .package import build_files, check_files, export_package, to_bytes
 from .profiles import QTI21, QTI30, Profile
 
-__all__ = ["QTI21", "QTI30", "Profile", "build_files", "check_files", "export_package", "to_bytes"]
+__all__ = ["QTI21", "QTI30", "Profile", "QtiExporter", "build_files", "check_files", "export_package", "to_bytes"]
+
+
+class QtiExporter:
+    """The exporter of one QTI version: ``qti21`` and ``qti30`` are its two instances."""
+
+    options = frozenset({"check", "unzipped"})
+
+    def __init__(self, profile: Profile, description: str) -> None:
+        self.profile = profile
+        self.name = profile.key
+        self.default_output = f"{profile.key}.zip"
+        self.description = description
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        return export_package(self.profile, bank, ctx)

@@ -33,7 +33,7 @@ def _kebab(name: str) -> str:
 class Profile:
     """Everything that differs between QTI 2.1 and 3.0 output."""
 
-    key: str  # schema key in exporters._xsd: "qti21" / "qti30"
+    key: str  # format name and schema key in kit.xsd: "qti21" / "qti30"
     ns: str
     schema_location: str
     cp_ns: str
