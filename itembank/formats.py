@@ -171,6 +171,12 @@ def _sources() -> dict[str, str | EntryPoint]:
     return found
 
 
+def refresh() -> None:
+    """Forget the formats found so far (after a plug-in was installed or removed in this process)."""
+    _sources.cache_clear()
+    get_exporter.cache_clear()
+
+
 @cache
 def get_exporter(name: str) -> Exporter:
     """One exporter, importing only its own module (an export of one format needs no other)."""

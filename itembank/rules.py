@@ -22,11 +22,11 @@ Finding = tuple[tuple[object, ...], str, str]
 Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
 
 # XML 1.0 cannot carry these (tab, LF and CR are fine).
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XML_BAD_RAW = re.compile("[\ufffe\uffff\ud800-\udfff]")
 
 
-def _may_hold_xml_bad(blob: str) -> bool:
+def may_hold_xml_bad(blob: str) -> bool:
     """Whether ``json.dumps(item, ensure_ascii=False)`` may contain a character XML cannot carry.
 
     JSON writes control characters as ``\\u00XX``, ``\\b`` or ``\\f`` and the others raw.  An author's
@@ -252,15 +252,15 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     src = ctx.source_text
     if src is not None and "\\" not in src:
         # No escape sequences in the file: every character of every value stands in the file as is.
-        may_be_bad = _XML_BAD.search(src) is not None
+        may_be_bad = XML_BAD.search(src) is not None
         may_have_markup = "<" in src or "![" in src
     else:
         blob = json.dumps(item, ensure_ascii=False)
-        may_be_bad = _may_hold_xml_bad(blob)
+        may_be_bad = may_hold_xml_bad(blob)
         may_have_markup = "<" in blob or "![" in blob
     if may_be_bad:
         for path, text in all_strings(item):
-            m = _XML_BAD.search(text)
+            m = XML_BAD.search(text)
             if m:
                 yield path, "IB216", f"control character U+{ord(m.group()):04X} at offset {m.start()} cannot be exported to XML; remove it"
     if not may_have_markup:

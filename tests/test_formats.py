@@ -28,11 +28,9 @@ def plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[En
     monkeypatch.syspath_prepend(str(PLUGINS))
     declared: list[EntryPoint] = []
     monkeypatch.setattr(formats, "entry_points", lambda group: [ep for ep in declared if ep.group == group])
-    formats._sources.cache_clear()
-    formats.get_exporter.cache_clear()
+    formats.refresh()
     yield declared
-    formats._sources.cache_clear()
-    formats.get_exporter.cache_clear()
+    formats.refresh()
     sys.modules.pop("itembank_echo", None)
 
 

@@ -52,7 +52,7 @@ class CanvasExporter:
                     members = Members(zf, stack.enter_context(ThreadPoolExecutor(max_workers=1)))
                 write_package(bank, ctx, result, members)
         except ValueError as exc:  # a bank or section title XML cannot hold
-            raise ItembankError(f"canvas export: {exc}; run `itembank validate`") from None
+            raise ItembankError(f"canvas export: {exc} (validating the bank finds the text)") from None
         if unzipped:
             result.files = members.files
         else:

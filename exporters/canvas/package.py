@@ -172,7 +172,7 @@ def _build(
     try:
         built = builder.build(item, bank_item_ident(bank, item))
     except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
-        raise ItembankError(f"item '{item.id}': {exc}; run `itembank validate` to find the text") from None
+        raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
     assert built is not None  # exported holds only buildable types
     if item.id not in written:
         written.add(item.id)

@@ -33,7 +33,7 @@ def build_files(profile: Profile, bank: Bank, ctx: ExportContext, result: Export
         try:
             files[href] = to_bytes(builder.build())
         except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
-            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); run `itembank validate`") from None
+            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
         entries.append(ItemEntry(item, href, builder.assets))
         result.wrote(item.type)
     media = sorted({m for e in entries for m in e.assets.media})
@@ -50,7 +50,7 @@ def build_files(profile: Profile, bank: Bank, ctx: ExportContext, result: Export
         files[TEST_FILE] = to_bytes(build_test(profile, bank, hrefs, ctx.tool_version, ctx.renderer))
         files[MANIFEST] = to_bytes(build_manifest(profile, bank, entries, media, ctx.tool_version, ctx.renderer), pretty=True)
     except ValueError as exc:
-        raise ItembankError(f"bank metadata cannot be written as XML ({exc}); run `itembank validate`") from None
+        raise ItembankError(f"bank metadata cannot be written as XML ({exc}); validating the bank finds it") from None
     return files
 
 
