@@ -8,7 +8,7 @@
 | AN104 | negative-discrimination | discrimination index < 0: stronger students do worse on it |
 | AN105 | key-less-popular | a distractor was chosen more often than the key |
 | AN106 | dead-distractor | a distractor nobody chose |
-| AN107 | probable-miskey | the key's option discrimination is ≤ 0 while a distractor's is positive and the top score group prefers that distractor |
+| AN107 | probable-miskey | the key's option discrimination is ≤ 0 while a distractor's is at least 0.20 and that distractor is the top score group's most frequent choice |
 | AN108 | no-variance | every attempt got the same mark: the item says nothing about who knows more |
 
 Difficulty bands (facility): easy ≥ 0.75, medium 0.45–0.75, hard < 0.45.  A flag is *tentative*
@@ -116,9 +116,9 @@ def item_flags(stats: Any) -> list[Flag]:
             o
             for o in distractors
             if o.discrimination is not None
-            and o.discrimination > 0
+            and o.discrimination >= LOW_DISCRIMINATION
             and (key.discrimination is None or key.discrimination <= 0)
-            and o.groups.get("high", 0) > key.groups.get("high", 0)
+            and all(o.groups.get("high", 0) > other.groups.get("high", 0) for other in options if other is not o)
         ]
         if suspects:
             best = max(suspects, key=lambda o: (o.discrimination or 0, o.id))
