@@ -261,5 +261,42 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
         sys.exit(1)
 
 
+@main.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@bank_option
+@_assessment_options
+@click.option("--map", "map_file", type=click.Path(path_type=Path, exists=True, dir_okay=False), help="YAML/JSON 'slot: item-id' mapping (null leaves a slot out).")
+@click.option("--attempts", type=click.Choice(["first", "last", "highest", "all"]), default="first", show_default=True, help="Which attempts of a student count.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format.")
+@click.option("--html", "html_dir", type=click.Path(path_type=Path, file_okay=False), help="Also write an HTML report with plots into this folder.")
+def analyze(reports: tuple[Path, ...], bank: Path, assessment: str | None, form: str | None, map_file: Path | None, attempts: str, fmt: str, html_dir: Path | None) -> None:
+    """Item statistics from the LMS's response reports (Moodle Responses/Grades CSV, Canvas Student Analysis CSV).
+
+    Slots are mapped to the bank's items by --assessment/--form, --map, or the responses' texts
+    (ambiguous slots are reported, never guessed).  Figures are Moodle's statistics report's.
+    """
+    from .analysis import MappingError, analyze as run_analysis
+    from .analysis.report import to_json, to_text
+
+    loaded = _load(bank)
+    try:
+        chosen = select_bank(loaded, assessment, form) if assessment is not None else None
+        if form is not None and assessment is None:
+            raise UsageError("--form needs --assessment (a form belongs to an assessment)")
+        result = run_analysis(list(reports), loaded, form=chosen, map_file=map_file, attempts=attempts)  # type: ignore[arg-type]
+    except MappingError as exc:
+        for line in exc.details:
+            click.echo(f"  {line}", err=True)
+        raise Failure(str(exc)) from None
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(to_json(result) if fmt == "json" else to_text(result), nl=False)
+    if html_dir is not None:
+        from .analysis.html import write_html
+
+        target = write_html(result, loaded, html_dir)
+        click.echo(f"wrote {target}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
