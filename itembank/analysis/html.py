@@ -79,7 +79,7 @@ def scatter(parent: Any, analysis: Analysis) -> Any:
             continue
         flagged = bool(item.flags)
         g = _el(svg, "g", class_="point flagged" if flagged else "point", data_item=item.id)
-        dot = _el(g, "circle", cx=f"{px(item.facility):.1f}", cy=f"{py(item.discrimination):.1f}", r=6 if flagged else 4.5, fill=FLAGGED if flagged else PLAIN, fill_opacity="0.85")
+        dot = _el(g, "circle", cx=f"{px(item.facility):.1f}", cy=f"{py(item.discrimination):.1f}", r=6 if flagged else 4.5, fill=FLAGGED if flagged else PLAIN)
         codes = ", ".join(f.code for f in item.flags)
         _el(dot, "title", f"{item.id}: facility {_pct(item.facility)}, discrimination {item.discrimination:.2f}" + (f" ({codes})" if codes else ""))
         if flagged:
