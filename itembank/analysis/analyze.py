@@ -27,7 +27,7 @@ from .mapping import (
     option_ids,
     read_map,
 )
-from .readers import KIND_NAMES, Attempt, read_report
+from .readers import KIND_NAMES, Attempt, clean_response, read_report
 from .statistics import ItemFigures, TestFigures, correlation, item_figures, midrank_percentiles, test_figures, wilson_interval
 
 AttemptPolicy = Literal["first", "last", "highest", "all"]
@@ -194,25 +194,25 @@ def _when(attempt: Attempt) -> tuple[int, str, int]:
 def _select_attempts(adm: Administration, policy: AttemptPolicy) -> None:
     if policy == "all":
         return
-    by_student: dict[str, list[Attempt]] = defaultdict(list)
-    for a in adm.attempts:
-        by_student[a.student].append(a)
+    by_student: dict[str, list[int]] = defaultdict(list)
+    for i, a in enumerate(adm.attempts):
+        by_student[a.student].append(i)
+    if all(len(rows) == 1 for rows in by_student.values()):
+        return
+    score = np.zeros(len(adm.attempts))
+    for col in adm.marks.values():
+        score += np.nan_to_num(col)
     kept = []
-    for attempts in by_student.values():
-        if len(attempts) == 1:
-            kept.append(attempts[0])
-            continue
-        ordered = sorted(attempts, key=_when)
+    for rows in by_student.values():
+        ordered = sorted(rows, key=lambda i: _when(adm.attempts[i]))
         if policy == "first":
             kept.append(ordered[0])
         elif policy == "last":
             kept.append(ordered[-1])
-        else:
-            kept.append(max(ordered, key=lambda a: (sum(m for m in a.marks.values() if m is not None), -ordered.index(a))))
-    dropped = len(adm.attempts) - len(kept)
-    if dropped:
-        adm.notes.append(f"{adm.name}: {dropped} further attempt(s) by the same students left out (--attempts {policy})")
-    adm.attempts = sorted(kept, key=lambda a: a.line)
+        else:  # highest: the best total, the earliest of equals
+            kept.append(max(ordered, key=lambda i: (score[i], -ordered.index(i))))
+    adm.notes.append(f"{adm.name}: {len(adm.attempts) - len(kept)} further attempt(s) by the same students left out (--attempts {policy})")
+    adm.keep(sorted(kept, key=lambda i: adm.attempts[i].line))
 
 
 @dataclass
@@ -228,26 +228,33 @@ class _Column:
 
 def _column(adm: Administration, key: str, item: AnyItem | None, max_mark: float) -> _Column:
     n = len(adm.attempts)
-    marks = np.array([a.marks.get(key) for a in adm.attempts] if adm.has_marks else [np.nan] * n, dtype=np.float64)  # None -> NaN
-    if item is None or not adm.has_responses or not option_ids(item):
+    marks = adm.marks[key].copy() if adm.has_marks and key in adm.marks else np.full(n, np.nan)
+    raw = adm.responses.get(key)
+    if item is None or raw is None or not option_ids(item):
         return _Column(marks, None, None, None, max_mark)
     k = len(option_ids(item))
-    choices = np.zeros((n, k), dtype=bool)
-    no_answer = np.zeros(n, dtype=bool)
-    other = np.zeros(n, dtype=bool)
-    lookup: dict[str, list[int] | None] = {}
-    for row, a in enumerate(adm.attempts):
-        text = a.responses.get(key)
+    # Each distinct cell is matched once; rows are coded by their cell's pattern (0 = no answer, 1 = other).
+    patterns: list[tuple[int, ...] | None] = [None, None]
+    code_of: dict[str, int] = {}
+    for cell in set(raw):
+        text = clean_response(cell)
         if text is None:
-            no_answer[row] = True
+            code_of[cell] = 0
             continue
-        if text not in lookup:
-            lookup[text] = match_options(item, text, adm.kind)
-        picked = lookup[text]
+        picked = match_options(item, text, adm.kind)
         if picked is None:
-            other[row] = True
+            code_of[cell] = 1
         else:
-            choices[row, picked] = True
+            code_of[cell] = len(patterns)
+            patterns.append(tuple(picked))
+    codes = np.array([code_of[c] for c in raw], dtype=np.intp)
+    table = np.zeros((len(patterns), k), dtype=bool)
+    for p, picked in enumerate(patterns):
+        if picked:
+            table[p, list(picked)] = True
+    choices = table[codes]
+    no_answer = codes == 0
+    other = codes == 1
     if not adm.has_marks:
         keys = key_index(item)
         if isinstance(item, ChoiceItem) and item.type == "multiple_response":
@@ -350,12 +357,14 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
     if len(maxes) > 1:
         warnings.append(f"{item.id}: different max marks across reports ({', '.join(f'{m:g}' for m in sorted(maxes))}); marks rescaled to {max_mark:g}")
     xs, os_, totals, choices, no_answer, other = [], [], [], [], [], []
+    sources: list[tuple[int, float]] = []
     for _, _, col, tot in parts:
         scale = max_mark / col.max_mark if col.max_mark else 1.0
         valid = ~np.isnan(col.marks)
         xs.append(np.where(valid, col.marks * scale, np.nan))
         os_.append((tot - np.nan_to_num(col.marks)) * scale)
         totals.append(tot * scale)
+        sources.append((id(tot), scale))
         if col.choices is not None:
             choices.append(col.choices)
             no_answer.append(col.no_answer)
@@ -380,7 +389,7 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
         rest = np.concatenate([os_[i] for i in response_parts])
         tot = np.concatenate([totals[i] for i in response_parts])
         n = sel.shape[0]
-        pct = midrank_percentiles(tot)
+        pct = _percentiles(tuple(sources[i] for i in response_parts), tot)
         groups = {"low": pct < LOW_GROUP, "middle": (pct >= LOW_GROUP) & (pct <= HIGH_GROUP), "high": pct > HIGH_GROUP}
         keys = set(key_index(item))
         ids = option_ids(item)
@@ -434,6 +443,20 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
         stats.warnings.append(f"n={s}: fewer than {flagging.SMALL_SAMPLE} attempts; read the figures as rough")
     stats.flags = flagging.item_flags(stats)
     return stats
+
+
+_PERCENTILES: dict[tuple[tuple[int, float], ...], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _percentiles(key: tuple[tuple[int, float], ...], totals: np.ndarray) -> np.ndarray:
+    """Mid-rank percentiles of these totals, computed once per set of administrations."""
+    hit = _PERCENTILES.get(key)
+    if hit is not None and hit[0].shape == totals.shape and np.array_equal(hit[0], totals):
+        return hit[1]
+    pct = midrank_percentiles(totals)
+    _PERCENTILES.clear()
+    _PERCENTILES[key] = (totals, pct)
+    return pct
 
 
 def _option_texts(item: AnyItem) -> list[str]:

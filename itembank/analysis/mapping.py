@@ -26,12 +26,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import yaml
 
 from ..errors import ItembankError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, TrueFalseItem
 from ..render import Renderer
-from .readers import Report, Slot, split_canvas_list
+from .readers import Attempt, Report, Slot, clean_response, split_canvas_list
 
 _RENDERER = Renderer()
 _TAGS = re.compile(r"<[^>]+>")
@@ -117,11 +119,26 @@ class Administration:
     name: str
     kind: str  # the report kind that carries the responses (or the marks, for grades alone)
     slots: list[Slot]
-    attempts: list[Any]  # readers.Attempt, responses and marks merged
+    attempts: list[Attempt]
+    responses: dict[str, list[str]]  # slot key -> raw cell per attempt
+    marks: dict[str, npt.NDArray[np.float64]]  # slot key -> mark per attempt (NaN = none)
     has_responses: bool
     has_marks: bool
     notes: list[str] = field(default_factory=list)
-    mapping: dict[str, str] = field(default_factory=dict)  # slot key -> item id
+    mapping: dict[str, str] = field(default_factory=dict)  # slot key -> item id ("" = left out)
+    counts: dict[str, Counter[str]] | None = None  # cache of slot_counts
+
+    @classmethod
+    def of(cls, r: Report) -> Administration:
+        return cls(r.name, r.kind, list(r.slots), list(r.attempts), dict(r.responses), dict(r.marks), r.has_responses, r.has_marks, list(r.notes))
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep only these attempts (positions), in this order."""
+        self.attempts = [self.attempts[i] for i in rows]
+        self.responses = {k: [col[i] for i in rows] for k, col in self.responses.items()}
+        index = np.array(rows, dtype=np.intp)
+        self.marks = {k: col[index] for k, col in self.marks.items()}
+        self.counts = None
 
 
 def combine(reports: list[Report]) -> list[Administration]:
@@ -132,44 +149,40 @@ def combine(reports: list[Report]) -> list[Administration]:
     for r in reports:
         if r.kind == "moodle-grades":
             continue
-        adm = Administration(
-            name=r.name, kind=r.kind, slots=list(r.slots), attempts=list(r.attempts), has_responses=r.has_responses, has_marks=r.has_marks, notes=list(r.notes)
-        )
-        if r.kind == "moodle-responses":
+        adm = Administration.of(r)
+        if r.kind == "moodle-responses" and grades:
             keys = {a.key for a in r.attempts}
-            best = max(
-                (g for g in grades if id(g) not in used),
-                key=lambda g: len(keys & {a.key for a in g.attempts}),
-                default=None,
-            )
+            best = max((g for g in grades if id(g) not in used), key=lambda g: len(keys & {a.key for a in g.attempts}), default=None)
             if best is not None and keys & {a.key for a in best.attempts}:
                 used.add(id(best))
                 _merge(adm, best)
         out.append(adm)
-    for g in grades:
-        if id(g) not in used:
-            out.append(Administration(name=g.name, kind=g.kind, slots=list(g.slots), attempts=list(g.attempts), has_responses=False, has_marks=True, notes=list(g.notes)))
+    out.extend(Administration.of(g) for g in grades if id(g) not in used)
     return out
 
 
 def _merge(adm: Administration, grades: Report) -> None:
-    by_key = {a.key: a for a in grades.attempts}
+    by_key = {a.key: i for i, a in enumerate(grades.attempts)}
     maxes = {s.key: s.max_mark for s in grades.slots}
     if set(maxes) != {s.key for s in adm.slots}:
         raise ItembankError(f"{adm.name} and {grades.name}: the slots differ ({len(adm.slots)} responses, {len(maxes)} marks); are they the same quiz?")
     adm.slots = [Slot(key=s.key, label=s.label, max_mark=maxes[s.key], question_text=s.question_text, right_answer=s.right_answer) for s in adm.slots]
-    kept = []
-    for a in adm.attempts:
+    rows, partner = [], []
+    for i, a in enumerate(adm.attempts):
         g = by_key.pop(a.key, None)
         if g is None:
             adm.notes.append(f"{adm.name}:{a.line}: left out: this attempt is not in {grades.name}")
             continue
-        a.marks = dict(g.marks)
-        a.total = g.total if g.total is not None else a.total
-        kept.append(a)
+        rows.append(i)
+        partner.append(g)
+        if grades.attempts[g].total is not None:
+            a.total = grades.attempts[g].total
     for g in by_key.values():
-        adm.notes.append(f"{grades.name}:{g.line}: left out: this attempt is not in {adm.name}")
-    adm.attempts = kept
+        adm.notes.append(f"{grades.name}:{grades.attempts[g].line}: left out: this attempt is not in {adm.name}")
+    if len(rows) < len(adm.attempts):
+        adm.keep(rows)
+    index = np.array(partner, dtype=np.intp)
+    adm.marks = {k: col[index] for k, col in grades.marks.items()}
     adm.name = f"{adm.name} + {grades.name}"
     adm.has_marks = True
     adm.notes.extend(grades.notes)
@@ -190,11 +203,18 @@ def read_map(path: Path) -> dict[str, Any]:
 
 
 def _slot_counts(adm: Administration) -> dict[str, Counter[str]]:
-    counts: dict[str, Counter[str]] = {s.key: Counter() for s in adm.slots}
-    for a in adm.attempts:
-        for key, text in a.responses.items():
-            if text is not None and key in counts:
-                counts[key][text] += 1
+    """Per slot, how often each (cleaned) response text was given; no-answers left out."""
+    if adm.counts is not None:
+        return adm.counts
+    counts: dict[str, Counter[str]] = {}
+    for s in adm.slots:
+        c: Counter[str] = Counter()
+        for raw, n in Counter(adm.responses.get(s.key, ())).items():
+            text = clean_response(raw)
+            if text is not None:
+                c[text] += n
+        counts[s.key] = c
+    adm.counts = counts
     return counts
 
 

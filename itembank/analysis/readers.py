@@ -24,9 +24,14 @@ import csv
 import html
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
 
 from ..errors import ItembankError
 
@@ -56,13 +61,11 @@ class Slot:
 
 @dataclass
 class Attempt:
-    """One finished attempt: who, when, and per slot the response text and/or the mark."""
+    """One finished attempt's identity: who, when, where in the file.  Its cells live in the report's columns."""
 
     student: str  # identity: e-mail, user id or name, whatever the report has
     started: str | None
     line: int  # line in the CSV file (1-based, header = 1)
-    responses: dict[str, str | None] = field(default_factory=dict)  # slot key -> text; None = no answer
-    marks: dict[str, float | None] = field(default_factory=dict)  # slot key -> mark; None = not given
     total: float | None = None
     attempt_number: int | None = None
 
@@ -73,12 +76,14 @@ class Attempt:
 
 @dataclass
 class Report:
-    """One report file, read."""
+    """One report file, read column by column (a 10,000 × 100 report is a million cells)."""
 
     path: Path
     kind: ReportKind
     slots: list[Slot]
     attempts: list[Attempt]
+    responses: dict[str, list[str]] = field(default_factory=dict)  # slot key -> raw cell per attempt (see clean_response)
+    marks: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)  # slot key -> mark per attempt, NaN = none
     max_total: float | None = None
     notes: list[str] = field(default_factory=list)  # rows left out and why
 
@@ -112,9 +117,23 @@ def _number(text: str) -> float | None:
     return float(text.replace(",", "."))
 
 
-def _clean(text: str) -> str:
-    """A response as the student chose it: HTML entities decoded (Moodle writes ``&#039;`` in places)."""
-    return html.unescape(text).strip()
+@lru_cache(maxsize=1 << 16)
+def clean_response(text: str) -> str | None:
+    """A response cell as the student's answer: entities decoded (Moodle writes ``&#039;`` in places); None = not answered."""
+    text = (html.unescape(text) if "&" in text else text).strip()
+    return None if text in _NOT_ANSWERED else text
+
+
+def _marks(column: Sequence[str]) -> tuple[npt.NDArray[np.float64], list[str]]:
+    """A column of mark cells as numbers (NaN where there is none), and the cells that are not numbers."""
+    values: dict[str, float] = {}
+    odd: list[str] = []
+    for cell in set(column):
+        number = _number(cell)
+        values[cell] = np.nan if number is None else number
+        if number is None and cell.strip() not in _NOT_ANSWERED:
+            odd.append(cell.strip())
+    return np.array([values[c] for c in column], dtype=np.float64), odd
 
 
 def read_report(path: Path | str) -> Report:
@@ -128,7 +147,10 @@ def read_report(path: Path | str) -> Report:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ReportError(f"{path}: not UTF-8 text (byte {exc.start}); download the report as CSV from the LMS") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ReportError(f"{path}: not a CSV file: {exc}") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ReportError(f"{path}: empty file")
     header = [h.strip() for h in rows[0]]
@@ -145,14 +167,18 @@ def read_report(path: Path | str) -> Report:
     )
 
 
-def _identity(header: list[str], row: list[str]) -> str:
-    def cell(name: str) -> str:
-        return row[header.index(name)].strip() if name in header and header.index(name) < len(row) else ""
+def _body(path: Path, header: list[str], rows: list[list[str]]) -> list[tuple[int, list[str]]]:
+    """The data rows with their line numbers, blank rows dropped, every row as wide as the header."""
+    width = len(header)
+    body = [(line, row) for line, row in enumerate(rows[1:], start=2) if row and any(row)]
+    for line, row in body:
+        if len(row) != width:
+            raise ReportError(f"{path}:{line}: {len(row)} cells where the header has {width}; is the file complete?")
+    return body
 
-    for name in ("Email address", "ID number", "Username"):
-        if cell(name):
-            return cell(name)
-    return " ".join(x for x in (cell("First name"), cell("Last name")) if x) or row[0].strip()
+
+def _column(header: list[str], name: str) -> int | None:
+    return header.index(name) if name in header else None
 
 
 def _read_moodle(path: Path, header: list[str], rows: list[list[str]], kind: ReportKind) -> Report:
@@ -173,54 +199,54 @@ def _read_moodle(path: Path, header: list[str], rows: list[list[str]], kind: Rep
         elif m := _MOODLE_GRADE.match(h):
             max_total = float(m.group(1).replace(",", "."))
             columns[col] = ("total", "")
-    status_col = header.index("Status") if "Status" in header else None
-    started_col = header.index("Started") if "Started" in header else None
-    attempts: list[Attempt] = []
+    status_col = _column(header, "Status")
+    started_col = _column(header, "Started")
+    ident = [c for c in (_column(header, n) for n in ("Email address", "ID number", "Username")) if c is not None]
+    names = [c for c in (_column(header, n) for n in ("First name", "Last name")) if c is not None]
     notes: list[str] = []
-    extra: dict[str, dict[str, str]] = {}
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
+    kept: list[tuple[int, list[str]]] = []
+    for line, row in _body(path, header, rows):
         if row[0].strip().startswith("Overall average"):
             continue  # Moodle's summary rows (whole quiz, per group), not attempts
-        if len(row) != len(header):
-            raise ReportError(f"{path}:{line}: {len(row)} cells where the header has {len(header)}; is the file complete?")
         if status_col is not None and row[status_col].strip() not in ("Finished", ""):
             notes.append(f"{path.name}:{line}: left out: attempt is '{row[status_col].strip()}', not Finished (Moodle's statistics use finished attempts only)")
             continue
-        attempt = Attempt(student=_identity(header, row), started=row[started_col].strip() if started_col is not None else None, line=line)
-        for col, (role, key) in columns.items():
-            value = row[col]
-            if role == "response":
-                text = _clean(value)
-                attempt.responses[key] = None if text in _NOT_ANSWERED else text
-            elif role == "mark":
-                mark = _number(value)
-                if mark is None and value.strip() not in _NOT_ANSWERED:
-                    notes.append(f"{path.name}:{line}: slot {key}: mark '{value.strip()}' is not a number (e.g. requires grading); left out")
-                attempt.marks[key] = mark
-            elif role == "total":
-                attempt.total = _number(value)
-            elif value.strip() and value.strip() not in _NOT_ANSWERED:
-                extra.setdefault(key, {}).setdefault(role, _clean(value))
-        attempts.append(attempt)
-    return Report(
-        path=path,
-        kind=kind,
-        slots=[
-            Slot(
-                key=k,
-                label=str(v["label"]),
-                max_mark=v.get("max"),  # type: ignore[arg-type]
-                question_text=extra.get(k, {}).get("question"),
-                right_answer=extra.get(k, {}).get("right"),
-            )
-            for k, v in sorted(slots.items(), key=lambda kv: int(kv[0]))
-        ],
-        attempts=attempts,
-        max_total=max_total,
-        notes=notes,
-    )
+        kept.append((line, row))
+    attempts = []
+    for line, row in kept:
+        student = next((row[c].strip() for c in ident if row[c].strip()), "") or " ".join(row[c].strip() for c in names if row[c].strip()) or row[0].strip()
+        attempts.append(Attempt(student=student, started=row[started_col].strip() if started_col is not None else None, line=line))
+    cells = list(zip(*(row for _, row in kept))) if kept else [()] * len(header)
+    report = Report(path=path, kind=kind, slots=[], attempts=attempts, max_total=max_total, notes=notes)
+    extra: dict[str, dict[str, str]] = {}
+    for col, (role, key) in columns.items():
+        column = cells[col]
+        if role == "response":
+            report.responses[key] = list(column)
+        elif role == "mark":
+            report.marks[key], odd = _marks(column)
+            for value in sorted(set(odd)):
+                lines = [kept[i][0] for i, c in enumerate(column) if c.strip() == value]
+                notes.append(f"{path.name}: slot {key}: mark '{value}' is not a number (e.g. requires grading) on line(s) {', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''}; left out")
+        elif role == "total":
+            totals, _ = _marks(column)
+            for attempt, total in zip(attempts, totals):
+                attempt.total = None if np.isnan(total) else float(total)
+        else:
+            first = next((clean_response(c) for c in column if clean_response(c)), None)
+            if first:
+                extra.setdefault(key, {})[role] = first
+    report.slots = [
+        Slot(
+            key=k,
+            label=str(v["label"]),
+            max_mark=v.get("max"),  # type: ignore[arg-type]
+            question_text=extra.get(k, {}).get("question"),
+            right_answer=extra.get(k, {}).get("right"),
+        )
+        for k, v in sorted(slots.items(), key=lambda kv: int(kv[0]))
+    ]
+    return report
 
 
 def split_canvas_list(text: str) -> list[str]:
@@ -248,37 +274,33 @@ def _read_canvas(path: Path, header: list[str], rows: list[list[str]]) -> Report
     while col < len(header):
         m = _CANVAS_QUESTION.match(header[col])
         if m and col + 1 < len(header) and _number(header[col + 1]) is not None:
-            slots.append(Slot(key=m.group(1), label=header[col], max_mark=_number(header[col + 1]), question_text=_clean(m.group(2)) or None))
+            slots.append(Slot(key=m.group(1), label=header[col], max_mark=_number(header[col + 1]), question_text=clean_response(m.group(2))))
             pairs.append((col, col + 1, m.group(1)))
             col += 2
         else:
             col += 1
     if not pairs:
         raise ReportError(f"{path}:1: a Canvas Student Analysis header needs '<question id>: <text>' columns each followed by a points column")
-    who = next((header.index(n) for n in ("id", "sis_id", "name") if n in header), None)
-    attempt_col = header.index("attempt") if "attempt" in header else None
-    submitted_col = header.index("submitted") if "submitted" in header else None
+    who = next((c for c in (_column(header, n) for n in ("id", "sis_id", "name")) if c is not None), None)
+    attempt_col = _column(header, "attempt")
+    submitted_col = _column(header, "submitted")
     score_col = header.index("score")
-    attempts: list[Attempt] = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) != len(header):
-            raise ReportError(f"{path}:{line}: {len(row)} cells where the header has {len(header)}; is the file complete?")
-        student = row[who].strip() if who is not None and row[who].strip() else f"row {line}"  # anonymous surveys have no identity
-        attempt = Attempt(
-            student=student,
-            started=row[submitted_col].strip() if submitted_col is not None else None,
-            line=line,
-            total=_number(row[score_col]),
-            attempt_number=int(row[attempt_col]) if attempt_col is not None and row[attempt_col].strip().isdigit() else None,
+    body = _body(path, header, rows)
+    attempts = []
+    for line, row in body:
+        attempts.append(
+            Attempt(
+                student=row[who].strip() if who is not None and row[who].strip() else f"row {line}",  # anonymous surveys have no identity
+                started=row[submitted_col].strip() if submitted_col is not None else None,
+                line=line,
+                total=_number(row[score_col]),
+                attempt_number=int(row[attempt_col]) if attempt_col is not None and row[attempt_col].strip().isdigit() else None,
+            )
         )
-        for answer_col, points_col, key in pairs:
-            answer, points = row[answer_col], row[points_col]
-            if answer == "" and points == "":
-                continue  # this submission was not given the question (question groups)
-            text = _clean(answer)
-            attempt.responses[key] = text or None
-            attempt.marks[key] = _number(points)
-        attempts.append(attempt)
-    return Report(path=path, kind="canvas-student-analysis", slots=slots, attempts=attempts)
+    cells = list(zip(*(row for _, row in body))) if body else [()] * len(header)
+    report = Report(path=path, kind="canvas-student-analysis", slots=slots, attempts=attempts)
+    for answer_col, points_col, key in pairs:
+        # A question the submission was not given (question groups) has both cells empty: no mark, no response.
+        report.responses[key] = list(cells[answer_col])
+        report.marks[key], _ = _marks(cells[points_col])
+    return report
