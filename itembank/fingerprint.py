@@ -6,7 +6,8 @@ the reviewer judged other text than the one the bank now holds.
 
 The fingerprint covers everything the author wrote (the normalized item, defaults filled in, so that
 writing ``points: 1`` or leaving it out is the same content) except the review workflow itself:
-``status`` and ``reviews`` change *because of* a review, so they must not make the review stale.
+``status`` and ``reviews`` change *because of* a review, so they must not make the review stale;
+``evidence`` (written by ``itembank analyze --write``) is data about the item, not its content.
 Where the item lives (its file) is not content either.
 """
 
@@ -21,8 +22,8 @@ from .normalize import to_data
 #: Hex digits kept: 64 bits make an accidental collision between two versions of one item negligible.
 FINGERPRINT_LENGTH = 16
 
-#: Workflow fields a review changes; they are left out of the fingerprint.
-WORKFLOW_FIELDS = ("status", "reviews")
+#: Workflow fields (a review's, the analysis's); they are left out of the fingerprint.
+WORKFLOW_FIELDS = ("status", "reviews", "evidence")
 
 
 def canonical_json(item: AnyItem) -> str:

@@ -76,6 +76,22 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class Evidence:
+    """One item analysis record (``itembank analyze --write``): figures from a delivered quiz."""
+
+    date: str
+    source: str
+    n: int
+    facility: float | None = None
+    sd: float | None = None
+    discrimination: float | None = None
+    discriminative_efficiency: float | None = None
+    options: tuple[tuple[str, float], ...] = ()  # (option id, share of attempts choosing it)
+    flags: tuple[str, ...] = ()
+    suggested_difficulty: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Criterion:
     criterion: str
     points: float
@@ -128,6 +144,7 @@ class Item:
     solution: Solution | None = None
     common_mistakes: tuple[str, ...] = ()
     reviews: tuple[Review, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
     @property
     def name(self) -> str:

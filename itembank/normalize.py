@@ -12,6 +12,7 @@ from .model import (
     ClozeItem,
     Criterion,
     EssayItem,
+    Evidence,
     FlashcardItem,
     MatchingItem,
     NumericItem,
@@ -41,6 +42,11 @@ def _solution(raw: dict[str, Any] | None) -> Solution | None:
     return Solution(steps=steps, final_answer=raw.get("final_answer"), quick_check=raw.get("quick_check"))
 
 
+def _evidence(raw: dict[str, Any]) -> Evidence:
+    fields = {k: v for k, v in raw.items() if k not in ("options", "flags")}
+    return Evidence(**fields, options=tuple((str(k), float(v)) for k, v in (raw.get("options") or {}).items()), flags=tuple(raw.get("flags") or ()))
+
+
 def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
     """Build the model object.  ``raw`` must already have passed the schema and rules."""
     common: dict[str, Any] = {k: raw.get(k) for k in _COMMON}
@@ -57,6 +63,7 @@ def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
         solution=_solution(raw.get("solution")),
         common_mistakes=_tuple(raw, "common_mistakes"),
         reviews=tuple(Review(**r) for r in raw.get("reviews", ())),
+        evidence=tuple(_evidence(e) for e in raw.get("evidence") or ()),
     )
     t = raw["type"]
     if t in ("multiple_choice", "multiple_response"):
@@ -146,6 +153,8 @@ def to_data(item: AnyItem) -> dict[str, Any]:
         }
     if item.reviews:
         out["reviews"] = [{k: v for k, v in (("decision", r.decision), ("reviewer", r.reviewer), ("comment", r.comment), ("date", r.date), ("suggested_difficulty", r.suggested_difficulty)) if v is not None} for r in item.reviews]
+    if item.evidence:
+        out["evidence"] = [evidence_data(e) for e in item.evidence]
     if isinstance(item, ChoiceItem):
         out["options"] = [{"id": o.id, "text": o.text, "correct": o.correct, "feedback": o.feedback} for o in item.options]
         out["shuffle"] = item.shuffle
@@ -187,4 +196,20 @@ def to_data(item: AnyItem) -> dict[str, Any]:
         }
     elif isinstance(item, FlashcardItem):
         out["answer"] = item.answer
+    return out
+
+
+def evidence_data(e: Evidence) -> dict[str, Any]:
+    """An evidence record as it is written in an item file (keys in this order, absent figures left out)."""
+    out: dict[str, Any] = {"date": e.date, "source": e.source, "n": e.n}
+    for key in ("facility", "sd", "discrimination", "discriminative_efficiency"):
+        value = getattr(e, key)
+        if value is not None:
+            out[key] = value
+    if e.options:
+        out["options"] = dict(e.options)
+    if e.flags:
+        out["flags"] = list(e.flags)
+    if e.suggested_difficulty is not None:
+        out["suggested_difficulty"] = e.suggested_difficulty
     return out

@@ -403,3 +403,37 @@ def test_difficulty_tags_follow_the_model(simulated: tuple[Path, ModuleType]) ->
     firm = [i.id for i in result.items if any(f.code in ("AN101", "AN102") and not f.tentative for f in i.flags)]
     assert len(firm) <= len(result.items) // 2
     assert result.tests[0].figures.alpha is not None and result.tests[0].figures.alpha > 0.7
+
+
+# ---------------------------------------------------------------- the evidence field
+
+
+EVIDENCE = """evidence:
+  - date: '2025-03-10'
+    source: 'Moodle quiz Responses + Grades reports: responses.csv, grades.csv (slot 4)'
+    n: 20
+    facility: 0.3
+    discrimination: -0.1383
+    options: {a: 0.3, b: 0.2, c: 0.5, d: 0}
+    flags: [AN104, AN105, AN106]
+    suggested_difficulty: hard
+"""
+
+
+def test_evidence_is_a_known_field(tmp_path: Path) -> None:
+    from itembank.fingerprint import fingerprint
+    from itembank.validate import check_bank
+
+    bank = tmp_path / "bank"
+    shutil.copytree(SEED_BANK, bank)
+    path = bank / "quiz" / "pt-quiz-4.yaml"
+    before = fingerprint(load_bank(bank).by_id["pt-quiz-4"])
+    path.write_text(path.read_text() + EVIDENCE)
+    item = load_bank(bank).by_id["pt-quiz-4"]
+    (e,) = item.evidence
+    assert (e.date, e.n, e.facility, e.discrimination, e.flags) == ("2025-03-10", 20, 0.3, -0.1383, ("AN104", "AN105", "AN106"))
+    assert dict(e.options) == {"a": 0.3, "b": 0.2, "c": 0.5, "d": 0.0}
+    assert fingerprint(item) == before  # evidence is about the item, not its content: reviews stay current
+    path.write_text(path.read_text().replace("n: 20", "n: -1").replace("facility: 0.3", "facility: 1.5").replace("AN104", "X1"))
+    codes = {(p.code, p.path) for p in check_bank(bank).errors}
+    assert {("IB106", "evidence[0].n"), ("IB106", "evidence[0].facility"), ("IB105", "evidence[0].flags[0]")} <= codes
