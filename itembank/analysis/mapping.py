@@ -184,6 +184,7 @@ def _merge(adm: Administration, grades: Report) -> None:
     index = np.array(partner, dtype=np.intp)
     adm.marks = {k: col[index] for k, col in grades.marks.items()}
     adm.name = f"{adm.name} + {grades.name}"
+    adm.kind = "moodle-responses+grades"
     adm.has_marks = True
     adm.notes.extend(grades.notes)
 

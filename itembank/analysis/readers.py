@@ -40,6 +40,7 @@ ReportKind = Literal["moodle-responses", "moodle-grades", "canvas-student-analys
 KIND_NAMES: dict[str, str] = {
     "moodle-responses": "Moodle quiz Responses report",
     "moodle-grades": "Moodle quiz Grades report",
+    "moodle-responses+grades": "Moodle quiz Responses + Grades reports",
     "canvas-student-analysis": "Canvas Student Analysis report",
 }
 
