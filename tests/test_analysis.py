@@ -437,3 +437,60 @@ def test_evidence_is_a_known_field(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("n: 20", "n: -1").replace("facility: 0.3", "facility: 1.5").replace("AN104", "X1"))
     codes = {(p.code, p.path) for p in check_bank(bank).errors}
     assert {("IB106", "evidence[0].n"), ("IB106", "evidence[0].facility"), ("IB105", "evidence[0].flags[0]")} <= codes
+
+
+def test_canvas_questions_not_given_are_not_zero_marks(samples: Path, seed_bank: Bank, tmp_path: Path) -> None:
+    """A question group gives each student some questions: Canvas leaves both cells empty for the others."""
+    path = canvas_student_analysis(tmp_path / "sa.csv")
+    rows = _rows(path)
+    col = rows[0].index(next(h for h in rows[0] if h.startswith("9001: ")))
+    for row in rows[1:6]:
+        row[col] = row[col + 1] = ""  # five students were not given slot 9001 (pt-quiz-1)
+    item = next(i for i in analyze([_write(path, rows, bom=False)], seed_bank).items if i.id == "pt-quiz-1")
+    _, marks = _hand_marks()
+    given = [m[0] for m in marks[5:]]
+    assert item.s == 15 and item.facility == pytest.approx(sum(given) / 15)
+    assert sum(o.count for o in item.options) == 15
+
+
+def test_attempt_policy(samples: Path, seed_bank: Bank, tmp_path: Path) -> None:
+    """S001 takes the quiz again later and gets everything right: first / last / highest / all."""
+    rows, grades = _rows(RESPONSES), _rows(GRADES)
+    bank = load_bank(SEED_BANK)
+    keys = [next(o.text for o in bank.by_id[SAMPLE_MAP[str(n)]].options if o.correct) for n in range(1, 11)]  # type: ignore[union-attr]
+    again = rows[1][:4] + ["11 March 2025  9:00 AM", "11 March 2025  9:10 AM", "10 mins", "10.00"] + keys
+    g_again = grades[1][:4] + ["11 March 2025  9:00 AM", "11 March 2025  9:10 AM", "10 mins", "10.00"] + ["1.00"] * 10
+    r = _write(tmp_path / "r.csv", [rows[0], again] + rows[1:])  # the later attempt listed first
+    g = _write(tmp_path / "g.csv", [grades[0], g_again] + grades[1:])
+    means = {p: analyze([r, g], seed_bank, attempts=p).tests[0].figures for p in ("first", "last", "highest", "all")}
+    assert means["first"].s == 20 and means["first"].mean == pytest.approx(121 / 20)
+    assert means["last"].mean == pytest.approx((121 - 6 + 10) / 20) == means["highest"].mean
+    assert means["all"].s == 21 and means["all"].mean == pytest.approx((121 + 10) / 21)
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_cli_text_json_html_and_exit_codes(samples: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from itembank.cli import main
+
+    runner = CliRunner()
+    text = runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(RESPONSES), str(GRADES)])
+    assert text.exit_code == 0, text.output
+    assert "mean 60.50%" in text.output and "pt-quiz-4" in text.output and "AN105?" in text.output
+    js = runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(RESPONSES), "--format", "json", "--html", str(tmp_path / "html")])
+    assert js.exit_code == 0
+    import json
+
+    doc = json.loads(js.stdout)
+    assert doc["tests"][0]["mean"] == 6.05 and {i["id"] for i in doc["items"]} == set(SAMPLE_MAP.values())
+    assert (tmp_path / "html" / "index.html").is_file()
+    unmapped = runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(GRADES)])
+    assert unmapped.exit_code == 1 and "need --assessment/--form, --map" in unmapped.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n")
+    assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(bad)]).exit_code == 1
+    assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), "--form", "A", str(GRADES)]).exit_code == 2
+    assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), "--assessment", "nope", str(GRADES)]).exit_code == 2

@@ -224,14 +224,21 @@ class _Column:
     no_answer: np.ndarray | None  # bool
     other: np.ndarray | None  # bool: a response naming no option of the item
     max_mark: float
+    presented: np.ndarray | None = None  # bool; None = every attempt was given the slot
 
 
 def _column(adm: Administration, key: str, item: AnyItem | None, max_mark: float) -> _Column:
     n = len(adm.attempts)
     marks = adm.marks[key].copy() if adm.has_marks and key in adm.marks else np.full(n, np.nan)
     raw = adm.responses.get(key)
+    presented = None
+    if adm.kind == "canvas-student-analysis" and raw is not None:
+        # Canvas leaves both cells empty for a question this submission was not given (question groups).
+        presented = ~(np.array([c == "" for c in raw], dtype=bool) & np.isnan(marks))
+        if presented.all():
+            presented = None
     if item is None or raw is None or not option_ids(item):
-        return _Column(marks, None, None, None, max_mark)
+        return _Column(marks, None, None, None, max_mark, presented)
     k = len(option_ids(item))
     # Each distinct cell is matched once; rows are coded by their cell's pattern (0 = no answer, 1 = other).
     patterns: list[tuple[int, ...] | None] = [None, None]
@@ -241,12 +248,12 @@ def _column(adm: Administration, key: str, item: AnyItem | None, max_mark: float
         if text is None:
             code_of[cell] = 0
             continue
-        picked = match_options(item, text, adm.kind)
-        if picked is None:
+        matched = match_options(item, text, adm.kind)
+        if matched is None:
             code_of[cell] = 1
         else:
             code_of[cell] = len(patterns)
-            patterns.append(tuple(picked))
+            patterns.append(tuple(matched))
     codes = np.array([code_of[c] for c in raw], dtype=np.intp)
     table = np.zeros((len(patterns), k), dtype=bool)
     for p, picked in enumerate(patterns):
@@ -263,7 +270,7 @@ def _column(adm: Administration, key: str, item: AnyItem | None, max_mark: float
             right = choices[:, keys[0]] if keys else np.zeros(n, dtype=bool)
             marks = np.where(right, max_mark, 0.0)
             marks[other] = np.nan  # cannot score a response that is not an option of the item
-    return _Column(marks, choices, no_answer, other, max_mark)
+    return _Column(marks, choices, no_answer, other, max_mark, presented)
 
 
 def analyze(
@@ -328,9 +335,12 @@ def _compute(read: list[Any], administrations: list[Administration], bank: Bank,
             warnings.append(f"{adm.name}: no marks at all; only option shares can be reported")
         matrix = np.column_stack([columns[k].marks for k in scored]) if scored else np.zeros((len(adm.attempts), 0))
         missing = np.isnan(matrix)
+        matrix = np.nan_to_num(matrix)
+        for j, k in enumerate(scored):
+            if columns[k].presented is not None:
+                missing[:, j] &= columns[k].presented  # a question not given is not a mark missing
         if missing.any():
             notes.append(f"{adm.name}: {int(missing.sum())} mark(s) not given (e.g. requires grading) count as 0, as in Moodle's statistics")
-            matrix = np.where(missing, 0.0, matrix)
         totals = matrix.sum(axis=1)
         max_total = float(sum(columns[k].max_mark for k in scored))
         tests.append(TestStats(adm.name, adm.kind, test_figures(matrix, max_total), len(scored), dict(adm.mapping)))
@@ -338,7 +348,7 @@ def _compute(read: list[Any], administrations: list[Administration], bank: Bank,
             item_id = adm.mapping.get(key)
             if item_id:
                 col = columns[key]
-                col.marks = matrix[:, j]
+                col.marks = matrix[:, j] if col.presented is None else np.where(col.presented, matrix[:, j], np.nan)
                 per_item[item_id].append((adm, key, col, totals))
         for key in unscored:
             item_id = adm.mapping.get(key)
@@ -356,9 +366,24 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
     max_mark = parts[0][2].max_mark
     if len(maxes) > 1:
         warnings.append(f"{item.id}: different max marks across reports ({', '.join(f'{m:g}' for m in sorted(maxes))}); marks rescaled to {max_mark:g}")
-    xs, os_, totals, choices, no_answer, other = [], [], [], [], [], []
+    xs: list[np.ndarray] = []
+    os_: list[np.ndarray] = []
+    totals: list[np.ndarray] = []
+    choices: list[np.ndarray | None] = []
+    no_answer: list[np.ndarray | None] = []
+    other: list[np.ndarray | None] = []
     sources: list[tuple[int, float]] = []
     for _, _, col, tot in parts:
+        if col.presented is not None:
+            keep = col.presented
+            tot = tot[keep]
+            col = _Column(
+                col.marks[keep],
+                None if col.choices is None else col.choices[keep],
+                None if col.no_answer is None else col.no_answer[keep],
+                None if col.other is None else col.other[keep],
+                col.max_mark,
+            )
         scale = max_mark / col.max_mark if col.max_mark else 1.0
         valid = ~np.isnan(col.marks)
         xs.append(np.where(valid, col.marks * scale, np.nan))
@@ -376,16 +401,15 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
             other.append(None)
     x_all = np.concatenate(xs)
     o_all = np.concatenate(os_)
-    t_all = np.concatenate(totals)
     has_marks = ~np.isnan(x_all)
     figures = item_figures(x_all[has_marks], o_all[has_marks], max_mark) if has_marks.any() else ItemFigures(0, None, 0.0, None, None, None)
     s = figures.s
     options: list[OptionStats] = []
     response_parts = [i for i, na in enumerate(no_answer) if na is not None]
     if response_parts:
-        sel = np.concatenate([choices[i] for i in response_parts])
-        na = np.concatenate([no_answer[i] for i in response_parts])  # type: ignore[misc]
-        ot = np.concatenate([other[i] for i in response_parts])  # type: ignore[misc]
+        sel = np.concatenate([c for i in response_parts if (c := choices[i]) is not None])
+        na = np.concatenate([c for i in response_parts if (c := no_answer[i]) is not None])
+        ot = np.concatenate([c for i in response_parts if (c := other[i]) is not None])
         rest = np.concatenate([os_[i] for i in response_parts])
         tot = np.concatenate([totals[i] for i in response_parts])
         n = sel.shape[0]
@@ -394,7 +418,7 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
         keys = set(key_index(item))
         ids = option_ids(item)
         texts = _option_texts(item)
-        columns = [(ids[j], chr(ord("A") + j) if j < 26 else str(j + 1), texts[j], j in keys, sel[:, j]) for j in range(len(ids))]
+        columns: list[tuple[str | None, str, str, bool, np.ndarray]] = [(ids[j], chr(ord("A") + j) if j < 26 else str(j + 1), texts[j], j in keys, sel[:, j]) for j in range(len(ids))]
         columns.append((None, NO_ANSWER, "", False, na))
         if ot.any():
             columns.append((None, OTHER, "a response that is none of the item's options", False, ot))

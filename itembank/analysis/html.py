@@ -53,17 +53,22 @@ def scatter(parent: Any, analysis: Analysis) -> Any:
     ds = [i.discrimination for i in analysis.items if i.discrimination is not None]
     y_low = min([-0.2] + [d - 0.05 for d in ds])
     y_high = 1.0
-    px = lambda f: left + f * (w - left - right)  # noqa: E731
-    py = lambda d: top + (y_high - d) / (y_high - y_low) * (h - top - bottom)  # noqa: E731
+
+    def px(facility: float) -> float:
+        return left + facility * (w - left - right)
+
+    def py(discrimination: float) -> float:
+        return top + (y_high - discrimination) / (y_high - y_low) * (h - top - bottom)
+
     svg = _el(parent, "svg", width=w, height=h, viewBox=f"0 0 {w} {h}", role="img", aria_label="Facility against discrimination index, one point per item")
     _el(svg, "title", "Facility against discrimination index")
     for tag, (lo, hi) in BANDS.items():
         shade = {"easy": "#f1f8e9", "medium": "#fffde7", "hard": "#fbe9e7"}[tag]
         _el(svg, "rect", x=f"{px(lo):.1f}", y=top, width=f"{px(hi) - px(lo):.1f}", height=h - top - bottom, fill=shade)
         _el(svg, "text", tag, x=f"{(px(lo) + px(hi)) / 2:.1f}", y=top + 14, text_anchor="middle", fill="#777")
-    for f in (0, 0.25, 0.5, 0.75, 1.0):
-        _el(svg, "line", x1=f"{px(f):.1f}", x2=f"{px(f):.1f}", y1=top, y2=h - bottom, stroke="#ddd")
-        _el(svg, "text", f"{f:.2f}", x=f"{px(f):.1f}", y=h - bottom + 16, text_anchor="middle")
+    for at in (0, 0.25, 0.5, 0.75, 1.0):
+        _el(svg, "line", x1=f"{px(at):.1f}", x2=f"{px(at):.1f}", y1=top, y2=h - bottom, stroke="#ddd")
+        _el(svg, "text", f"{at:.2f}", x=f"{px(at):.1f}", y=h - bottom + 16, text_anchor="middle")
     tick = -0.2 if y_low <= -0.2 else 0.0
     while tick <= y_high + 1e-9:
         if tick >= y_low:
@@ -139,19 +144,19 @@ def render(analysis: Analysis, bank: Bank) -> bytes:
     for h in ("report", "attempts", "mean", "median", "SD", "skewness", "kurtosis", "alpha", "standard error"):
         _el(head_row, "th", h)
     for t in analysis.tests:
-        f = t.figures
+        tf = t.figures
         row = _el(table, "tr")
-        mt = f.max_total or 1.0
+        mt = tf.max_total or 1.0
         for value in (
             t.name,
-            str(f.s),
-            _pct(f.mean / mt if f.mean is not None else None),
-            _pct(f.median / mt if f.median is not None else None),
-            _pct(f.sd / mt if f.sd is not None else None),
-            "–" if f.skewness is None else f"{f.skewness:.3f}",
-            "–" if f.kurtosis is None else f"{f.kurtosis:.3f}",
-            _pct(f.alpha),
-            _pct(f.standard_error / mt if f.standard_error is not None else None),
+            str(tf.s),
+            _pct(tf.mean / mt if tf.mean is not None else None),
+            _pct(tf.median / mt if tf.median is not None else None),
+            _pct(tf.sd / mt if tf.sd is not None else None),
+            "–" if tf.skewness is None else f"{tf.skewness:.3f}",
+            "–" if tf.kurtosis is None else f"{tf.kurtosis:.3f}",
+            _pct(tf.alpha),
+            _pct(tf.standard_error / mt if tf.standard_error is not None else None),
         ):
             _el(row, "td", value)
     _el(body, "h2", "Items: facility against discrimination")
@@ -184,7 +189,8 @@ def render(analysis: Analysis, bank: Bank) -> bytes:
             _el(sec, "p", w, class_="warning")
         if item.options:
             option_bars(_el(sec, "figure"), item)
-    return etree.tostring(html, method="html", encoding="utf-8", doctype="<!DOCTYPE html>", pretty_print=True)
+    out: bytes = etree.tostring(html, method="html", encoding="utf-8", doctype="<!DOCTYPE html>", pretty_print=True)
+    return out
 
 
 def write_html(analysis: Analysis, bank: Bank, out_dir: Path) -> Path:

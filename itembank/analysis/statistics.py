@@ -131,7 +131,8 @@ def midrank_percentiles(totals: Array) -> Array:
     ordered = np.sort(totals)
     below = np.searchsorted(ordered, totals, side="left")
     upto = np.searchsorted(ordered, totals, side="right")
-    return (below + (upto - below) / 2) / s
+    out: Array = (below + (upto - below) / 2) / s
+    return out
 
 
 def wilson_interval(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
