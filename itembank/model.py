@@ -87,6 +87,7 @@ class Evidence:
     discrimination: float | None = None
     discriminative_efficiency: float | None = None
     options: tuple[tuple[str, float], ...] = ()  # (option id, share of attempts choosing it)
+    groups: tuple[tuple[str, tuple[float, float, float]], ...] = ()  # (option id, (low, middle, high) group shares)
     flags: tuple[str, ...] = ()
     suggested_difficulty: str | None = None
 

@@ -43,8 +43,13 @@ def _solution(raw: dict[str, Any] | None) -> Solution | None:
 
 
 def _evidence(raw: dict[str, Any]) -> Evidence:
-    fields = {k: v for k, v in raw.items() if k not in ("options", "flags")}
-    return Evidence(**fields, options=tuple((str(k), float(v)) for k, v in (raw.get("options") or {}).items()), flags=tuple(raw.get("flags") or ()))
+    fields = {k: v for k, v in raw.items() if k not in ("options", "groups", "flags")}
+    return Evidence(
+        **fields,
+        options=tuple((str(k), float(v)) for k, v in (raw.get("options") or {}).items()),
+        groups=tuple((str(k), (float(v[0]), float(v[1]), float(v[2]))) for k, v in (raw.get("groups") or {}).items()),
+        flags=tuple(raw.get("flags") or ()),
+    )
 
 
 def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
@@ -208,6 +213,8 @@ def evidence_data(e: Evidence) -> dict[str, Any]:
             out[key] = value
     if e.options:
         out["options"] = dict(e.options)
+    if e.groups:
+        out["groups"] = {k: list(v) for k, v in e.groups}
     if e.flags:
         out["flags"] = list(e.flags)
     if e.suggested_difficulty is not None:
