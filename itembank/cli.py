@@ -19,7 +19,7 @@ from .api import build as build_bank
 from .api import export as export_bank
 from .api import form_dir, load_bank, select_bank
 from .atomic import write_file_atomic, write_result
-from .errors import InvalidBank, ItembankError, ReviewImportError, UsageError
+from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError, UsageError
 from .formats import get_exporter, registry
 from .model import ITEM_TYPES
 from .progress import CLEAR_LINE, check_progress, export_progress, stage_progress
@@ -65,7 +65,7 @@ class _Group(click.Group):
         except InvalidBank as exc:
             click.echo(REPORTERS["text"](exc.result), err=True, nl=False)
             raise Failure("the bank is invalid: nothing was written") from None
-        except ReviewImportError as exc:
+        except (ReviewImportError, MappingError) as exc:
             for line in exc.details:
                 click.echo(f"  {line}", err=True)
             raise Failure(str(exc)) from None
@@ -181,14 +181,14 @@ def schema(name: str) -> None:
 @bank_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def stats(bank: Path, as_json: bool) -> None:
-    """Counts by type, difficulty, topic and status."""
+    """Counts by type, difficulty, topic and status; the latest item analysis (evidence) of each item."""
     loaded = _load(bank)
     if as_json:
         import json
 
-        from .stats import bank_stats
+        from .stats import bank_stats, evidence_stats
 
-        click.echo(json.dumps(bank_stats(loaded), indent=2))
+        click.echo(json.dumps({**bank_stats(loaded), "evidence": evidence_stats(loaded)}, indent=2))
     else:
         click.echo(format_stats(loaded), nl=False)
 
@@ -269,33 +269,50 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
 @click.option("--attempts", type=click.Choice(["first", "last", "highest", "all"]), default="first", show_default=True, help="Which attempts of a student count.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format.")
 @click.option("--html", "html_dir", type=click.Path(path_type=Path, file_okay=False), help="Also write an HTML report with plots into this folder.")
-def analyze(reports: tuple[Path, ...], bank: Path, assessment: str | None, form: str | None, map_file: Path | None, attempts: str, fmt: str, html_dir: Path | None) -> None:
+@click.option("--write", "write", is_flag=True, help="Append an evidence record to every analysed item's file.")
+@click.option("--dry-run", is_flag=True, help="With --write: show the changes as a unified diff; write nothing.")
+@click.option("--date", "date", metavar="YYYY-MM-DD", callback=_review_date, help="Date of the evidence records (default: today).")
+def analyze(
+    reports: tuple[Path, ...],
+    bank: Path,
+    assessment: str | None,
+    form: str | None,
+    map_file: Path | None,
+    attempts: str,
+    fmt: str,
+    html_dir: Path | None,
+    write: bool,
+    dry_run: bool,
+    date: str | None,
+) -> None:
     """Item statistics from the LMS's response reports (Moodle Responses/Grades CSV, Canvas Student Analysis CSV).
 
     Slots are mapped to the bank's items by --assessment/--form, --map, or the responses' texts
     (ambiguous slots are reported, never guessed).  Figures are Moodle's statistics report's.
     """
-    from .analysis import MappingError, analyze as run_analysis
+    from .analysis import analyze as run_analysis
     from .analysis.report import to_json, to_text
 
+    _check_form(assessment, form)
+    if dry_run and not write:
+        raise click.UsageError("--dry-run goes with --write")
     loaded = _load(bank)
-    try:
-        chosen = select_bank(loaded, assessment, form) if assessment is not None else None
-        if form is not None and assessment is None:
-            raise UsageError("--form needs --assessment (a form belongs to an assessment)")
-        result = run_analysis(list(reports), loaded, form=chosen, map_file=map_file, attempts=attempts)  # type: ignore[arg-type]
-    except MappingError as exc:
-        for line in exc.details:
-            click.echo(f"  {line}", err=True)
-        raise Failure(str(exc)) from None
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
+    chosen = select_bank(loaded, assessment, form) if assessment is not None else None
+    result = run_analysis(list(reports), loaded, form=chosen, map_file=map_file, attempts=attempts)  # type: ignore[arg-type]
     click.echo(to_json(result) if fmt == "json" else to_text(result), nl=False)
     if html_dir is not None:
         from .analysis.html import write_html
 
-        target = write_html(result, loaded, html_dir)
-        click.echo(f"wrote {target}", err=True)
+        click.echo(f"wrote {write_html(result, loaded, html_dir)}", err=True)
+    if write:
+        import datetime
+
+        from .analysis.write import write_evidence
+
+        report = write_evidence(result, loaded, date or datetime.date.today().isoformat(), dry_run=dry_run)
+        if dry_run:
+            click.echo(report.diff(), nl=False, err=True)
+        click.echo(report.summary(), err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,3 +35,11 @@ class ReviewImportError(ItembankError):
     def __init__(self, summary: str, details: list[str]) -> None:
         super().__init__(summary)
         self.details = details
+
+
+class MappingError(ItembankError):
+    """Report slots could not be mapped to items for certain; ``details`` says which and why."""
+
+    def __init__(self, summary: str, details: list[str]) -> None:
+        super().__init__(summary)
+        self.details = details

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from ..errors import ItembankError, UsageError
+from ..errors import ItembankError, MappingError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, TrueFalseItem
 from ..render import Renderer
 from .readers import Attempt, Report, Slot, clean_response, split_canvas_list
@@ -39,14 +39,6 @@ _RENDERER = Renderer()
 _TAGS = re.compile(r"<[^>]+>")
 _MARKUP = re.compile(r"\\\(|\\\)|\\\[|\\\]|[`*_$]")
 _SPACE = re.compile(r"\s+")
-
-
-class MappingError(ItembankError):
-    """Slots could not be mapped to items; ``details`` says which and why."""
-
-    def __init__(self, summary: str, details: list[str]) -> None:
-        super().__init__(summary)
-        self.details = details
 
 
 def normalize(text: str) -> str:

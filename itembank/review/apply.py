@@ -22,7 +22,7 @@ from ..workbook_layout import (
     DECISION_STATUS,
 )
 from .rows import ReviewRow, check_identity, read_workbook, review_rows
-from .yaml_edit import json_change, verify, yaml_change
+from .yaml_edit import ItemEdit, ReviewEdit, json_change, verify, yaml_change
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -135,7 +135,11 @@ def plan_import(workbook: Path, bank: Bank, *, date: str | None = None, progress
 
 
 def _plan_file(path: Path, rel: str, edits: dict[int | None, list[ReviewRow]], date: str, ctx: RuleContext) -> FileChange:
-    """One file's new text, checked (:func:`verify`)."""
+    return plan_file_change(path, rel, {i: ReviewEdit(rows, date) for i, rows in edits.items()}, ctx)
+
+
+def plan_file_change(path: Path, rel: str, edits: dict[int | None, ItemEdit], ctx: RuleContext) -> FileChange:
+    """One file's new text with ``edits`` applied to its items (by position; None: the file's only item), checked (:func:`verify`)."""
     try:
         old = path.read_bytes().decode("utf-8")  # as stored: no newline translation
     except (OSError, UnicodeDecodeError) as exc:
@@ -145,8 +149,8 @@ def _plan_file(path: Path, rel: str, edits: dict[int | None, list[ReviewRow]], d
     before, prob = parse(old[len(bom) :], rel, is_json=is_json)
     if prob is not None:  # the validator read it moments ago: it changed since
         raise ItembankError(f"{rel}: cannot read the file for editing: {prob.message}")
-    new = bom + json_change(rel, old[len(bom) :], edits, date) if is_json else yaml_change(rel, old, before, edits, date)
-    verify(rel, before, new[len(bom) :], edits, date, ctx, is_json)
+    new = bom + json_change(rel, old[len(bom) :], edits) if is_json else yaml_change(rel, old, before, edits)
+    verify(rel, before, new[len(bom) :], edits, ctx, is_json)
     return FileChange(path=path, rel=rel, old=old, new=new)
 
 
@@ -157,23 +161,28 @@ def _same_review(item: AnyItem, row: ReviewRow) -> bool:
 
 def apply_import(report: ImportReport) -> None:
     """Write every changed file atomically; if the bank changed since planning, write nothing."""
-    for change in report.changes:
+    write_changes(report.changes)
+    report.dry_run = False
+
+
+def write_changes(changes: list[FileChange]) -> None:
+    """Write every changed file atomically, all or nothing; if a file changed since planning, write nothing."""
+    for change in changes:
         try:
             current = change.path.read_bytes().decode("utf-8", errors="replace")
         except OSError as exc:
             raise ItembankError(f"{change.rel}: cannot read: {exc}") from None
         if current != change.old:
-            raise ItembankError(f"{change.rel} changed while the import ran; nothing was written (run it again)")
+            raise ItembankError(f"{change.rel} changed while the command ran; nothing was written (run it again)")
     written: list[FileChange] = []
     try:
-        for change in report.changes:
+        for change in changes:
             write_file_atomic(change.path, change.new.encode("utf-8"))
             written.append(change)
     except OSError as exc:
         for change in written:  # put back what was already replaced: all or nothing
             write_file_atomic(change.path, change.old.encode("utf-8"))
         raise ItembankError(f"{exc.filename or 'a file'}: cannot write: {exc.strerror or exc}; no file was changed") from None
-    report.dry_run = False
 
 
 def import_reviews(

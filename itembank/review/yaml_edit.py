@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from typing import Any
+from typing import Any, Callable, Protocol
 
 import yaml
 
@@ -57,6 +57,10 @@ def _inline_scalar(s: str) -> str:
     if s.isprintable():  # no line breaks, tabs or control characters
         return "'" + s.replace("'", "''") + "'"
     return _double_quoted(s)
+
+
+#: ``s`` as a one-line YAML scalar, for other writers of records (``itembank analyze --write``).
+inline_scalar = _inline_scalar
 
 
 def _literal_ok(s: str) -> bool:
@@ -206,10 +210,47 @@ def _seq_offset(nodes: list[Any], text: EditedText) -> int:
     return 2
 
 
+class ItemEdit(Protocol):
+    """One item's change: queued as text edits on its YAML mapping, and the same change on plain data."""
+
+    item_id: str
+
+    def edit(self, text: EditedText, node: _Node, doc: _Node, bound: int, raw: dict[str, Any]) -> None: ...
+
+    def apply(self, raw: dict[str, Any]) -> None: ...
+
+
+def append_entries(
+    text: EditedText, node: _Node, doc: _Node, bound: int, raw: dict[str, Any], key: str, records: list[dict[str, Any]], entry: Callable[[dict[str, Any], int], list[str]]
+) -> list[str]:
+    """Queue appending ``records`` (each written by ``entry(record, dash column)``) to the block list
+    under ``key`` of the item mapping ``node``, which ends before line ``bound``.  When the item has no
+    such key, the lines to add at the item's end are returned instead (the caller adds them)."""
+    pairs = _pairs(node)
+    keys = [k.value for k, _v in node.value]
+    indent = text.col_of(node.value[0][0].start_mark)
+    pad = " " * indent
+    offset = _seq_offset([node, doc], text)
+    if key not in pairs:
+        return [f"{pad}{key}:"] + [ln for rec in records for ln in entry(rec, indent + offset)]
+    key_node, seq = pairs[key]
+    pos = keys.index(key)
+    region_end = text.line_of(node.value[pos + 1][0].start_mark) if pos + 1 < len(keys) else bound
+    key_line, key_col = text.line_col(key_node.start_mark)
+    end = text.content_end(key_line, region_end, key_col)
+    if _is_block_seq(seq):
+        dash = text.col_of(seq.start_mark)
+        text.insert_lines(end, [ln for rec in records for ln in entry(rec, dash)])
+    else:
+        # Flow style (`key: []`) or empty: rewrite just this key as a block list.
+        old = list(raw.get(key) or [])
+        text.replace_lines(key_line, end, [f"{pad}{key}:"] + [ln for rec in old + records for ln in entry(rec, indent + offset)])
+    return []
+
+
 def _edit_item(text: EditedText, node: _Node, doc: _Node, bound: int, rows: list[ReviewRow], date: str, raw: dict[str, Any]) -> None:
     """Queue the edits of one item's mapping (which ends before line ``bound``); ``raw`` is its data."""
     pairs = _pairs(node)
-    keys = [k.value for k, _v in node.value]
     first_line, indent = text.line_col(node.value[0][0].start_mark)
     pad = " " * indent
     last = rows[-1]
@@ -225,25 +266,8 @@ def _edit_item(text: EditedText, node: _Node, doc: _Node, bound: int, rows: list
         elif key not in pairs:
             appended.append(f"{pad}{key}: {value}")
 
-    records = [r.record(date) for r in rows]
-    offset = _seq_offset([node, doc], text)
-    if "reviews" in pairs:
-        key_node, seq = pairs["reviews"]
-        pos = keys.index("reviews")
-        region_end = text.line_of(node.value[pos + 1][0].start_mark) if pos + 1 < len(keys) else bound
-        key_line, key_col = text.line_col(key_node.start_mark)
-        end = text.content_end(key_line, region_end, key_col)
-        if _is_block_seq(seq):
-            dash = text.col_of(seq.start_mark)
-            text.insert_lines(end, [ln for rec in records for ln in entry_lines(rec, dash)])
-        else:
-            # Flow style (`reviews: []`) or empty: rewrite just this key as a block list.
-            old = [{k: str(v) for k, v in r.items()} for r in raw.get("reviews") or []]
-            block = [f"{pad}reviews:"] + [ln for rec in old + records for ln in entry_lines(rec, indent + offset)]
-            text.replace_lines(key_line, end, block)
-    else:
-        appended.append(f"{pad}reviews:")
-        appended.extend(ln for rec in records for ln in entry_lines(rec, indent + offset))
+    records: list[dict[str, Any]] = [r.record(date) for r in rows]
+    appended += append_entries(text, node, doc, bound, raw, "reviews", records, lambda rec, col: entry_lines({k: str(v) for k, v in rec.items()}, col))
     if appended:
         text.insert_lines(text.content_end(first_line, bound, indent), appended)
 
@@ -257,12 +281,27 @@ def _apply_to_data(raw: dict[str, Any], rows: list[ReviewRow], date: str) -> Non
     raw["reviews"] = list(raw.get("reviews") or []) + [r.record(date) for r in rows]
 
 
+class ReviewEdit:
+    """A review import's change to one item: status, difficulty, records appended to ``reviews``."""
+
+    def __init__(self, rows: list[ReviewRow], date: str) -> None:
+        self.rows = rows
+        self.date = date
+        self.item_id = rows[0].item_id
+
+    def edit(self, text: EditedText, node: _Node, doc: _Node, bound: int, raw: dict[str, Any]) -> None:
+        _edit_item(text, node, doc, bound, self.rows, self.date, raw)
+
+    def apply(self, raw: dict[str, Any]) -> None:
+        _apply_to_data(raw, self.rows, self.date)
+
+
 def _is_listed(data: Any) -> bool:
     """A file of the form ``items: [...]`` (else the file is one item)."""
     return isinstance(data, dict) and set(data) == {"items"}
 
 
-def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, list[ReviewRow]], date: str) -> str:
+def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, ItemEdit]) -> str:
     """The new text of a YAML file whose parsed content is ``data``."""
     text = EditedText(old)
     try:
@@ -275,12 +314,12 @@ def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, list[Revi
         nodes = list(seq.value) if isinstance(seq, yaml.SequenceNode) else []
     else:
         nodes = [doc]
-    for index, rows in edits.items():
+    for index, change in edits.items():
         i = 0 if index is None else index
         node = nodes[i] if i < len(nodes) else None
         id_node = _pairs(node).get("id", (None, None))[1] if isinstance(node, yaml.MappingNode) and node.value else None
-        if not isinstance(id_node, yaml.ScalarNode) or id_node.value != rows[0].item_id:
-            raise ItembankError(f"{rel}: item {rows[0].item_id!r} is no longer where the bank was read from; run the import again")
+        if not isinstance(id_node, yaml.ScalarNode) or id_node.value != change.item_id:
+            raise ItembankError(f"{rel}: item {change.item_id!r} is no longer where the bank was read from; run the command again")
         if listed and i + 1 < len(nodes):
             nxt = nodes[i + 1]
             first = nxt.value[0][0] if isinstance(nxt, yaml.MappingNode) and nxt.value else nxt
@@ -289,36 +328,34 @@ def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, list[Revi
             bound = text.n_lines
         raw = data["items"][i] if listed else data
         assert isinstance(node, yaml.MappingNode) and doc is not None  # it holds the item's id (checked above)
-        _edit_item(text, node, doc, bound, rows, date, raw)
+        change.edit(text, node, doc, bound, raw)
     return text.result()
 
 
-def json_change(rel: str, old: str, edits: dict[int | None, list[ReviewRow]], date: str) -> str:
+def json_change(rel: str, old: str, edits: dict[int | None, ItemEdit]) -> str:
     data = json.loads(old)
-    for index, rows in edits.items():
-        _apply_to_data(data if index is None else data["items"][index], rows, date)
+    for index, change in edits.items():
+        change.apply(data if index is None else data["items"][index])
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def verify(rel: str, before: Any, new: str, edits: dict[int | None, list[ReviewRow]], date: str, ctx: RuleContext, is_json: bool) -> None:
+def verify(rel: str, before: Any, new: str, edits: dict[int | None, ItemEdit], ctx: RuleContext, is_json: bool) -> None:
     """The new text must parse to exactly the old data (``before``, changed here into the expected
-    data) plus the review changes, and the changed items must still be valid; otherwise nothing is
+    data) plus the intended changes, and the changed items must still be valid; otherwise nothing is
     written."""
     after, prob = parse(new, rel, is_json=is_json)
     if prob is not None:
         raise ItembankError(f"{rel}: the edited file would not parse ({prob.message}); nothing was written")
     items = before["items"] if _is_listed(before) else None
-    for index, rows in edits.items():
-        _apply_to_data(before if index is None else items[index], rows, date)  # type: ignore[index]
+    for index, change in edits.items():
+        change.apply(before if index is None else items[index])  # type: ignore[index]
     if after != before:
         raise ItembankError(f"{rel}: cannot update the file without changing other content (unusual YAML layout?); nothing was written")
     schema = item_schema()
     got = after["items"] if items is not None else None
-    for index, rows in edits.items():
+    for index, change in edits.items():
         raw = after if index is None else got[index]  # type: ignore[index]
         errors = [e.message for e in schema.errors(raw)]
         errors += [msg for _p, code, msg in check_item(raw, ctx) if RULES.get(code, ("error",))[0] == "error"]
         if errors:
-            raise ItembankError(f"{rel}: item {rows[0].item_id!r} would be invalid after the import ({errors[0]}); nothing was written")
-
-
+            raise ItembankError(f"{rel}: item {change.item_id!r} would be invalid after the change ({errors[0]}); nothing was written")
