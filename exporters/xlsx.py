@@ -37,6 +37,8 @@ from typing import Any
 
 from lxml import etree
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.label import DataLabelList
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
@@ -47,6 +49,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.writer.excel import ExcelWriter
 
+from itembank.analysis.codes import FLAG_NAMES as ANALYSIS_FLAGS
 from itembank.fingerprint import fingerprint
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
@@ -84,6 +87,7 @@ from itembank.workbook_layout import (
     META_SHEET,
     META_VERSION,
     META_VERSION_KEY,
+    STATISTICS_SHEET,
     SUMMARY_SHEET,
 )
 
@@ -133,6 +137,8 @@ _STYLES: dict[str, dict[str, Any]] = {
     "title": {"font": Font(bold=True, size=14)},
     "bold": {"font": Font(bold=True)},
     "guide": {"alignment": _TOP_WRAP},
+    "figure": {"alignment": Alignment(vertical="top", horizontal="center"), "number_format": "0.00"},
+    "flag": {"alignment": _TOP_WRAP, "font": Font(color="FF9C0006"), "fill": PatternFill("solid", fgColor="FFFFC7CE")},
 }
 
 
@@ -296,6 +302,18 @@ def _source_file(item: AnyItem) -> str:
     return loc.path if loc.index is None else f"{loc.path} (item {loc.index + 1})"
 
 
+def _evidence_values(item: AnyItem) -> list[tuple[Any, str]]:
+    """Facility, discrimination and a one-cell summary of the item's latest evidence record."""
+    if not item.evidence:
+        return [(None, "figure"), (None, "figure"), (None, "text")]
+    e = item.evidence[-1]
+    parts = [f"{e.date}, n={e.n}"]
+    parts += [f"{code} {ANALYSIS_FLAGS.get(code, '')}".strip() for code in e.flags]
+    if e.suggested_difficulty and e.suggested_difficulty != item.difficulty:
+        parts.append(f"data supports: {e.suggested_difficulty}")
+    return [(e.facility, "figure"), (e.discrimination, "figure"), ("; ".join(parts), "flag" if e.flags else "text")]
+
+
 # --- the Items sheet's columns ------------------------------------------------------------------
 
 
@@ -328,6 +346,9 @@ def item_columns(n_options: int) -> list[Column]:
         Column("Source", 20, "text", "Where the content comes from."),
         Column("Source file", 24, "text", "The bank file that holds the item."),
         Column("Review history", 30, "text", "Earlier review decisions recorded in the bank."),
+        Column("Facility", 10, "figure", "Latest item analysis (itembank analyze): the share of the marks students got, 0 to 1 (see the Statistics sheet)."),
+        Column("Discrimination", 14, "figure", "Latest item analysis: correlation of the item with the rest of the test, -1 to 1; below 0.20 separates strong from weak students poorly."),
+        Column("Analysis flags", 30, "text", "Latest item analysis: its date, attempts, flags (AN codes, see the Statistics sheet) and the difficulty the data supports."),
         Column(H_REVIEWER, 16, "review", "YOUR NAME (or initials)."),
         Column(H_DECISION, 12, "review", "YOUR DECISION: Approve, Revise or Reject (pick from the list)."),
         Column(H_SUGGESTED, 13, "review", "Optional: the difficulty you think is right (easy / medium / hard)."),
@@ -372,6 +393,7 @@ def item_values(item: AnyItem, n_options: int) -> list[tuple[Any, str]]:
         (item.source, "text"),
         (_source_file(item), "text"),
         (_history(item), "text"),
+        *_evidence_values(item),
         (None, "review"),
         (None, "review"),
         (None, "review"),
@@ -616,6 +638,125 @@ def _write_meta(wb: Workbook, bank: Bank, ctx: ExportContext, styles: _StyleBook
     ws.protection.sheet = True
 
 
+#: Per flagged item a bar chart; past this many, the rest are listed in the table only (and noted).
+MAX_ITEM_CHARTS = 40
+#: Flagged items labelled by name in the scatter chart (one series each); past this, one series "other flagged".
+MAX_LABELLED = 25
+_GROUPS = ("low", "middle", "high")
+
+
+def _write_statistics(wb: Workbook, bank: Bank, styles: _StyleBook, result: ExportResult) -> None:
+    """The Statistics sheet: each analysed item's latest evidence, a facility/discrimination scatter
+    (flagged items named) and, per flagged item, its option choices by score group — native charts
+    that Excel and LibreOffice draw from the sheet's own cells."""
+    analysed = [i for i in bank.items if i.evidence]
+    if not analysed:
+        return
+    flagged = [i for i in analysed if i.evidence[-1].flags]
+    plain = [i for i in analysed if not i.evidence[-1].flags]
+    ws = wb.create_sheet(STATISTICS_SHEET)
+    for col, width in zip("ABCDEFGHIJ", (16, 28, 11, 7, 10, 14, 11, 11, 12, 40)):
+        ws.column_dimensions[col].width = width
+    cell = styles.cell
+    written = [0]  # rows appended so far (a write-only sheet cannot be asked)
+
+    def put(cells: list[Any]) -> None:
+        ws.append(cells)
+        written[0] += 1
+
+    put([cell(ws, f"Item analysis: the latest evidence of {plural(len(analysed), 'item')} ({len(flagged)} flagged)", "title")])
+    put([cell(ws, "Written by `itembank analyze --write` from the LMS's reports; flagged items first. Facility: share of the marks (0-1). Discrimination: correlation with the rest of the test (below 0.20 is weak).", "guide")])
+    put([])
+    header = ("ID", "Title", "Date", "n", "Facility", "Discrimination", "Efficiency", "Difficulty", "Data supports", "Flags")
+    put([cell(ws, h, "header") for h in header])
+    first = 5
+    for item in flagged + plain:
+        e = item.evidence[-1]
+        flags = "; ".join(f"{c} {ANALYSIS_FLAGS.get(c, '')}".strip() for c in e.flags)
+        put(
+            [
+                cell(ws, item.id, "id"),
+                cell(ws, item.title or "", "text"),
+                cell(ws, e.date, "text"),
+                cell(ws, e.n, "number"),
+                cell(ws, e.facility, "figure"),
+                cell(ws, e.discrimination, "figure"),
+                cell(ws, e.discriminative_efficiency, "figure"),
+                cell(ws, item.difficulty or "", "text"),
+                cell(ws, e.suggested_difficulty or "", "text"),
+                cell(ws, flags, "flag" if flags else "text"),
+            ]
+        )
+    last = first + len(analysed) - 1
+    scatter = ScatterChart()
+    scatter.title = "Facility against discrimination (red: flagged)"
+    scatter.legend = None
+    scatter.x_axis.crosses = "min"  # the facility axis along the bottom, below negative discriminations
+    scatter.style = 13
+    scatter.x_axis.title = "facility"
+    scatter.y_axis.title = "discrimination"
+    scatter.x_axis.scaling.min, scatter.x_axis.scaling.max = 0, 1
+    scatter.y_axis.scaling.min, scatter.y_axis.scaling.max = -1, 1
+    scatter.x_axis.delete = False
+    scatter.y_axis.delete = False
+    scatter.height, scatter.width = 10, 17
+
+    def points(title: str, row0: int, row1: int, colour: str, label: bool) -> None:
+        series = Series(Reference(ws, min_col=6, min_row=row0, max_row=row1), Reference(ws, min_col=5, min_row=row0, max_row=row1), title=title)
+        series.marker.symbol = "circle"
+        series.marker.size = 8
+        series.marker.graphicalProperties.solidFill = colour
+        series.marker.graphicalProperties.line.solidFill = colour
+        series.graphicalProperties.line.noFill = True
+        if label:
+            series.dLbls = DataLabelList(showSerName=True, showVal=False, showCatName=False, showLegendKey=False, showPercent=False, showBubbleSize=False)
+        scatter.series.append(series)
+
+    if plain:
+        points("items", first + len(flagged), last, "2C7FB8", False)
+    for n, item in enumerate(flagged):
+        if n < MAX_LABELLED:
+            points(item.id, first + n, first + n, "C0392B", True)
+    if len(flagged) > MAX_LABELLED:
+        points("other flagged items", first + MAX_LABELLED, first + len(flagged) - 1, "C0392B", False)
+    ws.add_chart(scatter, "L2")
+    # Per flagged item: a small table (option x score group) and its bar chart beside it.
+    row = max(last + 3, 24)
+    for n, item in enumerate(flagged):
+        e = item.evidence[-1]
+        if not e.groups:
+            continue
+        if n >= MAX_ITEM_CHARTS:
+            result.notes.append(f"Statistics sheet: bar charts for the first {MAX_ITEM_CHARTS} flagged items only ({len(flagged)} flagged)")
+            break
+        while written[0] < row - 1:
+            put([])
+        keys = {o.id for o in item.options if o.correct} if isinstance(item, ChoiceItem) else {str(item.answer).lower()} if isinstance(item, TrueFalseItem) else set()
+        put([cell(ws, f"{item.id}: option choices by score group", "bold")])
+        put([cell(ws, h, "header") for h in ("Option", "low group", "middle group", "high group")])
+        for oid, shares in e.groups:
+            label = f"{oid} (key)" if oid in keys else oid
+            put([cell(ws, label, "text"), *(cell(ws, v, "figure") for v in shares)])
+        top, bottom = row + 1, row + 1 + len(e.groups)
+        bars = BarChart()
+        bars.type = "col"
+        bars.grouping = "clustered"
+        bars.title = f"{item.id}: {' '.join(e.flags)}"
+        bars.y_axis.title = "share of the group"
+        bars.y_axis.scaling.min, bars.y_axis.scaling.max = 0, 1
+        bars.x_axis.delete = False
+        bars.y_axis.delete = False
+        bars.add_data(Reference(ws, min_col=2, max_col=4, min_row=top, max_row=bottom), titles_from_data=True)
+        bars.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=bottom))
+        for series, colour in zip(bars.series, ("9ECAE1", "4292C6", "08306B")):
+            series.graphicalProperties.solidFill = colour
+            series.graphicalProperties.line.solidFill = colour
+        bars.height, bars.width = 7, 12
+        ws.add_chart(bars, f"F{row}")
+        row += 16
+    ws.protection.sheet = True
+
+
 class _DeterministicZip(zipfile.ZipFile):
     """A zip that collects openpyxl's parts and writes them sorted, with a fixed timestamp, on close."""
 
@@ -675,6 +816,7 @@ class XlsxExporter:
         letter = get_column_letter([c.header for c in cols].index(H_DECISION) + 1)
         decision_ref = f"{quote_sheetname(ITEMS_SHEET)}!${letter}$2:${letter}${last_row}"
         _write_summary(wb, bank, styles, decision_ref)
+        _write_statistics(wb, bank, styles, result)
         _write_guide(wb, styles, cols)
         _write_meta(wb, bank, ctx, styles)
         result.data = _save(wb, {ws: rows_xml})

@@ -13,6 +13,8 @@ from __future__ import annotations
 ITEMS_SHEET = "Items"
 SUMMARY_SHEET = "Summary"
 GUIDE_SHEET = "Guide"
+#: Item analysis (the latest ``evidence`` of each item, ``itembank analyze --write``), when the bank has any.
+STATISTICS_SHEET = "Statistics"
 #: Very hidden sheet of (key, value) rows: the workbook's identity.
 META_SHEET = "itembank"
 

@@ -168,7 +168,7 @@ def test_summary_and_guide(all_types_bank: Bank) -> None:
     assert by_first["multiple_response"][1:6] == (0, 0, 1, 1, 2)  # easy, medium, hard, none, total
     assert by_first["Total"][5] == len(all_types_bank.items)
     assert by_first["basics"][1] == 8 and by_first["training"][1] == 3 and by_first["writing"][1] == 1
-    assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AE$2:$AE$13")
+    assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AH$2:$AH$13")
     guide = "\n".join(str(c) for r in wb["Guide"].iter_rows(values_only=True) for c in r if c)
     assert "Approve sets the item's status to approved" in guide
     assert "Decision" in guide and "Fingerprint" in guide

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .analyze import Analysis, ItemStats
+from .pipeline import Analysis, ItemStats
 from .readers import KIND_NAMES
 
 _SAFE_KEY = re.compile(r"[a-z][a-z0-9_-]*")

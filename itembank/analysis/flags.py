@@ -21,22 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .codes import FLAG_NAMES
 from .statistics import wilson_interval
 
 BANDS: dict[str, tuple[float, float]] = {"easy": (0.75, 1.0), "medium": (0.45, 0.75), "hard": (0.0, 0.45)}
 LOW_DISCRIMINATION = 0.20
 SMALL_SAMPLE = 30
 
-FLAG_NAMES: dict[str, str] = {
-    "AN101": "too-easy",
-    "AN102": "too-hard",
-    "AN103": "low-discrimination",
-    "AN104": "negative-discrimination",
-    "AN105": "key-less-popular",
-    "AN106": "dead-distractor",
-    "AN107": "probable-miskey",
-    "AN108": "no-variance",
-}
 
 
 @dataclass(frozen=True)
@@ -72,7 +63,7 @@ def _in_band(low: float, high: float, tag: str) -> bool:
 
 
 def item_flags(stats: Any) -> list[Flag]:
-    """Flags for one :class:`~itembank.analysis.analyze.ItemStats`."""
+    """Flags for one :class:`~itembank.analysis.pipeline.ItemStats`."""
     flags: list[Flag] = []
     s = stats.s
     small = s < SMALL_SAMPLE

@@ -17,7 +17,7 @@ from lxml import etree
 
 from ..atomic import write_file_atomic
 from ..model import Bank
-from .analyze import Analysis, ItemStats
+from .pipeline import Analysis, ItemStats
 from .flags import BANDS, FLAG_NAMES, LOW_DISCRIMINATION
 
 FLAGGED = "#c0392b"

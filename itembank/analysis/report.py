@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .analyze import Analysis, ItemStats
+from .pipeline import Analysis, ItemStats
 from .flags import FLAG_NAMES
 
 

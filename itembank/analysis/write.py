@@ -19,7 +19,7 @@ from ..review.apply import FileChange, check_date, plan_file_change, write_chang
 from ..review.yaml_edit import EditedText, append_entries, inline_scalar
 from ..rules import RuleContext
 from . import evidence as ev
-from .analyze import Analysis
+from .pipeline import Analysis
 
 
 class EvidenceEdit:
