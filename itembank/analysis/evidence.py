@@ -9,7 +9,7 @@ raised and the difficulty the data supports.  Fractions are rounded to 4 places.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from .pipeline import Analysis, ItemStats
 from .readers import KIND_NAMES
@@ -67,7 +67,7 @@ def _number(v: float | int) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-def value_text(key: str, value: Any, scalar: Any) -> str:
+def value_text(key: str, value: Any, scalar: Callable[[str], str]) -> str:
     """One record value as one line of YAML (flow style for the option maps and the flag list).
 
     ``scalar`` turns a string into a one-line YAML scalar (the review editor's quoting rules).
@@ -85,7 +85,7 @@ def value_text(key: str, value: Any, scalar: Any) -> str:
     raise TypeError(f"{key}: unexpected value {value!r}")
 
 
-def entry_lines(rec: dict[str, Any], dash_col: int, scalar: Any) -> list[str]:
+def entry_lines(rec: dict[str, Any], dash_col: int, scalar: Callable[[str], str]) -> list[str]:
     """A ``- key: value`` block sequence entry whose dash sits at ``dash_col``."""
     pad = " " * dash_col
     lines = [f"{k}: {value_text(k, v, scalar)}" for k, v in rec.items()]

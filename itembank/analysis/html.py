@@ -18,7 +18,8 @@ from lxml import etree
 from ..atomic import write_file_atomic
 from ..model import Bank
 from .pipeline import Analysis, ItemStats
-from .flags import BANDS, FLAG_NAMES, LOW_DISCRIMINATION
+from .codes import FLAG_NAMES
+from .flags import BANDS, LOW_DISCRIMINATION
 
 FLAGGED = "#c0392b"
 PLAIN = "#2c7fb8"

@@ -11,12 +11,11 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import MappingError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, MatchingItem, TrueFalseItem
 from . import flags as flagging
 from .mapping import (
     Administration,
-    MappingError,
     check_mapping,
     combine,
     key_index,

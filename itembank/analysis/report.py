@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .pipeline import Analysis, ItemStats
-from .flags import FLAG_NAMES
+from .codes import FLAG_NAMES
 
 
 def _pct(v: float | None, digits: int = 2) -> str:

@@ -7,7 +7,7 @@ import datetime as _dt
 import difflib
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +138,7 @@ def _plan_file(path: Path, rel: str, edits: dict[int | None, list[ReviewRow]], d
     return plan_file_change(path, rel, {i: ReviewEdit(rows, date) for i, rows in edits.items()}, ctx)
 
 
-def plan_file_change(path: Path, rel: str, edits: dict[int | None, ItemEdit], ctx: RuleContext) -> FileChange:
+def plan_file_change(path: Path, rel: str, edits: Mapping[int | None, ItemEdit], ctx: RuleContext) -> FileChange:
     """One file's new text with ``edits`` applied to its items (by position; None: the file's only item), checked (:func:`verify`)."""
     try:
         old = path.read_bytes().decode("utf-8")  # as stored: no newline translation

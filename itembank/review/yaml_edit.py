@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import yaml
 
@@ -301,7 +302,7 @@ def _is_listed(data: Any) -> bool:
     return isinstance(data, dict) and set(data) == {"items"}
 
 
-def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, ItemEdit]) -> str:
+def yaml_change(rel: str, old: str, data: Any, edits: Mapping[int | None, ItemEdit]) -> str:
     """The new text of a YAML file whose parsed content is ``data``."""
     text = EditedText(old)
     try:
@@ -332,14 +333,14 @@ def yaml_change(rel: str, old: str, data: Any, edits: dict[int | None, ItemEdit]
     return text.result()
 
 
-def json_change(rel: str, old: str, edits: dict[int | None, ItemEdit]) -> str:
+def json_change(rel: str, old: str, edits: Mapping[int | None, ItemEdit]) -> str:
     data = json.loads(old)
     for index, change in edits.items():
         change.apply(data if index is None else data["items"][index])
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def verify(rel: str, before: Any, new: str, edits: dict[int | None, ItemEdit], ctx: RuleContext, is_json: bool) -> None:
+def verify(rel: str, before: Any, new: str, edits: Mapping[int | None, ItemEdit], ctx: RuleContext, is_json: bool) -> None:
     """The new text must parse to exactly the old data (``before``, changed here into the expected
     data) plus the intended changes, and the changed items must still be valid; otherwise nothing is
     written."""
