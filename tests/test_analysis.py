@@ -494,3 +494,15 @@ def test_cli_text_json_html_and_exit_codes(samples: Path, tmp_path: Path) -> Non
     assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(bad)]).exit_code == 1
     assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), "--form", "A", str(GRADES)]).exit_code == 2
     assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), "--assessment", "nope", str(GRADES)]).exit_code == 2
+
+
+def test_moodle_right_answer_column_is_checked_against_the_bank_key(samples: Path, seed_bank: Bank, tmp_path: Path) -> None:
+    rows = _rows(RESPONSES)
+    rows[0].append("Right answer 4")
+    for row in rows[1:]:
+        row.append("Training a model on a large dataset")  # pt-quiz-4's option c, not its key a
+    result = analyze([_write(tmp_path / "r.csv", rows)], seed_bank)
+    assert any("slot 4: the LMS's right answer is c but pt-quiz-4 keys a" in w for w in result.warnings)
+    for row in rows[1:]:
+        row[-1] = "Adjusting a general language model to understand medical terms"  # the key: no warning
+    assert not [w for w in analyze([_write(tmp_path / "r2.csv", rows)], seed_bank).warnings if "right answer" in w]

@@ -314,12 +314,32 @@ def analyze(
     return _compute(read, administrations, bank, attempts)
 
 
+def _key_disagreements(adm: Administration, bank: Bank) -> list[str]:
+    """Moodle's "Right answer N" column (when downloaded) against the bank's key: a quiz graded with
+    another key than the bank holds gives marks that disagree with the bank."""
+    out = []
+    for slot in adm.slots:
+        item_id = adm.mapping.get(slot.key)
+        if not slot.right_answer or not item_id or not option_ids(bank.by_id[item_id]):
+            continue
+        item = bank.by_id[item_id]
+        named = match_options(item, slot.right_answer, adm.kind)
+        if named is not None and sorted(named) != sorted(key_index(item)):
+            ids = option_ids(item)
+            out.append(
+                f"{adm.name}: slot {slot.key}: the LMS's right answer is {', '.join(ids[i] for i in named)} but {item_id} keys "
+                f"{', '.join(ids[i] for i in key_index(item))}: the quiz was graded with another key than the bank holds"
+            )
+    return out
+
+
 def _compute(read: list[Any], administrations: list[Administration], bank: Bank, policy: AttemptPolicy) -> Analysis:
     warnings: list[str] = []
     notes = [n for adm in administrations for n in adm.notes]
     per_item: dict[str, list[tuple[Administration, str, _Column, np.ndarray]]] = defaultdict(list)
     tests: list[TestStats] = []
     for adm in administrations:
+        warnings.extend(_key_disagreements(adm, bank))
         columns: dict[str, _Column] = {}
         for slot in adm.slots:
             item_id = adm.mapping.get(slot.key) or None
