@@ -506,3 +506,44 @@ def test_moodle_right_answer_column_is_checked_against_the_bank_key(samples: Pat
     for row in rows[1:]:
         row[-1] = "Adjusting a general language model to understand medical terms"  # the key: no warning
     assert not [w for w in analyze([_write(tmp_path / "r2.csv", rows)], seed_bank).warnings if "right answer" in w]
+
+
+ALL_TYPES = ROOT / "tests" / "banks" / "all-types"
+
+
+def test_canvas_multiple_answer_and_true_false_responses(tmp_path: Path) -> None:
+    """Canvas writes a multiple-answer response as the chosen texts joined by ',' (a comma inside an
+    option escaped as '\\,'); marks come from the points column.  Question texts map the slots."""
+    bank = load_bank(ALL_TYPES)
+    mr, tf = bank.by_id["at-mr"], bank.by_id["at-tf"]
+    header = ["name", "id", "section", "section_id", "submitted", f"11: {mr.stem}", "2.0", f"12: {tf.stem}", "1.0", "n correct", "n incorrect", "score"]
+    answers = [
+        ("Less task data needed,Faster task training", 2.0, "True", 1.0),
+        ("Less task data needed", 1.0, "True", 1.0),
+        ("Less task data needed,Guaranteed perfect accuracy", 0.0, "False", 0.0),
+        ("", 0.0, "True", 1.0),
+    ]
+    rows = [header] + [[f"S{i}", str(i), "A", "1", "2025-03-10T10:00:00Z", a, f"{p:.1f}", t, f"{q:.1f}", "0", "0", f"{p + q:.1f}"] for i, (a, p, t, q) in enumerate(answers)]
+    result = analyze([_write(tmp_path / "sa.csv", rows, bom=False)], bank)
+    assert result.tests[0].mapping == {"11": "at-mr", "12": "at-tf"}
+    got = {i.id: i for i in result.items}
+    assert {o.id: o.count for o in got["at-mr"].options} == {"a": 3, "b": 1, "c": 1, "d": 0, None: 1}  # one no-answer row
+    assert got["at-mr"].facility == pytest.approx((2 + 1 + 0 + 0) / 4 / 2) and got["at-mr"].random_guess is None
+    assert {o.id: o.count for o in got["at-tf"].options} == {"true": 3, "false": 1}
+    assert got["at-tf"].facility == 0.75 and got["at-tf"].random_guess == 0.5
+
+
+def test_moodle_multiple_answer_summaries_split_where_options_hold_semicolons(tmp_path: Path) -> None:
+    from itembank.analysis.mapping import match_options
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "mr.yaml").write_text(
+        "id: mr\ntype: multiple_response\nstem: Pick\noptions:\n"
+        "  - {id: a, text: 'Fast; cheap', correct: true}\n  - {id: b, text: Cheap, correct: true}\n  - {id: c, text: Slow, feedback: No.}\n"
+    )
+    item = load_bank(bank).by_id["mr"]
+    assert match_options(item, "Fast; cheap; Cheap", "moodle-responses") == [0, 1]
+    assert match_options(item, "Cheap; Slow", "moodle-responses") == [1, 2]
+    assert match_options(item, "Fast; Slow", "moodle-responses") is None
+    assert match_options(item, r"Fast; cheap,Slow", "canvas-student-analysis") == [0, 2]

@@ -81,11 +81,15 @@ def key_index(item: AnyItem) -> list[int]:
 
 
 def split_response(item: AnyItem, text: str, kind: str) -> list[str]:
-    """The parts of a response naming several options (multiple response), else the text itself."""
+    """The parts of a response naming several options (multiple response), else the text itself.
+
+    Canvas joins the chosen texts with ``,`` (escaping its own); Moodle joins them with ``; ``
+    (qtype_multichoice_multi_question::summarise_response) without escaping, so :func:`match_options`
+    re-joins parts where an option's own text holds a ``; ``."""
     if isinstance(item, ChoiceItem) and item.type == "multiple_response":
         if kind == "canvas-student-analysis":
             return split_canvas_list(text)
-        return [p for p in text.split("; ") if p.strip()]  # Moodle's summary of a multiple-answer response
+        return text.split("; ")
     return [text]
 
 
@@ -95,13 +99,20 @@ def match_options(item: AnyItem, text: str, kind: str) -> list[int] | None:
     if not texts:
         return None
     index = {t: i for i, t in enumerate(texts)}
-    out = []
-    for part in split_response(item, text, kind):
-        i = index.get(normalize(part))
-        if i is None:
-            return None
-        out.append(i)
-    return out
+    parts = split_response(item, text, kind)
+    if kind == "canvas-student-analysis" or len(parts) == 1:
+        found = [index.get(normalize(part)) for part in parts if part.strip()]
+        return None if None in found else [i for i in found if i is not None]
+    # Moodle's "; "-joined list: the segmentation into option texts (a text may itself hold "; ").
+    best: list[list[int] | None] = [[]] + [None] * len(parts)
+    for end in range(1, len(parts) + 1):
+        for start in range(end - 1, -1, -1):
+            head = best[start]
+            i = index.get(normalize("; ".join(parts[start:end])))
+            if head is not None and i is not None:
+                best[end] = head + [i]
+                break
+    return best[-1]
 
 
 @dataclass
