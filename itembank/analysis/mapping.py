@@ -54,30 +54,27 @@ def normalize_markdown(text: str) -> str:
     return normalize(_RENDERER.plain(text))
 
 
+def choices(item: AnyItem) -> list[tuple[str, str, bool]]:
+    """(id, text as the author wrote it, keyed?) of each option a response can name; true/false has two."""
+    if isinstance(item, ChoiceItem):
+        return [(o.id, o.text, o.correct) for o in item.options]
+    if isinstance(item, TrueFalseItem):
+        return [("true", "True", item.answer), ("false", "False", not item.answer)]
+    return []
+
+
 def option_texts(item: AnyItem) -> list[str]:
     """The normalized texts a report can name for each option (by option position)."""
-    if isinstance(item, ChoiceItem):
-        return [normalize_markdown(o.text) for o in item.options]
-    if isinstance(item, TrueFalseItem):
-        return ["true", "false"]
-    return []
+    return [normalize_markdown(text) for _, text, _ in choices(item)]
 
 
 def option_ids(item: AnyItem) -> list[str]:
-    if isinstance(item, ChoiceItem):
-        return [o.id for o in item.options]
-    if isinstance(item, TrueFalseItem):
-        return ["true", "false"]
-    return []
+    return [oid for oid, _, _ in choices(item)]
 
 
 def key_index(item: AnyItem) -> list[int]:
     """Positions (in :func:`option_ids`) of the keyed options."""
-    if isinstance(item, ChoiceItem):
-        return [i for i, o in enumerate(item.options) if o.correct]
-    if isinstance(item, TrueFalseItem):
-        return [0 if item.answer else 1]
-    return []
+    return [i for i, (_, _, key) in enumerate(choices(item)) if key]
 
 
 def split_response(item: AnyItem, text: str, kind: str) -> list[str]:

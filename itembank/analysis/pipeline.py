@@ -15,6 +15,7 @@ from ..errors import MappingError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, MatchingItem, TrueFalseItem
 from . import flags as flagging
 from .mapping import (
+    choices as item_choices,
     Administration,
     check_mapping,
     combine,
@@ -436,7 +437,7 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
         groups = {"low": pct < LOW_GROUP, "middle": (pct >= LOW_GROUP) & (pct <= HIGH_GROUP), "high": pct > HIGH_GROUP}
         keys = set(key_index(item))
         ids = option_ids(item)
-        texts = _option_texts(item)
+        texts = [text for _, text, _ in item_choices(item)]
         columns: list[tuple[str | None, str, str, bool, np.ndarray]] = [(ids[j], chr(ord("A") + j) if j < 26 else str(j + 1), texts[j], j in keys, sel[:, j]) for j in range(len(ids))]
         columns.append((None, NO_ANSWER, "", False, na))
         if ot.any():
@@ -500,11 +501,3 @@ def _percentiles(key: tuple[tuple[int, float], ...], totals: np.ndarray) -> np.n
     _PERCENTILES.clear()
     _PERCENTILES[key] = (totals, pct)
     return pct
-
-
-def _option_texts(item: AnyItem) -> list[str]:
-    if isinstance(item, ChoiceItem):
-        return [o.text for o in item.options]
-    if isinstance(item, TrueFalseItem):
-        return ["True", "False"]
-    return []
