@@ -37,10 +37,10 @@ from typing import Any
 
 from lxml import etree
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference, ScatterChart, Series
-from openpyxl.chart.label import DataLabelList
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.chart import BarChart, Reference, ScatterChart, Series
+from openpyxl.chart.label import DataLabelList
 from openpyxl.formatting.rule import CellIsRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.styles.cell_style import StyleArray

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .codes import FLAG_NAMES
 
 if TYPE_CHECKING:
-    from .pipeline import Analysis, ItemStats, OptionStats, TestStats, analyze
     from .flags import Flag
+    from .pipeline import Analysis, ItemStats, OptionStats, TestStats, analyze
     from .readers import Report, ReportError, read_report
 
 from ..errors import MappingError

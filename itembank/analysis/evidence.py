@@ -9,7 +9,8 @@ raised and the difficulty the data supports.  Fractions are rounded to 4 places.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .pipeline import Analysis, ItemStats
 from .readers import KIND_NAMES
@@ -63,7 +64,7 @@ def _key(k: str) -> str:
     return k if _SAFE_KEY.fullmatch(k) and k not in _RESERVED else "'" + k.replace("'", "''") + "'"
 
 
-def _number(v: float | int) -> str:
+def _number(v: float) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 

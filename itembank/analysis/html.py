@@ -17,9 +17,9 @@ from lxml import etree
 
 from ..atomic import write_file_atomic
 from ..model import Bank
-from .pipeline import Analysis, ItemStats
 from .codes import FLAG_NAMES
 from .flags import BANDS, LOW_DISCRIMINATION
+from .pipeline import Analysis, ItemStats
 
 FLAGGED = "#c0392b"
 PLAIN = "#2c7fb8"

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from ..errors import ItembankError, MappingError, UsageError
+from ..errors import ItembankError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, TrueFalseItem
 from ..render import Renderer
 from .readers import Attempt, Report, Slot, clean_response, split_canvas_list

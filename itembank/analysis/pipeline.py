@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -15,7 +16,6 @@ from ..errors import MappingError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, MatchingItem, TrueFalseItem
 from . import flags as flagging
 from .mapping import (
-    choices as item_choices,
     Administration,
     check_mapping,
     combine,
@@ -26,6 +26,9 @@ from .mapping import (
     match_options,
     option_ids,
     read_map,
+)
+from .mapping import (
+    choices as item_choices,
 )
 from .readers import KIND_NAMES, Attempt, clean_response, read_report
 from .statistics import ItemFigures, TestFigures, correlation, item_figures, midrank_percentiles, test_figures, wilson_interval

@@ -107,7 +107,7 @@ _MOODLE_QUESTION = re.compile(r"^Question (\d+)$")
 _MOODLE_RIGHT = re.compile(r"^Right answer (\d+)$")
 _MOODLE_MARK = re.compile(r"^Q\. ?(\d+) ?/ ?(\d+(?:[.,]\d+)?)$")
 _MOODLE_GRADE = re.compile(r"^Grade ?/ ?(\d+(?:[.,]\d+)?)$")
-_CANVAS_QUESTION = re.compile(r"^(\d+): ?(.*)$", re.S)
+_CANVAS_QUESTION = re.compile(r"^(\d+): ?(.*)$", re.DOTALL)
 _NOT_ANSWERED = {"", "-"}
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .pipeline import Analysis, ItemStats
 from .codes import FLAG_NAMES
+from .pipeline import Analysis, ItemStats
 
 
 def _pct(v: float | None, digits: int = 2) -> str:
