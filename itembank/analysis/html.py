@@ -29,6 +29,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 64rem; 
 table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
+td:first-child { white-space: nowrap; }
 .flag { display: inline-block; background: #fdecea; color: #8a1f11; border-radius: .3rem; padding: 0 .3rem; margin: 0 .1rem; }
 .tentative { background: #f4f4f4; color: #555; }
 .warning { color: #8a4b00; }
