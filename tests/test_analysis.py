@@ -105,6 +105,12 @@ def test_bad_report_files_get_a_clear_error(tmp_path: Path, content: bytes, mess
         read_report(path)
 
 
+def test_a_responses_report_with_every_try_is_refused(tmp_path: Path, samples: Path) -> None:
+    rows = _rows(RESPONSES)
+    with pytest.raises(ReportError, match=r":3: the same attempt as line 2 .*Which tries: last try"):
+        read_report(_write(tmp_path / "r.csv", [rows[0], rows[1], rows[1]] + rows[2:]))
+
+
 def test_canvas_multiple_answer_lists_split_on_unescaped_commas() -> None:
     assert split_canvas_list(r"Less data\, less time,Faster training") == ["Less data, less time", "Faster training"]
     assert split_canvas_list("") == []

@@ -217,6 +217,15 @@ def _read_moodle(path: Path, header: list[str], rows: list[list[str]], kind: Rep
     for line, row in kept:
         student = next((row[c].strip() for c in ident if row[c].strip()), "") or " ".join(row[c].strip() for c in names if row[c].strip()) or row[0].strip()
         attempts.append(Attempt(student=student, started=row[started_col].strip() if started_col is not None else None, line=line))
+    if started_col is not None:
+        seen: dict[tuple[str, str | None], int] = {}
+        for a in attempts:
+            if a.key in seen:
+                raise ReportError(
+                    f"{path}:{a.line}: the same attempt as line {seen[a.key]} ({a.student}, started {a.started}): "
+                    "download the report with 'Which tries: last try' (one row per attempt)"
+                )
+            seen[a.key] = a.line
     cells = list(zip(*(row for _, row in kept))) if kept else [()] * len(header)
     report = Report(path=path, kind=kind, slots=[], attempts=attempts, max_total=max_total, notes=notes)
     extra: dict[str, dict[str, str]] = {}
