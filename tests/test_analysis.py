@@ -268,6 +268,18 @@ def test_a_form_maps_slots_by_delivery_order(samples: Path, seed_bank: Bank, tmp
     assert [i.facility for i in by_form.items] == [i.facility for i in analyze([RESPONSES], seed_bank).items]
 
 
+def test_a_grades_report_maps_by_form_order(samples: Path, seed_bank: Bank, tmp_path: Path) -> None:
+    form_a = select_bank(seed_bank, "pattern-check", "A")
+    inverse = {v: int(k) - 1 for k, v in SAMPLE_MAP.items()}
+    order = [inverse[i.id] for i in form_a.items]
+    rows = []
+    for r, row in enumerate(_rows(GRADES)):
+        cells = [row[8 + i] for i in order]
+        rows.append(row[:8] + ([f"Q. {k + 1} /1.00" for k in range(10)] if r == 0 else cells))
+    by_form = analyze([_write(tmp_path / "g.csv", rows)], seed_bank, form=form_a)
+    assert [(i.id, i.facility, i.discrimination) for i in by_form.items] == [(i.id, i.facility, i.discrimination) for i in analyze([RESPONSES, GRADES], seed_bank).items]
+
+
 # ---------------------------------------------------------------- Canvas
 
 
