@@ -220,7 +220,7 @@ def test_content_mapping_finds_the_sample_quiz_order(samples: Path, seed_bank: B
 def test_a_grades_report_alone_needs_a_mapping(samples: Path, seed_bank: Bank, tmp_path: Path) -> None:
     with pytest.raises(MappingError) as err:
         analyze([GRADES], seed_bank)
-    assert "slots 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 need --assessment/--form, --map" in err.value.details[0]
+    assert "slots 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 need the assessment form the quiz was built from, a slot map" in err.value.details[0]
     (tmp_path / "map.yaml").write_text("".join(f"{k}: {v}\n" for k, v in SAMPLE_MAP.items()))
     mapped = analyze([GRADES], seed_bank, map_file=tmp_path / "map.yaml")
     assert [i.facility for i in mapped.items] == [i.facility for i in analyze([RESPONSES, GRADES], seed_bank).items]
@@ -233,7 +233,7 @@ def test_ambiguous_slots_are_reported_with_their_candidates(samples: Path, tmp_p
     (bank / "quiz" / "pt-quiz-1-copy.yaml").write_text(twin)
     with pytest.raises(MappingError) as err:
         analyze([RESPONSES], load_bank(bank))
-    assert err.value.details == ["responses.csv: slot 1 (Response 1) fits 2 items: pt-quiz-1-copy, pt-quiz-1; say which with --map"]
+    assert err.value.details == ["responses.csv: slot 1 (Response 1) fits 2 items: pt-quiz-1-copy, pt-quiz-1; say which in a slot map"]
     (tmp_path / "map.yaml").write_text("1: pt-quiz-1-copy\n")
     result = analyze([RESPONSES], load_bank(bank), map_file=tmp_path / "map.yaml")
     assert result.tests[0].mapping["1"] == "pt-quiz-1-copy" and result.tests[0].mapping["2"] == "pt-quiz-2"
@@ -511,7 +511,7 @@ def test_cli_text_json_html_and_exit_codes(samples: Path, tmp_path: Path) -> Non
     assert doc["tests"][0]["mean"] == 6.05 and {i["id"] for i in doc["items"]} == set(SAMPLE_MAP.values())
     assert (tmp_path / "html" / "index.html").is_file()
     unmapped = runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(GRADES)])
-    assert unmapped.exit_code == 1 and "need --assessment/--form, --map" in unmapped.output
+    assert unmapped.exit_code == 1 and "need the assessment form the quiz was built from, a slot map" in unmapped.output
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n1,2\n")
     assert runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(bad)]).exit_code == 1

@@ -193,13 +193,13 @@ def read_map(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise UsageError(f"--map {path}: cannot read: {exc.strerror or exc}") from None
+        raise UsageError(f"slot map {path}: cannot read: {exc.strerror or exc}") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise UsageError(f"--map {path}: not valid YAML/JSON: {exc}") from None
+        raise UsageError(f"slot map {path}: not valid YAML/JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise UsageError(f"--map {path}: expected a mapping of slot to item id, e.g. '1: pt-quiz-1'")
+        raise UsageError(f"slot map {path}: expected a mapping of slot to item id, e.g. '1: pt-quiz-1'")
     return data
 
 
@@ -261,16 +261,16 @@ def map_by_content(adm: Administration, bank: Bank) -> list[str]:
         free = [c for c in candidates.get(slot.key, []) if c not in taken]
         seen = ", ".join(f"'{t}'" for t, _ in counts[slot.key].most_common(3)) or "no response texts in this report"
         if len(free) > 1:
-            problems.append(f"{adm.name}: slot {slot.key} ({slot.label}) fits {len(free)} items: {', '.join(free)}; say which with --map")
+            problems.append(f"{adm.name}: slot {slot.key} ({slot.label}) fits {len(free)} items: {', '.join(free)}; say which in a slot map")
         else:
-            problems.append(f"{adm.name}: slot {slot.key} ({slot.label}) fits no item of the bank (responses seen: {seen}); map it with --map or leave it out with '{slot.key}: null'")
+            problems.append(f"{adm.name}: slot {slot.key} ({slot.label}) fits no item of the bank (responses seen: {seen}); map it in a slot map, or leave it out there with '{slot.key}: null'")
     return problems
 
 
 def map_from_form(adm: Administration, form: Bank) -> None:
     assert form.form is not None
     if any(s.pick is not None for s in form.form.sections):
-        raise UsageError(f"form {form.form.name} draws items at delivery time, so slots cannot be mapped by position; use --map")
+        raise UsageError(f"form {form.form.name} draws items at delivery time, so slots cannot be mapped by position; use a slot map")
     items = [i.id for i in form.items]
     if len(items) != len(adm.slots):
         raise UsageError(f"{adm.name}: {len(adm.slots)} slots but form {form.form.name} has {len(items)} items; is it the quiz built from that form?")
@@ -290,7 +290,7 @@ def map_from_file(adm: Administration, data: dict[str, Any], bank: Bank, source:
             adm.mapping[key] = ""  # explicitly left out
             continue
         if str(v) not in bank.by_id:
-            raise UsageError(f"--map {source}: slot {key}: no item '{v}' in the bank")
+            raise UsageError(f"slot map {source}: slot {key}: no item '{v}' in the bank")
         adm.mapping[key] = str(v)
 
 

@@ -214,7 +214,7 @@ def _select_attempts(adm: Administration, policy: AttemptPolicy) -> None:
             kept.append(ordered[-1])
         else:  # highest: the best total, the earliest of equals
             kept.append(max(ordered, key=lambda i: (score[i], -ordered.index(i))))
-    adm.notes.append(f"{adm.name}: {len(adm.attempts) - len(kept)} further attempt(s) by the same students left out (--attempts {policy})")
+    adm.notes.append(f"{adm.name}: {len(adm.attempts) - len(kept)} further attempt(s) by the same students left out (attempts counted: {policy})")
     adm.keep(sorted(kept, key=lambda i: adm.attempts[i].line))
 
 
@@ -308,7 +308,7 @@ def analyze(
                 missing = [s.key for s in adm.slots if s.key not in adm.mapping]
                 problems.append(
                     f"{adm.name}: a Grades report names no options or questions, so slots {', '.join(missing)} need "
-                    "--assessment/--form, --map, or the Responses report of the same attempts"
+                    "the assessment form the quiz was built from, a slot map, or the Responses report of the same attempts"
                 )
             else:
                 problems.extend(map_by_content(adm, bank))
