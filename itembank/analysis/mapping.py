@@ -2,9 +2,9 @@
 
 Three sources, in order of authority:
 
-1. ``--map FILE``: a YAML/JSON mapping ``slot: item-id`` (``null`` leaves a slot out), optionally
+1. a slot map (``map_file``; the CLI's ``--map``): a YAML/JSON mapping ``slot: item-id`` (``null`` leaves a slot out), optionally
    nested per report file name (``{responses.csv: {1: pt-quiz-1}}``).
-2. ``--assessment NAME [--form X]``: slot *n* is the *n*-th item the form delivers.  Forms whose
+2. the assessment form the quiz was built from (``form``; ``--assessment/--form``): slot *n* is the *n*-th item the form delivers.  Forms whose
    sections draw items at delivery time cannot be mapped by position (refused).
 3. Otherwise by content: a slot fits an item when the question text the report carries matches the
    item's stem, or when every response seen in the slot is one of the item's options.  Slots that
