@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import MappingError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, MatchingItem, TrueFalseItem
+from ..review.apply import gc_paused
 from . import flags as flagging
 from .mapping import (
     Administration,
@@ -293,6 +294,11 @@ def analyze(
     """
     if not reports:
         raise UsageError("give at least one report file (Moodle Responses/Grades CSV, Canvas Student Analysis CSV)")
+    with gc_paused():  # a million short-lived cells: automatic collections would walk them again and again
+        return _analyze(reports, bank, form, map_file, attempts)
+
+
+def _analyze(reports: Sequence[Path | str], bank: Bank, form: Bank | None, map_file: Path | None, attempts: AttemptPolicy) -> Analysis:
     read = [read_report(p) for p in reports]
     administrations = combine(read)
     map_data = read_map(map_file) if map_file is not None else None

@@ -88,7 +88,7 @@ def check_date(date: str) -> str:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection inside: parsing makes millions of short-lived, acyclic objects, and
     with a loaded bank in memory each automatic collection walks it all again (more than halved the
     time of composing a 10,000-item bank).  Reference counting still frees everything."""
@@ -105,7 +105,7 @@ def plan_import(workbook: Path, bank: Bank, *, date: str | None = None, progress
     """Read and check the workbook and compute every file's new text; write nothing."""
     workbook = Path(workbook)
     date = check_date(date) if date is not None else _today()
-    with _gc_paused():
+    with gc_paused():
         meta, rows = read_workbook(workbook, progress)
     check_identity(workbook, meta, bank)
     reviewed, undecided = review_rows(workbook, rows, bank)
@@ -127,7 +127,7 @@ def plan_import(workbook: Path, bank: Bank, *, date: str | None = None, progress
 
     ctx = RuleContext(bank.root, bank.config)
     for n, rel in enumerate(sorted(by_file), 1):
-        with _gc_paused():
+        with gc_paused():
             report.changes.append(_plan_file(bank.root / rel, rel, by_file[rel], date, ctx))
         if progress is not None:
             progress("files", n, len(by_file))
