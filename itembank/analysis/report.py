@@ -13,7 +13,10 @@ def _pct(v: float | None, digits: int = 2) -> str:
 
 
 def _num(v: float | None, digits: int = 2) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+    if v is None:
+        return "-"
+    text = f"{v:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0.00"
 
 
 def to_json(analysis: Analysis) -> str:
