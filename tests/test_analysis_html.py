@@ -88,6 +88,10 @@ def test_page_is_offline_and_holds_every_plot(page: tuple[Path, object]) -> None
     for item in flagged:
         bars = doc.xpath(f"//section[@id='item-{item.id}']//svg//rect[contains(@class, 'bar')]")
         assert len(bars) == 3 * len(item.options)
+        rows = doc.xpath(f"//section[@id='item-{item.id}']//table[@class='options']//tr[td]")
+        assert [r.xpath("string(td[4])") for r in rows] == [f"{100 * o.share:.1f}%" for o in item.options]
+    keyed = doc.xpath("//section[@id='item-pt-quiz-4']//table[@class='options']//tr[td[3]='✓']/td[1]/text()")
+    assert keyed == ["A a"]  # the key of pt-quiz-4, chosen by 30 %
 
 
 def test_chromium_parses_and_draws_the_plots(page: tuple[Path, object], tmp_path: Path) -> None:

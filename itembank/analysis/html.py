@@ -191,6 +191,17 @@ def render(analysis: Analysis, bank: Bank) -> bytes:
             _el(sec, "p", w, class_="warning")
         if item.options:
             option_bars(_el(sec, "figure"), item)
+            table = _el(sec, "table", class_="options")
+            head_row = _el(table, "tr")
+            for h in ("option", "text", "key", "chosen", "discrimination", "low", "middle", "high"):
+                _el(head_row, "th", h)
+            for o in item.options:
+                row = _el(table, "tr")
+                _el(row, "td", f"{o.label} {o.id}" if o.id else o.label)
+                _el(row, "td", o.text, class_="text")
+                _el(row, "td", "✓" if o.key else "")
+                for value in (_pct(o.share), "–" if o.discrimination is None else f"{o.discrimination:.2f}", *(_pct(o.groups.get(g)) for g in ("low", "middle", "high"))):
+                    _el(row, "td", value)
     out: bytes = etree.tostring(html, method="html", encoding="utf-8", doctype="<!DOCTYPE html>", pretty_print=True)
     return out
 
