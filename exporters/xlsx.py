@@ -591,6 +591,7 @@ GUIDE_TEXT = (
     "2. In the yellow columns on the right: type your name under Reviewer, pick a Decision, optionally a Suggested difficulty, and write Comments. Leave a row's Decision empty if you did not review it.",
     "3. Approve = the item is ready for use. Revise = it needs changes (say which in Comments). Reject = it should not be used (say why).",
     "4. Only the yellow review columns can be edited; filter and sort freely, but do not insert, delete or rename columns and never edit the ID column. Save as .xlsx and send the file back.",
+    "5. Facility, Discrimination and Analysis flags (and the Statistics sheet, when there is one) come from the analysis of quizzes already taken (itembank analyze): a flagged item deserves a close look, and a difficulty the data supports belongs in Suggested difficulty.",
     "",
     "What happens to your decisions (itembank review import)",
     "Approve sets the item's status to approved; Revise sets it to review; Reject sets it to retired. A suggested difficulty replaces the item's difficulty. Every decision is kept in the item's review history with your name, comment and the import date.",
