@@ -1,0 +1,191 @@
+"""Item Markdown → HTML fragments for the pages: MathML for ``$math$``, bank images, cloze blanks.
+
+The shared renderer turns Markdown into HTML whose text is escaped by the Markdown renderer itself
+(raw HTML in items is refused by validation, rule IB215).  Where the fragment needs rework (math,
+images, cloze blanks) it is done on an lxml tree and serialized by lxml, never by joining strings.
+The result is handed to the templates as :class:`markupsafe.Markup`; everything else the
+templates print is escaped by Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import lru_cache
+from urllib.parse import quote
+
+from lxml import etree
+from markupsafe import Markup
+
+from itembank.export import ItembankError
+from itembank.model import Blank, ClozeItem
+from itembank.render import Renderer, local_image, math_spans
+
+try:  # the same LaTeX → MathML conversion as the QTI export
+    from latex2mathml.converter import convert as _latex_to_mathml
+except ImportError:  # pragma: no cover - latex2mathml is a dependency; without it math stays LaTeX
+    _latex_to_mathml = None
+
+#: Same pattern as itembank.rules.PLACEHOLDER (exporters may not import the rules module).
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
+MEDIA_DIR = "media"
+#: Elements whose text is literal: a ``{{name}}`` there is shown, not turned into a blank.
+_LITERAL = frozenset({"pre", "code", "math"})
+
+
+@lru_cache(maxsize=4096)
+def _mathml(latex: str, display: bool) -> etree._Element | None:
+    """MathML for one LaTeX text, namespace-free (the HTML parser puts <math> in the MathML namespace)."""
+    if _latex_to_mathml is None:
+        return None
+    try:
+        root = etree.fromstring(_latex_to_mathml(latex, display="block" if display else "inline").encode("utf-8"))
+    except Exception:  # latex2mathml raises many types on bad LaTeX: keep the source, never crash
+        return None
+    for node in root.iter():
+        if isinstance(node.tag, str):
+            node.tag = etree.QName(node).localname
+    etree.cleanup_namespaces(root)
+    root.set("display", "block" if display else "inline")
+    root.set("aria-label", latex)  # screen readers without MathML support read the LaTeX source
+    return root
+
+
+def _serialize_children(root: etree._Element) -> str:
+    """The HTML of a ``<div>``'s content (the wrapper dropped), serialized by lxml."""
+    out = etree.tostring(root, method="html", encoding="unicode")
+    assert out.startswith("<div>") and out.endswith("</div>"), out[:20]
+    return out[5:-6]
+
+
+class HtmlText:
+    """Renders item texts for the pages and records the bank images they use."""
+
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
+        self.media: set[str] = set()
+        self._block: dict[str, Markup] = {}
+        self._inline: dict[str, Markup] = {}
+
+    # -- public ----------------------------------------------------------------------------------
+
+    def block(self, text: str | None) -> Markup:
+        """A Markdown text as HTML blocks."""
+        if not text:
+            return Markup("")
+        out = self._block.get(text)
+        if out is None:
+            out = self._block[text] = Markup(self._fix(text))
+        return out
+
+    def inline(self, text: str | None) -> Markup:
+        """A one-paragraph Markdown text without its ``<p>`` (options, pair prompts); blocks otherwise."""
+        if not text:
+            return Markup("")
+        out = self._inline.get(text)
+        if out is None:
+            html = self._fix(text)
+            if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
+                html = html[3:-4]
+            out = self._inline[text] = Markup(html)
+        return out
+
+    def plain(self, text: str) -> str:
+        return self.renderer.plain(text)
+
+    def cloze(self, item: ClozeItem, dom_id: str) -> tuple[Markup, set[str]]:
+        """The cloze stem with each ``{{name}}`` replaced by its input or menu (blanks numbered 1..n),
+        and the names of the blanks placed (a placeholder inside code stays literal text)."""
+        placed: set[str] = set()
+        root = self.renderer.fragment(item.stem)
+        self._rework(root)
+        numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
+        for node in list(root.iter()):
+            if not isinstance(node.tag, str):
+                continue
+            outer_literal = any(a.tag in _LITERAL for a in node.iterancestors())
+            if node.text and not outer_literal and node.tag not in _LITERAL and PLACEHOLDER.search(node.text):
+                text, node.text = node.text, None
+                self._splice(node, None, text, item, dom_id, numbers, placed)
+            # A tail lies outside its element: after `code`, a blank is a blank.
+            if node is not root and node.tail and not outer_literal and PLACEHOLDER.search(node.tail):
+                parent = node.getparent()
+                text, node.tail = node.tail, None
+                assert parent is not None
+                self._splice(parent, node, text, item, dom_id, numbers, placed)
+        return Markup(_serialize_children(root)), placed
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _fix(self, text: str) -> str:
+        html = self.renderer.html(text)
+        if "<img" not in html and "math" not in html:
+            return html  # the common case: the renderer's HTML as it is
+        root = self.renderer.fragment(text)
+        self._rework(root)
+        return _serialize_children(root)
+
+    def _rework(self, root: etree._Element) -> None:
+        for span, latex, display in math_spans(root):
+            math = _mathml(latex, display)
+            if math is None:
+                continue
+            math = copy.deepcopy(math)
+            math.tail = span.tail
+            parent = span.getparent()
+            assert parent is not None
+            parent.replace(span, math)
+        for img in root.iter("img"):
+            src = img.get("src", "")
+            ref = local_image(src)
+            img.set("alt", img.get("alt") or "")
+            img.set("loading", "lazy")
+            if ref is None:
+                continue  # a URL: the reader's browser fetches it (validation warns about remote images)
+            if ref.startswith(("../", "/")) or ref == "..":
+                raise ItembankError(f"image '{src}' points outside the bank")
+            self.media.add(ref)
+            img.set("src", f"{MEDIA_DIR}/{quote(ref)}")
+
+    def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, dom_id: str,
+                numbers: dict[str, int], placed: set[str]) -> None:
+        pos = 0 if after is None else parent.index(after) + 1
+        last = after
+        for i, piece in enumerate(PLACEHOLDER.split(text)):
+            if i % 2 == 0:
+                if last is None:
+                    parent.text = (parent.text or "") + piece
+                else:
+                    last.tail = (last.tail or "") + piece
+                continue
+            blank = item.blank(piece)
+            placed.add(piece)
+            control = _blank_control(blank, numbers[piece], dom_id)
+            parent.insert(pos, control)
+            pos += 1
+            last = control
+
+
+def _blank_control(blank: Blank, number: int, dom_id: str) -> etree._Element:
+    """``<input>`` or ``<select>`` for one blank, labelled "Blank N" for assistive technology."""
+    attrs = {
+        "class": "blank",
+        "id": f"{dom_id}-b{number}",
+        "data-blank": blank.name,
+        "aria-label": f"Blank {number}",
+    }
+    if blank.kind == "choice":
+        select = etree.Element("select", attrs)
+        etree.SubElement(select, "option", value="").text = "—"
+        for n, choice in enumerate(blank.choices, 1):
+            etree.SubElement(select, "option", value=str(n)).text = choice
+        return select
+    attrs["type"] = "text"
+    attrs["autocomplete"] = "off"
+    attrs["spellcheck"] = "false"
+    if blank.kind == "numeric":
+        attrs["inputmode"] = "decimal"
+        attrs["size"] = "8"
+    else:
+        attrs["size"] = str(max(8, min(30, max(len(a) for a in blank.answers) + 2)))
+    return etree.Element("input", attrs)

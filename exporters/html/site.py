@@ -1,0 +1,211 @@
+"""Plans the site's pages and renders them with the package's Jinja2 templates (autoescaped)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from itembank.export import ExportContext, ExportResult, ItembankError
+from itembank.model import LEVELS, AnyItem, Bank
+
+from .content import MEDIA_DIR, HtmlText
+from .views import PART, ItemView, item_view, points_label
+
+HERE = Path(__file__).parent
+STATIC = ("itembank.css", "itembank.js")
+ASSETS_DIR = "assets"
+DEFAULT_PAGE_SIZE = 50
+PART_TITLES = {"flashcards": "Flashcards", "practice": "Practice", "open": "Open questions"}
+LEVEL_TITLES = {"beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced", "": "Any level"}
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # every value is escaped unless it is Markup from the renderer (content.py)
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["points"] = points_label
+    return env
+
+
+@dataclass
+class Group:
+    """A headed run of items on a page (a topic, a level, a blueprint section)."""
+
+    title: str
+    items: list[ItemView]
+    instructions: Any = ""
+    pick: int | None = None
+    slug: str = ""
+
+
+@dataclass
+class Page:
+    file: str
+    part: str
+    title: str
+    groups: list[Group]
+    number: int = 1
+    count: int = 1
+    links: list[tuple[int, str]] = field(default_factory=list)  # (page number, file) of the part's pages
+
+
+def page_file(part: str, n: int) -> str:
+    return f"{part}.html" if n == 1 else f"{part}-{n}.html"
+
+
+def chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(seq), size):
+        yield seq[start:start + size]
+
+
+def runs(views: Sequence[ItemView], label: Any) -> list[Group]:
+    """Consecutive items with the same label as one group."""
+    groups: list[Group] = []
+    for v in views:
+        title = label(v)
+        if not groups or groups[-1].title != title:
+            groups.append(Group(title=title, items=[]))
+        groups[-1].items.append(v)
+    return groups
+
+
+class HtmlExporter:
+    name = "html"
+    description = "Static self-study site: flashcards, practice with Check and explanations, open questions, tests (works offline)"
+    default_output = "html"
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        result = ExportResult()
+        text = HtmlText(ctx.renderer)
+        page_size = int(ctx.option("page_size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE)
+        if page_size < 1:
+            raise ItembankError("html: page_size must be at least 1")
+        common = {
+            "bank_title": bank.title,
+            "lang": ctx.option("lang", "en") or "en",
+            "version": ctx.tool_version,
+            "assets": ASSETS_DIR,
+        }
+        files: dict[str, bytes] = {}
+        if bank.form is not None:
+            views, skipped = self._views(bank.items, text)
+            files["index.html"] = self._test_page(bank, views, text, "index.html", common, nav=[])
+            self._account(result, bank.items, skipped)
+        else:
+            files.update(self._site(bank, ctx, text, page_size, common, result))
+        for name in STATIC:
+            files[f"{ASSETS_DIR}/{name}"] = (HERE / "static" / name).read_bytes()
+        for ref in sorted(text.media):
+            try:
+                files[f"{MEDIA_DIR}/{ref}"] = bank.media_path(ref).read_bytes()
+            except OSError as exc:
+                raise ItembankError(f"image '{ref}' cannot be read: {exc.strerror or exc}") from None
+        essays = sum(1 for i in bank.items if i.type == "essay")
+        if essays:
+            result.notes.append(f"{essays} essay item(s): the student compares the answer with the rubric's concepts (self-assessed, not scored)")
+        result.files = files
+        return result
+
+    # -- the whole bank ----------------------------------------------------------------------------
+
+    def _site(self, bank: Bank, ctx: ExportContext, text: HtmlText, page_size: int, common: dict[str, Any],
+              result: ExportResult) -> dict[str, bytes]:
+        by_part: dict[str, list[AnyItem]] = {"flashcards": [], "practice": [], "open": []}
+        for item in bank.items:
+            by_part[PART.get(item.type, "practice")].append(item)
+        order = {level: n for n, level in enumerate(LEVELS)}
+        by_part["flashcards"].sort(key=lambda i: order.get(i.level or "", len(order)))
+        tests = self._forms(bank) if ctx.option("tests", True) else []
+        nav = [("index.html", "Home")] + [(page_file(p, 1), PART_TITLES[p]) for p, items in by_part.items() if items]
+        if tests:
+            nav.append(("index.html#tests", "Tests"))
+        files: dict[str, bytes] = {}
+        env = environment()
+        skipped_all: dict[str, str] = {}
+        for part, items in by_part.items():
+            if not items:
+                continue
+            views, skipped = self._views(items, text)
+            skipped_all.update(skipped)
+            pages = list(chunks(views, page_size))
+            links = [(n, page_file(part, n)) for n in range(1, len(pages) + 1)]
+            for n, chunk in enumerate(pages, 1):
+                if part == "flashcards":
+                    groups = runs(chunk, lambda v: LEVEL_TITLES.get(v.level, v.level.title()))
+                else:
+                    groups = runs(chunk, lambda v: bank.by_id[v.id].topic or "General")
+                page = Page(page_file(part, n), part, PART_TITLES[part], groups, n, len(pages), links)
+                template = "flashcards.html.j2" if part == "flashcards" else "items.html.j2"
+                files[page.file] = self._render(env, template, common, nav, page=page, mode="practice")
+        self._account(result, bank.items, skipped_all)
+        test_links = []
+        for form in tests:
+            assert form.form is not None
+            views, _skipped = self._views(form.items, text)
+            name = f"test-{form.form.name}.html"
+            files[name] = self._test_page(form, views, text, name, common, nav)
+            test_links.append((name, f"{form.form.title} — form {form.form.form}", len(form.items)))
+        counts = {p: len(items) for p, items in by_part.items()}
+        files["index.html"] = self._render(env, "index.html.j2", common, nav, page=Page("index.html", "index", "Home", []),
+                                           counts=counts, tests=test_links, topics=bank.topics())
+        return files
+
+    def _forms(self, bank: Bank) -> list[Bank]:
+        from itembank.assessments import assessment_names, build_forms
+
+        return [f for name in assessment_names(bank.root) for f in build_forms(bank, name)]
+
+    # -- pieces ------------------------------------------------------------------------------------
+
+    def _views(self, items: Sequence[AnyItem], text: HtmlText) -> tuple[list[ItemView], dict[str, str]]:
+        views: list[ItemView] = []
+        skipped: dict[str, str] = {}
+        number = 0
+        for item in items:
+            view = item_view(item, number + 1, text)
+            if view.type == "cloze" and view.missing_blanks:
+                skipped[item.id] = f"cloze blank(s) {', '.join(view.missing_blanks)} appear only inside code, where no input can go"
+                continue
+            number += 1
+            views.append(view)
+        return views, skipped
+
+    def _account(self, result: ExportResult, items: Sequence[AnyItem], skipped: dict[str, str]) -> None:
+        for item in items:
+            if item.id in skipped:
+                result.skip(item.id, skipped[item.id])
+            else:
+                result.wrote(item.type)
+
+    def _test_page(self, form: Bank, views: list[ItemView], text: HtmlText, file: str, common: dict[str, Any],
+                   nav: list[tuple[str, str]]) -> bytes:
+        assert form.form is not None
+        by_id = {v.id: v for v in views}
+        groups = []
+        for n, section in enumerate(form.form.sections, 1):
+            groups.append(Group(
+                title=section.title,
+                items=[by_id[i] for i in section.item_ids if i in by_id],
+                instructions=text.block(section.instructions),
+                pick=section.pick,
+                slug=f"s{n}",
+            ))
+        page = Page(file, "test", form.form.title, groups)
+        return self._render(environment(), "test.html.j2", common, nav, page=page, form=form.form,
+                            instructions=text.block(form.form.instructions))
+
+    def _render(self, env: jinja2.Environment, template: str, common: dict[str, Any], nav: list[tuple[str, str]], **values: Any) -> bytes:
+        keys = {v.id: v.key for g in values["page"].groups for v in g.items if v.key is not None}
+        html = env.get_template(template).render(**common, nav=nav, keys=keys, **values)
+        return html.encode("utf-8")

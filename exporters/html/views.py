@@ -1,0 +1,210 @@
+"""What the templates show of an item: its texts rendered (Markup), its parts in page order.
+
+The templates lay these out; they never see the model's Markdown.  The explanation sections follow
+the order of the other exports: the rationale, the answer, the solution steps, the final answer, the
+quick check, the common mistakes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from itembank.model import (
+    AnyItem,
+    ChoiceItem,
+    ClozeItem,
+    EssayItem,
+    FlashcardItem,
+    MatchingItem,
+    NumericItem,
+    OrderingItem,
+    ShortAnswerItem,
+    TrueFalseItem,
+)
+
+from .content import HtmlText
+from .keys import matching_ids, ordering_ids, scoring_key
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: The part of the page an item belongs to in the self-study site.
+PART = {"flashcard": "flashcards", "essay": "open"}
+
+
+@dataclass
+class Choice:
+    id: str
+    letter: str
+    text: Markup
+    correct: bool
+    feedback: Markup
+
+
+@dataclass
+class Section:
+    """One headed part of the explanation shown after answering."""
+
+    kind: str
+    heading: str
+    body: Markup = Markup("")
+    items: list[Markup] = field(default_factory=list)  # a list (steps, mistakes, accepted answers)
+    ordered: bool = False
+    titles: list[str] = field(default_factory=list)  # step titles, parallel to items ("" when none)
+
+
+@dataclass
+class ItemView:
+    id: str
+    dom: str
+    type: str
+    number: int
+    points: float
+    points_label: str
+    meta: list[str]
+    stem: Markup
+    key: dict[str, Any] | None
+    choices: list[Choice] = field(default_factory=list)
+    multiple: bool = False
+    unit: str = ""
+    prompts: list[tuple[str, Markup]] = field(default_factory=list)
+    targets: list[tuple[str, str]] = field(default_factory=list)
+    steps: list[tuple[str, Markup]] = field(default_factory=list)
+    blank_feedback: list[tuple[str, int, Markup]] = field(default_factory=list)
+    hints: list[Markup] = field(default_factory=list)
+    explain: list[Section] = field(default_factory=list)
+    rubric: list[tuple[Markup, Markup, str]] = field(default_factory=list)
+    sample_answer: Markup = Markup("")
+    words: str = ""
+    template: str = ""
+    back: Markup = Markup("")
+    level: str = ""
+    missing_blanks: list[str] = field(default_factory=list)
+
+
+def number_text(value: float) -> str:
+    """A number as people write it: 2 not 2.0, 0.001 not 1e-03."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    out = format(value, ".15g")
+    return format(value, ".15f").rstrip("0").rstrip(".") if "e" in out else out
+
+
+def points_label(points: float) -> str:
+    return f"{number_text(points)} point{'' if points == 1 else 's'}"
+
+
+def scrambled(seed: str, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A deterministic order that is not the key's (for two or more entries): same bytes every build."""
+    keyed = sorted(entries, key=lambda p: hashlib.sha256(f"{seed}\0{p[0]}".encode()).hexdigest())
+    if len(entries) > 1 and keyed == entries:
+        keyed = keyed[1:] + keyed[:1]
+    return keyed
+
+
+def word_limits(low: int | None, high: int | None) -> str:
+    if low and high:
+        return f"Write {low}–{high} words."
+    if low:
+        return f"Write at least {low} words."
+    if high:
+        return f"Write at most {high} words."
+    return ""
+
+
+def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
+    dom = f"q-{item.id}"
+    meta = [m for m in (item.difficulty, item.level) if m]
+    view = ItemView(
+        id=item.id,
+        dom=dom,
+        type=item.type,
+        number=number,
+        points=item.points,
+        points_label=points_label(item.points) if item.type != "flashcard" else "",
+        meta=meta,
+        stem=text.block(item.stem),
+        key=scoring_key(item),
+        hints=[text.block(h) for h in item.hints],
+        level=item.level or "",
+    )
+    answer: Section | None = None
+    if isinstance(item, ChoiceItem):
+        view.multiple = item.type == "multiple_response"
+        view.choices = [
+            Choice(o.id, LETTERS[i] if i < len(LETTERS) else str(i + 1), text.inline(o.text), o.correct, text.block(o.feedback))
+            for i, o in enumerate(item.options)
+        ]
+    elif isinstance(item, TrueFalseItem):
+        view.choices = [
+            Choice("true", "", Markup("True"), item.answer, text.block(item.true_feedback)),
+            Choice("false", "", Markup("False"), not item.answer, text.block(item.false_feedback)),
+        ]
+    elif isinstance(item, ShortAnswerItem):
+        answer = Section("answer", "Accepted answers" if len(item.answers) > 1 else "Answer",
+                         items=[Markup.escape(a) for a in item.answers])
+    elif isinstance(item, NumericItem):
+        view.unit = item.unit or ""
+        low, high = item.bounds
+        unit = f" {item.unit}" if item.unit else ""
+        if item.range is not None:
+            shown = f"Any number from {number_text(low)} to {number_text(high)}{unit}"
+        elif item.tolerance:
+            shown = f"{number_text(item.centre)}{unit} (± {number_text(item.tolerance)})"
+        else:
+            shown = f"{number_text(item.centre)}{unit}"
+        answer = Section("answer", "Answer", body=Markup("<p>{}</p>").format(shown))
+    elif isinstance(item, MatchingItem):
+        prompts, targets = matching_ids(item)
+        view.prompts = [(pid, text.inline(p)) for pid, p in prompts]
+        view.targets = scrambled(item.id, targets)
+        answer = Section("answer", "Matches",
+                         items=[Markup("{} → {}").format(text.inline(p.prompt), p.match) for p in item.pairs])
+    elif isinstance(item, OrderingItem):
+        view.steps = [(sid, Markup.escape(t)) for sid, t in scrambled(item.id, ordering_ids(item))]
+        answer = Section("answer", "Order", items=[Markup.escape(t) for t in item.sequence], ordered=True)
+    elif isinstance(item, ClozeItem):
+        view.stem, placed = text.cloze(item, dom)
+        view.missing_blanks = [b.name for b in item.blanks if b.name not in placed]
+        numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
+        view.blank_feedback = [(b.name, numbers[b.name], text.block(b.feedback)) for b in item.blanks if b.feedback]
+        answer = Section("answer", "Answers", ordered=True, items=[Markup.escape(_blank_answer(b)) for b in item.blanks])
+    elif isinstance(item, EssayItem):
+        view.rubric = [(text.inline(c.criterion), text.block(c.description), points_label(c.points)) for c in item.rubric]
+        view.sample_answer = text.block(item.sample_answer)
+        view.words = word_limits(item.min_words, item.max_words)
+        view.template = item.response_template or ""
+    elif isinstance(item, FlashcardItem):
+        view.back = text.block(item.answer)
+    view.explain = explain_sections(item, text, answer)
+    return view
+
+
+def _blank_answer(blank: Any) -> str:
+    if blank.kind == "choice":
+        return blank.correct or ""
+    if blank.kind == "numeric":
+        tol = f" (± {number_text(blank.tolerance)})" if blank.tolerance else ""
+        return f"{number_text(blank.number)}{tol}"
+    return " or ".join(blank.answers)
+
+
+def explain_sections(item: AnyItem, text: HtmlText, answer: Section | None) -> list[Section]:
+    out: list[Section] = []
+    if item.rationale:
+        out.append(Section("rationale", "Explanation", body=text.block(item.rationale)))
+    if answer is not None:
+        out.append(answer)
+    sol = item.solution
+    if sol and sol.steps:
+        out.append(Section("steps", "Solution", items=[text.block(s.text) for s in sol.steps], ordered=True,
+                           titles=[s.title or "" for s in sol.steps]))
+    if sol and sol.final_answer:
+        out.append(Section("final", "Final answer", body=text.block(sol.final_answer)))
+    if sol and sol.quick_check:
+        out.append(Section("quick-check", "Quick check", body=text.block(sol.quick_check)))
+    if item.common_mistakes:
+        out.append(Section("mistakes", "Common mistakes", items=[text.block(m) for m in item.common_mistakes]))
+    return out
