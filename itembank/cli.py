@@ -219,6 +219,26 @@ def formats() -> None:
         click.echo(f"{name:10} {exporter.default_output:24} {exporter.description}")
 
 
+@main.command()
+@click.argument("item_ids", nargs=-1, metavar="[ITEM_ID]...")
+@bank_option
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
+def preview(item_ids: tuple[str, ...], bank: Path, port: int, open_browser: bool) -> None:
+    """Show items as a student sees them: build their HTML pages (the whole bank without ITEM_IDs)
+    into a temporary folder, serve it on 127.0.0.1, print the URL and rebuild on every file change."""
+    from .preview import preview as run_preview
+
+    if not bank.is_dir():
+        raise click.UsageError(f"bank folder '{bank}' does not exist")
+    try:
+        run_preview(bank, item_ids, port=port, open_browser=open_browser, echo=click.echo)
+    except InvalidBank:
+        _load(bank)  # prints the problems and exits 1
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @main.group()
 def review() -> None:
     """Reviewer workbooks: hand out `itembank export xlsx`, read the decisions back with `review import`."""

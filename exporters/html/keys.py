@@ -7,7 +7,8 @@ The rules are those of the QTI export (``exporters/_qti.py``), which the real QT
   sum of its options' values (a key earns points/k, a distractor costs points/(n−k)), clamped to
   [0, points]; ``all_or_nothing``: the exact key or 0;
 * short answer: any accepted answer (trimmed; case-insensitive unless ``case_sensitive``);
-* numeric: any number in the closed interval ``bounds`` (answer ± tolerance, or the range);
+* numeric: any number in the closed interval ``bounds`` (answer ± tolerance, or the range), its ends
+  at 15 significant digits like the Moodle export (0.7 ± 0.1 accepts 0.8);
 * matching: points/n for each prompt matched to its partner (no penalty);
 * cloze: each blank scores its share ``points × blank.points / Σ blank.points`` when right (text as
   short answer, menu: the correct choice, number: within ± tolerance).
@@ -49,6 +50,12 @@ def cloze_share(item: ClozeItem) -> dict[str, float]:
     return {b.name: item.points * b.points / total for b in item.blanks}
 
 
+def bound(value: float) -> float:
+    """An interval end at 15 significant digits, as the Moodle export writes it: 0.7 + 0.1 is 0.8,
+    not 0.7999999999999999 (which would refuse a student's 0.8)."""
+    return float(format(value, ".15g"))
+
+
 def scoring_key(item: AnyItem) -> dict[str, Any] | None:
     """What the script needs to grade ``item``; None for a flashcard (nothing to grade)."""
     points = item.points
@@ -64,7 +71,7 @@ def scoring_key(item: AnyItem) -> dict[str, Any] | None:
         return {"kind": "text", "points": points, "answers": list(item.answers), "case": item.case_sensitive}
     if isinstance(item, NumericItem):
         low, high = item.bounds
-        return {"kind": "number", "points": points, "low": low, "high": high}
+        return {"kind": "number", "points": points, "low": bound(low), "high": bound(high)}
     if isinstance(item, MatchingItem):
         prompts, _targets = matching_ids(item)
         return {"kind": "match", "points": points, "pairs": {p: f"M{i}" for i, (p, _t) in enumerate(prompts, 1)},
@@ -79,7 +86,7 @@ def scoring_key(item: AnyItem) -> dict[str, Any] | None:
                 spec: dict[str, Any] = {"kind": "choice", "correct": str(b.choices.index(b.correct) + 1) if b.correct in b.choices else ""}
             elif b.kind == "numeric":
                 assert b.number is not None
-                spec = {"kind": "number", "low": b.number - b.tolerance, "high": b.number + b.tolerance}
+                spec = {"kind": "number", "low": bound(b.number - b.tolerance), "high": bound(b.number + b.tolerance)}
             else:
                 spec = {"kind": "text", "answers": list(b.answers), "case": b.case_sensitive}
             spec["share"] = shares[b.name]

@@ -126,6 +126,9 @@ class HtmlExporter:
             by_part[PART.get(item.type, "practice")].append(item)
         order = {level: n for n, level in enumerate(LEVELS)}
         by_part["flashcards"].sort(key=lambda i: order.get(i.level or "", len(order)))
+        topics = {topic: n for n, topic in enumerate(bank.topics())}  # one heading per topic, first-seen order
+        for part in ("practice", "open"):
+            by_part[part].sort(key=lambda i: topics[i.topic or "General"])
         tests = self._forms(bank) if ctx.option("tests", True) else []
         nav = [("index.html", "Home")] + [(page_file(p, 1), PART_TITLES[p]) for p, items in by_part.items() if items]
         if tests:

@@ -63,6 +63,7 @@ class ItemView:
     number: int
     points: float
     points_label: str
+    points_text: str
     meta: list[str]
     stem: Markup
     key: dict[str, Any] | None
@@ -124,6 +125,7 @@ def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
         number=number,
         points=item.points,
         points_label=points_label(item.points) if item.type != "flashcard" else "",
+        points_text=number_text(item.points),
         meta=meta,
         stem=text.block(item.stem),
         key=scoring_key(item),

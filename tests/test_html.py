@@ -1,0 +1,171 @@
+"""The HTML export without a browser: every item accounted for, escaping, scoring data from the
+model, MathML, images, pagination, determinism.  (The browser tests are in test_html_browser.py.)"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import lxml.html
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import ALL_TYPES_BANK, ROOT
+from itembank import Bank, load_bank
+from itembank.api import export
+from itembank.export import ExportContext
+from itembank.model import BankConfig, ClozeItem, MatchingItem, ShortAnswerItem, SourceRef, Blank, Pair
+
+EDGE_BANK = ROOT / "tests" / "banks" / "html-edge"
+
+
+def _files(bank: Bank, **options: object) -> dict[str, bytes]:
+    result = export(bank, "html", **options)
+    assert result.files is not None
+    return result.files
+
+
+def _doc(data: bytes) -> lxml.html.HtmlElement:
+    return lxml.html.document_fromstring(data.decode("utf-8"))
+
+
+def _keys(doc: lxml.html.HtmlElement) -> dict[str, dict]:
+    return json.loads(doc.get_element_by_id("ib-keys").text)
+
+
+@pytest.mark.parametrize("root", ["items", "tests/banks/all-types", "tests/banks/html-edge"])
+def test_every_item_written_once_on_its_part(root: str) -> None:
+    bank = load_bank(ROOT / root)
+    result = export(bank, "html")
+    assert result.skipped == []
+    assert sum(result.written.values()) == len(bank.items)
+    files = result.files or {}
+    seen: list[str] = []
+    for name in ("flashcards.html", "practice.html", "open.html"):
+        if name in files:
+            seen += [el.get("data-item") for el in _doc(files[name]).xpath("//*[@data-item]")]
+    assert sorted(seen) == sorted(i.id for i in bank.items)
+    assert files["assets/itembank.js"] and files["assets/itembank.css"]
+
+
+def test_same_input_same_bytes(seed_bank: Bank) -> None:
+    assert _files(seed_bank) == _files(seed_bank)
+
+
+def test_no_network_reference_in_any_page(seed_bank: Bank) -> None:
+    for name, data in _files(seed_bank).items():
+        if name.endswith(".html"):
+            doc = _doc(data)
+            refs = doc.xpath("//@src | //@href")
+            assert all(not re.match(r"^[a-z]+://|^//", r) for r in refs), (name, refs)
+
+
+def test_every_control_has_a_label(all_types_bank: Bank) -> None:
+    for name, data in _files(all_types_bank).items():
+        if not name.endswith(".html"):
+            continue
+        doc = _doc(data)
+        labelled = set(doc.xpath("//label/@for"))
+        for control in doc.xpath("//input | //select | //textarea"):
+            assert control.get("id") in labelled or control.get("aria-label"), (name, lxml.html.tostring(control))
+        assert doc.get("lang") == "en"
+        assert all(img.get("alt") is not None for img in doc.xpath("//img"))
+
+
+def test_plain_text_fields_are_escaped() -> None:
+    files = _files(load_bank(EDGE_BANK))
+    raw = files["practice.html"].decode()
+    assert "<script>alert(1)" not in raw and "&lt;/script&gt;&lt;script&gt;alert(1)" in raw
+    doc = _doc(files["practice.html"])
+    options = [o.text for o in doc.xpath('//article[@data-item="edge-match"]//select[1]/option')]
+    assert "</script><script>alert(1)</script>" in options and "<bold> & strong" in options
+    assert "<title>Practice — HTML edge cases &lt;&amp;&gt;</title>" in raw
+    keys = _keys(doc)
+    assert keys["edge-code"]["answers"] == ["<b>&amp;"]  # JSON in <script>: "<" is \u003c, never "</script>"
+    assert "<b>&amp;" not in doc.get_element_by_id("ib-keys").text_content().replace("\\u003c", "")
+
+
+def test_math_is_mathml_and_images_are_copied(all_types_bank: Bank) -> None:
+    files = _files(all_types_bank)
+    doc = _doc(files["practice.html"])
+    maths = doc.xpath('//article[@data-item="at-mc"]//math')
+    assert maths and maths[0].get("display") == "inline" and "$" not in doc.xpath('string(//article[@data-item="at-mc"]//div[@class="stem"])')
+    img = doc.xpath('//article[@data-item="at-mc"]//img')[0]
+    assert img.get("src") == "media/media/loss-curve.png" and img.get("alt") == "Loss falling over epochs"
+    assert files["media/media/loss-curve.png"] == (ALL_TYPES_BANK / "media" / "loss-curve.png").read_bytes()
+
+
+def test_scoring_data_comes_from_the_model(all_types_bank: Bank) -> None:
+    keys = _keys(_doc(_files(all_types_bank)["practice.html"]))
+    assert keys["at-mr"] == {"kind": "choice", "points": 3.0, "keys": ["a", "b"], "partial": True,
+                             "values": {"a": 1.5, "b": 1.5, "c": -1.5, "d": -1.5}}
+    assert keys["at-mr-strict"]["partial"] is False
+    assert keys["at-sa"] == {"kind": "text", "points": 1.0, "answers": ["pre-training", "pretraining"], "case": False}
+    assert keys["at-num-range"] == {"kind": "number", "points": 1.0, "low": 0.001, "high": 0.01}
+    assert keys["at-match"]["share"] == 1.0 and keys["at-match"]["pairs"] == {"P1": "M1", "P2": "M2", "P3": "M3"}
+    assert keys["at-order"]["order"] == ["S1", "S2", "S3", "S4"]
+    assert {b: v["share"] for b, v in keys["at-cloze"]["blanks"].items()} == {"phase1": 1.0, "phase2": 1.0, "epochs": 1.0}
+    assert "at-card" not in keys
+
+
+def test_ordering_and_matching_never_start_in_key_order(all_types_bank: Bank) -> None:
+    doc = _doc(_files(all_types_bank)["practice.html"])
+    steps = doc.xpath('//article[@data-item="at-order"]//li/@data-step')
+    assert sorted(steps) == ["S1", "S2", "S3", "S4"] and steps != ["S1", "S2", "S3", "S4"]
+
+
+def test_numeric_bounds_are_the_decimal_ones() -> None:
+    from exporters.html.keys import scoring_key
+    from itembank.model import NumericItem
+
+    item = NumericItem(id="n", type="numeric", stem="s", location=SourceRef("x.yaml"), answer=0.7, tolerance=0.1)
+    key = scoring_key(item)
+    assert key is not None and key["high"] == 0.8 and key["low"] == 0.6
+
+
+def _bank(*items: object) -> Bank:
+    return Bank(root=ROOT, config=BankConfig(title="t"), items=tuple(items))  # type: ignore[arg-type]
+
+
+def test_cloze_blank_after_inline_code_and_inside_code() -> None:
+    after = ClozeItem(id="c1", type="cloze", stem="Run `fit()` {{a}} now.", location=SourceRef("x.yaml"),
+                      blanks=(Blank(name="a", kind="text", answers=("then",)),))
+    inside = ClozeItem(id="c2", type="cloze", stem="Literal `{{a}}` only.", location=SourceRef("x.yaml"),
+                       blanks=(Blank(name="a", kind="text", answers=("x",)),))
+    result = export(_bank(after, inside), "html")
+    doc = _doc((result.files or {})["practice.html"])
+    stem = doc.xpath('//article[@data-item="c1"]//div[@class="stem"]')[0]
+    assert [c.tag for c in stem.iter("code", "input")] == ["code", "input"]
+    assert result.skipped == [("c2", "cloze blank(s) a appear only inside code, where no input can go")]
+
+
+def test_pages_of_page_size(seed_bank: Bank) -> None:
+    files = _files(seed_bank, page_size=4)
+    assert {"practice.html", "practice-2.html", "practice-3.html", "flashcards-2.html"} <= set(files)
+    doc = _doc(files["practice-2.html"])
+    assert doc.xpath('//nav[@class="pager"]//a[@aria-current="page"]/text()') == ["2"]
+    assert doc.xpath("//article//h3/text()")[0] == "Question 5"
+
+
+def test_assessment_form_is_a_test_page(seed_bank: Bank) -> None:
+    files = _files(seed_bank, assessment="pattern-check", form="B")
+    doc = _doc(files["index.html"])
+    assert doc.xpath("//section[@data-title]/@data-title") == ["Easy", "Medium", "Hard"]
+    assert len(doc.xpath("//article[@data-item]")) == 10
+    assert not doc.xpath('//button[@class="check"]')
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=40).filter(lambda s: s.strip() and "\x00" not in s and not any(0xD800 <= ord(c) <= 0xDFFF for c in s)))
+def test_any_plain_text_round_trips_through_the_page(value: str) -> None:
+    """Whatever a plain-text field holds is what the page shows (escaped, never interpreted)."""
+    value = "".join(c for c in value if c.isprintable()) or "x"
+    sa = ShortAnswerItem(id="s", type="short_answer", stem="Q", location=SourceRef("x.yaml"), answers=(value,))
+    mt = MatchingItem(id="m", type="matching", stem="Q", location=SourceRef("x.yaml"),
+                      pairs=(Pair("a", value), Pair("b", value + "2")))
+    result = export(_bank(sa, mt), "html", ctx=ExportContext())
+    doc = _doc((result.files or {})["practice.html"])
+    assert _keys(doc)["s"]["answers"] == [value]
+    options = doc.xpath('//article[@data-item="m"]//select[1]/option/text()')
+    assert value in options

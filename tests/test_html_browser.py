@@ -1,0 +1,458 @@
+"""The HTML export in a real browser: Debian's Chromium driven by Playwright (no browser download).
+
+For every item of the example bank, the every-type bank and the HTML edge bank: answered correctly
+the page shows full marks, answered wrongly zero and the right explanation; partial credit as the
+other exports score it; flashcards reveal by click and keyboard; tests score at the end; axe-core
+finds no serious or critical violation; the print stylesheet gives a clean paper.  Screenshots of
+each page type go to build/html-screenshots/ (gitignored).  Under CI=true a missing Chromium,
+Playwright or axe-core fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, require
+from itembank import load_bank
+from itembank.api import export
+from itembank.export import write_result
+from itembank.render import Renderer
+from itembank.model import (
+    AnyItem,
+    ChoiceItem,
+    ClozeItem,
+    EssayItem,
+    MatchingItem,
+    NumericItem,
+    OrderingItem,
+    ShortAnswerItem,
+    TrueFalseItem,
+)
+
+pytestmark = pytest.mark.consumer
+
+CHROMIUM = os.environ.get("ITEMBANK_CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / ".consumers" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "build" / "html-screenshots"
+EDGE_BANK = ROOT / "tests" / "banks" / "html-edge"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+RENDERER = Renderer()
+BANKS = {"seed": SEED_BANK, "all-types": ALL_TYPES_BANK, "edge": EDGE_BANK}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require(Path(CHROMIUM).is_file(), f"Chromium at {CHROMIUM} (scripts/install-consumers.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "the playwright Python package (pip install -e '.[test]')")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each bank exported once, as a user would (``export html``), into a temporary folder."""
+    out = {}
+    for name, root in BANKS.items():
+        target = tmp_path_factory.mktemp("html") / name
+        write_result(export(load_bank(root), "html"), target)
+        out[name] = target
+    return out
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    local = ("file:", "http://127.0.0.1:")
+    pg.on("request", lambda req: errors.append(f"network request {req.url}") if not req.url.startswith(local) else None)
+    yield pg
+    context.close()
+    assert errors == [], f"script errors or network use on the page: {errors}"
+
+
+def url(site: Path, file: str) -> str:
+    return (site / file).as_uri()
+
+
+@pytest.fixture(scope="module")
+def static_host(sites: dict[str, Path]) -> Iterator[str]:
+    """The exported folders served as a static host would (loopback HTTP, no server-side logic)."""
+    import functools
+    import http.server
+    import threading
+
+    root = next(iter(sites.values())).parent.parent
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def http_url(base: str, site: Path, file: str) -> str:
+    return f"{base}/{site.parent.name}/{site.name}/{file}"
+
+
+def items_of(bank: str) -> list[AnyItem]:
+    return list(load_bank(BANKS[bank]).items)
+
+
+def gradable(bank: str) -> list[tuple[str, AnyItem]]:
+    return [(bank, i) for i in items_of(bank) if i.type not in ("essay", "flashcard")]
+
+
+ALL_GRADABLE = gradable("seed") + gradable("all-types") + gradable("edge")
+
+
+def find(page: Any, item_id: str) -> Any:
+    """The item on its part's pages (the test banks fit on the first page)."""
+    return page.locator(f'article[data-item="{item_id}"]')
+
+
+def flip_case(text: str) -> str:
+    return text.swapcase() if text.swapcase() != text else text
+
+
+def number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def answer(article: Any, item: AnyItem, correct: bool) -> None:
+    """Give the item's key (or a wrong answer) through the page's controls, as a student would."""
+    dom = f"q-{item.id}"
+    if isinstance(item, ChoiceItem):
+        keys = {o.id for o in item.options if o.correct}
+        wrong = [o.id for o in item.options if not o.correct]
+        chosen = keys if correct else set(wrong if item.type == "multiple_response" else wrong[:1])
+        for n, o in enumerate(item.options, 1):
+            box = article.locator(f'[id="{dom}-c{n}"]')
+            if o.id in chosen:
+                article.locator(f'label[for="{dom}-c{n}"]').click()
+                assert box.is_checked()
+    elif isinstance(item, TrueFalseItem):
+        value = item.answer if correct else not item.answer
+        article.locator(f'label[for="{dom}-c{1 if value else 2}"]').click()
+    elif isinstance(item, ShortAnswerItem):
+        given = item.answers[0] if item.case_sensitive else flip_case(item.answers[0])
+        article.locator("input.response").fill(f"  {given} " if correct else "certainly not this")
+    elif isinstance(item, NumericItem):
+        low, high = item.bounds
+        article.locator("input.response").fill(number(item.centre) if correct else number(high + abs(high) + 1))
+    elif isinstance(item, MatchingItem):
+        n = len(item.pairs)
+        for i in range(1, n + 1):
+            target = i if correct else i % n + 1
+            article.locator(f'select[data-prompt="P{i}"]').select_option(f"M{target}")
+    elif isinstance(item, OrderingItem):
+        want = [f"S{i}" for i in range(1, len(item.sequence) + 1)]
+        if not correct:
+            want.reverse()
+        for pos, step in enumerate(want):
+            li = article.locator(f'li[data-step="{step}"]')
+            while article.locator("li[data-step]").evaluate_all("(els, s) => els.map(e => e.dataset.step).indexOf(s)", step) > pos:
+                li.locator("button.move-up").click()
+        order = article.locator("li[data-step]").evaluate_all("els => els.map(e => e.dataset.step)")
+        assert order == want
+    elif isinstance(item, ClozeItem):
+        for n, blank in enumerate(item.blanks, 1):
+            ctl = article.locator(f'[id="{dom}-b{n}"]')
+            if blank.kind == "choice":
+                right = str(blank.choices.index(blank.correct) + 1)
+                other = next(str(k) for k in range(1, len(blank.choices) + 1) if str(k) != right)
+                ctl.select_option(right if correct else other)
+            elif blank.kind == "numeric":
+                assert blank.number is not None
+                ctl.fill(number(blank.number) if correct else number(blank.number + blank.tolerance + 1))
+            else:
+                given = blank.answers[0] if blank.case_sensitive else flip_case(blank.answers[0])
+                ctl.fill(given if correct else "certainly not this")
+    else:  # pragma: no cover
+        raise AssertionError(item.type)
+
+
+def result(article: Any) -> tuple[float, float, str]:
+    r = article.locator(".result")
+    return float(r.get_attribute("data-score")), float(r.get_attribute("data-max")), r.inner_text()
+
+
+def visible_text(article: Any, selector: str) -> list[str]:
+    return [t.strip() for t in article.locator(selector).evaluate_all("els => els.filter(e => !e.closest('[hidden]')).map(e => e.innerText)")]
+
+
+@pytest.mark.parametrize("bank,item", ALL_GRADABLE, ids=[f"{b}:{i.id}" for b, i in ALL_GRADABLE])
+def test_item_full_marks_then_zero_with_explanation(page: Any, sites: dict[str, Path], bank: str, item: AnyItem) -> None:
+    page.goto(url(sites[bank], "practice.html"))
+    article = find(page, item.id)
+    article.scroll_into_view_if_needed()
+    assert article.locator(".explain").is_hidden()
+    answer(article, item, correct=True)
+    article.locator("button.check").click()
+    score, top, said = result(article)
+    assert (score, top) == (round(item.points, 2), round(item.points, 2)), said
+    assert said.startswith("✓ Correct")
+    assert article.locator(".explain").is_visible() or not item.rationale
+
+    page.reload()
+    article = find(page, item.id)
+    answer(article, item, correct=False)
+    article.locator("button.check").click()
+    score, top, said = result(article)
+    assert score == 0 and top == round(item.points, 2), said
+    assert said.startswith("✗ Incorrect")
+    # the right explanation is shown: the chosen option's own, each wrong blank's, then the rationale
+    expected: list[tuple[str, str]] = []
+    if isinstance(item, ChoiceItem):
+        picked = [o for o in item.options if not o.correct][: 1 if item.type == "multiple_choice" else None]
+        expected += [(f'li[data-choice="{o.id}"] .choice-feedback', o.feedback) for o in picked if o.feedback]
+    if isinstance(item, TrueFalseItem):
+        fb = item.false_feedback if item.answer else item.true_feedback
+        if fb:
+            expected.append((f'li[data-choice="{"false" if item.answer else "true"}"] .choice-feedback', fb))
+    if isinstance(item, ClozeItem):
+        expected += [(f'li[data-blank="{b.name}"]', b.feedback) for b in item.blanks if b.feedback]
+    if item.rationale:
+        expected.append((".explain .ex-rationale", item.rationale))
+    for selector, source in expected:
+        element = article.locator(selector)
+        assert element.is_visible(), f"{selector} hidden after a wrong answer"
+        if "$" not in source:
+            words = " ".join(RENDERER.plain(source).split())
+            assert words[:40] in " ".join(element.inner_text().split()), (selector, source)
+    # the explanations of options NOT chosen stay hidden
+    if isinstance(item, ChoiceItem):
+        for n, o in enumerate(item.options, 1):
+            if o.correct and o.feedback:
+                assert article.locator(f'li[data-choice="{o.id}"] .choice-feedback').is_hidden()
+
+
+def _score_after(page: Any, article: Any) -> float:
+    article.locator("button.check").click()
+    return result(article)[0]
+
+
+def test_partial_credit_matches_the_other_exports(page: Any, sites: dict[str, Path]) -> None:
+    """Multiple response (key points/k, distractor −points/(n−k), clamped), matching and cloze per
+    part, as the QTI export scores them (checked there by the real QTI player)."""
+    page.goto(url(sites["all-types"], "practice.html"))
+    mr = find(page, "at-mr")  # 3 points, 2 keys of 4
+    mr.locator('label[for="q-at-mr-c1"]').click()
+    assert _score_after(page, mr) == 1.5
+    assert mr.locator(".result").get_attribute("data-verdict") == "partial"
+    mr.locator('label[for="q-at-mr-c3"]').click()  # one key and one distractor: 1.5 - 1.5
+    assert _score_after(page, mr) == 0
+    strict = find(page, "at-mr-strict")  # all or nothing
+    strict.locator('label[for="q-at-mr-strict-c1"]').click()
+    assert _score_after(page, strict) == 0
+    match = find(page, "at-match")  # 3 points, 3 pairs: 1 each
+    match.locator('select[data-prompt="P1"]').select_option("M1")
+    match.locator('select[data-prompt="P2"]').select_option("D1")
+    assert _score_after(page, match) == 1
+    cloze = find(page, "at-cloze")  # 3 points, 3 blanks of 1
+    cloze.locator('[id="q-at-cloze-b1"]').fill("PRE-TRAINED")  # case-insensitive
+    cloze.locator('[id="q-at-cloze-b3"]').fill("4")
+    assert _score_after(page, cloze) == 1
+    num = find(page, "at-num-range")  # [0.001, 0.01], closed
+    num.locator("input.response").fill("0.01")
+    assert _score_after(page, num) == 1
+    num.locator("input.response").fill("0.0101")
+    assert _score_after(page, num) == 0
+    num.locator("input.response").fill("1e-3")
+    assert _score_after(page, num) == 1
+    page.goto(url(sites["edge"], "practice.html"))
+    code = find(page, "edge-code")  # case-sensitive
+    code.locator("input.response").fill("<B>&amp;")
+    assert _score_after(page, code) == 0
+    code.locator("input.response").fill("<b>&amp;")
+    assert _score_after(page, code) == 1
+    cl = find(page, "edge-cloze")  # 2 points, blank weights 1 and 3: 0.5 and 1.5
+    cl.locator('[id="q-edge-cloze-b2"]').fill("0.014")
+    assert _score_after(page, cl) == 1.5
+    assert cl.locator('li[data-blank="when"]').is_visible()  # that blank was left empty: its feedback shows
+
+
+def test_hints_one_at_a_time(page: Any, sites: dict[str, Path]) -> None:
+    page.goto(url(sites["edge"], "practice.html"))
+    article = find(page, "edge-code")
+    hints = article.locator("li.hint")
+    assert hints.count() == 2 and hints.nth(0).is_hidden()
+    button = article.locator("button.hint-button")
+    button.click()
+    assert hints.nth(0).is_visible() and hints.nth(1).is_hidden()
+    assert page.evaluate("document.activeElement.classList.contains('hint')")
+    button.click()
+    assert hints.nth(1).is_visible()
+    assert button.get_attribute("aria-disabled") == "true"
+
+
+def test_open_question_concepts_after_writing(page: Any, sites: dict[str, Path]) -> None:
+    page.goto(url(sites["seed"], "open.html"))
+    essay = next(i for i in items_of("seed") if isinstance(i, EssayItem))
+    article = find(page, essay.id)
+    article.locator("button.show-concepts").click()
+    assert article.locator(".concepts").is_hidden()
+    assert "Write your answer first" in article.locator(".result").inner_text()
+    article.locator("textarea").fill("Pre-training learns general patterns; fine-tuning adapts the model to a task.")
+    article.locator("button.show-concepts").click()
+    assert article.locator(".concepts").is_visible()
+    labels = article.locator(".concept-list label")
+    assert labels.count() == len(essay.rubric)
+    for n in range(labels.count()):
+        labels.nth(n).click()
+    assert article.locator(".concept-score").get_attribute("data-covered") == str(len(essay.rubric))
+    assert f"{len(essay.rubric)} of {len(essay.rubric)}" in article.locator(".concept-score").inner_text()
+
+
+@pytest.mark.parametrize("bank", ["seed", "all-types", "edge"])
+def test_flashcards_reveal_by_click_and_keyboard(page: Any, sites: dict[str, Path], bank: str) -> None:
+    cards = [i for i in items_of(bank) if i.type == "flashcard"]
+    page.goto(url(sites[bank], "flashcards.html"))
+    for card in cards:
+        li = page.locator(f'li.card[data-item="{card.id}"]')
+        back = li.locator(".card-back")
+        assert back.is_hidden()
+        li.locator(".card-front").click()
+        assert back.is_visible()
+        button = li.locator("button.reveal")
+        assert button.get_attribute("aria-expanded") == "true"
+        button.focus()
+        page.keyboard.press("Enter")
+        assert back.is_hidden()
+        page.keyboard.press("Space")
+        assert back.is_visible()
+    assert f"{len(cards)} of {len(cards)} cards revealed" in page.locator(".deck-status").inner_text()
+    page.locator("button.restart").click()
+    assert page.locator(".card-back:visible").count() == 0
+    if bank == "seed":
+        levels = page.locator("section.deck h2").all_inner_texts()
+        assert levels == ["Beginner", "Intermediate"]
+        order = lambda: page.locator("li.card").evaluate_all("els => els.map(e => e.dataset.item)")  # noqa: E731
+        before = order()
+        for _ in range(10):  # a shuffle of 3 beginner cards keeps the order 1 time in 6
+            page.locator("button.shuffle").click()
+            if order() != before:
+                break
+        assert sorted(order()) == sorted(before) and order() != before
+        page.locator("button.restart").click()
+        assert order() == before
+
+
+def test_assessment_form_scores_at_the_end(page: Any, sites: dict[str, Path]) -> None:
+    seed = load_bank(SEED_BANK)
+    form = export(seed, "html", assessment="pattern-check", form="A")
+    page.goto(url(sites["seed"], "test-pattern-check-A.html"))
+    sections = page.locator("section.test-section h2").all_inner_texts()
+    assert sections == ["Easy", "Medium", "Hard"]
+    assert page.locator("button.check").count() == 0  # one Submit for the whole test
+    from itembank.api import select_bank
+
+    items = select_bank(seed, "pattern-check", "A").items
+    for item in items:
+        answer(find(page, item.id), item, correct=True)
+    page.locator("button.submit-test").click()
+    total = page.locator(".test-summary .total")
+    assert total.get_attribute("data-score") == "10" and total.get_attribute("data-max") == "10"
+    rows = page.locator(".section-scores tbody tr").all_inner_texts()
+    assert [r.split("\t")[0] for r in rows] == ["Easy", "Medium", "Hard"]
+    assert page.evaluate("document.activeElement.id") == "summary"
+    page.locator("button.reset-test").click()
+    for item in items:
+        answer(find(page, item.id), item, correct=False)
+    page.locator("button.submit-test").click()
+    assert total.get_attribute("data-score") == "0"
+    assert find(page, items[0].id).locator(".explain").is_visible()
+    assert form.files is not None and b'class="test"' in form.files["index.html"]
+
+
+AXE_PAGES = [("seed", "index.html"), ("seed", "flashcards.html"), ("seed", "practice.html"), ("seed", "open.html"),
+             ("seed", "test-pattern-check-A.html"), ("all-types", "practice.html"), ("edge", "practice.html"), ("edge", "flashcards.html")]
+
+
+def run_axe(page: Any) -> list[dict[str, Any]]:
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("bank,file", AXE_PAGES, ids=[f"{b}:{f}" for b, f in AXE_PAGES])
+def test_axe_no_serious_or_critical_violations(page: Any, sites: dict[str, Path], static_host: str, bank: str, file: str) -> None:
+    """Served over loopback HTTP: axe reads the stylesheets (colour contrast), which file:// forbids."""
+    require(AXE.is_file(), f"axe-core at {AXE} (scripts/install-consumers.sh)")
+    page.goto(http_url(static_host, sites[bank], file))
+    before = run_axe(page)
+    # ... and with everything revealed: feedback, explanations, hints, concepts, card backs
+    page.evaluate("""() => {
+      document.querySelectorAll('textarea').forEach(t => { t.value = 'An answer.'; });
+      document.querySelectorAll('button.check, button.show-concepts, button.hint-button, button.reveal').forEach(b => b.click());
+      document.querySelectorAll('button.submit-test').forEach(b => b.click());
+    }""")
+    after = run_axe(page)
+    problems = [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in before + after]
+    assert problems == []
+
+
+def test_print_stylesheet_and_pdf(page: Any, sites: dict[str, Path], tmp_path: Path) -> None:
+    page.goto(url(sites["all-types"], "practice.html"))
+    page.emulate_media(media="print")
+    assert page.locator("button.check").first.is_hidden()
+    assert page.locator("nav").first.is_hidden()
+    assert page.locator("article.item").first.is_visible()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "print-practice.png"), full_page=True)
+    pdf = tmp_path / "paper.pdf"
+    run = subprocess.run([CHROMIUM, *FLAGS, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", url(sites["seed"], "test-pattern-check-A.html")],
+                         capture_output=True, text=True, timeout=120)
+    assert pdf.is_file(), run.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", data)) >= 1
+
+
+SHOT_PAGES = [("seed", "index.html", "index"), ("seed", "flashcards.html", "flashcards"), ("seed", "practice.html", "practice"),
+              ("seed", "open.html", "open"), ("seed", "test-pattern-check-A.html", "test"), ("all-types", "practice.html", "all-types-practice"),
+              ("edge", "practice.html", "edge-practice")]
+
+
+def test_screenshots_of_each_page_type(page: Any, sites: dict[str, Path]) -> None:
+    """Artefacts for a person to look at (build/html-screenshots/); the assertions are elsewhere."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for bank, file, name in SHOT_PAGES:
+        page.goto(url(sites[bank], file))
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        assert (SHOTS / f"{name}.png").stat().st_size > 1000
+    # the answered states: a wrong choice with its explanation, a revealed card, a scored test
+    page.goto(url(sites["seed"], "practice.html"))
+    item = next(i for i in items_of("seed") if i.id == "pt-practice-1")
+    article = find(page, item.id)
+    article.locator("button.hint-button").click()
+    answer(article, item, correct=False)
+    article.locator("button.check").click()
+    article.screenshot(path=str(SHOTS / "practice-answered-wrong.png"))
+    page.goto(url(sites["seed"], "flashcards.html"))
+    page.locator("li.card").first.click()
+    page.screenshot(path=str(SHOTS / "flashcards-revealed.png"), full_page=True)
+    page.goto(url(sites["seed"], "open.html"))
+    page.locator("textarea").first.fill("Pre-training learns general patterns first; fine-tuning specialises.")
+    page.locator("button.show-concepts").first.click()
+    page.locator("article.item").first.screenshot(path=str(SHOTS / "open-concepts.png"))
+    page.goto(url(sites["seed"], "test-pattern-check-A.html"))
+    page.locator("button.submit-test").click()
+    page.locator("#summary").screenshot(path=str(SHOTS / "test-summary.png"))
