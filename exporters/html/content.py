@@ -97,7 +97,7 @@ class HtmlText:
         """The cloze stem with each ``{{name}}`` replaced by its input or menu (blanks numbered 1..n),
         and the names of the blanks placed (a placeholder inside code stays literal text)."""
         placed: set[str] = set()
-        root = self.renderer.fragment(item.stem)
+        root = copy.copy(self.renderer.tree(item.stem))  # lxml's __copy__ is a deep copy in C
         self._rework(root)
         numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
         for node in list(root.iter()):
@@ -121,7 +121,7 @@ class HtmlText:
         html = self.renderer.html(text)
         if "<img" not in html and "math" not in html:
             return html  # the common case: the renderer's HTML as it is
-        root = self.renderer.fragment(text)
+        root = copy.copy(self.renderer.tree(text))
         self._rework(root)
         return _serialize_children(root)
 
@@ -130,7 +130,7 @@ class HtmlText:
             math = _mathml(latex, display)
             if math is None:
                 continue
-            math = copy.deepcopy(math)
+            math = copy.copy(math)  # lxml copies the whole subtree in C
             math.tail = span.tail
             parent = span.getparent()
             assert parent is not None

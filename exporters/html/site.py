@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -86,6 +87,17 @@ class HtmlExporter:
     default_output = "html"
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        # The build allocates ~10 small objects per text and keeps them: the cyclic collector would
+        # re-walk the whole loaded bank again and again (~40% of the time at 10,000 items).
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._export(bank, ctx)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         text = HtmlText(ctx.renderer)
         page_size = int(ctx.option("page_size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE)
