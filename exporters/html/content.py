@@ -24,7 +24,7 @@ from itembank.render import Renderer, local_image, math_spans
 try:  # the same LaTeX → MathML conversion as the QTI export
     from latex2mathml.converter import convert as _latex_to_mathml
 except ImportError:  # pragma: no cover - latex2mathml is a dependency; without it math stays LaTeX
-    _latex_to_mathml = None
+    _latex_to_mathml = None  # type: ignore[assignment]
 
 #: Same pattern as itembank.rules.PLACEHOLDER (exporters may not import the rules module).
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
