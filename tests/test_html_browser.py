@@ -304,9 +304,12 @@ def test_hints_one_at_a_time(page: Any, sites: dict[str, Path]) -> None:
     assert button.get_attribute("aria-disabled") == "true"
 
 
-def test_open_question_concepts_after_writing(page: Any, sites: dict[str, Path]) -> None:
-    page.goto(url(sites["seed"], "open.html"))
-    essay = next(i for i in items_of("seed") if isinstance(i, EssayItem))
+ESSAYS = [(b, i) for b in BANKS for i in items_of(b) if isinstance(i, EssayItem)]
+
+
+@pytest.mark.parametrize("bank,essay", ESSAYS, ids=[f"{b}:{i.id}" for b, i in ESSAYS])
+def test_open_question_concepts_after_writing(page: Any, sites: dict[str, Path], bank: str, essay: EssayItem) -> None:
+    page.goto(url(sites[bank], "open.html"))
     article = find(page, essay.id)
     article.locator("button.show-concepts").click()
     assert article.locator(".concepts").is_hidden()
@@ -320,6 +323,11 @@ def test_open_question_concepts_after_writing(page: Any, sites: dict[str, Path])
         labels.nth(n).click()
     assert article.locator(".concept-score").get_attribute("data-covered") == str(len(essay.rubric))
     assert f"{len(essay.rubric)} of {len(essay.rubric)}" in article.locator(".concept-score").inner_text()
+    if essay.sample_answer:
+        assert article.locator(".sample").is_visible()
+    if essay.hints:
+        article.locator("button.hint-button").click()
+        assert article.locator("li.hint").first.is_visible()
 
 
 @pytest.mark.parametrize("bank", ["seed", "all-types", "edge"])
