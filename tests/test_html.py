@@ -169,3 +169,67 @@ def test_any_plain_text_round_trips_through_the_page(value: str) -> None:
     assert _keys(doc)["s"]["answers"] == [value]
     options = doc.xpath('//article[@data-item="m"]//select[1]/option/text()')
     assert value in options
+
+
+QTI = "{http://www.imsglobal.org/xsd/imsqti_v2p1}"
+
+
+def _qti_scoring(xml: bytes) -> dict[str, object]:
+    """What the QTI 2.1 item scores with: MAXSCORE, the mappings, the interval bounds."""
+    from lxml import etree
+
+    root = etree.fromstring(xml)
+    out: dict[str, object] = {"max": float(root.find(f".//{QTI}outcomeDeclaration[@identifier='MAXSCORE']//{QTI}value").text)}
+    maps = {}
+    for decl in root.iter(f"{QTI}responseDeclaration"):
+        entries = [(e.get("mapKey"), float(e.get("mappedValue")), e.get("caseSensitive")) for e in decl.iter(f"{QTI}mapEntry")]
+        if entries:
+            maps[decl.get("identifier")] = entries
+    out["maps"] = maps
+    out["bounds"] = [float(b.text) for op in ("gte", "lte") for e in root.iter(f"{QTI}{op}") for b in e.iter(f"{QTI}baseValue")]
+    return out
+
+
+@pytest.mark.parametrize("source", ["items", "tests/banks/all-types", "tests/banks/html-edge", "generated"])
+def test_scoring_data_equals_the_qti_exports(source: str, tmp_path: Path) -> None:
+    """The page's scoring data and the QTI items (scored by the real QTI player in test_qti_player)
+    come from the same model values: same maxima, same per-option and per-pair values, same
+    accepted answers and case rules, same numeric intervals (to 15 significant digits)."""
+    import subprocess
+    import sys
+
+    if source == "generated":
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "300", str(tmp_path / "gen")], check=True, capture_output=True)
+        bank = load_bank(tmp_path / "gen")
+    else:
+        bank = load_bank(ROOT / source)
+    from exporters.html.keys import scoring_key
+
+    qti = export(bank, "qti21", unzipped=True).files or {}
+    checked = 0
+    for item in bank.items:
+        key = scoring_key(item)
+        name = next((n for n in qti if n.startswith("items/") and n.endswith(".xml") and f'identifier="{item.id}"'.encode() in qti[n][:2000]), None)
+        if key is None or key["kind"] == "essay" or name is None:
+            continue
+        q = _qti_scoring(qti[name])
+        assert q["max"] == pytest.approx(key["points"]), item.id
+        maps = q["maps"]
+        assert isinstance(maps, dict)
+        if key["kind"] == "choice" and key["partial"]:
+            values = {k.split("_", 1)[-1] if k.startswith("C_") else k: v for k, v, _c in maps["RESPONSE"]}
+            assert values == pytest.approx(key["values"]), item.id
+        elif key["kind"] == "text":
+            assert sorted({k for k, _v, _c in maps["RESPONSE"]}) == sorted(set(key["answers"]))
+            assert {c for _k, _v, c in maps["RESPONSE"]} == {"true" if key["case"] else "false"}
+        elif key["kind"] == "number":
+            assert q["bounds"] == pytest.approx([key["low"], key["high"]], rel=1e-12), item.id
+        elif key["kind"] == "match":
+            assert all(v == pytest.approx(key["share"]) for _k, v, _c in maps["RESPONSE"]), item.id
+        elif key["kind"] == "cloze":
+            for blank in key["blanks"].values():
+                if blank["kind"] == "text":
+                    shares = {v for entries in maps.values() for _k, v, _c in entries}
+                    assert any(blank["share"] == pytest.approx(s) for s in shares), item.id
+        checked += 1
+    assert checked >= 5
