@@ -315,6 +315,9 @@ def test_open_question_concepts_after_writing(page: Any, sites: dict[str, Path],
     assert article.locator(".concepts").is_hidden()
     assert "Write your answer first" in article.locator(".result").inner_text()
     article.locator("textarea").fill("Pre-training learns general patterns; fine-tuning adapts the model to a task.")
+    words = article.locator(".word-count").inner_text()
+    assert words.startswith("11 words")
+    assert ("(at least" in words) == bool(essay.min_words and essay.min_words > 11)
     article.locator("button.show-concepts").click()
     assert article.locator(".concepts").is_visible()
     labels = article.locator(".concept-list label")
@@ -389,6 +392,38 @@ def test_assessment_form_scores_at_the_end(page: Any, sites: dict[str, Path]) ->
     assert total.get_attribute("data-score") == "0"
     assert find(page, items[0].id).locator(".explain").is_visible()
     assert form.files is not None and b'class="test"' in form.files["index.html"]
+
+
+def test_random_delivery_section_draws_its_pick_when_the_page_opens(page: Any, tmp_path: Path) -> None:
+    """A pool section (delivery: random) shows `count` of its items, drawn per opening; the score
+    counts only the items shown."""
+    import shutil
+
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(SEED_BANK, bank_dir)
+    (bank_dir / "assessments" / "pool.yaml").write_text(
+        "title: Pool test\nsections:\n  - title: Fixed\n    select:\n      - ids: [pt-quiz-1]\n"
+        "  - title: Pool\n    delivery: random\n    select:\n      - type: multiple_choice\n        difficulty: medium\n        count: 2\n"
+    )
+    bank = load_bank(bank_dir)
+    site = tmp_path / "site"
+    write_result(export(bank, "html"), site)
+    pool = [i for i in bank.items if i.type == "multiple_choice" and i.difficulty == "medium"]
+    from itembank.api import select_bank
+
+    form = select_bank(bank, "pool", "A")  # option orders as the form has them
+    page.goto(url(site, "test-pool-A.html"))
+    section = page.locator('section.test-section[data-pick="2"]')
+    assert section.locator("article.item").count() == len(pool) > 2
+    shown = section.locator("article.item:not([hidden])")
+    assert shown.count() == 2
+    for n in range(shown.count()):
+        item = form.by_id[shown.nth(n).get_attribute("data-item")]
+        answer(shown.nth(n), item, correct=True)
+    answer(find(page, "pt-quiz-1"), form.by_id["pt-quiz-1"], correct=True)
+    page.locator("button.submit-test").click()
+    total = page.locator(".test-summary .total")
+    assert total.get_attribute("data-score") == "3" and total.get_attribute("data-max") == "3"
 
 
 AXE_PAGES = [("seed", "index.html"), ("seed", "flashcards.html"), ("seed", "practice.html"), ("seed", "open.html"),

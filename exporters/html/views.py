@@ -79,6 +79,8 @@ class ItemView:
     rubric: list[tuple[Markup, Markup, str]] = field(default_factory=list)
     sample_answer: Markup = Markup("")
     words: str = ""
+    min_words: str = ""
+    max_words: str = ""
     template: str = ""
     back: Markup = Markup("")
     level: str = ""
@@ -177,6 +179,8 @@ def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
         view.rubric = [(text.inline(c.criterion), text.block(c.description), points_label(c.points)) for c in item.rubric]
         view.sample_answer = text.block(item.sample_answer)
         view.words = word_limits(item.min_words, item.max_words)
+        view.min_words = str(item.min_words or "")
+        view.max_words = str(item.max_words or "")
         view.template = item.response_template or ""
     elif isinstance(item, FlashcardItem):
         view.back = text.block(item.answer)

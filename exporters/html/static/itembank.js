@@ -188,6 +188,18 @@
     out.setAttribute("data-covered", String(n));
   }
 
+  function countWords(area) {
+    var out = area.closest(".item").querySelector(".word-count");
+    if (!out) { return; }
+    var n = area.value.trim() ? area.value.trim().split(/\s+/).length : 0;
+    var low = Number(area.getAttribute("data-min-words") || 0), high = Number(area.getAttribute("data-max-words") || 0);
+    var text = n + (n === 1 ? " word" : " words");
+    if (low && n < low) { text += " (at least " + low + ")"; }
+    if (high && n > high) { text += " (at most " + high + ")"; }
+    out.textContent = text;
+    out.classList.toggle("over", Boolean((low && n < low) || (high && n > high)));
+  }
+
   /* --- ordering ------------------------------------------------------------------------- */
   function move(button, up) {
     var li = button.closest("li");
@@ -342,6 +354,10 @@
       }
       var card = t.closest(".card");
       if (card && !t.closest("a") && !window.getSelection().toString()) { toggleCard(card); }
+    });
+    document.addEventListener("input", function (ev) {
+      var t = ev.target;
+      if (t instanceof Element && t.matches("textarea.response")) { countWords(t); }
     });
     document.addEventListener("change", function (ev) {
       var t = ev.target;
