@@ -290,6 +290,50 @@ def test_partial_credit_matches_the_other_exports(page: Any, sites: dict[str, Pa
     assert cl.locator('li[data-blank="when"]').is_visible()  # that blank was left empty: its feedback shows
 
 
+def _qti_rule_choice(item: ChoiceItem, chosen: set[str]) -> float:
+    """The QTI export's rule, restated: exact key → points; partial → Σ values clamped; else 0."""
+    keys = {o.id for o in item.options if o.correct}
+    if chosen == keys:
+        return item.points
+    if item.type == "multiple_response" and item.scoring == "partial" and chosen:
+        n_wrong = max(1, len(item.options) - len(keys))
+        total = sum(item.points / len(keys) if o.correct else -item.points / n_wrong for o in item.options if o.id in chosen)
+        return min(item.points, max(0.0, total))
+    return 0.0
+
+
+MULTI = [(b, i) for b in BANKS for i in items_of(b) if i.type == "multiple_response"]
+
+
+@pytest.mark.parametrize("bank,item", MULTI, ids=[f"{b}:{i.id}" for b, i in MULTI])
+def test_every_selection_of_a_multiple_response_item_scores_as_qti(page: Any, sites: dict[str, Path], bank: str, item: ChoiceItem) -> None:
+    import itertools
+
+    page.goto(url(sites[bank], "practice.html"))
+    article = find(page, item.id)
+    boxes = [article.locator(f'[id="q-{item.id}-c{n}"]') for n in range(1, len(item.options) + 1)]
+    for picks in itertools.product([False, True], repeat=len(item.options)):
+        for box, on in zip(boxes, picks):
+            box.set_checked(on)
+        chosen = {o.id for o, on in zip(item.options, picks) if on}
+        assert _score_after(page, article) == round(_qti_rule_choice(item, chosen), 2), chosen
+
+
+def test_every_matching_assignment_scores_per_pair(page: Any, sites: dict[str, Path]) -> None:
+    import itertools
+
+    item = next(i for i in items_of("all-types") if isinstance(i, MatchingItem))
+    page.goto(url(sites["all-types"], "practice.html"))
+    article = find(page, item.id)
+    targets = [f"M{i}" for i in range(1, len(item.pairs) + 1)] + [f"D{i}" for i in range(1, len(item.distractors) + 1)]
+    for combo in itertools.product(targets, repeat=len(item.pairs)):
+        for n, target in enumerate(combo, 1):
+            article.locator(f'select[data-prompt="P{n}"]').select_option(target)
+        right = sum(1 for n, t in enumerate(combo, 1) if t == f"M{n}")
+        expected = item.points if right == len(item.pairs) else right * item.points / len(item.pairs)
+        assert _score_after(page, article) == round(expected, 2), combo
+
+
 def test_hints_one_at_a_time(page: Any, sites: dict[str, Path]) -> None:
     page.goto(url(sites["edge"], "practice.html"))
     article = find(page, "edge-code")
