@@ -233,3 +233,17 @@ def test_scoring_data_equals_the_qti_exports(source: str, tmp_path: Path) -> Non
                     assert any(blank["share"] == pytest.approx(s) for s in shares), item.id
         checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("root", ["items", "tests/banks/all-types", "tests/banks/html-edge"])
+def test_every_link_and_image_resolves_with_check(root: str) -> None:
+    from exporters.html.links import broken_links
+
+    result = export(load_bank(ROOT / root), "html", check=True)
+    files = result.files or {}
+    assert broken_links(files) == []
+    assert any(n.startswith("checked: every link") for n in result.notes)
+    pages = [n for n in files if n.endswith(".html")]
+    victim = next((n for n in files if n.startswith("media/")), "flashcards.html" if "flashcards.html" in files else pages[-1])
+    damaged = {k: v for k, v in files.items() if k != victim}
+    assert broken_links(damaged), f"removing {victim} must break a link"

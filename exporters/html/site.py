@@ -15,6 +15,7 @@ from itembank.export import ExportContext, ExportResult, ItembankError
 from itembank.model import LEVELS, AnyItem, Bank
 
 from .content import MEDIA_DIR, HtmlText
+from .links import broken_links
 from .views import PART, ItemView, item_view, points_label
 
 HERE = Path(__file__).parent
@@ -126,6 +127,12 @@ class HtmlExporter:
         essays = sum(1 for i in bank.items if i.type == "essay")
         if essays:
             result.notes.append(f"{essays} essay item(s): the student compares the answer with the rubric's concepts (self-assessed, not scored)")
+        if ctx.option("check", False):
+            broken = broken_links(files)
+            if broken:
+                raise ItembankError(f"html: {len(broken)} link(s) to no file of the site, e.g. {broken[0]}")
+            pages = sum(n.endswith('.html') for n in files)
+            result.notes.append(f"checked: every link and image of {pages} page{'s' * (pages != 1)} resolves")
         result.files = files
         return result
 
