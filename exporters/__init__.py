@@ -11,6 +11,7 @@ from __future__ import annotations
 BUILTINS: dict[str, str] = {
     "canvas": "itembank.exporters.canvas:exporter",
     "gift": "itembank.exporters.moodle.gift:exporter",
+    "html": "itembank.exporters.html:exporter",
     "json": "itembank.exporters.json:exporter",
     "markdown": "itembank.exporters.markdown:exporter",
     "moodle": "itembank.exporters.moodle.xml:exporter",

@@ -116,6 +116,8 @@ def _assessment_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--lang", "lang", metavar="TAG", default="en", show_default=True, help="html: the pages' language (en, fr, pt-BR, ...).")(f)
+    f = click.option("--page-size", "page_size", type=click.IntRange(min=1), default=50, show_default=True, help="html: items per page.")(f)
     f = click.option("--unzipped", is_flag=True, help="Package formats: write a folder instead of a zip.")(f)
     f = click.option("--check", "check", is_flag=True, help="Validate the output against the official schemas (ITEMBANK_XSD_DIR).")(f)
     return f
@@ -231,12 +233,7 @@ def preview(item_ids: tuple[str, ...], bank: Path, port: int, open_browser: bool
 
     if not bank.is_dir():
         raise click.UsageError(f"bank folder '{bank}' does not exist")
-    try:
-        run_preview(bank, item_ids, port=port, open_browser=open_browser, echo=click.echo)
-    except InvalidBank:
-        _load(bank)  # prints the problems and exits 1
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
+    run_preview(bank, item_ids, port=port, open_browser=open_browser, echo=click.echo)  # errors: _Group
 
 
 @main.group()

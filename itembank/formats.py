@@ -33,6 +33,9 @@ class ExportOptions:
 
     check: bool = False  # validate the output (official schemas, or the consumer's structural check)
     unzipped: bool = False  # package formats: a folder instead of a zip
+    page_size: int = 50  # html: items per page of a part (flashcards, practice, open questions)
+    lang: str = "en"  # html: the pages' language (BCP 47), for screen readers and hyphenation
+    tests: bool = True  # html: also a test page for every form of every assessment of the bank
 
 
 OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))

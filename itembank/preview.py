@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .api import InvalidBank, load_bank
-from .export import ExportContext, ItembankError, UsageError, get_exporter, write_result
+from .api import load_bank
+from .atomic import write_result
+from .errors import InvalidBank, ItembankError, UsageError
+from .formats import ExportContext, ExportOptions, get_exporter
 from .model import Bank
 from .render import Renderer
 
@@ -42,7 +44,7 @@ def select_items(bank: Bank, item_ids: Sequence[str]) -> Bank:
 def build_pages(root: Path, item_ids: Sequence[str], target: Path) -> Bank:
     """Load, validate and export the chosen items as the html format into ``target`` (atomically)."""
     bank = select_items(load_bank(root), item_ids)
-    ctx = ExportContext(renderer=Renderer(), options={"tests": not item_ids}, tool_version=__version__)
+    ctx = ExportContext(renderer=Renderer(), options=ExportOptions(tests=not item_ids), tool_version=__version__)
     write_result(get_exporter("html").export(bank, ctx), target)
     return bank
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import ALL_TYPES_BANK, ROOT
 from itembank import Bank, load_bank
 from itembank.api import export
-from itembank.export import ExportContext
+from itembank.formats import ExportContext
 from itembank.model import BankConfig, ClozeItem, MatchingItem, ShortAnswerItem, SourceRef, Blank, Pair
 
 EDGE_BANK = ROOT / "tests" / "banks" / "html-edge"
@@ -116,7 +116,7 @@ def test_ordering_and_matching_never_start_in_key_order(all_types_bank: Bank) ->
 
 
 def test_numeric_bounds_are_the_decimal_ones() -> None:
-    from exporters.html.keys import scoring_key
+    from itembank.exporters.html.keys import scoring_key
     from itembank.model import NumericItem
 
     item = NumericItem(id="n", type="numeric", stem="s", location=SourceRef("x.yaml"), answer=0.7, tolerance=0.1)
@@ -203,7 +203,7 @@ def test_scoring_data_equals_the_qti_exports(source: str, tmp_path: Path) -> Non
         bank = load_bank(tmp_path / "gen")
     else:
         bank = load_bank(ROOT / source)
-    from exporters.html.keys import scoring_key
+    from itembank.exporters.html.keys import scoring_key
 
     qti = export(bank, "qti21", unzipped=True).files or {}
     checked = 0
@@ -237,7 +237,7 @@ def test_scoring_data_equals_the_qti_exports(source: str, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("root", ["items", "tests/banks/all-types", "tests/banks/html-edge"])
 def test_every_link_and_image_resolves_with_check(root: str) -> None:
-    from exporters.html.links import broken_links
+    from itembank.exporters.html.links import broken_links
 
     result = export(load_bank(ROOT / root), "html", check=True)
     files = result.files or {}

@@ -21,7 +21,7 @@ import pytest
 from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, require
 from itembank import load_bank
 from itembank.api import export
-from itembank.export import write_result
+from itembank.atomic import write_result
 from itembank.render import Renderer
 from itembank.model import (
     AnyItem,

@@ -10,15 +10,14 @@ templates print is escaped by Jinja's autoescape.
 from __future__ import annotations
 
 import copy
-import re
 from functools import lru_cache
 from urllib.parse import quote
 
 from lxml import etree
 from markupsafe import Markup
 
-from itembank.export import ItembankError
-from itembank.model import Blank, ClozeItem
+from itembank.errors import ItembankError
+from itembank.model import PLACEHOLDER, Blank, ClozeItem
 from itembank.render import Renderer, local_image, math_spans
 
 try:  # the same LaTeX → MathML conversion as the QTI export
@@ -26,8 +25,6 @@ try:  # the same LaTeX → MathML conversion as the QTI export
 except ImportError:  # pragma: no cover - latex2mathml is a dependency; without it math stays LaTeX
     _latex_to_mathml = None  # type: ignore[assignment]
 
-#: Same pattern as itembank.rules.PLACEHOLDER (exporters may not import the rules module).
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]{0,31})\s*\}\}")
 MEDIA_DIR = "media"
 #: Elements whose text is literal: a ``{{name}}`` there is shown, not turned into a blank.
 _LITERAL = frozenset({"pre", "code", "math"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -11,7 +12,8 @@ from typing import Any
 
 import jinja2
 
-from itembank.export import ExportContext, ExportResult, ItembankError
+from itembank.errors import ItembankError, UsageError
+from itembank.formats import ExportContext, ExportResult
 from itembank.model import LEVELS, AnyItem, Bank
 
 from .content import MEDIA_DIR, HtmlText
@@ -21,7 +23,8 @@ from .views import PART, ItemView, item_view, points_label
 HERE = Path(__file__).parent
 STATIC = ("itembank.css", "itembank.js")
 ASSETS_DIR = "assets"
-DEFAULT_PAGE_SIZE = 50
+#: A BCP 47 language tag, loosely: letters, digits and hyphens.
+_LANG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 PART_TITLES = {"flashcards": "Flashcards", "practice": "Practice", "open": "Open questions"}
 LEVEL_TITLES = {"beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced", "": "Any level"}
 
@@ -86,6 +89,7 @@ class HtmlExporter:
     name = "html"
     description = "Static self-study site: flashcards, practice with Check and explanations, open questions, tests (works offline)"
     default_output = "html"
+    options = frozenset({"check", "page_size", "lang", "tests"})
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         # The build allocates ~10 small objects per text and keeps them: the cyclic collector would
@@ -101,12 +105,14 @@ class HtmlExporter:
     def _export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         text = HtmlText(ctx.renderer)
-        page_size = int(ctx.option("page_size", DEFAULT_PAGE_SIZE) or DEFAULT_PAGE_SIZE)
+        page_size = ctx.options.page_size
         if page_size < 1:
-            raise ItembankError("html: page_size must be at least 1")
+            raise UsageError(f"html: page_size must be at least 1, not {page_size}")
+        if not _LANG.fullmatch(ctx.options.lang):
+            raise UsageError(f"html: lang must be a language tag such as en, fr or pt-BR, not {ctx.options.lang!r}")
         common = {
             "bank_title": bank.title,
-            "lang": ctx.option("lang", "en") or "en",
+            "lang": ctx.options.lang,
             "version": ctx.tool_version,
             "assets": ASSETS_DIR,
         }
@@ -127,7 +133,7 @@ class HtmlExporter:
         essays = sum(1 for i in bank.items if i.type == "essay")
         if essays:
             result.notes.append(f"{essays} essay item(s): the student compares the answer with the rubric's concepts (self-assessed, not scored)")
-        if ctx.option("check", False):
+        if ctx.options.check:
             broken = broken_links(files)
             if broken:
                 raise ItembankError(f"html: {len(broken)} link(s) to no file of the site, e.g. {broken[0]}")
@@ -148,7 +154,7 @@ class HtmlExporter:
         topics = {topic: n for n, topic in enumerate(bank.topics())}  # one heading per topic, first-seen order
         for part in ("practice", "open"):
             by_part[part].sort(key=lambda i: topics[i.topic or "General"])
-        tests = self._forms(bank) if ctx.option("tests", True) else []
+        tests = self._forms(bank) if ctx.options.tests else []
         nav = [("index.html", "Home")] + [(page_file(p, 1), PART_TITLES[p]) for p, items in by_part.items() if items]
         if tests:
             nav.append(("index.html#tests", "Tests"))
@@ -184,9 +190,9 @@ class HtmlExporter:
         return files
 
     def _forms(self, bank: Bank) -> list[Bank]:
-        from itembank.assessments import assessment_names, build_forms
+        from itembank.assessments import build_forms
 
-        return [f for name in assessment_names(bank.root) for f in build_forms(bank, name)]
+        return [f for name in bank.assessments for f in build_forms(bank, name)]
 
     # -- pieces ------------------------------------------------------------------------------------
 

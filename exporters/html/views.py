@@ -26,6 +26,8 @@ from itembank.model import (
     TrueFalseItem,
 )
 
+from ..kit.explain import SectionKind, explanation
+from ..kit.numbers import number_text, plural
 from .content import HtmlText
 from .keys import matching_ids, ordering_ids, scoring_key
 
@@ -87,16 +89,8 @@ class ItemView:
     missing_blanks: list[str] = field(default_factory=list)
 
 
-def number_text(value: float) -> str:
-    """A number as people write it: 2 not 2.0, 0.001 not 1e-03."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    out = format(value, ".15g")
-    return format(value, ".15f").rstrip("0").rstrip(".") if "e" in out else out
-
-
 def points_label(points: float) -> str:
-    return f"{number_text(points)} point{'' if points == 1 else 's'}"
+    return plural(points, "point")
 
 
 def scrambled(seed: str, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -154,11 +148,11 @@ def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
         low, high = item.bounds
         unit = f" {item.unit}" if item.unit else ""
         if item.range is not None:
-            shown = f"Any number from {number_text(low)} to {number_text(high)}{unit}"
+            shown = f"Any number from {number_text(low, significant=15)} to {number_text(high, significant=15)}{unit}"
         elif item.tolerance:
-            shown = f"{number_text(item.centre)}{unit} (± {number_text(item.tolerance)})"
+            shown = f"{number_text(item.centre, significant=15)}{unit} (± {number_text(item.tolerance, significant=15)})"
         else:
-            shown = f"{number_text(item.centre)}{unit}"
+            shown = f"{number_text(item.centre, significant=15)}{unit}"
         answer = Section("answer", "Answer", body=Markup("<p>{}</p>").format(shown))
     elif isinstance(item, MatchingItem):
         prompts, targets = matching_ids(item)
@@ -192,25 +186,34 @@ def _blank_answer(blank: Any) -> str:
     if blank.kind == "choice":
         return blank.correct or ""
     if blank.kind == "numeric":
-        tol = f" (± {number_text(blank.tolerance)})" if blank.tolerance else ""
-        return f"{number_text(blank.number)}{tol}"
+        tol = f" (± {number_text(blank.tolerance, significant=15)})" if blank.tolerance else ""
+        return f"{number_text(blank.number, significant=15)}{tol}"
     return " or ".join(blank.answers)
+
+
+#: The explanation's parts shown after answering, in this order, with the page's headings; the key
+#: itself ("answer", type-specific) goes right after the rationale.
+LABELS: dict[SectionKind, str | None] = {
+    "rationale": "Explanation",
+    "steps": "Solution",
+    "final_answer": "Final answer",
+    "quick_check": "Quick check",
+    "common_mistakes": "Common mistakes",
+}
 
 
 def explain_sections(item: AnyItem, text: HtmlText, answer: Section | None) -> list[Section]:
     out: list[Section] = []
-    if item.rationale:
-        out.append(Section("rationale", "Explanation", body=text.block(item.rationale)))
+    for part in explanation(item, LABELS):
+        heading = part.label or ""
+        if part.kind == "steps":
+            out.append(Section("steps", heading, items=[text.block(s.text) for s in part.steps], ordered=True,
+                               titles=[s.title or "" for s in part.steps]))
+        elif part.items:
+            out.append(Section(part.kind.replace("_", "-"), heading, items=[text.block(t) for t in part.items]))
+        else:
+            out.append(Section(part.kind.replace("_", "-"), heading, body=text.block(part.text)))
     if answer is not None:
-        out.append(answer)
-    sol = item.solution
-    if sol and sol.steps:
-        out.append(Section("steps", "Solution", items=[text.block(s.text) for s in sol.steps], ordered=True,
-                           titles=[s.title or "" for s in sol.steps]))
-    if sol and sol.final_answer:
-        out.append(Section("final", "Final answer", body=text.block(sol.final_answer)))
-    if sol and sol.quick_check:
-        out.append(Section("quick-check", "Quick check", body=text.block(sol.quick_check)))
-    if item.common_mistakes:
-        out.append(Section("mistakes", "Common mistakes", items=[text.block(m) for m in item.common_mistakes]))
+        at = 1 if out and out[0].kind == "rationale" else 0
+        out.insert(at, answer)
     return out
