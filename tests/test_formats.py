@@ -35,7 +35,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[En
 
 
 def test_builtins_are_registered_in_code_without_any_entry_point(plugins: list[EntryPoint]) -> None:
-    assert sorted(formats.registry()) == sorted(BUILTINS) == ["canvas", "gift", "json", "markdown", "moodle", "qti21", "qti30", "xlsx"]
+    assert sorted(formats.registry()) == sorted(BUILTINS) == ["canvas", "gift", "html", "json", "markdown", "moodle", "qti21", "qti30", "xlsx"]
     for name, exporter in formats.registry().items():
         assert exporter.name == name and exporter.options <= formats.OPTION_NAMES
 

@@ -80,9 +80,11 @@ def test_a_fresh_venv_imports_itembank_exporters_and_no_top_level_exporters(whee
     assert top_level == "None"
 
     formats = run(bindir / "itembank", "formats", cwd=tmp_path)
-    assert [line.split()[0] for line in formats.splitlines()] == ["canvas", "gift", "json", "markdown", "moodle", "qti21", "qti30", "xlsx"]
+    assert [line.split()[0] for line in formats.splitlines()] == ["canvas", "gift", "html", "json", "markdown", "moodle", "qti21", "qti30", "xlsx"]
     run(bindir / "itembank", "build", "--bank", ROOT / "tests" / "banks" / "all-types", "-o", tmp_path / "dist", cwd=tmp_path)
     assert (tmp_path / "dist" / "qti30.zip").is_file() and (tmp_path / "dist" / "canvas.zip").is_file()
+    # the html format's templates and static files are package data of the wheel
+    assert (tmp_path / "dist" / "html" / "practice.html").is_file() and (tmp_path / "dist" / "html" / "assets" / "itembank.js").is_file()
 
     # the schema check's fallback runs `python -m itembank.exporters.kit.xsd` in a subprocess
     fallback = (
