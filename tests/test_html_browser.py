@@ -245,6 +245,34 @@ def test_item_full_marks_then_zero_with_explanation(page: Any, sites: dict[str, 
                 assert article.locator(f'li[data-choice="{o.id}"] .choice-feedback').is_hidden()
 
 
+def test_a_large_bank_is_paged_and_each_page_works(page: Any, tmp_path: Path) -> None:
+    """Generated bank of 600 items of all types: pages of 50, a pager that navigates by keyboard,
+    items on a later page that grade like the first."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "600", str(tmp_path / "bank")], check=True, capture_output=True)
+    bank = load_bank(tmp_path / "bank")
+    site = tmp_path / "site"
+    write_result(export(bank, "html", tests=False), site)
+    practice = sorted(site.glob("practice*.html"))
+    assert len(practice) >= 9
+    page.goto(url(site, "practice.html"))
+    assert page.locator("article.item").count() == 50
+    page.locator('nav.pager a[rel="next"]').focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/practice-2.html")
+    assert page.locator("article.item h3").first.inner_text() == "Question 51"
+    pages = page.locator("nav.pager li a").all_inner_texts()  # ... the last page's number, then "Next"
+    assert pages[-1] == "Next" and pages[-2] == str(len(practice))
+    page.goto(url(site, f"practice-{len(practice)}.html"))
+    article = page.locator("article.item").first
+    item = bank.by_id[article.get_attribute("data-item")]
+    answer(article, item, correct=True)
+    article.locator("button.check").click()
+    assert result(article)[0] == round(item.points, 2)
+
+
 def _score_after(page: Any, article: Any) -> float:
     article.locator("button.check").click()
     return result(article)[0]
