@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from itembank.formats import ExportContext, ExportResult
-from itembank.model import Bank
+from itembank.model import STATUSES, Bank
 from itembank.normalize import to_data
 
 
@@ -17,7 +17,8 @@ class JsonExporter:
     name = "json"
     description = "the normalized bank as one JSON document (schemas/bank.schema.json)"
     default_output = "bank.json"
-    options: frozenset[str] = frozenset()  # takes no export options
+    options = frozenset({"status"})
+    default_status = STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from itembank.formats import ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import (
     AnyItem,
     Bank,
@@ -489,7 +489,8 @@ class MarkdownExporter:
     name = "markdown"
     description = "printable student paper, answer key and flashcards (CommonMark/GFM for pandoc and GitHub)"
     default_output = "print"
-    options: frozenset[str] = frozenset()  # takes no export options
+    options = frozenset({"status"})
+    default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

@@ -805,7 +805,8 @@ class XlsxExporter:
     name = "xlsx"
     description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
     default_output = "review.xlsx"
-    options: frozenset[str] = frozenset()  # takes no export options
+    options = frozenset({"status"})
+    default_status = STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

@@ -15,7 +15,7 @@ from . import __version__
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_result
 from .errors import InvalidBank, UsageError
-from .formats import ExportContext, ExportResult, get_exporter, make_options, options_for, registry
+from .formats import ExportContext, ExportResult, filter_status, get_exporter, make_options, options_for, registry
 from .model import Bank
 from .render import Renderer
 from .validate import check_bank
@@ -64,7 +64,9 @@ def export(
     """Run one exporter in memory (nothing is written), on the bank or on one assessment form.
 
     ``options`` are :class:`~itembank.formats.ExportOptions` fields; one the format does not take is
-    a :class:`UsageError` (so is ``options`` together with ``ctx``, which carries its own).
+    a :class:`UsageError` (so is ``options`` together with ``ctx``, which carries its own).  The
+    whole bank is exported with the statuses ``status`` names, or the format's ``default_status``
+    (LMS formats and print leave ``retired`` items out; the result counts them in ``left_out``).
     """
     exporter = get_exporter(fmt)
     if ctx is None:
@@ -73,8 +75,10 @@ def export(
         raise UsageError("give the export options in ctx.options or as keyword arguments, not both")
     else:
         make_options(asdict(ctx.options), exporter.options, f"format '{fmt}'")
-    bank = select_bank(bank, assessment, form)
-    return exporter.export(bank, ctx)
+    bank, left_out = filter_status(select_bank(bank, assessment, form), exporter, ctx.options)
+    result = exporter.export(bank, ctx)
+    result.left_out.update(left_out)
+    return result
 
 
 @dataclass
@@ -127,7 +131,9 @@ def build(
             if on_start is not None:
                 on_start(name, target.form.name if target.form is not None else "bank")
             ctx = ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
-            result = exporter.export(target, ctx)
+            delivered, left_out = filter_status(target, exporter, ctx.options)
+            result = exporter.export(delivered, ctx)
+            result.left_out.update(left_out)
             produced.append((name, form_dir(out_dir, target) / exporter.default_output, result))
     for name, path, result in produced:
         write_result(result, path)

@@ -20,7 +20,7 @@ from .api import export as export_bank
 from .api import form_dir, load_bank, select_bank
 from .atomic import write_file_atomic, write_result
 from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError, UsageError
-from .formats import get_exporter, registry
+from .formats import STATUSES, get_exporter, registry
 from .model import ITEM_TYPES
 from .progress import CLEAR_LINE, check_progress, export_progress, stage_progress
 from .reporters import REPORTERS
@@ -115,9 +115,27 @@ def _assessment_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _status_list(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """``--status approved --status review`` or ``--status approved,review``: the statuses, checked."""
+    given = [s.strip() for v in value for s in v.split(",") if s.strip()]
+    wrong = [s for s in given if s not in STATUSES]
+    if wrong:
+        raise click.BadParameter(f"{', '.join(wrong)} (statuses: {', '.join(STATUSES)})")
+    return tuple(s for s in STATUSES if s in given)
+
+
 def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--lang", "lang", metavar="TAG", default="en", show_default=True, help="html: the pages' language (en, fr, pt-BR, ...).")(f)
     f = click.option("--page-size", "page_size", type=click.IntRange(min=1), default=50, show_default=True, help="html: items per page.")(f)
+    f = click.option(
+        "--status",
+        "status",
+        multiple=True,
+        metavar="STATUS[,STATUS]",
+        callback=_status_list,
+        help="Export only items with these statuses (draft, review, approved, retired; repeatable or comma-separated). "
+        "Default: LMS formats and print leave retired items out; json and xlsx keep every item.",
+    )(f)
     f = click.option("--unzipped", is_flag=True, help="Package formats: write a folder instead of a zip.")(f)
     f = click.option("--check", "check", is_flag=True, help="Validate the output against the official schemas (ITEMBANK_XSD_DIR).")(f)
     return f

@@ -13,6 +13,7 @@ entry-point group.  A third-party format with a built-in's name is an error nami
 from __future__ import annotations
 
 import importlib
+import dataclasses
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -21,10 +22,14 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Protocol, runtime_checkable
 
 from .errors import ItembankError, UsageError
-from .model import Bank
+from .model import STATUSES, Bank
 from .render import Renderer
 
 ENTRY_POINT_GROUP = "itembank.exporters"
+
+#: The default ``status`` of the formats that deliver to learners (LMS packages, print): every status
+#: but ``retired``.  Formats for authors and reviewers (json, xlsx) keep every status.
+DELIVERY_STATUSES: tuple[str, ...] = tuple(s for s in STATUSES if s != "retired")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class ExportOptions:
     page_size: int = 50  # html: items per page of a part (flashcards, practice, open questions)
     lang: str = "en"  # html: the pages' language (BCP 47), for screen readers and hyphenation
     tests: bool = True  # html: also a test page for every form of every assessment of the bank
+    status: tuple[str, ...] = ()  # the item statuses to export; empty: the format's ``default_status``
 
 
 OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))
@@ -59,6 +65,7 @@ class ExportResult:
     written: Counter[str] = field(default_factory=Counter)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
     notes: list[str] = field(default_factory=list)
+    left_out: Counter[str] = field(default_factory=Counter)  # status -> items the status filter left out
 
     def wrote(self, item_type: str) -> None:
         self.written[item_type] += 1
@@ -72,6 +79,10 @@ class ExportResult:
         line = f"{total} items written" + (f" ({parts})" if parts else "")
         if self.skipped:
             line += f"; {len(self.skipped)} skipped"
+        if self.left_out:
+            n = sum(self.left_out.values())
+            which = ", ".join(f"{self.left_out[s]} {s}" for s in STATUSES if self.left_out[s])
+            line += f"; {which} item{'s' * (n != 1)} left out"
         return line
 
 
@@ -81,6 +92,8 @@ class Exporter(Protocol):
     description: str
     default_output: str  # file or folder name under dist/
     options: frozenset[str]  # the ExportOptions fields this format accepts
+    # A format that takes ``status`` also says which statuses it exports by default, as a class
+    # attribute ``default_status`` (a tuple of STATUSES); without one, every status.
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult: ...
 
@@ -113,6 +126,8 @@ def make_options(given: Mapping[str, Any], accepted: frozenset[str] | None = Non
     unknown = sorted(set(given) - OPTION_NAMES)
     if unknown:
         raise UsageError(f"unknown export option{'s' * (len(unknown) > 1)}: {', '.join(unknown)} (options: {', '.join(sorted(OPTION_NAMES))})")
+    if "status" in given:
+        given = {**given, "status": _statuses(given["status"])}
     defaults = ExportOptions()
     for name, value in given.items():
         expected = type(getattr(defaults, name))
@@ -124,6 +139,49 @@ def make_options(given: Mapping[str, Any], accepted: frozenset[str] | None = Non
             takes = ", ".join(sorted(accepted)) or "none"
             raise UsageError(f"option{'s' * (len(refused) > 1)} {', '.join(refused)} not taken by {who} (options taken: {takes})")
     return ExportOptions(**given)
+
+
+def _statuses(value: Any) -> tuple[str, ...]:
+    """A ``status`` option as a tuple in workflow order: one status, or a list or tuple of them."""
+    values = (value,) if isinstance(value, str) else value
+    if not isinstance(values, (list, tuple, frozenset, set)) or not all(isinstance(v, str) for v in values):
+        raise UsageError(f"export option status must be a status or a list of them, not {type(value).__name__}")
+    wrong = sorted(set(values) - set(STATUSES))
+    if wrong:
+        raise UsageError(f"unknown item status{'es' * (len(wrong) > 1)}: {', '.join(wrong)} (statuses: {', '.join(STATUSES)})")
+    return tuple(s for s in STATUSES if s in values)
+
+
+def default_status(exporter: Exporter) -> tuple[str, ...]:
+    """The statuses a format exports when no ``status`` is given (every status for a format without a default)."""
+    declared: tuple[str, ...] = getattr(exporter, "default_status", STATUSES)
+    return declared
+
+
+def filter_status(bank: Bank, exporter: Exporter, options: ExportOptions) -> tuple[Bank, Counter[str]]:
+    """The bank as this format exports it: only the items whose status ``options.status`` (or the
+    format's default) allows, and how many items of each status were left out.
+
+    An assessment form is never filtered: its blueprint chose its items (approved only unless it says
+    otherwise), and the paper and every platform must hold the same questions.  A ``status`` given
+    explicitly that leaves out an item of a form is a :class:`UsageError` naming the items.
+    """
+    if "status" not in exporter.options:
+        return bank, Counter()
+    allowed = options.status or default_status(exporter)
+    outside = [i for i in bank.items if i.status not in allowed]
+    if not outside:
+        return bank, Counter()
+    if bank.form is not None:
+        if not options.status:
+            return bank, Counter()
+        listed = ", ".join(f"{i.id} ({i.status})" for i in outside[:10]) + (" ..." if len(outside) > 10 else "")
+        raise UsageError(
+            f"form {bank.form.name} holds items that --status {','.join(options.status)} leaves out: {listed}; "
+            "a form's items are chosen by its blueprint (change its rules' `status` or `include_drafts`)"
+        )
+    kept = tuple(i for i in bank.items if i.status in allowed)
+    return dataclasses.replace(bank, items=kept, by_id={}), Counter(i.status for i in outside)
 
 
 def options_for(exporter: Exporter, options: ExportOptions) -> ExportOptions:

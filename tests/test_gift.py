@@ -237,7 +237,7 @@ def test_name_idnumber_tags_and_format(all_types):
     _, _, qs = all_types
     q = qs["at-mr"]
     assert (q.name, q.fmt) == ("Pick the pre-training benefits", "html")
-    assert q.tags == ["difficulty:hard", "topic:training"]
+    assert q.tags == ["difficulty:hard", "topic:training", "status:draft"]
     assert q.text == "<p>Which are benefits of pre-training? Select all that apply.</p>"
     assert q.generalfeedback == "<p>Pre-training transfers general knowledge.</p>"
 

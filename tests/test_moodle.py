@@ -111,7 +111,7 @@ def test_common_fields(all_types):
     tags = [t.findtext("text") for t in mc.iterfind("tags/tag")]
     assert tags == [
         "difficulty:medium", "level:intermediate", "bloom:analyze", "topic:training",
-        "curves", "loss & accuracy", "objective:Read a training curve",
+        "curves", "loss & accuracy", "objective:Read a training curve", "status:approved",
     ]  # fmt: skip
     assert [text(h, ".") for h in mc.iterfind("hint")] == ["<p>Look at the direction of the curve.</p>"]
 

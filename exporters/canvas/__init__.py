@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 from itembank.errors import ItembankError
-from itembank.formats import ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import Bank
 
 from .package import write_package
@@ -37,7 +37,8 @@ class CanvasExporter:
     name = "canvas"
     description = "Canvas QTI 1.2 .zip (Classic Quizzes import, question banks per topic)"
     default_output = "canvas.zip"
-    options = frozenset({"check", "unzipped"})
+    options = frozenset({"check", "unzipped", "status"})
+    default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

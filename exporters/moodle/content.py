@@ -175,7 +175,7 @@ def category_path(bank_title: str, topic: str) -> str:
 
 
 def item_tags(item: AnyItem) -> list[str]:
-    """The item's metadata as Moodle tags: ``difficulty:hard``, ..., the free tags, ``objective:...``."""
+    """The item's metadata as Moodle tags: ``difficulty:hard``, ..., the free tags, ``objective:...``, ``status:approved``."""
     tags: list[str] = []
     for key in ("difficulty", "level", "bloom", "topic"):
         value = getattr(item, key)
@@ -183,6 +183,9 @@ def item_tags(item: AnyItem) -> list[str]:
             tags.append(f"{key}:{value}")
     tags.extend(item.tags)
     tags.extend(f"objective:{o}" for o in item.objectives)
+    # Moodle's XML importer (qformat_xml::import_headers, 4.x) reads no question status: every imported
+    # question is "Ready".  The bank's status travels as a tag (docs/moodle.md).
+    tags.append(f"status:{item.status}")
     if isinstance(item, FlashcardItem):
         tags.append("type:flashcard")  # says which items were flashcards before they became essays
     return list(dict.fromkeys(t.strip() for t in tags if t.strip()))

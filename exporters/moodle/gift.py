@@ -13,7 +13,7 @@ import io
 import re
 from collections import defaultdict
 
-from itembank.formats import ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import (
     AnyItem,
     Bank,
@@ -68,7 +68,8 @@ class GiftExporter:
     name = "gift"
     description = "Moodle GIFT text: question bank → Import → GIFT format"
     default_output = "questions.gift"
-    options: frozenset[str] = frozenset()  # takes no export options
+    options = frozenset({"status"})
+    default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from itembank.formats import ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import (
     AnyItem,
     Bank,
@@ -74,7 +74,8 @@ class MoodleXmlExporter:
     name = "moodle"
     description = "Moodle XML for Moodle 4.x: question bank → Import → Moodle XML format"
     default_output = "moodle.xml"
-    options: frozenset[str] = frozenset()  # takes no export options
+    options = frozenset({"status"})
+    default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

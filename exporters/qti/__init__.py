@@ -20,7 +20,7 @@ XHTML and MathML), ``item`` (one builder per item type), ``assessment_test``, ``
 
 from __future__ import annotations
 
-from itembank.formats import ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import Bank
 
 from .package import build_files, check_files, export_package, to_bytes
@@ -32,7 +32,8 @@ __all__ = ["QTI21", "QTI30", "Profile", "QtiExporter", "build_files", "check_fil
 class QtiExporter:
     """The exporter of one QTI version: ``qti21`` and ``qti30`` are its two instances."""
 
-    options = frozenset({"check", "unzipped"})
+    options = frozenset({"check", "unzipped", "status"})
+    default_status = DELIVERY_STATUSES
 
     def __init__(self, profile: Profile, description: str) -> None:
         self.profile = profile
