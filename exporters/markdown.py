@@ -179,7 +179,7 @@ def layout(bank: Bank) -> Layout:
             ids = [i for i in ids if i in drawn]
         if ids:
             sections.append(PrintSection(section.title, section.instructions, [questions[i] for i in ids]))
-    title = f"{form.title} (form {form.form})"
+    title = form.quiz_title
     return Layout(form.name, title, form.instructions, sections, cards, not_drawn, notes)
 
 
@@ -342,6 +342,9 @@ def key_answer(item: AnyItem) -> str:
         return blocks(f"**Answer:** {letters}", order)
     if isinstance(item, ClozeItem):
         entries = []
+        # A blank's points are its weight within the item: the key shows its share of the item's
+        # points (as every platform scores it), so a points override shows in the blanks too.
+        weights = sum(b.points for b in item.blanks) or 1.0
         for k, b in enumerate(item.blanks):
             if b.kind == "text":
                 case = ", case-sensitive" if b.case_sensitive else ""
@@ -351,7 +354,7 @@ def key_answer(item: AnyItem) -> str:
             else:
                 tol = f" ± {number_text(b.tolerance)}" if b.tolerance else ""
                 answer = f"**{number_text(b.number or 0)}**{tol}"
-            entries.append(blocks(f"**({k + 1})** {answer} *({plural(b.points, 'point')})*", b.feedback))
+            entries.append(blocks(f"**({k + 1})** {answer} *({plural(item.points * b.points / weights, 'point', significant=3)})*", b.feedback))
         return blocks("**Answers:**", bullets(entries))
     return f"**Answer:** {item.answer}" if isinstance(item, FlashcardItem) else ""
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
+import math
 import random
 import re
 import string
@@ -334,8 +336,37 @@ def select(assessment: Assessment, items: tuple[AnyItem, ...] | list[AnyItem]) -
                 claim(item_id, rule)
             picks[rule.path] = pick
 
+    for pick in picks.values():
+        if pick.pick is not None and pick.rule.points is None:
+            _check_pool_points(pick, by_id, problems, locate)
     ordered = tuple(tuple(picks[r.path] for r in s.rules) for s in assessment.sections)
     return Selection(assessment, ordered, points), problems
+
+
+def _check_pool_points(pick: Pick, by_id: dict[str, AnyItem], problems: list[Problem], locate: _Locator) -> None:
+    """A delivery-time pool's items must be worth the same: a Canvas question group has one point
+    value, and learners drawing from one pool must sit tests of the same total (IB407)."""
+    worth: dict[float, list[str]] = {}
+    for item_id in pick.ids:
+        worth.setdefault(by_id[item_id].points, []).append(item_id)
+    if len(worth) < 2:
+        return
+    listed = "; ".join(f"{number(p)} point{'s' * (p != 1)}: {', '.join(ids)}" for p, ids in sorted(worth.items()))
+    problems.append(
+        locate(
+            "IB407",
+            pick.rule.path,
+            f"the pool of rule {json_path(list(pick.rule.path))} holds items worth different points ({listed}); learners drawing "
+            "from it would get tests of different totals, and a Canvas question group has one point value: set `points` on the "
+            "rule, or split it into one rule per point value",
+        )
+    )
+
+
+def number(value: float) -> str:
+    return f"{value:g}"
+
+
 
 
 def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: list[Problem], locate: _Locator) -> Pick:
@@ -362,26 +393,39 @@ def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: l
 # --- forms (the order, per form) --------------------------------------------------------------------
 
 
-def _section_orders(assessment: Assessment, selection: Selection, letter: str, attempt: int) -> list[list[str]]:
-    orders = []
-    for section, picks in zip(assessment.sections, selection.picks):
-        ids = [i for p in picks if p.pick is None for i in p.ids]
-        if section.shuffle_items:
-            random.Random(f"{assessment.seed}:{letter}:{section.index}:{attempt}").shuffle(ids)
-        orders.append(ids)
-    return orders
+def _section_order(assessment: Assessment, section: BlueprintSection, ids: list[str], letter: str, attempt: int) -> list[str]:
+    out = list(ids)
+    if section.shuffle_items:
+        random.Random(f"{assessment.seed}:{letter}:{section.index}:{attempt}").shuffle(out)
+    return out
 
 
 def _form_orders(assessment: Assessment, selection: Selection) -> dict[str, list[list[str]]]:
-    """Question order per form; a later form reshuffles (seeded) until it differs from earlier ones."""
-    out: dict[str, list[list[str]]] = {}
-    for letter in assessment.form_letters:
-        orders = _section_orders(assessment, selection, letter, 0)
-        for attempt in range(1, _DISTINCT_ATTEMPTS):
-            if orders not in out.values():
-                break
-            orders = _section_orders(assessment, selection, letter, attempt)
-        out[letter] = orders
+    """Question order per form and section, each from the form's own seeded stream.
+
+    Each section of a later form is reshuffled (seeded attempts) until its order differs from that
+    section's order in every earlier form, as long as the section has orders left to give (a section
+    of two questions has only two orders: forms A and B differ, C repeats one of them).
+    """
+    out: dict[str, list[list[str]]] = {letter: [] for letter in assessment.form_letters}
+    for section, picks in zip(assessment.sections, selection.picks):
+        ids = [i for p in picks if p.pick is None for i in p.ids]
+        seen: list[list[str]] = []
+        for letter in assessment.form_letters:
+            order = _section_order(assessment, section, ids, letter, 0)
+            if section.shuffle_items and len(seen) < math.factorial(min(len(ids), 10)):
+                for attempt in range(1, _DISTINCT_ATTEMPTS):
+                    if order not in seen:
+                        break
+                    order = _section_order(assessment, section, ids, letter, attempt)
+                else:
+                    # seeded attempts exhausted: take the first order no earlier form has
+                    for candidate in itertools.permutations(ids):
+                        if list(candidate) not in seen:
+                            order = list(candidate)
+                            break
+            seen.append(order)
+            out[letter].append(order)
     return out
 
 
@@ -399,6 +443,17 @@ def _prepare(item: AnyItem, assessment: Assessment, section: BlueprintSection, l
     return dataclasses.replace(item, **changes) if changes else item
 
 
+def pool_title(section: str, pool: str | None) -> str:
+    """A pool's section title: the blueprint section's title, then the pool's own name if it has one
+    (``Part 2: Hard pool``), so that the section's title shows on every platform and on paper; a pool
+    title that starts with the section's is kept as it is."""
+    if not pool:
+        return section
+    if pool.casefold().startswith(section.casefold()):
+        return pool  # already says it: "Open" and "Open pool"
+    return f"{section}: {pool}"
+
+
 def forms(bank: Bank, assessment: Assessment, selection: Selection) -> list[Bank]:
     """One Bank per form: selected items in delivery order, ``form`` describing the sections."""
     out = []
@@ -414,7 +469,7 @@ def forms(bank: Bank, assessment: Assessment, selection: Selection) -> list[Bank
                     continue
                 sections.append(
                     Section(
-                        title=p.rule.title or section.title,
+                        title=pool_title(section.title, p.rule.title),
                         item_ids=p.ids,
                         pick=p.pick,
                         shuffle=True,

@@ -331,6 +331,11 @@ class Form:
         """File-name stem for this form, e.g. ``pattern-check-A``."""
         return f"{self.assessment}-{self.form}"
 
+    @property
+    def quiz_title(self) -> str:
+        """The form's title as every export shows it (paper, QTI test, Canvas quiz): ``Title (form A)``."""
+        return f"{self.title} (form {self.form})"
+
 
 @dataclass(frozen=True)
 class Bank:

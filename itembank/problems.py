@@ -67,6 +67,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB404": ("error", "assessment rule cannot be filled: too few matching items"),
     "IB405": ("error", "assessment lists an item whose status it does not allow"),
     "IB406": ("warning", "assessment rule draws every matching item, so a delivery-time pool is not random"),
+    "IB407": ("error", "delivery-time pool holds items worth different points (one point value per Canvas question group)"),
 }
 
 

@@ -48,6 +48,7 @@ sections:
         count: 2
         delivery: random
         title: Open pool
+        points: 2
 """
 
 

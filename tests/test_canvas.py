@@ -393,7 +393,7 @@ def test_form_sections_become_question_groups(all_types_bank: Bank) -> None:
     items = tuple(all_types_bank.by_id[i] for i in (*picked, "at-tf", "at-sa"))
     form = Form(
         assessment="check",
-        title="Check, form A",
+        title="Check",
         form="A",
         instructions="Answer **every** question.",
         sections=(Section("Choice", picked, pick=2), Section("Recall", ("at-tf", "at-sa"))),
@@ -409,7 +409,7 @@ def test_form_sections_become_question_groups(all_types_bank: Bank) -> None:
     assert sections[1].find(f"{Q}selection_ordering") is None
     assert any("same points" in n for n in result.notes)  # 2, 3 and 1 point items in one group
     quiz = etree.fromstring(files[f"{quiz_ident(bank)}/assessment_meta.xml"])
-    assert quiz.findtext(f"{C}title") == "Check, form A"
+    assert quiz.findtext(f"{C}title") == "Check (form A)"  # the paper's and the QTI test's title
     assert "<strong>every</strong>" in quiz.findtext(f"{C}description")
     assert float(quiz.findtext(f"{C}points_possible")) == 2 * 3 + 1 + 1
 

@@ -103,3 +103,275 @@ def test_build_applies_an_explicit_status_to_every_format(tmp_path: Path) -> Non
     report = build(bank, tmp_path / "dist", formats=["json", "moodle"], status=("approved",))
     for _, _, result in report.outputs:
         assert sum(result.written.values()) + len(result.skipped) == 1
+
+
+# --- forms: the same test on paper and on every platform ----------------------------------------------
+
+MIDTERM = """\
+title: Midterm
+instructions: Answer every question.
+seed: 11
+forms: 2
+include_drafts: true
+sections:
+  - title: Part 1
+    select:
+      - ids: [at-tf, at-sa]
+        points: 2
+      - type: numeric
+        count: 2
+  - title: Part 2
+    select:
+      - type: [multiple_response, matching]
+        count: 2
+        delivery: random
+        title: Pool
+        points: 3
+"""
+
+
+def midterm_bank(tmp_path: Path, text: str = MIDTERM) -> Path:
+    root = tmp_path / "bank"
+    shutil.copytree(ALL_TYPES_BANK, root)
+    (root / "assessments").mkdir()
+    (root / "assessments" / "midterm.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+def _zip_files(path: Path) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def expected(form_bank) -> tuple[list[tuple[list[str], int | None]], float]:  # type: ignore[no-untyped-def]
+    """(section item ids, pick) per section and the total points, from the form's model."""
+    sections = [(list(s.item_ids), s.pick) for s in form_bank.form.sections]
+    total = 0.0
+    for s in form_bank.form.sections:
+        points = [form_bank.by_id[i].points for i in s.item_ids]
+        total += sum(points) if s.pick is None else s.pick * max(points)
+    return sections, total
+
+
+def paper_view(folder: Path, name: str) -> tuple[list[str], float, str]:
+    """Item ids in printed order (from the key), the paper's stated total, and its title."""
+    paper = (folder / "print" / f"{name}.md").read_text(encoding="utf-8")
+    key = (folder / "print" / f"{name}-key.md").read_text(encoding="utf-8")
+    ids = re.findall(r"^\d+\. (?:\*.*?\* \()?`([a-z0-9._-]+)`", key, re.M)
+    total = float(re.search(r"questions, ([\d.]+) points? in total", paper).group(1))  # type: ignore[union-attr]
+    title = paper.splitlines()[0].removeprefix("# ")
+    return ids, total, title
+
+
+def canvas_view(folder: Path, form_bank) -> tuple[list[tuple[list[str], int | None]], float, str]:  # type: ignore[no-untyped-def]
+    from itembank.exporters.canvas.check import check_package, read_quiz
+    from itembank.exporters.canvas.names import quiz_ident, quiz_item_ident
+
+    files = _zip_files(folder / "canvas.zip")
+    assert check_package(files) == []
+    quiz = read_quiz(files)
+    qident = quiz_ident(form_bank)
+    by_ident = {quiz_item_ident(qident, i): i.id for i in form_bank.items}
+    sections = [([by_ident[ident] for ident, _ in s["items"]], s["pick"]) for s in quiz["sections"]]  # type: ignore[attr-defined]
+    assert quiz["title"] == quiz["meta_title"]
+    return sections, quiz["points_possible"], str(quiz["title"])  # type: ignore[return-value]
+
+
+def qti_view(folder: Path, fmt: str) -> tuple[list[tuple[list[str], int | None]], str]:
+    """The test's sections (item ids from the referenced item files, the selection) and title (QTI 2.1 or 3.0 names)."""
+    from lxml import etree
+
+    kebab = fmt == "qti30"
+    section_tag, ref_tag, sel_tag = ("qti-assessment-section", "qti-assessment-item-ref", "qti-selection") if kebab else ("assessmentSection", "assessmentItemRef", "selection")
+    files = _zip_files(folder / f"{fmt}.zip")
+    test = etree.fromstring(files["assessment.xml"])
+    sections = []
+    for sec in test.iterfind(f".//{{*}}{section_tag}"):
+        sel = sec.find(f"{{*}}{sel_tag}")
+        ids = [etree.fromstring(files[ref.get("href")]).get("identifier") for ref in sec.iterfind(f"{{*}}{ref_tag}")]
+        sections.append((ids, int(sel.get("select")) if sel is not None else None))
+    assert sections, f"{fmt}: no sections read"
+    return sections, test.get("title") or ""
+
+
+def moodle_view(folder: Path) -> list[tuple[str, list[str]]]:
+    from lxml import etree
+
+    root = etree.fromstring((folder / "moodle.xml").read_bytes())
+    out: list[tuple[str, list[str]]] = []
+    for q in root.iterfind("question"):
+        if q.get("type") == "category":
+            out.append((q.findtext("category/text") or "", []))
+        else:
+            out[-1][1].append(q.findtext("idnumber") or "")
+    return out
+
+
+def gift_view(folder: Path) -> list[tuple[str, list[str]]]:
+    out: list[tuple[str, list[str]]] = []
+    for line in (folder / "questions.gift").read_text(encoding="utf-8").splitlines():
+        if line.startswith("$CATEGORY: "):
+            out.append((line.removeprefix("$CATEGORY: "), []))
+        elif m := re.match(r"// \[id:([^\]]+)\]", line):
+            out[-1][1].append(m.group(1))
+    return out
+
+
+def _check_form_everywhere(out: Path, form, bank_has_all: bool = True) -> None:  # type: ignore[no-untyped-def]
+    folder = out / "assessments" / form.form.name
+    sections, total = expected(form)
+    title = form.form.quiz_title
+    # paper: every fixed section in order; a pool prints `pick` of its items (a seeded draw)
+    ids, paper_total, paper_title = paper_view(folder, form.form.name)
+    printed = iter(ids)
+    for section_ids, pick in sections:
+        got = [next(printed) for _ in range(len(section_ids) if pick is None else pick)]
+        if pick is None:
+            assert got == section_ids
+        else:
+            assert set(got) <= set(section_ids) and len(set(got)) == pick
+    assert next(printed, None) is None
+    assert paper_total == total and paper_title == title
+    # Canvas, read back through its structural check
+    canvas_sections, points_possible, canvas_title = canvas_view(folder, form)
+    assert canvas_sections == sections and points_possible == total and canvas_title == title
+    # QTI 2.1 and 3.0 tests
+    for fmt in ("qti21", "qti30"):
+        qti_sections, qti_title = qti_view(folder, fmt)
+        assert qti_sections == sections and qti_title == title
+    # Moodle XML and GIFT: the form's own category tree, exactly its questions
+    for view in (moodle_view(folder), gift_view(folder)):
+        assert [ids for _, ids in view] == [ids for ids, _ in sections]
+        for (path, _), s in zip(view, form.form.sections):
+            prefix = f"$course$/{form.form.assessment}/Form {form.form.form}/"
+            assert path.startswith(prefix)
+            if s.pick is not None:
+                assert path == prefix + f"{s.title} (random {s.pick} of {len(s.item_ids)})"
+            else:
+                assert path == prefix + s.title
+
+
+def test_example_blueprint_is_the_same_test_everywhere(tmp_path: Path) -> None:
+    from itembank.assessments import build_forms
+
+    bank = load_bank(ROOT / "items")
+    build(bank, tmp_path / "dist")
+    built = build_forms(bank, "pattern-check")
+    assert len(built) == 2
+    for form in built:
+        _check_form_everywhere(tmp_path / "dist", form)
+
+
+def test_pool_and_points_overrides_are_the_same_test_everywhere(tmp_path: Path) -> None:
+    from itembank.assessments import build_forms
+
+    bank = load_bank(midterm_bank(tmp_path))
+    build(bank, tmp_path / "dist")
+    built = build_forms(bank, "midterm")
+    for form in built:
+        assert [s.title for s in form.form.sections] == ["Part 1", "Part 2: Pool"]
+        assert form.form.sections[1].pick == 2
+        _check_form_everywhere(tmp_path / "dist", form)
+        assert {form.by_id[i].points for i in form.form.sections[1].item_ids} == {3.0}
+        assert form.by_id["at-tf"].points == form.by_id["at-sa"].points == 2.0
+
+
+def test_a_pool_of_items_worth_different_points_is_refused_with_its_rule(tmp_path: Path) -> None:
+    from itembank import check_bank
+
+    text = MIDTERM.replace("        points: 3\n", "")  # at-mr, at-mr-strict and at-match differ in points
+    result = check_bank(midterm_bank(tmp_path, text))
+    found = [p for p in result.problems if p.code == "IB407"]
+    assert len(found) == 1 and found[0].severity == "error", [p.format() for p in result.problems]
+    assert found[0].line == 15 and "sections[1].select[0]" in found[0].message and "set `points`" in found[0].message
+    assert check_bank(midterm_bank(tmp_path / "ok")).ok()  # with `points: 3` on the rule it is fine
+
+
+def test_canvas_ordering_choices_are_never_listed_in_the_correct_order(tmp_path: Path) -> None:
+    from lxml import etree
+
+    from itembank.exporters.canvas.check import QTI
+
+    bank = load_bank(ALL_TYPES_BANK)
+    files = export(bank, "canvas", unzipped=True).files or {}
+    order = bank.by_id["at-order"]
+    checked = 0
+    for name, data in files.items():
+        if not name.endswith((".xml.qti", ".xml")) or b"matching_question" not in data:
+            continue
+        for item in etree.fromstring(data).iter(f"{QTI}item"):
+            if item.get("title") != order.name:
+                continue
+            first = item.find(f".//{QTI}response_lid")
+            assert first is not None
+            choices = [m.text for m in first.iter(f"{QTI}mattext")][1:]  # the entry's own text first
+            assert sorted(choices) == sorted(order.sequence) and choices != list(order.sequence)  # type: ignore[attr-defined]
+            checked += 1
+    assert checked == 2  # the quiz's copy and the question bank's
+
+
+def test_each_section_of_a_later_form_is_ordered_differently(tmp_path: Path) -> None:
+    from itembank.assessments import build_forms
+
+    text = """\
+title: Order
+forms: 2
+include_drafts: true
+sections:
+  - title: Two
+    select:
+      - ids: [at-tf, at-sa]
+  - title: Three
+    select:
+      - ids: [at-num, at-num-range, at-match]
+"""
+    for seed in range(12):  # before the fix, some seeds gave one section the same order in A and B
+        bank = load_bank(midterm_bank(tmp_path / str(seed), f"seed: {seed}\n" + text))
+        a, b = build_forms(bank, "midterm")
+        assert a.form and b.form
+        for sa, sb in zip(a.form.sections, b.form.sections):
+            assert sa.item_ids != sb.item_ids and sorted(sa.item_ids) == sorted(sb.item_ids), (seed, sa.title)
+
+
+def test_cloze_key_shows_blank_weights_after_a_points_override(tmp_path: Path) -> None:
+    text = """\
+title: Cloze
+include_drafts: true
+sections:
+  - title: Fill in
+    select:
+      - ids: [at-cloze]
+        points: 6
+"""
+    bank = load_bank(midterm_bank(tmp_path, text))
+    files = export(bank, "markdown", assessment="midterm").files or {}
+    key = files["midterm-A-key.md"].decode()
+    assert "6 points" in key
+    assert re.findall(r"\*\((\d+) points?\)\*", key) == ["2", "2", "2"]  # three blanks of equal weight share 6
+    paper = files["midterm-A.md"].decode()
+    assert "drawn per student" not in paper and "1 question, 6 points in total" in paper
+
+
+def test_canvas_check_catches_points_possible_that_do_not_add_up(tmp_path: Path) -> None:
+    from itembank.exporters.canvas.check import check_package
+
+    bank = load_bank(midterm_bank(tmp_path))
+    files = dict(export(bank, "canvas", assessment="midterm", unzipped=True).files or {})
+    assert check_package(files) == []
+    meta = next(n for n in files if n.endswith("assessment_meta.xml"))
+    stated = re.search(rb"<points_possible>([\d.]+)</points_possible>", files[meta])
+    assert stated is not None
+    files[meta] = files[meta].replace(stated.group(0), b"<points_possible>99</points_possible>")
+    assert any("points_possible 99 is not what the quiz's questions add up to" in p for p in check_package(files))
+
+
+def test_canvas_reports_what_it_does_with_mixed_shuffle_settings(tmp_path: Path) -> None:
+    root = tmp_path / "bank"
+    shutil.copytree(ALL_TYPES_BANK, root)
+    choice = root / "choice.yaml"
+    choice.write_text(choice.read_text(encoding="utf-8").replace("  - id: at-mr\n", "  - id: at-mr\n    shuffle: false\n", 1), encoding="utf-8")
+    notes = "\n".join(export(load_bank(root), "canvas").notes)
+    assert "Canvas shuffles answers for the whole quiz or not at all" in notes and "at-mr" in notes
+    assert "Canvas shuffles answers" not in "\n".join(export(load_bank(ALL_TYPES_BANK), "canvas").notes)

@@ -288,7 +288,7 @@ def test_delivery_time_pool_prints_a_seeded_draw_and_accounts_for_the_rest(tmp_p
     shutil.copytree(ALL_TYPES_BANK, root)
     (root / "assessments").mkdir()
     (root / "assessments" / "pool.yaml").write_text(
-        "title: Pool\ninclude_drafts: true\nsections:\n  - title: P\n    delivery: random\n    select:\n      - {type: [numeric, short_answer, true_false], count: 2}\n",
+        "title: Pool\ninclude_drafts: true\nsections:\n  - title: P\n    delivery: random\n    select:\n      - {type: [numeric, short_answer, true_false], count: 2, points: 1}\n",
         encoding="utf-8",
     )
     form = build_forms(load_bank(root), "pool")[0]

@@ -266,7 +266,74 @@ def _check_quiz_meta(quiz: etree._Element, resources: Mapping[str, etree._Elemen
         for tag in ("title", "quiz_type", "points_possible"):
             if not (q.findtext(f"{CANVAS}{tag}") or "").strip():
                 problems.append(f"{meta}: <{tag}> is missing or empty")
+        stated = (q.findtext(f"{CANVAS}points_possible") or "").strip()
+        total = _quiz_total(asmt)
+        try:
+            if stated and total is not None and abs(float(stated) - total) > 1e-9:
+                problems.append(f"{meta}: points_possible {stated} is not what the quiz's questions add up to ({total:g})")
+        except ValueError:
+            problems.append(f"{meta}: points_possible {stated!r} is not a number")
     return problems
+
+
+def _points(item: etree._Element) -> float | None:
+    try:
+        return float(_metadata(item).get("points_possible", ""))
+    except ValueError:
+        return None
+
+
+def read_quiz(files: Mapping[str, bytes]) -> dict[str, object]:
+    """The quiz of a package as Canvas reads it: title, points_possible, and per section its title,
+    question idents (in order) with their points, the group's pick and points per item (or None)."""
+    manifest = etree.fromstring(files["imsmanifest.xml"], _PARSER)
+    quiz = next(r for r in manifest.iter(f"{CP}resource") if (r.get("type") or "").startswith("imsqti"))
+    qfile = quiz.find(f"{CP}file")
+    assert qfile is not None
+    asmt = etree.fromstring(files[qfile.get("href", "")], _PARSER).find(f"{QTI}assessment")
+    assert asmt is not None
+    meta_name = f"{asmt.get('ident')}/assessment_meta.xml"
+    meta = etree.fromstring(files[meta_name], _PARSER)
+    sections = []
+    for sec in asmt.iterfind(f"{QTI}section/{QTI}section"):
+        pick = sec.findtext(f"{QTI}selection_ordering/{QTI}selection/{QTI}selection_number")
+        per = sec.findtext(f"{QTI}selection_ordering/{QTI}selection/{QTI}selection_extension/{QTI}points_per_item")
+        sections.append(
+            {
+                "title": sec.get("title"),
+                "items": [(i.get("ident"), _points(i)) for i in sec.iterfind(f"{QTI}item")],
+                "pick": int(pick) if pick is not None else None,
+                "points_per_item": float(per) if per is not None else None,
+            }
+        )
+    return {
+        "title": asmt.get("title"),
+        "meta_title": meta.findtext(f"{CANVAS}title"),
+        "points_possible": float(meta.findtext(f"{CANVAS}points_possible") or "nan"),
+        "shuffle_answers": meta.findtext(f"{CANVAS}shuffle_answers"),
+        "sections": sections,
+    }
+
+
+def _quiz_total(asmt: etree._Element) -> float | None:
+    """What the quiz's questions add up to: each question's points, a group's pick × its points per item."""
+    total = 0.0
+    for sec in asmt.iter(f"{QTI}section"):
+        pick = sec.findtext(f"{QTI}selection_ordering/{QTI}selection/{QTI}selection_number")
+        items = sec.findall(f"{QTI}item")
+        if pick is not None:
+            per = sec.findtext(f"{QTI}selection_ordering/{QTI}selection/{QTI}selection_extension/{QTI}points_per_item")
+            try:
+                total += int(pick) * float(per or "nan")
+            except ValueError:
+                return None
+            continue
+        for item in items:
+            points = _points(item)
+            if points is None:
+                return None
+            total += points
+    return total
 
 
 def _check_images(files: Mapping[str, bytes], listed: set[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -279,8 +280,13 @@ class ItemBuilder:
     def _matching(
         self, item: Item, ident: str, stem: str, lefts: list[str], rights: list[str], extra_rights: tuple[str, ...]
     ) -> Built:
-        """A matching_question: one response_lid per left entry, every (distinct) right entry as a choice."""
-        choices = list(dict.fromkeys([*rights, *extra_rights]))
+        """A matching_question: one response_lid per left entry, every (distinct) right entry as a choice.
+
+        Canvas lists the choices in the file's order under every left entry: in the answers' order
+        the first choice would answer the first entry (an ordering item: the steps in the correct
+        order), so the choices are scrambled, seeded by the item id, never left in that order.
+        """
+        choices = _scrambled(item.id, list(dict.fromkeys([*rights, *extra_rights])))
         ids = answer_ids(item, len(lefts) + len(choices))
         left_ids, match_ids = ids[: len(lefts)], dict(zip(choices, ids[len(lefts) :]))
         el, pres, resp = self._skeleton(item, ident, "matching_question", left_ids, stem)
@@ -391,3 +397,16 @@ class ItemBuilder:
         "ordering": _build_ordering,
         "cloze": _build_cloze,
     }
+
+
+def _scrambled(item_id: str, values: list[str]) -> list[str]:
+    """A scramble of ``values`` seeded by the item id that never leaves them in their given order."""
+    out = list(values)
+    if len(values) < 2:
+        return out
+    rng = random.Random(f"canvas:choices:{item_id}")
+    for _ in range(20):
+        rng.shuffle(out)
+        if out != values:
+            return out
+    return out[1:] + out[:1]

@@ -97,6 +97,9 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     builder = ItemBuilder(html, result.notes)
     qident = quiz_ident(bank)
     exported = _exportable(bank, result)
+    shuffle_note = _shuffle_note(bank, exported)
+    if shuffle_note:
+        result.notes.append(shuffle_note)
     topics = list(dict.fromkeys(i.topic or "General" for i in exported.values()))
     members.write(f"{qident}/assessment_meta.xml", _assessment_meta(bank, qident, exported, html))
     with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
@@ -136,7 +139,7 @@ def _write_quiz(
     """The quiz: a section per form section (or topic); each question is built, its bank copy
     spooled, then given its quiz ident and a reference to the bank copy and written here."""
     with qti_document(out) as xf:
-        title = bank.form.title if bank.form else bank.title
+        title = bank.form.quiz_title if bank.form else bank.title
         with xf.element(QTI + "assessment", ident=qident, title=title):
             md = etree.Element("qtimetadata")
             meta_field(md, "cc_maxattempts", "1")
@@ -219,10 +222,28 @@ def _quiz_points(bank: Bank, exported: dict[str, AnyItem]) -> float:
     return total
 
 
+def _shuffle_flags(bank: Bank, exported: dict[str, AnyItem]) -> dict[str, bool]:
+    return {i.id: f for i in bank.items if i.id in exported and (f := getattr(i, "shuffle", None)) is not None}
+
+
 def _shuffle(bank: Bank, exported: dict[str, AnyItem]) -> bool:
     """Canvas shuffles answers per quiz: on only when every choice/matching item allows it."""
-    flags = [f for i in bank.items if i.id in exported and (f := getattr(i, "shuffle", None)) is not None]
-    return bool(flags) and all(flags)
+    flags = _shuffle_flags(bank, exported)
+    return bool(flags) and all(flags.values())
+
+
+def _shuffle_note(bank: Bank, exported: dict[str, AnyItem]) -> str | None:
+    """What Canvas does when the items' ``shuffle`` settings differ (it has one setting per quiz)."""
+    flags = _shuffle_flags(bank, exported)
+    fixed = [i for i, f in flags.items() if not f]
+    free = [i for i, f in flags.items() if f]
+    if not fixed or not free:
+        return None
+    return (
+        f"Canvas shuffles answers for the whole quiz or not at all: {len(fixed)} item(s) keep their answer order "
+        f"({', '.join(fixed[:5])}{' ...' if len(fixed) > 5 else ''}), so the quiz's 'Shuffle answers' is off and "
+        f"{len(free)} item(s) that allow shuffling are shown in their exported order ({', '.join(free[:5])}{' ...' if len(free) > 5 else ''})"
+    )
 
 
 def _serialize(root: etree._Element) -> bytes:
@@ -233,7 +254,7 @@ def _assessment_meta(bank: Bank, qident: str, exported: dict[str, AnyItem], html
     root = etree.Element(f"{{{CANVAS_NS}}}quiz", nsmap={None: CANVAS_NS, "xsi": XSI}, identifier=qident)  # type: ignore[dict-item]  # lxml-stubs: None is the default namespace's key
     root.set(f"{{{XSI}}}schemaLocation", f"{CANVAS_NS} https://canvas.instructure.com/xsd/cccv1p0.xsd")
     c = f"{{{CANVAS_NS}}}"
-    title = bank.form.title if bank.form else bank.title
+    title = bank.form.quiz_title if bank.form else bank.title
     points = number_text(_quiz_points(bank, exported))
     description = html.block(bank.form.instructions) if bank.form and bank.form.instructions else ""
 

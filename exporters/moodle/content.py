@@ -170,8 +170,60 @@ class MediaFiles:
 
 def category_path(bank_title: str, topic: str) -> str:
     """``$course$/<bank title>/<topic>``; a '/' inside a name is doubled, as Moodle's path splitter expects."""
-    parts = [p.strip().replace("/", "//") for p in (bank_title, topic)]
+    return _category(bank_title, topic)
+
+
+def _category(*names: str) -> str:
+    """``$course$/a/b/...``; a '/' inside a name is doubled, as Moodle's path splitter expects."""
+    parts = [p.strip().replace("/", "//") for p in names]
     return "$course$/" + "/".join(p or "-" for p in parts)
+
+
+def pool_category_name(title: str, pick: int, size: int) -> str:
+    """A delivery-time pool's category: named for the pool and its pick count."""
+    return f"{title} (random {pick} of {size})"
+
+
+def categories(bank: Bank) -> list[tuple[str, str, list[AnyItem]]]:
+    """(comment, category path, items) in export order.
+
+    The whole bank: one category per topic, ``$course$/<bank title>/<topic>``.  An assessment form:
+    its own tree ``$course$/<assessment>/Form A/<section>`` holding exactly the form's questions in
+    the form's order, and each delivery-time pool in a sibling category named for the pool and its
+    pick count (``<section> (random 2 of 5)``), to build the quiz from (docs/moodle.md).
+    """
+    if bank.form is None:
+        by_topic: dict[str, list[AnyItem]] = {}
+        for item in bank.items:
+            by_topic.setdefault(item.topic or "General", []).append(item)
+        return [(f"topic: {topic}", category_path(bank.title, topic), by_topic[topic]) for topic in bank.topics()]
+    form = bank.form
+    out: list[tuple[str, str, list[AnyItem]]] = []
+    used: set[str] = set()
+    for section in form.sections:
+        name = section.title if section.pick is None else pool_category_name(section.title, section.pick, len(section.item_ids))
+        unique, n = name, 2
+        while unique in used:
+            unique, n = f"{name} ({n})", n + 1
+        used.add(unique)
+        kind = "section" if section.pick is None else "pool"
+        out.append((f"{kind}: {unique}", _category(form.assessment, f"Form {form.form}", unique), [bank.by_id[i] for i in section.item_ids]))
+    return out
+
+
+def form_note(bank: Bank) -> str | None:
+    """How to build the Moodle quiz from a form's categories (the summary's note)."""
+    if bank.form is None:
+        return None
+    form = bank.form
+    pools = [s for s in form.sections if s.pick is not None]
+    how = (
+        f"form {form.form} is the category tree {form.assessment}/Form {form.form}/<section>: create the quiz "
+        f"'{form.quiz_title}', then per section 'Add > from question bank' its category's questions in the listed order"
+    )
+    if pools:
+        how += "; for each pool category '... (random N of M)' use 'Add > a random question' from that category with N questions"
+    return how + " (docs/moodle.md)"
 
 
 def item_tags(item: AnyItem) -> list[str]:

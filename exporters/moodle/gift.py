@@ -30,7 +30,8 @@ from .content import (
     Html,
     ItemSkipped,
     MoodleHtml,
-    category_path,
+    categories,
+    form_note,
     format_fraction,
     format_number,
     general_feedback,
@@ -74,14 +75,11 @@ class GiftExporter:
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         writer = _GiftWriter(MoodleHtml(ctx.renderer))
-        by_topic: dict[str, list[AnyItem]] = defaultdict(list)
-        for item in bank.items:
-            by_topic[item.topic or "General"].append(item)
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
-        for topic in bank.topics():
-            out.write(f"\n$CATEGORY: {category_path(bank.title, topic)}\n".encode())
-            for item in by_topic[topic]:
+        for _, path, items in categories(bank):
+            out.write(f"\n$CATEGORY: {path}\n".encode())
+            for item in items:
                 try:
                     block = writer.question(item)
                 except ItemSkipped as why:
@@ -90,6 +88,9 @@ class GiftExporter:
                 out.write(f"\n{block}\n".encode())
                 result.wrote(item.type)
         result.notes.extend(writer.notes())
+        note = form_note(bank)
+        if note:
+            result.notes.append(note)
         result.data = out.getvalue()
         return result
 

@@ -41,7 +41,7 @@ def build_test(profile: Profile, bank: Bank, hrefs: dict[str, str], tool_version
     p = profile
     root = etree.Element(p.tag("assessmentTest"), nsmap={None: p.ns, "xsi": XSI_NS})  # type: ignore[dict-item]  # lxml-stubs: None is the default namespace's key
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{p.ns} {p.schema_location}")
-    title = bank.title if bank.form is None else f"{bank.form.title} (form {bank.form.form})"
+    title = bank.title if bank.form is None else bank.form.quiz_title
     root.set("identifier", "TEST" if bank.form is None else qti_id(bank.form.name, "T_"))
     root.set("title", _one_line(title))
     root.set(p.attr("toolName"), TOOL_NAME)
