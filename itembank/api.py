@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
-from .atomic import write_result
+from .atomic import write_file_atomic, write_result
 from .errors import InvalidBank, UsageError
 from .formats import ExportContext, ExportResult, filter_status, get_exporter, make_options, options_for, registry
 from .model import Bank
@@ -88,6 +90,7 @@ class BuildReport:
     outputs: list[tuple[str, Path, ExportResult]] = field(default_factory=list)
     renders: int = 0
     forms: list[str] = field(default_factory=list)  # assessment forms built, e.g. "pattern-check-A"
+    removed: list[Path] = field(default_factory=list)  # form folders of forms that no longer exist
 
 
 def build(
@@ -140,5 +143,37 @@ def build(
         report.outputs.append((name, path, result))
         if on_export is not None:
             on_export(name, path, result)
+    if form is None:
+        report.removed = _remove_stale_forms(out_dir, bank, report.forms, assessment)
     report.renders = renderer.renders
     return report
+
+
+#: In ``<out>/assessments/``: the form folders the last builds wrote, one name a line.
+FORMS_MARKER = ".itembank-forms"
+
+
+def _remove_stale_forms(out_dir: Path, bank: Bank, built: list[str], assessment: str | None) -> list[Path]:
+    """Remove the form folders of forms that no longer exist, and only folders a build owns: those
+    listed in the marker the builds write, or named ``<an assessment of the bank>-<letter>``.
+    A build of one assessment only looks at that assessment's folders."""
+    folder = out_dir / ASSESSMENTS_DIR
+    if not folder.is_dir():
+        return []
+    marker = folder / FORMS_MARKER
+    listed = set(marker.read_text(encoding="utf-8").split()) if marker.is_file() else set()
+    names = [assessment] if assessment is not None else list(bank.assessments)
+    pattern = re.compile("(" + "|".join(re.escape(n) for n in names) + r")-[A-Z]") if names else None
+    removed: list[Path] = []
+    keep = set(built)
+    for entry in sorted(folder.iterdir()):
+        if not entry.is_dir() or entry.name in keep:
+            continue
+        in_scope = assessment is None or entry.name.startswith(f"{assessment}-")
+        owned = entry.name in listed or (pattern is not None and pattern.fullmatch(entry.name) is not None)
+        if in_scope and owned:
+            shutil.rmtree(entry)
+            removed.append(entry)
+    still = sorted(keep | {n for n in listed if (folder / n).is_dir()})
+    write_file_atomic(marker, "".join(f"{n}\n" for n in still).encode("utf-8"))
+    return removed

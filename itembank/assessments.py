@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
+import json
 import itertools
 import math
 import random
@@ -119,6 +121,7 @@ class Assessment:
     instructions: str | None = None
     seed: int = 0
     forms: int = 1
+    fingerprint: str = ""  # of the blueprint's data (not its comments or layout): a lock records it
 
     @property
     def form_letters(self) -> tuple[str, ...]:
@@ -175,7 +178,14 @@ def _assessment(name: str, file: str, text: str, data: dict[str, Any]) -> Assess
         instructions=data.get("instructions"),
         seed=data.get("seed", 0),
         forms=data.get("forms", 1),
+        fingerprint=data_fingerprint(data),
     )
+
+
+def data_fingerprint(data: Any) -> str:
+    """A short digest of JSON-like data (canonical JSON: sorted keys, no whitespace)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # --- reading and schema checking -------------------------------------------------------------------
@@ -190,7 +200,24 @@ def assessment_files(root: Path) -> list[Path]:
     folder = assessment_dir(root)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in SUFFIXES and not is_lock_file(p)
+    )
+
+
+LOCK_SUFFIX = ".lock.yaml"
+
+
+def is_lock_file(path: Path) -> bool:
+    """``NAME.lock.yaml``: a lock (frozen forms) of the blueprint ``NAME.yaml``, not a blueprint."""
+    return path.name.lower().endswith(LOCK_SUFFIX)
+
+
+def lock_path(blueprint: Path) -> Path:
+    """Where a blueprint's lock lives: ``assessments/NAME.lock.yaml`` beside ``NAME.yaml``."""
+    return blueprint.with_name(blueprint.stem + LOCK_SUFFIX)
 
 
 @cache
@@ -266,10 +293,36 @@ class Pick:
 
 
 @dataclass(frozen=True, slots=True)
+class LockedItem:
+    id: str
+    fingerprint: str  # itembank.fingerprint of the item when it was locked
+    points: float  # the points the form gives it (overrides applied)
+    options: tuple[str, ...] | None = None  # a choice item's option ids in the form's order
+
+
+@dataclass(frozen=True, slots=True)
+class LockedSection:
+    title: str
+    items: tuple[LockedItem, ...]
+    pick: int | None = None
+    shuffle: bool = False
+    instructions: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    """Frozen forms (``assessments/NAME.lock.yaml``): what each form delivered when it was locked."""
+
+    blueprint: str  # the blueprint's fingerprint when locked: a changed blueprint makes the lock unused
+    forms: dict[str, tuple[LockedSection, ...]]  # form letter -> sections
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
     assessment: Assessment
     picks: tuple[tuple[Pick, ...], ...]  # per section, per rule
     points: dict[str, float]  # item id -> overriding points
+    lock: Lock | None = None  # in force: the forms come from it, not from a new draw
 
 
 class _Locator:
@@ -367,8 +420,6 @@ def number(value: float) -> str:
     return f"{value:g}"
 
 
-
-
 def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: list[Problem], locate: _Locator) -> Pick:
     """Draw ``count`` of the candidates (keeping their order), or hand them all over as a pool."""
     want = len(candidates) if rule.count is None else rule.count
@@ -455,7 +506,13 @@ def pool_title(section: str, pool: str | None) -> str:
 
 
 def forms(bank: Bank, assessment: Assessment, selection: Selection) -> list[Bank]:
-    """One Bank per form: selected items in delivery order, ``form`` describing the sections."""
+    """One Bank per form: selected items in delivery order, ``form`` describing the sections.
+
+    When the selection carries a lock in force, the forms are the locked ones (same items, order,
+    option order and points), whatever the bank's items now draw.
+    """
+    if selection.lock is not None:
+        return _locked_forms(bank, assessment, selection.lock)
     out = []
     for letter, orders in _form_orders(assessment, selection).items():
         sections: list[Section] = []
@@ -491,6 +548,39 @@ def forms(bank: Bank, assessment: Assessment, selection: Selection) -> list[Bank
     return out
 
 
+def _locked_item(item: AnyItem, locked: LockedItem) -> AnyItem:
+    changes: dict[str, Any] = {}
+    if item.points != locked.points:
+        changes["points"] = locked.points
+    if isinstance(item, ChoiceItem):
+        by_id = {o.id: o for o in item.options}
+        order = locked.options or tuple(by_id)
+        # validation (IB408) warned if the options changed; ids that are gone are dropped, new ones kept last
+        options = [by_id[o] for o in order if o in by_id] + [o for o in item.options if o.id not in order]
+        changes.update(options=tuple(options), shuffle=False)
+    return dataclasses.replace(item, **changes) if changes else item
+
+
+def _locked_forms(bank: Bank, assessment: Assessment, lock: Lock) -> list[Bank]:
+    out = []
+    for letter, locked_sections in lock.forms.items():
+        sections = tuple(
+            Section(title=ls.title, item_ids=tuple(i.id for i in ls.items), pick=ls.pick, shuffle=ls.shuffle, instructions=ls.instructions)
+            for ls in locked_sections
+        )
+        items = tuple(_locked_item(bank.by_id[li.id], li) for ls in locked_sections for li in ls.items)
+        form = Form(
+            assessment=assessment.name,
+            title=assessment.title,
+            form=letter,
+            sections=sections,
+            instructions=assessment.instructions,
+            seed=assessment.seed,
+        )
+        out.append(Bank(root=bank.root, config=bank.config, items=items, form=form))
+    return out
+
+
 # --- entry points: validation and resolution --------------------------------------------------------
 
 
@@ -499,16 +589,30 @@ def check_assessments(
 ) -> tuple[list[Problem], dict[str, Selection]]:
     """Every problem of these blueprint files against the bank's (valid) items, and the blueprints
     without errors resolved against the items (by name), which the loaded bank keeps."""
+    from .locks import check_lock  # locks builds on this module
+
     problems: list[Problem] = []
     resolved: dict[str, Selection] = {}
+    # a lock file given on its own stands for its blueprint
+    files = list(dict.fromkeys(p.with_name(p.name[: -len(LOCK_SUFFIX)] + ".yaml") if is_lock_file(p) else p for p in files))
     for path in files:
         assessment, found = read_assessment(path, display(path))
         problems.extend(found)
-        if assessment is not None:
-            selection, more = select(assessment, items)
-            problems.extend(more)
-            if not any(p.severity == "error" for p in more):
-                resolved[assessment.name] = selection
+        if assessment is None:
+            continue
+        selection, more = select(assessment, items)
+        lock_file = lock_path(path)
+        lock, lock_problems = check_lock(lock_file, display(lock_file), assessment, items) if lock_file.is_file() else (None, [])
+        problems.extend(lock_problems)
+        if lock is not None:
+            # the lock is in force: the forms are the locked ones, so a new draw's problems do not apply
+            problems.extend(p for p in more if p.severity != "error")
+            if not any(p.severity == "error" for p in lock_problems):
+                resolved[assessment.name] = dataclasses.replace(selection, lock=lock)
+            continue
+        problems.extend(more)
+        if not any(p.severity == "error" for p in more):
+            resolved[assessment.name] = selection
     return problems, resolved
 
 

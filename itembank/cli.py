@@ -186,6 +186,8 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | 
         _print_result(fmt, target, result)
 
     report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, **options)
+    for path in report.removed:
+        click.echo(f"removed {path}/: its form no longer exists")
     forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""
     click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered once each){forms}")
 
@@ -252,6 +254,29 @@ def preview(item_ids: tuple[str, ...], bank: Path, port: int, open_browser: bool
     if not bank.is_dir():
         raise click.UsageError(f"bank folder '{bank}' does not exist")
     run_preview(bank, item_ids, port=port, open_browser=open_browser, echo=click.echo)  # errors: _Group
+
+
+@main.group()
+def assessment() -> None:
+    """Assessments: `assessment lock NAME` freezes the forms of assessments/NAME.yaml."""
+
+
+@assessment.command("lock")
+@click.argument("name")
+@bank_option
+def assessment_lock(name: str, bank: Path) -> None:
+    """Draw the forms of assessments/NAME.yaml and freeze them in assessments/NAME.lock.yaml.
+
+    Every later export delivers the locked forms (items, order, option order, points) while the
+    blueprint is unchanged, whatever changes in the bank; run it again to draw new forms.
+    """
+    from .locks import lock_assessment
+
+    path, text, lines = lock_assessment(bank, name)
+    write_file_atomic(path, text.encode("utf-8"))
+    click.echo(f"locked {name}: {path}")
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 @main.group()

@@ -68,6 +68,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB405": ("error", "assessment lists an item whose status it does not allow"),
     "IB406": ("warning", "assessment rule draws every matching item, so a delivery-time pool is not random"),
     "IB407": ("error", "delivery-time pool holds items worth different points (one point value per Canvas question group)"),
+    "IB408": ("warning", "locked form's item changed since the lock was made"),
+    "IB409": ("error", "locked form's item is gone from the bank or retired"),
+    "IB410": ("error", "lock file is not valid"),
+    "IB411": ("warning", "blueprint changed since the lock was made: the lock is not used"),
 }
 
 

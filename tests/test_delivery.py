@@ -234,6 +234,10 @@ def _check_form_everywhere(out: Path, form, bank_has_all: bool = True) -> None: 
             assert set(got) <= set(section_ids) and len(set(got)) == pick
     assert next(printed, None) is None
     assert paper_total == total and paper_title == title
+    paper = (folder / "print" / f"{form.form.name}.md").read_text(encoding="utf-8")
+    assert "per student" not in paper and "drawn" not in paper  # the paper shows what this student gets
+    headings = re.findall(r"^## (.+)$", paper, re.M)
+    assert headings == [s.title for s in form.form.sections]  # no section title disappears
     # Canvas, read back through its structural check
     canvas_sections, points_possible, canvas_title = canvas_view(folder, form)
     assert canvas_sections == sections and points_possible == total and canvas_title == title
@@ -375,3 +379,170 @@ def test_canvas_reports_what_it_does_with_mixed_shuffle_settings(tmp_path: Path)
     notes = "\n".join(export(load_bank(root), "canvas").notes)
     assert "Canvas shuffles answers for the whole quiz or not at all" in notes and "at-mr" in notes
     assert "Canvas shuffles answers" not in "\n".join(export(load_bank(ALL_TYPES_BANK), "canvas").notes)
+
+
+# --- frozen forms ------------------------------------------------------------------------------------
+
+DRAW = """\
+title: Draw
+seed: 5
+forms: 2
+include_drafts: true
+sections:
+  - title: Mixed
+    select:
+      - type: [true_false, short_answer, numeric, matching, multiple_response]
+        count: 3
+"""
+
+
+def _lock(root: Path, name: str = "midterm") -> str:
+    res = CliRunner().invoke(main, ["assessment", "lock", name, "--bank", str(root)])
+    assert res.exit_code == 0, res.output
+    assert f"locked {name}" in res.output and "form A:" in res.output
+    return (root / "assessments" / f"{name}.lock.yaml").read_text(encoding="utf-8")
+
+
+def _forms(root: Path, name: str = "midterm") -> list[tuple[str, list[list[str]], list[tuple[str, ...]]]]:
+    from itembank.assessments import build_forms
+    from itembank.model import ChoiceItem
+
+    out = []
+    for f in build_forms(load_bank(root), name):
+        assert f.form is not None
+        options = [tuple(o.id for o in i.options) for i in f.items if isinstance(i, ChoiceItem)]
+        out.append((f.form.name, [list(s.item_ids) for s in f.form.sections], options))
+    return out
+
+
+def _set_status(root: Path, item_id: str, status: str) -> None:
+    for path in root.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        if f"  - id: {item_id}\n" in text:
+            text = re.sub(rf"(  - id: {re.escape(item_id)}\n)(    status: \w+\n)?", rf"\g<1>    status: {status}\n", text, count=1)
+            path.write_text(text, encoding="utf-8")
+            return
+    raise AssertionError(item_id)
+
+
+def test_lock_file_is_deterministic_and_records_every_form(tmp_path: Path) -> None:
+    root = midterm_bank(tmp_path)
+    text = _lock(root)
+    assert _lock(root) == text  # the same bank and blueprint give the same bytes
+    import yaml
+
+    data = yaml.safe_load(text)
+    assert data["assessment"] == "midterm" and set(data["forms"]) == {"A", "B"}
+    forms = _forms(root)
+    for letter, (_, sections, _) in zip("AB", forms):
+        locked = data["forms"][letter]
+        assert [[i["id"] for i in s["items"]] for s in locked] == sections
+        assert locked[1]["pick"] == 2 and all(i["points"] == 3 for i in locked[1]["items"])
+        assert all(len(i["fingerprint"]) == 16 for s in locked for i in s["items"])
+    from itembank import check_bank
+
+    result = check_bank(root)
+    assert result.ok(strict=True), [p.format() for p in result.problems]  # the lock is not read as a blueprint
+
+
+def test_lock_then_an_unrelated_change_gives_the_same_forms(tmp_path: Path) -> None:
+    root = midterm_bank(tmp_path, DRAW)
+    before = _forms(root)
+    _lock(root)
+    export_before = export(load_bank(root), "markdown", assessment="midterm", form="B").files
+    drawn = {i for _, sections, _ in before for s in sections for i in s}
+    candidates = ["at-tf", "at-sa", "at-num", "at-num-range", "at-match", "at-mr", "at-mr-strict"]
+    unrelated = [c for c in candidates if c not in drawn]
+    # find an unrelated item whose retirement (a reviewer's Reject) changes the unlocked draw
+    changing = None
+    for k, item_id in enumerate(unrelated):
+        fresh = tmp_path / f"fresh{k}"
+        shutil.copytree(root, fresh)
+        (fresh / "assessments" / "midterm.lock.yaml").unlink()
+        _set_status(fresh, item_id, "retired")
+        if _forms(fresh) != before:
+            changing = item_id
+            break
+    assert changing is not None, "no unrelated change alters the unlocked draw: pick another seed"
+    # with the lock, the same change leaves the forms as they were, byte for byte
+    _set_status(root, changing, "retired")
+    assert _forms(root) == before
+    assert export(load_bank(root), "markdown", assessment="midterm", form="B").files == export_before
+
+
+def test_validate_reports_locked_items_changed_gone_or_retired(tmp_path: Path) -> None:
+    from itembank import check_bank
+
+    root = midterm_bank(tmp_path)
+    _lock(root)
+    other = root / "other.yaml"
+    other.write_text(other.read_text(encoding="utf-8").replace("  - id: at-sa\n", "  - id: at-sa\n    difficulty: hard\n", 1), encoding="utf-8")
+    result = check_bank(root)
+    changed = [p for p in result.problems if p.code == "IB408"]
+    assert changed and all(p.item_id == "at-sa" and p.severity == "warning" for p in changed)
+    assert changed[0].file.endswith("midterm.lock.yaml") and changed[0].line > 1
+    assert result.ok() and not result.ok(strict=True)
+    _set_status(root, "at-tf", "retired")
+    result = check_bank(root)
+    gone = [p for p in result.problems if p.code == "IB409"]
+    assert gone and all("at-tf" in p.message and "retired" in p.message for p in gone) and not result.ok()
+    res = CliRunner().invoke(main, ["validate", "--bank", str(root)])
+    assert res.exit_code == 1 and "IB409" in res.output
+    # locking again is the way out (the blueprint draws again; at-tf is listed by id, so allow it back first)
+    _set_status(root, "at-tf", "approved")
+    _lock(root)
+    assert check_bank(root).ok(strict=True)
+
+
+def test_removed_locked_item_is_an_error_and_a_changed_blueprint_a_warning(tmp_path: Path) -> None:
+    from itembank import check_bank
+
+    root = midterm_bank(tmp_path, DRAW)
+    _lock(root)
+    locked_ids = {i for _, sections, _ in _forms(root) for s in sections for i in s}
+    victim = sorted(locked_ids)[0]
+    for path in root.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        text = text.replace(f"  - id: {victim}\n", "  - id: renamed-item\n", 1)
+        path.write_text(text, encoding="utf-8")
+    result = check_bank(root)
+    assert any(p.code == "IB409" and p.item_id == victim and "no longer in the bank" in p.message for p in result.problems)
+    blueprint = root / "assessments" / "midterm.yaml"
+    blueprint.write_text(blueprint.read_text(encoding="utf-8").replace("seed: 5", "seed: 6"), encoding="utf-8")
+    result = check_bank(root)
+    assert [p.code for p in result.problems if p.code.startswith("IB4")] == ["IB411"]  # lock unused: drawn afresh
+    assert result.ok()
+
+
+def test_a_malformed_lock_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    from itembank import check_bank
+
+    root = midterm_bank(tmp_path)
+    text = _lock(root)
+    lock = root / "assessments" / "midterm.lock.yaml"
+    lock.write_text(text.replace("points: 3.0", "points: three", 1), encoding="utf-8")
+    result = check_bank(root)
+    bad = [p for p in result.problems if p.code == "IB410"]
+    assert len(bad) == 1 and "points must be" in bad[0].message and bad[0].line > 1
+    lock.write_text("forms: [\n", encoding="utf-8")
+    assert any(p.code == "IB010" for p in check_bank(root).problems)
+    res = CliRunner().invoke(main, ["assessment", "lock", "nope", "--bank", str(root)])
+    assert res.exit_code == 2 and "no assessment 'nope'" in res.output
+
+
+def test_build_removes_form_folders_of_forms_that_no_longer_exist(tmp_path: Path) -> None:
+    root = midterm_bank(tmp_path)
+    out = tmp_path / "dist"
+    build(load_bank(root), out, formats=["json"])
+    assert (out / "assessments" / "midterm-B" / "bank.json").is_file()
+    (out / "assessments" / "notes").mkdir()  # not a build's: left alone
+    blueprint = root / "assessments" / "midterm.yaml"
+    blueprint.write_text(blueprint.read_text(encoding="utf-8").replace("forms: 2", "forms: 1"), encoding="utf-8")
+    res = CliRunner().invoke(main, ["build", "--bank", str(root), "-o", str(out), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "midterm-B/: its form no longer exists" in res.output
+    assert not (out / "assessments" / "midterm-B").exists() and (out / "assessments" / "midterm-A").is_dir()
+    assert (out / "assessments" / "notes").is_dir()
+    blueprint.unlink()  # the whole assessment goes: its folders were listed by the last build
+    report = build(load_bank(root), out, formats=["json"])
+    assert [p.name for p in report.removed] == ["midterm-A"] and (out / "assessments" / "notes").is_dir()
