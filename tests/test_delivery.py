@@ -80,6 +80,21 @@ def test_moodle_and_gift_carry_the_status_as_a_tag(tmp_path: Path) -> None:
     assert re.search(r"// \[id:at-num\].*\[tag:status:review\]", gift)
 
 
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_qti_manifest_carries_the_status_as_lom_lifecycle(tmp_path: Path, fmt: str) -> None:
+    from lxml import etree
+
+    bank = load_bank(status_bank(tmp_path))
+    files = export(bank, fmt, unzipped=True, status=("draft", "review", "approved", "retired")).files or {}
+    manifest = etree.fromstring(files["imsmanifest.xml"])
+    found = {}
+    for lom in manifest.iterfind(".//{*}resource/{*}metadata/{*}lom"):
+        entry = lom.findtext("{*}general/{*}identifier/{*}entry")
+        found[entry] = lom.findtext("{*}lifeCycle/{*}status/{*}value")
+    assert found["at-mc"] == "final" and found["at-num"] == "revised" and found["at-tf"] == "unavailable"
+    assert found["at-essay"] == "draft"
+
+
 def test_cli_status_option_and_summary_line(tmp_path: Path) -> None:
     root = status_bank(tmp_path)
     runner = CliRunner()

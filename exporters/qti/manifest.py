@@ -32,6 +32,10 @@ class ItemEntry:
     assets: ItemAssets
 
 
+#: Item status -> LOM lifeCycle status (LOMv1.0 vocabulary).
+LOM_STATUS = {"draft": "draft", "review": "revised", "approved": "final", "retired": "unavailable"}
+
+
 def _lom_string(parent: etree._Element, tag: str, text: str) -> None:
     node = etree.SubElement(parent, f"{{{LOM_NS}}}{tag}")
     etree.SubElement(node, f"{{{LOM_NS}}}string").text = text
@@ -44,7 +48,7 @@ def _vocab(parent: etree._Element, tag: str, value: str) -> None:
 
 
 def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Element:
-    """LOM for one item: identifier, title, description, keywords, difficulty, objectives."""
+    """LOM for one item: identifier, title, description, keywords, status, difficulty, objectives."""
     lom = etree.Element(f"{{{LOM_NS}}}lom")
     general = etree.SubElement(lom, f"{{{LOM_NS}}}general")
     ident = etree.SubElement(general, f"{{{LOM_NS}}}identifier")
@@ -54,6 +58,8 @@ def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Eleme
     _lom_string(general, "description", _one_line(renderer.plain(item.stem))[:1000])
     for tag in item.tags:
         _lom_string(general, "keyword", tag)
+    # the item's status as LOM's lifeCycle status (draft, revised, final, unavailable)
+    _vocab(etree.SubElement(lom, f"{{{LOM_NS}}}lifeCycle"), "status", LOM_STATUS[item.status])
     if item.difficulty in LOM_DIFFICULTY:
         educational = etree.SubElement(lom, f"{{{LOM_NS}}}educational")
         _vocab(educational, "difficulty", LOM_DIFFICULTY[item.difficulty])
