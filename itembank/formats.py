@@ -181,7 +181,9 @@ def filter_status(bank: Bank, exporter: Exporter, options: ExportOptions) -> tup
             "a form's items are chosen by its blueprint (change its rules' `status` or `include_drafts`)"
         )
     kept = tuple(i for i in bank.items if i.status in allowed)
-    return dataclasses.replace(bank, items=kept, by_id={}), Counter(i.status for i in outside)
+    # by_id keeps every item: the bank's assessments build their forms from it (a form is never
+    # filtered), while exporters export ``items``
+    return dataclasses.replace(bank, items=kept, by_id=bank.by_id), Counter(i.status for i in outside)
 
 
 def options_for(exporter: Exporter, options: ExportOptions) -> ExportOptions:

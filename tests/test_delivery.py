@@ -36,13 +36,13 @@ def status_bank(tmp_path: Path) -> Path:
 
 
 def test_default_status_per_format_family() -> None:
-    for fmt in (*LMS_FORMATS, "markdown"):
+    for fmt in (*LMS_FORMATS, "markdown", "html"):
         assert default_status(get_exporter(fmt)) == DELIVERY_STATUSES, fmt
     for fmt in ("json", "xlsx"):
         assert default_status(get_exporter(fmt)) == STATUSES, fmt
 
 
-@pytest.mark.parametrize("fmt", LMS_FORMATS)
+@pytest.mark.parametrize("fmt", [*LMS_FORMATS, "markdown", "html"])
 def test_lms_formats_leave_retired_items_out_and_say_so(tmp_path: Path, fmt: str) -> None:
     bank = load_bank(status_bank(tmp_path))
     result = export(bank, fmt)
@@ -51,7 +51,7 @@ def test_lms_formats_leave_retired_items_out_and_say_so(tmp_path: Path, fmt: str
     written = sum(result.written.values()) + len(result.skipped)
     assert written == len(bank.items) - 2
     out = result.data if result.data is not None else b"".join(result.files.values()) if result.files else b""
-    if fmt in ("moodle", "gift"):
+    if fmt in ("moodle", "gift", "html"):
         assert b"at-tf" not in out and b"at-sa" not in out and b"at-num" in out
 
 
@@ -561,3 +561,13 @@ def test_build_removes_form_folders_of_forms_that_no_longer_exist(tmp_path: Path
     blueprint.unlink()  # the whole assessment goes: its folders were listed by the last build
     report = build(load_bank(root), out, formats=["json"])
     assert [p.name for p in report.removed] == ["midterm-A"] and (out / "assessments" / "notes").is_dir()
+
+
+def test_a_status_filter_keeps_the_forms_of_the_bank_whole(tmp_path: Path) -> None:
+    """html builds test pages for every form from the (filtered) whole bank: a form holding a draft
+    still builds when --status leaves drafts out of the site."""
+    bank = load_bank(midterm_bank(tmp_path))
+    result = export(bank, "html", status=("approved",))
+    files = result.files or {}
+    assert "test-midterm-A.html" in files and b"at-sa" in files["test-midterm-A.html"]
+    assert result.left_out["draft"] > 0

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 
 from itembank.errors import ItembankError, UsageError
-from itembank.formats import ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import LEVELS, AnyItem, Bank
 
 from .content import MEDIA_DIR, HtmlText
@@ -89,7 +89,8 @@ class HtmlExporter:
     name = "html"
     description = "Static self-study site: flashcards, practice with Check and explanations, open questions, tests (works offline)"
     default_output = "html"
-    options = frozenset({"check", "page_size", "lang", "tests"})
+    options = frozenset({"check", "page_size", "lang", "tests", "status"})
+    default_status = DELIVERY_STATUSES  # a site for learners: retired items left out
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         # The build allocates ~10 small objects per text and keeps them: the cyclic collector would
