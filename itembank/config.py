@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .model import BankConfig
+from .model import BankConfig, LintSettings, Suppression
 from .positions import PositionIndex
-from .problems import Problem, problem
+from .problems import Problem, json_path, problem
 from .sources import read_document
 
 CONFIG_NAME = "itembank.yaml"
-_FIELDS = {"title": str, "require_distractor_feedback": bool, "require_rationale": bool}
+_FIELDS = {"title": str, "require_distractor_feedback": bool, "require_rationale": bool, "lint": dict}
+
+
+@cache
+def _lint_validator() -> Any:
+    import jsonschema_rs
+
+    from .schema import load_schema
+
+    full = load_schema("config")
+    return jsonschema_rs.validator_for({"$schema": full["$schema"], "$defs": full["$defs"], **full["properties"]["lint"]})
+
+
+def _lint_settings(value: dict[str, Any]) -> tuple[LintSettings | None, list[tuple[tuple[object, ...], str]]]:
+    """The ``lint:`` section, or the schema's complaints as (path, message)."""
+    errors = [(("lint",) + tuple(e.instance_path), e.message) for e in _lint_validator().iter_errors(value)]
+    if errors:
+        return None, errors
+    return (
+        LintSettings(
+            select=tuple(value.get("select", ())),
+            ignore=tuple(Suppression(code=s["code"], reason=s["reason"]) for s in value.get("ignore", ())),
+            thresholds=tuple((value.get("thresholds") or {}).items()),
+        ),
+        [],
+    )
 
 
 def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
@@ -29,10 +55,20 @@ def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
     values: dict[str, Any] = {}
     for key, value in data.items():
         want = _FIELDS.get(key)
+        if want is dict and isinstance(value, dict):
+            settings, errors = _lint_settings(value)
+            if settings is not None:
+                values[key] = settings
+            pos = PositionIndex(doc.text or "") if errors else None
+            for where, message in errors:
+                assert pos is not None
+                line, col = pos.locate(where)
+                problems.append(problem(display, "IB015", f"lint settings: {message}", line=line, column=col, path=json_path(list(where))))
+            continue
         if want is None:
             message = f"unknown setting '{key}' (known: {', '.join(_FIELDS)})"
         elif not isinstance(value, want) or (isinstance(value, str) and not value.strip()):
-            message = f"setting '{key}' must be {'text' if want is str else 'true or false'}"
+            message = f"setting '{key}' must be {'text' if want is str else 'a mapping' if want is dict else 'true or false'}"
         else:
             values[key] = value
             continue

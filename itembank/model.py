@@ -93,6 +93,14 @@ class Evidence:
 
 
 @dataclass(frozen=True, slots=True)
+class Suppression:
+    """A lint finding the author accepts on purpose: the rule code and why (``lint: {ignore: [...]}``)."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Criterion:
     criterion: str
     points: float
@@ -146,6 +154,7 @@ class Item:
     common_mistakes: tuple[str, ...] = ()
     reviews: tuple[Review, ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    lint_ignore: tuple[Suppression, ...] = ()  # ``lint: {ignore: [{code, reason}]}``
 
     @property
     def name(self) -> str:
@@ -291,12 +300,22 @@ AnyItem = Union[
 
 
 @dataclass(frozen=True, slots=True)
+class LintSettings:
+    """The ``lint:`` section of ``itembank.yaml``: which rules run, bank-wide suppressions, thresholds."""
+
+    select: tuple[str, ...] = ()  # rule codes or prefixes to run (empty: every rule)
+    ignore: tuple[Suppression, ...] = ()  # rules turned off for the whole bank, each with its reason
+    thresholds: tuple[tuple[str, object], ...] = ()  # (name, value) pairs overriding the defaults
+
+
+@dataclass(frozen=True, slots=True)
 class BankConfig:
     """The bank's own settings, from ``itembank.yaml`` at the bank root (all optional)."""
 
     title: str = "Item bank"
     require_distractor_feedback: bool = True
     require_rationale: bool = False
+    lint: LintSettings = LintSettings()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from .model import (
     Solution,
     SourceRef,
     Step,
+    Suppression,
     TrueFalseItem,
     placeholder_names,
 )
@@ -69,6 +70,7 @@ def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
         common_mistakes=_tuple(raw, "common_mistakes"),
         reviews=tuple(Review(**r) for r in raw.get("reviews", ())),
         evidence=tuple(_evidence(e) for e in raw.get("evidence") or ()),
+        lint_ignore=tuple(Suppression(code=s["code"], reason=s["reason"]) for s in (raw.get("lint") or {}).get("ignore", ())),
     )
     t = raw["type"]
     if t in ("multiple_choice", "multiple_response"):
@@ -160,6 +162,8 @@ def to_data(item: AnyItem) -> dict[str, Any]:
         out["reviews"] = [{k: v for k, v in (("decision", r.decision), ("reviewer", r.reviewer), ("comment", r.comment), ("date", r.date), ("suggested_difficulty", r.suggested_difficulty)) if v is not None} for r in item.reviews]
     if item.evidence:
         out["evidence"] = [evidence_data(e) for e in item.evidence]
+    if item.lint_ignore:
+        out["lint"] = {"ignore": [{"code": s.code, "reason": s.reason} for s in item.lint_ignore]}
     if isinstance(item, ChoiceItem):
         out["options"] = [{"id": o.id, "text": o.text, "correct": o.correct, "feedback": o.feedback} for o in item.options]
         out["shuffle"] = item.shuffle

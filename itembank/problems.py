@@ -87,12 +87,14 @@ class Problem:
     item_id: str | None = None
     path: str = ""
     severity: Severity = "error"
+    suggestion: str | None = None  # what to do about it (lint findings carry one)
 
     def format(self) -> str:
         """``file:line:col: error IB203 [id] path: message`` — the compiler-style line."""
         who = f" [{self.item_id}]" if self.item_id else ""
         where = f" {self.path}:" if self.path else ""
-        return f"{self.file}:{self.line}:{self.column}: {self.severity} {self.code}{who}{where} {self.message}"
+        fix = f" (suggestion: {self.suggestion})" if self.suggestion else ""
+        return f"{self.file}:{self.line}:{self.column}: {self.severity} {self.code}{who}{where} {self.message}{fix}"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

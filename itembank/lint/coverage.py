@@ -1,0 +1,38 @@
+"""Blueprint coverage: can the bank fill every form of every assessment without repeating items?"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterator
+
+from ..assessments import assessment_files, read_assessment
+from ..model import Bank
+from ..problems import json_path
+from .registry import Finding, rule
+
+if TYPE_CHECKING:
+    from .engine import LintContext
+
+
+@rule("IB554", "blueprint-coverage", "too few approved items to give each form of an assessment its own items", "HDR 1 (test specifications)", scope="bank")
+def blueprint_coverage(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
+    """Filter rules claim items in the order the selection does (explicit ids first, then file order),
+    each needing ``count × forms`` distinct items for forms that share none."""
+    for path in assessment_files(bank.root):
+        assessment, problems = read_assessment(path, str(path))
+        if assessment is None or assessment.forms < 2:
+            continue  # an invalid blueprint is validate's to report; one form repeats nothing
+        claimed = {i for s in assessment.sections for r in s.rules if r.ids is not None for i in r.ids}
+        for section in assessment.sections:
+            for r in section.rules:
+                if r.ids is not None or r.count is None or r.delivery != "build":
+                    continue
+                need = r.count * assessment.forms
+                pool = [i.id for i in bank.items if i.id not in claimed and r.matches(i)]
+                claimed.update(pool[:need])
+                if len(pool) < need:
+                    yield Finding(
+                        f"rule {json_path(list(r.path))} ({r.describe()}) draws {r.count} per form: {assessment.forms} forms without repeats need {need}, the bank has {len(pool)}",
+                        f"write {need - len(pool)} more matching items (or approve drafts), or accept that forms share items",
+                        r.path + ("count",),
+                        file=path,
+                    )

@@ -1,0 +1,107 @@
+"""Near-duplicate items: the same question (stem and key) written twice, perhaps slightly reworded.
+
+All pairs of a 10,000-item bank are 50 million comparisons: too many even for RapidFuzz's C++
+(≈ 90 s here), and MinHash (datasketch) costs about a second on 10,000 items before it finds
+anything, plus numpy and scipy.  So candidates come from *phrases*: each normalized text is cut
+before its function words (the, a, of, to, is, which, ...), which gives content-defined runs of
+words; those of three words or more count; a reworded copy keeps most of them, wherever the edits are.  Two items are
+compared only if they share a phrase that at most ``MAX_BUCKET`` items have (a phrase in more
+items is boilerplate, like "select all that apply", and says nothing about duplication).  Each
+candidate pair is then scored with RapidFuzz's normalized Indel similarity (``fuzz.ratio``) on the
+whole normalized stem and key, and reported at or above ``near_duplicate_similarity``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Iterator
+
+from rapidfuzz import fuzz
+
+from ..model import AnyItem, Bank, ChoiceItem, ClozeItem, FlashcardItem, NumericItem, ShortAnswerItem, TrueFalseItem
+from .registry import Finding, rule
+from .text import prose, words
+
+if TYPE_CHECKING:
+    from .engine import LintContext
+
+#: A phrase shared by more items than this is boilerplate: it makes nobody a candidate.
+MAX_BUCKET = 32
+_PHRASE_START = re.compile(
+    r" (?=(?:the|a|an|of|to|and|or|in|on|at|by|for|from|with|is|are|was|were|be|that|this|it|as|which|what|when|how|why)(?: |$))"
+)
+
+
+def key_text(item: AnyItem) -> str:
+    if isinstance(item, ChoiceItem):
+        return " ".join(o.text for o in item.options if o.correct)
+    if isinstance(item, TrueFalseItem):
+        return "true" if item.answer else "false"
+    if isinstance(item, ShortAnswerItem):
+        return item.answers[0] if item.answers else ""
+    if isinstance(item, NumericItem):
+        return f"{item.centre:g}"
+    if isinstance(item, FlashcardItem):
+        return item.answer
+    if isinstance(item, ClozeItem):
+        return " ".join(b.correct or (b.answers[0] if b.answers else f"{b.number:g}" if b.number is not None else "") for b in item.blanks)
+    return ""
+
+
+def normalized(item: AnyItem) -> str:
+    """Stem and key as lower-case words: what makes two items the same question."""
+    return " ".join(words(prose(item.stem) + " " + prose(key_text(item))))
+
+
+def phrases(text: str) -> set[str]:
+    """The text's phrases of three words or more (cut before function words), and the text itself."""
+    out = {p for p in _PHRASE_START.split(text) if p.count(" ") >= 2}
+    out.add(text)
+    return out
+
+
+def similar_pairs(texts: list[str], threshold: float) -> Iterator[tuple[int, int, float]]:
+    """(i, j, similarity) with i < j for pairs of texts at least ``threshold`` similar (0-1)."""
+    index: dict[str, list[int]] = {}
+    for j, text in enumerate(texts):
+        if text:
+            for phrase in phrases(text):
+                index.setdefault(phrase, []).append(j)
+    pairs: set[tuple[int, int]] = set()
+    for bucket in index.values():
+        if 1 < len(bucket) <= MAX_BUCKET:
+            pairs.update((a, b) for k, a in enumerate(bucket) for b in bucket[k + 1 :])
+    cutoff = threshold * 100
+    slack = 1 - threshold
+    for i, j in sorted(pairs):
+        a, b = texts[i], texts[j]
+        # Indel similarity >= r needs |a - b| <= (1 - r)(a + b): skip pairs the lengths rule out.
+        if abs(len(a) - len(b)) > slack * (len(a) + len(b)):
+            continue
+        score = fuzz.ratio(a, b, score_cutoff=cutoff)
+        if score:
+            yield i, j, score / 100
+
+
+@rule("IB553", "near-duplicate", "two items ask the same question with the same key (near-duplicate stem and key)", "HDR 4", scope="bank", thresholds=("near_duplicate_similarity",))
+def near_duplicates(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
+    items = list(ctx.live_items(bank))
+    texts = [normalized(i) for i in items]
+    best: dict[int, tuple[float, int]] = {}
+    count: Counter[int] = Counter()
+    for i, j, score in similar_pairs(texts, ctx.threshold("near_duplicate_similarity")):
+        count[j] += 1
+        if j not in best or score > best[j][0]:
+            best[j] = (score, i)
+    for j in sorted(best):
+        score, i = best[j]
+        other = items[i]
+        more = f" (and {count[j] - 1} more)" if count[j] > 1 else ""
+        yield Finding(
+            f"stem and key are {score:.0%} similar to item '{other.id}' ({other.location.path}){more}: the bank holds the same question twice",
+            "retire one of them, or make them test different things; two copies in one form give the answer away",
+            ("stem",),
+            item=items[j],
+        )

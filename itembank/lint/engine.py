@@ -1,0 +1,146 @@
+"""Running the lint rules over a loaded bank and turning findings into located Problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from ..config import CONFIG_NAME
+from ..model import AnyItem, Bank
+from ..positions import PositionIndex
+from ..problems import Problem, json_path
+from ..sources import read_text
+from .registry import DEFAULT_THRESHOLDS, LINT_RULES, Finding, LintRule, matches
+
+
+@dataclass
+class LintContext:
+    """What rules may read besides the bank: thresholds (defaults overridden by ``itembank.yaml``)."""
+
+    thresholds: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+
+    def threshold(self, name: str) -> Any:
+        return self.thresholds[name]
+
+    def live_items(self, bank: Bank) -> Iterator[AnyItem]:
+        """Items still in use: retired ones are out of every form and every bank-level count."""
+        return (i for i in bank.items if i.status != "retired")
+
+
+def selected_rules(bank: Bank, select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[LintRule]:
+    """The rules to run: the bank's ``lint.select``/``lint.ignore``, then the caller's (``--select``/``--ignore``)."""
+    settings = bank.config.lint
+    bank_select = settings.select
+    bank_ignore = tuple(s.code for s in settings.ignore)
+    select, ignore = tuple(select), tuple(ignore)
+    out = []
+    for code, r in LINT_RULES.items():
+        if bank_select and not matches(code, bank_select):
+            continue
+        if matches(code, bank_ignore):
+            continue
+        if select and not matches(code, select):
+            continue
+        if ignore and matches(code, ignore):
+            continue
+        out.append(r)
+    return out
+
+
+class _Locator:
+    """File, line and column of a path inside an item's file or another file (files parsed once, lazily)."""
+
+    def __init__(self, bank: Bank, display: Any) -> None:
+        self.bank = bank
+        self.display = display
+        self._index: dict[Path, PositionIndex] = {}
+
+    def _pos(self, path: Path) -> PositionIndex:
+        if path not in self._index:
+            text, _ = read_text(path, str(path)) if path.is_file() else (None, None)
+            self._index[path] = PositionIndex(text or "")
+        return self._index[path]
+
+    def item(self, item: AnyItem, path: tuple[object, ...]) -> tuple[str, int, int]:
+        file = self.bank.root / item.location.path
+        prefix: tuple[object, ...] = () if item.location.index is None else ("items", item.location.index)
+        line, col = self._pos(file).locate(prefix + path)
+        return self.display(file), line, col
+
+    def file(self, file: Path, path: tuple[object, ...]) -> tuple[str, int, int]:
+        line, col = self._pos(file).locate(path) if path else (1, 1)
+        return self.display(file), line, col
+
+
+def _problem(r: LintRule, f: Finding, where: tuple[str, int, int], item_id: str | None) -> Problem:
+    file, line, col = where
+    return Problem(
+        file=file,
+        code=r.code,
+        message=f.message,
+        line=line,
+        column=col,
+        item_id=item_id,
+        path=json_path(list(f.path)),
+        severity=r.severity,
+        suggestion=f.suggestion,
+    )
+
+
+def lint_bank(
+    bank: Bank,
+    *,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+    display: Any = str,
+) -> list[Problem]:
+    """Every lint finding of a loaded bank, as warnings located at the field they are about.
+
+    ``select``/``ignore`` are rule codes or prefixes (``IB50``); the bank's own ``itembank.yaml``
+    settings apply first.  An item's ``lint: {ignore: [{code, reason}]}`` drops that rule's findings
+    on that item.  ``display(path)`` turns a file path into the one shown in reports.
+    """
+    ctx = LintContext()
+    ctx.thresholds.update(dict(bank.config.lint.thresholds))
+    rules = selected_rules(bank, select, ignore)
+    locate = _Locator(bank, display)
+    suppressed = {item.id: {s.code for s in item.lint_ignore} for item in bank.items if item.lint_ignore}
+    out: list[Problem] = []
+    item_rules = [r for r in rules if r.scope == "item"]
+    for item in bank.items:
+        if item.status == "retired":
+            continue
+        skip = suppressed.get(item.id, ())
+        for r in item_rules:
+            if r.code in skip:
+                continue
+            for f in r.check(item, ctx):
+                out.append(_problem(r, f, locate.item(item, f.path), item.id))
+    for r in rules:
+        if r.scope != "bank":
+            continue
+        for f in r.check(bank, ctx):
+            if f.item is not None:
+                if r.code in suppressed.get(f.item.id, ()):
+                    continue
+                out.append(_problem(r, f, locate.item(f.item, f.path), f.item.id))
+            else:
+                out.append(_problem(r, f, locate.file(f.file or bank.root / CONFIG_NAME, f.path), None))
+    out.sort(key=lambda p: (p.file, p.line, p.column, p.code))
+    return out
+
+
+def lint_result(result: Any, *, select: Iterable[str] = (), ignore: Iterable[str] = (), keep_warnings: bool = False) -> Any:
+    """A :class:`~itembank.validate.CheckResult` whose problems are the lint findings of the valid items.
+
+    Validation errors stay in it (the bank they leave out is not fully linted, so the run fails);
+    validation warnings stay only with ``keep_warnings`` (``validate --lint``).
+    """
+    from ..validate import CheckResult, display_path
+
+    bank = result.bank()
+    kept = [p for p in result.problems if p.severity == "error" or keep_warnings]
+    found = lint_bank(bank, select=select, ignore=ignore, display=display_path)
+    problems = sorted(kept + found, key=lambda p: (p.file, p.line, p.column, p.code))
+    return CheckResult(root=result.root, config=result.config, items=result.items, problems=problems, files=result.files)
