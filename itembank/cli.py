@@ -90,9 +90,10 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path, exists=True))
 @bank_option
-@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="Report format: text, json, or github (workflow annotations).")
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="Report format: text, json, github (workflow annotations) or sarif (code scanning).")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
-def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool) -> None:
+@click.option("--lint", "with_lint", is_flag=True, help="Also report item-writing flaws (`itembank lint`).")
+def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_lint: bool) -> None:
     """Check the bank (or the given files and folders) and report every problem.
 
     Exit 0 when valid, 1 when there are errors (or warnings with --strict), 2 on usage errors.
@@ -104,6 +105,43 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool) -> Non
         if not bank.is_dir():
             raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank or PATHS)")
         result = check_bank(bank, progress=check_progress())
+    if with_lint:
+        from .lint import lint_result
+
+        result = lint_result(result, keep_warnings=True)
+    click.echo(REPORTERS[fmt](result), nl=False)
+    if not result.ok(strict=strict):
+        sys.exit(1)
+
+
+def _codes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """``--select IB501,IB51 --select IB553`` -> the codes/prefixes, each naming at least one lint rule."""
+    from .lint import LINT_RULES, matches
+
+    out = tuple(c.strip().upper() for v in values for c in v.split(",") if c.strip())
+    for code in out:
+        if not any(matches(known, (code,)) for known in LINT_RULES):
+            raise click.BadParameter(f"{code!r} names no lint rule (codes: {', '.join(LINT_RULES)})")
+    return out
+
+
+@main.command()
+@bank_option
+@click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="Report format: text, json, github (workflow annotations) or sarif (code scanning).")
+@click.option("--select", "select", multiple=True, callback=_codes, metavar="CODES", help="Only these rules (codes or prefixes, comma-separated, e.g. IB501,IB55).")
+@click.option("--ignore", "ignore", multiple=True, callback=_codes, metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated).")
+@click.option("--strict", is_flag=True, help="Exit 1 when there is any finding.")
+def lint(bank: Path, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], strict: bool) -> None:
+    """Report item-writing flaws (IB5xx warnings): cues to the key, negative stems, near-duplicates,
+    blueprint coverage and more (docs/lint.md).
+
+    Exit 0 unless the bank is invalid (1: validation errors are shown too) or --strict finds anything.
+    """
+    from .lint import lint_result
+
+    if not bank.is_dir():
+        raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank)")
+    result = lint_result(check_bank(bank, progress=check_progress()), select=select, ignore=ignore)
     click.echo(REPORTERS[fmt](result), nl=False)
     if not result.ok(strict=strict):
         sys.exit(1)

@@ -1,10 +1,15 @@
-"""Ways to print validation problems, chosen by name (``--format``)."""
+"""Ways to print validation and lint problems, chosen by name (``--format``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote
 
+from . import __version__
+from .problems import RULES, Problem
 from .validate import CheckResult
 
 
@@ -53,4 +58,90 @@ def github(result: CheckResult) -> str:
     return "\n".join(lines) + "\n"
 
 
-REPORTERS: dict[str, Callable[[CheckResult], str]] = {"text": text, "json": as_json, "github": github}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def _sarif_rules() -> list[dict[str, Any]]:
+    from .lint import LINT_RULES
+
+    rules: list[dict[str, Any]] = []
+    for code, (severity, summary) in RULES.items():
+        rules.append(
+            {
+                "id": code,
+                "name": f"validation-{code.lower()}",
+                "shortDescription": {"text": summary},
+                "defaultConfiguration": {"level": severity},
+                "properties": {"tags": ["validation"]},
+            }
+        )
+    for code, r in LINT_RULES.items():
+        text = f"{r.summary} (guideline: {r.guideline}; see {r.help_anchor})."
+        rules.append(
+            {
+                "id": code,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": text},
+                "help": {"text": text, "markdown": f"{r.summary}. Guideline: {r.guideline}. Details and examples: `{r.help_anchor}`."},
+                "defaultConfiguration": {"level": r.severity},
+                "properties": {"tags": ["lint", "item-writing"], "guideline": r.guideline},
+            }
+        )
+    return rules
+
+
+def _uri(file: str) -> dict[str, str]:
+    path = Path(file)
+    if path.is_absolute():
+        return {"uri": path.as_uri()}
+    return {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+def _fingerprint(p: Problem) -> str:
+    """Stable across line moves: the file, rule, item and field (GitHub matches alerts by it)."""
+    return hashlib.sha256(f"{p.file}\0{p.code}\0{p.item_id or ''}\0{p.path}\0{p.message}".encode()).hexdigest()[:32]
+
+
+def sarif(result: CheckResult) -> str:
+    """SARIF 2.1.0, for GitHub code scanning (``github/codeql-action/upload-sarif``) and other viewers."""
+    rules = _sarif_rules()
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    results = []
+    for p in result.problems:
+        message = (f"{p.path}: " if p.path else "") + p.message + (f". Suggestion: {p.suggestion}." if p.suggestion else "")
+        entry: dict[str, Any] = {
+            "ruleId": p.code,
+            "level": "error" if p.severity == "error" else "warning",
+            "message": {"text": message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": _uri(p.file),
+                        "region": {"startLine": max(p.line, 1), "startColumn": max(p.column, 1)},
+                    }
+                }
+            ],
+            "partialFingerprints": {"itembankFinding/v1": _fingerprint(p)},
+        }
+        if p.code in index:
+            entry["ruleIndex"] = index[p.code]
+        props = {k: v for k, v in (("itemId", p.item_id), ("path", p.path or None), ("suggestion", p.suggestion)) if v}
+        if props:
+            entry["properties"] = props
+        results.append(entry)
+    doc = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "itembank", "version": __version__, "semanticVersion": __version__, "rules": rules}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+REPORTERS: dict[str, Callable[[CheckResult], str]] = {"text": text, "json": as_json, "github": github, "sarif": sarif}
