@@ -15,6 +15,11 @@ process's peak RSS), the median over ``--runs`` runs in which the compared comma
                      target <= 2x; then ``itembank review import`` of that workbook with a decision on
                      every row (fill_review.py), if the command exists: one run, N <= --review-max only
   5. parsers         (information) parse-only and full validate with yaml_rs vs PyYAML's C loader
+  6. lint            ``itembank lint --bank B`` (load, validate, every lint rule, near-duplicates
+                     included) next to ``itembank validate --bank B`` on the same generated bank;
+                     target <= 2 s at N = 10,000.  ``lint_pass.py`` gives the split (information)
+
+``--only lint,validate`` runs some groups (validate, export, xlsx, parsers, lint; default all).
 
 Formats whose exporter does not load are reported as "not available".  The table goes to stdout and
 to ``benchmarks/out/results.md`` (raw runs in ``results.json``).  Exit status: 0 even when a target
@@ -355,6 +360,28 @@ def parser_tasks(n: int) -> list[Task]:
     return tasks
 
 
+def lint_tasks(n: int) -> list[Task]:
+    bank = str(OUT / f"gen-{n}")
+    return [
+        Task(f"lint/itembank/{n}", f"itembank lint N={n}", [[ITEMBANK, "lint", "--bank", bank]]),
+        Task(f"lint/validate/{n}", f"itembank validate N={n}", [[ITEMBANK, "validate", "--bank", bank]]),
+        Task(f"lint/pass/{n}", f"lint_pass.py N={n}", [[PYTHON, str(BENCH / "lint_pass.py"), bank, "--runs", "1"]]),
+    ]
+
+
+#: ``itembank lint`` on 10,000 generated items, whole process (issue 12).
+LINT_SECONDS = 2.0
+
+
+def limit_row(measure: str, n: int, task: Task, seconds: float, reference: Task, ref_name: str) -> list[str]:
+    """An absolute time target, with a reference command shown beside it."""
+    ref_cell = f"{ref_name}: {fig(reference)}"
+    if not task.ok:
+        return [measure, f"{n:,}", fig(task), ref_cell, "—", f"≤ {seconds:g} s", "FAILED" if task.crashed else "n/a"]
+    ratio = f"{task.wall / reference.wall:.2f}" if reference.ok else "—"
+    return [measure, f"{n:,}", fig(task, n), ref_cell, ratio, f"≤ {seconds:g} s", "PASS" if task.wall <= seconds else "MISS"]
+
+
 # --- the table ----------------------------------------------------------------------------------
 
 
@@ -411,6 +438,9 @@ def parse_sizes(text: str) -> list[int]:
     return sorted(set(sizes))
 
 
+GROUPS = ("validate", "export", "xlsx", "parsers", "lint")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n", 2)[2])
     ap.add_argument("--sizes", type=parse_sizes, default=[1000, 10000], help="bank sizes (default 1000,10000)")
@@ -421,7 +451,11 @@ def main(argv: list[str] | None = None) -> int:
         default=1000,
         help="largest N at which `itembank review import` is timed (default 1000: it rewrites every item file and is slow)",
     )
+    ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups to run (default: all of {','.join(GROUPS)})")
     args = ap.parse_args(argv)
+    only = {g.strip() for g in args.only.split(",") if g.strip()}
+    if not only or only - set(GROUPS):
+        ap.error(f"--only takes groups among {', '.join(GROUPS)}")
     if args.runs < 1:
         ap.error("--runs must be at least 1")
     if not (shared_bench_dir() / "items.py").is_file():
@@ -439,33 +473,59 @@ def main(argv: list[str] | None = None) -> int:
     notes: list[str] = list(unavailable)
     for n in args.sizes:
         print(f"\n== N = {n:,}", flush=True)
-        ib, cj = validate_tasks(n)
-        measure([ib, cj], args.runs)
-        rows.append(ratio_row("load+validate (generated bank)", n, ib, cj, 0.5, rate=True))
-        notes.append(f"N={n:,}: check-jsonschema got {len(bank_files(OUT / f'gen-{n}')):,} files in {len(cj.batches)} invocation(s)")
+        if "validate" in only:
+            ib, cj = validate_tasks(n)
+            measure([ib, cj], args.runs)
+            rows.append(ratio_row("load+validate (generated bank)", n, ib, cj, 0.5, rate=True))
+            notes.append(f"N={n:,}: check-jsonschema got {len(bank_files(OUT / f'gen-{n}')):,} files in {len(cj.batches)} invocation(s)")
+            all_tasks += [ib, cj]
 
-        canvas, t2q, moodle, gift = exp = export_tasks(n, formats)
-        measure(exp, args.runs)
-        rows.append(ratio_row("Canvas export (shared bank)", n, canvas, t2q, 0.25))
-        rows.append(memory_row("Canvas export memory", n, canvas, 200))
-        for fmt_task, name in ((moodle, "Moodle XML"), (gift, "GIFT")):
-            rows.append(ratio_row(f"{name} export vs Canvas", n, fmt_task, canvas, 1.5, ref_name="itembank export canvas"))
-            rows.append(memory_row(f"{name} export memory", n, fmt_task, 200))
+        if "export" in only:
+            canvas, t2q, moodle, gift = exp = export_tasks(n, formats)
+            measure(exp, args.runs)
+            rows.append(ratio_row("Canvas export (shared bank)", n, canvas, t2q, 0.25))
+            rows.append(memory_row("Canvas export memory", n, canvas, 200))
+            for fmt_task, name in ((moodle, "Moodle XML"), (gift, "GIFT")):
+                rows.append(ratio_row(f"{name} export vs Canvas", n, fmt_task, canvas, 1.5, ref_name="itembank export canvas"))
+                rows.append(memory_row(f"{name} export memory", n, fmt_task, 200))
+            all_tasks += exp
 
-        xlsx, floor, review = xt = xlsx_tasks(n, formats, args.review_max)
-        measure([xlsx, floor], args.runs)
-        rows.append(ratio_row("xlsx export vs write-only floor", n, xlsx, floor, 2.0, ref_name="xlsx_floor.py"))
-        measure([review], 1)  # information only, nothing to alternate with; one run keeps run.py short
-        rows.append(info_row("review import of that workbook (filled, 1 run)", n, review, rate=True))
-        all_tasks += [ib, cj, *exp, *xt]
+        if "xlsx" in only:
+            xlsx, floor, review = xt = xlsx_tasks(n, formats, args.review_max)
+            measure([xlsx, floor], args.runs)
+            rows.append(ratio_row("xlsx export vs write-only floor", n, xlsx, floor, 2.0, ref_name="xlsx_floor.py"))
+            measure([review], 1)  # information only, nothing to alternate with; one run keeps run.py short
+            rows.append(info_row("review import of that workbook (filled, 1 run)", n, review, rate=True))
+            all_tasks += xt
+
+        if "lint" in only:
+            lint, lval, lpass = lt = lint_tasks(n)
+            measure([lint, lval], args.runs)
+            if n >= 10_000:
+                rows.append(limit_row("lint (load, validate, all rules)", n, lint, LINT_SECONDS, lval, "itembank validate"))
+            else:
+                rows.append(info_row("lint (load, validate, all rules)", n, lint, lval, "itembank validate"))
+            measure([lpass], 1)
+            if lpass.ok:
+                try:
+                    split = json.loads((OUT / "logs" / f"{lpass.key.replace('/', '_')}.log").read_text(encoding="utf-8"))
+                    notes.append(
+                        f"N={n:,}: lint pass alone (in process, after load+validate {split['load_validate_s']} s): "
+                        f"{split['lint_wall_s']} s wall, {split['lint_cpu_s']} s CPU, {split['findings']:,} findings; "
+                        f"slowest rules (CPU s): " + ", ".join(f"{k} {v}" for k, v in sorted(split["per_rule_cpu_s"].items(), key=lambda kv: -kv[1])[:4])
+                    )
+                except (OSError, ValueError, KeyError):
+                    pass
+            all_tasks += lt
 
     n = max(args.sizes)
-    print(f"\n== parsers, N = {n:,} (information)", flush=True)
-    p_rs, p_py, v_rs, v_py = pt = parser_tasks(n)
-    measure(pt, args.runs)
-    rows.append(info_row("parse only: yaml_rs vs PyYAML C", n, p_rs, p_py, "PyYAML CSafeLoader"))
-    rows.append(info_row("validate: yaml_rs vs PyYAML C", n, v_rs, v_py, "PyYAML CSafeLoader"))
-    all_tasks += pt
+    if "parsers" in only:
+        print(f"\n== parsers, N = {n:,} (information)", flush=True)
+        p_rs, p_py, v_rs, v_py = pt = parser_tasks(n)
+        measure(pt, args.runs)
+        rows.append(info_row("parse only: yaml_rs vs PyYAML C", n, p_rs, p_py, "PyYAML CSafeLoader"))
+        rows.append(info_row("validate: yaml_rs vs PyYAML C", n, v_rs, v_py, "PyYAML CSafeLoader"))
+        all_tasks += pt
 
     total = time.perf_counter() - started
     table = markdown_table(rows)

@@ -67,6 +67,7 @@ def last_sentence(md: str, *, emphasis: bool = False) -> str:
 _SUFFIXES = ("ing", "ed", "es", "s", "e")
 
 
+@lru_cache(maxsize=1 << 16)
 def stem_word(word: str) -> str:
     """A light stem so that ``models``/``model`` and ``fine-tuning``/``fine-tune`` match."""
     if word.endswith(("'s", "’s")):
@@ -102,5 +103,5 @@ def content_words(text: str) -> set[str]:
 
 def clear_caches() -> None:
     """Forget the texts of a lint run (the caches hold one bank's texts while its rules run)."""
-    for fn in (prose, _words, last_sentence, _content_words):
+    for fn in (prose, _words, last_sentence, _content_words, stem_word):
         fn.cache_clear()

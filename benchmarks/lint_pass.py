@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Time the lint pass alone, in process:  lint_pass.py BANK [--runs 3]
+
+``itembank lint`` = load and validate the bank + the lint pass; ``run.py`` times the whole process
+next to ``itembank validate`` on the same bank.  This prints the split: load+validate once, then
+the lint pass (every rule, near-duplicates included, findings located) ``--runs`` times on the
+loaded bank, as wall and CPU seconds, with the time of each rule on the last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from itembank import load_bank
+from itembank.lint import LINT_RULES, LintContext, lint_bank
+from itembank.lint.text import clear_caches
+from itembank.validate import display_path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bank", type=Path)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    start = time.perf_counter()
+    bank = load_bank(args.bank)
+    load = time.perf_counter() - start
+    walls, cpus, found = [], [], 0
+    for _ in range(args.runs):
+        clear_caches()  # every run reads the texts afresh, as the command does
+        w, c = time.perf_counter(), time.process_time()
+        found = len(lint_bank(bank, display=display_path))
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    clear_caches()
+    ctx = LintContext()
+    per_rule = {}
+    for code, r in LINT_RULES.items():
+        c = time.process_time()
+        if r.scope == "item":
+            for item in bank.items:
+                for _ in r.check(item, ctx):
+                    pass
+        else:
+            for _ in r.check(bank, ctx):
+                pass
+        per_rule[code] = round(time.process_time() - c, 4)
+    print(
+        json.dumps(
+            {"items": len(bank.items), "findings": found, "load_validate_s": round(load, 3), "lint_wall_s": round(statistics.median(walls), 3), "lint_cpu_s": round(statistics.median(cpus), 3), "per_rule_cpu_s": per_rule},
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
