@@ -355,3 +355,35 @@ def test_one_changed_word_in_a_long_text_is_a_near_duplicate(words: list[str], a
     texts = [original, "something else entirely about a different subject", " ".join(changed)]
     pairs = {(i, j) for i, j, _ in similar_pairs(texts, 0.9)}
     assert (0, 2) in pairs and (0, 1) not in pairs and (1, 2) not in pairs
+
+
+def _mc(stem: str, *options: str, key: int = 0, extra: str = "") -> str:
+    lines = [f"id: near-miss\ntype: multiple_choice\nstem: {json.dumps(stem)}\n{extra}options:"]
+    for i, text in enumerate(options):
+        lines.append(f"  - {{id: {chr(97 + i)}, text: {json.dumps(text)}, " + ("correct: true}" if i == key else "feedback: Not this one.}"))
+    return "\n".join(lines) + "\n"
+
+
+NEAR_MISSES = [
+    # (rule that must stay silent, item)
+    ("IB504", _mc("The loss stops falling after epoch 3. Why does the loss not fall any further?", "The learning rate is too low", "The data is shuffled", "The batch is too large")),
+    ("IB504", _mc("Which of these steps is **not** part of fine-tuning?", "Loading the weights", "Training on task data", "Training from scratch", key=2)),
+    ("IB504", _mc("Which of these needs at least 3 epochs?", "Fine-tuning a large model", "Loading a checkpoint", "Saving the weights")),
+    ("IB505", _mc("The value of the counter after the loop is an", "`int` of value 3", "`str` of value 3", "`None` object")),
+    ("IB505", _mc("A model adapted from a pre-trained model is an", "example of fine-tuning", "instance of pruning", "illustration of quantisation")),
+    ("IB508", _mc("What is 7 divided by 2?", "3", "3.5", "4", key=1, extra="shuffle: false\n")),
+    ("IB508", _mc("Which range holds the usual learning rate?", "0.0001-0.001", "0.002-0.01", "0.02-0.1", extra="shuffle: false\n")),
+    ("IB509", "id: near-miss\ntype: multiple_response\nstem: Select all that apply.\noptions:\n" + "".join(f"  - {{id: o{i}, text: Option {i}, correct: {str(i < 2).lower()}, feedback: Why.}}\n" for i in range(7))),
+    ("IB511", _mc("Which row shows the loss after fine-tuning?\n\n| epoch | loss |\n|---|---|\n| 1 | 0.9 |", "Row 1", "Row 2", "Row 3")),
+    ("IB511", _mc("The derivative of $x^2$ is\n\n$$2x$$", "always positive", "linear in x", "constant", key=1)),
+    ("IB513", _mc("How many layers are frozen?", "2", "4", "8", extra="shuffle: false\n")),
+    ("IB501", _mc("Which phase comes first?", "Pre-training on a large corpus", "Fine-tuning on the task", "Evaluating on test data")),
+]
+
+
+@pytest.mark.parametrize("code,item", NEAR_MISSES, ids=[f"{c}-{i}" for i, (c, _) in enumerate(NEAR_MISSES)])
+def test_near_misses_are_not_flagged(code: str, item: str, tmp_path: Path) -> None:
+    (tmp_path / "item.yaml").write_text(item, encoding="utf-8")
+    exit_code, report = _lint("--bank", str(tmp_path), "--select", code)
+    assert exit_code == 0 and report["errors"] == 0 and report["items"] == 1, report
+    assert report["problems"] == []

@@ -93,22 +93,24 @@ def none_of_the_above(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
 # --- grammatical cues -------------------------------------------------------------------------
 
 _AN_EXCEPTIONS = ("one", "once", "uni", "use", "usu", "uti", "eu", "ewe", "ufo")
+_AN_NEGATED = ("unin", "unim", "unid", "unil")  # un- words: an uninstalled, an unimportant
 _AN_SILENT_H = ("hour", "honest", "honor", "honour", "heir")
 _SINGULAR = {"a", "an", "one", "each", "every", "this", "that", "another", "either", "neither"}
 _PLURAL = {"two", "three", "four", "five", "several", "many", "both", "these", "those", "few", "multiple", "various"}
 
 
-def _wants_an(word: str) -> bool:
-    if not word:
-        return False
+def _wants_an(word: str) -> bool | None:
+    """Whether "an" goes before the word; None when it cannot tell (numbers, symbols, code)."""
+    if not word or not word[0].isalpha():
+        return None
     if word.isupper() and len(word) <= 5:  # an acronym read letter by letter: an SQL, an HTTP request
         return word[0] in "AEFHILMNORSX"
     low = word.lower()
-    if low.startswith(_AN_SILENT_H):
+    if low.startswith(_AN_SILENT_H + _AN_NEGATED):
         return True
     if low.startswith(_AN_EXCEPTIONS):
         return False
-    return low[0] in "aeiou" or low[0] in "8"
+    return low[0] in "aeiou"
 
 
 def _number(text: str) -> str | None:
@@ -132,7 +134,10 @@ def grammatical_cue(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     texts = _texts(choice)
     if last in ("a", "an"):
         firsts = [t.split(" ", 1)[0].strip("\"'(*_") for t in texts]
-        agree = [_wants_an(w) == (last == "an") for w in firsts]
+        wants = [_wants_an(w) for w in firsts]
+        if wants[key] is None:
+            return
+        agree = [w is None or w == (last == "an") for w in wants]
         what = f"the stem ends in \"{last}\""
     elif last in ("is", "was", "are", "were"):
         want = "singular" if last in ("is", "was") else "plural"
@@ -227,6 +232,7 @@ _RANGE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 Interval = tuple[float, bool, float, bool]  # low, low closed, high, high closed
+_LETTERS = re.compile(r"[^\W\d_]{2}")
 
 
 def parse_range(text: str) -> Interval | None:
@@ -277,10 +283,12 @@ def overlapping_options(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
                     )
                     return
         return
+    if all(r is not None for r in ranges):
+        return  # numbers only: "3" is not contained in "3.5"
     padded = [f" {' '.join(words(t))} " for t in texts]
     for j, outer in enumerate(padded):
         for i, inner in enumerate(padded):
-            if i != j and inner.strip() and inner != outer and inner in outer:
+            if i != j and _LETTERS.search(inner) and inner != outer and inner in outer:
                 yield Finding(
                     f"{_label(item, j)} contains {_label(item, i)} (\"{texts[i]}\"): the options are not independent",
                     "make each option stand on its own, so that choosing one does not imply another",
@@ -289,7 +297,7 @@ def overlapping_options(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
                 return
 
 
-@rule("IB509", "option-count", "fewer than 3 or more than 5 options", "HDR 18", thresholds=("min_options", "max_options"))
+@rule("IB509", "option-count", "fewer than 3 options, or a multiple choice item with more than 5", "HDR 18", thresholds=("min_options", "max_options"))
 def option_count(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
@@ -301,7 +309,7 @@ def option_count(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
             f"add plausible distractors (common mistakes make good ones) up to {low}-{high} options",
             ("options",),
         )
-    elif n > high:
+    elif n > high and item.type == "multiple_choice":  # "select all that apply" lists are longer by nature
         yield Finding(
             f"{n} options: more than {high} rarely adds plausible distractors and lengthens reading",
             f"keep the {high} most plausible options (three good ones are enough)",

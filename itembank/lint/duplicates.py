@@ -56,9 +56,20 @@ def normalized(item: AnyItem) -> str:
 
 
 def phrases(text: str) -> set[str]:
-    """The text's phrases of three words or more (cut before function words), and the text itself."""
-    out = {p for p in _PHRASE_START.split(text) if p.count(" ") >= 2}
-    out.add(text)
+    """The text's phrases of three words or more (cut before function words), its first and last four
+    words, and the text itself.  A long run without function words (a list of terms) is also cut into
+    four-word pieces, so that one changed word leaves the rest of it shared."""
+    out = {text}
+    for p in _PHRASE_START.split(text):
+        if p.count(" ") >= 2:
+            out.add(p)
+            if p.count(" ") >= 8:
+                w = p.split(" ")
+                out.update(" ".join(w[k : k + 4]) for k in range(0, len(w) - 3, 4))
+    w = text.split(" ")
+    if len(w) > 4:
+        out.add(" ".join(w[:4]))
+        out.add(" ".join(w[-4:]))
     return out
 
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 _NEGATIVE = re.compile(r"(?<![\w-])(not|except|least|cannot)(?![\w-])", re.I)
 _NOT_NEGATIVE = re.compile(r"\bat\s+least\b|\bnot\s+only\b|\bwhether\s+or\s+not\b", re.I)
 _EMPHASIS_SPAN = re.compile(r"(\*\*|__)(.+?)\1|(?<!\w)(\*|_)(?!\s)(.+?)(?<!\s)\3(?!\w)")
+#: A question that asks learners to pick an option: "Which ...", "What ...", "All of the following ... except".
+_SELECTION = re.compile(r"^\W*(?:which|what|who|whom|all|each|every)\b|\bof\s+(?:the\s+following|these|those|the\s+options)\b", re.I)
 
 
 @rule("IB504", "negative-stem", "the question is negative (NOT, EXCEPT, LEAST) without emphasis", "HDR 17")
@@ -22,8 +24,8 @@ def negative_stem(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
     sentence = last_sentence(item.stem, emphasis=True)
-    if not _NEGATIVE.search(sentence):
-        return
+    if not _NEGATIVE.search(sentence) or not _SELECTION.search(sentence.replace("*", "").replace("_", " ")):
+        return  # "Why does the loss not fall?" asks about a negative fact; it is not a negative stem
     spans = [m.span() for m in _EMPHASIS_SPAN.finditer(sentence)]
     ignored = [m.span() for m in _NOT_NEGATIVE.finditer(sentence)]
     for m in _NEGATIVE.finditer(sentence):

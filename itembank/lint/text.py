@@ -19,6 +19,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|$&~])")
 _EMPHASIS = re.compile(r"(?<!\w)[*_]{1,3}|[*_]{1,3}(?!\w)")
 _PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
+_TABLE_ROW = re.compile(r"^ {0,3}\|.*$", re.M)
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
@@ -34,6 +35,8 @@ def prose(md: str, *, emphasis: bool = False) -> str:
         text = _MATH.sub("_", text)
     if "](" in text:
         text = _LINK.sub(r"\1", _IMAGE.sub(" ", text))
+    if "|" in text:
+        text = _TABLE_ROW.sub(" ", text)  # a table is data, not a sentence
     if "{{" in text:
         text = _PLACEHOLDER.sub("___", text)
     if "\\" in text:
