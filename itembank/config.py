@@ -12,7 +12,7 @@ from .problems import Problem, json_path, problem
 from .sources import read_document
 
 CONFIG_NAME = "itembank.yaml"
-_FIELDS = {"title": str, "require_distractor_feedback": bool, "require_rationale": bool, "lint": dict}
+_FIELDS: dict[str, type] = {"title": str, "require_distractor_feedback": bool, "require_rationale": bool, "lint": dict}
 
 
 @cache

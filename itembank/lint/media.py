@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pyromark
 
@@ -50,9 +50,10 @@ def images(text: str) -> Iterator[tuple[str, str]]:
     depth = 0
     src = ""
     alt: list[str] = []
-    for event in pyromark.events(text, options=pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES):
-        if not isinstance(event, dict):
+    for raw in pyromark.events(text, options=pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES):
+        if not isinstance(raw, dict):
             continue
+        event: dict[str, Any] = dict(raw)
         start = event.get("Start")
         if isinstance(start, dict) and "Image" in start:
             depth += 1
