@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -12,6 +14,7 @@ from ..positions import PositionIndex
 from ..problems import Problem, json_path
 from ..sources import read_text
 from .registry import DEFAULT_THRESHOLDS, LINT_RULES, Finding, LintRule, matches
+from .text import clear_caches
 
 
 @dataclass
@@ -88,6 +91,21 @@ def _problem(r: LintRule, f: Finding, where: tuple[str, int, int], item_id: str 
     )
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collection while the rules run: they make hundreds of thousands of short-lived,
+    acyclic objects (texts, word sets, YAML nodes for positions), and each automatic collection walks
+    the whole loaded bank again; pausing it halved the lint time of 10,000 items.  Reference counting
+    still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def lint_bank(
     bank: Bank,
     *,
@@ -101,6 +119,14 @@ def lint_bank(
     settings apply first.  An item's ``lint: {ignore: [{code, reason}]}`` drops that rule's findings
     on that item.  ``display(path)`` turns a file path into the one shown in reports.
     """
+    with _gc_paused():
+        try:
+            return _lint(bank, tuple(select), tuple(ignore), display)
+        finally:
+            clear_caches()  # the texts of this bank are not needed any more
+
+
+def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any) -> list[Problem]:
     ctx = LintContext()
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
     rules = selected_rules(bank, select, ignore)
