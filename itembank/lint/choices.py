@@ -184,8 +184,10 @@ ABSOLUTES = frozenset({"always", "never", "all", "none", "every", "completely", 
 
 
 def absolutes(text: str) -> list[str]:
-    text = _NONE_ABOVE.sub(" ", _ALL_ABOVE.sub(" ", text))
-    return [w for w in words(text) if w in ABSOLUTES]
+    found = [w for w in words(text) if w in ABSOLUTES]
+    if found and ("all" in found or "none" in found):
+        found = [w for w in words(_NONE_ABOVE.sub(" ", _ALL_ABOVE.sub(" ", text))) if w in ABSOLUTES]
+    return found
 
 
 @rule("IB507", "absolute-distractor", "absolute terms (always, never, all, none) appear only in distractors", "HDR 28a")
@@ -235,10 +237,13 @@ Interval = tuple[float, bool, float, bool]  # low, low closed, high, high closed
 _LETTERS = re.compile(r"[^\W\d_]{2}")
 
 
+_RANGE_WORDS = frozenset("less fewer more greater under below over above at no up between from about approximately roughly".split())
+
+
 def parse_range(text: str) -> Interval | None:
     """The interval an option names (``10-20``, ``less than 5``, ``at least 3 ms``, ``42``), or None."""
     text = text.strip()
-    if not text or not (text[0].isdigit() or text[0] in "-+−.$€£<>≤≥" or text[0].isalpha()):
+    if not text or not (text[0].isdigit() or text[0] in "-+−.$€£<>≤≥" or text.split(" ", 1)[0].lower() in _RANGE_WORDS):
         return None
     for pattern, kind in _RANGE_PATTERNS:
         m = pattern.match(text)

@@ -52,18 +52,21 @@ def selected_rules(bank: Bank, select: Iterable[str] = (), ignore: Iterable[str]
 
 
 class _Locator:
-    """File, line and column of a path inside an item's file or another file (files parsed once, lazily)."""
+    """File, line and column of a path inside an item's file or another file.
+
+    Findings come file by file, so only the last file's node tree is kept (a 10,000-item bank with
+    findings in every tenth file would otherwise hold a thousand trees)."""
 
     def __init__(self, bank: Bank, display: Any) -> None:
         self.bank = bank
         self.display = display
-        self._index: dict[Path, PositionIndex] = {}
+        self._last: tuple[Path, PositionIndex] | None = None
 
     def _pos(self, path: Path) -> PositionIndex:
-        if path not in self._index:
+        if self._last is None or self._last[0] != path:
             text, _ = read_text(path, str(path)) if path.is_file() else (None, None)
-            self._index[path] = PositionIndex(text or "")
-        return self._index[path]
+            self._last = (path, PositionIndex(text or ""))
+        return self._last[1]
 
     def item(self, item: AnyItem, path: tuple[object, ...]) -> tuple[str, int, int]:
         file = self.bank.root / item.location.path

@@ -20,7 +20,6 @@ _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|$&~])")
 _EMPHASIS = re.compile(r"(?<!\w)[*_]{1,3}|[*_]{1,3}(?!\w)")
 _PLACEHOLDER = re.compile(r"\{\{[^}]*\}\}")
 _TABLE_ROW = re.compile(r"^ {0,3}\|.*$", re.M)
-_SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+(?:['’\-][a-z0-9]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 
@@ -43,10 +42,12 @@ def prose(md: str, *, emphasis: bool = False) -> str:
         text = _ESCAPE.sub(r"\1", text)
     if not emphasis and ("*" in text or "_" in text):
         text = _EMPHASIS.sub("", text)
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
-@lru_cache(maxsize=1 << 17)
+# prose() is kept for the whole run (bank rules read every stem and option again); the word caches
+# only need to outlive one item (the item rules run item by item), which keeps memory flat.
+@lru_cache(maxsize=1 << 12)
 def _words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower()))
 
@@ -60,7 +61,7 @@ def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 12)
 def last_sentence(md: str, *, emphasis: bool = False) -> str:
     """The stem's last sentence: where a question or an incomplete statement stands."""
     parts = sentences(prose(md, emphasis=emphasis))
@@ -94,7 +95,7 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 12)
 def _content_words(text: str) -> frozenset[str]:
     return frozenset(stem_word(w) for w in _words(text) if len(w) >= 3 and w not in STOPWORDS)
 
