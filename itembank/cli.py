@@ -108,7 +108,8 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_l
     if with_lint:
         from .lint import lint_result
 
-        result = lint_result(result, keep_warnings=True)
+        # Some files of a bank: item rules only (bank counts over a part of it would mislead).
+        result = lint_result(result, keep_warnings=True, bank_rules=not paths)
     click.echo(REPORTERS[fmt](result), nl=False)
     if not result.ok(strict=strict):
         sys.exit(1)

@@ -246,6 +246,15 @@ def test_validate_lint_adds_findings_to_the_validation_report(tmp_path: Path) ->
     assert CliRunner().invoke(main, ["validate", "--lint", "--strict", "--bank", str(bank)]).exit_code == 1
 
 
+def test_validate_lint_on_some_files_runs_the_item_rules_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    bank = "tests/lint_cases/IB553/trigger"
+    whole = CliRunner().invoke(main, ["validate", "--lint", "--bank", bank])
+    assert "IB553" in whole.output
+    part = CliRunner().invoke(main, ["validate", "--lint", "--bank", bank, f"{bank}/items.yaml"])
+    assert part.exit_code == 0 and "IB553" not in part.output and "0 errors" in part.output
+
+
 def test_github_format_annotates_the_field(tmp_path: Path) -> None:
     bank = _bank_with(tmp_path, "IB501")
     result = CliRunner().invoke(main, ["lint", "--bank", str(bank), "--format", "github"])

@@ -115,21 +115,23 @@ def lint_bank(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
     display: Any = str,
+    bank_rules: bool = True,
 ) -> list[Problem]:
     """Every lint finding of a loaded bank, as warnings located at the field they are about.
 
     ``select``/``ignore`` are rule codes or prefixes (``IB50``); the bank's own ``itembank.yaml``
     settings apply first.  An item's ``lint: {ignore: [{code, reason}]}`` drops that rule's findings
-    on that item.  ``display(path)`` turns a file path into the one shown in reports.
+    on that item.  ``display(path)`` turns a file path into the one shown in reports.  Without
+    ``bank_rules`` only the item rules run (for a part of a bank, whose counts would mislead).
     """
     with _gc_paused():
         try:
-            return _lint(bank, tuple(select), tuple(ignore), display)
+            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules)
         finally:
             clear_caches()  # the texts of this bank are not needed any more
 
 
-def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any) -> list[Problem]:
+def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any, bank_rules: bool) -> list[Problem]:
     ctx = LintContext()
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
     rules = selected_rules(bank, select, ignore)
@@ -147,7 +149,7 @@ def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display:
             for f in r.check(item, ctx):
                 out.append(_problem(r, f, locate.item(item, f.path), item.id))
     for r in rules:
-        if r.scope != "bank":
+        if r.scope != "bank" or not bank_rules:
             continue
         for f in r.check(bank, ctx):
             if f.item is not None:
@@ -160,7 +162,7 @@ def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display:
     return out
 
 
-def lint_result(result: Any, *, select: Iterable[str] = (), ignore: Iterable[str] = (), keep_warnings: bool = False) -> Any:
+def lint_result(result: Any, *, select: Iterable[str] = (), ignore: Iterable[str] = (), keep_warnings: bool = False, bank_rules: bool = True) -> Any:
     """A :class:`~itembank.validate.CheckResult` whose problems are the lint findings of the valid items.
 
     Validation errors stay in it (the bank they leave out is not fully linted, so the run fails);
@@ -170,6 +172,6 @@ def lint_result(result: Any, *, select: Iterable[str] = (), ignore: Iterable[str
 
     bank = result.bank()
     kept = [p for p in result.problems if p.severity == "error" or keep_warnings]
-    found = lint_bank(bank, select=select, ignore=ignore, display=display_path)
+    found = lint_bank(bank, select=select, ignore=ignore, display=display_path, bank_rules=bank_rules)
     problems = sorted(kept + found, key=lambda p: (p.file, p.line, p.column, p.code))
     return CheckResult(root=result.root, config=result.config, items=result.items, problems=problems, files=result.files)
