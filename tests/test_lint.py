@@ -433,3 +433,14 @@ def test_lint_never_crashes_and_locates_every_finding(stem: str, options: list[s
         lines = path.read_text(encoding="utf-8").count("\n") + 1
         for p in report["problems"]:
             assert p["code"] in LINT_RULES and 1 <= p["line"] <= lines and p["message"] and p["suggestion"], p
+
+
+def test_chance_of_longest_keys() -> None:
+    from itembank.lint.bank import chance_tail
+
+    assert abs(chance_tail(8, [4] * 10) - 4.157e-4) < 1e-6  # binomial(10, 1/4) tail
+    assert chance_tail(0, [3, 4, 5]) == pytest.approx(1.0)
+    assert chance_tail(1, [2]) == pytest.approx(0.5)
+    mixed = [3] * 200 + [4] * 200
+    exact, approx = chance_tail(125, mixed), chance_tail(125, mixed + [4])  # 400 items: exact; 401: normal
+    assert 0.1 < exact < 0.9 and abs(exact - approx) < 0.05

@@ -59,24 +59,58 @@ def key_position_balance(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
             )
 
 
-@rule("IB552", "longest-key-share", "the key is the longest option in too many multiple choice items", "HDR 24, 28d", scope="bank", thresholds=("longest_key_share", "longest_key_min_items"))
+def chance_tail(count: int, sizes: list[int]) -> float:
+    """P(at least ``count`` keys are the longest option by chance), item i's chance being 1/k_i.
+
+    Exact (binomials per option count, convolved) up to 400 items, normal approximation beyond."""
+    n = len(sizes)
+    if n <= 400:
+        dist = [1.0]
+        for k, m in Counter(sizes).items():
+            p = 1 / k
+            pmf = [math.comb(m, j) * p**j * (1 - p) ** (m - j) for j in range(m + 1)]
+            out = [0.0] * (len(dist) + m)
+            for a, pa in enumerate(dist):
+                if pa:
+                    for b, pb in enumerate(pmf):
+                        out[a + b] += pa * pb
+            dist = out
+        return min(1.0, sum(dist[count:]))
+    mean = sum(1 / k for k in sizes)
+    sd = math.sqrt(sum((1 / k) * (1 - 1 / k) for k in sizes))
+    return 0.5 * math.erfc((count - 0.5 - mean) / (sd * math.sqrt(2))) if sd else float(count <= mean)
+
+
+@rule(
+    "IB552",
+    "longest-key-share",
+    "the key is the longest option in too many multiple choice items (more than chance)",
+    "HDR 24, 28d",
+    scope="bank",
+    thresholds=("longest_key_share", "longest_key_p", "longest_key_min_items"),
+)
 def longest_key_share(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
-    total = 0
+    sizes: list[int] = []
     longest: list[str] = []
     for item in ctx.live_items(bank):
         found = single_key(item)
         if found is None:
             continue
-        total += 1
+        sizes.append(len(found[0].options))
         if key_is_longest(*found) is not None:
             longest.append(item.id)
+    total = len(sizes)
     if total < ctx.threshold("longest_key_min_items"):
         return
     share = len(longest) / total
-    if share > ctx.threshold("longest_key_share"):
+    if share <= ctx.threshold("longest_key_share"):
+        return
+    p = chance_tail(len(longest), sizes)
+    if p < ctx.threshold("longest_key_p"):
+        chance = sum(1 / k for k in sizes) / total
         shown = ", ".join(longest[:8]) + (", ..." if len(longest) > 8 else "")
         yield Finding(
-            f"the key is the longest option in {len(longest)} of {total} multiple choice items ({share:.0%}; {shown}): \"pick the longest\" beats chance",
+            f"the key is the longest option in {len(longest)} of {total} multiple choice items ({share:.0%}; {shown}), where chance gives {chance:.0%} (p = {p:.3g}): \"pick the longest\" pays",
             "lengthen distractors (or shorten keys) so that the longest option is the key in about 1 item in k (k options)",
         )
 

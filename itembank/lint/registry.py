@@ -83,6 +83,7 @@ DEFAULT_THRESHOLDS: dict[str, Any] = {
     "key_balance_p": 0.05,
     "key_balance_min_items": 20,
     "longest_key_share": 0.4,
+    "longest_key_p": 0.05,
     "longest_key_min_items": 10,
     "near_duplicate_similarity": 0.9,
     "difficulty_spread_min_items": 6,
