@@ -166,7 +166,7 @@ def clang(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     stem = content_words(prose(choice.stem))
     texts = _texts(choice)
     shared = content_words(texts[key]) & stem
-    if not shared:
+    if len(shared) < ctx.threshold("clang_min_words"):
         return
     for i, text in enumerate(texts):
         if i != key:
