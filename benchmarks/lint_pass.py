@@ -54,7 +54,14 @@ def main() -> None:
     gc.enable()
     print(
         json.dumps(
-            {"items": len(bank.items), "findings": found, "load_validate_s": round(load, 3), "lint_wall_s": round(statistics.median(walls), 3), "lint_cpu_s": round(statistics.median(cpus), 3), "per_rule_cpu_s": per_rule},
+            {
+                "items": len(bank.items),
+                "findings": found,
+                "load_validate_s": round(load, 3),
+                "lint_wall_s": round(statistics.median(walls), 3),
+                "lint_cpu_s": round(statistics.median(cpus), 3),
+                "per_rule_cpu_s": per_rule,
+            },
             indent=1,
         )
     )

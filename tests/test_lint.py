@@ -134,7 +134,9 @@ def test_docs_describe_every_rule_with_its_guideline_and_examples() -> None:
         assert r.guideline in section, f"{code}: the section does not cite {r.guideline}"
         if r.scope == "item":
             for name in ("trigger.yaml", "ok.yaml"):
-                body = "\n".join(line for line in (CASES / code / name).read_text(encoding="utf-8").splitlines() if not line.startswith("# expect:"))
+                body = "\n".join(
+                    line for line in (CASES / code / name).read_text(encoding="utf-8").splitlines() if not line.startswith("# expect:")
+                )
                 assert body.strip() in section, f"{code}: docs/lint.md does not show tests/lint_cases/{code}/{name}"
         else:
             assert f"tests/lint_cases/{code}/" in section
@@ -168,7 +170,9 @@ def test_schemas_know_exactly_the_lint_codes() -> None:
 def _bank_with(tmp_path: Path, code: str, extra: str = "", config: str = "title: T\n") -> Path:
     bank = tmp_path / "bank"
     bank.mkdir(exist_ok=True)
-    text = "\n".join(line for line in (CASES / code / "trigger.yaml").read_text(encoding="utf-8").splitlines() if not line.startswith("# expect"))
+    text = "\n".join(
+        line for line in (CASES / code / "trigger.yaml").read_text(encoding="utf-8").splitlines() if not line.startswith("# expect")
+    )
     (bank / "item.yaml").write_text(text + "\n" + extra, encoding="utf-8")
     (bank / "itembank.yaml").write_text(config, encoding="utf-8")
     return bank
@@ -295,7 +299,10 @@ def test_sarif_uses_relative_uris_inside_the_working_directory(monkeypatch: pyte
     doc = json.loads(result.output)
     assert not list(_sarif_validator().iter_errors(doc))
     (res,) = doc["runs"][0]["results"]
-    assert res["locations"][0]["physicalLocation"]["artifactLocation"] == {"uri": "tests/lint_cases/IB553/trigger/items.yaml", "uriBaseId": "%SRCROOT%"}
+    assert res["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "tests/lint_cases/IB553/trigger/items.yaml",
+        "uriBaseId": "%SRCROOT%",
+    }
 
 
 def test_library_api_matches_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -352,7 +359,9 @@ def test_stem_form(stem: str, ok: bool) -> None:
     assert (stem_form_problem(stem) is None) == ok
 
 
-_WORDS = st.lists(st.sampled_from("model data layer token batch epoch weight loss gradient task corpus label".split()), min_size=12, max_size=40)
+_WORDS = st.lists(
+    st.sampled_from("model data layer token batch epoch weight loss gradient task corpus label".split()), min_size=12, max_size=40
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -369,20 +378,51 @@ def test_one_changed_word_in_a_long_text_is_a_near_duplicate(words: list[str], a
 def _mc(stem: str, *options: str, key: int = 0, extra: str = "") -> str:
     lines = [f"id: near-miss\ntype: multiple_choice\nstem: {json.dumps(stem)}\n{extra}options:"]
     for i, text in enumerate(options):
-        lines.append(f"  - {{id: {chr(97 + i)}, text: {json.dumps(text)}, " + ("correct: true}" if i == key else "feedback: Not this one.}"))
+        lines.append(
+            f"  - {{id: {chr(97 + i)}, text: {json.dumps(text)}, " + ("correct: true}" if i == key else "feedback: Not this one.}")
+        )
     return "\n".join(lines) + "\n"
 
 
 NEAR_MISSES = [
     # (rule that must stay silent, item)
-    ("IB504", _mc("The loss stops falling after epoch 3. Why does the loss not fall any further?", "The learning rate is too low", "The data is shuffled", "The batch is too large")),
-    ("IB504", _mc("Which of these steps is **not** part of fine-tuning?", "Loading the weights", "Training on task data", "Training from scratch", key=2)),
+    (
+        "IB504",
+        _mc(
+            "The loss stops falling after epoch 3. Why does the loss not fall any further?",
+            "The learning rate is too low",
+            "The data is shuffled",
+            "The batch is too large",
+        ),
+    ),
+    (
+        "IB504",
+        _mc(
+            "Which of these steps is **not** part of fine-tuning?",
+            "Loading the weights",
+            "Training on task data",
+            "Training from scratch",
+            key=2,
+        ),
+    ),
     ("IB504", _mc("Which of these needs at least 3 epochs?", "Fine-tuning a large model", "Loading a checkpoint", "Saving the weights")),
     ("IB505", _mc("The value of the counter after the loop is an", "`int` of value 3", "`str` of value 3", "`None` object")),
-    ("IB505", _mc("A model adapted from a pre-trained model is an", "example of fine-tuning", "instance of pruning", "illustration of quantisation")),
+    (
+        "IB505",
+        _mc(
+            "A model adapted from a pre-trained model is an",
+            "example of fine-tuning",
+            "instance of pruning",
+            "illustration of quantisation",
+        ),
+    ),
     ("IB508", _mc("What is 7 divided by 2?", "3", "3.5", "4", key=1, extra="shuffle: false\n")),
     ("IB508", _mc("Which range holds the usual learning rate?", "0.0001-0.001", "0.002-0.01", "0.02-0.1", extra="shuffle: false\n")),
-    ("IB509", "id: near-miss\ntype: multiple_response\nstem: Select all that apply.\noptions:\n" + "".join(f"  - {{id: o{i}, text: Option {i}, correct: {str(i < 2).lower()}, feedback: Why.}}\n" for i in range(7))),
+    (
+        "IB509",
+        "id: near-miss\ntype: multiple_response\nstem: Select all that apply.\noptions:\n"
+        + "".join(f"  - {{id: o{i}, text: Option {i}, correct: {str(i < 2).lower()}, feedback: Why.}}\n" for i in range(7)),
+    ),
     ("IB511", _mc("Which row shows the loss after fine-tuning?\n\n| epoch | loss |\n|---|---|\n| 1 | 0.9 |", "Row 1", "Row 2", "Row 3")),
     ("IB511", _mc("The derivative of $x^2$ is\n\n$$2x$$", "always positive", "linear in x", "constant", key=1)),
     ("IB513", _mc("How many layers are frozen?", "2", "4", "8", extra="shuffle: false\n")),
@@ -398,8 +438,29 @@ def test_near_misses_are_not_flagged(code: str, item: str, tmp_path: Path) -> No
     assert report["problems"] == []
 
 
-_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(lambda s: s.strip() and "<" not in s and "![" not in s)
-_MARKDOWNISH = st.one_of(_TEXT, st.sampled_from(["`code`", "$x^2$", "**NOT**", "1-3", "less than 5", "an", "All of the above", "3.5", "| a | b |", "```\nx\n```", "_", "é", "10 or more"]))
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
+    lambda s: s.strip() and "<" not in s and "![" not in s
+)
+_MARKDOWNISH = st.one_of(
+    _TEXT,
+    st.sampled_from(
+        [
+            "`code`",
+            "$x^2$",
+            "**NOT**",
+            "1-3",
+            "less than 5",
+            "an",
+            "All of the above",
+            "3.5",
+            "| a | b |",
+            "```\nx\n```",
+            "_",
+            "é",
+            "10 or more",
+        ]
+    ),
+)
 
 
 @settings(max_examples=80, deadline=None)

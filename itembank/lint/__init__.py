@@ -15,7 +15,17 @@ from . import bank, choices, coverage, duplicates, media, stems  # noqa: F401  (
 from .engine import LintContext, lint_bank, lint_result, selected_rules
 from .registry import DEFAULT_THRESHOLDS, LINT_RULES, Finding, LintRule, matches
 
-__all__ = ["DEFAULT_THRESHOLDS", "LINT_RULES", "Finding", "LintContext", "LintRule", "lint_bank", "lint_result", "matches", "selected_rules"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "LINT_RULES",
+    "Finding",
+    "LintContext",
+    "LintRule",
+    "lint_bank",
+    "lint_result",
+    "matches",
+    "selected_rules",
+]
 
 # Modules register in import order; list the rules by code.
 _by_code = dict(sorted(LINT_RULES.items()))

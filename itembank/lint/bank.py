@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from ..model import Bank
 from .choices import key_is_longest, single_key
@@ -35,7 +36,14 @@ def chi_square_sf(x: float, df: int) -> float:
     return min(1.0, p + math.sqrt(2 / math.pi) * math.exp(-x / 2) * total)
 
 
-@rule("IB551", "key-position-balance", "keys of unshuffled multiple choice items favour some positions (chi-square)", "HDR 20", scope="bank", thresholds=("key_balance_p", "key_balance_min_items"))
+@rule(
+    "IB551",
+    "key-position-balance",
+    "keys of unshuffled multiple choice items favour some positions (chi-square)",
+    "HDR 20",
+    scope="bank",
+    thresholds=("key_balance_p", "key_balance_min_items"),
+)
 def key_position_balance(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
     groups: dict[int, list[int]] = defaultdict(list)
     for item in ctx.live_items(bank):
@@ -110,12 +118,19 @@ def longest_key_share(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
         chance = sum(1 / k for k in sizes) / total
         shown = ", ".join(longest[:8]) + (", ..." if len(longest) > 8 else "")
         yield Finding(
-            f"the key is the longest option in {len(longest)} of {total} multiple choice items ({share:.0%}; {shown}), where chance gives {chance:.0%} (p = {p:.3g}): \"pick the longest\" pays",
+            f'the key is the longest option in {len(longest)} of {total} multiple choice items ({share:.0%}; {shown}), where chance gives {chance:.0%} (p = {p:.3g}): "pick the longest" pays',
             "lengthen distractors (or shorten keys) so that the longest option is the key in about 1 item in k (k options)",
         )
 
 
-@rule("IB555", "difficulty-spread", "every item of a topic has the same difficulty", "HDR 1 (test specifications)", scope="bank", thresholds=("difficulty_spread_min_items",))
+@rule(
+    "IB555",
+    "difficulty-spread",
+    "every item of a topic has the same difficulty",
+    "HDR 1 (test specifications)",
+    scope="bank",
+    thresholds=("difficulty_spread_min_items",),
+)
 def difficulty_spread(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
     by_topic: dict[str, Counter[str]] = defaultdict(Counter)
     for item in ctx.live_items(bank):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from ..model import AnyItem, ChoiceItem
-from .registry import Finding, rule
+from .registry import CHOICE, Finding, rule
 from .text import content_words, last_sentence, prose, words
 
 if TYPE_CHECKING:
@@ -42,7 +43,14 @@ def key_is_longest(item: ChoiceItem, key: int, texts: list[str] | None = None) -
     return lengths[key], max(others)
 
 
-@rule("IB501", "key-longest", "the key is the longest option by a clear margin", "HDR 24, 28d", thresholds=("key_length_ratio", "key_length_min_chars"))
+@rule(
+    "IB501",
+    "key-longest",
+    "the key is the longest option by a clear margin",
+    "HDR 24, 28d",
+    thresholds=("key_length_ratio", "key_length_min_chars"),
+    types=("multiple_choice",),
+)
 def key_longest(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     found = single_key(item)
     if found is None:
@@ -64,27 +72,27 @@ _ALL_ABOVE = re.compile(r"\ball\s+(?:of\s+)?(?:the\s+)?(?:above|these|of\s+these
 _NONE_ABOVE = re.compile(r"\bnone\s+of\s+(?:the\s+)?(?:above|these|them|(?:other\s+)?(?:options|answers|choices)(?:\s+above)?)\b", re.I)
 
 
-@rule("IB502", "all-of-the-above", "an option is \"all of the above\"", "HDR 26")
+@rule("IB502", "all-of-the-above", 'an option is "all of the above"', "HDR 26", types=CHOICE)
 def all_of_the_above(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
     for i, text in enumerate(_texts(item)):
         if _ALL_ABOVE.search(text):
             yield Finding(
-                f"{_label(item, i)} is \"all of the above\": recognising two correct options is enough to answer",
+                f'{_label(item, i)} is "all of the above": recognising two correct options is enough to answer',
                 "replace it with a plausible distractor, or make the item multiple_response",
                 ("options", i, "text"),
             )
 
 
-@rule("IB503", "none-of-the-above", "an option is \"none of the above\"", "HDR 25")
+@rule("IB503", "none-of-the-above", 'an option is "none of the above"', "HDR 25", types=CHOICE)
 def none_of_the_above(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
     for i, text in enumerate(_texts(item)):
         if _NONE_ABOVE.search(text):
             yield Finding(
-                f"{_label(item, i)} is \"none of the above\": it shows what a learner does not know, not what they know",
+                f'{_label(item, i)} is "none of the above": it shows what a learner does not know, not what they know',
                 "replace it with a plausible distractor (if it stays, it must sometimes be the key)",
                 ("options", i, "text"),
             )
@@ -120,7 +128,13 @@ def _number(text: str) -> str | None:
     return "singular" if first[0] in _SINGULAR else "plural" if first[0] in _PLURAL else None
 
 
-@rule("IB505", "grammatical-cue", "only the key agrees with the stem's article (a/an) or number (is/are)", "HDR 28c")
+@rule(
+    "IB505",
+    "grammatical-cue",
+    "only the key agrees with the stem's article (a/an) or number (is/are)",
+    "HDR 28c",
+    types=("multiple_choice",),
+)
 def grammatical_cue(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     found = single_key(item)
     if found is None:
@@ -138,26 +152,33 @@ def grammatical_cue(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         if wants[key] is None:
             return
         agree = [w is None or w == (last == "an") for w in wants]
-        what = f"the stem ends in \"{last}\""
+        what = f'the stem ends in "{last}"'
     elif last in ("is", "was", "are", "were"):
         want = "singular" if last in ("is", "was") else "plural"
         numbers = [_number(t) for t in texts]
         if numbers[key] is None:
             return
         agree = [n is None or n == want for n in numbers]
-        what = f"the stem ends in \"{last}\" ({want})"
+        what = f'the stem ends in "{last}" ({want})'
     else:
         return
     if agree[key] and not all(agree):
         bad = ", ".join(_label(choice, i) for i, ok in enumerate(agree) if not ok)
         yield Finding(
             f"{what}: the key fits it but {bad} do{'es' * (sum(1 for a in agree if not a) == 1)} not, which gives the key away",
-            "move the article or verb into every option (\"a/an\", \"is/are\" in the options), or make every option agree with the stem",
+            'move the article or verb into every option ("a/an", "is/are" in the options), or make every option agree with the stem',
             ("stem",),
         )
 
 
-@rule("IB506", "clang", "the key repeats stem words that no distractor has (clang association)", "HDR 28b", thresholds=("clang_min_words",))
+@rule(
+    "IB506",
+    "clang",
+    "the key repeats stem words that no distractor has (clang association)",
+    "HDR 28b",
+    thresholds=("clang_min_words",),
+    types=("multiple_choice",),
+)
 def clang(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     found = single_key(item)
     if found is None:
@@ -190,7 +211,7 @@ def absolutes(text: str) -> list[str]:
     return found
 
 
-@rule("IB507", "absolute-distractor", "absolute terms (always, never, all, none) appear only in distractors", "HDR 28a")
+@rule("IB507", "absolute-distractor", "absolute terms (always, never, all, none) appear only in distractors", "HDR 28a", types=CHOICE)
 def absolute_distractor(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem) or not any(o.correct for o in item.options):
         return
@@ -201,7 +222,7 @@ def absolute_distractor(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         found = absolutes(text)
         if found and not option.correct:
             yield Finding(
-                f"{_label(item, i)}, a distractor, says \"{found[0]}\" and no key uses an absolute term: learners learn to rule such options out",
+                f'{_label(item, i)}, a distractor, says "{found[0]}" and no key uses an absolute term: learners learn to rule such options out',
                 "qualify the distractor, or word a key as strongly, so that absolute words are no cue",
                 ("options", i, "text"),
             )
@@ -269,7 +290,13 @@ def _overlap(x: Interval, y: Interval) -> bool:
     return low < high or (low == high and low_closed and high_closed)
 
 
-@rule("IB508", "overlapping-options", "options overlap (numeric ranges that share values, or one option contains another)", "HDR 22")
+@rule(
+    "IB508",
+    "overlapping-options",
+    "options overlap (numeric ranges that share values, or one option contains another)",
+    "HDR 22",
+    types=CHOICE,
+)
 def overlapping_options(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
@@ -295,14 +322,21 @@ def overlapping_options(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         for i, inner in enumerate(padded):
             if i != j and _LETTERS.search(inner) and inner != outer and inner in outer:
                 yield Finding(
-                    f"{_label(item, j)} contains {_label(item, i)} (\"{texts[i]}\"): the options are not independent",
+                    f'{_label(item, j)} contains {_label(item, i)} ("{texts[i]}"): the options are not independent',
                     "make each option stand on its own, so that choosing one does not imply another",
                     ("options", j, "text"),
                 )
                 return
 
 
-@rule("IB509", "option-count", "fewer than 3 options, or a multiple choice item with more than 5", "HDR 18", thresholds=("min_options", "max_options"))
+@rule(
+    "IB509",
+    "option-count",
+    "fewer than 3 options, or a multiple choice item with more than 5",
+    "HDR 18",
+    thresholds=("min_options", "max_options"),
+    types=CHOICE,
+)
 def option_count(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
@@ -322,7 +356,7 @@ def option_count(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         )
 
 
-@rule("IB513", "option-order", "numeric options are not in numeric order although they are not shuffled", "HDR 21")
+@rule("IB513", "option-order", "numeric options are not in numeric order although they are not shuffled", "HDR 21", types=CHOICE)
 def option_order(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem) or item.shuffle or len(item.options) < 3:
         return

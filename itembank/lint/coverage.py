@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from ..assessments import assessment_files, read_assessment
 from ..model import Bank
@@ -13,12 +14,18 @@ if TYPE_CHECKING:
     from .engine import LintContext
 
 
-@rule("IB554", "blueprint-coverage", "too few approved items to give each form of an assessment its own items", "HDR 1 (test specifications)", scope="bank")
+@rule(
+    "IB554",
+    "blueprint-coverage",
+    "too few approved items to give each form of an assessment its own items",
+    "HDR 1 (test specifications)",
+    scope="bank",
+)
 def blueprint_coverage(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
     """Filter rules claim items in the order the selection does (explicit ids first, then file order),
     each needing ``count × forms`` distinct items for forms that share none."""
     for path in assessment_files(bank.root):
-        assessment, problems = read_assessment(path, str(path))
+        assessment, _problems = read_assessment(path, str(path))
         if assessment is None or assessment.forms < 2:
             continue  # an invalid blueprint is validate's to report; one form repeats nothing
         claimed = {i for s in assessment.sections for r in s.rules if r.ids is not None for i in r.ids}

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from rapidfuzz import fuzz
 
@@ -96,7 +97,14 @@ def similar_pairs(texts: list[str], threshold: float) -> Iterator[tuple[int, int
             yield i, j, score / 100
 
 
-@rule("IB553", "near-duplicate", "two items ask the same question with the same key (near-duplicate stem and key)", "HDR 4", scope="bank", thresholds=("near_duplicate_similarity",))
+@rule(
+    "IB553",
+    "near-duplicate",
+    "two items ask the same question with the same key (near-duplicate stem and key)",
+    "HDR 4",
+    scope="bank",
+    thresholds=("near_duplicate_similarity",),
+)
 def near_duplicates(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
     items = list(ctx.live_items(bank))
     texts = [normalized(i) for i in items]

@@ -6,7 +6,8 @@ import contextlib
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from ..config import CONFIG_NAME
 from ..model import AnyItem, Bank
@@ -139,11 +140,15 @@ def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display:
     suppressed = {item.id: {s.code for s in item.lint_ignore} for item in bank.items if item.lint_ignore}
     out: list[Problem] = []
     item_rules = [r for r in rules if r.scope == "item"]
+    by_type: dict[str, list[LintRule]] = {}
     for item in bank.items:
         if item.status == "retired":
             continue
         skip = suppressed.get(item.id, ())
-        for r in item_rules:
+        applicable = by_type.get(item.type)
+        if applicable is None:
+            applicable = by_type[item.type] = [r for r in item_rules if r.types is None or item.type in r.types]
+        for r in applicable:
             if r.code in skip:
                 continue
             for f in r.check(item, ctx):
@@ -162,7 +167,9 @@ def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display:
     return out
 
 
-def lint_result(result: Any, *, select: Iterable[str] = (), ignore: Iterable[str] = (), keep_warnings: bool = False, bank_rules: bool = True) -> Any:
+def lint_result(
+    result: Any, *, select: Iterable[str] = (), ignore: Iterable[str] = (), keep_warnings: bool = False, bank_rules: bool = True
+) -> Any:
     """A :class:`~itembank.validate.CheckResult` whose problems are the lint findings of the valid items.
 
     Validation errors stay in it (the bank they leave out is not fully linted, so the run fails);

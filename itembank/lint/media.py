@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 import pyromark
 
@@ -76,9 +77,9 @@ def _alt_problem(src: str, alt: str) -> str | None:
     base = name.rsplit(".", 1)[0]
     low = alt.lower().strip()
     if low in (name.lower(), base.lower(), base.lower().replace("-", " ").replace("_", " ")):
-        return f"has its file name as alt text (\"{alt}\")"
+        return f'has its file name as alt text ("{alt}")'
     if _GENERIC.match(low):
-        return f"has a generic alt text (\"{alt}\") that says nothing about what it shows"
+        return f'has a generic alt text ("{alt}") that says nothing about what it shows'
     return None
 
 

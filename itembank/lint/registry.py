@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable, Iterator
 
 if TYPE_CHECKING:
     from ..model import AnyItem, Bank
@@ -46,6 +47,7 @@ class LintRule:
     check: Callable[..., Iterator[Finding]]
     severity: Literal["warning", "error"] = "warning"
     thresholds: tuple[str, ...] = field(default=())
+    types: tuple[str, ...] | None = None  # item rules: the item types it looks at (None: every type)
 
     @property
     def help_anchor(self) -> str:
@@ -55,12 +57,24 @@ class LintRule:
 LINT_RULES: dict[str, LintRule] = {}
 
 
-def rule(code: str, name: str, summary: str, guideline: str, *, scope: Scope = "item", thresholds: tuple[str, ...] = ()) -> Callable[[Any], Any]:
-    """Register a check function under a code."""
+CHOICE = ("multiple_choice", "multiple_response")
+
+
+def rule(
+    code: str,
+    name: str,
+    summary: str,
+    guideline: str,
+    *,
+    scope: Scope = "item",
+    thresholds: tuple[str, ...] = (),
+    types: tuple[str, ...] | None = None,
+) -> Callable[[Any], Any]:
+    """Register a check function under a code (``types``: the item types it is run on)."""
 
     def register(fn: Callable[..., Iterator[Finding]]) -> Callable[..., Iterator[Finding]]:
         assert code.startswith(CODE_PREFIX) and code not in LINT_RULES, code
-        LINT_RULES[code] = LintRule(code, name, summary, guideline, scope, fn, thresholds=thresholds)
+        LINT_RULES[code] = LintRule(code, name, summary, guideline, scope, fn, thresholds=thresholds, types=types)
         return fn
 
     return register

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from ..model import AnyItem, ChoiceItem, TrueFalseItem
-from .registry import Finding, rule
+from .registry import CHOICE, Finding, rule
 from .text import last_sentence, prose, words
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ _EMPHASIS_SPAN = re.compile(r"(\*\*|__)(.+?)\1|(?<!\w)(\*|_)(?!\s)(.+?)(?<!\s)\3
 _SELECTION = re.compile(r"^\W*(?:which|what|who|whom|all|each|every)\b|\bof\s+(?:the\s+following|these|those|the\s+options)\b", re.I)
 
 
-@rule("IB504", "negative-stem", "the question is negative (NOT, EXCEPT, LEAST) without emphasis", "HDR 17")
+@rule("IB504", "negative-stem", "the question is negative (NOT, EXCEPT, LEAST) without emphasis", "HDR 17", types=CHOICE)
 def negative_stem(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
@@ -36,7 +37,7 @@ def negative_stem(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         if word.isupper() or any(a <= at < b for a, b in spans):
             continue
         yield Finding(
-            f"the question turns on \"{word}\", unemphasised: learners who miss it answer the opposite question",
+            f'the question turns on "{word}", unemphasised: learners who miss it answer the opposite question',
             f"ask the question positively, or write the negative as **{word.upper()}** (bold capitals)",
             ("stem",),
         )
@@ -65,11 +66,11 @@ def stem_form_problem(stem: str) -> tuple[str, str] | None:
         return "the stem asks a question but ends with a full stop", "end the question with a question mark"
     return (
         "the stem is a statement, neither a question nor an incomplete statement: learners must guess what is asked",
-        "end the stem with the question (\"Which ...?\") or as an incomplete statement the options complete",
+        'end the stem with the question ("Which ...?") or as an incomplete statement the options complete',
     )
 
 
-@rule("IB511", "stem-form", "the stem is neither a question nor an incomplete statement", "HDR 9, 14, 15")
+@rule("IB511", "stem-form", "the stem is neither a question nor an incomplete statement", "HDR 9, 14, 15", types=CHOICE)
 def stem_form(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
@@ -78,23 +79,37 @@ def stem_form(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         yield Finding(found[0], found[1], ("stem",))
 
 
-TF_ABSOLUTES = frozenset({"always", "never", "all", "none", "every", "completely", "absolutely", "entirely", "totally", "invariably", "nothing", "nobody"})
+TF_ABSOLUTES = frozenset(
+    {"always", "never", "all", "none", "every", "completely", "absolutely", "entirely", "totally", "invariably", "nothing", "nobody"}
+)
 
 
-@rule("IB510", "true-false-absolute", "a true/false statement uses absolute wording (always, never, all, none)", "HDR 28a")
+@rule(
+    "IB510",
+    "true-false-absolute",
+    "a true/false statement uses absolute wording (always, never, all, none)",
+    "HDR 28a",
+    types=("true_false",),
+)
 def true_false_absolute(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, TrueFalseItem):
         return
     found = [w for w in words(prose(item.stem)) if w in TF_ABSOLUTES]
     if found:
         yield Finding(
-            f"the statement says \"{found[0]}\": absolute statements are nearly always false, so the wording answers the item",
+            f'the statement says "{found[0]}": absolute statements are nearly always false, so the wording answers the item',
             "state the claim with the qualification it really has, or test the idea with a multiple choice item",
             ("stem",),
         )
 
 
-@rule("IB514", "readability", "the stem reads far above the item's level (Flesch-Kincaid grade)", "HDR 8, 13", thresholds=("readability_max_grade", "readability_min_words"))
+@rule(
+    "IB514",
+    "readability",
+    "the stem reads far above the item's level (Flesch-Kincaid grade)",
+    "HDR 8, 13",
+    thresholds=("readability_max_grade", "readability_min_words"),
+)
 def readability(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if item.level is None:
         return
