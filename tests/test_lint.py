@@ -418,6 +418,8 @@ NEAR_MISSES = [
     ),
     ("IB508", _mc("What is 7 divided by 2?", "3", "3.5", "4", key=1, extra="shuffle: false\n")),
     ("IB508", _mc("Which range holds the usual learning rate?", "0.0001-0.001", "0.002-0.01", "0.02-0.1", extra="shuffle: false\n")),
+    ("IB508", _mc("Which is right?", "wrong answer", "another wrong answer", "right answer", key=2)),
+    ("IB508", _mc("What should you do when the loss diverges?", "Lower the learning rate", "Do not lower the learning rate", "Stop training")),
     (
         "IB509",
         "id: near-miss\ntype: multiple_response\nstem: Select all that apply.\noptions:\n"
@@ -505,3 +507,10 @@ def test_chance_of_longest_keys() -> None:
     mixed = [3] * 200 + [4] * 200
     exact, approx = chance_tail(125, mixed), chance_tail(125, mixed + [4])  # 400 items: exact; 401: normal
     assert 0.1 < exact < 0.9 and abs(exact - approx) < 0.05
+
+
+@pytest.mark.parametrize("options", [("Paris", "Paris and Rome", "Madrid"), ("Paris", "Both Madrid and Paris", "Rome"), ("Rome", "Paris, Rome", "Oslo")])
+def test_an_option_that_lists_another_overlaps_it(options: tuple[str, ...], tmp_path: Path) -> None:
+    (tmp_path / "item.yaml").write_text(_mc("Which city is a capital?", *options), encoding="utf-8")
+    _, report = _lint("--bank", str(tmp_path), "--select", "IB508")
+    assert [(p["code"], p["path"]) for p in report["problems"]] == [("IB508", "options[1].text")]

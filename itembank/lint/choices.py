@@ -293,7 +293,7 @@ def _overlap(x: Interval, y: Interval) -> bool:
 @rule(
     "IB508",
     "overlapping-options",
-    "options overlap (numeric ranges that share values, or one option contains another)",
+    "options overlap (numeric ranges that share values, or one option lists another)",
     "HDR 22",
     types=CHOICE,
 )
@@ -317,16 +317,28 @@ def overlapping_options(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         return
     if all(r is not None for r in ranges):
         return  # numbers only: "3" is not contained in "3.5"
-    padded = [f" {' '.join(words(t))} " for t in texts]
-    for j, outer in enumerate(padded):
-        for i, inner in enumerate(padded):
-            if i != j and _LETTERS.search(inner) and inner != outer and inner in outer:
+    lowered = [" ".join(t.lower().split()).rstrip(".") for t in texts]
+    for j, outer in enumerate(lowered):
+        for i, inner in enumerate(lowered):
+            if i != j and inner != outer and _LETTERS.search(inner) and inner in outer and _conjunct(inner, outer):
                 yield Finding(
-                    f'{_label(item, j)} contains {_label(item, i)} ("{texts[i]}"): the options are not independent',
+                    f'{_label(item, j)} includes {_label(item, i)} ("{texts[i]}") as one of its parts: choosing it also chooses the other',
                     "make each option stand on its own, so that choosing one does not imply another",
                     ("options", j, "text"),
                 )
                 return
+
+
+def _conjunct(inner: str, outer: str) -> bool:
+    """Whether ``inner`` is one member of a list in ``outer`` ("Paris and Rome", "both A and B", "A, B"),
+    not merely words inside it ("another wrong answer", "do not increase the rate")."""
+    before = r"(?:^|[,;&/]\s*|\b(?:and|or|plus|both|either)\s+)"
+    after = r"(?:\s*[,;&/]|\s+(?:and|or|plus|as well as)\b|$)"
+    for m in re.finditer(re.escape(inner), outer):
+        head, tail = outer[: m.start()], outer[m.end() :]
+        if re.search(before + r"$", head) and re.match(after, tail) and (head.strip() or tail.strip()):
+            return True
+    return False
 
 
 @rule(
