@@ -427,6 +427,7 @@ NEAR_MISSES = [
     ),
     ("IB511", _mc("Which row shows the loss after fine-tuning?\n\n| epoch | loss |\n|---|---|\n| 1 | 0.9 |", "Row 1", "Row 2", "Row 3")),
     ("IB511", _mc("The derivative of $x^2$ is\n\n$$2x$$", "always positive", "linear in x", "constant", key=1)),
+    ("IB511", _mc("I have submitted the week 2 assignment.", "True", "False")),
     ("IB513", _mc("How many layers are frozen?", "2", "4", "8", extra="shuffle: false\n")),
     ("IB501", _mc("Which phase comes first?", "Pre-training on a large corpus", "Fine-tuning on the task", "Evaluating on test data")),
 ]

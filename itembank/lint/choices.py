@@ -355,9 +355,12 @@ def option_count(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     n = len(item.options)
     low, high = ctx.threshold("min_options"), ctx.threshold("max_options")
     if n < low:
+        binary = {" ".join(words(prose(o.text))) for o in item.options} <= {"true", "false", "yes", "no"}
         yield Finding(
             f"{n} option{'s' * (n != 1)}: with fewer than {low}, guessing pays too well",
-            f"add plausible distractors (common mistakes make good ones) up to {low}-{high} options",
+            "write it as a true_false item (platforms score and report those as such)"
+            if binary
+            else f"add plausible distractors (common mistakes make good ones) up to {low}-{high} options",
             ("options",),
         )
     elif n > high and item.type == "multiple_choice":  # "select all that apply" lists are longer by nature

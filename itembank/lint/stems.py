@@ -74,6 +74,8 @@ def stem_form_problem(stem: str) -> tuple[str, str] | None:
 def stem_form(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
+    if {" ".join(words(prose(o.text))) for o in item.options} <= {"true", "false", "yes", "no"}:
+        return  # a true/false item written as choices: the stem is rightly a statement
     found = stem_form_problem(item.stem)
     if found is not None:
         yield Finding(found[0], found[1], ("stem",))
