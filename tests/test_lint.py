@@ -419,7 +419,10 @@ NEAR_MISSES = [
     ("IB508", _mc("What is 7 divided by 2?", "3", "3.5", "4", key=1, extra="shuffle: false\n")),
     ("IB508", _mc("Which range holds the usual learning rate?", "0.0001-0.001", "0.002-0.01", "0.02-0.1", extra="shuffle: false\n")),
     ("IB508", _mc("Which is right?", "wrong answer", "another wrong answer", "right answer", key=2)),
-    ("IB508", _mc("What should you do when the loss diverges?", "Lower the learning rate", "Do not lower the learning rate", "Stop training")),
+    (
+        "IB508",
+        _mc("What should you do when the loss diverges?", "Lower the learning rate", "Do not lower the learning rate", "Stop training"),
+    ),
     (
         "IB509",
         "id: near-miss\ntype: multiple_response\nstem: Select all that apply.\noptions:\n"
@@ -510,8 +513,35 @@ def test_chance_of_longest_keys() -> None:
     assert 0.1 < exact < 0.9 and abs(exact - approx) < 0.05
 
 
-@pytest.mark.parametrize("options", [("Paris", "Paris and Rome", "Madrid"), ("Paris", "Both Madrid and Paris", "Rome"), ("Rome", "Paris, Rome", "Oslo")])
+@pytest.mark.parametrize(
+    "options", [("Paris", "Paris and Rome", "Madrid"), ("Paris", "Both Madrid and Paris", "Rome"), ("Rome", "Paris, Rome", "Oslo")]
+)
 def test_an_option_that_lists_another_overlaps_it(options: tuple[str, ...], tmp_path: Path) -> None:
     (tmp_path / "item.yaml").write_text(_mc("Which city is a capital?", *options), encoding="utf-8")
     _, report = _lint("--bank", str(tmp_path), "--select", "IB508")
     assert [(p["code"], p["path"]) for p in report["problems"]] == [("IB508", "options[1].text")]
+
+
+def test_workbook_findings_per_item_and_for_the_bank(tmp_path: Path) -> None:
+    from itembank.api import select_bank
+    from itembank.lint.workbook import workbook_findings
+
+    bank = tmp_path / "bank"
+    shutil.copytree(ROOT / "items", bank)
+    for f in ("quiz/pt-quiz-2.yaml",):  # drop one item's suppression: its finding must show
+        path = bank / f
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text[: text.index("\nlint:\n") + 1], encoding="utf-8")
+    (bank / "itembank.yaml").write_text("title: Copy\n", encoding="utf-8")  # and the bank's
+    loaded = load_bank(bank)
+    wf = workbook_findings(loaded)
+    assert list(wf.by_item) == ["pt-quiz-2"]
+    assert (
+        wf.by_item["pt-quiz-2"].startswith("IB501 options[1].text: the key (option b, 48 characters)")
+        and "Suggestion:" in wf.by_item["pt-quiz-2"]
+    )
+    assert sorted(code for code, *_ in wf.bank) == ["IB552", "IB554", "IB554", "IB554"]
+    assert ("IB554", "blueprint-coverage") == wf.bank[0][:2] and wf.bank[0][3] == "assessments/pattern-check.yaml:22"
+    assert dict((c, n) for c, _, n in wf.counts) == {"IB501": 1, "IB552": 1, "IB554": 3}
+    form = workbook_findings(select_bank(loaded, "pattern-check", "A"))
+    assert not form.bank_rules and form.bank == [] and list(form.by_item) == ["pt-quiz-2"]

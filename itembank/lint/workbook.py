@@ -1,0 +1,64 @@
+"""Lint findings shaped for the reviewer workbook: one cell per item, a list for the bank.
+
+The xlsx exporter calls :func:`workbook_findings`; the shaping lives here, in the core, so the
+exporter only places text in cells.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model import Bank
+from ..problems import Problem
+from .engine import lint_bank
+from .registry import LINT_RULES
+
+
+@dataclass
+class WorkbookFindings:
+    """Item findings as cell text by item id; bank-level findings as rows; counts per rule."""
+
+    by_item: dict[str, str] = field(default_factory=dict)
+    bank: list[tuple[str, str, str, str]] = field(default_factory=list)  # (code, rule name, message, where)
+    counts: list[tuple[str, str, int]] = field(default_factory=list)  # (code, rule name, findings) for every rule that found any
+    bank_rules: bool = True  # False for an assessment form: bank counts over a form would mislead
+
+
+def finding_text(p: Problem) -> str:
+    """``IB501 options[1].text: the key ... Suggestion: ...`` — one finding in a cell."""
+    where = f" {p.path}" if p.path else ""
+    fix = f" Suggestion: {p.suggestion}." if p.suggestion else ""
+    return f"{p.code}{where}: {p.message}.{fix}"
+
+
+def workbook_findings(bank: Bank) -> WorkbookFindings:
+    """Lint the bank (item rules only for an assessment form) for the workbook's Items and Summary sheets."""
+    root = bank.root
+
+    def display(path: Path) -> str:
+        try:
+            return Path(path).relative_to(root).as_posix()
+        except ValueError:
+            return str(path)
+
+    out = WorkbookFindings(bank_rules=bank.form is None)
+    found = lint_bank(bank, display=display, bank_rules=out.bank_rules)
+    cells: dict[str, list[str]] = {}
+    for p in found:
+        if p.item_id is not None:
+            cells.setdefault(p.item_id, []).append(finding_text(p))
+        else:
+            out.bank.append(
+                (
+                    p.code,
+                    LINT_RULES[p.code].name,
+                    p.message + (f". Suggestion: {p.suggestion}." if p.suggestion else ""),
+                    f"{p.file}:{p.line}",
+                )
+            )
+    out.by_item = {item_id: "\n".join(lines) for item_id, lines in cells.items()}
+    counts = Counter(p.code for p in found)
+    out.counts = [(code, LINT_RULES[code].name, counts[code]) for code in LINT_RULES if counts[code]]
+    return out
