@@ -184,10 +184,15 @@ def clang(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if found is None:
         return
     choice, key = found
-    stem = content_words(prose(choice.stem))
     texts = _texts(choice)
-    shared = content_words(texts[key]) & stem
-    if len(shared) < ctx.threshold("clang_min_words"):
+    stem_text = prose(choice.stem).lower()
+    # A stemmed word is a prefix of the words it stands for: if it is nowhere in the stem's text, no
+    # stem word shares it (this skips the stem's own word set for most items).
+    min_words = ctx.threshold("clang_min_words")
+    if sum(1 for w in content_words(texts[key]) if w in stem_text) < min_words:
+        return
+    shared = content_words(texts[key]) & content_words(stem_text)
+    if len(shared) < min_words:
         return
     for i, text in enumerate(texts):
         if i != key:
@@ -204,7 +209,12 @@ def clang(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
 ABSOLUTES = frozenset({"always", "never", "all", "none", "every", "completely", "absolutely", "entirely", "totally", "invariably"})
 
 
+_ABSOLUTE_RE = re.compile(r"\b(?:" + "|".join(sorted(ABSOLUTES)) + r")\b", re.I)
+
+
 def absolutes(text: str) -> list[str]:
+    if not _ABSOLUTE_RE.search(text):
+        return []
     found = [w for w in words(text) if w in ABSOLUTES]
     if found and ("all" in found or "none" in found):
         found = [w for w in words(_NONE_ABOVE.sub(" ", _ALL_ABOVE.sub(" ", text))) if w in ABSOLUTES]

@@ -5,8 +5,9 @@ All pairs of a 10,000-item bank are 50 million comparisons: too many even for Ra
 anything, plus numpy and scipy.  So candidates come from *phrases*: each normalized text is cut
 before its function words (the, a, of, to, is, which, ...), which gives content-defined runs of
 words; those of three words or more count; a reworded copy keeps most of them, wherever the edits are.  Two items are
-compared only if they share a phrase that at most ``MAX_BUCKET`` items have (a phrase in more
-items is boilerplate, like "select all that apply", and says nothing about duplication).  Each
+compared only if they share two phrases that at most ``MAX_BUCKET`` items have (a phrase in more
+items is boilerplate, like "select all that apply", and says nothing about duplication; one shared
+phrase is enough when a text has four phrases or fewer).  Each
 candidate pair is then scored with RapidFuzz's normalized Indel similarity (``fuzz.ratio``) on the
 whole normalized stem and key, and reported at or above ``near_duplicate_similarity``.
 """
@@ -77,17 +78,23 @@ def phrases(text: str) -> set[str]:
 def similar_pairs(texts: list[str], threshold: float) -> Iterator[tuple[int, int, float]]:
     """(i, j, similarity) with i < j for pairs of texts at least ``threshold`` similar (0-1)."""
     index: dict[str, list[int]] = {}
+    sizes: list[int] = []
     for j, text in enumerate(texts):
-        if text:
-            for phrase in phrases(text):
-                index.setdefault(phrase, []).append(j)
-    pairs: set[tuple[int, int]] = set()
+        found = phrases(text) if text else set()
+        sizes.append(len(found))
+        for phrase in found:
+            index.setdefault(phrase, []).append(j)
+    shared: Counter[tuple[int, int]] = Counter()
     for bucket in index.values():
         if 1 < len(bucket) <= MAX_BUCKET:
-            pairs.update((a, b) for k, a in enumerate(bucket) for b in bucket[k + 1 :])
+            shared.update((a, b) for k, a in enumerate(bucket) for b in bucket[k + 1 :])
     cutoff = threshold * 100
     slack = 1 - threshold
-    for i, j in sorted(pairs):
+    for (i, j), n in sorted(shared.items()):
+        # A copy with a few words changed keeps most of its phrases: one shared phrase out of many is
+        # chance (a common turn of phrase), except for short texts that have only a few.
+        if n < 2 and min(sizes[i], sizes[j]) > 4:
+            continue
         a, b = texts[i], texts[j]
         # Indel similarity >= r needs |a - b| <= (1 - r)(a + b): skip pairs the lengths rule out.
         if abs(len(a) - len(b)) > slack * (len(a) + len(b)):

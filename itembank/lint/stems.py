@@ -24,6 +24,8 @@ _SELECTION = re.compile(r"^\W*(?:which|what|who|whom|all|each|every)\b|\bof\s+(?
 def negative_stem(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
+    if not _NEGATIVE.search(item.stem):
+        return
     sentence = last_sentence(item.stem, emphasis=True)
     if not _NEGATIVE.search(sentence) or not _SELECTION.search(sentence.replace("*", "").replace("_", " ")):
         return  # "Why does the loss not fall?" asks about a negative fact; it is not a negative stem
@@ -116,7 +118,7 @@ def readability(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if item.level is None:
         return
     text = prose(item.stem)
-    n = len(words(text))
+    n = text.count(" ") + 1  # prose() leaves single spaces between words
     if n < ctx.threshold("readability_min_words"):
         return  # a grade formula needs some text to mean anything
     limit = ctx.threshold("readability_max_grade").get(item.level)
