@@ -6,13 +6,15 @@ names, the hidden ``itembank`` sheet's keys, the decisions) is defined once in t
 :mod:`itembank.workbook_layout`; the core never imports this exporter.
 
 Sheets
-    ``Items``   one row per item: the item's fields, then Reviewer / Decision / Suggested difficulty /
+    ``Items``   one row per item: the item's fields, its lint findings (``itembank.lint.workbook``),
+                then Reviewer / Decision / Suggested difficulty /
                 Comments (unlocked, dropdowns), then two hidden locked columns: the exported id and the
                 item's content fingerprint (:mod:`itembank.fingerprint`).  The sheet is protected
                 without a password (filter, sort and resizing stay allowed) so that only the review
                 columns can be typed into.
-    ``Summary`` counts by type × difficulty and by topic (values, so filtering never changes them) and
-                the review progress (COUNTIF formulas over the Decision column, which ignore filters).
+    ``Summary`` counts by type × difficulty and by topic (values, so filtering never changes them),
+                the review progress (COUNTIF formulas over the Decision column, which ignore filters),
+                lint findings per rule and each bank-level lint finding (key balance, coverage, ...).
     ``Guide``   how to review and what each column means.
     ``itembank`` (very hidden) the bank's identity, so that a workbook of another bank is refused.
 
@@ -52,6 +54,7 @@ from openpyxl.writer.excel import ExcelWriter
 from itembank.analysis.codes import FLAG_NAMES as ANALYSIS_FLAGS
 from itembank.fingerprint import fingerprint
 from itembank.formats import ExportContext, ExportResult
+from itembank.lint.workbook import WorkbookFindings, workbook_findings
 from itembank.model import (
     DIFFICULTIES,
     ITEM_TYPES,
@@ -139,7 +142,10 @@ _STYLES: dict[str, dict[str, Any]] = {
     "guide": {"alignment": _TOP_WRAP},
     "figure": {"alignment": Alignment(vertical="top", horizontal="center"), "number_format": "0.00"},
     "flag": {"alignment": _TOP_WRAP, "font": Font(color="FF9C0006"), "fill": PatternFill("solid", fgColor="FFFFC7CE")},
+    "lint": {"alignment": _TOP_WRAP, "font": Font(color="FF9C5700"), "fill": PatternFill("solid", fgColor="FFFFEB9C")},
 }
+#: The Items column with each item's lint findings (for reading; the import ignores it).
+LINT_HEADER = "Lint findings"
 
 
 class _StyleBook:
@@ -349,6 +355,12 @@ def item_columns(n_options: int) -> list[Column]:
         Column("Facility", 10, "figure", "Latest item analysis (itembank analyze): the share of the marks students got, 0 to 1 (see the Statistics sheet)."),
         Column("Discrimination", 14, "figure", "Latest item analysis: correlation of the item with the rest of the test, -1 to 1; below 0.20 separates strong from weak students poorly."),
         Column("Analysis flags", 30, "text", "Latest item analysis: its date, attempts, flags (AN codes, see the Statistics sheet) and the difficulty the data supports."),
+        Column(
+            LINT_HEADER,
+            46,
+            "lint",
+            "Item-writing flaws `itembank lint` found: rule code, field, reason and a suggestion (docs/lint.md). Bank-wide ones are on the Summary sheet.",
+        ),
         Column(H_REVIEWER, 16, "review", "YOUR NAME (or initials)."),
         Column(H_DECISION, 12, "review", "YOUR DECISION: Approve, Revise or Reject (pick from the list)."),
         Column(H_SUGGESTED, 13, "review", "Optional: the difficulty you think is right (easy / medium / hard)."),
@@ -359,8 +371,10 @@ def item_columns(n_options: int) -> list[Column]:
     return cols
 
 
-def item_values(item: AnyItem, n_options: int) -> list[tuple[Any, str]]:
-    """The Items row of one item as (value, style) pairs, in :func:`item_columns` order."""
+def item_values(item: AnyItem, n_options: int, findings: str | None = None) -> list[tuple[Any, str]]:
+    """The Items row of one item as (value, style) pairs, in :func:`item_columns` order.
+
+    ``findings``: the item's lint findings as cell text (``itembank.lint.workbook``)."""
     row: list[tuple[Any, str]] = [
         (item.id, "id"),
         (item.type, "text"),
@@ -394,6 +408,7 @@ def item_values(item: AnyItem, n_options: int) -> list[tuple[Any, str]]:
         (_source_file(item), "text"),
         (_history(item), "text"),
         *_evidence_values(item),
+        (findings, "lint"),
         (None, "review"),
         (None, "review"),
         (None, "review"),
@@ -459,7 +474,7 @@ def _dropdown(ws: Any, ref: str, values: Iterable[str], title: str) -> None:
     ws.data_validations.append(dv)
 
 
-def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult) -> tuple[list[Column], int, bytes]:
+def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult, findings: dict[str, str]) -> tuple[list[Column], int, bytes]:
     n_options = max((len(_options(i)) for i in bank.items), default=0)
     cols = item_columns(n_options)
     widths = [c.width for c in cols]
@@ -475,7 +490,7 @@ def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult) 
     # The item rows are built here with lxml and spliced into the sheet's <sheetData> when the zip is
     # written (see _DeterministicZip): openpyxl's per-cell Python objects would cost more than the rest
     # of the export together.  openpyxl still writes everything else of the sheet.
-    rows_xml = _rows_xml(bank, n_options, widths, styles, result)
+    rows_xml = _rows_xml(bank, n_options, widths, styles, result, findings)
 
     last_row = max(2, len(bank.items) + 1)
     letter = {c.header: get_column_letter(i) for i, c in enumerate(cols, 1)}
@@ -511,7 +526,7 @@ def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult) 
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
-def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBook, result: ExportResult) -> bytes:
+def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBook, result: ExportResult, findings: dict[str, str]) -> bytes:
     """The Items sheet's item rows as SpreadsheetML ``<row>`` elements (no namespace: they sit inside
     the sheet's default namespace), every text an inline string cell — never a formula."""
     letters = [get_column_letter(i) for i in range(1, len(widths) + 1)]
@@ -524,7 +539,7 @@ def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBoo
     sub(sub(text_cell, "is"), "t")
     out = []
     for r, item in enumerate(bank.items, 2):
-        values = item_values(item, n_options)
+        values = item_values(item, n_options, findings.get(item.id))
         row = element("row", r=str(r), ht=number_text(row_height(values, per_line)), customHeight="1")
         append = row.append
         for col, (value, style) in enumerate(values):
@@ -551,8 +566,23 @@ def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBoo
     return b"".join(out)
 
 
-def _write_summary(wb: Workbook, bank: Bank, styles: _StyleBook, decision_ref: str) -> None:
-    ws = wb.create_sheet(SUMMARY_SHEET)
+class _Rows:
+    """A write-only sheet that counts the rows appended (to merge cells and size the row being written)."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.count = 0
+
+    def append(self, row: list[Any]) -> None:
+        self.ws.append(row)
+        self.count += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.ws, name)
+
+
+def _write_summary(wb: Workbook, bank: Bank, styles: _StyleBook, decision_ref: str, lint: WorkbookFindings) -> None:
+    ws = _Rows(wb.create_sheet(SUMMARY_SHEET))
     ws.column_dimensions["A"].width = 28
     for c in "BCDEF":
         ws.column_dimensions[c].width = 12
@@ -582,7 +612,31 @@ def _write_summary(wb: Workbook, bank: Bank, styles: _StyleBook, decision_ref: s
     for d in DECISIONS:
         ws.append([cell(ws, d, "text"), cell(ws, f'=COUNTIF({decision_ref},"{d}")', "number")])
     ws.append([cell(ws, "Not decided yet", "text"), cell(ws, f'=ROWS({decision_ref})-COUNTIF({decision_ref},"?*")', "number")])
+    _write_lint_summary(ws, styles, lint)
     ws.protection.sheet = True
+
+
+def _write_lint_summary(ws: _Rows, styles: _StyleBook, lint: WorkbookFindings) -> None:
+    """Findings per lint rule, then each bank-level finding (key balance, coverage, ...) in full."""
+    cell = styles.cell
+    ws.append([])
+    ws.append([cell(ws, h, "header") for h in ("Lint (itembank lint)", "Findings")])
+    for code, name, n in lint.counts:
+        ws.append([cell(ws, f"{code} {name}", "text"), cell(ws, n, "number")])
+    if not lint.counts:
+        ws.append([cell(ws, "no findings", "text"), cell(ws, 0, "number")])
+    ws.append([])
+    if not lint.bank_rules:
+        ws.append([cell(ws, "Bank-level lint rules are not run on an assessment form (see the whole bank's workbook).", "text")])
+        return
+    ws.append([cell(ws, "Bank-level finding", "header"), cell(ws, "Where and why (with a suggestion)", "header")])
+    for code, name, message, where in lint.bank:
+        n = ws.count + 1  # the row this append writes
+        ws.merged_cells.add(f"B{n}:F{n}")
+        ws.row_dimensions[n].height = LINE_HEIGHT * math.ceil((len(where) + len(message) + 2) / 70) + 3
+        ws.append([cell(ws, f"{code} {name}", "text"), cell(ws, f"{where}: {message}", "guide")])
+    if not lint.bank:
+        ws.append([cell(ws, "none", "text")])
 
 
 GUIDE_TEXT = (
@@ -814,10 +868,11 @@ class XlsxExporter:
         wb.security = WorkbookProtection(lockStructure=True)  # sheets cannot be renamed, moved or unhidden
         ws = wb.create_sheet(ITEMS_SHEET)
         styles = _StyleBook(ws)
-        cols, last_row, rows_xml = _write_items(ws, bank, styles, result)
+        lint = workbook_findings(bank)
+        cols, last_row, rows_xml = _write_items(ws, bank, styles, result, lint.by_item)
         letter = get_column_letter([c.header for c in cols].index(H_DECISION) + 1)
         decision_ref = f"{quote_sheetname(ITEMS_SHEET)}!${letter}$2:${letter}${last_row}"
-        _write_summary(wb, bank, styles, decision_ref)
+        _write_summary(wb, bank, styles, decision_ref, lint)
         _write_statistics(wb, bank, styles, result)
         _write_guide(wb, styles, cols)
         _write_meta(wb, bank, ctx, styles)

@@ -168,7 +168,7 @@ def test_summary_and_guide(all_types_bank: Bank) -> None:
     assert by_first["multiple_response"][1:6] == (0, 0, 1, 1, 2)  # easy, medium, hard, none, total
     assert by_first["Total"][5] == len(all_types_bank.items)
     assert by_first["basics"][1] == 8 and by_first["training"][1] == 3 and by_first["writing"][1] == 1
-    assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AH$2:$AH$13")
+    assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AI$2:$AI$13")
     guide = "\n".join(str(c) for r in wb["Guide"].iter_rows(values_only=True) for c in r if c)
     assert "Approve sets the item's status to approved" in guide
     assert "Decision" in guide and "Fingerprint" in guide
@@ -264,3 +264,54 @@ def test_libreoffice_opens_it_and_sees_every_item(all_types_bank: Bank, injectio
             stem = rows[0].index("Stem")
             assert rows[1][stem] == '=HYPERLINK("http://x","y")'
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def _unsuppressed_seed_bank(tmp_path: Path) -> Path:
+    """The example bank without its lint suppressions: its true findings show."""
+    bank = tmp_path / "items"
+    shutil.copytree(ROOT / "items", bank)
+    for f in bank.rglob("*.yaml"):
+        text = f.read_text(encoding="utf-8")
+        if "\nlint:\n" in text:
+            f.write_text(text[: text.index("\nlint:\n") + 1], encoding="utf-8")
+    return bank
+
+
+def test_lint_findings_column_and_summary(tmp_path: Path) -> None:
+    wb = workbook(load_bank(_unsuppressed_seed_bank(tmp_path)))
+    header, rows = items_sheet(wb)
+    assert header.index("Lint findings") < header.index("Reviewer")
+    cell = rows["pt-quiz-2"]["Lint findings"]
+    assert isinstance(cell, str) and cell.startswith("IB501 options[1].text: the key (option b, 48 characters)") and "Suggestion:" in cell
+    assert rows["pt-quiz-1"]["Lint findings"] is None
+    assert sorted(i for i, r in rows.items() if r["Lint findings"]) == ["pt-practice-1", "pt-quiz-2", "pt-quiz-4"]
+    summary = [r for r in wb["Summary"].iter_rows(values_only=True)]
+    top = next(n for n, r in enumerate(summary) if r[0] == "Lint (itembank lint)")
+    counts = {}
+    for r in summary[top + 1 :]:
+        if not r or r[0] is None:
+            break
+        counts[r[0]] = r[1]
+    assert counts == {"IB501 key-longest": 3, "IB552 longest-key-share": 1, "IB554 blueprint-coverage": 3}
+    start = next(n for n, r in enumerate(summary) if r[0] == "Bank-level finding")
+    bank_rows = [r[:2] for r in summary[start + 1 :] if r[0]]
+    assert [code for code, _ in bank_rows] == ["IB554 blueprint-coverage"] * 3 + ["IB552 longest-key-share"]
+    assert bank_rows[0][1].startswith("assessments/pattern-check.yaml:22: rule sections[0].select[0]")
+    assert "itembank.yaml:1: the key is the longest option in 8 of 10" in bank_rows[3][1]
+    # each bank finding's text spans B:F on its own row, tall enough for its lines
+    ws = openpyxl.load_workbook(io.BytesIO(export(load_bank(_unsuppressed_seed_bank(tmp_path / "again")), "xlsx").data))["Summary"]
+    merged = {str(r) for r in ws.merged_cells.ranges}
+    first = start + 2  # 1-based row of the first bank finding
+    assert {f"B{first + k}:F{first + k}" for k in range(4)} <= merged
+    assert all((ws.row_dimensions[first + k].height or 0) > 15 for k in range(4))
+
+
+def test_lint_column_is_empty_on_a_clean_bank_and_forms_skip_bank_rules(seed_bank: Bank) -> None:
+    wb = workbook(seed_bank)  # the example bank accepts its findings with reasons
+    _, rows = items_sheet(wb)
+    assert all(r["Lint findings"] is None for r in rows.values())
+    summary = {r[0]: r for r in wb["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert summary["no findings"][1] == 0 and "none" in summary
+    form = openpyxl.load_workbook(io.BytesIO(export(seed_bank, "xlsx", assessment="pattern-check", form="A").data))
+    texts = [r[0] for r in form["Summary"].iter_rows(values_only=True) if r and r[0]]
+    assert any(str(t).startswith("Bank-level lint rules are not run on an assessment form") for t in texts)
