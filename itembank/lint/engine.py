@@ -58,9 +58,10 @@ class _Locator:
     Findings come file by file, so only the last file's node tree is kept (a 10,000-item bank with
     findings in every tenth file would otherwise hold a thousand trees)."""
 
-    def __init__(self, bank: Bank, display: Any) -> None:
+    def __init__(self, bank: Bank, display: Any, *, items: bool = True) -> None:
         self.bank = bank
         self.display = display
+        self.items = items  # False: item findings keep line 1 (their field path says where)
         self._last: tuple[Path, PositionIndex] | None = None
 
     def _pos(self, path: Path) -> PositionIndex:
@@ -71,6 +72,8 @@ class _Locator:
 
     def item(self, item: AnyItem, path: tuple[object, ...]) -> tuple[str, int, int]:
         file = self.bank.root / item.location.path
+        if not self.items:
+            return self.display(file), 1, 1
         prefix: tuple[object, ...] = () if item.location.index is None else ("items", item.location.index)
         line, col = self._pos(file).locate(prefix + path)
         return self.display(file), line, col
@@ -117,6 +120,7 @@ def lint_bank(
     ignore: Iterable[str] = (),
     display: Any = str,
     bank_rules: bool = True,
+    locate_items: bool = True,
 ) -> list[Problem]:
     """Every lint finding of a loaded bank, as warnings located at the field they are about.
 
@@ -124,19 +128,21 @@ def lint_bank(
     settings apply first.  An item's ``lint: {ignore: [{code, reason}]}`` drops that rule's findings
     on that item.  ``display(path)`` turns a file path into the one shown in reports.  Without
     ``bank_rules`` only the item rules run (for a part of a bank, whose counts would mislead).
+    Without ``locate_items`` item findings are not given a line (the field path still says where):
+    the review workbook shows no line, and locating costs a YAML parse per file with findings.
     """
     with _gc_paused():
         try:
-            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules)
+            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items)
         finally:
             clear_caches()  # the texts of this bank are not needed any more
 
 
-def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any, bank_rules: bool) -> list[Problem]:
+def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any, bank_rules: bool, locate_items: bool) -> list[Problem]:
     ctx = LintContext()
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
     rules = selected_rules(bank, select, ignore)
-    locate = _Locator(bank, display)
+    locate = _Locator(bank, display, items=locate_items)
     suppressed = {item.id: {s.code for s in item.lint_ignore} for item in bank.items if item.lint_ignore}
     out: list[Problem] = []
     item_rules = [r for r in rules if r.scope == "item"]

@@ -44,7 +44,7 @@ def workbook_findings(bank: Bank) -> WorkbookFindings:
             return str(path)
 
     out = WorkbookFindings(bank_rules=bank.form is None)
-    found = lint_bank(bank, display=display, bank_rules=out.bank_rules)
+    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False)
     cells: dict[str, list[str]] = {}
     for p in found:
         if p.item_id is not None:
