@@ -545,3 +545,14 @@ def test_workbook_findings_per_item_and_for_the_bank(tmp_path: Path) -> None:
     assert dict((c, n) for c, _, n in wf.counts) == {"IB501": 1, "IB552": 1, "IB554": 3}
     form = workbook_findings(select_bank(loaded, "pattern-check", "A"))
     assert not form.bank_rules and form.bank == [] and list(form.by_item) == ["pt-quiz-2"]
+
+
+def test_coverage_uses_the_blueprints_validation_resolved(tmp_path: Path) -> None:
+    """Like the exports, lint reads the assessments the loaded bank holds, not the folder again."""
+    bank = tmp_path / "bank"
+    shutil.copytree(CASES / "IB554" / "trigger", bank)
+    loaded = load_bank(bank)
+    shutil.rmtree(bank / "assessments")
+    found = lint_bank(loaded, select=["IB554"])
+    assert [(p.code, p.line, p.path) for p in found] == [("IB554", 7, "sections[0].select[0].count")]
+    assert found[0].file.endswith("quiz.yaml")

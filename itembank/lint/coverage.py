@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..assessments import assessment_files, read_assessment
 from ..model import Bank
 from ..problems import json_path
 from .registry import Finding, rule
@@ -23,11 +23,14 @@ if TYPE_CHECKING:
 )
 def blueprint_coverage(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
     """Filter rules claim items in the order the selection does (explicit ids first, then file order),
-    each needing ``count × forms`` distinct items for forms that share none."""
-    for path in assessment_files(bank.root):
-        assessment, _problems = read_assessment(path, str(path))
-        if assessment is None or assessment.forms < 2:
-            continue  # an invalid blueprint is validate's to report; one form repeats nothing
+    each needing ``count × forms`` distinct items for forms that share none.
+
+    The blueprints are the ones validation resolved (``bank.assessments``): a blueprint with errors is
+    validate's to report, and the assessments folder is not read again."""
+    for name in sorted(bank.assessments):
+        assessment = bank.assessments[name].assessment
+        if assessment.forms < 2:
+            continue  # one form repeats nothing
         claimed = {i for s in assessment.sections for r in s.rules if r.ids is not None for i in r.ids}
         for section in assessment.sections:
             for r in section.rules:
@@ -41,5 +44,6 @@ def blueprint_coverage(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
                         f"rule {json_path(list(r.path))} ({r.describe()}) draws {r.count} per form: {assessment.forms} forms without repeats need {need}, the bank has {len(pool)}",
                         f"write {need - len(pool)} more matching items (or approve drafts), or accept that forms share items",
                         r.path + ("count",),
-                        file=path,
+                        file=Path(assessment.file).resolve(),
+                        text=assessment.text,
                     )

@@ -78,8 +78,13 @@ class _Locator:
         line, col = self._pos(file).locate(prefix + path)
         return self.display(file), line, col
 
-    def file(self, file: Path, path: tuple[object, ...]) -> tuple[str, int, int]:
-        line, col = self._pos(file).locate(path) if path else (1, 1)
+    def file(self, file: Path, path: tuple[object, ...], text: str | None = None) -> tuple[str, int, int]:
+        if not path:
+            line, col = 1, 1
+        elif text is not None:
+            line, col = PositionIndex(text).locate(path)
+        else:
+            line, col = self._pos(file).locate(path)
         return self.display(file), line, col
 
 
@@ -168,7 +173,7 @@ def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display:
                     continue
                 out.append(_problem(r, f, locate.item(f.item, f.path), f.item.id))
             else:
-                out.append(_problem(r, f, locate.file(f.file or bank.root / CONFIG_NAME, f.path), None))
+                out.append(_problem(r, f, locate.file(f.file or bank.root / CONFIG_NAME, f.path, f.text), None))
     out.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return out
 

@@ -31,6 +31,7 @@ class Finding:
     path: tuple[object, ...] = ()
     item: AnyItem | None = None  # bank rules: the item the finding belongs to (located in its file)
     file: Path | None = None  # bank rules: another file (a blueprint); None with no item: itembank.yaml
+    text: str | None = None  # that file's text, when the rule has it (positions without reading it again)
 
 
 ItemCheck = Callable[["AnyItem", "LintContext"], Iterator[Finding]]
