@@ -138,11 +138,12 @@ def lint(bank: Path, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
 
     Exit 0 unless the bank is invalid (1: validation errors are shown too) or --strict finds anything.
     """
-    from .lint import lint_result
+    from .lint import gc_paused, lint_result
 
     if not bank.is_dir():
         raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank)")
-    result = lint_result(check_bank(bank, progress=check_progress()), select=select, ignore=ignore)
+    with gc_paused():  # one short batch run: reference counting frees what it makes (~15% faster)
+        result = lint_result(check_bank(bank, progress=check_progress()), select=select, ignore=ignore)
     click.echo(REPORTERS[fmt](result), nl=False)
     if not result.ok(strict=strict):
         sys.exit(1)

@@ -556,3 +556,66 @@ def test_coverage_uses_the_blueprints_validation_resolved(tmp_path: Path) -> Non
     found = lint_bank(loaded, select=["IB554"])
     assert [(p.code, p.line, p.path) for p in found] == [("IB554", 7, "sections[0].select[0].count")]
     assert found[0].file.endswith("quiz.yaml")
+
+
+def _item_paths(data: dict) -> list[tuple[object, ...]]:
+    paths: list[tuple[object, ...]] = [(k,) for k in data] + [("missing",)]
+    for k, v in data.items():
+        if isinstance(v, list):
+            for i, entry in enumerate(v):
+                if isinstance(entry, dict):
+                    paths += [(k, i, f) for f in entry] + [(k, i, "missing")]
+            paths.append((k, len(v), "id"))
+    return paths
+
+
+def test_fast_locator_agrees_with_the_composer(tmp_path: Path) -> None:
+    """Findings are located by a line scan where it is sure, else by the YAML composer: the scan must
+    give the composer's answer for every field of every example, test and generated item file."""
+    import importlib.util
+    import sys
+
+    import yaml_rs
+
+    from itembank.lint.locate import fast_locate
+    from itembank.positions import PositionIndex
+
+    spec = importlib.util.spec_from_file_location("itembank_bench_generate_lint", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = generate
+    spec.loader.exec_module(generate)
+    generate.write_bank(300, tmp_path / "gen")
+    files = [*ROOT.glob("items/**/*.yaml"), *ROOT.glob("tests/**/*.yaml"), *(tmp_path / "gen").rglob("*.yaml")]
+    answered = 0
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+            data = yaml_rs.loads(text)
+        except (UnicodeDecodeError, ValueError, Exception):  # the invalid cases: not lint's input
+            continue
+        pos = PositionIndex(text)
+        if not isinstance(data, dict) or pos.root is None:
+            continue
+        for path in _item_paths(data):
+            fast = fast_locate(text, path)
+            if fast is not None:
+                answered += 1
+                assert fast == pos.locate(path), (f, path)
+    assert answered > 5000  # the scan answers most paths; the rest fall back
+
+
+@pytest.mark.parametrize(
+    "text,path",
+    [
+        ("id: x\nstem: &s Hello\n", ("stem",)),  # anchor
+        ("id: x\n---\nid: y\n", ("id",)),  # two documents
+        ("id: x\nstem:\n  Hello\n", ("stem",)),  # value on the next line
+        ("id: x\noptions: [{id: a, text: A}]\n", ("options", 0, "text")),  # flow list
+        ("id: x\noptions:\n  - {id: a, text: A}\n", ("options", 0, "text")),  # flow mapping entry
+    ],
+)
+def test_fast_locator_leaves_unusual_yaml_to_the_composer(text: str, path: tuple[object, ...]) -> None:
+    from itembank.lint.locate import fast_locate
+
+    assert fast_locate(text, path) is None

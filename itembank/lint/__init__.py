@@ -12,7 +12,7 @@ rule family registers its rules in :data:`LINT_RULES`; :func:`lint_bank` runs th
 from __future__ import annotations
 
 from . import bank, choices, coverage, duplicates, media, stems  # noqa: F401  (each registers its rules)
-from .engine import LintContext, lint_bank, lint_result, selected_rules
+from .engine import LintContext, gc_paused, lint_bank, lint_result, selected_rules
 from .registry import DEFAULT_THRESHOLDS, LINT_RULES, Finding, LintRule, matches
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Finding",
     "LintContext",
     "LintRule",
+    "gc_paused",
     "lint_bank",
     "lint_result",
     "matches",

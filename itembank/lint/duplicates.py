@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 
 from ..model import AnyItem, Bank, ChoiceItem, ClozeItem, FlashcardItem, NumericItem, ShortAnswerItem, TrueFalseItem
 from .registry import Finding, rule
-from .text import prose, words
+from .text import prose
 
 if TYPE_CHECKING:
     from .engine import LintContext
@@ -52,9 +52,13 @@ def key_text(item: AnyItem) -> str:
     return ""
 
 
+#: Punctuation becomes a space (str.translate: several times faster than a word regex on 10,000 stems).
+_PUNCTUATION = str.maketrans({c: " " for c in '!"#$%&()*+,./:;<=>?@[\\]^_`{|}~‘’“”«»…–—·•'})
+
+
 def normalized(item: AnyItem) -> str:
     """Stem and key as lower-case words: what makes two items the same question."""
-    return " ".join(words(prose(item.stem) + " " + prose(key_text(item))))
+    return " ".join((prose(item.stem) + " " + prose(key_text(item))).lower().translate(_PUNCTUATION).split())
 
 
 def phrases(text: str) -> set[str]:

@@ -14,6 +14,7 @@ from ..model import AnyItem, Bank
 from ..positions import PositionIndex
 from ..problems import Problem, json_path
 from ..sources import read_text
+from .locate import fast_locate
 from .registry import DEFAULT_THRESHOLDS, LINT_RULES, Finding, LintRule, matches
 from .text import clear_caches
 
@@ -63,17 +64,27 @@ class _Locator:
         self.display = display
         self.items = items  # False: item findings keep line 1 (their field path says where)
         self._last: tuple[Path, PositionIndex] | None = None
+        self._text_of: tuple[Path, str] | None = None
+
+    def _text(self, path: Path) -> str:
+        if self._text_of is None or self._text_of[0] != path:
+            text, _ = read_text(path, str(path)) if path.is_file() else (None, None)
+            self._text_of = (path, text or "")
+        return self._text_of[1]
 
     def _pos(self, path: Path) -> PositionIndex:
         if self._last is None or self._last[0] != path:
-            text, _ = read_text(path, str(path)) if path.is_file() else (None, None)
-            self._last = (path, PositionIndex(text or ""))
+            self._last = (path, PositionIndex(self._text(path)))
         return self._last[1]
 
     def item(self, item: AnyItem, path: tuple[object, ...]) -> tuple[str, int, int]:
         file = self.bank.root / item.location.path
         if not self.items:
             return self.display(file), 1, 1
+        if item.location.index is None:
+            found = fast_locate(self._text(file), path)
+            if found is not None:
+                return self.display(file), found[0], found[1]
         prefix: tuple[object, ...] = () if item.location.index is None else ("items", item.location.index)
         line, col = self._pos(file).locate(prefix + path)
         return self.display(file), line, col
@@ -104,7 +115,7 @@ def _problem(r: LintRule, f: Finding, where: tuple[str, int, int], item_id: str 
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """No cyclic collection while the rules run: they make hundreds of thousands of short-lived,
     acyclic objects (texts, word sets, YAML nodes for positions), and each automatic collection walks
     the whole loaded bank again; pausing it halved the lint time of 10,000 items.  Reference counting
@@ -136,14 +147,16 @@ def lint_bank(
     Without ``locate_items`` item findings are not given a line (the field path still says where):
     the review workbook shows no line, and locating costs a YAML parse per file with findings.
     """
-    with _gc_paused():
+    with gc_paused():
         try:
             return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items)
         finally:
             clear_caches()  # the texts of this bank are not needed any more
 
 
-def _lint(bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any, bank_rules: bool, locate_items: bool) -> list[Problem]:
+def _lint(
+    bank: Bank, select: tuple[str, ...], ignore: tuple[str, ...], display: Any, bank_rules: bool, locate_items: bool
+) -> list[Problem]:
     ctx = LintContext()
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
     rules = selected_rules(bank, select, ignore)

@@ -76,7 +76,7 @@ def stem_form_problem(stem: str) -> tuple[str, str] | None:
 def stem_form(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
-    if {" ".join(words(prose(o.text))) for o in item.options} <= {"true", "false", "yes", "no"}:
+    if len(item.options) == 2 and {" ".join(words(prose(o.text))) for o in item.options} <= {"true", "false", "yes", "no"}:
         return  # a true/false item written as choices: the stem is rightly a statement
     found = stem_form_problem(item.stem)
     if found is not None:
