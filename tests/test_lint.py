@@ -613,6 +613,7 @@ def test_fast_locator_agrees_with_the_composer(tmp_path: Path) -> None:
         ("id: x\nstem:\n  Hello\n", ("stem",)),  # value on the next line
         ("id: x\noptions: [{id: a, text: A}]\n", ("options", 0, "text")),  # flow list
         ("id: x\noptions:\n  - {id: a, text: A}\n", ("options", 0, "text")),  # flow mapping entry
+        ("id: x\r\noptions:\r\n  - id: a\r\n    text: A\r\n", ("options",)),  # CRLF
     ],
 )
 def test_fast_locator_leaves_unusual_yaml_to_the_composer(text: str, path: tuple[object, ...]) -> None:

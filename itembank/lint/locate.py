@@ -15,8 +15,25 @@ import re
 
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*):(?=[ \t]|$)")
 _ENTRY = re.compile(r"^( *)-( +|$)")
-#: Directives, a second document, anchors, aliases and tags where a value starts: the composer decides.
-_UNSURE = re.compile(r"^(?:\.\.\.|%)|(?<!\A)^---|(?:^|:|-)[ \t]+[&*!]", re.M)
+#: Anchors, aliases and tags where a value starts (or anything that looks like one): the composer decides.
+_UNSURE = re.compile(r"[:-][ \t]+[&*!]")
+_TOP: dict[str, re.Pattern[str]] = {}
+
+
+def _unsure(text: str) -> bool:
+    """Directives, a second document, an anchor, alias or tag, or CR line ends: not for a line scan."""
+    return "\r" in text or text.startswith("%") or "\n%" in text or "\n..." in text or "\n---" in text or _UNSURE.search(text) is not None
+
+
+def _top_key(text: str, key: str) -> int | None:
+    """The offset of the one line ``key:`` at column 0, or None (missing, or more than one)."""
+    pattern = _TOP.get(key)
+    if pattern is None:
+        pattern = _TOP[key] = re.compile(rf"^{re.escape(key)}:(?=[ \t\r]|$)", re.M)
+    found = pattern.search(text)
+    if found is None or pattern.search(text, found.end()) is not None:
+        return None
+    return found.start()
 
 
 def _value(line: str, start: int) -> tuple[str, int] | None:
@@ -35,14 +52,15 @@ def _value(line: str, start: int) -> tuple[str, int] | None:
 
 def fast_locate(text: str, path: tuple[object, ...]) -> tuple[int, int] | None:
     """(line, column) as ``PositionIndex(text).locate(path)`` gives for a one-item file, or None."""
-    if not path or not isinstance(path[0], str) or _UNSURE.search(text):
+    if not path or not isinstance(path[0], str) or _unsure(text):
         return None
-    lines = text.split("\n")
-    top = [n for n, line in enumerate(lines) if line.startswith(path[0] + ":") and _KEY.match(line)]
-    if len(top) != 1:
+    at = _top_key(text, path[0])
+    if at is None:
         return None
-    n = top[0]
-    line = lines[n]
+    base = text.count("\n", 0, at)  # the key's line, 0-based
+    lines = text[at:].split("\n")
+    n = 0
+    line = lines[0]
     if len(path) == 1:
         value = _value(line, len(path[0]) + 1)
         if value is None:
@@ -52,10 +70,10 @@ def fast_locate(text: str, path: tuple[object, ...]) -> tuple[int, int] | None:
             # A block collection on the next lines: the composer points at the key.
             follow = next((ln for ln in lines[n + 1 :] if ln.strip() and not ln.lstrip().startswith("#")), "")
             if _ENTRY.match(follow) or (follow.startswith(" ") and _KEY.match(follow.lstrip(" "))):
-                return n + 1, 1
+                return base + 1, 1
             return None
         kind, col = value
-        return (n + 1, 1) if kind == "collection" else (n + 1, col)
+        return (base + 1, 1) if kind == "collection" else (base + 1, col)
     if len(path) != 3 or not isinstance(path[1], int) or not isinstance(path[2], str):
         return None
     if line[len(path[0]) + 1 :].strip():
@@ -102,5 +120,5 @@ def fast_locate(text: str, path: tuple[object, ...]) -> tuple[int, int] | None:
             value = _value(ln, offset + len(field) + 1)
             if value is None or value[0] == "collection":
                 return None
-            return k + 1, value[1]
+            return base + k + 1, value[1]
     return None
