@@ -627,7 +627,7 @@ def _write_lint_summary(ws: _Rows, styles: _StyleBook, lint: WorkbookFindings) -
         ws.append([cell(ws, "no findings", "text"), cell(ws, 0, "number")])
     ws.append([])
     if not lint.bank_rules:
-        ws.append([cell(ws, "Bank-level lint rules are not run on an assessment form (see the whole bank's workbook).", "text")])
+        ws.append([cell(ws, "Bank-level lint rules are not run on a part of the bank (an assessment form or a status selection): see the whole bank's workbook.", "text")])
         return
     ws.append([cell(ws, "Bank-level finding", "header"), cell(ws, "Where and why (with a suggestion)", "header")])
     for code, name, message, where in lint.bank:

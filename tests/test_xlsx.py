@@ -314,4 +314,7 @@ def test_lint_column_is_empty_on_a_clean_bank_and_forms_skip_bank_rules(seed_ban
     assert summary["no findings"][1] == 0 and "none" in summary
     form = openpyxl.load_workbook(io.BytesIO(export(seed_bank, "xlsx", assessment="pattern-check", form="A").data))
     texts = [r[0] for r in form["Summary"].iter_rows(values_only=True) if r and r[0]]
-    assert any(str(t).startswith("Bank-level lint rules are not run on an assessment form") for t in texts)
+    assert any(str(t).startswith("Bank-level lint rules are not run on a part of the bank") for t in texts)
+    approved = openpyxl.load_workbook(io.BytesIO(export(load_bank(ALL_TYPES), "xlsx", status=["approved"]).data))
+    texts = [r[0] for r in approved["Summary"].iter_rows(values_only=True) if r and r[0]]
+    assert any(str(t).startswith("Bank-level lint rules are not run on a part of the bank") for t in texts)

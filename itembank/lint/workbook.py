@@ -23,7 +23,7 @@ class WorkbookFindings:
     by_item: dict[str, str] = field(default_factory=dict)
     bank: list[tuple[str, str, str, str]] = field(default_factory=list)  # (code, rule name, message, where)
     counts: list[tuple[str, str, int]] = field(default_factory=list)  # (code, rule name, findings) for every rule that found any
-    bank_rules: bool = True  # False for an assessment form: bank counts over a form would mislead
+    bank_rules: bool = True  # False for a part of the bank (a form, a status selection): its counts would mislead
 
 
 def finding_text(p: Problem) -> str:
@@ -34,7 +34,7 @@ def finding_text(p: Problem) -> str:
 
 
 def workbook_findings(bank: Bank) -> WorkbookFindings:
-    """Lint the bank (item rules only for an assessment form) for the workbook's Items and Summary sheets."""
+    """Lint the bank (item rules only for a part of it) for the workbook's Items and Summary sheets."""
     root = bank.root
 
     def display(path: Path) -> str:
@@ -43,7 +43,10 @@ def workbook_findings(bank: Bank) -> WorkbookFindings:
         except ValueError:
             return str(path)
 
-    out = WorkbookFindings(bank_rules=bank.form is None)
+    # An assessment form, or a status selection (``--status``: by_id keeps the items left out), is a
+    # part of the bank: counts over it (key balance, duplicates, coverage) would mislead.
+    whole = bank.form is None and len(bank.items) == len(bank.by_id)
+    out = WorkbookFindings(bank_rules=whole)
     found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False)
     cells: dict[str, list[str]] = {}
     for p in found:
