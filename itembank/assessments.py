@@ -41,6 +41,7 @@ from .positions import PositionIndex
 from .problems import Problem, json_path, problem
 from .schema import load_schema
 from .sources import read_document
+from .wording import plural
 
 ASSESSMENTS_DIR = "assessments"
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -433,7 +434,7 @@ def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: l
     if rule.delivery == "random":
         if candidates and len(candidates) == want:
             problems.append(
-                locate("IB406", rule.path + ("delivery",), f"the pool of rule {json_path(list(rule.path))} has exactly {want} items, so every learner gets all of them")
+                locate("IB406", rule.path + ("delivery",), f"the pool of rule {json_path(list(rule.path))} has exactly {plural(want, 'item')}, so every learner gets {'it' if want == 1 else 'all of them'}")
             )
         return Pick(rule, tuple(candidates), pick=want)
     rng = random.Random(f"{assessment.seed}:select:{json_path(list(rule.path))}")

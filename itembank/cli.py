@@ -28,6 +28,7 @@ from .schema import SCHEMA_NAMES, schema_text
 from .skeletons import skeleton
 from .stats import format_stats
 from .validate import check_bank, check_paths
+from .wording import plural
 
 
 class Failure(click.ClickException):
@@ -217,7 +218,7 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | 
     assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
     _check_form(assessment, form)
     loaded = _load(bank)
-    click.echo(f"{loaded.title}: {len(loaded.items)} items valid")
+    click.echo(f"{loaded.title}: {plural(len(loaded.items), 'item')} valid")
     started = export_progress()
 
     def written(fmt: str, target: Path, result: Any) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from .errors import ItembankError, UsageError
 from .model import STATUSES, Bank
 from .render import Renderer
+from .wording import plural
 
 ENTRY_POINT_GROUP = "itembank.exporters"
 
@@ -76,7 +77,7 @@ class ExportResult:
     def summary(self) -> str:
         total = sum(self.written.values())
         parts = ", ".join(f"{n} {t}" for t, n in sorted(self.written.items()))
-        line = f"{total} items written" + (f" ({parts})" if parts else "")
+        line = f"{plural(total, 'item')} written" + (f" ({parts})" if parts else "")
         if self.skipped:
             line += f"; {len(self.skipped)} skipped"
         if self.left_out:

@@ -29,6 +29,7 @@ from .model import AnyItem, Bank, ChoiceItem
 from .positions import PositionIndex
 from .problems import Problem, json_path, problem
 from .sources import read_document
+from .wording import plural
 
 LOCK_VERSION = 1
 _HEADER = (
@@ -244,7 +245,7 @@ def lock_assessment(root: Path | str, name: str) -> tuple[Path, str, list[str]]:
     path, text = make_lock(bank, name)
     data = yaml.safe_load(text)
     lines = [
-        f"form {letter}: {sum(len(s['items']) for s in sections)} items in {len(sections)} section{'s' * (len(sections) != 1)}"
+        f"form {letter}: {plural(sum(len(s['items']) for s in sections), 'item')} in {len(sections)} section{'s' * (len(sections) != 1)}"
         for letter, sections in data["forms"].items()
     ]
     return path, text, lines

@@ -26,6 +26,7 @@ from .errors import InvalidBank, ItembankError, UsageError
 from .formats import ExportContext, ExportOptions, get_exporter
 from .model import Bank
 from .render import Renderer
+from .wording import plural
 
 Echo = Callable[[str], None]
 
@@ -86,7 +87,7 @@ def preview(
         thread.start()
         url = f"http://127.0.0.1:{server.server_address[1]}/index.html"
         echo(f"preview: {url}")
-        echo(f"  {len(bank.items)} item(s) from {root}; watching for changes (Ctrl-C to stop)")
+        echo(f"  {plural(len(bank.items), 'item')} from {root}; watching for changes (Ctrl-C to stop)")
         if open_browser:
             webbrowser.open(url)
         try:
@@ -100,7 +101,7 @@ def preview(
                 except ItembankError as exc:
                     echo(f"not rebuilt: {exc} (the last good pages stay)")
                     continue
-                echo(f"rebuilt after a change to {', '.join(names[:3])}{' …' if len(names) > 3 else ''}: {len(bank.items)} item(s)")
+                echo(f"rebuilt after a change to {', '.join(names[:3])}{' …' if len(names) > 3 else ''}: {plural(len(bank.items), 'item')}")
         finally:
             server.shutdown()
             server.server_close()

@@ -11,12 +11,13 @@ from urllib.parse import quote
 from . import __version__
 from .problems import RULES, Problem
 from .validate import CheckResult
+from .wording import plural
 
 
 def _summary(result: CheckResult) -> str:
     e, w = len(result.errors), len(result.warnings)
     status = "ok" if not e else "invalid"
-    return f"{status}: {result.files} files, {len(result.items)} valid items, {e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}"
+    return f"{status}: {plural(result.files, 'file')}, {plural(len(result.items), 'valid item')}, {plural(e, 'error')}, {plural(w, 'warning')}"
 
 
 def text(result: CheckResult) -> str:

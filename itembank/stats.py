@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from .model import AnyItem, Bank
+from .wording import plural
 
 
 def bank_stats(bank: Bank) -> dict[str, dict[str, int]]:
@@ -63,7 +64,7 @@ def _evidence_lines(bank: Bank) -> list[str]:
 
 
 def format_stats(bank: Bank) -> str:
-    lines = [f"{bank.title}: {len(bank.items)} items"]
+    lines = [f"{bank.title}: {plural(len(bank.items), 'item')}"]
     for name, counts in bank_stats(bank).items():
         lines.append(f"\nby {name}:")
         width = max((len(k) for k in counts), default=0)

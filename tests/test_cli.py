@@ -241,3 +241,18 @@ def test_an_image_with_a_non_ascii_name_is_packaged(tmp_path: Path, fmt: str) ->
         assert result.data is not None
         blobs = [result.data, base64.b64decode(b"".join(re.findall(rb"encoding=\"base64\">([^<]+)<", result.data)))]
     assert png in blobs
+
+
+def test_summaries_count_in_words_for_one_item(tmp_path: Path) -> None:
+    """'1 item written', '1 file, 1 valid item' — never '1 items' (a new user's first bank has one item)."""
+    bank = tmp_path / "items"
+    bank.mkdir()
+    (bank / "q.yaml").write_text("id: q1\ntype: true_false\nstem: The sample mean is an unbiased estimator.\nanswer: true\n", encoding="utf-8")
+    code, out = invoke("validate", "--bank", str(bank))
+    assert code == 0 and out.strip() == "ok: 1 file, 1 valid item, 0 errors, 0 warnings", out
+    code, out = invoke("export", "json", "--bank", str(bank), "-o", str(tmp_path / "bank.json"))
+    assert code == 0 and "1 item written (1 true_false)" in out, out
+    code, out = invoke("build", "--bank", str(bank), "-o", str(tmp_path / "dist"), "--format", "json")
+    assert code == 0 and ": 1 item valid" in out and "1 items" not in out, out
+    code, out = invoke("stats", "--bank", str(bank))
+    assert code == 0 and out.splitlines()[0].endswith(": 1 item"), out

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from itembank import build, load_bank
+from itembank import build, check_bank, load_bank
 from itembank.api import export
 from itembank.cli import main
 from itembank.errors import UsageError
@@ -103,7 +103,7 @@ def test_cli_status_option_and_summary_line(tmp_path: Path) -> None:
     assert "2 retired items left out" in res.output
     res = runner.invoke(main, ["export", "gift", "--bank", str(root), "--status", "approved,review", "-o", str(tmp_path / "q2.gift")])
     assert res.exit_code == 0, res.output
-    assert re.search(r"1 items written .*; 1 skipped; \d+ draft, 2 retired items left out", res.output), res.output
+    assert re.search(r"1 item written .*; 1 skipped; \d+ draft, 2 retired items left out", res.output), res.output
     res = runner.invoke(main, ["export", "gift", "--bank", str(root), "--status", "aproved"])
     assert res.exit_code == 2 and "aproved" in res.output and "Traceback" not in res.output
     res = runner.invoke(main, ["build", "--bank", str(root), "-o", str(tmp_path / "dist"), "--format", "json", "--format", "canvas"])
@@ -571,3 +571,10 @@ def test_a_status_filter_keeps_the_forms_of_the_bank_whole(tmp_path: Path) -> No
     files = result.files or {}
     assert "test-midterm-A.html" in files and b"at-sa" in files["test-midterm-A.html"]
     assert result.left_out["draft"] > 0
+
+
+def test_a_pool_of_exactly_one_item_is_worded_for_one(tmp_path: Path) -> None:
+    """IB406 for a one-item pool says '1 item ... gets it', not '1 items ... all of them'."""
+    root = midterm_bank(tmp_path, MIDTERM.replace("type: [multiple_response, matching]\n        count: 2", "type: matching\n        count: 1"))
+    messages = [p.message for p in check_bank(root).problems if p.code == "IB406"]
+    assert messages and all("exactly 1 item, so every learner gets it" in m for m in messages), messages

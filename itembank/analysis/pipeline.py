@@ -33,6 +33,7 @@ from .mapping import (
 )
 from .readers import KIND_NAMES, Attempt, clean_response, read_report
 from .statistics import ItemFigures, TestFigures, correlation, item_figures, midrank_percentiles, test_figures, wilson_interval
+from ..wording import plural
 
 AttemptPolicy = Literal["first", "last", "highest", "all"]
 LOW_GROUP, HIGH_GROUP = 0.27, 0.73  # Kelley's 27% score groups, on mid-rank percentiles
@@ -320,7 +321,7 @@ def _analyze(reports: Sequence[Path | str], bank: Bank, form: Bank | None, map_f
                 problems.extend(map_by_content(adm, bank))
         problems.extend(check_mapping(adm, bank))
     if problems:
-        raise MappingError(f"{len(problems)} slot mapping problem(s): nothing was analysed", problems)
+        raise MappingError(f"{plural(len(problems), 'slot mapping problem')}: nothing was analysed", problems)
     return _compute(read, administrations, bank, attempts)
 
 

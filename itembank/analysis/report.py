@@ -6,6 +6,7 @@ import json
 
 from .codes import FLAG_NAMES
 from .pipeline import Analysis, ItemStats
+from ..wording import plural
 
 
 def _pct(v: float | None, digits: int = 2) -> str:
@@ -51,7 +52,7 @@ def to_text(analysis: Analysis) -> str:
     flagged = analysis.flagged()
     if flagged:
         out.append("")
-        out.append(f"{len(flagged)} flagged item(s) ('?' = tentative: small sample or within the margin):")
+        out.append(f"{plural(len(flagged), 'flagged item')} ('?' = tentative: small sample or within the margin):")
         for item in flagged:
             out.extend(_item_detail(item))
     if analysis.warnings:
