@@ -247,3 +247,24 @@ def test_every_link_and_image_resolves_with_check(root: str) -> None:
     victim = next((n for n in files if n.startswith("media/")), "flashcards.html" if "flashcards.html" in files else pages[-1])
     damaged = {k: v for k, v in files.items() if k != victim}
     assert broken_links(damaged), f"removing {victim} must break a link"
+
+
+def test_pool_note_and_summary_note_read_right_for_one(tmp_path: Path) -> None:
+    """'1 of these 2 questions is drawn', '1 essay item:' — not 'are drawn' / 'item(s)'."""
+    import shutil
+
+    root = tmp_path / "bank"
+    shutil.copytree(ALL_TYPES_BANK, root)
+    (root / "assessments").mkdir()
+    (root / "assessments" / "quiz.yaml").write_text(
+        "title: Quiz\ninclude_drafts: true\nsections:\n  - title: Pool\n    select:\n"
+        "      - {type: [true_false, short_answer], count: 1, delivery: random}\n",
+        encoding="utf-8",
+    )
+    bank = load_bank(root)
+    doc = _doc(_files(bank, assessment="quiz")["index.html"])
+    assert doc.xpath('normalize-space(//p[@class="pick-note"])') == "1 of these 2 questions is drawn at random each time the page is opened."
+    result = export(bank, "html")
+    essays = sum(1 for i in bank.items if i.type == "essay")
+    assert any(n.startswith(f"{essays} essay item{'s' * (essays != 1)}: ") for n in result.notes), result.notes
+    assert not any("(s)" in n for n in result.notes), result.notes

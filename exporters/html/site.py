@@ -16,6 +16,7 @@ from itembank.errors import ItembankError, UsageError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import LEVELS, AnyItem, Bank
 
+from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
 from .links import broken_links
 from .views import PART, ItemView, item_view, points_label
@@ -133,11 +134,11 @@ class HtmlExporter:
                 raise ItembankError(f"image '{ref}' cannot be read: {exc.strerror or exc}") from None
         essays = sum(1 for i in bank.items if i.type == "essay")
         if essays:
-            result.notes.append(f"{essays} essay item(s): the student compares the answer with the rubric's concepts (self-assessed, not scored)")
+            result.notes.append(f"{plural(essays, 'essay item')}: the student compares the answer with the rubric's concepts (self-assessed, not scored)")
         if ctx.options.check:
             broken = broken_links(files)
             if broken:
-                raise ItembankError(f"html: {len(broken)} link(s) to no file of the site, e.g. {broken[0]}")
+                raise ItembankError(f"html: {plural(len(broken), 'link')} to no file of the site, e.g. {broken[0]}")
             pages = sum(n.endswith('.html') for n in files)
             result.notes.append(f"checked: every link and image of {pages} page{'s' * (pages != 1)} resolves")
         result.files = files
