@@ -29,6 +29,7 @@ from .render import Renderer
 from .wording import plural
 
 Echo = Callable[[str], None]
+_SHOWN_PROBLEMS = 20  # a broken edit's errors shown in the preview's output (validate lists them all)
 
 
 def select_items(bank: Bank, item_ids: Sequence[str]) -> Bank:
@@ -97,6 +98,11 @@ def preview(
                     bank = build_pages(root, item_ids, site)
                 except InvalidBank as exc:
                     echo(f"not rebuilt: {exc} (the last good pages stay)")
+                    errors = exc.result.errors
+                    for p in errors[:_SHOWN_PROBLEMS]:
+                        echo(f"  {p.format()}")
+                    if len(errors) > _SHOWN_PROBLEMS:
+                        echo(f"  ... and {len(errors) - _SHOWN_PROBLEMS} more (itembank validate lists them all)")
                     continue
                 except ItembankError as exc:
                     echo(f"not rebuilt: {exc} (the last good pages stay)")

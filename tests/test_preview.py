@@ -69,6 +69,8 @@ def test_preview_serves_rebuilds_and_stops(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "rebuilt after a change to pt-quiz-1.yaml" in out
     assert "not rebuilt:" in out
+    # ... and says which error, where, so the author need not run validate to find it
+    assert re.search(r"^  \S*pt-quiz-1\.yaml:\d+:\d+: error IB104 \[pt-quiz-1\] type: ", out, re.M), out
     assert "preview: stopped" in out
 
 
