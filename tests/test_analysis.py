@@ -503,6 +503,11 @@ def test_cli_text_json_html_and_exit_codes(samples: Path, tmp_path: Path) -> Non
     text = runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(RESPONSES), str(GRADES)])
     assert text.exit_code == 0, text.output
     assert "mean 60.50%" in text.output and "pt-quiz-4" in text.output and "AN105?" in text.output
+    # pt-quiz-2 has two dead distractors: one AN106 in its table row (each has its own line below),
+    # and the count of flagged items reads as words
+    row = next(line for line in text.output.splitlines() if line.startswith("pt-quiz-2 "))
+    assert row.split()[-1] == "AN106?", row
+    assert "6 flagged items (" in text.output and "(s)" not in text.output
     js = runner.invoke(main, ["analyze", "--bank", str(SEED_BANK), str(RESPONSES), "--format", "json", "--html", str(tmp_path / "html")])
     assert js.exit_code == 0
     import json

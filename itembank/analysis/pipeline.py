@@ -216,7 +216,7 @@ def _select_attempts(adm: Administration, policy: AttemptPolicy) -> None:
             kept.append(ordered[-1])
         else:  # highest: the best total, the earliest of equals
             kept.append(max(ordered, key=lambda i: (score[i], -ordered.index(i))))
-    adm.notes.append(f"{adm.name}: {len(adm.attempts) - len(kept)} further attempt(s) by the same students left out (attempts counted: {policy})")
+    adm.notes.append(f"{adm.name}: {plural(len(adm.attempts) - len(kept), 'further attempt')} by the same students left out (attempts counted: {policy})")
     adm.keep(sorted(kept, key=lambda i: adm.attempts[i].line))
 
 
@@ -370,7 +370,7 @@ def _compute(read: list[Any], administrations: list[Administration], bank: Bank,
             if columns[k].presented is not None:
                 missing[:, j] &= columns[k].presented  # a question not given is not a mark missing
         if missing.any():
-            notes.append(f"{adm.name}: {int(missing.sum())} mark(s) not given (e.g. requires grading) count as 0, as in Moodle's statistics")
+            notes.append(f"{adm.name}: {plural(int(missing.sum()), 'mark')} not given (e.g. requires grading) count{'s' * (int(missing.sum()) == 1)} as 0, as in Moodle's statistics")
         totals = matrix.sum(axis=1)
         max_total = float(sum(columns[k].max_mark for k in scored))
         tests.append(TestStats(adm.name, adm.kind, test_figures(matrix, max_total), len(scored), dict(adm.mapping)))
@@ -452,7 +452,7 @@ def _item_stats(item: AnyItem, parts: list[tuple[Administration, str, _Column, n
         columns.append((None, NO_ANSWER, "", False, na))
         if ot.any():
             columns.append((None, OTHER, "a response that is none of the item's options", False, ot))
-            warnings.append(f"{item.id}: {int(ot.sum())} response(s) name no option of the item (edited since the quiz?)")
+            warnings.append(f"{item.id}: {plural(int(ot.sum()), 'response')} name{'s' * (int(ot.sum()) == 1)} no option of the item (edited since the quiz?)")
         for oid, label, text, is_key, chose in columns:
             if oid is None and not chose.any():
                 continue

@@ -44,7 +44,8 @@ def to_text(analysis: Analysis) -> str:
     out.append(header)
     out.append("-" * len(header))
     for item in analysis.items:
-        codes = ",".join(f.code + ("?" if f.tentative else "") for f in item.flags)
+        # one code per kind: two dead distractors are two lines below, one AN106 here
+        codes = ",".join(dict.fromkeys(f.code + ("?" if f.tentative else "") for f in item.flags))
         out.append(
             f"{item.id[:24]:<24} {item.s:>5} {_pct(item.facility):>9} {_pct(item.sd):>8} {_pct(item.random_guess):>8}"
             f" {_pct(item.discrimination):>8} {_pct(item.efficiency):>8}  {codes}"
