@@ -393,6 +393,7 @@ def test_canvas_reports_what_it_does_with_mixed_shuffle_settings(tmp_path: Path)
     choice.write_text(choice.read_text(encoding="utf-8").replace("  - id: at-mr\n", "  - id: at-mr\n    shuffle: false\n", 1), encoding="utf-8")
     notes = "\n".join(export(load_bank(root), "canvas").notes)
     assert "Canvas shuffles answers for the whole quiz or not at all" in notes and "at-mr" in notes
+    assert "1 item keeps its answer order (at-mr)" in notes and "their exported order" in notes and "(s)" not in notes, notes
     assert "Canvas shuffles answers" not in "\n".join(export(load_bank(ALL_TYPES_BANK), "canvas").notes)
 
 

@@ -19,7 +19,7 @@ from itembank.model import (
     Item,
 )
 
-from ..kit.numbers import number_text
+from ..kit.numbers import number_text, plural
 from .html import CanvasHtml
 from .items import QTI, ItemBuilder, meta_field, sub
 from .names import (
@@ -240,9 +240,9 @@ def _shuffle_note(bank: Bank, exported: dict[str, AnyItem]) -> str | None:
     if not fixed or not free:
         return None
     return (
-        f"Canvas shuffles answers for the whole quiz or not at all: {len(fixed)} item(s) keep their answer order "
+        f"Canvas shuffles answers for the whole quiz or not at all: {plural(len(fixed), 'item')} {'keeps its' if len(fixed) == 1 else 'keep their'} answer order "
         f"({', '.join(fixed[:5])}{' ...' if len(fixed) > 5 else ''}), so the quiz's 'Shuffle answers' is off and "
-        f"{len(free)} item(s) that allow shuffling are shown in their exported order ({', '.join(free[:5])}{' ...' if len(free) > 5 else ''})"
+        f"{plural(len(free), 'item')} that allow{'s' * (len(free) == 1)} shuffling {'is' if len(free) == 1 else 'are'} shown in {'its' if len(free) == 1 else 'their'} exported order ({', '.join(free[:5])}{' ...' if len(free) > 5 else ''})"
     )
 
 
