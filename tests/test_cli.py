@@ -256,3 +256,22 @@ def test_summaries_count_in_words_for_one_item(tmp_path: Path) -> None:
     assert code == 0 and ": 1 item valid" in out and "1 items" not in out, out
     code, out = invoke("stats", "--bank", str(bank))
     assert code == 0 and out.splitlines()[0].endswith(": 1 item"), out
+
+
+def test_the_readme_names_every_command_that_takes_no_bank() -> None:
+    """The README's 'Every command that reads a bank takes --bank' names the exceptions truly."""
+    import click
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sentence = next(line for line in readme.splitlines() if "takes `--bank PATH`" in line)
+
+    def leaves(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+        out: list[tuple[str, click.Command]] = []
+        for name, cmd in group.commands.items():
+            out.extend(leaves(cmd, f"{prefix}{name} ") if isinstance(cmd, click.Group) else [(f"{prefix}{name}", cmd)])
+        return out
+
+    without = sorted(name for name, cmd in leaves(main) if not any("--bank" in p.opts for p in cmd.params if isinstance(p, click.Option)))
+    assert without, "every command takes --bank: drop the exceptions from the README"
+    for name in without:
+        assert f"`{name}`" in sentence, f"{name} takes no --bank but the README says it does: {sentence}"
