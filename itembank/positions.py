@@ -6,7 +6,8 @@ aliases are not expanded).  It runs only for files that need a position in a rep
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -16,9 +17,19 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
 
 
+#: Characters libyaml refuses anywhere in a stream (YAML 1.2 accepts some, and validation reports
+#: them as IB216 with their place): each becomes one ``_``, so every position stays where it was.
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(text: str) -> str:
+    """The text with the characters libyaml cannot read replaced one for one."""
+    return _NON_PRINTABLE.sub("_", text)
+
+
 def _compose(text: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_Loader)
+        return yaml.compose(printable(text), Loader=_Loader)
     except Exception:  # the fast parser accepted it; a position is a nicety, never a crash
         return None
 
@@ -88,18 +99,72 @@ def locate_duplicate_key(text: str) -> tuple[int, int, str]:
     return min(found) if found else (1, 1, "?")
 
 
-def locate_non_string_key(text: str) -> tuple[int, int]:
-    """Where the first mapping key that is not a string (``1:``, ``true:``, ``null:``) stands."""
-    root = _compose(text)
-    stack = [root] if root is not None else []
-    found: list[tuple[int, int]] = []
+def _walk(root: yaml.Node | None) -> Iterator[tuple[yaml.Node, int, bool]]:
+    """Every node in document order: (node, depth of containers above it + 1, whether it is a key)."""
+    if root is None:
+        return
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    seen: set[int] = set()
     while stack:
-        node = stack.pop()
+        node, depth, is_key = stack.pop()
+        yield node, depth, is_key
+        if id(node) in seen:  # aliases share nodes
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if not (isinstance(k, yaml.ScalarNode) and k.tag == "tag:yaml.org,2002:str"):
-                    found.append((k.start_mark.line + 1, k.start_mark.column + 1))
-                stack.append(v)
+            for k, v in reversed(node.value):
+                stack.append((v, depth + 1, False))
+                stack.append((k, depth + 1, True))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    return min(found) if found else (1, 1)
+            stack.extend((v, depth + 1, False) for v in reversed(node.value))
+
+
+def _value(node: yaml.ScalarNode) -> Any:
+    """The value yaml_rs (YAML 1.2 core schema) gives a scalar node, which PyYAML (1.1) may read otherwise."""
+    if node.style:  # quoted or block: always a string (plain is None or "" depending on the loader)
+        return node.value
+    import yaml_rs
+
+    try:
+        return yaml_rs.loads(node.value, parse_datetime=False)
+    except Exception:
+        return node.value
+
+
+def locate_bad_value(text: str, is_bad: Callable[[Any], bool], max_depth: int = 64) -> tuple[int, int]:
+    """Where the first refused value stands: a non-string key, a scalar ``is_bad`` refuses, or a
+    collection nested deeper than ``max_depth``."""
+    for node, depth, is_key in _walk(_compose(text)):
+        if depth > max_depth:
+            return node.start_mark.line + 1, node.start_mark.column + 1
+        if isinstance(node, yaml.ScalarNode):
+            value = _value(node)
+            if (is_key and not isinstance(value, str)) or is_bad(value):
+                return node.start_mark.line + 1, node.start_mark.column + 1
+        elif is_key:  # a collection as a key
+            return node.start_mark.line + 1, node.start_mark.column + 1
+    return 1, 1
+
+
+_TAG_FALLBACK = re.compile(r"(?:^|[\s\[\{,])(![^\s,\[\]\{\}]*)", re.MULTILINE)
+
+
+def locate_tag(text: str, allowed: set[str]) -> tuple[int, int, str] | None:
+    """The first explicit YAML tag not in ``allowed`` (full tag names): (line, column, tag as written)."""
+    clean = printable(text)
+    try:
+        for token in yaml.scan(clean, Loader=_Loader):
+            if isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                full = f"tag:yaml.org,2002:{suffix}" if handle == "!!" else suffix if handle is None else f"{handle}{suffix}"
+                if full not in allowed:
+                    shown = f"!<{suffix}>" if handle is None else f"{handle}{suffix}"
+                    return token.start_mark.line + 1, token.start_mark.column + 1, shown
+        return None
+    except yaml.YAMLError:
+        # libyaml cannot scan what yaml_rs read: refuse what looks like a tag rather than let one pass.
+        m = _TAG_FALLBACK.search(clean)
+        if m is None:
+            return None
+        start = m.start(1)
+        return text.count("\n", 0, start) + 1, start - (text.rfind("\n", 0, start) + 1) + 1, m.group(1)

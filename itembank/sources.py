@@ -3,13 +3,21 @@
 The fast path parses with ``yaml_rs`` (a Rust YAML 1.2 parser, ~25x faster than PyYAML's C loader
 here), which already refuses duplicate keys and alias bombs.  Positions are only needed when a file
 has problems, so the slow position-tracking parse (``positions.py``) runs for those files alone.
+
+Only regular files are read (a FIFO would block, ``/dev/zero`` never ends), and the size limit is
+enforced while reading, not trusted from ``stat``.  What comes out is plain JSON data: finite numbers
+that fit a float, strings without lone surrogates, no YAML tags beyond the JSON ones, nesting at most
+:data:`MAX_DEPTH` deep.  Anything else is a problem with the line and column where it stands.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +27,19 @@ import yaml_rs
 from .problems import Problem, problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: Containers may nest this deep; an item needs four or five levels.
+MAX_DEPTH = 64
+#: Integers must fit a float (every exporter writes numbers as floats somewhere).
+_MAX_INT = int(sys.float_info.max)
 #: An alias may be replayed this many nodes in total; a legitimate bank never comes near it.
 _ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=32)
 
 _LINE_COL = re.compile(r"line (\d+),? column (\d+)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Where a YAML tag may start (``!x`` after a separator); a false alarm only costs a token scan.
+_TAG_HINT = re.compile(r"(?:^|[\s\[\{,])!", re.MULTILINE)
+#: The tags whose meaning is a JSON type; every other tag is refused, never silently dropped.
+_JSON_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
 @dataclass
@@ -36,15 +53,48 @@ class Document:
     problem: Problem | None = None
 
 
-def read_text(path: Path, rel: str) -> tuple[str | None, Problem | None]:
-    """Read a file as UTF-8 text, refusing what is not a reasonable text file."""
+_KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+
+
+def read_bytes(path: Path, rel: str, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, Problem | None]:
+    """The bytes of a regular file of at most ``limit`` bytes, or the problem (IB001, IB005, IB006).
+
+    Opened without blocking (a FIFO would otherwise wait for a writer forever) and checked with
+    ``fstat`` on the open descriptor, so a file swapped for a link or a device after a check is
+    still caught.  At most ``limit + 1`` bytes are read, whatever the file claims its size is.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, problem(rel, "IB001", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError as exc:
         return None, problem(rel, "IB005", f"cannot read file: {exc.strerror or exc}")
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            return None, problem(rel, "IB006", f"file is {kind}, not a regular file: refused")
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            return None, problem(rel, "IB001", f"file is over the limit of {limit:,} bytes")
+        return b"".join(chunks), None
+    except OSError as exc:
+        return None, problem(rel, "IB005", f"cannot read file: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
+
+
+def read_text(path: Path, rel: str) -> tuple[str | None, Problem | None]:
+    """Read a file as UTF-8 text, refusing what is not a reasonable text file."""
+    raw, prob = read_bytes(path, rel)
+    if raw is None:
+        return None, prob
     if not raw.strip():
         return None, problem(rel, "IB002", "file is empty")
     if b"\x00" in raw[:8192]:
@@ -71,50 +121,88 @@ class _DuplicateKey(ValueError):
     pass
 
 
+class _BadValue(ValueError):
+    """A JSON value the item format refuses (the scan in :func:`_json_offence` says where)."""
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a valid JSON number")
+    raise _BadValue(name)
+
+
+def _json_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _BadValue(literal)
+    return value
+
+
+def _json_int(literal: str) -> int:
+    if len(literal) > 310:  # int() refuses > 4300 digits; anything past 309 cannot be a float
+        raise _BadValue(literal)
+    return int(literal)
 
 
 def parse(text: str, rel: str, *, is_json: bool) -> tuple[Any, Problem | None]:
     """Parse text into plain data (dict/list/str/int/float/bool/None) or return a located problem."""
     if is_json:
         try:
-            return json.loads(text, object_pairs_hook=_json_no_duplicates, parse_constant=_reject_constant), None
+            data = json.loads(
+                text, object_pairs_hook=_json_no_duplicates, parse_constant=_reject_constant, parse_float=_json_float, parse_int=_json_int
+            )
         except _DuplicateKey as exc:
             return None, _locate_json_duplicate(text, rel, str(exc))
         except json.JSONDecodeError as exc:
             return None, problem(rel, "IB010", f"JSON syntax error: {exc.msg}", line=exc.lineno, column=exc.colno)
-        except (ValueError, RecursionError) as exc:
+        except (_BadValue, RecursionError):
+            return None, _json_offence(text, rel) or problem(rel, "IB010", "JSON error: the file cannot be read as plain data")
+        except ValueError as exc:
             return None, problem(rel, "IB010", f"JSON error: {exc}")
+        if _non_json(data) is not None or ("\\u" in text and _has_surrogate(data)):
+            return None, _json_offence(text, rel) or problem(rel, "IB014", _non_json(data) or "text holds a lone surrogate")
+        return data, None
     try:
         data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
     except yaml_rs.YAMLDecodeError as exc:
         return None, _yaml_problem(text, rel, str(exc))
     except RecursionError:
-        return None, problem(rel, "IB012", "nesting is too deep")
+        return None, problem(rel, "IB012", f"nesting is too deep (the limit is {MAX_DEPTH} levels)")
+    if _TAG_HINT.search(text):
+        from .positions import locate_tag
+
+        found = locate_tag(text, _JSON_TAGS)
+        if found is not None:
+            line, col, tag = found
+            return None, problem(rel, "IB014", f"YAML tag {tag} is not supported: write the value as plain text", line=line, column=col)
     bad = _non_json(data)
     if bad is not None:
-        line = col = 1
-        if bad.startswith("mapping key"):
-            from .positions import locate_non_string_key
+        from .positions import locate_bad_value
 
-            line, col = locate_non_string_key(text)
-        return None, problem(rel, "IB014", bad, line=line, column=col)
+        line, col = locate_bad_value(text, _bad_scalar)
+        return None, problem(rel, "IB012" if bad.startswith("nesting") else "IB014", bad, line=line, column=col)
     return data, None
+
+
+def _bad_scalar(value: Any) -> bool:
+    """Whether one parsed value (a key or a scalar) is refused by :func:`_non_json`."""
+    return _non_json([value]) is not None if not isinstance(value, (dict, list)) else False
 
 
 def _yaml_problem(text: str, rel: str, message: str) -> Problem:
     first = message.strip().splitlines()[0] if message.strip() else "invalid YAML"
+    m = _LINE_COL.search(message)
+    line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
     if "duplicate" in first:
         # yaml_rs names the key but not where it is: the position-tracking parser finds it.
         from .positions import locate_duplicate_key
 
         line, col, key = locate_duplicate_key(text)
         return problem(rel, "IB011", f"duplicate key {key!r}: a second value would silently replace the first", line=line, column=col)
-    if "alias" in first or "repetition" in first or "recursion" in first.lower():
-        return problem(rel, "IB012", f"refused: {first} (anchors/aliases expand too much)")
-    m = _LINE_COL.search(message)
-    line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+    if "alias" in first or "repetition" in first:
+        return problem(rel, "IB012", f"refused: {first} (anchors/aliases expand too much)", line=line, column=col)
+    if "recursion limit" in message.lower():
+        return problem(rel, "IB012", f"nesting is too deep (the limit is {MAX_DEPTH} levels)", line=line, column=col)
+    if "invalid tag" in first.lower():
+        return problem(rel, "IB014", f"{first}: YAML tags are not part of the item format", line=line, column=col)
     detail = message.strip().splitlines()[-1].strip() if "\n" in message.strip() else first
     detail = _LINE_COL.sub("", detail).replace(" at ,", "").strip().rstrip(",") or first
     return problem(rel, "IB010", f"YAML syntax error: {detail}", line=line, column=col)
@@ -133,15 +221,75 @@ def _locate_json_duplicate(text: str, rel: str, key: str) -> Problem:
     return problem(rel, "IB011", f"duplicate key {key!r}: a second value would silently replace the first", line=line, column=col)
 
 
-def _non_json(data: Any) -> str | None:
-    """Reject values JSON cannot hold, so the schema and every exporter see plain data.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?Infinity|NaN|-?\d[0-9.eE+-]*', re.DOTALL)
 
-    yaml_rs (with parse_datetime=False) yields only JSON types and finite or infinite floats, so the
-    walk only has to look at mapping keys and floats; containers of plain scalars are skipped fast.
-    """
+
+def _json_offence(text: str, rel: str) -> Problem | None:
+    """The first value of a JSON text (in document order) that the item format refuses, located."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        message = code = None
+        if tok[0] == '"':
+            if "\\u" in tok:
+                try:
+                    value = json.loads(tok)
+                except ValueError:
+                    continue
+                hit = _SURROGATE.search(value)
+                if hit:
+                    code, message = "IB014", f"text holds a lone surrogate U+{ord(hit.group()):04X}, which is not a character (fix the \\u escape)"
+        elif tok in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                code, message = "IB012", f"nesting is too deep (the limit is {MAX_DEPTH} levels)"
+        elif tok in "]}":
+            depth -= 1
+        else:
+            bad = tok in ("NaN", "Infinity", "-Infinity")
+            if not bad:
+                try:
+                    value = float(tok)
+                    bad = not math.isfinite(value) or ("." not in tok and "e" not in tok.lower() and len(tok) > 310)
+                except ValueError:
+                    bad = False
+            if bad:
+                code, message = "IB014", f"number {tok[:40]}{'…' if len(tok) > 40 else ''} is not a finite number that fits a float"
+        if message is not None:
+            line = text.count("\n", 0, m.start()) + 1
+            col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+            return problem(rel, code or "IB014", message, line=line, column=col)
+    return None
+
+
+def _has_surrogate(data: Any) -> bool:
     stack = [data]
     while stack:
         node = stack.pop()
+        if type(node) is dict:
+            for k, v in node.items():
+                if _SURROGATE.search(k):
+                    return True
+                stack.append(v)
+        elif type(node) is list:
+            stack.extend(node)
+        elif type(node) is str and _SURROGATE.search(node):
+            return True
+    return False
+
+
+def _non_json(data: Any) -> str | None:
+    """Reject values JSON cannot hold, so the schema and every exporter see plain data.
+
+    yaml_rs (with parse_datetime=False) yields only JSON types, sets (``!!set``) and floats that may
+    be infinite or NaN, so the walk looks at mapping keys, numbers, stray types and depth; containers
+    of plain scalars are skipped fast.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return f"nesting is too deep (the limit is {MAX_DEPTH} levels)"
         if type(node) is dict:
             for k in node:
                 if type(k) is not str:
@@ -154,9 +302,11 @@ def _non_json(data: Any) -> str | None:
         for v in values:
             t = type(v)
             if t is dict or t is list:
-                stack.append(v)
+                stack.append((v, depth + 1))
             elif t is float and not math.isfinite(v):
                 return f"number {v!r} is not finite"
+            elif t is int and (v > _MAX_INT or v < -_MAX_INT):
+                return f"number {str(v)[:20]}… is too large (it does not fit a float)"
             elif not (v is None or t is str or t is bool or t is int or t is float):
                 return f"value of type {t.__name__} is not supported (quote it as a string)"
     return None
