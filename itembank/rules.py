@@ -6,6 +6,7 @@ item id.  Rules read the raw mapping (not the model) so that paths match what th
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections import Counter
@@ -37,6 +38,32 @@ def may_hold_xml_bad(blob: str) -> bool:
     return "\\u00" in escapes or "\\b" in escapes or "\\f" in escapes or _XML_BAD_RAW.search(blob) is not None
 
 
+#: Link and image URL schemes that may reach an export (README, "Links and images").  Everything
+#: else (javascript:, vbscript:, data:, file:, ...) is refused as IB222; a URL without a scheme is a
+#: path (an image in the bank, or a page relative to where the export is shown).
+ALLOWED_SCHEMES = ("http", "https", "mailto")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+#: Browsers drop these inside a URL before reading its scheme (``java\tscript:`` is ``javascript:``).
+_URL_IGNORED = re.compile("[\x00-\x20\x7f-\x9f\u00ad\u200b-\u200f\u2060\ufeff]")
+#: Characters that show nothing: a text made only of these is an invisible answer.
+_VISIBLE = re.compile("[^\\s\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u2060-\u2064\u3164\ufeff]")
+
+
+def url_scheme_problem(url: str) -> str | None:
+    """The refused scheme of a link or image URL, or None when the URL may be exported."""
+    m = _SCHEME.match(_URL_IGNORED.sub("", url))
+    if m is None or m.group(1).lower() in ALLOWED_SCHEMES:
+        return None
+    return m.group(1).lower()
+
+
+def is_blank(text: str) -> bool:
+    """Whether a text shows nothing at all (whitespace, zero-width characters, ``&nbsp;``)."""
+    if "&" in text:
+        text = html.unescape(text)
+    return _VISIBLE.search(text) is None
+
+
 _MD_OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
 #: Markdown fields: top-level texts, lists of texts, and lists of mappings with text fields.
@@ -51,7 +78,8 @@ class RuleContext:
     def __init__(self, root: Path, config: BankConfig) -> None:
         self.root = root.resolve()
         self.config = config
-        self._exists: dict[str, bool] = {}
+        self._exists: dict[str, str | None] = {}
+        self._case: dict[str, str] = {}  # casefolded image name -> the first spelling seen
         #: The text of the file being checked, when known: lets whole-file pre-checks skip work.
         self.source_text: str | None = None
 
@@ -67,8 +95,28 @@ class RuleContext:
         if rel.startswith(("/", "../")) or rel == "..":
             return "IB212"
         if rel not in self._exists:
-            self._exists[rel] = (self.root / rel).is_file()
-        return None if self._exists[rel] else "IB211"
+            self._exists[rel] = self._file_status(rel)
+        status = self._exists[rel]
+        if status is None:
+            first = self._case.setdefault(rel.casefold(), rel)
+            if first != rel:
+                return "IB223"
+        return status
+
+    def case_twin(self, ref: str) -> str:
+        """The other spelling of an image name that differs from ``ref`` only in letter case."""
+        rel = local_image(ref) or ref
+        return self._case.get(rel.casefold(), rel)
+
+    def _file_status(self, rel: str) -> str | None:
+        """Every link on the way is followed: the file must be a regular file inside the bank."""
+        try:
+            real = (self.root / rel).resolve()
+        except (OSError, RuntimeError):  # a link loop
+            return "IB211"
+        if not real.is_relative_to(self.root):
+            return "IB212"
+        return None if real.is_file() else "IB211"
 
 
 def markdown_texts(item: dict[str, Any]) -> Iterator[tuple[tuple[object, ...], str]]:
@@ -140,6 +188,8 @@ def choice_keys(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
             yield ("options", i, "id"), "IB205", f"option id '{o['id']}' is already used by options[{seen_ids[o['id']]}]"
         seen_ids.setdefault(o["id"], i)
         text = o["text"].strip()
+        if is_blank(text):
+            yield ("options", i, "text"), "IB213", "option text is empty: learners would see an invisible answer"
         if text in seen_texts:
             yield ("options", i, "text"), "IB217", f"same text as options[{seen_texts[text]}]"
         seen_texts.setdefault(text, i)
@@ -178,6 +228,9 @@ def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         if name not in used:
             yield ("blanks", name), "IB209", f"blank '{name}' does not appear in the stem as {{{{{name}}}}}"
         if "choices" in blank:
+            for k, choice in enumerate(blank["choices"]):
+                if is_blank(choice):
+                    yield ("blanks", name, "choices", k), "IB213", "choice is empty: learners would see an invisible answer"
             if blank.get("correct") not in blank["choices"]:
                 yield ("blanks", name, "correct"), "IB214", f"{blank.get('correct')!r} is not one of the choices"
             if len(set(blank["choices"])) != len(blank["choices"]):
@@ -197,6 +250,15 @@ def matching_pairs(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         if prompts[p["prompt"].strip()] > 1:
             yield ("pairs", i, "prompt"), "IB217", "two pairs have the same prompt"
             break
+    seen: dict[str, int] = {}
+    for i, p in enumerate(pairs):
+        for f in ("prompt", "match"):
+            if is_blank(p[f]):
+                yield ("pairs", i, f), "IB213", f"{f} is empty: learners would see nothing to match"
+        m = p["match"].strip()
+        if m in seen:
+            yield ("pairs", i, "match"), "IB217", f"same match as pairs[{seen[m]}]: two identical targets cannot be told apart, so the item cannot be answered"
+        seen.setdefault(m, i)
     matches = {p["match"].strip() for p in pairs}
     for i, d in enumerate(item.get("distractors", [])):
         if d.strip() in matches:
@@ -206,6 +268,9 @@ def matching_pairs(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
 def ordering_sequence(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if item["type"] != "ordering":
         return
+    for i, s in enumerate(item["sequence"]):
+        if is_blank(s):
+            yield ("sequence", i), "IB213", "step is empty"
     seq = [s.strip() for s in item["sequence"]]
     if len(set(seq)) != len(seq):
         yield ("sequence",), "IB217", "an entry is listed twice; each step of the order must be distinct"
@@ -245,7 +310,7 @@ def rationale_present(item: dict[str, Any], ctx: RuleContext) -> Iterator[Findin
 
 def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     """Empty stems, characters XML cannot carry, raw HTML, and images that are missing or escape the bank."""
-    if not item["stem"].strip():
+    if is_blank(item["stem"]):
         yield ("stem",), "IB213", "stem is empty"
     # Answer "is there anything to look at?" for the whole item first; the per-field walks below
     # only run for the few items where the answer is yes.
@@ -253,11 +318,11 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if src is not None and "\\" not in src:
         # No escape sequences in the file: every character of every value stands in the file as is.
         may_be_bad = XML_BAD.search(src) is not None
-        may_have_markup = "<" in src or "![" in src
+        may_have_markup = any(mark in src for mark in _MARKUP_HINTS)
     else:
         blob = json.dumps(item, ensure_ascii=False)
         may_be_bad = may_hold_xml_bad(blob)
-        may_have_markup = "<" in blob or "![" in blob
+        may_have_markup = any(mark in blob for mark in _MARKUP_HINTS)
     if may_be_bad:
         for path, text in all_strings(item):
             m = XML_BAD.search(text)
@@ -266,25 +331,63 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if not may_have_markup:
         return
     for path, text in markdown_texts(item):
-        if "<" not in text and "![" not in text:
-            continue  # neither HTML nor images: skip the parse (most texts)
-        for event in pyromark.events(text, options=_MD_OPTIONS):
-            if not isinstance(event, dict):
-                continue
-            if "InlineHtml" in event or "Html" in event:
-                raw = str(event.get("InlineHtml") or event.get("Html") or "").strip()
-                if raw.startswith("<!--"):
-                    continue
+        if not any(mark in text for mark in _MARKUP_HINTS):
+            continue  # no HTML, image, link or character reference: skip the parse (most texts)
+        yield from _markup_findings(path, text, ctx)
+
+
+#: Substrings without which a Markdown text holds no HTML, image, link or character reference.
+_MARKUP_HINTS = ("<", "![", "](", "]:", "&#")
+
+
+def _markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> Iterator[Finding]:
+    """Raw HTML (comments included), refused URL schemes, images and decoded characters of one text."""
+    html_seen = False
+    bad_char_seen = XML_BAD.search(text) is not None  # a raw one is reported by the per-string scan
+    for event in pyromark.events(text, options=_MD_OPTIONS):
+        if not isinstance(event, dict):
+            continue
+        if ("InlineHtml" in event or "Html" in event) and not html_seen:
+            html_seen = True
+            raw = (event.get("InlineHtml") or event.get("Html") or "").strip()
+            if raw.startswith("<!--"):
+                yield path, "IB215", f"HTML comment {raw[:40]!r} is not allowed (a comment can hide markup from review); write notes as YAML `#` comments"
+            else:
                 yield path, "IB215", f"raw HTML {raw[:40]!r} is not allowed; put code in `backticks` or escape '<' as '\\<'"
-                break
-            start = event.get("Start")
-            if isinstance(start, dict) and "Image" in start:
-                ref = start["Image"]["dest_url"]
-                code = ctx.image_status(ref)
-                if code == "IB211":
-                    yield path, code, f"image '{ref}' does not exist (paths are relative to the bank root)"
-                elif code == "IB212":
-                    yield path, code, f"image '{ref}' points outside the bank"
+            continue
+        value = event.get("Text")
+        if isinstance(value, str) and not bad_char_seen:
+            m = XML_BAD.search(value)
+            if m:  # a character reference such as &#27; decodes to a character XML cannot carry
+                bad_char_seen = True
+                yield path, "IB216", f"a character reference decodes to U+{ord(m.group()):04X}, which cannot be exported to XML; remove it"
+            continue
+        start = event.get("Start")
+        if not isinstance(start, dict):
+            continue
+        kind = "Image" if "Image" in start else "Link" if "Link" in start else None
+        if kind is None:
+            continue
+        ref = start[kind]["dest_url"]
+        title = start[kind].get("title") or ""
+        m = XML_BAD.search(title)
+        if m and not bad_char_seen:
+            bad_char_seen = True
+            yield path, "IB216", f"{kind.lower()} title holds U+{ord(m.group()):04X}, which cannot be exported to XML; remove it"
+        scheme = url_scheme_problem(ref)
+        if scheme is not None:
+            allowed = ", ".join(f"{s}:" for s in ALLOWED_SCHEMES)
+            shown = ref if len(ref) <= 60 else ref[:57] + "..."
+            yield path, "IB222", f"{kind.lower()} URL {shown!r} uses the scheme '{scheme}:', which is not allowed (allowed: {allowed} and paths in the bank)"
+            continue
+        if kind == "Image":
+            code = ctx.image_status(ref)
+            if code == "IB211":
+                yield path, code, f"image '{ref}' does not exist (paths are relative to the bank root)"
+            elif code == "IB212":
+                yield path, code, f"image '{ref}' points outside the bank"
+            elif code == "IB223":
+                yield path, code, f"image '{ref}' and '{ctx.case_twin(ref)}' differ only in letter case: they collide in zip files opened on Windows or macOS"
 
 
 def moodle_grades(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
