@@ -26,15 +26,18 @@ __all__ = ["BuildReport", "InvalidBank", "build", "export", "form_dir", "load_ba
 
 FORM_WITHOUT_ASSESSMENT = "a form was given without its assessment (a form belongs to an assessment)"
 
-def load_bank(root: Path | str = "items", *, strict: bool = False, progress: Callable[[int, int], None] | None = None) -> Bank:
+def load_bank(
+    root: Path | str = "items", *, strict: bool = False, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False
+) -> Bank:
     """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors.
 
-    ``progress(done, total)`` is called as files are checked.
+    ``progress(done, total)`` is called as files are checked.  A folder without item files is an
+    error (IB016) unless ``allow_empty``.
     """
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"bank folder '{root}' does not exist")
-    result = check_bank(root, progress=progress)
+    result = check_bank(root, progress=progress, allow_empty=allow_empty)
     if not result.ok(strict=strict):
         raise InvalidBank(result)
     return result.bank()

@@ -596,7 +596,14 @@ def check_assessments(
     resolved: dict[str, Selection] = {}
     # a lock file given on its own stands for its blueprint
     files = list(dict.fromkeys(p.with_name(p.name[: -len(LOCK_SUFFIX)] + ".yaml") if is_lock_file(p) else p for p in files))
+    first: dict[str, Path] = {}
     for path in files:
+        other = first.setdefault(path.stem.casefold(), path)
+        if other != path:
+            problems.append(
+                problem(display(path), "IB407", f"assessment '{path.stem}' is also defined by {other.name}: rename or remove one (exports are named after the assessment)")
+            )
+            continue
         assessment, found = read_assessment(path, display(path))
         problems.extend(found)
         if assessment is None:

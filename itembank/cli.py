@@ -94,18 +94,19 @@ def main() -> None:
 @click.option("--format", "fmt", type=click.Choice(sorted(REPORTERS)), default="text", show_default=True, help="Report format: text, json, github (workflow annotations) or sarif (code scanning).")
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--lint", "with_lint", is_flag=True, help="Also report item-writing flaws (`itembank lint`).")
-def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_lint: bool) -> None:
+@click.option("--allow-empty", is_flag=True, help="Accept a bank with no item files (default: IB016, exit 1).")
+def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_lint: bool, allow_empty: bool) -> None:
     """Check the bank (or the given files and folders) and report every problem.
 
     Exit 0 when valid, 1 when there are errors (or warnings with --strict), 2 on usage errors.
     """
     if paths:
         root = bank if bank.is_dir() else (paths[0] if paths[0].is_dir() else paths[0].parent)
-        result = check_paths(list(paths), root=root, progress=check_progress())
+        result = check_paths(list(paths), root=root, progress=check_progress(), allow_empty=allow_empty)
     else:
         if not bank.is_dir():
             raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank or PATHS)")
-        result = check_bank(bank, progress=check_progress())
+        result = check_bank(bank, progress=check_progress(), allow_empty=allow_empty)
     if with_lint:
         from .lint import lint_result
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
@@ -13,6 +15,36 @@ from .problems import RULES, Problem
 from .validate import CheckResult
 from .wording import plural
 
+#: What must never reach a terminal or a CI log raw: C0/C1 controls (an ESC sequence can retitle a
+#: terminal or hide text), DEL, line and paragraph separators, bidirectional overrides (text that
+#: reads differently from what it is) and lone surrogates (not encodable).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every unsafe character written as an escape (``\\x1b``, ``\\u202e``).
+
+    Tab is kept; newline and carriage return are escaped too unless ``newlines`` (for text that is
+    itself several lines, where each line is checked separately).
+    """
+    if not newlines:
+        text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return _UNSAFE.sub(_escape_char, text)
+
+
+def _safe_problem(p: Problem) -> Problem:
+    return replace(p, file=printable(p.file), message=printable(p.message), path=printable(p.path), item_id=None if p.item_id is None else printable(p.item_id))
+
+
+def _line(text: str) -> str:
+    """One report line, which must not be read as a GitHub workflow command (those start with ``::``)."""
+    return "./" + text if text.startswith("::") else text
+
 
 def _summary(result: CheckResult) -> str:
     e, w = len(result.errors), len(result.warnings)
@@ -21,7 +53,7 @@ def _summary(result: CheckResult) -> str:
 
 
 def text(result: CheckResult) -> str:
-    lines = [p.format() for p in result.problems]
+    lines = [_line(_safe_problem(p).format()) for p in result.problems]
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
 
@@ -33,13 +65,23 @@ def as_json(result: CheckResult) -> str:
         "items": len(result.items),
         "errors": len(result.errors),
         "warnings": len(result.warnings),
-        "problems": [p.as_dict() for p in result.problems],
+        "problems": [_json_safe(p).as_dict() for p in result.problems],
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+def _json_safe(p: Problem) -> Problem:
+    """Only lone surrogates need care in JSON (json.dumps escapes controls; a surrogate cannot be encoded)."""
+    fix = lambda t: _SURROGATES.sub(_escape_char, t)  # noqa: E731
+    return replace(p, file=fix(p.file), message=fix(p.message), path=fix(p.path))
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def _gh_escape(value: str, *, prop: bool = False) -> str:
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    value = printable(value, newlines=True)
     if prop:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value

@@ -64,6 +64,23 @@ def display_path(path: Path) -> str:
     return text
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a file name whose bytes are not UTF-8 (held as lone surrogates)
+        return False
+
+
+def _shown(path: Path) -> str:
+    """A path fit for a report even when its name is not valid UTF-8 (bytes shown as ``\\xNN``)."""
+    return os.fsencode(display_path(path)).decode("utf-8", "backslashreplace")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
 def discover(root: Path) -> list[Path]:
     """Item files of a bank folder, sorted so that every run sees the same order."""
     found: list[Path] = []
@@ -98,15 +115,27 @@ def check_paths(
     *,
     root: Path,
     progress: Callable[[int, int], None] | None = None,
+    allow_empty: bool = False,
 ) -> CheckResult:
-    """Check the given files/folders as one bank rooted at ``root`` (ids must be unique across all)."""
+    """Check the given files/folders as one bank rooted at ``root`` (ids must be unique across all).
+
+    Finding no item file at all is an error (IB016) unless ``allow_empty``: a mistyped ``--bank``
+    must not pass as a valid, empty bank.
+    """
     root = root.resolve()
     config, config_problems = load_config(root, display_path(root / CONFIG_NAME))
     result = CheckResult(root=root, config=config, problems=list(config_problems))
     files: list[Path] = []
+    refused: list[Problem] = []
     for p in paths:
+        given = Path(os.path.abspath(p))
         p = p.resolve()
-        files.extend(discover(p) if p.is_dir() else [p])
+        if p.is_dir():
+            files.extend(discover(p))
+        elif p != given and _inside(given, root) and not _inside(p, root):
+            refused.append(problem(_shown(given), "IB006", "file is a link to a file outside the bank: refused"))
+        else:
+            files.append(p)
     files = list(dict.fromkeys(files))
     # Blueprints in <bank>/assessments/ are checked against the items once these are loaded.
     # (paths are resolved above, so comparing the parent folder is enough; no per-file resolve()).
@@ -114,6 +143,11 @@ def check_paths(
     blueprints = [f for f in files if f.parent == blueprint_dir]
     files = [f for f in files if f.parent != blueprint_dir]
     result.files = len(files)
+    result.problems.extend(refused)
+    if not files and not blueprints and not refused and not allow_empty:
+        result.problems.append(
+            problem(_shown(root), "IB016", "no items found: no .yaml, .yml or .json item files under this folder (is --bank right?)")
+        )
     ctx = RuleContext(root, config)
     schema = item_schema()
     first_seen: dict[str, str] = {}
@@ -122,6 +156,12 @@ def check_paths(
         if progress is not None:
             progress(n, len(files))
         rel = display_path(path)
+        if not _utf8(rel):
+            result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
+            continue
+        if os.path.islink(path) and not _inside(path.resolve(), root):
+            result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
+            continue
         doc = read_document(path, rel)
         if doc.problem is not None:
             result.problems.append(doc.problem)
@@ -185,7 +225,7 @@ def _check_blueprints(result: CheckResult, paths: Sequence[Path], blueprints: li
         blueprints = assessment_files(root)
     if not blueprints:
         return
-    items = result.items if whole else check_paths([root], root=root).items
+    items = result.items if whole else check_paths([root], root=root, allow_empty=True).items
     problems, resolved = check_assessments(blueprints, items, display_path)
     result.problems.extend(problems)
     if whole:
@@ -218,7 +258,7 @@ def _unique(items: list[AnyItem]) -> list[AnyItem]:
     return out
 
 
-def check_bank(root: Path | str, *, progress: Callable[[int, int], None] | None = None) -> CheckResult:
+def check_bank(root: Path | str, *, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False) -> CheckResult:
     """Check a whole bank folder."""
     root = Path(root)
-    return check_paths([root], root=root, progress=progress)
+    return check_paths([root], root=root, progress=progress, allow_empty=allow_empty)

@@ -1,0 +1,257 @@
+"""Hostile input that cannot live in ``cases/invalid`` as one plain file: special files, links,
+file names, whole banks, and what reporters print (issue 9).
+
+Content cases (numbers, tags, surrogates, raw HTML, URLs, empty texts...) are one file each in
+``cases/invalid`` and run by ``test_validate_cases.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from itembank.cli import main
+
+FLASHCARD = "id: {id}\ntype: flashcard\nstem: {stem}\nanswer: Back.\n"
+
+
+def _validate(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(main, ["validate", "--format", "json", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, json.loads(result.output)
+
+
+def _codes(report: dict) -> list[tuple[str, str]]:
+    return [(p["code"], Path(p["file"]).name) for p in report["problems"]]
+
+
+def _bank(tmp_path: Path) -> Path:
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "ok.yaml").write_text(FLASHCARD.format(id="ok1", stem="Front."), encoding="utf-8")
+    return root
+
+
+# --- special files and links ---------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_like_an_item_is_refused_without_hanging(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    os.mkfifo(root / "a.yaml")
+    out: list[tuple[int, dict]] = []
+    worker = threading.Thread(target=lambda: out.append(_validate("--bank", str(root))), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    if worker.is_alive():  # unblock the reader so the test process can end, then fail
+        with open(root / "a.yaml", "wb"):
+            pass
+        pytest.fail("validate hangs on a FIFO")
+    code, report = out[0]
+    assert code == 1
+    assert ("IB006", "a.yaml") in _codes(report)
+    assert "FIFO" in next(p["message"] for p in report["problems"] if p["code"] == "IB006")
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_an_item_file_linked_to_dev_zero_is_refused(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "zero.yaml").symlink_to("/dev/zero")
+    code, report = _validate("--bank", str(root))
+    assert code == 1
+    assert _codes(report) == [("IB006", "zero.yaml")]
+
+
+def test_the_size_limit_is_enforced_while_reading_not_from_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that grows (or lies about its size) is cut at the limit: never read without end."""
+    from itembank import sources
+
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 1000)
+    big = tmp_path / "big.yaml"
+    big.write_text("stem: '" + "x" * 5000 + "'\n")
+    reads: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        reads.append(n)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(sources.os, "read", counting_read)
+    raw, prob = sources.read_bytes(big, "big.yaml", limit=1000)
+    assert raw is None and prob is not None and prob.code == "IB001"
+    assert sum(reads) <= 1001
+
+
+def test_an_item_file_linked_outside_the_bank_is_refused(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    secret = tmp_path / "secret.yaml"
+    secret.write_text(FLASHCARD.format(id="secret", stem="Outside."), encoding="utf-8")
+    (root / "link.yaml").symlink_to(secret)
+    code, report = _validate("--bank", str(root))
+    assert code == 1
+    assert _codes(report) == [("IB006", "link.yaml")]
+    # Named on the command line, the link is refused just the same.
+    code, report = _validate(str(root / "link.yaml"), "--bank", str(root))
+    assert code == 1 and _codes(report) == [("IB006", "link.yaml")]
+
+
+def test_an_item_file_linked_inside_the_bank_is_read(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "sub").mkdir()
+    (root / "sub" / "real.yaml").write_text(FLASHCARD.format(id="real1", stem="Inside."), encoding="utf-8")
+    (root / "alias.yaml").symlink_to(root / "sub" / "real.yaml")
+    code, report = _validate("--bank", str(root))
+    # The same item seen twice under two names: reported, never silently taken once.
+    assert code == 1 and [p["code"] for p in report["problems"]] == ["IB201"]
+
+
+def test_an_image_linked_outside_the_bank_is_refused(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "media").mkdir()
+    outside = tmp_path / "environ.png"
+    outside.write_bytes(b"\x89PNG\r\n\x1a\n secret")
+    (root / "media" / "env.png").symlink_to(outside)
+    (root / "img.yaml").write_text(FLASHCARD.format(id="img1", stem="'![x](media/env.png)'"), encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and _codes(report) == [("IB212", "img.yaml")]
+    # A linked folder that leaves the bank is caught the same way.
+    (root / "media" / "env.png").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "env.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (root / "pics").symlink_to(tmp_path / "elsewhere")
+    (root / "img.yaml").write_text(FLASHCARD.format(id="img1", stem="'![x](pics/env.png)'"), encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and _codes(report) == [("IB212", "img.yaml")]
+
+
+def test_an_image_linked_inside_the_bank_is_fine(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "media").mkdir()
+    (root / "media" / "real.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (root / "media" / "alias.png").symlink_to(root / "media" / "real.png")
+    (root / "img.yaml").write_text(FLASHCARD.format(id="img1", stem="'![x](media/alias.png)'"), encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 0, report
+
+
+def test_image_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "media").mkdir()
+    (root / "media" / "Plot.png").write_bytes(b"\x89PNG\r\n\x1a\n1")
+    (root / "media" / "plot.png").write_bytes(b"\x89PNG\r\n\x1a\n2")
+    (root / "a.yaml").write_text(FLASHCARD.format(id="a1", stem="'![x](media/Plot.png)'"), encoding="utf-8")
+    (root / "b.yaml").write_text(FLASHCARD.format(id="b1", stem="'![x](media/plot.png)'"), encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 1
+    prob = next(p for p in report["problems"] if p["code"] == "IB223")
+    assert prob["file"].endswith("b.yaml") and prob["line"] == 3 and prob["item_id"] == "b1"
+    assert "media/Plot.png" in prob["message"]
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
+def test_a_file_name_that_is_not_utf8_is_reported_and_the_report_stays_printable(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    name = os.fsdecode(b"caf\xe9.yaml")
+    try:
+        (root / name).write_text(FLASHCARD.format(id="cafe", stem="Front."), encoding="utf-8")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    for fmt in ("text", "github"):
+        result = CliRunner().invoke(main, ["validate", "--format", fmt, "--bank", str(root)])
+        assert result.exit_code == 1, result.output
+        assert "caf\\xe9.yaml" in result.output
+        result.output.encode("utf-8")  # printable
+    _, report = _validate("--bank", str(root))
+    assert [p["code"] for p in report["problems"]] == ["IB004"]
+    assert report["problems"][0]["file"].endswith("caf\\xe9.yaml")
+
+
+def test_ten_thousand_options_are_refused_not_crashing_an_export(tmp_path: Path) -> None:
+    root = tmp_path / "bank"
+    root.mkdir()
+    options = "".join(f"  - {{id: o{i}, text: Option {i}, feedback: No.}}\n" for i in range(10_000))
+    (root / "many.yaml").write_text("id: many\ntype: multiple_choice\nstem: Pick.\noptions:\n  - {id: a, text: Right, correct: true}\n" + options)
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and [(p["code"], p["line"]) for p in report["problems"]] == [("IB106", 4)]
+    result = CliRunner().invoke(main, ["export", "xlsx", "--bank", str(root), "-o", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "r.xlsx").exists()
+
+
+# --- whole banks ---------------------------------------------------------------------------------
+
+
+def test_an_empty_bank_is_no_items_found_unless_allowed(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an item")
+    code, report = _validate("--bank", str(empty))
+    assert code == 1 and [p["code"] for p in report["problems"]] == ["IB016"]
+    assert "no items found" in report["problems"][0]["message"]
+    code, report = _validate("--bank", str(empty), "--allow-empty")
+    assert code == 0 and report["problems"] == []
+    result = CliRunner().invoke(main, ["validate", "--bank", str(empty)])
+    assert result.exit_code == 1 and "no items found" in result.output
+    # build and export refuse it too: nothing to export is not a success.
+    result = CliRunner().invoke(main, ["build", "--bank", str(empty), "-o", str(tmp_path / "dist")])
+    assert result.exit_code == 1 and "IB016" in result.output
+    assert not (tmp_path / "dist").exists()
+
+
+def test_two_blueprints_with_the_same_name_are_refused(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "ok.yaml").write_text("id: ok1\ntype: flashcard\nstem: Front.\nanswer: Back.\nstatus: approved\n", encoding="utf-8")
+    (root / "assessments").mkdir()
+    blueprint = "title: Same\nsections:\n  - title: S\n    select:\n      - ids: [ok1]\n"
+    (root / "assessments" / "same.yaml").write_text(blueprint, encoding="utf-8")
+    (root / "assessments" / "same.yml").write_text(blueprint.replace("Same", "Other"), encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 1, report
+    assert [(p["code"], Path(p["file"]).name) for p in report["problems"]] == [("IB407", "same.yml")]
+
+
+# --- reporters -----------------------------------------------------------------------------------
+
+ESC_TITLE = "\x1b]0;pwned\x07"
+
+
+def _hostile_bank(tmp_path: Path) -> Path:
+    root = tmp_path / "bank"
+    root.mkdir()
+    # A control sequence in a file name, in an unknown key and in a value that appears in messages,
+    # a bidirectional override, and a value that would start a GitHub workflow command.
+    (root / f"x{ESC_TITLE}.yaml").write_text("id: a1\ntype: flashcard\nstem: Front.\nanswer: Back.\ndifficulty: hard\x1b[2J\n", encoding="utf-8")
+    (root / "b.yaml").write_text('id: b1\ntype: flashcard\nstem: Front.\nanswer: Back.\n"\\e[31m\\u202e::error::x": 1\n', encoding="utf-8")
+    (root / "::error file=x.yaml::pwned.yaml").write_text("id: c1\ntype: flashcard\nstem: ''\nanswer: Back.\n", encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json"])
+def test_reports_never_carry_raw_control_characters_or_workflow_commands(tmp_path: Path, fmt: str) -> None:
+    root = _hostile_bank(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "--format", fmt, "--bank", str(root)])
+    assert result.exit_code == 1
+    out = result.output
+    assert "\x1b" not in out and "\x07" not in out
+    if fmt == "json":  # JSON escapes the controls and keeps the exact values for tools
+        report = json.loads(out)
+        assert len(report["problems"]) == 3
+        assert any("\x1b" in p["file"] for p in report["problems"])
+        return
+    assert "\u202e" not in out
+    lines = out.splitlines()
+    assert len(lines) == 4, lines  # one line per problem and the summary: no value splits a line
+    assert "\\x1b" in out and "\\u202e" in out
+    if fmt == "text":
+        assert not any(line.startswith("::") for line in lines), lines
+    else:  # every line but the summary is exactly one annotation, its properties free of "::"
+        import re
+
+        annotation = re.compile(r"^::(error|warning) file=[^:,]*,line=\d+,col=\d+,title=[^:,]*::")
+        assert all(annotation.match(line) for line in lines[:-1]), lines
