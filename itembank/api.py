@@ -7,16 +7,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__
+from . import __version__, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
-from .atomic import write_file_atomic, write_result
-from .errors import InvalidBank, UsageError
+from .atomic import write_file_atomic
+from .errors import InvalidBank, ItembankError, UsageError
 from .formats import ExportContext, ExportResult, filter_status, get_exporter, make_options, options_for, registry
 from .model import Bank
 from .render import Renderer
@@ -86,6 +87,38 @@ def export(
     return result
 
 
+def _write_build(out_dir: Path, bank_root: Path, produced: list[tuple[str, Path, ExportResult]], finish: Callable[[Path], None]) -> None:
+    """All of a build's outputs at once: staged beside ``out_dir`` (a copy of its previous outputs,
+    then the new ones over them) and swapped in, so a failure leaves the old ``out_dir`` untouched."""
+    target = output.check_target(out_dir, bank_root, folder=True)
+    staging = output.staging_dir(target)
+    try:
+        if target.exists():
+            shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True)
+        for _name, path, result in produced:
+            dest = staging / path.relative_to(out_dir)
+            if dest.is_dir() and not dest.is_symlink():
+                shutil.rmtree(dest)
+            elif dest.exists() or dest.is_symlink():
+                dest.unlink()
+            if result.files is not None:
+                output.write_files(dest, result.files)
+                (dest / output.MANIFEST).write_bytes(output.manifest_bytes(set(result.files)))
+            elif result.data is not None:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(result.data)
+                os.chmod(dest, 0o644)
+            else:
+                raise ItembankError("exporter produced no output")
+        finish(staging)
+        (staging / output.MANIFEST).write_bytes(output.manifest_bytes(output.listed_files(staging)))
+        os.chmod(staging, 0o755)
+        output.swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 @dataclass
 class BuildReport:
     """What ``build`` did: one entry per exporter, in order."""
@@ -141,13 +174,19 @@ def build(
             result = exporter.export(delivered, ctx)
             result.left_out.update(left_out)
             produced.append((name, form_dir(out_dir, target) / exporter.default_output, result))
+    removed: list[Path] = []
+
+    def finish(staging: Path) -> None:  # in the staging folder: the swap makes the whole build visible at once
+        if form is None:
+            stale = _remove_stale_forms(staging, bank, report.forms, assessment)
+            removed.extend(Path(out_dir) / p.relative_to(staging) for p in stale)
+
+    _write_build(out_dir, bank.root, produced, finish)
     for name, path, result in produced:
-        write_result(result, path)
         report.outputs.append((name, path, result))
         if on_export is not None:
             on_export(name, path, result)
-    if form is None:
-        report.removed = _remove_stale_forms(out_dir, bank, report.forms, assessment)
+    report.removed = removed
     report.renders = renderer.renders
     return report
 

@@ -196,7 +196,7 @@ def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None
     loaded = select_bank(_load(bank), assessment, form)
     result = export_bank(loaded, fmt, **options)
     target = output or form_dir("dist", loaded) / exporter.default_output
-    write_result(result, target)
+    write_result(result, target, bank_root=bank)
     _print_result(fmt, target, result)
 
 

@@ -20,6 +20,11 @@ class UsageError(ItembankError):
     """The request itself is wrong (an unknown format, assessment or form, an unsupported option)."""
 
 
+class OutputRefused(UsageError):
+    """An output path would replace or pollute what itembank does not own (a folder with other
+    files, the bank, a link): refused, nothing written."""
+
+
 class InvalidBank(ItembankError):
     """The bank has errors; ``result.problems`` lists them all."""
 

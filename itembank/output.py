@@ -1,0 +1,168 @@
+"""Where an export may write, and writing it there without ever destroying what it does not own.
+
+An export replaces only what it owns: a folder it created, or one holding nothing but its own
+previous output.  Every folder itembank writes (a ``--unzipped`` package, the Markdown print folder,
+``dist/`` of a build) carries a manifest, :data:`MANIFEST` (one path a line), listing the files it wrote; a folder is
+owned when it is empty, or when its manifest lists every file in it (files in a sub-folder may
+instead be listed by that sub-folder's own manifest).  Anything else is refused with a message
+(:class:`OutputRefused`, a usage error: exit 2), as is any output inside the bank or holding it.
+
+``build`` writes into a staging folder beside the output folder and swaps it in at the end, so a
+failure part-way leaves the previous ``dist/`` exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import OutputRefused
+
+#: Visible on purpose (a build leaves no hidden files), and not ``.json`` (exports are).
+MANIFEST = "ITEMBANK-MANIFEST"
+_HEADER = "# itembank output manifest: the files itembank wrote here, which it alone may replace"
+
+
+def absolute(path: Path | str) -> Path:
+    """The path made absolute without following links (``.`` becomes the working folder, with a name)."""
+    return Path(os.path.abspath(path))
+
+
+def check_target(path: Path, bank_root: Path | None, *, folder: bool) -> Path:
+    """Refuse an output path that lies in the bank or holds it; for a folder, one not owned.
+
+    Returns the absolute path to write to.
+    """
+    target = absolute(path)
+    if bank_root is not None:
+        bank = bank_root.resolve()
+        real = target.resolve()
+        if real == bank or real.is_relative_to(bank):
+            raise OutputRefused(f"refusing to write {path}: it is inside the bank {bank_root} (the next validate would read it as items)")
+        if bank.is_relative_to(real):
+            raise OutputRefused(f"refusing to write {path}: the bank {bank_root} is inside it and would be replaced")
+    if target.is_symlink():
+        raise OutputRefused(f"refusing to write {path}: it is a symbolic link (give the real path)")
+    if folder:
+        if target.exists():
+            if not target.is_dir():
+                raise OutputRefused(f"refusing to write the folder {path}: a file of that name exists")
+            stranger = first_unowned(target)
+            if stranger is not None:
+                raise OutputRefused(
+                    f"refusing to replace {path}: it holds {stranger}, which itembank did not write "
+                    f"(an export replaces only an empty folder or its own previous output; choose another -o or remove the folder)"
+                )
+    elif target.is_dir():
+        raise OutputRefused(f"{path} is a folder; this format writes one file (give a file name)")
+    return target
+
+
+def _read_manifest(folder: Path) -> set[str] | None:
+    path = folder / MANIFEST
+    if path.is_symlink() or not path.is_file():
+        return None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError):
+        return None
+    if not lines or lines[0] != _HEADER:
+        return None
+    return {line for line in lines[1:] if line}
+
+
+def first_unowned(folder: Path) -> str | None:
+    """The first entry of ``folder`` (relative path) that no manifest accounts for, or None if owned."""
+    entries = sorted(os.listdir(folder))
+    if not entries:
+        return None
+    listed = _read_manifest(folder)
+    if listed is None:
+        return entries[0] if entries != [MANIFEST] else None
+    return _unlisted(folder, folder, listed)
+
+
+def _unlisted(top: Path, here: Path, listed: set[str]) -> str | None:
+    for name in sorted(os.listdir(here)):
+        path = here / name
+        rel = path.relative_to(top).as_posix()
+        if rel == MANIFEST or rel in listed:
+            if path.is_symlink() or not path.is_file():
+                return rel  # a listed name that is now a folder or a link: not what we wrote
+            continue
+        if path.is_dir() and not path.is_symlink():
+            if (path / MANIFEST).is_file():  # a folder output with its own manifest
+                inner = first_unowned(path)
+                found = None if inner is None else f"{rel}/{inner}"
+            else:
+                found = _unlisted(top, path, listed)
+            if found is not None:
+                return found
+            continue
+        return rel
+    return None
+
+
+def manifest_bytes(files: list[str] | set[str]) -> bytes:
+    """The manifest of a folder: the files written, sorted (the same files give the same bytes)."""
+    return "\n".join([_HEADER, *sorted(set(files) - {MANIFEST}), ""]).encode("utf-8")
+
+
+def listed_files(folder: Path) -> set[str]:
+    """Every regular file under ``folder``, relative POSIX paths (the manifest itself excluded)."""
+    out = set()
+    for dirpath, _dirs, names in os.walk(folder):
+        for name in names:
+            rel = (Path(dirpath) / name).relative_to(folder).as_posix()
+            if rel != MANIFEST:
+                out.add(rel)
+    return out
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative POSIX paths) into ``folder``, refusing paths that leave it."""
+    for rel in sorted(files):
+        parts = Path(rel).parts
+        if not rel or ".." in parts or Path(rel).is_absolute() or rel == MANIFEST:
+            raise ValueError(f"exporter produced an unsafe path: {rel!r}")
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(files[rel])
+        os.chmod(target, 0o644)
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Put the finished ``staging`` folder where ``target`` is (already checked as owned)."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        if old is not None:
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def staging_dir(target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+
+
+def write_tree_owned(target: Path, files: dict[str, bytes]) -> None:
+    """Write a folder output (with its manifest) to ``target``, already checked by :func:`check_target`."""
+    staging = staging_dir(target)
+    try:
+        write_files(staging, files)
+        (staging / MANIFEST).write_bytes(manifest_bytes(set(files)))
+        os.chmod(staging, 0o755)
+        swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -1,0 +1,140 @@
+"""An export never destroys files (issue 9): it replaces only what it owns, never writes into the
+bank, and a build that fails part-way leaves ``dist/`` as it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from itembank.cli import main
+from itembank.output import MANIFEST
+
+ALL_TYPES = Path(__file__).parent / "banks" / "all-types"
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user's project: a git folder, a bank in items/, some notes; the working folder is the project."""
+    proj = tmp_path / "proj"
+    shutil.copytree(ALL_TYPES, proj / "items")
+    (proj / ".git").mkdir()
+    (proj / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (proj / "notes.md").write_text("my notes\n")
+    monkeypatch.chdir(proj)
+    return proj
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "markdown", "-o", "."],
+        ["export", "markdown", "-o", "../proj"],
+        ["export", "qti21", "--unzipped", "-o", "."],
+        ["export", "markdown", "-o", "items"],
+        ["export", "markdown", "-o", "items/print"],
+        ["export", "json", "-o", "items/a.yaml"],
+        ["export", "json", "-o", "items/media/bank.json"],
+        ["export", "json", "-o", "."],
+        ["build", "-o", "."],
+        ["build", "-o", "items"],
+        ["build", "-o", "items/dist"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_outputs_that_would_destroy_or_pollute_the_project_are_refused(project: Path, args: list[str]) -> None:
+    before = _snapshot(project)
+    code, out = _run(*args, "--bank", "items")
+    assert code == 2, out
+    assert "refusing" in out or "is a folder" in out, out
+    assert _snapshot(project) == before  # nothing written, nothing removed
+    assert not [p for p in project.rglob("*staging*")]
+
+
+def test_a_folder_with_files_itembank_did_not_write_is_never_replaced(project: Path) -> None:
+    (project / "print").mkdir()
+    (project / "print" / "mine.md").write_text("keep me")
+    code, out = _run("export", "markdown", "-o", "print", "--bank", "items")
+    assert code == 2 and "print/mine.md" not in out and "mine.md" in out
+    assert (project / "print" / "mine.md").read_text() == "keep me"
+
+
+def test_an_export_replaces_its_own_previous_output_and_an_empty_folder(project: Path) -> None:
+    (project / "out").mkdir()  # empty: fine
+    assert _run("export", "markdown", "-o", "out", "--bank", "items")[0] == 0
+    first = _snapshot(project / "out")
+    assert MANIFEST in first and "bank.md" in first[MANIFEST].decode()
+    assert _run("export", "markdown", "-o", "out", "--bank", "items")[0] == 0  # its own: replaced
+    assert _snapshot(project / "out") == first  # same bank, same bytes
+    (project / "out" / "extra.txt").write_text("added by hand")
+    code, out = _run("export", "markdown", "-o", "out", "--bank", "items")
+    assert code == 2 and "extra.txt" in out
+    assert (project / "out" / "extra.txt").read_text() == "added by hand"
+
+
+def test_build_replaces_its_own_dist_and_refuses_one_with_other_files(project: Path) -> None:
+    assert _run("build", "--bank", "items", "--format", "json", "--format", "markdown")[0] == 0
+    manifest = (project / "dist" / MANIFEST).read_text().splitlines()
+    assert "bank.json" in manifest and "print/bank.md" in manifest
+    assert _run("build", "--bank", "items", "--format", "json")[0] == 0  # again: its own
+    assert (project / "dist" / "print" / "bank.md").is_file()  # a partial build keeps the other outputs
+    (project / "dist" / "todo.txt").write_text("mine")
+    code, out = _run("build", "--bank", "items", "--format", "json")
+    assert code == 2 and "todo.txt" in out
+    assert (project / "dist" / "todo.txt").read_text() == "mine"
+
+
+def test_a_build_failing_part_way_leaves_dist_as_it_was(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _run("build", "--bank", "items", "--format", "json", "--format", "markdown")[0] == 0
+    before = _snapshot(project / "dist")
+    (project / "items" / "choice.yaml").write_text((project / "items" / "choice.yaml").read_text().replace("Loss curve reading", "Loss curve reading, changed", 1))
+
+    from itembank import output
+
+    calls = []
+    real = output.write_files
+
+    def failing(folder: Path, files: dict[str, bytes]) -> None:
+        calls.append(folder)
+        real(folder, dict(list(files.items())[:1]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "write_files", failing)
+    code, out = _run("build", "--bank", "items", "--format", "json", "--format", "markdown")
+    assert calls, "the failure was never reached"
+    assert code == 1 and "No space left on device" in out
+    assert _snapshot(project / "dist") == before  # not a mix of old and new
+    assert sorted(p.name for p in project.iterdir()) == [".git", "dist", "items", "notes.md"]  # no staging left
+
+
+def test_dot_output_is_refused_cleanly_even_without_a_bank_inside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "keep.txt").write_text("keep")
+    monkeypatch.chdir(work)
+    code, out = _run("export", "markdown", "-o", ".", "--bank", str(ALL_TYPES))
+    assert code == 2 and "keep.txt" in out
+    assert os.listdir(work) == ["keep.txt"]
+
+
+def test_an_output_path_that_is_a_link_is_not_followed(project: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (project / "bank.json").symlink_to(victim)
+    code, out = _run("export", "json", "-o", "bank.json", "--bank", "items")
+    assert code == 2 and "link" in out
+    assert victim.read_text() == "precious"
