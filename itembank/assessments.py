@@ -276,9 +276,34 @@ def read_assessment(path: Path, file: str) -> tuple[Assessment | None, list[Prob
         for where, message, at_key in found:
             line, col = pos.locate(where, key=at_key)
             problems.append(problem(file, "IB401", message, line=line, column=col, path=json_path(list(where))))
+    if not found:
+        problems.extend(_markdown_problems(path, file, text, doc.data))
     if problems:
         return None, problems
     return _assessment(path.stem, file, text, doc.data), []
+
+
+def _markdown_problems(path: Path, file: str, text: str, data: dict[str, Any]) -> list[Problem]:
+    """The Markdown fields of a blueprint (``itembank.fields``) pass the checks item Markdown passes:
+    no raw HTML, no refused URL scheme, images in the bank, no XML-illegal character references."""
+    from .model import BankConfig
+    from .rules import RuleContext, markup_findings
+
+    texts: list[tuple[DataPath, str]] = []
+    if isinstance(data.get("instructions"), str):
+        texts.append((("instructions",), data["instructions"]))
+    for i, section in enumerate(data.get("sections") or ()):
+        if isinstance(section, dict) and isinstance(section.get("instructions"), str):
+            texts.append((("sections", i, "instructions"), section["instructions"]))
+    out: list[Problem] = []
+    ctx = RuleContext(path.parent.parent, BankConfig())
+    pos: PositionIndex | None = None
+    for where, value in texts:
+        for fpath, code, message in markup_findings(where, value, ctx):
+            pos = pos or PositionIndex(text)
+            line, col = pos.locate(fpath)
+            out.append(problem(file, code, message, line=line, column=col, path=json_path(list(fpath))))
+    return out
 
 
 # --- selection (the same for every form) ----------------------------------------------------------

@@ -333,14 +333,14 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     for path, text in markdown_texts(item):
         if not any(mark in text for mark in _MARKUP_HINTS):
             continue  # no HTML, image, link or character reference: skip the parse (most texts)
-        yield from _markup_findings(path, text, ctx)
+        yield from markup_findings(path, text, ctx)
 
 
 #: Substrings without which a Markdown text holds no HTML, image, link or character reference.
 _MARKUP_HINTS = ("<", "![", "](", "]:", "&#")
 
 
-def _markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> Iterator[Finding]:
+def markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> Iterator[Finding]:
     """Raw HTML (comments included), refused URL schemes, images and decoded characters of one text."""
     html_seen = False
     bad_char_seen = XML_BAD.search(text) is not None  # a raw one is reported by the per-string scan

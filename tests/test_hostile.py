@@ -255,3 +255,18 @@ def test_reports_never_carry_raw_control_characters_or_workflow_commands(tmp_pat
 
         annotation = re.compile(r"^::(error|warning) file=[^:,]*,line=\d+,col=\d+,title=[^:,]*::")
         assert all(annotation.match(line) for line in lines[:-1]), lines
+
+
+def test_blueprint_instructions_are_checked_as_markdown(tmp_path: Path) -> None:
+    """Blueprint instructions are Markdown (itembank.fields): raw HTML and script URLs are refused there too."""
+    root = _bank(tmp_path)
+    (root / "ok.yaml").write_text("id: ok1\ntype: flashcard\nstem: Front.\nanswer: Back.\nstatus: approved\n", encoding="utf-8")
+    (root / "assessments").mkdir()
+    (root / "assessments" / "quiz.yaml").write_text(
+        "title: Quiz\ninstructions: \"<!-- x --><script>alert(1)</script>\"\nsections:\n"
+        "  - title: S\n    instructions: \"[go](javascript:alert(1))\"\n    select:\n      - ids: [ok1]\n",
+        encoding="utf-8",
+    )
+    code, report = _validate("--bank", str(root))
+    assert code == 1
+    assert [(p["code"], p["line"], p["path"]) for p in report["problems"]] == [("IB215", 2, "instructions"), ("IB222", 5, "sections[0].instructions")]
