@@ -318,11 +318,11 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if src is not None and "\\" not in src:
         # No escape sequences in the file: every character of every value stands in the file as is.
         may_be_bad = XML_BAD.search(src) is not None
-        may_have_markup = any(mark in src for mark in _MARKUP_HINTS)
+        may_have_markup = _may_hold_markup(src)
     else:
         blob = json.dumps(item, ensure_ascii=False)
         may_be_bad = may_hold_xml_bad(blob)
-        may_have_markup = any(mark in blob for mark in _MARKUP_HINTS)
+        may_have_markup = _may_hold_markup(blob)
     if may_be_bad:
         for path, text in all_strings(item):
             m = XML_BAD.search(text)
@@ -331,19 +331,23 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if not may_have_markup:
         return
     for path, text in markdown_texts(item):
-        if not any(mark in text for mark in _MARKUP_HINTS):
+        if not _may_hold_markup(text):
             continue  # no HTML, image, link or character reference: skip the parse (most texts)
         yield from markup_findings(path, text, ctx)
 
 
-#: Substrings without which a Markdown text holds no HTML, image, link or character reference.
-_MARKUP_HINTS = ("<", "![", "](", "]:", "&#")
+def _may_hold_markup(text: str) -> bool:
+    """False when a text cannot hold HTML, an image, a link or a character reference (written out:
+    this runs for every text of every item)."""
+    return "<" in text or "](" in text or "]:" in text or "&#" in text
 
 
 def markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> Iterator[Finding]:
     """Raw HTML (comments included), refused URL schemes, images and decoded characters of one text."""
     html_seen = False
-    bad_char_seen = XML_BAD.search(text) is not None  # a raw one is reported by the per-string scan
+    # Only a numeric reference (&#27;) can decode to a character XML cannot carry; a raw one is
+    # reported by the per-string scan.
+    bad_char_seen = "&#" not in text or XML_BAD.search(text) is not None
     for event in pyromark.events(text, options=_MD_OPTIONS):
         if not isinstance(event, dict):
             continue
@@ -355,23 +359,22 @@ def markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> It
             else:
                 yield path, "IB215", f"raw HTML {raw[:40]!r} is not allowed; put code in `backticks` or escape '<' as '\\<'"
             continue
-        value = event.get("Text")
-        if isinstance(value, str) and not bad_char_seen:
-            m = XML_BAD.search(value)
-            if m:  # a character reference such as &#27; decodes to a character XML cannot carry
-                bad_char_seen = True
-                yield path, "IB216", f"a character reference decodes to U+{ord(m.group()):04X}, which cannot be exported to XML; remove it"
-            continue
         start = event.get("Start")
         if not isinstance(start, dict):
+            if not bad_char_seen:
+                value = event.get("Text")
+                m = XML_BAD.search(value) if isinstance(value, str) else None
+                if m:  # a character reference such as &#27; decoded to a character XML cannot carry
+                    bad_char_seen = True
+                    yield path, "IB216", f"a character reference decodes to U+{ord(m.group()):04X}, which cannot be exported to XML; remove it"
             continue
         kind = "Image" if "Image" in start else "Link" if "Link" in start else None
         if kind is None:
             continue
         ref = start[kind]["dest_url"]
         title = start[kind].get("title") or ""
-        m = XML_BAD.search(title)
-        if m and not bad_char_seen:
+        m = None if bad_char_seen else XML_BAD.search(title)
+        if m:
             bad_char_seen = True
             yield path, "IB216", f"{kind.lower()} title holds U+{ord(m.group()):04X}, which cannot be exported to XML; remove it"
         scheme = url_scheme_problem(ref)
