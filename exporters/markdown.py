@@ -69,6 +69,22 @@ def plain(text: str) -> str:
     return _PLAIN_SPECIALS.sub(r"\\\1", " ".join(text.split()))
 
 
+_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
+
+
+def plain_line(text: str) -> str:
+    """One line of plain text (itembank.fields: ``plain_lines``) made literal Markdown: specials
+    escaped, a list marker or setext underline at its start escaped, its indentation kept as
+    no-break spaces (four spaces would start a code block)."""
+    body = text.lstrip(" \t")
+    pad = "\u00a0" * (len(text) - len(body))
+    escaped = _PLAIN_SPECIALS.sub(r"\\\1", body.rstrip())
+    m = _LINE_START.match(escaped)
+    if m:
+        escaped = escaped[: m.end()] + "\\" + escaped[m.end() :] if m.group().isdigit() else "\\" + escaped
+    return pad + escaped
+
+
 def cell(markdown: str) -> str:
     """Authored inline Markdown made safe for a GFM/pandoc pipe-table cell: one line, ``|`` escaped."""
     return " ".join(markdown.split()).replace("|", "\\|")
@@ -269,7 +285,8 @@ def essay_limits(item: EssayItem) -> str | None:
 def essay_template(item: EssayItem) -> str | None:
     if not item.response_template:
         return None
-    return "*Start from:*\n\n" + "\n".join(f"> {line}" if line else ">" for line in item.response_template.strip().splitlines())
+    lines = item.response_template.strip("\n").splitlines()
+    return "*Start from:*\n\n" + "\n".join(f"> {plain_line(line)}" if line.strip() else ">" for line in lines)
 
 
 def essay_lines(item: EssayItem) -> list[str]:
@@ -287,7 +304,7 @@ def paper(lay: Layout) -> str:
     total = sum(len(s.items) for s in lay.sections)
     score = sum(i.points for s in lay.sections for i in s.items)
     head = blocks(
-        f"# {lay.title}",
+        f"# {plain(lay.title)}",
         f"**Name:** {ANSWER_LINE} **Date:** {SHORT_LINE}",
         lay.instructions,
         f"*{total} question{'s' * (total != 1)}, {plural(score, 'point')} in total.*",
@@ -297,7 +314,7 @@ def paper(lay: Layout) -> str:
         if k:
             parts.append(PAGE_BREAK)
         listed = "\n\n".join(question(n, item, paper_body(item)) for n, item in entries)
-        parts.append(blocks(f"## {section.title}", section.instructions, listed))
+        parts.append(blocks(f"## {plain(section.title)}", section.instructions, listed))
     return blocks(*parts) + "\n"
 
 
@@ -375,7 +392,7 @@ def key_explanations(item: Item) -> str:
         if section.text:
             parts.append(labelled(label, section.text))
         elif section.steps:
-            steps = [(k + 1, labelled(f"**{s.title}.**", s.text) if s.title else s.text) for k, s in enumerate(section.steps)]
+            steps = [(k + 1, labelled(f"**{plain(s.title)}.**", s.text) if s.title else s.text) for k, s in enumerate(section.steps)]
             parts += [label, numbered(steps)]
         else:
             parts += [label, bullets(section.items)]
@@ -394,14 +411,14 @@ KEY_LABELS: dict[SectionKind, str | None] = {
 
 
 def key(lay: Layout) -> str:
-    parts = [blocks(f"# {lay.title}: answer key", "*For teachers: answers, explanations and rubrics. Do not hand out.*")]
+    parts = [blocks(f"# {plain(lay.title)}: answer key", "*For teachers: answers, explanations and rubrics. Do not hand out.*")]
     for section, entries in numbering(lay):
         listed = []
         for n, item in entries:
             name = f"*{plain(item.title)}* (`{item.id}`)" if item.title else f"`{item.id}`"
             name += f" · {plural(item.points, 'point')}"
             listed.append(bullet(blocks(name, key_answer(item), key_explanations(item)), f"{n}."))
-        parts.append(blocks(f"## {section.title}", "\n\n".join(listed)))
+        parts.append(blocks(f"## {plain(section.title)}", "\n\n".join(listed)))
     return blocks(*parts) + "\n"
 
 
@@ -409,7 +426,7 @@ def key(lay: Layout) -> str:
 
 
 def flashcards(lay: Layout, bank_title: str) -> str:
-    parts = [blocks(f"# {bank_title}: flashcards", "*Read the front, answer aloud, then check the back.*")]
+    parts = [blocks(f"# {plain(bank_title)}: flashcards", "*Read the front, answer aloud, then check the back.*")]
     if not lay.cards:
         parts.append("*No flashcards.*")
     for k, card in enumerate(lay.cards, 1):

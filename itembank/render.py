@@ -73,6 +73,18 @@ class Renderer:
         return "\n\n".join(b for b in blocks if b) or text.strip()
 
 
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def literal(text: str) -> str:
+    """Plain text (itembank.fields) as Markdown that renders to exactly that text, on one line.
+
+    CommonMark lets a backslash escape any ASCII punctuation, so escaping all of it is always safe:
+    ``<script>``, ``*``, ``[x](y)``, ``$x$``, ``&amp;`` stay literal.  Line breaks become spaces.
+    """
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+
+
 def escape(text: str) -> str:
     """HTML-escape plain text (for exporters that build HTML strings for a CDATA field)."""
     return _html.escape(text, quote=True)

@@ -24,7 +24,7 @@ from itembank.model import (
     TrueFalseItem,
     replace_placeholders,
 )
-from itembank.render import escape
+from itembank.render import escape, literal
 
 from ..kit.numbers import number_text
 from .html import CanvasHtml, Feedback, general_feedback, incorrect_feedback, section_html
@@ -332,7 +332,8 @@ class ItemBuilder:
                     answers.append((b.name, list(b.choices), b.correct))
                 else:  # mixed cloze: typed blank accepting the right choice; choices shown after it
                     answers.append((b.name, [b.correct or ""], None))
-                    shown_choices[b.name] = " / ".join(b.choices)
+                    # Choices are plain text (itembank.fields) going into the Markdown stem: literal.
+                    shown_choices[b.name] = " / ".join(literal(c) for c in b.choices)
             elif b.kind == "numeric":
                 assert b.number is not None
                 if b.tolerance:
