@@ -59,6 +59,8 @@ FIELDS_USED = {
     "Zzquiztitle": "assessment:title",
     "Zzsection": "assessment:sections[].title",
     "Zzpool": "assessment:sections[].select[].title",
+    "Zzreviewer": "reviews[].reviewer",
+    "Zzcomment": "reviews[].comment",
 }
 
 
@@ -67,8 +69,11 @@ def test_the_hostile_bank_covers_every_plain_field_that_exports_show() -> None:
     plain |= {f"config:{p}" for p, k in CONFIG_FIELDS.items() if k != "markdown"}
     plain |= {f"assessment:{p}" for p, k in ASSESSMENT_FIELDS.items() if k != "markdown"}
     # ids are patterned (no markup possible); review records and the dropdown key repeat a choice.
-    not_shown = {"id", "options[].id", "reviews[].reviewer", "reviews[].date", "reviews[].comment", "blanks.*.correct"}
+    not_shown = {"id", "options[].id", "reviews[].date", "blanks.*.correct"}
     assert plain - not_shown == set(FIELDS_USED.values())
+
+
+REVIEWS = "    reviews: [{decision: approve, reviewer: %s, comment: %s}]\n" % (_q('=HYPERLINK("http://x")Zzreviewer'), _q("=1+1" + hostile("Zzcomment")))
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +85,7 @@ def hostile_bank(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"    title: {_q(hostile('Zzitemtitle'))}\n    topic: {_q(hostile('Zztopic'))}\n    tags: [{_q(one_line('Zztag'))}]\n"
         f"    objectives: [{_q(hostile('Zzobj'))}]\n    author: {_q(hostile('Zzauthor'))}\n    source: {_q(hostile('Zzsource'))}\n"
         "    status: approved\n"
+        + REVIEWS
     )
     items = [
         "  - id: q-cloze\n    type: cloze\n" + common + "    stem: 'Type {{t}} and pick {{b}}; then {{d}}.'\n"
@@ -217,9 +223,17 @@ def test_plain_text_fields_are_escaped_in_every_format(hostile_bank: Path, fmt: 
 def test_the_checks_catch_live_markup() -> None:
     """The helpers above fail on what they are meant to catch."""
     with pytest.raises(AssertionError):
-        _no_live_markup("<p>TOPIC<script>alert(1)</script></p>", "x")
+        _no_live_markup("<p>Zztopic<script>alert(1)</script></p>", "x")
     with pytest.raises(AssertionError):
-        _check_markdown("# TOPIC\n# injected\n", "x")
+        _check_markdown("# Zztopic\n# injected\n", "x")
     with pytest.raises(AssertionError):
         _check_gift("::q::Q{=" + one_line("Zzmatch") + "}", "x")
-    assert Renderer().html("TOPIC\\<script\\>")  # escaped Markdown renders
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "=1+1"
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(AssertionError):
+        _check_xlsx(buf.getvalue(), "x")
+    assert "&lt;script&gt;" in Renderer().html("Zztopic\\<script\\>")  # escaped Markdown stays text
