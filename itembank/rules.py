@@ -353,7 +353,7 @@ def markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> It
             continue
         if ("InlineHtml" in event or "Html" in event) and not html_seen:
             html_seen = True
-            raw = (event.get("InlineHtml") or event.get("Html") or "").strip()
+            raw = str(event.get("InlineHtml") or event.get("Html") or "").strip()
             if raw.startswith("<!--"):
                 yield path, "IB215", f"HTML comment {raw[:40]!r} is not allowed (a comment can hide markup from review); write notes as YAML `#` comments"
             else:
