@@ -15,7 +15,7 @@ from typing import Any
 
 from ..model import Bank, Evidence
 from ..normalize import evidence_data
-from ..review.apply import FileChange, check_date, plan_file_change, write_changes
+from ..review.apply import FileChange, check_date, plan_file_change, write_changes, write_target
 from ..review.yaml_edit import EditedText, append_entries, inline_scalar
 from ..rules import RuleContext
 from . import evidence as ev
@@ -79,7 +79,7 @@ def plan_evidence(analysis: Analysis, bank: Bank, date: str) -> WriteReport:
         report.written.append(item_id)
     ctx = RuleContext(bank.root, bank.config)
     for rel in sorted(by_file):
-        report.changes.append(plan_file_change(Path(bank.root) / rel, rel, by_file[rel], ctx))
+        report.changes.append(plan_file_change(write_target(Path(bank.root), rel), rel, by_file[rel], ctx))
     return report
 
 

@@ -128,10 +128,22 @@ def plan_import(workbook: Path, bank: Bank, *, date: str | None = None, progress
     ctx = RuleContext(bank.root, bank.config)
     for n, rel in enumerate(sorted(by_file), 1):
         with gc_paused():
-            report.changes.append(_plan_file(bank.root / rel, rel, by_file[rel], date, ctx))
+            report.changes.append(_plan_file(write_target(bank.root, rel), rel, by_file[rel], date, ctx))
         if progress is not None:
             progress("files", n, len(by_file))
     return report
+
+
+def write_target(root: Path, rel: str) -> Path:
+    """The file to rewrite for item file ``rel``: a link is written through to its target (so it
+    stays a link), which must lie inside the bank; validation already refuses links leaving it."""
+    path = root / rel
+    if not path.is_symlink():
+        return path
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise ItembankError(f"{rel}: is a link to {real}, outside the bank; refusing to write through it")
+    return real
 
 
 def _plan_file(path: Path, rel: str, edits: dict[int | None, list[ReviewRow]], date: str, ctx: RuleContext) -> FileChange:

@@ -103,6 +103,7 @@ def read_workbook(path: Path, progress: Progress | None = None) -> tuple[dict[st
                 progress("rows", n - 1, max(expected, n - 1))
         if progress is not None and n > 1:
             progress("rows", n - 1, n - 1)
+        _refuse_unsaved_formulas(path, getattr(sheet, "_worksheet_path", None), index, out)
         return meta, out
     except ItembankError:
         raise
@@ -110,6 +111,39 @@ def read_workbook(path: Path, progress: Progress | None = None) -> tuple[dict[st
         raise ItembankError(f"{path}: corrupt .xlsx workbook: {type(exc).__name__}: {exc}") from None
     finally:
         wb.close()
+
+
+def _refuse_unsaved_formulas(path: Path, part: str | None, index: dict[str, int], rows: list[tuple[int, dict[str, str | None]]]) -> None:
+    """A review cell holding a formula whose value was never saved reads as empty: that must not pass
+    as "no decision".  Only when the Items sheet holds formulas at all (it never does as exported) is
+    it read a second time, for the formulas themselves."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            raw = zf.read(part.lstrip("/")) if part else b"<f"
+    except (KeyError, OSError, zipfile.BadZipFile):
+        raw = b"<f"
+    if b"<f>" not in raw and b"<f " not in raw:
+        return
+    from openpyxl import load_workbook
+
+    seen = {n: cells for n, cells in rows}
+    problems = []
+    wb = load_workbook(path, read_only=True, data_only=False, keep_links=False)
+    try:
+        for n, values in enumerate(wb[ITEMS_SHEET].iter_rows(min_row=2, values_only=True), 2):
+            for header, i in index.items():
+                value = values[i] if i < len(values) else None
+                if isinstance(value, str) and value.startswith("=") and (seen.get(n) or {}).get(header) is None:
+                    problems.append(
+                        f"row {n}: the {header} cell holds a formula ({value[:40]}) with no saved value; type the value, "
+                        "or open and save the workbook in Excel or LibreOffice so that its value is stored"
+                    )
+    finally:
+        wb.close()
+    if problems:
+        raise ReviewImportError(f"{path}: {len(problems)} review cell{'s' * (len(problems) != 1)} cannot be read; nothing was written", problems)
 
 
 def check_identity(path: Path, meta: dict[str, str], bank: Bank) -> None:
