@@ -33,11 +33,11 @@ def write_result(result: ExportResult, path: Path, *, bank_root: Path | None = N
 
     With ``bank_root``, an output inside the bank (or holding it) is refused.
     """
-    from .output import check_target, write_tree_owned
+    from .output import check_target, write_file_owned, write_tree_owned
 
     if result.files is not None:
         write_tree_owned(check_target(path, bank_root, folder=True), result.files)
     elif result.data is not None:
-        write_file_atomic(check_target(path, bank_root, folder=False), result.data)
+        write_file_owned(check_target(path, bank_root, folder=False), result.data)
     else:
         raise ItembankError("exporter produced no output")

@@ -155,6 +155,38 @@ def staging_dir(target: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
 
 
+def write_file_owned(target: Path, data: bytes) -> None:
+    """Write a one-file output (atomically) and record it, so that the folder around it stays owned:
+    in the nearest enclosing manifest (e.g. ``dist/`` of a build), or in a new manifest of the
+    folder this write created (``itembank export json`` on a fresh checkout makes ``dist/``)."""
+    from .atomic import write_file_atomic
+
+    top_created = None
+    folder = target.parent
+    while not folder.exists():
+        top_created = folder
+        folder = folder.parent
+    write_file_atomic(target, data)
+    # ``folder`` existed before; look for its manifest, or a manifest a few levels up.
+    owner = None
+    probe = folder
+    for _ in range(4):
+        if _read_manifest(probe) is not None:
+            owner = probe
+            break
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if owner is None and top_created is not None:
+        owner = top_created
+    if owner is None:
+        return
+    listed = _read_manifest(owner) or set()
+    rel = target.relative_to(owner).as_posix()
+    if rel not in listed:
+        write_file_atomic(owner / MANIFEST, manifest_bytes(listed | {rel}))
+
+
 def write_tree_owned(target: Path, files: dict[str, bytes]) -> None:
     """Write a folder output (with its manifest) to ``target``, already checked by :func:`check_target`."""
     staging = staging_dir(target)

@@ -138,3 +138,19 @@ def test_an_output_path_that_is_a_link_is_not_followed(project: Path, tmp_path: 
     code, out = _run("export", "json", "-o", "bank.json", "--bank", "items")
     assert code == 2 and "link" in out
     assert victim.read_text() == "precious"
+
+
+def test_one_file_exports_keep_dist_owned_so_build_can_replace_it(project: Path) -> None:
+    """`export json` on a fresh checkout creates dist/; a later build must still own dist/."""
+    assert _run("export", "json", "--bank", "items")[0] == 0
+    assert (project / "dist" / MANIFEST).read_text().splitlines()[1:] == ["bank.json"]
+    assert _run("build", "--bank", "items", "--format", "markdown")[0] == 0
+    assert (project / "dist" / "bank.json").is_file() and (project / "dist" / "print" / "bank.md").is_file()
+    # A one-file export into a built dist/ (a format the build left out) is recorded in its manifest.
+    assert _run("export", "gift", "--bank", "items")[0] == 0
+    assert "questions.gift" in (project / "dist" / MANIFEST).read_text().splitlines()
+    assert _run("build", "--bank", "items", "--format", "json")[0] == 0
+    # An export to a file in a folder itembank does not own leaves no manifest there.
+    (project / "exports").mkdir()
+    assert _run("export", "json", "--bank", "items", "-o", "exports/bank.json")[0] == 0
+    assert sorted(os.listdir(project / "exports")) == ["bank.json"]
