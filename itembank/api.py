@@ -90,7 +90,9 @@ def export(
 def _write_build(out_dir: Path, bank_root: Path, produced: list[tuple[str, Path, ExportResult]], finish: Callable[[Path], None]) -> None:
     """All of a build's outputs at once: staged beside ``out_dir`` (a copy of its previous outputs,
     then the new ones over them) and swapped in, so a failure leaves the old ``out_dir`` untouched."""
-    target = output.check_target(out_dir, bank_root, folder=True)
+    # Files a build writes are its own by name too (a one-file export may have written one there).
+    known = frozenset(e.default_output for e in registry().values() if e.default_output)
+    target = output.check_target(out_dir, bank_root, folder=True, known=known)
     staging = output.staging_dir(target)
     try:
         if target.exists():

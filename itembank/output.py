@@ -30,7 +30,7 @@ def absolute(path: Path | str) -> Path:
     return Path(os.path.abspath(path))
 
 
-def check_target(path: Path, bank_root: Path | None, *, folder: bool) -> Path:
+def check_target(path: Path, bank_root: Path | None, *, folder: bool, known: frozenset[str] = frozenset()) -> Path:
     """Refuse an output path that lies in the bank or holds it; for a folder, one not owned.
 
     Returns the absolute path to write to.
@@ -49,7 +49,7 @@ def check_target(path: Path, bank_root: Path | None, *, folder: bool) -> Path:
         if target.exists():
             if not target.is_dir():
                 raise OutputRefused(f"refusing to write the folder {path}: a file of that name exists")
-            stranger = first_unowned(target)
+            stranger = first_unowned(target, known)
             if stranger is not None:
                 raise OutputRefused(
                     f"refusing to replace {path}: it holds {stranger}, which itembank did not write "
@@ -73,22 +73,28 @@ def _read_manifest(folder: Path) -> set[str] | None:
     return {line for line in lines[1:] if line}
 
 
-def first_unowned(folder: Path) -> str | None:
-    """The first entry of ``folder`` (relative path) that no manifest accounts for, or None if owned."""
-    entries = sorted(os.listdir(folder))
-    if not entries:
+def first_unowned(folder: Path, known: frozenset[str] = frozenset()) -> str | None:
+    """The first entry of ``folder`` (relative path) that no manifest accounts for, or None if owned.
+
+    ``known``: file names a build writes (``bank.json``, ``moodle.xml``...), owned by their name too at
+    the top of the folder and in ``assessments/<form>/`` (one-file exports write there without a
+    manifest of their own).
+    """
+    if not os.listdir(folder):
         return None
-    listed = _read_manifest(folder)
-    if listed is None:
-        return entries[0] if entries != [MANIFEST] else None
-    return _unlisted(folder, folder, listed)
+    return _unlisted(folder, folder, _read_manifest(folder) or set(), known)
 
 
-def _unlisted(top: Path, here: Path, listed: set[str]) -> str | None:
+def _known_place(rel: str, known: frozenset[str]) -> bool:
+    parts = rel.split("/")
+    return parts[-1] in known and (len(parts) == 1 or (len(parts) == 3 and parts[0] == "assessments"))
+
+
+def _unlisted(top: Path, here: Path, listed: set[str], known: frozenset[str] = frozenset()) -> str | None:
     for name in sorted(os.listdir(here)):
         path = here / name
         rel = path.relative_to(top).as_posix()
-        if rel == MANIFEST or rel in listed:
+        if rel == MANIFEST or rel in listed or (_known_place(rel, known) and path.is_file() and not path.is_symlink()):
             if path.is_symlink() or not path.is_file():
                 return rel  # a listed name that is now a folder or a link: not what we wrote
             continue
@@ -97,7 +103,7 @@ def _unlisted(top: Path, here: Path, listed: set[str]) -> str | None:
                 inner = first_unowned(path)
                 found = None if inner is None else f"{rel}/{inner}"
             else:
-                found = _unlisted(top, path, listed)
+                found = _unlisted(top, path, listed, known)
             if found is not None:
                 return found
             continue
@@ -156,35 +162,23 @@ def staging_dir(target: Path) -> Path:
 
 
 def write_file_owned(target: Path, data: bytes) -> None:
-    """Write a one-file output (atomically) and record it, so that the folder around it stays owned:
-    in the nearest enclosing manifest (e.g. ``dist/`` of a build), or in a new manifest of the
-    folder this write created (``itembank export json`` on a fresh checkout makes ``dist/``)."""
+    """Write a one-file output (atomically) and record it in the nearest enclosing manifest (``dist/``
+    of a build), so that the folder stays owned."""
     from .atomic import write_file_atomic
 
-    top_created = None
-    folder = target.parent
-    while not folder.exists():
-        top_created = folder
-        folder = folder.parent
     write_file_atomic(target, data)
-    # ``folder`` existed before; look for its manifest, or a manifest a few levels up.
-    owner = None
-    probe = folder
+    # The nearest folder (up to a few levels: dist/assessments/NAME-A/) whose manifest should list it.
+    probe = target.parent
     for _ in range(4):
-        if _read_manifest(probe) is not None:
-            owner = probe
-            break
+        listed = _read_manifest(probe)
+        if listed is not None:
+            rel = target.relative_to(probe).as_posix()
+            if rel not in listed:
+                write_file_atomic(probe / MANIFEST, manifest_bytes(listed | {rel}))
+            return
         if probe.parent == probe:
-            break
+            return
         probe = probe.parent
-    if owner is None and top_created is not None:
-        owner = top_created
-    if owner is None:
-        return
-    listed = _read_manifest(owner) or set()
-    rel = target.relative_to(owner).as_posix()
-    if rel not in listed:
-        write_file_atomic(owner / MANIFEST, manifest_bytes(listed | {rel}))
 
 
 def write_tree_owned(target: Path, files: dict[str, bytes]) -> None:

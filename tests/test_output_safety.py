@@ -143,8 +143,8 @@ def test_an_output_path_that_is_a_link_is_not_followed(project: Path, tmp_path: 
 def test_one_file_exports_keep_dist_owned_so_build_can_replace_it(project: Path) -> None:
     """`export json` on a fresh checkout creates dist/; a later build must still own dist/."""
     assert _run("export", "json", "--bank", "items")[0] == 0
-    assert (project / "dist" / MANIFEST).read_text().splitlines()[1:] == ["bank.json"]
-    assert _run("build", "--bank", "items", "--format", "markdown")[0] == 0
+    assert sorted(os.listdir(project / "dist")) == ["bank.json"]  # a one-file export adds nothing else
+    assert _run("build", "--bank", "items", "--format", "markdown")[0] == 0  # bank.json is a build output
     assert (project / "dist" / "bank.json").is_file() and (project / "dist" / "print" / "bank.md").is_file()
     # A one-file export into a built dist/ (a format the build left out) is recorded in its manifest.
     assert _run("export", "gift", "--bank", "items")[0] == 0
