@@ -278,9 +278,24 @@ def read_assessment(path: Path, file: str) -> tuple[Assessment | None, list[Prob
             problems.append(problem(file, "IB401", message, line=line, column=col, path=json_path(list(where))))
     if not found:
         problems.extend(_markdown_problems(path, file, text, doc.data))
+        problems.extend(_control_characters(file, text, doc.data))
     if problems:
         return None, problems
     return _assessment(path.stem, file, text, doc.data), []
+
+
+def _control_characters(file: str, text: str, data: Any) -> list[Problem]:
+    """A blueprint's texts (titles, instructions) reach every export: none may hold a character XML
+    cannot carry (as in items, IB216)."""
+    from .rules import XML_BAD, all_strings
+
+    out: list[Problem] = []
+    for where, value in all_strings(data):
+        m = XML_BAD.search(value)
+        if m:
+            line, col = PositionIndex(text).locate(where)
+            out.append(problem(file, "IB216", f"control character U+{ord(m.group()):04X} cannot be exported to XML; remove it", line=line, column=col, path=json_path(list(where))))
+    return out
 
 
 def _markdown_problems(path: Path, file: str, text: str, data: dict[str, Any]) -> list[Problem]:

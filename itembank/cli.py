@@ -23,7 +23,7 @@ from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError,
 from .formats import STATUSES, get_exporter, registry
 from .model import ITEM_TYPES
 from .progress import CLEAR_LINE, check_progress, export_progress, stage_progress
-from .reporters import REPORTERS
+from .reporters import REPORTERS, printable
 from .schema import SCHEMA_NAMES, schema_text
 from .skeletons import skeleton
 from .stats import format_stats
@@ -68,12 +68,12 @@ class _Group(click.Group):
             raise Failure("the bank is invalid: nothing was written") from None
         except (ReviewImportError, MappingError) as exc:
             for line in exc.details:
-                click.echo(f"  {line}", err=True)
-            raise Failure(str(exc)) from None
+                click.echo(printable(f"  {line}"), err=True)
+            raise Failure(printable(str(exc), newlines=True)) from None
         except UsageError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(printable(str(exc), newlines=True)) from None
         except ItembankError as exc:
-            raise Failure(str(exc)) from None
+            raise Failure(printable(str(exc), newlines=True)) from None
         except OSError as exc:
             raise Failure(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")) from None
         except Exception as exc:
@@ -201,11 +201,12 @@ def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None
 
 
 def _print_result(fmt: str, target: Path, result: Any) -> None:
-    click.echo(f"{fmt}: {target}: {result.summary()}")
+    # Names, notes and reasons may quote bank text: never let it reach the terminal raw.
+    click.echo(printable(f"{fmt}: {target}: {result.summary()}"))
     for item_id, reason in result.skipped:
-        click.echo(f"  skipped [{item_id}]: {reason}")
+        click.echo(printable(f"  skipped [{item_id}]: {reason}"))
     for note in result.notes:
-        click.echo(f"  note: {note}")
+        click.echo(printable(f"  note: {note}"))
 
 
 @main.command()
@@ -219,7 +220,7 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | 
     assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
     _check_form(assessment, form)
     loaded = _load(bank)
-    click.echo(f"{loaded.title}: {plural(len(loaded.items), 'item')} valid")
+    click.echo(printable(f"{loaded.title}: {plural(len(loaded.items), 'item')} valid"))
     started = export_progress()
 
     def written(fmt: str, target: Path, result: Any) -> None:
@@ -254,7 +255,7 @@ def stats(bank: Path, as_json: bool) -> None:
 
         click.echo(json.dumps({**bank_stats(loaded), "evidence": evidence_stats(loaded)}, indent=2))
     else:
-        click.echo(format_stats(loaded), nl=False)
+        click.echo(printable(format_stats(loaded), newlines=True), nl=False)
 
 
 @main.command()
@@ -354,11 +355,11 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
     report = import_reviews(workbook, loaded, date=date, dry_run=dry_run, progress=stage_progress())
     if dry_run:
         click.echo(report.diff(), nl=False)
-    click.echo(report.summary())
+    click.echo(printable(report.summary()))
     for line in report.skipped:
-        click.echo(f"  skipped: {line}")
+        click.echo(printable(f"  skipped: {line}"))
     for line in report.held_back:
-        click.echo(f"  not updated: {line}", err=True)
+        click.echo(printable(f"  not updated: {line}"), err=True)
     if report.held_back:
         sys.exit(1)
 

@@ -10,6 +10,7 @@ from .model import BankConfig, LintSettings, Suppression
 from .positions import PositionIndex
 from .problems import Problem, json_path, problem
 from .sources import read_document
+from .rules import XML_BAD
 
 CONFIG_NAME = "itembank.yaml"
 _FIELDS: dict[str, type] = {"title": str, "require_distractor_feedback": bool, "require_rationale": bool, "lint": dict}
@@ -69,6 +70,10 @@ def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
             message = f"unknown setting '{key}' (known: {', '.join(_FIELDS)})"
         elif not isinstance(value, want) or (isinstance(value, str) and not value.strip()):
             message = f"setting '{key}' must be {'text' if want is str else 'a mapping' if want is dict else 'true or false'}"
+        elif isinstance(value, str) and XML_BAD.search(value):
+            bad = XML_BAD.search(value)
+            assert bad is not None
+            message = f"setting '{key}' holds the control character U+{ord(bad.group()):04X}, which no export can carry; remove it"
         else:
             values[key] = value
             continue

@@ -270,3 +270,29 @@ def test_blueprint_instructions_are_checked_as_markdown(tmp_path: Path) -> None:
     code, report = _validate("--bank", str(root))
     assert code == 1
     assert [(p["code"], p["line"], p["path"]) for p in report["problems"]] == [("IB215", 2, "instructions"), ("IB222", 5, "sections[0].instructions")]
+
+
+def test_build_export_and_stats_never_print_raw_control_characters(tmp_path: Path) -> None:
+    """The bank title, topics, section titles and notes reach the terminal escaped, as reports do."""
+    root = _bank(tmp_path)
+    (root / "itembank.yaml").write_text('title: "Bank \\u202e reversed"\n', encoding="utf-8")
+    (root / "ok.yaml").write_text('id: ok1\ntype: flashcard\nstem: Front.\nanswer: Back.\ntopic: "t\\u202e\\u2028x"\n', encoding="utf-8")
+    for args in (["build", "-o", str(tmp_path / "dist"), "--format", "json"], ["stats"], ["export", "json", "-o", str(tmp_path / "b.json")]):
+        result = CliRunner().invoke(main, [*args, "--bank", str(root)])
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.output and "\x07" not in result.output and "\u202e" not in result.output, result.output
+    assert "\\u202e" in CliRunner().invoke(main, ["stats", "--bank", str(root)]).output
+    # A control character in the bank title is refused like one in an item (exports cannot carry it).
+    (root / "itembank.yaml").write_text('title: "Bank \\e]0;pwned\\a"\n', encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and [(p["code"], p["line"]) for p in report["problems"]] == [("IB015", 1)]
+
+
+def test_a_control_character_in_a_blueprint_is_reported_not_an_export_failure(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "ok.yaml").write_text("id: ok1\ntype: flashcard\nstem: Front.\nanswer: Back.\nstatus: approved\n", encoding="utf-8")
+    (root / "assessments").mkdir()
+    (root / "assessments" / "q.yaml").write_text('title: Quiz\nsections:\n  - title: "S \\e[2J"\n    select:\n      - ids: [ok1]\n', encoding="utf-8")
+    code, report = _validate("--bank", str(root))
+    assert code == 1
+    assert [(p["code"], p["line"], p["path"]) for p in report["problems"]] == [("IB216", 3, "sections[0].title")]
