@@ -65,6 +65,9 @@ ITEM_FIELDS: dict[str, FieldKind] = {
     "reviews[].reviewer": "plain",
     "reviews[].date": "plain",
     "reviews[].comment": "plain_lines",
+    "evidence[].date": "plain",  # analysis evidence, written by `itembank analyze --write`
+    "evidence[].source": "plain",
+    "evidence[].flags[]": "plain",
     "response_template": "plain_lines",
 }
 

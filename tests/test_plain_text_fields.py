@@ -23,7 +23,7 @@ from itembank import export, load_bank
 from itembank.fields import ASSESSMENT_FIELDS, CONFIG_FIELDS, ITEM_FIELDS
 from itembank.render import Renderer
 
-FORMATS = ["json", "moodle", "gift", "qti21", "qti30", "canvas", "xlsx", "markdown"]
+FORMATS = ["json", "moodle", "gift", "qti21", "qti30", "canvas", "xlsx", "markdown", "html"]
 
 
 def hostile(marker: str) -> str:
@@ -68,8 +68,9 @@ def test_the_hostile_bank_covers_every_plain_field_that_exports_show() -> None:
     plain = {p for p, k in ITEM_FIELDS.items() if k != "markdown"}
     plain |= {f"config:{p}" for p, k in CONFIG_FIELDS.items() if k != "markdown"}
     plain |= {f"assessment:{p}" for p, k in ASSESSMENT_FIELDS.items() if k != "markdown"}
-    # ids are patterned (no markup possible); review records and the dropdown key repeat a choice.
-    not_shown = {"id", "options[].id", "reviews[].date", "blanks.*.correct"}
+    # ids, dates and analysis flags are patterned (no markup possible); the dropdown key repeats a
+    # choice; analysis evidence is written by `analyze --write` from a report's file name.
+    not_shown = {"id", "options[].id", "reviews[].date", "blanks.*.correct", "evidence[].date", "evidence[].source", "evidence[].flags[]"}
     assert plain - not_shown == set(FIELDS_USED.values())
 
 
@@ -154,6 +155,26 @@ def _check_xml(data: bytes, where: str) -> None:
             _no_live_markup(el.text, f"{where} <{local}>")
 
 
+def _check_html_page(data: bytes, where: str) -> None:
+    """A page of the static site: its own scripts are fine; none may hold our value, and our value,
+    where shown, is shown as typed (a ``</script>`` in a value must not end a data script early)."""
+    doc = html.document_fromstring(data)
+    for script in doc.iter("script"):
+        assert "alert(1)" not in (script.text or "") or "Zz" in (script.text or "").split("alert(1)")[0][-40:] and script.get("type") in (
+            "application/json",
+            "application/ld+json",
+        ), f"{where}: a value became a live script"
+    for el in doc.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for name in el.attrib:
+            assert not (name.lower().startswith("on") and "alert(1)" in el.get(name, "")), f"{where}: event attribute from a value"
+    text = doc.text_content()
+    for marker in FIELDS_USED:
+        if marker in text:
+            assert f"{marker}<script>" in text, f"{where}: {marker} not shown as typed"
+
+
 def _check_markdown(text: str, where: str) -> None:
     import pyromark
 
@@ -214,6 +235,8 @@ def test_plain_text_fields_are_escaped_in_every_format(hostile_bank: Path, fmt: 
             _check_gift(text, where)
         elif fmt == "markdown" and name.endswith(".md"):
             _check_markdown(text, where)
+        elif name.endswith(".html"):
+            _check_html_page(data, where)
         elif name.endswith(".xml") or fmt == "moodle":
             _check_xml(data, where)
     if fmt != "xlsx":
