@@ -68,12 +68,15 @@ ITEM_FIELDS: dict[str, FieldKind] = {
     "evidence[].date": "plain",  # analysis evidence, written by `itembank analyze --write`
     "evidence[].source": "plain",
     "evidence[].flags[]": "plain",
+    "lint.ignore[].reason": "plain",  # why a lint finding is accepted (itembank lint)
     "response_template": "plain_lines",
 }
 
 #: Bank settings (``itembank.yaml``).
 CONFIG_FIELDS: dict[str, FieldKind] = {
     "title": "plain",
+    "lint.select[]": "plain",  # rule codes
+    "lint.ignore[].reason": "plain",
 }
 
 #: Assessment blueprints (``assessments/*.yaml``).
