@@ -641,7 +641,7 @@ def check_assessments(
         other = first.setdefault(path.stem.casefold(), path)
         if other != path:
             problems.append(
-                problem(display(path), "IB407", f"assessment '{path.stem}' is also defined by {other.name}: rename or remove one (exports are named after the assessment)")
+                problem(display(path), "IB412", f"assessment '{path.stem}' is also defined by {other.name}: rename or remove one (exports are named after the assessment)")
             )
             continue
         assessment, found = read_assessment(path, display(path))

@@ -70,13 +70,13 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB403": ("error", "assessment selects the same item twice"),
     "IB404": ("error", "assessment rule cannot be filled: too few matching items"),
     "IB405": ("error", "assessment lists an item whose status it does not allow"),
-    "IB407": ("error", "two assessment files have the same name (same.yaml and same.yml)"),
     "IB406": ("warning", "assessment rule draws every matching item, so a delivery-time pool is not random"),
     "IB407": ("error", "delivery-time pool holds items worth different points (one point value per Canvas question group)"),
     "IB408": ("warning", "locked form's item changed since the lock was made"),
     "IB409": ("error", "locked form's item is gone from the bank or retired"),
     "IB410": ("error", "lock file is not valid"),
     "IB411": ("warning", "blueprint changed since the lock was made: the lock is not used"),
+    "IB412": ("error", "two assessment files have the same name (same.yaml and same.yml)"),
 }
 
 

@@ -275,3 +275,19 @@ def test_the_readme_names_every_command_that_takes_no_bank() -> None:
     assert without, "every command takes --bank: drop the exceptions from the README"
     for name in without:
         assert f"`{name}`" in sentence, f"{name} takes no --bank but the README says it does: {sentence}"
+
+
+def test_no_rule_code_is_defined_twice_in_a_code_table() -> None:
+    """A dict literal keeps the last of two equal keys without a word: two features once both took
+    IB407, and the first rule's description vanished from RULES. Read every dict literal in the
+    package's source and refuse a key written twice."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1]
+    repeated = []
+    for source in sorted([*package.joinpath("itembank").rglob("*.py"), *package.joinpath("exporters").rglob("*.py")]):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+                repeated += [f"{source.name}: {k!r}" for k in sorted({k for k in keys if keys.count(k) > 1}, key=repr)]
+    assert repeated == []

@@ -213,7 +213,7 @@ def test_two_blueprints_with_the_same_name_are_refused(tmp_path: Path) -> None:
     (root / "assessments" / "same.yml").write_text(blueprint.replace("Same", "Other"), encoding="utf-8")
     code, report = _validate("--bank", str(root))
     assert code == 1, report
-    assert [(p["code"], Path(p["file"]).name) for p in report["problems"]] == [("IB407", "same.yml")]
+    assert [(p["code"], Path(p["file"]).name) for p in report["problems"]] == [("IB412", "same.yml")]
 
 
 # --- reporters -----------------------------------------------------------------------------------
