@@ -45,6 +45,11 @@ def check_target(path: Path, bank_root: Path | None, *, folder: bool, known: fro
             raise OutputRefused(f"refusing to write {path}: the bank {bank_root} is inside it and would be replaced")
     if target.is_symlink():
         raise OutputRefused(f"refusing to write {path}: it is a symbolic link (give the real path)")
+    for parent in target.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise OutputRefused(f"cannot write {path}: {parent} is a file, not a folder")
+            break
     if folder:
         if target.exists():
             if not target.is_dir():

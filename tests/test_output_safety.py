@@ -154,3 +154,12 @@ def test_one_file_exports_keep_dist_owned_so_build_can_replace_it(project: Path)
     (project / "exports").mkdir()
     assert _run("export", "json", "--bank", "items", "-o", "exports/bank.json")[0] == 0
     assert sorted(os.listdir(project / "exports")) == ["bank.json"]
+
+
+@pytest.mark.parametrize("args", [["export", "moodle", "-o", "notes.md/x.xml"], ["export", "markdown", "-o", "notes.md/print"], ["build", "-o", "notes.md/dist"]])
+def test_an_output_below_a_file_is_a_usage_error_that_names_the_file(project: Path, args: list[str]) -> None:
+    before = _snapshot(project)
+    code, out = _run(*args, "--bank", "items")
+    assert code == 2, out
+    assert "notes.md is a file, not a folder" in out, out
+    assert _snapshot(project) == before
