@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..model import Bank
 from ..problems import json_path
+from ..wording import plural
 from .registry import Finding, rule
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ def blueprint_coverage(bank: Bank, ctx: LintContext) -> Iterator[Finding]:
                 if len(pool) < need:
                     yield Finding(
                         f"rule {json_path(list(r.path))} ({r.describe()}) draws {r.count} per form: {assessment.forms} forms without repeats need {need}, the bank has {len(pool)}",
-                        f"write {need - len(pool)} more matching items (or approve drafts), or accept that forms share items",
+                        f"write {plural(need - len(pool), 'more matching item')} (or approve drafts), or accept that forms share items",
                         r.path + ("count",),
                         file=Path(assessment.file).resolve(),
                         text=assessment.text,

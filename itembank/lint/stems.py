@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ..model import AnyItem, ChoiceItem, TrueFalseItem
 from .registry import CHOICE, Finding, rule
-from .text import last_sentence, prose, words
+from .text import last_sentence, prose, sentences, words
 
 if TYPE_CHECKING:
     from .engine import LintContext
@@ -55,6 +55,8 @@ _INTERROGATIVES = frozenset("which what who whom whose when where why how is are
 
 def stem_form_problem(stem: str) -> tuple[str, str] | None:
     """(reason, suggestion) when a choice stem is neither a question, an incomplete statement nor a directive."""
+    if any(part.rstrip().rstrip("\"'“”‘’()[] ").endswith("?") for part in sentences(prose(stem))):
+        return None  # the stem asks its question; a note may follow it ("... variance? Note that ...")
     sentence = last_sentence(stem).strip().strip("\"'“”‘’()[] ")
     if not sentence:
         return "the stem has no words, only code or math", "state the question in words after the code or formula"
