@@ -43,7 +43,7 @@ FUZZ = settings(
 )
 
 _ANNOTATION = re.compile(r"^::(error|warning) file=[^:,]*,line=\d+,col=\d+,title=[^:,]*::")
-_SUMMARY = re.compile(r"^(ok|invalid): \d+ files, \d+ valid items, \d+ errors?, \d+ warnings?$")
+_SUMMARY = re.compile(r"^(ok|invalid): \d+ files?, \d+ valid items?, \d+ errors?, \d+ warnings?$")
 _RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -57,6 +57,8 @@ def _check_output(fmt: str, output: str) -> None:
     assert not _RAW_CONTROL.search(output), output
     lines = output.splitlines()
     assert _SUMMARY.match(lines[-1]), lines[-1]
+    for count, noun in re.findall(r"(\d+) (?:valid )?(\w+)", lines[-1]):
+        assert noun.endswith("s") == (count != "1"), lines[-1]  # "1 file", "2 files", "0 errors"
     for line in lines[:-1]:
         if fmt == "github":
             assert _ANNOTATION.match(line), line
