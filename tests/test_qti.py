@@ -350,6 +350,21 @@ def test_math_becomes_mathml(packages, fmt: str) -> None:
     assert len(maths) == 1 and "log" in "".join(maths[0].itertext())
 
 
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_a_repeated_formula_is_mathml_everywhere_it_appears(fmt: str) -> None:
+    """Formulas are converted once and cached: every use gets its own copy, tail text kept."""
+    item = ChoiceItem(
+        id="rep", type="multiple_choice", location=SourceRef("r.yaml"), stem="Is $O(n^2)$ worse than $O(n^2)$ here?",
+        options=(Option(id="a", text="$O(n^2)$ yes", correct=True, feedback="$O(n^2)$ twice."),
+                 Option(id="b", text="no", feedback="It is $O(n^2)$.")),
+    )
+    for _ in range(2):  # a second item build reuses the cached conversions
+        root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+        maths = list(root.iter(f"{{{MATHML_NS}}}math"))
+        assert len(maths) == 5 and all("".join(m.itertext()) == "O(n2)" for m in maths)
+        assert [m.tail for m in maths[:2]] == [" worse than ", " here?"]
+
+
 @pytest.mark.consumer
 @pytest.mark.parametrize("fmt", PROFILES)
 def test_cloze_blank_feedback_validates(all_types_bank: Bank, xsd_dir: Path, fmt: str) -> None:
