@@ -7,9 +7,12 @@
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
 import re
 import shutil
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +21,7 @@ from . import __version__, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
 from .errors import InvalidBank, ItembankError, UsageError
-from .formats import ExportContext, ExportResult, filter_status, get_exporter, make_options, options_for, registry
+from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
 from .model import Bank
 from .render import Renderer
 from .validate import check_bank
@@ -126,7 +129,8 @@ class BuildReport:
     """What ``build`` did: one entry per exporter, in order."""
 
     outputs: list[tuple[str, Path, ExportResult]] = field(default_factory=list)
-    renders: int = 0
+    renders: int = 0  # texts rendered (once each in one process; with workers, once per export)
+    workers: int = 1  # processes that ran the exports
     forms: list[str] = field(default_factory=list)  # assessment forms built, e.g. "pattern-check-A"
     removed: list[Path] = field(default_factory=list)  # form folders of forms that no longer exist
 
@@ -140,9 +144,14 @@ def build(
     on_start: Callable[[str, str], None] | None = None,
     assessment: str | None = None,
     form: str | None = None,
+    jobs: int | None = None,
     **options: Any,
 ) -> BuildReport:
     """Run every registered exporter (or ``formats``) into ``out_dir``, sharing one renderer.
+
+    ``jobs``: how many processes run the exports (default: the usable cores; 1 runs them in this
+    process).  Workers are forked after loading, so they share the loaded bank; the outputs are
+    the same bytes whatever ``jobs`` is, and are written together as before.
 
     Without ``assessment``: the whole bank into ``out_dir`` and every form of every assessment of the
     bank into ``out_dir/assessments/<name>-<form>/``.  With it: only that assessment's forms (or
@@ -163,19 +172,24 @@ def build(
         raise UsageError(FORM_WITHOUT_ASSESSMENT)
     else:
         targets = [bank] + [f for name in bank.assessments for f in build_forms(bank, name)]
-    # Produce everything in memory first: a failing exporter must not leave a half-updated dist/.
-    produced: list[tuple[str, Path, ExportResult]] = []
-    for target in targets:
-        if target.form is not None:
-            report.forms.append(target.form.name)
-        for name, exporter in exporters.items():
+    report.forms = [t.form.name for t in targets if t.form is not None]
+    work = [(target, name) for target in targets for name in exporters]
+    workers = min(_usable_cores() if jobs is None else max(1, jobs), len(work))
+    # Produce everything first: a failing exporter must not leave a half-updated dist/.
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        results, renders = _export_parallel(work, exporters, chosen, workers, on_start)
+        report.workers = workers
+    else:
+        results = []
+        for target, name in work:
             if on_start is not None:
                 on_start(name, target.form.name if target.form is not None else "bank")
-            ctx = ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
-            delivered, left_out = filter_status(target, exporter, ctx.options)
-            result = exporter.export(delivered, ctx)
-            result.left_out.update(left_out)
-            produced.append((name, form_dir(out_dir, target) / exporter.default_output, result))
+            results.append(_export_one(target, exporters[name], chosen, renderer))
+        renders = renderer.renders
+    produced = [
+        (name, form_dir(out_dir, target) / exporters[name].default_output, result)
+        for (target, name), result in zip(work, results)
+    ]
     removed: list[Path] = []
 
     def finish(staging: Path) -> None:  # in the staging folder: the swap makes the whole build visible at once
@@ -189,8 +203,75 @@ def build(
         if on_export is not None:
             on_export(name, path, result)
     report.removed = removed
-    report.renders = renderer.renders
+    report.renders = renders
     return report
+
+
+def _export_one(target: Bank, exporter: Exporter, chosen: ExportOptions, renderer: Renderer) -> ExportResult:
+    """One export of a build: the items the format delivers, and an account of those it left out."""
+    ctx = ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
+    delivered, left_out = filter_status(target, exporter, ctx.options)
+    result = exporter.export(delivered, ctx)
+    result.left_out.update(left_out)
+    return result
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+#: What forked build workers inherit (set in the parent just before the pool starts, cleared after).
+_WORK: dict[str, Any] = {}
+
+
+def _run_job(index: int) -> tuple[int, ExportResult, int]:
+    """In a worker: run export ``index`` of the build with a renderer of its own (a worker's memory
+    is then one export's); the result and how many texts it rendered go back to the parent."""
+    target, name = _WORK["work"][index]
+    renderer = Renderer()
+    result = _export_one(target, _WORK["exporters"][name], _WORK["options"], renderer)
+    return index, result, renderer.renders
+
+
+def _export_parallel(
+    work: list[tuple[Bank, str]],
+    exporters: dict[str, Exporter],
+    chosen: ExportOptions,
+    workers: int,
+    on_start: Callable[[str, str], None] | None,
+) -> tuple[list[ExportResult], int]:
+    """Every export of ``work`` in forked worker processes; results in ``work``'s order."""
+    _WORK.update(work=work, exporters=exporters, options=chosen)
+    results: dict[int, ExportResult] = {}
+    renders = 0
+    # The loaded bank goes to the permanent generation: the collector never walks it again, and
+    # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
+    gc.freeze()
+    try:
+        pending = list(range(len(work)))
+        running: dict[Future[tuple[int, ExportResult, int]], int] = {}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            # At most one job per worker in flight, so on_start is called when a worker takes the job.
+            while pending or running:
+                while pending and len(running) < workers:
+                    index = pending.pop(0)
+                    target, name = work[index]
+                    if on_start is not None:
+                        on_start(name, target.form.name if target.form is not None else "bank")
+                    running[pool.submit(_run_job, index)] = index
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del running[future]
+                    index, result, count = future.result()  # re-raises the worker's error
+                    results[index] = result
+                    renders += count
+    finally:
+        gc.unfreeze()
+        _WORK.clear()
+    return [results[i] for i in range(len(work))], renders
 
 
 #: In ``<out>/assessments/``: the form folders the last builds wrote, one name a line.

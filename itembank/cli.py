@@ -213,9 +213,10 @@ def _print_result(fmt: str, target: Path, result: Any) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True, help="Output folder.")
 @bank_option
 @click.option("--format", "formats", multiple=True, help="Only these formats (repeatable); default: every installed one.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes running the exports (default: the usable cores; 1: this process only).")
 @_assessment_options
 @_export_options
-def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | None, form: str | None, **options: Any) -> None:
+def build(output: Path, bank: Path, formats: tuple[str, ...], jobs: int | None, assessment: str | None, form: str | None, **options: Any) -> None:
     """Validate the bank, then run every exporter on the whole bank and on every form of every
     assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
     _check_form(assessment, form)
@@ -228,11 +229,12 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], assessment: str | 
             click.echo(CLEAR_LINE, err=True, nl=False)
         _print_result(fmt, target, result)
 
-    report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, **options)
+    report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, jobs=jobs, **options)
     for path in report.removed:
         click.echo(f"removed {path}/: its form no longer exists")
     forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""
-    click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered once each){forms}")
+    each = "once each" if report.workers == 1 else f"once per export, in {report.workers} processes"
+    click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered {each}){forms}")
 
 
 @main.command()

@@ -1,0 +1,73 @@
+"""`itembank build` with several worker processes: the same bytes as in one process, all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from itembank import Bank, build, load_bank
+from itembank.errors import ItembankError
+from itembank.formats import ExportContext, ExportResult, get_exporter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("bank_dir", ["items", "tests/banks/all-types"])
+@pytest.mark.parametrize("unzipped", [False, True])
+def test_parallel_build_writes_the_same_bytes_as_the_sequential_one(tmp_path: Path, bank_dir: str, unzipped: bool) -> None:
+    bank = load_bank(ROOT / bank_dir)
+    options = {"unzipped": True} if unzipped else {}
+    one = build(bank, tmp_path / "one", jobs=1, **options)
+    two = build(bank, tmp_path / "two", jobs=2, **options)
+    assert one.workers == 1 and two.workers == 2
+    seq, par = digests(tmp_path / "one"), digests(tmp_path / "two")
+    assert len(seq) > 10 and seq == par
+    assert [(n, p.relative_to(tmp_path / "one")) for n, p, _ in one.outputs] == [
+        (n, p.relative_to(tmp_path / "two")) for n, p, _ in two.outputs
+    ]
+    # the per-export accounts come back from the workers too
+    assert [(r.summary(), r.skipped, r.notes) for _, _, r in one.outputs] == [(r.summary(), r.skipped, r.notes) for _, _, r in two.outputs]
+
+
+class _Failing:
+    """An exporter that fails inside a worker while the other worker exports."""
+
+    name = "gift"
+    description = "fails"
+    default_output = "questions.gift"
+    options: frozenset[str] = frozenset()
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        raise ItembankError("gift exporter broke on purpose")
+
+
+def test_a_failing_export_in_a_worker_leaves_the_output_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
+    bank = load_bank(ROOT / "items")
+    out = tmp_path / "dist"
+    build(bank, out, formats=["json", "gift", "markdown"], jobs=1)
+    before = digests(out)
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _Failing() if name == "gift" else get_exporter(name))
+    with pytest.raises(ItembankError, match="broke on purpose"):
+        build(bank, out, formats=["json", "gift", "markdown"], jobs=2)
+    assert digests(out) == before and "bank.json" in before and "questions.gift" in before
+
+
+def test_parallel_build_reports_each_export_as_a_worker_takes_it(tmp_path: Path) -> None:
+    bank = load_bank(ROOT / "items")
+    started: list[tuple[str, str]] = []
+    written: list[str] = []
+    report = build(bank, tmp_path, formats=["json", "gift"], jobs=2,
+                   on_start=lambda f, t: started.append((f, t)), on_export=lambda f, p, r: written.append(f))
+    assert sorted(started) == sorted((f, t) for t in ("bank", "pattern-check-A", "pattern-check-B") for f in ("json", "gift"))
+    assert written == ["json", "gift"] * 3  # outputs are moved into place in the sequential order
+    assert report.renders > 0
