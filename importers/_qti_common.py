@@ -1,0 +1,297 @@
+"""What the QTI-family readers (``canvas`` for QTI 1.2, ``qti`` for QTI 2.x/3.0) share.
+
+* :class:`Package` -- one source as a set of named files: a zip (``.zip``/``.imscc``, read through
+  the kit's :class:`SafeZip`), a folder, or a single XML file;
+* :class:`Text` -- HTML fields -> Markdown through the kit's converter, with images resolved to
+  package files and stored by content hash (``media/<hash>.<ext>``), notes collected per question;
+* :func:`split_sections` -- the labelled sections our own exporters write into one feedback field
+  (``Solution``, ``Hints``, ``Rubric``...), so our own packages come back field by field;
+* small number helpers.
+
+Not an importer (``importers.base.BUILTIN`` lists none of this); importers never import each other.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from lxml import etree, html as lxml_html
+
+from .base import BadInput
+from .kit.html import html_to_markdown
+from .kit.media import MediaTooLarge
+from .kit.xml import parse_xml
+from .kit.zip import SafeZip, is_zip
+
+#: Files larger than this inside a folder source are refused like an oversized zip member.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+class Package:
+    """One source (zip, folder or file) as named members; use as a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = str(path)
+        self._zip: SafeZip | None = None
+        self._files: dict[str, Path] = {}
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and not p.is_symlink():
+                    self._files[p.relative_to(path).as_posix()] = p
+        elif is_zip(path):
+            self._zip = SafeZip(path)
+        elif path.is_file():
+            self._files[path.name] = path
+        else:
+            raise BadInput(self.label, "no such file or folder")
+        self.single = self._zip is None and not path.is_dir()
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._zip is not None:
+            self._zip.__exit__(*exc)
+
+    def names(self) -> list[str]:
+        return self._zip.names() if self._zip is not None else list(self._files)
+
+    def has(self, name: str) -> bool:
+        name = posixpath.normpath(name)
+        return self._zip.has(name) if self._zip is not None else name in self._files
+
+    def origin(self, name: str) -> str:
+        """How a member is named in messages: ``pkg.zip#path`` (zip, folder) or the file itself."""
+        return self.label if self.single else f"{self.label}#{name}"
+
+    def read(self, name: str) -> bytes:
+        name = posixpath.normpath(name)
+        if self._zip is not None:
+            return self._zip.read(name)
+        path = self._files.get(name)
+        if path is None:
+            raise BadInput(self.origin(name), "missing from the package")
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise BadInput(self.origin(name), f"refused: larger than {MAX_FILE_BYTES:,} bytes")
+            return path.read_bytes()
+        except OSError as exc:
+            raise BadInput(self.origin(name), f"cannot read: {exc.strerror or exc}") from None
+
+    def xml(self, name: str) -> etree._Element:
+        return parse_xml(self.read(name), self.origin(name))
+
+    def xml_names(self) -> list[str]:
+        return [n for n in self.names() if n.lower().endswith((".xml", ".qti", ".xml.qti"))]
+
+
+def head_bytes(path: Path, size: int = 8192) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except OSError:
+        return b""
+
+
+def local(el: Any) -> str:
+    """An element's local name (no namespace); '' for comments and processing instructions."""
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+
+def strip_namespaces(root: etree._Element) -> etree._Element:
+    """Drop every namespace (QTI 1.2/2.x files come with and without one); MathML is marked ``math``."""
+    for el in root.iter():
+        if isinstance(el.tag, str) and "}" in el.tag:
+            el.tag = el.tag.split("}", 1)[1]
+        for key in list(el.attrib):
+            if "}" in key:
+                value = el.attrib.pop(key)
+                short = key.split("}", 1)[1]
+                if short not in el.attrib:
+                    el.attrib[short] = value
+    etree.cleanup_namespaces(root)
+    return root
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+_FILEBASE = re.compile(r"^\$IMS[-_]CC[-_]FILEBASE\$/?", re.I)
+
+
+@dataclass
+class Text:
+    """Converts a question's HTML to Markdown; images found in the package become media files."""
+
+    package: Package
+    media: Any  # kit.media.MediaStore
+    base: str = ""  # folder of the XML file, for relative image paths
+    notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def resolve(self, src: str) -> str | None:
+        if not src or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", src):
+            return None  # a URL: kept as is
+        raw = unquote(src.split("#", 1)[0].split("?", 1)[0])
+        candidates = []
+        if _FILEBASE.match(raw):
+            rest = _FILEBASE.sub("", raw)
+            candidates += [f"web_resources/{rest}", rest]
+        else:
+            candidates += [posixpath.join(self.base, raw) if self.base else raw, raw]
+        for cand in candidates:
+            norm = posixpath.normpath(cand)
+            if norm.startswith("../") or norm == ".." or norm.startswith("/"):
+                continue
+            if self.package.has(norm):
+                data = self.package.read(norm)
+                try:
+                    return str(self.media.add(data, posixpath.basename(norm)))
+                except MediaTooLarge as exc:
+                    raise BadInput(self.package.origin(norm), f"refused: {exc}") from None
+        self.missing.append(src)
+        return None
+
+    def md(self, html: str | None) -> str:
+        """Markdown of an HTML fragment ('' for nothing)."""
+        if not html or not html.strip():
+            return ""
+        out, notes = html_to_markdown(html, resolve_src=self.resolve)
+        for n in notes:
+            if n not in self.notes:
+                self.notes.append(n)
+        return out.strip()
+
+    def plain_md(self, text: str | None) -> str:
+        """Markdown for a plain-text field (escaped so it renders as the same text)."""
+        if not text or not text.strip():
+            return ""
+        from .kit.html import text_to_markdown
+
+        return text_to_markdown(text.strip()).strip()
+
+    def take_notes(self) -> list[str]:
+        notes = list(self.notes)
+        if self.missing:
+            notes.append("image(s) not in the package, kept as written: " + ", ".join(dict.fromkeys(self.missing)))
+        self.notes.clear()
+        self.missing.clear()
+        return notes
+
+
+# --- our own labelled feedback sections -------------------------------------------------------
+
+#: Labels our exporters put in front of parts of one feedback text (Canvas: <p><strong>L</strong></p>;
+#: QTI: <h4>L</h4>).  "Explanation" opens the rationale in QTI packages.
+SECTION_LABELS = (
+    "Explanation", "Solution", "Answer", "Quick check", "Hints", "Hint", "Rubric", "Scoring rubric", "Sample answer",
+    "Common mistakes", "If a blank was wrong",
+)
+
+
+def _fragment(html: str) -> etree._Element:
+    """An HTML fragment as a ``<div>`` tree (lxml.html: tolerant, no entities, no network)."""
+    try:
+        return lxml_html.fragment_fromstring(html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        div = etree.Element("div")
+        div.text = html
+        return div
+
+
+def _label_of(el: etree._Element) -> str | None:
+    tag = el.tag if isinstance(el.tag, str) else ""
+    text = " ".join("".join(el.itertext()).split())
+    if tag == "h4" and text in SECTION_LABELS:
+        return text
+    if tag == "p" and len(el) == 1 and el[0].tag == "strong" and not (el.text or "").strip() and not (el[0].tail or "").strip():
+        return text if text in SECTION_LABELS else None
+    return None
+
+
+def to_html(nodes: list[etree._Element], text: str = "") -> str:
+    from html import escape
+
+    return escape(text) + "".join(lxml_html.tostring(n, encoding="unicode") for n in nodes)
+
+
+def split_sections(html: str) -> tuple[str, dict[str, etree._Element]]:
+    """(the HTML before the first label, {label: <div> holding that section's elements})."""
+    root = _fragment(html)
+    head: list[etree._Element] = []
+    sections: dict[str, etree._Element] = {}
+    current: etree._Element | None = None
+    head_text = root.text or ""
+    for child in list(root):
+        label = _label_of(child)
+        if label is not None and label not in sections:
+            current = sections[label] = etree.Element("div")
+            continue
+        if current is None:
+            head.append(child)
+        else:
+            current.append(child)
+    return to_html(head, head_text), sections
+
+
+def items_of(section: etree._Element) -> list[etree._Element]:
+    """The ``<li>`` of the first list in a section."""
+    for el in section.iter("ul", "ol"):
+        return [li for li in el if li.tag == "li"]
+    return []
+
+
+def inner_html(el: etree._Element) -> str:
+    from html import escape
+
+    return escape(el.text or "") + "".join(lxml_html.tostring(c, encoding="unicode") for c in el)
+
+
+def text_of(el: etree._Element) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+
+def number(text: str | None) -> float | None:
+    """A number written in a source ('3', '0.25', ' 1e-3 '); None when it is not one."""
+    if text is None:
+        return None
+    s = text.strip().replace("\u2212", "-")
+    if not s:
+        return None
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    return float(d)
+
+
+def clean_number(value: float) -> int | float:
+    """3.0 -> 3 (YAML reads better), other floats unchanged."""
+    return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
+
+
+def decimal_diff(a: str, b: str) -> float:
+    """``b - a`` computed in decimal (0.11 - 0.1 is 0.01, not 0.009999999999999995)."""
+    return float(Decimal(b.strip()) - Decimal(a.strip()))
+
+
+def iter_elements(root: etree._Element, name: str) -> Iterator[etree._Element]:
+    for el in root.iter():
+        if local(el) == name:
+            yield el
