@@ -420,5 +420,59 @@ def analyze(
         click.echo(report.summary(), err=True)
 
 
+# --- import ----------------------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("fmt", metavar="FORMAT")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--into", type=click.Path(path_type=Path, file_okay=False), default=Path("items"), show_default=True, help="The bank folder to import into (created if missing).")
+@click.option("--dry-run", is_flag=True, help="Print what would be imported and written; write nothing.")
+@click.option("--layout", type=click.Choice(["item", "topic"]), default="item", show_default=True, help="One YAML file per item, or per topic.")
+@click.option("--on-conflict", type=click.Choice(["error", "skip", "update"]), default="error", show_default=True,
+              help="An imported id already in the bank: stop (error), keep ours (skip), or rewrite the changed fields in place (update).")
+@click.option("--status", type=click.Choice(["draft", "review", "approved", "retired"]), default=None,
+              help="Status of the imported items (default: the source's status tag, else draft).")
+def import_cmd(fmt: str, sources: tuple[Path, ...], into: Path, dry_run: bool, layout: str, on_conflict: str, status: str | None) -> None:
+    """Import question files (FORMAT: moodle, gift, aiken, canvas, qti, text2qti, or auto) into the
+    bank as YAML items that validate, with media under media/; every question is imported or
+    reported as skipped with the reason."""
+    from .imports import ImportFailed, importer_names, run_import
+
+    if fmt != "auto" and fmt not in importer_names():
+        raise click.UsageError(f"unknown import format '{fmt}' (known: {', '.join(importer_names())}, auto)")
+    try:
+        report = run_import(list(sources), into, fmt=fmt, layout=layout, on_conflict=on_conflict, status=status, dry_run=dry_run)
+    except ImportFailed as exc:
+        for line in exc.details:
+            click.echo(f"  {line}", err=True)
+        raise Failure(str(exc)) from None
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ItembankError as exc:
+        raise Failure(str(exc)) from None
+    for fr in report.files:
+        click.echo(fr.summary())
+        for problem in fr.problems:
+            click.echo(f"  warning: {problem}")
+        for ident, reason in fr.skipped:
+            click.echo(f"  skipped [{ident}]: {reason}")
+        for item_id, note in fr.notes:
+            click.echo(f"  note [{item_id}]: {note}")
+    for line in report.settings:
+        click.echo(f"note: {line}")
+    verb = "would write" if dry_run else "wrote"
+    extra = []
+    if report.updated:
+        extra.append(f"{len(report.updated)} updated in place")
+    if report.kept:
+        extra.append(f"{len(report.kept)} left as they were")
+    tail = f" ({'; '.join(extra)})" if extra else ""
+    click.echo(f"{verb} {len(report.written)} file{'s' * (len(report.written) != 1)} into {into}/{tail}")
+    if dry_run:
+        for rel in report.written:
+            click.echo(f"  {rel}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

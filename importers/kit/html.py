@@ -24,7 +24,7 @@ import pyromark
 from lxml import etree
 from lxml import html as lxml_html
 
-ResolveSrc = Callable[[str], str | None]  # source src -> bank-relative path, or None to keep as is
+ResolveSrc = Callable[[str], str | None]  # source src -> bank-relative path; None: keep as is; "": missing (dropped, noted)
 
 _OPTIONS = _h2m.ConversionOptions(
     escape_asterisks=True,
@@ -35,6 +35,7 @@ _OPTIONS = _h2m.ConversionOptions(
     heading_style="atx",
     bullets="-",
     code_block_style="backticks",
+    newline_style="backslash",  # a visible "\" line break, not two trailing spaces that editors strip
 )
 _RENDER = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
@@ -143,6 +144,11 @@ class _Conv:
                 src = child.get("src") or ""
                 if self.resolve_src is not None and src:
                     new = self.resolve_src(src)
+                    if new == "":  # the file is not there: keep the description, say so
+                        alt = child.get("alt") or ""
+                        self.note(f"image {src!r} is not in the source; kept its description only" if alt else f"image {src!r} is not in the source; dropped")
+                        _replace(child, self.text(f"[{alt}]") if alt else "")
+                        continue
                     if new is not None:
                         child.set("src", new)
                 for attr in ("width", "height", "style", "class"):
@@ -161,6 +167,10 @@ class _Conv:
                     _replace(child, self.math(f"{{}}{mark}{{\\text{{{content}}}}}", False) if content.strip() else "")
                     self.note(f"<{tag}> text kept as math")
                 continue
+            if tag == "a" and self.resolve_src is not None and child.get("href"):
+                new = self.resolve_src(child.get("href") or "")
+                if new:
+                    child.set("href", new)
             style = child.get("style") or ""
             if style and _STYLE_NOTE.search(style):
                 self.note("text formatting (colour, size, alignment, underline) dropped")

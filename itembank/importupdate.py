@@ -1,0 +1,150 @@
+"""``--on-conflict update``: rewrite only the fields an import changed, in place.
+
+Uses the review import's in-place YAML editor (libyaml node positions, edits applied together, the
+result re-parsed and checked): the file's comments, key order, quoting and the other items stay as
+they are; a changed field's lines are replaced by the new value, a new field is added at the end of
+its item.  A field the import does not carry (e.g. ``author`` from a format without it) is kept.
+Two texts that render the same Markdown count as unchanged (an importer escapes more than people do).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pyromark
+import yaml
+
+from .export import ItembankError
+from .problems import RULES
+from .review import _LOADER, _is_listed, _pairs, _Text
+from .rules import RuleContext, check_item
+from .schema import item_schema
+from .sources import parse
+from .yamlwrite import key_lines
+
+_RENDER = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+
+
+def same(old: Any, new: Any) -> bool:
+    """Equal data, where two Markdown texts are equal when they render the same."""
+    if old == new:
+        return True
+    if isinstance(old, str) and isinstance(new, str):
+        return pyromark.html(old, options=_RENDER) == pyromark.html(new, options=_RENDER)
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(same(a, b) for a, b in zip(old, new))
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(same(old[k], new[k]) for k in old)
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool) and not isinstance(new, bool):
+        return float(old) == float(new)
+    return False
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in new.items() if k != "id" and not same(old.get(k), v)}
+
+
+def _edit_yaml(rel: str, text_s: str, data: Any, changes: dict[int | None, dict[str, Any]]) -> str:
+    text = _Text(text_s)
+    try:
+        doc = yaml.compose(text_s[text.base :], Loader=_LOADER)
+    except yaml.YAMLError as exc:
+        raise ItembankError(f"{rel}: cannot read the file for editing: {' '.join(str(exc).split())}") from None
+    listed = _is_listed(data)
+    if listed:
+        seq = _pairs(doc)["items"][1] if isinstance(doc, yaml.MappingNode) else None
+        nodes = list(seq.value) if isinstance(seq, yaml.SequenceNode) else []
+    else:
+        nodes = [doc]
+    for index, fields in changes.items():
+        i = 0 if index is None else index
+        node = nodes[i]
+        if not isinstance(node, yaml.MappingNode) or node.flow_style:
+            raise ItembankError(f"{rel}: item {i + 1} is written in flow style ({{...}}); update it by hand or remove it before importing")
+        if listed and i + 1 < len(nodes):
+            nxt = nodes[i + 1]
+            first = nxt.value[0][0] if isinstance(nxt, yaml.MappingNode) and nxt.value else nxt
+            bound = text.line_of(first.start_mark)
+        else:
+            bound = text.n_lines
+        pairs = _pairs(node)
+        keys = [k.value for k, _v in node.value]
+        first_line, indent = text.line_col(node.value[0][0].start_mark)
+        appended: list[str] = []
+        for key, value in fields.items():
+            if key in pairs:
+                key_node, _val = pairs[key]
+                pos = keys.index(key)
+                region_end = text.line_of(node.value[pos + 1][0].start_mark) if pos + 1 < len(keys) else bound
+                key_line, key_col = text.line_col(key_node.start_mark)
+                end = text.content_end(key_line, region_end, key_col)
+                lines = key_lines(key, value, key_col)
+                prefix = text.line(key_line)[:key_col]
+                if prefix.strip():  # the first key of a list entry: keep its "- "
+                    lines[0] = prefix + lines[0][key_col:]
+                text.replace_lines(key_line, end, lines)
+            else:
+                appended.extend(key_lines(key, value, indent))
+        if appended:
+            text.insert_lines(text.content_end(first_line, bound, indent), appended)
+    return text.result()
+
+
+def plan_updates(root: Path, updates: list[tuple[dict[str, Any], Any]], ctx: RuleContext) -> tuple[dict[str, str], list[str]]:
+    """New texts of the bank files holding updated items, and the ids that needed no change."""
+    by_file: dict[str, dict[int | None, tuple[str, dict[str, Any]]]] = {}
+    kept: list[str] = []
+    raw_cache: dict[str, tuple[str, Any]] = {}
+    for new, existing in updates:
+        rel = existing.location.path
+        if rel not in raw_cache:
+            path = root / rel
+            try:
+                old_text = path.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ItembankError(f"{rel}: cannot read: {exc}") from None
+            bom = "\ufeff" if old_text.startswith("\ufeff") else ""
+            data, prob = parse(old_text[len(bom) :], rel, is_json=path.suffix.lower() == ".json")
+            if prob is not None:
+                raise ItembankError(f"{rel}: cannot read the file for editing: {prob.message}")
+            raw_cache[rel] = (old_text, data)
+        data = raw_cache[rel][1]
+        index = existing.location.index
+        old_item = data["items"][index] if index is not None else data
+        fields = changed_fields(old_item, new)
+        if not fields:
+            kept.append(new["id"])
+            continue
+        by_file.setdefault(rel, {})[index] = (new["id"], fields)
+    out: dict[str, str] = {}
+    schema = item_schema()
+    for rel, changes in by_file.items():
+        old_text, data = raw_cache[rel]
+        bom = "\ufeff" if old_text.startswith("\ufeff") else ""
+        plain = {i: f for i, (_id, f) in changes.items()}
+        is_json = rel.lower().endswith(".json")
+        if is_json:
+            new_data = json.loads(old_text[len(bom) :])
+            for i, f in plain.items():
+                (new_data if i is None else new_data["items"][i]).update(f)
+            new_text = bom + json.dumps(new_data, indent=2, ensure_ascii=False) + "\n"
+        else:
+            new_text = bom + _edit_yaml(rel, old_text[len(bom) :], data, plain)
+        after, prob = parse(new_text[len(bom) :], rel, is_json=is_json)
+        if prob is not None:
+            raise ItembankError(f"{rel}: the updated file would not parse ({prob.message}); nothing was written")
+        expected = json.loads(json.dumps(data))
+        for i, f in plain.items():
+            (expected if i is None else expected["items"][i]).update(json.loads(json.dumps(f)))
+        if after != expected:
+            raise ItembankError(f"{rel}: cannot update the file without changing other content (unusual YAML layout?); nothing was written")
+        for i, (item_id, _f) in changes.items():
+            raw = after if i is None else after["items"][i]
+            errors = [e.message for e in schema.errors(raw)]
+            errors += [msg for _p, code, msg in check_item(raw, ctx) if RULES.get(code, ("error",))[0] == "error"]
+            if errors:
+                raise ItembankError(f"{rel}: item {item_id!r} would be invalid after the update ({errors[0]}); nothing was written")
+        out[rel] = new_text
+    return out, kept
