@@ -28,11 +28,11 @@ ENTRY_POINT_GROUP = "itembank.importers"
 # Built-in importers: name -> "module:attribute", imported only when asked for.
 BUILTIN: dict[str, str] = {
     "moodle": "importers.moodle:importer",
-    "gift": "importers.gift:importer",
-    "aiken": "importers.aiken:importer",
     "canvas": "importers.canvas:importer",
     "qti": "importers.qti:importer",
+    "aiken": "importers.aiken:importer",  # before gift and text2qti: --format auto tries them in this order
     "text2qti": "importers.text2qti:importer",
+    "gift": "importers.gift:importer",
 }
 
 

@@ -24,9 +24,8 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from itembank.moodle_grades import moodle_fractions
-
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
+from .kit.feedback import _blocks, _heading, _ser, choice_scoring, split_general_feedback, split_grader_info
 from .kit.html import html_to_markdown, text_to_markdown
 from .kit.ids import blank_name, option_id
 from .kit.media import MediaTooLarge
@@ -68,9 +67,6 @@ DEFAULT_COMBINED = {
     "partiallycorrectfeedback": ("your answer is partially correct.", "", "partially correct"),
     "incorrectfeedback": ("your answer is incorrect.", "", "incorrect"),
 }
-_HEADINGS = ("Answer", "Solution", "Final answer", "Quick check", "Common mistakes", "Hints")
-_POINTS_P = re.compile(r"^(\d+(?:\.\d+)?)\s+points?$")
-_RUBRIC_H = re.compile(r"^Rubric \((\d+(?:\.\d+)?) points?\)$")
 _MAX_BASE64_CHARS = 70 * 1024 * 1024
 
 
@@ -196,159 +192,6 @@ def _plain(raw: str, q: _Q | None = None) -> str:
     else:
         text = _html.unescape(raw) if "&" in raw else raw
     return " ".join(text.split())
-
-
-# --- our own composed feedback back into fields --------------------------------------------------
-
-
-def _blocks(html: str) -> list[etree._Element] | None:
-    from lxml import html as lxml_html
-
-    try:
-        root = lxml_html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return None
-    if (root.text or "").strip():
-        return None
-    return list(root)
-
-
-def _heading(el: etree._Element) -> str | None:
-    if el.tag == "p" and len(el) == 1 and el[0].tag == "strong" and not (el.text or "").strip() and not (el[0].tail or "").strip():
-        return (el[0].text or "").strip()
-    return None
-
-
-def _ser(blocks: list[etree._Element]) -> str:
-    out = []
-    for b in blocks:
-        tail, b.tail = b.tail, None
-        out.append(etree.tostring(b, encoding="unicode", method="html"))
-        b.tail = tail
-    return "".join(out)
-
-
-def _inner(el: etree._Element) -> str:
-    return (_html.escape(el.text or "", quote=False)) + "".join(etree.tostring(c, encoding="unicode", method="html") for c in el)
-
-
-def split_general_feedback(html: str, q: _Q, data: dict[str, Any], back_blocks: int = 0) -> None:
-    """Our export's general feedback (rationale, Solution, Final answer, Quick check, Common
-    mistakes, Hints, and a flashcard's Answer) back into fields; any other feedback -> rationale."""
-    if not html.strip():
-        return
-    blocks = _blocks(html) if "<strong>" in html else None
-    if not blocks or not any(_heading(b) in _HEADINGS for b in blocks):
-        md, notes = html_to_markdown(html, q.resolver(q.el.find("generalfeedback")))
-        for n in notes:
-            q.note(n)
-        if md:
-            data["rationale"] = md
-        return
-    resolve = q.resolver(q.el.find("generalfeedback"))
-
-    def md_of(html_s: str) -> str:
-        md, notes = html_to_markdown(html_s, resolve)
-        for n in notes:
-            q.note(n)
-        return md
-
-    sections: list[tuple[str | None, list[etree._Element]]] = [(None, [])]
-    for b in blocks:
-        h = _heading(b)
-        if h in _HEADINGS:
-            sections.append((h, []))
-        else:
-            sections[-1][1].append(b)
-    solution: dict[str, Any] = {}
-    rationale_parts: list[str] = []
-    for title, content in sections:
-        if title is None or (title == "Answer" and back_blocks):
-            if title == "Answer":
-                content = content[back_blocks:]
-            if content:
-                rationale_parts.append(_ser(content))
-        elif title == "Answer":
-            rationale_parts.append(_ser(content))
-        elif title == "Solution" and content and content[0].tag == "ol":
-            steps: list[Any] = []
-            for li in content[0].findall("li"):
-                kids = list(li)
-                if kids and _heading(kids[0]) is not None and not (li.text or "").strip():
-                    steps.append({"title": _heading(kids[0]), "text": md_of(_ser(kids[1:]))})
-                else:
-                    steps.append(md_of(_inner(li)))
-            solution["steps"] = steps
-            if content[1:]:
-                rationale_parts.append(_ser(content[1:]))
-        elif title == "Final answer":
-            solution["final_answer"] = md_of(_ser(content))
-        elif title == "Quick check":
-            solution["quick_check"] = md_of(_ser(content))
-        elif title in ("Common mistakes", "Hints") and content and content[0].tag in ("ul", "ol"):
-            values = [md_of(_inner(li)) for li in content[0].findall("li")]
-            data["common_mistakes" if title == "Common mistakes" else "hints"] = [v for v in values if v]
-            if content[1:]:
-                rationale_parts.append(_ser(content[1:]))
-        else:
-            rationale_parts.append(f"<p><strong>{_html.escape(title)}</strong></p>" + _ser(content))
-    if solution:
-        data["solution"] = solution
-    rationale = md_of("".join(rationale_parts)) if rationale_parts else ""
-    if rationale:
-        data["rationale"] = rationale
-
-
-def split_grader_info(html: str, q: _Q) -> tuple[list[dict[str, Any]], str, str]:
-    """Our export's grader information -> (rubric, sample answer, flashcard back); any other -> sample answer."""
-    resolve = q.resolver(q.el.find("graderinfo"))
-
-    def md_of(html_s: str) -> str:
-        md, notes = html_to_markdown(html_s, resolve)
-        for n in notes:
-            q.note(n)
-        return md
-
-    if not html.strip():
-        return [], "", ""
-    blocks = _blocks(html) if "<strong>" in html else None
-    heads = [_heading(b) for b in blocks] if blocks else []
-    if not blocks or not any(h and (_RUBRIC_H.match(h) or h in ("Sample answer", "Answer")) for h in heads):
-        q.note("grader information kept as the sample answer")
-        return [], md_of(html), ""
-    rubric: list[dict[str, Any]] = []
-    sample = back = ""
-    i = 0
-    while i < len(blocks):
-        h = heads[i]
-        if h and _RUBRIC_H.match(h) and i + 1 < len(blocks) and blocks[i + 1].tag == "ul":
-            for li in blocks[i + 1].findall("li"):
-                kids = list(li)
-                at = next((k for k, c in enumerate(kids) if c.tag == "p" and _POINTS_P.match("".join(c.itertext()).strip())), None)
-                if at is None:
-                    continue
-                m = _POINTS_P.match("".join(kids[at].itertext()).strip())
-                assert m is not None
-                crit: dict[str, Any] = {"criterion": md_of(_ser(kids[:at])), "points": _clean_number(float(m.group(1)))}
-                desc = md_of(_ser(kids[at + 1 :]))
-                if desc:
-                    crit["description"] = desc
-                rubric.append(crit)
-            i += 2
-            continue
-        if h in ("Sample answer", "Answer"):
-            j = i + 1
-            while j < len(blocks) and heads[j] not in ("Sample answer", "Answer") and not (heads[j] and _RUBRIC_H.match(heads[j] or "")):
-                j += 1
-            text = md_of(_ser(blocks[i + 1 : j]))
-            if h == "Sample answer":
-                sample = text
-            else:
-                back = text
-            i = j
-            continue
-        i += 1
-    return rubric, sample, back
 
 
 def _template_text(html: str) -> str:
@@ -482,7 +325,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
             q.note(f"default mark {_t(el, 'defaultgrade')} is not a positive number; 1 point used")
     # general feedback: ours is split back into its fields
     back_blocks = data.pop("_back_blocks", 0)
-    split_general_feedback(q.html(el.find("generalfeedback")), q, data, back_blocks)
+    split_general_feedback(q.html(el.find("generalfeedback")), data, q.notes, q.resolver(el.find("generalfeedback")), back_blocks)
     if (el.find("generalfeedback") is not None and (el.find("generalfeedback").get("format") or "html") == "plain_text"  # type: ignore[union-attr]
             and "rationale" in data):
         data["rationale"] = text_to_markdown(q.html(el.find("generalfeedback")))
@@ -582,7 +425,7 @@ def _multichoice(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> t
         single = False
     if not single:
         fr = [f for f, _a in answers]
-        scoring = _scoring(fr, options)
+        scoring = choice_scoring(fr, options)
         if scoring is None:
             q.note("Moodle's answer grades (" + ", ".join(f"{f:g}%" for f in fr) + ") approximated by partial scoring")
         elif scoring == "all_or_nothing":
@@ -591,20 +434,6 @@ def _multichoice(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> t
     if out["shuffle"]:
         del out["shuffle"]
     return out, stem
-
-
-def _scoring(fractions: list[float], options: list[dict[str, Any]]) -> str | None:
-    correct = [f for f, o in zip(fractions, options) if o.get("correct")]
-    wrong = [f for f, o in zip(fractions, options) if not o.get("correct")]
-    for scoring in ("partial", "all_or_nothing"):
-        mf = moodle_fractions(len(correct), len(wrong), scoring)
-        if mf is None:
-            continue
-        if all(abs(a - b) < 0.01 for a, b in zip(sorted(correct), sorted(mf.correct))) and all(abs(a - b) < 0.01 for a, b in zip(sorted(wrong), sorted(mf.wrong))):
-            return scoring
-    if all(f <= 0 for f in wrong) and abs(sum(correct) - 100) < 0.6:
-        return "partial"
-    return None
 
 
 def _truefalse(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[dict[str, Any], str]:
@@ -699,7 +528,7 @@ def _numerical(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
 
 
 def _essay(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[dict[str, Any], str]:
-    rubric, sample, back = split_grader_info(q.html(q.el.find("graderinfo")), q)
+    rubric, sample, back = split_grader_info(q.html(q.el.find("graderinfo")), q.notes, q.resolver(q.el.find("graderinfo")))
     if "type:flashcard" in markers:
         if not back:
             back = sample

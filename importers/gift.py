@@ -1,0 +1,551 @@
+"""GIFT -> items, reading the syntax as Moodle's importer (``qformat_gift``) does.
+
+Questions are separated by blank lines; ``//`` lines are comments, and the comment before a question
+may hold ``[id:...]`` and ``[tag:...]`` (Moodle 4.x); ``$CATEGORY:`` sets the topic; ``::name::``
+the title; ``[html]`` / ``[moodle]`` / ``[plain]`` / ``[markdown]`` the text format; escapes
+``\\: \\# \\= \\{ \\} \\~ \\n \\\\``.  Types as Moodle tells them apart: ``{}`` essay, ``{#...}``
+numerical (``value:tolerance``, ``min..max``, weights, ``~#`` wrong-answer feedback), ``~`` in the
+answers multichoice (``=`` present: one key, else multiple response with ``%weights%``), ``=a -> b``
+matching, ``T``/``TRUE``/``F``/``FALSE`` true/false with ``#wrong#right`` feedback, anything else
+short answer; ``####`` starts the general feedback; answers inside the text ("missing word") leave
+``_____`` in the stem.  A file that is not UTF-8 is refused with the byte's line and column (Moodle's
+import form refuses it too), naming Windows-1252 when the bytes look like it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
+from .kit.feedback import choice_scoring, split_general_feedback, split_grader_info
+from .kit.html import html_to_markdown, text_to_markdown
+from .kit.ids import option_id
+from .kit.meta import apply_tags
+
+MAX_GIFT_BYTES = 50 * 1024 * 1024
+
+# private-use placeholders for escaped characters (Moodle uses "&&058;" etc. the same way)
+_ESC = {":": "\ue100", "#": "\ue101", "=": "\ue102", "{": "\ue103", "}": "\ue104", "~": "\ue105", "n": "\ue106"}
+_POST = {v: ("\n" if k == "n" else k) for k, v in _ESC.items()}
+_BACKSLASH = "\ue107"
+_WEIGHT = re.compile(r"^%(-*[0-9]{1,2}\.?[0-9]*)%")
+_ID = re.compile(r"\[id:((?:\\]|[^\]\x00-\x1f])+)\]")
+_TAG = re.compile(r"\[tag:((?:\\]|[^\]<>\x00-\x1f])*)\]")
+_FORMATS = {"html": "html", "moodle": "moodle", "plain": "plain", "markdown": "markdown"}
+_CP1252_HINT = re.compile(rb"[\x80-\x9f]|[\xa0-\xff](?![\x80-\xbf])")
+
+
+def _pre(text: str) -> str:
+    text = text.replace("\\\\", _BACKSLASH)
+    for ch, ph in _ESC.items():
+        text = text.replace("\\" + ch, ph)
+    return text.replace(_BACKSLASH, "\\")
+
+
+def _post(text: str) -> str:
+    for ph, ch in _POST.items():
+        text = text.replace(ph, ch)
+    return text
+
+
+def decode(raw: bytes, label: str) -> str:
+    """UTF-8 (a BOM is dropped); anything else is refused with the position of the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        hint = ""
+        try:
+            sample = raw.decode("cp1252")
+            if _CP1252_HINT.search(raw):
+                around = sample[max(0, exc.start - 10) : exc.start + 10].replace("\n", " ")
+                hint = (f"; it looks like Windows-1252 (there the byte reads {raw[exc.start:exc.start + 1].decode('cp1252')!r}, "
+                        f"as in {around!r}): convert it with `iconv -f WINDOWS-1252 -t UTF-8`")
+        except UnicodeDecodeError:
+            pass
+        raise BadInput(f"{label}:{line}:{col}", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (Moodle refuses such files too){hint}") from None
+
+
+class _Block:
+    def __init__(self, line: int) -> None:
+        self.line = line
+        self.lines: list[str] = []
+        self.comments: list[str] = []
+
+
+def split_blocks(text: str) -> list[_Block]:
+    """Questions as Moodle reads them: runs of non-blank lines; ``//`` lines are comments."""
+    blocks: list[_Block] = []
+    cur: _Block | None = None
+    pending_comments: list[str] = []
+    for n, line in enumerate(text.split("\n"), 1):
+        stripped = line.strip()
+        if not stripped:
+            if cur is not None:
+                blocks.append(cur)
+                cur = None
+            continue
+        if cur is None:
+            cur = _Block(n)
+            cur.comments = pending_comments
+            pending_comments = []
+        if stripped.startswith("//"):
+            cur.comments.append(stripped)
+        else:
+            cur.lines.append(line.rstrip("\r"))
+    if cur is not None:
+        blocks.append(cur)
+    return blocks
+
+
+class _Skip(Exception):
+    pass
+
+
+class GiftImporter:
+    name = "gift"
+    description = "GIFT text files (Moodle's import syntax)"
+
+    def sniff(self, path: Path) -> bool:
+        if not path.is_file() or path.suffix.lower() not in (".gift", ".txt"):
+            return False
+        try:
+            head = path.read_bytes()[:8192].decode("utf-8", "replace")
+        except OSError:
+            return False
+        return bool(re.search(r"^\s*(::|\$CATEGORY:|//)", head, re.M)) and "{" in head
+
+    def read(self, path: Path, ctx: ImportContext) -> ReadResult:
+        label = str(path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_GIFT_BYTES:
+                raise BadInput(label, f"refused: {size:,} bytes (limit {MAX_GIFT_BYTES:,})")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise BadInput(label, f"cannot read: {exc.strerror or exc}") from None
+        if b"\x00" in raw[:8192]:
+            raise BadInput(label, "binary file (NUL bytes), not GIFT text")
+        text = decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
+        result = ReadResult()
+        category = ""
+        for block in split_blocks(text):
+            body = "\n".join(block.lines).strip()
+            if not body:
+                continue
+            origin = f"{label}:{block.line}"
+            pre = _pre(body)
+            if re.match(r"^\$CATEGORY:", pre):
+                category = _category_topic(_post(pre[10:]).strip())
+                continue
+            notes: list[str] = []
+            try:
+                data, ident = _question(pre, block, category, ctx, notes)
+            except _Skip as exc:
+                name = _name_of(pre)
+                result.skipped.append(Skipped(name or f"line {block.line}", origin, str(exc)))
+                continue
+            if data is None:
+                result.skipped.append(Skipped(ident, origin, "description only (no question to answer)"))
+                continue
+            result.items.append(ImportedItem(data, origin, notes))
+        return result
+
+
+def _category_topic(path: str) -> str:
+    parts = [p.strip() for p in path.split("/") if p.strip()]
+    while parts and ((parts[0].startswith("$") and parts[0].endswith("$")) or parts[0].lower() == "top"):
+        parts = parts[1:]
+    return parts[-1] if parts else ""
+
+
+def _name_of(pre: str) -> str:
+    if pre.startswith("::"):
+        end = pre.find("::", 2)
+        if end != -1:
+            return " ".join(_post(pre[2:end]).split())
+    return ""
+
+
+def _split_format(text: str, default: str) -> tuple[str, str]:
+    """Moodle's parse_text_with_format: a leading ``[html]`` etc. sets the format."""
+    if text.startswith("["):
+        end = text.find("]")
+        fmt = _FORMATS.get(text[1:end]) if end != -1 else None
+        if fmt:
+            return text[end + 1 :], fmt
+    return text, default
+
+
+class _Text:
+    def __init__(self, notes: list[str]) -> None:
+        self.notes = notes
+
+    def md(self, raw: str, default_fmt: str) -> str:
+        text, fmt = _split_format(raw.strip(), default_fmt)
+        text = _post(text).strip()
+        if not text:
+            return ""
+        if fmt == "plain":
+            return text_to_markdown(text)
+        if fmt == "markdown":
+            return text
+        if fmt == "moodle":
+            text = text.replace("\n", "<br>\n")
+        md, found = html_to_markdown(text)
+        self.notes.extend(n for n in found if n not in self.notes)
+        return md
+
+    def html(self, raw: str, default_fmt: str) -> tuple[str, str]:
+        text, fmt = _split_format(raw.strip(), default_fmt)
+        return _post(text).strip(), fmt
+
+    def plain(self, raw: str, default_fmt: str) -> str:
+        text, fmt = _split_format(raw.strip(), default_fmt)
+        text = _post(text).strip()
+        if fmt in ("html", "moodle") and ("<" in text or "&" in text):
+            from lxml import html as lxml_html
+
+            try:
+                text = "".join(lxml_html.fragment_fromstring(text, create_parent="div").itertext())
+            except Exception:  # noqa: BLE001 - keep the raw text
+                pass
+        return " ".join(text.split())
+
+
+def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes: list[str]) -> tuple[dict[str, Any] | None, str]:
+    comments = "\n".join(block.comments)
+    m = _ID.search(comments)
+    source_id = m.group(1).replace("\\]", "]").strip() if m else None
+    tags = [t.replace("\\]", "]").strip() for t in _TAG.findall(comments)]
+    name = ""
+    text = pre
+    if text.startswith("::"):
+        end = text.find("::", 2)
+        if end != -1:
+            name = " ".join(_post(text[2:end]).split())
+            text = text[end + 2 :].strip()
+    start, finish = text.find("{"), text.find("}")
+    if start == -1 and finish == -1:
+        return None, source_id or name or f"line {block.line}"
+    if start == -1 or finish == -1 or finish < start:
+        raise _Skip("unbalanced braces: the answers need { and } (escape literal ones as \\{ \\})")
+    answer_text = text[start + 1 : finish].strip()
+    if text.endswith("}"):
+        qtext = text[:start] + text[finish + 1 :]
+    else:
+        qtext = text[:start] + "_____" + text[finish + 1 :]
+        if text[finish + 1 :].strip() and not _is_missing_word_ok(text[finish + 1 :]):
+            notes.append("text after the answers kept in the question (Moodle's missing-word format)")
+    general = ""
+    gf = answer_text.rfind("####")
+    if gf != -1:
+        general = answer_text[gf + 4 :]
+        answer_text = answer_text[:gf].strip()
+    conv = _Text(notes)
+    qraw, qfmt = _split_format(qtext.strip(), "moodle")
+    data: dict[str, Any] = {}
+    markers = apply_tags(data, tags, notes)
+    if category and "topic" not in data:
+        data["topic"] = category
+    if name and name != source_id:
+        data["title"] = name[:255]
+    stem = conv.md(f"[{qfmt}]" + qraw if qraw.startswith("[") else qraw, qfmt)
+    if not stem:
+        raise _Skip("the question text is empty")
+    ident = source_id or name or f"line {block.line}"
+
+    if answer_text == "":
+        qtype = "essay"
+    elif answer_text.startswith(">"):
+        qtype = "ordering"  # qtype_ordering's GIFT syntax: {>N options, then one entry per line}
+    elif answer_text.startswith("#"):
+        qtype = "numerical"
+    elif "~" in answer_text:
+        qtype = "multichoice"
+    elif "=" in answer_text and "->" in answer_text:
+        qtype = "match"
+    else:
+        check = answer_text
+        if answer_text.find("#") > 0:
+            check = answer_text[: answer_text.find("#")].strip()
+        qtype = "truefalse" if check in ("T", "TRUE", "F", "FALSE") else "shortanswer"
+
+    type_data = {"essay": _essay, "numerical": _numerical, "multichoice": _multichoice, "match": _match,
+                 "truefalse": _truefalse, "shortanswer": _shortanswer, "ordering": _ordering}[qtype](answer_text, qfmt, conv, notes, markers)
+    back_blocks = type_data.pop("_back_blocks", 0)
+    if general.strip():
+        gtext, gfmt = conv.html(general, qfmt)
+        if gfmt == "plain":
+            data["rationale"] = text_to_markdown(gtext)
+        elif gfmt == "markdown":
+            data["rationale"] = gtext
+        else:
+            if gfmt == "moodle":
+                gtext = gtext.replace("\n", "<br>\n")
+            if type_data["type"] == "flashcard":
+                rubric, sample, back = split_grader_info(gtext, [])
+                if back:
+                    type_data["answer"] = back
+                    back_blocks = _count_back_blocks(gtext)
+            split_general_feedback(gtext, data, notes, None, back_blocks)
+    if type_data["type"] == "flashcard" and not type_data.get("answer"):
+        raise _Skip("a flashcard (type:flashcard tag) without its back (an Answer section in the general feedback)")
+    extra = type_data.pop("_extra_feedback", [])
+    if extra:
+        data["rationale"] = "\n\n".join(([data["rationale"]] if data.get("rationale") else []) + extra)
+    data.update(type_data)
+    data["stem"] = stem
+    data["id"] = ctx.ids.derive(source_id, name, stem)
+    if source_id and data["id"] != source_id:
+        notes.append(f"GIFT id {source_id!r} is not a valid item id; the item's id is {data['id']!r}")
+    return data, ident
+
+
+def _count_back_blocks(html: str) -> int:
+    from .kit.feedback import _blocks, _heading
+
+    blocks = _blocks(html) or []
+    heads = [_heading(b) for b in blocks]
+    if "Answer" not in heads:
+        return 0
+    i = heads.index("Answer") + 1
+    n = 0
+    while i + n < len(blocks) and heads[i + n] is None:
+        n += 1
+    return n
+
+
+def _is_missing_word_ok(after: str) -> bool:
+    return True
+
+
+def _weight(ans: str) -> tuple[float | None, str]:
+    m = _WEIGHT.match(ans)
+    if not m:
+        return None, ans
+    try:
+        w = float(m.group(1).replace("--", "-"))
+    except ValueError:
+        return None, ans
+    return w, ans[m.end() :]
+
+
+def _comment(ans: str) -> tuple[str, str]:
+    bits = ans.split("#", 1)
+    return bits[0].strip(), (bits[1].strip() if len(bits) > 1 else "")
+
+
+def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    single = "=" in answer_text
+    parts = answer_text.replace("=", "~=").split("~")
+    if parts and not parts[0].strip():
+        parts = parts[1:]
+    if len(parts) < 2:
+        raise _Skip("a multiple choice question needs at least two answers")
+    options: list[dict[str, Any]] = []
+    fractions: list[float] = []
+    used: set[str] = set()
+    for i, part in enumerate(parts):
+        part = part.strip()
+        if part.startswith("="):
+            frac, part = 100.0, part[1:]
+        else:
+            w, rest = _weight(part)
+            frac, part = (w, rest) if w is not None else (0.0, part)
+        ans, fb = _comment(part)
+        text = conv.md(ans, fmt)
+        if not text:
+            raise _Skip(f"answer {i + 1} is empty")
+        opt: dict[str, Any] = {"id": option_id(None, i, used), "text": text}
+        if (single and frac >= 99.99) or (not single and frac > 0):
+            opt["correct"] = True
+        elif single and frac > 0:
+            notes.append(f"partial credit {frac:g}% on option {opt['id']} dropped (a multiple choice item has one key)")
+        fbm = conv.md(fb, fmt) if fb else ""
+        if fbm:
+            opt["feedback"] = fbm
+        options.append(opt)
+        fractions.append(frac)
+    n_correct = sum(1 for o in options if o.get("correct"))
+    out: dict[str, Any] = {"type": "multiple_choice" if single else "multiple_response", "options": options}
+    if single and n_correct != 1:
+        if n_correct == 0:
+            raise _Skip("no answer is marked correct with =")
+        out["type"] = "multiple_response"
+        notes.append(f"{n_correct} answers marked = imported as multiple response")
+    elif not single:
+        if n_correct == 0:
+            raise _Skip("no answer has a positive weight")
+        scoring = choice_scoring(fractions, options)
+        if scoring is None:
+            notes.append("GIFT weights (" + ", ".join(f"{f:g}%" for f in fractions) + ") approximated by partial scoring")
+        elif scoring == "all_or_nothing":
+            out["scoring"] = "all_or_nothing"
+    return out
+
+
+def _truefalse(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    bits = answer_text.split("#", 2)
+    value = bits[0].strip() in ("T", "TRUE")
+    wrong = conv.md(bits[1], fmt) if len(bits) > 1 else ""
+    right = conv.md(bits[2], fmt) if len(bits) > 2 else ""
+    out: dict[str, Any] = {"type": "true_false", "answer": value}
+    # "#wrong#right": the first feedback is shown for the wrong answer
+    true_fb, false_fb = (right, wrong) if value else (wrong, right)
+    if true_fb:
+        out["true_feedback"] = true_fb
+    if false_fb:
+        out["false_feedback"] = false_fb
+    return out
+
+
+def _shortanswer(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    parts = answer_text.split("=")
+    if parts and not parts[0].strip():
+        parts = parts[1:]
+    if not parts:
+        raise _Skip("a short answer question needs at least one answer")
+    answers: list[str] = []
+    for part in parts:
+        part = part.strip()
+        w, rest = _weight(part)
+        frac, part = (w, rest) if w is not None else (100.0, part)
+        ans, fb = _comment(part)
+        text = conv.plain(ans, fmt)
+        if not text:
+            continue
+        if frac >= 99.99:
+            if re.search(r"(?<!\\)\*", text):
+                notes.append(f"answer {text!r} uses Moodle's * wildcard; kept as literal text")
+            answers.append(text.replace("\\*", "*"))
+            if fb:
+                notes.append(f"feedback on answer {text!r} dropped (short answers carry no per-answer feedback)")
+        elif frac > 0:
+            notes.append(f"answer {text!r} worth {frac:g}% dropped (partial credit answers cannot be kept)")
+        elif fb:
+            notes.append(f"feedback for wrong answer {text!r} dropped")
+    if not answers:
+        raise _Skip("no answer is worth 100%")
+    return {"type": "short_answer", "answers": list(dict.fromkeys(answers))}
+
+
+def _num(s: str) -> float | None:
+    try:
+        v = float(s.strip())
+    except ValueError:
+        return None
+    return v if v == v and abs(v) != float("inf") else None
+
+
+def _clean(v: float) -> int | float:
+    return int(v) if v == int(v) and abs(v) < 1e15 else v
+
+
+def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    body = answer_text[1:]
+    wrong_fb = ""
+    if "~" in body:
+        pos = body.find("~")
+        wrong_fb = body[pos:]
+        body = body[:pos]
+    parts = body.split("=")
+    if parts and not parts[0].strip():
+        parts = parts[1:]
+    if not parts:
+        raise _Skip("a numerical question needs an answer")
+    full: list[tuple[dict[str, Any], str]] = []
+    for part in parts:
+        part = part.strip()
+        w, rest = _weight(part)
+        frac, part = (w, rest) if w is not None else (100.0, part)
+        ans, fb = _comment(part)
+        ans = _post(ans)
+        if ".." in ans[1:]:
+            lo, hi = ans.split("..", 1)
+            a, b = _num(lo), _num(hi)
+            if a is None or b is None:
+                raise _Skip(f"numerical range {ans!r} is not two numbers")
+            value: dict[str, Any] = {"range": {"min": _clean(min(a, b)), "max": _clean(max(a, b))}}
+        elif ":" in ans[1:]:
+            v, t = ans.split(":", 1)
+            a, tol = _num(v), _num(t)
+            if a is None or tol is None:
+                raise _Skip(f"numerical answer {ans!r} is not value:tolerance")
+            value = {"answer": _clean(a)}
+            if tol:
+                value["tolerance"] = _clean(abs(tol))
+        else:
+            a = _num(ans)
+            if a is None:
+                raise _Skip(f"numerical answer {ans!r} is not a number")
+            value = {"answer": _clean(a)}
+        if frac >= 99.99:
+            full.append((value, fb))
+        elif frac > 0:
+            notes.append(f"answer {ans} worth {frac:g}% dropped (partial credit answers cannot be kept)")
+    if not full:
+        raise _Skip("no numerical answer is worth 100%")
+    out: dict[str, Any] = {"type": "numeric", **full[0][0]}
+    if len(full) > 1:
+        notes.append(f"{len(full) - 1} more answer(s) at 100% dropped (an item has one accepted value or range)")
+    if full[0][1]:
+        notes.append("answer-specific feedback on the numeric answer kept as general feedback")
+        out["_extra_feedback"] = [conv.md(full[0][1], fmt)]
+    if wrong_fb:
+        _a, fb = _comment(wrong_fb.lstrip("~"))
+        if fb:
+            notes.append("feedback for wrong numeric answers dropped")
+    return out
+
+
+def _match(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    parts = answer_text.split("=")
+    if parts and not parts[0].strip():
+        parts = parts[1:]
+    pairs, distractors = [], []
+    for part in parts:
+        if "->" not in part:
+            raise _Skip(f"matching answer {_post(part).strip()!r} has no '->'")
+        left, right = part.split("->", 1)
+        prompt = conv.md(left, fmt)
+        match = " ".join(_post(right).split())
+        if not match:
+            raise _Skip("a matching answer after '->' is empty")
+        if prompt:
+            pairs.append({"prompt": prompt, "match": match})
+        else:
+            distractors.append(match)
+    if len(pairs) < 2:
+        raise _Skip("a matching question needs at least two pairs")
+    out: dict[str, Any] = {"type": "matching", "pairs": pairs}
+    if distractors:
+        out["distractors"] = distractors
+    return out
+
+
+def _ordering(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    lines = [ln.strip() for ln in answer_text.split("\n")]
+    options = lines[0][1:].split()
+    seq = [" ".join(_post(ln).split()) for ln in lines[1:] if ln.strip()]
+    if len(seq) < 2:
+        raise _Skip("an ordering question needs at least two entries, one per line")
+    words = [w.upper() for w in options[1:]]
+    if any(w in ("RANDOM", "CONTIGUOUS") for w in words):
+        notes.append("Moodle shows a subset of the entries; all entries are kept")
+    grading = next((w for w in words if w.startswith(("RELATIVE", "LONGEST"))), None)
+    if grading:
+        notes.append(f"Moodle's ordering grading '{grading}' dropped (exports grade by absolute position)")
+    return {"type": "ordering", "sequence": seq}
+
+
+def _essay(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
+    if "type:flashcard" in markers:
+        return {"type": "flashcard"}
+    return {"type": "essay"}
+
+
+importer = GiftImporter()
