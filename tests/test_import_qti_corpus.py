@@ -1,0 +1,182 @@
+"""Files we did not write: canvas-lms's QTI import fixtures (../shared/corpora/canvas-fixtures, AGPL,
+read in place, never copied) and the same files wrapped in IMS packages (canvas-packages).
+
+Each file is sniffed to the ``canvas`` (QTI 1.2) or ``qti`` (QTI 2.x) reader, then either imports --
+every question accounted for (an item valid under the schema, or a skip with a reason) -- or is
+refused with a message naming the file.  The package gives the same account as the bare file.
+Also: bad input (malformed XML, XXE, zip slip, zip bomb) is refused with file and position.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from conftest import SHARED, require
+from import_compare import read
+from importers.base import BadInput
+from importers.canvas import importer as canvas_importer
+from importers.qti import importer as qti_importer
+from itembank.schema import item_schema
+
+FIXTURES = SHARED / "corpora" / "canvas-fixtures"
+PACKAGES = SHARED / "corpora" / "canvas-packages"
+FILES = sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.rglob("*") if p.is_file() and p.name != "SOURCES.json") \
+    if FIXTURES.is_dir() else []
+READERS = {"canvas": canvas_importer, "qti": qti_importer}
+
+
+def _questions(path: Path) -> int:
+    """How many questions a file holds: QTI 1.2 <item>s, QTI 2 items, or a test's item references
+    (plus Blackboard question groups drawn from elsewhere)."""
+    root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+    names = [etree.QName(e).localname for e in root.iter() if isinstance(e.tag, str)]
+    groups = sum(1 for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname == "selection_ordering"
+                 and not any(etree.QName(x).localname == "item" for x in e.getparent().iter() if isinstance(x.tag, str)))
+    return names.count("item") + names.count("assessmentItem") + names.count("assessmentItemRef") + groups
+
+
+def _reader_for(path: Path) -> str:
+    hits = [name for name, imp in READERS.items() if imp.sniff(path)]
+    assert len(hits) == 1, f"{path}: sniffed as {hits}"
+    return hits[0]
+
+
+def _account(path: Path) -> tuple[str, int, int, list[str]]:
+    fmt = _reader_for(path)
+    try:
+        result, _media = read(READERS[fmt], path)
+    except BadInput as exc:
+        assert str(path) in str(exc)
+        return fmt, -1, -1, [str(exc)]
+    for item in result.items:
+        errors = [e.message for e in item_schema().errors(item.data)]
+        assert not errors, f"{item.origin}: {errors}"
+        assert item.origin.startswith(str(path))
+    for skipped in result.skipped:
+        assert skipped.reason and skipped.origin.startswith(str(path))
+    return fmt, len(result.items), len(result.skipped), [s.reason for s in result.skipped]
+
+
+def test_corpus_present() -> None:
+    require(FIXTURES.is_dir() and PACKAGES.is_dir(), f"canvas corpus at {FIXTURES}")
+    assert len(FILES) == 56
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_fixture_accounted_for(name: str) -> None:
+    path = FIXTURES / name
+    fmt, items, skipped, _reasons = _account(path)
+    assert items >= 0, f"{name} refused"  # none of these files is broken: each must import
+    assert items + skipped >= _questions(path), f"{name}: {items} imported + {skipped} skipped < {_questions(path)} questions"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_package_gives_the_same_account(name: str) -> None:
+    package = PACKAGES / f"{name}.zip"
+    require(package.is_file(), f"package {package}")
+    bare = _account(FIXTURES / name)
+    wrapped = _account(package)
+    assert wrapped[:3] == bare[:3]
+
+
+# --- expectations on particular files (what a teacher would check) ---------------------------------
+
+def _items(path: Path) -> list[dict]:
+    fmt = _reader_for(path)
+    result, _m = read(READERS[fmt], path)
+    return [i.data for i in result.items]
+
+
+def test_canvas_bank_file() -> None:
+    require(FIXTURES.is_dir(), "canvas corpus")
+    [item] = _items(FIXTURES / "canvas" / "multiple_choice_html.xml")
+    assert item["type"] == "multiple_choice" and item["topic"] == "Test Bank"
+    assert [o.get("correct", False) for o in item["options"]].count(True) == 1
+    assert all(o.get("feedback") for o in item["options"])
+
+
+def test_canvas_fimb_qti2() -> None:
+    require(FIXTURES.is_dir(), "canvas corpus")
+    [item] = _items(FIXTURES / "canvas" / "fimb.xml")
+    assert item["type"] == "cloze" and item["points"] == 10.23
+    assert item["blanks"]["begin"] == {"answers": ["begin", "start"]}
+    assert "{{problems}}" in item["stem"] and "{{something}}" in item["stem"]
+
+
+def test_calculated_and_text_only_are_skipped_with_reasons() -> None:
+    require(FIXTURES.is_dir(), "canvas corpus")
+    for name, words in [("canvas/calculated.xml", "calculated"), ("bbultra/questions/text_only_question.xml", "text-only"),
+                        ("qti/more_terrible_qti.xml", "associate")]:
+        _fmt, items, skipped, reasons = _account(FIXTURES / name)
+        assert (items, skipped) == (0, 1) and words in reasons[0], (name, reasons)
+
+
+def test_test_without_its_items_reports_each_reference() -> None:
+    require(FIXTURES.is_dir(), "canvas corpus")
+    _fmt, items, skipped, reasons = _account(FIXTURES / "respondus" / "questions" / "assessment.xml")
+    assert items == 0 and skipped == 8 and all("not in this package" in r for r in reasons)
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+def _zip(tmp_path: Path, files: dict[str, bytes], name: str = "bad.zip") -> Path:
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, data in files.items():
+            zf.writestr(member, data)
+    return path
+
+
+MANIFEST12 = b'<manifest xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"><resources><resource type="imsqti_xmlv1p2" href="q/q.xml"/></resources></manifest>'
+
+
+def test_malformed_xml_in_a_package_names_member_and_line(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {"imsmanifest.xml": MANIFEST12, "q/q.xml": b"<questestinterop>\n<item ident='a'>\n<oops></item></questestinterop>"})
+    with pytest.raises(BadInput) as exc:
+        read(canvas_importer, path)
+    assert f"{path}#q/q.xml:3" in str(exc.value) and "malformed XML" in str(exc.value)
+
+
+@pytest.mark.parametrize("importer", ["canvas", "qti"])
+def test_xxe_and_entity_expansion_refused(tmp_path: Path, importer: str) -> None:
+    root = "questestinterop" if importer == "canvas" else "assessmentItem"
+    xxe = f'<?xml version="1.0"?>\n<!DOCTYPE {root} [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<{root}>&x;</{root}>'.encode()
+    path = tmp_path / "x.xml"
+    path.write_bytes(xxe)
+    with pytest.raises(BadInput, match="refused"):
+        read(READERS[importer], path)
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE {root} [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+            f"<{root}>&b;</{root}>").encode()
+    path.write_bytes(bomb)
+    with pytest.raises(BadInput, match="refused"):
+        read(READERS[importer], path)
+
+
+def test_zip_slip_refused(tmp_path: Path) -> None:
+    path = _zip(tmp_path, {"imsmanifest.xml": MANIFEST12, "../../evil.xml": b"<questestinterop/>"})
+    with pytest.raises(BadInput, match="zip slip"):
+        read(canvas_importer, path)
+
+
+def test_zip_bomb_refused(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("imsmanifest.xml", MANIFEST12)
+        zf.writestr("q/q.xml", b"\0" * (300 * 1024 * 1024))  # 300 MB of zeros, ~300 KB compressed
+    path = tmp_path / "bomb.zip"
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(BadInput) as exc:
+        read(canvas_importer, path)
+    assert str(path) in str(exc.value)
+
+
+def test_qti2_given_to_canvas_reader_says_which_reader(tmp_path: Path) -> None:
+    path = tmp_path / "item.xml"
+    path.write_bytes(b'<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="a"><itemBody/></assessmentItem>')
+    with pytest.raises(BadInput, match="itembank import qti"):
+        read(canvas_importer, path)
