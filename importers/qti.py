@@ -359,11 +359,13 @@ class _ItemReader:
             data = self._canvas_blanks(inters, qtype)
         else:
             blocks = [e for e in inters if local(e) in BLOCK]
-            if len(blocks) > 1:
+            if len(blocks) > 1 and all(local(b) == "choiceInteraction" for b in blocks) and len(blocks) == len(inters):
+                data = self._choices_as_matching(blocks)
+            elif len(blocks) > 1:
                 raise _Skip(f"{len(blocks)} interactions in one item ({', '.join(local(b) for b in blocks)}): no item type holds more than one")
-            if blocks and len(inters) > 1:
+            elif blocks and len(inters) > 1:
                 raise _Skip(f"a {local(blocks[0])} together with blanks in the text: no item type holds both")
-            if blocks:
+            elif blocks:
                 data = getattr(self, f"_{local(blocks[0])}")(blocks[0])
             elif len(inters) == 1 and local(inters[0]) == "textEntryInteraction" and (self._alone(inters[0]) or not self.keys(
                     inters[0].get("responseIdentifier") or "")):
@@ -641,6 +643,38 @@ class _ItemReader:
             data["scoring"] = "partial" if decl is not None and decl.mapping else "all_or_nothing"
         if inter.get("shuffle") == "false" and not multiple or inter.get("shuffle") == "false":
             data["shuffle"] = False
+        return data
+
+    def _choices_as_matching(self, blocks: list[etree._Element]) -> dict[str, Any]:
+        """Several single-choice interactions offering the same answers, each after its own prompt: a
+        matching question as Blackboard and Canvas convert it to QTI 2."""
+        sets = [[text_of(c) for c in b.findall(".//simpleChoice")] for b in blocks]
+        if not any(t for texts in sets for t in texts):
+            raise _Skip(f"{len(blocks)} choice lists whose choices have no text in the QTI (Blackboard matching writes them "
+                        "outside it): the pairs cannot be recovered")
+        if any(set(texts) != set(sets[0]) for texts in sets) or any(b.get("maxChoices", "1") != "1" for b in blocks):
+            raise _Skip(f"{len(blocks)} interactions in one item (choiceInteraction x{len(blocks)}): no item type holds more than one")
+        pairs = []
+        for block in blocks:
+            prompt_el = block.find("prompt")
+            if prompt_el is not None and text_of(prompt_el):
+                prompt = self.text.md(inner_html(prompt_el))
+            else:
+                prev = block.getprevious()
+                prompt = self.text.md(etree.tostring(prev, encoding="unicode", with_tail=False)) if prev is not None else ""
+                if prev is not None:
+                    _remove(prev)
+            texts = {c.get("identifier") or "": text_of(c) for c in block.findall(".//simpleChoice")}
+            keys = [k for k in self.keys(block.get("responseIdentifier") or "") if k in texts]
+            if not prompt or not keys:
+                raise _Skip("a choice list of this matching question has no prompt or no correct answer")
+            pairs.append({"prompt": prompt, "match": texts[keys[0]]})
+        used = {p["match"] for p in pairs}
+        data: dict[str, Any] = {"type": "matching", "stem": self.stem(), "pairs": pairs}
+        distractors = [t for t in dict.fromkeys(sets[0]) if t and t not in used]
+        if distractors:
+            data["distractors"] = distractors
+        self.notes.append(f"{len(blocks)} single-choice lists with the same answers read as one matching question")
         return data
 
     def _text_entry(self, inter: etree._Element) -> dict[str, Any]:

@@ -1,0 +1,191 @@
+"""QTI 2.x/3.0 and QTI 1.2 shapes our own exports never write (hand-written here): other vendors'
+response processing, gap match, tolerance modes, MathML, QTI 3.0 single files, choice lists as
+matching, Canvas question groups and bank references, and MathML -> LaTeX itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from latex2mathml.converter import convert
+from lxml import etree
+
+from import_compare import read
+from importers.canvas import importer as canvas_importer
+from importers.kit.mathml import convert_mathml, mathml_to_latex
+from importers.qti import importer as qti_importer
+
+NS21 = "http://www.imsglobal.org/xsd/imsqti_v2p1"
+
+
+def _item21(tmp_path: Path, body: str, decls: str = "", rp: str = "", extra: str = "", name: str = "item.xml") -> Path:
+    path = tmp_path / name
+    path.write_text(
+        f'<assessmentItem xmlns="{NS21}" identifier="q1" title="Q one" adaptive="false" timeDependent="false">'
+        f"{decls}<outcomeDeclaration identifier='SCORE' cardinality='single' baseType='float'/>"
+        f"<itemBody>{body}</itemBody>{rp}{extra}</assessmentItem>", encoding="utf-8")
+    return path
+
+
+def _one(path: Path, importer=qti_importer) -> tuple[dict, list[str]]:
+    result, _m = read(importer, path)
+    assert not result.skipped, result.skipped
+    [item] = result.items
+    return item.data, item.notes
+
+
+def _skip(path: Path, importer=qti_importer) -> str:
+    result, _m = read(importer, path)
+    assert not result.items
+    [s] = result.skipped
+    return s.reason
+
+
+def test_match_correct_template_and_mathml(tmp_path: Path) -> None:
+    math = convert(r"\frac{a}{b}").replace('xmlns="http://www.w3.org/1998/Math/MathML"', 'xmlns="http://www.w3.org/1998/Math/MathML"')
+    path = _item21(
+        tmp_path,
+        f"<p>Simplify {math}.</p><choiceInteraction responseIdentifier='RESPONSE' maxChoices='1'>"
+        "<simpleChoice identifier='A'>one</simpleChoice><simpleChoice identifier='B'>two</simpleChoice></choiceInteraction>",
+        "<responseDeclaration identifier='RESPONSE' cardinality='single' baseType='identifier'><correctResponse><value>B</value>"
+        "</correctResponse></responseDeclaration>",
+        "<responseProcessing template='http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct'/>")
+    data, _notes = _one(path)
+    assert data["type"] == "multiple_choice" and data["stem"] == r"Simplify $\frac{a}{b}$."
+    assert [o.get("correct", False) for o in data["options"]] == [False, True]
+    assert data["id"] == "q1" and data["title"] == "Q one"
+
+
+def test_equal_with_absolute_tolerance(tmp_path: Path) -> None:
+    path = _item21(
+        tmp_path, "<p>g?</p><p><textEntryInteraction responseIdentifier='R'/></p>",
+        "<responseDeclaration identifier='R' cardinality='single' baseType='float'/>",
+        "<responseProcessing><responseCondition><responseIf><equal toleranceMode='absolute' tolerance='0.05 0.05'>"
+        "<variable identifier='R'/><baseValue baseType='float'>9.81</baseValue></equal>"
+        "<setOutcomeValue identifier='SCORE'><baseValue baseType='float'>1</baseValue></setOutcomeValue></responseIf>"
+        "</responseCondition></responseProcessing>")
+    data, _notes = _one(path)
+    assert data["type"] == "numeric" and data["answer"] == 9.81 and data["tolerance"] == 0.05
+
+
+def test_gap_match_becomes_dropdown_cloze(tmp_path: Path) -> None:
+    path = _item21(
+        tmp_path,
+        "<gapMatchInteraction responseIdentifier='R'><gapText identifier='T1' matchMax='1'>cat</gapText>"
+        "<gapText identifier='T2' matchMax='1'>dog</gapText><p>A <gap identifier='G1'/> barks.</p></gapMatchInteraction>",
+        "<responseDeclaration identifier='R' cardinality='multiple' baseType='directedPair'><correctResponse>"
+        "<value>T2 G1</value></correctResponse></responseDeclaration>")
+    data, notes = _one(path)
+    assert data["type"] == "cloze" and data["stem"] == "A {{G1}} barks."
+    assert data["blanks"] == {"G1": {"choices": ["cat", "dog"], "correct": "dog"}}
+    assert any("gap match" in n for n in notes)
+
+
+def test_choice_lists_with_prompts_read_as_matching(tmp_path: Path) -> None:
+    lists = "".join(
+        f"<p>{left}</p><choiceInteraction responseIdentifier='R{n}' maxChoices='1'><simpleChoice identifier='a{n}'>Paris</simpleChoice>"
+        f"<simpleChoice identifier='b{n}'>Rome</simpleChoice><simpleChoice identifier='c{n}'>Oslo</simpleChoice></choiceInteraction>"
+        for n, left in enumerate(["France", "Italy"]))
+    decls = "".join(f"<responseDeclaration identifier='R{n}' cardinality='single' baseType='identifier'><correctResponse>"
+                    f"<value>{key}{n}</value></correctResponse></responseDeclaration>" for n, key in enumerate("ab"))
+    data, _n = _one(_item21(tmp_path, "<p>Match the capitals.</p>" + lists, decls))
+    assert data["type"] == "matching" and data["stem"] == "Match the capitals."
+    assert data["pairs"] == [{"prompt": "France", "match": "Paris"}, {"prompt": "Italy", "match": "Rome"}]
+    assert data["distractors"] == ["Oslo"]
+
+
+def test_associate_and_composite_are_skipped(tmp_path: Path) -> None:
+    path = _item21(tmp_path, "<associateInteraction responseIdentifier='R' maxAssociations='1'>"
+                             "<simpleAssociableChoice identifier='A' matchMax='1'>a</simpleAssociableChoice></associateInteraction>")
+    assert "associate" in _skip(path)
+    path = _item21(tmp_path, "<extendedTextInteraction responseIdentifier='A'/><extendedTextInteraction responseIdentifier='B'/>",
+                   name="two.xml")
+    assert "2 interactions in one item" in _skip(path)
+
+
+def test_qti30_single_file(tmp_path: Path) -> None:
+    path = tmp_path / "q.xml"
+    path.write_text(
+        '<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0" identifier="q30" title="t" adaptive="false" '
+        'time-dependent="false"><qti-response-declaration identifier="RESPONSE" cardinality="multiple" base-type="identifier">'
+        "<qti-correct-response><qti-value>A</qti-value><qti-value>C</qti-value></qti-correct-response></qti-response-declaration>"
+        "<qti-item-body><p>Pick two.</p><qti-choice-interaction response-identifier='RESPONSE' max-choices='0'>"
+        "<qti-simple-choice identifier='A'>x</qti-simple-choice><qti-simple-choice identifier='B'>y</qti-simple-choice>"
+        "<qti-simple-choice identifier='C'>z</qti-simple-choice></qti-choice-interaction></qti-item-body>"
+        "<qti-modal-feedback outcome-identifier='FEEDBACK' identifier='B' show-hide='show'><qti-content-body><p>No.</p>"
+        "</qti-content-body></qti-modal-feedback></qti-assessment-item>", encoding="utf-8")
+    assert qti_importer.sniff(path) and not canvas_importer.sniff(path)
+    data, _n = _one(path)
+    assert data["type"] == "multiple_response" and data["scoring"] == "all_or_nothing"
+    assert [o.get("correct", False) for o in data["options"]] == [True, False, True]
+    assert data["options"][1]["feedback"] == "No."
+
+
+# --- QTI 1.2 -----------------------------------------------------------------------------------------
+
+QTI12 = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
+
+
+def _mc_item(ident: str, title: str, extra_meta: str = "") -> str:
+    return (f'<item ident="{ident}" title="{title}"><itemmetadata><qtimetadata>'
+            "<qtimetadatafield><fieldlabel>question_type</fieldlabel><fieldentry>multiple_choice_question</fieldentry></qtimetadatafield>"
+            f"<qtimetadatafield><fieldlabel>points_possible</fieldlabel><fieldentry>2</fieldentry></qtimetadatafield>{extra_meta}"
+            "</qtimetadata></itemmetadata><presentation><material><mattext texttype='text/html'>&lt;p&gt;2+2?&lt;/p&gt;</mattext></material>"
+            "<response_lid ident='response1' rcardinality='Single'><render_choice>"
+            "<response_label ident='11'><material><mattext>4</mattext></material></response_label>"
+            "<response_label ident='12'><material><mattext>5</mattext></material></response_label></render_choice></response_lid>"
+            "</presentation><resprocessing><outcomes><decvar varname='SCORE'/></outcomes>"
+            "<respcondition continue='No'><conditionvar><varequal respident='response1'>11</varequal></conditionvar>"
+            "<setvar action='Set' varname='SCORE'>100</setvar></respcondition></resprocessing></item>")
+
+
+def test_canvas_quiz_group_and_bank_reference(tmp_path: Path) -> None:
+    path = tmp_path / "quiz.xml"
+    path.write_text(
+        f'<questestinterop xmlns="{QTI12}"><assessment ident="a1" title="Week 1"><section ident="root_section">'
+        "<section ident='g1' title='Pick one'><selection_ordering><selection><selection_number>1</selection_number>"
+        "<selection_extension><points_per_item>2</points_per_item></selection_extension></selection></selection_ordering>"
+        + _mc_item("q1", "First") + _mc_item("q2", "Second") +
+        "</section><section ident='g2' title='From bank'><selection_ordering><selection><sourcebank_ref>bank9</sourcebank_ref>"
+        "<selection_number>3</selection_number></selection></selection_ordering></section>"
+        "</section></assessment></questestinterop>", encoding="utf-8")
+    result, _m = read(canvas_importer, path)
+    assert [i.data["id"] for i in result.items] == ["q1", "q2"]
+    assert all(i.data["topic"] == "Pick one" and i.data["points"] == 2 for i in result.items)
+    assert all(any("picks 1 of 2" in n for n in i.notes) for i in result.items)
+    [skipped] = result.skipped
+    assert "bank9" in skipped.reason and "not in this package" in skipped.reason
+
+
+def test_canvas_unsupported_types_are_skipped(tmp_path: Path) -> None:
+    items = "".join(
+        _mc_item(f"q{n}", t).replace("multiple_choice_question", t) for n, t in
+        enumerate(["calculated_question", "file_upload_question", "text_only_question"]))
+    path = tmp_path / "bank.xml"
+    path.write_text(f'<questestinterop xmlns="{QTI12}"><objectbank ident="b"><qtimetadata><qtimetadatafield><fieldlabel>bank_title'
+                    f"</fieldlabel><fieldentry>B</fieldentry></qtimetadatafield></qtimetadata>{items}</objectbank></questestinterop>")
+    result, _m = read(canvas_importer, path)
+    assert not result.items
+    assert [s.ident for s in result.skipped] == ["q0", "q1", "q2"]
+    assert ["calculated" in result.skipped[0].reason, "file-upload" in result.skipped[1].reason,
+            "text-only" in result.skipped[2].reason] == [True, True, True]
+
+
+# --- MathML -> LaTeX ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("latex", [
+    r"L = -\sum_i y_i \log p_i", r"\frac{a}{b} + \sqrt{x^2} \leq \alpha", r"\mathbf{x} \cdot \hat{y}", r"\int_0^1 f(x)\,dx",
+    r"\left( a \right) \neq b", r"e^{i\pi}+1=0", r"\sqrt[3]{8}=2", r"10^{-3} \times 2.5", r"\{a, b\}", r"x_{i,j}^2",
+])
+def test_mathml_to_latex_gives_the_same_math(latex: str) -> None:
+    back = mathml_to_latex(etree.fromstring(convert(latex)))
+    assert convert(back) == convert(latex)
+
+
+def test_mathml_tex_annotation_and_display() -> None:
+    el = etree.fromstring('<math xmlns="http://www.w3.org/1998/Math/MathML" display="block"><semantics><mi>x</mi>'
+                          '<annotation encoding="application/x-tex">\\vec{x}</annotation></semantics></math>')
+    result = convert_mathml(el)
+    assert (result.latex, result.display) == (r"\vec{x}", True)
+    with pytest.raises(ValueError):
+        mathml_to_latex(etree.fromstring('<math xmlns="http://www.w3.org/1998/Math/MathML"><mblink>x</mblink></math>'))
