@@ -98,3 +98,22 @@ def test_canvas_media_are_stored_by_content(tmp_path: Path) -> None:
     ref = next(iter(media))
     assert ref.startswith("media/") and ref.endswith(".png")
     assert any(ref in i.data["stem"] for i in result.items)
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_cloze_blank_after_inline_code_survives(tmp_path: Path, fmt: str) -> None:
+    """Found by the generated round trip: the QTI export skipped the text after an inline ``<code>``,
+    so a blank there was written as the literal ``{{name}}`` and collected no response."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
+    (root / "c.yaml").write_text(
+        "id: code-blank\ntype: cloze\nstem: 'Call `fit()` with {{arg}} then `predict()` {{other}}.'\n"
+        "blanks:\n  arg: {answers: [data]}\n  other: {choices: [now, later], correct: now}\n", encoding="utf-8")
+    package = tmp_path / "p.zip"
+    package.write_bytes(export(load_bank(root), fmt).data or b"")
+    result, _media = read(qti_importer, package)
+    assert not result.skipped
+    [item] = result.items
+    assert item.data["stem"] == "Call `fit()` with {{arg}} then `predict()` {{other}}."
+    assert item.data["blanks"] == {"arg": {"answers": ["data"]}, "other": {"choices": ["now", "later"], "correct": "now"}}

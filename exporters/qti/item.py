@@ -455,9 +455,13 @@ class ItemBuilder:
     def _replace_placeholders(self, holder: etree._Element, item: ClozeItem, idents: dict[str, str]) -> None:
         """Split text nodes at {{name}} and insert the blank's inline interaction there."""
         for node in list(holder.iter()):
-            if not isinstance(node.tag, str) or etree.QName(node).localname in ("pre", "code"):
+            if not isinstance(node.tag, str):
                 continue
-            if node.text and has_placeholder(node.text):
+            # Text inside code stays literal, but the text AFTER an inline <code> (its tail) is prose.
+            inside_code = any(isinstance(a.tag, str) and etree.QName(a).localname in ("pre", "code") for a in node.iterancestors())
+            if inside_code:
+                continue
+            if etree.QName(node).localname not in ("pre", "code") and node.text and has_placeholder(node.text):
                 text, node.text = node.text, None
                 self._splice(node, None, text, item, idents)
             if node is not holder and node.tail and has_placeholder(node.tail):
