@@ -167,6 +167,8 @@ class Text:
         """Markdown of an HTML fragment ('' for nothing)."""
         if not html or not html.strip():
             return ""
+        if 'class="md-' in html:
+            html = _our_renamed_elements(html)
         out, notes = html_to_markdown(html, resolve_src=self.resolve)
         for n in notes:
             if n not in self.notes:
@@ -188,6 +190,20 @@ class Text:
         self.notes.clear()
         self.missing.clear()
         return notes
+
+
+_MD_CLASSES = {"md-del": "del", "md-s": "s", "md-strike": "strike", "md-u": "u", "md-ins": "ins", "md-mark": "mark"}
+
+
+def _our_renamed_elements(html: str) -> str:
+    """Our QTI export writes ``<del>`` (not allowed in QTI bodies) as ``<span class="md-del">``: undo it."""
+    root = _fragment(html)
+    for span in root.iter("span"):
+        tag = _MD_CLASSES.get(span.get("class") or "")
+        if tag:
+            span.tag = tag
+            del span.attrib["class"]
+    return to_html(list(root), root.text or "")
 
 
 # --- our own labelled feedback sections -------------------------------------------------------
