@@ -77,6 +77,7 @@ class ReadResult:
     skipped: list[Skipped] = field(default_factory=list)
     media: dict[str, bytes] = field(default_factory=dict)  # "media/<sha>.<ext>" -> bytes
     problems: list[str] = field(default_factory=list)  # warnings about the whole file (not per item)
+    format_notes: list[str] = field(default_factory=list)  # what this format never carries (printed once per file)
 
 
 @dataclass

@@ -69,6 +69,11 @@ def decode(raw: bytes, label: str) -> str:
         raise BadInput(f"{label}:{line}:{col}", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (Moodle refuses such files too){hint}") from None
 
 
+NOT_CARRIED = ("GIFT carries no status, author, source, review history, option ids (options are named a, b, c...), "
+               "points, shuffle setting, case sensitivity, numeric units, essay grader information (rubric, sample answer), "
+               "word limits or response template, images, and no cloze with several blanks")
+
+
 class _Block:
     def __init__(self, line: int) -> None:
         self.line = line
@@ -130,8 +135,10 @@ class GiftImporter:
         if b"\x00" in raw[:8192]:
             raise BadInput(label, "binary file (NUL bytes), not GIFT text")
         text = decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
-        result = ReadResult()
+        result = ReadResult(format_notes=[NOT_CARRIED])
         category = ""
+        # our tag scheme (our export says so in its first line): topics come from tags, not categories
+        scheme = re.search(r"\[tag:topic:", text) is not None or "GIFT export by itembank" in text[:2000]
         for block in split_blocks(text):
             body = "\n".join(block.lines).strip()
             if not body:
@@ -143,7 +150,7 @@ class GiftImporter:
                 continue
             notes: list[str] = []
             try:
-                data, ident = _question(pre, block, category, ctx, notes)
+                data, ident = _question(pre, block, "" if scheme else category, ctx, notes)
             except _Skip as exc:
                 name = _name_of(pre)
                 result.skipped.append(Skipped(name or f"line {block.line}", origin, str(exc)))
@@ -291,6 +298,9 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
                 if back:
                     type_data["answer"] = back
                     back_blocks = _count_back_blocks(gtext)
+                    if back_blocks > 1:
+                        notes.append("GIFT holds a flashcard's back and its rationale in one general feedback with nothing between them: "
+                                     "all of it kept as the flashcard's back")
             split_general_feedback(gtext, data, notes, None, back_blocks)
     if type_data["type"] == "flashcard" and not type_data.get("answer"):
         raise _Skip("a flashcard (type:flashcard tag) without its back (an Answer section in the general feedback)")
@@ -380,7 +390,7 @@ def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
     elif not single:
         if n_correct == 0:
             raise _Skip("no answer has a positive weight")
-        scoring = choice_scoring(fractions, options)
+        scoring = choice_scoring(fractions, options, notes)
         if scoring is None:
             notes.append("GIFT weights (" + ", ".join(f"{f:g}%" for f in fractions) + ") approximated by partial scoring")
         elif scoring == "all_or_nothing":

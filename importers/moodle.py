@@ -58,6 +58,9 @@ UNSUPPORTED = {
     "oumultiresponse": "OU multiple response is not supported; export it as multichoice",
     "ddimagetoimage": "drag and drop onto an image has no item type here",
 }
+NOT_CARRIED = ("Moodle XML carries no status, author, source, review history or option ids (options are named a, b, c...; "
+               "cloze blanks b1, b2...); a numeric range comes back as its centre ± tolerance; a cloze's points come back as the sum "
+               "of its integer blank weights")
 DESCRIPTION_REASON = "description only (no question to answer)"
 KNOWN = {"category", "multichoice", "truefalse", "shortanswer", "numerical", "essay", "match", "matching", "ordering",
          "cloze", "multianswer", "gapselect", "ddwtos", "description"} | set(UNSUPPORTED)
@@ -246,8 +249,13 @@ class MoodleXmlImporter:
                 raise BadInput(f"{label}:{qel.sourceline}", "<question> without a type attribute")
             if qtype not in KNOWN:
                 raise BadInput(f"{label}:{qel.sourceline}", f"unknown question type '{qtype}' (not a Moodle core or known plug-in type)")
-        result = ReadResult()
+        result = ReadResult(format_notes=[NOT_CARRIED])
         category = ""
+        # A file that carries our tag scheme (topic:... tags) says each question's topic itself;
+        # its categories only group the questions (an item without a topic sits in "General").
+        # Our export also names each category's topic in a comment before it ("<!-- topic: X -->").
+        scheme = any((t.text or "").strip().lower().startswith("topic:") for t in root.iter("text") if t.getparent() is not None and t.getparent().tag == "tag") or any(
+            (c.text or "").strip().startswith("topic:") for c in root.iter(etree.Comment))
         for qel in questions:
             qtype = qel.get("type", "")
             if qtype == "category":
@@ -263,7 +271,7 @@ class MoodleXmlImporter:
                 result.skipped.append(Skipped(ident, q.origin, f"{qtype}: {UNSUPPORTED[qtype]}"))
                 continue
             try:
-                data = _read_question(q, qtype, name, category)
+                data = _read_question(q, qtype, name, "" if scheme else category)
             except _Skip as exc:
                 result.skipped.append(Skipped(ident, q.origin, str(exc)))
                 continue
@@ -425,7 +433,7 @@ def _multichoice(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> t
         single = False
     if not single:
         fr = [f for f, _a in answers]
-        scoring = choice_scoring(fr, options)
+        scoring = choice_scoring(fr, options, q.notes)
         if scoring is None:
             q.note("Moodle's answer grades (" + ", ".join(f"{f:g}%" for f in fr) + ") approximated by partial scoring")
         elif scoring == "all_or_nothing":

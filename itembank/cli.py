@@ -455,6 +455,9 @@ def import_cmd(fmt: str, sources: tuple[Path, ...], into: Path, dry_run: bool, l
         click.echo(fr.summary())
         for problem in fr.problems:
             click.echo(f"  warning: {problem}")
+        if fr.imported:
+            for line in fr.format_notes:
+                click.echo(f"  note: {line}")
         for ident, reason in fr.skipped:
             click.echo(f"  skipped [{ident}]: {reason}")
         for item_id, note in fr.notes:

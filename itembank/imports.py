@@ -80,6 +80,7 @@ class FileReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (ident, reason)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (item id, note)
     problems: list[str] = field(default_factory=list)
+    format_notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         total = sum(self.imported.values())
@@ -215,7 +216,7 @@ def plan_import(
         except ItembankError as exc:
             failures.append(str(exc))
             continue
-        fr = FileReport(fmt=name, source=str(src), problems=list(result.problems))
+        fr = FileReport(fmt=name, source=str(src), problems=list(result.problems), format_notes=list(getattr(result, "format_notes", [])))
         fr.skipped.extend((s.ident, s.reason) for s in result.skipped)
         report.files.append(fr)
         read.extend((fr, it) for it in result.items)

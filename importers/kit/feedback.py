@@ -174,16 +174,29 @@ def split_grader_info(html: str, notes: list[str], resolve: ResolveSrc | None = 
     return rubric, sample, back
 
 
-def choice_scoring(fractions: list[float], options: list[dict[str, Any]]) -> str | None:
-    """``partial`` or ``all_or_nothing`` if Moodle fractions are exactly what our exports write for it, else None."""
+AMBIGUOUS_SCORING = ("with a single wrong option, partial and all-or-nothing scoring give Moodle the same grades; "
+                     "scoring: partial assumed")
+
+
+def choice_scoring(fractions: list[float], options: list[dict[str, Any]], notes: list[str] | None = None) -> str | None:
+    """``partial`` or ``all_or_nothing`` when the Moodle fractions are what our exports write for
+    it (or a plausible partial scheme); None when they fit neither.  When they fit both (a single
+    wrong option at -100%), ``partial`` with a note in ``notes``."""
     correct = [f for f, o in zip(fractions, options) if o.get("correct")]
     wrong = [f for f, o in zip(fractions, options) if not o.get("correct")]
+    fits = []
     for scoring in ("partial", "all_or_nothing"):
         mf = moodle_fractions(len(correct), len(wrong), scoring)
         if mf is None:
             continue
         if all(abs(a - b) < 0.01 for a, b in zip(sorted(correct), sorted(mf.correct))) and all(abs(a - b) < 0.01 for a, b in zip(sorted(wrong), sorted(mf.wrong))):
-            return scoring
+            fits.append(scoring)
+    if len(fits) == 2:
+        if notes is not None and AMBIGUOUS_SCORING not in notes:
+            notes.append(AMBIGUOUS_SCORING)
+        return "partial"
+    if fits:
+        return fits[0]
     if all(f <= 0 for f in wrong) and abs(sum(correct) - 100) < 0.6:
         return "partial"
     return None

@@ -1,0 +1,168 @@
+"""Round trip for the Moodle XML and GIFT importers: export in format F, import, compare the models.
+
+Equal except for what F cannot carry, and every such loss is named in the import report.  On the
+example bank, the every-type bank, and generated banks of valid items of every type (hypothesis).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ALL_TYPES_BANK, SEED_BANK
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from import_helpers import NOT_CARRIED, canonical, differences, report_text
+
+from itembank import export, load_bank
+from itembank.imports import run_import
+from itembank.rules import RuleContext, check_item
+from itembank.model import BankConfig
+from itembank.problems import RULES
+from itembank.schema import item_schema
+
+SUFFIX = {"moodle": "questions.xml", "gift": "questions.gift"}
+#: Report words for fields that differ for a reason the importer states per item.
+ITEM_NOTE_WORDS = {"scoring": "scoring"}
+
+
+def roundtrip(bank_dir: Path, fmt: str, tmp: Path) -> tuple[Any, Any, Path]:
+    bank = load_bank(bank_dir)
+    result = export(bank, fmt)
+    src = tmp / SUFFIX[fmt]
+    src.write_bytes(result.data or b"")
+    out = tmp / "imported"
+    report = run_import([src], out, fmt=fmt)
+    return result, report, out
+
+
+def check_roundtrip(bank_dir: Path, fmt: str, tmp: Path) -> int:
+    exported, report, out = roundtrip(bank_dir, fmt, tmp)
+    if not exported.written:  # every item was one the format cannot hold (the export said why)
+        assert exported.skipped and report.total == 0
+        return 0
+    # every exported item comes back, nothing is skipped on the way in
+    assert report.total == sum(exported.written.values()), [(f.skipped, exported.skipped) for f in report.files]
+    assert not [s for f in report.files for s in f.skipped]
+    orig, got = canonical(bank_dir), canonical(out)  # canonical() loads: the imported bank validates
+    assert set(got) == set(orig) - {i for i, _r in exported.skipped}
+    for item_id, item in got.items():
+        diffs = differences(orig[item_id], item, bank_dir, out)
+        said = report_text(report, item_id)
+        for field, (was, now) in diffs.items():
+            word = NOT_CARRIED[fmt].get(field) or ITEM_NOTE_WORDS.get(field)
+            if fmt == "moodle" and item["type"] == "cloze" and field in ("points", "blanks"):
+                word = "blank weights"  # Moodle's cloze mark is the sum of integer blank weights
+            if fmt == "gift" and item["type"] == "flashcard" and field in ("answer", "rationale"):
+                word = "flashcard's back"
+            assert word is not None, f"{fmt}: {item_id}.{field} changed and the format can carry it: {was!r} -> {now!r}"
+            assert word in said, f"{fmt}: {item_id}.{field} lost ({was!r} -> {now!r}) but the import report does not say '{word}'"
+    return len(got)
+
+
+@pytest.mark.parametrize("fmt", ["moodle", "gift"])
+@pytest.mark.parametrize("bank_dir", [ALL_TYPES_BANK, SEED_BANK], ids=["all-types", "items"])
+def test_roundtrip_banks(bank_dir: Path, fmt: str, tmp_path: Path) -> None:
+    n = check_roundtrip(bank_dir, fmt, tmp_path)
+    assert n >= 9
+
+
+def test_moodle_roundtrip_keeps_every_type_and_composed_fields(tmp_path: Path) -> None:
+    _e, _r, out = roundtrip(ALL_TYPES_BANK, "moodle", tmp_path)
+    got = canonical(out)
+    assert {i["type"] for i in got.values()} == {i["type"] for i in canonical(ALL_TYPES_BANK).values()}
+    mc = got["at-mc"]
+    assert mc["solution"]["steps"][0] == {"title": "Read the axes", "text": "Epochs run left to right, loss bottom to top."}
+    assert mc["common_mistakes"] == ["Reading the curve right to left"] and mc["hints"] == ["Look at the direction of the curve."]
+    assert mc["difficulty"] == "medium" and mc["bloom"] == "analyze" and mc["objectives"] == ["Read a training curve"]
+    essay = got["at-essay"]
+    assert [c["points"] for c in essay["rubric"]] == [1, 1, 1, 1] and essay["min_words"] == 20 and essay["response_template"] == "Pre-training is ..."
+    assert got["at-card"]["type"] == "flashcard"
+    # the image came back as a file of the bank with the same bytes
+    img = next(out.glob("media/*.png"))
+    assert img.read_bytes() == (ALL_TYPES_BANK / "media" / "loss-curve.png").read_bytes()
+
+
+# --- generated banks ------------------------------------------------------------------------------
+
+_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
+_SPECIAL = st.sampled_from(["<", "&", "*", "_", "`x`", "**b**", "#", "~", "=", ":", "{", "}", "%", "\"", "'", "\\", "$x^2$", "->", "[", "]", "é", "—"])
+# starts with a word: a text that is only "#" or "-" is an empty heading or list in Markdown
+_TEXT = st.tuples(_WORD, st.lists(st.one_of(_WORD, _WORD, _SPECIAL), max_size=7)).map(lambda t: " ".join([t[0], *t[1]]))
+_PLAIN = st.lists(_WORD, min_size=1, max_size=4).map(" ".join)
+_NUM = st.one_of(st.integers(-1000, 1000), st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False).map(lambda f: round(f, 3)))
+
+
+@st.composite
+def items(draw: Any) -> dict[str, Any]:
+    t = draw(st.sampled_from(["multiple_choice", "multiple_response", "true_false", "short_answer", "numeric", "essay",
+                              "matching", "ordering", "cloze", "flashcard"]))
+    item: dict[str, Any] = {"type": t, "stem": draw(_TEXT)}
+    if draw(st.booleans()):
+        item["rationale"] = draw(_TEXT)
+    if draw(st.booleans()):
+        item["difficulty"] = draw(st.sampled_from(["easy", "medium", "hard"]))
+    if draw(st.booleans()):
+        item["tags"] = draw(st.lists(_PLAIN, min_size=1, max_size=3, unique=True))
+    if draw(st.booleans()):
+        item["hints"] = draw(st.lists(_TEXT, min_size=1, max_size=2))
+    if t in ("multiple_choice", "multiple_response"):
+        n = draw(st.integers(2, 5))
+        texts = draw(st.lists(_TEXT, min_size=n, max_size=n, unique_by=lambda s: s.strip()))
+        keys = {0} if t == "multiple_choice" else set(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True)))
+        item["options"] = [{"id": chr(97 + i), "text": s, "correct": i in keys, "feedback": draw(_TEXT)} for i, s in enumerate(texts)]
+        if t == "multiple_response" and draw(st.booleans()):
+            item["scoring"] = "all_or_nothing"
+    elif t == "true_false":
+        item["answer"] = draw(st.booleans())
+        item["true_feedback"] = draw(_TEXT)
+    elif t == "short_answer":
+        item["answers"] = draw(st.lists(_PLAIN, min_size=1, max_size=3, unique=True))
+    elif t == "numeric":
+        item["answer"] = draw(_NUM)
+        item["tolerance"] = abs(draw(_NUM))
+    elif t == "essay":
+        item["rubric"] = [{"criterion": draw(_TEXT), "points": draw(st.integers(1, 3))} for _ in range(draw(st.integers(1, 3)))]
+        item["sample_answer"] = draw(_TEXT)
+    elif t == "flashcard":
+        item["answer"] = draw(_TEXT)
+    elif t == "matching":
+        prompts = draw(st.lists(_TEXT, min_size=2, max_size=4, unique_by=lambda s: s.strip()))
+        matches = draw(st.lists(_PLAIN, min_size=len(prompts), max_size=len(prompts), unique=True))
+        item["pairs"] = [{"prompt": p, "match": m} for p, m in zip(prompts, matches)]
+    elif t == "ordering":
+        item["sequence"] = draw(st.lists(_PLAIN, min_size=2, max_size=5, unique=True))
+    elif t == "cloze":
+        item["stem"] = draw(_PLAIN) + " {{x}} " + draw(_PLAIN) + " {{y}}."
+        item["blanks"] = {"x": {"answers": draw(st.lists(_PLAIN, min_size=1, max_size=2, unique=True))},
+                          "y": {"choices": ["alpha", "beta", "gamma"], "correct": draw(st.sampled_from(["alpha", "beta", "gamma"]))}}
+    return item
+
+
+def _valid(item: dict[str, Any]) -> bool:
+    if list(item_schema().errors(item)):
+        return False
+    ctx = RuleContext(Path("."), BankConfig())
+    return not [c for _p, c, _m in check_item(item, ctx) if RULES.get(c, ("error",))[0] == "error"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(bank=st.lists(items(), min_size=1, max_size=6), fmt=st.sampled_from(["moodle", "gift"]))
+def test_roundtrip_generated_banks(bank: list[dict[str, Any]], fmt: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    tmp = tmp_path_factory.mktemp("gen")
+    src = tmp / "bank"
+    src.mkdir()
+    kept = []
+    for n, item in enumerate(bank):
+        item = dict(item, id=f"gen-{n}")
+        if _valid(item):
+            kept.append(item)
+    if not kept:
+        return
+    (src / "items.json").write_text(json.dumps({"items": kept}), encoding="utf-8")
+    check_roundtrip(src, fmt, tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+
