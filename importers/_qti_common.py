@@ -115,7 +115,7 @@ def strip_namespaces(root: etree._Element) -> etree._Element:
         if isinstance(el.tag, str) and "}" in el.tag:
             el.tag = el.tag.split("}", 1)[1]
         for key in list(el.attrib):
-            if "}" in key:
+            if isinstance(key, str) and "}" in key:
                 value = el.attrib.pop(key)
                 short = key.split("}", 1)[1]
                 if short not in el.attrib:
@@ -228,7 +228,7 @@ def _fragment(html: str) -> etree._Element:
 
 def _label_of(el: etree._Element) -> str | None:
     tag = el.tag if isinstance(el.tag, str) else ""
-    text = " ".join("".join(el.itertext()).split())
+    text = " ".join("".join(t for t in el.itertext() if isinstance(t, str)).split())
     if tag == "h4" and text in SECTION_LABELS:
         return text
     if tag == "p" and len(el) == 1 and el[0].tag == "strong" and not (el.text or "").strip() and not (el[0].tail or "").strip():
@@ -275,7 +275,7 @@ def inner_html(el: etree._Element) -> str:
 
 
 def text_of(el: etree._Element) -> str:
-    return " ".join("".join(el.itertext()).split())
+    return " ".join("".join(t for t in el.itertext() if isinstance(t, str)).split())
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def normalize(root: etree._Element) -> etree._Element:
         if el.tag.startswith("qti-"):
             el.tag = _camel(el.tag[4:])
             for key in list(el.attrib):
-                if "-" in key and not key.startswith(("data-", "aria-")):
+                if isinstance(key, str) and "-" in key and not key.startswith(("data-", "aria-")):
                     el.attrib[_camel(key)] = el.attrib.pop(key)
     for el in list(root.iter("contentBody")):
         parent = el.getparent()
@@ -937,7 +937,8 @@ class _ItemReader:
         names: dict[str, str] = {}
         blanks: dict[str, Any] = {}
         for n, inter in enumerate(inters):
-            key = text_of(inter.find("prompt")) if inter.find("prompt") is not None else ""
+            prompt = inter.find("prompt")
+            key = text_of(prompt) if prompt is not None else ""
             ident = inter.get("responseIdentifier") or ""
             key = key or ident.removeprefix("response_")
             name = blank_name(key, n, used)

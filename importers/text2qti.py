@@ -198,7 +198,7 @@ class _Parser:
                 self.pending[kind] = content
             elif kind in ("text", "text_title"):
                 if kind == "text":
-                    self.result.skipped.append(Skipped(self.pending.pop("text_title", None) or f"text at line {lineno}", f"{self.label}:{lineno}",
+                    self.result.skipped.append(Skipped(self.pending.pop("text_title", "") or f"text at line {lineno}", f"{self.label}:{lineno}",
                                                        "text-only entry: a description, not a question"))
                 else:
                     self.pending["text_title"] = content

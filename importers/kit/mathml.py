@@ -74,6 +74,10 @@ def _symbols() -> dict[str, str]:
     return table
 
 
+def _itext(el: etree._Element) -> str:
+    return "".join(t for t in el.itertext() if isinstance(t, str))
+
+
 def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
@@ -130,11 +134,11 @@ class _Converter:
             return method(el)
         if name not in ("math",):
             self.unknown.append(name)
-        return self.row(el) if self.children(el) else _text("".join(el.itertext()))
+        return self.row(el) if self.children(el) else _text(_itext(el))
 
     # tokens
     def _mi(self, el: etree._Element) -> str:
-        text = "".join(el.itertext()).strip()
+        text = _itext(el).strip()
         variant = el.get("mathvariant")
         if len(text) > 1 and text in _FUNCTIONS:
             return "\\" + text
@@ -164,10 +168,10 @@ class _Converter:
         return f"{cmd}{{{base}}}" if cmd else base
 
     def _mn(self, el: etree._Element) -> str:
-        return _text("".join(el.itertext()).strip())
+        return _text(_itext(el).strip())
 
     def _mo(self, el: etree._Element) -> str:
-        text = "".join(el.itertext()).strip()
+        text = _itext(el).strip()
         if el.get("fence") == "true" and el.get("stretchy") == "true":
             cmd = r"\left" if el.get("form") == "prefix" else r"\right"
             return f"{cmd}{_char(text) if text else '.'}"
@@ -176,7 +180,7 @@ class _Converter:
         return _text(text)
 
     def _mtext(self, el: etree._Element) -> str:
-        text = "".join(el.itertext()).replace("\u00a0", " ")
+        text = _itext(el).replace("\u00a0", " ")
         if not text.strip():
             return "~" if text else ""
         return "\\text{" + text.replace("\\", "\\textbackslash ").replace("{", "\\{").replace("}", "\\}") + "}"
@@ -244,11 +248,11 @@ class _Converter:
         kids = self.children(el)
         if len(kids) != 2:
             return self.row(el)
-        over = "".join(kids[1].itertext()).strip()
+        over = _itext(kids[1]).strip()
         base = self.conv(kids[0])
         if _local(kids[1]) == "mo" and over in _ACCENTS:
             return _ACCENTS[over] + "{" + base + "}"
-        first = "".join(kids[0].itertext()).strip()
+        first = _itext(kids[0]).strip()
         if first in _BIG_OPS or first in ("lim",):
             return base + "^" + _group(self.conv(kids[1]))
         return r"\overset{" + self.conv(kids[1]) + "}{" + base + "}"
@@ -257,7 +261,7 @@ class _Converter:
         kids = self.children(el)
         if len(kids) != 2:
             return self.row(el)
-        under = "".join(kids[1].itertext()).strip()
+        under = _itext(kids[1]).strip()
         base = self.conv(kids[0])
         if _local(kids[1]) == "mo" and under in ("_", "\u0332", "\u23df"):
             return _ACCENTS[under] + "{" + base + "}"
