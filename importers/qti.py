@@ -578,8 +578,9 @@ class _ItemReader:
                 for li in items_of(sec):
                     title = None
                     first = li[0] if len(li) else None
-                    if first is not None and first.tag == "p" and len(first) == 1 and first[0].tag == "strong" and not (first.text or "").strip() \
-                            and not (first[0].tail or "").strip():
+                    # our export: <li><p><strong>title</strong></p>text blocks</li>; a lone bold paragraph is the text itself
+                    if first is not None and len(li) > 1 and first.tag == "p" and len(first) == 1 and first[0].tag == "strong" \
+                            and not (first.text or "").strip() and not (first[0].tail or "").strip():
                         title = text_of(first)
                         li.remove(first)
                     body = self.text.md(inner_html(li))

@@ -117,3 +117,19 @@ def test_cloze_blank_after_inline_code_survives(tmp_path: Path, fmt: str) -> Non
     [item] = result.items
     assert item.data["stem"] == "Call `fit()` with {{arg}} then `predict()` {{other}}."
     assert item.data["blanks"] == {"arg": {"answers": ["data"]}, "other": {"choices": ["now", "later"], "correct": "now"}}
+
+
+@pytest.mark.parametrize("fmt", ["canvas", "qti21", "qti30"])
+def test_bold_step_is_text_and_titled_step_keeps_its_title(tmp_path: Path, fmt: str) -> None:
+    """Found by the generated round trip: an untitled step that is all bold looked like a title."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "itembank.yaml").write_text("title: T\nrequire_distractor_feedback: false\n", encoding="utf-8")
+    (root / "s.yaml").write_text(
+        "id: steps\ntype: multiple_choice\nstem: Q?\noptions: [{id: a, text: x, correct: true}, {id: b, text: y}]\n"
+        "solution:\n  steps:\n    - '**bold**'\n    - {title: Read, text: Then *read*.}\n", encoding="utf-8")
+    package = tmp_path / "p.zip"
+    package.write_bytes(export(load_bank(root), fmt).data or b"")
+    result, _media = read(canvas_importer if fmt == "canvas" else qti_importer, package)
+    [item] = result.items
+    assert item.data["solution"] == {"steps": ["**bold**", {"title": "Read", "text": "Then *read*."}]}
