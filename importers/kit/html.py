@@ -52,7 +52,7 @@ _SUP = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼�
 _SUB = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
 _STYLE_NOTE = re.compile(r"(?:^|;)\s*(color|background|font-size|font-family|text-decoration|text-align\s*:\s*(?:center|right|justify))", re.I)
 # escapes html-to-markdown adds that often change nothing; removed when rendering proves it
-_UNESCAPE = re.compile(r"\\([_.\-#+|~!()=:>])")
+_UNESCAPE = re.compile(r"\\([_.\-#+|~!()=:>&])")
 
 
 def _local(tag: object) -> str:

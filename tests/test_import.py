@@ -1,0 +1,355 @@
+"""`itembank import`: the command, the library API, conflicts, layouts, bad input, and the kit."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import ALL_TYPES_BANK
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from importers.base import BadInput
+from importers.kit.html import html_to_markdown, text_to_markdown
+from importers.kit.ids import ID_RE, IdAllocator
+from importers.kit.media import MediaStore, MediaTooLarge
+from importers.kit.xml import parse_xml
+from importers.kit.zip import SafeZip
+from itembank import export, load_bank
+from itembank.cli import main
+from itembank.imports import ImportFailed, get_importer, importer_names, run_import
+
+import pyromark
+
+GOOD_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="category"><category><text>$course$/Top/Physics</text></category></question>
+  <question type="truefalse">
+    <name><text>Light speed</text></name>
+    <questiontext format="html"><text><![CDATA[<p>Light is <b>faster</b> than sound.</p>]]></text></questiontext>
+    <idnumber>phys-light</idnumber>
+    <answer fraction="100" format="moodle_auto_format"><text>true</text><feedback><text>Yes.</text></feedback></answer>
+    <answer fraction="0" format="moodle_auto_format"><text>false</text><feedback><text>No.</text></feedback></answer>
+    <tags><tag><text>difficulty:easy</text></tag><tag><text>optics</text></tag></tags>
+  </question>
+  <question type="calculated"><name><text>Calc</text></name><questiontext><text>x</text></questiontext></question>
+</quiz>
+"""
+
+
+def write(tmp: Path, name: str, text: str | bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return p
+
+
+def run(*args: str) -> tuple[int, str]:
+    r = CliRunner().invoke(main, list(args))
+    return r.exit_code, r.output
+
+
+def tree(d: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()} if d.exists() else {}
+
+
+# --- command and report --------------------------------------------------------------------------
+
+
+def test_import_command_report_and_files(tmp_path: Path) -> None:
+    src = write(tmp_path, "q.xml", GOOD_XML)
+    code, out = run("import", "moodle", str(src), "--into", str(tmp_path / "bank"))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == f"moodle: {src}: 1 item imported (1 true_false); 1 skipped"
+    assert "  skipped [Calc]: calculated: calculated questions (random values from a formula) have no item type here" in lines
+    item = load_bank(tmp_path / "bank").by_id["phys-light"]
+    assert item.topic == "Physics" and item.difficulty == "easy" and item.tags == ("optics",) and item.status == "draft"
+    assert item.stem == "Light is **faster** than sound." and item.true_feedback == "Yes."
+    assert (tmp_path / "bank" / "phys-light.yaml").is_file()
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    src = write(tmp_path, "q.xml", GOOD_XML)
+    code, out = run("import", "auto", str(src), "--into", str(tmp_path / "bank"), "--dry-run")
+    assert code == 0 and "would write 1 file" in out and "phys-light.yaml" in out
+    assert not (tmp_path / "bank").exists()
+
+
+def test_status_option_and_topic_layout(tmp_path: Path) -> None:
+    src = tmp_path / "at.xml"
+    src.write_bytes(export(load_bank(ALL_TYPES_BANK), "moodle").data or b"")
+    code, out = run("import", "moodle", str(src), "--into", str(tmp_path / "bank"), "--layout", "topic", "--status", "review")
+    assert code == 0, out
+    names = sorted(p.name for p in (tmp_path / "bank").glob("*.yaml"))
+    assert names == ["basics.yaml", "training.yaml", "writing.yaml"]
+    bank = load_bank(tmp_path / "bank")
+    assert len(bank.items) == 12 and {i.status for i in bank.items} == {"review"}
+    assert {i.topic for i in bank.items if i.location.path == "basics.yaml"} == {"basics"}
+
+
+def test_same_input_same_bytes(tmp_path: Path) -> None:
+    src = tmp_path / "at.xml"
+    src.write_bytes(export(load_bank(ALL_TYPES_BANK), "moodle").data or b"")
+    run_import([src], tmp_path / "a")
+    run_import([src], tmp_path / "b")
+    assert tree(tmp_path / "a") == tree(tmp_path / "b") != {}
+
+
+# --- conflicts -------------------------------------------------------------------------------------
+
+
+def test_conflict_error_is_default_and_writes_nothing(tmp_path: Path) -> None:
+    src = write(tmp_path, "q.xml", GOOD_XML)
+    bank = tmp_path / "bank"
+    run_import([src], bank)
+    before = tree(bank)
+    code, out = run("import", "moodle", str(src), "--into", str(bank))
+    assert code == 1 and "'phys-light' is already in the bank (phys-light.yaml)" in out and "nothing was written" in out
+    assert tree(bank) == before
+
+
+def test_conflict_skip_keeps_ours(tmp_path: Path) -> None:
+    src = write(tmp_path, "q.xml", GOOD_XML)
+    bank = tmp_path / "bank"
+    run_import([src], bank)
+    before = tree(bank)
+    code, out = run("import", "moodle", str(src), "--into", str(bank), "--on-conflict", "skip")
+    assert code == 0 and "skipped [phys-light]: already in the bank (phys-light.yaml); kept ours" in out
+    assert tree(bank) == before
+
+
+def test_conflict_update_rewrites_changed_fields_in_place(tmp_path: Path) -> None:
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: Mine\n")
+    original = (
+        "# physics questions, kept by hand\n"
+        "items:\n"
+        "  - id: phys-light   # from Moodle\n"
+        "    type: true_false\n"
+        "    title: Light speed\n"
+        "    author: Ada          # ours only: Moodle has no author\n"
+        "    stem: Light is slower than sound.\n"
+        "    answer: false\n"
+        "    true_feedback: Yes.\n"
+        "    false_feedback: No.\n"
+        "  - id: other\n"
+        "    type: true_false\n"
+        "    stem: Water is wet.\n"
+        "    answer: true\n"
+    )
+    (bank / "physics.yaml").write_text(original)
+    src = write(tmp_path, "q.xml", GOOD_XML)
+    code, out = run("import", "moodle", str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0, out
+    assert "1 updated in place" in out
+    new = (bank / "physics.yaml").read_text()
+    assert "# physics questions, kept by hand" in new and "# from Moodle" in new and "author: Ada          # ours only" in new
+    assert "Light is **faster** than sound." in new and "answer: true" in new
+    assert new.split("  - id: other")[1] == original.split("  - id: other")[1]  # the other item untouched
+    item = load_bank(bank).by_id["phys-light"]
+    assert item.answer is True and item.author == "Ada" and item.tags == ("optics",) and item.difficulty == "easy"
+    # importing the same again changes nothing
+    code, out = run("import", "moodle", str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0 and "1 left as they were" in out and "wrote 0 files" in out
+    assert (bank / "physics.yaml").read_text() == new
+
+
+# --- bad input: clear message with file and position, exit 1, nothing written -------------------
+
+BAD = {
+    "malformed.xml": ("<quiz>\n<question type='truefalse'>\n<name><text>x</text></nam>\n</question></quiz>", "malformed.xml:3:"),
+    "xxe.xml": ('<?xml version="1.0"?>\n<!DOCTYPE quiz [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<quiz>&xxe;</quiz>', "entities"),
+    "laughs.xml": ('<?xml version="1.0"?>\n<!DOCTYPE q [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n<quiz>&b;</quiz>', "entities"),
+    "unknown.xml": ("<quiz>\n  <question type='hologram'><name><text>x</text></name></question>\n</quiz>", "unknown.xml:2: unknown question type 'hologram'"),
+    "notquiz.xml": ("<html><body/></html>", "the root element is <html>"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_xml_refused(name: str, tmp_path: Path) -> None:
+    text, expected = BAD[name]
+    good = write(tmp_path, "good.xml", GOOD_XML)
+    bad = write(tmp_path, name, text)
+    code, out = run("import", "moodle", str(good), str(bad), "--into", str(tmp_path / "bank"))
+    assert code == 1
+    assert expected in out and str(bad) in out
+    assert "Traceback" not in out
+    assert not (tmp_path / "bank").exists()  # the good file was not written either
+
+
+def test_windows_1252_gift_refused_with_position(tmp_path: Path) -> None:
+    src = write(tmp_path, "q.gift", "::Q1:: Caf\u00e9 or tea? {=tea ~coffee}\n".encode("cp1252"))
+    code, out = run("import", "gift", str(src), "--into", str(tmp_path / "bank"))
+    assert code == 1 and f"{src}:1:11: not UTF-8: byte 0xe9" in out and "Windows-1252" in out
+    assert not (tmp_path / "bank").exists()
+
+
+def test_huge_base64_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importers.moodle as moodle
+
+    monkeypatch.setattr(moodle, "_MAX_BASE64_CHARS", 1000)
+    xml = GOOD_XML.replace("<![CDATA[<p>Light", '<![CDATA[<p><img src="@@PLUGINFILE@@/big.png"> Light').replace(
+        "</text></questiontext>", "</text><file name=\"big.png\" path=\"/\" encoding=\"base64\">" + "A" * 2000 + "</file></questiontext>")
+    src = write(tmp_path, "q.xml", xml)
+    code, out = run("import", "moodle", str(src), "--into", str(tmp_path / "bank"))
+    assert code == 1 and "embedded file 'big.png' is 2,000 base64 characters" in out and f"{src}:4" in out
+    assert not (tmp_path / "bank").exists()
+
+
+def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
+    code, out = run("import", "lms9000", str(tmp_path))
+    assert code == 2 and "unknown import format 'lms9000'" in out
+    code, out = run("import", "moodle", str(tmp_path / "none.xml"), "--into", str(tmp_path / "bank"))
+    assert code == 1 and "none.xml: no such file or folder" in out
+
+
+def test_media_limits() -> None:
+    store = MediaStore()
+    a = store.add(b"png-bytes", "x.png")
+    assert a.startswith("media/") and a.endswith(".png") and store.add(b"png-bytes", "other.png") == a
+    import importers.kit.media as media
+
+    with pytest.raises(MediaTooLarge):
+        store.add(b"x" * (media.MAX_MEDIA_BYTES + 1), "big.bin")
+
+
+# --- kit ---------------------------------------------------------------------------------------------
+
+
+def test_safe_zip_refuses_slip_and_bombs(tmp_path: Path) -> None:
+    slip = tmp_path / "slip.zip"
+    with zipfile.ZipFile(slip, "w") as zf:
+        zf.writestr("ok.xml", "<a/>")
+        zf.writestr("../../evil.txt", "x")
+    with pytest.raises(BadInput, match="zip slip"):
+        SafeZip(slip)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big.xml", b"\0" * (20 * 1024 * 1024))
+    with pytest.raises(BadInput, match="zip bomb"):
+        SafeZip(bomb)
+    good = tmp_path / "good.zip"
+    with zipfile.ZipFile(good, "w") as zf:
+        zf.writestr("dir/a.xml", "<a/>")
+    with SafeZip(good) as z:
+        assert z.names() == ["dir/a.xml"] and z.read("dir/a.xml") == b"<a/>"
+        with pytest.raises(BadInput, match="outside the package"):
+            z.read("../x")
+
+
+def test_parse_xml_positions() -> None:
+    with pytest.raises(BadInput) as exc:
+        parse_xml(b"<a>\n<b></a>", "f.xml")
+    assert str(exc.value).startswith("f.xml:2:")
+    with pytest.raises(BadInput, match="entities"):
+        parse_xml(b'<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', "f.xml")
+
+
+def test_ids_are_valid_unique_stable_and_avoid_the_bank() -> None:
+    ids = IdAllocator(bank_ids={"taken"})
+    assert ids.derive("Q-1", "n") == "q-1"
+    assert ids.derive("q-1", "n") == "q-1-2"  # same source id twice in one import
+    derived = ids.derive("T & F", "What is a Token?", "text")
+    assert ID_RE.match(derived) and derived.startswith("what-is-a-token-")
+    assert IdAllocator().derive(None, "What is a Token?", "text") == IdAllocator().derive("T & F", "What is a Token?", "text") == derived
+
+
+@pytest.mark.parametrize(
+    "html, md",
+    [
+        ("<p>Speed \\(v = d/t\\) and \\[E = mc^2\\]</p>", "Speed $v = d/t$ and $$E = mc^2$$"),
+        ("<p>Costs $5</p>", "Costs \\$5"),
+        ("<pre><code class=\"language-python\">x = a_b * 2\n</code></pre>", "```python\nx = a_b * 2\n```"),
+        ("<table><tr><th>a</th></tr><tr><td>1</td></tr></table>", "| a |\n| --- |\n| 1 |"),
+        ("<p>&lt;div&gt; &amp; *stars*</p>", "\\<div> & \\*stars\\*"),
+        ('<p><math xmlns="http://www.w3.org/1998/Math/MathML"><msup><mi>x</mi><mn>2</mn></msup></math></p>', "$x^2$"),
+    ],
+)
+def test_html_to_markdown_cases(html: str, md: str) -> None:
+    got, _notes = html_to_markdown(html)
+    assert got == md
+
+
+def test_html_to_markdown_notes_what_it_drops() -> None:
+    md, notes = html_to_markdown('<p style="color:red">red</p><iframe src="https://v.example/x"></iframe><script>x()</script>')
+    assert "red" in md and "[iframe: x](https://v.example/x)" in md and "x()" not in md
+    assert any("formatting" in n for n in notes) and any("iframe" in n for n in notes) and any("<script>" in n for n in notes)
+
+
+_RENDER = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Co")) | st.sampled_from("<>&*_`[]#$\\{}~=:|!-+.\n"), min_size=1, max_size=40))
+def test_plain_text_survives_as_text(text: str) -> None:
+    """Any plain text, as HTML text or as plain text, comes back as Markdown rendering exactly that text."""
+    import html as _html
+
+    from lxml import html as lxml_html
+
+    md = text_to_markdown(text)
+    rendered = pyromark.html(md, options=_RENDER)
+    got = "".join(lxml_html.fragment_fromstring(rendered, create_parent="div").itertext()) if rendered.strip() else ""
+    assert " ".join(got.split()) == " ".join(text.split())
+    md2, _n = html_to_markdown("<p>" + _html.escape(" ".join(text.split())) + "</p>")
+    rendered2 = pyromark.html(md2, options=_RENDER)
+    got2 = "".join(lxml_html.fragment_fromstring(rendered2, create_parent="div").itertext()) if rendered2.strip() else ""
+    assert " ".join(got2.split()) == " ".join(text.split())
+
+
+# --- registry and plug-ins -------------------------------------------------------------------------
+
+
+def test_registry_lists_builtin_formats_and_loads_lazily() -> None:
+    names = importer_names()
+    assert {"moodle", "gift", "aiken", "canvas", "qti", "text2qti"} <= set(names)
+    imp = get_importer("gift")
+    assert imp.name == "gift" and imp.description
+
+
+def test_plugin_importer_through_entry_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import itembank.imports as imports
+    from importers.base import ImportedItem, ReadResult
+
+    class Plug:
+        name = "plug"
+        description = "test plug-in"
+
+        def sniff(self, path: Path) -> bool:
+            return path.suffix == ".plug"
+
+        def read(self, path: Path, ctx: object) -> ReadResult:
+            data = {"id": ctx.ids.derive("plug-1", "x"), "type": "true_false", "stem": path.read_text(), "answer": True}  # type: ignore[attr-defined]
+            return ReadResult(items=[ImportedItem(data, f"{path}:1")])
+
+    class EP:
+        name = "plug"
+        value = "plugmod:importer"
+
+    import sys
+    import types
+
+    mod = types.ModuleType("plugmod")
+    mod.importer = Plug()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "plugmod", mod)
+    monkeypatch.setattr(imports, "entry_points", lambda group, name=None: [EP] if name in (None, "plug") else [])
+    imports.get_importer.cache_clear()
+    try:
+        src = write(tmp_path, "x.plug", "The sky is blue.")
+        report = run_import([src], tmp_path / "bank")  # auto: found by its sniffer
+        assert report.files[0].fmt == "plug" and load_bank(tmp_path / "bank").by_id["plug-1"].stem == "The sky is blue."
+    finally:
+        imports.get_importer.cache_clear()
+
+
+def test_invalid_imported_item_is_skipped_with_reason(tmp_path: Path) -> None:
+    xml = GOOD_XML.replace('fraction="100" format="moodle_auto_format"><text>true', 'fraction="0" format="moodle_auto_format"><text>true')
+    src = write(tmp_path, "q.xml", xml)
+    report = run_import([src], tmp_path / "bank", dry_run=True)
+    (fr,) = report.files
+    assert ("phys-light", "neither true nor false has grade 100%") in fr.skipped
