@@ -71,6 +71,9 @@ VENDOR_UNSUPPORTED = {
     "matching": "matching question (Blackboard writes its pairs outside QTI)",
 }
 
+NOT_CARRIED = ("Canvas QTI 1.2 carries no difficulty, level, Bloom level, tags, objectives, author, source, status, review "
+               "history, option ids (options are named a, b, c... unless the source's fit), per-item shuffle, all-or-nothing scoring "
+               "or letter case rules; an item with a title keeps its title, not its itembank id (its id is the Canvas ident)")
 QUIZ_NOTE_ORDERING = "Match each position with the step that belongs there."
 
 
@@ -140,7 +143,7 @@ class _Reader:
     def __init__(self, pkg: Package, ctx: ImportContext) -> None:
         self.pkg = pkg
         self.ctx = ctx
-        self.result = ReadResult()
+        self.result = ReadResult(format_notes=[NOT_CARRIED])
 
     # --- the package --------------------------------------------------------------------
 
@@ -176,8 +179,23 @@ class _Reader:
         if qti2:
             self.result.problems.append(f"{len(qti2)} QTI 2.x file(s) in this package were not read (use `itembank import qti`): {', '.join(qti2[:5])}")
         found: list[Found] = []
+        # A course export (.imscc) holds each quiz twice: the Common Cartridge profile (<quiz>/assessment_qti.xml)
+        # and Canvas's full version (non_cc_assessments/<quiz>.xml.qti).  Read the full version first; an item
+        # ident already read from another document is the same question.
+        docs.sort(key=lambda d: (0 if d[0].startswith("non_cc_assessments/") else 1, d[0]))
         for name, root in docs:
             self._collect(name, root, quiz_titles, found)
+        seen_idents: dict[tuple[str, str], str] = {}
+        unique: list[Found] = []
+        for f in found:
+            ident = f.el.get("ident")
+            kind = "bank" if f.where.bank_title is not None else "quiz"
+            if ident and (ident, kind) in seen_idents and seen_idents[(ident, kind)] != f.doc:
+                continue
+            if ident:
+                seen_idents[(ident, kind)] = f.doc
+            unique.append(f)
+        found = unique
         # a quiz question that points at its bank copy is the same question: read the bank copy once
         bank_idents = {f.el.get("ident") for f in found if f.where.bank_title is not None and f.el.get("ident")}
         seen_refs: set[str] = set()

@@ -73,6 +73,8 @@ UNSUPPORTED = {
     "portableCustomInteraction": "portable custom interaction has no item type",
     "endAttemptInteraction": "end-attempt button has no item type",
 }
+NOT_CARRIED = ("QTI packages carry no level, Bloom level, author, source, status or review history (our exports write "
+               "difficulty, tags and objectives as LOM, topics as test sections); option ids are kept when they fit")
 LOM_DIFFICULTY = {"very easy": "easy", "easy": "easy", "medium": "medium", "difficult": "hard", "very difficult": "hard"}
 CANVAS_UNSUPPORTED = {"calculated_question": "calculated (formula) questions have no item type",
                       "file_upload_question": "file-upload questions have no item type",
@@ -159,7 +161,7 @@ class _Reader:
     def __init__(self, pkg: Package, ctx: ImportContext) -> None:
         self.pkg = pkg
         self.ctx = ctx
-        self.result = ReadResult()
+        self.result = ReadResult(format_notes=[NOT_CARRIED])
         self.meta: dict[str, ItemMeta] = {}
 
     def run(self) -> ReadResult:

@@ -61,6 +61,9 @@ _SINGLE_LINE = {"points", "group_pick", "group_solutions_pick", "group_points", 
                 "text_title", "quiz_title"}
 _START = re.compile("|".join(
     rf"(?P<{name}>{pat}[ \t]*$)" if name in _NO_CONTENT else rf"(?P<{name}>{pat}[ \t]+(?=\S))" for name, pat in _PATTERNS))
+NOT_CARRIED = ("text2qti carries no difficulty, level, Bloom level, tags, objectives, author, source, status, option ids "
+               "(options are named a, b, c...), hints, rubrics, word limits, case sensitivity, matching, ordering or cloze items; "
+               "ids are made from the title (or the question's first words) and a hash of its text")
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(\s+\"[^\"]*\")?\s*\)")
 
 
@@ -119,7 +122,7 @@ class _Parser:
         self.folder = folder
         self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self.ctx = ctx
-        self.result = ReadResult()
+        self.result = ReadResult(format_notes=[NOT_CARRIED])
         self.quiz_title: str | None = None
         self.questions: list[Question] = []
         self.pending: dict[str, str] = {}

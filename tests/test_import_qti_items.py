@@ -189,3 +189,25 @@ def test_mathml_tex_annotation_and_display() -> None:
     assert (result.latex, result.display) == (r"\vec{x}", True)
     with pytest.raises(ValueError):
         mathml_to_latex(etree.fromstring('<math xmlns="http://www.w3.org/1998/Math/MathML"><mblink>x</mblink></math>'))
+
+
+def test_course_export_holds_each_quiz_twice_and_reads_it_once(tmp_path: Path) -> None:
+    """A Canvas course export (.imscc) has the Common Cartridge copy of a quiz (<id>/assessment_qti.xml)
+    and Canvas's own (non_cc_assessments/<id>.xml.qti): one question each, read once, from the latter."""
+    import zipfile
+
+    quiz = f'<questestinterop xmlns="{QTI12}"><assessment ident="a1" title="Week 1"><section ident="root_section">' + \
+        _mc_item("q1", "First") + "</section></assessment></questestinterop>"
+    cc = quiz.replace("2+2?", "2+2 (cc copy)?")
+    path = tmp_path / "course.imscc"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("imsmanifest.xml", '<manifest xmlns="http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"><resources>'
+                    '<resource type="imsqti_xmlv1p2/imscc_xmlv1p1/assessment" href="a1/assessment_qti.xml"/></resources></manifest>')
+        zf.writestr("a1/assessment_qti.xml", cc)
+        zf.writestr("non_cc_assessments/a1.xml.qti", quiz)
+        zf.writestr("a1/assessment_meta.xml", '<quiz xmlns="http://canvas.instructure.com/xsd/cccv1p0" identifier="a1">'
+                    "<title>Week one quiz</title></quiz>")
+    assert canvas_importer.sniff(path)
+    result, _m = read(canvas_importer, path)
+    [item] = result.items
+    assert item.data["stem"] == "2+2?" and item.data["topic"] == "Week one quiz"
