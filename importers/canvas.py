@@ -782,6 +782,12 @@ class _ItemReader:
             ans = _numeric_answer(c.var)
             if ans is not None:
                 answers.append(ans)
+                eq = c.var.find(".//varequal")
+                if eq is not None and eq.get("margintype") == "percent":
+                    self.notes.append(f"margin of {eq.get('margin')}% read as the absolute interval Canvas computed for it")
+                if eq is not None and eq.get("precisiontype"):
+                    self.notes.append(f"precision answer ({eq.get('precision')} {eq.get('precisiontype')}) read as the interval Canvas "
+                                      "computed for it (its lower end is exclusive in Canvas, inclusive here)")
         if not answers:
             raise _Skip("numerical question without a readable answer (exact, margin or range)")
         data: dict[str, Any] = {"type": "numeric", "stem": self.text.md(stem_html), **answers[0]}
@@ -861,6 +867,43 @@ class _ItemReader:
             data["distractors"] = list(dict.fromkeys(distractors))
         self._used = set()
         return data
+
+    def _read_ordering_question(self) -> dict[str, Any]:
+        """New Quizzes' QTI export: one ordered response, the correct order as varequals in order."""
+        lid = self._single_lid()
+        texts = {i: text_of(_frag(h)) for i, h in lid.labels}
+        order = [v for c in self.conditions if self.scoring(c) for r, v, neg in self.equals(c.var) if not neg and v in texts]
+        order = list(dict.fromkeys(order))
+        if len(order) < 2:
+            raise _Skip("ordering question without a correct order")
+        if len(order) < len(texts):
+            self.notes.append(f"{len(texts) - len(order)} entr(y/ies) outside the correct order dropped")
+        self._used = set()
+        return {"type": "ordering", "stem": self.stem(), "sequence": [texts[v] for v in order]}
+
+    def _read_categorization_question(self) -> dict[str, Any]:
+        """New Quizzes' categorization: a response per category listing its entries -> matching entry -> category."""
+        lids = [r for r in self.responses if r.kind == "lid"]
+        texts: dict[str, str] = {}
+        for lid in lids:
+            for ident, html in lid.labels:
+                texts.setdefault(ident, text_of(_frag(html)))
+        pairs: list[dict[str, str]] = []
+        placed: set[str] = set()
+        for lid in lids:
+            category = text_of(_frag(lid.prompt_html))
+            for value in self._lid_correct(lid):
+                if value in texts and value not in placed and category:
+                    placed.add(value)
+                    pairs.append({"prompt": self.text.plain_md(texts[value]), "match": category})
+        if not pairs:
+            raise _Skip("categorization question without any entry in a category")
+        self.notes.append("categorization read as matching: each entry is matched with its category")
+        unplaced = [t for i, t in texts.items() if i not in placed and t]
+        if unplaced:
+            self.notes.append(f"entries that belong to no category dropped (matching has no left-hand distractors): {', '.join(unplaced)}")
+        self._used = set()
+        return {"type": "matching", "stem": self.stem(), "pairs": pairs}
 
     def _blank_lids(self) -> list[Response]:
         lids = [r for r in self.responses if r.kind == "lid"]

@@ -211,3 +211,60 @@ def test_course_export_holds_each_quiz_twice_and_reads_it_once(tmp_path: Path) -
     result, _m = read(canvas_importer, path)
     [item] = result.items
     assert item.data["stem"] == "2+2?" and item.data["topic"] == "Week one quiz"
+
+
+def _canvas_item(qtype: str, presentation: str, conditions: str) -> str:
+    return (f'<item ident="x1" title="X"><itemmetadata><qtimetadata><qtimetadatafield><fieldlabel>question_type</fieldlabel>'
+            f"<fieldentry>{qtype}</fieldentry></qtimetadatafield></qtimetadata></itemmetadata>"
+            f"<presentation><material><mattext texttype='text/html'>&lt;p&gt;Q&lt;/p&gt;</mattext></material>{presentation}</presentation>"
+            f"<resprocessing><outcomes><decvar varname='SCORE'/></outcomes>{conditions}</resprocessing></item>")
+
+
+def _label(ident: str, text: str) -> str:
+    return f"<response_label ident='{ident}'><material><mattext texttype='text/plain'>{text}</mattext></material></response_label>"
+
+
+def _canvas_one(tmp_path: Path, item: str) -> tuple[dict, list[str]]:
+    path = tmp_path / "x.xml"
+    path.write_text(f'<questestinterop xmlns="{QTI12}">{item}</questestinterop>', encoding="utf-8")
+    return _one(path, canvas_importer)
+
+
+def test_new_quizzes_ordering(tmp_path: Path) -> None:
+    item = _canvas_item(
+        "ordering_question",
+        "<response_lid ident='response1' rcardinality='Ordered'><render_extension><ims_render_object shuffle='No'><flow_label>"
+        + _label("1", "third") + _label("2", "first") + _label("3", "second") + "</flow_label></ims_render_object></render_extension></response_lid>",
+        "<respcondition><conditionvar><varequal respident='response1'>2</varequal><varequal respident='response1'>3</varequal>"
+        "<varequal respident='response1'>1</varequal></conditionvar><setvar action='Set' varname='SCORE'>100</setvar></respcondition>")
+    data, _n = _canvas_one(tmp_path, item)
+    assert data["type"] == "ordering" and data["sequence"] == ["first", "second", "third"]
+
+
+def test_new_quizzes_categorization_as_matching(tmp_path: Path) -> None:
+    pool = _label("a", "Brady") + _label("b", "Judge") + _label("c", "Nobody")
+    item = _canvas_item(
+        "categorization_question",
+        f"<response_lid ident='cat1' rcardinality='Multiple'><material><mattext>NFL</mattext></material><render_choice>{pool}</render_choice></response_lid>"
+        f"<response_lid ident='cat2' rcardinality='Multiple'><material><mattext>MLB</mattext></material><render_choice>{pool}</render_choice></response_lid>",
+        "<respcondition><conditionvar><varequal respident='cat1'>a</varequal></conditionvar><setvar action='Add' varname='SCORE'>50</setvar></respcondition>"
+        "<respcondition><conditionvar><varequal respident='cat2'>b</varequal></conditionvar><setvar action='Add' varname='SCORE'>50</setvar></respcondition>")
+    data, notes = _canvas_one(tmp_path, item)
+    assert data["pairs"] == [{"prompt": "Brady", "match": "NFL"}, {"prompt": "Judge", "match": "MLB"}]
+    assert any("Nobody" in n for n in notes)
+
+
+@pytest.mark.parametrize("cond, expected, note", [
+    ("<or><varequal respident='response1' margintype='percent' margin='1'>5.0</varequal><and><vargte respident='response1'>4.95</vargte>"
+     "<varlte respident='response1'>5.05</varlte></and></or>", {"answer": 5, "tolerance": 0.05}, "1%"),
+    ("<or><varequal respident='response1' precisiontype='significantDigits' precision='1'>8.0</varequal><and>"
+     "<vargt respident='response1'>7.5</vargt><varlte respident='response1'>8.5</varlte></and></or>", {"answer": 8, "tolerance": 0.5}, "exclusive"),
+    ("<vargte respident='response1'>6.0</vargte><varlte respident='response1'>8.0</varlte>", {"range": {"min": 6, "max": 8}}, None),
+])
+def test_canvas_numerical_answers(tmp_path: Path, cond: str, expected: dict, note: str | None) -> None:
+    item = _canvas_item("numerical_question", "<response_str ident='response1' rcardinality='Single'><render_fib fibtype='Decimal'>"
+                        "<response_label ident='answer1'/></render_fib></response_str>",
+                        f"<respcondition continue='No'><conditionvar>{cond}</conditionvar><setvar action='Set' varname='SCORE'>100</setvar></respcondition>")
+    data, notes = _canvas_one(tmp_path, item)
+    assert {k: data[k] for k in expected} == expected
+    assert (note is None and not notes) or any(note and note in n for n in notes)
