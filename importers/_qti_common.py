@@ -45,6 +45,7 @@ class Package:
         self.label = str(path)
         self._zip: SafeZip | None = None
         self._files: dict[str, Path] = {}
+        self._beside: Path | None = None
         if path.is_dir():
             for p in sorted(path.rglob("*")):
                 if p.is_file() and not p.is_symlink():
@@ -53,6 +54,7 @@ class Package:
             self._zip = SafeZip(path)
         elif path.is_file():
             self._files[path.name] = path
+            self._beside = path.parent  # a single item file may refer to files next to it (images, stimuli)
         else:
             raise BadInput(self.label, "no such file or folder")
         self.single = self._zip is None and not path.is_dir()
@@ -67,19 +69,34 @@ class Package:
     def names(self) -> list[str]:
         return self._zip.names() if self._zip is not None else list(self._files)
 
+    def _nearby(self, name: str) -> Path | None:
+        """A file next to a single-file source (inside its folder, never above it)."""
+        if self._beside is None or name.startswith(("../", "/")) or name == "..":
+            return None
+        target = (self._beside / name).resolve()
+        try:
+            target.relative_to(self._beside.resolve())
+        except ValueError:
+            return None
+        return target if target.is_file() else None
+
     def has(self, name: str) -> bool:
         name = posixpath.normpath(name)
-        return self._zip.has(name) if self._zip is not None else name in self._files
+        if self._zip is not None:
+            return self._zip.has(name)
+        return name in self._files or self._nearby(name) is not None
 
     def origin(self, name: str) -> str:
-        """How a member is named in messages: ``pkg.zip#path`` (zip, folder) or the file itself."""
-        return self.label if self.single else f"{self.label}#{name}"
+        """How a member is named in messages: ``pkg.zip#path`` (zip, folder), the file itself, or a file beside it."""
+        if self.single:
+            return self.label if name in self._files else str(self.path.parent / name)
+        return f"{self.label}#{name}"
 
     def read(self, name: str) -> bytes:
         name = posixpath.normpath(name)
         if self._zip is not None:
             return self._zip.read(name)
-        path = self._files.get(name)
+        path = self._files.get(name) or self._nearby(name)
         if path is None:
             raise BadInput(self.origin(name), "missing from the package")
         try:

@@ -430,7 +430,27 @@ class _ItemReader:
         return body
 
     def stem(self, keep: set[str] | None = None) -> str:
-        return self.text.md(self.body_html(self._clean_body(keep)))
+        return self._with_stimulus(self.text.md(self.body_html(self._clean_body(keep))))
+
+    def _with_stimulus(self, stem: str) -> str:
+        """QTI 3.0 shared stimuli (``assessmentStimulusRef``) go before the stem: the item format has no shared text."""
+        parts = []
+        for ref in self.root.findall("assessmentStimulusRef"):
+            href = posixpath.normpath(posixpath.join(self.text.base, unquote(ref.get("href") or "")))
+            label = ref.get("title") or ref.get("identifier") or href
+            if not self.r.pkg.has(href):
+                self.notes.append(f"shared stimulus '{label}' ({href}) is not in the package: not included")
+                continue
+            stim = normalize(self.r.pkg.xml(href))
+            body = stim.find("stimulusBody")
+            if body is None:
+                continue
+            saved = self.text.base
+            self.text.base = posixpath.dirname(href)  # its images are relative to the stimulus file
+            parts.append(self.text.md(self.body_html(body)))
+            self.text.base = saved
+            self.notes.append(f"shared stimulus '{label}' copied into the stem (the item format has no shared stimuli)")
+        return "\n\n".join([*parts, stem]) if parts else stem
 
     # keys -----------------------------------------------------------------------------------------
 
@@ -627,6 +647,11 @@ class _ItemReader:
             return data
         if not keys:
             raise _Skip("no correct choice is given (no correctResponse and no scoring rule)")
+        unknown = sorted(keys - set(texts))
+        if unknown:
+            raise _Skip(f"the correct response names choice(s) {', '.join(unknown)} that the interaction does not offer")
+        if multiple and max_choices == "1" and len(keys) > 1:
+            self.notes.append(f"the interaction lets a candidate pick one choice but {len(keys)} are correct: read as multiple response")
         used: set[str] = set()
         options = []
         for n, c in enumerate(choices):
@@ -782,7 +807,7 @@ class _ItemReader:
             if high:
                 data["max_words"] = int(high)
             html = html[: m.start()]
-        data["stem"] = self.text.md(html)
+        data["stem"] = self._with_stimulus(self.text.md(html))
         return {"type": "essay", "stem": data.pop("stem"), **{k: v for k, v in data.items() if k != "type"}}
 
     def _matchInteraction(self, inter: etree._Element) -> dict[str, Any]:

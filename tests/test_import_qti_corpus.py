@@ -180,3 +180,42 @@ def test_qti2_given_to_canvas_reader_says_which_reader(tmp_path: Path) -> None:
     path.write_bytes(b'<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="a"><itemBody/></assessmentItem>')
     with pytest.raises(BadInput, match="itembank import qti"):
         read(canvas_importer, path)
+
+
+# --- the QTI player's own sample items (../shared/clients/qti-player/samples: QTI 2.1 and 3.0 items and
+# packages written for that harness, including deliberately broken ones), read in place --------------
+
+PLAYER_SAMPLES = SHARED / "clients" / "qti-player" / "samples"
+SAMPLE_FILES = sorted(p.relative_to(PLAYER_SAMPLES).as_posix() for p in PLAYER_SAMPLES.rglob("*")
+                      if p.suffix in (".xml", ".zip") and "stimuli" not in p.parts and "qti3-package" not in p.parts) \
+    if PLAYER_SAMPLES.is_dir() else []
+SAMPLE_SKIPS = {"associate": "associate", "hotspot": "hotspot", "hottext": "hot text", "slider": "slider",
+                "unknown-interaction": "drawing", "unknown-choice": "does not offer"}
+
+
+@pytest.mark.parametrize("name", SAMPLE_FILES)
+def test_player_sample(name: str) -> None:
+    require(PLAYER_SAMPLES.is_dir(), f"QTI player samples at {PLAYER_SAMPLES}")
+    path = PLAYER_SAMPLES / name
+    assert qti_importer.sniff(path) or name == "broken/malformed.xml"
+    if name == "broken/malformed.xml":
+        with pytest.raises(BadInput, match=r"malformed\.xml:\d+:\d+: malformed XML"):
+            read(qti_importer, path)
+        return
+    _fmt, items, skipped, reasons = _account(path)
+    stem = Path(name).stem
+    if stem in SAMPLE_SKIPS:
+        assert (items, skipped) == (0, 1) and SAMPLE_SKIPS[stem] in reasons[0], reasons
+    elif path.suffix == ".zip":
+        assert items + skipped == len(etree.fromstring(zipfile.ZipFile(path).read("imsmanifest.xml")).findall(".//{*}resource[@type]")) \
+            - sum(1 for r in etree.fromstring(zipfile.ZipFile(path).read("imsmanifest.xml")).iter("{*}resource")
+                  if "item" not in (r.get("type") or ""))
+    else:
+        assert (items, skipped) == (1, 0), reasons
+
+
+def test_player_sample_stimulus_goes_into_the_stem() -> None:
+    require(PLAYER_SAMPLES.is_dir(), "QTI player samples")
+    result, _m = read(qti_importer, PLAYER_SAMPLES / "qti3" / "stimulus-choice.xml")
+    [item] = result.items
+    assert item.data["stem"].startswith("### The Tyger") and any("shared stimulus" in n for n in item.notes)
