@@ -156,6 +156,9 @@ class Text:
     base: str = ""  # folder of the XML file, for relative image paths
     notes: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    #: conversions already made in this package: html -> (markdown, notes, missing images).  Feedback and
+    #: answers repeat a lot ("Correct!", "True"); the media store makes image resolution repeatable.
+    cache: dict[tuple[str, str], tuple[str, list[str], list[str]]] = field(default_factory=dict)
 
     def resolve(self, src: str) -> str | None:
         if not src or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", src):
@@ -184,13 +187,20 @@ class Text:
         """Markdown of an HTML fragment ('' for nothing)."""
         if not html or not html.strip():
             return ""
-        if 'class="md-' in html:
-            html = _our_renamed_elements(html)
-        out, notes = html_to_markdown(html, resolve_src=self.resolve)
+        key = (self.base, html)
+        hit = self.cache.get(key)
+        if hit is None:
+            missing_before = len(self.missing)
+            source = _our_renamed_elements(html) if 'class="md-' in html else html
+            out, notes = html_to_markdown(source, resolve_src=self.resolve)
+            hit = self.cache[key] = (out.strip(), notes, self.missing[missing_before:])
+            del self.missing[missing_before:]
+        out, notes, missing = hit
         for n in notes:
             if n not in self.notes:
                 self.notes.append(n)
-        return out.strip()
+        self.missing.extend(missing)
+        return out
 
     def plain_md(self, text: str | None) -> str:
         """Markdown for a plain-text field (escaped so it renders as the same text)."""
@@ -261,6 +271,8 @@ def to_html(nodes: list[etree._Element], text: str = "") -> str:
 
 def split_sections(html: str) -> tuple[str, dict[str, etree._Element]]:
     """(the HTML before the first label, {label: <div> holding that section's elements})."""
+    if "<strong>" not in html and "<h4>" not in html:
+        return html, {}  # no label can be there: skip the parse
     root = _fragment(html)
     head: list[etree._Element] = []
     sections: dict[str, etree._Element] = {}

@@ -144,6 +144,7 @@ class _Reader:
         self.pkg = pkg
         self.ctx = ctx
         self.result = ReadResult(format_notes=[NOT_CARRIED])
+        self.text_cache: dict[tuple[str, str], tuple[str, list[str], list[str]]] = {}  # HTML -> Markdown, per package
 
     # --- the package --------------------------------------------------------------------
 
@@ -361,7 +362,7 @@ class _ItemReader:
         self.el = el
         self.meta = _meta(el)
         base = doc.rsplit("/", 1)[0] if "/" in doc else ""
-        self.text = Text(reader.pkg, reader.ctx.media, base)
+        self.text = Text(reader.pkg, reader.ctx.media, base, cache=reader.text_cache)
         self.notes: list[str] = []
         self.responses = self._responses()
         self.conditions = self._conditions()

@@ -162,6 +162,7 @@ class _Reader:
         self.pkg = pkg
         self.ctx = ctx
         self.result = ReadResult(format_notes=[NOT_CARRIED])
+        self.text_cache: dict[tuple[str, str], tuple[str, list[str], list[str]]] = {}  # HTML -> Markdown, per package
         self.meta: dict[str, ItemMeta] = {}
 
     def run(self) -> ReadResult:
@@ -314,7 +315,7 @@ class _ItemReader:
     def __init__(self, reader: _Reader, root: etree._Element, name: str) -> None:
         self.r = reader
         self.root = root
-        self.text = Text(reader.pkg, reader.ctx.media, posixpath.dirname(name))
+        self.text = Text(reader.pkg, reader.ctx.media, posixpath.dirname(name), cache=reader.text_cache)
         self.notes: list[str] = []
         self.decls = {d.ident: d for d in (self._decl(e) for e in root.findall("responseDeclaration"))}
         self.outcomes = {e.get("identifier") or "": e for e in root.findall("outcomeDeclaration")}
