@@ -164,6 +164,9 @@ class _Reader:
                     title = root.findtext("title")
                     if title and root.get("identifier"):
                         quiz_titles[root.get("identifier") or ""] = title.strip()
+                    if (root.findtext("description") or "").strip():
+                        self.result.problems.append(f"{self.pkg.origin(name)}: the quiz's description and settings are not kept "
+                                                    "(the import keeps questions, not quizzes)")
                 continue
             if b"questestinterop" in data[:65536] or self.pkg.single:
                 root = self.pkg.xml(name)
@@ -254,6 +257,9 @@ class _Reader:
                     title or sec.get("ident") or "question group", f"{self.pkg.origin(doc)}:{sec.sourceline}",
                     f"question group draws {pick} question(s) from {source}, which are not in this package"))
             note = f"in quiz question group '{title or sec.get('ident')}' that picks {pick} of {len(items)} question(s): the group is not kept, the question is"
+            per_item = (sec.findtext("selection_ordering/selection/selection_extension/points_per_item") or "").strip()
+            if per_item:
+                note += f" (the group gives each question {per_item} points; the question keeps its own)"
         return Context(where.bank_title, where.quiz_title, title or where.section_title, note)
 
     # --- one item ---------------------------------------------------------------------------

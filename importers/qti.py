@@ -127,6 +127,7 @@ class ItemMeta:
     difficulty_raw: str | None = None
     objectives: list[str] = field(default_factory=list)
     topic: str | None = None
+    notes: list[str] = field(default_factory=list)  # what the test said about the item (selection)
 
 
 class QtiImporter:
@@ -240,11 +241,17 @@ class _Reader:
         base = posixpath.dirname(name)
         refs: set[str] = set()
 
-        def walk(el: etree._Element, title: str | None) -> None:
+        def walk(el: etree._Element, title: str | None, note: str | None = None) -> None:
             for child in el:
                 tag = local(child)
                 if tag == "assessmentSection":
-                    walk(child, child.get("title") or title)
+                    selection = child.find("selection")
+                    inner = note
+                    if selection is not None and selection.get("select"):
+                        count = sum(1 for c in child if local(c) in ("assessmentItemRef", "assessmentSection"))
+                        inner = (f"in test section '{child.get('title') or child.get('identifier')}' that selects {selection.get('select')} "
+                                 f"of {count}: the selection is not kept, the item is")
+                    walk(child, child.get("title") or title, inner)
                 elif tag == "assessmentItemRef":
                     href = posixpath.normpath(posixpath.join(base, unquote(child.get("href") or "")))
                     refs.add(href)
@@ -255,8 +262,10 @@ class _Reader:
                     meta = self.meta.setdefault(href, ItemMeta())
                     if title and meta.topic is None:
                         meta.topic = title
+                    if note and note not in meta.notes:
+                        meta.notes.append(note)
                 elif tag in ("testPart",):
-                    walk(child, title)
+                    walk(child, title, note)
 
         walk(root, None)
         return refs
@@ -275,7 +284,7 @@ class _Reader:
         except _Skip as exc:
             self.result.skipped.append(Skipped(ident, f"{origin}:{root.sourceline}", str(exc)))
             return
-        notes = reader.notes
+        notes = reader.notes + meta.notes
         title = (root.get("title") or "").strip()
         source_id = meta.lom_id or ident
         if meta.lom_id is None and ident.startswith("I_") and re.fullmatch(r"I_[0-9][a-z0-9._-]*", ident):

@@ -268,3 +268,35 @@ def test_canvas_numerical_answers(tmp_path: Path, cond: str, expected: dict, not
     data, notes = _canvas_one(tmp_path, item)
     assert {k: data[k] for k in expected} == expected
     assert (note is None and not notes) or any(note and note in n for n in notes)
+
+
+def test_test_section_selection_and_topic(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "items").mkdir(parents=True)
+    for n in (1, 2):
+        _item21(pkg / "items", "<p>Q?</p><extendedTextInteraction responseIdentifier='R'/>", name=f"i{n}.xml")
+        text = (pkg / "items" / f"i{n}.xml").read_text().replace('identifier="q1"', f'identifier="q{n}"')
+        (pkg / "items" / f"i{n}.xml").write_text(text)
+    (pkg / "test.xml").write_text(
+        f'<assessmentTest xmlns="{NS21}" identifier="t" title="T"><testPart identifier="p" navigationMode="linear" submissionMode="individual">'
+        "<assessmentSection identifier='s' title='Cells' visible='true'><selection select='1'/>"
+        "<assessmentItemRef identifier='a' href='items/i1.xml'/><assessmentItemRef identifier='b' href='items/i2.xml'/>"
+        "<assessmentItemRef identifier='c' href='items/gone.xml'/></assessmentSection></testPart></assessmentTest>")
+    result, _m = read(qti_importer, pkg)
+    assert sorted(i.data["id"] for i in result.items) == ["q1", "q2"]
+    assert all(i.data["topic"] == "Cells" and any("selects 1 of 3" in n for n in i.notes) for i in result.items)
+    [gone] = result.skipped
+    assert "items/gone.xml" in gone.reason
+
+
+def test_canvas_quiz_description_is_reported(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "quiz.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("a1/a1.xml", f'<questestinterop xmlns="{QTI12}"><assessment ident="a1" title="W"><section ident="root_section">'
+                    + _mc_item("q1", "First") + "</section></assessment></questestinterop>")
+        zf.writestr("a1/assessment_meta.xml", '<quiz xmlns="http://canvas.instructure.com/xsd/cccv1p0" identifier="a1"><title>W</title>'
+                    "<description>&lt;p&gt;Read carefully&lt;/p&gt;</description></quiz>")
+    result, _m = read(canvas_importer, path)
+    assert len(result.items) == 1 and any("description" in p for p in result.problems)
