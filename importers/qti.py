@@ -334,6 +334,8 @@ class _ItemReader:
         self.used_modals: set[int] = set()
         self.instructure = {f.get("name"): f.get("value") for f in root.iter("instructureField")}
         self._extra: list[str] = []  # texts for the rationale found while reading the body
+        self._body_extras_done = False
+        self._rubrics_read = False  # essays read their rubric blocks into fields themselves
 
     def _decl(self, el: etree._Element) -> Decl:
         correct = [(v.text or "").strip() for v in el.findall("correctResponse/value")]
@@ -358,6 +360,13 @@ class _ItemReader:
         qtype = self.instructure.get("question_type") or ""
         if qtype in CANVAS_UNSUPPORTED:
             raise _Skip(CANVAS_UNSUPPORTED[qtype])
+        if self.root.find("templateDeclaration") is not None or self.root.find("templateProcessing") is not None:
+            raise _Skip("template item (its values are drawn at random when delivered): no item type holds the variables")
+        for end in [e for e in self.body.iter() if local(e) == "endAttemptInteraction"]:
+            self.notes.append(f"'{end.get('title') or 'end attempt'}' button (endAttemptInteraction) dropped: the item format has no such button")
+            _remove(end)
+        if self.root.get("adaptive") == "true":
+            self.notes.append("adaptive item (several attempts with changing feedback): read as one attempt")
         inters = [e for e in self.body.iter() if local(e).endswith("Interaction")]
         if not inters:
             raise _Skip("no interaction: a text-only entry, not a question")
@@ -430,10 +439,15 @@ class _ItemReader:
                 else:
                     _remove(el)
             elif tag in ("rubricBlock", "feedbackBlock", "feedbackInline", "templateBlock", "templateInline"):
-                if tag.startswith("feedback") and text_of(el):
-                    self.notes.append("feedback shown inside the question text was dropped from the stem (kept in the rationale)")
-                    self._extra.append(self.text.md(inner_html(el)))
+                if not self._body_extras_done and text_of(el):
+                    if tag.startswith("feedback"):
+                        self.notes.append("feedback shown inside the question text was taken out of the stem (kept in the rationale)")
+                        self._extra.append(self.text.md(inner_html(el)))
+                    elif tag == "rubricBlock" and not self._rubrics_read:
+                        self.notes.append(f"rubric block for '{el.get('view') or 'all'}' taken out of the stem (kept in the rationale)")
+                        self._extra.append(self.text.md(inner_html(el)))
                 _remove(el)
+        self._body_extras_done = True  # the body's feedback and rubric texts are collected once
         for p in list(body.iter("p")):  # paragraphs emptied by the removal
             if not text_of(p) and not len(p) and p.getparent() is not None:
                 _remove(p)
@@ -777,6 +791,7 @@ class _ItemReader:
             return {"type": "short_answer", "stem": self.stem(), "answers": answers}
         data: dict[str, Any] = {"type": "essay"}
         assert self.body is not None
+        self._rubrics_read = True
         for block in self.body.iter("rubricBlock"):
             view = block.get("view") or ""
             head, sections = split_sections(inner_html(block))

@@ -300,3 +300,26 @@ def test_canvas_quiz_description_is_reported(tmp_path: Path) -> None:
                     "<description>&lt;p&gt;Read carefully&lt;/p&gt;</description></quiz>")
     result, _m = read(canvas_importer, path)
     assert len(result.items) == 1 and any("description" in p for p in result.problems)
+
+
+def test_body_rubric_and_end_attempt_are_accounted_for(tmp_path: Path) -> None:
+    path = _item21(
+        tmp_path,
+        "<rubricBlock view='scorer'><p>Accept Paris only.</p></rubricBlock><p>Capital?</p>"
+        "<choiceInteraction responseIdentifier='RESPONSE' maxChoices='1'><simpleChoice identifier='A'>Paris</simpleChoice>"
+        "<simpleChoice identifier='B'>Lyon</simpleChoice></choiceInteraction><endAttemptInteraction responseIdentifier='HINT' title='Hint'/>",
+        "<responseDeclaration identifier='RESPONSE' cardinality='single' baseType='identifier'><correctResponse><value>A</value>"
+        "</correctResponse></responseDeclaration>")
+    data, notes = _one(path)
+    assert data["stem"] == "Capital?" and data["rationale"] == "Accept Paris only."
+    assert any("rubric block" in n for n in notes) and any("'Hint' button" in n for n in notes)
+
+
+def test_template_item_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "t.xml"
+    path.write_text(f'<assessmentItem xmlns="{NS21}" identifier="t" title="t" adaptive="false" timeDependent="false">'
+                    "<responseDeclaration identifier='R' cardinality='single' baseType='integer'/>"
+                    "<templateDeclaration identifier='X' cardinality='single' baseType='integer'/>"
+                    "<itemBody><p>2+<printedVariable identifier='X'/>?</p><p><textEntryInteraction responseIdentifier='R'/></p></itemBody>"
+                    "</assessmentItem>")
+    assert "template item" in _skip(path)
