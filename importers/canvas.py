@@ -355,6 +355,9 @@ def _material_html(el: etree._Element | None) -> str:
                 parts.append(escape(text).replace("\n", "<br/>") if text.strip() else "")
         elif name == "matimage" and node.get("uri"):
             parts.append(f'<img src="{escape(node.get("uri") or "")}" alt="{escape(node.get("label") or "")}"/>')
+        elif name in ("mataudio", "matvideo", "matapplet", "matapplication") and node.get("uri"):
+            uri = escape(node.get("uri") or "")  # kept as a link: Markdown has no audio/video element
+            parts.append(f'<a href="{uri}">{escape(node.get("label") or uri)}</a>')
         elif name == "matbreak":
             parts.append("<br/>")
     return "".join(parts)
