@@ -183,6 +183,27 @@ class Text:
         self.missing.append(src)
         return None
 
+    def _missing_images_as_text(self, html: str) -> str:
+        """An image the package lacks would make the item invalid (a reference to no file): its alt text
+        stands in for it, and the note names the file."""
+        root = _fragment(html)
+        changed = False
+        for img in list(root.iter("img")):
+            src = img.get("src") or ""
+            if not src or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", src):
+                continue
+            before = len(self.missing)
+            if self.resolve(src) is None and len(self.missing) > before:
+                alt = img.get("alt") or posixpath.basename(unquote(src))
+                span = etree.Element("span")
+                span.text = f"[image: {alt}]"
+                span.tail = img.tail
+                parent = img.getparent()
+                if parent is not None:
+                    parent.replace(img, span)
+                    changed = True
+        return to_html(list(root), root.text or "") if changed else html
+
     def md(self, html: str | None) -> str:
         """Markdown of an HTML fragment ('' for nothing)."""
         if not html or not html.strip():
@@ -192,6 +213,8 @@ class Text:
         if hit is None:
             missing_before = len(self.missing)
             source = _our_renamed_elements(html) if 'class="md-' in html else html
+            if "<img" in source:
+                source = self._missing_images_as_text(source)
             out, notes = html_to_markdown(source, resolve_src=self.resolve)
             hit = self.cache[key] = (out.strip(), notes, self.missing[missing_before:])
             del self.missing[missing_before:]
@@ -213,7 +236,7 @@ class Text:
     def take_notes(self) -> list[str]:
         notes = list(self.notes)
         if self.missing:
-            notes.append("image(s) not in the package, kept as written: " + ", ".join(dict.fromkeys(self.missing)))
+            notes.append("image(s) not in the package, replaced by their description: " + ", ".join(dict.fromkeys(self.missing)))
         self.notes.clear()
         self.missing.clear()
         return notes
@@ -305,6 +328,21 @@ def inner_html(el: etree._Element) -> str:
 
 def text_of(el: etree._Element) -> str:
     return " ".join("".join(t for t in el.itertext() if isinstance(t, str)).split())
+
+
+# --- cloze text ------------------------------------------------------------------------------
+
+_LITERAL_OPEN = "\ue000"  # stands for a literal "{{" while a cloze stem is built (private-use character)
+
+
+def protect_braces(text: str) -> str:
+    """Source text's own ``{{`` must not become a placeholder in a cloze stem: hide it first..."""
+    return text.replace("{{", _LITERAL_OPEN)
+
+
+def restore_braces(md: str) -> str:
+    """...and write it back escaped (``\\{\\{`` renders as ``{{`` and is no placeholder)."""
+    return md.replace(_LITERAL_OPEN, "\\{\\{")
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -40,6 +40,8 @@ from ._qti_common import (
     items_of,
     local,
     number,
+    protect_braces,
+    restore_braces,
     split_sections,
     strip_namespaces,
     text_of,
@@ -474,6 +476,8 @@ class _ItemReader:
         if method is None:
             raise _Skip(f"question type '{kind}' has no item type")
         data: dict[str, Any] = method()
+        if not data["stem"].strip():
+            raise _Skip("the question has no text (empty stem)")
         self._points(data)
         self._general(data)
         self.notes += self.text.take_notes()
@@ -926,7 +930,7 @@ class _ItemReader:
         return name
 
     def _cloze_stem(self, names: dict[str, str]) -> str:
-        html = self.stem_html()
+        html = protect_braces(self.stem_html())
 
         def sub(m: re.Match[str]) -> str:
             key = m.group(1)
@@ -966,7 +970,7 @@ class _ItemReader:
             key = m.group(1)
             return "{{" + names[key] + "}}" if key in names else m.group(0)
 
-        stem = self.text.md(re.sub(r"\[([^\[\]\s]{1,64})\]", sub, html))
+        stem = restore_braces(self.text.md(re.sub(r"\[([^\[\]\s]{1,64})\]", sub, protect_braces(html))))
         missing = [n for n in blanks if "{{" + n + "}}" not in stem]
         if missing:
             raise _Skip(f"blank(s) {', '.join(missing)} do not appear as [name] in the question text")
@@ -1000,7 +1004,7 @@ class _ItemReader:
             if len(set(correct)) > 1:
                 self.notes.append(f"dropdown '{name}' accepts {len(set(correct))} choices: kept the first as the correct one")
             blanks[name] = {"choices": choices, "correct": correct[0]}
-        stem = self.text.md(self._cloze_stem(names))
+        stem = restore_braces(self.text.md(self._cloze_stem(names)))
         missing = [n for n in blanks if "{{" + n + "}}" not in stem]
         if missing:
             raise _Skip(f"dropdown(s) {', '.join(missing)} do not appear as [name] in the question text")

@@ -42,6 +42,8 @@ from ._qti_common import (
     items_of,
     local,
     number,
+    protect_braces,
+    restore_braces,
     split_sections,
     strip_namespaces,
     text_of,
@@ -393,6 +395,8 @@ class _ItemReader:
                 data = self._text_entry(inters[0])
             else:
                 data = self._cloze(inters)
+        if not data["stem"].strip():
+            raise _Skip("the question has no text (empty stem)")
         self._points(data)
         self._feedback(data)
         self.notes += self.text.take_notes()
@@ -922,6 +926,15 @@ class _ItemReader:
 
         assert self.body is not None
         body = copy.deepcopy(self.body)
+        protected = False
+        for el in body.iter():
+            for attr in ("text", "tail"):
+                value = getattr(el, attr)
+                if isinstance(value, str) and "{{" in value:
+                    setattr(el, attr, protect_braces(value))
+                    protected = True
+        if protected:
+            self.notes.append("'{{' written in the text kept as literal text (escaped), not read as a blank")
         used: set[str] = set()
         blanks: dict[str, Any] = {}
         feedback_names: dict[str, str] = {}
@@ -955,8 +968,12 @@ class _ItemReader:
             feedback_names[f"FB_{raw}"] = name
             _replace_with_text(inter, "{{" + name + "}}")
         self.body, saved = body, self.body
-        stem = self.stem()
+        stem = restore_braces(self.stem())
         self.body = saved
+        collected = {i.get("responseIdentifier") for i in inters}
+        for ident in self.decls:
+            if ident not in collected:
+                self.notes.append(f"response '{ident}' is declared but no interaction collects it: ignored")
         for fid, name in feedback_names.items():
             for m in self.modal(None, fid):
                 blanks[name]["feedback"] = self.text.md(inner_html(m))

@@ -21,6 +21,7 @@ from import_compare import read
 from importers.base import BadInput
 from importers.canvas import importer as canvas_importer
 from importers.qti import importer as qti_importer
+from itembank.imports import plan_import
 from itembank.schema import item_schema
 
 FIXTURES = SHARED / "corpora" / "canvas-fixtures"
@@ -67,12 +68,20 @@ def test_corpus_present() -> None:
     assert len(FILES) == 56
 
 
+def _validates_in_a_bank(path: Path, tmp_path: Path) -> None:
+    """Every item the reader gives also passes the framework's whole check (schema and rules)."""
+    report, _files = plan_import([path], tmp_path / "bank")
+    bad = [r for fr in report.files for _i, r in fr.skipped if "would not validate" in r]
+    assert not bad, bad
+
+
 @pytest.mark.parametrize("name", FILES)
-def test_fixture_accounted_for(name: str) -> None:
+def test_fixture_accounted_for(name: str, tmp_path: Path) -> None:
     path = FIXTURES / name
     fmt, items, skipped, _reasons = _account(path)
     assert items >= 0, f"{name} refused"  # none of these files is broken: each must import
     assert items + skipped >= _questions(path), f"{name}: {items} imported + {skipped} skipped < {_questions(path)} questions"
+    _validates_in_a_bank(path, tmp_path)
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -190,11 +199,11 @@ SAMPLE_FILES = sorted(p.relative_to(PLAYER_SAMPLES).as_posix() for p in PLAYER_S
                       if p.suffix in (".xml", ".zip") and "stimuli" not in p.parts and "qti3-package" not in p.parts) \
     if PLAYER_SAMPLES.is_dir() else []
 SAMPLE_SKIPS = {"associate": "associate", "hotspot": "hotspot", "hottext": "hot text", "slider": "slider",
-                "unknown-interaction": "drawing", "unknown-choice": "does not offer"}
+                "unknown-interaction": "drawing", "unknown-choice": "does not offer", "too-many-correct": "no text"}
 
 
 @pytest.mark.parametrize("name", SAMPLE_FILES)
-def test_player_sample(name: str) -> None:
+def test_player_sample(name: str, tmp_path: Path) -> None:
     require(PLAYER_SAMPLES.is_dir(), f"QTI player samples at {PLAYER_SAMPLES}")
     path = PLAYER_SAMPLES / name
     assert qti_importer.sniff(path) or name == "broken/malformed.xml"
@@ -212,6 +221,7 @@ def test_player_sample(name: str) -> None:
                   if "item" not in (r.get("type") or ""))
     else:
         assert (items, skipped) == (1, 0), reasons
+    _validates_in_a_bank(path, tmp_path)
 
 
 def test_player_sample_stimulus_goes_into_the_stem() -> None:
