@@ -330,6 +330,59 @@ def text_of(el: etree._Element) -> str:
     return " ".join("".join(t for t in el.itertext() if isinstance(t, str)).split())
 
 
+# --- choices ---------------------------------------------------------------------------------
+
+
+def options_problem(options: list[dict[str, Any]]) -> str | None:
+    """Why a list of options cannot make a choice item (fewer than two, the same text twice), or None."""
+    if len(options) < 2:
+        return f"{len(options)} choice(s): a choice question needs at least two"
+    seen: dict[str, int] = {}
+    for n, opt in enumerate(options):
+        key = " ".join(opt["text"].split()).lower()
+        if key in seen:
+            return f"choices {seen[key] + 1} and {n + 1} have the same text ({opt['text'][:40]!r}): learners could not tell them apart"
+        seen[key] = n
+    return None
+
+
+def pairs_problem(pairs: list[dict[str, str]]) -> str | None:
+    """Why pairs cannot make a matching item (fewer than two, an empty side, a prompt twice), or None."""
+    if len(pairs) < 2:
+        return f"{len(pairs)} pair(s): a matching question needs at least two"
+    if not all(p["prompt"].strip() and p["match"].strip() for p in pairs):
+        return "a pair has no text on one side"
+    prompts = [" ".join(p["prompt"].split()).lower() for p in pairs]
+    if len(set(prompts)) < len(prompts):
+        return "two pairs have the same prompt: learners could not tell them apart"
+    return None
+
+
+def interval_problem(data: dict[str, Any]) -> str | None:
+    rng = data.get("range")
+    if rng is not None and rng["min"] > rng["max"]:
+        return f"the accepted interval is empty ({rng['min']} to {rng['max']})"
+    if data.get("tolerance", 0) < 0:
+        return "negative tolerance"
+    return None
+
+
+def blanks_problem(stem: str, blanks: dict[str, Any]) -> str | None:
+    """Why blanks cannot make a cloze item (none, an empty answer, a dropdown without its key, a blank
+    missing from the text), or None."""
+    if not blanks:
+        return "no blank to fill in"
+    for name, blank in blanks.items():
+        if "{{" + name + "}}" not in stem:
+            return f"blank '{name}' does not appear in the text"
+        if "answers" in blank and not all(a.strip() for a in blank["answers"]):
+            return f"blank '{name}' has an empty accepted answer"
+        if "choices" in blank:
+            if not all(c.strip() for c in blank["choices"]) or blank.get("correct") not in blank["choices"]:
+                return f"dropdown '{name}' has an empty choice or its correct choice is not offered"
+    return None
+
+
 # --- cloze text ------------------------------------------------------------------------------
 
 _LITERAL_OPEN = "\ue000"  # stands for a literal "{{" while a cloze stem is built (private-use character)

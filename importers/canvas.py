@@ -39,7 +39,11 @@ from ._qti_common import (
     inner_html,
     items_of,
     local,
+    blanks_problem,
+    interval_problem,
     number,
+    options_problem,
+    pairs_problem,
     protect_braces,
     restore_braces,
     split_sections,
@@ -478,6 +482,10 @@ class _ItemReader:
         data: dict[str, Any] = method()
         if not data["stem"].strip():
             raise _Skip("the question has no text (empty stem)")
+        problem = pairs_problem(data["pairs"]) if data["type"] == "matching" else (
+            interval_problem(data) if data["type"] == "numeric" else None)
+        if problem:
+            raise _Skip(problem)
         self._points(data)
         self._general(data)
         self.notes += self.text.take_notes()
@@ -695,6 +703,12 @@ class _ItemReader:
                 opt["feedback"] = fb
             options.append(opt)
         self._used = self.used_feedback([i for i, _h in lid.labels])
+        idents = [i for i, _h in lid.labels]
+        if len(set(idents)) < len(idents):
+            raise _Skip("two choices share one identifier: which one is correct cannot be told")
+        problem = options_problem(options)
+        if problem:
+            raise _Skip(problem)
         return options
 
     def _keys(self, lid: Response) -> set[str]:
@@ -861,10 +875,15 @@ class _ItemReader:
             if chosen is None or not prompt:
                 unmatched.append(prompt or lid.ident)
                 continue
+            if not all_matches[chosen]:
+                unmatched.append(prompt)
+                continue
             used_matches.add(chosen)
             pairs.append({"prompt": prompt, "match": all_matches[chosen]})
         if not pairs:
             raise _Skip("matching question without a correct pair")
+        if len(pairs) < 2:
+            raise _Skip(f"{len(pairs)} pair: a matching question needs at least two")
         if unmatched:
             self.notes.append(f"{len(unmatched)} prompt(s) without a correct match dropped: {', '.join(unmatched)}")
         distractors = [t for i, t in all_matches.items() if i not in used_matches and t and t not in {p['match'] for p in pairs}]
@@ -875,7 +894,8 @@ class _ItemReader:
             # our own export of an ordering item
             stem_html = stem_html.rstrip()[: -len(ordering_note)]
             self._used = set()
-            return {"type": "ordering", "stem": self.text.md(stem_html), "sequence": [p["match"] for p in pairs]}
+            if len({p["match"] for p in pairs}) == len(pairs):
+                return {"type": "ordering", "stem": self.text.md(stem_html), "sequence": [p["match"] for p in pairs]}
         data: dict[str, Any] = {"type": "matching", "stem": self.text.md(stem_html), "pairs": pairs}
         if distractors:
             data["distractors"] = list(dict.fromkeys(distractors))
@@ -892,8 +912,13 @@ class _ItemReader:
             raise _Skip("ordering question without a correct order")
         if len(order) < len(texts):
             self.notes.append(f"{len(texts) - len(order)} entr(y/ies) outside the correct order dropped")
+        sequence = [texts[v] for v in order]
+        if not all(sequence):
+            raise _Skip("an entry of the order has no text")
+        if len(set(sequence)) < len(sequence):
+            raise _Skip("the correct order lists the same entry twice: an ordering item needs distinct entries")
         self._used = set()
-        return {"type": "ordering", "stem": self.stem(), "sequence": [texts[v] for v in order]}
+        return {"type": "ordering", "stem": self.stem(), "sequence": sequence}
 
     def _read_categorization_question(self) -> dict[str, Any]:
         """New Quizzes' categorization: a response per category listing its entries -> matching entry -> category."""
@@ -975,6 +1000,9 @@ class _ItemReader:
         if missing:
             raise _Skip(f"blank(s) {', '.join(missing)} do not appear as [name] in the question text")
         self._used = set()
+        problem = blanks_problem(stem, blanks)
+        if problem:
+            raise _Skip(problem)
         return {"type": "cloze", "stem": stem, "blanks": blanks}
 
     def _lid_correct(self, lid: Response) -> list[str]:
@@ -1009,6 +1037,9 @@ class _ItemReader:
         if missing:
             raise _Skip(f"dropdown(s) {', '.join(missing)} do not appear as [name] in the question text")
         self._used = set()
+        problem = blanks_problem(stem, blanks)
+        if problem:
+            raise _Skip(problem)
         return {"type": "cloze", "stem": stem, "blanks": blanks}
 
 

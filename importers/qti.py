@@ -41,7 +41,11 @@ from ._qti_common import (
     inner_html,
     items_of,
     local,
+    blanks_problem,
+    interval_problem,
     number,
+    options_problem,
+    pairs_problem,
     protect_braces,
     restore_braces,
     split_sections,
@@ -397,6 +401,10 @@ class _ItemReader:
                 data = self._cloze(inters)
         if not data["stem"].strip():
             raise _Skip("the question has no text (empty stem)")
+        problem = pairs_problem(data["pairs"]) if data["type"] == "matching" else (
+            interval_problem(data) if data["type"] == "numeric" else None)
+        if problem:
+            raise _Skip(problem)
         self._points(data)
         self._feedback(data)
         self.notes += self.text.take_notes()
@@ -678,7 +686,10 @@ class _ItemReader:
         unknown = sorted(keys - set(texts))
         if unknown:
             raise _Skip(f"the correct response names choice(s) {', '.join(unknown)} that the interaction does not offer")
-        if multiple and max_choices == "1" and len(keys) > 1:
+        if not multiple and len(keys) > 1:
+            multiple = True
+            self.notes.append(f"single-choice question with {len(keys)} correct choices: read as multiple response")
+        elif multiple and max_choices == "1" and len(keys) > 1:
             self.notes.append(f"the interaction lets a candidate pick one choice but {len(keys)} are correct: read as multiple response")
         used: set[str] = set()
         options = []
@@ -694,6 +705,12 @@ class _ItemReader:
             if fb:
                 opt["feedback"] = fb
             options.append(opt)
+        idents = [c.get("identifier") or "" for c in choices]
+        if len(set(idents)) < len(idents):
+            raise _Skip("two choices share one identifier: which one is correct cannot be told")
+        problem = options_problem(options)
+        if problem:
+            raise _Skip(problem)
         data = {"type": "multiple_response" if multiple else "multiple_choice", "stem": stem, "options": options}
         if multiple:
             data["scoring"] = "partial" if decl is not None and decl.mapping else "all_or_nothing"
@@ -864,6 +881,10 @@ class _ItemReader:
             else:
                 self.notes.append(f"prompt {sid!r} has no correct match: dropped")
         used = set(matched.values())
+        if not all(p["prompt"] and p["match"] for p in pairs):
+            raise _Skip("a pair of the match has no text on one side")
+        if len(pairs) < 2:
+            raise _Skip(f"{len(pairs)} pair: a matching question needs at least two")
         data: dict[str, Any] = {"type": "matching", "stem": self.stem(), "pairs": pairs}
         distractors = [text_of(el) for tid, el in targets.items() if tid not in used and text_of(el)]
         if distractors:
@@ -882,7 +903,12 @@ class _ItemReader:
             raise _Skip("order interaction without a correct order")
         if len(order) < len(choices):
             self.notes.append(f"{len(choices) - len(order)} choice(s) outside the correct order dropped")
-        return {"type": "ordering", "stem": self.stem(), "sequence": [text_of(choices[k]) for k in order]}
+        sequence = [text_of(choices[k]) for k in order]
+        if not all(sequence):
+            raise _Skip("an entry of the order has no text")
+        if len(set(sequence)) < len(sequence):
+            raise _Skip("the correct order lists the same entry twice: an ordering item needs distinct entries")
+        return {"type": "ordering", "stem": self.stem(), "sequence": sequence}
 
     def _associateInteraction(self, inter: etree._Element) -> dict[str, Any]:
         raise _Skip(UNSUPPORTED["associateInteraction"])
@@ -919,6 +945,9 @@ class _ItemReader:
         prefix = self.stem()
         body = self.text.md(self.body_html(holder))
         stem = (prefix + "\n\n" + body).strip() if prefix else body
+        problem = blanks_problem(stem, blanks)
+        if problem:
+            raise _Skip(problem)
         return {"type": "cloze", "stem": stem, "blanks": blanks}
 
     def _cloze(self, inters: list[etree._Element]) -> dict[str, Any]:
@@ -981,6 +1010,9 @@ class _ItemReader:
         if shares and len(set(shares.values())) > 1:
             for name, share in shares.items():
                 blanks[name]["points"] = clean_number(share)
+        problem = blanks_problem(stem, blanks)
+        if problem:
+            raise _Skip(problem)
         return {"type": "cloze", "stem": stem, "blanks": blanks}
 
     def _blank_shares(self, names: list[str], inters: list[etree._Element]) -> dict[str, float]:
@@ -1035,6 +1067,9 @@ class _ItemReader:
         missing = [n for n in blanks if "{{" + n + "}}" not in stem]
         if missing:
             raise _Skip(f"blank(s) {', '.join(missing)} do not appear as [name] in the question text")
+        problem = blanks_problem(stem, blanks)
+        if problem:
+            raise _Skip(problem)
         return {"type": "cloze", "stem": stem, "blanks": blanks}
 
 

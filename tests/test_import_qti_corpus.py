@@ -229,3 +229,53 @@ def test_player_sample_stimulus_goes_into_the_stem() -> None:
     result, _m = read(qti_importer, PLAYER_SAMPLES / "qti3" / "stimulus-choice.xml")
     [item] = result.items
     assert item.data["stem"].startswith("### The Tyger") and any("shared stimulus" in n for n in item.notes)
+
+
+# --- damaged files: never a traceback, never an item the bank would refuse ---------------------------
+
+def _mutants(seed: int, count: int) -> list[tuple[str, bytes]]:
+    """Corpus and sample files with elements removed, duplicated or emptied and attributes changed."""
+    import copy
+    import random
+
+    rng = random.Random(seed)
+    sources = sorted(p for p in FIXTURES.rglob("*.xml*")) + sorted(
+        p for p in PLAYER_SAMPLES.rglob("*.xml") if "broken" not in p.parts and "stimuli" not in p.parts)
+    out = []
+    for _ in range(count):
+        src = rng.choice(sources)
+        root = etree.parse(str(src), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        elements = [e for e in root.iter() if isinstance(e.tag, str)]
+        for _ in range(rng.randint(1, 3)):
+            el = rng.choice(elements)
+            op = rng.randint(0, 4)
+            if op == 0 and el.getparent() is not None:
+                el.getparent().remove(el)
+            elif op == 1 and el.attrib:
+                del el.attrib[rng.choice(sorted(el.attrib))]
+            elif op == 2:
+                el.text = rng.choice(["", "0", "-1", "abc", "1e999", "NaN", "<p>x</p>", "{{x}}", "[b]"])
+            elif op == 3 and el.attrib:
+                el.set(rng.choice(sorted(el.attrib)), rng.choice(["", "x", "0", "Multiple", "true"]))
+            elif op == 4 and el.getparent() is not None:
+                el.getparent().append(copy.deepcopy(el))
+        out.append((src.name, etree.tostring(root)))
+    return out
+
+
+def test_damaged_files_are_read_or_refused_cleanly(tmp_path: Path) -> None:
+    require(FIXTURES.is_dir() and PLAYER_SAMPLES.is_dir(), "canvas corpus and QTI player samples")
+    from itembank.export import ItembankError
+
+    for n, (name, data) in enumerate(_mutants(20261201, 80)):
+        path = tmp_path / f"{n}-{name}"
+        path.write_bytes(data)
+        for fmt in ("canvas", "qti"):
+            try:
+                report, _files = plan_import([path], tmp_path / f"bank-{n}-{fmt}", fmt=fmt)
+            except ItembankError as exc:  # BadInput and the like: a message, never a traceback
+                message = " ".join([str(exc), *getattr(exc, "details", [])])
+                assert str(path) in message, message
+                continue
+            bad = [r for fr in report.files for _i, r in fr.skipped if "would not validate" in r]
+            assert not bad, (name, bad)
