@@ -347,6 +347,12 @@ class _Parser:
     def _options(self, q: Question, notes: list[str]) -> list[dict[str, Any]]:
         used: set[str] = set()
         options = []
+        seen: set[str] = set()
+        for c in q.choices:  # text2qti itself refuses this ("Duplicate choice for question")
+            key = " ".join(c["text"].split()).lower()
+            if key in seen:
+                raise self.error(c["line"], f"duplicate choice {c['text'].strip()[:40]!r} in the question at line {q.line}")
+            seen.add(key)
         for n, c in enumerate(q.choices):
             opt: dict[str, Any] = {"id": option_id(None, n, used), "text": self._md(c["text"], notes)}
             if c["correct"]:

@@ -118,6 +118,7 @@ def test_sample_syntax(tmp_path: Path) -> None:
         ("1.  Q?\n*a) x\nb) y\n  stray\n", 4, "unexpected indented"),
         ("1.  Q?\n*a) x\n[*] y\n", 3, "mixes answer kinds"),
         ("hello\n", 1, "not text2qti syntax"),
+        ("1.  Q?\n*a) x\nb)  X\n", 3, "duplicate choice"),
     ],
 )
 def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str) -> None:
