@@ -323,20 +323,29 @@ def _check_written(rel: str, blob: bytes, expected: Any) -> None:
 
 
 def write_files(into: Path, files: dict[str, bytes]) -> None:
-    """Write every file atomically; on failure remove what this call created."""
-    from .export import write_file_atomic
+    """Write every file (temporary name, then rename: a reader never sees half a file), flush them to
+    disk once at the end (one fsync per file made 10,000 files take a minute); on failure remove what
+    this call created and put back what it replaced."""
+    import os
 
-    created: list[Path] = []
+    done: list[tuple[Path, bytes | None]] = []
     try:
         for rel in sorted(files):
             path = into / rel
-            existed = path.exists()
-            write_file_atomic(path, files[rel])
-            if not existed:
-                created.append(path)
+            old = path.read_bytes() if path.exists() else None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.importing")
+            tmp.write_bytes(files[rel])
+            os.replace(tmp, path)
+            done.append((path, old))
+        if hasattr(os, "sync"):
+            os.sync()
     except OSError as exc:
-        for path in created:
-            path.unlink(missing_ok=True)
+        for path, old in reversed(done):
+            if old is None:
+                path.unlink(missing_ok=True)
+            else:
+                path.write_bytes(old)
         raise ItembankError(f"{exc.filename or into}: cannot write: {exc.strerror or exc}; the import was undone") from None
 
 

@@ -161,7 +161,7 @@ def split_grader_info(html: str, notes: list[str], resolve: ResolveSrc | None = 
             continue
         if h in ("Sample answer", "Answer"):
             j = i + 1
-            while j < len(blocks) and heads[j] not in ("Sample answer", "Answer") and not (heads[j] and _RUBRIC_H.match(heads[j] or "")):
+            while j < len(blocks) and heads[j] not in ("Sample answer", *_HEADINGS) and not (heads[j] and _RUBRIC_H.match(heads[j] or "")):
                 j += 1
             text = md_of(_ser(blocks[i + 1 : j]))
             if h == "Sample answer":

@@ -37,6 +37,28 @@ _OPTIONS = _h2m.ConversionOptions(
     code_block_style="backticks",
     newline_style="backslash",  # a visible "\" line break, not two trailing spaces that editors strip
 )
+
+
+def _converter() -> Callable[[str], str]:
+    """The conversion function.  The library rebuilds its Rust options object from the Python one on
+    every call (~0.25 ms, more than the conversion itself); build it once when the binding allows."""
+    try:
+        import html_to_markdown._html_to_markdown as rust
+        from html_to_markdown.api import _to_rust_conversion_options
+
+        prepared = _to_rust_conversion_options(_OPTIONS)
+
+        def fast(html: str) -> str:
+            return str(rust.convert(html=html, options=prepared, visitor=None).content)
+
+        if fast("<p>a <b>b</b></p>") == _h2m.convert("<p>a <b>b</b></p>", _OPTIONS).content:
+            return fast
+    except Exception:  # noqa: BLE001 - a different binding version: the public API
+        pass
+    return lambda html: str(_h2m.convert(html, _OPTIONS).content)
+
+
+_convert = _converter()
 _RENDER = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
 #: A field larger than this is not a question text (refused by the caller's BadInput).
@@ -44,7 +66,8 @@ MAX_HTML_CHARS = 5_000_000
 
 _MATH_RE = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\$\$(.+?)\$\$", re.S)
 _TOKEN_RE = re.compile(r"IBTOK(\d+)X")
-_NO_MARKUP = re.compile(r"[<>&*_`\[\]\\$#!|~+\-=.()\n\r\t{}\"']")
+#: Text with none of these, and no list/heading/quote marker at its start, is the same in Markdown.
+_NO_MARKUP = re.compile(r"[<>&*_`\[\]\\$#!|~{}\n\r\t]|^\s*(?:[-+>=]|\d+[.)])")
 _DROP = {"script", "style", "head", "title", "meta", "link", "noscript", "template", "button", "input", "select", "textarea", "form"}
 _EMBED = {"iframe", "video", "audio", "object", "embed", "source"}
 _FORMAT_ONLY = {"u", "font", "big", "small", "mark", "ins", "span", "center", "abbr", "acronym", "cite", "dfn", "kbd", "samp", "var", "tt"}
@@ -226,11 +249,34 @@ def _drop_keep_tail(el: etree._Element, tail: str | None) -> None:
     _replace(el, "")
 
 
+_SIMPLE_TAGS = frozenset("p br strong b em i code pre ul ol li blockquote h1 h2 h3 h4 h5 h6 table thead tbody tr th td hr s del strike".split())
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)([^>]*)>|<[!?]")
+_SAFE_ATTRS = re.compile(r'^(?:\s+href="https?://[^"]*"|\s+class="language-[A-Za-z0-9_+-]*")?\s*/?$')
+
+
+def _simple(html: str) -> bool:
+    """HTML the converter can take as it is: only plain structural tags (a link to a web page, a code
+    language class), no math delimiters, no ``$``, no comments."""
+    if "$" in html or "\\" in html:
+        return False
+    for m in _TAG_RE.finditer(html):
+        if m.group(2) is None:
+            return False
+        tag = m.group(2).lower()
+        if tag not in _SIMPLE_TAGS and tag != "a":
+            return False
+        if m.group(3) and not _SAFE_ATTRS.match(m.group(3)):
+            return False
+    return True
+
+
 def _render(md: str) -> str:
     return pyromark.html(md, options=_RENDER)
 
 
 def _tidy(md: str) -> str:
+    if "\n\n\n" not in md and " \n" not in md and "\t\n" not in md:
+        return md.strip()
     md = re.sub(r"[ \t]+\n", lambda m: m.group(0) if m.group(0).startswith("  ") else "\n", md)
     md = re.sub(r"\n{3,}", "\n\n", md)
     return md.strip()
@@ -245,14 +291,17 @@ def html_to_markdown(html: str, resolve_src: ResolveSrc | None = None) -> tuple[
     if not _NO_MARKUP.search(html):
         return " ".join(html.split()), []  # plain words: nothing to convert or escape
     conv = _Conv(resolve_src)
-    try:
-        root = lxml_html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return text_to_markdown(html), ["text could not be read as HTML; kept as plain text"]
-    root.text = conv.text(root.text)
-    conv.walk(root)
-    inner = etree.tostring(root, encoding="unicode", method="html")
-    md = _h2m.convert(inner, _OPTIONS).content
+    if _simple(html):
+        md = _convert(html)  # nothing to rework: no math, no $, no media, no formatting to drop
+    else:
+        try:
+            root = lxml_html.fragment_fromstring(html, create_parent="div")
+        except (etree.ParserError, ValueError):
+            return text_to_markdown(html), ["text could not be read as HTML; kept as plain text"]
+        root.text = conv.text(root.text)
+        conv.walk(root)
+        inner = etree.tostring(root, encoding="unicode", method="html")
+        md = _convert(inner)
     full = _TOKEN_RE.sub(lambda m: conv.tokens[int(m.group(1))], md)
     full = _tidy(full)
     light = _UNESCAPE.sub(r"\1", md)
@@ -278,7 +327,7 @@ def text_to_markdown(text: str) -> str:
         for line in lines[1:]:
             etree.SubElement(p, "br").tail = line
     inner = etree.tostring(div, encoding="unicode", method="html")
-    md = _h2m.convert(inner, _OPTIONS).content
+    md = _convert(inner)
     # $ is math in our Markdown; plain text never means math
     md = md.replace("$", "\\$")
     light = _UNESCAPE.sub(r"\1", md)
