@@ -379,6 +379,7 @@ class _ItemReader:
         base = doc.rsplit("/", 1)[0] if "/" in doc else ""
         self.text = Text(reader.pkg, reader.ctx.media, base, cache=reader.text_cache)
         self.notes: list[str] = []
+        self._used: set[str] = set()  # feedback idents a type reader tied to answers (the rest goes to the rationale)
         self.responses = self._responses()
         self.conditions = self._conditions()
         self.feedback = self._feedback()
@@ -662,8 +663,6 @@ class _ItemReader:
                 md = self.text.md(inner_html(sec))
                 if md:
                     data.setdefault("_extra_rationale", []).append(f"**{label}**\n\n{md}")
-
-    _used: set[str] = set()
 
     # types --------------------------------------------------------------------------------------
 
