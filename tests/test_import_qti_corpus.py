@@ -21,6 +21,7 @@ from import_compare import read
 from importers.base import BadInput
 from importers.canvas import importer as canvas_importer
 from importers.qti import importer as qti_importer
+from importers.text2qti import importer as text2qti_importer
 from itembank.imports import plan_import
 from itembank.schema import item_schema
 
@@ -279,3 +280,23 @@ def test_damaged_files_are_read_or_refused_cleanly(tmp_path: Path) -> None:
                 continue
             bad = [r for fr in report.files for _i, r in fr.skipped if "would not validate" in r]
             assert not bad, (name, bad)
+
+
+def test_sniffing_tells_the_formats_apart(tmp_path: Path) -> None:
+    """``--format auto``: our packages and the canvas corpus go to these readers, Moodle's files never do."""
+    from itembank import load_bank
+    from itembank.api import export
+    from itembank.imports import sniff_format
+
+    from conftest import ALL_TYPES_BANK
+
+    bank = load_bank(ALL_TYPES_BANK)
+    for fmt, reader in (("canvas", "canvas"), ("qti21", "qti"), ("qti30", "qti")):
+        path = tmp_path / f"{fmt}.zip"
+        path.write_bytes(export(bank, fmt).data or b"")
+        assert sniff_format(path) == reader
+    moodle = SHARED / "corpora" / "moodle-fixtures"
+    require(moodle.is_dir(), f"moodle corpus at {moodle}")
+    for path in sorted(moodle.iterdir()):
+        assert not any(READERS[n].sniff(path) for n in READERS), path
+        assert not text2qti_importer.sniff(path), path
