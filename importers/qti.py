@@ -667,7 +667,6 @@ class _ItemReader:
         keys = set(self.keys(ident))
         max_choices = inter.get("maxChoices") or "1"
         multiple = (decl is not None and decl.cardinality == "multiple") or max_choices != "1"
-        qtype = self.instructure.get("question_type") or ""
         stem = self.stem()
         texts = {c.get("identifier") or "": self.text.md(inner_html(c)) for c in choices}
         if not multiple and sorted(t.lower() for t in texts.values()) == ["false", "true"]:
@@ -802,7 +801,6 @@ class _ItemReader:
         return {"answer": clean_number(number(keys[0]) or 0.0)}
 
     def _extendedTextInteraction(self, inter: etree._Element) -> dict[str, Any]:
-        qtype = self.instructure.get("question_type") or ""
         ident = inter.get("responseIdentifier") or ""
         if self.modal("ANSWER_FB"):
             back = self.text.md(inner_html(self.modal("ANSWER_FB")[0]))
