@@ -182,7 +182,10 @@ class _Reader:
                 href = res.get("href") or next((f.get("href") for f in res.iter("file")), None)
                 if not href:
                     continue
-                href = posixpath.normpath(unquote(href))
+                # xml:base on <resources> and <resource> (IMS CP) prefixes the href
+                parent = res.getparent()
+                base = ((parent.get("base") if parent is not None else None) or "") + (res.get("base") or "")
+                href = posixpath.normpath(unquote(base + href))
                 if "imsqti_item" in kind:
                     item_files.append(href)
                     self.meta[href] = self._lom(res)

@@ -323,3 +323,15 @@ def test_template_item_is_skipped(tmp_path: Path) -> None:
                     "<itemBody><p>2+<printedVariable identifier='X'/>?</p><p><textEntryInteraction responseIdentifier='R'/></p></itemBody>"
                     "</assessmentItem>")
     assert "template item" in _skip(path)
+
+
+def test_manifest_xml_base_prefixes_item_hrefs(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "content" / "items").mkdir(parents=True)
+    _item21(pkg / "content" / "items", "<p>Q?</p><extendedTextInteraction responseIdentifier='R'/>", name="i1.xml")
+    (pkg / "imsmanifest.xml").write_text(
+        '<manifest xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"><resources xml:base="content/">'
+        '<resource identifier="r1" type="imsqti_item_xmlv2p1" xml:base="items/" href="i1.xml"><file href="i1.xml"/></resource>'
+        "</resources></manifest>")
+    result, _m = read(qti_importer, pkg)
+    assert [i.data["id"] for i in result.items] == ["q1"] and not result.skipped
