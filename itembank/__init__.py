@@ -6,22 +6,24 @@ __version__ = "0.1.0"
 
 
 def _mount_source_exporters() -> None:
-    """In a source checkout (an editable install, the tests), mount the repository folder
-    ``exporters/`` as ``itembank.exporters``; a wheel already ships it there (pyproject.toml)."""
+    """In a source checkout (an editable install, the tests), mount the repository folders
+    ``exporters/`` and ``importers/`` as ``itembank.exporters`` and ``itembank.importers``; a wheel
+    already ships them there (pyproject.toml)."""
     import importlib.util
     import sys
     from pathlib import Path
 
     here = Path(__file__).resolve().parent
-    source = here.parent / "exporters"
-    if (here / "exporters").is_dir() or not (source / "__init__.py").is_file():
-        return
-    spec = importlib.util.spec_from_file_location(f"{__name__}.exporters", source / "__init__.py", submodule_search_locations=[str(source)])
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    globals()["exporters"] = module
+    for name in ("exporters", "importers"):
+        source = here.parent / name
+        if (here / name).is_dir() or not (source / "__init__.py").is_file():
+            continue
+        spec = importlib.util.spec_from_file_location(f"{__name__}.{name}", source / "__init__.py", submodule_search_locations=[str(source)])
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        globals()[name] = module
 
 
 _mount_source_exporters()

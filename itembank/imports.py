@@ -1,7 +1,7 @@
 """The import pipeline's spine: importer registry (built-ins in code, plug-ins by entry point).
 
 Files -> importer.read() -> ReadResult -> ids/conflicts -> YAML files in the bank.  The importer
-contract is :mod:`importers.base`.
+contract is :mod:`itembank.importing`; the built-in importers are ``itembank.importers.BUILTINS``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from importers.base import BUILTIN, ENTRY_POINT_GROUP, BadInput, ImportContext, ImportedItem, Importer
-from importers.kit.ids import slug
-
-from .export import ItembankError, UsageError
+from .errors import ItembankError, UsageError
+from .importing import ENTRY_POINT_GROUP, BadInput, ImportContext, ImportedItem, Importer
 from .yamlwrite import dump, dump_item, dump_items
 
 
@@ -46,17 +44,23 @@ def _load_ref(name: str, ref: str) -> Importer:
     return obj() if isinstance(obj, type) else obj  # type: ignore[no-any-return]
 
 
+def _builtins() -> dict[str, str]:
+    return dict(importlib.import_module(f"{__package__}.importers").BUILTINS)
+
+
 def importer_names() -> list[str]:
     """Built-in formats first (in their listed order), then plug-ins by name."""
-    extra = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in BUILTIN)
-    return list(BUILTIN) + extra
+    builtin = _builtins()
+    extra = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name not in builtin)
+    return list(builtin) + extra
 
 
 @cache
 def get_importer(name: str) -> Importer:
     """One importer, loading only its own module."""
-    if name in BUILTIN:
-        return _load_ref(name, BUILTIN[name])
+    builtin = _builtins()
+    if name in builtin:
+        return _load_ref(name, builtin[name])
     found = entry_points(group=ENTRY_POINT_GROUP, name=name)
     if not found:
         raise UsageError(f"unknown import format '{name}' (known: {', '.join(importer_names())}, auto)")
@@ -176,8 +180,12 @@ def plan_import(
 ) -> tuple[ImportReport, dict[str, bytes]]:
     """Read every source, check every item, and compute the files to write (bank-relative path ->
     bytes).  Raises :class:`ImportFailed` (nothing to write) on unreadable input or conflicts."""
-    from importers.kit.ids import IdAllocator
-    from importers.kit.media import MediaStore, MediaTooLarge
+    # by name, not by import statement: the core never imports an importer module (nor mypy a path
+    # that exists only once the package is installed or mounted)
+    ids_kit = importlib.import_module(f"{__package__}.importers.kit.ids")
+    media_kit = importlib.import_module(f"{__package__}.importers.kit.media")
+    IdAllocator, slug = ids_kit.IdAllocator, ids_kit.slug
+    MediaStore, MediaTooLarge = media_kit.MediaStore, media_kit.MediaTooLarge
 
     from .model import BankConfig
     from .rules import RuleContext

@@ -16,9 +16,9 @@ from typing import Any
 import pyromark
 import yaml
 
-from .export import ItembankError
+from .errors import ItembankError
 from .problems import RULES
-from .review import _LOADER, _is_listed, _pairs, _Text
+from .review.yaml_edit import _LOADER, EditedText, _is_listed, _pairs
 from .rules import RuleContext, check_item
 from .schema import item_schema
 from .sources import parse
@@ -47,7 +47,7 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _edit_yaml(rel: str, text_s: str, data: Any, changes: dict[int | None, dict[str, Any]]) -> str:
-    text = _Text(text_s)
+    text = EditedText(text_s)
     try:
         doc = yaml.compose(text_s[text.base :], Loader=_LOADER)
     except yaml.YAMLError as exc:

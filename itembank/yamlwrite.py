@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .review import _double_quoted, _inline_scalar, _literal_ok, _plain_ok
+from .review.yaml_edit import _double_quoted, _inline_scalar, _literal_ok, _plain_ok
 
 #: Field order in written files: identity, metadata, question, key, feedback, review history.
 FIELD_ORDER = (

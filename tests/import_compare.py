@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from importers.base import ImportContext, ReadResult
-from importers.kit.ids import IdAllocator
-from importers.kit.media import MediaStore
+from itembank.importers.kit.ids import IdAllocator
+from itembank.importers.kit.media import MediaStore
 from itembank.render import Renderer
 
 _R = Renderer()

@@ -13,12 +13,12 @@ from conftest import ALL_TYPES_BANK
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importers.base import BadInput
-from importers.kit.html import html_to_markdown, text_to_markdown
-from importers.kit.ids import ID_RE, IdAllocator
-from importers.kit.media import MediaStore, MediaTooLarge
-from importers.kit.xml import parse_xml
-from importers.kit.zip import SafeZip
+from itembank.importers.base import BadInput
+from itembank.importers.kit.html import html_to_markdown, text_to_markdown
+from itembank.importers.kit.ids import ID_RE, IdAllocator
+from itembank.importers.kit.media import MediaStore, MediaTooLarge
+from itembank.importers.kit.xml import parse_xml
+from itembank.importers.kit.zip import SafeZip
 from itembank import export, load_bank
 from itembank.cli import main
 from itembank.imports import ImportFailed, get_importer, importer_names, run_import
@@ -190,7 +190,7 @@ def test_windows_1252_gift_refused_with_position(tmp_path: Path) -> None:
 
 
 def test_huge_base64_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import importers.moodle as moodle
+    import itembank.importers.moodle as moodle
 
     monkeypatch.setattr(moodle, "_MAX_BASE64_CHARS", 1000)
     xml = GOOD_XML.replace("<![CDATA[<p>Light", '<![CDATA[<p><img src="@@PLUGINFILE@@/big.png"> Light').replace(
@@ -212,7 +212,7 @@ def test_media_limits() -> None:
     store = MediaStore()
     a = store.add(b"png-bytes", "x.png")
     assert a.startswith("media/") and a.endswith(".png") and store.add(b"png-bytes", "other.png") == a
-    import importers.kit.media as media
+    import itembank.importers.kit.media as media
 
     with pytest.raises(MediaTooLarge):
         store.add(b"x" * (media.MAX_MEDIA_BYTES + 1), "big.bin")
@@ -316,7 +316,7 @@ def test_registry_lists_builtin_formats_and_loads_lazily() -> None:
 
 def test_plugin_importer_through_entry_point(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import itembank.imports as imports
-    from importers.base import ImportedItem, ReadResult
+    from itembank.importers.base import ImportedItem, ReadResult
 
     class Plug:
         name = "plug"

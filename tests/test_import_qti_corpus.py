@@ -18,10 +18,10 @@ from lxml import etree
 
 from conftest import SHARED, require
 from import_compare import read
-from importers.base import BadInput
-from importers.canvas import importer as canvas_importer
-from importers.qti import importer as qti_importer
-from importers.text2qti import importer as text2qti_importer
+from itembank.importers.base import BadInput
+from itembank.importers.canvas import importer as canvas_importer
+from itembank.importers.qti import importer as qti_importer
+from itembank.importers.text2qti import importer as text2qti_importer
 from itembank.imports import plan_import
 from itembank.schema import item_schema
 
@@ -266,7 +266,7 @@ def _mutants(seed: int, count: int) -> list[tuple[str, bytes]]:
 
 def test_damaged_files_are_read_or_refused_cleanly(tmp_path: Path) -> None:
     require(FIXTURES.is_dir() and PLAYER_SAMPLES.is_dir(), "canvas corpus and QTI player samples")
-    from itembank.export import ItembankError
+    from itembank.errors import ItembankError
 
     for n, (name, data) in enumerate(_mutants(20261201, 80)):
         path = tmp_path / f"{n}-{name}"

@@ -11,9 +11,9 @@ from latex2mathml.converter import convert
 from lxml import etree
 
 from import_compare import read
-from importers.canvas import importer as canvas_importer
-from importers.kit.mathml import convert_mathml, mathml_to_latex
-from importers.qti import importer as qti_importer
+from itembank.importers.canvas import importer as canvas_importer
+from itembank.importers.kit.mathml import convert_mathml, mathml_to_latex
+from itembank.importers.qti import importer as qti_importer
 
 NS21 = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 

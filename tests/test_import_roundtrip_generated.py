@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from import_compare import diff, normal, numeric_bounds, read, strip_defaults
-from importers.canvas import importer as canvas_importer
-from importers.qti import importer as qti_importer
+from itembank.importers.canvas import importer as canvas_importer
+from itembank.importers.qti import importer as qti_importer
 from itembank import load_bank
 from itembank.api import export
 from itembank.validate import check_bank

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from importers.canvas import importer as canvas_importer
-from importers.qti import importer as qti_importer
+from itembank.importers.canvas import importer as canvas_importer
+from itembank.importers.qti import importer as qti_importer
 from itembank import load_bank
 from itembank.api import export
 from itembank.schema import item_schema

@@ -14,9 +14,9 @@ import pytest
 
 from conftest import SHARED, require
 from import_compare import normal, read, strip_defaults
-from importers.base import BadInput
-from importers.canvas import importer as canvas_importer
-from importers.text2qti import importer as t2q
+from itembank.importers.base import BadInput
+from itembank.importers.canvas import importer as canvas_importer
+from itembank.importers.text2qti import importer as t2q
 
 SAMPLE = """\
 Quiz title: Sample quiz

@@ -12,7 +12,7 @@ import posixpath
 import zipfile
 from pathlib import Path
 
-from itembank.export import ItembankError
+from itembank.errors import ItembankError
 from itembank.ziplimits import check_zip_limits
 
 from ..base import BadInput
