@@ -187,7 +187,7 @@ def _plain(raw: str, q: _Q | None = None) -> str:
             frag = lxml_html.fragment_fromstring(raw, create_parent="div")
             for br in frag.iter("br"):
                 br.tail = " " + (br.tail or "")
-            text = "".join(frag.itertext())
+            text = "".join(str(t) for t in frag.itertext())
             if q is not None and any(e.tag in ("img", "sub", "sup", "b", "strong", "i", "em") for e in frag.iter() if isinstance(e.tag, str)):
                 q.note("formatting or an image inside an answer that holds plain text was dropped")
         except (etree.ParserError, ValueError):
@@ -206,7 +206,7 @@ def _template_text(html: str) -> str:
     for b in blocks:
         for br in b.iter("br"):
             br.tail = "\n" + (br.tail or "")
-        paras.append("".join(b.itertext()))
+        paras.append("".join(str(t) for t in b.itertext()))
     return "\n\n".join(paras).strip()
 
 
@@ -254,8 +254,8 @@ class MoodleXmlImporter:
         # A file that carries our tag scheme (topic:... tags) says each question's topic itself;
         # its categories only group the questions (an item without a topic sits in "General").
         # Our export also names each category's topic in a comment before it ("<!-- topic: X -->").
-        scheme = any((t.text or "").strip().lower().startswith("topic:") for t in root.iter("text") if t.getparent() is not None and t.getparent().tag == "tag") or any(
-            (c.text or "").strip().startswith("topic:") for c in root.iter(etree.Comment))
+        scheme = any((t.text or "").strip().lower().startswith("topic:") for t in root.iter("text") if _parent_tag(t) == "tag") or any(
+            str(c.text or "").strip().startswith("topic:") for c in root.iter(etree.Comment))
         for qel in questions:
             qtype = qel.get("type", "")
             if qtype == "category":
@@ -277,6 +277,11 @@ class MoodleXmlImporter:
                 continue
             result.items.append(ImportedItem(data, q.origin, q.notes))
         return result
+
+
+def _parent_tag(el: etree._Element) -> str:
+    parent = el.getparent()
+    return str(parent.tag) if parent is not None else ""
 
 
 class _Skip(Exception):

@@ -40,8 +40,8 @@ def _load_ref(name: str, ref: str) -> Importer:
     try:
         obj = getattr(importlib.import_module(module), attr)
     except Exception as exc:  # a broken plug-in must not take the other formats down with it
-        return BrokenImporter(name, exc)  # type: ignore[return-value]
-    return obj() if isinstance(obj, type) else obj  # type: ignore[no-any-return]
+        return BrokenImporter(name, exc)
+    return obj() if isinstance(obj, type) else obj
 
 
 def _builtins() -> dict[str, str]:

@@ -147,10 +147,10 @@ def split_grader_info(html: str, notes: list[str], resolve: ResolveSrc | None = 
         if h and _RUBRIC_H.match(h) and i + 1 < len(blocks) and blocks[i + 1].tag == "ul":
             for li in blocks[i + 1].findall("li"):
                 kids = list(li)
-                at = next((k for k, c in enumerate(kids) if c.tag == "p" and _POINTS_P.match("".join(c.itertext()).strip())), None)
+                at = next((k for k, c in enumerate(kids) if c.tag == "p" and _POINTS_P.match("".join(str(t) for t in c.itertext()).strip())), None)
                 if at is None:
                     continue
-                m = _POINTS_P.match("".join(kids[at].itertext()).strip())
+                m = _POINTS_P.match("".join(str(t) for t in kids[at].itertext()).strip())
                 assert m is not None
                 crit: dict[str, Any] = {"criterion": md_of(_ser(kids[:at])), "points": _clean_number(float(m.group(1)))}
                 desc = md_of(_ser(kids[at + 1 :]))

@@ -170,7 +170,7 @@ class _Conv:
                     if new == "":  # the file is not there: keep the description, say so
                         alt = child.get("alt") or ""
                         self.note(f"image {src!r} is not in the source; kept its description only" if alt else f"image {src!r} is not in the source; dropped")
-                        _replace(child, self.text(f"[{alt}]") if alt else "")
+                        _replace(child, (self.text(f"[{alt}]") or "") if alt else "")
                         continue
                     if new is not None:
                         child.set("src", new)
@@ -180,7 +180,7 @@ class _Conv:
                 child.tail = None if child.tail is None or in_code else self.text(child.tail)
                 continue
             if tag in ("sup", "sub") and not in_code:
-                content = "".join(child.itertext())
+                content = "".join(str(t) for t in child.itertext())
                 table = _SUP if tag == "sup" else _SUB
                 mapped = content.translate(table)
                 if content and all(c in "0123456789+-=()" + ("n" if tag == "sup" else "") for c in content):
@@ -224,7 +224,7 @@ class _Conv:
             if not latex:
                 latex = alt.strip()
             if not latex:
-                text = "".join(el.itertext()).strip()
+                text = "".join(str(t) for t in el.itertext()).strip()
                 self.note(f"MathML kept as its text only ({type(exc).__name__}: {exc})")
                 _replace(el, text)
                 return

@@ -59,4 +59,5 @@ def parse_xml(data: bytes, origin: str) -> etree._Element:
 
 
 def line_of(el: etree._Element) -> int:
-    return el.sourceline or 0
+    line = el.sourceline
+    return line if isinstance(line, int) else 0
