@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from importers.base import ImportContext, ReadResult
+from itembank.importers.base import ImportContext, ReadResult
 from itembank.importers.kit.ids import IdAllocator
 from itembank.importers.kit.media import MediaStore
 from itembank.render import Renderer
