@@ -79,3 +79,12 @@ def test_corpus_totals(tmp_path: Path) -> None:
     assert any("calculated" in r or "drag" in r for r in skipped)
     assert any("description only" in r for r in skipped)
     load_bank(tmp_path / "bank")
+
+
+def test_invalid_grades_are_said(tmp_path: Path) -> None:
+    """Moodle refuses a grade off its list (33%); the import keeps the question and says what it did."""
+    path = CORPUS / "question__format__xml__tests__fixtures__error_invalid_grades.xml"
+    require(path.is_file(), str(path))
+    (fr,) = run_import([path], tmp_path / "bank", dry_run=True).files
+    notes = " ".join(n for _i, n in fr.notes)
+    assert "33% is not on Moodle's grade list" in notes and "partial scoring" in notes

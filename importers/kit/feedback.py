@@ -14,7 +14,7 @@ from typing import Any
 
 from lxml import etree
 
-from itembank.moodle_grades import moodle_fractions
+from itembank.moodle_grades import moodle_fractions, on_moodle_list
 
 from .html import ResolveSrc, html_to_markdown
 
@@ -198,5 +198,11 @@ def choice_scoring(fractions: list[float], options: list[dict[str, Any]], notes:
     if fits:
         return fits[0]
     if all(f <= 0 for f in wrong) and abs(sum(correct) - 100) < 0.6:
+        if notes is not None:
+            off = [f for f in fractions if not on_moodle_list(f)]
+            note = "grades (" + ", ".join(f"{f:g}%" for f in fractions) + ") read as partial scoring (equal shares)"
+            if off:
+                note += f"; {', '.join(f'{f:g}%' for f in off)} is not on Moodle's grade list (Moodle's own import refuses this question)"
+            notes.append(note)
         return "partial"
     return None
