@@ -69,7 +69,7 @@ def decode(raw: bytes, label: str) -> str:
         raise BadInput(f"{label}:{line}:{col}", f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (Moodle refuses such files too){hint}") from None
 
 
-NOT_CARRIED = ("GIFT carries no status, author, source, review history, option ids (options are named a, b, c...), "
+NOT_CARRIED = ("GIFT carries no author, source, review history, lint ignores, analysis evidence, option ids (options are named a, b, c...), "
                "points, shuffle setting, case sensitivity, numeric units, essay grader information (rubric, sample answer), "
                "word limits or response template, images, and no cloze with several blanks")
 

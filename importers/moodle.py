@@ -58,7 +58,7 @@ UNSUPPORTED = {
     "oumultiresponse": "OU multiple response is not supported; export it as multichoice",
     "ddimagetoimage": "drag and drop onto an image has no item type here",
 }
-NOT_CARRIED = ("Moodle XML carries no status, author, source, review history or option ids (options are named a, b, c...; "
+NOT_CARRIED = ("Moodle XML carries no author, source, review history, lint ignores, analysis evidence or option ids (options are named a, b, c...; "
                "cloze blanks b1, b2...); a numeric range comes back as its centre ± tolerance; a cloze's points come back as the sum "
                "of its integer blank weights")
 DESCRIPTION_REASON = "description only (no question to answer)"

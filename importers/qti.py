@@ -79,7 +79,7 @@ UNSUPPORTED = {
     "portableCustomInteraction": "portable custom interaction has no item type",
     "endAttemptInteraction": "end-attempt button has no item type",
 }
-NOT_CARRIED = ("QTI packages carry no level, Bloom level, author, source, status or review history (our exports write "
+NOT_CARRIED = ("QTI packages carry no level, Bloom level, author, source, status, review history, lint ignores or analysis evidence (our exports write "
                "difficulty, tags and objectives as LOM, topics as test sections); option ids are kept when they fit")
 LOM_DIFFICULTY = {"very easy": "easy", "easy": "easy", "medium": "medium", "difficult": "hard", "very difficult": "hard"}
 CANVAS_UNSUPPORTED = {"calculated_question": "calculated (formula) questions have no item type",

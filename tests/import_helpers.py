@@ -25,8 +25,10 @@ MARKDOWN_LISTS = {"hints", "common_mistakes"}
 
 #: Fields a format never carries, and the words the import report uses for them.
 NOT_CARRIED: dict[str, dict[str, str]] = {
-    "moodle": {"status": "status", "author": "author", "source": "source", "reviews": "review history"},
-    "gift": {"status": "status", "author": "author", "source": "source", "reviews": "review history", "points": "points",
+    "moodle": {"status": "status", "author": "author", "source": "source", "reviews": "review history", "lint": "lint ignores",
+               "evidence": "analysis evidence"},
+    "gift": {"status": "status", "author": "author", "source": "source", "reviews": "review history", "lint": "lint ignores",
+             "evidence": "analysis evidence", "points": "points",
              "shuffle": "shuffle", "case_sensitive": "case sensitivity", "unit": "units", "rubric": "grader information",
              "sample_answer": "grader information", "min_words": "word limits", "max_words": "word limits",
              "response_template": "response template"},

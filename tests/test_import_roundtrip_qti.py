@@ -23,10 +23,10 @@ from import_compare import bank_items, diff, normal, numeric_bounds, read, strip
 #: Fields the format does not carry at all (the exporter writes nothing for them).
 NOT_CARRIED = {
     # Canvas Classic Quizzes have no metadata fields for these; Canvas's importer drops unknown ones.
-    "canvas": {"status", "difficulty", "level", "bloom", "tags", "objectives", "author", "source", "reviews", "shuffle"},
+    "canvas": {"status", "difficulty", "level", "bloom", "tags", "objectives", "author", "source", "reviews", "lint", "evidence", "shuffle"},
     # QTI packages carry difficulty, tags, objectives (LOM) and topic (test sections), not these.
-    "qti21": {"status", "level", "bloom", "author", "source", "reviews"},
-    "qti30": {"status", "level", "bloom", "author", "source", "reviews"},
+    "qti21": {"status", "level", "bloom", "author", "source", "reviews", "lint", "evidence"},
+    "qti30": {"status", "level", "bloom", "author", "source", "reviews", "lint", "evidence"},
 }
 #: Simplifications the export reports as a note naming the item (checked below).
 REPORTED_BY_EXPORT = {"canvas": {"scoring", "case_sensitive", "blanks"}, "qti21": set(), "qti30": set()}
