@@ -886,6 +886,12 @@ class _ItemReader:
             raise _Skip("a pair of the match has no text on one side")
         if len(pairs) < 2:
             raise _Skip(f"{len(pairs)} pair: a matching question needs at least two")
+        shared = sorted({p["match"] for p in pairs if sum(q["match"] == p["match"] for q in pairs) > 1})
+        if shared:
+            raise _Skip(
+                f"several prompts share the answer {shared[0]!r}: a matching item needs a distinct answer per prompt "
+                "(IB217: identical answers cannot be told apart), so this many-to-one match is not imported"
+            )
         data: dict[str, Any] = {"type": "matching", "stem": self.stem(), "pairs": pairs}
         distractors = [text_of(el) for tid, el in targets.items() if tid not in used and text_of(el)]
         if distractors:

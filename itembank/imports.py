@@ -240,7 +240,7 @@ def plan_import(
         config = BankConfig(title=into.resolve().name.replace("-", " ").replace("_", " ").title() or "Item bank", require_distractor_feedback=False)
     rule_ctx = RuleContext(into, config)
     for rel in media.files:  # extracted media are not on disk yet: the image rule must count them
-        rule_ctx._exists[rel] = True
+        rule_ctx.expect_file(rel)
 
     new_items: list[tuple[FileReport, ImportedItem]] = []
     updates: list[tuple[FileReport, ImportedItem, Any]] = []

@@ -103,6 +103,10 @@ class RuleContext:
                 return "IB223"
         return status
 
+    def expect_file(self, rel: str) -> None:
+        """Count ``rel`` as a regular file of the bank although it is not written yet (an import's media)."""
+        self._exists[rel] = None
+
     def case_twin(self, ref: str) -> str:
         """The other spelling of an image name that differs from ``ref`` only in letter case."""
         rel = local_image(ref) or ref

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import io
 import os
 import zipfile
@@ -355,3 +356,22 @@ def test_invalid_imported_item_is_skipped_with_reason(tmp_path: Path) -> None:
     report = run_import([src], tmp_path / "bank", dry_run=True)
     (fr,) = report.files
     assert ("phys-light", "neither true nor false has grade 100%") in fr.skipped
+
+
+def test_an_embedded_image_is_imported_with_its_item(tmp_path: Path) -> None:
+    """The media an import extracts count as bank files while its items are checked: the item is
+    imported, its image written under media/, and the bank validates (a merge once marked such an
+    image as broken, so the item was skipped as one that would not validate)."""
+    import base64
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
+    xml = GOOD_XML.replace("<![CDATA[<p>Light", '<![CDATA[<p><img src="@@PLUGINFILE@@/ray.png" alt="a ray"> Light').replace(
+        "</text></questiontext>", f"</text><file name=\"ray.png\" path=\"/\" encoding=\"base64\">{png}</file></questiontext>")
+    src = write(tmp_path, "q.xml", xml)
+    code, out = run("import", "moodle", str(src), "--into", str(tmp_path / "bank"))
+    assert code == 0 and "1 item imported" in out and "would not validate" not in out, out
+    item = load_bank(tmp_path / "bank").by_id["phys-light"]
+    [ref] = re.findall(r"\]\((media/[^)]+)\)", item.stem)
+    assert (tmp_path / "bank" / ref).read_bytes().startswith(b"\x89PNG")
+    code, out = run("validate", "--bank", str(tmp_path / "bank"))
+    assert code == 0, out
