@@ -12,6 +12,13 @@ from .errors import ItembankError
 from .formats import ExportResult
 
 
+def umask() -> int:
+    """The process's umask (reading it means setting it: put it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_file_atomic(path: Path, data: bytes) -> None:
     """Write bytes so that readers see the old file or the whole new one, never a partial one."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,7 +28,7 @@ def write_file_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~umask())  # what open() would give a new file: the umask is respected
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

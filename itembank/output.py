@@ -18,6 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .atomic import umask
 from .errors import OutputRefused
 
 #: Visible on purpose (a build leaves no hidden files), and not ``.json`` (exports are).
@@ -141,7 +142,7 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(files[rel])
-        os.chmod(target, 0o644)
+        os.chmod(target, 0o666 & ~umask())
 
 
 def swap_in(staging: Path, target: Path) -> None:
@@ -192,7 +193,7 @@ def write_tree_owned(target: Path, files: dict[str, bytes]) -> None:
     try:
         write_files(staging, files)
         (staging / MANIFEST).write_bytes(manifest_bytes(set(files)))
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o777 & ~umask())  # mkdtemp made it 0700: an ordinary folder follows the umask
         swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
