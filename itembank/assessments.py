@@ -152,14 +152,24 @@ def _rule(raw: dict[str, Any], path: DataPath, *, statuses: tuple[str, ...], del
     )
 
 
-def _assessment(name: str, file: str, text: str, data: dict[str, Any]) -> Assessment:
-    """Build the blueprint from schema-valid data, section values falling back to the assessment's."""
+def _assessment(name: str, file: str, text: str, data: dict[str, Any], skip: frozenset[DataPath] = frozenset()) -> Assessment:
+    """Build the blueprint from schema-valid data, section values falling back to the assessment's.
+
+    ``skip`` names sections and rules to leave out (those with schema errors, when the rest of an
+    invalid blueprint is still checked); the others keep their paths.
+    """
     sections = []
     for s, raw in enumerate(data["sections"]):
+        if ("sections", s) in skip:
+            continue
         drafts = raw.get("include_drafts", data.get("include_drafts", False))
         statuses = DRAFT_STATUSES if drafts else DEFAULT_STATUSES
         delivery = raw.get("delivery", data.get("delivery", "build"))
-        rules = tuple(_rule(r, ("sections", s, "select", i), statuses=statuses, delivery=delivery) for i, r in enumerate(raw["select"]))
+        rules = tuple(
+            _rule(r, ("sections", s, "select", i), statuses=statuses, delivery=delivery)
+            for i, r in enumerate(raw["select"])
+            if ("sections", s, "select", i) not in skip
+        )
         sections.append(
             BlueprintSection(
                 index=s,
@@ -258,7 +268,11 @@ def _explain(err: ValidationError) -> Iterator[tuple[DataPath, str, bool]]:
 
 
 def read_assessment(path: Path, file: str) -> tuple[Assessment | None, list[Problem]]:
-    """Read and schema-check one blueprint file; the Assessment is None when it has errors."""
+    """Read and schema-check one blueprint file.
+
+    With errors, the Assessment is the blueprint's well-formed rest (or None), so that selection
+    problems of the other rules are reported in the same run; callers must not resolve it.
+    """
     doc = read_document(path, file)
     if doc.problem is not None:
         return None, [doc.problem]
@@ -280,7 +294,8 @@ def read_assessment(path: Path, file: str) -> tuple[Assessment | None, list[Prob
         problems.extend(_markdown_problems(path, file, text, doc.data))
         problems.extend(_control_characters(file, text, doc.data))
     if problems:
-        return None, problems
+        rest = _partial(path.stem, file, text, doc.data, [w for w, _, _ in found]) if found else _assessment(path.stem, file, text, doc.data)
+        return rest, problems
     return _assessment(path.stem, file, text, doc.data), []
 
 
@@ -319,6 +334,31 @@ def _markdown_problems(path: Path, file: str, text: str, data: dict[str, Any]) -
             line, col = pos.locate(fpath)
             out.append(problem(file, code, message, line=line, column=col, path=json_path(list(fpath))))
     return out
+
+
+def _partial(name: str, file: str, text: str, data: Any, bad: list[DataPath]) -> Assessment | None:
+    """The well-formed rest of a blueprint with schema errors, so its other problems are found too.
+
+    A rule or section with an error is left out; an error elsewhere (the blueprint's own fields) is
+    left out when the field is optional.  None when nothing sensible remains.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("sections"), list):
+        return None
+    data = dict(data)
+    skip: set[DataPath] = set()
+    for where in bad:
+        if len(where) >= 4 and where[0] == "sections" and where[2] == "select":
+            skip.add(where[:4])
+        elif len(where) >= 2 and where[0] == "sections":
+            skip.add(where[:2])
+        elif where and where[0] not in ("sections", "title"):
+            data.pop(str(where[0]), None)
+        else:
+            return None  # no sections list or no title: nothing to select against
+    try:
+        return _assessment(name, file, text, data, frozenset(skip))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 # --- selection (the same for every form) ----------------------------------------------------------
@@ -464,7 +504,8 @@ def number(value: float) -> str:
 def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: list[Problem], locate: _Locator) -> Pick:
     """Draw ``count`` of the candidates (keeping their order), or hand them all over as a pool."""
     want = len(candidates) if rule.count is None else rule.count
-    if len(candidates) < want:
+    short = len(candidates) < want
+    if short:
         what = "usable listed item" if rule.ids is not None else "matching item"
         found = f"only {len(candidates)} {what}{'s' * (len(candidates) != 1)} ({', '.join(candidates)})" if candidates else f"there is no {what}"
         problems.append(
@@ -472,7 +513,9 @@ def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: l
         )
         want = len(candidates)
     if rule.delivery == "random":
-        if candidates and len(candidates) == want:
+        # Too few items (IB404 above) already says the pool cannot be drawn from; "every learner gets
+        # all of them" would contradict it.
+        if candidates and len(candidates) == want and not short:
             problems.append(
                 locate("IB406", rule.path + ("delivery",), f"the pool of rule {json_path(list(rule.path))} has exactly {plural(want, 'item')}, so every learner gets {'it' if want == 1 else 'all of them'}")
             )

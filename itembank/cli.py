@@ -27,7 +27,7 @@ from .reporters import REPORTERS, printable
 from .schema import SCHEMA_NAMES, schema_text
 from .skeletons import skeleton
 from .stats import format_stats
-from .validate import check_bank, check_paths
+from .validate import check_bank, check_paths, display_path
 from .wording import plural
 
 
@@ -46,12 +46,24 @@ def _check_form(assessment: str | None, form: str | None) -> None:
         raise click.UsageError("--form needs --assessment (a form belongs to an assessment)")
 
 
+def _default_bank(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """Without --bank: ``items/`` when it exists, else the bank the working folder lies in
+    (the nearest folder upwards with an ``itembank.yaml``), else ``items/`` (reported missing)."""
+    if ctx.get_parameter_source(param.name or "bank") is not click.core.ParameterSource.DEFAULT or value.is_dir():
+        return value
+    from .config import find_bank
+
+    found = find_bank(Path.cwd())
+    return Path(display_path(found)) if found is not None else value
+
+
 bank_option = click.option(
     "--bank",
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("items"),
     show_default=True,
-    help="The bank folder.",
+    callback=_default_bank,
+    help="The bank folder (default: items/, or the bank the current folder is in, found by its itembank.yaml).",
 )
 
 
@@ -248,8 +260,16 @@ def schema(name: str) -> None:
 @bank_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def stats(bank: Path, as_json: bool) -> None:
-    """Counts by type, difficulty, topic and status; the latest item analysis (evidence) of each item."""
-    loaded = _load(bank)
+    """Counts by type, difficulty, topic and status; the latest item analysis (evidence) of each item.
+
+    On a bank with errors: the problems on stderr, the counts of the items that are valid, exit 1.
+    """
+    if not bank.is_dir():
+        raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank)")
+    result = check_bank(bank, progress=check_progress())
+    loaded = result.bank()
+    if not result.ok():
+        click.echo(REPORTERS["text"](result), err=True, nl=False)
     if as_json:
         import json
 
@@ -258,6 +278,9 @@ def stats(bank: Path, as_json: bool) -> None:
         click.echo(json.dumps({**bank_stats(loaded), "evidence": evidence_stats(loaded)}, indent=2))
     else:
         click.echo(printable(format_stats(loaded), newlines=True), nl=False)
+    if not result.ok():
+        click.echo(f"the bank has {len(result.errors)} error(s): these counts cover its {len(loaded.items)} valid items only", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -275,6 +298,12 @@ def new(item_type: str, item_id: str, bank: Path, output: Path | None, force: bo
     target = output or bank / f"{item_id}.yaml"
     if target.exists() and not force:
         raise Failure(f"{target} exists (use --force to overwrite)")
+    if bank.is_dir() and target.resolve().is_relative_to(bank.resolve()):
+        from .validate import bank_ids
+
+        where = bank_ids(bank).get(item_id)
+        if where is not None and not (force and target.exists() and target.resolve() == where.resolve()):
+            raise Failure(f"id '{item_id}' is already used in {display_path(where)}: ids are unique across the bank (pick another)")
     write_file_atomic(target, skeleton(item_type, item_id).encode("utf-8"))
     click.echo(f"wrote {target}")
 

@@ -80,3 +80,12 @@ def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
         line, col = PositionIndex(doc.text or "").locate((key,), key=True)
         problems.append(problem(display, "IB015", message, line=line, column=col, path=key))
     return BankConfig(**values), problems
+
+
+def find_bank(start: Path) -> Path | None:
+    """The bank folder ``start`` lies in: the nearest folder, from ``start`` up, holding ``itembank.yaml``."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
