@@ -38,6 +38,7 @@ class PositionIndex:
     """Answers "where is ``items[3].options[2]``?" for one file (1-based line and column)."""
 
     def __init__(self, text: str) -> None:
+        self.text = text
         self.root = _compose(text)
 
     def locate(self, parts: tuple[object, ...] | list[object], *, key: bool = False) -> tuple[int, int]:
@@ -72,6 +73,25 @@ class PositionIndex:
             target = best
         mark = target.start_mark
         return mark.line + 1, mark.column + 1
+
+
+    def source(self, parts: tuple[object, ...] | list[object]) -> str | None:
+        """The text of the scalar at ``parts`` exactly as written in the file, or None."""
+        node = self.root
+        for part in parts:
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+            else:
+                return None
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        start, end = node.start_mark, node.end_mark
+        lines = self.text.splitlines()
+        if start.line != end.line or start.line >= len(lines):
+            return None
+        return lines[start.line][start.column : end.column] or None
 
 
 def locate_duplicate_key(text: str) -> tuple[int, int, str]:

@@ -127,7 +127,7 @@ class ItemSchema:
                 yield SchemaError(path + (name,), "IB102", f"unknown field '{name}'{more}", at_key=True)
         elif kw == "type":
             want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
-            yield SchemaError(path, "IB103", f"expected {want}, got {_kind(err.instance)}")
+            yield SchemaError(path, "IB103", f"expected {want}, got {_kind(err.instance)}{_coercion_fix(want, err.instance)}")
         elif kw in ("enum", "const"):
             allowed_values = err.validator_value if kw == "enum" else [err.validator_value]
             yield SchemaError(path, "IB104", f"{err.instance!r} is not one of: {', '.join(map(str, allowed_values))}")
@@ -142,6 +142,20 @@ class ItemSchema:
                 yield SchemaError(path, "IB106", _range_message(kw, err))
         else:
             yield SchemaError(path, "IB100", err.message)
+
+
+#: Where YAML's own reading of a bare value is the author's surprise, the message says how to keep it.
+YAML_READ_MARK = "{yaml}"
+
+
+def _coercion_fix(want: str, value: Any) -> str:
+    """The fix for a value YAML turned into a number, boolean or null where text was meant (and back)."""
+    if "string" in want and (type(value) in (bool, int, float) or value is None):
+        what = f"the number {value!r}" if type(value) in (int, float) else _kind(value)
+        return f": YAML read {YAML_READ_MARK} as {what}; put it in quotes to keep it as text"
+    if want == "boolean" and isinstance(value, str) and value.strip().lower() in ("yes", "no", "on", "off", "y", "n"):
+        return f": {value!r} is text in YAML 1.2; write true or false"
+    return ""
 
 
 def _kind(value: Any) -> str:

@@ -209,7 +209,71 @@ def _yaml_problem(text: str, rel: str, message: str) -> Problem:
         return problem(rel, "IB014", f"{first}: YAML tags are not part of the item format", line=line, column=col)
     detail = message.strip().splitlines()[-1].strip() if "\n" in message.strip() else first
     detail = _LINE_COL.sub("", detail).replace(" at ,", "").strip().rstrip(",") or first
-    return problem(rel, "IB010", f"YAML syntax error: {detail}", line=line, column=col)
+    fix, line, col = _yaml_fix(text, detail, line, col)
+    return problem(rel, "IB010", f"YAML syntax error: {detail}{fix}", line=line, column=col)
+
+
+_QUOTE_OR_BLOCK = "put the whole text in quotes (\"...\") or write it as a block scalar (`|` and the text indented on the next lines)"
+
+
+def _yaml_fix(text: str, detail: str, line: int, col: int) -> tuple[str, int, int]:
+    """What to do about a YAML syntax error an author typically makes, and where it really is.
+
+    Returns ``("; fix...", line, col)``; the position moves to where the mistake is when the parser
+    noticed it later (an unclosed quote is reported where the next key starts).
+    """
+    lines = text.splitlines()
+    here = lines[line - 1] if 0 < line <= len(lines) else ""
+    low = detail.lower()
+    if "tab" in low:
+        tab_line = line if "\t" in here else next((n for n, t in enumerate(lines, 1) if "\t" in t), line)
+        where = lines[tab_line - 1] if 0 < tab_line <= len(lines) else here
+        return "; a tab character: YAML indents with spaces only (replace the tab with spaces)", tab_line, where.find("\t") + 1
+    if "mapping values are not allowed" in low or "illegal placement of ':'" in low:
+        if "[" in here or "{" in here or _previous_flow_open(lines, line):
+            return f"; a `: ` inside [...] or {{...}} ends a key: quote the entry (\"...\") or write the list one entry a line with `- `", line, col
+        return f"; the text holds `: ` (colon and space), which YAML reads as a new key: {_QUOTE_OR_BLOCK}", line, col
+    if "multiline quoted scalar" in low or "unclosed quot" in low or "end of the stream" in low and '"' in text:
+        opened = _unclosed_quote(lines, line)
+        if opened is not None:
+            return "; a quote opened here is never closed: end the text with the same quote mark (or drop the quotes and write it as a block scalar with `|`)", opened[0], opened[1]
+        return f"; a quoted text is not closed: end it with the same quote mark it starts with", line, col
+    if "trailing content after" in low and "quoted scalar" in low:
+        return f"; text goes on after the closing quote: {_QUOTE_OR_BLOCK} (inside \"...\", write a quote as \\\")", line, col
+    if "unclosed bracket" in low or "did not find expected ',' or ']'" in low:
+        return "; a list in [...] is not closed, or an entry holds `#`, `: ` or `[`: write the list one entry a line with `- `, or quote the entries", line, col
+    value = re.match(r"\s*(?:-\s+)?(?:[^\s:#'\"][^:#]*:\s+)?(.*)", here)
+    if value is not None and value.group(1)[:1] in ("{", "[") and ("did not find expected" in low or "flow" in low):
+        return f"; a value starting with `{value.group(1)[0]}` is read as a YAML {'mapping' if value.group(1)[0] == '{' else 'list'}; if it is text, {_QUOTE_OR_BLOCK}", line, here.find(value.group(1)) + 1
+    if "unknown anchor" in low or "unexpected character" in low or "did not find expected key" in low and "{" in here:
+        ch = here[col - 1 : col] if 0 < col <= len(here) else ""
+        if ch in ("*", "&", "@", "`", "{", "!", "%", "|", ">"):
+            return f"; a plain text cannot start with `{ch}`: {_QUOTE_OR_BLOCK}", line, col
+    return "", line, col
+
+
+def _previous_flow_open(lines: list[str], line: int) -> bool:
+    """Whether an unclosed ``[`` or ``{`` on an earlier line is still open at ``line``."""
+    depth = 0
+    for t in lines[: line - 1]:
+        depth += t.count("[") + t.count("{") - t.count("]") - t.count("}")
+        depth = max(depth, 0)
+    return depth > 0
+
+
+def _unclosed_quote(lines: list[str], line: int) -> tuple[int, int] | None:
+    """The line and column of the last value before ``line`` that opens a quote and never closes it."""
+    for n in range(min(line, len(lines)) - 1, 0, -1):
+        t = lines[n - 1]
+        m = re.match(r"\s*(?:-\s+)?(?:[^\s:#][^:#]*:\s+)?(\"|')", t)
+        if m is None:
+            continue
+        q = m.group(1)
+        rest = t[m.end():]
+        closed = rest.replace('\\"', "").count('"') if q == '"' else rest.replace("''", "").count("'")
+        if closed == 0:
+            return n, m.end()
+    return None
 
 
 def _locate_json_duplicate(text: str, rel: str, key: str) -> Problem:

@@ -18,8 +18,9 @@ from .normalize import to_model
 from .positions import PositionIndex
 from .problems import RULES, Problem, json_path, problem
 from .rules import RuleContext, check_item
-from .schema import item_schema
+from .schema import YAML_READ_MARK, item_schema
 from .sources import Document, read_document
+from .yaml_traps import find_traps, may_hold_traps
 
 ITEM_SUFFIXES = (".yaml", ".yml", ".json")
 #: Folders of a bank that hold other things than items.
@@ -207,6 +208,8 @@ def check_paths(
             result.items.append(to_model(raw, SourceRef(path=bank_rel, line=1, index=index)))
         if pending:
             result.problems.extend(_locate(doc, pending))
+        if doc.text is not None and not doc.rel.lower().endswith(".json") and may_hold_traps(doc.text):
+            result.problems.extend(_traps(doc, entries))
     for doc, index, item_id in dup_pending:
         where = first_seen[item_id]
         pos = PositionIndex(doc.text or "")
@@ -244,7 +247,24 @@ def _locate(doc: Document, pending: Iterable[tuple[int | None, str | None, tuple
     out = []
     for index, item_id, path, code, message, at_key in pending:
         line, col = pos.locate(_prefix(index) + tuple(path), key=at_key)
+        if YAML_READ_MARK in message:
+            written = pos.source(_prefix(index) + tuple(path))
+            message = message.replace(YAML_READ_MARK, f"`{written}`" if written else "this value")
         out.append(problem(doc.rel, code, message, line=line, column=col, item_id=item_id, path=json_path(list(path))))
+    return out
+
+
+def _traps(doc: Document, entries: list[tuple[int | None, Any]]) -> list[Problem]:
+    """Warnings for YAML that parsed into something else than the author meant (``yaml_traps``)."""
+    ids = {index: raw.get("id") for index, raw in entries if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
+    out = []
+    for path, code, message, line, col in find_traps(doc.text or ""):
+        index: int | None = None
+        if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
+            index, path = path[1], path[2:]
+        elif ids.get(None) is None:
+            continue  # not an item file's field
+        out.append(problem(doc.rel, code, message, line=line, column=col, item_id=ids.get(index), path=json_path(list(path))))
     return out
 
 
@@ -256,6 +276,20 @@ def _unique(items: list[AnyItem]) -> list[AnyItem]:
             seen.add(item.id)
             out.append(item)
     return out
+
+
+def bank_ids(root: Path) -> dict[str, Path]:
+    """Every item id written in the bank's files (valid items or not), with the first file using it."""
+    ids: dict[str, Path] = {}
+    for path in discover(root.resolve()):
+        doc = read_document(path, str(path))
+        if doc.problem is not None:
+            continue
+        entries, _ = _split_items(doc)
+        for _, raw in entries:
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                ids.setdefault(raw["id"], path)
+    return ids
 
 
 def check_bank(root: Path | str, *, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False) -> CheckResult:
