@@ -71,3 +71,12 @@ def pandoc() -> str:
     exe = shutil.which("pandoc")
     require(exe is not None, "pandoc")
     return exe  # type: ignore[return-value]
+
+
+# Hypothesis: CI runs a bounded, derandomized number of examples (the same every run); the long run
+# (`pytest --hypothesis-profile=long tests/test_generated_banks.py`) explores thousands, randomly.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("ci")

@@ -1,0 +1,160 @@
+"""The net of issue 11: generated banks (``strategies.py``) through validation, every exporter and
+every real consumer.
+
+* every generated item is valid (no error, no warning) and loads as written;
+* every format exports every item or lists it as skipped with a reason, and what it writes is read
+  back: QTI 2.1 / 3.0 against the official XSDs, Canvas by the structural check, Moodle XML and GIFT
+  by our readers (the GIFT reader follows Moodle's own parser), Markdown through pandoc;
+* the real QTI player PASSes every generated item (one player run per QTI version over all the
+  generated banks, merged into one package).
+
+CI runs a small derandomized number of examples (profile ``ci``, see conftest.py); the long run is
+``pytest --hypothesis-profile=long tests/test_generated_banks.py`` (README, Development).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from lxml import etree
+
+from conftest import SHARED, require
+from itembank import Bank
+from itembank.export import ExportContext, registry
+from itembank.render import Renderer
+from itembank.validate import check_bank
+from strategies import GeneratedBank, banks, write_bank
+from test_gift import read_gift
+
+os.environ.setdefault("ITEMBANK_XSD_DIR", str(SHARED / "xsd"))
+
+#: Examples per export test: a twentieth of the profile's (ci: 5 banks; long: 100).
+EXAMPLES = max(5, settings.default.max_examples // 20)
+#: Banks merged into the one package the QTI player checks (ci: 5 banks, about 35 items; long: 60).
+PLAYER_BANKS = max(5, min(60, settings.default.max_examples // 30))
+CHECKED = {"qti21", "qti30", "canvas"}  # formats with a --check of their own (XSDs, structure)
+
+
+def load(generated: GeneratedBank, folder: Path) -> Bank:
+    result = check_bank(write_bank(generated, folder))
+    assert [p.format() for p in result.problems] == []
+    return result.bank()
+
+
+def _xsd_ready() -> bool:
+    return (Path(os.environ["ITEMBANK_XSD_DIR"]) / "catalog.xml").is_file()
+
+
+@settings(max_examples=settings.default.max_examples)
+@given(generated=banks(max_items=6))
+def test_generated_items_are_valid_and_load_as_written(tmp_path_factory, generated) -> None:
+    bank = load(generated, tmp_path_factory.mktemp("bank"))
+    assert [i.id for i in bank.items] == [i["id"] for i in generated.items]
+    for item, raw in zip(bank.items, generated.items):
+        assert item.stem == raw["stem"]
+        assert item.hints == tuple(raw.get("hints", ()))
+        assert item.rationale == raw.get("rationale")
+
+
+def _pandoc(files: dict[str, bytes]) -> list[str]:
+    problems = []
+    for name, data in sorted(files.items()):
+        if not name.endswith(".md"):
+            continue
+        proc = subprocess.run(["pandoc", "-f", "markdown", "-t", "html"], input=data, capture_output=True, timeout=60)
+        if proc.returncode != 0:
+            problems.append(f"{name}: {proc.stderr.decode(errors='replace')}")
+    return problems
+
+
+def _read_back(fmt: str, bank: Bank, result) -> None:
+    """What each format wrote, read back by its reader."""
+    written_ids = {i.id for i in bank.items} - {item_id for item_id, _ in result.skipped}
+    if fmt == "gift":
+        questions = [q for q in read_gift(result.data.decode("utf-8")) if q.qtype != "category"]
+        assert sorted(q.idnumber for q in questions) == sorted(written_ids)
+    elif fmt == "moodle":
+        root = etree.fromstring(result.data)
+        ids = [q.findtext("idnumber") for q in root.iterfind("question") if q.get("type") != "category"]
+        assert sorted(ids) == sorted(written_ids)
+    elif fmt == "json":
+        assert [i["id"] for i in json.loads(result.data)["items"]] == [i.id for i in bank.items]
+    elif fmt == "markdown":
+        assert _pandoc(result.files) == []
+    elif fmt == "xlsx":
+        with zipfile.ZipFile(io.BytesIO(result.data)) as z:
+            assert z.testzip() is None
+
+
+@settings(max_examples=EXAMPLES)
+@given(generated=banks(min_items=10, max_items=12, every_type=True))
+def test_every_format_exports_every_generated_item_and_reads_back(tmp_path_factory, generated) -> None:
+    if not _xsd_ready():
+        require(False, "official XML schemas (../shared/xsd)")
+    bank = load(generated, tmp_path_factory.mktemp("bank"))
+    renderer = Renderer()
+    for fmt, exporter in registry().items():
+        ctx = ExportContext(renderer=renderer, options={"check": fmt in CHECKED}, tool_version="test")
+        result = exporter.export(bank, ctx)
+        skipped = [item_id for item_id, _ in result.skipped]
+        assert all(reason.strip() for _, reason in result.skipped), fmt
+        if fmt not in ("xlsx", "json", "markdown"):
+            # One account per item: written (counted by type) or skipped with a reason.
+            assert sum(result.written.values()) + len(skipped) == len(bank.items), (fmt, result.summary())
+        _read_back(fmt, bank, result)
+
+
+# --- the real QTI player, on every generated item ----------------------------------------------------
+
+
+def merged_bank(parts: list[Bank]) -> Bank:
+    """One bank of every generated bank's items (ids prefixed by the bank's number)."""
+    items = []
+    for n, part in enumerate(parts):
+        items.extend(dataclasses.replace(item, id=f"b{n:03d}-{item.id}") for item in part.items)
+    return Bank(root=parts[0].root, config=parts[0].config, items=tuple(items))
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_the_qti_player_passes_every_generated_item(qti_player: Path, tmp_path_factory, fmt: str) -> None:
+    parts: list[Bank] = []
+    root = tmp_path_factory.mktemp("banks")
+
+    @settings(max_examples=PLAYER_BANKS)
+    @given(generated=banks(min_items=7, max_items=10, every_type=False))
+    def collect(generated) -> None:
+        parts.append(load(generated, root / f"bank-{len(parts):03d}"))
+
+    collect()
+    # Images: every generated bank holds the same files; the merged bank reads them from the first.
+    bank = merged_bank(parts)
+    result = registry()[fmt].export(bank, ExportContext(renderer=Renderer(), tool_version="test"))
+    package = tmp_path_factory.mktemp("player") / f"{fmt}.zip"
+    package.write_bytes(result.data)
+    report = package.with_suffix(".json")
+    proc = subprocess.run(
+        ["bash", str(qti_player), str(package), "--no-shots", "--json", str(report), "--jobs", "2"], capture_output=True, text=True, timeout=3600
+    )
+    assert report.is_file(), proc.stdout + proc.stderr
+    results = json.loads(report.read_text())["results"]
+    by_item = {i.id: i for i in bank.items}
+    assert len(results) == len(bank.items)
+    bad = [r for r in results if r["status"] != "PASS"]
+    detail = "\n".join(
+        f"{r['status']} {r['identifier']}: {r.get('details') or r.get('renderProblems')}" for r in bad
+    )
+    assert not bad, f"{len(bad)} of {len(results)} generated items do not PASS:\n{detail}\n{proc.stdout[-3000:]}"
+    for r in results:
+        item = by_item[re.sub(r"^I_", "", r["identifier"])] if re.sub(r"^I_", "", r["identifier"]) in by_item else None
+        if item is not None and item.gradable:
+            assert float(r["correctScore"]) == item.points, (item.id, r["correctScore"])
