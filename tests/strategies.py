@@ -195,7 +195,9 @@ def numbers() -> st.SearchStrategy[float | int]:
 
 
 def tolerances() -> st.SearchStrategy[float | int]:
-    return st.one_of(st.sampled_from(EDGE_TOLERANCES), st.floats(min_value=0, max_value=10, allow_nan=False).map(lambda f: float(f"{f:.3g}")))
+    """Tolerances below 7.5: the QTI player's "wrong" answer to a number is the key + 7.5, which a
+    wider tolerance would accept (the player then FAILs the item for a wrong answer scoring full)."""
+    return st.one_of(st.sampled_from(EDGE_TOLERANCES), st.floats(min_value=0, max_value=5, allow_nan=False).map(lambda f: float(f"{f:.3g}")))
 
 
 # --- items --------------------------------------------------------------------------------------------
@@ -330,8 +332,8 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
             item["answer"] = draw(numbers())
             item["tolerance"] = draw(tolerances())
         else:
-            a, b = sorted((draw(numbers()), draw(numbers())))
-            item["range"] = {"min": a, "max": b}
+            low = draw(numbers())
+            item["range"] = {"min": low, "max": float(f"{low + draw(st.sampled_from((0, 0.01, 1, 2.5, 10))):.12g}")}
         if draw(st.booleans()):
             item["unit"] = draw(st.sampled_from(("m/s", "kg", "%", "µs", "€", "examples")))
     elif t == "essay":

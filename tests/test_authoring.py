@@ -142,7 +142,7 @@ def test_yaml_syntax_errors_name_the_fix_and_the_line(text: str, line: int, fix:
 
 
 def test_output_folders_and_files_follow_the_umask(tmp_path: Path) -> None:
-    from itembank.export import write_file_atomic, write_tree_atomic
+    from itembank.atomic import write_file_atomic, write_tree_atomic
 
     old = os.umask(0o022)
     try:

@@ -29,7 +29,7 @@ from lxml import etree
 
 from conftest import SHARED, require
 from itembank import Bank
-from itembank.export import ExportContext, registry
+from itembank.formats import ExportContext, ExportOptions, registry
 from itembank.render import Renderer
 from itembank.validate import check_bank
 from strategies import GeneratedBank, banks, write_bank
@@ -103,7 +103,7 @@ def test_every_format_exports_every_generated_item_and_reads_back(tmp_path_facto
     bank = load(generated, tmp_path_factory.mktemp("bank"))
     renderer = Renderer()
     for fmt, exporter in registry().items():
-        ctx = ExportContext(renderer=renderer, options={"check": fmt in CHECKED}, tool_version="test")
+        ctx = ExportContext(renderer=renderer, options=ExportOptions(check=fmt in CHECKED), tool_version="test")
         result = exporter.export(bank, ctx)
         skipped = [item_id for item_id, _ in result.skipped]
         assert all(reason.strip() for _, reason in result.skipped), fmt
