@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Union, get_args
@@ -128,6 +129,27 @@ class Blank:
     points: float = 1.0
     feedback: str | None = None
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """A numeric blank's accepted closed interval, ``number ± tolerance`` computed in decimal."""
+        assert self.number is not None
+        return interval(self.number, self.tolerance)
+
+
+def as_written(value: float) -> Decimal:
+    """A number as the author wrote it: the shortest decimal that reads back as the same float."""
+    return Decimal(repr(float(value)))
+
+
+def interval(value: float, tolerance: float) -> tuple[float, float]:
+    """``value ± tolerance`` computed in decimal, each bound the float nearest the exact result.
+
+    Binary floats would give 1.96 + 0.005 = 1.9649999999999999, which a platform compares against
+    a typed 1.965 and refuses; the nearest float to the exact 1.965 prints as ``1.965``.
+    """
+    v, t = as_written(value), as_written(tolerance)
+    return float(v - t), float(v + t)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Item:
@@ -208,20 +230,24 @@ class NumericItem(Item):
         if self.range is not None:
             return self.range
         assert self.answer is not None
-        return (self.answer - self.tolerance, self.answer + self.tolerance)
+        return interval(self.answer, self.tolerance)
 
     @property
     def centre(self) -> float:
-        """The value to show as the key: the answer, or the middle of the range."""
+        """The value to show as the key: the answer, or the middle of the range (in decimal)."""
         if self.answer is not None:
             return self.answer
         low, high = self.bounds
-        return (low + high) / 2
+        return float((as_written(low) + as_written(high)) / 2)
 
     @property
     def half_width(self) -> float:
+        """The tolerance around :attr:`centre` that gives :attr:`bounds` (in decimal)."""
+        if self.answer is not None:
+            return self.tolerance
         low, high = self.bounds
-        return max(self.centre - low, high - self.centre)
+        centre = as_written(self.centre)
+        return float(max(centre - as_written(low), as_written(high) - centre))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

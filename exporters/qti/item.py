@@ -414,7 +414,7 @@ class ItemBuilder:
             self.match_correct(parent, ident)
         elif blank.kind == "numeric":
             assert blank.number is not None
-            self._in_interval(parent, ident, blank.number - blank.tolerance, blank.number + blank.tolerance)
+            self._in_interval(parent, ident, *blank.bounds)
         else:
             self._is_positive_map(parent, ident)
 
@@ -457,14 +457,13 @@ class ItemBuilder:
         for node in list(holder.iter()):
             if not isinstance(node.tag, str):
                 continue
-            # Text inside code stays literal, but the text AFTER an inline <code> (its tail) is prose.
-            inside_code = any(isinstance(a.tag, str) and etree.QName(a).localname in ("pre", "code") for a in node.iterancestors())
-            if inside_code:
-                continue
-            if etree.QName(node).localname not in ("pre", "code") and node.text and has_placeholder(node.text):
+            # Inside code a {{name}} is code; the text after a code element (its tail) is prose again:
+            # ``call `df.` {{method}}`` puts the blank in the tail of <code>.
+            below_code = any(etree.QName(a).localname in ("pre", "code") for a in node.iterancestors())
+            if node.text and has_placeholder(node.text) and not below_code and etree.QName(node).localname not in ("pre", "code"):
                 text, node.text = node.text, None
                 self._splice(node, None, text, item, idents)
-            if node is not holder and node.tail and has_placeholder(node.tail):
+            if node is not holder and node.tail and has_placeholder(node.tail) and not below_code:
                 parent = node.getparent()
                 assert parent is not None  # node is below holder
                 text, node.tail = node.tail, None

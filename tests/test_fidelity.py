@@ -1,0 +1,98 @@
+"""Issue 11's export defects, each pinned by a test that failed before its fix (the generated-bank
+net in test_generated_banks.py found them too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from itembank.exporters import qti
+from itembank.exporters.kit import xsd
+from itembank.exporters.qti.item import ItemBuilder
+from itembank.model import Blank, ClozeItem, SourceRef
+from itembank.render import Renderer
+
+PROFILES = {"qti21": qti.QTI21, "qti30": qti.QTI30}
+
+
+def local(root: etree._Element, name: str) -> list[etree._Element]:
+    return [e for e in root.iter() if isinstance(e.tag, str) and etree.QName(e).localname in (name, f"qti-{_kebab(name)}")]
+
+
+def _kebab(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name)
+
+
+# --- 1: a cloze blank right after inline code ----------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "call `df.` {{method}} `()`",
+        "call `df.`{{method}}`()` then **`x`** {{other}}",
+        "- `a` {{method}}\n- *`b`* {{other}}",
+    ],
+)
+def test_a_blank_after_inline_code_becomes_an_interaction(fmt: str, stem: str) -> None:
+    names = ["method", "other"] if "other" in stem else ["method"]
+    item = ClozeItem(
+        id="cz", type="cloze", location=SourceRef("x.yaml"), stem=stem,
+        blanks=tuple(Blank(name=n, kind="text", answers=("head",)) for n in names),
+    )
+    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert len(local(root, "textEntryInteraction")) == len(names)
+    body = local(root, "itemBody")[0]
+    assert "{{" not in "".join(body.itertext())
+    # the code stays code
+    assert [c.text for c in local(body, "code")][:1] == [stem.split("`")[1]]
+
+
+def test_a_placeholder_inside_code_is_code_not_a_blank() -> None:
+    # A {{name}} written inside backticks is shown as code (validation counts it as the blank's place,
+    # so the exporter must still not leave the blank without an interaction: see the invariant tests).
+    item = ClozeItem(
+        id="cz", type="cloze", location=SourceRef("x.yaml"), stem="`{{x}}` then {{x}}",
+        blanks=(Blank(name="x", kind="text", answers=("a",)),),
+    )
+    root = ItemBuilder(qti.QTI21, Renderer(), item, "t").build()
+    assert len(local(root, "textEntryInteraction")) == 1
+    assert local(root, "code")[0].text == "{{x}}"
+
+
+# --- 5: tolerance bounds in decimal ------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from itembank.model import NumericItem, interval  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "value,tolerance,low,high",
+    [(1.96, 0.005, "1.955", "1.965"), (0.1, 0.2, "-0.1", "0.3"), (1e-7, 1e-9, "9.9e-08", "1.01e-07"), (2.675, 0.005, "2.67", "2.68"), (123456789012, 0.5, "123456789011.5", "123456789012.5")],
+)
+def test_bounds_are_computed_in_decimal_and_written_shortest(value: float, tolerance: float, low: str, high: str) -> None:
+    from itembank.exporters.kit.numbers import number_text
+
+    lo, hi = interval(value, tolerance)
+    assert (number_text(lo), number_text(hi)) == (low, high)
+    assert Decimal(number_text(hi)) - Decimal(repr(value)) == Decimal(repr(tolerance))
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_qti_upper_bound_of_1_96_plus_0_005_is_1_965(fmt: str) -> None:
+    item = NumericItem(id="n", type="numeric", location=SourceRef("x.yaml"), stem="z?", answer=1.96, tolerance=0.005)
+    xml = etree.tostring(ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()).decode()
+    assert "1.965" in xml and "1.955" in xml
+    assert "1.9649999" not in xml and "1.95500000" not in xml
+    cloze = ClozeItem(id="c", type="cloze", location=SourceRef("x.yaml"), stem="z = {{z}}", blanks=(Blank(name="z", kind="numeric", number=1.96, tolerance=0.005),))
+    xml = etree.tostring(ItemBuilder(PROFILES[fmt], Renderer(), cloze, "t").build()).decode()
+    assert "1.965" in xml and "1.9649999" not in xml
+
+
+def test_a_range_centre_and_half_width_are_exact() -> None:
+    item = NumericItem(id="n", type="numeric", location=SourceRef("x.yaml"), stem="z?", range=(0.1, 0.3))
+    assert (item.centre, item.half_width) == (0.2, 0.1)
