@@ -190,6 +190,7 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="Export only items with these statuses (draft, review, approved, retired; repeatable or comma-separated). "
         "Default: LMS formats and print leave retired items out; json and xlsx keep every item.",
     )(f)
+    f = click.option("--strict", "strict", is_flag=True, help="Skip an item (with the reason) whose export would lose something, instead of a note (GIFT: points).")(f)
     f = click.option("--unzipped", is_flag=True, help="Package formats: write a folder instead of a zip.")(f)
     f = click.option("--check", "check", is_flag=True, help="Validate the output against the official schemas (ITEMBANK_XSD_DIR).")(f)
     return f

@@ -43,6 +43,7 @@ class ExportOptions:
     lang: str = "en"  # html: the pages' language (BCP 47), for screen readers and hyphenation
     tests: bool = True  # html: also a test page for every form of every assessment of the bank
     status: tuple[str, ...] = ()  # the item statuses to export; empty: the format's ``default_status``
+    strict: bool = False  # skip an item whose export would lose something (points, ...) instead of noting the loss
 
 
 OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))

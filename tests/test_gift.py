@@ -94,6 +94,16 @@ class Question:
     tolerance: float = 0.0
     subquestions: list[tuple[str, str]] = field(default_factory=list)
     category: str | None = None
+    ordering: tuple[str, ...] = ()  # qtype_ordering's settings: count, select, layout, grading, show, numbering
+
+
+_ORDERING = re.compile(
+    r"^\s*>\s*(\d+)\s*((?:ALL|EXACT|RANDOM|REL|CONTIGUOUS|CONTIG)?)\s*((?:HORIZONTAL|HORI|H|1|VERTICAL|VERT|V|0)?)\s*"
+    r"((?:ALL_OR_NOTHING|ABSOLUTE_POSITION|ABSOLUTE|ABS|RELATIVE_NEXT_EXCLUDE_LAST|RELATIVE_NEXT_INCLUDE_LAST|"
+    r"RELATIVE_ONE_PREVIOUS_AND_NEXT|RELATIVE_ALL_PREVIOUS_AND_NEXT|RELATIVE_TO_CORRECT|RELATIVE|RELLONGEST_ORDERED_SUBSET|"
+    r"LONGEST_CONTIGUOUS_SUBSET)?)\s*((?:SHOW|TRUE|YES|1|HIDE|FALSE|NO|0)?)\s*((?:none|123|abc|ABCD|iii|IIII)?)\s*(.*?)\s*$",
+    re.S,
+)
 
 
 def read_gift(data: str) -> list[Question]:
@@ -129,7 +139,14 @@ def read_gift(data: str) -> list[Question]:
             general, answertext = answertext[gf + 4 :], answertext[:gf].strip()
         qtext, fmt = parse_text_with_format(questiontext)
         q = Question("", name, qtext, fmt, parse_text_with_format(general)[0], idnumber, tags)
-        if answertext == "":
+        ordering = _ORDERING.match(answertext)
+        if ordering is not None:
+            # qtype_ordering's import_from_gift (plugins get the first try): the answer text as
+            # escapedchar_pre left it, one entry a line, never escapedchar_post'ed.
+            q.qtype = "ordering"
+            q.ordering = ordering.groups()[:6]
+            q.answers = [(float(i), line.strip(), "") for i, line in enumerate(re.split(r"[\r\n]+", ordering.group(7)), 1) if line.strip()]
+        elif answertext == "":
             q.qtype = "essay"
         elif answertext.startswith("#"):
             q.qtype = "numerical"
@@ -221,9 +238,41 @@ def test_categories_per_topic_and_every_item_accounted_for(all_types, all_types_
 def test_types_gift_cannot_express_are_skipped_with_reasons(all_types):
     _, result, qs = all_types
     reasons = dict(result.skipped)
-    assert set(reasons) == {"at-mc", "at-order", "at-cloze"}
-    assert "image" in reasons["at-mc"] and "ordering" in reasons["at-order"] and "cloze" in reasons["at-cloze"]
+    assert set(reasons) == {"at-mc", "at-cloze"}
+    assert "image" in reasons["at-mc"] and "cloze" in reasons["at-cloze"]
     assert not set(reasons) & set(qs)
+
+
+def test_ordering_is_written_for_moodles_ordering_question(all_types, all_types_bank):
+    # issue 11 #4: qtype_ordering (core since Moodle 4.4) reads "{>N SELECT LAYOUT GRADING SHOW NUMBERING"
+    # then one entry a line, with "####" general feedback read by GIFT itself.
+    _, _, qs = all_types
+    q = qs["at-order"]
+    assert q.qtype == "ordering"
+    assert q.ordering == ("4", "ALL", "VERTICAL", "ABSOLUTE_POSITION", "SHOW", "none")
+    assert [a for _, a, _ in q.answers] == list(all_types_bank.by_id["at-order"].sequence)
+
+
+def test_ordering_entries_gift_cannot_carry_skip_the_item():
+    from itembank.model import OrderingItem
+
+    bad = OrderingItem(id="o", type="ordering", location=HERE, stem="s", sequence=("a", "b } c", "d"))
+    data, result = export(mem_bank(bad))
+    assert [i for i, _ in result.skipped] == ["o"] and "'}'" in result.skipped[0][1]
+
+
+def test_points_gift_cannot_carry_are_a_note_or_with_strict_a_skip(all_types_bank):
+    # issue 11 #3: GIFT has no mark syntax; Moodle imports every GIFT question worth 1.
+    _, result = export(all_types_bank)
+    notes = "\n".join(result.notes)
+    assert "points" in notes and "at-num (2)" in notes and "at-essay (4)" in notes
+    from itembank.formats import ExportContext, ExportOptions
+
+    strict = gift.exporter.export(all_types_bank, ExportContext(renderer=Renderer(), options=ExportOptions(strict=True)))
+    reasons = dict(strict.skipped)
+    assert "at-num" in reasons and "worth 2 points" in reasons["at-num"]
+    worth_one = {i.id for i in all_types_bank.items if i.points == 1}
+    assert not worth_one & {i for i in reasons if "points" in reasons[i]}
 
 
 def test_losses_are_reported_as_notes(all_types):

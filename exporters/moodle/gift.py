@@ -22,6 +22,7 @@ from itembank.model import (
     FlashcardItem,
     MatchingItem,
     NumericItem,
+    OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
 )
@@ -45,9 +46,12 @@ _SPECIAL = re.compile(r"([\\~=#{}:])")
 _WEIGHT_LIKE = re.compile(r"^%-*[0-9]{1,2}\.?[0-9]*%")
 
 SKIP_REASONS: dict[str, str] = {
-    "ordering": "GIFT has no ordering question type (use the Moodle XML export)",
     "cloze": "GIFT cannot express a cloze with several blanks (use the Moodle XML export)",
 }
+#: What Moodle's ordering question reads after ``{>`` (qtype_ordering's import_from_gift, core since
+#: Moodle 4.4): how many items, all of them, vertical, absolute-position grading (partial credit per
+#: item in its place), grading details shown, no numbering: the Moodle XML export's settings.
+ORDERING_HEAD = ">{count} ALL VERTICAL ABSOLUTE_POSITION SHOW none"
 
 
 def escape(text: str) -> str:
@@ -69,12 +73,12 @@ class GiftExporter:
     name = "gift"
     description = "Moodle GIFT text: question bank → Import → GIFT format"
     default_output = "questions.gift"
-    options = frozenset({"status"})
+    options = frozenset({"status", "strict"})
     default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
-        writer = _GiftWriter(MoodleHtml(ctx.renderer))
+        writer = _GiftWriter(MoodleHtml(ctx.renderer), strict=ctx.options.strict)
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
         for _, path, items in categories(bank):
@@ -98,18 +102,24 @@ class GiftExporter:
 class _GiftWriter:
     """One GIFT block per item; raises :class:`ItemSkipped` for what GIFT cannot carry."""
 
-    def __init__(self, mh: MoodleHtml) -> None:
+    def __init__(self, mh: MoodleHtml, *, strict: bool = False) -> None:
         self.mh = mh
+        self.strict = strict
         self.lost: dict[str, list[str]] = defaultdict(list)  # what GIFT cannot carry -> item ids
 
     def question(self, item: AnyItem) -> str:
         if item.type in SKIP_REASONS:
             raise ItemSkipped(SKIP_REASONS[item.type])
+        if item.points != 1 and self.strict:
+            raise ItemSkipped(f"worth {format_number(item.points)} points, and GIFT imports every question worth 1 (--strict); use the Moodle XML export")
         stem = self.html(self.mh.block(item.stem))
         answers = self.answers(item)
         feedback = self.html(general_feedback(item, self.mh, hints=True))  # GIFT has no hints: they go here
         if feedback:
             answers.append("####" + html_text(feedback))
+        if item.points != 1:
+            # GIFT has no syntax for a question's mark: Moodle imports every GIFT question worth 1.
+            self.lost["points (Moodle imports every GIFT question worth 1 point: set the mark after import)"].append(f"{item.id} ({format_number(item.points)})")
         lines = [self.comment(item), f"::{escape(item.name)}::[html]{escape(stem)}{{", *answers, "}"]
         return "\n".join(line for line in lines if line)
 
@@ -144,6 +154,8 @@ class _GiftWriter:
             if item.rubric or item.sample_answer or item.min_words or item.max_words or item.response_template:
                 self.lost["essay grader information (rubric, sample answer), word limits and response template"].append(item.id)
             return []  # "{}" (with only general feedback) is an essay
+        if isinstance(item, OrderingItem):
+            return self.ordering(item)
         if isinstance(item, FlashcardItem):
             return []  # a self-check essay: the card's back is in the general feedback
         raise ItemSkipped(f"GIFT has no {item.type} question type")  # pragma: no cover - every type is handled above
@@ -199,6 +211,22 @@ class _GiftWriter:
         if not item.shuffle:
             self.lost["'shuffle: false' (GIFT always lets Moodle shuffle)"].append(item.id)
         return lines
+
+    def ordering(self, item: OrderingItem) -> list[str]:
+        """``{>N ALL VERTICAL ABSOLUTE_POSITION SHOW none`` then one entry a line (qtype_ordering).
+
+        Moodle hands the ordering question its answer text with GIFT's escapes already turned into
+        placeholders it never turns back, and ends the answers at the first ``}``: so the entries are
+        written unescaped, each on one line, and an entry GIFT cannot carry skips the item.
+        """
+        lines = [ORDERING_HEAD.format(count=len(item.sequence))]
+        for entry in item.sequence:
+            html = self.html(self.mh.inline(entry)).replace("\r", " ").replace("\n", " ").strip()
+            for bad, why in (("}", "'}'"), ("####", "'####'"), ("\\", "a backslash")):
+                if bad in html:
+                    raise ItemSkipped(f"an ordering entry holds {why}, which Moodle's GIFT import of ordering questions cannot read; use the Moodle XML export")
+            lines.append(html)
+        return ["\n".join(lines)]
 
     def notes(self) -> list[str]:
         out = []
