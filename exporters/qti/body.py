@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import re
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote
@@ -42,6 +44,7 @@ class ItemAssets:
 
     media: set[str] = field(default_factory=set)
     interactions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the item lost or changed to fit the format
 
 
 class BodyWriter:
@@ -64,8 +67,21 @@ class BodyWriter:
             parent.append(block)
 
     def inline_into(self, parent: etree._Element, text: str) -> None:
-        """Inline content of a one-paragraph text (the ``<p>`` unwrapped), for choices and pairs."""
+        """Inline content of a one-paragraph text (the ``<p>`` unwrapped), for choices and pairs.
+
+        A choice is clicked or dragged as a whole: a link inside it would take the candidate away
+        from the test, so a link becomes its text and its address in brackets (nothing lost; noted).
+        """
         blocks = self.blocks(text)
+        for block in blocks:
+            for link in [a for a in block.iter() if isinstance(a.tag, str) and etree.QName(a).localname == "a"]:
+                href, label = link.get("href", ""), "".join(link.itertext())  # type: ignore[arg-type]
+                link.tag = self.p.html("span")
+                link.attrib.clear()
+                if href and href != label:
+                    tail = etree.SubElement(link, self.p.html("span"))
+                    tail.text = f" ({href})"
+                self.assets.notes.append(f"a link in a choice is written as its text and address ({href}): a click on the choice must not leave the test")
         if len(blocks) == 1 and etree.QName(blocks[0]).localname == "p":
             only = blocks[0]
             parent.text = (parent.text or "") + (only.text or "")
@@ -129,6 +145,8 @@ class BodyWriter:
         if converted is None:
             return False
         math = copy.copy(converted)
+        for note in fit_mathml(math, self.p.key):
+            self.assets.notes.append(f"${latex}$: {note}")
         math.tail = span.tail
         parent = span.getparent()
         if parent is None:
@@ -177,3 +195,48 @@ def _strip_mathml_attrs(math: etree._Element) -> None:
                             "columnalign", "rowspacing", "columnspacing", "lspace", "rspace", "form", "width"):
                 del node.attrib[attr]
 
+
+
+#: MathML 3's negative named spaces (LaTeX ``\!`` is ``negativethinmathspace``), which MathML 2 (the
+#: QTI 2.1 schema) does not name: the same widths in em (MathML 3, section 2.1.5.2).
+_NEGATIVE_SPACES = {
+    "negativeveryverythinmathspace": "-0.0556em",
+    "negativeverythinmathspace": "-0.1111em",
+    "negativethinmathspace": "-0.1667em",
+    "negativemediummathspace": "-0.2222em",
+    "negativethickmathspace": "-0.2778em",
+    "negativeverythickmathspace": "-0.3333em",
+    "negativeveryverythickmathspace": "-0.3889em",
+}
+_MATHML2_NAMED = {name[len("negative"):] for name in _NEGATIVE_SPACES}
+#: MathML 2 lengths: a number with a unit, or 0 (the schema's length-with-unit).
+_MATHML2_LENGTH = re.compile(r"^-?([0-9]+|[0-9]*\.[0-9]+)(em|ex|px|in|cm|mm|pt|pc|%)$|^0$")
+_MATHML3_LENGTH = re.compile(r"^\s*((-?[0-9]*([0-9]\.?|\.[0-9])[0-9]*(e[mx]|in|cm|mm|p[xtc]|%)?)|(negative)?((very){0,2}thi(n|ck)|medium)mathspace)\s*$")
+_LENGTH_ATTRS = ("width", "lspace", "rspace", "height", "depth")
+
+
+def fit_mathml(math: etree._Element, schema_key: str) -> list[str]:
+    """Make converted MathML valid for the profile's MathML schema; say what changed, if anything lost.
+
+    QTI 2.1 validates math against MathML 2, QTI 3.0 against MathML 3: a MathML 3 length name MathML 2
+    lacks is mapped to the same width in em (nothing lost, no note); a length neither can read is
+    dropped (the default spacing), with a note.
+    """
+    notes: list[str] = []
+    mathml2 = schema_key == "qti21"
+    for node in math.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for attr in _LENGTH_ATTRS:
+            value = node.get(attr)
+            if value is None:
+                continue
+            if etree.QName(node).localname == "mspace" and attr == "width" and value.strip() in _MATHML2_NAMED | set(_NEGATIVE_SPACES):
+                if mathml2 and value.strip() in _NEGATIVE_SPACES:
+                    node.set(attr, _NEGATIVE_SPACES[value.strip()])
+                continue
+            if (_MATHML2_LENGTH if mathml2 else _MATHML3_LENGTH).match(value):
+                continue
+            del node.attrib[attr]
+            notes.append(f"MathML {'2' if mathml2 else '3'} cannot hold {attr}={value!r} on <{etree.QName(node).localname}>; default spacing used")
+    return notes

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lxml import etree
 
 from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportResult
-from itembank.model import (
-    Bank,
-)
+from itembank.model import AnyItem, Bank
 
 from ..kit.zip import zip_bytes
 from .assessment_test import build_test, plan_sections
@@ -36,6 +36,7 @@ def build_files(profile: Profile, bank: Bank, ctx: ExportContext, result: Export
             raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
         entries.append(ItemEntry(item, href, builder.assets))
         result.wrote(item.type)
+        result.notes.extend(f"[{item.id}] {note}" for note in builder.assets.notes)
     media = sorted({m for e in entries for m in e.assets.media})
     for path in media:
         source = bank.media_path(path)
@@ -70,11 +71,40 @@ def check_files(profile: Profile, files: dict[str, bytes]) -> list[str]:
     return problems
 
 
+def _at_source(bank: Bank, problem: str) -> str:
+    """``items/ID.xml: line N: message`` said where the author can fix it: the item's file and line."""
+    name, sep, rest = problem.partition(": ")
+    if not (sep and name.startswith(f"{ITEMS_DIR}/") and name.endswith(".xml")):
+        return problem
+    item = bank.by_id.get(name[len(ITEMS_DIR) + 1 : -4])
+    if item is None:
+        return problem
+    return f"{item_source(bank, item)}: [{item.id}] {rest} (in the export's {name})"
+
+
+def item_source(bank: Bank, item: AnyItem) -> str:
+    """``file:line`` of the item in the bank (the file as the user sees it, the line the item starts)."""
+    from itembank.positions import PositionIndex
+
+    path = bank.root / item.location.path
+    line = item.location.line
+    if item.location.index is not None:
+        try:
+            line = PositionIndex(path.read_text(encoding="utf-8-sig")).locate(("items", item.location.index))[0]
+        except OSError:
+            pass
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = str(path)
+    return f"{shown}:{line}"
+
+
 def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportResult:
     result = ExportResult()
     files = build_files(profile, bank, ctx, result)
     if ctx.options.check:
-        problems = check_files(profile, files)
+        problems = [_at_source(bank, p) for p in check_files(profile, files)]
         if problems:
             shown = "\n  ".join(problems[:50])
             more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
