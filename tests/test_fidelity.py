@@ -96,3 +96,33 @@ def test_qti_upper_bound_of_1_96_plus_0_005_is_1_965(fmt: str) -> None:
 def test_a_range_centre_and_half_width_are_exact() -> None:
     item = NumericItem(id="n", type="numeric", location=SourceRef("x.yaml"), stem="z?", range=(0.1, 0.3))
     assert (item.centre, item.half_width) == (0.2, 0.1)
+
+
+# --- 2: MathML valid for each profile's schema; errors point at the YAML ------------------------------
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+@pytest.mark.parametrize("latex", [r"N\!\left(\mu, \sigma^2\right)", r"a\,b\;c\quad d\!e", r"\begin{aligned} a &= b \\ c &= d \end{aligned}"])
+def test_latex_spacing_makes_valid_mathml_for_the_profile(xsd_dir: Path, fmt: str, latex: str) -> None:
+    item = ClozeItem(
+        id="m", type="cloze", location=SourceRef("x.yaml"), stem=f"${latex}$ is {{{{w}}}}",
+        blanks=(Blank(name="w", kind="text", answers=("normal",)),),
+    )
+    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
+    widths = [m.get("width") for m in root.iter("{http://www.w3.org/1998/Math/MathML}mspace")]
+    if r"\!" in latex:
+        assert ("-0.1667em" if fmt == "qti21" else "negativethinmathspace") in widths
+
+
+def test_check_errors_name_the_items_yaml_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from itembank.api import load_bank
+    from itembank.exporters.qti.package import _at_source
+
+    (tmp_path / "quiz.yaml").write_text("items:\n  - {id: a, type: flashcard, stem: s, answer: t}\n  - id: b\n    type: flashcard\n    stem: s\n    answer: t\n")
+    monkeypatch.chdir(tmp_path)
+    bank = load_bank(tmp_path)
+    said = _at_source(bank, "items/b.xml: line 1: Element 'mspace': not valid")
+    assert said.startswith("quiz.yaml:3: [b] line 1: Element 'mspace': not valid")
+    assert "items/b.xml" in said
