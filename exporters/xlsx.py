@@ -135,7 +135,9 @@ _STYLES: dict[str, dict[str, Any]] = {
     "id": {"alignment": _TOP_WRAP, "font": Font(bold=True)},
     "number": {"alignment": Alignment(vertical="top", horizontal="center")},
     "key": {"alignment": _TOP_WRAP, "font": Font(bold=True, color="FF006100"), "fill": PatternFill("solid", fgColor="FFC6EFCE")},
-    "review": {"alignment": _TOP_WRAP, "protection": Protection(locked=False), "fill": PatternFill("solid", fgColor="FFFFF9E5"), "border": Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)},
+    # number_format "@" (Text): what a reviewer types is kept as typed, so a comment starting with "="
+    # stays a comment instead of becoming a formula (and #VALUE! after LibreOffice recalculates).
+    "review": {"alignment": _TOP_WRAP, "protection": Protection(locked=False), "fill": PatternFill("solid", fgColor="FFFFF9E5"), "border": Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN), "number_format": "@"},
     "hidden": {"alignment": Alignment(vertical="top"), "font": Font(color="FF808080")},
     "title": {"font": Font(bold=True, size=14)},
     "bold": {"font": Font(bold=True)},

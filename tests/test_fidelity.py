@@ -126,3 +126,61 @@ def test_check_errors_name_the_items_yaml_file_and_line(tmp_path: Path, monkeypa
     said = _at_source(bank, "items/b.xml: line 1: Element 'mspace': not valid")
     assert said.startswith("quiz.yaml:3: [b] line 1: Element 'mspace': not valid")
     assert "items/b.xml" in said
+
+
+# --- 6: review comments starting with "=" ------------------------------------------------------------
+
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
+import openpyxl  # noqa: E402
+
+from conftest import ALL_TYPES_BANK  # noqa: E402
+
+
+def _workbook(root: Path, out: Path) -> Path:
+    from itembank.api import export, load_bank
+
+    out.write_bytes(export(load_bank(root), "xlsx").data)  # type: ignore[arg-type]
+    return out
+
+
+def test_review_columns_are_text_cells_so_a_typed_equals_sign_stays_text(tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(_workbook(ALL_TYPES_BANK, tmp_path / "r.xlsx"))
+    ws = wb["Items"]
+    header = [c.value for c in ws[1]]
+    for name in ("Reviewer", "Decision", "Suggested difficulty", "Comments"):
+        col = header.index(name) + 1
+        assert {ws.cell(r, col).number_format for r in range(2, ws.max_row + 1)} == {"@"}, name
+
+
+@pytest.mark.consumer
+def test_a_formula_in_a_review_column_is_reported_by_row_and_column(soffice: str, tmp_path: Path) -> None:
+    from itembank.api import load_bank
+    from itembank.errors import ReviewImportError
+    from itembank.review import import_reviews
+
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(ALL_TYPES_BANK, bank_dir)
+    src = _workbook(bank_dir, tmp_path / "src.xlsx")
+    # What a spreadsheet makes of "=good point" typed into a General cell: a formula.
+    wb = openpyxl.load_workbook(src)
+    ws = wb["Items"]
+    header = [c.value for c in ws[1]]
+    ws.cell(3, header.index("Decision") + 1).value = "Revise"
+    ws.cell(3, header.index("Comments") + 1).value = "=good point"
+    edited = tmp_path / "edited.xlsx"
+    wb.save(edited)
+    # LibreOffice recalculates and saves it: the comment is now #NAME?.
+    out = tmp_path / "lo"
+    proc = subprocess.run(
+        [soffice, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(edited)],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    before = {p: p.read_bytes() for p in bank_dir.rglob("*.yaml")}
+    with pytest.raises(ReviewImportError) as info:
+        import_reviews(out / "edited.xlsx", load_bank(bank_dir), date="2026-12-01")
+    details = "\n".join(info.value.details)
+    assert "row 3, column Comments" in details and ("#VALUE!" in details or "#NAME?" in details)
+    assert {p: p.read_bytes() for p in bank_dir.rglob("*.yaml")} == before  # nothing imported

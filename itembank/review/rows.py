@@ -67,6 +67,14 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+#: What a spreadsheet stores for a formula that failed (OOXML error values).
+_ERROR_VALUES = frozenset({"#VALUE!", "#NAME?", "#REF!", "#DIV/0!", "#N/A", "#NUM!", "#NULL!", "#GETTING_DATA", "#SPILL!", "#CALC!"})
+
+
+class FormulaCell(str):
+    """A review cell that holds a formula or its error, not text (reported, never imported)."""
+
+
 def read_workbook(path: Path, progress: Progress | None = None) -> tuple[dict[str, str], list[tuple[int, dict[str, str | None]]]]:
     """The workbook's identity (hidden ``itembank`` sheet) and its Items rows (row number, header → text)."""
     from openpyxl import load_workbook
@@ -96,7 +104,14 @@ def read_workbook(path: Path, progress: Progress | None = None) -> tuple[dict[st
         out = []
         n = 1
         for n, values in enumerate(rows, 2):
-            cells = {h: _text(values[i]) if i < len(values) else None for h, i in index.items()}
+            cells: dict[str, str | None] = {}
+            for h, i in index.items():
+                value = values[i] if i < len(values) else None
+                if isinstance(value, str) and value in _ERROR_VALUES:
+                    # A formula (a comment typed as "=...") that the spreadsheet computed into an error:
+                    # the reviewer's text is gone from the file, so the row cannot be imported as is.
+                    value = FormulaCell(value)
+                cells[h] = value if isinstance(value, FormulaCell) else _text(value)
             if any(v is not None for v in cells.values()):
                 out.append((n, cells))
             if progress is not None and (n - 1) % 500 == 0:
@@ -165,6 +180,14 @@ def review_rows(path: Path, rows: list[tuple[int, dict[str, str | None]]], bank:
     out: list[ReviewRow] = []
     undecided = 0
     for n, c in rows:
+        bad = [(h, v) for h, v in c.items() if isinstance(v, FormulaCell)]
+        if bad:
+            for h, v in bad:
+                problems.append(
+                    f"row {n}, column {h}: the cell holds {v} (the spreadsheet read what was typed as a formula); "
+                    "retype it as text (start it with an apostrophe ' or a space) and save again"
+                )
+            continue
         shown, exported, fp = c[H_ID], c[H_EXPORTED_ID], c[H_FINGERPRINT]
         if exported is None or fp is None:
             problems.append(f"row {n}: this row was not exported by itembank (its hidden id/fingerprint cells are empty); add items to the bank, not to the workbook")
