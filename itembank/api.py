@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import __version__, output
+from . import __version__, audit, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
 from .errors import InvalidBank, ItembankError, UsageError
@@ -86,6 +86,7 @@ def export(
         make_options(asdict(ctx.options), exporter.options, f"format '{fmt}'")
     bank, left_out = filter_status(select_bank(bank, assessment, form), exporter, ctx.options)
     result = exporter.export(bank, ctx)
+    audit.check(fmt, bank, result, ctx.renderer)  # the invariants, on what was produced
     result.left_out.update(left_out)
     return result
 
@@ -212,6 +213,7 @@ def _export_one(target: Bank, exporter: Exporter, chosen: ExportOptions, rendere
     ctx = ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
     delivered, left_out = filter_status(target, exporter, ctx.options)
     result = exporter.export(delivered, ctx)
+    audit.check(exporter.name, delivered, result, renderer)
     result.left_out.update(left_out)
     return result
 

@@ -184,3 +184,52 @@ def test_a_formula_in_a_review_column_is_reported_by_row_and_column(soffice: str
     details = "\n".join(info.value.details)
     assert "row 3, column Comments" in details and ("#VALUE!" in details or "#NAME?" in details)
     assert {p: p.read_bytes() for p in bank_dir.rglob("*.yaml")} == before  # nothing imported
+
+
+# --- the invariants, checked inside every export --------------------------------------------------------
+
+from itembank import audit  # noqa: E402
+from itembank.formats import ExportResult  # noqa: E402
+from itembank.model import Bank, BankConfig, ChoiceItem, Option  # noqa: E402
+
+
+def _bank(*items: object) -> Bank:
+    return Bank(root=ALL_TYPES_BANK, config=BankConfig(title="T"), items=tuple(items))  # type: ignore[arg-type]
+
+
+def test_every_export_of_the_test_banks_keeps_the_invariants(seed_bank, all_types_bank) -> None:
+    from itembank.formats import ExportContext, registry
+
+    for bank in (seed_bank, all_types_bank):
+        for fmt, exporter in registry().items():
+            r = Renderer()
+            assert audit.audit(fmt, bank, exporter.export(bank, ExportContext(renderer=r)), r) == [], fmt
+
+
+def test_the_audit_catches_a_lost_blank_a_lost_hint_and_float_noise() -> None:
+    r = Renderer()
+    cloze = ClozeItem(id="cz", type="cloze", location=SourceRef("x.yaml"), stem="call `df.` {{m}} `()`", blanks=(Blank(name="m", kind="text", answers=("head",)),))
+    lost_blank = ExportResult(files={"items/cz.xml": b"<assessmentItem><itemBody><p>call <code>df.</code> {{m}} <code>()</code></p></itemBody></assessmentItem>"})
+    found = audit.audit("qti21", _bank(cloze), lost_blank, r)
+    assert any("{{m}} is left" in p for p in found) and any("1 blanks but the output has 0" in p for p in found)
+
+    mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
+                    options=(Option(id="a", text="Up", correct=True), Option(id="b", text="Down", feedback="No: it rises")))
+    no_hint = ExportResult(data=b'<?xml version="1.0"?><quiz><question type="multichoice"><idnumber>mc</idnumber><questiontext><text><![CDATA[<p>Pick one</p>]]></text></questiontext>'
+                                b"<answer><text>Up</text></answer><answer><text>Down</text><feedback><text>No: it rises</text></feedback></answer></question></quiz>")
+    assert [p for p in audit.audit("moodle", _bank(mc), no_hint, r)] == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
+    no_hint.notes.append("this format cannot carry hints: mc")
+    assert audit.audit("moodle", _bank(mc), no_hint, r) == []
+
+    num = NumericItem(id="n", type="numeric", location=SourceRef("x.yaml"), stem="z?", answer=1.96, tolerance=0.005)
+    noisy = ExportResult(files={"items/n.xml": b"<assessmentItem><itemBody><p>z?</p></itemBody><lte>1.9649999999999999</lte></assessmentItem>"})
+    assert any("1.9649999999999999" in p for p in audit.audit("qti21", _bank(num), noisy, r))
+
+
+def test_a_broken_invariant_refuses_the_export_with_the_items_file(monkeypatch: pytest.MonkeyPatch, all_types_bank) -> None:
+    from itembank.api import export
+    from itembank.errors import ItembankError
+
+    monkeypatch.setattr(audit, "audit", lambda fmt, bank, result, renderer: ["[at-cloze] the cloze blank {{phase1}} is left in the output as text"])
+    with pytest.raises(ItembankError, match=r"other.yaml: \[at-cloze\] the cloze blank"):
+        export(all_types_bank, "qti21")
