@@ -16,6 +16,8 @@ import pytest
 from itembank import Bank, load_bank
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every schema check in the tests validates for real: no remembered "already valid" documents.
+os.environ["ITEMBANK_CACHE_DIR"] = "off"
 SHARED = Path(os.environ.get("ITEMBANK_SHARED", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI") == "true"
 SEED_BANK = ROOT / "items"

@@ -233,3 +233,27 @@ def test_a_broken_invariant_refuses_the_export_with_the_items_file(monkeypatch: 
     monkeypatch.setattr(audit, "audit", lambda fmt, bank, result, renderer: ["[at-cloze] the cloze blank {{phase1}} is left in the output as text"])
     with pytest.raises(ItembankError, match=r"other.yaml: \[at-cloze\] the cloze blank"):
         export(all_types_bank, "qti21")
+
+
+# --- build --check: documents found valid are remembered ---------------------------------------------
+
+
+@pytest.mark.consumer
+def test_schema_check_remembers_valid_documents_and_never_invalid_ones(xsd_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from itembank.exporters.kit import xsd as kit_xsd
+
+    item = ClozeItem(id="c", type="cloze", location=SourceRef("x.yaml"), stem="a {{b}}", blanks=(Blank(name="b", kind="text", answers=("x",)),))
+    good = qti.to_bytes(ItemBuilder(qti.QTI21, Renderer(), item, "t").build())
+    bad = good.replace(b"textEntryInteraction", b"noSuchInteraction")
+    monkeypatch.setenv("ITEMBANK_CACHE_DIR", str(tmp_path / "cache"))
+    first = kit_xsd.validate_files({"a.xml": good, "b.xml": bad}, "qti21", xsd_dir)
+    assert first and {p.split(":")[0] for p in first} == {"b.xml"}
+    assert kit_xsd.validate_files({"a.xml": good, "b.xml": bad}, "qti21", xsd_dir) == first
+
+    def no_compile(*args: object, **kw: object) -> None:
+        raise AssertionError("the schema was compiled although every document is known valid")
+
+    monkeypatch.setattr(kit_xsd, "load_schema", no_compile)
+    assert kit_xsd.validate_files({"again.xml": good, "copy.xml": good}, "qti21", xsd_dir) == []
+    with pytest.raises(AssertionError, match="compiled"):
+        kit_xsd.validate_files({"b.xml": bad}, "qti21", xsd_dir)  # an invalid document is checked every time

@@ -21,6 +21,7 @@ API (kept small on purpose, other exporters use it too)::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -112,9 +113,89 @@ def _validate_with(schema: etree.XMLSchema, data: bytes) -> list[str]:
     return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]  # lxml-stubs: _ErrorLog is iterable
 
 
+def _cache_dir() -> Path | None:
+    """Where documents already found valid are remembered (None: no cache).
+
+    ``ITEMBANK_CACHE_DIR``, else ``$XDG_CACHE_HOME/itembank``, else ``~/.cache/itembank``;
+    ``ITEMBANK_CACHE_DIR=off`` turns it off.
+    """
+    raw = os.environ.get("ITEMBANK_CACHE_DIR")
+    if raw == "off":
+        return None
+    if raw:
+        return Path(raw)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "itembank"
+
+
+_FINGERPRINTS: dict[str, str] = {}
+
+
+def _schema_fingerprint(xsd: Path) -> str:
+    """Every file of the schema folder (name, size, mtime): a changed schema is a new cache."""
+    key = str(xsd.resolve())
+    if key not in _FINGERPRINTS:
+        h = hashlib.sha256()
+        for f in sorted(xsd.rglob("*")):
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f.relative_to(xsd).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        _FINGERPRINTS[key] = h.hexdigest()[:16]
+    return _FINGERPRINTS[key]
+
+
+def _known_valid(xsd: Path, schema_key: str) -> tuple[Path | None, set[str]]:
+    folder = _cache_dir()
+    if folder is None:
+        return None, set()
+    folder = folder / "xsd-valid" / f"{schema_key}-{_schema_fingerprint(xsd)}"
+    try:
+        return folder, {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    except OSError:
+        return None, set()
+
+
+def _remember_valid(folder: Path | None, digests: list[str]) -> None:
+    if folder is None or not digests:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for d in digests:
+            (folder / d).touch()
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
 def validate_files(docs: Mapping[str, bytes | str | Path], schema_key: str, xsd_dir: str | Path | None = None) -> list[str]:
-    """Validate several documents against one schema; returns ``"name: problem"`` lines (empty = valid)."""
+    """Validate several documents against one schema; returns ``"name: problem"`` lines (empty = valid).
+
+    The QTI 3.0 schema takes seconds to compile, validating a document under a millisecond: so a
+    document (by its SHA-256) found valid against this exact schema folder is remembered on disk
+    (see :func:`_cache_dir`), identical documents are validated once, and the schema is compiled only
+    when some document is new.
+    """
     xsd = schema_dir(xsd_dir)
+    data = {name: _read(source) for name, source in docs.items()}
+    digests = {name: hashlib.sha256(d).hexdigest() for name, d in data.items()}
+    folder, known = _known_valid(xsd, schema_key)
+    todo: dict[str, bytes] = {}
+    for name in sorted(data):
+        if digests[name] not in known and digests[name] not in {digests[n] for n in todo}:
+            todo[name] = data[name]
+    if not todo:
+        return []
+    problems = _validate_uncached(todo, schema_key, xsd)
+    bad = {line.split(": ", 1)[0] for line in problems}
+    _remember_valid(folder, [digests[n] for n in todo if n not in bad])
+    if problems:
+        # A duplicate of an invalid document is invalid too: report it under each name.
+        extra = [f"{n}: {line.split(': ', 1)[1]}" for n in sorted(data) if n not in todo and n not in bad
+                 for line in problems if digests[line.split(': ', 1)[0]] == digests[n]]
+        problems = sorted(problems + extra)
+    return problems
+
+
+def _validate_uncached(docs: Mapping[str, bytes], schema_key: str, xsd: Path) -> list[str]:
     cache_key = (str(xsd.resolve()), schema_key)
     if cache_key not in _IN_PROCESS_BROKEN:
         try:
