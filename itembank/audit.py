@@ -72,7 +72,8 @@ def words(fmt: str, text: str, renderer: Renderer) -> list[str]:
         except etree.XMLSyntaxError:
             plain = text
         if fmt in _HTML_IN_XML:
-            plain = _html_text(plain)
+            # Most texts are HTML, some plain (a Moodle match answer shows "<div>" as typed): both readings.
+            plain = _html_text(plain) + " " + plain
     else:
         plain = text
     return _WORD.findall(plain.casefold())

@@ -77,8 +77,13 @@ def pandoc() -> str:
 
 # Hypothesis: CI runs a bounded, derandomized number of examples (the same every run); the long run
 # (`pytest --hypothesis-profile=long tests/test_generated_banks.py`) explores thousands, randomly.
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
 
-settings.register_profile("ci", derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# No shrinking in CI: a failing generated bank is reported as generated (whole), in seconds rather
+# than after minutes of shrinking; the long run shrinks.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile("ci")

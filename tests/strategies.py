@@ -33,6 +33,7 @@ author writes them) with ``itembank.yaml`` and ``media/``.
 from __future__ import annotations
 
 import struct
+from decimal import Decimal
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -332,8 +333,10 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
             item["answer"] = draw(numbers())
             item["tolerance"] = draw(tolerances())
         else:
-            low = draw(numbers())
-            item["range"] = {"min": low, "max": float(f"{low + draw(st.sampled_from((0, 0.01, 1, 2.5, 10))):.12g}")}
+            low = float(draw(numbers()))  # (an int beyond 2**53 would compare above its own float max: IB207)
+            width = draw(st.sampled_from(("0", "0.01", "1", "2.5", "10")))
+            high = float(Decimal(repr(float(low))) + Decimal(width))  # exact: never below low
+            item["range"] = {"min": low, "max": max(high, low)}
         if draw(st.booleans()):
             item["unit"] = draw(st.sampled_from(("m/s", "kg", "%", "µs", "€", "examples")))
     elif t == "essay":

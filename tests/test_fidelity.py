@@ -257,3 +257,12 @@ def test_schema_check_remembers_valid_documents_and_never_invalid_ones(xsd_dir: 
     assert kit_xsd.validate_files({"again.xml": good, "copy.xml": good}, "qti21", xsd_dir) == []
     with pytest.raises(AssertionError, match="compiled"):
         kit_xsd.validate_files({"b.xml": bad}, "qti21", xsd_dir)  # an invalid document is checked every time
+
+
+def test_a_cloze_whose_shares_do_not_add_up_in_decimal_still_reaches_full_marks() -> None:
+    # found by the QTI player on a generated bank: 1 point over 3 blanks scored 0.9999999999999999
+    item = ClozeItem(id="c", type="cloze", location=SourceRef("x.yaml"), stem="{{a}} {{b}} {{c}}", points=1,
+                     blanks=tuple(Blank(name=n, kind="text", answers=("x",)) for n in "abc"))
+    xml = etree.tostring(ItemBuilder(qti.QTI21, Renderer(), item, "t").build()).decode()
+    assert "0.333333" not in xml
+    assert "<divide><product><variable identifier=\"SCORE\"/>" in xml

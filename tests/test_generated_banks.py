@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from lxml import etree
 
 from conftest import SHARED, require
-from itembank import Bank
+from itembank import Bank, audit
 from itembank.formats import ExportContext, ExportOptions, registry
 from itembank.render import Renderer
 from itembank.validate import check_bank
@@ -37,10 +37,10 @@ from test_gift import read_gift
 
 os.environ.setdefault("ITEMBANK_XSD_DIR", str(SHARED / "xsd"))
 
-#: Examples per export test: a twentieth of the profile's (ci: 5 banks; long: 100).
-EXAMPLES = max(5, settings.default.max_examples // 20)
-#: Banks merged into the one package the QTI player checks (ci: 5 banks, about 35 items; long: 60).
-PLAYER_BANKS = max(5, min(60, settings.default.max_examples // 30))
+#: Generated banks per test: (validated, exported through every format, merged for the QTI player).
+#: CI (profile "ci", derandomized): a few, about a minute in all; "long": thousands, random.
+SIZES = {"long": (2000, 300, 40)}.get(settings.get_current_profile_name(), (20, 5, 5))
+VALIDATED, EXAMPLES, PLAYER_BANKS = SIZES
 CHECKED = {"qti21", "qti30", "canvas"}  # formats with a --check of their own (XSDs, structure)
 
 
@@ -54,7 +54,7 @@ def _xsd_ready() -> bool:
     return (Path(os.environ["ITEMBANK_XSD_DIR"]) / "catalog.xml").is_file()
 
 
-@settings(max_examples=settings.default.max_examples)
+@settings(max_examples=VALIDATED)
 @given(generated=banks(max_items=6))
 def test_generated_items_are_valid_and_load_as_written(tmp_path_factory, generated) -> None:
     bank = load(generated, tmp_path_factory.mktemp("bank"))
@@ -111,6 +111,7 @@ def test_every_format_exports_every_generated_item_and_reads_back(tmp_path_facto
             # One account per item: written (counted by type) or skipped with a reason.
             assert sum(result.written.values()) + len(skipped) == len(bank.items), (fmt, result.summary())
         _read_back(fmt, bank, result)
+        assert audit.audit(fmt, bank, result, renderer) == [], fmt  # the invariants every export keeps
 
 
 # --- the real QTI player, on every generated item ----------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import hashlib
 from collections.abc import Callable, Iterable
 from typing import ClassVar
@@ -378,16 +380,27 @@ class ItemBuilder:
         assert isinstance(item, ClozeItem)
         total = sum(b.points for b in item.blanks) or 1.0
         idents = {b.name: f"RESPONSE_{qti_id(b.name, 'B_')}" for b in item.blanks}
-        for blank in item.blanks:
-            self._blank_declaration(blank, idents[blank.name], item.points * blank.points / total)
+        # SCORE = sum of the shares of the blanks answered correctly.  When the shares written as
+        # decimals do not add up to the item's points exactly (1 point over 3 blanks:
+        # 0.3333333333333333 x 3 = 0.9999999999999999, never full marks), SCORE sums the blanks'
+        # own points and is scaled once at the end: (sum x points) / total is exact at full marks.
+        shares = [item.points * b.points / total for b in item.blanks]
+        exact = sum(Decimal(number_text(x)) for x in shares) == Decimal(number_text(item.points))
+        weights = shares if exact else [b.points for b in item.blanks]
+        for blank, weight in zip(item.blanks, weights):
+            self._blank_declaration(blank, idents[blank.name], weight)
         holder = etree.Element("div")
         self.body_writer.into(holder, item.stem)
         self._replace_placeholders(holder, item, idents)
         for block in list(holder):
             self.body.append(block)
-        # SCORE = sum of the shares of the blanks answered correctly.
-        for blank in item.blanks:
-            self._blank_rule(blank, idents[blank.name], item.points * blank.points / total)
+        for blank, weight in zip(item.blanks, weights):
+            self._blank_rule(blank, idents[blank.name], weight)
+        if not exact:
+            scaled = self.p.el(self.p.el(self.set_outcome(self.rp, "SCORE"), "divide"), "product")
+            self.var(scaled, "SCORE")
+            self.base(scaled, "float", number_text(item.points))
+            self.base(scaled.getparent(), "float", number_text(total))  # type: ignore[arg-type]
         fb = [b for b in item.blanks if b.feedback]
         if fb:
             self.outcome("FEEDBACK", "multiple", "identifier")
