@@ -383,8 +383,7 @@ def items(draw: st.DrawFn, item_type: str | None = None, item_id: str | None = N
     t = item_type or draw(st.sampled_from(ITEM_TYPES))
     item = draw(_common(item_id or f"gen-{t.replace('_', '-')}", t))
     draw(_body(item))
-    if t != "flashcard":
-        _teaching(draw, item)
+    _teaching(draw, item)  # flashcards too: the schema lets them have hints, rationale, solution
     return item
 
 

@@ -266,3 +266,13 @@ def test_a_cloze_whose_shares_do_not_add_up_in_decimal_still_reaches_full_marks(
     xml = etree.tostring(ItemBuilder(qti.QTI21, Renderer(), item, "t").build()).decode()
     assert "0.333333" not in xml
     assert "<divide><product><variable identifier=\"SCORE\"/>" in xml
+
+
+def test_a_flashcards_hints_are_in_its_qti_item() -> None:
+    # found by the export invariants on the benchmark generator's bank: they were dropped silently
+    from itembank.model import FlashcardItem
+
+    card = FlashcardItem(id="f", type="flashcard", location=SourceRef("x.yaml"), stem="Front?", answer="Back.", hints=("Think of the first phase.",))
+    for profile in PROFILES.values():
+        xml = etree.tostring(ItemBuilder(profile, Renderer(), card, "t").build()).decode()
+        assert "Think of the first phase." in xml

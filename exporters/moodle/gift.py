@@ -231,8 +231,8 @@ class _GiftWriter:
     def notes(self) -> list[str]:
         out = []
         for what, ids in sorted(self.lost.items()):
-            more = " ..." if len(ids) > 10 else ""
-            out.append(f"GIFT cannot carry {what}; use the Moodle XML export for: {', '.join(ids[:10])}{more}")
+            # Every item, not the first ten: a note that stops at "..." would leave the rest silent.
+            out.append(f"GIFT cannot carry {what}; use the Moodle XML export for: {', '.join(ids)}")
         return out
 
 

@@ -102,8 +102,7 @@ class MoodleXmlExporter:
         if writer.all_or_nothing:
             result.notes.append(
                 "all_or_nothing multiple response items are scored with wrong options at -100% (any wrong tick scores 0); "
-                "Moodle still gives partial credit for an incomplete selection: " + ", ".join(writer.all_or_nothing[:10])
-                + (" ..." if len(writer.all_or_nothing) > 10 else "")
+                "Moodle still gives partial credit for an incomplete selection: " + ", ".join(writer.all_or_nothing)
             )
         if writer.long_tags:
             result.notes.append(

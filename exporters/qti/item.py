@@ -307,7 +307,7 @@ class ItemBuilder:
         self._scorer_rubric(item)
 
     def _hint_rubric(self) -> None:
-        """Essays have no correct/incorrect, so hints are shown up front in a candidate rubric block."""
+        """Essays and flashcards have no correct/incorrect, so hints are shown up front in a candidate rubric block."""
         attrs = {"view": "candidate"}
         if self.p.kebab:
             attrs["use"] = "instructions"
@@ -520,6 +520,8 @@ class ItemBuilder:
         assert isinstance(item, FlashcardItem)
         self.response("RESPONSE", "single", "string")
         self.stem()
+        if item.hints:
+            self._hint_rubric()  # as for essays: nothing is scored, so the hints come up front
         self.p.el(self.body, "extendedTextInteraction", responseIdentifier="RESPONSE", expectedLines="3")
         self.assets.interactions.append("extendedTextInteraction")
         self.outcome("ANSWER_FB", "single", "identifier")
