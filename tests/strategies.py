@@ -352,7 +352,7 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
             item["sample_answer"] = draw(markdown(2))
         if draw(st.booleans()):
             lo = draw(st.integers(0, 100))
-            item["min_words"], item["max_words"] = lo, lo + draw(st.integers(0, 500))
+            item["min_words"], item["max_words"] = lo, max(1, lo + draw(st.integers(0, 500)))  # max_words >= 1
         if draw(st.booleans()):
             item["response_template"] = draw(plain_text(1, 4))
     elif t == "matching":
