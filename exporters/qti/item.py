@@ -387,8 +387,10 @@ class ItemBuilder:
         shares = [item.points * b.points / total for b in item.blanks]
         exact = sum(Decimal(number_text(x)) for x in shares) == Decimal(number_text(item.points))
         weights = shares if exact else [b.points for b in item.blanks]
-        for blank, weight in zip(item.blanks, weights):
-            self._blank_declaration(blank, idents[blank.name], weight)
+        for blank, share in zip(item.blanks, shares):
+            # A text blank's mapping only says "accepted" (> 0); it shows the blank's share of the
+            # points, to 12 significant digits when the share has no short decimal.
+            self._blank_declaration(blank, idents[blank.name], share if exact else float(number_text(share, significant=12)))
         holder = etree.Element("div")
         self.body_writer.into(holder, item.stem)
         self._replace_placeholders(holder, item, idents)
