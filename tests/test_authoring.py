@@ -142,7 +142,12 @@ def test_yaml_syntax_errors_name_the_fix_and_the_line(text: str, line: int, fix:
 
 
 def test_output_folders_and_files_follow_the_umask(tmp_path: Path) -> None:
-    from itembank.atomic import write_file_atomic, write_tree_atomic
+    from itembank.atomic import write_file_atomic, write_result
+    from itembank.formats import ExportResult
+
+    def write_tree_atomic(path: Path, files: dict[str, bytes]) -> None:
+        write_result(ExportResult(files=files), path)
+
 
     old = os.umask(0o022)
     try:
@@ -220,7 +225,7 @@ def test_stats_on_an_invalid_bank_counts_what_it_can_and_exits_1(tmp_path: Path)
     bank(tmp_path, "items:\n  - {id: a, type: flashcard, stem: s, answer: t}\n  - {id: b, type: flashcard, stem: s}\n")
     code, out, err = invoke("stats", "--bank", str(tmp_path))
     assert code == 1
-    assert "1 items" in out and "flashcard" in out
+    assert "1 item" in out and "flashcard" in out
     assert "IB101" in err and "valid items only" in err
 
 
@@ -230,6 +235,6 @@ def test_validate_inside_a_bank_folder_finds_the_bank(tmp_path: Path) -> None:
     bank(tmp_path / "bank" / "deep", "id: a\ntype: flashcard\nstem: s\nanswer: t\n")
     code, out, err = invoke("validate", cwd=tmp_path / "bank" / "deep" / "er")
     assert code == 0, out + err
-    assert "1 valid items" in out
+    assert "1 valid item" in out
     code, out, err = invoke("validate", cwd=tmp_path)  # not in a bank, no items/: a clear usage error
     assert code == 2 and "does not exist" in out + err
