@@ -421,3 +421,32 @@ def test_exporter_turns_unwritable_text_into_itembank_error(all_types_bank: Bank
     for fmt in PROFILES:
         with pytest.raises(ItembankError, match="prop"):
             export_files(bank, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_plain_text_fields_are_literal_in_qti(tmp_path: Path, fmt: str) -> None:
+    """Matching answers, distractors, ordering entries and dropdown choices are plain text
+    (itembank.fields, the README's field table): QTI wrote them as Markdown (MathML, <em>) where
+    every other format shows them as typed (issue 11 #10)."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "plain.yaml").write_text(
+        "items:\n"
+        "  - {id: m1, type: matching, stem: Match., pairs: [{prompt: mean, match: '$\\bar{x}$'}, {prompt: var, match: 's^2 *not* md'}], distractors: ['**d**']}\n"
+        "  - {id: o1, type: ordering, stem: Order., sequence: ['a *b*', '$c$']}\n"
+        "  - {id: c1, type: cloze, stem: 'Pick {{x}}.', blanks: {x: {choices: ['*y*', '$z$'], correct: '*y*'}}}\n",
+        encoding="utf-8",
+    )
+    files, _result = export_files(load_bank(bank_dir), fmt)
+    texts: dict[str, list[str]] = {}
+    for name, data in files.items():
+        if not name.startswith("items/"):
+            continue
+        root = etree.fromstring(data)
+        for el in root.iter():
+            if isinstance(el.tag, str) and etree.QName(el).localname in ("simpleAssociableChoice", "simpleChoice", "inlineChoice", "qti-simple-associable-choice", "qti-simple-choice", "qti-inline-choice"):
+                texts.setdefault(name, []).append("".join(el.itertext()))
+                assert len(el) == 0, etree.tostring(el)  # no markup inside a plain-text choice
+    flat = sorted(t for values in texts.values() for t in values)
+    for typed in ["$\\bar{x}$", "s^2 *not* md", "**d**", "a *b*", "$c$", "*y*", "$z$"]:
+        assert typed in flat, (typed, flat)

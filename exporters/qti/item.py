@@ -355,9 +355,8 @@ class ItemBuilder:
         targets = self.p.el(inter, "simpleMatchSet")
         answers = [(m, pair.match) for (_p, m), pair in zip(pairs, item.pairs)]
         answers += [(f"D{i}", text) for i, text in enumerate(item.distractors, 1)]
-        for ident, text in answers:
-            choice = self.p.el(targets, "simpleAssociableChoice", identifier=ident, matchMax="1")
-            self.body_writer.inline_into(choice, text)
+        for ident, text in answers:  # plain text (itembank.fields): literal, never rendered as Markdown
+            self.p.el(targets, "simpleAssociableChoice", _one_line(text), identifier=ident, matchMax="1")
         self.assets.interactions.append("matchInteraction")
         self.score_if(lambda b: self._is_positive_map(b, "RESPONSE"), lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"))
 
@@ -369,9 +368,8 @@ class ItemBuilder:
         self.stem()
         inter = self.p.el(self.body, "orderInteraction", responseIdentifier="RESPONSE", shuffle="true")
         # Written scrambled (deterministically): a platform that ignores shuffle must not show the key.
-        for ident, text in _scrambled(item.id, list(zip(idents, item.sequence))):
-            choice = self.p.el(inter, "simpleChoice", identifier=ident)
-            self.body_writer.inline_into(choice, text)
+        for ident, text in _scrambled(item.id, list(zip(idents, item.sequence))):  # plain text, literal
+            self.p.el(inter, "simpleChoice", _one_line(text), identifier=ident)
         self.assets.interactions.append("orderInteraction")
         self.score_if(lambda b: self.match_correct(b))
 
@@ -505,8 +503,8 @@ class ItemBuilder:
         if blank.kind == "choice":
             inter = self.p.el(None, "inlineChoiceInteraction", responseIdentifier=ident, shuffle="false")
             for i, choice in enumerate(blank.choices, 1):
-                # inlineChoice holds text only: the plain text of the choice's Markdown.
-                self.p.el(inter, "inlineChoice", self.body_writer.plain(choice), identifier=f"{ident}_{i}")
+                # A dropdown choice is plain text (itembank.fields): written literally.
+                self.p.el(inter, "inlineChoice", _one_line(choice), identifier=f"{ident}_{i}")
             self.assets.interactions.append("inlineChoiceInteraction")
             return inter
         if blank.kind == "numeric":
@@ -643,3 +641,7 @@ def _scrambled(seed: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]
         keyed = keyed[1:] + keyed[:1]
     return keyed
 
+
+def _one_line(text: str) -> str:
+    """A plain-text field (itembank.fields) where the format has no line break: spaces for breaks."""
+    return " ".join(text.split())
