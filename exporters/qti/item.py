@@ -613,6 +613,7 @@ def _bool(value: bool) -> str:
 
 
 def _one_line(text: str) -> str:
+    """A plain-text field (itembank.fields) where the format has no line break: spaces for breaks."""
     return " ".join(text.split())
 
 
@@ -640,8 +641,3 @@ def _scrambled(seed: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]
     if len(pairs) > 1 and keyed == pairs:
         keyed = keyed[1:] + keyed[:1]
     return keyed
-
-
-def _one_line(text: str) -> str:
-    """A plain-text field (itembank.fields) where the format has no line break: spaces for breaks."""
-    return " ".join(text.split())
