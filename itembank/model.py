@@ -28,6 +28,7 @@ ItemType = Literal[
     "ordering",
     "cloze",
     "flashcard",
+    "calculated",
 ]
 ITEM_TYPES: tuple[ItemType, ...] = get_args(ItemType)
 BlankKind = Literal["text", "choice", "numeric"]
@@ -312,6 +313,56 @@ class FlashcardItem(Item):
     answer: str
 
 
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One input variable of a calculated item: a range (with ``step`` or ``decimals``) or a list of values."""
+
+    name: str
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    decimals: int | None = None
+    values: tuple[float, ...] = ()
+
+    @property
+    def low(self) -> float:
+        return min(self.values) if self.values else float(self.min)  # type: ignore[arg-type]
+
+    @property
+    def high(self) -> float:
+        return max(self.values) if self.values else float(self.max)  # type: ignore[arg-type]
+
+    @property
+    def places(self) -> int:
+        """Decimal places of the values it takes (Moodle's dataset ``decimals``, Canvas's ``scale``)."""
+        if self.decimals is not None:
+            return self.decimals
+        numbers = self.values or (self.min, self.step)
+        return max(_places(float(n)) for n in numbers if n is not None)
+
+
+def _places(x: float) -> int:
+    text = repr(x)
+    if "e" in text or "E" in text:
+        return 10
+    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CalculatedItem(Item):
+    """A parameterised numeric item: variables, derived variables and an answer formula (see
+    :mod:`itembank.variants` for drawing concrete variants, :mod:`itembank.formulas` for formulas)."""
+
+    variables: tuple[Variable, ...]
+    derived: tuple[tuple[str, str], ...] = ()  # (name, formula) in evaluation order
+    formula: str
+    tolerance: float = 0.0
+    tolerance_type: Literal["absolute", "relative"] = "absolute"
+    unit: str | None = None
+    answer_decimals: int = 2
+    answer_range: tuple[float, float] | None = None
+
+
 AnyItem = Union[
     ChoiceItem,
     TrueFalseItem,
@@ -322,6 +373,7 @@ AnyItem = Union[
     OrderingItem,
     ClozeItem,
     FlashcardItem,
+    CalculatedItem,
 ]
 
 

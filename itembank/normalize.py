@@ -7,6 +7,7 @@ from typing import Any
 from .model import (
     AnyItem,
     Blank,
+    CalculatedItem,
     BlankKind,
     ChoiceItem,
     ClozeItem,
@@ -26,6 +27,7 @@ from .model import (
     Step,
     Suppression,
     TrueFalseItem,
+    Variable,
     placeholder_names,
 )
 
@@ -51,6 +53,29 @@ def _evidence(raw: dict[str, Any]) -> Evidence:
         groups=tuple((str(k), (float(v[0]), float(v[1]), float(v[2]))) for k, v in (raw.get("groups") or {}).items()),
         flags=tuple(raw.get("flags") or ()),
     )
+
+
+def _variable(name: str, raw: dict[str, Any]) -> Variable:
+    return Variable(
+        name=name,
+        min=float(raw["min"]) if "min" in raw else None,
+        max=float(raw["max"]) if "max" in raw else None,
+        step=float(raw["step"]) if "step" in raw else None,
+        decimals=raw.get("decimals"),
+        values=tuple(float(x) for x in raw.get("values", ())),
+    )
+
+
+def variable_data(v: Variable) -> dict[str, Any]:
+    """A variable as written in an item file (only the keys it has)."""
+    if v.values:
+        return {"values": list(v.values)}
+    out: dict[str, Any] = {"min": v.min, "max": v.max}
+    if v.step is not None:
+        out["step"] = v.step
+    if v.decimals is not None:
+        out["decimals"] = v.decimals
+    return out
 
 
 def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
@@ -128,6 +153,19 @@ def to_model(raw: dict[str, Any], location: SourceRef) -> AnyItem:
         return ClozeItem(**common, blanks=tuple(blanks))
     if t == "flashcard":
         return FlashcardItem(**common, answer=raw["answer"])
+    if t == "calculated":
+        rng = raw.get("answer_range")
+        return CalculatedItem(
+            **common,
+            variables=tuple(_variable(name, v) for name, v in raw["variables"].items()),
+            derived=tuple((name, text) for name, text in (raw.get("derived") or {}).items()),
+            formula=raw["formula"],
+            tolerance=float(raw.get("tolerance", 0)),
+            tolerance_type=raw.get("tolerance_type", "absolute"),
+            unit=raw.get("unit"),
+            answer_decimals=int(raw.get("answer_decimals", 2)),
+            answer_range=(float(rng["min"]), float(rng["max"])) if rng else None,
+        )
     raise ValueError(f"unknown item type {t!r}")  # unreachable after schema validation
 
 
@@ -205,6 +243,17 @@ def to_data(item: AnyItem) -> dict[str, Any]:
         }
     elif isinstance(item, FlashcardItem):
         out["answer"] = item.answer
+    elif isinstance(item, CalculatedItem):
+        out.update(
+            variables={v.name: variable_data(v) for v in item.variables},
+            derived=dict(item.derived),
+            formula=item.formula,
+            tolerance=item.tolerance,
+            tolerance_type=item.tolerance_type,
+            unit=item.unit,
+            answer_decimals=item.answer_decimals,
+            answer_range={"min": item.answer_range[0], "max": item.answer_range[1]} if item.answer_range else None,
+        )
     return out
 
 

@@ -59,6 +59,12 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB221": ("error", "multiple response item cannot be scored in Moodle's grade list"),
     "IB222": ("error", "link or image URL has a scheme that is not allowed (only http, https, mailto and bank paths)"),
     "IB223": ("error", "image file names differ only in letter case (they collide on Windows and macOS)"),
+    "IB230": ("error", "calculated formula does not parse or uses something a formula may not"),
+    "IB231": ("error", "calculated formula uses a variable that is not defined (before it)"),
+    "IB232": ("error", "calculated variable is not sane (range, step/decimals, name)"),
+    "IB233": ("error", "placeholder names no variable, or has a bad number format"),
+    "IB234": ("error", "a sampled variant has no finite value (division by zero, NaN, infinity, domain)"),
+    "IB235": ("error", "a sampled variant's answer lies outside the declared answer_range"),
     # warnings
     "IB301": ("warning", "item has no rationale"),
     "IB302": ("warning", "every option of a multiple response item is correct"),

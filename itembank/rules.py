@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 import pyromark
 
+from .calculated_rules import calculated
 from .model import BankConfig, placeholder_names
 from .moodle_grades import MAX_CORRECT, moodle_fractions
 from .render import local_image
@@ -422,6 +423,7 @@ RULES: tuple[Rule, ...] = (
     essay_rubric,
     rationale_present,
     moodle_grades,
+    calculated,
 )
 
 

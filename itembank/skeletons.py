@@ -129,6 +129,23 @@ stem: |
 answer: |
   The back of the card: the answer.
 """,
+    "calculated": """\
+stem: |
+  A sample of {n} values has standard deviation {s:.1f}.
+  What is the standard error of the mean?
+variables:
+  n: {min: 20, max: 100, step: 10}
+  s: {min: 2, max: 12, decimals: 1}
+derived:
+  se: s / sqrt(n)
+formula: se
+tolerance: 0.01
+tolerance_type: relative
+answer_decimals: 3
+solution:
+  steps:
+    - "SE = s / sqrt(n) = {s:.1f} / sqrt({n}) = {se:.3f}"
+""",
 }
 
 

@@ -86,7 +86,7 @@ def test_first_ten_items_are_one_of_each_type(tmp_path: Path) -> None:
     out = tmp_path / "ten"
     generate.write_bank(10, out)
     result = check_bank(out)
-    assert sorted(i.type for i in result.items) == sorted(ITEM_TYPES)
+    assert sorted(i.type for i in result.items) == sorted(generate.GENERATED_TYPES)
 
 
 def test_generated_bank_validates_without_errors_or_warnings(gen_result: CheckResult) -> None:
@@ -98,7 +98,7 @@ def test_generated_bank_validates_without_errors_or_warnings(gen_result: CheckRe
 
 def test_every_type_present_with_a_realistic_mix(gen_result: CheckResult) -> None:
     counts = Counter(i.type for i in gen_result.items)
-    assert set(counts) == set(ITEM_TYPES)
+    assert set(counts) == set(generate.GENERATED_TYPES)
     assert counts.most_common(1)[0][0] == "multiple_choice"
 
 

@@ -1,0 +1,223 @@
+"""Formulas of calculated items: parsing, checking, safe evaluation, and writing them for other platforms.
+
+A formula is an arithmetic expression over the item's variables, in the syntax teachers know from a
+calculator: ``+ - * / % **`` (``^`` is accepted as a power too), parentheses, numbers, variable names,
+the constants ``pi`` and ``e``, and the functions in :data:`FUNCTIONS`.  Nothing else: no attributes,
+subscripts, comparisons, strings, lambdas or comprehensions.
+
+Evaluation is done by `simpleeval <https://github.com/danthedeckie/simpleeval>`_ (never ``eval``):
+it walks Python's own parse tree with a whitelist of operators and functions.  We parse each
+formula once (:func:`parse`), check its tree ourselves (only the node kinds above, only known names),
+and hand the parsed tree to simpleeval for every variant, so generating 10,000 variants costs no
+re-parsing.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from simpleeval import SimpleEval  # type: ignore[import-untyped]
+
+#: name -> (function, the number of arguments it takes: (least, most)).
+FUNCTIONS: dict[str, tuple[Callable[..., float], tuple[int, int]]] = {
+    "sqrt": (math.sqrt, (1, 1)),
+    "exp": (math.exp, (1, 1)),
+    "log": (math.log, (1, 2)),  # natural log; log(x, base)
+    "ln": (math.log, (1, 1)),
+    "log10": (math.log10, (1, 1)),
+    "sin": (math.sin, (1, 1)),
+    "cos": (math.cos, (1, 1)),
+    "tan": (math.tan, (1, 1)),
+    "asin": (math.asin, (1, 1)),
+    "acos": (math.acos, (1, 1)),
+    "atan": (math.atan, (1, 1)),
+    "atan2": (math.atan2, (2, 2)),
+    "abs": (abs, (1, 1)),
+    "round": (lambda x, n=0: float(round(x, int(n))), (1, 2)),
+    "floor": (lambda x: float(math.floor(x)), (1, 1)),
+    "ceil": (lambda x: float(math.ceil(x)), (1, 1)),
+    "min": (min, (2, 8)),
+    "max": (max, (2, 8)),
+    "pow": (lambda a, b: _power(a, b), (2, 2)),
+}
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+RESERVED = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
+
+_MAX_EXPONENT = 1000.0
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be parsed or uses something it may not."""
+
+
+class EvaluationError(ArithmeticError):
+    """A formula that parsed but has no finite value for these variable values."""
+
+
+def _power(a: float, b: float) -> float:
+    if abs(b) > _MAX_EXPONENT:
+        raise OverflowError("exponent too large")
+    result = a**b
+    if isinstance(result, complex):
+        raise ValueError("negative number to a fractional power")
+    return float(result)
+
+
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+    ast.Pow: _power,
+    ast.BitXor: _power,  # "^" as a calculator means it (checked in _check: never a bit operation)
+}
+_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+
+@dataclass(frozen=True, slots=True)
+class Formula:
+    """A parsed, checked formula: its text, its tree, and the variable names it reads."""
+
+    text: str
+    tree: ast.expr
+    names: frozenset[str]
+
+
+def parse(text: str) -> Formula:
+    """Parse and check ``text``; :class:`FormulaError` says what is wrong with it."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("the formula is empty")
+    if len(text) > 2000:
+        raise FormulaError("the formula is longer than 2000 characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as exc:
+        raise FormulaError(f"not a formula: {exc.msg}") from None
+    names: set[str] = set()
+    _check(tree, names)
+    return Formula(text=text, tree=tree, names=frozenset(names))
+
+
+def _check(node: ast.AST, names: set[str]) -> None:
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            raise FormulaError(f"only numbers may appear as constants, not {node.value!r}")
+    elif isinstance(node, ast.Name):
+        if node.id in FUNCTIONS:
+            raise FormulaError(f"'{node.id}' is a function: call it, e.g. {node.id}(x)")
+        if node.id not in CONSTANTS:
+            names.add(node.id)
+    elif isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise FormulaError(f"operator '{ast.unparse(node)}' is not allowed (use + - * / % ** ^)")
+        _check(node.left, names)
+        _check(node.right, names)
+    elif isinstance(node, ast.UnaryOp):
+        if type(node.op) not in _UNARY:
+            raise FormulaError("only + and - may stand before a value")
+        _check(node.operand, names)
+    elif isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            called = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            raise FormulaError(f"unknown function '{called}' (known: {', '.join(sorted(FUNCTIONS))})")
+        if node.keywords:
+            raise FormulaError(f"{node.func.id}() takes no keyword arguments")
+        least, most = FUNCTIONS[node.func.id][1]
+        if not least <= len(node.args) <= most:
+            want = str(least) if least == most else f"{least} to {most}"
+            raise FormulaError(f"{node.func.id}() takes {want} argument{'s' * (most > 1)}, not {len(node.args)}")
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise FormulaError("* arguments are not allowed")
+            _check(arg, names)
+    else:
+        raise FormulaError(f"'{ast.unparse(node)}' is not allowed in a formula (only numbers, variables, + - * / % ** and functions)")
+
+
+class Evaluator:
+    """Evaluates parsed formulas with simpleeval, over a whitelist of operators and functions."""
+
+    def __init__(self) -> None:
+        operators: dict[type, Callable[..., Any]] = {**_BINOPS, **_UNARY}
+        self._se = SimpleEval(operators=operators, functions={k: f for k, (f, _) in FUNCTIONS.items()}, names={})
+
+    def value(self, formula: Formula, names: Mapping[str, float]) -> float:
+        """The formula's value; :class:`EvaluationError` if it is not a finite number."""
+        self._se.names = dict(CONSTANTS, **names)
+        try:
+            result = self._se.eval(formula.text, previously_parsed=formula.tree)
+        except ZeroDivisionError:
+            raise EvaluationError("division by zero") from None
+        except (ValueError, OverflowError, TypeError) as exc:
+            raise EvaluationError(f"no value: {exc}") from None
+        try:
+            number = float(result)
+        except (TypeError, ValueError, OverflowError):
+            raise EvaluationError(f"not a number: {result!r}") from None
+        if math.isnan(number):
+            raise EvaluationError("the result is not a number (NaN)")
+        if math.isinf(number):
+            raise EvaluationError("the result is infinite")
+        return number
+
+
+# --- writing a formula in another platform's syntax ---------------------------------------------
+
+_PRECEDENCE: dict[type[ast.operator], int] = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Mod: 2, ast.Pow: 4, ast.BitXor: 4}
+_SYMBOL: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a platform writes variables, powers, constants and function names."""
+
+    variable: Callable[[str], str]
+    power: Callable[[str, str], str]
+    constants: Mapping[str, str]
+    functions: Mapping[str, str]  # our name -> theirs (absent: the same)
+
+
+def inline(formula: Formula, derived: Mapping[str, Formula]) -> ast.expr:
+    """The formula's tree with every derived variable replaced by its own (inlined) formula."""
+
+    class _Inline(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id in derived:
+                return self.visit(ast.parse(ast.unparse(derived[node.id].tree), mode="eval").body)
+            return node
+
+    result: ast.expr = _Inline().visit(ast.parse(ast.unparse(formula.tree), mode="eval").body)
+    return result
+
+
+def write(tree: ast.expr, dialect: Dialect) -> str:
+    """``tree`` in ``dialect``'s syntax, parenthesised wherever precedence needs it."""
+
+    def go(node: ast.expr, parent: int = 0) -> str:
+        if isinstance(node, ast.Constant):
+            return repr(node.value) if isinstance(node.value, float) else str(node.value)
+        if isinstance(node, ast.Name):
+            return dialect.constants[node.id] if node.id in CONSTANTS else dialect.variable(node.id)
+        if isinstance(node, ast.UnaryOp):
+            text = ("-" if isinstance(node.op, ast.USub) else "") + go(node.operand, 3)
+            return f"({text})" if parent >= 3 else text
+        if isinstance(node, ast.BinOp):
+            prec = _PRECEDENCE[type(node.op)]
+            if prec == 4:
+                text = dialect.power(go(node.left, 5), go(node.right, 0))
+                return text
+            text = f"{go(node.left, prec)} {_SYMBOL[type(node.op)]} {go(node.right, prec + 1)}"
+            return f"({text})" if parent > prec else text
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            name = dialect.functions.get(node.func.id, node.func.id)
+            return f"{name}({', '.join(go(a, 0) for a in node.args)})"
+        raise FormulaError(f"cannot write {ast.unparse(node)}")  # unreachable after _check
+
+    return go(tree)
