@@ -42,6 +42,8 @@ from itembank.model import (
 )
 from itembank.render import Renderer, local_image
 
+from .kit.variants import concrete_bank
+
 from .kit.explain import SectionKind, explanation
 from .kit.numbers import number_text, plural
 
@@ -514,6 +516,7 @@ class MarkdownExporter:
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
+        bank, calculated = concrete_bank(bank, result)  # each form prints its own seeded variant
         lay = layout(bank)
         printed = [i for s in lay.sections for i in s.items]
         files = {
@@ -524,7 +527,7 @@ class MarkdownExporter:
         for rel, data in media_files(bank, printed + list(lay.cards), ctx.renderer, result).items():
             files[f"{rel}"] = data
         for item in printed + list(lay.cards):
-            result.wrote(item.type)
+            result.wrote("calculated" if item.id in calculated else item.type)
         for item, reason in lay.not_drawn:
             result.skip(item.id, reason)
         result.notes.extend(lay.notes)

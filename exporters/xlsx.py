@@ -67,10 +67,12 @@ from itembank.model import (
     FlashcardItem,
     MatchingItem,
     NumericItem,
+    CalculatedItem,
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
 )
+from itembank.variants import variants
 from itembank.workbook_layout import (
     DECISIONS,
     GUIDE_SHEET,
@@ -244,7 +246,32 @@ def answer_text(item: AnyItem) -> str:
         return "\n".join(_blank_text(b) for b in item.blanks)
     if isinstance(item, FlashcardItem):
         return item.answer
+    if isinstance(item, CalculatedItem):
+        return calculated_text(item)
     return ""  # pragma: no cover - every model type is handled above
+
+
+def calculated_text(item: CalculatedItem) -> str:
+    """A calculated item's definition (variables, derived, formula, tolerance) and one sample variant."""
+    lines = []
+    for v in item.variables:
+        if v.values:
+            lines.append(f"{v.name} ∈ {{{', '.join(number_text(x) for x in v.values)}}}")
+        else:
+            grid = f"step {number_text(v.step)}" if v.step is not None else f"{v.decimals} decimals"
+            lines.append(f"{v.name} from {number_text(v.low)} to {number_text(v.high)} ({grid})")
+    lines += [f"{name} = {formula}" for name, formula in item.derived]
+    unit = f" {item.unit}" if item.unit else ""
+    tolerance = f"{number_text(item.tolerance * 100)} %" if item.tolerance_type == "relative" else number_text(item.tolerance)
+    lines.append(f"answer = {item.formula} ± {tolerance}{unit}")
+    try:
+        sample = variants(item, 1)[0]
+    except ValueError as exc:
+        lines.append(f"Sample variant: none ({exc})")
+    else:
+        shown = ", ".join(f"{k} = {x:.6g}" for k, x in sample.values)
+        lines.append(f"Sample variant: {shown} → answer {sample.answer:.{item.answer_decimals}f}{unit}")
+    return "\n".join(lines)
 
 
 def _blank_text(b: Any) -> str:

@@ -193,6 +193,8 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--strict", "strict", is_flag=True, help="Skip an item (with the reason) whose export would lose something, instead of a note (GIFT: points).")(f)
     f = click.option("--unzipped", is_flag=True, help="Package formats: write a folder instead of a zip.")(f)
     f = click.option("--check", "check", is_flag=True, help="Validate the output against the official schemas (ITEMBANK_XSD_DIR).")(f)
+    f = click.option("--variants", type=click.IntRange(1, 100), default=10, show_default=True, help="Calculated items: generated value sets per item (Moodle datasets, Canvas var_sets).")(f)
+    f = click.option("--expand-variants", "expand_variants", type=click.IntRange(0, 100), default=0, metavar="N", help="Calculated items: write N concrete numeric items each (QTI, GIFT).")(f)
     return f
 
 

@@ -44,6 +44,8 @@ class ExportOptions:
     tests: bool = True  # html: also a test page for every form of every assessment of the bank
     status: tuple[str, ...] = ()  # the item statuses to export; empty: the format's ``default_status``
     strict: bool = False  # skip an item whose export would lose something (points, ...) instead of noting the loss
+    variants: int = 10  # calculated items: generated value sets per item (Moodle dataset items, Canvas var_sets)
+    expand_variants: int = 0  # calculated items: write this many concrete numeric items each (QTI, GIFT); 0: don't
 
 
 OPTION_NAMES = frozenset(f.name for f in fields(ExportOptions))

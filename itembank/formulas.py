@@ -75,7 +75,6 @@ _BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
     ast.Mod: operator.mod,
     ast.Pow: _power,
-    ast.BitXor: _power,  # "^" as a calculator means it (checked in _check: never a bit operation)
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
@@ -96,7 +95,9 @@ def parse(text: str) -> Formula:
     if len(text) > 2000:
         raise FormulaError("the formula is longer than 2000 characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        # "^" is a power, as on a calculator, with the power's precedence ("v^2 * k" is (v^2) * k):
+        # Python would read it as a bitwise xor that binds looser than * and +.
+        tree = ast.parse(text.strip().replace("^", "**"), mode="eval").body
     except SyntaxError as exc:
         raise FormulaError(f"not a formula: {exc.msg}") from None
     names: set[str] = set()
@@ -115,7 +116,7 @@ def _check(node: ast.AST, names: set[str]) -> None:
             names.add(node.id)
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
-            raise FormulaError(f"operator '{ast.unparse(node)}' is not allowed (use + - * / % ** ^)")
+            raise FormulaError(f"'{ast.unparse(node)}': only + - * / % ** (or ^) are allowed")
         _check(node.left, names)
         _check(node.right, names)
     elif isinstance(node, ast.UnaryOp):
@@ -169,7 +170,7 @@ class Evaluator:
 
 # --- writing a formula in another platform's syntax ---------------------------------------------
 
-_PRECEDENCE: dict[type[ast.operator], int] = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Mod: 2, ast.Pow: 4, ast.BitXor: 4}
+_PRECEDENCE: dict[type[ast.operator], int] = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2, ast.Mod: 2, ast.Pow: 4}
 _SYMBOL: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
 
 
@@ -181,6 +182,7 @@ class Dialect:
     power: Callable[[str, str], str]
     constants: Mapping[str, str]
     functions: Mapping[str, str]  # our name -> theirs (absent: the same)
+    modulo: Callable[[str, str], str] | None = None  # None: "a % b"
 
 
 def inline(formula: Formula, derived: Mapping[str, Formula]) -> ast.expr:
@@ -210,8 +212,9 @@ def write(tree: ast.expr, dialect: Dialect) -> str:
         if isinstance(node, ast.BinOp):
             prec = _PRECEDENCE[type(node.op)]
             if prec == 4:
-                text = dialect.power(go(node.left, 5), go(node.right, 0))
-                return text
+                return dialect.power(go(node.left, 5), go(node.right, 0))
+            if isinstance(node.op, ast.Mod) and dialect.modulo is not None:
+                return dialect.modulo(go(node.left, 0), go(node.right, 0))
             text = f"{go(node.left, prec)} {_SYMBOL[type(node.op)]} {go(node.right, prec + 1)}"
             return f"({text})" if parent > prec else text
         if isinstance(node, ast.Call):

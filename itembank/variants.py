@@ -176,8 +176,9 @@ def as_numeric(item: CalculatedItem, variant: Variant, suffix: str = "") -> Nume
         common_mistakes=tuple(fill(c, names) for c in item.common_mistakes),
         reviews=item.reviews,
         evidence=item.evidence,
-        answer=variant.answer,
-        tolerance=absolute_tolerance(item, variant.answer),
+        # 12 significant digits for the key (what a reader sees), the tolerance rounded up to 6
+        answer=float(f"{variant.answer:.12g}"),
+        tolerance=float(f"{absolute_tolerance(item, variant.answer) * (1 + 1e-6):.6g}"),
         unit=item.unit,
     )
 

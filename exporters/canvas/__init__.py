@@ -37,7 +37,7 @@ class CanvasExporter:
     name = "canvas"
     description = "Canvas QTI 1.2 .zip (Classic Quizzes import, question banks per topic)"
     default_output = "canvas.zip"
-    options = frozenset({"check", "unzipped", "status"})
+    options = frozenset({"check", "unzipped", "status", "variants"})
     default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:

@@ -110,6 +110,52 @@ def check_item(item: etree._Element, where: str) -> list[str]:
         problems.append(f"{at}: no response condition sets SCORE: the question can never be right")
     problems.extend(_check_responses(item, at))
     problems.extend(_check_feedback(item, at))
+    if qtype == "calculated_question":
+        problems.extend(check_calculated(item, at))
+    return problems
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text or "")
+    except ValueError:
+        return None
+
+
+def check_calculated(item: etree._Element, at: str) -> list[str]:
+    """What Canvas's importer reads of a formula question: a formula, declared variables (name, scale,
+    min <= max), and var_sets giving every variable a number within its range and a numeric answer."""
+    calc = item.find(f"{QTI}itemproc_extension/{QTI}calculated")
+    if calc is None:
+        return [f"{at}: calculated_question without itemproc_extension/calculated"]
+    problems: list[str] = []
+    if not (calc.findtext(f"{QTI}formulas/{QTI}formula") or "").strip():
+        problems.append(f"{at}: calculated_question has no formula")
+    tolerance = (calc.findtext(f"{QTI}answer_tolerance") or "").removesuffix("%")
+    if _number(tolerance) is None or float(tolerance) < 0:
+        problems.append(f"{at}: answer_tolerance {calc.findtext(f'{QTI}answer_tolerance')!r} is not a number >= 0 (or a percentage)")
+    ranges: dict[str, tuple[float, float]] = {}
+    for var in calc.iterfind(f"{QTI}vars/{QTI}var"):
+        name = var.get("name") or ""
+        low, high = _number(var.findtext(f"{QTI}min")), _number(var.findtext(f"{QTI}max"))
+        if not name or not (var.get("scale") or "").isdigit() or low is None or high is None or low > high:
+            problems.append(f"{at}: variable {name!r} needs a name, a scale and numeric min <= max")
+            continue
+        ranges[name] = (low, high)
+    if not ranges:
+        problems.append(f"{at}: calculated_question declares no variables")
+    sets = calc.findall(f"{QTI}var_sets/{QTI}var_set")
+    if not sets:
+        problems.append(f"{at}: calculated_question has no var_sets (Canvas would have no answers)")
+    for n, vs in enumerate(sets, 1):
+        given = {v.get("name") or "": _number(v.text) for v in vs.iterfind(f"{QTI}var")}
+        if set(given) != set(ranges):
+            problems.append(f"{at}: var_set {n} gives {sorted(given)}, not the declared variables {sorted(ranges)}")
+        for name, value in given.items():
+            if name in ranges and (value is None or not ranges[name][0] - 1e-9 <= value <= ranges[name][1] + 1e-9):
+                problems.append(f"{at}: var_set {n}: {name} = {value} lies outside {ranges[name]}")
+        if _number(vs.findtext(f"{QTI}answer")) is None:
+            problems.append(f"{at}: var_set {n} has no numeric answer")
     return problems
 
 

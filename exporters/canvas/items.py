@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -12,6 +12,9 @@ from lxml import etree
 
 from itembank.model import (
     AnyItem,
+    CalculatedItem,
+    Solution,
+    Step,
     ChoiceItem,
     ClozeItem,
     EssayItem,
@@ -27,6 +30,7 @@ from itembank.model import (
 from itembank.render import escape, literal
 
 from ..kit.numbers import number_text
+from .calculated import CanvasCalculated
 from .html import CanvasHtml, Feedback, general_feedback, incorrect_feedback, section_html
 from .names import QTI_NS, answer_ids
 
@@ -91,9 +95,10 @@ class Built:
 class ItemBuilder:
     """Builds the Canvas-flavour ``<item>`` of one model item."""
 
-    def __init__(self, html: CanvasHtml, notes: list[str]) -> None:
+    def __init__(self, html: CanvasHtml, notes: list[str], var_sets: int = 10) -> None:
         self.html = html
         self.notes = notes
+        self.var_sets = var_sets  # calculated items: generated variable sets each
 
     # entry point
     def build(self, item: AnyItem, ident: str) -> Built | None:
@@ -386,6 +391,53 @@ class ItemBuilder:
         self._finish(el, resp, fb, [])
         return Built(el, canvas_type)
 
+    def _build_calculated(self, item: CalculatedItem, ident: str) -> Built:
+        """``calculated_question``: [name] variables in the stem, the formula, vars and generated var_sets."""
+        calc = CanvasCalculated(item, self.var_sets)  # the package skips items whose stem Canvas cannot show
+        shown = replace(
+            item,
+            rationale=calc.feedback(item.rationale) if item.rationale else None,
+            hints=tuple(calc.feedback(h) for h in item.hints),
+            common_mistakes=tuple(calc.feedback(c) for c in item.common_mistakes),
+            solution=None
+            if item.solution is None
+            else Solution(
+                steps=tuple(Step(text=calc.feedback(s.text), title=calc.feedback(s.title) if s.title else None) for s in item.solution.steps),
+                final_answer=calc.feedback(item.solution.final_answer) if item.solution.final_answer else None,
+                quick_check=calc.feedback(item.solution.quick_check) if item.solution.quick_check else None,
+            ),
+        )
+        stem = self.html.block(calc.stem(item.stem))
+        if item.unit:
+            stem += f"<p>Unit: {escape(item.unit)}</p>"
+        el, pres, resp = self._skeleton(item, ident, "calculated_question", [], stem)
+        self._text_response(pres, "Decimal")
+        fb = self._base_feedback(shown)
+        rc, cv = _condition(resp, "No")
+        sub(cv, "other")
+        _setvar(rc, "100")
+        self._finish(el, resp, fb, [rc])
+        calculated = sub(sub(el, "itemproc_extension"), "calculated")
+        tolerance = number_text(item.tolerance * 100) + "%" if item.tolerance_type == "relative" else number_text(item.tolerance)
+        sub(calculated, "answer_tolerance").text = tolerance
+        if item.unit:
+            sub(calculated, "unit_value").text = item.unit
+        formulas = sub(calculated, "formulas", decimal_places=str(item.answer_decimals))
+        sub(formulas, "formula").text = calc.formula
+        vars_ = sub(calculated, "vars")
+        for var in item.variables:
+            v = sub(vars_, "var", name=var.name, scale=str(var.places))
+            sub(v, "min").text = number_text(var.low)
+            sub(v, "max").text = number_text(var.high)
+        sets = sub(calculated, "var_sets")
+        for n, variant in enumerate(calc.variants, 1):
+            vs = sub(sets, "var_set", ident=f"{ident}_set{n}")
+            values = variant.names
+            for var in item.variables:
+                sub(vs, "var", name=var.name).text = number_text(values[var.name])
+            sub(vs, "answer").text = number_text(variant.answer)
+        return Built(el, "calculated_question")
+
     #: The builder of each item type (a type missing here has no Canvas question type).
     BUILDERS: ClassVar[dict[ItemType, Callable[["ItemBuilder", Any, str], Built]]] = {
         "multiple_choice": _build_multiple_choice,
@@ -397,6 +449,7 @@ class ItemBuilder:
         "matching": _build_matching,
         "ordering": _build_ordering,
         "cloze": _build_cloze,
+        "calculated": _build_calculated,
     }
 
 

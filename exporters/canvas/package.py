@@ -13,6 +13,7 @@ from lxml import etree
 from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
+    CalculatedItem,
     AnyItem,
     Bank,
     FlashcardItem,
@@ -20,6 +21,7 @@ from itembank.model import (
 )
 
 from ..kit.numbers import number_text, plural
+from .calculated import stem_problem
 from .html import CanvasHtml
 from .items import QTI, ItemBuilder, meta_field, sub
 from .names import (
@@ -84,6 +86,8 @@ def _exportable(bank: Bank, result: ExportResult) -> dict[str, AnyItem]:
     for item in bank.items:
         if isinstance(item, FlashcardItem):
             result.skip(item.id, "flashcards have no Canvas quiz question type (use the markdown or xlsx export)")
+        elif isinstance(item, CalculatedItem) and (problem := stem_problem(item)) is not None:
+            result.skip(item.id, problem)
         elif item.type not in ItemBuilder.BUILDERS:
             result.skip(item.id, f"item type '{item.type}' has no Canvas question type")
         else:
@@ -94,7 +98,7 @@ def _exportable(bank: Bank, result: ExportResult) -> dict[str, AnyItem]:
 def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members) -> None:
     """Write every file of the package into ``members``, in sorted order (see the section comment)."""
     html = CanvasHtml(ctx.renderer)
-    builder = ItemBuilder(html, result.notes)
+    builder = ItemBuilder(html, result.notes, ctx.options.variants)
     qident = quiz_ident(bank)
     exported = _exportable(bank, result)
     shuffle_note = _shuffle_note(bank, exported)

@@ -15,6 +15,7 @@ from collections import defaultdict
 
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import (
+    CalculatedItem,
     AnyItem,
     Bank,
     ChoiceItem,
@@ -27,6 +28,7 @@ from itembank.model import (
     TrueFalseItem,
 )
 
+from ..kit.variants import expanded, expansion_note
 from .content import (
     Html,
     ItemSkipped,
@@ -73,17 +75,29 @@ class GiftExporter:
     name = "gift"
     description = "Moodle GIFT text: question bank → Import → GIFT format"
     default_output = "questions.gift"
-    options = frozenset({"status", "strict"})
+    options = frozenset({"status", "strict", "expand_variants"})  # expand_variants: calculated items as N numeric variants each
     default_status = DELIVERY_STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         writer = _GiftWriter(MoodleHtml(ctx.renderer), strict=ctx.options.strict)
+        count = ctx.options.expand_variants
+        expanded_ids: list[str] = []
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
         for _, path, items in categories(bank):
             out.write(f"\n$CATEGORY: {path}\n".encode())
             for item in items:
+                if isinstance(item, CalculatedItem):
+                    numeric = expanded(item, count, "GIFT cannot hold a calculated item's variables")
+                    if isinstance(numeric, str):
+                        result.skip(item.id, numeric)
+                        continue
+                    for variant in numeric:
+                        out.write(f"\n{writer.question(variant)}\n".encode())
+                    expanded_ids.append(item.id)
+                    result.wrote(item.type)
+                    continue
                 try:
                     block = writer.question(item)
                 except ItemSkipped as why:
@@ -91,6 +105,8 @@ class GiftExporter:
                     continue
                 out.write(f"\n{block}\n".encode())
                 result.wrote(item.type)
+        if expanded_ids:
+            result.notes.append(expansion_note(expanded_ids, count))
         result.notes.extend(writer.notes())
         note = form_note(bank)
         if note:

@@ -32,7 +32,7 @@ __all__ = ["QTI21", "QTI30", "Profile", "QtiExporter", "build_files", "check_fil
 class QtiExporter:
     """The exporter of one QTI version: ``qti21`` and ``qti30`` are its two instances."""
 
-    options = frozenset({"check", "unzipped", "status"})
+    options = frozenset({"check", "unzipped", "status", "expand_variants"})
     default_status = DELIVERY_STATUSES
 
     def __init__(self, profile: Profile, description: str) -> None:

@@ -10,11 +10,18 @@ from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import AnyItem, Bank
 
+from ..kit.variants import count_expanded, expand_bank
 from ..kit.zip import zip_bytes
 from .assessment_test import build_test, plan_sections
 from .item import ItemBuilder
 from .manifest import ItemEntry, build_manifest
 from .profiles import ITEMS_DIR, MANIFEST, TEST_FILE, Profile
+
+#: Why a calculated item is skipped without --expand-variants.
+TEMPLATES_NOT_WRITTEN = (
+    "calculated items are not written as QTI template processing (few delivery systems run templates, "
+    "and the reference player does not)"
+)
 
 # --- the package --------------------------------------------------------------------------------
 
@@ -102,7 +109,14 @@ def item_source(bank: Bank, item: AnyItem) -> str:
 
 def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportResult:
     result = ExportResult()
+    # Calculated items: N concrete numeric items each with --expand-variants N, else skipped with the reason
+    # (template processing is not written: few players run it, ours does not).
+    bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result)
+    if not bank.items:
+        reasons = "; ".join(f"{i}: {r}" for i, r in result.skipped[:3])
+        raise ItembankError(f"{profile.key}: no item to export ({reasons})")
     files = build_files(profile, bank, ctx, result)
+    count_expanded(result, expanded, ctx.options.expand_variants)
     if ctx.options.check:
         problems = [_at_source(bank, p) for p in check_files(profile, files)]
         if problems:

@@ -1,0 +1,91 @@
+"""Calculated items in formats that cannot hold variables: expanded into concrete numeric items
+(``--expand-variants N``), or skipped with a reason that says how to get them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from itembank.formats import ExportResult
+from itembank.model import AnyItem, Bank, CalculatedItem, NumericItem
+from itembank.variants import expand
+
+
+def expanded(item: AnyItem, count: int, why: str) -> list[NumericItem] | str:
+    """``count`` numeric variants of a calculated item (ids ``<id>-v1`` ...), or the reason it is skipped
+    (``why`` says why the format does not take the item as it is)."""
+    assert isinstance(item, CalculatedItem)
+    if count <= 0:
+        return (
+            f"{why}: export with --expand-variants N to write N concrete numeric variants, "
+            "or use the moodle (calculated) or canvas (formula question) format"
+        )
+    try:
+        return expand(item, count)
+    except ValueError as exc:  # no finite variants (validation rules this out for 300 draws)
+        return str(exc)
+
+
+def expansion_note(expanded_ids: list[str], count: int) -> str:
+    shown = ", ".join(expanded_ids[:10]) + (" ..." if len(expanded_ids) > 10 else "")
+    return f"{len(expanded_ids)} calculated item(s) written as {count} numeric variant(s) each (ids <id>-v1 ...): {shown}"
+
+
+def expand_bank(bank: Bank, count: int, why: str, result: ExportResult) -> tuple[Bank, int]:
+    """``bank`` with each calculated item replaced by ``count`` numeric variants (a form's sections list
+    the variants in its place), or left out and skipped with the reason, when ``count`` is 0; and the
+    number of calculated items expanded."""
+    if not any(isinstance(i, CalculatedItem) for i in bank.items):
+        return bank, 0
+    items: list[AnyItem] = []
+    replaced: dict[str, tuple[str, ...]] = {}
+    for item in bank.items:
+        if not isinstance(item, CalculatedItem):
+            items.append(item)
+            continue
+        numeric = expanded(item, count, why)
+        if isinstance(numeric, str):
+            result.skip(item.id, numeric)
+            replaced[item.id] = ()
+            continue
+        items.extend(numeric)
+        replaced[item.id] = tuple(n.id for n in numeric)
+    expanded_ids = [i for i, ids in replaced.items() if ids]
+    if expanded_ids:
+        result.notes.append(expansion_note(expanded_ids, count))
+    form = bank.form
+    if form is not None:
+        sections = tuple(
+            replace(s, item_ids=tuple(j for i in s.item_ids for j in replaced.get(i, (i,)))) for s in form.sections
+        )
+        form = replace(form, sections=tuple(s for s in sections if s.item_ids))
+    return Bank(root=bank.root, config=bank.config, items=tuple(items), form=form, assessments=bank.assessments), len(expanded_ids)
+
+
+def count_expanded(result: ExportResult, expanded_items: int, count: int) -> None:
+    """Count each expanded calculated item once, as ``calculated``, instead of as its numeric variants."""
+    if expanded_items:
+        result.written["numeric"] -= expanded_items * count
+        if result.written["numeric"] <= 0:
+            del result.written["numeric"]
+        result.written["calculated"] += expanded_items
+
+
+def concrete_bank(bank: Bank, result: ExportResult) -> tuple[Bank, list[str]]:
+    """``bank`` with each calculated item replaced (same id) by one seeded variant as a numeric item: a
+    printed form draws its own variant (the form's seed), the whole bank seed 0.  Also the ids replaced."""
+    ids = [i.id for i in bank.items if isinstance(i, CalculatedItem)]
+    if not ids:
+        return bank, []
+    seed = bank.form.seed if bank.form is not None else 0
+    items: list[AnyItem] = []
+    for item in bank.items:
+        if isinstance(item, CalculatedItem):
+            try:
+                items.append(expand(item, 1, seed)[0])
+            except ValueError as exc:
+                result.skip(item.id, str(exc))
+                ids.remove(item.id)
+        else:
+            items.append(item)
+    result.notes.append(f"{len(ids)} calculated item(s) printed as the variant drawn with seed {seed}; the key shows its numbers")
+    return Bank(root=bank.root, config=bank.config, items=tuple(items), form=bank.form, assessments=bank.assessments), ids
