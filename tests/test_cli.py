@@ -93,7 +93,9 @@ def test_build_writes_json_valid_against_the_bank_schema(tmp_path: Path) -> None
     doc = json.loads((out / "bank.json").read_text())
     jsonschema.Draft202012Validator(load_schema("bank")).validate(doc)
     assert len(doc["items"]) == 12
-    assert {i["type"] for i in doc["items"]} == set(ITEM_TYPES)
+    # every type but calculated, whose json (and every other format) is tested on tests/banks/calculated
+    # (tests/test_calculated.py): the all-types bank's item counts are pinned by many format tests
+    assert {i["type"] for i in doc["items"]} == set(ITEM_TYPES) - {"calculated"}
     # defaults are filled in
     card = next(i for i in doc["items"] if i["type"] == "flashcard")
     assert card["points"] == 1.0 and card["status"] == "draft"

@@ -112,9 +112,8 @@ def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportRe
     # Calculated items: N concrete numeric items each with --expand-variants N, else skipped with the reason
     # (template processing is not written: few players run it, ours does not).
     bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result)
-    if not bank.items:
-        reasons = "; ".join(f"{i}: {r}" for i, r in result.skipped[:3])
-        raise ItembankError(f"{profile.key}: no item to export ({reasons})")
+    if not bank.items and result.skipped:
+        raise ItembankError(f"{profile.key}: every item was skipped, so there is no package to write: {result.skipped[0][1]}")
     files = build_files(profile, bank, ctx, result)
     count_expanded(result, expanded, ctx.options.expand_variants)
     if ctx.options.check:
