@@ -416,3 +416,15 @@ def test_zip_packages_hold_no_placeholder(bank: Bank) -> None:
         for name in zf.namelist():
             if name.startswith("items/"):
                 assert not re.search(r"\{[A-Za-z_]\w*(:[^}]*)?\}", zf.read(name).decode()), name
+
+
+def test_html_practice_shows_a_concrete_variant_scored_by_its_answer(bank: Bank) -> None:
+    files, result = export(bank, "html")
+    assert isinstance(files, dict)
+    assert result.written == {"calculated": len(calc_items(bank))}  # type: ignore[attr-defined]
+    pages = "".join(d.decode() for k, d in files.items() if k.endswith(".html"))
+    assert not re.search(r"\{[A-Za-z_]\w*(:[^}]*)?\}", pages)
+    item = next(i for i in calc_items(bank) if i.id == "stat-se")
+    v = variants(item, 1)[0]
+    assert f"A sample of {v.names['n']:g} values has standard deviation {v.names['s']:.1f} mm" in pages
+    assert repr(float(f"{v.answer:.12g}")) in pages or f"{v.answer:.12g}" in pages  # the page's scoring data

@@ -14,7 +14,8 @@ import jinja2
 
 from itembank.errors import ItembankError, UsageError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
-from itembank.model import LEVELS, AnyItem, Bank
+from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem
+from itembank.variants import expand
 
 from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
@@ -120,7 +121,7 @@ class HtmlExporter:
         }
         files: dict[str, bytes] = {}
         if bank.form is not None:
-            views, skipped = self._views(bank.items, text)
+            views, skipped = self._views(bank.items, text, bank.form.seed)
             files["index.html"] = self._test_page(bank, views, text, "index.html", common, nav=[])
             self._account(result, bank.items, skipped)
         else:
@@ -182,7 +183,7 @@ class HtmlExporter:
         test_links = []
         for form in tests:
             assert form.form is not None
-            views, _skipped = self._views(form.items, text)
+            views, _skipped = self._views(form.items, text, form.form.seed if form.form else 0)
             name = f"test-{form.form.name}.html"
             files[name] = self._test_page(form, views, text, name, common, nav)
             test_links.append((name, f"{form.form.title} — form {form.form.form}", len(form.items)))
@@ -198,11 +199,17 @@ class HtmlExporter:
 
     # -- pieces ------------------------------------------------------------------------------------
 
-    def _views(self, items: Sequence[AnyItem], text: HtmlText) -> tuple[list[ItemView], dict[str, str]]:
+    def _views(self, items: Sequence[AnyItem], text: HtmlText, seed: int = 0) -> tuple[list[ItemView], dict[str, str]]:
         views: list[ItemView] = []
         skipped: dict[str, str] = {}
         number = 0
         for item in items:
+            if isinstance(item, CalculatedItem):  # one seeded variant (a test page: its form's seed), as a numeric item
+                try:
+                    item = expand(item, 1, seed)[0]
+                except ValueError as exc:  # no finite variant (validation rules this out for 300 draws)
+                    skipped[item.id] = str(exc)
+                    continue
             view = item_view(item, number + 1, text)
             if view.type == "cloze" and view.missing_blanks:
                 skipped[item.id] = f"cloze blank(s) {', '.join(view.missing_blanks)} appear only inside code, where no input can go"
