@@ -62,7 +62,8 @@ class EvaluationError(ArithmeticError):
 def _power(a: float, b: float) -> float:
     if abs(b) > _MAX_EXPONENT:
         raise OverflowError("exponent too large")
-    result = a**b
+    # in floats: an integer power tower such as (9**999)**999 would otherwise build a huge integer
+    result = float(a) ** float(b)
     if isinstance(result, complex):
         raise ValueError("negative number to a fractional power")
     return float(result)
