@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .formulas import Evaluator, Formula, parse
-from .model import CalculatedItem, NumericItem, Solution, Step, Variable
+from .model import CalculatedItem, Form, NumericItem, Solution, Step, Variable
 
 #: ``{name}`` or ``{name:format}`` (Python's format mini-language); ``{{`` and ``}}`` are literal braces.
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
@@ -100,7 +100,7 @@ def variant_of(p: Plan, names: dict[str, float], ev: Evaluator) -> Variant:
     return Variant(values=tuple(names.items()), answer=ev.value(p.answer, names))
 
 
-def draws(item: CalculatedItem, seed: int = 0) -> Iterator[dict[str, float]]:
+def draws(item: CalculatedItem, seed: int | str = 0) -> Iterator[dict[str, float]]:
     """An endless seeded stream of input values for ``item``."""
     rng = random.Random(f"{item.id}/{seed}")
     samplers = plan(item).samplers
@@ -108,7 +108,7 @@ def draws(item: CalculatedItem, seed: int = 0) -> Iterator[dict[str, float]]:
         yield {name: draw(rng) for name, draw in samplers}
 
 
-def variants(item: CalculatedItem, count: int, seed: int = 0) -> list[Variant]:
+def variants(item: CalculatedItem, count: int, seed: int | str = 0) -> list[Variant]:
     """``count`` seeded variants of ``item``.  Draws with no finite answer (which validation rules out
     for a few hundred draws) are passed over; after ``count * 20`` such draws, ValueError."""
     p, ev = plan(item), Evaluator()
@@ -124,6 +124,12 @@ def variants(item: CalculatedItem, count: int, seed: int = 0) -> list[Variant]:
             if failures > count * 20 + 100:
                 raise ValueError(f"item '{item.id}': too many draws have no finite answer") from None
     return out
+
+
+def form_seed(form: Form | None) -> int | str:
+    """The variant seed of a delivered form: its blueprint's seed and its letter (forms A and B of one
+    assessment draw different variants; a lock file, which freezes the seed and the items, freezes them)."""
+    return 0 if form is None else f"{form.seed}:{form.form}"
 
 
 def absolute_tolerance(item: CalculatedItem, answer: float) -> float:
@@ -183,7 +189,7 @@ def as_numeric(item: CalculatedItem, variant: Variant, suffix: str = "") -> Nume
     )
 
 
-def expand(item: CalculatedItem, count: int, seed: int = 0) -> list[NumericItem]:
+def expand(item: CalculatedItem, count: int, seed: int | str = 0) -> list[NumericItem]:
     """``count`` numeric items, one per variant, ids ``<id>-v1`` ... (one variant: the id unchanged)."""
     vs = variants(item, count, seed)
     if count == 1:

@@ -15,7 +15,7 @@ import jinja2
 from itembank.errors import ItembankError, UsageError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem
-from itembank.variants import expand
+from itembank.variants import expand, form_seed
 
 from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
@@ -121,7 +121,7 @@ class HtmlExporter:
         }
         files: dict[str, bytes] = {}
         if bank.form is not None:
-            views, skipped = self._views(bank.items, text, bank.form.seed)
+            views, skipped = self._views(bank.items, text, form_seed(bank.form))
             files["index.html"] = self._test_page(bank, views, text, "index.html", common, nav=[])
             self._account(result, bank.items, skipped)
         else:
@@ -183,7 +183,7 @@ class HtmlExporter:
         test_links = []
         for form in tests:
             assert form.form is not None
-            views, _skipped = self._views(form.items, text, form.form.seed if form.form else 0)
+            views, _skipped = self._views(form.items, text, form_seed(form.form))
             name = f"test-{form.form.name}.html"
             files[name] = self._test_page(form, views, text, name, common, nav)
             test_links.append((name, f"{form.form.title} — form {form.form.form}", len(form.items)))
@@ -199,7 +199,7 @@ class HtmlExporter:
 
     # -- pieces ------------------------------------------------------------------------------------
 
-    def _views(self, items: Sequence[AnyItem], text: HtmlText, seed: int = 0) -> tuple[list[ItemView], dict[str, str]]:
+    def _views(self, items: Sequence[AnyItem], text: HtmlText, seed: int | str = 0) -> tuple[list[ItemView], dict[str, str]]:
         views: list[ItemView] = []
         skipped: dict[str, str] = {}
         number = 0

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from itembank.formats import ExportResult
 from itembank.model import AnyItem, Bank, CalculatedItem, NumericItem
-from itembank.variants import expand
+from itembank.variants import expand, form_seed
 
 
 def expanded(item: AnyItem, count: int, why: str) -> list[NumericItem] | str:
@@ -76,7 +76,7 @@ def concrete_bank(bank: Bank, result: ExportResult) -> tuple[Bank, list[str]]:
     ids = [i.id for i in bank.items if isinstance(i, CalculatedItem)]
     if not ids:
         return bank, []
-    seed = bank.form.seed if bank.form is not None else 0
+    seed = form_seed(bank.form)
     items: list[AnyItem] = []
     for item in bank.items:
         if isinstance(item, CalculatedItem):
