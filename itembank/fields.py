@@ -54,6 +54,8 @@ ITEM_FIELDS: dict[str, FieldKind] = {
     "author": "plain",
     "source": "plain",
     "unit": "plain",
+    "formula": "plain",  # calculated: a formula (itembank.formulas), never shown as markup
+    "derived.*": "plain",
     "answers[]": "plain",
     "pairs[].match": "plain",
     "distractors[]": "plain",
