@@ -99,9 +99,18 @@ def _needle(renderer: Renderer, markdown: str) -> list[str]:
     return _WORD.findall(" ".join(root.itertext()).casefold())  # type: ignore[arg-type]
 
 
-def _in_order(needle: list[str], hay: list[str]) -> bool:
-    it = iter(hay)
-    return all(any(w == h for h in it) for w in needle)
+def in_order(needle: list[str], hay: list[str]) -> bool:
+    """Whether ``needle`` is a subsequence of ``hay`` (each word found after the previous one).
+
+    ``list.index`` scans in C: the generator this replaced compared word by word in Python and was
+    most of an audited export's time (30 million comparisons for 10,000 items)."""
+    pos = 0
+    try:
+        for w in needle:
+            pos = hay.index(w, pos) + 1
+    except ValueError:
+        return False
+    return True
 
 
 def texts(item: AnyItem) -> Iterator[tuple[str, str]]:
@@ -220,7 +229,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
         mentioned = item.id in noted
         for where, text in texts(item):
             needle = _needle(renderer, text)
-            found = _in_order(needle, hay) if hay is not None else set(needle) <= (whole_words or set())
+            found = in_order(needle, hay) if hay is not None else set(needle) <= (whole_words or set())
             if not found and not mentioned:
                 problems.append(f"[{item.id}] {where} is not in the output and no note says why: {text[:60]!r}")
         body = own if own is not None else None

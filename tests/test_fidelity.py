@@ -3,6 +3,9 @@ net in test_generated_banks.py found them too)."""
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from pathlib import Path
 
 import pytest
@@ -276,3 +279,15 @@ def test_a_flashcards_hints_are_in_its_qti_item() -> None:
     for profile in PROFILES.values():
         xml = etree.tostring(ItemBuilder(profile, Renderer(), card, "t").build()).decode()
         assert "Think of the first phase." in xml
+
+
+@given(st.lists(st.sampled_from("abcd"), max_size=6), st.lists(st.sampled_from("abcde"), max_size=12))
+def test_the_audit_reads_words_in_order_as_a_subsequence(needle: list[str], hay: list[str]) -> None:
+    """The export audit's order check is exactly 'needle is a subsequence of hay' (written with
+    list.index for speed; checked here against the plain definition)."""
+    from itertools import combinations
+
+    from itembank.audit import in_order
+
+    expected = any(list(c) == needle for c in combinations(hay, len(needle))) if len(needle) <= len(hay) else False
+    assert in_order(needle, hay) == expected
