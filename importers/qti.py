@@ -32,6 +32,8 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from itembank.render import replace_with_text
+
 from ._qti_common import (
     Package,
     Text,
@@ -373,7 +375,7 @@ class _ItemReader:
             raise _Skip("template item (its values are drawn at random when delivered): no item type holds the variables")
         for end in [e for e in self.body.iter() if local(e) == "endAttemptInteraction"]:
             self.notes.append(f"'{end.get('title') or 'end attempt'}' button (endAttemptInteraction) dropped: the item format has no such button")
-            _remove(end)
+            replace_with_text(end)
         if self.root.get("adaptive") == "true":
             self.notes.append("adaptive item (several attempts with changing feedback): read as one attempt")
         inters = [e for e in self.body.iter() if local(e).endswith("Interaction")]
@@ -452,7 +454,7 @@ class _ItemReader:
                     prompt.tail = el.tail
                     parent.replace(el, prompt)
                 else:
-                    _remove(el)
+                    replace_with_text(el)
             elif tag in ("rubricBlock", "feedbackBlock", "feedbackInline", "templateBlock", "templateInline"):
                 if not self._body_extras_done and text_of(el):
                     if tag.startswith("feedback"):
@@ -461,11 +463,11 @@ class _ItemReader:
                     elif tag == "rubricBlock" and not self._rubrics_read:
                         self.notes.append(f"rubric block for '{el.get('view') or 'all'}' taken out of the stem (kept in the rationale)")
                         self._extra.append(self.text.md(inner_html(el)))
-                _remove(el)
+                replace_with_text(el)
         self._body_extras_done = True  # the body's feedback and rubric texts are collected once
         for p in list(body.iter("p")):  # paragraphs emptied by the removal
             if not text_of(p) and not len(p) and p.getparent() is not None:
-                _remove(p)
+                replace_with_text(p)
         return body
 
     def stem(self, keep: set[str] | None = None) -> str:
@@ -738,7 +740,7 @@ class _ItemReader:
                 prev = block.getprevious()
                 prompt = self.text.md(etree.tostring(prev, encoding="unicode", with_tail=False)) if prev is not None else ""
                 if prev is not None:
-                    _remove(prev)
+                    replace_with_text(prev)
             texts = {c.get("identifier") or "": text_of(c) for c in block.findall(".//simpleChoice")}
             keys = [k for k in self.keys(block.get("responseIdentifier") or "") if k in texts]
             if not prompt or not keys:
@@ -945,9 +947,9 @@ class _ItemReader:
                 raise _Skip(f"gap {gid!r} has no correct text")
             name = blank_name(gid, n, used)
             blanks[name] = {"choices": choices, "correct": correct[gid]}
-            _replace_with_text(gap, "{{" + name + "}}")
+            replace_with_text(gap, "{{" + name + "}}")
         for g in list(holder.iter("gapText", "gapImg", "prompt")):
-            _remove(g)
+            replace_with_text(g)
         self.notes.append("gap match (drag and drop into the text) read as a cloze with a dropdown per gap")
         prefix = self.stem()
         body = self.text.md(self.body_html(holder))
@@ -1002,7 +1004,7 @@ class _ItemReader:
                 if decl is not None and decl.case_sensitive:
                     blanks[name]["case_sensitive"] = True
             feedback_names[f"FB_{raw}"] = name
-            _replace_with_text(inter, "{{" + name + "}}")
+            replace_with_text(inter, "{{" + name + "}}")
         self.body, saved = body, self.body
         stem = restore_braces(self.stem())
         self.body = saved
@@ -1068,7 +1070,7 @@ class _ItemReader:
         body = copy.deepcopy(self.body)
         assert body is not None
         for inter in [e for e in body.iter() if local(e) == "choiceInteraction"]:
-            _remove(inter)
+            replace_with_text(inter)
         text = self.text.md(self.body_html(body))
         stem = re.sub(r"\\?\[([^\[\]\s\\]{1,64})\\?\]", lambda m: "{{" + names[m.group(1)] + "}}" if m.group(1) in names else m.group(0), text)
         missing = [n for n in blanks if "{{" + n + "}}" not in stem]
@@ -1088,24 +1090,6 @@ def _decimals(text: str) -> int:
     except InvalidOperation:
         return 0
     return -exp if isinstance(exp, int) and exp < 0 else 0
-
-
-def _remove(el: etree._Element) -> None:
-    """Remove an element, keeping its tail text."""
-    _replace_with_text(el, "")
-
-
-def _replace_with_text(el: etree._Element, text: str) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    joined = text + (el.tail or "")
-    prev = el.getprevious()
-    if prev is not None:
-        prev.tail = (prev.tail or "") + joined
-    else:
-        parent.text = (parent.text or "") + joined
-    parent.remove(el)
 
 
 importer = QtiImporter()

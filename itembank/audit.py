@@ -31,7 +31,7 @@ from lxml import etree
 from .errors import ItembankError
 from .formats import ExportResult
 from .model import AnyItem, Bank, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
-from .render import Renderer
+from .render import Renderer, replace_with_text
 
 _TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\w+")
@@ -87,15 +87,7 @@ def _needle(renderer: Renderer, markdown: str) -> list[str]:
         if not isinstance(el.tag, str) or el.getparent() is None:
             continue
         if el.tag == "img" or (el.tag == "span" and "math" in (el.get("class") or "").split()):
-            tail = el.tail
-            parent = el.getparent()
-            assert parent is not None
-            prev = el.getprevious()
-            if prev is not None:
-                prev.tail = (prev.tail or "") + " " + (tail or "")
-            else:
-                parent.text = (parent.text or "") + " " + (tail or "")
-            parent.remove(el)
+            replace_with_text(el, " ")
     return _WORD.findall(" ".join(root.itertext()).casefold())  # type: ignore[arg-type]
 
 

@@ -24,6 +24,8 @@ import pyromark
 from lxml import etree
 from lxml import html as lxml_html
 
+from itembank.render import replace_with_text
+
 ResolveSrc = Callable[[str], str | None]  # source src -> bank-relative path; None: keep as is; "": missing (dropped, noted)
 
 _OPTIONS = _h2m.ConversionOptions(
@@ -139,7 +141,7 @@ class _Conv:
                 self._mathml(child)
                 continue
             if tag == "script" and "math/tex" in (child.get("type") or ""):
-                _replace(child, self.math(child.text or "", "mode=display" in (child.get("type") or "")))
+                replace_with_text(child, self.math(child.text or "", "mode=display" in (child.get("type") or "")))
                 continue
             if tag in _DROP:
                 self.note(f"<{tag}> content dropped (Markdown cannot hold it)")
@@ -170,7 +172,7 @@ class _Conv:
                     if new == "":  # the file is not there: keep the description, say so
                         alt = child.get("alt") or ""
                         self.note(f"image {src!r} is not in the source; kept its description only" if alt else f"image {src!r} is not in the source; dropped")
-                        _replace(child, (self.text(f"[{alt}]") or "") if alt else "")
+                        replace_with_text(child, (self.text(f"[{alt}]") or "") if alt else "")
                         continue
                     if new is not None:
                         child.set("src", new)
@@ -184,10 +186,10 @@ class _Conv:
                 table = _SUP if tag == "sup" else _SUB
                 mapped = content.translate(table)
                 if content and all(c in "0123456789+-=()" + ("n" if tag == "sup" else "") for c in content):
-                    _replace(child, mapped)
+                    replace_with_text(child, mapped)
                 else:
                     mark = "^" if tag == "sup" else "_"
-                    _replace(child, self.math(f"{{}}{mark}{{\\text{{{content}}}}}", False) if content.strip() else "")
+                    replace_with_text(child, self.math(f"{{}}{mark}{{\\text{{{content}}}}}", False) if content.strip() else "")
                     self.note(f"<{tag}> text kept as math")
                 continue
             if tag == "a" and self.resolve_src is not None and child.get("href"):
@@ -226,27 +228,14 @@ class _Conv:
             if not latex:
                 text = "".join(str(t) for t in el.itertext()).strip()
                 self.note(f"MathML kept as its text only ({type(exc).__name__}: {exc})")
-                _replace(el, text)
+                replace_with_text(el, text)
                 return
-        _replace(el, self.math(latex, display))
-
-
-def _replace(el: etree._Element, text: str) -> None:
-    parent = el.getparent()
-    if parent is None:
-        return
-    joined = text + (el.tail or "")
-    prev = el.getprevious()
-    if prev is not None:
-        prev.tail = (prev.tail or "") + joined
-    else:
-        parent.text = (parent.text or "") + joined
-    parent.remove(el)
+        replace_with_text(el, self.math(latex, display))
 
 
 def _drop_keep_tail(el: etree._Element, tail: str | None) -> None:
     el.tail = tail
-    _replace(el, "")
+    replace_with_text(el, "")
 
 
 _SIMPLE_TAGS = frozenset("p br strong b em i code pre ul ol li blockquote h1 h2 h3 h4 h5 h6 table thead tbody tr th td hr s del strike".split())
