@@ -18,7 +18,7 @@ import yaml
 
 from .errors import ItembankError
 from .problems import RULES
-from .review.yaml_edit import _LOADER, EditedText, _is_listed, _pairs
+from .review.yaml_edit import _pairs, item_nodes
 from .rules import RuleContext, check_item
 from .schema import item_schema
 from .sources import parse
@@ -47,17 +47,7 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _edit_yaml(rel: str, text_s: str, data: Any, changes: dict[int | None, dict[str, Any]]) -> str:
-    text = EditedText(text_s)
-    try:
-        doc = yaml.compose(text_s[text.base :], Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        raise ItembankError(f"{rel}: cannot read the file for editing: {' '.join(str(exc).split())}") from None
-    listed = _is_listed(data)
-    if listed:
-        seq = _pairs(doc)["items"][1] if isinstance(doc, yaml.MappingNode) else None
-        nodes = list(seq.value) if isinstance(seq, yaml.SequenceNode) else []
-    else:
-        nodes = [doc]
+    text, _doc, nodes, listed = item_nodes(rel, text_s, data)
     for index, fields in changes.items():
         i = 0 if index is None else index
         node = nodes[i]

@@ -302,8 +302,9 @@ def _is_listed(data: Any) -> bool:
     return isinstance(data, dict) and set(data) == {"items"}
 
 
-def yaml_change(rel: str, old: str, data: Any, edits: Mapping[int | None, ItemEdit]) -> str:
-    """The new text of a YAML file whose parsed content is ``data``."""
+def item_nodes(rel: str, old: str, data: Any) -> tuple[EditedText, Any, list[Any], bool]:
+    """The file's text to edit, its YAML document node, the node of each item (in ``items:`` order,
+    or the one item), and whether the items stand in an ``items:`` list; ``data`` is the parsed file."""
     text = EditedText(old)
     try:
         doc = yaml.compose(old[text.base :], Loader=_LOADER)
@@ -315,6 +316,12 @@ def yaml_change(rel: str, old: str, data: Any, edits: Mapping[int | None, ItemEd
         nodes = list(seq.value) if isinstance(seq, yaml.SequenceNode) else []
     else:
         nodes = [doc]
+    return text, doc, nodes, listed
+
+
+def yaml_change(rel: str, old: str, data: Any, edits: Mapping[int | None, ItemEdit]) -> str:
+    """The new text of a YAML file whose parsed content is ``data``."""
+    text, doc, nodes, listed = item_nodes(rel, old, data)
     for index, change in edits.items():
         i = 0 if index is None else index
         node = nodes[i] if i < len(nodes) else None
