@@ -12,9 +12,17 @@ and checks, for every item the export did not list as skipped:
   ``1.9649999999999999``).
 
 A broken invariant is an :class:`~itembank.errors.ItembankError` naming the item, its file and the
-text: the export is refused, never written wrong.  The checks read text (tags stripped, entities
-decoded, words compared in order), so they hold for any format; the built-in formats also tell where
-one item's output is, so that a text must be found in its own item's output.
+text: the export is refused, never written wrong.  The checks read text, so they hold for any format; for the built-in formats the audit also knows
+where one item's output is (a QTI file, a Moodle question, a GIFT block, a workbook row), so that a
+text must be found in its own item's output.
+
+A text is looked for in two steps.  First as it stands: the pieces of text the renderer wrote
+between tags, each found whole, in order, escaped as the format escapes them — one substring search
+each, and enough for almost every text.  Only a text not found so is read word by word (tags
+stripped, entities decoded, casefolded, words compared in order: :func:`found_in`), which is slower
+and more forgiving (a format may show math, images or a blank its own way).  Being found in the
+first step implies being found in the second (a property test holds it), so the first step only
+saves time: what fails the audit is the same.
 """
 
 from __future__ import annotations
@@ -26,69 +34,85 @@ import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 
+import pyromark
 from lxml import etree
 
 from .errors import ItembankError
 from .formats import ExportResult
 from .model import AnyItem, Bank, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
-from .render import Renderer, replace_with_text
+from .render import MARKDOWN_OPTIONS, Renderer
 
 _TAG = re.compile(r"<[^>]*>")
-_WORD = re.compile(r"\w+")
+_NON_WORD = re.compile(r"\W+")
+_HAS_WORD = re.compile(r"\w")
+#: A rendered math span (its LaTeX is escaped text: no tags inside) and an image.
+_MATH_OR_IMAGE = re.compile(r'<span class="math[^"]*">[^<]*</span>|<img\b[^>]*>')
 #: A decimal number in an output; one with 16 or more significant digits that the author did not write
 #: is the trace of binary arithmetic (1.96 + 0.005 = 1.9649999999999999).
 _DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w.])")
-_MATH = {"math", "annotation"}
+_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
 #: The built-in formats whose output this module reads back.
 _READ_BACK = {"qti21", "qti30", "moodle", "gift", "canvas", "markdown", "xlsx"}
 #: Formats whose XML holds HTML as text (CDATA or escaped): read twice, as XML then as HTML.
 _HTML_IN_XML = {"moodle", "canvas"}
+#: Formats that show the item's Markdown as written (a cloze's ``{{blank}}`` included), for editing.
+_SHOWS_SOURCE = {"xlsx"}
 _GIFT_ESCAPE = re.compile(r"\\([~=#{}:\\])")
 
 
 def _html_text(markup: str) -> str:
-    import lxml.html
+    """The text of HTML that a Markdown renderer wrote, tags read as word breaks and entities decoded.
 
+    Such HTML is well-formed: a tag is ``<…>`` and text never holds a bare ``<`` (it is ``&lt;``), so
+    a regular expression reads it exactly, at a fraction of an HTML parser's cost (the audit runs
+    after every export)."""
     if "<" not in markup and "&" not in markup:
         return markup
-    try:
-        return " ".join(lxml.html.fragment_fromstring(markup, create_parent="div").itertext())
-    except (etree.ParserError, ValueError):
-        return html.unescape(_TAG.sub(" ", markup))
+    return html.unescape(_TAG.sub(" ", markup))
 
 
-def words(fmt: str, text: str, renderer: Renderer) -> list[str]:
-    """The words a reader of the output sees, read the way the format is read."""
+def reading(fmt: str, text: str) -> str:
+    """What a reader of the output sees, as its words (casefolded) between single spaces, with a
+    space at each end: a phrase ``" w1 w2 "`` is in it as a substring exactly when those words stand
+    together in the output, and ``.split()`` gives the words."""
     if fmt == "markdown":
-        plain = " ".join(renderer.tree(text).itertext())  # type: ignore[arg-type]
+        # The Markdown as a reader sees it rendered (not cached: an output is read once).
+        plain = _html_text(pyromark.html(text, options=MARKDOWN_OPTIONS))
     elif fmt == "gift":
-        plain = _html_text(_GIFT_ESCAPE.sub(r"\1", text))
+        plain = html.unescape(_GIFT_ESCAPE.sub(r"\1", text))  # HTML or plain: tags only add words
     elif text.lstrip().startswith("<"):
         try:
-            root = etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
-            plain = " ".join(root.itertext())  # type: ignore[arg-type]
+            root = etree.fromstring(text.encode("utf-8"), _XML)
+            return _element_reading(fmt, root)
         except etree.XMLSyntaxError:
             plain = text
-        if fmt in _HTML_IN_XML:
-            # Most texts are HTML, some plain (a Moodle match answer shows "<div>" as typed): both readings.
-            plain = _html_text(plain) + " " + plain
     else:
         plain = text
-    return _WORD.findall(plain.casefold())
+    return _spaced(plain)
 
 
-def _needle(renderer: Renderer, markdown: str) -> list[str]:
-    """The words a reader sees of a Markdown text, math and images left out (formats show those
-    their own way: MathML, LaTeX, a file)."""
-    root = renderer.fragment(markdown)
-    for el in list(root.iter()):
-        if not isinstance(el.tag, str) or el.getparent() is None:
-            continue
-        if el.tag == "img" or (el.tag == "span" and "math" in (el.get("class") or "").split()):
-            replace_with_text(el, " ")
-    return _WORD.findall(" ".join(root.itertext()).casefold())  # type: ignore[arg-type]
+def _spaced(plain: str) -> str:
+    return " " + _NON_WORD.sub(" ", plain.casefold()) + " "
+
+
+def _element_reading(fmt: str, element: etree._Element) -> str:
+    """:func:`reading` of an output's XML element (an item's part of a larger document, or all of it)."""
+    plain = " ".join(element.itertext())  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
+    if fmt in _HTML_IN_XML and "&" in plain:
+        # The text holds HTML (mostly; a Moodle match answer is plain, "<div>" as typed): entities
+        # decoded, tags left in.  Tags only add words (tag and attribute names), so every word of
+        # both readings — as HTML and as typed — is in this one, in order.
+        plain = html.unescape(plain)
+    return _spaced(plain)
+
+
+def found_in(needle: list[str], hay: str) -> bool:
+    """Whether the words ``needle`` are in the reading ``hay`` in order (others may stand between:
+    a format shows math and images its own way).  Most texts stand there as one phrase, which a
+    substring search finds at once; the others are checked word by word."""
+    return f" {' '.join(needle)} " in hay or in_order(needle, hay.split())
 
 
 def in_order(needle: list[str], hay: list[str]) -> bool:
@@ -162,25 +186,158 @@ def _outputs(result: ExportResult) -> dict[str, bytes]:
     return {"": data}
 
 
-def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, str]:
-    """Each item's own output text, for the formats whose layout is known; {} for the others."""
-    out: dict[str, str] = {}
+class _Own:
+    """One item's part of an output, as written (``raw``), read further only when the audit needs it."""
+
+    __slots__ = ("fmt", "raw", "_element")
+
+    def __init__(self, fmt: str, raw: str) -> None:
+        self.fmt = fmt
+        self.raw = raw
+        self._element: etree._Element | None = None
+
+    def has(self, pieces: list[str]) -> bool:
+        """Whether the output holds the pieces, as the format writes them, in order, each as whole words."""
+        raw, pos = self.raw, 0
+        for piece in pieces:
+            pos = _find_words(raw, _AS_WRITTEN_IN[self.fmt](piece), pos, xml=self.fmt != "gift")
+            if pos < 0:
+                return False
+        return True
+
+    def reading(self) -> str:
+        if self.fmt == "gift" or not self.raw.lstrip().startswith("<"):
+            return reading(self.fmt, self.raw)
+        if self._element is None:
+            try:
+                self._element = etree.fromstring(self.raw.encode("utf-8"), _XML)
+            except etree.XMLSyntaxError:
+                return reading(self.fmt, self.raw)
+        return _element_reading(self.fmt, self._element)
+
+    @property
+    def markup(self) -> str:
+        return self.raw
+
+
+_GIFT_SPECIAL = re.compile(r"([\\~=#{}:])")
+#: How each per-item format writes a piece of rendered HTML text (entities as the renderer wrote them).
+_AS_WRITTEN_IN = {
+    "qti21": lambda piece: piece,  # XHTML in XML: the same escaping
+    "qti30": lambda piece: piece,
+    "moodle": lambda piece: piece.replace("&", "&amp;"),  # HTML as text of an XML element
+    "xlsx": lambda piece: piece,  # the Markdown as written, in XML
+    "gift": lambda piece: _GIFT_SPECIAL.sub(r"\\\1", piece),
+}
+
+
+def _find_words(hay: str, text: str, start: int = 0, xml: bool = False) -> int:
+    """Where ``text`` ends in ``hay`` (from ``start``) standing with no word character joined to
+    either end (and, in XML, outside a tag: a tag's name and attributes are not text); -1 when it is
+    not there."""
+    at = hay.find(text, start)
+    while at >= 0:
+        end = at + len(text)
+        if (
+            not (at and _joins(hay[at - 1], text[0]))
+            and not (end < len(hay) and _joins(text[-1], hay[end]))
+            and not (xml and hay.rfind("<", 0, at) > hay.rfind(">", 0, at))
+        ):
+            return end
+        at = hay.find(text, at + 1)
+    return -1
+
+
+def _joins(a: str, b: str) -> bool:
+    return (a.isalnum() or a == "_") and (b.isalnum() or b == "_")
+
+
+def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
+    """The pieces of text a reader sees of a Markdown text, as the renderer wrote them between tags
+    (math and images left out; pieces without a word left out)."""
+    html_ = renderer.html(text)
+    if "<span class=\"math" in html_ or "<img" in html_:
+        html_ = _MATH_OR_IMAGE.sub("<>", html_)
+    return [p for p in (seg.strip() for seg in _TAG.split(html_)) if p and _HAS_WORD.search(p)]
+
+
+class _Whole:
+    """A whole output (for the formats whose items are not told apart in it): its texts as they
+    stand between tags, and (read only when the audit needs it) the set of its words."""
+
+    def __init__(self, fmt: str, files: dict[str, bytes]) -> None:
+        self.fmt = fmt
+        nodes: set[str] = set()  # a set: a text the output repeats (a Canvas quiz and its bank) is read once
+        for data in files.values():
+            if fmt == "markdown":
+                nodes.add(pyromark.html(data.decode("utf-8", "replace"), options=MARKDOWN_OPTIONS))
+                continue
+            try:
+                nodes.update(etree.fromstring(data, _XML).itertext())  # type: ignore[arg-type]
+            except etree.XMLSyntaxError:
+                nodes.add(data.decode("utf-8", "replace"))
+        self._nodes = nodes
+        if fmt in _HTML_IN_XML or fmt == "markdown":
+            self.pieces = {seg.strip() for node in nodes for seg in _TAG.split(node)}
+        else:
+            self.pieces = {node.strip() for node in nodes}
+        self._words: set[str] | None = None
+
+    def has(self, text: str, pieces: list[str]) -> bool:
+        """Whether the output holds the text as written (a cell), or each of its pieces as the renderer
+        wrote them (entities as written, or decoded) between tags."""
+        return text.strip() in self.pieces or all(p in self.pieces for p in pieces) or all(html.unescape(p) in self.pieces for p in pieces)
+
+    def words(self) -> set[str]:
+        if self._words is None:
+            if self.fmt == "markdown":
+                plain = " ".join(_html_text(node) for node in self._nodes)
+            else:
+                # HTML or plain text: entities decoded, tags left in (they only add words).
+                plain = html.unescape(" ".join(self._nodes))
+            self._words = set(_spaced(plain).split())
+        return self._words
+
+
+_XLSX_ID = re.compile(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>')
+_MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
+
+
+def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own]:
+    """Each item's own output, for the formats whose layout is known; {} for the others."""
+    out: dict[str, _Own] = {}
     if fmt in ("qti21", "qti30"):
         for item in bank.items:
             data = files.get(f"items/{item.id}.xml")
             if data is not None:
-                out[item.id] = data.decode("utf-8")
+                out[item.id] = _Own(fmt, data.decode("utf-8"))
     elif fmt == "moodle":
-        root = etree.fromstring(files[""])
-        for q in root.iterfind("question"):
-            ident = q.findtext("idnumber")
-            if ident:
-                out[ident] = etree.tostring(q, encoding="unicode")
+        document = files[""].decode("utf-8")
+        if "<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
+            root = etree.fromstring(files[""], _XML)
+            for q in root.iterfind("question"):
+                ident = q.findtext("idnumber")
+                if ident:
+                    out[ident] = _Own(fmt, etree.tostring(q, encoding="unicode"))
+        else:
+            for chunk in document.split("</question>")[:-1]:
+                question = chunk[chunk.find("<question") :] + "</question>"
+                ident = _MOODLE_ID.search(question)
+                if ident and ident.group(1):
+                    out[html.unescape(ident.group(1))] = _Own(fmt, question)
+    elif fmt == "xlsx":
+        # A row per item, its id in column A (the Items sheet; the first sheet that has the item).
+        for name in sorted(n for n in files if n.startswith("xl/worksheets/")):
+            for chunk in files[name].decode("utf-8").split("</row>")[:-1]:
+                row = chunk[chunk.find("<row") :] + "</row>"
+                ident = _XLSX_ID.search(row)
+                if ident:
+                    out.setdefault(html.unescape(ident.group(1)), _Own(fmt, row))
     elif fmt == "gift":
         for block in files[""].decode("utf-8").split("\n\n"):
             m = re.search(r"// \[id:([^\]]+)\]", block)
             if m:
-                out[m.group(1)] = block.replace("\\n", "\n")
+                out[m.group(1)] = _Own(fmt, block.replace("\\n", "\n"))
     return out
 
 
@@ -204,9 +361,9 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
         return []
     files = _outputs(result)
     per_item = _per_item(fmt, bank, files)
-    whole_words: set[str] | None = None
+    whole: _Whole | None = None
     skipped = {i for i, _ in result.skipped}
-    noted = "\n".join(result.notes)
+    noted: str | None = None
     problems: list[str] = []
     for item in bank.items:
         if item.id in skipped:
@@ -215,26 +372,40 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
         if own is None and per_item:
             problems.append(f"[{item.id}] is neither in the output nor listed as skipped")
             continue
-        hay = words(fmt, own, renderer) if own is not None else None
-        if hay is None and whole_words is None:
-            whole_words = {w for d in files.values() for w in words(fmt, d.decode("utf-8", "replace"), renderer)}
-        mentioned = item.id in noted
+        if own is None and whole is None:
+            whole = _Whole(fmt, files)
+        hay: str | None = None
         for where, text in texts(item):
-            needle = _needle(renderer, text)
-            found = in_order(needle, hay) if hay is not None else set(needle) <= (whole_words or set())
-            if not found and not mentioned:
-                problems.append(f"[{item.id}] {where} is not in the output and no note says why: {text[:60]!r}")
-        body = own if own is not None else None
-        if isinstance(item, ClozeItem) and body is not None:
+            # Most texts stand in the output as the renderer wrote them, between tags: found as
+            # they stand, without reading the output word by word.
+            pieces = _shown_pieces(renderer, text)
+            if own.has(pieces) if own is not None else whole.has(text, pieces):  # type: ignore[union-attr]
+                continue
+            needle = renderer.words(text)
+            if own is not None:
+                if hay is None:
+                    hay = own.reading()
+                found = found_in(needle, hay)
+            else:
+                found = set(needle) <= whole.words()  # type: ignore[union-attr]
+            if not found:
+                if noted is None:
+                    noted = "\n".join(result.notes)
+                if item.id not in noted:
+                    problems.append(f"[{item.id}] {where} is not in the output and no note says why: {text[:60]!r}")
+        if own is None:
+            continue
+        if isinstance(item, ClozeItem) and fmt not in _SHOWS_SOURCE:
+            body = own.markup
             for name in placeholder_names(html.unescape(body)):
                 if name in {b.name for b in item.blanks}:
                     problems.append(f"[{item.id}] the cloze blank {{{{{name}}}}} is left in the output as text")
             n = _fields(fmt, item, body)
             if n is not None and n != len(item.blanks):
                 problems.append(f"[{item.id}] the cloze has {len(item.blanks)} blanks but the output has {n} answer fields")
-        if body is not None and (isinstance(item, NumericItem) or isinstance(item, ClozeItem)):
+        if isinstance(item, NumericItem) or isinstance(item, ClozeItem):
             written = _author_numbers(item)
-            for m in _DECIMAL.finditer(_TAG.sub(" ", body)):
+            for m in _DECIMAL.finditer(_TAG.sub(" ", own.markup)):
                 digits = len(m.group().lstrip("-").split("e")[0].replace(".", "").lstrip("0"))
                 if digits >= 16 and m.group() not in written:
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")

@@ -22,6 +22,12 @@ import pyromark
 from lxml import etree
 
 _OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+#: The Markdown dialect of the model (for a caller that renders a whole document without caching it).
+MARKDOWN_OPTIONS = _OPTIONS
+#: A rendered math span (its LaTeX is escaped text: no tags inside), an image, any tag.
+_MATH_OR_IMAGE = re.compile(r'<span class="math[^"]*">[^<]*</span>|<img\b[^>]*>')
+_ANY_TAG = re.compile(r"<[^>]*>")
+_WORD = re.compile(r"\w+")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
 
@@ -31,6 +37,7 @@ class Renderer:
     def __init__(self) -> None:
         self._html: dict[str, str] = {}
         self._tree: dict[str, etree._Element] = {}
+        self._words: dict[str, list[str]] = {}
         self.renders = 0  # how many distinct texts were rendered (measured by tests)
 
     def html(self, text: str) -> str:
@@ -66,6 +73,26 @@ class Renderer:
         out = self.html(text)
         if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
             return out[3:-4]
+        return out
+
+    def visible_text(self, text: str) -> str:
+        """The text a reader sees of a Markdown text, math and images left out (formats show those
+        their own way: MathML, LaTeX, a file), tags read as spaces.  Read from the cached HTML with
+        regular expressions, which is exact for it: rendered Markdown is well-formed, with no tag
+        inside a math span and no ``<`` or ``>`` in an attribute."""
+        html = self.html(text)
+        if "<span class=\"math" in html or "<img" in html:
+            html = _MATH_OR_IMAGE.sub(" ", html)
+        visible = _ANY_TAG.sub(" ", html)
+        return _html.unescape(visible) if "&" in visible else visible
+
+    def words(self, text: str) -> list[str]:
+        """The words (casefolded) of :meth:`visible_text` (the export audit reads every text of
+        every export this way)."""
+        out = self._words.get(text)
+        if out is None:
+            out = _WORD.findall(self.visible_text(text).casefold())
+            self._words[text] = out
         return out
 
     def plain(self, text: str) -> str:

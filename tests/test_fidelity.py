@@ -3,7 +3,7 @@ net in test_generated_banks.py found them too)."""
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pathlib import Path
@@ -291,3 +291,50 @@ def test_the_audit_reads_words_in_order_as_a_subsequence(needle: list[str], hay:
 
     expected = any(list(c) == needle for c in combinations(hay, len(needle))) if len(needle) <= len(hay) else False
     assert in_order(needle, hay) == expected
+
+
+_MARKDOWNISH = st.lists(st.sampled_from(list("ab cé1.:*_`$&<>\"'\n#-[]()!~=") + ["x^2", "$x$", "**b**", "`c`", "\n\n", "![i](p.png)", "word"]), max_size=30).map("".join)
+
+
+@settings(max_examples=300)
+@example("a\n\nb", None).via("two paragraphs whose words the cut joins")  # type: ignore[arg-type]
+@given(_MARKDOWNISH, st.data())
+def test_the_audits_quick_find_never_passes_what_reading_word_by_word_fails(text: str, data: st.DataObject | None) -> None:
+    """The audit first looks for a text's pieces as they stand; found so must imply found word by
+    word in order (the audit's definition), so the quick step never hides a loss."""
+    from itembank.audit import _AS_WRITTEN_IN, _Own, _shown_pieces, found_in
+
+    r = Renderer()
+    rendered = r.html(text)
+    # The output: the rendered text, or it with a stretch cut out, inside an item of each format.
+    cut = data.draw(st.tuples(st.integers(0, len(rendered)), st.integers(0, 12))) if data is not None else (4, 9)
+    body = rendered[: cut[0]] + rendered[cut[0] + cut[1] :]
+    escaped_for_xml = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    outputs = {
+        "qti21": f"<assessmentItem><itemBody><div>{body}</div></itemBody></assessmentItem>",
+        "moodle": f"<question><questiontext><text>{escaped_for_xml}</text></questiontext></question>",
+        "xlsx": f'<row r="2"><c r="A2" t="inlineStr"><is><t>{escaped_for_xml}</t></is></c></row>',
+        "gift": body,
+    }
+    for fmt, raw in outputs.items():
+        assert fmt in _AS_WRITTEN_IN
+        own = _Own(fmt, raw)
+        if own.has(_shown_pieces(r, text)):
+            assert found_in(r.words(text), own.reading()), (fmt, raw)
+
+
+def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
+    r = Renderer()
+    mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
+                    options=(Option(id="a", text="Up", correct=True), Option(id="b", text="Down")))
+    other = ChoiceItem(id="other", type="multiple_choice", location=SourceRef("y.yaml"), stem="Think of the slope", options=mc.options)
+
+    def sheet(*rows: str) -> ExportResult:
+        cells = "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>{ident}</t></is></c><c r="B{n}" t="inlineStr"><is><t>{text}</t></is></c></row>' for n, (ident, text) in enumerate((r.split("|") for r in rows), 2))
+        return ExportResult(files={"xl/worksheets/sheet1.xml": f"<worksheet><sheetData>{cells}</sheetData></worksheet>".encode()})
+
+    whole = sheet("mc|Pick one • Think of the slope Up Down", "other|Think of the slope Up Down")
+    assert audit.audit("xlsx", _bank(mc, other), whole, r) == []
+    # The hint is elsewhere in the workbook (another item's stem), not in its own row: a loss.
+    lost = sheet("mc|Pick one Up Down", "other|Think of the slope Up Down")
+    assert audit.audit("xlsx", _bank(mc, other), lost, r) == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
