@@ -91,9 +91,29 @@ def export(
     return result
 
 
-def _write_build(out_dir: Path, bank_root: Path, produced: list[tuple[str, Path, ExportResult]], finish: Callable[[Path], None]) -> None:
-    """All of a build's outputs at once: staged beside ``out_dir`` (a copy of its previous outputs,
-    then the new ones over them) and swapped in, so a failure leaves the old ``out_dir`` untouched."""
+def _write_output(dest: Path, result: ExportResult) -> None:
+    """One export's output written at ``dest`` in a build's staging folder (replacing the previous
+    one), and let go: a build holds one package in memory at a time, not all of them."""
+    if dest.is_dir() and not dest.is_symlink():
+        shutil.rmtree(dest)
+    elif dest.exists() or dest.is_symlink():
+        dest.unlink()
+    if result.files is not None:
+        output.write_files(dest, result.files)
+        (dest / output.MANIFEST).write_bytes(output.manifest_bytes(set(result.files)))
+    elif result.data is not None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(result.data)
+        os.chmod(dest, 0o644)
+    else:
+        raise ItembankError("exporter produced no output")
+    result.files = result.data = None
+
+
+def _staged_build(out_dir: Path, bank_root: Path, produce: Callable[[Path], None]) -> None:
+    """A build's outputs, all at once: ``produce`` writes them into a staging folder beside
+    ``out_dir`` (a copy of its previous outputs, the new ones written over them), which is then
+    swapped in, so a failure leaves the old ``out_dir`` untouched."""
     # Files a build writes are its own by name too (a one-file export may have written one there).
     known = frozenset(e.default_output for e in registry().values() if e.default_output)
     target = output.check_target(out_dir, bank_root, folder=True, known=known)
@@ -101,22 +121,7 @@ def _write_build(out_dir: Path, bank_root: Path, produced: list[tuple[str, Path,
     try:
         if target.exists():
             shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True)
-        for _name, path, result in produced:
-            dest = staging / path.relative_to(out_dir)
-            if dest.is_dir() and not dest.is_symlink():
-                shutil.rmtree(dest)
-            elif dest.exists() or dest.is_symlink():
-                dest.unlink()
-            if result.files is not None:
-                output.write_files(dest, result.files)
-                (dest / output.MANIFEST).write_bytes(output.manifest_bytes(set(result.files)))
-            elif result.data is not None:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(result.data)
-                os.chmod(dest, 0o644)
-            else:
-                raise ItembankError("exporter produced no output")
-        finish(staging)
+        produce(staging)
         (staging / output.MANIFEST).write_bytes(output.manifest_bytes(output.listed_files(staging)))
         os.chmod(staging, 0o755)
         output.swap_in(staging, target)
@@ -176,30 +181,33 @@ def build(
     report.forms = [t.form.name for t in targets if t.form is not None]
     work = [(target, name) for target in targets for name in exporters]
     workers = min(_usable_cores() if jobs is None else max(1, jobs), len(work))
-    # Produce everything first: a failing exporter must not leave a half-updated dist/.
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
-        results, renders = _export_parallel(work, exporters, chosen, workers, on_start)
-        report.workers = workers
-    else:
-        results = []
-        for target, name in work:
-            if on_start is not None:
-                on_start(name, target.form.name if target.form is not None else "bank")
-            results.append(_export_one(target, exporters[name], chosen, renderer))
-        renders = renderer.renders
-    produced = [
-        (name, form_dir(out_dir, target) / exporters[name].default_output, result)
-        for (target, name), result in zip(work, results)
-    ]
+    dests = [form_dir(out_dir, target) / exporters[name].default_output for target, name in work]
+    results: list[ExportResult] = []
     removed: list[Path] = []
+    renders = 0
 
-    def finish(staging: Path) -> None:  # in the staging folder: the swap makes the whole build visible at once
-        if form is None:
+    def produce(staging: Path) -> None:
+        """Every export, each written into ``staging`` as soon as it is done (in a worker, by the worker)."""
+        nonlocal renders
+        where = [staging / d.relative_to(out_dir) for d in dests]
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where)
+            results.extend(found)
+            report.workers = workers
+        else:
+            for (target, name), dest in zip(work, where):
+                if on_start is not None:
+                    on_start(name, target.form.name if target.form is not None else "bank")
+                result = _export_one(target, exporters[name], chosen, renderer)
+                _write_output(dest, result)
+                results.append(result)
+            renders = renderer.renders
+        if form is None:  # in the staging folder: the swap makes the whole build visible at once
             stale = _remove_stale_forms(staging, bank, report.forms, assessment)
             removed.extend(Path(out_dir) / p.relative_to(staging) for p in stale)
 
-    _write_build(out_dir, bank.root, produced, finish)
-    for name, path, result in produced:
+    _staged_build(out_dir, bank.root, produce)
+    for (_target, name), path, result in zip(work, dests, results):
         report.outputs.append((name, path, result))
         if on_export is not None:
             on_export(name, path, result)
@@ -231,10 +239,12 @@ _WORK: dict[str, Any] = {}
 
 def _run_job(index: int) -> tuple[int, ExportResult, int]:
     """In a worker: run export ``index`` of the build with a renderer of its own (a worker's memory
-    is then one export's); the result and how many texts it rendered go back to the parent."""
+    is then one export's) and write its output into the staging folder; the account of the export
+    (not its bytes) and how many texts it rendered go back to the parent."""
     target, name = _WORK["work"][index]
     renderer = Renderer()
     result = _export_one(target, _WORK["exporters"][name], _WORK["options"], renderer)
+    _write_output(_WORK["dests"][index], result)
     return index, result, renderer.renders
 
 
@@ -244,9 +254,11 @@ def _export_parallel(
     chosen: ExportOptions,
     workers: int,
     on_start: Callable[[str, str], None] | None,
+    dests: list[Path],
 ) -> tuple[list[ExportResult], int]:
-    """Every export of ``work`` in forked worker processes; results in ``work``'s order."""
-    _WORK.update(work=work, exporters=exporters, options=chosen)
+    """Every export of ``work`` in forked worker processes, each written at its ``dests`` entry;
+    results in ``work``'s order."""
+    _WORK.update(work=work, exporters=exporters, options=chosen, dests=dests)
     results: dict[int, ExportResult] = {}
     renders = 0
     # The loaded bank goes to the permanent generation: the collector never walks it again, and

@@ -105,17 +105,17 @@ def test_a_build_failing_part_way_leaves_dist_as_it_was(project: Path, monkeypat
 
     from itembank import output
 
-    calls = []
+    reached = project.parent / "write-reached"  # a file: the write may happen in a build worker process
     real = output.write_files
 
     def failing(folder: Path, files: dict[str, bytes]) -> None:
-        calls.append(folder)
+        reached.touch()
         real(folder, dict(list(files.items())[:1]))
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(output, "write_files", failing)
     code, out = _run("build", "--bank", "items", "--format", "json", "--format", "markdown")
-    assert calls, "the failure was never reached"
+    assert reached.exists(), "the failure was never reached"
     assert code == 1 and "No space left on device" in out
     assert _snapshot(project / "dist") == before  # not a mix of old and new
     assert sorted(p.name for p in project.iterdir()) == [".git", "dist", "items", "notes.md"]  # no staging left
