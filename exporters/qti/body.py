@@ -35,6 +35,11 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "img": frozenset({"src", "alt", "width", "height"}),
     "a": frozenset({"href"}),
 }
+#: Tags (as the renderer writes them) that stay exactly as they are in QTI: allowed, no attributes.
+_KEPT_AS_IS = frozenset(
+    form for t, attrs in _ALLOWED.items() if not attrs for form in (f"<{t}>", f"</{t}>", f"<{t} />")
+)
+_ANY_TAG = re.compile(r"<[^>]*>")
 _RENAMED = {"del": "span", "s": "span", "strike": "span", "ins": "span", "u": "span", "mark": "span", "input": None}
 
 
@@ -58,6 +63,14 @@ class BodyWriter:
 
     def blocks(self, text: str) -> list[etree._Element]:
         """The text's block elements, converted; append them where blocks are allowed."""
+        html = self.renderer.html(text)
+        if all(tag in _KEPT_AS_IS for tag in _ANY_TAG.findall(html)):
+            # Only tags QTI keeps as they are (no attribute, no math, no image: most texts): parsed
+            # straight into the QTI namespace, with nothing to convert.
+            try:
+                return list(etree.fromstring(f'<div xmlns="{self.p.ns}">{html}</div>', _PARSER))
+            except etree.XMLSyntaxError:
+                pass
         root = _fresh_tree(self.renderer, text)
         self._convert(root)
         return list(root)
