@@ -14,6 +14,7 @@ from itembank.normalize import to_data
 
 
 class JsonExporter:
+    build_cost = 0.5
     name = "json"
     description = "the normalized bank as one JSON document (schemas/bank.schema.json)"
     default_output = "bank.json"

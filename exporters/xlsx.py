@@ -885,6 +885,7 @@ def _save(wb: Workbook, splice: dict[Any, bytes]) -> bytes:
 
 
 class XlsxExporter:
+    build_cost = 2.0
     name = "xlsx"
     description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
     default_output = "review.xlsx"

@@ -265,7 +265,9 @@ def _export_parallel(
     # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
     gc.freeze()
     try:
-        pending = list(range(len(work)))
+        # Costliest first (a format's build_cost times its items), so that no long export starts
+        # last while the other workers idle; the outputs do not depend on the order.
+        pending = sorted(range(len(work)), key=lambda i: -getattr(exporters[work[i][1]], "build_cost", 1.0) * len(work[i][0].items))
         running: dict[Future[tuple[int, ExportResult, int]], int] = {}
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             # At most one job per worker in flight, so on_start is called when a worker takes the job.

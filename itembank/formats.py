@@ -98,6 +98,8 @@ class Exporter(Protocol):
     options: frozenset[str]  # the ExportOptions fields this format accepts
     # A format that takes ``status`` also says which statuses it exports by default, as a class
     # attribute ``default_status`` (a tuple of STATUSES); without one, every status.
+    # A format may say what an item costs it relative to the others, as a class attribute
+    # ``build_cost`` (a float; without one, 1.0): a build with workers starts the costliest first.
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult: ...
 

@@ -71,3 +71,16 @@ def test_parallel_build_reports_each_export_as_a_worker_takes_it(tmp_path: Path)
     assert sorted(started) == sorted((f, t) for t in ("bank", "pattern-check-A", "pattern-check-B") for f in ("json", "gift"))
     assert written == ["json", "gift"] * 3  # outputs are moved into place in the sequential order
     assert report.renders > 0
+
+
+def test_workers_start_the_costliest_exports_first(tmp_path: Path) -> None:
+    """With workers, the QTI packages (the costliest per item) start first and json (the cheapest)
+    last, so that no long export starts while the other worker idles; in one process the order is
+    the formats' order."""
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    started: list[str] = []
+    build(bank, tmp_path / "two", jobs=2, formats=["json", "gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
+    assert started == ["qti21", "qti30", "canvas", "gift", "json"]
+    started.clear()
+    build(bank, tmp_path / "one", jobs=1, formats=["json", "gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
+    assert started == ["json", "gift", "qti21", "canvas", "qti30"]

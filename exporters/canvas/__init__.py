@@ -34,6 +34,7 @@ from .zipstream import Members, ZipView
 
 
 class CanvasExporter:
+    build_cost = 2.0
     name = "canvas"
     description = "Canvas QTI 1.2 .zip (Classic Quizzes import, question banks per topic)"
     default_output = "canvas.zip"
