@@ -17,6 +17,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from itembank.cli import main
@@ -191,6 +193,74 @@ def test_the_fast_control_character_precheck_never_misses_one() -> None:
             if XML_BAD.search(text):
                 assert may_hold_xml_bad(blob), (hex(code), text)
     assert not may_hold_xml_bad(json.dumps({"stem": r"$\frac{a}{b} + \beta$ and C:\\files"}, ensure_ascii=False))
+
+
+#: Texts around the characters where the fast pre-checks could go wrong: "<" before every kind of
+#: character, brackets, "&#", backslashes, control and non-ASCII characters.
+_MARKUP_ALPHABET = st.sampled_from(
+    ["<", ">", "/", "!", "?", "-", "a", "Z", "1", " ", "@", ":", ".", "[", "]", "(", ")", "&#", "&", "#", ";", "`", "\\", "\n", "x", "\x07", "é", "\ufffe"]
+    + ["<!--", "-->", "<b>", "</b>", "<?x", "<!X", "<![CDATA[", "<http:", "<a@b.c>", "<1a@b.c>", "<_x>", "< b>", "<>", "](", "]:", "javascript:", "x.png"]
+)
+_MARKUP_TEXTS = st.lists(st.one_of(_MARKUP_ALPHABET, st.text(max_size=3)), max_size=24).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127)), _MARKUP_TEXTS))
+def test_the_ascii_control_character_check_agrees_with_the_regex(text: str) -> None:
+    from itembank.rules import XML_BAD, has_xml_bad
+
+    assert has_xml_bad(text) == (XML_BAD.search(text) is not None)
+
+
+@settings(max_examples=600, deadline=None)
+@given(text=st.one_of(_MARKUP_TEXTS, st.text(max_size=40)))
+def test_a_text_the_markup_precheck_skips_has_no_markup_finding(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    """Validation parses a text's Markdown only when ``_may_hold_markup`` says it may hold HTML, a
+    link, an image or a character reference: a text it skips must have nothing to report."""
+    from itembank.model import BankConfig
+    from itembank.rules import RuleContext, _may_hold_markup, markup_findings
+
+    if not _may_hold_markup(text):
+        ctx = RuleContext(tmp_path_factory.getbasetemp(), BankConfig())
+        assert list(markup_findings(("stem",), text, ctx)) == []
+
+
+def _text_content_everywhere(item: dict[str, object], ctx: object) -> list[tuple[object, ...]]:
+    """text_content without any pre-check: every string scanned, every Markdown text parsed."""
+    from itembank.rules import XML_BAD, all_strings, is_blank, markdown_texts, markup_findings
+
+    out: list[tuple[object, ...]] = []
+    if is_blank(item["stem"]):  # type: ignore[arg-type]
+        out.append((("stem",), "IB213", "stem is empty"))
+    for path, text in all_strings(item):
+        m = XML_BAD.search(text)
+        if m:
+            out.append((path, "IB216", f"control character U+{ord(m.group()):04X} at offset {m.start()} cannot be exported to XML; remove it"))
+    for path, text in markdown_texts(item):
+        out.extend(markup_findings(path, text, ctx))  # type: ignore[arg-type]
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stem=_MARKUP_TEXTS, feedback=_MARKUP_TEXTS, hint=_MARKUP_TEXTS, escaped=st.booleans())
+def test_text_content_finds_what_the_exhaustive_scan_finds(tmp_path: Path, stem: str, feedback: str, hint: str, escaped: bool) -> None:
+    """The whole-file and whole-item pre-checks of ``text_content`` only skip work: its findings are
+    those of scanning every string and parsing every text, with the file's text known (no escape
+    sequence in it) or not."""
+    from itembank.model import BankConfig
+    from itembank.rules import RuleContext, text_content
+
+    item = {
+        "id": "q1",
+        "type": "multiple_choice",
+        "stem": "Which? " + stem,
+        "hints": [hint],
+        "options": [{"id": "a", "text": "yes", "correct": True}, {"id": "b", "text": "no", "feedback": feedback}],
+    }
+    ctx = RuleContext(tmp_path, BankConfig())
+    source = json.dumps(item, ensure_ascii=False)
+    ctx.source_text = source if not escaped and "\\" not in source else None
+    assert list(text_content(item, ctx)) == _text_content_everywhere(item, ctx)
 
 
 @pytest.mark.parametrize(
