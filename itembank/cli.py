@@ -15,9 +15,6 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .api import build as build_bank
-from .api import export as export_bank
-from .api import form_dir, load_bank, select_bank
 from .atomic import write_file_atomic, write_result
 from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError, UsageError
 from .formats import STATUSES, get_exporter, registry
@@ -38,6 +35,8 @@ class Failure(click.ClickException):
 
 
 def _load(bank: Path) -> Any:
+    from .api import load_bank  # the API (exports, audit, process pool) is imported by the commands that use it
+
     return load_bank(bank, progress=check_progress())
 
 
@@ -206,6 +205,9 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @_export_options
 def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, **options: Any) -> None:
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
+    from .api import export as export_bank
+    from .api import form_dir, select_bank
+
     _check_form(assessment, form)
     exporter = get_exporter(fmt)
     loaded = select_bank(_load(bank), assessment, form)
@@ -234,6 +236,8 @@ def _print_result(fmt: str, target: Path, result: Any) -> None:
 def build(output: Path, bank: Path, formats: tuple[str, ...], jobs: int | None, assessment: str | None, form: str | None, **options: Any) -> None:
     """Validate the bank, then run every exporter on the whole bank and on every form of every
     assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
+    from .api import build as build_bank
+
     _check_form(assessment, form)
     loaded = _load(bank)
     click.echo(printable(f"{loaded.title}: {plural(len(loaded.items), 'item')} valid"))
@@ -429,6 +433,7 @@ def analyze(
     """
     from .analysis import analyze as run_analysis
     from .analysis.report import to_json, to_text
+    from .api import select_bank
 
     _check_form(assessment, form)
     if dry_run and not write:

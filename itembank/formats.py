@@ -18,13 +18,15 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .errors import ItembankError, UsageError
 from .model import STATUSES, Bank
 from .render import Renderer
 from .wording import plural
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "itembank.exporters"
 
@@ -217,11 +219,21 @@ def _load_plugin(ep: EntryPoint) -> Exporter:
         return BrokenExporter(ep.name, exc)
 
 
+def entry_points(group: str) -> Any:
+    """The installed entry points of ``group`` (importlib.metadata is imported here: it costs a tenth
+    of the start-up of commands that never look for a plug-in, such as ``validate`` and ``lint``)."""
+    from importlib.metadata import entry_points as installed
+
+    return installed(group=group)
+
+
 @cache
 def _sources() -> dict[str, str | EntryPoint]:
     """Every format's source by name: a built-in's "module:attr", or a plug-in's entry point."""
     # by name, not by import statement: the core never imports an exporter module (nor mypy a path
     # that exists only once the package is installed or mounted)
+    from importlib.metadata import EntryPoint
+
     exporters = importlib.import_module(f"{__package__}.exporters")
     found: dict[str, str | EntryPoint] = dict(exporters.BUILTINS)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
