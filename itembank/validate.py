@@ -127,13 +127,19 @@ def check_paths(
     # No cyclic garbage collection while loading: each automatic collection of the oldest generation
     # walks every object loaded so far, and loading makes almost only acyclic data that reference
     # counting frees (the little cyclic garbage, e.g. an invalid item's schema errors, is collected
-    # once the collector runs again).  Validate, lint and every export load through here.
+    # by a later full collection).  Validate, lint and every export load through here.
     paused = gc.isenabled()
     gc.disable()
     try:
         return _check_paths(paths, root=root, progress=progress, allow_empty=allow_empty)
     finally:
         if paused:
+            if gc.get_freeze_count() == 0:
+                # What was loaded is long-lived: freeze + unfreeze moves every tracked object into the
+                # oldest generation without walking them, where the first young collection after
+                # loading would walk the whole bank (~70 ms of 10,000 items).
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

@@ -273,3 +273,30 @@ def test_control_characters_are_found_however_they_are_written(tmp_path: Path, t
     exit_code, report = _run("--bank", str(tmp_path))
     assert exit_code == 1
     assert [(p["code"], p["path"]) for p in report["problems"]] == [("IB216", "answer")]
+
+
+def test_checking_a_bank_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    """check_paths pauses the cyclic collector while loading and moves what it loaded to the oldest
+    generation (freeze + unfreeze): afterwards the collector is on again (or still off), nothing
+    stays frozen, and a frozen set that someone else made (api.build, before forking) is left alone."""
+    import gc
+
+    from itembank.validate import check_bank
+
+    (tmp_path / "q.yaml").write_text("id: q1\ntype: flashcard\nstem: front\nanswer: back\n")
+    assert gc.isenabled()
+    assert check_bank(tmp_path).ok()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        assert check_bank(tmp_path).ok()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert check_bank(tmp_path).ok()
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()
