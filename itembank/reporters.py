@@ -32,13 +32,19 @@ def printable(text: str, *, newlines: bool = False) -> str:
     Tab is kept; newline and carriage return are escaped too unless ``newlines`` (for text that is
     itself several lines, where each line is checked separately).
     """
+    if text.isascii() and text.isprintable():
+        return text  # only U+0020-U+007E: nothing to escape (the common case, checked in C)
     if not newlines:
         text = text.replace("\n", "\\n").replace("\r", "\\r")
     return _UNSAFE.sub(_escape_char, text)
 
 
 def _safe_problem(p: Problem) -> Problem:
-    return replace(p, file=printable(p.file), message=printable(p.message), path=printable(p.path), item_id=None if p.item_id is None else printable(p.item_id))
+    file, message, path = printable(p.file), printable(p.message), printable(p.path)
+    item_id = None if p.item_id is None else printable(p.item_id)
+    if file is p.file and message is p.message and path is p.path and item_id is p.item_id:
+        return p  # nothing escaped: no copy (dataclasses.replace costs more than the escaping)
+    return replace(p, file=file, message=message, path=path, item_id=item_id)
 
 
 def _line(text: str) -> str:

@@ -296,3 +296,29 @@ def test_a_control_character_in_a_blueprint_is_reported_not_an_export_failure(tm
     code, report = _validate("--bank", str(root))
     assert code == 1
     assert [(p["code"], p["line"], p["path"]) for p in report["problems"]] == [("IB216", 3, "sections[0].title")]
+
+
+def _printable_reference(text: str, newlines: bool) -> str:
+    """The escaping ``printable`` must do, written without its fast path."""
+    import re
+
+    unsafe = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+    if not newlines:
+        text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return unsafe.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def test_printable_escapes_every_unsafe_character_on_its_fast_path_too() -> None:
+    """Report text that is plain ASCII skips the escaping regex: that shortcut must never let a
+    control character, DEL, a newline or a bidirectional override through."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from itembank.reporters import printable
+
+    @settings(max_examples=500, deadline=None)
+    @given(text=st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=0x7F)), st.text(alphabet="\t\n\r\x1b\x7f\x85\u202e a~é")), newlines=st.booleans())
+    def check(text: str, newlines: bool) -> None:
+        assert printable(text, newlines=newlines) == _printable_reference(text, newlines)
+
+    check()

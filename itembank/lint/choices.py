@@ -21,8 +21,18 @@ def _label(item: ChoiceItem, i: int) -> str:
     return f"option {item.options[i].id}"
 
 
+_last_texts: tuple[ChoiceItem | None, list[str]] = (None, [])
+
+
 def _texts(item: ChoiceItem) -> list[str]:
-    return [prose(o.text) for o in item.options]
+    """The options as prose (read only: the list is shared).  Eight rules ask in turn for the same
+    item's options, so the last item's list is kept."""
+    global _last_texts
+    if _last_texts[0] is item:
+        return _last_texts[1]
+    texts = [prose(o.text) for o in item.options]
+    _last_texts = (item, texts)
+    return texts
 
 
 def single_key(item: AnyItem) -> tuple[ChoiceItem, int] | None:

@@ -94,11 +94,11 @@ def similar_pairs(texts: list[str], threshold: float) -> Iterator[tuple[int, int
             shared.update((a, b) for k, a in enumerate(bucket) for b in bucket[k + 1 :])
     cutoff = threshold * 100
     slack = 1 - threshold
-    for (i, j), n in sorted(shared.items()):
-        # A copy with a few words changed keeps most of its phrases: one shared phrase out of many is
-        # chance (a common turn of phrase), except for short texts that have only a few.
-        if n < 2 and min(sizes[i], sizes[j]) > 4:
-            continue
+    # A copy with a few words changed keeps most of its phrases: one shared phrase out of many is
+    # chance (a common turn of phrase), except for short texts that have only a few.  (Filtered
+    # before sorting: on 10,000 items about 65,000 pairs share a phrase and some 60 pass.)
+    candidates = [(i, j) for (i, j), n in shared.items() if n >= 2 or min(sizes[i], sizes[j]) <= 4]
+    for i, j in sorted(candidates):
         a, b = texts[i], texts[j]
         # Indel similarity >= r needs |a - b| <= (1 - r)(a + b): skip pairs the lengths rule out.
         if abs(len(a) - len(b)) > slack * (len(a) + len(b)):
