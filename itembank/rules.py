@@ -371,13 +371,27 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
 #: comments, processing instructions, declarations, CDATA) and URI autolinks all begin with ``<``
 #: and a letter, ``/``, ``!`` or ``?``.  (An e-mail autolink may start otherwise, e.g. ``<1a@b.c>``,
 #: but gives no finding: it is a ``mailto:`` link.)  ``a < b`` cannot be markup.
-_TAG_START = re.compile(r"<[A-Za-z/!?]")
+_TAG_NEXT = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ/!?")
+_LINK_NEXT = frozenset("(:")
+_REF_NEXT = frozenset("#")
+
+
+def _followed(text: str, char: str, following: frozenset[str]) -> bool:
+    """Whether ``char`` stands somewhere in ``text`` right before one of ``following``.  Each step is
+    a one-character find (memchr): several times faster than ``"](" in text`` on item files."""
+    i = text.find(char)
+    end = len(text) - 1
+    while 0 <= i < end:
+        if text[i + 1] in following:
+            return True
+        i = text.find(char, i + 1)
+    return False
 
 
 def _may_hold_markup(text: str) -> bool:
     """False when a text cannot hold HTML, an image, a link or a character reference (written out:
-    this runs for every text of every item)."""
-    return "](" in text or "]:" in text or "&#" in text or ("<" in text and _TAG_START.search(text) is not None)
+    this runs for every text of every item): none of ``](``, ``]:``, ``&#``, ``<`` + a letter, ``/``, ``!`` or ``?``."""
+    return _followed(text, "]", _LINK_NEXT) or _followed(text, "&", _REF_NEXT) or _followed(text, "<", _TAG_NEXT)
 
 
 def markup_findings(path: tuple[object, ...], text: str, ctx: RuleContext) -> Iterator[Finding]:

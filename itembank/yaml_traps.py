@@ -36,7 +36,18 @@ Trap = tuple[tuple[object, ...], str, str, int, int]  # path from the document r
 
 
 def may_hold_traps(text: str) -> bool:
-    return " #" in text or _FLOW_WITH_COMMA.search(text) is not None
+    return _space_hash(text) or _FLOW_WITH_COMMA.search(text) is not None
+
+
+def _space_hash(text: str) -> bool:
+    """``" #" in text``, by one-character finds (memchr): a two-character ``in`` scans several times
+    slower, and most files have no ``#`` at all."""
+    i = text.find("#")
+    while i >= 0:
+        if i > 0 and text[i - 1] == " ":
+            return True
+        i = text.find("#", i + 1)
+    return False
 
 
 def find_traps(text: str) -> list[Trap]:

@@ -213,6 +213,16 @@ def test_the_ascii_control_character_check_agrees_with_the_regex(text: str) -> N
 
 
 @settings(max_examples=600, deadline=None)
+@given(text=st.one_of(_MARKUP_TEXTS, st.text(max_size=40), st.text(alphabet="](:&#<a/!? ", max_size=12)))
+def test_the_markup_precheck_is_its_plain_definition(text: str) -> None:
+    """``_may_hold_markup`` scans with one-character finds; it means exactly this."""
+    from itembank.rules import _may_hold_markup
+
+    plain = "](" in text or "]:" in text or "&#" in text or re.search(r"<[A-Za-z/!?]", text) is not None
+    assert _may_hold_markup(text) == plain
+
+
+@settings(max_examples=600, deadline=None)
 @given(text=st.one_of(_MARKUP_TEXTS, st.text(max_size=40)))
 def test_a_text_the_markup_precheck_skips_has_no_markup_finding(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
     """Validation parses a text's Markdown only when ``_may_hold_markup`` says it may hold HTML, a
@@ -300,3 +310,11 @@ def test_checking_a_bank_leaves_the_garbage_collector_as_it_found_it(tmp_path: P
         assert gc.get_freeze_count() == frozen and gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.one_of(st.text(alphabet=" #a\n", max_size=12), st.text(max_size=30)))
+def test_the_yaml_trap_precheck_finds_every_space_hash(text: str) -> None:
+    from itembank.yaml_traps import _space_hash
+
+    assert _space_hash(text) == (" #" in text)
