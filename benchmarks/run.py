@@ -16,8 +16,9 @@ process's peak RSS), the median over ``--runs`` runs in which the compared comma
                      every row (fill_review.py), if the command exists: one run, N <= --review-max only
   5. parsers         (information) parse-only and full validate with yaml_rs vs PyYAML's C loader
   6. lint            ``itembank lint --bank B`` (load, validate, every lint rule, near-duplicates
-                     included) next to ``itembank validate --bank B`` on the same generated bank;
-                     target <= 2 s at N = 10,000.  ``lint_pass.py`` gives the split (information)
+                     included) next to ``itembank validate --bank B`` and check-jsonschema (the
+                     peer: it checks the schema only) on the same generated bank; target <= 2 s
+                     at N = 10,000.  ``lint_pass.py`` gives the split (information)
 
 ``--only lint,validate`` runs some groups (validate, export, xlsx, parsers, lint; default all).
 
@@ -392,7 +393,7 @@ def fig(task: Task, n: int | None = None) -> str:
         return f"FAILED ({task.crashed[:80]})"
     rate = f", {n / task.wall:,.0f} items/s" if n else ""
     once = " (1 run)" if len(task.runs) == 1 else ""
-    return f"{task.wall:.2f} s{rate}, {task.rss:.0f} MB{once}"
+    return f"{task.wall:.2f} s (CPU {task.cpu:.2f} s){rate}, {task.rss:.0f} MB{once}"
 
 
 def ratio_row(measure: str, n: int, subject: Task, reference: Task, target: float, *, rate: bool = False, ref_name: str = "") -> list[str]:
@@ -420,6 +421,7 @@ def info_row(measure: str, n: int, task: Task, reference: Task | None = None, re
 
 def markdown_table(rows: list[list[str]]) -> str:
     head = ["measure", "N", "itembank (median wall, peak RSS)", "reference", "ratio", "target", "result"]
+    head[2] = "itembank (median wall (CPU user+sys), peak RSS)"
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -471,10 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[list[str]] = []
     all_tasks: list[Task] = []
     notes: list[str] = list(unavailable)
+    load_before = os.getloadavg()
     for n in args.sizes:
         print(f"\n== N = {n:,}", flush=True)
+        ib, cj = validate_tasks(n)  # check-jsonschema is the reference of both validate and lint
         if "validate" in only:
-            ib, cj = validate_tasks(n)
             measure([ib, cj], args.runs)
             rows.append(ratio_row("load+validate (generated bank)", n, ib, cj, 0.5, rate=True))
             notes.append(f"N={n:,}: check-jsonschema got {len(bank_files(OUT / f'gen-{n}')):,} files in {len(cj.batches)} invocation(s)")
@@ -500,11 +503,14 @@ def main(argv: list[str] | None = None) -> int:
 
         if "lint" in only:
             lint, lval, lpass = lt = lint_tasks(n)
-            measure([lint, lval], args.runs)
+            measure([lint, lval] + ([] if cj.runs or cj.crashed else [cj]), args.runs)
             if n >= 10_000:
                 rows.append(limit_row("lint (load, validate, all rules)", n, lint, LINT_SECONDS, lval, "itembank validate"))
             else:
                 rows.append(info_row("lint (load, validate, all rules)", n, lint, lval, "itembank validate"))
+            rows.append(info_row("lint vs check-jsonschema (schema only)", n, lint, cj, "check-jsonschema"))
+            if "validate" not in only:
+                all_tasks.append(cj)
             measure([lpass], 1)
             if lpass.ok:
                 try:
@@ -528,13 +534,15 @@ def main(argv: list[str] | None = None) -> int:
         all_tasks += pt
 
     total = time.perf_counter() - started
+    load_after = os.getloadavg()
     table = markdown_table(rows)
     outputs = [f"- {t.label}: `{t.last_line}`" for t in all_tasks if t.ok and t.last_line]
     header = (
         f"# itembank benchmarks\n\n"
         f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; sizes {', '.join(f'{s:,}' for s in args.sizes)}; "
         f"median of {args.runs} alternating runs; whole process (wall time, peak RSS via wait4); "
-        f"run.py took {total:.0f} s in all.\n"
+        f"run.py took {total:.0f} s in all; load average (1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load_before)} before, "
+        f"{', '.join(f'{x:.2f}' for x in load_after)} after (the machine may be shared: CPU time is the steadier figure).\n"
     )
     body = (
         f"{header}\n{table}\n\n## Notes\n\n"

@@ -233,3 +233,11 @@ def test_reuse_keeps_an_up_to_date_bank_and_rewrites_a_changed_one(tmp_path: Pat
     assert victim.read_bytes() == original
     generate.main(["15", str(out), "--reuse"])
     assert "is up to date" in capsys.readouterr().out
+
+
+def test_no_benchmark_script_shadows_a_standard_module() -> None:
+    """A script run as ``python benchmarks/x.py`` has benchmarks/ first on sys.path: a file named like
+    a standard module (``html.py``) replaces it for itembank too (``html.unescape`` went missing and
+    ``lint_pass.py`` crashed)."""
+    scripts = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}
+    assert not scripts & set(sys.stdlib_module_names)

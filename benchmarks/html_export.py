@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the HTML export (issue 14):  html.py [--sizes 1000,10000] [--runs 3]
+"""Benchmark of the HTML export (issue 14):  html_export.py [--sizes 1000,10000] [--runs 3]
 
 Target: the site for 10,000 items builds in <= 3 s.  Each figure is a whole process (wall time,
 CPU time and peak RSS via wait4, as run.py measures), the median of ``--runs`` alternating runs, on
