@@ -97,7 +97,7 @@ def similar_pairs(texts: list[str], threshold: float) -> Iterator[tuple[int, int
     # A copy with a few words changed keeps most of its phrases: one shared phrase out of many is
     # chance (a common turn of phrase), except for short texts that have only a few.  (Filtered
     # before sorting: on 10,000 items about 65,000 pairs share a phrase and some 60 pass.)
-    candidates = [(i, j) for (i, j), n in shared.items() if n >= 2 or min(sizes[i], sizes[j]) <= 4]
+    candidates = [(i, j) for (i, j), n in shared.items() if n >= 2 or sizes[i] <= 4 or sizes[j] <= 4]
     for i, j in sorted(candidates):
         a, b = texts[i], texts[j]
         # Indel similarity >= r needs |a - b| <= (1 - r)(a + b): skip pairs the lengths rule out.
