@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from itembank.formats import ExportResult
@@ -30,10 +31,14 @@ def expansion_note(expanded_ids: list[str], count: int) -> str:
     return f"{len(expanded_ids)} calculated item(s) written as {count} numeric variant(s) each (ids <id>-v1 ...): {shown}"
 
 
-def expand_bank(bank: Bank, count: int, why: str, result: ExportResult) -> tuple[Bank, int]:
+def expand_bank(
+    bank: Bank, count: int, why: str, result: ExportResult, why_not: Callable[[CalculatedItem], str | None] | None = None
+) -> tuple[Bank, int]:
     """``bank`` with each calculated item replaced by ``count`` numeric variants (a form's sections list
     the variants in its place), or left out and skipped with the reason, when ``count`` is 0; and the
-    number of calculated items expanded."""
+    number of calculated items expanded.  With ``why_not`` (a format that can hold some calculated
+    items), when ``count`` is 0 an item it gives no reason for stays as it is; one it gives a reason for
+    is skipped with that reason."""
     if not any(isinstance(i, CalculatedItem) for i in bank.items):
         return bank, 0
     items: list[AnyItem] = []
@@ -42,7 +47,14 @@ def expand_bank(bank: Bank, count: int, why: str, result: ExportResult) -> tuple
         if not isinstance(item, CalculatedItem):
             items.append(item)
             continue
-        numeric = expanded(item, count, why)
+        reason = why
+        if count <= 0 and why_not is not None:
+            own = why_not(item)
+            if own is None:
+                items.append(item)
+                continue
+            reason = own
+        numeric = expanded(item, count, reason)
         if isinstance(numeric, str):
             result.skip(item.id, numeric)
             replaced[item.id] = ()

@@ -13,6 +13,7 @@ from lxml import etree
 from itembank.model import (
     AnyItem,
     Blank,
+    CalculatedItem,
     ChoiceItem,
     ClozeItem,
     EssayItem,
@@ -33,6 +34,7 @@ from ..kit.numbers import number_text
 from .body import BodyWriter, ItemAssets, latex_to_mathml
 from .ids import qti_id
 from .profiles import MATHML_NS, TOOL_NAME, XSI_NS, Profile
+from . import template
 
 # --- one item -------------------------------------------------------------------------------
 
@@ -67,6 +69,7 @@ class ItemBuilder:
         self.responses: list[etree._Element] = []
         self.outcomes: list[etree._Element] = []
         self.extra_after_body: list[etree._Element] = []
+        self.template: template.Template | None = None
 
     # structure ---------------------------------------------------------------------------
 
@@ -86,16 +89,26 @@ class ItemBuilder:
         return root
 
     def build(self) -> etree._Element:
+        """The item's tree; a calculated item's raises :class:`template.TemplateError` when QTI cannot hold it."""
+        if isinstance(self.item, CalculatedItem):
+            # its texts from here on hold slots where the placeholders were (printedVariables at the end)
+            self.template = template.build(self.p, self.item)
+            self.item = self.template.item
         self._score_outcomes()
         self.BUILDERS[self.item.type](self)
         self._general_feedback()
         for node in [*self.responses, *self.outcomes]:
             self.root.append(node)
+        if self.template is not None:
+            for node in [*self.template.declarations, self.template.processing]:
+                self.root.append(node)
         self.root.append(self.body)
         if len(self.rp):
             self.root.append(self.rp)
         for fb in self.feedback:
             self.root.append(fb)
+        if self.template is not None:
+            template.fill_slots(self.p, self.root, self.template.slots)
         return self.root
 
     # declarations ------------------------------------------------------------------------
@@ -279,6 +292,20 @@ class ItemBuilder:
             inter.tail = f" {item.unit}"
         self.assets.interactions.append("textEntryInteraction")
         self.score_if(lambda b: self._in_interval(b, "RESPONSE", *item.bounds))
+
+    def _build_calculated(self) -> None:
+        """Template processing draws the values and computes the answer (see :mod:`.template`); the
+        response is compared with it within the tolerance."""
+        item = self.item
+        assert isinstance(item, CalculatedItem)
+        self.response("RESPONSE", "single", "float")  # the correct response is set by template processing
+        self.stem()
+        para = etree.SubElement(self.body, self.p.html("p"))
+        inter = self.p.el(para, "textEntryInteraction", responseIdentifier="RESPONSE", expectedLength="12")
+        if item.unit:
+            inter.tail = f" {item.unit}"
+        self.assets.interactions.append("textEntryInteraction")
+        self.score_if(lambda b: template.score_condition(self.p, b, item))
 
     def _in_interval(self, parent: etree._Element, ident: str, low: float, high: float) -> None:
         both = self.p.el(parent, "and")
@@ -585,6 +612,7 @@ class ItemBuilder:
         "ordering": _build_ordering,
         "cloze": _build_cloze,
         "flashcard": _build_flashcard,
+        "calculated": _build_calculated,
     }
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from lxml import etree
 
 from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportResult
-from itembank.model import AnyItem, Bank
+from itembank.model import AnyItem, Bank, CalculatedItem
 
 from ..kit.variants import count_expanded, expand_bank
 from ..kit.zip import zip_bytes
@@ -16,11 +17,12 @@ from .assessment_test import build_test, plan_sections
 from .item import ItemBuilder
 from .manifest import ItemEntry, build_manifest
 from .profiles import ITEMS_DIR, MANIFEST, TEST_FILE, Profile
+from .template import TemplateError
 
-#: Why a calculated item is skipped without --expand-variants.
+#: Why a calculated item is written as concrete variants with --expand-variants (the player's route).
 TEMPLATES_NOT_WRITTEN = (
-    "calculated items are not written as QTI template processing (few delivery systems run templates, "
-    "and the reference player does not)"
+    "calculated items are written as template processing only without --expand-variants (few delivery "
+    "systems run templates, and the reference player does not)"
 )
 
 # --- the package --------------------------------------------------------------------------------
@@ -107,14 +109,34 @@ def item_source(bank: Bank, item: AnyItem) -> str:
     return f"{shown}:{line}"
 
 
+def template_refused(profile: Profile, ctx: ExportContext) -> Callable[[CalculatedItem], str | None]:
+    """Why a calculated item cannot be written as QTI template processing (None: it can)."""
+
+    def why_not(item: CalculatedItem) -> str | None:
+        try:
+            ItemBuilder(profile, ctx.renderer, item, ctx.tool_version).build()
+        except TemplateError as exc:
+            return f"not written as QTI template processing: {exc}"
+        return None
+
+    return why_not
+
+
 def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportResult:
     result = ExportResult()
-    # Calculated items: N concrete numeric items each with --expand-variants N, else skipped with the reason
-    # (template processing is not written: few players run it, ours does not).
-    bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result)
+    # Calculated items: N concrete numeric items each with --expand-variants N (what the reference player
+    # scores); else template processing, or skipped with the reason when QTI's expressions cannot say it.
+    bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result, template_refused(profile, ctx))
     if not bank.items and result.skipped:
         raise ItembankError(f"{profile.key}: every item was skipped, so there is no package to write: {result.skipped[0][1]}")
     files = build_files(profile, bank, ctx, result)
+    templated = [i.id for i in bank.items if isinstance(i, CalculatedItem)]
+    if templated:
+        shown = ", ".join(templated[:10]) + (" ..." if len(templated) > 10 else "")
+        result.notes.append(
+            f"{len(templated)} calculated item(s) written as QTI template processing (the delivery system draws the "
+            f"values; few run templates: --expand-variants N writes N concrete numeric items instead): {shown}"
+        )
     count_expanded(result, expanded, ctx.options.expand_variants)
     if ctx.options.check:
         problems = [_at_source(bank, p) for p in check_files(profile, files)]
