@@ -57,6 +57,7 @@ _MATH_OPERATORS = {
 #: Where a placeholder stands while the texts are rendered (private-use characters: no Markdown meaning).
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _SLOT = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+_OPEN_IN_URL = "%EE%80%80"  # the slot as a link's or image's address writes it (UTF-8, percent-encoded)
 _SPEC = re.compile(r"^(?P<flags>[+ ]?0?)(?P<width>\d*)(?:\.(?P<precision>\d+))?(?P<kind>[eEfFgG]?)$")
 
 
@@ -251,7 +252,7 @@ class ExpressionWriter:
         self.write(sub, left)
         prod = self.p.el(sub, "product")
         self.write(prod, right)
-        div = self.p.el(self._named(p, prod, "mathOperator", "floor"), "divide")
+        div = self.p.el(_named(self.p, prod, "mathOperator", "floor"), "divide")
         self.write(div, left)
         self.write(div, right)
 
@@ -327,7 +328,7 @@ def fill_slots(p: Profile, root: etree._Element, slots: list[tuple[str, str]]) -
         if not isinstance(node.tag, str):
             continue
         for attr, value in node.attrib.items():
-            if _OPEN in value:
+            if _OPEN in value or _OPEN_IN_URL in value.upper():
                 raise TemplateError(f"a placeholder stands in the {attr!r} of a <{etree.QName(node).localname}> (a link's address, an image's text): QTI can print a variable only in text")
         for where in ("text", "tail"):
             value = getattr(node, where)
