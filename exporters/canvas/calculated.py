@@ -14,7 +14,7 @@ import re
 
 from itembank.formulas import Dialect, Formula, inline, parse, write
 from itembank.model import CalculatedItem
-from itembank.variants import PLACEHOLDER, Variant, variants
+from itembank.variants import PLACEHOLDER, Variant, texts, variants
 
 CANVAS = Dialect(
     variable=lambda name: name,
@@ -47,6 +47,11 @@ class CanvasCalculated:
     def feedback(self, text: str) -> str:
         """Feedback texts: Canvas does not fill in values there, so each placeholder shows as ``[name]``."""
         return self.stem(text)
+
+
+def lost_formats(item: CalculatedItem) -> bool:
+    """Whether a placeholder's number format (``{m:.2f}``) is dropped: Canvas's ``[name]`` has none."""
+    return any(m.group(2) for _, text in texts(item) for m in PLACEHOLDER.finditer(text) if m.group(1))
 
 
 def stem_problem(item: CalculatedItem) -> str | None:

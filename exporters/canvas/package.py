@@ -21,7 +21,7 @@ from itembank.model import (
 )
 
 from ..kit.numbers import number_text, plural
-from .calculated import stem_problem
+from .calculated import lost_formats, stem_problem
 from .html import CanvasHtml
 from .items import QTI, ItemBuilder, meta_field, sub
 from .names import (
@@ -101,6 +101,12 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     builder = ItemBuilder(html, result.notes, ctx.options.variants)
     qident = quiz_ident(bank)
     exported = _exportable(bank, result)
+    formats = [i.id for i in exported.values() if isinstance(i, CalculatedItem) and lost_formats(i)]
+    if formats:
+        result.notes.append(
+            "Canvas shows a formula question's variables as [name] with the variable's decimal places: "
+            f"placeholder number formats ({{m:.2f}}) are dropped in: {', '.join(formats)}"
+        )
     shuffle_note = _shuffle_note(bank, exported)
     if shuffle_note:
         result.notes.append(shuffle_note)
