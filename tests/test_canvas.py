@@ -157,6 +157,7 @@ def test_question_types(all_types_bank: Bank) -> None:
         "at-match": "matching_question",
         "at-order": "matching_question",
         "at-cloze": "fill_in_multiple_blanks_question",
+        "at-calc": "calculated_question",
     }
     assert meta(bank_items(all_types_bank, files)["at-num"])["points_possible"] == "2"
 
@@ -181,7 +182,7 @@ def test_question_banks_are_named_by_bank_and_topic_and_the_quiz_refers_to_them(
     assert titles == {"All types — training", "All types — basics", "All types — writing"}
     bank_idents = {el.get("ident") for el in bank_items(all_types_bank, files).values()}
     quiz_items = list(quiz_root(all_types_bank, files).iter(f"{Q}item"))
-    assert len(quiz_items) == 11
+    assert len(quiz_items) == 12
     assert {meta(i)["assessment_question_identifierref"] for i in quiz_items} == bank_idents
     # one section per topic, in first-seen order
     sections = quiz_root(all_types_bank, files).findall(f"{Q}assessment/{Q}section/{Q}section")

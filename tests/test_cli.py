@@ -92,10 +92,8 @@ def test_build_writes_json_valid_against_the_bank_schema(tmp_path: Path) -> None
     assert code == 0, output
     doc = json.loads((out / "bank.json").read_text())
     jsonschema.Draft202012Validator(load_schema("bank")).validate(doc)
-    assert len(doc["items"]) == 12
-    # every type but calculated, whose json (and every other format) is tested on tests/banks/calculated
-    # (tests/test_calculated.py): the all-types bank's item counts are pinned by many format tests
-    assert {i["type"] for i in doc["items"]} == set(ITEM_TYPES) - {"calculated"}
+    assert len(doc["items"]) == 13
+    assert {i["type"] for i in doc["items"]} == set(ITEM_TYPES)
     # defaults are filled in
     card = next(i for i in doc["items"] if i["type"] == "flashcard")
     assert card["points"] == 1.0 and card["status"] == "draft"
@@ -113,7 +111,7 @@ def test_export_json_to_a_chosen_path(tmp_path: Path) -> None:
     target = tmp_path / "sub" / "out.json"
     code, out = invoke("export", "json", "-o", str(target), "--bank", str(ROOT / "tests/banks/all-types"))
     assert code == 0, out
-    assert "12 items written" in out
+    assert "13 items written" in out
     assert json.loads(target.read_text())["format"] == "itembank-bank"
 
 
@@ -122,7 +120,8 @@ def test_stats_counts_by_type(tmp_path: Path) -> None:
     assert code == 0
     stats = json.loads(out)
     assert stats["type"]["multiple_response"] == 2
-    assert sum(stats["type"].values()) == 12
+    assert sum(stats["type"].values()) == 13
+    assert stats["type"]["calculated"] == 1
 
 
 def _walk_properties(schema: object, path: str = "") -> list[str]:

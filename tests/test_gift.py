@@ -238,8 +238,9 @@ def test_categories_per_topic_and_every_item_accounted_for(all_types, all_types_
 def test_types_gift_cannot_express_are_skipped_with_reasons(all_types):
     _, result, qs = all_types
     reasons = dict(result.skipped)
-    assert set(reasons) == {"at-mc", "at-cloze"}
+    assert set(reasons) == {"at-mc", "at-cloze", "at-calc"}
     assert "image" in reasons["at-mc"] and "cloze" in reasons["at-cloze"]
+    assert "variables" in reasons["at-calc"] and "--expand-variants" in reasons["at-calc"]
     assert not set(reasons) & set(qs)
 
 

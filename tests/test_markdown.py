@@ -18,6 +18,7 @@ from itembank import Bank, ExportContext, load_bank
 from itembank.assessments import build_forms
 from itembank.model import (
     AnyItem,
+    CalculatedItem,
     ChoiceItem,
     ClozeItem,
     EssayItem,
@@ -28,6 +29,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
+from itembank.variants import expand, form_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL_TYPES_BANK = ROOT / "tests" / "banks" / "all-types"
@@ -69,6 +71,12 @@ def papers(bank: Bank) -> list[tuple[Bank, dict[str, str], str]]:
                 assert form.form is not None
                 out.append((form, run(form), form.form.name))
     return out
+
+
+def as_printed(bank: Bank) -> list[AnyItem]:
+    """The bank's items as paper prints them: a calculated item as its variant for the bank's form
+    (its numbers filled in; the variants themselves are checked in test_calculated.py)."""
+    return [expand(i, 1, form_seed(bank.form))[0] if isinstance(i, CalculatedItem) else i for i in bank.items]
 
 
 # --- the secrets of an item ----------------------------------------------------------------------
@@ -113,11 +121,11 @@ def answers(item: AnyItem, *, key: bool = False) -> list[str]:
 
 def check_paper_has_no_key(bank: Bank, files: dict[str, str], name: str, source: Bank) -> None:
     paper = norm(files[f"{name}.md"])
-    for item in source.items:
+    for item in as_printed(source) + as_printed(bank):
         for secret in secrets(item):
             assert secret not in paper, f"[{item.id}] key text on the paper {name}.md: {secret[:60]!r}"
     blocks = dict(questions(files[f"{name}.md"]))
-    printed = [i for i in bank.items if not isinstance(i, FlashcardItem)]
+    printed = [i for i in as_printed(bank) if not isinstance(i, FlashcardItem)]
     for n, block in blocks.items():
         item = item_of(block, printed)
         # The question's own labels (its points, its blank numbers) are not answers.
@@ -143,6 +151,9 @@ def test_paper_never_shows_key_text_for_any_item_type(all_types_bank: Bank) -> N
     check_paper_has_no_key(all_types_bank, files, "bank", all_types_bank)
     paper = files["bank.md"]
     assert "{{" not in paper  # cloze placeholders became numbered blanks
+    assert not re.search(r"\{[A-Za-z_]\w*(:[^}]*)?\}", paper)  # calculated placeholders became the variant's numbers
+    [calc] = [i for i in as_printed(all_types_bank) if i.id == "at-calc"]
+    assert norm(calc.stem) in norm(paper)
     for n in (1, 2, 3):
         assert f"**({n})**" in paper
 
@@ -166,7 +177,7 @@ def test_key_covers_every_question_with_its_explanations(seed_bank: Bank, all_ty
             on_paper = [n for n, _ in questions(files[f"{name}.md"])]
             key = dict(questions(files[f"{name}-key.md"]))
             assert on_paper == list(key) == list(range(1, len(on_paper) + 1))
-            printed = [i for i in bank.items if not isinstance(i, FlashcardItem)]
+            printed = [i for i in as_printed(bank) if not isinstance(i, FlashcardItem)]
             if bank.form is None:  # the whole bank prints by topic, topics in first-seen order
                 topics = bank.topics()
                 printed.sort(key=lambda i: topics.index(i.topic or "General"))
@@ -228,15 +239,17 @@ def test_paper_structure_for_every_type(all_types_bank: Bank) -> None:
     text = run(all_types_bank)["bank.md"]
     tokens = PARSER.parse(text)
     assert headings(tokens, "h2") == ["training", "basics", "writing"]
-    assert len(questions(text)) == 11  # every item but the flashcard
+    assert len(questions(text)) == 12  # every item but the flashcard
     tables = [k for k, t in enumerate(tokens) if t.type == "table_open"]
     assert len(tables) == 1  # matching: two columns of a table
     rows = [t for t in tokens[tables[0] :] if t.type == "tr_open"]
     assert len(rows) == 1 + 4  # header + 3 prompts / 4 options (one distractor)
     images = [c for t in tokens if t.type == "inline" for c in (t.children or []) if c.type == "image"]
     assert [i.attrGet("src") for i in images] == ["media/loss-curve.png"]
-    essay = dict(questions(text))[11]
-    assert essay.count("\\_" * 50) >= 4  # answer lines for open questions
+    essay = dict(questions(text))[12]  # the last question: writing comes after basics (with the calculated item, 11)
+    assert "A sample of" not in essay and essay.count("\\_" * 50) >= 4  # answer lines for open questions
+    calc = dict(questions(text))[11]
+    assert "A sample of" in calc and calc.rstrip().endswith(" mm")  # one answer line with the unit
 
 
 def test_pipes_in_plain_text_stay_inside_their_table_cell(tmp_path: Path) -> None:

@@ -391,7 +391,7 @@ def test_cli_writes_the_file_atomically(tmp_path, all_types_bank):
         check=False, capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "12 items written" in run.stdout
+    assert "13 items written" in run.stdout
     assert sorted(p.name for p in out.parent.iterdir()) == ["moodle.xml"]  # no temporary file left behind
     assert out.read_bytes() == export(all_types_bank)[0]  # the CLI writes exactly what the exporter produced
 

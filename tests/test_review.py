@@ -110,11 +110,12 @@ def test_round_trip_changes_only_the_review_fields(bank: Path, tmp_path: Path) -
             "at-tf": {"Decision": "Reject", "Comments": "Duplicates at-sa: 'quotes' & #hash"},
             "at-num-range": {"Reviewer": "Ann", "Decision": "approve", "Suggested difficulty": "Easy"},
             "at-card": {"Reviewer": "Ann"},  # a name but no decision: not reviewed yet
+            "at-calc": {"Reviewer": "Cy", "Decision": "Approve", "Comments": "Checked {n} = 64: fine"},
         },
     )
     result = run("review", "import", edited, "--bank", bank, "--date", DATE)
     assert result.exit_code == 0, result.output
-    assert "updated 4 items in 2 files (2 approve, 1 revise, 1 reject); 8 rows without a decision" in result.output
+    assert "updated 5 items in 2 files (3 approve, 1 revise, 1 reject); 8 rows without a decision" in result.output
 
     assert check_bank(bank).ok(strict=True)
     loaded = load_bank(bank)
@@ -125,6 +126,8 @@ def test_round_trip_changes_only_the_review_fields(bank: Path, tmp_path: Path) -
     assert [(r.decision, r.reviewer, r.comment, r.suggested_difficulty) for r in mr.reviews] == [("revise", "Bob", "Option c: too obvious", "medium")]
     assert tf.reviews[0].comment == "Duplicates at-sa: 'quotes' & #hash" and tf.reviews[0].reviewer is None
     assert card.reviews == ()
+    calc = loaded.by_id["at-calc"]  # a calculated item: status and review written, variables and formula untouched
+    assert calc.status == "approved" and [(r.reviewer, r.comment) for r in calc.reviews] == [("Cy", "Checked {n} = 64: fine")]
 
     after = snapshot(bank)
     assert set(after) == set(before)
@@ -345,7 +348,7 @@ def test_row_added_by_hand_and_bad_cells_are_reported_together(bank: Path, tmp_p
     assert "row 2: Decision 'Maybe' is not one of Approve, Revise, Reject" in out
     assert "row 3: Suggested difficulty 'brutal'" in out
     assert f"row {row_of(wb, 'at-sa')}: item 'at-sa' has a comment or suggested difficulty but no Decision" in out
-    assert "row 14: this row was not exported by itembank" in out
+    assert "row 15: this row was not exported by itembank" in out
 
 
 def test_workbook_of_another_bank_is_refused(bank: Path, tmp_path: Path) -> None:

@@ -167,8 +167,8 @@ def test_summary_and_guide(all_types_bank: Bank) -> None:
     by_first = {r[0]: r for r in summary if r and r[0]}
     assert by_first["multiple_response"][1:6] == (0, 0, 1, 1, 2)  # easy, medium, hard, none, total
     assert by_first["Total"][5] == len(all_types_bank.items)
-    assert by_first["basics"][1] == 8 and by_first["training"][1] == 3 and by_first["writing"][1] == 1
-    assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AI$2:$AI$13")
+    assert by_first["basics"][1] == 9 and by_first["training"][1] == 3 and by_first["writing"][1] == 1
+    assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AI$2:$AI$14")
     guide = "\n".join(str(c) for r in wb["Guide"].iter_rows(values_only=True) for c in r if c)
     assert "Approve sets the item's status to approved" in guide
     assert "Decision" in guide and "Fingerprint" in guide
