@@ -23,8 +23,10 @@ from itembank import load_bank
 from itembank.api import export
 from itembank.atomic import write_result
 from itembank.render import Renderer
+from itembank.variants import expand
 from itembank.model import (
     AnyItem,
+    CalculatedItem,
     ChoiceItem,
     ClozeItem,
     EssayItem,
@@ -114,7 +116,9 @@ def http_url(base: str, site: Path, file: str) -> str:
 
 
 def items_of(bank: str) -> list[AnyItem]:
-    return list(load_bank(BANKS[bank]).items)
+    """The bank's items as the practice page shows them: a calculated item as its seed-0 variant, a numeric
+    item with the same id (the variants' answers are checked independently in test_calculated.py)."""
+    return [expand(i, 1, 0)[0] if isinstance(i, CalculatedItem) else i for i in load_bank(BANKS[bank]).items]
 
 
 def gradable(bank: str) -> list[tuple[str, AnyItem]]:

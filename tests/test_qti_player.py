@@ -1,8 +1,9 @@
 """QTI 2.1 and 3.0 packages in a real QTI player (@citolab/qti-components in headless Chromium).
 
 ``check.sh`` answers every item as a candidate would, with the declared correct response and with a
-wrong one, and runs the item's own response processing.  Exactly four player runs (seed bank and
-every-type bank, each in QTI 2.1 and 3.0), about 15-60 s each.
+wrong one, and runs the item's own response processing.  Four player runs (seed bank and every-type
+bank, each in QTI 2.1 and 3.0), about 15-60 s each, and two short ones of calculated items written as
+template processing, which the player renders but does not run.
 """
 
 from __future__ import annotations
@@ -15,15 +16,20 @@ import pytest
 
 from itembank.exporters.qti.ids import qti_id
 from itembank import Bank
-from itembank.formats import ExportContext, get_exporter
-from itembank.model import ChoiceItem, TrueFalseItem
+from itembank import load_bank
+from itembank.formats import ExportContext, ExportOptions, get_exporter
+from itembank.model import CalculatedItem, ChoiceItem, TrueFalseItem
 from itembank.render import Renderer
+from itembank.variants import expand
+
+from conftest import ROOT
 
 CASES = [("seed", "qti21"), ("seed", "qti30"), ("all", "qti21"), ("all", "qti30")]
 
 
-def run_player(script: Path, bank: Bank, fmt: str, tmp: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
-    data = get_exporter(fmt).export(bank, ExportContext(renderer=Renderer(), tool_version="test")).data
+def run_player(script: Path, bank: Bank, fmt: str, tmp: Path, expand_variants: int = 0) -> tuple[subprocess.CompletedProcess[str], dict]:
+    options = ExportOptions(expand_variants=expand_variants)
+    data = get_exporter(fmt).export(bank, ExportContext(renderer=Renderer(), options=options, tool_version="test")).data
     assert data is not None
     package = tmp / f"{fmt}.zip"
     package.write_bytes(data)
@@ -48,14 +54,18 @@ def _has_option_feedback(item) -> bool:
 @pytest.mark.parametrize("bank_name,fmt", CASES)
 def test_every_item_scores_in_the_real_player(qti_player: Path, seed_bank: Bank, all_types_bank: Bank, tmp_path: Path, bank_name: str, fmt: str) -> None:
     bank = seed_bank if bank_name == "seed" else all_types_bank
-    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    # The player does not run template processing: calculated items go the route it scores, two
+    # concrete numeric variants each (test_template_items_render_in_the_real_player: the templates).
+    proc, report = run_player(qti_player, bank, fmt, tmp_path, expand_variants=2)
+    delivered = [v for i in bank.items for v in (expand(i, 2) if isinstance(i, CalculatedItem) else [i])]
+    assert bank_name == "seed" or len(delivered) > len(bank.items)  # all-types has a calculated item
     results = {r["identifier"]: r for r in report["results"]}
-    assert sorted(results) == sorted(qti_id(i.id, "I_") for i in bank.items)
+    assert sorted(results) == sorted(qti_id(i.id, "I_") for i in delivered)
     # No WARN either: none of our interactions hits a player limitation its README documents.
     statuses = {r["status"] for r in results.values()}
     assert statuses == {"PASS"}, "\n" + proc.stdout
     assert proc.returncode == 0
-    for item in bank.items:
+    for item in delivered:
         r = results[qti_id(item.id, "I_")]
         assert r["rendered"] and not r["renderProblems"], (item.id, r["renderProblems"])
         if not item.gradable:
@@ -75,3 +85,20 @@ def test_every_item_scores_in_the_real_player(qti_player: Path, seed_bank: Bank,
             assert outcomes["SOLUTION_FB"] == "SOLUTION", item.id
         if item.hints:
             assert outcomes.get("HINT_FB") is None, item.id  # no hint after a fully correct answer
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_template_items_render_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
+    """Calculated items as template processing: the player converts (2.1) and renders them with no
+    render problem, and says it cannot score them (no static correct response: it runs no templates).
+    Their values, answers and scoring are checked by the evaluator in test_qti_templates.py."""
+    bank = load_bank(ROOT / "tests" / "banks" / "calculated")
+    templated = [i for i in bank.items if isinstance(i, CalculatedItem) and "round(" not in i.formula]
+    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    results = {r["identifier"]: r for r in report["results"]}
+    assert sorted(results) == sorted(qti_id(i.id, "I_") for i in templated), proc.stdout
+    for item in templated:
+        r = results[qti_id(item.id, "I_")]
+        assert r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (item.id, r)
+        assert not r["scorable"] and any("correct-response" in n for n in r["notes"]), (item.id, r)
