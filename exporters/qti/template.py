@@ -216,6 +216,7 @@ class ExpressionWriter:
     def write(self, parent: etree._Element, node: ast.expr) -> None:
         p = self.p
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, (int, float))  # the formula checker admits numbers only
             p.el(parent, "baseValue", number_text(float(node.value)), baseType="float")
         elif isinstance(node, ast.Name):
             if node.id in CONSTANTS:
