@@ -371,10 +371,97 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
         draw(_cloze(item))
     elif t == "flashcard":
         item["answer"] = draw(markdown(2))
+    elif t == "calculated":
+        draw(_calculated(item))
     return item
 
 
 ITEM_TYPES = ("multiple_choice", "multiple_response", "true_false", "short_answer", "numeric", "essay", "matching", "ordering", "cloze", "flashcard")
+
+# --- calculated items (not in ITEM_TYPES: the readers do not import them; ask with items("calculated")) --
+
+#: Variables a generated calculated item may use: grids, rounded ranges and lists, negative values too.
+CALC_VARIABLES: dict[str, dict[str, Any]] = {
+    "n": {"min": 10, "max": 100, "step": 10},
+    "s": {"min": 0.5, "max": 9.5, "decimals": 1},
+    "p": {"values": [0.05, 0.1, 0.25]},
+    "k": {"min": -5, "max": 5, "step": 0.5},
+    "rate": {"min": 1, "max": 3, "decimals": 2},
+}
+#: Formulas over them with a finite value everywhere (validation draws 300 variants); "round" too,
+#: which QTI templates refuse (skipped with the reason there).
+CALC_FORMULAS = (
+    "n * s", "s / sqrt(n)", "p * n + k", "exp(p) * s", "log(n) + k ^ 2", "max(s, k) - min(p, 1)",
+    "atan2(k, s)", "n % 7 + s", "abs(k) * rate", "sin(k) + cos(s)", "round(s * rate, 2)", "-k / rate",
+)
+#: Python format specs teachers write (printf has a twin of all but the last two: QTI skips those).
+CALC_FORMATS = ("", "", ":.2f", ":g", ":.3e", ":+.1f", ":08.3f", ":.1%", ":,")
+
+
+def _escape_braces(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+@st.composite
+def _placeholder(draw: st.DrawFn, names: list[str]) -> str:
+    text = "{" + draw(st.sampled_from(names)) + draw(st.sampled_from(CALC_FORMATS)) + "}"
+    return draw(st.sampled_from((text, text, f"**{text}**", f"*{text}*", f"{text}²", f"({text})")))
+
+
+@st.composite
+def _with_placeholders(draw: st.DrawFn, text: str, names: list[str]) -> str:
+    """``text`` (its braces escaped) with placeholders added between its pieces, sometimes in math."""
+    pieces = [_escape_braces(text)]
+    for _ in range(draw(st.integers(1, 3))):
+        pieces.insert(draw(st.integers(0, len(pieces))), draw(_placeholder(names)))
+    if draw(st.integers(0, 6)) == 0:  # inside math: QTI's printedVariable cannot stand there
+        pieces.append(f"$x = {{{draw(st.sampled_from(names))}}}$")
+    return " ".join(pieces)
+
+
+@st.composite
+def _calculated(draw: st.DrawFn, item: dict[str, Any]) -> None:
+    from itembank.formulas import parse
+
+    formula = draw(st.sampled_from(CALC_FORMULAS))
+    names = sorted(parse(formula).names)
+    item["variables"] = {n: CALC_VARIABLES[n] for n in names}
+    shown = list(names)
+    if draw(st.booleans()):
+        derived = draw(st.sampled_from([f for f in CALC_FORMULAS if f != formula]))
+        for n in sorted(parse(derived).names):
+            item["variables"].setdefault(n, CALC_VARIABLES[n])
+        item["derived"] = {"d": derived}
+        item["formula"] = f"{formula} + d" if draw(st.booleans()) else formula
+        shown.append("d")
+    else:
+        item["formula"] = formula
+    item["stem"] = draw(_with_placeholders(draw(inline_text(1, 4)), shown))
+    if draw(st.booleans()):
+        item["stem"] = _escape_braces(draw(markdown(2))) + "\n\n" + item["stem"]
+    item["tolerance"] = draw(st.sampled_from((0.01, 0.5, 0.001, 0)))
+    item["tolerance_type"] = draw(st.sampled_from(("absolute", "relative")))
+    if draw(st.booleans()):
+        item["unit"] = draw(st.sampled_from(("m/s", "kg", "%", "µs", "€")))
+    item["answer_decimals"] = draw(st.integers(0, 4))
+
+
+def _calculated_teaching(draw: st.DrawFn, item: dict[str, Any]) -> None:
+    """The teaching texts of a calculated item: braces escaped, placeholders of its values added."""
+    names = [*item["variables"], *item.get("derived", {}), "answer"]
+    if "rationale" in item:
+        item["rationale"] = draw(_with_placeholders(item["rationale"], names))
+    if "hints" in item:
+        item["hints"] = [draw(_with_placeholders(h, names)) for h in item["hints"]]
+    if "common_mistakes" in item:
+        item["common_mistakes"] = [_escape_braces(c) for c in item["common_mistakes"]]
+    if "solution" in item:
+        sol = item["solution"]
+        sol["steps"] = [
+            {"title": _escape_braces(s["title"]), "text": draw(_with_placeholders(s["text"], names))} if isinstance(s, dict) else draw(_with_placeholders(s, names))
+            for s in sol["steps"]
+        ]
+        sol["final_answer"] = _escape_braces(sol["final_answer"]) + " {answer:.3f}"
 
 
 @st.composite
@@ -384,6 +471,8 @@ def items(draw: st.DrawFn, item_type: str | None = None, item_id: str | None = N
     item = draw(_common(item_id or f"gen-{t.replace('_', '-')}", t))
     draw(_body(item))
     _teaching(draw, item)  # flashcards too: the schema lets them have hints, rationale, solution
+    if t == "calculated":
+        _calculated_teaching(draw, item)
     return item
 
 
@@ -398,10 +487,10 @@ class GeneratedBank:
 
 
 @st.composite
-def banks(draw: st.DrawFn, min_items: int = 1, max_items: int = 10, every_type: bool = False) -> GeneratedBank:
+def banks(draw: st.DrawFn, min_items: int = 1, max_items: int = 10, every_type: bool = False, types_from: tuple[str, ...] = ITEM_TYPES) -> GeneratedBank:
     """A bank of valid items with unique ids; ``every_type`` puts one item of each type first."""
-    types = list(ITEM_TYPES) if every_type else []
-    types += draw(st.lists(st.sampled_from(ITEM_TYPES), min_size=max(0, min_items - len(types)), max_size=max(0, max_items - len(types))))
+    types = list(types_from) if every_type else []
+    types += draw(st.lists(st.sampled_from(types_from), min_size=max(0, min_items - len(types)), max_size=max(0, max_items - len(types))))
     generated = [draw(items(t, f"g{i:03d}-{t.replace('_', '-')}")) for i, t in enumerate(types)]
     files: list[list[int]] = []
     i = 0

@@ -93,8 +93,13 @@ class GiftExporter:
                     if isinstance(numeric, str):
                         result.skip(item.id, numeric)
                         continue
-                    for variant in numeric:
-                        out.write(f"\n{writer.question(variant)}\n".encode())
+                    try:  # the variants share their texts: what GIFT cannot carry stops the first
+                        blocks = [writer.question(variant) for variant in numeric]
+                    except ItemSkipped as why:
+                        result.skip(item.id, str(why))
+                        continue
+                    for block in blocks:
+                        out.write(f"\n{block}\n".encode())
                     expanded_ids.append(item.id)
                     result.wrote(item.type)
                     continue
