@@ -32,15 +32,18 @@ def to_bytes(root: etree._Element, pretty: bool = False) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty)
 
 
-def build_files(profile: Profile, bank: Bank, ctx: ExportContext, result: ExportResult) -> dict[str, bytes]:
-    """Every file of the package, by relative path."""
+def build_files(
+    profile: Profile, bank: Bank, ctx: ExportContext, result: ExportResult, built: dict[str, ItemBuilder] | None = None
+) -> dict[str, bytes]:
+    """Every file of the package, by relative path (``built``: items already built, by id)."""
     files: dict[str, bytes] = {}
     entries: list[ItemEntry] = []
     for item in bank.items:
         href = f"{ITEMS_DIR}/{item.id}.xml"
-        builder = ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
+        done = (built or {}).get(item.id)
+        builder = done or ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
         try:
-            files[href] = to_bytes(builder.build())
+            files[href] = to_bytes(builder.root if done else builder.build())
         except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
             raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
         entries.append(ItemEntry(item, href, builder.assets))
@@ -109,14 +112,19 @@ def item_source(bank: Bank, item: AnyItem) -> str:
     return f"{shown}:{line}"
 
 
-def template_refused(profile: Profile, ctx: ExportContext) -> Callable[[CalculatedItem], str | None]:
-    """Why a calculated item cannot be written as QTI template processing (None: it can)."""
+def template_refused(profile: Profile, ctx: ExportContext, built: dict[str, ItemBuilder]) -> Callable[[CalculatedItem], str | None]:
+    """Why a calculated item cannot be written as QTI template processing (None: it can, and its
+    builder is kept in ``built``)."""
 
     def why_not(item: CalculatedItem) -> str | None:
+        builder = ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
         try:
-            ItemBuilder(profile, ctx.renderer, item, ctx.tool_version).build()
+            builder.build()
         except TemplateError as exc:
             return f"not written as QTI template processing: {exc}"
+        except ValueError as exc:  # lxml refuses text XML cannot hold, as in build_files
+            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
+        built[item.id] = builder
         return None
 
     return why_not
@@ -126,10 +134,11 @@ def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportRe
     result = ExportResult()
     # Calculated items: N concrete numeric items each with --expand-variants N (what the reference player
     # scores); else template processing, or skipped with the reason when QTI's expressions cannot say it.
-    bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result, template_refused(profile, ctx))
+    built: dict[str, ItemBuilder] = {}
+    bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result, template_refused(profile, ctx, built))
     if not bank.items and result.skipped:
         raise ItembankError(f"{profile.key}: every item was skipped, so there is no package to write: {result.skipped[0][1]}")
-    files = build_files(profile, bank, ctx, result)
+    files = build_files(profile, bank, ctx, result, built)
     templated = [i.id for i in bank.items if isinstance(i, CalculatedItem)]
     if templated:
         shown = ", ".join(templated[:10]) + (" ..." if len(templated) > 10 else "")

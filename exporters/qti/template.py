@@ -325,11 +325,13 @@ def _mark(item: CalculatedItem, idents: dict[str, str]) -> tuple[CalculatedItem,
 def fill_slots(p: Profile, root: etree._Element, slots: list[tuple[str, str]]) -> None:
     """Replace every slot in ``root``'s text by a ``printedVariable``; :class:`TemplateError` if a slot
     stands where one cannot (math, an attribute such as a link's address or an image's alt text)."""
-    for node in list(root.iter()):
-        if not isinstance(node.tag, str):
-            continue
+    if not slots:
+        return
+    texts = (p.tag("itemBody"), p.tag("modalFeedback"))  # where the item's texts are (not its processing)
+    nodes = [node for part in root if part.tag in texts for node in part.iter() if isinstance(node.tag, str)]
+    for node in nodes:
         for attr, value in node.attrib.items():
-            if _OPEN in value or _OPEN_IN_URL in value.upper():
+            if _OPEN in value or _OPEN_IN_URL in value or _OPEN_IN_URL.lower() in value:
                 raise TemplateError(f"a placeholder stands in the {attr!r} of a <{etree.QName(node).localname}> (a link's address, an image's text): QTI can print a variable only in text")
         for where in ("text", "tail"):
             value = getattr(node, where)
