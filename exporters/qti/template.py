@@ -102,7 +102,6 @@ class Template:
     slots: list[tuple[str, str]]  # (template identifier, printf format) of each slot
     declarations: list[etree._Element]
     processing: etree._Element
-    relative: bool
 
 
 def build(p: Profile, item: CalculatedItem) -> Template:
@@ -124,8 +123,7 @@ def build(p: Profile, item: CalculatedItem) -> Template:
     for name, formula in formulas:
         declare(idents[name])
         writer.write(p.el(tp, "setTemplateValue", identifier=idents[name]), formula.tree)
-    relative = item.tolerance_type == "relative"
-    if relative:
+    if item.tolerance_type == "relative":
         declare(TOLERANCE)
         tol = p.el(p.el(tp, "setTemplateValue", identifier=TOLERANCE), "product")
         p.el(_named(p, tol, "mathOperator", "abs"), "variable", identifier=ANSWER)
@@ -142,7 +140,7 @@ def build(p: Profile, item: CalculatedItem) -> Template:
             p.el(cmp, "baseValue", number_text(bound), baseType="float")
     p.el(p.el(tp, "setCorrectResponse", identifier="RESPONSE"), "variable", identifier=ANSWER)
     marked, slots = _mark(item, idents)
-    return Template(item=marked, slots=slots, declarations=decls, processing=tp, relative=relative)
+    return Template(item=marked, slots=slots, declarations=decls, processing=tp)
 
 
 def score_condition(p: Profile, parent: etree._Element, item: CalculatedItem) -> None:
