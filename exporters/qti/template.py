@@ -19,6 +19,10 @@ are exactly the grid of the item, which ``randomFloat`` (any float, no step) can
 values is ``random`` of a ``multiple``.  A ``templateConstraint`` redraws when the answer (or a derived
 value) has no value or falls outside ``answer_range``, as our own draws pass over such values.
 
+Functions: QTI's ``mathOperator`` ``log`` is base 10 and ``ln`` natural (TAO's qtism reads them so; the
+citolab player's code reads ``log`` as natural), so ``log(x)`` and ``ln(x)`` are written ``ln``, ``log10(x)``
+``log``, ``log(x, b)`` ``ln x / ln b``; ``atan2(y, x)`` keeps its order (qtism and citolab alike).
+
 Scoring: ``equal`` with ``toleranceMode="absolute"``; for a relative tolerance the absolute tolerance is a
 template variable (``TOLERANCE = abs(ANSWER) × t``) referenced as ``tolerance="{TOLERANCE}"``, because
 QTI's ``relative`` mode (``x(1 − t/100) ≤ y ≤ x(1 + t/100)``) is an empty interval for a negative answer
