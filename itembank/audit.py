@@ -39,8 +39,9 @@ from lxml import etree
 
 from .errors import ItembankError
 from .formats import ExportResult
-from .model import AnyItem, Bank, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
+from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
+from .variants import PLACEHOLDER, expand
 
 _TAG = re.compile(r"<[^>]*>")
 _NON_WORD = re.compile(r"\W+")
@@ -60,6 +61,9 @@ _HTML_IN_XML = {"moodle", "canvas"}
 #: Formats that show the item's Markdown as written (a cloze's ``{{blank}}`` included), for editing.
 _SHOWS_SOURCE = {"xlsx"}
 _GIFT_ESCAPE = re.compile(r"\\([~=#{}:\\])")
+#: Formats that print a calculated item's placeholders as template variables (no text to find there).
+_PRINTED = {"qti21", "qti30"}
+_PRINTED_VARIABLE = re.compile(r"<(?:qti-printed-variable|printedVariable)\b")
 
 
 def _html_text(markup: str) -> str:
@@ -319,10 +323,9 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own]:
     """Each item's own output, for the formats whose layout is known; {} for the others."""
     out: dict[str, _Own] = {}
     if fmt in ("qti21", "qti30"):
-        for item in bank.items:
-            data = files.get(f"items/{item.id}.xml")
-            if data is not None:
-                out[item.id] = _Own(fmt, data.decode("utf-8"))
+        for name, data in files.items():  # every item file: also the variants of an expanded calculated item
+            if name.startswith("items/") and name.endswith(".xml"):
+                out[name[len("items/") : -len(".xml")]] = _Own(fmt, data.decode("utf-8"))
     elif fmt == "moodle":
         document = files[""].decode("utf-8")
         if "<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
@@ -377,7 +380,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
     skipped = {i for i, _ in result.skipped}
     noted: str | None = None
     problems: list[str] = []
-    for item in bank.items:
+    for item in _as_delivered(bank.items, per_item):
         if item.id in skipped:
             continue
         own = per_item.get(item.id)
@@ -387,7 +390,12 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
         if own is None and whole is None:
             whole = _Whole(fmt, files)
         hay: str | None = None
-        for where, text in texts(item):
+        # A calculated item's {name:fmt} becomes a value (a printed variant), a variable ([name] in Canvas,
+        # {name} in Moodle, formats dropped with a note) or QTI's printedVariable: the words around it must be
+        # there, and in QTI one printedVariable per placeholder (checked below).
+        calculated = isinstance(item, CalculatedItem)
+        for where, written in texts(item):
+            text = _without_placeholders(written) if calculated else written
             # Most texts stand in the output as the renderer wrote them, between tags: found as
             # they stand, without reading the output word by word.
             pieces = _shown_pieces(renderer, text)
@@ -404,9 +412,15 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
                 if noted is None:
                     noted = "\n".join(result.notes)
                 if item.id not in noted:
-                    problems.append(f"[{item.id}] {where} is not in the output and no note says why: {text[:60]!r}")
+                    problems.append(f"[{item.id}] {where} is not in the output and no note says why: {written[:60]!r}")
         if own is None:
             continue
+        if calculated and fmt in _PRINTED:
+            assert isinstance(item, CalculatedItem)
+            want = sum(len(_placeholders(t)) for t in _calculated_texts(item))
+            got = len(_PRINTED_VARIABLE.findall(own.markup))
+            if got != want:
+                problems.append(f"[{item.id}] the calculated item has {want} placeholders but the output prints {got} variables")
         if isinstance(item, ClozeItem) and fmt not in _SHOWS_SOURCE:
             body = own.markup
             for name in placeholder_names(html.unescape(body)):
@@ -423,6 +437,44 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")
                     break
     return problems
+
+
+_VARIANT_ID = re.compile(r"(.+)-v\d+")
+
+
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own]) -> Iterator[AnyItem]:
+    """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
+    (``--expand-variants N``) as those variants, each with its own numbers filled in."""
+    if not any(isinstance(i, CalculatedItem) for i in items):
+        return iter(items)
+    variants: dict[str, int] = {}  # id -> number of <id>-vN outputs, counted once over the output
+    for key in per_item:
+        m = _VARIANT_ID.fullmatch(key)
+        if m:
+            variants[m.group(1)] = variants.get(m.group(1), 0) + 1
+    return (
+        v
+        for item in items
+        for v in (expand(item, variants[item.id]) if isinstance(item, CalculatedItem) and item.id not in per_item and item.id in variants else (item,))
+    )
+
+
+def _without_placeholders(text: str) -> str:
+    """``text`` without its placeholders and the word characters touching them (``{t}²`` prints ``3.2²``),
+    each left as a middle dot: no word, and no Markdown either (spaces at a line's start would make it code)."""
+    marked = PLACEHOLDER.sub(lambda m: "\0" if m.group(1) else m.group(0)[0], text)
+    return re.sub(r"\w*\0\w*", "\u00b7", marked)
+
+
+def _placeholders(text: str) -> list[str]:
+    return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1)]
+
+
+def _calculated_texts(item: CalculatedItem) -> Iterator[str]:
+    """The texts whose placeholders an export prints: the item's texts and its solution steps' titles."""
+    yield from (t for _, t in texts(item))
+    if item.solution is not None:
+        yield from (s.title for s in item.solution.steps if s.title)
 
 
 def _author_numbers(item: AnyItem) -> str:
