@@ -26,7 +26,7 @@ from lxml import etree
 
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import _blocks, _heading, _ser, choice_scoring, split_general_feedback, split_grader_info
-from .kit.html import html_to_markdown, text_to_markdown
+from .kit.html import fragment, html_to_markdown, text_to_markdown
 from .kit.ids import blank_name, option_id
 from .kit.media import MediaTooLarge
 from .kit.meta import apply_tags
@@ -73,10 +73,21 @@ DEFAULT_COMBINED = {
 _MAX_BASE64_CHARS = 70 * 1024 * 1024
 
 
+def _find(el: etree._Element, path: str) -> etree._Element | None:
+    """``el.find(path)`` for a path of plain child names (``name/text``): the first match in document
+    order, as ElementPath gives it, at a third of the cost (an import calls this ~250,000 times)."""
+    head, _, rest = path.partition("/")
+    for child in el.iterchildren(head):
+        found = _find(child, rest) if rest else child
+        if found is not None:
+            return found
+    return None
+
+
 def _t(el: etree._Element | None, path: str, default: str = "") -> str:
     if el is None:
         return default
-    found = el.find(path)
+    found = _find(el, path)
     if found is None or found.text is None:
         return default
     return found.text
@@ -111,7 +122,7 @@ class _Q:
 
     def files(self, field: etree._Element) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
-        for f in field.findall("file"):
+        for f in field.iterchildren("file"):
             name = f.get("name") or ""
             data = f.text or ""
             if len(data) > _MAX_BASE64_CHARS:
@@ -147,7 +158,7 @@ class _Q:
         """The raw text of a field (``<x format=...><text>...</text></x>``)."""
         if field is None:
             return ""
-        t = field.find("text")
+        t = next(field.iterchildren("text"), None)
         return (t.text or "") if t is not None else (field.text or "")
 
     def md(self, field: etree._Element | None, default_format: str = "html") -> str:
@@ -182,9 +193,7 @@ class _Q:
 def _plain(raw: str, q: _Q | None = None) -> str:
     if "<" in raw:
         try:
-            from lxml import html as lxml_html
-
-            frag = lxml_html.fragment_fromstring(raw, create_parent="div")
+            frag = fragment(raw)
             for br in frag.iter("br"):
                 br.tail = " " + (br.tail or "")
             text = "".join(str(t) for t in frag.itertext())

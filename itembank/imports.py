@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ItembankError, UsageError
 from .importing import ENTRY_POINT_GROUP, BadInput, ImportContext, ImportedItem, Importer
-from .yamlwrite import dump, dump_item, dump_items
+from .yamlwrite import dump, dump_item, items_file
 
 
 class BrokenImporter:
@@ -147,15 +147,24 @@ def _bank_index(root: Path) -> tuple[dict[str, Any], Any]:
     return {item.id: item for item in result.items}, result
 
 
-def _validate_item(data: dict[str, Any], ctx: Any) -> list[str]:
+def _validate_item(data: dict[str, Any], ctx: Any) -> tuple[list[str], str]:
+    """The item's errors (schema first, then the error-level rules), and its YAML text ("" if the
+    schema refused it).  The text is what will be written; the rules get it as the source text, as
+    when they check a file, so their whole-text pre-checks skip the per-field walks."""
     from .problems import RULES
     from .rules import check_item
     from .schema import item_schema
 
     errors = [e.message for e in item_schema().errors(data)]
-    if not errors:
-        errors += [f"{code}: {msg}" for _p, code, msg in check_item(data, ctx) if RULES.get(code, ("error",))[0] == "error"]
-    return errors
+    if errors:
+        return errors, ""
+    text = dump_item(data)
+    ctx.source_text = text
+    try:
+        errors = [f"{code}: {msg}" for _p, code, msg in check_item(data, ctx) if RULES.get(code, ("error",))[0] == "error"]
+    finally:
+        ctx.source_text = None
+    return errors, text
 
 
 def _target_name(base: str, taken: set[str], root: Path | None) -> str:
@@ -243,7 +252,7 @@ def plan_import(
     for rel in media.files:  # extracted media are not on disk yet: the image rule must count them
         rule_ctx.expect_file(rel)
 
-    new_items: list[tuple[FileReport, ImportedItem]] = []
+    new_items: list[tuple[FileReport, ImportedItem, str]] = []  # with the item's YAML text
     updates: list[tuple[FileReport, ImportedItem, Any]] = []
     conflicts: list[str] = []
     for fr, it in read:
@@ -253,7 +262,7 @@ def plan_import(
             data["status"] = status
         else:
             data.setdefault("status", "draft")
-        errors = _validate_item(data, rule_ctx)
+        errors, text = _validate_item(data, rule_ctx)
         if errors:
             fr.skipped.append((data.get("id", "?"), f"would not validate ({errors[0]}) [{it.origin}]"))
             continue
@@ -270,7 +279,7 @@ def plan_import(
                 it = ImportedItem({k: v for k, v in data.items() if k != "status"}, it.origin, it.notes)
             updates.append((fr, it, existing))
         else:
-            new_items.append((fr, it))
+            new_items.append((fr, it, text))
         fr.imported[data["type"]] += 1
         fr.notes.extend((data["id"], n) for n in it.notes)
         report.items.append(data)
@@ -280,26 +289,26 @@ def plan_import(
     files: dict[str, bytes] = {}
     taken: set[str] = {"itembank.yaml"}
     on_disk = into if into.exists() else None  # a new folder has no file to avoid (no stat per item)
-    if new_bank and new_items and any(_lacks_distractor_feedback(it.data) for _fr, it in new_items):
+    if new_bank and new_items and any(_lacks_distractor_feedback(it.data) for _fr, it, _t in new_items):
         files["itembank.yaml"] = (
             "# Written by `itembank import`: the imported questions do not explain every wrong option.\n"
             + dump({"title": config.title, "require_distractor_feedback": False})
         ).encode("utf-8")
         report.settings.append("new bank: itembank.yaml says require_distractor_feedback: false (some imported wrong options have no explanation)")
     if layout == "item":
-        for _fr, it in new_items:
+        for _fr, it, text in new_items:
             rel = _target_name(it.data["id"], taken, on_disk)
-            files[rel] = dump_item(it.data).encode("utf-8")
+            files[rel] = text.encode("utf-8")
             _check_written(rel, files[rel], it.data)
     else:
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for fr, it in new_items:
+        groups: dict[str, list[tuple[dict[str, Any], str]]] = {}
+        for fr, it, text in new_items:
             topic = it.data.get("topic") or Path(fr.source).stem
-            groups.setdefault(slug(str(topic), 60), []).append(it.data)
-        for base, items in groups.items():
+            groups.setdefault(slug(str(topic), 60), []).append((it.data, text))
+        for base, members in groups.items():
             rel = _target_name(base, taken, on_disk)
-            files[rel] = dump_items(items).encode("utf-8")
-            _check_written(rel, files[rel], {"items": items})
+            files[rel] = items_file([text for _d, text in members]).encode("utf-8")
+            _check_written(rel, files[rel], {"items": [d for d, _text in members]})
     if updates:
         from .importupdate import plan_updates
 
@@ -418,8 +427,19 @@ def run_import(
     options: dict[str, Any] | None = None,
 ) -> ImportReport:
     """Import ``sources`` into the bank folder ``into`` (created if missing); nothing written when dry_run."""
+    import gc
+
     into = Path(into)
-    report, files = plan_import([Path(s) for s in sources], into, fmt=fmt, layout=layout, on_conflict=on_conflict, status=status, options=options)
+    # No cyclic collection while importing: reading makes millions of short-lived, acyclic objects
+    # and each automatic collection walks the whole parsed source again (as lint and the review
+    # import do).  Reference counting still frees everything.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        report, files = plan_import([Path(s) for s in sources], into, fmt=fmt, layout=layout, on_conflict=on_conflict, status=status, options=options)
+    finally:
+        if was_enabled:
+            gc.enable()
     report.dry_run = dry_run
     if not dry_run and files:
         write_files(into, files)

@@ -181,9 +181,14 @@ def dump_item(item: dict[str, Any]) -> str:
 
 def dump_items(items: list[dict[str, Any]], header: str = "") -> str:
     """An ``items:`` file, a blank line between items."""
+    return items_file([dump_item(item) for item in items], header)
+
+
+def items_file(item_texts: list[str], header: str = "") -> str:
+    """An ``items:`` file of items already written by :func:`dump_item`, a blank line between them."""
     chunks = []
-    for item in items:
-        lines = dump_item(item).rstrip("\n").split("\n")
+    for text in item_texts:
+        lines = text.rstrip("\n").split("\n")
         chunks.append("  - " + lines[0] + "\n" + "".join(f"    {ln}\n" if ln else "\n" for ln in lines[1:]))
     return header + "items:\n" + "\n".join(chunks)
 

@@ -16,7 +16,7 @@ from lxml import etree
 
 from itembank.moodle_grades import moodle_fractions, on_moodle_list
 
-from .html import ResolveSrc, html_to_markdown
+from .html import ResolveSrc, fragment, html_to_markdown
 
 _HEADINGS = ("Answer", "Solution", "Final answer", "Quick check", "Common mistakes", "Hints")
 _POINTS_P = re.compile(r"^(\d+(?:\.\d+)?)\s+points?$")
@@ -29,10 +29,8 @@ def _clean_number(v: float) -> int | float:
 
 
 def _blocks(html: str) -> list[etree._Element] | None:
-    from lxml import html as lxml_html
-
     try:
-        root = lxml_html.fragment_fromstring(html, create_parent="div")
+        root = fragment(html)
     except (etree.ParserError, ValueError):
         return None
     if (root.text or "").strip():
