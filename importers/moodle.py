@@ -323,7 +323,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
         data["title"] = name[:255]
         if len(name) > 255:
             q.note("question name longer than 255 characters shortened")
-    stem = q.md(el.find("questiontext"))
+    stem = q.md(_find(el, "questiontext"))
     old_image = _old_image(q)
     if old_image:
         stem = (stem + "\n\n" + old_image).strip()
@@ -347,15 +347,16 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
             q.note(f"default mark {_t(el, 'defaultgrade')} is not a positive number; 1 point used")
     # general feedback: ours is split back into its fields
     back_blocks = data.pop("_back_blocks", 0)
-    split_general_feedback(q.html(el.find("generalfeedback")), data, q.notes, q.resolver(el.find("generalfeedback")), back_blocks)
-    if (el.find("generalfeedback") is not None and (el.find("generalfeedback").get("format") or "html") == "plain_text"  # type: ignore[union-attr]
-            and "rationale" in data):
-        data["rationale"] = text_to_markdown(q.html(el.find("generalfeedback")))
-    hints = [q.md(h) for h in el.findall("hint")]
+    general = _find(el, "generalfeedback")
+    split_general_feedback(q.html(general), data, q.notes, q.resolver(general), back_blocks)
+    if general is not None and (general.get("format") or "html") == "plain_text" and "rationale" in data:
+        data["rationale"] = text_to_markdown(q.html(general))
+    hint_els = list(el.iterchildren("hint"))
+    hints = [q.md(h) for h in hint_els]
     hints = [h for h in hints if h]
     if hints:
         data["hints"] = data.get("hints", []) + hints
-        if any(h.find("shownumcorrect") is not None or h.find("clearwrong") is not None or h.find("options") is not None for h in el.findall("hint")):
+        if any(h.find("shownumcorrect") is not None or h.find("clearwrong") is not None or h.find("options") is not None for h in hint_els):
             q.note("hint options (show the number correct, clear wrong responses) dropped")
     _combined(q, data)
     extra = data.pop("_extra_feedback", [])

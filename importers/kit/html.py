@@ -78,6 +78,7 @@ _SUB = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌
 _STYLE_NOTE = re.compile(r"(?:^|;)\s*(color|background|font-size|font-family|text-decoration|text-align\s*:\s*(?:center|right|justify))", re.I)
 # escapes html-to-markdown adds that often change nothing; removed when rendering proves it
 _UNESCAPE = re.compile(r"\\([_.\-#+|~!()=:>&])")
+_WORD_UNDERSCORE = re.compile(r"(?<=[A-Za-z0-9])\\_(?=[A-Za-z0-9])")  # a_b needs no escape
 
 
 _HTML_PARSER = etree.HTMLParser()  # lxml.html's parser options, without its element-class lookup
@@ -301,6 +302,10 @@ def html_to_markdown(html: str, resolve_src: ResolveSrc | None = None) -> tuple[
         return "", []
     if len(html) > MAX_HTML_CHARS:
         raise ValueError(f"text field of {len(html):,} characters (limit {MAX_HTML_CHARS:,})")
+    if html.startswith("<p>") and html.endswith("</p>") and html.count("<") == 2:  # one paragraph: the commonest field
+        words = _word_paragraph(html[3:-4])
+        if words is not None:
+            return words, []
     if not _NO_MARKUP.search(html):
         return " ".join(html.split()), []  # plain words: nothing to convert or escape
     words = _word_paragraphs(html)
@@ -319,11 +324,17 @@ def _word_paragraphs(html: str) -> str | None:
     tests/test_import_html_fast.py checks on generated texts.  None for anything else."""
     if not _WORD_PARAS.fullmatch(html):
         return None
-    texts = _PARA_TEXT.findall(html)
-    for t in texts:
-        if not t.strip() or _NO_MARKUP.search(t) or not t.isprintable():
-            return None
-    return "\n\n".join(" ".join(t.split()) for t in texts)
+    texts = [_word_paragraph(t) for t in _PARA_TEXT.findall(html)]
+    if None in texts:
+        return None
+    return "\n\n".join(texts)  # type: ignore[arg-type]
+
+
+def _word_paragraph(text: str) -> str | None:
+    """One paragraph's text (between ``<p>`` and ``</p>``, no ``<``) as Markdown when it is plain words, else None."""
+    if not text.strip() or _NO_MARKUP.search(text) or not text.isprintable():
+        return None
+    return " ".join(text.split())
 
 
 def _converted(html: str, resolve_src: ResolveSrc | None) -> tuple[str, list[str]]:
@@ -343,7 +354,7 @@ def _converted(html: str, resolve_src: ResolveSrc | None) -> tuple[str, list[str
     full = _TOKEN_RE.sub(lambda m: conv.tokens[int(m.group(1))], md)
     full = _tidy(full)
     light = _UNESCAPE.sub(r"\1", md)
-    light = re.sub(r"(?<=[A-Za-z0-9])\\_(?=[A-Za-z0-9])", "_", light)
+    light = _WORD_UNDERSCORE.sub("_", light)
     if light != md:
         light_full = _tidy(_TOKEN_RE.sub(lambda m: conv.tokens[int(m.group(1))], light))
         if _render(light_full) == _render(full):
@@ -369,7 +380,7 @@ def text_to_markdown(text: str) -> str:
     # $ is math in our Markdown; plain text never means math
     md = md.replace("$", "\\$")
     light = _UNESCAPE.sub(r"\1", md)
-    light = re.sub(r"(?<=[A-Za-z0-9])\\_(?=[A-Za-z0-9])", "_", light)
+    light = _WORD_UNDERSCORE.sub("_", light)
     if _render(light) == _render(md):
         md = light
     return _tidy(md)
