@@ -79,7 +79,7 @@ VENDOR_UNSUPPORTED = {
 
 NOT_CARRIED = ("Canvas QTI 1.2 carries no difficulty, level, Bloom level, tags, objectives, author, source, status, review "
                "history, option ids (options are named a, b, c... unless the source's fit), per-item shuffle, all-or-nothing scoring "
-               "or letter case rules; an item with a title keeps its title, not its itembank id (its id is the Canvas ident)")
+               "or letter case rules; a question that itembank did not export (or that Canvas exported again) gets its Canvas ident as its id")
 QUIZ_NOTE_ORDERING = "Match each position with the step that belongs there."
 
 
@@ -292,7 +292,10 @@ class _Reader:
             notes.append(f.where.group_note)
         content = data["stem"] + "|" + data["type"]
         source_id = ident or None
-        if title and _our_bank_copy(ident, title, f.where):
+        carried = _meta(f.el).get("itembank_id", "").strip()
+        if carried and _our_bank_copy(ident, carried, f.where):
+            source_id = carried  # our own export of a titled item: its id travels in a metadata field
+        elif title and _our_bank_copy(ident, title, f.where):
             source_id = title  # our own export: the item's id was its title (an item without a title)
         data_id = self.ctx.ids.derive(source_id, title or _first_words(data["stem"]), content)
         if title and title != data_id and title != ident:

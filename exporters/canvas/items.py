@@ -116,6 +116,8 @@ class ItemBuilder:
         meta_field(md, "question_type", canvas_type)
         meta_field(md, "points_possible", number_text(item.points))
         meta_field(md, "original_answer_ids", ",".join(answer_ids))
+        if item.title:  # the title attribute holds the title, the ident a hash: the id travels here (Canvas ignores the field)
+            meta_field(md, "itembank_id", item.id)
         pres = sub(el, "presentation")
         _mattext(pres, f"<div>{stem_html}</div>")
         resp = sub(el, "resprocessing")
