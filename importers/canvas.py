@@ -73,9 +73,9 @@ VENDOR_UNSUPPORTED = {
     "jumbled sentence": "jumbled sentence question",
     "file upload": "file upload question",
     "fill in the blank plus": "fill in multiple blanks (Blackboard)",
-    "ordering": "ordering question (Blackboard writes its order outside QTI)",
-    "matching": "matching question (Blackboard writes its pairs outside QTI)",
 }
+#: Blackboard types read by a Canvas type's reader (Blackboard 8/9 write their answers in their own layout).
+VENDOR_READERS = {"ordering": "ordering_question", "matching": "matching_question"}
 
 NOT_CARRIED = ("Canvas QTI 1.2 carries no difficulty, level, Bloom level, tags, objectives, author, source, status, review "
                "history, option ids (options are named a, b, c... unless the source's fit), per-item shuffle, all-or-nothing scoring "
@@ -479,7 +479,7 @@ class _ItemReader:
             raise _Skip(UNSUPPORTED[qtype])
         if not qtype and vendor.lower() in VENDOR_UNSUPPORTED:
             raise _Skip(f"{VENDOR_UNSUPPORTED[vendor.lower()]}: no item type reads it")
-        kind = qtype or self._infer()
+        kind = qtype or VENDOR_READERS.get(vendor.lower()) or self._infer()
         method = getattr(self, f"_read_{kind}", None)
         if method is None:
             raise _Skip(f"question type '{kind}' has no item type")
@@ -858,12 +858,15 @@ class _ItemReader:
         for lid in lids:
             for ident, html in lid.labels:
                 all_matches.setdefault(ident, text_of(_frag(html)))
+        stem_html: str | None = None
+        if all_matches and not any(all_matches.values()):
+            all_matches, stem_html = self._blackboard_matching(lids)
         if not all_matches or not any(all_matches.values()):
             raise _Skip("matching answers have no text in the QTI (the pairs are written outside it)")
         used_matches: set[str] = set()
         unmatched: list[str] = []
         for lid in lids:
-            prompt = self.text.md(lid.prompt_html)
+            prompt = self.text.md(lid.prompt_html or self._after_response(lid.ident))
             chosen = None
             for c in self.conditions:
                 if not self.scoring(c):
@@ -889,7 +892,8 @@ class _ItemReader:
         if unmatched:
             self.notes.append(f"{len(unmatched)} prompt(s) without a correct match dropped: {', '.join(unmatched)}")
         distractors = [t for i, t in all_matches.items() if i not in used_matches and t and t not in {p['match'] for p in pairs}]
-        stem_html = self.stem_html()
+        if stem_html is None:
+            stem_html = self.stem_html()
         ordering_note = f"<p>{QUIZ_NOTE_ORDERING}</p>"
         prompts = [p["prompt"] for p in pairs]
         if stem_html.rstrip().endswith(ordering_note) and prompts == [f"Position {n}" for n in range(1, len(pairs) + 1)] and not distractors:
@@ -903,6 +907,37 @@ class _ItemReader:
             data["distractors"] = list(dict.fromkeys(distractors))
         self._used = set()
         return data
+
+    def _blackboard_matching(self, lids: list[Response]) -> tuple[dict[str, str], str]:
+        """Blackboard 8/9 matching: empty choices in each list, the answers in a right-hand column
+        (``<flow class="RIGHT_MATCH_BLOCK">``, one block per answer), the n-th choice of every list being
+        the n-th answer.  Returns (choice ident -> answer text, the stem from the question block only);
+        _Skip when that layout is not there whole."""
+        pres = self.el.find("presentation")
+        blocks = [f for f in (pres.iter("flow") if pres is not None else []) if (f.get("class") or "") == "RIGHT_MATCH_BLOCK"]
+        questions = [f for f in (pres.iter("flow") if pres is not None else []) if (f.get("class") or "") == "QUESTION_BLOCK"]
+        head = "matching answers have no text in the QTI"
+        if len(blocks) != 1 or len(questions) != 1:
+            raise _Skip(f"{head}, and no right-hand column (RIGHT_MATCH_BLOCK) holds them: the pairs cannot be recovered")
+        rights = [text_of(_frag(_material_html(f))) for f in blocks[0] if local(f) == "flow"]
+        if not rights or not all(rights) or len(set(rights)) < len(rights):
+            raise _Skip(f"{head}, and the right-hand column (RIGHT_MATCH_BLOCK) has an empty or repeated answer: the pairs cannot be recovered")
+        if {len(lid.labels) for lid in lids} != {len(rights)}:
+            raise _Skip(f"{head}; the right-hand column has {len(rights)} answers but the lists offer "
+                        f"{'/'.join(sorted({str(len(lid.labels)) for lid in lids}))} choices: which choice is which answer cannot be told")
+        matches = {ident: rights[n] for lid in lids for n, (ident, _html) in enumerate(lid.labels)}
+        self.notes.append(f"Blackboard matching: {len(lids)} lists of empty choices read with the answers of its right-hand column "
+                          "(RIGHT_MATCH_BLOCK), the n-th choice of each list being the n-th answer")
+        return matches, _unwrap_div(_material_html(questions[0]))
+
+    def _after_response(self, ident: str) -> str:
+        """The text right after a response in its block (Blackboard matching: the left-hand side)."""
+        pres = self.el.find("presentation")
+        for node in pres.iter() if pres is not None else []:
+            if local(node).startswith("response_") and local(node) != "response_label" and node.get("ident") == ident:
+                nxt = node.getnext()
+                return _material_html(nxt) if nxt is not None and local(nxt) in ("flow", "material") else ""
+        return ""
 
     def _read_ordering_question(self) -> dict[str, Any]:
         """New Quizzes' QTI export: one ordered response, the correct order as varequals in order."""

@@ -12,7 +12,7 @@ Read (see ``docs/import.md``, "Canvas, QTI and text2qti"):
   (match_correct, map_response) and the explicit patterns our exports and Canvas write
   (``match``/``stringMatch`` against a value, ``gte``/``lte`` intervals, ``equal`` with tolerance);
   ``mapping`` gives the accepted short answers and partial-credit scoring;
-* points from ``MAXSCORE``, ``SCORE``'s ``normalMaximum``, Canvas's ``points_possible`` or the mapping;
+* points from ``MAXSCORE``, ``SCORE``'s ``normalMaximum``, Canvas's ``points_possible`` (``max_score`` of Blackboard's) or the mapping;
 * modal feedback: per choice -> the option's feedback; our ``SOLUTION``/``HINT``/``ANSWER`` feedback
   and essay rubric blocks back into rationale, solution, common mistakes, hints, rubric, sample answer;
   anything else into the rationale with a note;
@@ -495,6 +495,20 @@ class _ItemReader:
 
     # keys -----------------------------------------------------------------------------------------
 
+    def _feedback_values(self, ident: str, feedback: str) -> list[str]:
+        """Values a branch that adds ``feedback`` to FEEDBACK compares ``ident`` with (Blackboard's converted matching)."""
+        out: list[str] = []
+        if self.rp is None:
+            return out
+        for branch in self.rp.iter("responseIf", "responseElseIf"):
+            shows = any((b.text or "").strip() == feedback for so in branch.findall("setOutcomeValue")
+                        if (so.get("identifier") or "") == "FEEDBACK" for b in so.iter("baseValue"))
+            if not shows or len(branch) == 0 or local(branch[0]) != "match":
+                continue
+            if [v.get("identifier") for v in branch[0].iter("variable")] == [ident]:
+                out += [b.text.strip() for b in branch[0].iter("baseValue") if b.text and b.text.strip() not in out]
+        return out
+
     def _rp_values(self, ident: str) -> list[str]:
         """Values a scoring branch of the response processing compares ``ident`` with (Canvas style)."""
         out: list[str] = []
@@ -567,8 +581,9 @@ class _ItemReader:
             value = number(ms.findtext("defaultValue/value"))
         if value is None and "SCORE" in self.outcomes:
             value = number(self.outcomes["SCORE"].get("normalMaximum"))
-        if value is None and self.instructure.get("points_possible"):
-            value = number(self.instructure["points_possible"])
+        for field_name in ("points_possible", "max_score"):  # Canvas's converter: Canvas's own, Blackboard's maximum score
+            if value is None and self.instructure.get(field_name):
+                value = number(self.instructure[field_name])
         if value is None:
             uppers = [d.upper for d in self.decls.values() if d.upper]
             if uppers:
@@ -726,9 +741,10 @@ class _ItemReader:
         """Several single-choice interactions offering the same answers, each after its own prompt: a
         matching question as Blackboard and Canvas convert it to QTI 2."""
         sets = [[text_of(c) for c in b.findall(".//simpleChoice")] for b in blocks]
-        if not any(t for texts in sets for t in texts):
-            raise _Skip(f"{len(blocks)} choice lists whose choices have no text in the QTI (Blackboard matching writes them "
-                        "outside it): the pairs cannot be recovered")
+        by_position = not any(t for texts in sets for t in texts)
+        if by_position:  # Blackboard: empty choices, the answers in a right-hand column, choice i <-> answer i
+            rights = self._right_match_block(blocks)
+            sets = [list(rights) for _b in blocks]
         if any(set(texts) != set(sets[0]) for texts in sets) or any(b.get("maxChoices", "1") != "1" for b in blocks):
             raise _Skip(f"{len(blocks)} interactions in one item (choiceInteraction x{len(blocks)}): no item type holds more than one")
         pairs = []
@@ -738,21 +754,55 @@ class _ItemReader:
                 prompt = self.text.md(inner_html(prompt_el))
             else:
                 prev = block.getprevious()
+                if prev is None and by_position and block.getnext() is not None and text_of(block.getnext()):
+                    prev = block.getnext()  # Blackboard 8 converted: the list, then its left-hand text, in one block
                 prompt = self.text.md(etree.tostring(prev, encoding="unicode", with_tail=False)) if prev is not None else ""
                 if prev is not None:
                     replace_with_text(prev)
-            texts = {c.get("identifier") or "": text_of(c) for c in block.findall(".//simpleChoice")}
+            choices = block.findall(".//simpleChoice")
+            texts = {c.get("identifier") or "": (sets[0][n] if by_position else text_of(c)) for n, c in enumerate(choices)}
             keys = [k for k in self.keys(block.get("responseIdentifier") or "") if k in texts]
+            if not keys and by_position:  # the conversion kept no score per pair, only its "correct" feedback
+                keys = [k for k in self._feedback_values(block.get("responseIdentifier") or "", "correct") if k in texts]
+                note = ("Blackboard matching: each pair's answer read from the condition that shows the 'correct' feedback "
+                        "(the converted scoring gives no points per pair)")
+                if keys and note not in self.notes:
+                    self.notes.append(note)
             if not prompt or not keys:
                 raise _Skip("a choice list of this matching question has no prompt or no correct answer")
             pairs.append({"prompt": prompt, "match": texts[keys[0]]})
         used = {p["match"] for p in pairs}
+        if by_position and len(used) < len(pairs):
+            raise _Skip("Blackboard matching read by position gives two prompts the same answer: the pairs cannot be trusted")
         data: dict[str, Any] = {"type": "matching", "stem": self.stem(), "pairs": pairs}
         distractors = [t for t in dict.fromkeys(sets[0]) if t and t not in used]
         if distractors:
             data["distractors"] = distractors
-        self.notes.append(f"{len(blocks)} single-choice lists with the same answers read as one matching question")
+        if by_position:
+            self.notes.append(f"Blackboard matching: {len(blocks)} lists of empty choices read with the answers of its right-hand "
+                              "column (RIGHT_MATCH_BLOCK), the n-th choice of each list being the n-th answer")
+        else:
+            self.notes.append(f"{len(blocks)} single-choice lists with the same answers read as one matching question")
         return data
+
+    def _right_match_block(self, blocks: list[etree._Element]) -> list[str]:
+        """The answers of a Blackboard matching question converted to QTI 2 (``<div class="RIGHT_MATCH_BLOCK">``,
+        one block per answer, in the order of every list's choices), taken out of the body; _Skip when
+        that layout is not there whole."""
+        assert self.body is not None
+        found = [d for d in self.body.iter() if local(d) == "div" and "RIGHT_MATCH_BLOCK" in (d.get("class") or "").split()]
+        head = f"{len(blocks)} choice lists whose choices have no text in the QTI"
+        if len(found) != 1:
+            raise _Skip(f"{head}, and no right-hand column (RIGHT_MATCH_BLOCK) holds the answers: the pairs cannot be recovered")
+        rights = [text_of(d) for d in found[0] if isinstance(d.tag, str)]
+        if not rights or not all(rights) or len(set(rights)) < len(rights):
+            raise _Skip(f"{head}, and its right-hand column (RIGHT_MATCH_BLOCK) has an empty or repeated answer: the pairs cannot be recovered")
+        counts = sorted({len(b.findall(".//simpleChoice")) for b in blocks})
+        if counts != [len(rights)]:
+            raise _Skip(f"{head}; its right-hand column has {len(rights)} answers but the lists offer {'/'.join(map(str, counts))} "
+                        "choices: which choice is which answer cannot be told")
+        replace_with_text(found[0])
+        return rights
 
     def _text_entry(self, inter: etree._Element) -> dict[str, Any]:
         ident = inter.get("responseIdentifier") or ""

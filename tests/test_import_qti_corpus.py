@@ -126,6 +126,43 @@ def test_calculated_and_text_only_are_skipped_with_reasons() -> None:
         assert (items, skipped) == (0, 1) and words in reasons[0], (name, reasons)
 
 
+# Blackboard matching writes empty choices and the answers in a right-hand column (RIGHT_MATCH_BLOCK),
+# the n-th choice of every list being the n-th answer -- in its QTI 1.2 (Blackboard 8) and as Canvas's
+# converter turns it into QTI 2.1 (Blackboard 9; the html_sanitization copy of the Blackboard 8 file,
+# whose lists and right column are in another order).  Blackboard ordering lists its entries with
+# text and gives the correct order as the varequals of one condition.
+BLACKBOARD = {
+    "bb8/questions/matching.xml": ("Match these.", [("left 1", "right 1"), ("left 2", "right 2"), ("left 3", "right 3"), ("left 4", "right 4")]),
+    "bb9/questions/matching3.xml": ("Match the correct satellite with the correct planet.",
+                                    [("Mars", "Phobos"), ("Saturn", "Mimas"), ("Earth", "Luna"), ("Jupiter", "Ganymede")]),
+    "html_sanitization/questions/nodes/matching.xml": (
+        "Match these.", [("left 1", '<span style=";">right 1</span>'), ("*left 2*", "rïght 2"), ("left 3", "right 3"), ("left 4", "right 4")]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BLACKBOARD))
+@pytest.mark.parametrize("packaged", [False, True])
+def test_blackboard_matching_pairs_are_read_from_the_right_hand_column(name: str, packaged: bool) -> None:
+    require(FIXTURES.is_dir() and PACKAGES.is_dir(), "canvas corpus")
+    path = PACKAGES / f"{name}.zip" if packaged else FIXTURES / name
+    _fmt, items, skipped, reasons = _account(path)
+    assert (items, skipped) == (1, 0), reasons
+    [item] = _items(path)
+    stem, pairs = BLACKBOARD[name]
+    assert item["type"] == "matching" and item["stem"] == stem
+    assert [(p["prompt"], p["match"]) for p in item["pairs"]] == pairs
+    assert "distractors" not in item
+    assert item["points"] == (25 if "bb9" in name else 10)  # qmd_absolutescore_max / Canvas's max_score
+
+
+def test_blackboard_ordering_is_read_in_its_correct_order() -> None:
+    require(FIXTURES.is_dir(), "canvas corpus")
+    [item] = _items(FIXTURES / "bb8" / "questions" / "ordering.xml")
+    assert item["type"] == "ordering" and item["stem"] == "It is in numerical order."
+    assert item["sequence"] == ["a", "b", "c", "d"]  # the entries are listed b, a, c, d
+    assert item["points"] == 10
+
+
 def test_test_without_its_items_reports_each_reference() -> None:
     require(FIXTURES.is_dir(), "canvas corpus")
     _fmt, items, skipped, reasons = _account(FIXTURES / "respondus" / "questions" / "assessment.xml")
