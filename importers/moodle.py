@@ -84,6 +84,13 @@ def _find(el: etree._Element, path: str) -> etree._Element | None:
     return None
 
 
+def _findall(el: etree._Element, path: str) -> list[etree._Element]:
+    """``el.findall(path)`` for a path of plain child names, in ElementPath's (document) order."""
+    head, _, rest = path.partition("/")
+    children = list(el.iterchildren(head))
+    return [found for child in children for found in _findall(child, rest)] if rest else children
+
+
 def _t(el: etree._Element | None, path: str, default: str = "") -> str:
     if el is None:
         return default
@@ -310,10 +317,10 @@ def _category_topic(path: str) -> str:
 def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any]:
     el = q.el
     data: dict[str, Any] = {}
-    tags = [" ".join((t.text or "").split()) for t in el.findall("tags/tag/text")]
+    tags = [" ".join((t.text or "").split()) for t in _findall(el, "tags/tag/text")]
     markers = apply_tags(data, tags, q.notes)
-    if el.find("coursetags") is not None:
-        course_tags = [" ".join((t.text or "").split()) for t in el.findall("coursetags/tag/text")]
+    if _find(el, "coursetags") is not None:
+        course_tags = [" ".join((t.text or "").split()) for t in _findall(el, "coursetags/tag/text")]
         if course_tags:
             data.setdefault("tags", []).extend(t for t in course_tags if t and t not in data.get("tags", []))
     if category and "topic" not in data:
@@ -356,7 +363,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
     hints = [h for h in hints if h]
     if hints:
         data["hints"] = data.get("hints", []) + hints
-        if any(h.find("shownumcorrect") is not None or h.find("clearwrong") is not None or h.find("options") is not None for h in hint_els):
+        if any(_find(h, "shownumcorrect") is not None or _find(h, "clearwrong") is not None or _find(h, "options") is not None for h in hint_els):
             q.note("hint options (show the number correct, clear wrong responses) dropped")
     _combined(q, data)
     extra = data.pop("_extra_feedback", [])
@@ -408,7 +415,7 @@ def _combined(q: _Q, data: dict[str, Any]) -> None:
 
 def _answers(q: _Q) -> list[tuple[float, etree._Element]]:
     out = []
-    for a in q.el.findall("answer"):
+    for a in _findall(q.el, "answer"):
         frac = _num(a.get("fraction", "0"), None)
         if frac is None:
             raise _Skip(f"answer at line {a.sourceline} has grade {a.get('fraction')!r}, not a number")
@@ -434,7 +441,7 @@ def _multichoice(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> t
                 q.note(f"partial credit {frac:g}% on option {opt['id']} dropped (a multiple choice item has one key)")
         elif frac > 0:
             opt["correct"] = True
-        fb = q.md(a.find("feedback"))
+        fb = q.md(_find(a, "feedback"))
         if fb:
             opt["feedback"] = fb
         options.append(opt)
@@ -466,7 +473,7 @@ def _truefalse(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
         value = _plain(q.html(a)).strip().lower()
         if value not in ("true", "false"):
             raise _Skip(f"true/false answer {value!r} is neither true nor false")
-        fb = q.md(a.find("feedback"))
+        fb = q.md(_find(a, "feedback"))
         if fb:
             out["true_feedback" if value == "true" else "false_feedback"] = fb
         if frac >= 99.99:
@@ -487,7 +494,7 @@ def _shortanswer(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> t
         text = _plain(q.html(a))
         if not text:
             continue
-        fb = q.md(a.find("feedback"))
+        fb = q.md(_find(a, "feedback"))
         if frac >= 99.99:
             if re.search(r"(?<!\\)\*", text):
                 q.note(f"answer {text!r} uses Moodle's * wildcard; kept as literal text")
@@ -511,7 +518,7 @@ def _numerical(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
     full = []
     for frac, a in _answers(q):
         text = _plain(q.html(a))
-        fb = q.md(a.find("feedback"))
+        fb = q.md(_find(a, "feedback"))
         if text == "*":
             if fb:
                 q.note("feedback for any other answer (*) dropped")
@@ -537,7 +544,7 @@ def _numerical(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
     if fb:
         q.note("answer-specific feedback on the numeric answer kept as general feedback")
         data.setdefault("_extra_feedback", []).append(fb)
-    units = q.el.findall("units/unit")
+    units = _findall(q.el, "units/unit")
     base = [u for u in units if _num(_t(u, "multiplier", "1"), None) == 1]
     if base:
         unit = " ".join(_t(base[0], "unit_name").split())
@@ -551,7 +558,7 @@ def _numerical(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
 
 
 def _essay(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[dict[str, Any], str]:
-    rubric, sample, back = split_grader_info(q.html(q.el.find("graderinfo")), q.notes, q.resolver(q.el.find("graderinfo")))
+    rubric, sample, back = split_grader_info(q.html(_find(q.el, "graderinfo")), q.notes, q.resolver(_find(q.el, "graderinfo")))
     if "type:flashcard" in markers:
         if not back:
             back = sample
@@ -568,9 +575,9 @@ def _essay(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[d
         v = _num(_t(q.el, tag, ""), None)
         if v is not None and v > 0:
             out[key] = int(v)
-    template = q.html(q.el.find("responsetemplate"))
+    template = q.html(_find(q.el, "responsetemplate"))
     if template.strip():
-        text = _template_text(template) if (q.el.find("responsetemplate").get("format") or "html") != "plain_text" else template.strip()  # type: ignore[union-attr]
+        text = _template_text(template) if (_find(q.el, "responsetemplate").get("format") or "html") != "plain_text" else template.strip()  # type: ignore[union-attr]
         if text:
             out["response_template"] = text
     fmt = _t(q.el, "responseformat", "editor").strip()
@@ -582,7 +589,7 @@ def _essay(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[d
 
 
 def _back_html(q: _Q) -> str:
-    html = q.html(q.el.find("graderinfo"))
+    html = q.html(_find(q.el, "graderinfo"))
     blocks = _blocks(html) or []
     heads = [_heading(b) for b in blocks]
     if "Answer" in heads:
@@ -594,7 +601,7 @@ def _back_html(q: _Q) -> str:
 def _match(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[dict[str, Any], str]:
     pairs = []
     distractors = []
-    for sub in q.el.findall("subquestion"):
+    for sub in _findall(q.el, "subquestion"):
         prompt = q.md(sub)
         match = _plain(_t(sub, "answer/text"))
         if not match:
@@ -621,7 +628,7 @@ def _ordering(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tupl
         if not text:
             raise _Skip(f"ordering entry at line {a.sourceline} is empty")
         seq.append(text)
-        if q.md(a.find("feedback")):
+        if q.md(_find(a, "feedback")):
             q.note("feedback on ordering entries dropped")
     grading = _t(q.el, "gradingtype", "ABSOLUTE_POSITION").strip().upper() or "ABSOLUTE_POSITION"
     if grading not in ("ABSOLUTE_POSITION", "ALL_OR_NOTHING"):
@@ -664,7 +671,7 @@ def _parse_alternatives(body: str) -> list[tuple[float, str, str]]:
 
 
 def _cloze(q: _Q, data: dict[str, Any], stem_md: str, markers: set[str]) -> tuple[dict[str, Any], str]:
-    field = q.el.find("questiontext")
+    field = _find(q.el, "questiontext")
     raw = q.html(field)
     blanks: dict[str, Any] = {}
     used: set[str] = set()
@@ -821,11 +828,11 @@ def _gapselect(q: _Q, data: dict[str, Any], stem_md: str, markers: set[str]) -> 
         text = _plain(_t(o, "text"))
         group = (_t(o, "group", "1").strip() or "1")
         options.append((text, group))
-        if qtype == "ddwtos" and o.find("infinite") is not None:
+        if qtype == "ddwtos" and _find(o, "infinite") is not None:
             q.note("'unlimited use' of drag boxes dropped (dropdowns can always repeat a choice)")
     if not options:
         raise _Skip(f"{qtype} question without choices")
-    field = q.el.find("questiontext")
+    field = _find(q.el, "questiontext")
     raw = q.html(field)
     blanks: dict[str, Any] = {}
     used: set[str] = set()
