@@ -754,8 +754,9 @@ class _ItemReader:
                 prompt = self.text.md(inner_html(prompt_el))
             else:
                 prev = block.getprevious()
-                if prev is None and by_position and block.getnext() is not None and text_of(block.getnext()):
-                    prev = block.getnext()  # Blackboard 8 converted: the list, then its left-hand text, in one block
+                after = block.getnext()
+                if prev is None and by_position and after is not None and text_of(after):
+                    prev = after  # Blackboard 8 converted: the list, then its left-hand text, in one block
                 prompt = self.text.md(etree.tostring(prev, encoding="unicode", with_tail=False)) if prev is not None else ""
                 if prev is not None:
                     replace_with_text(prev)
