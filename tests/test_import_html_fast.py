@@ -53,3 +53,8 @@ def test_word_paragraphs_shortcut_takes_the_common_field() -> None:
         "The valid server directly updates the graph.\n\nThen it stops.")
     assert h._word_paragraphs("<p>It holds when <code>x</code>.</p>") is None
     assert h._word_paragraphs("<p>1. not a list</p>") is None
+
+
+@given(st.lists(_CHARS, max_size=12).map("".join))
+def test_markup_test_in_two_parts_is_the_one_pattern(text: str) -> None:
+    assert bool(h._MARKUP_CHAR.search(text) or h._MARKUP_START.match(text)) == bool(h._NO_MARKUP.search(text))
