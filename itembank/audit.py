@@ -176,7 +176,7 @@ def texts(item: AnyItem) -> Iterator[tuple[str, str]]:
 # --- where each item's output is --------------------------------------------------------------------
 
 
-_TEXT_FILES = (".xml", ".md", ".html", ".txt", ".gift", ".csv", ".json", ".rels")
+_TEXT_FILES = (".xml", ".qti", ".md", ".html", ".txt", ".gift", ".csv", ".json", ".rels")
 
 
 def _outputs(result: ExportResult) -> dict[str, bytes]:
@@ -193,12 +193,13 @@ def _outputs(result: ExportResult) -> dict[str, bytes]:
 class _Own:
     """One item's part of an output, as written (``raw``), read further only when the audit needs it."""
 
-    __slots__ = ("fmt", "raw", "_element")
+    __slots__ = ("fmt", "raw", "_element", "_reading")
 
     def __init__(self, fmt: str, raw: str) -> None:
         self.fmt = fmt
         self.raw = raw
         self._element: etree._Element | None = None
+        self._reading: str | None = None
 
     def has(self, pieces: list[str]) -> bool:
         """Whether the output holds the pieces, as the format writes them, in order, each as whole words."""
@@ -208,6 +209,12 @@ class _Own:
             if pos < 0:
                 return False
         return True
+
+    def found(self, needle: list[str]) -> bool:
+        """Whether the words ``needle`` are in the part, read word by word, in order (:func:`found_in`)."""
+        if self._reading is None:
+            self._reading = self.reading()
+        return found_in(needle, self._reading)
 
     def reading(self) -> str:
         if self.fmt == "gift" or not self.raw.lstrip().startswith("<"):
@@ -224,12 +231,34 @@ class _Own:
         return self.raw
 
 
+class _Copies:
+    """An item written more than once (a Canvas quiz item and its question bank copy): a text must
+    be in every copy."""
+
+    def __init__(self, parts: list[_Own]) -> None:
+        self.parts = parts
+        self._readings: list[str] | None = None
+
+    def has(self, pieces: list[str]) -> bool:
+        return all(part.has(pieces) for part in self.parts)
+
+    def found(self, needle: list[str]) -> bool:
+        if self._readings is None:
+            self._readings = [part.reading() for part in self.parts]
+        return all(found_in(needle, reading) for reading in self._readings)
+
+    @property
+    def markup(self) -> str:
+        return "\n".join(part.raw for part in self.parts)
+
+
 _GIFT_SPECIAL = re.compile(r"([\\~=#{}:])")
 #: How each per-item format writes a piece of rendered HTML text (entities as the renderer wrote them).
 _AS_WRITTEN_IN = {
     "qti21": lambda piece: piece,  # XHTML in XML: the same escaping
     "qti30": lambda piece: piece,
     "moodle": lambda piece: piece.replace("&", "&amp;"),  # HTML as text of an XML element
+    "canvas": lambda piece: piece.replace("&", "&amp;"),
     "xlsx": lambda piece: piece,  # the Markdown as written, in XML
     "gift": lambda piece: _GIFT_SPECIAL.sub(r"\\\1", piece),
 }
@@ -316,12 +345,14 @@ class _Whole:
 
 
 _XLSX_ID = re.compile(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>')
+_CANVAS_TITLE = re.compile(r'<item\b[^>]*?\btitle="([^"]*)"')
+_CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldentry>([^<]*)</fieldentry>")
 _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own]:
+def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own | _Copies]:
     """Each item's own output, for the formats whose layout is known; {} for the others."""
-    out: dict[str, _Own] = {}
+    out: dict[str, _Own | _Copies] = {}
     if fmt in ("qti21", "qti30"):
         for name, data in files.items():  # every item file: also the variants of an expanded calculated item
             if name.startswith("items/") and name.endswith(".xml"):
@@ -348,6 +379,22 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own]:
                 ident = _XLSX_ID.search(row)
                 if ident:
                     out.setdefault(html.unescape(ident.group(1)), _Own(fmt, row))
+    elif fmt == "canvas":
+        # Each item is in the quiz and in its topic's question bank: <item title="id or title"> with,
+        # for a titled item, an itembank_id field.
+        copies: dict[str, list[_Own]] = {}
+        for name in sorted(n for n in files if n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")):
+            for chunk in files[name].decode("utf-8").split("</item>")[:-1]:
+                start = chunk.rfind("<item ")
+                if start < 0:
+                    continue
+                part = chunk[start:] + "</item>"
+                field = _CANVAS_ID_FIELD.search(part)
+                title = _CANVAS_TITLE.match(part)
+                ident = field.group(1) if field else (title.group(1) if title else None)
+                if ident:
+                    copies.setdefault(html.unescape(ident), []).append(_Own(fmt, part))
+        out.update((ident, parts[0] if len(parts) == 1 else _Copies(parts)) for ident, parts in copies.items())
     elif fmt == "gift":
         for block in files[""].decode("utf-8").split("\n\n"):
             m = re.search(r"// \[id:([^\]]+)\]", block)
@@ -389,7 +436,6 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
             continue
         if own is None and whole is None:
             whole = _Whole(fmt, files)
-        hay: str | None = None
         # A calculated item's {name:fmt} becomes a value (a printed variant), a variable ([name] in Canvas,
         # {name} in Moodle, formats dropped with a note) or QTI's printedVariable: the words around it must be
         # there, and in QTI one printedVariable per placeholder (checked below).
@@ -403,9 +449,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
                 continue
             needle = renderer.words(text)
             if own is not None:
-                if hay is None:
-                    hay = own.reading()
-                found = found_in(needle, hay)
+                found = own.found(needle)
             else:
                 found = set(needle) <= whole.words()  # type: ignore[union-attr]
             if not found:
@@ -442,7 +486,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
 
 
-def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own]) -> Iterator[AnyItem]:
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies]) -> Iterator[AnyItem]:
     """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
     (``--expand-variants N``) as those variants, each with its own numbers filled in."""
     if not any(isinstance(i, CalculatedItem) for i in items):

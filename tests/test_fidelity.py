@@ -364,3 +364,26 @@ def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
     # The hint is elsewhere in the workbook (another item's stem), not in its own row: a loss.
     lost = sheet("mc|Pick one Up Down", "other|Think of the slope Up Down")
     assert audit.audit("xlsx", _bank(mc, other), lost, r) == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
+
+
+def test_the_canvas_audit_wants_each_text_in_the_quiz_and_in_the_bank_copy() -> None:
+    r = Renderer()
+    mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
+                    options=(Option(id="a", text="Up", correct=True), Option(id="b", text="Down")))
+
+    def item(*texts: str) -> str:
+        return '<item ident="g1" title="mc">' + "".join(f"<mattext>&lt;p&gt;{t}&lt;/p&gt;</mattext>" for t in texts) + "</item>"
+
+    def package(quiz: str, bank: str) -> ExportResult:
+        return ExportResult(files={"g0/g0.xml": f"<questestinterop>{quiz}</questestinterop>".encode(),
+                                   "non_cc_assessments/g2.xml.qti": f"<questestinterop>{bank}</questestinterop>".encode()})
+
+    whole = item("Pick one", "Up", "Down", "Think of the slope")
+    assert audit.audit("canvas", _bank(mc), package(whole, whole), r) == []
+    lost_in_bank = package(whole, item("Pick one", "Up", "Down"))
+    assert audit.audit("canvas", _bank(mc), lost_in_bank, r) == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
+    # a titled item is found by its itembank_id field
+    titled = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), title="Slopes", stem="Pick one", options=mc.options)
+    field = "<qtimetadatafield><fieldlabel>itembank_id</fieldlabel><fieldentry>mc</fieldentry></qtimetadatafield>"
+    named = f'<item ident="g1" title="Slopes">{field}<mattext>&lt;p&gt;Pick one&lt;/p&gt;</mattext><mattext>Up</mattext><mattext>Down</mattext></item>'
+    assert audit.audit("canvas", _bank(titled), package(named, named), r) == []
