@@ -31,17 +31,23 @@ __all__ = ["BuildReport", "InvalidBank", "build", "export", "form_dir", "load_ba
 FORM_WITHOUT_ASSESSMENT = "a form was given without its assessment (a form belongs to an assessment)"
 
 def load_bank(
-    root: Path | str = "items", *, strict: bool = False, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False
+    root: Path | str = "items",
+    *,
+    strict: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    allow_empty: bool = False,
+    cache: bool = False,
 ) -> Bank:
     """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors.
 
     ``progress(done, total)`` is called as files are checked.  A folder without item files is an
-    error (IB016) unless ``allow_empty``.
+    error (IB016) unless ``allow_empty``.  ``cache``: reuse (and refill) the bank's check cache,
+    ``itembank.cache``: the same bank, faster when few files changed.
     """
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"bank folder '{root}' does not exist")
-    result = check_bank(root, progress=progress, allow_empty=allow_empty)
+    result = check_bank(root, progress=progress, allow_empty=allow_empty, cache=cache)
     if not result.ok(strict=strict):
         raise InvalidBank(result)
     return result.bank()

@@ -37,7 +37,26 @@ class Failure(click.ClickException):
 def _load(bank: Path) -> Any:
     from .api import load_bank  # the API (exports, audit, process pool) is imported by the commands that use it
 
-    return load_bank(bank, progress=check_progress())
+    return load_bank(bank, progress=check_progress(), cache=_use_cache())
+
+
+def _use_cache() -> bool:
+    """Whether this command may use the bank's check cache (``itembank.cache``): not with --no-cache."""
+    return not click.get_current_context().meta.get("itembank.no_cache", False)
+
+
+def _no_cache(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["itembank.no_cache"] = True
+
+
+no_cache_option = click.option(
+    "--no-cache",
+    is_flag=True,
+    expose_value=False,
+    callback=_no_cache,
+    help="Check every file again instead of reusing the bank's check cache (.itembank-cache/; also ITEMBANK_NO_CACHE=1).",
+)
 
 
 def _check_form(assessment: str | None, form: str | None) -> None:
@@ -106,18 +125,25 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Fail on warnings too.")
 @click.option("--lint", "with_lint", is_flag=True, help="Also report item-writing flaws (`itembank lint`).")
 @click.option("--allow-empty", is_flag=True, help="Accept a bank with no item files (default: IB016, exit 1).")
+@no_cache_option
 def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_lint: bool, allow_empty: bool) -> None:
     """Check the bank (or the given files and folders) and report every problem.
+
+    Files given in a bank are checked as part of it: an id another file of the bank already uses
+    is still reported (the rest of the bank comes from the check cache when it is unchanged).
 
     Exit 0 when valid, 1 when there are errors (or warnings with --strict), 2 on usage errors.
     """
     if paths:
-        root = bank if bank.is_dir() else (paths[0] if paths[0].is_dir() else paths[0].parent)
-        result = check_paths(list(paths), root=root, progress=check_progress(), allow_empty=allow_empty)
+        in_bank = bank.is_dir()
+        root = bank if in_bank else (paths[0] if paths[0].is_dir() else paths[0].parent)
+        result = check_paths(
+            list(paths), root=root, progress=check_progress(), allow_empty=allow_empty, cache=in_bank and _use_cache(), within_bank=in_bank
+        )
     else:
         if not bank.is_dir():
             raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank or PATHS)")
-        result = check_bank(bank, progress=check_progress(), allow_empty=allow_empty)
+        result = check_bank(bank, progress=check_progress(), allow_empty=allow_empty, cache=_use_cache())
     if with_lint:
         from .lint import lint_result
 
@@ -145,6 +171,7 @@ def _codes(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) 
 @click.option("--select", "select", multiple=True, callback=_codes, metavar="CODES", help="Only these rules (codes or prefixes, comma-separated, e.g. IB501,IB55).")
 @click.option("--ignore", "ignore", multiple=True, callback=_codes, metavar="CODES", help="Skip these rules (codes or prefixes, comma-separated).")
 @click.option("--strict", is_flag=True, help="Exit 1 when there is any finding.")
+@no_cache_option
 def lint(bank: Path, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], strict: bool) -> None:
     """Report item-writing flaws (IB5xx warnings): cues to the key, negative stems, near-duplicates,
     blueprint coverage and more (docs/lint.md).
@@ -156,7 +183,7 @@ def lint(bank: Path, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
     if not bank.is_dir():
         raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank)")
     with gc_paused():  # one short batch run: reference counting frees what it makes (~15% faster)
-        result = lint_result(check_bank(bank, progress=check_progress()), select=select, ignore=ignore)
+        result = lint_result(check_bank(bank, progress=check_progress(), cache=_use_cache()), select=select, ignore=ignore)
         click.echo(REPORTERS[fmt](result), nl=False)
         failed = not result.ok(strict=strict)
         # Freed now: the collector, back on, would first walk every object of the loaded bank once.
@@ -206,6 +233,7 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @bank_option
 @_assessment_options
 @_export_options
+@no_cache_option
 def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, **options: Any) -> None:
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
     from .api import export as export_bank
@@ -236,6 +264,7 @@ def _print_result(fmt: str, target: Path, result: Any) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes running the exports (default: the usable cores; 1: this process only).")
 @_assessment_options
 @_export_options
+@no_cache_option
 def build(output: Path, bank: Path, formats: tuple[str, ...], jobs: int | None, assessment: str | None, form: str | None, **options: Any) -> None:
     """Validate the bank, then run every exporter on the whole bank and on every form of every
     assessment (into OUTPUT/assessments/NAME-FORM/), and print a summary."""
@@ -269,6 +298,7 @@ def schema(name: str) -> None:
 @main.command()
 @bank_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@no_cache_option
 def stats(bank: Path, as_json: bool) -> None:
     """Counts by type, difficulty, topic and status; the latest item analysis (evidence) of each item.
 
@@ -276,7 +306,7 @@ def stats(bank: Path, as_json: bool) -> None:
     """
     if not bank.is_dir():
         raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank)")
-    result = check_bank(bank, progress=check_progress())
+    result = check_bank(bank, progress=check_progress(), cache=_use_cache())
     loaded = result.bank()
     if not result.ok():
         click.echo(REPORTERS["text"](result), err=True, nl=False)
@@ -338,6 +368,21 @@ def preview(item_ids: tuple[str, ...], bank: Path, port: int, open_browser: bool
     if not bank.is_dir():
         raise click.UsageError(f"bank folder '{bank}' does not exist")
     run_preview(bank, item_ids, port=port, open_browser=open_browser, echo=click.echo)  # errors: _Group
+
+
+@main.group("cache")
+def cache_group() -> None:
+    """The check cache (<bank>/.itembank-cache/): per item file, what checking it found."""
+
+
+@cache_group.command("clear")
+@bank_option
+def cache_clear(bank: Path) -> None:
+    """Remove the bank's check cache (the next command checks every file again and refills it)."""
+    from .cache import cache_dir, clear
+
+    folder = cache_dir(bank)
+    click.echo(f"removed {folder}/" if clear(bank) else f"no cache at {folder}/")
 
 
 @main.group()

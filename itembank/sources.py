@@ -99,6 +99,11 @@ def read_text(path: Path, rel: str) -> tuple[str | None, Problem | None]:
     raw, prob = read_bytes(path, rel)
     if raw is None:
         return None, prob
+    return decode_text(raw, rel)
+
+
+def decode_text(raw: bytes, rel: str) -> tuple[str | None, Problem | None]:
+    """A file's bytes as UTF-8 text, or the problem (IB002 empty, IB003 binary, IB004 not UTF-8)."""
     if not raw.strip():
         return None, problem(rel, "IB002", "file is empty")
     if b"\x00" in raw[:8192]:
@@ -380,10 +385,10 @@ def _non_json(data: Any) -> str | None:
     return None
 
 
-def read_document(path: Path, rel: str) -> Document:
-    """Read and parse one file; never raises for bad content."""
+def read_document(path: Path, rel: str, raw: bytes | None = None) -> Document:
+    """Read and parse one file (``raw``: its bytes, when already read); never raises for bad content."""
     doc = Document(path=path, rel=rel)
-    text, prob = read_text(path, rel)
+    text, prob = read_text(path, rel) if raw is None else decode_text(raw, rel)
     if prob is not None:
         doc.problem = prob
         return doc

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import gc
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
+from .cache import FileCheck, disabled_by_env, gc_paused
 from .config import CONFIG_NAME, load_config
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
 from .positions import PositionIndex
 from .problems import RULES, Problem, json_path, problem
 from .rules import RuleContext, check_item
-from .schema import YAML_READ_MARK, item_schema
+from .schema import YAML_READ_MARK, ItemSchema, item_schema
 from .sources import Document, read_document
 from .yaml_traps import find_traps, may_hold_traps
 
@@ -118,11 +120,19 @@ def check_paths(
     root: Path,
     progress: Callable[[int, int], None] | None = None,
     allow_empty: bool = False,
+    cache: bool = False,
+    within_bank: bool = False,
 ) -> CheckResult:
     """Check the given files/folders as one bank rooted at ``root`` (ids must be unique across all).
 
     Finding no item file at all is an error (IB016) unless ``allow_empty``: a mistyped ``--bank``
     must not pass as a valid, empty bank.
+
+    ``within_bank``: the given files are checked as part of the whole bank at ``root``: the rules
+    across files (duplicate ids, image names differing in case, blueprints) see every file of the
+    bank; reported are the given files' findings, and a duplicate id one of them takes part in.
+    ``cache``: reuse the per-file results of earlier runs (``itembank.cache``); the findings are
+    the same with or without it.
     """
     # No cyclic garbage collection while loading: each automatic collection of the oldest generation
     # walks every object loaded so far, and loading makes almost only acyclic data that reference
@@ -131,7 +141,7 @@ def check_paths(
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _check_paths(paths, root=root, progress=progress, allow_empty=allow_empty)
+        return _check_paths(paths, root=root, progress=progress, allow_empty=allow_empty, cache=cache, within_bank=within_bank)
     finally:
         if paused:
             if gc.get_freeze_count() == 0:
@@ -143,7 +153,9 @@ def check_paths(
             gc.enable()
 
 
-def _check_paths(paths: Sequence[Path], *, root: Path, progress: Callable[[int, int], None] | None, allow_empty: bool) -> CheckResult:
+def _check_paths(
+    paths: Sequence[Path], *, root: Path, progress: Callable[[int, int], None] | None, allow_empty: bool, cache: bool, within_bank: bool
+) -> CheckResult:
     root = root.resolve()
     config, config_problems = load_config(root, display_path(root / CONFIG_NAME))
     result = CheckResult(root=root, config=config, problems=list(config_problems))
@@ -156,6 +168,8 @@ def _check_paths(paths: Sequence[Path], *, root: Path, progress: Callable[[int, 
             files.extend(discover(p))
         elif p != given and _inside(given, root) and not _inside(p, root):
             refused.append(problem(_shown(given), "IB006", "file is a link to a file outside the bank: refused"))
+        elif within_bank and _inside(walked := given.parent.resolve() / given.name, root):
+            files.append(walked)  # named as the bank's walk names it (a link stays a link)
         else:
             files.append(p)
     files = list(dict.fromkeys(files))
@@ -170,86 +184,138 @@ def _check_paths(paths: Sequence[Path], *, root: Path, progress: Callable[[int, 
         result.problems.append(
             problem(_shown(root), "IB016", "no items found: no .yaml, .yml or .json item files under this folder (is --bank right?)")
         )
-    ctx = RuleContext(root, config)
+    whole = any(p.resolve() == root for p in paths)
+    mine: set[Path] | None = None  # the files whose findings are reported (None: all that are checked)
+    if within_bank and not whole:
+        mine = set(files)
+        bank_files = discover(root)
+        known = set(bank_files)
+        files = bank_files + [f for f in files if f not in known]
+    store = None
+    if cache and not disabled_by_env():
+        from .cache import CheckCache
+
+        store = CheckCache(root, config)
+    ctx = store.ctx if store is not None else RuleContext(root, config)
     schema = item_schema()
     root_prefix = str(root) if str(root).endswith(os.sep) else str(root) + os.sep
-    first_seen: dict[str, str] = {}
-    dup_pending: list[tuple[Document, int | None, str]] = []
-    for n, path in enumerate(files, 1):
-        if progress is not None:
-            progress(n, len(files))
-        rel = display_path(path)
-        if not _utf8(rel):
-            result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
-            continue
-        if os.path.islink(path) and not _inside(path.resolve(), root):
-            result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
-            continue
-        doc = read_document(path, rel)
-        if doc.problem is not None:
-            result.problems.append(doc.problem)
-            continue
-        entries, prob = _split_items(doc)
-        if prob is not None:
-            result.problems.append(prob)
-            continue
-        ctx.source_text = doc.text
-        pending: list[tuple[int | None, str | None, tuple[object, ...], str, str, bool]] = []
-        for index, raw in entries:
-            item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
-            if not isinstance(raw, dict):
-                pending.append((index, None, (), "IB013", "an entry of `items:` must be a mapping (an item)", False))
+    first_seen: dict[str, tuple[str, Path]] = {}
+    dup_pending: list[tuple[str, FileCheck, int | None, str, str]] = []
+    bank_items: list[AnyItem] = []  # every file's items, for the blueprints (within_bank only)
+    items_of_all = mine is None or bool(blueprints)
+    # With the cache, the packs read are a large tree of objects alive through the loop: the cyclic
+    # collector would walk it again and again (to_model ran 3x slower); reference counting frees the rest.
+    with gc_paused() if store is not None else nullcontext():
+        for n, path in enumerate(files, 1):
+            if progress is not None:
+                progress(n, len(files))
+            reported = mine is None or path in mine
+            rel = display_path(path)
+            if not _utf8(rel):
+                if reported:
+                    result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
                 continue
-            serrs = schema.errors(raw)
-            for e in serrs:
-                pending.append((index, item_id, e.path, e.code, e.message, e.at_key))
-            if serrs:
-                # Unknown or misplaced top-level fields leave the rest of the item well-shaped: check it
-                # anyway, so one run reports everything (the item is still not loaded).
-                if all(e.code in ("IB102", "IB107") and len(e.path) == 1 for e in serrs):
-                    stray = {e.path[0] for e in serrs}
-                    trimmed = {k: v for k, v in raw.items() if k not in stray}
-                    if schema.is_valid(trimmed):
-                        for fpath, code, message in check_item(trimmed, ctx):
-                            pending.append((index, item_id, fpath, code, message, False))
+            if os.path.islink(path) and not _inside(path.resolve(), root):
+                if reported:
+                    result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
                 continue
-            findings = list(check_item(raw, ctx))
-            for fpath, code, message in findings:
-                pending.append((index, item_id, fpath, code, message, False))
-            if item_id is not None:
+            need = reported or items_of_all
+            if store is not None:
+                checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema))
+            else:
+                checked = check_document(read_document(path, rel), ctx, schema)
+            if reported:
+                result.problems.extend(checked.problems)
+            for index, item_id in checked.ids:
                 if item_id in first_seen:
-                    dup_pending.append((doc, index, item_id))
+                    where, first_path = first_seen[item_id]
+                    if reported or (mine is not None and first_path in mine):
+                        dup_pending.append((rel, checked, index, item_id, where))
                 else:
-                    first_seen[item_id] = rel
-            if any(f[1] in _ERROR_CODES for f in findings):
-                continue
-            # path.relative_to(root) by string (pathlib's parsing was 2 % of validating a large bank)
-            text = str(path)
-            bank_rel = text[len(root_prefix) :].replace(os.sep, "/") if text.startswith(root_prefix) else rel
-            result.items.append(to_model(raw, SourceRef(path=bank_rel, line=1, index=index)))
-        if pending:
-            result.problems.extend(_locate(doc, pending))
-        if doc.text is not None and not doc.rel.lower().endswith(".json") and may_hold_traps(doc.text):
-            result.problems.extend(_traps(doc, entries))
-    for doc, index, item_id in dup_pending:
-        where = first_seen[item_id]
-        pos = PositionIndex(doc.text or "")
+                    first_seen[item_id] = (rel, path)
+            if need and checked.raws is not None:
+                # path.relative_to(root) by string (pathlib's parsing was 2 % of validating a large bank)
+                text = str(path)
+                bank_rel = text[len(root_prefix) :].replace(os.sep, "/") if text.startswith(root_prefix) else rel
+                models = [to_model(raw, SourceRef(path=bank_rel, line=1, index=index)) for index, raw in zip(checked.loaded, checked.raws)]
+                if reported:
+                    result.items.extend(models)
+                if mine is not None:
+                    bank_items.extend(models)
+    for rel, checked, index, item_id, where in dup_pending:
+        pos = PositionIndex(checked.source_text())
         line, col = pos.locate(_prefix(index) + ("id",))
-        result.problems.append(problem(doc.rel, "IB201", f"id '{item_id}' is already used in {where}", line=line, column=col, item_id=item_id, path="id"))
+        result.problems.append(problem(rel, "IB201", f"id '{item_id}' is already used in {where}", line=line, column=col, item_id=item_id, path="id"))
     result.items = _unique(result.items)
-    _check_blueprints(result, paths, blueprints, root)
+    if store is not None:
+        store.save(whole_bank=whole or mine is not None, raws_of_whole_bank=whole or (mine is not None and items_of_all))
+    _check_blueprints(result, paths, blueprints, root, _unique(bank_items) if mine is not None else None, cache)
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return result
 
 
-def _check_blueprints(result: CheckResult, paths: Sequence[Path], blueprints: list[Path], root: Path) -> None:
+def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileCheck:
+    """The per-file part of checking: a parsed file's own findings, its ids, the entries that load."""
+    out = FileCheck(text=doc.text)
+    if doc.problem is not None:
+        out.problems.append(doc.problem)
+        return out
+    entries, prob = _split_items(doc)
+    if prob is not None:
+        out.problems.append(prob)
+        return out
+    out.raws = []
+    ctx.source_text = doc.text
+    pending: list[tuple[int | None, str | None, tuple[object, ...], str, str, bool]] = []
+    for index, raw in entries:
+        item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        if not isinstance(raw, dict):
+            pending.append((index, None, (), "IB013", "an entry of `items:` must be a mapping (an item)", False))
+            continue
+        serrs = schema.errors(raw)
+        for e in serrs:
+            pending.append((index, item_id, e.path, e.code, e.message, e.at_key))
+        if serrs:
+            # Unknown or misplaced top-level fields leave the rest of the item well-shaped: check it
+            # anyway, so one run reports everything (the item is still not loaded).
+            if all(e.code in ("IB102", "IB107") and len(e.path) == 1 for e in serrs):
+                stray = {e.path[0] for e in serrs}
+                trimmed = {k: v for k, v in raw.items() if k not in stray}
+                if schema.is_valid(trimmed):
+                    for fpath, code, message in check_item(trimmed, ctx):
+                        pending.append((index, item_id, fpath, code, message, False))
+            continue
+        findings = list(check_item(raw, ctx))
+        for fpath, code, message in findings:
+            pending.append((index, item_id, fpath, code, message, False))
+        if item_id is not None:
+            out.ids.append((index, item_id))
+        if any(f[1] in _ERROR_CODES for f in findings):
+            continue
+        out.loaded.append(index)
+        out.raws.append(raw)
+    if pending:
+        out.problems.extend(_locate(doc, pending))
+    if doc.text is not None and not doc.rel.lower().endswith(".json") and may_hold_traps(doc.text):
+        out.problems.extend(_traps(doc, entries))
+    return out
+
+
+def _check_blueprints(
+    result: CheckResult, paths: Sequence[Path], blueprints: list[Path], root: Path, bank_items: list[AnyItem] | None, cache: bool
+) -> None:
     """Check the bank's assessments (all of them for a whole-bank check, else the files given)."""
     whole = any(p.resolve() == root for p in paths)
     if whole:
         blueprints = assessment_files(root)
     if not blueprints:
         return
-    items = result.items if whole else check_paths([root], root=root, allow_empty=True).items
+    if whole:
+        items = result.items
+    elif bank_items is not None:
+        items = bank_items
+    else:
+        items = check_paths([root], root=root, allow_empty=True, cache=cache).items
     problems, resolved = check_assessments(blueprints, items, display_path)
     result.problems.extend(problems)
     if whole:
@@ -313,7 +379,9 @@ def bank_ids(root: Path) -> dict[str, Path]:
     return ids
 
 
-def check_bank(root: Path | str, *, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False) -> CheckResult:
-    """Check a whole bank folder."""
+def check_bank(
+    root: Path | str, *, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False, cache: bool = False
+) -> CheckResult:
+    """Check a whole bank folder (``cache``: with the per-file results of earlier runs, ``itembank.cache``)."""
     root = Path(root)
-    return check_paths([root], root=root, progress=progress, allow_empty=allow_empty)
+    return check_paths([root], root=root, progress=progress, allow_empty=allow_empty, cache=cache)

@@ -1,0 +1,369 @@
+"""The incremental check cache: per item file, its bytes' hash -> what checking it found (issue 13).
+
+Checking a file is a pure function of its bytes, its kind (YAML or JSON), the bank settings, the
+schemas and the code -- except for the images it names, whose existence is the file system's.  So
+the per-file part of ``validate`` (read, parse, schema, item rules, YAML traps, the located findings,
+which entries load as items and their data) is kept under a hash of the bytes, and reused when the
+same bytes come back.  What involves other files is never kept as a verdict: duplicate ids, and
+everything about assessments and locks, are worked out again on every run from the per-file
+results; the image checks a file made (exists? inside the bank? first spelling of that name in the
+bank?) are replayed against the file system and the bank's order, and a file whose answers differ
+is checked again.
+
+Where: ``<bank>/.itembank-cache/`` (a ``.gitignore`` of ``*`` and a ``CACHEDIR.TAG`` inside), safe
+to delete at any time (``itembank cache clear``).  Two packs, each one JSON file:
+
+- ``checks.json``: per hash, the findings (without the file name: a display path depends on the
+  working folder), the ids the duplicate check sees, which entries load, and the image checks;
+- ``items.json``: per hash, the data of the entries that load (what the model is built from), read
+  only by commands that need the items (``build``, ``export``, ``lint``, ``validate`` of a bank).
+
+Never trusted blindly: a pack is used only when its header names the same *fingerprint* -- tool
+version, a hash of the code of the ``itembank`` package and of the schemas, the versions of the
+parsing and validating libraries, Python's version and the bank settings (``itembank.yaml`` as
+read) -- and the checksum of its body matches; anything else (missing, truncated, corrupt, another
+version, written by another user) is an empty cache that this run fills again, never an error.
+The format is JSON, not pickle: reading a cache someone else prepared can at worst give wrong
+findings, never run code; packs in a cache folder owned by another user are not read at all.
+Writes are atomic (a temporary file renamed over the old one, without ``fsync``: a pack lost in a
+crash is only a cold run).
+
+``ITEMBANK_NO_CACHE=1`` (or the commands' ``--no-cache``) turns it off.  The library's
+``check_bank``/``load_bank`` use it only when asked (``cache=True``); the CLI asks by default.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import __version__
+from .model import BankConfig
+from .problems import Problem
+from .rules import RuleContext
+from .schema import schema_dir
+from .sources import Document, read_bytes, read_document
+
+CACHE_DIR = ".itembank-cache"
+#: Set (to anything but ``0`` or empty) to check without the cache.
+ENV_OFF = "ITEMBANK_NO_CACHE"
+#: Bumped when the layout of the packs changes.
+FORMAT = 1
+_MAGIC = "itembank-check-cache"
+_CHECKS = "checks.json"
+_ITEMS = "items.json"
+#: The libraries whose behaviour is part of a file's findings.
+#: A file is known by its ``stat`` only if its change time lay this long before the run (ns).
+SETTLED_NS = 2_000_000_000
+_LIBRARIES = ("yaml-rs", "jsonschema-rs", "jsonschema", "pyromark", "PyYAML")
+
+
+def disabled_by_env() -> bool:
+    return os.environ.get(ENV_OFF, "") not in ("", "0")
+
+
+@dataclass
+class FileCheck:
+    """What checking one file found: its own findings, and what the bank-wide rules need from it."""
+
+    problems: list[Problem] = field(default_factory=list)
+    #: (entry index, id) of the entries that take part in the duplicate id check, in file order.
+    ids: list[tuple[int | None, str]] = field(default_factory=list)
+    #: The entries that load as items (no error), in file order, and their data (``None``: not read).
+    loaded: list[int | None] = field(default_factory=list)
+    raws: list[Any] | None = None
+    #: The file's text, or its bytes (a cache hit), for locating a finding found later.
+    text: str | None = None
+    source: bytes | None = None
+    path: Path | None = None
+
+    def source_text(self) -> str:
+        if self.text is None and self.source is None and self.path is not None:
+            self.source, _ = read_bytes(self.path, str(self.path))  # a cache hit known by its stat
+        if self.text is None and self.source is not None:
+            self.text = self.source.decode("utf-8-sig", "replace")  # it decoded when it was checked
+        return self.text or ""
+
+
+class LoggingRuleContext(RuleContext):
+    """A rule context that writes down the image checks the rules make (replayed on a cache hit)."""
+
+    def __init__(self, root: Path, config: BankConfig) -> None:
+        super().__init__(root, config)
+        self.image_log: list[tuple[str, str | None]] = []
+
+    def image_status(self, ref: str) -> str | None:
+        status = super().image_status(ref)
+        self.image_log.append((ref, status))
+        return status
+
+
+@cache
+def code_fingerprint() -> str:
+    """Tool version, the itembank package's code and schemas, the libraries' versions, Python's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{_MAGIC} {FORMAT} {__version__} {sys.version}\n".encode())
+    for name in _LIBRARIES:
+        try:
+            h.update(f"{name} {version(name)}\n".encode())
+        except PackageNotFoundError:
+            h.update(f"{name} -\n".encode())
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py")) + sorted(schema_dir().glob("*.json"))
+    for path in files:
+        data = path.read_bytes()
+        h.update(f"{path.name} {len(data)}\n".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic collection while packs are decoded and used: they are large, acyclic trees that each
+    automatic collection would walk again (decoding is 5x faster; ``lint.engine`` pauses it likewise)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def cache_dir(root: Path) -> Path:
+    return root / CACHE_DIR
+
+
+def clear(root: Path) -> bool:
+    """Remove a bank's cache folder; whether there was one."""
+    folder = cache_dir(root)
+    if folder.is_symlink():
+        folder.unlink()
+        return True
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def _owned(path: Path) -> bool:
+    """Whether ``path`` (a folder or file of the cache) is ours: not a link, owned by this user."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    getuid = getattr(os, "getuid", None)
+    if stat.S_ISLNK(st.st_mode):
+        return False
+    return getuid is None or st.st_uid == getuid()
+
+
+def _read_pack(path: Path, fingerprint: str) -> dict[str, Any]:
+    """A pack's entries, or ``{}`` when it is missing, not ours, corrupt or for another fingerprint."""
+    if not _owned(path):
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            header = json.loads(fh.readline())
+            body = fh.read()
+        if (
+            not isinstance(header, dict)
+            or header.get("format") != _MAGIC
+            or header.get("version") != FORMAT
+            or header.get("fingerprint") != fingerprint
+            or header.get("blake2b") != hashlib.blake2b(body, digest_size=20).hexdigest()
+        ):
+            return {}
+        with gc_paused():
+            entries = json.loads(body)
+        return entries if isinstance(entries, dict) else {}
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _write_pack(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
+    """Write a pack atomically: readers see the old pack or the whole new one."""
+    body = json.dumps(entries, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    header = {"format": _MAGIC, "version": FORMAT, "fingerprint": fingerprint, "blake2b": hashlib.blake2b(body, digest_size=20).hexdigest()}
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(header).encode("ascii") + b"\n")
+            fh.write(body)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _problem_row(p: Problem) -> list[Any]:
+    return [p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion]
+
+
+def _problem(file: str, row: list[Any]) -> Problem:
+    code, message, line, column, item_id, path, severity, suggestion = row
+    return Problem(file=file, code=code, message=message, line=line, column=column, item_id=item_id, path=path, severity=severity, suggestion=suggestion)
+
+
+class CheckCache:
+    """The cache of one bank for one run: looked up file by file, saved once at the end.
+
+    A file's key is the hash of its bytes.  Reading and hashing every file of a large bank costs
+    more than the rest of a warm run, so the checks pack also remembers, per path, the file's
+    ``stat`` (size, modification and change times in ns, inode, device, mode) and its key, as git's
+    index does: a file whose ``stat`` is unchanged is not read again.  Only a file whose change time
+    lay well before the run that recorded it is remembered so (:data:`SETTLED_NS`): a file written
+    again within the file system's clock tick of a recording cannot keep its old ``stat``.
+    """
+
+    def __init__(self, root: Path, config: BankConfig) -> None:
+        self.folder = cache_dir(root)
+        self.fingerprint = hashlib.blake2b(f"{code_fingerprint()}\n{config!r}".encode(), digest_size=20).hexdigest()
+        self.usable = self._prepare()
+        #: The rule context of the run: the cache must see the image checks the rules make.
+        self.ctx = LoggingRuleContext(root, config)
+        self._started = time.time_ns()
+        self._loaded = False
+        self._entries: dict[str, Any] = {}
+        self._files: dict[str, Any] = {}
+        self._items: dict[str, Any] | None = None
+        self._new_entries: dict[str, Any] = {}
+        self._new_items: dict[str, Any] = {}
+        self._new_files: dict[str, Any] = {}
+        self._used: set[str] = set()
+        self._seen: set[str] = set()
+        self.hits = 0
+        self.misses = 0
+
+    def _prepare(self) -> bool:
+        """Whether the folder is there (made if need be) and ours; nothing fails if it cannot be."""
+        try:
+            if not self.folder.exists() and not self.folder.is_symlink():
+                self.folder.mkdir()
+                (self.folder / ".gitignore").write_text("# made by itembank: its check cache, safe to delete\n*\n", encoding="utf-8")
+                (self.folder / "CACHEDIR.TAG").write_text(
+                    "Signature: 8a477f597d28d172789f06886806bc55\n# itembank's check cache (https://bford.info/cachedir/)\n", encoding="utf-8"
+                )
+        except OSError:
+            return False
+        return _owned(self.folder)
+
+    def _pack(self, name: str) -> dict[str, Any]:
+        return _read_pack(self.folder / name, self.fingerprint) if self.usable else {}
+
+    def _load_checks(self) -> None:
+        self._loaded = True
+        pack = self._pack(_CHECKS)
+        entries, files = pack.get("entries"), pack.get("files")
+        if isinstance(entries, dict) and isinstance(files, dict):
+            self._entries, self._files = entries, files
+
+    def check(self, path: Path, rel: str, need_raws: bool, check_document: Callable[[Document], FileCheck]) -> FileCheck:
+        """The file's check, from the cache when its bytes (and image answers) are known, else done now."""
+        if not self._loaded:
+            self._load_checks()
+        name = str(path)
+        self._seen.add(name)
+        raw: bytes | None = None
+        try:
+            st = os.stat(path)
+            sig: list[int] | None = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, st.st_mode]
+        except OSError:
+            sig = None
+        known = self._files.get(name)
+        if sig is not None and isinstance(known, list) and known[:-1] == sig:
+            key = known[-1]
+        else:
+            raw, prob = read_bytes(path, rel)
+            if raw is None:  # the file system's answer, not the content's: never cached
+                assert prob is not None
+                return FileCheck(problems=[prob], path=path)
+            kind = f"{int(path.suffix.lower() == '.json')}{int(rel.lower().endswith('.json'))}"
+            key = hashlib.blake2b(kind.encode() + raw, digest_size=20).hexdigest()
+            if sig is not None and sig[0] == len(raw) and stat.S_ISREG(sig[5]) and sig[2] < self._started - SETTLED_NS:
+                self._new_files[name] = sig + [key]
+        self._used.add(key)
+        found = self._hit(key, rel, need_raws)
+        if found is not None:
+            found.source, found.path = raw, path
+            self.hits += 1
+            return found
+        if raw is None:  # known by its stat, but its entry is gone or damaged: read it after all
+            self._files.pop(name, None)
+            return self.check(path, rel, need_raws, check_document)
+        self.misses += 1
+        self.ctx.image_log = []
+        result = check_document(read_document(path, rel, raw))
+        self._new_entries[key] = {
+            "p": [_problem_row(p) for p in result.problems],
+            "i": [[index, item_id] for index, item_id in result.ids],
+            "l": result.loaded,
+            "g": [[ref, status] for ref, status in self.ctx.image_log],
+        }
+        self._new_items[key] = result.raws if result.raws is not None else []
+        return result
+
+    def _hit(self, key: str, rel: str, need_raws: bool) -> FileCheck | None:
+        entry = self._new_entries.get(key) or self._entries.get(key)
+        if entry is None:
+            return None
+        raws = None
+        if need_raws:
+            if self._items is None:
+                self._items = self._pack(_ITEMS)
+            raws = self._new_items.get(key, self._items.get(key))
+            if raws is None:
+                return None
+        try:
+            self.ctx.image_log = []
+            for ref, status in entry["g"]:
+                if self.ctx.image_status(ref) != status:
+                    return None  # an image appeared, went, or another file spelled it first: check again
+            loaded = list(entry["l"])
+            if raws is not None and (not isinstance(raws, list) or len(raws) != len(loaded)):
+                return None
+            return FileCheck(
+                problems=[_problem(rel, row) for row in entry["p"]],
+                ids=[(index, item_id) for index, item_id in entry["i"]],
+                loaded=loaded,
+                raws=raws,
+            )
+        except (KeyError, TypeError, ValueError):  # a damaged entry: check the file again
+            return None
+
+    def save(self, *, whole_bank: bool, raws_of_whole_bank: bool) -> None:
+        """Write what changed.  After a run over the whole bank, only its files and entries are kept."""
+        if not self.usable:
+            return
+        try:
+            if not self._loaded:
+                self._load_checks()
+            entries = {**self._entries, **self._new_entries}
+            files = {**self._files, **self._new_files}
+            if whole_bank:
+                entries = {k: v for k, v in entries.items() if k in self._used}
+                files = {k: v for k, v in files.items() if k in self._seen}
+            if entries.keys() != self._entries.keys() or files != self._files:
+                _write_pack(self.folder / _CHECKS, self.fingerprint, {"entries": entries, "files": files})
+            # The items pack is large: rewritten only by a run that read the items of the whole bank.
+            if raws_of_whole_bank and (self._items is not None or self._new_items):
+                items = self._items if self._items is not None else self._pack(_ITEMS)
+                if self._new_items or items.keys() != self._used:
+                    merged = {k: v for k, v in {**items, **self._new_items}.items() if k in self._used}
+                    _write_pack(self.folder / _ITEMS, self.fingerprint, merged)
+        except OSError:
+            pass  # a cache that cannot be written is only a slower next run
