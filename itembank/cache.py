@@ -357,7 +357,7 @@ class CheckCache:
             if whole_bank:
                 entries = {k: v for k, v in entries.items() if k in self._used}
                 files = {k: v for k, v in files.items() if k in self._seen}
-            if entries.keys() != self._entries.keys() or files != self._files:
+            if self._new_entries or entries.keys() != self._entries.keys() or files != self._files:
                 _write_pack(self.folder / _CHECKS, self.fingerprint, {"entries": entries, "files": files})
             # The items pack is large: rewritten only by a run that read the items of the whole bank.
             if raws_of_whole_bank and (self._items is not None or self._new_items):

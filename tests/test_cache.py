@@ -1,0 +1,308 @@
+"""The check cache (issue 13): the same findings, exit codes and outputs with it as without it.
+
+Every bank the tests hold (the example bank, tests/banks/*, the valid and invalid case folders, which
+between them carry schema errors, rule errors, YAML errors, unreadable encodings and duplicate ids)
+is validated without the cache, cold, warm, and after edits of several kinds; the JSON reports must be
+equal every time, and a warm run must not check any file again.  Damaged packs are rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import itembank.validate as validate_module
+from itembank import build, load_bank
+from itembank.cache import CACHE_DIR, ENV_OFF
+from itembank.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "tests" / "cases"
+BANKS = (
+    [ROOT / "items"]
+    + sorted(p for p in (ROOT / "tests" / "banks").iterdir() if p.is_dir())
+    + sorted(p for p in (CASES / "valid").iterdir() if p.is_dir())
+    + sorted(p for p in (CASES / "invalid-banks").iterdir() if p.is_dir())
+    + [CASES / "invalid"]
+)
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_OFF, raising=False)
+
+
+@pytest.fixture()
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files checked for real (not taken from the cache), in order."""
+    calls: list[str] = []
+    real = validate_module.check_document
+
+    def counting(doc, ctx, schema):  # type: ignore[no-untyped-def]
+        calls.append(doc.rel)
+        return real(doc, ctx, schema)
+
+    monkeypatch.setattr(validate_module, "check_document", counting)
+    return calls
+
+
+def _copy(bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The bank copied (without any cache) into tmp_path/bank; the working folder is tmp_path."""
+    target = tmp_path / "bank"
+    shutil.copytree(bank, target, symlinks=True, ignore=shutil.ignore_patterns(CACHE_DIR))
+    monkeypatch.chdir(tmp_path)
+    return target
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def _validate(*args: str) -> tuple[int, dict]:
+    code, out = _run("validate", "--format", "json", *args)
+    return code, json.loads(out)
+
+
+def _same_with_and_without_cache(*args: str, counted: list[str] | None = None) -> tuple[int, dict]:
+    """Validate without the cache, then with it (cold or warm, as it stands), twice: all equal.
+    The second cached run (warm) must check no file again."""
+    reference = _validate("--no-cache", *args)
+    assert _validate(*args) == reference
+    if counted is not None:
+        counted.clear()
+    assert _validate(*args) == reference
+    if counted is not None:
+        assert counted == [], f"a warm run checked {counted} again"
+    return reference
+
+
+def _item_files(bank: Path) -> list[Path]:
+    return validate_module.discover(bank.resolve())
+
+
+EDITS = ["append-unknown-field", "break-yaml", "duplicate-file", "remove-file", "new-id-clash", "settings"]
+
+
+def _edit(bank: Path, kind: str) -> None:
+    files = _item_files(bank)
+    with_ids = set(validate_module.bank_ids(bank).values())
+    first = next((f for f in files if f in with_ids), files[0])  # a file that parses and has an item id
+    if kind == "append-unknown-field":
+        text = first.read_text(encoding="utf-8", errors="replace")
+        if text.lstrip().startswith("{"):  # JSON: an unknown field inside the object
+            first.write_text(text.replace("{", '{"surprise": 1, ', 1), encoding="utf-8")
+        else:
+            first.write_text(text + ("\n" if not text.endswith("\n") else "") + "surprise: 1\n", encoding="utf-8")
+    elif kind == "break-yaml":
+        other = files[1 % len(files)]
+        other.write_bytes(b"broken: [unclosed\n" + other.read_bytes())
+    elif kind == "duplicate-file":  # every id of the first file is now used twice
+        shutil.copyfile(first, first.with_name("zz-copy-" + first.name))
+    elif kind == "remove-file":
+        files[-1].unlink()
+    elif kind == "new-id-clash":  # a new file whose id an unchanged file already uses
+        ids = validate_module.bank_ids(bank)
+        taken = next(iter(ids)) if ids else "x"
+        (bank / "aa-new.yaml").write_text(f"id: {taken}\ntype: true_false\nstem: A new item.\nanswer: true\nrationale: Because.\n", encoding="utf-8")
+    elif kind == "settings":
+        (bank / "itembank.yaml").write_text("title: Edited\nrequire_rationale: true\nrequire_distractor_feedback: true\nsurprise: 1\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("bank", BANKS, ids=[p.relative_to(ROOT).as_posix() for p in BANKS])
+def test_validate_reports_the_same_cold_warm_and_after_each_edit(bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    copy = _copy(bank, tmp_path, monkeypatch)
+    reference = _same_with_and_without_cache("--bank", "bank", counted=counted)
+    assert (copy / CACHE_DIR / "checks.json").is_file()
+    assert (copy / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
+    for kind in EDITS:
+        _edit(copy, kind)
+        after = _same_with_and_without_cache("--bank", "bank", counted=counted)
+        if kind != "remove-file":
+            assert after != reference, f"the edit {kind} changed nothing: the test would prove nothing"
+        reference = after
+        # The files one by one, as a pre-commit hook gives them: the same with and without cache.
+        for path in _item_files(copy)[:3]:
+            _same_with_and_without_cache("--bank", "bank", str(path.relative_to(tmp_path)))
+
+
+@pytest.mark.parametrize("bank", [ROOT / "items", ROOT / "tests" / "banks" / "all-types"], ids=["items", "all-types"])
+def test_lint_stats_and_exports_are_the_same_from_the_cache(bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    _copy(bank, tmp_path, monkeypatch)
+    for args in (["lint", "--format", "json"], ["stats", "--json"], ["validate", "--lint", "--format", "json"]):
+        reference = _run(*args, "--bank", "bank", "--no-cache")
+        assert _run(*args, "--bank", "bank") == reference  # cold
+        counted.clear()
+        assert _run(*args, "--bank", "bank") == reference  # warm
+        assert counted == []
+    for fmt in ("json", "moodle", "gift"):
+        assert _run("export", fmt, "--bank", "bank", "--no-cache", "-o", f"ref.{fmt}")[0] == 0
+        assert _run("export", fmt, "--bank", "bank", "-o", f"cached.{fmt}")[0] == 0
+        assert (tmp_path / f"cached.{fmt}").read_bytes() == (tmp_path / f"ref.{fmt}").read_bytes()
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("bank", [ROOT / "items", ROOT / "tests" / "banks" / "all-types"], ids=["items", "all-types"])
+def test_a_build_after_an_edit_from_the_cache_equals_a_clean_build_byte_for_byte(bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    copy = _copy(bank, tmp_path, monkeypatch)
+    build(load_bank(copy, cache=True), tmp_path / "first", jobs=1)  # fills the cache
+    first = _item_files(copy)[0]
+    text = first.read_text(encoding="utf-8")
+    assert "title: " in text
+    first.write_text(text.replace("title: ", "title: Edited ", 1), encoding="utf-8")
+    counted.clear()
+    cached = load_bank(copy, cache=True)
+    assert counted == [str(first)] or [Path(c).name for c in counted] == [first.name], counted  # only the edited file
+    clean = load_bank(copy)
+    assert cached == clean
+    build(cached, tmp_path / "cached", jobs=1)
+    build(clean, tmp_path / "clean", jobs=1)
+    one, two = _digests(tmp_path / "cached"), _digests(tmp_path / "clean")
+    assert len(one) > 10 and one == two
+    assert _digests(tmp_path / "first") != two  # the edit shows in the outputs
+
+
+def test_a_duplicate_id_against_an_unchanged_file_is_reported_for_the_file_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    assert _validate("--bank", "bank")[0] == 0  # fills the cache
+    taken, where = next(iter(validate_module.bank_ids(copy).items()))
+    new = copy / "zz-new.yaml"  # sorts after the file that has the id: the finding is on the new file
+    new.write_text(f"id: {taken}\ntype: true_false\nstem: A new item.\nanswer: true\nrationale: Because.\n", encoding="utf-8")
+    counted.clear()
+    code, report = _validate("--bank", "bank", "bank/zz-new.yaml")
+    assert counted == ["bank/zz-new.yaml"]  # the rest of the bank came from the cache
+    assert code == 1
+    assert [(p["file"], p["code"], p["item_id"]) for p in report["problems"]] == [("bank/zz-new.yaml", "IB201", taken)]
+    assert os.path.basename(where) in report["problems"][0]["message"]
+    assert _validate("--bank", "bank", "--no-cache", "bank/zz-new.yaml") == (code, report)
+    # Sorting first, the new file makes the unchanged one the duplicate: still reported, on that file.
+    new.rename(copy / "aa-new.yaml")
+    code, report = _validate("--bank", "bank", "bank/aa-new.yaml")
+    assert code == 1 and [p["code"] for p in report["problems"]] == ["IB201"]
+    assert "aa-new.yaml" in report["problems"][0]["message"]
+    assert _validate("--bank", "bank", "--no-cache", "bank/aa-new.yaml") == (code, report)
+
+
+def test_an_image_that_goes_is_reported_although_the_file_naming_it_is_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = _copy(ROOT / "tests" / "banks" / "all-types", tmp_path, monkeypatch)
+    assert _validate("--bank", "bank")[0] == 0
+    (copy / "media" / "loss-curve.png").unlink()
+    code, report = _validate("--bank", "bank")
+    assert code == 1 and "IB211" in {p["code"] for p in report["problems"]}
+    assert _validate("--bank", "bank", "--no-cache") == (code, report)
+    (copy / "media" / "LOSS-curve.png").write_bytes(b"png")  # a spelling that differs in case only
+    (copy / "media" / "loss-curve.png").write_bytes(b"png")
+    assert _same_with_and_without_cache("--bank", "bank")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncate", "garbage", "empty", "wrong-checksum", "other-fingerprint", "bad-entries", "folder-is-a-file"],
+)
+def test_a_damaged_cache_is_rebuilt_never_fatal(damage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    copy = _copy(ROOT / "tests" / "banks" / "all-types", tmp_path, monkeypatch)
+    reference = _validate("--bank", "bank", "--no-cache")
+    assert _validate("--bank", "bank") == reference
+    pack = copy / CACHE_DIR / "checks.json"
+    data = pack.read_bytes()
+    header, body = data.split(b"\n", 1)
+    if damage == "truncate":
+        pack.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        pack.write_bytes(os.urandom(len(data)))
+    elif damage == "empty":
+        pack.write_bytes(b"")
+    elif damage == "wrong-checksum":  # a flipped byte inside a string still decodes: the checksum catches it
+        i = body.index(b'"', 20) + 1
+        pack.write_bytes(header + b"\n" + body[:i] + bytes([body[i] ^ 1]) + body[i + 1 :])
+    elif damage == "other-fingerprint":
+        h = json.loads(header)
+        h["fingerprint"] = "0" * 40
+        pack.write_bytes(json.dumps(h).encode() + b"\n" + body)
+    elif damage == "bad-entries":  # well-formed, checksummed, but entries of the wrong shape
+        entries = json.loads(body)
+        entries["entries"] = {k: {"p": 5, "i": "x", "l": None, "g": [[1]]} for k in entries["entries"]}
+        new_body = json.dumps(entries).encode()
+        h = json.loads(header)
+        h["blake2b"] = hashlib.blake2b(new_body, digest_size=20).hexdigest()
+        pack.write_bytes(json.dumps(h).encode() + b"\n" + new_body)
+    elif damage == "folder-is-a-file":
+        shutil.rmtree(copy / CACHE_DIR)
+        (copy / CACHE_DIR).write_text("not a folder")
+    counted.clear()
+    assert _validate("--bank", "bank") == reference
+    assert counted, "the damaged cache was used"
+    if damage != "folder-is-a-file":
+        counted.clear()
+        assert _validate("--bank", "bank") == reference
+        assert counted == []  # rebuilt and used again
+
+
+def test_a_file_rewritten_with_the_same_size_and_modification_time_is_checked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stat shortcut cannot hide a change: the change time moves whatever ``touch`` does."""
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    target = _item_files(copy)[0]
+    old = os.stat(target)
+    os.utime(target, ns=(old.st_atime_ns, old.st_mtime_ns - 10_000_000_000))  # settled: known by its stat
+    monkeypatch.setattr("itembank.cache.SETTLED_NS", 0)
+    assert _validate("--bank", "bank")[0] == 0
+    assert _validate("--bank", "bank")[0] == 0
+    text = target.read_text(encoding="utf-8")
+    assert "\nid: " in "\n" + text
+    changed = text.replace("id: ", "id: X", 1)[:-1]  # same length: an upper-case id breaks its pattern
+    assert len(changed.encode()) == len(text.encode())
+    before = os.stat(target)
+    target.write_text(changed, encoding="utf-8")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    code, report = _validate("--bank", "bank")
+    assert code == 1 and report == _validate("--bank", "bank", "--no-cache")[1]
+
+
+def test_no_cache_and_the_environment_variable_write_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    assert _validate("--bank", "bank", "--no-cache")[0] == 0
+    assert not (copy / CACHE_DIR).exists()
+    monkeypatch.setenv(ENV_OFF, "1")
+    assert _run("build", "--bank", "bank", "-o", "dist", "--format", "json")[0] == 0
+    assert not (copy / CACHE_DIR).exists()
+    monkeypatch.delenv(ENV_OFF)
+    assert _run("build", "--bank", "bank", "-o", "dist", "--format", "json")[0] == 0
+    assert (copy / CACHE_DIR / "checks.json").is_file() and (copy / CACHE_DIR / "items.json").is_file()
+    code, out = _run("cache", "clear", "--bank", "bank")
+    assert code == 0 and "removed" in out and not (copy / CACHE_DIR).exists()
+    code, out = _run("cache", "clear", "--bank", "bank")
+    assert code == 0 and "no cache" in out
+
+
+def test_a_cache_folder_that_is_a_link_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    """Someone else's folder put in place of the cache: not read, not written."""
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (copy / CACHE_DIR).symlink_to(elsewhere)
+    assert _validate("--bank", "bank")[0] == 0
+    counted.clear()
+    assert _validate("--bank", "bank")[0] == 0
+    assert counted and list(elsewhere.iterdir()) == []
+
+
+def test_a_changed_setting_invalidates_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
+    """The settings are part of the key: a finding that depends on one comes and goes with it."""
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    (copy / "itembank.yaml").write_text("title: T\nrequire_rationale: false\n", encoding="utf-8")
+    (copy / "zz.yaml").write_text("id: zz-no-rationale\ntype: true_false\nstem: A claim.\nanswer: true\n", encoding="utf-8")
+    relaxed = _same_with_and_without_cache("--bank", "bank", counted=counted)
+    (copy / "itembank.yaml").write_text("title: T\nrequire_rationale: true\n", encoding="utf-8")
+    strict = _same_with_and_without_cache("--bank", "bank", counted=counted)
+    assert relaxed != strict and relaxed[0] == 0
