@@ -11,12 +11,13 @@ bank?) are replayed against the file system and the bank's order, and a file who
 is checked again.
 
 Where: ``<bank>/.itembank-cache/`` (a ``.gitignore`` of ``*`` and a ``CACHEDIR.TAG`` inside), safe
-to delete at any time (``itembank cache clear``).  Two packs, each one JSON file:
+to delete at any time (``itembank cache clear``).  In its ``v1/`` (the layout's version):
 
 - ``checks.json``: per hash, the findings (without the file name: a display path depends on the
   working folder), the ids the duplicate check sees, which entries load, and the image checks;
-- ``items.json``: per hash, the data of the entries that load (what the model is built from), read
-  only by commands that need the items (``build``, ``export``, ``lint``, ``validate`` of a bank).
+- ``items/??.json``: per hash, the data of the entries that load (what the model is built from), read
+  only by commands that need the items (``build``, ``export``, ``lint``, ``validate`` of a bank);
+  256 shards by the hash's first two hex digits, so that one edit rewrites one small shard.
 
 Never trusted blindly: a pack is used only when its header names the same *fingerprint* -- tool
 version, a hash of the code of the ``itembank`` package and of the schemas, the versions of the
@@ -63,7 +64,7 @@ ENV_OFF = "ITEMBANK_NO_CACHE"
 FORMAT = 1
 _MAGIC = "itembank-check-cache"
 _CHECKS = "checks.json"
-_ITEMS = "items.json"
+_ITEMS = "items"  # a folder of shards, <first two hex digits of the key>.json: one edit rewrites one
 #: The libraries whose behaviour is part of a file's findings.
 #: A file is known by its ``stat`` only if its change time lay this long before the run (ns).
 SETTLED_NS = 2_000_000_000
@@ -231,7 +232,8 @@ class CheckCache:
     """
 
     def __init__(self, root: Path, config: BankConfig) -> None:
-        self.folder = cache_dir(root)
+        self.top = cache_dir(root)
+        self.folder = self.top / f"v{FORMAT}"  # the packs of this layout
         self.fingerprint = hashlib.blake2b(f"{code_fingerprint()}\n{config!r}".encode(), digest_size=20).hexdigest()
         self.usable = self._prepare()
         #: The rule context of the run: the cache must see the image checks the rules make.
@@ -241,6 +243,7 @@ class CheckCache:
         self._entries: dict[str, Any] = {}
         self._files: dict[str, Any] = {}
         self._items: dict[str, Any] | None = None
+        self._shards: dict[str, set[str]] = {}  # shard name -> the keys it holds on disk
         self._new_entries: dict[str, Any] = {}
         self._new_items: dict[str, Any] = {}
         self._new_files: dict[str, Any] = {}
@@ -250,20 +253,61 @@ class CheckCache:
         self.misses = 0
 
     def _prepare(self) -> bool:
-        """Whether the folder is there (made if need be) and ours; nothing fails if it cannot be."""
+        """Whether the folder is there (made if need be) and ours; nothing fails if it cannot be.
+        Folders of other layouts (``v<N>``) are removed: no version of itembank reads them but theirs."""
         try:
-            if not self.folder.exists() and not self.folder.is_symlink():
-                self.folder.mkdir()
-                (self.folder / ".gitignore").write_text("# made by itembank: its check cache, safe to delete\n*\n", encoding="utf-8")
-                (self.folder / "CACHEDIR.TAG").write_text(
+            if not self.top.exists() and not self.top.is_symlink():
+                self.top.mkdir()
+                (self.top / ".gitignore").write_text("# made by itembank: its check cache, safe to delete\n*\n", encoding="utf-8")
+                (self.top / "CACHEDIR.TAG").write_text(
                     "Signature: 8a477f597d28d172789f06886806bc55\n# itembank's check cache (https://bford.info/cachedir/)\n", encoding="utf-8"
                 )
+            if not _owned(self.top):
+                return False
+            for old in self.top.glob("v*"):
+                if old.name != self.folder.name and old.name[1:].isdigit() and _owned(old) and old.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+            self.folder.mkdir(exist_ok=True)
         except OSError:
             return False
         return _owned(self.folder)
 
     def _pack(self, name: str) -> dict[str, Any]:
         return _read_pack(self.folder / name, self.fingerprint) if self.usable else {}
+
+    def _load_items(self) -> None:
+        self._items = {}
+        folder = self.folder / _ITEMS
+        if not self.usable or not _owned(folder):
+            return
+        for path in folder.glob("??.json"):
+            shard = _read_pack(path, self.fingerprint)
+            self._shards[path.stem] = set(shard)
+            self._items.update(shard)
+
+    def _save_items(self) -> None:
+        """Rewrite the shards whose keys changed; the bank's items only (this run read them all)."""
+        if self._items is None:
+            self._load_items()
+        assert self._items is not None
+        merged = {**self._items, **self._new_items}
+        shards: dict[str, dict[str, Any]] = {}
+        for key in self._used:
+            if key in merged:
+                shards.setdefault(key[:2], {})[key] = merged[key]
+        touched = {key[:2] for key in self._new_items}
+        folder = self.folder / _ITEMS
+        folder.mkdir(exist_ok=True)
+        if not _owned(folder):
+            return
+        for name in sorted(set(shards) | set(self._shards)):
+            want = shards.get(name, {})
+            if name not in touched and want.keys() == self._shards.get(name, set()):
+                continue
+            if want:
+                _write_pack(folder / f"{name}.json", self.fingerprint, want)
+            else:
+                (folder / f"{name}.json").unlink(missing_ok=True)
 
     def _load_checks(self) -> None:
         self._loaded = True
@@ -324,7 +368,8 @@ class CheckCache:
         raws = None
         if need_raws:
             if self._items is None:
-                self._items = self._pack(_ITEMS)
+                self._load_items()
+                assert self._items is not None
             raws = self._new_items.get(key, self._items.get(key))
             if raws is None:
                 return None
@@ -334,7 +379,7 @@ class CheckCache:
                 if self.ctx.image_status(ref) != status:
                     return None  # an image appeared, went, or another file spelled it first: check again
             loaded = list(entry["l"])
-            if raws is not None and (not isinstance(raws, list) or len(raws) != len(loaded)):
+            if raws is not None and (not isinstance(raws, list) or len(raws) != len(loaded) or not all(type(r) is dict for r in raws)):
                 return None
             return FileCheck(
                 problems=[_problem(rel, row) for row in entry["p"]],
@@ -361,9 +406,6 @@ class CheckCache:
                 _write_pack(self.folder / _CHECKS, self.fingerprint, {"entries": entries, "files": files})
             # The items pack is large: rewritten only by a run that read the items of the whole bank.
             if raws_of_whole_bank and (self._items is not None or self._new_items):
-                items = self._items if self._items is not None else self._pack(_ITEMS)
-                if self._new_items or items.keys() != self._used:
-                    merged = {k: v for k, v in {**items, **self._new_items}.items() if k in self._used}
-                    _write_pack(self.folder / _ITEMS, self.fingerprint, merged)
+                self._save_items()
         except OSError:
             pass  # a cache that cannot be written is only a slower next run

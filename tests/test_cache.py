@@ -121,7 +121,7 @@ def _edit(bank: Path, kind: str) -> None:
 def test_validate_reports_the_same_cold_warm_and_after_each_edit(bank: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
     copy = _copy(bank, tmp_path, monkeypatch)
     reference = _same_with_and_without_cache("--bank", "bank", counted=counted)
-    assert (copy / CACHE_DIR / "checks.json").is_file()
+    assert (copy / CACHE_DIR / "v1" / "checks.json").is_file()
     assert (copy / CACHE_DIR / ".gitignore").read_text().splitlines()[-1] == "*"
     for kind in EDITS:
         _edit(copy, kind)
@@ -208,13 +208,13 @@ def test_an_image_that_goes_is_reported_although_the_file_naming_it_is_unchanged
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncate", "garbage", "empty", "wrong-checksum", "other-fingerprint", "bad-entries", "folder-is-a-file"],
+    ["truncate", "garbage", "empty", "wrong-checksum", "other-fingerprint", "bad-entries", "folder-is-a-file", "items-shard", "items-shard-shape"],
 )
 def test_a_damaged_cache_is_rebuilt_never_fatal(damage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counted: list[str]) -> None:
     copy = _copy(ROOT / "tests" / "banks" / "all-types", tmp_path, monkeypatch)
     reference = _validate("--bank", "bank", "--no-cache")
     assert _validate("--bank", "bank") == reference
-    pack = copy / CACHE_DIR / "checks.json"
+    pack = copy / CACHE_DIR / "v1" / "checks.json"
     data = pack.read_bytes()
     header, body = data.split(b"\n", 1)
     if damage == "truncate":
@@ -237,6 +237,16 @@ def test_a_damaged_cache_is_rebuilt_never_fatal(damage: str, tmp_path: Path, mon
         h = json.loads(header)
         h["blake2b"] = hashlib.blake2b(new_body, digest_size=20).hexdigest()
         pack.write_bytes(json.dumps(h).encode() + b"\n" + new_body)
+    elif damage == "items-shard":
+        shard = sorted((copy / CACHE_DIR / "v1" / "items").glob("??.json"))[0]
+        shard.write_bytes(shard.read_bytes()[:-10])
+    elif damage == "items-shard-shape":  # checksummed, but an item's data is not a list of items
+        shard = sorted((copy / CACHE_DIR / "v1" / "items").glob("??.json"))[0]
+        h, b = shard.read_bytes().split(b"\n", 1)
+        new_body = json.dumps({k: {"not": "a list"} for k in json.loads(b)}).encode()
+        hh = json.loads(h)
+        hh["blake2b"] = hashlib.blake2b(new_body, digest_size=20).hexdigest()
+        shard.write_bytes(json.dumps(hh).encode() + b"\n" + new_body)
     elif damage == "folder-is-a-file":
         shutil.rmtree(copy / CACHE_DIR)
         (copy / CACHE_DIR).write_text("not a folder")
@@ -278,7 +288,7 @@ def test_no_cache_and_the_environment_variable_write_nothing(tmp_path: Path, mon
     assert not (copy / CACHE_DIR).exists()
     monkeypatch.delenv(ENV_OFF)
     assert _run("build", "--bank", "bank", "-o", "dist", "--format", "json")[0] == 0
-    assert (copy / CACHE_DIR / "checks.json").is_file() and (copy / CACHE_DIR / "items.json").is_file()
+    assert (copy / CACHE_DIR / "v1" / "checks.json").is_file() and list((copy / CACHE_DIR / "v1" / "items").glob("??.json"))
     code, out = _run("cache", "clear", "--bank", "bank")
     assert code == 0 and "removed" in out and not (copy / CACHE_DIR).exists()
     code, out = _run("cache", "clear", "--bank", "bank")
@@ -306,3 +316,14 @@ def test_a_changed_setting_invalidates_the_cache(tmp_path: Path, monkeypatch: py
     (copy / "itembank.yaml").write_text("title: T\nrequire_rationale: true\n", encoding="utf-8")
     strict = _same_with_and_without_cache("--bank", "bank", counted=counted)
     assert relaxed != strict and relaxed[0] == 0
+
+
+def test_a_cache_of_another_layout_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    old = copy / CACHE_DIR / "v0"
+    old.mkdir(parents=True)
+    (old / "checks.json").write_text("{}")
+    (copy / CACHE_DIR / "notes.txt").write_text("not the cache's: left alone")
+    assert _validate("--bank", "bank")[0] == 0
+    assert not old.exists() and (copy / CACHE_DIR / "v1" / "checks.json").is_file()
+    assert (copy / CACHE_DIR / "notes.txt").exists()

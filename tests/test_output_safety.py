@@ -41,7 +41,7 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     cache's own files."""
     cache = folder / "items" / ".itembank-cache"
     if cache.exists():
-        assert {p.name for p in cache.iterdir()} <= {".gitignore", "CACHEDIR.TAG", "checks.json", "items.json"}, list(cache.iterdir())
+        assert {p.name for p in cache.iterdir()} <= {".gitignore", "CACHEDIR.TAG", "v1"}, list(cache.iterdir())
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and cache not in p.parents}
 
 

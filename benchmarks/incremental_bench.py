@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""The check cache (issue 13): cold, warm and one-edit runs of ``validate`` and ``build``.
+
+    .venv/bin/python benchmarks/incremental_bench.py [--size 10000] [--runs 3] [--build-runs 1] [--formats json] [--jobs 2]
+
+On a copy of the generated bank (``benchmarks/out/inc-N/``, edited by the benchmark):
+
+- ``validate`` of the whole bank: without the cache (``--no-cache``), cold (cache folder removed
+  first: the run fills it), warm (nothing changed), after editing one item;
+- ``validate FILE`` of the one edited file as a pre-commit hook runs it (the rest of the bank from the
+  cache; the duplicate id check still sees every file), and the same without the cache;
+- ``build`` (``--formats``, default every format) cold, warm, after editing one item.
+
+Every command is a whole process reaped with ``os.wait4``: wall, CPU (user + system, workers
+included) and peak RSS; medians of the runs, the load average beside each row (the machine is shared:
+CPU time is the steadier figure).  Each one-edit run edits the item again (a new title), so its file
+is new to the cache every time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+ITEMBANK = str(Path(sys.executable).with_name("itembank"))
+CACHE = ".itembank-cache"
+
+
+def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, float]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) not in ok:
+        raise SystemExit(f"FAILED ({status}): {' '.join(cmd)}\n{err[-2000:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+class Editor:
+    """Edits one item of the bank: a new title each time (the file stays a valid item)."""
+
+    def __init__(self, bank: Path) -> None:
+        self.path = sorted((bank / "web").glob("*.yaml"))[0]
+        self.original = self.path.read_text(encoding="utf-8")
+        assert "\ntitle: " in self.original, self.path
+        self.n = 0
+
+    def edit(self) -> None:
+        self.n += 1
+        self.path.write_text(self.original.replace("\ntitle: ", f"\ntitle: Edited {self.n} ", 1), encoding="utf-8")
+
+    def restore(self) -> None:
+        self.path.write_text(self.original, encoding="utf-8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=10000)
+    ap.add_argument("--runs", type=int, default=3, help="runs of each validate row")
+    ap.add_argument("--build-runs", type=int, default=1, help="runs of each build row (a full build is long; 0: no build rows)")
+    ap.add_argument("--formats", default="", help="build only these formats (comma-separated); default every format")
+    ap.add_argument("--jobs", default="2", help="build -j")
+    args = ap.parse_args()
+    n = args.size
+    source = OUT / f"gen-{n}"
+    subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(source), "--reuse"], check=True, stdout=subprocess.DEVNULL)
+    bank = OUT / f"inc-{n}"
+    shutil.rmtree(bank, ignore_errors=True)
+    shutil.copytree(source, bank, ignore=shutil.ignore_patterns(CACHE))
+    editor = Editor(bank)
+    rel_file = str(editor.path)
+    dist = OUT / f"inc-build-{n}"
+
+    def clear() -> None:
+        shutil.rmtree(bank / CACHE, ignore_errors=True)
+
+    def warm_up(cmd: list[str]) -> Callable[[], None]:
+        return lambda: None if timed(cmd) else None
+
+    def edit_after(cmd: list[str]) -> None:  # a warm cache first, then the edit
+        timed(cmd)
+        editor.edit()
+
+    validate = [ITEMBANK, "validate", "--bank", str(bank)]
+    fmt_args = [a for f in filter(None, args.formats.split(",")) for a in ("--format", f)]
+    build = [ITEMBANK, "build", "--bank", str(bank), "-o", str(dist), "-j", args.jobs, *fmt_args]
+    # name -> (prepare, command, runs); prepare runs before each timed run, untimed.
+    rows: list[tuple[str, Callable[[], None], list[str], int]] = [
+        ("validate --no-cache", lambda: None, [*validate, "--no-cache"], args.runs),
+        ("validate, cold cache", clear, validate, args.runs),
+        ("validate, warm cache", warm_up(validate), validate, args.runs),
+        ("validate, 1 item edited", lambda: edit_after(validate), validate, args.runs),
+        ("validate FILE --no-cache (1 edited)", editor.edit, [*validate, "--no-cache", rel_file], args.runs),
+        ("validate FILE (1 edited, hook)", lambda: edit_after(validate), [*validate, rel_file], args.runs),
+        ("build --no-cache", lambda: None, [*build, "--no-cache"], args.build_runs),
+        ("build, cold cache", clear, build, args.build_runs),
+        ("build, warm cache", warm_up(build), build, args.build_runs),
+        ("build, 1 item edited", lambda: edit_after(validate), build, args.build_runs),
+    ]
+    label = f"build{' ' + args.formats if args.formats else ''} -j {args.jobs}"
+    print(f"{n} generated items; build = {label}")
+    print(f"{'command':<38} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | load")
+    try:
+        for name, prepare, cmd, runs in rows:
+            if runs < 1:
+                continue
+            results = []
+            for _ in range(runs):
+                prepare()
+                wall, cpu, peak = timed(cmd)
+                results.append((wall, cpu, peak, os.getloadavg()[0]))
+            print(
+                f"{name:<38} | {statistics.median(r[0] for r in results):7.2f} | {statistics.median(r[1] for r in results):7.2f} | "
+                f"{max(r[2] for r in results):7.0f} | {statistics.median(r[3] for r in results):.1f}",
+                flush=True,
+            )
+    finally:
+        editor.restore()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
