@@ -161,6 +161,7 @@ def _check_paths(
     result = CheckResult(root=root, config=config, problems=list(config_problems))
     files: list[Path] = []
     refused: list[Problem] = []
+    settings_given = False
     for p in paths:
         given = Path(os.path.abspath(p))
         p = p.resolve()
@@ -169,7 +170,10 @@ def _check_paths(
         elif p != given and _inside(given, root) and not _inside(p, root):
             refused.append(problem(_shown(given), "IB006", "file is a link to a file outside the bank: refused"))
         elif within_bank and _inside(walked := given.parent.resolve() / given.name, root):
-            files.append(walked)  # named as the bank's walk names it (a link stays a link)
+            if walked == root / CONFIG_NAME:  # the settings are checked as settings (always), not as an item
+                settings_given = True
+            else:
+                files.append(walked)  # named as the bank's walk names it (a link stays a link)
         else:
             files.append(p)
     files = list(dict.fromkeys(files))
@@ -180,7 +184,7 @@ def _check_paths(
     files = [f for f in files if f.parent != blueprint_dir]
     result.files = len(files)
     result.problems.extend(refused)
-    if not files and not blueprints and not refused and not allow_empty:
+    if not files and not blueprints and not refused and not settings_given and not allow_empty:
         result.problems.append(
             problem(_shown(root), "IB016", "no items found: no .yaml, .yml or .json item files under this folder (is --bank right?)")
         )

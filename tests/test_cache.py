@@ -327,3 +327,16 @@ def test_a_cache_of_another_layout_is_removed(tmp_path: Path, monkeypatch: pytes
     assert _validate("--bank", "bank")[0] == 0
     assert not old.exists() and (copy / CACHE_DIR / "v1" / "checks.json").is_file()
     assert (copy / CACHE_DIR / "notes.txt").exists()
+
+
+def test_files_given_as_a_hook_gives_them_the_settings_file_is_checked_as_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pre-commit passes every changed YAML file of the bank: itembank.yaml among them is the bank's
+    settings (reported as IB015 when wrong), not an item that lacks every field."""
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    first = _item_files(copy)[0]
+    code, report = _validate("--bank", "bank", "bank/itembank.yaml", str(first.relative_to(tmp_path)))
+    assert code == 0 and report["files"] == 1, report
+    (copy / "itembank.yaml").write_text("title: T\nsurprise: 1\n", encoding="utf-8")
+    code, report = _validate("--bank", "bank", "bank/itembank.yaml")
+    assert code == 1 and [p["code"] for p in report["problems"]] == ["IB015"]
+    assert _validate("--bank", "bank", "--no-cache", "bank/itembank.yaml") == (code, report)
