@@ -65,9 +65,11 @@ FORMAT = 1
 _MAGIC = "itembank-check-cache"
 _CHECKS = "checks.json"
 _ITEMS = "items"  # a folder of shards, <first two hex digits of the key>.json: one edit rewrites one
-#: The libraries whose behaviour is part of a file's findings.
 #: A file is known by its ``stat`` only if its change time lay this long before the run (ns).
 SETTLED_NS = 2_000_000_000
+#: On Windows ``st_ctime`` is the creation time, which a rewrite does not move: files are always hashed.
+_STAT_SHORTCUT = os.name != "nt"
+#: The libraries whose behaviour is part of a file's findings.
 _LIBRARIES = ("yaml-rs", "jsonschema-rs", "jsonschema", "pyromark", "PyYAML")
 
 
@@ -127,7 +129,7 @@ def code_fingerprint() -> str:
     files = sorted(package.rglob("*.py")) + sorted(schema_dir().glob("*.json"))
     for path in files:
         data = path.read_bytes()
-        h.update(f"{path.name} {len(data)}\n".encode())
+        h.update(f"{path.relative_to(package) if path.is_relative_to(package) else path.name} {len(data)}\n".encode())
         h.update(data)
     return h.hexdigest()
 
@@ -338,7 +340,7 @@ class CheckCache:
                 return FileCheck(problems=[prob], path=path)
             kind = f"{int(path.suffix.lower() == '.json')}{int(rel.lower().endswith('.json'))}"
             key = hashlib.blake2b(kind.encode() + raw, digest_size=20).hexdigest()
-            if sig is not None and sig[0] == len(raw) and stat.S_ISREG(sig[5]) and sig[2] < self._started - SETTLED_NS:
+            if _STAT_SHORTCUT and sig is not None and sig[0] == len(raw) and stat.S_ISREG(sig[5]) and sig[2] < self._started - SETTLED_NS:
                 self._new_files[name] = sig + [key]
         self._used.add(key)
         found = self._hit(key, rel, need_raws)

@@ -18,6 +18,10 @@ from itembank import Bank, load_bank
 ROOT = Path(__file__).resolve().parents[1]
 # Every schema check in the tests validates for real: no remembered "already valid" documents.
 os.environ["ITEMBANK_CACHE_DIR"] = "off"
+# Every bank is checked for real, and commands write nothing into a bank (the tests of "nothing
+# written" stay exact); tests/test_cache.py turns the check cache on. ITEMBANK_NO_CACHE=0 runs
+# the whole suite with it.
+os.environ.setdefault("ITEMBANK_NO_CACHE", "1")
 SHARED = Path(os.environ.get("ITEMBANK_SHARED", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI") == "true"
 SEED_BANK = ROOT / "items"

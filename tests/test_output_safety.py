@@ -36,13 +36,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 def _snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under ``folder`` except the bank's check cache (``items/.itembank-cache/``), which
-    loading the bank writes by design (git-ignored, safe to delete); that folder must hold only the
-    cache's own files."""
-    cache = folder / "items" / ".itembank-cache"
-    if cache.exists():
-        assert {p.name for p in cache.iterdir()} <= {".gitignore", "CACHEDIR.TAG", "v1"}, list(cache.iterdir())
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and cache not in p.parents}
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize(
