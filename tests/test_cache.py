@@ -340,3 +340,62 @@ def test_files_given_as_a_hook_gives_them_the_settings_file_is_checked_as_settin
     code, report = _validate("--bank", "bank", "bank/itembank.yaml")
     assert code == 1 and [p["code"] for p in report["problems"]] == ["IB015"]
     assert _validate("--bank", "bank", "--no-cache", "bank/itembank.yaml") == (code, report)
+
+
+# --- generated banks and edits (hypothesis) ------------------------------------------------------
+
+from unittest import mock  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from itembank.validate import check_bank  # noqa: E402
+from tests.strategies import banks, dump_yaml, items, write_bank  # noqa: E402
+
+_EDIT_KINDS = ("replace-item", "copy-file", "garbage", "drop-image", "same-id-new-file", "drop-file")
+
+
+def _summary(root: Path, *, warm: bool = False) -> None:
+    """Checked without and with the cache: the same problems and items (a warm run checks no file)."""
+    nocache = check_bank(root, allow_empty=True)
+    real = validate_module.check_document
+    calls: list[str] = []
+
+    def counting(doc, ctx, schema):  # type: ignore[no-untyped-def]
+        calls.append(doc.rel)
+        return real(doc, ctx, schema)
+
+    with mock.patch.object(validate_module, "check_document", counting):
+        cached = check_bank(root, allow_empty=True, cache=True)
+    assert cached.problems == nocache.problems
+    assert cached.items == nocache.items
+    if warm:
+        assert calls == [], calls
+
+
+@settings(max_examples=25)
+@given(bank=banks(max_items=8), edits=st.lists(st.tuples(st.sampled_from(_EDIT_KINDS), st.integers(0, 50), items(), st.binary(max_size=64)), min_size=1, max_size=4))
+def test_generated_banks_and_edits_check_the_same_with_the_cache(tmp_path_factory: pytest.TempPathFactory, bank, edits) -> None:  # type: ignore[no-untyped-def]
+    root = write_bank(bank, tmp_path_factory.mktemp("gen"))
+    _summary(root)  # cold
+    _summary(root, warm=True)
+    for kind, n, item, junk in edits:
+        files = sorted(root.glob("part-*.yaml"))
+        target = files[n % len(files)] if files else root / "part-new.yaml"
+        if kind == "replace-item":
+            target.write_text(dump_yaml(item), encoding="utf-8")
+        elif kind == "copy-file" and files:
+            shutil.copyfile(target, root / f"part-{999 - n:03d}.yaml")
+        elif kind == "garbage":
+            target.write_bytes(junk)
+        elif kind == "drop-image":
+            images = sorted((root / "media").glob("*")) if (root / "media").is_dir() else []
+            if images:
+                images[n % len(images)].unlink()
+        elif kind == "same-id-new-file" and files:
+            taken = next(iter(validate_module.bank_ids(root)), "x")
+            (root / f"a-{n:03d}.yaml").write_text(dump_yaml({**item, "id": taken}), encoding="utf-8")
+        elif kind == "drop-file" and files:
+            target.unlink()
+        _summary(root)
+        _summary(root, warm=True)
