@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
-from .cache import FileCheck, disabled_by_env, gc_paused
+from .cache import CheckCache, FileCheck, disabled_by_env, gc_paused
 from .config import CONFIG_NAME, load_config
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -195,11 +195,7 @@ def _check_paths(
         bank_files = discover(root)
         known = set(bank_files)
         files = bank_files + [f for f in files if f not in known]
-    store = None
-    if cache and not disabled_by_env():
-        from .cache import CheckCache
-
-        store = CheckCache(root, config)
+    store = CheckCache(root, config) if cache and not disabled_by_env() else None
     ctx = store.ctx if store is not None else RuleContext(root, config)
     schema = item_schema()
     root_prefix = str(root) if str(root).endswith(os.sep) else str(root) + os.sep
@@ -253,7 +249,7 @@ def _check_paths(
     result.items = _unique(result.items)
     if store is not None:
         store.save(whole_bank=whole or mine is not None, raws_of_whole_bank=whole or (mine is not None and items_of_all))
-    _check_blueprints(result, paths, blueprints, root, _unique(bank_items) if mine is not None else None, cache)
+    _check_blueprints(result, whole, blueprints, root, _unique(bank_items) if mine is not None else None, cache)
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return result
 
@@ -306,10 +302,9 @@ def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileC
 
 
 def _check_blueprints(
-    result: CheckResult, paths: Sequence[Path], blueprints: list[Path], root: Path, bank_items: list[AnyItem] | None, cache: bool
+    result: CheckResult, whole: bool, blueprints: list[Path], root: Path, bank_items: list[AnyItem] | None, cache: bool
 ) -> None:
     """Check the bank's assessments (all of them for a whole-bank check, else the files given)."""
-    whole = any(p.resolve() == root for p in paths)
     if whole:
         blueprints = assessment_files(root)
     if not blueprints:
