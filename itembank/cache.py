@@ -252,8 +252,9 @@ class CheckCache:
         self._loaded = False
         self._entries: dict[str, Any] = {}
         self._files: dict[str, Any] = {}
-        self._items: dict[str, Any] | None = None
-        self._shards: dict[str, set[str]] = {}  # shard name -> the keys it holds on disk
+        self._items: dict[str, Any] = {}  # the items of the shards read so far
+        self._shards: dict[str, set[str]] = {}  # shard read -> the keys it holds on disk
+        self._items_owned: bool | None = None
         self._new_entries: dict[str, Any] = {}
         self._new_items: dict[str, Any] = {}
         self._new_files: dict[str, Any] = {}
@@ -285,34 +286,35 @@ class CheckCache:
     def _pack(self, name: str) -> dict[str, Any]:
         return _read_pack(self.folder / name, self.fingerprint) if self.usable else {}
 
-    def _load_items(self) -> None:
-        self._items = {}
-        folder = self.folder / _ITEMS
-        if not self.usable or not _owned(folder):
+    def _shard(self, name: str) -> None:
+        """Read one shard of the items pack (once): a file's items cost only their shard's decoding."""
+        if name in self._shards:
             return
-        for path in folder.glob("??.json"):
-            shard = _read_pack(path, self.fingerprint)
-            self._shards[path.stem] = set(shard)
-            self._items.update(shard)
+        folder = self.folder / _ITEMS
+        if self._items_owned is None:
+            self._items_owned = self.usable and _owned(folder)
+        shard = _read_pack(folder / f"{name}.json", self.fingerprint) if self._items_owned else {}
+        self._shards[name] = set(shard)
+        self._items.update(shard)
 
     def _save_items(self) -> None:
         """Rewrite the shards whose keys changed; the bank's items only (this run read them all)."""
-        if self._items is None:
-            self._load_items()
-        assert self._items is not None
+        folder = self.folder / _ITEMS
+        folder.mkdir(exist_ok=True)
+        self._items_owned = _owned(folder)
+        if not self._items_owned:
+            return
+        for name in {p.stem for p in folder.glob("??.json")} | {key[:2] for key in self._used}:
+            self._shard(name)
         merged = {**self._items, **self._new_items}
         shards: dict[str, dict[str, Any]] = {}
         for key in self._used:
             if key in merged:
                 shards.setdefault(key[:2], {})[key] = merged[key]
         touched = {key[:2] for key in self._new_items}
-        folder = self.folder / _ITEMS
-        folder.mkdir(exist_ok=True)
-        if not _owned(folder):
-            return
-        for name in sorted(set(shards) | set(self._shards)):
+        for name in sorted(self._shards):
             want = shards.get(name, {})
-            if name not in touched and want.keys() == self._shards.get(name, set()):
+            if name not in touched and want.keys() == self._shards[name]:
                 continue
             if want:
                 _write_pack(folder / f"{name}.json", self.fingerprint, want)
@@ -377,9 +379,7 @@ class CheckCache:
             return None
         raws = None
         if need_raws:
-            if self._items is None:
-                self._load_items()
-                assert self._items is not None
+            self._shard(key[:2])
             raws = self._new_items.get(key, self._items.get(key))
             if raws is None:
                 return None
@@ -415,7 +415,7 @@ class CheckCache:
             if self._new_entries or entries.keys() != self._entries.keys() or files != self._files:
                 _write_pack(self.folder / _CHECKS, self.fingerprint, {"entries": entries, "files": files})
             # The items pack is large: rewritten only by a run that read the items of the whole bank.
-            if raws_of_whole_bank and (self._items is not None or self._new_items):
+            if raws_of_whole_bank and (self._shards or self._new_items):
                 self._save_items()
         except OSError:
             pass  # a cache that cannot be written is only a slower next run
