@@ -132,6 +132,7 @@ def test_validate_reports_the_same_cold_warm_and_after_each_edit(bank: Path, tmp
         # The files one by one, as a pre-commit hook gives them: the same with and without cache.
         for path in _item_files(copy)[:3]:
             _same_with_and_without_cache("--bank", "bank", str(path.relative_to(tmp_path)))
+            _same_with_and_without_cache("--bank", "bank", "--lint", str(path.relative_to(tmp_path)))
 
 
 @pytest.mark.parametrize("bank", [ROOT / "items", ROOT / "tests" / "banks" / "all-types"], ids=["items", "all-types"])
