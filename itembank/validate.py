@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import gc
 import os
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
-from .cache import CheckCache, FileCheck, disabled_by_env, gc_paused
+from .cache import CheckCache, FileCheck, disabled_by_env
 from .config import CONFIG_NAME, load_config
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -203,45 +202,42 @@ def _check_paths(
     dup_pending: list[tuple[str, FileCheck, int | None, str, str]] = []
     bank_items: list[AnyItem] = []  # every file's items, for the blueprints (within_bank only)
     items_of_all = mine is None or bool(blueprints)
-    # With the cache, the packs read are a large tree of objects alive through the loop: the cyclic
-    # collector would walk it again and again (to_model ran 3x slower); reference counting frees the rest.
-    with gc_paused() if store is not None else nullcontext():
-        for n, path in enumerate(files, 1):
-            if progress is not None:
-                progress(n, len(files))
-            reported = mine is None or path in mine
-            rel = display_path(path)
-            if not _utf8(rel):
-                if reported:
-                    result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
-                continue
-            if os.path.islink(path) and not _inside(path.resolve(), root):
-                if reported:
-                    result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
-                continue
-            need = reported or items_of_all
-            if store is not None:
-                checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema))
-            else:
-                checked = check_document(read_document(path, rel), ctx, schema)
+    for n, path in enumerate(files, 1):
+        if progress is not None:
+            progress(n, len(files))
+        reported = mine is None or path in mine
+        rel = display_path(path)
+        if not _utf8(rel):
             if reported:
-                result.problems.extend(checked.problems)
-            for index, item_id in checked.ids:
-                if item_id in first_seen:
-                    where, first_path = first_seen[item_id]
-                    if reported or (mine is not None and first_path in mine):
-                        dup_pending.append((rel, checked, index, item_id, where))
-                else:
-                    first_seen[item_id] = (rel, path)
-            if need and checked.raws is not None:
-                # path.relative_to(root) by string (pathlib's parsing was 2 % of validating a large bank)
-                text = str(path)
-                bank_rel = text[len(root_prefix) :].replace(os.sep, "/") if text.startswith(root_prefix) else rel
-                models = [to_model(raw, SourceRef(path=bank_rel, line=1, index=index)) for index, raw in zip(checked.loaded, checked.raws)]
-                if reported:
-                    result.items.extend(models)
-                if mine is not None:
-                    bank_items.extend(models)
+                result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
+            continue
+        if os.path.islink(path) and not _inside(path.resolve(), root):
+            if reported:
+                result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
+            continue
+        need = reported or items_of_all
+        if store is not None:
+            checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema))
+        else:
+            checked = check_document(read_document(path, rel), ctx, schema)
+        if reported:
+            result.problems.extend(checked.problems)
+        for index, item_id in checked.ids:
+            if item_id in first_seen:
+                where, first_path = first_seen[item_id]
+                if reported or (mine is not None and first_path in mine):
+                    dup_pending.append((rel, checked, index, item_id, where))
+            else:
+                first_seen[item_id] = (rel, path)
+        if need and checked.raws is not None:
+            # path.relative_to(root) by string (pathlib's parsing was 2 % of validating a large bank)
+            text = str(path)
+            bank_rel = text[len(root_prefix) :].replace(os.sep, "/") if text.startswith(root_prefix) else rel
+            models = [to_model(raw, SourceRef(path=bank_rel, line=1, index=index)) for index, raw in zip(checked.loaded, checked.raws)]
+            if reported:
+                result.items.extend(models)
+            if mine is not None:
+                bank_items.extend(models)
     for rel, checked, index, item_id, where in dup_pending:
         pos = PositionIndex(checked.source_text())
         line, col = pos.locate(_prefix(index) + ("id",))
