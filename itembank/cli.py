@@ -34,10 +34,11 @@ class Failure(click.ClickException):
     exit_code = 1
 
 
-def _load(bank: Path) -> Any:
+def _load(bank: Path, *, dry_run: bool = False) -> Any:
+    """The bank, checked; a dry run writes nothing into it, not even the check cache."""
     from .api import load_bank  # the API (exports, audit, process pool) is imported by the commands that use it
 
-    return load_bank(bank, progress=check_progress(), cache=_use_cache())
+    return load_bank(bank, progress=check_progress(), cache=_use_cache() and not dry_run)
 
 
 def _use_cache() -> bool:
@@ -437,7 +438,7 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
     """
     from .review import import_reviews
 
-    loaded = _load(bank)
+    loaded = _load(bank, dry_run=dry_run)
     report = import_reviews(workbook, loaded, date=date, dry_run=dry_run, progress=stage_progress())
     if dry_run:
         click.echo(report.diff(), nl=False)
@@ -486,7 +487,7 @@ def analyze(
     _check_form(assessment, form)
     if dry_run and not write:
         raise click.UsageError("--dry-run goes with --write")
-    loaded = _load(bank)
+    loaded = _load(bank, dry_run=dry_run)
     chosen = select_bank(loaded, assessment, form) if assessment is not None else None
     result = run_analysis(list(reports), loaded, form=chosen, map_file=map_file, attempts=attempts)  # type: ignore[arg-type]
     click.echo(to_json(result) if fmt == "json" else to_text(result), nl=False)

@@ -400,3 +400,19 @@ def test_generated_banks_and_edits_check_the_same_with_the_cache(tmp_path_factor
             target.unlink()
         _summary(root)
         _summary(root, warm=True)
+
+
+def test_a_dry_run_writes_nothing_into_the_bank_not_even_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = _copy(ROOT / "items", tmp_path, monkeypatch)
+    with pytest.MonkeyPatch.context() as off:  # the workbook made without filling the cache
+        off.setenv(ENV_OFF, "1")
+        assert _run("export", "xlsx", "--bank", "bank", "-o", "review.xlsx")[0] == 0
+    assert not (copy / CACHE_DIR).exists()
+    code, out = _run("review", "import", "review.xlsx", "--bank", "bank", "--dry-run")
+    assert code == 0, out
+    assert not (copy / CACHE_DIR).exists()
+    source = tmp_path / "q.gift"
+    source.write_text("::new-q:: Two plus two? {=4 ~5}\n", encoding="utf-8")
+    code, out = _run("import", "gift", str(source), "--into", "bank", "--dry-run")
+    assert code == 0, out
+    assert not (copy / CACHE_DIR).exists()
