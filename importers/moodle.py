@@ -8,7 +8,8 @@ ddwtos (-> cloze with dropdown blanks), description (reported), with hints, comb
 general feedback (solution, common mistakes, hints) and grader information (rubric, sample answer)
 are split back into their fields.
 
-Questions a bank item cannot hold (calculated, drag-and-drop onto an image, random, multiple
+Calculated questions (``calculated``, ``calculatedsimple``) are read by :mod:`.moodle_calculated`.
+Questions a bank item cannot hold (calculated multichoice, drag-and-drop onto an image, random, multiple
 response blanks in a cloze...) are skipped with the reason.
 """
 
@@ -34,8 +35,6 @@ from .kit.xml import parse_xml
 
 #: Types Moodle (core and common plug-ins) writes that an item cannot hold: skipped with this reason.
 UNSUPPORTED = {
-    "calculated": "calculated questions (random values from a formula) have no item type here",
-    "calculatedsimple": "calculated questions (random values from a formula) have no item type here",
     "calculatedmulti": "calculated multichoice questions (random values from a formula) have no item type here",
     "ddimageortext": "drag and drop onto an image has no item type here",
     "ddmarker": "drag markers onto an image has no item type here",
@@ -63,7 +62,7 @@ NOT_CARRIED = ("Moodle XML carries no author, source, review history, lint ignor
                "of its integer blank weights")
 DESCRIPTION_REASON = "description only (no question to answer)"
 KNOWN = {"category", "multichoice", "truefalse", "shortanswer", "numerical", "essay", "match", "matching", "ordering",
-         "cloze", "multianswer", "gapselect", "ddwtos", "description"} | set(UNSUPPORTED)
+         "cloze", "multianswer", "gapselect", "ddwtos", "description", "calculated", "calculatedsimple"} | set(UNSUPPORTED)
 
 DEFAULT_COMBINED = {
     "correctfeedback": ("your answer is correct.", "", "correct"),
@@ -120,6 +119,7 @@ class _Q:
         self.ctx = ctx
         self.origin = f"{label}:{el.sourceline or 0}"
         self.notes: list[str] = []
+        self.calc: Any = None  # calculated questions: their texts' tokens (moodle_calculated.CalculatedText)
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -316,6 +316,11 @@ def _category_topic(path: str) -> str:
 
 def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any]:
     el = q.el
+    if qtype in ("calculated", "calculatedsimple"):
+        from .moodle_calculated import CalculatedText
+
+        q.calc = CalculatedText(q)
+        q.calc.prepare()  # wildcards and {=...} become tokens before any text turns into Markdown
     data: dict[str, Any] = {}
     tags = [" ".join((t.text or "").split()) for t in _findall(el, "tags/tag/text")]
     markers = apply_tags(data, tags, q.notes)
@@ -339,7 +344,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
 
     kind = {"multichoice": _multichoice, "truefalse": _truefalse, "shortanswer": _shortanswer, "numerical": _numerical,
             "essay": _essay, "match": _match, "matching": _match, "ordering": _ordering, "cloze": _cloze, "multianswer": _cloze,
-            "gapselect": _gapselect, "ddwtos": _gapselect}[qtype]
+            "gapselect": _gapselect, "ddwtos": _gapselect, "calculated": _calculated, "calculatedsimple": _calculated}[qtype]
     type_data, stem = kind(q, data, stem, markers)
     data.update(type_data)
     data["stem"] = stem
@@ -369,6 +374,8 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
     extra = data.pop("_extra_feedback", [])
     if extra:
         data["rationale"] = "\n\n".join([data["rationale"]] + extra if data.get("rationale") else extra)
+    if q.calc is not None:
+        q.calc.finish(data)
     data["id"] = q.ctx.ids.derive(source_id, name, stem)
     if source_id and data["id"] != source_id:
         q.note(f"Moodle idnumber {source_id!r} is not a valid item id; the item's id is {data['id']!r}")
@@ -555,6 +562,12 @@ def _numerical(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
     if _t(q.el, "unitgradingtype", "0").strip() not in ("0", "") and units:
         q.note("unit penalty dropped (the unit is optional in exports)")
     return out, stem
+
+
+def _calculated(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[dict[str, Any], str]:
+    from .moodle_calculated import read_calculated
+
+    return read_calculated(q, data, stem)
 
 
 def _essay(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tuple[dict[str, Any], str]:
