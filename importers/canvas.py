@@ -9,8 +9,8 @@ What is read (see ``docs/import.md``, "Canvas, QTI and text2qti"):
 * a quiz question that points at its bank copy (``assessment_question_identifierref``) is read once;
 * the type from Canvas's ``question_type`` (else Blackboard/D2L metadata, else the structure):
   multiple choice, true/false, multiple answers, short answer, fill in multiple blanks, multiple
-  dropdowns, matching (with distractors), numerical (exact with margin, range), essay; calculated,
-  file upload, text only and unknown types are skipped with the reason;
+  dropdowns, matching (with distractors), numerical (exact with margin, range), essay, calculated
+  (formula: :mod:`.canvas_calculated`); file upload, text only and unknown types are skipped with the reason;
 * feedback: general (``general_fb``) -> rationale, with the labelled parts our own Canvas export
   writes (Solution, Answer, Quick check, Hints, Rubric, Sample answer) back in their fields;
   incorrect (``general_incorrect_fb``) -> common mistakes; per answer (``<answer id>_fb``) -> the
@@ -56,7 +56,6 @@ from .kit.zip import is_zip
 
 #: Canvas question types with no item type: skipped with this reason.
 UNSUPPORTED = {
-    "calculated_question": "calculated (formula) questions have no item type: their variables and formulas cannot be kept",
     "file_upload_question": "file-upload questions have no item type (the answer is a file, not text)",
     "text_only_question": "text-only entry: a description, not a question",
 }
@@ -383,6 +382,7 @@ class _ItemReader:
         self.text = Text(reader.pkg, reader.ctx.media, base, cache=reader.text_cache)
         self.notes: list[str] = []
         self._used: set[str] = set()  # feedback idents a type reader tied to answers (the rest goes to the rationale)
+        self.calc: Any = None  # calculated questions: canvas_calculated.CanvasCalculated
         self.responses = self._responses()
         self.conditions = self._conditions()
         self.feedback = self._feedback()
@@ -492,6 +492,8 @@ class _ItemReader:
             raise _Skip(problem)
         self._points(data)
         self._general(data)
+        if self.calc is not None:
+            self.calc.finish(data)  # placeholders back where the texts' tokens are
         self.notes += self.text.take_notes()
         return data
 
@@ -826,6 +828,27 @@ class _ItemReader:
                               f"(others: {'; '.join(_describe(a) for a in answers[1:])})")
         if unit:
             data["unit"] = unit
+        self._used = set()
+        return data
+
+    def _read_calculated_question(self) -> dict[str, Any]:
+        from .canvas_calculated import CanvasCalculated, strip_unit
+        from .formula_translate import Untranslatable
+
+        ext = self.el.find("itemproc_extension/calculated")
+        if ext is None:
+            raise _Skip("formula question without its <calculated> definition (variables and formula)")
+        calc = CanvasCalculated(ext)
+        try:
+            data = calc.fields(self.notes)
+        except (Untranslatable, ValueError) as exc:
+            raise _Skip(f"formula question: {exc}") from None
+        self.calc = calc
+        self.feedback = {k: calc.tokenize(v) for k, v in self.feedback.items()}
+        data["stem"] = self.text.md(calc.tokenize(strip_unit(self.stem_html(), data.get("unit"))))
+        if calc.unknown:
+            self.notes.append("the texts show " + ", ".join(f"[{n}]" for n in calc.unknown) + ", which name(s) no variable of the formula "
+                              "question (Canvas has no derived variables): kept as text")
         self._used = set()
         return data
 
