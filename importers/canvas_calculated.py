@@ -149,6 +149,42 @@ class CanvasCalculated:
         return out
 
 
+def finish_markdown(data: dict[str, Any], rename: dict[str, str], notes: list[str]) -> None:
+    """Texts already in Markdown (the QTI 2.x reader): literal braces doubled, ``[name]`` of a variable
+    (Markdown may have escaped it as ``\\[name\\]``) -> ``{name}``."""
+    names = dict(rename)
+    names.setdefault("answer", "answer")
+    unknown: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1).replace("\\_", "_")
+        if name in names:
+            return "{" + names[name] + "}"
+        if name not in unknown:
+            unknown.append(name)
+        return m.group(0)
+
+    def fix(text: str) -> str:
+        text = text.replace("{", "{{").replace("}", "}}")
+        return re.sub(r"\\?\[((?:[A-Za-z0-9_]|\\_)+)\\?\]", sub, text)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return fix(value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    for key in list(data):
+        if key not in ("variables", "derived", "formula", "id", "type", "unit", "title", "topic", "tags"):
+            data[key] = walk(data[key])
+    if unknown:
+        notes.append("the texts show " + ", ".join(f"[{n}]" for n in unknown) + ", which name(s) no variable of the formula question "
+                     "(Canvas has no derived variables): kept as text")
+
+
 def strip_unit(stem_html: str, unit: str | None) -> str:
     """Our own export writes the unit under the stem (``<p>Unit: mm</p>``): drop that line when the unit is kept."""
     from html import unescape

@@ -84,8 +84,7 @@ UNSUPPORTED = {
 NOT_CARRIED = ("QTI packages carry no level, Bloom level, author, source, status, review history, lint ignores or analysis evidence (our exports write "
                "difficulty, tags and objectives as LOM, topics as test sections); option ids are kept when they fit")
 LOM_DIFFICULTY = {"very easy": "easy", "easy": "easy", "medium": "medium", "difficult": "hard", "very difficult": "hard"}
-CANVAS_UNSUPPORTED = {"calculated_question": "calculated (formula) questions have no item type",
-                      "file_upload_question": "file-upload questions have no item type",
+CANVAS_UNSUPPORTED = {"file_upload_question": "file-upload questions have no item type",
                       "text_only_question": "text-only entry: a description, not a question"}
 
 
@@ -371,6 +370,8 @@ class _ItemReader:
         qtype = self.instructure.get("question_type") or ""
         if qtype in CANVAS_UNSUPPORTED:
             raise _Skip(CANVAS_UNSUPPORTED[qtype])
+        if qtype == "calculated_question":
+            return self._canvas_calculated()
         if self.root.find("templateDeclaration") is not None or self.root.find("templateProcessing") is not None:
             raise _Skip("template item (its values are drawn at random when delivered): no item type holds the variables")
         for end in [e for e in self.body.iter() if local(e) == "endAttemptInteraction"]:
@@ -412,6 +413,28 @@ class _ItemReader:
             raise _Skip(problem)
         self._points(data)
         self._feedback(data)
+        self.notes += self.text.take_notes()
+        return data
+
+    def _canvas_calculated(self) -> dict[str, Any]:
+        """Canvas's formula question as its QTI converter writes it: ``itemproc_extension/calculated`` (see canvas_calculated)."""
+        from .canvas_calculated import CanvasCalculated, finish_markdown
+        from .formula_translate import Untranslatable
+
+        ext = self.root.find("itemproc_extension/calculated")
+        if ext is None:
+            raise _Skip("Canvas formula question without its <calculated> definition (variables and formula)")
+        calc = CanvasCalculated(ext)
+        try:
+            data = calc.fields(self.notes)
+        except (Untranslatable, ValueError) as exc:
+            raise _Skip(f"Canvas formula question: {exc}") from None
+        data["stem"] = self.stem()
+        if not data["stem"].strip():
+            raise _Skip("the question has no text (empty stem)")
+        self._points(data)
+        self._feedback(data)
+        finish_markdown(data, calc.rename, self.notes)
         self.notes += self.text.take_notes()
         return data
 
