@@ -35,7 +35,7 @@ from .kit.xml import parse_xml
 
 #: Types Moodle (core and common plug-ins) writes that an item cannot hold: skipped with this reason.
 UNSUPPORTED = {
-    "calculatedmulti": "calculated multichoice questions (random values from a formula) have no item type here",
+    "calculatedmulti": "calculated multichoice questions (options computed from formulas) have no item type here: a calculated item's answer is one number",
     "ddimageortext": "drag and drop onto an image has no item type here",
     "ddmarker": "drag markers onto an image has no item type here",
     "randomsamatch": "random short-answer matching draws from other questions; import those instead",

@@ -373,7 +373,8 @@ class _ItemReader:
         if qtype == "calculated_question":
             return self._canvas_calculated()
         if self.root.find("templateDeclaration") is not None or self.root.find("templateProcessing") is not None:
-            raise _Skip("template item (its values are drawn at random when delivered): no item type holds the variables")
+            raise _Skip("template item (its values are drawn at random when delivered): the qti reader does not read template "
+                        "declarations and template processing into a calculated item; import the Moodle XML or Canvas export instead")
         for end in [e for e in self.body.iter() if local(e) == "endAttemptInteraction"]:
             self.notes.append(f"'{end.get('title') or 'end attempt'}' button (endAttemptInteraction) dropped: the item format has no such button")
             replace_with_text(end)

@@ -66,7 +66,7 @@ def test_import_command_report_and_files(tmp_path: Path) -> None:
     assert code == 0, out
     lines = out.splitlines()
     assert lines[0] == f"moodle: {src}: 1 item imported (1 true_false); 1 skipped"
-    assert "  skipped [Calc]: calculated: calculated questions (random values from a formula) have no item type here" in lines
+    assert "  skipped [Calc]: a calculated question without dataset definitions (no wildcard to vary)" in lines
     item = load_bank(tmp_path / "bank").by_id["phys-light"]
     assert item.topic == "Physics" and item.difficulty == "easy" and item.tags == ("optics",) and item.status == "draft"
     assert item.stem == "Light is **faster** than sound." and item.true_feedback == "Yes."
@@ -88,7 +88,7 @@ def test_status_option_and_topic_layout(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "bank").glob("*.yaml"))
     assert names == ["basics.yaml", "training.yaml", "writing.yaml"]
     bank = load_bank(tmp_path / "bank")
-    assert len(bank.items) == 12 and {i.status for i in bank.items} == {"review"}
+    assert len(bank.items) == 13 and {i.status for i in bank.items} == {"review"}  # the calculated item included
     assert {i.topic for i in bank.items if i.location.path == "basics.yaml"} == {"basics"}
 
 

@@ -118,9 +118,12 @@ def test_canvas_fimb_qti2() -> None:
     assert "{{problems}}" in item["stem"] and "{{something}}" in item["stem"]
 
 
-def test_calculated_and_text_only_are_skipped_with_reasons() -> None:
+def test_formula_questions_are_read_and_text_only_skipped_with_reasons() -> None:
     require(FIXTURES.is_dir(), "canvas corpus")
-    for name, words in [("canvas/calculated.xml", "calculated"), ("bbultra/questions/text_only_question.xml", "text-only"),
+    for name in ("canvas/calculated.xml", "canvas/calculated_simple.xml"):  # checked in depth in test_import_calculated.py
+        _fmt, items, skipped, reasons = _account(FIXTURES / name)
+        assert (items, skipped) == (1, 0), (name, reasons)
+    for name, words in [("bbultra/questions/text_only_question.xml", "text-only"),
                         ("qti/more_terrible_qti.xml", "associate")]:
         _fmt, items, skipped, reasons = _account(FIXTURES / name)
         assert (items, skipped) == (0, 1) and words in reasons[0], (name, reasons)

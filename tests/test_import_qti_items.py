@@ -167,7 +167,7 @@ def test_canvas_unsupported_types_are_skipped(tmp_path: Path) -> None:
     result, _m = read(canvas_importer, path)
     assert not result.items
     assert [s.ident for s in result.skipped] == ["q0", "q1", "q2"]
-    assert ["calculated" in result.skipped[0].reason, "file-upload" in result.skipped[1].reason,
+    assert ["<calculated> definition" in result.skipped[0].reason, "file-upload" in result.skipped[1].reason,
             "text-only" in result.skipped[2].reason] == [True, True, True]
 
 
