@@ -6,7 +6,8 @@ formula in Moodle's syntax, translated by :mod:`.formula_translate`; ``tolerance
 ``correctanswerlength``), ``units`` (the base unit), and ``dataset_definitions`` (``name``, ``status``
 private/shared, ``distribution``, ``minimum``, ``maximum``, ``decimals``) -> variables with a range
 and decimals.  The texts' wildcards ``{x}`` become placeholders; ``{=formula}`` becomes ``{answer}``
-when it is the answer's formula, else a derived variable.  Every simplification is a note; a formula
+when it is the answer's formula, else a derived variable, formatted with the answer's decimals
+(``{answer:.2f}``: Moodle shows each ``{=...}`` with the correct answer length).  Every simplification is a note; a formula
 we cannot read skips the question with the reason.
 
 Before the shared reader converts the texts to Markdown, :func:`prepare` swaps each wildcard,
@@ -95,22 +96,24 @@ class CalculatedText:
         raw = raw.replace("{", self._token("L", "{{")) if "{" in raw else raw
         return raw.replace("}", self._token("L", "}}")) if "}" in raw else raw
 
-    def resolve(self, answer: str, variables: set[str]) -> None:
-        """Decide what each ``{=...}`` becomes: ``{answer}``, a variable, or a derived variable."""
+    def resolve(self, answer: str, variables: set[str], spec: str) -> None:
+        """Decide what each ``{=...}`` becomes: ``{answer}``, a variable, or a derived variable, shown with
+        ``spec`` (Moodle shows every ``{=...}`` with the answer's correct answer length)."""
         answer_key = _key(answer)
         by_key: dict[str, str] = {}
+        fmt = ":" + spec if spec else ""
         for tok, formula in self.formulas:
             k = _key(formula)
             if k == answer_key:
-                self.tokens[tok] = "{answer}"
+                self.tokens[tok] = "{answer" + fmt + "}"
             elif formula in variables:
-                self.tokens[tok] = "{" + formula + "}"
+                self.tokens[tok] = "{" + formula + fmt + "}"
             else:
                 if k not in by_key:
                     name = our_name(f"calc{len(by_key) + 1}", self.taken)
                     by_key[k] = name
                     self.derived[name] = formula
-                self.tokens[tok] = "{" + by_key[k] + "}"
+                self.tokens[tok] = "{" + by_key[k] + fmt + "}"
         if self.unread:
             self.q.note("formula(s) in the text that our formulas cannot hold are shown as written: " + "; ".join(self.unread))
 
@@ -221,9 +224,6 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
         raise _Skip(f"the answer formula {text!r} cannot be read: {exc}") from None
     for n in notes:
         q.note(n)
-    calc.resolve(formula, set(variables))
-    if calc.derived:
-        out["derived"] = dict(calc.derived)
     out["formula"] = formula
     tol = _number(_text(a, "tolerance") or "0") or 0.0
     kind = _text(a, "tolerancetype") or "1"
@@ -238,11 +238,18 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
     if tol:
         out["tolerance"] = _clean(abs(tol))
     length_text = _text(a, "correctanswerlength")
+    spec = ""
     if length_text:
         length = int(_number(length_text) or 0)
         out["answer_decimals"] = max(0, min(length, 10))
         if _text(a, "correctanswerformat") == "2":
-            q.note(f"Moodle shows the correct answer with {length} significant figure(s); the item shows {out['answer_decimals']} decimal place(s)")
+            q.note(f"Moodle shows the correct answer (and each {{=...}} in the texts) with {length} significant figure(s); "
+                   f"the item shows {out['answer_decimals']} decimal place(s) and the texts' values unformatted")
+        else:
+            spec = f".{out['answer_decimals']}f"
+    calc.resolve(formula, set(variables), spec)
+    if calc.derived:
+        out["derived"] = dict(calc.derived)
     fb = q.md(a.find("feedback"))
     if fb:
         q.note("answer-specific feedback on the answer formula kept as general feedback")

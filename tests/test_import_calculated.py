@@ -117,7 +117,11 @@ def test_calculated_round_trip(bank_dir: Path, fmt: str, tmp_path: Path) -> None
                 continue  # Canvas feedback cannot show computed values: [name] of a derived value stays text (checked below)
             assert where in got_texts, (item_id, where)
             want = fill(plain.sub(r"\1}", text), {**v_orig.names, "answer": v_orig.answer})
-            have = fill(got_texts[where], {**v_got.names, "answer": v_got.answer})
+            have = fill(plain.sub(r"\1}", got_texts[where]), {**v_got.names, "answer": v_got.answer})
+            if fmt == "moodle":  # a computed value comes back with the answer's decimals, as Moodle shows {=...}
+                computed = {"answer"} | {d for d, _f in got.derived}
+                specs = {m.group(2) for m in PLACEHOLDER.finditer(got_texts[where]) if m.group(1) in computed}
+                assert specs <= {f".{got.answer_decimals}f"}, (item_id, where, got_texts[where])
             assert _md(want, bank_dir) == _md(have, out), (item_id, where, want, have)
         if fmt == "canvas" and orig.derived and any(n in {d for d, _f in orig.derived} for _w, t in texts(orig) for n, _s in
                                                       [(m.group(1), m.group(2)) for m in PLACEHOLDER.finditer(t)]):
@@ -227,17 +231,18 @@ def test_moodle_syntax_translated(tmp_path: Path) -> None:
     circle, trig, nominal = items["Circle"], items["Trig"], items["Nominal"]
     assert math.isclose(_value(circle, r=2.5), math.pi * 6.25)
     # {=...} equal to the answer's formula is {answer}; a wildcard no dataset defines and literal braces stay text
-    assert fill(circle.stem, {"r": 2, "answer": 1}) == "A circle of radius 2 cm: area 1? Set {x}, {{not}}, a {b} c.", circle.stem
+    assert fill(circle.stem, {"r": 2, "answer": 1}) == "A circle of radius 2 cm: area 1.00? Set {x}, {{not}}, a {b} c.", circle.stem
+    assert "{answer:.2f}" in circle.stem
     assert not circle.derived
     assert circle.unit == "cm^2" and circle.points == 3 and circle.tolerance_type == "relative" and circle.tolerance == 0.01
-    assert circle.rationale and "{answer}" in circle.rationale
+    assert circle.rationale == "So it is {answer:.2f}."
     assert [(v.name, v.min, v.max, v.decimals) for v in circle.variables] == [("r", 1, 10, 1)]
     # renamed wildcards, shared and log-uniform datasets, geometric tolerance, significant figures, fmod, deg2rad, sinh
     assert [v.name for v in trig.variables] == ["angle_a", "side_b"]
     want = 3.7 * math.sin(math.radians(40)) + math.fmod(3.7, 3) + math.log10(3.7) + math.sinh(1)
     assert math.isclose(_value(trig, angle_a=40, side_b=3.7), want)
     assert trig.tolerance == 0.05 and trig.tolerance_type == "relative" and trig.answer_decimals == 3
-    assert "{angle_a}" in trig.stem and dict(trig.derived) and "{calc1}" in trig.stem
+    assert "{angle_a}" in trig.stem and dict(trig.derived) and "{calc1}" in trig.stem  # significant figures: no format
     assert math.isclose(_value(trig, angle_a=30, side_b=2) if False else variant_of(plan(trig), {"angle_a": 30.0, "side_b": 2.0},
                         Evaluator()).names["calc1"], math.radians(30))
     notes = " ".join(n for i, n in fr.notes if i == trig.id)
