@@ -478,7 +478,10 @@ class _ItemReader:
         if qtype in UNSUPPORTED:
             raise _Skip(UNSUPPORTED[qtype])
         if not qtype and vendor.lower() in VENDOR_UNSUPPORTED:
-            raise _Skip(f"{VENDOR_UNSUPPORTED[vendor.lower()]}: no item type reads it")
+            what = VENDOR_UNSUPPORTED[vendor.lower()]
+            if "formula" in what or "calculated" in what:  # calculated items exist; this vendor's layout is not read
+                raise _Skip(f"{what} in {vendor!r} layout: only Canvas's own formula questions (calculated_question) are read into calculated items")
+            raise _Skip(f"{what}: no item type reads it")
         kind = qtype or VENDOR_READERS.get(vendor.lower()) or self._infer()
         method = getattr(self, f"_read_{kind}", None)
         if method is None:
