@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from .formula_translate import Untranslatable, canvas_formula, our_name
+from .formula_translate import Untranslatable, canvas_formula, our_name, plain_number, put_placeholders
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$", re.S)
 
@@ -59,22 +59,7 @@ class CanvasCalculated:
         return re.sub(r"\[([^\[\]<>]+)\]", sub, html)
 
     def finish(self, data: dict[str, Any]) -> None:
-        if not self.tokens:
-            return
-        pattern = re.compile("|".join(re.escape(t) for t in sorted(self.tokens, key=len, reverse=True)))
-
-        def walk(value: Any) -> Any:
-            if isinstance(value, str):
-                return pattern.sub(lambda m: self.tokens[m.group(0)], value) if "IBCAN" in value else value
-            if isinstance(value, list):
-                return [walk(v) for v in value]
-            if isinstance(value, dict):
-                return {k: walk(v) for k, v in value.items()}
-            return value
-
-        for key in list(data):
-            if key not in ("variables", "derived", "formula", "id"):
-                data[key] = walk(data[key])
+        put_placeholders(data, self.tokens, "IBCAN")
 
     def fields(self, notes: list[str]) -> dict[str, Any]:
         """The calculated item's own fields; :class:`Untranslatable` (or ValueError) says why they cannot be read."""
@@ -96,9 +81,9 @@ class CanvasCalculated:
             places = max(0, min(int(_number(v.get("scale")) or 0), 10))
             lo_r, hi_r = round(lo, places), round(hi, places)
             if lo_r == hi_r or hi_r - lo_r < 10**-places:
-                variables[ours] = {"values": [_clean(lo_r)] if lo_r == hi_r else [_clean(lo_r), _clean(hi_r)]}
+                variables[ours] = {"values": [plain_number(lo_r)] if lo_r == hi_r else [plain_number(lo_r), plain_number(hi_r)]}
             else:
-                variables[ours] = {"min": _clean(lo_r), "max": _clean(hi_r), "decimals": places}
+                variables[ours] = {"min": plain_number(lo_r), "max": plain_number(hi_r), "decimals": places}
             if (lo_r, hi_r) != (lo, hi):
                 notes.append(f"variable [{name}]: range {lo:g}..{hi:g} rounded to its {places} decimal place(s)")
         if not variables:
@@ -132,14 +117,14 @@ class CanvasCalculated:
             if value is None:
                 raise ValueError(f"answer tolerance {tol!r} is not a percentage")
             if value:
-                out["tolerance"] = _clean(round(abs(value) / 100, 12))
+                out["tolerance"] = plain_number(round(abs(value) / 100, 12))
             out["tolerance_type"] = "relative"
         elif tol:
             value = _number(tol)
             if value is None:
                 raise ValueError(f"answer tolerance {tol!r} is not a number")
             if value:
-                out["tolerance"] = _clean(abs(value))
+                out["tolerance"] = plain_number(abs(value))
         unit = " ".join((self.el.findtext("unit_value") or "").split())
         if unit:
             out["unit"] = unit
@@ -204,6 +189,3 @@ def _number(text: str | None) -> float | None:
         return None
     return v if v == v and abs(v) != float("inf") else None
 
-
-def _clean(v: float) -> int | float:
-    return int(v) if v == int(v) and abs(v) < 1e15 else v

@@ -12,6 +12,7 @@ import ast
 import html
 import re
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from itembank.formulas import FUNCTIONS, RESERVED, FormulaError, parse
 
@@ -181,3 +182,33 @@ def canvas_formula(text: str, names: Mapping[str, str], notes: list[str]) -> str
     except SyntaxError as exc:
         raise Untranslatable(f"'{src}' cannot be parsed: {exc.msg}") from None
     return _finish(tree, notes, "canvas", back)
+
+
+#: Fields of an imported calculated item that hold no text a token could stand in.
+_NOT_TEXT = ("variables", "derived", "formula", "id")
+
+
+def put_placeholders(data: dict[str, Any], tokens: Mapping[str, str], marker: str) -> None:
+    """Put each placeholder where its token stands (tokens start with ``marker``), in every text of
+    an imported calculated item: the tokens kept placeholders whole through the HTML conversion."""
+    if not tokens:
+        return
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(lambda m: tokens[m.group(0)], value) if marker in value else value
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    for key in list(data):
+        if key not in _NOT_TEXT:
+            data[key] = walk(data[key])
+
+
+def plain_number(v: float) -> int | float:
+    """A read number as YAML should show it: ``3`` rather than ``3.0``."""
+    return int(v) if v == int(v) and abs(v) < 1e15 else v

@@ -23,7 +23,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from .formula_translate import Untranslatable, moodle_formula, our_name
+from .formula_translate import Untranslatable, moodle_formula, our_name, plain_number, put_placeholders
 
 if TYPE_CHECKING:
     from .moodle import _Q
@@ -119,22 +119,7 @@ class CalculatedText:
 
     def finish(self, data: dict[str, Any]) -> None:
         """Put placeholders where the tokens are, in every text field of ``data``."""
-        if not self.tokens:
-            return
-        pattern = re.compile("|".join(re.escape(t) for t in sorted(self.tokens, key=len, reverse=True)))
-
-        def walk(value: Any) -> Any:
-            if isinstance(value, str):
-                return pattern.sub(lambda m: self.tokens[m.group(0)], value) if "IBCALC" in value else value
-            if isinstance(value, list):
-                return [walk(v) for v in value]
-            if isinstance(value, dict):
-                return {k: walk(v) for k, v in value.items()}
-            return value
-
-        for key in list(data):
-            if key not in ("variables", "derived", "formula", "id"):
-                data[key] = walk(data[key])
+        put_placeholders(data, self.tokens, "IBCALC")
 
 
 def _text(el: Any, tag: str) -> str:
@@ -152,9 +137,6 @@ def _number(text: str) -> float | None:
         return None
     return v if math.isfinite(v) else None
 
-
-def _clean(v: float) -> int | float:
-    return int(v) if v == int(v) and abs(v) < 1e15 else v
 
 
 def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, Any], str]:
@@ -183,9 +165,9 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
         places = max(0, min(places, 10))
         lo_r, hi_r = round(lo, places), round(hi, places)
         if lo_r == hi_r or hi_r - lo_r < 10**-places:
-            variables[ours] = {"values": [_clean(lo_r)] if lo_r == hi_r else [_clean(lo_r), _clean(hi_r)]}
+            variables[ours] = {"values": [plain_number(lo_r)] if lo_r == hi_r else [plain_number(lo_r), plain_number(hi_r)]}
         else:
-            variables[ours] = {"min": _clean(lo_r), "max": _clean(hi_r), "decimals": places}
+            variables[ours] = {"min": plain_number(lo_r), "max": plain_number(hi_r), "decimals": places}
         if (lo_r, hi_r) != (lo, hi):
             q.note(f"dataset {{{name}}}: range {lo:g}..{hi:g} rounded to its {places} decimal place(s)")
         status = _text(d, "status").lower()
@@ -236,7 +218,7 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
     elif kind != "2":
         q.note(f"unknown tolerance type {kind!r} read as nominal (absolute)")
     if tol:
-        out["tolerance"] = _clean(abs(tol))
+        out["tolerance"] = plain_number(abs(tol))
     length_text = _text(a, "correctanswerlength")
     spec = ""
     if length_text:
