@@ -25,6 +25,7 @@ from urllib.parse import unquote
 from lxml import etree, html as lxml_html
 
 from .base import BadInput
+from .kit.numbers import clean_number
 from .kit.html import html_to_markdown
 from .kit.media import MediaTooLarge
 from .kit.xml import parse_xml
@@ -415,11 +416,6 @@ def number(text: str | None) -> float | None:
     if not d.is_finite():
         return None
     return float(d)
-
-
-def clean_number(value: float) -> int | float:
-    """3.0 -> 3 (YAML reads better), other floats unchanged."""
-    return int(value) if float(value).is_integer() and abs(value) < 1e15 else value
 
 
 def decimal_diff(a: str, b: str) -> float:

@@ -17,7 +17,8 @@ from typing import Any
 
 from lxml import etree
 
-from .formula_translate import Untranslatable, canvas_formula, our_name, plain_number, put_placeholders
+from .formula_translate import Untranslatable, canvas_formula, our_name, put_placeholders
+from .kit.numbers import clean_number
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$", re.S)
 
@@ -81,9 +82,9 @@ class CanvasCalculated:
             places = max(0, min(int(_number(v.get("scale")) or 0), 10))
             lo_r, hi_r = round(lo, places), round(hi, places)
             if lo_r == hi_r or hi_r - lo_r < 10**-places:
-                variables[ours] = {"values": [plain_number(lo_r)] if lo_r == hi_r else [plain_number(lo_r), plain_number(hi_r)]}
+                variables[ours] = {"values": [clean_number(lo_r)] if lo_r == hi_r else [clean_number(lo_r), clean_number(hi_r)]}
             else:
-                variables[ours] = {"min": plain_number(lo_r), "max": plain_number(hi_r), "decimals": places}
+                variables[ours] = {"min": clean_number(lo_r), "max": clean_number(hi_r), "decimals": places}
             if (lo_r, hi_r) != (lo, hi):
                 notes.append(f"variable [{name}]: range {lo:g}..{hi:g} rounded to its {places} decimal place(s)")
         if not variables:
@@ -117,14 +118,14 @@ class CanvasCalculated:
             if value is None:
                 raise ValueError(f"answer tolerance {tol!r} is not a percentage")
             if value:
-                out["tolerance"] = plain_number(round(abs(value) / 100, 12))
+                out["tolerance"] = clean_number(round(abs(value) / 100, 12))
             out["tolerance_type"] = "relative"
         elif tol:
             value = _number(tol)
             if value is None:
                 raise ValueError(f"answer tolerance {tol!r} is not a number")
             if value:
-                out["tolerance"] = plain_number(abs(value))
+                out["tolerance"] = clean_number(abs(value))
         unit = " ".join((self.el.findtext("unit_value") or "").split())
         if unit:
             out["unit"] = unit

@@ -207,8 +207,3 @@ def put_placeholders(data: dict[str, Any], tokens: Mapping[str, str], marker: st
     for key in list(data):
         if key not in _NOT_TEXT:
             data[key] = walk(data[key])
-
-
-def plain_number(v: float) -> int | float:
-    """A read number as YAML should show it: ``3`` rather than ``3.0``."""
-    return int(v) if v == int(v) and abs(v) < 1e15 else v

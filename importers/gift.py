@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import choice_scoring, split_general_feedback, split_grader_info
 from .kit.html import html_to_markdown, text_to_markdown
@@ -451,10 +452,6 @@ def _num(s: str) -> float | None:
     return v if v == v and abs(v) != float("inf") else None
 
 
-def _clean(v: float) -> int | float:
-    return int(v) if v == int(v) and abs(v) < 1e15 else v
-
-
 def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
     body = answer_text[1:]
     wrong_fb = ""
@@ -479,20 +476,20 @@ def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], marker
             a, b = _num(lo), _num(hi)
             if a is None or b is None:
                 raise _Skip(f"numerical range {ans!r} is not two numbers")
-            value: dict[str, Any] = {"range": {"min": _clean(min(a, b)), "max": _clean(max(a, b))}}
+            value: dict[str, Any] = {"range": {"min": clean_number(min(a, b)), "max": clean_number(max(a, b))}}
         elif ":" in ans[1:]:
             v, t = ans.split(":", 1)
             a, tol = _num(v), _num(t)
             if a is None or tol is None:
                 raise _Skip(f"numerical answer {ans!r} is not value:tolerance")
-            value = {"answer": _clean(a)}
+            value = {"answer": clean_number(a)}
             if tol:
-                value["tolerance"] = _clean(abs(tol))
+                value["tolerance"] = clean_number(abs(tol))
         else:
             a = _num(ans)
             if a is None:
                 raise _Skip(f"numerical answer {ans!r} is not a number")
-            value = {"answer": _clean(a)}
+            value = {"answer": clean_number(a)}
         if frac >= 99.99:
             full.append((value, fb))
         elif frac > 0:

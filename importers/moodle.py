@@ -25,6 +25,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import _blocks, _heading, _ser, choice_scoring, split_general_feedback, split_grader_info
 from .kit.html import fragment, html_to_markdown, text_to_markdown
@@ -105,10 +106,6 @@ def _num(s: str, default: float | None = None) -> float | None:
     except (ValueError, AttributeError):
         return default
     return v if v == v and v not in (float("inf"), float("-inf")) else default
-
-
-def _clean_number(v: float) -> int | float:
-    return int(v) if v == int(v) and abs(v) < 1e15 else v
 
 
 class _Q:
@@ -354,7 +351,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
     if data["type"] != "cloze":
         grade = _num(_t(el, "defaultgrade", "1"), 1.0)
         if grade is not None and grade > 0 and grade != 1:
-            data["points"] = _clean_number(grade)
+            data["points"] = clean_number(grade)
         elif grade is not None and grade <= 0:
             q.note(f"default mark {_t(el, 'defaultgrade')} is not a positive number; 1 point used")
     # general feedback: ours is split back into its fields
@@ -545,9 +542,9 @@ def _numerical(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> tup
     value, tol, fb = full[0]
     if len(full) > 1:
         q.note(f"{len(full) - 1} more answer(s) at 100% dropped (an item has one accepted value or range)")
-    out["answer"] = _clean_number(value)
+    out["answer"] = clean_number(value)
     if tol:
-        out["tolerance"] = _clean_number(tol)
+        out["tolerance"] = clean_number(tol)
     if fb:
         q.note("answer-specific feedback on the numeric answer kept as general feedback")
         data.setdefault("_extra_feedback", []).append(fb)
@@ -729,7 +726,7 @@ def _cloze(q: _Q, data: dict[str, Any], stem_md: str, markers: set[str]) -> tupl
     total = sum(b.get("points", 1) for b in blanks.values())
     out: dict[str, Any] = {"type": "cloze", "blanks": blanks}
     if total != 1:
-        out["points"] = _clean_number(float(total))
+        out["points"] = clean_number(float(total))
     return out, md
 
 
@@ -790,9 +787,9 @@ def _cloze_blank(q: _Q, kind: str, alts: list[tuple[float, str, str]], problems:
         if full is None:
             problems.append("a numerical blank has no answer at 100%")
             return None
-        blank = {"number": _clean_number(full[0])}
+        blank = {"number": clean_number(full[0])}
         if full[1]:
-            blank["tolerance"] = _clean_number(full[1])
+            blank["tolerance"] = clean_number(full[1])
         if wrong_fb:
             blank["feedback"] = wrong_fb
         return blank
@@ -888,7 +885,7 @@ def _gapselect(q: _Q, data: dict[str, Any], stem_md: str, markers: set[str]) -> 
     out: dict[str, Any] = {"type": "cloze", "blanks": blanks}
     grade = _num(_t(q.el, "defaultgrade", "1"), 1.0)
     if grade and grade != 1:
-        out["points"] = _clean_number(grade)
+        out["points"] = clean_number(grade)
     return out, md
 
 

@@ -23,7 +23,8 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from .formula_translate import Untranslatable, moodle_formula, our_name, plain_number, put_placeholders
+from .formula_translate import Untranslatable, moodle_formula, our_name, put_placeholders
+from .kit.numbers import clean_number
 
 if TYPE_CHECKING:
     from .moodle import _Q
@@ -138,7 +139,6 @@ def _number(text: str) -> float | None:
     return v if math.isfinite(v) else None
 
 
-
 def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, Any], str]:
     """The calculated item's own fields (raises the reader's skip exception with the reason)."""
     from .moodle import _answers, _plain, _Skip
@@ -165,9 +165,9 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
         places = max(0, min(places, 10))
         lo_r, hi_r = round(lo, places), round(hi, places)
         if lo_r == hi_r or hi_r - lo_r < 10**-places:
-            variables[ours] = {"values": [plain_number(lo_r)] if lo_r == hi_r else [plain_number(lo_r), plain_number(hi_r)]}
+            variables[ours] = {"values": [clean_number(lo_r)] if lo_r == hi_r else [clean_number(lo_r), clean_number(hi_r)]}
         else:
-            variables[ours] = {"min": plain_number(lo_r), "max": plain_number(hi_r), "decimals": places}
+            variables[ours] = {"min": clean_number(lo_r), "max": clean_number(hi_r), "decimals": places}
         if (lo_r, hi_r) != (lo, hi):
             q.note(f"dataset {{{name}}}: range {lo:g}..{hi:g} rounded to its {places} decimal place(s)")
         status = _text(d, "status").lower()
@@ -218,7 +218,7 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
     elif kind != "2":
         q.note(f"unknown tolerance type {kind!r} read as nominal (absolute)")
     if tol:
-        out["tolerance"] = plain_number(abs(tol))
+        out["tolerance"] = clean_number(abs(tol))
     length_text = _text(a, "correctanswerlength")
     spec = ""
     if length_text:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.ids import option_id
 
@@ -372,7 +373,7 @@ class _Parser:
                 low, high = (float(v) for v in text[1:-1].split(",", 1))
                 if low > high:
                     raise bad
-                return {"range": {"min": _clean(low), "max": _clean(high)}}
+                return {"range": {"min": clean_number(low), "max": clean_number(high)}}
             if "+-" in text:
                 value_s, margin_s = text.split("+-", 1)
                 value = float(value_s)
@@ -383,16 +384,12 @@ class _Parser:
                 if percent:
                     notes.append(f"margin {margin_s.strip()} of {value_s.strip()} converted to an absolute tolerance")
                     margin = abs(value) * margin / 100
-                return {"answer": _clean(value), **({"tolerance": _clean(margin)} if margin else {})}
+                return {"answer": clean_number(value), **({"tolerance": clean_number(margin)} if margin else {})}
             if re.fullmatch(r"[+-]?\d+(_\d+)*", text):
                 return {"answer": int(text.replace("_", ""))}
         except ValueError:
             raise bad from None
         raise bad
-
-
-def _clean(v: float) -> int | float:
-    return int(v) if float(v).is_integer() and abs(v) < 1e15 else v
 
 
 importer = Text2qtiImporter()

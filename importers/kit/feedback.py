@@ -16,16 +16,12 @@ from lxml import etree
 
 from itembank.moodle_grades import moodle_fractions, on_moodle_list
 
+from .numbers import clean_number
 from .html import ResolveSrc, fragment, html_to_markdown
 
 _HEADINGS = ("Answer", "Solution", "Final answer", "Quick check", "Common mistakes", "Hints")
 _POINTS_P = re.compile(r"^(\d+(?:\.\d+)?)\s+points?$")
 _RUBRIC_H = re.compile(r"^Rubric \((\d+(?:\.\d+)?) points?\)$")
-
-
-def _clean_number(v: float) -> int | float:
-    return int(v) if v == int(v) and abs(v) < 1e15 else v
-
 
 
 def _blocks(html: str) -> list[etree._Element] | None:
@@ -150,7 +146,7 @@ def split_grader_info(html: str, notes: list[str], resolve: ResolveSrc | None = 
                     continue
                 m = _POINTS_P.match("".join(str(t) for t in kids[at].itertext()).strip())
                 assert m is not None
-                crit: dict[str, Any] = {"criterion": md_of(_ser(kids[:at])), "points": _clean_number(float(m.group(1)))}
+                crit: dict[str, Any] = {"criterion": md_of(_ser(kids[:at])), "points": clean_number(float(m.group(1)))}
                 desc = md_of(_ser(kids[at + 1 :]))
                 if desc:
                     crit["description"] = desc
