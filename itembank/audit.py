@@ -46,8 +46,6 @@ from .variants import PLACEHOLDER, expand
 _TAG = re.compile(r"<[^>]*>")
 _NON_WORD = re.compile(r"\W+")
 _HAS_WORD = re.compile(r"\w")
-#: A rendered math span (its LaTeX is escaped text: no tags inside) and an image.
-_MATH_OR_IMAGE = re.compile(r'<span class="math[^"]*">[^<]*</span>|<img\b[^>]*>')
 #: A decimal number in an output; one with 16 or more significant digits that the author did not write
 #: is the trace of binary arithmetic (1.96 + 0.005 = 1.9649999999999999).
 _DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w.])")
@@ -288,10 +286,7 @@ def _joins(a: str, b: str) -> bool:
 def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
     """The pieces of text a reader sees of a Markdown text, as the renderer wrote them between tags
     (math and images left out; pieces without a word left out)."""
-    html_ = renderer.html(text)
-    if "<span class=\"math" in html_ or "<img" in html_:
-        html_ = _MATH_OR_IMAGE.sub("<>", html_)
-    return [p for p in (seg.strip() for seg in _TAG.split(html_)) if p and _HAS_WORD.search(p)]
+    return [p for p in (seg.strip() for seg in _TAG.split(renderer.visible_html(text))) if p and _HAS_WORD.search(p)]
 
 
 def _text_nodes(data: bytes) -> Iterator[str]:

@@ -75,15 +75,19 @@ class Renderer:
             return out[3:-4]
         return out
 
-    def visible_text(self, text: str) -> str:
-        """The text a reader sees of a Markdown text, math and images left out (formats show those
-        their own way: MathML, LaTeX, a file), tags read as spaces.  Read from the cached HTML with
-        regular expressions, which is exact for it: rendered Markdown is well-formed, with no tag
-        inside a math span and no ``<`` or ``>`` in an attribute."""
+    def visible_html(self, text: str) -> str:
+        """The cached HTML of a text with its math and images left out (formats show those their own
+        way: MathML, LaTeX, a file), each replaced by an empty tag ``<>`` so that the text on either
+        side stays apart.  Regular expressions are exact here: rendered Markdown is well-formed, with
+        no tag inside a math span and no ``<`` or ``>`` in an attribute."""
         html = self.html(text)
         if "<span class=\"math" in html or "<img" in html:
-            html = _MATH_OR_IMAGE.sub(" ", html)
-        visible = _ANY_TAG.sub(" ", html)
+            html = _MATH_OR_IMAGE.sub("<>", html)
+        return html
+
+    def visible_text(self, text: str) -> str:
+        """The text a reader sees of a Markdown text (:meth:`visible_html`), tags read as spaces."""
+        visible = _ANY_TAG.sub(" ", self.visible_html(text))
         return _html.unescape(visible) if "&" in visible else visible
 
     def words(self, text: str) -> list[str]:
