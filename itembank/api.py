@@ -21,6 +21,7 @@ from . import __version__, audit, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
 from .errors import InvalidBank, ItembankError, UsageError
+from .gcpause import gc_paused
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
 from .model import Bank
 from .render import Renderer
@@ -91,8 +92,9 @@ def export(
     else:
         make_options(asdict(ctx.options), exporter.options, f"format '{fmt}'")
     bank, left_out = filter_status(select_bank(bank, assessment, form), exporter, ctx.options)
-    result = exporter.export(bank, ctx)
-    audit.check(fmt, bank, result, ctx.renderer)  # the invariants, on what was produced
+    with gc_paused():  # an export makes many small acyclic objects; see itembank.gcpause
+        result = exporter.export(bank, ctx)
+        audit.check(fmt, bank, result, ctx.renderer)  # the invariants, on what was produced
     result.left_out.update(left_out)
     return result
 

@@ -427,19 +427,12 @@ def run_import(
     options: dict[str, Any] | None = None,
 ) -> ImportReport:
     """Import ``sources`` into the bank folder ``into`` (created if missing); nothing written when dry_run."""
-    import gc
+    from .gcpause import gc_paused
 
     into = Path(into)
-    # No cyclic collection while importing: reading makes millions of short-lived, acyclic objects
-    # and each automatic collection walks the whole parsed source again (as lint and the review
-    # import do).  Reference counting still frees everything.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # No cyclic collection while importing (itembank.gcpause), as lint and the review import do.
+    with gc_paused():
         report, files = plan_import([Path(s) for s in sources], into, fmt=fmt, layout=layout, on_conflict=on_conflict, status=status, options=options)
-    finally:
-        if was_enabled:
-            gc.enable()
     report.dry_run = dry_run
     if not dry_run and files:
         write_files(into, files)

@@ -6,7 +6,6 @@ item id, path and rule code, and the run goes on so that one pass reports everyt
 
 from __future__ import annotations
 
-import gc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
 from .cache import CheckCache, FileCheck, disabled_by_env
 from .config import CONFIG_NAME, load_config
+from .gcpause import gc_paused
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
 from .positions import PositionIndex
@@ -133,23 +133,10 @@ def check_paths(
     ``cache``: reuse the per-file results of earlier runs (``itembank.cache``); the findings are
     the same with or without it.
     """
-    # No cyclic garbage collection while loading: each automatic collection of the oldest generation
-    # walks every object loaded so far, and loading makes almost only acyclic data that reference
-    # counting frees (the little cyclic garbage, e.g. an invalid item's schema errors, is collected
-    # by a later full collection).  Validate, lint and every export load through here.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    # No cyclic garbage collection while loading (itembank.gcpause): validate, lint and every export
+    # load through here.
+    with gc_paused():
         return _check_paths(paths, root=root, progress=progress, allow_empty=allow_empty, cache=cache, within_bank=within_bank)
-    finally:
-        if paused:
-            if gc.get_freeze_count() == 0:
-                # What was loaded is long-lived: freeze + unfreeze moves every tracked object into the
-                # oldest generation without walking them, where the first young collection after
-                # loading would walk the whole bank (~70 ms of 10,000 items).
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def _check_paths(

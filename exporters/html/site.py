@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -95,17 +94,6 @@ class HtmlExporter:
     default_status = DELIVERY_STATUSES  # a site for learners: retired items left out
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
-        # The build allocates ~10 small objects per text and keeps them: the cyclic collector would
-        # re-walk the whole loaded bank again and again (~40% of the time at 10,000 items).
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._export(bank, ctx)
-        finally:
-            if enabled:
-                gc.enable()
-
-    def _export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         text = HtmlText(ctx.renderer)
         page_size = ctx.options.page_size

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import MappingError, UsageError
 from ..model import AnyItem, Bank, ChoiceItem, MatchingItem, TrueFalseItem
-from ..review.apply import gc_paused
+from ..gcpause import gc_paused
 from . import flags as flagging
 from .mapping import (
     Administration,
