@@ -91,12 +91,7 @@ def export(
         raise UsageError("give the export options in ctx.options or as keyword arguments, not both")
     else:
         make_options(asdict(ctx.options), exporter.options, f"format '{fmt}'")
-    bank, left_out = filter_status(select_bank(bank, assessment, form), exporter, ctx.options)
-    with gc_paused():  # an export makes many small acyclic objects; see itembank.gcpause
-        result = exporter.export(bank, ctx)
-        audit.check(fmt, bank, result, ctx.renderer)  # the invariants, on what was produced
-    result.left_out.update(left_out)
-    return result
+    return _export_one(select_bank(bank, assessment, form), exporter, ctx)
 
 
 def _write_output(dest: Path, result: ExportResult) -> None:
@@ -206,7 +201,7 @@ def build(
             for (target, name), dest in zip(work, where):
                 if on_start is not None:
                     on_start(name, target.form.name if target.form is not None else "bank")
-                result = _export_one(target, exporters[name], chosen, renderer)
+                result = _export_one(target, exporters[name], _build_context(exporters[name], chosen, renderer))
                 _write_output(dest, result)
                 results.append(result)
             renders = renderer.renders
@@ -224,14 +219,20 @@ def build(
     return report
 
 
-def _export_one(target: Bank, exporter: Exporter, chosen: ExportOptions, renderer: Renderer) -> ExportResult:
-    """One export of a build: the items the format delivers, and an account of those it left out."""
-    ctx = ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
+def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportResult:
+    """One export: the items the format delivers, checked against the invariants (itembank.audit),
+    and an account of those the status filter left out."""
     delivered, left_out = filter_status(target, exporter, ctx.options)
-    result = exporter.export(delivered, ctx)
-    audit.check(exporter.name, delivered, result, renderer)
+    with gc_paused():  # an export makes many small acyclic objects; see itembank.gcpause
+        result = exporter.export(delivered, ctx)
+        audit.check(exporter.name, delivered, result, ctx.renderer)  # the invariants, on what was produced
     result.left_out.update(left_out)
     return result
+
+
+def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer) -> ExportContext:
+    """A build's context for one export: the build's options the format takes, the shared renderer."""
+    return ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
 
 
 def _usable_cores() -> int:
@@ -251,7 +252,7 @@ def _run_job(index: int) -> tuple[int, ExportResult, int]:
     (not its bytes) and how many texts it rendered go back to the parent."""
     target, name = _WORK["work"][index]
     renderer = Renderer()
-    result = _export_one(target, _WORK["exporters"][name], _WORK["options"], renderer)
+    result = _export_one(target, _WORK["exporters"][name], _build_context(_WORK["exporters"][name], _WORK["options"], renderer))
     _write_output(_WORK["dests"][index], result)
     return index, result, renderer.renders
 
