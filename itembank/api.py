@@ -75,9 +75,12 @@ def export(
     ctx: ExportContext | None = None,
     assessment: str | None = None,
     form: str | None = None,
+    jobs: int = 1,
     **options: Any,
 ) -> ExportResult:
     """Run one exporter in memory (nothing is written), on the bank or on one assessment form.
+
+    ``jobs``: processes the exporter may fork (:attr:`ExportContext.jobs`; ignored with ``ctx``).
 
     ``options`` are :class:`~itembank.formats.ExportOptions` fields; one the format does not take is
     a :class:`UsageError` (so is ``options`` together with ``ctx``, which carries its own).  The
@@ -86,7 +89,7 @@ def export(
     """
     exporter = get_exporter(fmt)
     if ctx is None:
-        ctx = ExportContext(options=make_options(options, exporter.options, f"format '{fmt}'"), tool_version=__version__)
+        ctx = ExportContext(options=make_options(options, exporter.options, f"format '{fmt}'"), tool_version=__version__, jobs=jobs)
     elif options:
         raise UsageError("give the export options in ctx.options or as keyword arguments, not both")
     else:
@@ -183,7 +186,7 @@ def build(
         targets = [bank] + [f for name in bank.assessments for f in build_forms(bank, name)]
     report.forms = [t.form.name for t in targets if t.form is not None]
     work = [(target, name) for target in targets for name in exporters]
-    workers = min(_usable_cores() if jobs is None else max(1, jobs), len(work))
+    workers = min(usable_cores() if jobs is None else max(1, jobs), len(work))
     dests = [form_dir(out_dir, target) / exporters[name].default_output for target, name in work]
     results: list[ExportResult] = []
     removed: list[Path] = []
@@ -235,7 +238,8 @@ def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer
     return ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

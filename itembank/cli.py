@@ -234,16 +234,17 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @bank_option
 @_assessment_options
 @_export_options
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes the export may use (default: the usable cores; 1: this process only). The output is the same.")
 @no_cache_option
-def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, **options: Any) -> None:
+def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, jobs: int | None, **options: Any) -> None:
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
     from .api import export as export_bank
-    from .api import form_dir, select_bank
+    from .api import form_dir, select_bank, usable_cores
 
     _check_form(assessment, form)
     exporter = get_exporter(fmt)
     loaded = select_bank(_load(bank), assessment, form)
-    result = export_bank(loaded, fmt, **options)
+    result = export_bank(loaded, fmt, jobs=jobs or usable_cores(), **options)
     target = output or form_dir("dist", loaded) / exporter.default_output
     write_result(result, target, bank_root=bank)
     _print_result(fmt, target, result)

@@ -268,3 +268,65 @@ def test_pool_note_and_summary_note_read_right_for_one(tmp_path: Path) -> None:
     essays = sum(1 for i in bank.items if i.type == "essay")
     assert any(n.startswith(f"{essays} essay item{'s' * (essays != 1)}: ") for n in result.notes), result.notes
     assert not any("(s)" in n for n in result.notes), result.notes
+
+
+def _cloze_skip_bank() -> Bank:
+    """Items around a cloze no page can show: the question numbers after it must not shift."""
+    items: list[object] = [
+        ShortAnswerItem(id=f"s{n}", type="short_answer", stem=f"Question {n}?", answers=("yes",), location=SourceRef("x.yaml"))
+        for n in range(5)
+    ]
+    items.insert(2, ClozeItem(id="c2", type="cloze", stem="Literal `{{a}}` only.", location=SourceRef("x.yaml"),
+                              blanks=(Blank(name="a", kind="text", answers=("x",)),)))
+    return _bank(*items)
+
+
+@pytest.mark.parametrize("source", ["items", "tests/banks/all-types", "tests/banks/html-edge", "cloze-skip", "generated"])
+def test_pages_shared_out_over_processes_are_the_same_bytes(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`export -j N` renders the pages in N forked processes: the site is byte for byte the one
+    process's, files in the same order, with the same account of items."""
+    import subprocess
+    import sys
+
+    import itembank.exporters.html.site as site
+
+    if source == "generated":
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "200", str(tmp_path / "gen")], check=True, capture_output=True)
+        bank = load_bank(tmp_path / "gen")
+    elif source == "cloze-skip":
+        bank = _cloze_skip_bank()
+    else:
+        bank = load_bank(ROOT / source)
+    shares: list[int] = []
+    real = site.shared_out
+
+    def counting(work, tasks, jobs):  # type: ignore[no-untyped-def]
+        out = real(work, tasks, jobs)
+        shares.append(len(out))
+        return out
+
+    monkeypatch.setattr(site, "PARALLEL_FROM", 0)  # share out even these small banks
+    monkeypatch.setattr(site, "shared_out", counting)
+    one = export(bank, "html", page_size=2, jobs=1)
+    for jobs in (2, 3):
+        many = export(bank, "html", page_size=2, jobs=jobs)
+        assert list(many.files or {}) == list(one.files or {})
+        assert many.files == one.files
+        assert (many.skipped, many.written, many.notes) == (one.skipped, one.written, one.notes)
+    assert shares[0] == 1 and shares[1] == 2 and shares[2] == 3  # the pages really were shared out
+    # Each page's questions go on from the previous page's, a skipped item taking no number.
+    files = one.files or {}
+    for part in ("practice", "open"):
+        pages = sorted((n for n in files if re.fullmatch(rf"{part}(-\d+)?\.html", n)), key=lambda n: int(re.sub(r"\D", "", n) or 1))
+        numbers = [h.text_content() for name in pages for h in _doc(files[name]).xpath("//article/header/h3")]
+        assert numbers == [f"Question {n}" for n in range(1, len(numbers) + 1)]
+
+
+def test_small_banks_stay_in_one_process(seed_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+    import itembank.exporters.html.site as site
+
+    jobs_seen: list[int] = []
+    real = site.shared_out
+    monkeypatch.setattr(site, "shared_out", lambda work, tasks, jobs: jobs_seen.append(jobs) or real(work, tasks, jobs))
+    export(seed_bank, "html", jobs=4)
+    assert len(seed_bank.items) < site.PARALLEL_FROM and jobs_seen == [1]

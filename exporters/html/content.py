@@ -63,6 +63,7 @@ class HtmlText:
         self.media: set[str] = set()
         self._block: dict[str, Markup] = {}
         self._inline: dict[str, Markup] = {}
+        self._cloze: dict[tuple[str, tuple[Blank, ...], str], tuple[Markup, frozenset[str]]] = {}
 
     # -- public ----------------------------------------------------------------------------------
 
@@ -90,9 +91,21 @@ class HtmlText:
     def plain(self, text: str) -> str:
         return self.renderer.plain(text)
 
+    def missing_blanks(self, item: ClozeItem, dom_id: str) -> list[str]:
+        """The blanks of ``item`` that no input can take (their placeholders appear only in code)."""
+        _markup, placed = self.cloze(item, dom_id)
+        return [b.name for b in item.blanks if b.name not in placed]
+
     def cloze(self, item: ClozeItem, dom_id: str) -> tuple[Markup, set[str]]:
         """The cloze stem with each ``{{name}}`` replaced by its input or menu (blanks numbered 1..n),
         and the names of the blanks placed (a placeholder inside code stays literal text)."""
+        key = (item.stem, item.blanks, dom_id)
+        out = self._cloze.get(key)
+        if out is None:
+            out = self._cloze[key] = self._make_cloze(item, dom_id)
+        return out[0], set(out[1])
+
+    def _make_cloze(self, item: ClozeItem, dom_id: str) -> tuple[Markup, frozenset[str]]:
         placed: set[str] = set()
         root = copy.copy(self.renderer.tree(item.stem))  # lxml's __copy__ is a deep copy in C
         self._rework(root)
@@ -110,7 +123,7 @@ class HtmlText:
                 text, node.tail = node.tail, None
                 assert parent is not None
                 self._splice(parent, node, text, item, dom_id, numbers, placed)
-        return Markup(_serialize_children(root)), placed
+        return Markup(_serialize_children(root)), frozenset(placed)
 
     # -- internals -------------------------------------------------------------------------------
 

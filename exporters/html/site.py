@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +13,14 @@ import jinja2
 
 from itembank.errors import ItembankError, UsageError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
-from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem
+from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem, ClozeItem
 from itembank.variants import expand, form_seed
 
+from ..kit.forked import shared_out
 from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
 from .links import broken_links
-from .views import PART, ItemView, item_view, points_label
+from .views import PART, ItemView, dom_id, item_view, points_label
 
 HERE = Path(__file__).parent
 STATIC = ("itembank.css", "itembank.js")
@@ -64,6 +65,39 @@ class Page:
     number: int = 1
     count: int = 1
     links: list[tuple[int, str]] = field(default_factory=list)  # (page number, file) of the part's pages
+
+
+@dataclass
+class PartPage:
+    """A page of one part of the site (flashcards, practice, open questions) to render."""
+
+    part: str
+    number: int
+    count: int
+    links: list[tuple[int, str]]
+    items: Sequence[AnyItem]  # as shown (see HtmlExporter._deliverable)
+    first_number: int  # the question number of its first item
+
+    @property
+    def file(self) -> str:
+        return page_file(self.part, self.number)
+
+
+@dataclass
+class TestPage:
+    """An assessment form's test page to render."""
+
+    form: Bank
+    file: str
+
+
+#: From this many items on, the pages are shared out over ``ExportContext.jobs`` processes; below
+#: it a fork costs more than it saves.
+PARALLEL_FROM = 1000
+
+
+def _missing_reason(names: Sequence[str]) -> str:
+    return f"cloze blank(s) {', '.join(names)} appear only inside code, where no input can go"
 
 
 def page_file(part: str, n: int) -> str:
@@ -149,36 +183,59 @@ class HtmlExporter:
         nav = [("index.html", "Home")] + [(page_file(p, 1), PART_TITLES[p]) for p, items in by_part.items() if items]
         if tests:
             nav.append(("index.html#tests", "Tests"))
-        files: dict[str, bytes] = {}
         env = environment()
         skipped_all: dict[str, str] = {}
+        tasks: list[PartPage | TestPage] = []
         for part, items in by_part.items():
             if not items:
                 continue
-            views, skipped = self._views(items, text)
+            shown, skipped = self._deliverable(items, text)
             skipped_all.update(skipped)
-            pages = list(chunks(views, page_size))
+            pages = list(chunks(shown, page_size))
             links = [(n, page_file(part, n)) for n in range(1, len(pages) + 1)]
-            for n, chunk in enumerate(pages, 1):
-                if part == "flashcards":
-                    groups = runs(chunk, lambda v: LEVEL_TITLES.get(v.level, v.level.title()))
-                else:
-                    groups = runs(chunk, lambda v: bank.by_id[v.id].topic or "General")
-                page = Page(page_file(part, n), part, PART_TITLES[part], groups, n, len(pages), links)
-                template = "flashcards.html.j2" if part == "flashcards" else "items.html.j2"
-                files[page.file] = self._render(env, template, common, nav, page=page, mode="practice")
+            tasks += [PartPage(part, n, len(pages), links, chunk, (n - 1) * page_size + 1) for n, chunk in enumerate(pages, 1)]
         self._account(result, bank.items, skipped_all)
         test_links = []
         for form in tests:
             assert form.form is not None
-            views, _skipped = self._views(form.items, text, form_seed(form.form))
             name = f"test-{form.form.name}.html"
-            files[name] = self._test_page(form, views, text, name, common, nav)
+            tasks.append(TestPage(form, name))
             test_links.append((name, f"{form.form.title} — form {form.form.form}", len(form.items)))
+        # The pages are independent: with more than one job they are shared out over forked
+        # processes (the same bytes, in the same order, whatever the number of jobs).
+        jobs = ctx.jobs if len(bank.items) >= PARALLEL_FROM else 1
+        work = partial(self._render_pages, bank, text, env, common, nav)
+        files: dict[str, bytes] = {}
+        shares = shared_out(work, tasks, jobs)
+        for share in shares:
+            text.media.update(share[1])
+        rendered = {name: data for share in shares for name, data in share[0]}
+        for task in tasks:
+            files[task.file] = rendered[task.file]
         counts = {p: len(items) for p, items in by_part.items()}
         files["index.html"] = self._render(env, "index.html.j2", common, nav, page=Page("index.html", "index", "Home", []),
                                            counts=counts, tests=test_links, topics=bank.topics())
         return files
+
+    def _render_pages(self, bank: Bank, text: HtmlText, env: jinja2.Environment, common: dict[str, Any],
+                      nav: list[tuple[str, str]], tasks: Sequence[PartPage | TestPage]) -> tuple[list[tuple[str, bytes]], set[str]]:
+        """The pages of ``tasks`` (file name, bytes), and the bank images they show."""
+        out: list[tuple[str, bytes]] = []
+        for task in tasks:
+            if isinstance(task, TestPage):
+                assert task.form.form is not None
+                views, _skipped = self._views(task.form.items, text, form_seed(task.form.form))
+                out.append((task.file, self._test_page(task.form, views, text, task.file, common, nav)))
+                continue
+            views = [item_view(item, task.first_number + i, text) for i, item in enumerate(task.items)]
+            if task.part == "flashcards":
+                groups = runs(views, lambda v: LEVEL_TITLES.get(v.level, v.level.title()))
+            else:
+                groups = runs(views, lambda v: bank.by_id[v.id].topic or "General")
+            page = Page(task.file, task.part, PART_TITLES[task.part], groups, task.number, task.count, task.links)
+            template = "flashcards.html.j2" if task.part == "flashcards" else "items.html.j2"
+            out.append((task.file, self._render(env, template, common, nav, page=page, mode="practice")))
+        return out, text.media
 
     def _forms(self, bank: Bank) -> list[Bank]:
         from itembank.assessments import build_forms
@@ -200,11 +257,31 @@ class HtmlExporter:
                     continue
             view = item_view(item, number + 1, text)
             if view.type == "cloze" and view.missing_blanks:
-                skipped[item.id] = f"cloze blank(s) {', '.join(view.missing_blanks)} appear only inside code, where no input can go"
+                skipped[item.id] = _missing_reason(view.missing_blanks)
                 continue
             number += 1
             views.append(view)
         return views, skipped
+
+    def _deliverable(self, items: Sequence[AnyItem], text: HtmlText, seed: int | str = 0) -> tuple[list[AnyItem], dict[str, str]]:
+        """The items as the pages show them (a calculated item as one seeded variant), and the
+        reasons for those no page can show; the same choices as :meth:`_views`, without the views."""
+        shown: list[AnyItem] = []
+        skipped: dict[str, str] = {}
+        for item in items:
+            if isinstance(item, CalculatedItem):
+                try:
+                    item = expand(item, 1, seed)[0]
+                except ValueError as exc:
+                    skipped[item.id] = str(exc)
+                    continue
+            if isinstance(item, ClozeItem):
+                missing = text.missing_blanks(item, dom_id(item))
+                if missing:
+                    skipped[item.id] = _missing_reason(missing)
+                    continue
+            shown.append(item)
+        return shown, skipped
 
     def _account(self, result: ExportResult, items: Sequence[AnyItem], skipped: dict[str, str]) -> None:
         for item in items:

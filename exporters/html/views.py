@@ -111,8 +111,13 @@ def word_limits(low: int | None, high: int | None) -> str:
     return ""
 
 
+def dom_id(item: AnyItem) -> str:
+    """The id of the item's ``<article>`` (and the prefix of its controls' ids)."""
+    return f"q-{item.id}"
+
+
 def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
-    dom = f"q-{item.id}"
+    dom = dom_id(item)
     meta = [m for m in (item.difficulty, item.level) if m]
     view = ItemView(
         id=item.id,
