@@ -245,34 +245,20 @@ class HtmlExporter:
     # -- pieces ------------------------------------------------------------------------------------
 
     def _views(self, items: Sequence[AnyItem], text: HtmlText, seed: int | str = 0) -> tuple[list[ItemView], dict[str, str]]:
-        views: list[ItemView] = []
-        skipped: dict[str, str] = {}
-        number = 0
-        for item in items:
-            if isinstance(item, CalculatedItem):  # one seeded variant (a test page: its form's seed), as a numeric item
-                try:
-                    item = expand(item, 1, seed)[0]
-                except ValueError as exc:  # no finite variant (validation rules this out for 300 draws)
-                    skipped[item.id] = str(exc)
-                    continue
-            view = item_view(item, number + 1, text)
-            if view.type == "cloze" and view.missing_blanks:
-                skipped[item.id] = _missing_reason(view.missing_blanks)
-                continue
-            number += 1
-            views.append(view)
-        return views, skipped
+        """The views of the items a page can show, numbered from 1, and the reasons for the others."""
+        shown, skipped = self._deliverable(items, text, seed)
+        return [item_view(item, n, text) for n, item in enumerate(shown, 1)], skipped
 
     def _deliverable(self, items: Sequence[AnyItem], text: HtmlText, seed: int | str = 0) -> tuple[list[AnyItem], dict[str, str]]:
-        """The items as the pages show them (a calculated item as one seeded variant), and the
-        reasons for those no page can show; the same choices as :meth:`_views`, without the views."""
+        """The items as the pages show them (a calculated item as one seeded variant: a test page
+        uses its form's seed), and the reasons for those no page can show."""
         shown: list[AnyItem] = []
         skipped: dict[str, str] = {}
         for item in items:
             if isinstance(item, CalculatedItem):
                 try:
                     item = expand(item, 1, seed)[0]
-                except ValueError as exc:
+                except ValueError as exc:  # no finite variant (validation rules this out for 300 draws)
                     skipped[item.id] = str(exc)
                     continue
             if isinstance(item, ClozeItem):

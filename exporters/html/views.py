@@ -86,7 +86,6 @@ class ItemView:
     template: str = ""
     back: Markup = Markup("")
     level: str = ""
-    missing_blanks: list[str] = field(default_factory=list)
 
 
 def points_label(points: float) -> str:
@@ -169,8 +168,7 @@ def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
         view.steps = [(sid, Markup.escape(t)) for sid, t in scrambled(item.id, ordering_ids(item))]
         answer = Section("answer", "Order", items=[Markup.escape(t) for t in item.sequence], ordered=True)
     elif isinstance(item, ClozeItem):
-        view.stem, placed = text.cloze(item, dom)
-        view.missing_blanks = [b.name for b in item.blanks if b.name not in placed]
+        view.stem, _placed = text.cloze(item, dom)  # blanks no input can take: skipped before (site._deliverable)
         numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
         view.blank_feedback = [(b.name, numbers[b.name], text.block(b.feedback)) for b in item.blanks if b.feedback]
         answer = Section("answer", "Answers", ordered=True, items=[Markup.escape(_blank_answer(b)) for b in item.blanks])
