@@ -15,7 +15,9 @@ def _collector_on():
     gc.enable()
     yield
     gc.unfreeze()
-    if not was:
+    if was:
+        gc.enable()
+    else:
         gc.disable()
 
 
