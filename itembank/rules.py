@@ -7,10 +7,11 @@ item id.  Rules read the raw mapping (not the model) so that paths match what th
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyromark
 
@@ -245,6 +246,42 @@ def numeric_answer(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         yield ("range",), "IB207", f"range min {rng['min']} is greater than max {rng['max']}"
 
 
+#: Significant digits every export keeps of a number: a double holds 15 decimal digits exactly,
+#: and the LMS formats (Moodle, GIFT, QTI, Canvas) store their keys as doubles.
+KEPT_DIGITS = 15
+
+
+def significant_digits(value: float) -> int:
+    """How many significant decimal digits ``value`` needs as parsed: an integer's own, a float's
+    shortest round-trip form's (``repr``)."""
+    text = str(abs(value)) if isinstance(value, int) else repr(abs(value))
+    return len(text.lower().split("e")[0].replace(".", "").strip("0")) or 1
+
+
+def _exact_numbers(fields: Iterable[tuple[tuple[str | int, ...], Any]]) -> Iterator[Finding]:
+    for path, value in fields:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            continue  # not a number (the schema says so)
+        digits = significant_digits(value)
+        if digits > KEPT_DIGITS:
+            yield path, "IB224", (
+                f"{value!r} has {digits} significant digits; exports keep {KEPT_DIGITS} "
+                f"(the LMSs store numbers as doubles) and would write {float(value):.{KEPT_DIGITS}g}: round it"
+            )
+
+
+def number_precision(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
+    """The numbers of an answer key are kept as written: no export may silently round one."""
+    if item["type"] == "numeric":
+        rng = item.get("range") or {}
+        yield from _exact_numbers([(("answer",), item.get("answer")), (("tolerance",), item.get("tolerance")),
+                                   (("range", "min"), rng.get("min")), (("range", "max"), rng.get("max"))])
+    elif item["type"] == "cloze":
+        for name, blank in item["blanks"].items():
+            yield from _exact_numbers([(("blanks", name, "number"), blank.get("number")),
+                                       (("blanks", name, "tolerance"), blank.get("tolerance"))])
+
+
 def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if item["type"] != "cloze":
         return
@@ -463,6 +500,7 @@ RULES: tuple[Rule, ...] = (
     text_content,
     choice_keys,
     numeric_answer,
+    number_precision,
     cloze_blanks,
     matching_pairs,
     ordering_sequence,

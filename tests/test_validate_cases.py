@@ -318,3 +318,23 @@ def test_the_yaml_trap_precheck_finds_every_space_hash(text: str) -> None:
     from itembank.yaml_traps import _space_hash
 
     assert _space_hash(text) == (" #" in text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(min_value=-(10**30), max_value=10**30)))
+def test_a_number_the_precision_rule_lets_through_survives_fifteen_digits(value: float) -> None:
+    """IB224 is sound and tight: a number of at most 15 significant digits is the same number once
+    written with 15 (as the exports write it); one of more is not."""
+    import sys
+    from decimal import Decimal
+
+    from itembank.rules import KEPT_DIGITS, significant_digits
+
+    written = f"{float(value):.{KEPT_DIGITS}g}"
+    exact = Decimal(value) if isinstance(value, int) else Decimal(repr(value))
+    if significant_digits(value) <= KEPT_DIGITS:
+        assert float(written) == float(value)  # the LMS stores the same double
+        if value == 0 or abs(value) >= sys.float_info.min:  # subnormals hold fewer digits than 15
+            assert Decimal(written) == exact  # and it is the number as written
+    else:
+        assert Decimal(written) != exact
