@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import ClassVar
 
 from lxml import etree
@@ -37,6 +37,22 @@ from .profiles import MATHML_NS, TOOL_NAME, XSI_NS, Profile
 from . import template
 
 # --- one item -------------------------------------------------------------------------------
+
+#: Declarations and rules that are the same in many items, built once per profile and then copied
+#: (an lxml deep copy costs about what one element built from Python does, whatever its size).
+_SHARED: dict[tuple[str, Hashable], etree._Element] = {}
+_SHARED_MAX = 2048  # distinct shapes kept; beyond it a shape is built each time (same tree, only slower)
+
+
+def shared(profile: Profile, key: Hashable, build: Callable[[], etree._Element]) -> etree._Element:
+    """A copy of the tree ``build()`` makes, which depends on ``profile`` and ``key`` only."""
+    proto = _SHARED.get((profile.key, key))
+    if proto is None:
+        proto = build()
+        if len(_SHARED) >= _SHARED_MAX:
+            return proto
+        _SHARED[(profile.key, key)] = proto
+    return proto.__copy__()  # lxml copies the whole subtree (what copy.deepcopy does, without its memo)
 
 
 INTERACTION = {
@@ -114,21 +130,30 @@ class ItemBuilder:
     # declarations ------------------------------------------------------------------------
 
     def response(self, ident: str, cardinality: str, base_type: str, correct: Iterable[str] = ()) -> etree._Element:
-        decl = self.p.el(None, "responseDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type)
-        values = list(correct)
-        if values:
-            cr = self.p.el(decl, "correctResponse")
-            for v in values:
-                self.p.el(cr, "value", v)
+        values = tuple(correct)
+
+        def build() -> etree._Element:
+            decl = self.p.el(None, "responseDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type)
+            if values:
+                cr = self.p.el(decl, "correctResponse")
+                for v in values:
+                    self.p.el(cr, "value", v)
+            return decl
+
+        # a string key is the author's text, nearly always different: not worth keeping
+        decl = build() if base_type == "string" else shared(self.p, ("response", ident, cardinality, base_type, values), build)
         self.responses.append(decl)
         return decl
 
     def outcome(self, ident: str, cardinality: str, base_type: str, default: str | None = None, **attrs: str) -> None:
-        decl = self.p.el(None, "outcomeDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type, **attrs)
-        if default is not None:
-            dv = self.p.el(decl, "defaultValue")
-            self.p.el(dv, "value", default)
-        self.outcomes.append(decl)
+        def build() -> etree._Element:
+            decl = self.p.el(None, "outcomeDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type, **attrs)
+            if default is not None:
+                dv = self.p.el(decl, "defaultValue")
+                self.p.el(dv, "value", default)
+            return decl
+
+        self.outcomes.append(shared(self.p, ("outcome", ident, cardinality, base_type, default, *attrs.items()), build))
 
     def _score_outcomes(self) -> None:
         item = self.item
@@ -146,7 +171,7 @@ class ItemBuilder:
 
     # response processing helpers ------------------------------------------------------------
 
-    def set_outcome(self, parent: etree._Element, ident: str) -> etree._Element:
+    def set_outcome(self, parent: etree._Element | None, ident: str) -> etree._Element:
         return self.p.el(parent, "setOutcomeValue", identifier=ident)
 
     def base(self, parent: etree._Element, base_type: str, value: str) -> etree._Element:
@@ -155,27 +180,35 @@ class ItemBuilder:
     def var(self, parent: etree._Element, ident: str) -> etree._Element:
         return self.p.el(parent, "variable", identifier=ident)
 
-    def score_if(self, build_condition, score_expr=None, *, otherwise_expr=None, null_response: str | None = "RESPONSE") -> None:
-        """``if RESPONSE is null: SCORE=0 elif condition: SCORE=MAXSCORE (or expr) else SCORE=0 (or expr)``."""
-        cond = self.p.el(self.rp, "responseCondition")
-        if null_response is not None:
-            first = self.p.el(cond, "responseIf")
-            self.var(self.p.el(first, "isNull"), null_response)
-            self.base(self.set_outcome(first, "SCORE"), "float", "0")
-            branch = self.p.el(cond, "responseElseIf")
-        else:
-            branch = self.p.el(cond, "responseIf")
-        build_condition(branch)
-        target = self.set_outcome(branch, "SCORE")
-        if score_expr is None:
-            self.var(target, "MAXSCORE")
-        else:
-            score_expr(target)
-        otherwise = self.set_outcome(self.p.el(cond, "responseElse"), "SCORE")
-        if otherwise_expr is None:
-            self.base(otherwise, "float", "0")
-        else:
-            otherwise_expr(otherwise)
+    def score_if(self, build_condition, score_expr=None, *, otherwise_expr=None, null_response: str | None = "RESPONSE",
+                 same: str | None = None) -> None:
+        """``if RESPONSE is null: SCORE=0 elif condition: SCORE=MAXSCORE (or expr) else SCORE=0 (or expr)``.
+
+        ``same``: a name for a rule that is the same in every item (built once, then copied)."""
+
+        def build() -> etree._Element:
+            cond = self.p.el(None, "responseCondition")
+            if null_response is not None:
+                first = self.p.el(cond, "responseIf")
+                self.var(self.p.el(first, "isNull"), null_response)
+                self.base(self.set_outcome(first, "SCORE"), "float", "0")
+                branch = self.p.el(cond, "responseElseIf")
+            else:
+                branch = self.p.el(cond, "responseIf")
+            build_condition(branch)
+            target = self.set_outcome(branch, "SCORE")
+            if score_expr is None:
+                self.var(target, "MAXSCORE")
+            else:
+                score_expr(target)
+            otherwise = self.set_outcome(self.p.el(cond, "responseElse"), "SCORE")
+            if otherwise_expr is None:
+                self.base(otherwise, "float", "0")
+            else:
+                otherwise_expr(otherwise)
+            return cond
+
+        self.rp.append(build() if same is None else shared(self.p, ("score", same, null_response), build))
 
     def match_correct(self, parent: etree._Element, ident: str = "RESPONSE") -> None:
         m = self.p.el(parent, "match")
@@ -184,10 +217,15 @@ class ItemBuilder:
 
     def mirror_feedback(self) -> None:
         """FEEDBACK := RESPONSE (when answered), so each chosen option's modal feedback shows."""
-        cond = self.p.el(self.rp, "responseCondition")
-        branch = self.p.el(cond, "responseIf")
-        self.var(self.p.el(self.p.el(branch, "not"), "isNull"), "RESPONSE")
-        self.var(self.set_outcome(branch, "FEEDBACK"), "RESPONSE")
+
+        def build() -> etree._Element:
+            cond = self.p.el(None, "responseCondition")
+            branch = self.p.el(cond, "responseIf")
+            self.var(self.p.el(self.p.el(branch, "not"), "isNull"), "RESPONSE")
+            self.var(self.set_outcome(branch, "FEEDBACK"), "RESPONSE")
+            return cond
+
+        self.rp.append(shared(self.p, "mirror-feedback", build))
 
     def modal(self, outcome: str, ident: str, title: str, fill) -> None:
         fb = self.p.el(None, "modalFeedback", outcomeIdentifier=outcome, identifier=ident, showHide="show", title=title)
@@ -223,7 +261,7 @@ class ItemBuilder:
         opts = [(qti_id(o.id, "C_"), o.text, o.correct, o.feedback) for o in item.options]
         self.response("RESPONSE", "single", "identifier", [i for i, _t, c, _f in opts if c])
         self._choices(opts, 1, item.shuffle)
-        self.score_if(lambda b: self.match_correct(b))
+        self.score_if(lambda b: self.match_correct(b), same="match")
         if any(fb for *_x, fb in opts):
             self.mirror_feedback()
 
@@ -236,7 +274,7 @@ class ItemBuilder:
         ]
         self.response("RESPONSE", "single", "identifier", ["true" if item.answer else "false"])
         self._choices(opts, 1, False)  # True before False, always
-        self.score_if(lambda b: self.match_correct(b))
+        self.score_if(lambda b: self.match_correct(b), same="match")
         if item.true_feedback or item.false_feedback:
             self.mirror_feedback()
 
@@ -255,9 +293,9 @@ class ItemBuilder:
             for ident, _t, correct, _f in opts:
                 value = item.points / len(keys) if correct else -item.points / n_wrong
                 self.p.el(mapping, "mapEntry", mapKey=ident, mappedValue=number_text(value))
-            self.score_if(lambda b: self.match_correct(b), otherwise_expr=lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"))
+            self.score_if(lambda b: self.match_correct(b), otherwise_expr=lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"), same="match-else-map")
         else:
-            self.score_if(lambda b: self.match_correct(b))
+            self.score_if(lambda b: self.match_correct(b), same="match")
         if any(fb for *_x, fb in opts):
             self.mirror_feedback()
 
@@ -273,7 +311,7 @@ class ItemBuilder:
         longest = max(len(a) for a in item.answers)
         self.p.el(para, "textEntryInteraction", responseIdentifier="RESPONSE", expectedLength=str(max(10, longest + 5)))
         self.assets.interactions.append("textEntryInteraction")
-        self.score_if(lambda b: self._is_positive_map(b, "RESPONSE"), lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"))
+        self.score_if(lambda b: self._is_positive_map(b, "RESPONSE"), lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"), same="map")
 
     def _is_positive_map(self, parent: etree._Element, ident: str) -> None:
         gt = self.p.el(parent, "gt")
@@ -385,7 +423,7 @@ class ItemBuilder:
         for ident, text in answers:  # plain text (itembank.fields): literal, never rendered as Markdown
             self.p.el(targets, "simpleAssociableChoice", _one_line(text), identifier=ident, matchMax="1")
         self.assets.interactions.append("matchInteraction")
-        self.score_if(lambda b: self._is_positive_map(b, "RESPONSE"), lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"))
+        self.score_if(lambda b: self._is_positive_map(b, "RESPONSE"), lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"), same="map")
 
     def _build_ordering(self) -> None:
         item = self.item
@@ -398,7 +436,7 @@ class ItemBuilder:
         for ident, text in _scrambled(item.id, list(zip(idents, item.sequence))):  # plain text, literal
             self.p.el(inter, "simpleChoice", _one_line(text), identifier=ident)
         self.assets.interactions.append("orderInteraction")
-        self.score_if(lambda b: self.match_correct(b))
+        self.score_if(lambda b: self.match_correct(b), same="match")
 
     def _build_cloze(self) -> None:
         item = self.item
@@ -561,19 +599,28 @@ class ItemBuilder:
         item = self.item
         if has_solution(item):
             self.outcome("SOLUTION_FB", "single", "identifier")
-            self.base(self.set_outcome(self.rp, "SOLUTION_FB"), "identifier", "SOLUTION")
+            self.rp.append(shared(self.p, "solution-rule", self._solution_rule))
             self.modal("SOLUTION_FB", "SOLUTION", "Explanation", self._solution_into)
         if item.hints and item.gradable:
             # Hints after an attempt that did not earn full marks: renders and scores everywhere,
             # unlike an endAttemptInteraction hint request (see docs/qti.md).
             self.outcome("HINT_FB", "single", "identifier")
-            cond = self.p.el(self.rp, "responseCondition")
-            branch = self.p.el(cond, "responseIf")
-            lt = self.p.el(branch, "lt")
-            self.var(lt, "SCORE")
-            self.var(lt, "MAXSCORE")
-            self.base(self.set_outcome(branch, "HINT_FB"), "identifier", "HINT")
+            self.rp.append(shared(self.p, "hint-rule", self._hint_rule))
             self.modal("HINT_FB", "HINT", "Hint", self._hints_into)
+
+    def _solution_rule(self) -> etree._Element:
+        rule = self.set_outcome(None, "SOLUTION_FB")
+        self.base(rule, "identifier", "SOLUTION")
+        return rule
+
+    def _hint_rule(self) -> etree._Element:
+        cond = self.p.el(None, "responseCondition")
+        branch = self.p.el(cond, "responseIf")
+        lt = self.p.el(branch, "lt")
+        self.var(lt, "SCORE")
+        self.var(lt, "MAXSCORE")
+        self.base(self.set_outcome(branch, "HINT_FB"), "identifier", "HINT")
+        return cond
 
     def _hints_into(self, parent: etree._Element) -> None:
         h = self.p.html
