@@ -64,7 +64,7 @@ class BodyWriter:
     def blocks(self, text: str) -> list[etree._Element]:
         """The text's block elements, converted; append them where blocks are allowed."""
         html = self.renderer.html(text)
-        if all(tag in _KEPT_AS_IS for tag in _ANY_TAG.findall(html)):
+        if _KEPT_AS_IS.issuperset(_ANY_TAG.findall(html)):
             # Only tags QTI keeps as they are (no attribute, no math, no image: most texts): parsed
             # straight into the QTI namespace, with nothing to convert.
             try:

@@ -29,7 +29,7 @@ from itembank.model import (
 )
 from itembank.render import Renderer
 
-from ..kit.explain import SectionKind, explanation
+from ..kit.explain import Section, SectionKind, explanation
 from ..kit.numbers import number_text
 from .body import BodyWriter, ItemAssets, latex_to_mathml
 from .ids import qti_id
@@ -597,10 +597,11 @@ class ItemBuilder:
 
     def _general_feedback(self) -> None:
         item = self.item
-        if has_solution(item):
+        sections = explanation(item, SOLUTION_LABELS)  # once: has_solution(item) is bool(sections)
+        if sections:
             self.outcome("SOLUTION_FB", "single", "identifier")
             self.rp.append(shared(self.p, "solution-rule", self._solution_rule))
-            self.modal("SOLUTION_FB", "SOLUTION", "Explanation", self._solution_into)
+            self.modal("SOLUTION_FB", "SOLUTION", "Explanation", lambda parent: self._solution_into(parent, sections))
         if item.hints and item.gradable:
             # Hints after an attempt that did not earn full marks: renders and scores everywhere,
             # unlike an endAttemptInteraction hint request (see docs/qti.md).
@@ -629,9 +630,9 @@ class ItemBuilder:
         for hint in self.item.hints:
             self.body_writer.into(etree.SubElement(ul, h("li")), hint)
 
-    def _solution_into(self, parent: etree._Element) -> None:
+    def _solution_into(self, parent: etree._Element, sections: list[Section]) -> None:
         h = self.p.html
-        for section in explanation(self.item, SOLUTION_LABELS):
+        for section in sections:
             etree.SubElement(parent, h("h4")).text = section.label
             if section.text:
                 self.body_writer.into(parent, section.text)
