@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import hashlib
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import ClassVar
 
 from lxml import etree
@@ -110,6 +110,7 @@ class ItemBuilder:
             # its texts from here on hold slots where the placeholders were (printedVariables at the end)
             self.template = template.build(self.p, self.item)
             self.item = self.template.item
+        self.body_writer.parse_ahead(_markdown_texts(self.item))
         self._score_outcomes()
         self.BUILDERS[self.item.type](self)
         self._general_feedback()
@@ -662,6 +663,41 @@ class ItemBuilder:
         "flashcard": _build_flashcard,
         "calculated": _build_calculated,
     }
+
+
+def _markdown_texts(item: AnyItem) -> Iterator[str]:
+    """The item's Markdown texts that its QTI file holds (for BodyWriter.parse_ahead: one missing
+    here is parsed on its own, an extra one costs only its share of the parse)."""
+    yield item.stem
+    if isinstance(item, ChoiceItem):
+        for o in item.options:
+            yield o.text
+            if o.feedback:
+                yield o.feedback
+    elif isinstance(item, TrueFalseItem):
+        if item.true_feedback:
+            yield item.true_feedback
+        if item.false_feedback:
+            yield item.false_feedback
+    elif isinstance(item, MatchingItem):
+        for pair in item.pairs:
+            yield pair.prompt
+    elif isinstance(item, EssayItem):
+        if item.sample_answer:
+            yield item.sample_answer
+    elif isinstance(item, FlashcardItem):
+        yield item.answer
+    elif isinstance(item, ClozeItem):
+        for blank in item.blanks:
+            if blank.feedback:
+                yield blank.feedback
+    yield from item.hints
+    for section in explanation(item, SOLUTION_LABELS):
+        if section.text:
+            yield section.text
+        for step in section.steps:
+            yield step.text
+        yield from section.items
 
 
 def _strong(h, text: str) -> etree._Element:
