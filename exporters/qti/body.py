@@ -125,7 +125,7 @@ class BodyWriter:
         """
         blocks = self.blocks(text)
         for block in blocks:
-            for link in [a for a in block.iter() if isinstance(a.tag, str) and etree.QName(a).localname == "a"]:
+            for link in list(block.iter(self.p.html("a"))):  # converted links are in the QTI namespace
                 href, label = link.get("href", ""), "".join(link.itertext())  # type: ignore[arg-type]
                 link.tag = self.p.html("span")
                 link.attrib.clear()

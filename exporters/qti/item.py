@@ -86,6 +86,7 @@ class ItemBuilder:
         self.outcomes: list[etree._Element] = []
         self.extra_after_body: list[etree._Element] = []
         self.template: template.Template | None = None
+        self.sections: list[Section] = []  # the explanation's, set by build()
 
     # structure ---------------------------------------------------------------------------
 
@@ -110,7 +111,8 @@ class ItemBuilder:
             # its texts from here on hold slots where the placeholders were (printedVariables at the end)
             self.template = template.build(self.p, self.item)
             self.item = self.template.item
-        self.body_writer.parse_ahead(_markdown_texts(self.item))
+        self.sections = explanation(self.item, SOLUTION_LABELS)
+        self.body_writer.parse_ahead(_markdown_texts(self.item, self.sections))
         self._score_outcomes()
         self.BUILDERS[self.item.type](self)
         self._general_feedback()
@@ -598,7 +600,7 @@ class ItemBuilder:
 
     def _general_feedback(self) -> None:
         item = self.item
-        sections = explanation(item, SOLUTION_LABELS)  # once: has_solution(item) is bool(sections)
+        sections = self.sections  # has_solution(item) is bool(sections)
         if sections:
             self.outcome("SOLUTION_FB", "single", "identifier")
             self.rp.append(shared(self.p, "solution-rule", self._solution_rule))
@@ -665,7 +667,7 @@ class ItemBuilder:
     }
 
 
-def _markdown_texts(item: AnyItem) -> Iterator[str]:
+def _markdown_texts(item: AnyItem, sections: list[Section]) -> Iterator[str]:
     """The item's Markdown texts that its QTI file holds (for BodyWriter.parse_ahead: one missing
     here is parsed on its own, an extra one costs only its share of the parse)."""
     yield item.stem
@@ -692,7 +694,7 @@ def _markdown_texts(item: AnyItem) -> Iterator[str]:
             if blank.feedback:
                 yield blank.feedback
     yield from item.hints
-    for section in explanation(item, SOLUTION_LABELS):
+    for section in sections:
         if section.text:
             yield section.text
         for step in section.steps:
