@@ -91,13 +91,21 @@ class ItemBuilder:
     # structure ---------------------------------------------------------------------------
 
     def _root(self) -> etree._Element:
+        # A new root with its namespace declarations is the dearest element of an item: copied from
+        # a prototype, its identifier and title set in place (same attribute order).
+        root = shared(self.p, ("root", self.tool_version), self._new_root)
+        root.set("identifier", qti_id(self.item.id, "I_"))
+        root.set("title", _one_line(self.item.name))
+        return root
+
+    def _new_root(self) -> etree._Element:
         nsmap = {None: self.p.ns, "xsi": XSI_NS}
         if latex_to_mathml is not None:
             nsmap["m"] = MATHML_NS
         root = etree.Element(self.p.tag("assessmentItem"), nsmap=nsmap)  # type: ignore[arg-type]  # lxml-stubs: None is the default namespace's key
         root.set(f"{{{XSI_NS}}}schemaLocation", f"{self.p.ns} {self.p.schema_location}")
-        root.set("identifier", qti_id(self.item.id, "I_"))
-        root.set("title", _one_line(self.item.name))
+        root.set("identifier", "")
+        root.set("title", "")
         root.set(self.p.attr("adaptive"), "false")
         root.set(self.p.attr("timeDependent"), "false")
         root.set(self.p.attr("toolName"), TOOL_NAME)
