@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import copy
 import hashlib
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import ClassVar
@@ -52,7 +53,7 @@ def shared(profile: Profile, key: Hashable, build: Callable[[], etree._Element])
         if len(_SHARED) >= _SHARED_MAX:
             return proto
         _SHARED[(profile.key, key)] = proto
-    return proto.__copy__()  # lxml copies the whole subtree (what copy.deepcopy does, without its memo)
+    return copy.copy(proto)  # lxml copies the whole subtree (what copy.deepcopy does, without its memo)
 
 
 INTERACTION = {

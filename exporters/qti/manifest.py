@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -80,7 +81,7 @@ def _vocab_block(block: str, tag: str, value: str) -> etree._Element:
     if proto is None:
         proto = _VOCAB_BLOCKS[(block, tag, value)] = etree.Element(f"{{{LOM_NS}}}{block}")
         _vocab(proto, tag, value)
-    return proto.__copy__()
+    return copy.copy(proto)  # the whole subtree (lxml)
 
 
 def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> etree._Element:
@@ -93,7 +94,7 @@ def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> 
     proto = _QTI_METADATA.get(key)
     if proto is None:
         proto = _QTI_METADATA[key] = _new_qti_metadata(profile, interactions, has_feedback, solution, tool_version)
-    return proto.__copy__()
+    return copy.copy(proto)  # the whole subtree (lxml)
 
 
 _QTI_METADATA: dict[tuple[str, tuple[str, ...], bool, bool, str], etree._Element] = {}
