@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -60,58 +59,32 @@ def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Eleme
     for tag in item.tags:
         _lom_string(general, "keyword", tag)
     # the item's status as LOM's lifeCycle status (draft, revised, final, unavailable)
-    lom.append(_vocab_block("lifeCycle", "status", LOM_STATUS[item.status]))
+    _vocab(etree.SubElement(lom, f"{{{LOM_NS}}}lifeCycle"), "status", LOM_STATUS[item.status])
     if item.difficulty in LOM_DIFFICULTY:
-        lom.append(_vocab_block("educational", "difficulty", LOM_DIFFICULTY[item.difficulty]))
+        educational = etree.SubElement(lom, f"{{{LOM_NS}}}educational")
+        _vocab(educational, "difficulty", LOM_DIFFICULTY[item.difficulty])
     for objective in item.objectives:
-        classification = _vocab_block("classification", "purpose", "educational objective")
+        classification = etree.SubElement(lom, f"{{{LOM_NS}}}classification")
+        _vocab(classification, "purpose", "educational objective")
         _lom_string(classification, "description", objective)
-        lom.append(classification)
     return lom
 
 
-#: The few vocabulary blocks every item's LOM repeats, built once and copied (an lxml copy of a
-#: small tree costs about what one element built from Python does).
-_VOCAB_BLOCKS: dict[tuple[str, str, str], etree._Element] = {}
-
-
-def _vocab_block(block: str, tag: str, value: str) -> etree._Element:
-    """``<block><tag><source>LOMv1.0</source><value>value</value></tag></block>``, a copy of its own."""
-    proto = _VOCAB_BLOCKS.get((block, tag, value))
-    if proto is None:
-        proto = _VOCAB_BLOCKS[(block, tag, value)] = etree.Element(f"{{{LOM_NS}}}{block}")
-        _vocab(proto, tag, value)
-    return copy.copy(proto)  # the whole subtree (lxml)
-
-
 def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> etree._Element:
-    item = entry.item
-    interactions = tuple(entry.assets.interactions)
-    has_feedback = has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
-    solution = item.type != "essay" or (isinstance(item, EssayItem) and bool(item.sample_answer))
-    # the same few blocks for thousands of items: built once, copied
-    key = (profile.key, interactions, has_feedback, solution, tool_version)
-    proto = _QTI_METADATA.get(key)
-    if proto is None:
-        proto = _QTI_METADATA[key] = _new_qti_metadata(profile, interactions, has_feedback, solution, tool_version)
-    return copy.copy(proto)  # the whole subtree (lxml)
-
-
-_QTI_METADATA: dict[tuple[str, tuple[str, ...], bool, bool, str], etree._Element] = {}
-
-
-def _new_qti_metadata(profile: Profile, interactions: tuple[str, ...], has_feedback: bool, solution: bool, tool_version: str) -> etree._Element:
     md = etree.Element(f"{{{profile.md_ns}}}qtiMetadata")
+    item = entry.item
 
     def add(tag: str, text: str) -> None:
         etree.SubElement(md, f"{{{profile.md_ns}}}{tag}").text = text
 
     add("itemTemplate", "false")
     add("timeDependent", "false")
-    add("composite", _bool(len(set(interactions)) > 1 or len(interactions) > 1))
-    for kind in _unique(interactions):
+    add("composite", _bool(len(set(entry.assets.interactions)) > 1 or len(entry.assets.interactions) > 1))
+    for kind in _unique(entry.assets.interactions):
         add("interactionType", kind)
+    has_feedback = has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
     add("feedbackType", "nonadaptive" if has_feedback else "none")
+    solution = item.type != "essay" or (isinstance(item, EssayItem) and bool(item.sample_answer))
     add("solutionAvailable", _bool(solution))
     add("toolName", TOOL_NAME)
     if tool_version:
