@@ -8,7 +8,7 @@ from functools import lru_cache
 # --- identifiers and numbers ------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)  # option ids (a, b, c...) and blank names repeat across items
+@lru_cache(maxsize=1024)  # option ids (a, b, c...) and blank names repeat across items
 def qti_id(raw: str, prefix: str) -> str:
     """A QTI identifier (an NCName) for a bank id; ids that cannot start one get ``prefix``.
 
