@@ -46,6 +46,7 @@ from .variants import PLACEHOLDER, expand
 _TAG = re.compile(r"<[^>]*>")
 _NON_WORD = re.compile(r"\W+")
 _HAS_WORD = re.compile(r"\w")
+_WORD = re.compile(r"\w+")
 #: A decimal number in an output; one with 16 or more significant digits that the author did not write
 #: is the trace of binary arithmetic (1.96 + 0.005 = 1.9649999999999999).
 _DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w.])")
@@ -317,10 +318,12 @@ class _Whole:
             except etree.XMLSyntaxError:
                 nodes.add(data.decode("utf-8", "replace"))
         self._nodes = nodes
+        self.pieces: set[str] = set()
         if fmt in _HTML_IN_XML or fmt == "markdown":
-            self.pieces = {seg.strip() for node in nodes for seg in _TAG.split(node)}
+            for node in nodes:
+                self.pieces.update(_segments(node))
         else:
-            self.pieces = {node.strip() for node in nodes}
+            self.pieces.update(node.strip() for node in nodes)
         self._words: set[str] | None = None
 
     def has(self, text: str, pieces: list[str]) -> bool:
@@ -331,12 +334,47 @@ class _Whole:
     def words(self) -> set[str]:
         if self._words is None:
             self._words = set()
-            for node in self._nodes:  # node by node: the set of distinct words is small, the text is not
-                # Markdown rendered: tags stripped; HTML or plain text in XML: entities decoded, tags
-                # left in (they only add words).
-                plain = _html_text(node) if self.fmt == "markdown" else html.unescape(node)
-                self._words.update(_spaced(plain).split())
+            for node in self._nodes:  # cut by cut: the set of distinct words is small, the text is not
+                for cut in _cuts(node):
+                    # Markdown rendered: tags stripped; HTML or plain text in XML: entities decoded, tags
+                    # left in (they only add words).  The words of _spaced(plain).split(), without the copies.
+                    plain = _html_text(cut) if self.fmt == "markdown" else html.unescape(cut)
+                    self._words.update(_WORD.findall(plain.casefold()))
         return self._words
+
+
+def _segments(markup: str) -> Iterator[str]:
+    """The texts between the tags of ``markup``, stripped: ``_TAG.split(markup)``, read cut by cut (a
+    printed bank is 25 MB of HTML; a list of all its pieces takes ten times that)."""
+    for k, cut in enumerate(_cuts(markup)):
+        segments = _TAG.split(cut)
+        yield from (seg.strip() for seg in (segments[1:] if k else segments))  # a cut starts at a tag: no text before it
+
+
+#: About how many characters :func:`_cuts` puts in a cut.
+_CUT = 1 << 18
+
+
+def _cuts(markup: str) -> Iterator[str]:
+    """``markup`` in consecutive cuts of about :data:`_CUT` characters, read as the whole is read.
+
+    Each cut (but the first) starts at a ``<`` that :data:`_TAG` matches when it reads the whole text
+    (no earlier match reaches it: the ``<`` before it was closed by a ``>``; a ``>`` follows it), so
+    the tags of the cuts are those of the whole.  A tag read as a space, or that ``<`` left as is,
+    ends any entity and word before it, so the cuts also unescape and split into words as the whole
+    does: whatever the markup, the pieces and words of the cuts are those of the whole text."""
+    start, end = 0, len(markup)
+    while end - start > _CUT:
+        at = markup.find("<", start + _CUT)
+        if at < 0 or markup.find(">", at) < 0:
+            break  # no tag left to cut at
+        while at >= 0 and markup.rfind(">", 0, at) < markup.rfind("<", 0, at):
+            at = markup.find("<", at + 1)
+        if at < 0 or markup.find(">", at) < 0:
+            break
+        yield markup[start:at]
+        start = at
+    yield markup[start:]
 
 
 _XLSX_ID = re.compile(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>')

@@ -349,6 +349,33 @@ def test_the_audits_quick_find_never_passes_what_reading_word_by_word_fails(text
             assert found_in(r.words(text), own.reading()), (fmt, raw)
 
 
+_MARKUPISH = st.lists(st.sampled_from(list("ab é1<>&;#/ \n\t") + ["<p>", "</p>", "&amp;", "&amp", "&#65;", "&lt;", "<a b>", "<<", ">>", "\u00a0"]), max_size=40).map("".join)
+
+
+@settings(max_examples=500)
+@given(_MARKUPISH, st.integers(1, 8), st.sampled_from(["markdown", "moodle"]))
+def test_the_audit_reads_a_whole_output_cut_by_cut_as_it_reads_it_whole(markup: str, cut: int, fmt: str) -> None:
+    """A whole output (a printed bank: 25 MB of HTML) is read in cuts, to hold no list of all its
+    pieces or words: the pieces and the words must be those of the whole text read at once, whatever
+    the markup (an unclosed ``<``, an entity without its ``;``, a ``<`` inside a tag)."""
+    import html as _html
+    import re
+
+    from itembank import audit
+
+    tag = re.compile(r"<[^>]*>")
+    old_cut, audit._CUT = audit._CUT, cut
+    try:
+        assert "".join(audit._cuts(markup)) == markup
+        whole = audit._Whole.__new__(audit._Whole)
+        whole.fmt, whole._nodes, whole._words = fmt, {markup}, None
+        plain = (_html.unescape(tag.sub(" ", markup)) if "<" in markup or "&" in markup else markup) if fmt == "markdown" else _html.unescape(markup)
+        assert whole.words() == set((" " + re.sub(r"\W+", " ", plain.casefold()) + " ").split())
+        assert list(audit._segments(markup)) == [seg.strip() for seg in tag.split(markup)]
+    finally:
+        audit._CUT = old_cut
+
+
 def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
     r = Renderer()
     mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
