@@ -31,7 +31,7 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pyromark
@@ -202,9 +202,9 @@ class _Own:
 
     def has(self, pieces: list[str]) -> bool:
         """Whether the output holds the pieces, as the format writes them, in order, each as whole words."""
-        raw, pos = self.raw, 0
+        raw, pos, write, xml = self.raw, 0, _AS_WRITTEN_IN[self.fmt], self.fmt != "gift"
         for piece in pieces:
-            pos = _find_words(raw, _AS_WRITTEN_IN[self.fmt](piece), pos, xml=self.fmt != "gift")
+            pos = _find_words(raw, piece if write is None else write(piece), pos, xml)
             if pos < 0:
                 return False
         return True
@@ -251,15 +251,31 @@ class _Copies:
         return "\n".join(part.raw for part in self.parts)
 
 
-_GIFT_SPECIAL = re.compile(r"([\\~=#{}:])")
-#: How each per-item format writes a piece of rendered HTML text (entities as the renderer wrote them).
-_AS_WRITTEN_IN = {
-    "qti21": lambda piece: piece,  # XHTML in XML: the same escaping
-    "qti30": lambda piece: piece,
-    "moodle": lambda piece: piece.replace("&", "&amp;"),  # HTML as text of an XML element
-    "canvas": lambda piece: piece.replace("&", "&amp;"),
-    "xlsx": lambda piece: piece,  # the Markdown as written, in XML
-    "gift": lambda piece: _GIFT_SPECIAL.sub(r"\\\1", piece),
+_GIFT_SPECIAL = re.compile(r"[\\~=#{}:]")
+
+
+def _gift_escaped(piece: str) -> str:
+    # A function, not a r"\\\g<0>" template: re.sub parses a template on every call (most pieces have nothing to escape).
+    return _GIFT_SPECIAL.sub(_backslashed, piece)
+
+
+def _backslashed(m: re.Match[str]) -> str:
+    return "\\" + m.group()
+
+
+def _xml_text(piece: str) -> str:
+    return piece.replace("&", "&amp;")
+
+
+#: How each per-item format writes a piece of rendered HTML text (entities as the renderer wrote
+#: them); None: as it stands.
+_AS_WRITTEN_IN: dict[str, Callable[[str], str] | None] = {
+    "qti21": None,  # XHTML in XML: the same escaping
+    "qti30": None,
+    "moodle": _xml_text,  # HTML as text of an XML element
+    "canvas": _xml_text,
+    "xlsx": None,  # the Markdown as written, in XML
+    "gift": _gift_escaped,
 }
 
 
@@ -268,26 +284,34 @@ def _find_words(hay: str, text: str, start: int = 0, xml: bool = False) -> int:
     either end (and, in XML, outside a tag: a tag's name and attributes are not text); -1 when it is
     not there."""
     at = hay.find(text, start)
+    if at < 0:
+        return -1
+    # A word character is what \w matches: alphanumeric or "_".  Tested once for the text's ends.
+    first, last, n = text[0], text[-1], len(text)
+    word_first, word_last = first.isalnum() or first == "_", last.isalnum() or last == "_"
     while at >= 0:
-        end = at + len(text)
-        if (
-            not (at and _joins(hay[at - 1], text[0]))
-            and not (end < len(hay) and _joins(text[-1], hay[end]))
-            and not (xml and hay.rfind("<", 0, at) > hay.rfind(">", 0, at))
-        ):
+        end = at + n
+        if word_first and at and ((c := hay[at - 1]).isalnum() or c == "_"):
+            pass  # a word character before it: the text is part of a longer word
+        elif word_last and end < len(hay) and ((c := hay[end]).isalnum() or c == "_"):
+            pass
+        elif xml and (lt := hay.rfind("<", 0, at)) >= 0 and hay.find(">", lt, at) < 0:
+            pass  # inside a tag
+        else:
             return end
         at = hay.find(text, at + 1)
     return -1
 
 
-def _joins(a: str, b: str) -> bool:
-    return (a.isalnum() or a == "_") and (b.isalnum() or b == "_")
-
-
 def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
     """The pieces of text a reader sees of a Markdown text, as the renderer wrote them between tags
     (math and images left out; pieces without a word left out)."""
-    return [p for p in (seg.strip() for seg in _TAG.split(renderer.visible_html(text))) if p and _HAS_WORD.search(p)]
+    markup = renderer.visible_html(text)
+    if markup.startswith("<p>") and markup.find("<", 3) == len(markup) - 4 and markup.endswith("</p>"):
+        # One paragraph without markup (most texts): its one piece, as _TAG.split would give it.
+        piece = markup[3:-4].strip()
+        return [piece] if _HAS_WORD.search(piece) else []
+    return [p for p in (seg.strip() for seg in _TAG.split(markup)) if p and _HAS_WORD.search(p)]
 
 
 def _text_nodes(data: bytes) -> Iterator[str]:
