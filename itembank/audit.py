@@ -307,11 +307,30 @@ def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
     """The pieces of text a reader sees of a Markdown text, as the renderer wrote them between tags
     (math and images left out; pieces without a word left out)."""
     markup = renderer.visible_html(text)
-    if markup.startswith("<p>") and markup.find("<", 3) == len(markup) - 4 and markup.endswith("</p>"):
+    blanks = _BLANK in markup
+    if not blanks and markup.startswith("<p>") and markup.find("<", 3) == len(markup) - 4 and markup.endswith("</p>"):
         # One paragraph without markup (most texts): its one piece, as _TAG.split would give it.
         piece = markup[3:-4].strip()
         return [piece] if _HAS_WORD.search(piece) else []
-    return [p for p in (seg.strip() for seg in _TAG.split(markup)) if p and _HAS_WORD.search(p)]
+    segments = _TAG.split(markup)
+    if blanks:
+        segments = [part for seg in segments for part in seg.split(_BLANK)]
+    return [p for p in (seg.strip() for seg in segments) if p and _HAS_WORD.search(p)]
+
+
+#: What the quick find puts where a cloze has a blank (an export writes an answer field there):
+#: :func:`_shown_pieces` cuts a piece there.  A character that no word has, that Markdown reads as
+#: whitespace, as it reads the space the word-by-word reading puts there, and that no entity holds.
+_BLANK = "\f"
+
+
+def _cloze_stem_pieces(renderer: Renderer, stem: str, text: str) -> list[str]:
+    """The pieces of a cloze stem, cut at its blanks; ``text`` is the stem as the word-by-word
+    reading has it (blanks as spaces)."""
+    marked = replace_placeholders(stem, lambda name: _BLANK)
+    # The pieces must hold the words read word by word: if the marks changed what Markdown makes of
+    # the stem (a rare layout: a blank alone on a line...), its pieces are looked for as they stand.
+    return _shown_pieces(renderer, marked if renderer.words(marked) == renderer.words(text) else text)
 
 
 def _text_nodes(data: bytes) -> Iterator[str]:
@@ -501,7 +520,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
             text = _without_placeholders(written) if calculated else written
             # Most texts stand in the output as the renderer wrote them, between tags: found as
             # they stand, without reading the output word by word.
-            pieces = _shown_pieces(renderer, text)
+            pieces = _cloze_stem_pieces(renderer, item.stem, text) if where == "stem" and isinstance(item, ClozeItem) else _shown_pieces(renderer, text)
             if own.has(pieces) if own is not None else whole.has(text, pieces):  # type: ignore[union-attr]
                 continue
             needle = renderer.words(text)
