@@ -368,11 +368,31 @@ class _Whole:
         else:
             self.pieces.update(node.strip() for node in nodes)
         self._words: set[str] | None = None
+        self._by_end: dict[str, list[str]] | None = None
 
     def has(self, text: str, pieces: list[str]) -> bool:
         """Whether the output holds the text as written (a cell), or each of its pieces as the renderer
         wrote them (entities as written, or decoded) between tags."""
-        return text.strip() in self.pieces or all(p in self.pieces for p in pieces) or all(html.unescape(p) in self.pieces for p in pieces)
+        return text.strip() in self.pieces or all(p in self.pieces or self._ends(p) for p in pieces) or all(html.unescape(p) in self.pieces for p in pieces)
+
+    def _ends(self, piece: str) -> bool:
+        """Whether the piece ends a text of the output (a matching table's ``1. <prompt>``, a cloze
+        blank's line before ``. <the rest of the sentence>``) after a space, or starting with a mark
+        that is neither a word character nor part of an entity (``&``, ``#``, ``;``): then the words
+        of the piece are words of that text, as those of a piece found whole are."""
+        if len(piece) < _END:
+            return False
+        if self._by_end is None:  # the texts by their last characters, made at the first piece not found whole
+            self._by_end = {}
+            for seg in self.pieces:
+                if len(seg) > _END:
+                    self._by_end.setdefault(seg[-_END:], []).append(seg)
+        first = piece[0]
+        mark = not (first.isalnum() or first == "_" or first in "&#;")
+        for seg in self._by_end.get(piece[-_END:], ()):
+            if len(seg) > len(piece) and seg.endswith(piece) and (mark or seg[-len(piece) - 1] in " \t\n\f"):
+                return True
+        return False
 
     def words(self) -> set[str]:
         if self._words is None:
@@ -393,6 +413,9 @@ def _segments(markup: str) -> Iterator[str]:
         segments = _TAG.split(cut)
         yield from (seg.strip() for seg in (segments[1:] if k else segments))  # a cut starts at a tag: no text before it
 
+
+#: How many last characters :meth:`_Whole._ends` looks a piece up by (a shorter piece must be found whole).
+_END = 8
 
 #: About how many characters :func:`_cuts` puts in a cut.
 _CUT = 1 << 18

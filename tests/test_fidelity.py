@@ -375,7 +375,7 @@ def test_a_cloze_stems_quick_find_never_passes_what_reading_word_by_word_fails(s
             assert found_in(r.words(text), own.reading()), (fmt, raw)
 
 
-_MARKUPISH = st.lists(st.sampled_from(list("ab é1<>&;#/ \n\t") + ["<p>", "</p>", "&amp;", "&amp", "&#65;", "&lt;", "<a b>", "<<", ">>", "\u00a0"]), max_size=40).map("".join)
+_MARKUPISH = st.lists(st.sampled_from(list("ab é1<>&;#/ \n\t.") + ["<p>", "</p>", "&amp;", "&amp", "&#65;", "&#x41;", "&eacute;", "&lt;", "<a b>", "<<", ">>", "\u00a0"]), max_size=40).map("".join)
 
 
 @settings(max_examples=500)
@@ -400,6 +400,35 @@ def test_the_audit_reads_a_whole_output_cut_by_cut_as_it_reads_it_whole(markup: 
         assert list(audit._segments(markup)) == [seg.strip() for seg in tag.split(markup)]
     finally:
         audit._CUT = old_cut
+
+
+@settings(max_examples=500)
+@example("x&#65;", 2, 6).via("a piece that starts inside a character reference")
+@example("1. ab", 2, 5).via("a numbered text")
+@example("a&#65;", 1, 6).via("a piece starting with a reference to a letter, after a letter")
+@example("x&#65;b", 5, 7).via("a piece starting at the ';' that ends a reference to a letter")
+@given(_MARKUPISH, st.integers(0, 40), st.integers(0, 40))
+def test_a_piece_that_ends_a_text_of_a_whole_output_holds_only_its_words(markup: str, a: int, b: int) -> None:
+    """The quick find of a whole output (Markdown) takes a piece that ends one of its texts after a
+    space or a mark: the piece's words must then be words of the output, whatever the text (a
+    character reference the piece starts inside of, a word it would cut)."""
+    import html as _html
+    import re
+
+    from itembank import audit
+
+    piece = markup[a:b].strip()
+    if not piece:
+        return
+    old_end, audit._END = audit._END, 1
+    try:
+        whole = audit._Whole.__new__(audit._Whole)
+        whole.fmt, whole._nodes, whole._words, whole._by_end = "markdown", {markup}, None, None
+        whole.pieces = set(audit._segments(markup))
+        if whole._ends(piece):
+            assert set(re.findall(r"\w+", _html.unescape(piece).casefold())) <= whole.words()
+    finally:
+        audit._END = old_end
 
 
 def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
