@@ -457,24 +457,18 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own |
             if name.startswith("items/") and name.endswith(".xml"):
                 out[name[len("items/") : -len(".xml")]] = _Own(fmt, data.decode("utf-8"))
     elif fmt == "moodle":
-        document = files[""].decode("utf-8")
-        if "<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
-            root = etree.fromstring(files[""], _XML)
-            for q in root.iterfind("question"):
-                ident = q.findtext("idnumber")
-                if ident:
-                    out[ident] = _Own(fmt, etree.tostring(q, encoding="unicode"))
+        if b"<![CDATA[" in files[""]:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
+            for idnumber, question in _moodle_questions(files[""]):
+                out[idnumber] = _Own(fmt, question)
         else:
-            for chunk in document.split("</question>")[:-1]:
-                question = chunk[chunk.find("<question") :] + "</question>"
+            for question in _parts(files[""].decode("utf-8"), "<question", "</question>"):
                 ident = _MOODLE_ID.search(question)
                 if ident and ident.group(1):
                     out[html.unescape(ident.group(1))] = _Own(fmt, question)
     elif fmt == "xlsx":
         # A row per item, its id in column A (the Items sheet; the first sheet that has the item).
         for name in sorted(n for n in files if n.startswith("xl/worksheets/")):
-            for chunk in files[name].decode("utf-8").split("</row>")[:-1]:
-                row = chunk[chunk.find("<row") :] + "</row>"
+            for row in _parts(files[name].decode("utf-8"), "<row", "</row>"):
                 ident = _XLSX_ID.search(row)
                 if ident:
                     out.setdefault(html.unescape(ident.group(1)), _Own(fmt, row))
@@ -483,16 +477,12 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own |
         # for a titled item, an itembank_id field.
         copies: dict[str, list[_Own]] = {}
         for name in sorted(n for n in files if n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")):
-            for chunk in files[name].decode("utf-8").split("</item>")[:-1]:
-                start = chunk.rfind("<item ")
-                if start < 0:
-                    continue
-                part = chunk[start:] + "</item>"
+            for part in _parts(files[name].decode("utf-8"), "<item ", "</item>", last=True):
                 field = _CANVAS_ID_FIELD.search(part)
                 title = _CANVAS_TITLE.match(part)
-                ident = field.group(1) if field else (title.group(1) if title else None)
-                if ident:
-                    copies.setdefault(html.unescape(ident), []).append(_Own(fmt, part))
+                written = field.group(1) if field else (title.group(1) if title else None)
+                if written:
+                    copies.setdefault(html.unescape(written), []).append(_Own(fmt, part))
         out.update((ident, parts[0] if len(parts) == 1 else _Copies(parts)) for ident, parts in copies.items())
     elif fmt == "gift":
         for block in files[""].decode("utf-8").split("\n\n"):
@@ -500,6 +490,44 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own |
             if m:
                 out[m.group(1)] = _Own(fmt, block.replace("\\n", "\n"))
     return out
+
+
+def _parts(document: str, start: str, end: str, last: bool = False) -> Iterator[str]:
+    """The parts of ``document`` from ``start`` to ``end`` included, one for each ``end``: from the
+    first ``start`` after the previous ``end`` (``last``: the last one), a part without a ``start``
+    left out.  Sliced from the document, without a list of all of it cut at each ``end`` (the
+    output of 10,000 items is 36-60 MB: each copy of it counts)."""
+    find = document.rfind if last else document.find
+    previous, at = 0, document.find(end)
+    while at >= 0:
+        begin = find(start, previous, at)
+        previous = at + len(end)
+        if begin >= 0:
+            yield document[begin:previous]
+        at = document.find(end, previous)
+
+
+def _moodle_questions(document: bytes) -> Iterator[tuple[str, str]]:
+    """(idnumber, the question as XML) of each question of a Moodle XML document that has an
+    idnumber, read as a stream: the tree of 10,000 questions takes ~270 MB, one question a few KB."""
+    pending: etree._Element | None = None
+    for _event, q in etree.iterparse(io.BytesIO(document), events=("end",), tag="question", resolve_entities=False, no_network=True, huge_tree=True):
+        parent = q.getparent()
+        if parent is None or parent.getparent() is not None:
+            continue  # only the quiz's own questions
+        if pending is not None:  # its tail (after its end tag) is read now
+            yield from _moodle_question(pending)
+        pending = q
+        while q.getprevious() is not None:  # the questions read, and comments between them
+            del parent[0]
+    if pending is not None:
+        yield from _moodle_question(pending)
+
+
+def _moodle_question(q: etree._Element) -> Iterator[tuple[str, str]]:
+    ident = q.findtext("idnumber")
+    if ident:
+        yield ident, etree.tostring(q, encoding="unicode")
 
 
 def _fields(fmt: str, item: AnyItem, text: str) -> int | None:

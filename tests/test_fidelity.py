@@ -431,6 +431,31 @@ def test_a_piece_that_ends_a_text_of_a_whole_output_holds_only_its_words(markup:
         audit._END = old_end
 
 
+@given(st.lists(st.sampled_from(["<row", "</row>", "<row r='1'>", "x", "<", "row", ">"]), max_size=20).map("".join), st.booleans())
+def test_the_audit_slices_an_output_into_items_as_splitting_it_at_each_end_tag_would(document: str, last: bool) -> None:
+    """The audit slices a 36-60 MB output into items without a list of all of it: the parts must be
+    those the split at each end tag gave (a chunk without a start tag has no item: left out)."""
+    from itembank.audit import _parts
+
+    chunks = document.split("</row>")[:-1]
+    where = [chunk.rfind("<row") if last else chunk.find("<row") for chunk in chunks]
+    assert list(_parts(document, "<row", "</row>", last=last)) == [chunk[at:] + "</row>" for chunk, at in zip(chunks, where) if at >= 0]
+
+
+def test_the_moodle_audit_reads_the_questions_as_a_stream_as_the_whole_tree_has_them() -> None:
+    from itembank.audit import _XML, _moodle_questions
+
+    document = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <!-- topic: a -->\n  <question type="category"><idnumber></idnumber></question>\n'
+        b'  <question type="essay"><questiontext><text><![CDATA[<p>a </question> &amp; b</p>]]></text></questiontext><idnumber>q&amp;1</idnumber></question>  tail\n'
+        b"  <!-- between -->\n  <question><idnumber>q2</idnumber><question><idnumber>nested</idnumber></question></question>\n</quiz>\n"
+    )
+    root = etree.fromstring(document, _XML)
+    whole = [(q.findtext("idnumber"), etree.tostring(q, encoding="unicode")) for q in root.iterfind("question") if q.findtext("idnumber")]
+    assert [ident for ident, _ in whole] == ["q&1", "q2"] and whole[0][1].endswith("</question>  tail\n  ")
+    assert list(_moodle_questions(document)) == whole
+
+
 def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
     r = Renderer()
     mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
