@@ -17,12 +17,14 @@ where one item's output is (a QTI file, a Moodle question, a GIFT block, a workb
 text must be found in its own item's output.
 
 A text is looked for in two steps.  First as it stands: the pieces of text the renderer wrote
-between tags, each found whole, in order, escaped as the format escapes them — one substring search
-each, and enough for almost every text.  Only a text not found so is read word by word (tags
-stripped, entities decoded, casefolded, words compared in order: :func:`found_in`), which is slower
-and more forgiving (a format may show math, images or a blank its own way).  Being found in the
-first step implies being found in the second (a property test holds it), so the first step only
-saves time: what fails the audit is the same.
+between tags (a cloze stem's also cut at its blanks), each found whole, in order, escaped as the
+format escapes them — one substring search each, and enough for almost every text.  In an output
+read as a whole (the printed Markdown), a piece is one of its texts, or ends one after a space or a
+mark (``1. <prompt>``).  Only a text not found so is read word by word (tags stripped, entities
+decoded, casefolded, words compared in order: :func:`found_in`), which is slower and more forgiving
+(a format may show math, images or a blank its own way).  Being found in the first step implies
+being found in the second (property tests hold it), so the first step only saves time: what fails
+the audit is the same.  Large outputs are read in slices and streams, never as whole copies.
 """
 
 from __future__ import annotations
