@@ -1,0 +1,131 @@
+"""The second core: a share of validate's and lint's work in a forked child (``itembank.forked``).
+
+Whatever the child does, the findings must be those of one process: the same problems, in the same
+order.  The thresholds (2,000 files or items) are lowered here so that small banks take the forked
+path, and each test checks that a child really ran.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+
+from itembank import forked
+from itembank.lint import engine, lint_bank
+from itembank.validate import check_bank
+
+CASES = Path(__file__).parent / "lint_cases"
+BANKS = Path(__file__).parent / "banks"
+
+pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork, a second core and no other thread")
+
+
+@pytest.fixture
+def children(monkeypatch: pytest.MonkeyPatch) -> list[forked.Child[object]]:
+    """Every Child started (for the tests' checks that the forked path ran); thresholds lowered."""
+    started: list[forked.Child[object]] = []
+    original = forked.Child.__init__
+
+    def init(self: forked.Child[object], work: object) -> None:
+        original(self, work)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(forked.Child, "__init__", init)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_ITEMS", 1)
+    return started
+
+
+def test_child_returns_what_work_returned() -> None:
+    with forked.Child(lambda: {"pid": os.getpid(), "data": [1, "two", None]}) as child:
+        done, value = child.result()
+    assert done and value is not None
+    assert value["data"] == [1, "two", None] and value["pid"] != os.getpid()
+
+
+def test_child_that_fails_or_dies_gives_no_result() -> None:
+    def boom() -> None:
+        raise ValueError("in the child")
+
+    with forked.Child(boom) as child:
+        assert child.result() == (False, None)
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with forked.Child(die) as child:
+        assert child.result() == (False, None)
+
+
+def test_child_not_asked_is_stopped_and_reaped() -> None:
+    child = forked.Child(lambda: signal.pause())
+    pid = child._pid
+    assert pid is not None
+    child.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already waited for: no zombie left
+    assert child.result() == (False, None)
+
+
+def test_jobs_env_turns_forking_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    assert not forked.can_fork()
+
+
+def _image_item(item_id: str, image: str) -> str:
+    return (
+        f"id: {item_id}\ntype: multiple_choice\nstem: 'Which curve is shown? ![A loss curve falling]({image})'\n"
+        "options:\n  - id: a\n    text: Loss\n    correct: true\n  - id: b\n    text: Accuracy\n  - id: c\n    text: Recall\n"
+    )
+
+
+def _mixed_bank(tmp_path: Path) -> Path:
+    """Items of every type, lint cases, an invalid file, a duplicate id, and image names that differ
+    only in case on both sides of the child's share (the child cannot know the first spelling)."""
+    bank = tmp_path / "bank"
+    shutil.copytree(BANKS / "all-types", bank)
+    for case in sorted(CASES.glob("IB5[0-4]*")):
+        for name in ("trigger.yaml", "ok.yaml"):
+            shutil.copy(case / name, bank / f"case-{case.name.lower()}-{name}")
+    (bank / "media").mkdir(exist_ok=True)
+    (bank / "media" / "Curve.png").write_bytes(b"png")
+    (bank / "media" / "curve.png").write_bytes(b"png")
+    (bank / "aaa-first.yaml").write_text(_image_item("img-first", "media/Curve.png"), encoding="utf-8")
+    (bank / "zzz-twin.yaml").write_text(_image_item("img-twin", "media/curve.png"), encoding="utf-8")
+    (bank / "zzz-missing.yaml").write_text(_image_item("img-missing", "media/nothing.png"), encoding="utf-8")
+    (bank / "zzz-broken.yaml").write_text("id: broken\ntype: multiple_choice\nstem: [oops\n", encoding="utf-8")
+    shutil.copy(bank / "case-ib501-ok.yaml", bank / "zzz-same-id.yaml")
+    return bank
+
+
+@pytest.mark.parametrize("bank", ["all-types", "html-edge", "calculated"] + [f"lint:{c.name}" for c in sorted(CASES.glob("IB55*"))])
+def test_lint_with_a_child_finds_what_one_process_finds(bank: str, children: list[forked.Child[object]]) -> None:
+    root = CASES / bank[5:] / "trigger" if bank.startswith("lint:") else BANKS / bank
+    loaded = check_bank(root).bank()
+    children.clear()
+    one = lint_bank(loaded, jobs=1)
+    assert not children
+    shared = lint_bank(loaded)
+    assert children, "no child was forked"
+    assert shared == one
+
+
+def test_lint_of_every_case_with_a_child(tmp_path: Path, children: list[forked.Child[object]]) -> None:
+    bank = _mixed_bank(tmp_path)
+    loaded = check_bank(bank).bank()
+    children.clear()
+    shared = lint_bank(loaded)
+    assert children
+    one = lint_bank(loaded, jobs=1)
+    assert shared == one
+    assert {p.code for p in one} >= {"IB501", "IB502", "IB503", "IB504", "IB510", "IB514"}
+
+
+def test_lint_falls_back_when_the_child_dies(tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded = check_bank(_mixed_bank(tmp_path)).bank()
+    one = lint_bank(loaded, jobs=1)
+    monkeypatch.setattr(forked.pickle, "dumps", lambda *a, **k: os._exit(3))  # only the child pickles
+    assert lint_bank(loaded) == one
