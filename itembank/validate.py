@@ -6,14 +6,16 @@ item id, path and rule code, and the run goes on so that one pass reports everyt
 
 from __future__ import annotations
 
+import marshal
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
-from .cache import CheckCache, FileCheck, disabled_by_env
+from .cache import CheckCache, FileCheck, LoggingRuleContext, disabled_by_env
 from .config import CONFIG_NAME, load_config
+from .forked import Child, can_fork
 from .gcpause import gc_paused
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -189,6 +191,8 @@ def _check_paths(
     dup_pending: list[tuple[str, FileCheck, int | None, str, str]] = []
     bank_items: list[AnyItem] = []  # every file's items, for the blueprints (within_bank only)
     items_of_all = mine is None or bool(blueprints)
+    # Without the cache, the last files of a large bank are checked meanwhile by a forked child (_Share).
+    share = _Share(files, root, config, schema) if store is None and mine is None and len(files) >= PARALLEL_MIN_FILES and can_fork() else None
     for n, path in enumerate(files, 1):
         if progress is not None:
             progress(n, len(files))
@@ -205,6 +209,8 @@ def _check_paths(
         need = reported or items_of_all
         if store is not None:
             checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema))
+        elif share is not None and n > share.cut:
+            checked = share.check(n - 1, path, rel, ctx, schema)
         else:
             checked = check_document(read_document(path, rel), ctx, schema)
         if reported:
@@ -225,6 +231,8 @@ def _check_paths(
                 result.items.extend(models)
             if mine is not None:
                 bank_items.extend(models)
+    if share is not None:
+        share.close()
     for rel, checked, index, item_id, where in dup_pending:
         pos = PositionIndex(checked.source_text())
         line, col = pos.locate(_prefix(index) + ("id",))
@@ -235,6 +243,76 @@ def _check_paths(
     _check_blueprints(result, whole, blueprints, root, _unique(bank_items) if mine is not None else None, cache)
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return result
+
+
+#: Banks with fewer item files are checked in one process (a fork would cost more than it saves).
+PARALLEL_MIN_FILES = 2000
+
+
+class _Share:
+    """The files from ``cut`` on, checked by a forked child while this process checks the first ones.
+
+    Checking a file is a pure function of its bytes and the bank settings, except for the image
+    checks its rules make (does the file exist? is it the first spelling of that name in the bank?),
+    whose answers depend on the files before it: as with the check cache, the child writes down
+    each file's image checks, this process replays them in the bank's order and checks again itself
+    any file whose answers differ (or that the child did not check).  So the findings are the same
+    as one process's.  The child sends its findings as rows and the entries' data as ``marshal``
+    (plain JSON data: several times faster than pickling); the models are built here.
+    """
+
+    def __init__(self, files: list[Path], root: Path, config: BankConfig, schema: ItemSchema) -> None:
+        self.cut = share_cut(len(files))
+        self._results: dict[int, Any] | None = None
+        self._child = Child(lambda: marshal.dumps(_check_share(files, self.cut, root, config, schema)))
+
+    def check(self, n: int, path: Path, rel: str, ctx: RuleContext, schema: ItemSchema) -> FileCheck:
+        """File ``n``'s check: the child's when its image answers hold here, else done now."""
+        if self._results is None:
+            done, data = self._child.result()
+            try:
+                self._results = marshal.loads(data) if done and data is not None else {}
+            except (ValueError, EOFError, TypeError):
+                self._results = {}
+        found = self._results.pop(n, None)
+        if found is not None:
+            rows, ids, loaded, raws, images = found
+            if all(ctx.image_status(ref) == status and ctx.case_twin(ref) == twin for ref, status, twin in images):
+                return FileCheck(
+                    problems=[Problem(rel, *row) for row in rows],
+                    ids=[(index, item_id) for index, item_id in ids],
+                    loaded=loaded,
+                    raws=raws,
+                    path=path,
+                )
+        return check_document(read_document(path, rel), ctx, schema)
+
+    def close(self) -> None:
+        self._child.close()
+        self._results = None
+
+
+def share_cut(files: int) -> int:
+    """How many of the files this process checks itself when a child checks the rest: a bit under
+    half, since this process also builds every model and reads the child's results."""
+    return files * 9 // 20
+
+
+def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, schema: ItemSchema) -> dict[int, Any]:
+    """In the child: file index -> (finding rows, ids, loaded entries, their data, image checks)."""
+    ctx = LoggingRuleContext(root, config)
+    out: dict[int, Any] = {}
+    for n in range(cut, len(files)):
+        path = files[n]
+        rel = display_path(path)
+        if not _utf8(rel) or (os.path.islink(path) and not _inside(path.resolve(), root)):
+            continue  # the parent reports these without checking them
+        ctx.image_log = []
+        checked = check_document(read_document(path, rel), ctx, schema)
+        rows = [(p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion) for p in checked.problems]
+        images = [(ref, status, ctx.case_twin(ref)) for ref, status in ctx.image_log]
+        out[n] = (rows, checked.ids, checked.loaded, checked.raws, images)
+    return out
 
 
 def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileCheck:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from itembank import forked
+from itembank import forked, validate
 from itembank.lint import engine, lint_bank
 from itembank.validate import check_bank
 
@@ -35,6 +35,7 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[forked.Child[object]]:
         started.append(self)
 
     monkeypatch.setattr(forked.Child, "__init__", init)
+    monkeypatch.setattr(validate, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(engine, "PARALLEL_MIN_ITEMS", 1)
     return started
 
@@ -98,7 +99,41 @@ def _mixed_bank(tmp_path: Path) -> Path:
     (bank / "zzz-missing.yaml").write_text(_image_item("img-missing", "media/nothing.png"), encoding="utf-8")
     (bank / "zzz-broken.yaml").write_text("id: broken\ntype: multiple_choice\nstem: [oops\n", encoding="utf-8")
     shutil.copy(bank / "case-ib501-ok.yaml", bank / "zzz-same-id.yaml")
+    files = [p.name for p in validate.discover(bank.resolve())]
+    cut = validate.share_cut(len(files))
+    assert files.index("aaa-first.yaml") < cut <= files.index("zzz-twin.yaml")  # each side of the share
     return bank
+
+
+def test_validate_with_a_child_finds_what_one_process_finds(
+    tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bank = _mixed_bank(tmp_path)
+    shared = check_bank(bank)
+    assert children, "no child was forked"
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    alone = check_bank(bank)
+    assert shared.problems == alone.problems
+    assert shared.items == alone.items
+    codes = {p.code for p in alone.problems}
+    assert {"IB223", "IB211", "IB010", "IB201"} <= codes  # the cases this bank is made of
+    twin = next(p for p in alone.problems if p.code == "IB223")
+    assert "media/Curve.png" in twin.message and twin.file.endswith("zzz-twin.yaml")
+
+
+def test_validate_falls_back_when_the_child_fails(tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch) -> None:
+    bank = _mixed_bank(tmp_path)
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    alone = check_bank(bank)
+    monkeypatch.delenv(forked.ENV_JOBS)
+
+    def fail(*args: object) -> None:
+        raise RuntimeError("the child's share fails")
+
+    monkeypatch.setattr(validate, "_check_share", fail)
+    shared = check_bank(bank)
+    assert children, "no child was forked"
+    assert shared.problems == alone.problems and shared.items == alone.items
 
 
 @pytest.mark.parametrize("bank", ["all-types", "html-edge", "calculated"] + [f"lint:{c.name}" for c in sorted(CASES.glob("IB55*"))])
