@@ -21,6 +21,8 @@ from ..forked import Child, can_fork
 
 #: Banks with fewer live items are linted in one process (a fork would cost more than it saves).
 PARALLEL_MIN_ITEMS = 2000
+#: With a child, this process lints this percentage of the items; the child the rest and the bank rules.
+PARENT_SHARE = 70
 
 
 @dataclass
@@ -192,18 +194,8 @@ def _lint(
                     found.append(_problem(r, f, locate.item(item, f.path), item.id))
         return found
 
-    live = [item for item in bank.items if item.status != "retired"]
-    # On a large bank a forked child takes the item rules of the last two thirds of the items while
-    # this process does the first third and the bank rules (about as long): the findings are the
-    # same, in the same order (the child's after this process's, as one pass would list them).
-    cut = len(live)
-    child: Child[list[Problem]] | None = None
-    if (jobs is None or jobs > 1) and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
-        cut = len(live) // 3
-        child = Child(lambda: item_findings(live[cut:]))
-    with child if child is not None else contextlib.nullcontext():
-        out = item_findings(live[:cut])
-        bank_found: list[Problem] = []
+    def bank_findings() -> list[Problem]:
+        found: list[Problem] = []
         for r in rules:
             if r.scope != "bank" or not bank_rules:
                 continue
@@ -211,13 +203,29 @@ def _lint(
                 if f.item is not None:
                     if r.code in suppressed.get(f.item.id, ()):
                         continue
-                    bank_found.append(_problem(r, f, locate.item(f.item, f.path), f.item.id))
+                    found.append(_problem(r, f, locate.item(f.item, f.path), f.item.id))
                 else:
-                    bank_found.append(_problem(r, f, locate.file(f.file or bank.root / CONFIG_NAME, f.path, f.text), None))
-        if child is not None:
-            done, theirs = child.result()
-            out.extend(theirs if done and theirs is not None else item_findings(live[cut:]))
-    out.extend(bank_found)
+                    found.append(_problem(r, f, locate.file(f.file or bank.root / CONFIG_NAME, f.path, f.text), None))
+        return found
+
+    live = [item for item in bank.items if item.status != "retired"]
+    cut = len(live)
+
+    def rest() -> list[Problem]:
+        """The item rules of the items from ``cut`` on, then the bank rules."""
+        return item_findings(live[cut:]) + bank_findings()
+
+    # On a large bank a forked child does the rest (the last items and the bank rules, whose
+    # near-duplicate search costs most) while this process lints the first items: the findings
+    # are the same, in the same order (this process's, then the child's, as one pass lists them).
+    child: Child[list[Problem]] | None = None
+    if (jobs is None or jobs > 1) and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
+        cut = len(live) * PARENT_SHARE // 100
+        child = Child(rest)
+    with child if child is not None else contextlib.nullcontext():
+        out = item_findings(live[:cut])
+        done, theirs = child.result() if child is not None else (False, None)
+        out.extend(theirs if done and theirs is not None else rest())
     out.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return out
 
