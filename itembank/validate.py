@@ -123,6 +123,7 @@ def check_paths(
     allow_empty: bool = False,
     cache: bool = False,
     within_bank: bool = False,
+    jobs: int | None = 1,
 ) -> CheckResult:
     """Check the given files/folders as one bank rooted at ``root`` (ids must be unique across all).
 
@@ -133,16 +134,25 @@ def check_paths(
     across files (duplicate ids, image names differing in case, blueprints) see every file of the
     bank; reported are the given files' findings, and a duplicate id one of them takes part in.
     ``cache``: reuse the per-file results of earlier runs (``itembank.cache``); the findings are
-    the same with or without it.
+    the same with or without it.  ``jobs``: ``None`` lets a forked child check the last files of a
+    large bank when there is a second core (the CLI's choice; the findings are the same); the
+    library's default, 1, checks in this process only.
     """
     # No cyclic garbage collection while loading (itembank.gcpause): validate, lint and every export
     # load through here.
     with gc_paused():
-        return _check_paths(paths, root=root, progress=progress, allow_empty=allow_empty, cache=cache, within_bank=within_bank)
+        return _check_paths(paths, root=root, progress=progress, allow_empty=allow_empty, cache=cache, within_bank=within_bank, jobs=jobs)
 
 
 def _check_paths(
-    paths: Sequence[Path], *, root: Path, progress: Callable[[int, int], None] | None, allow_empty: bool, cache: bool, within_bank: bool
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    progress: Callable[[int, int], None] | None,
+    allow_empty: bool,
+    cache: bool,
+    within_bank: bool,
+    jobs: int | None,
 ) -> CheckResult:
     root = root.resolve()
     config, config_problems = load_config(root, display_path(root / CONFIG_NAME))
@@ -192,7 +202,8 @@ def _check_paths(
     bank_items: list[AnyItem] = []  # every file's items, for the blueprints (within_bank only)
     items_of_all = mine is None or bool(blueprints)
     # Without the cache, the last files of a large bank are checked meanwhile by a forked child (_Share).
-    share = _Share(files, root, config, schema) if store is None and mine is None and len(files) >= PARALLEL_MIN_FILES and can_fork() else None
+    forking = jobs != 1 and store is None and mine is None and len(files) >= PARALLEL_MIN_FILES and can_fork()
+    share = _Share(files, root, config, schema) if forking else None
     for n, path in enumerate(files, 1):
         if progress is not None:
             progress(n, len(files))
@@ -440,8 +451,14 @@ def bank_ids(root: Path) -> dict[str, Path]:
 
 
 def check_bank(
-    root: Path | str, *, progress: Callable[[int, int], None] | None = None, allow_empty: bool = False, cache: bool = False
+    root: Path | str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    allow_empty: bool = False,
+    cache: bool = False,
+    jobs: int | None = 1,
 ) -> CheckResult:
-    """Check a whole bank folder (``cache``: with the per-file results of earlier runs, ``itembank.cache``)."""
+    """Check a whole bank folder (``cache``: with the per-file results of earlier runs, ``itembank.cache``;
+    ``jobs``: as for :func:`check_paths`)."""
     root = Path(root)
-    return check_paths([root], root=root, progress=progress, allow_empty=allow_empty, cache=cache)
+    return check_paths([root], root=root, progress=progress, allow_empty=allow_empty, cache=cache, jobs=jobs)

@@ -109,7 +109,7 @@ def test_validate_with_a_child_finds_what_one_process_finds(
     tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bank = _mixed_bank(tmp_path)
-    shared = check_bank(bank)
+    shared = check_bank(bank, jobs=None)
     assert children, "no child was forked"
     monkeypatch.setenv(forked.ENV_JOBS, "1")
     alone = check_bank(bank)
@@ -131,7 +131,7 @@ def test_validate_falls_back_when_the_child_fails(tmp_path: Path, children: list
         raise RuntimeError("the child's share fails")
 
     monkeypatch.setattr(validate, "_check_share", fail)
-    shared = check_bank(bank)
+    shared = check_bank(bank, jobs=None)
     assert children, "no child was forked"
     assert shared.problems == alone.problems and shared.items == alone.items
 
@@ -140,10 +140,9 @@ def test_validate_falls_back_when_the_child_fails(tmp_path: Path, children: list
 def test_lint_with_a_child_finds_what_one_process_finds(bank: str, children: list[forked.Child[object]]) -> None:
     root = CASES / bank[5:] / "trigger" if bank.startswith("lint:") else BANKS / bank
     loaded = check_bank(root).bank()
-    children.clear()
-    one = lint_bank(loaded, jobs=1)
+    one = lint_bank(loaded)
     assert not children
-    shared = lint_bank(loaded)
+    shared = lint_bank(loaded, jobs=None)
     assert children, "no child was forked"
     assert shared == one
 
@@ -151,8 +150,8 @@ def test_lint_with_a_child_finds_what_one_process_finds(bank: str, children: lis
 def test_lint_of_every_case_with_a_child(tmp_path: Path, children: list[forked.Child[object]]) -> None:
     bank = _mixed_bank(tmp_path)
     loaded = check_bank(bank).bank()
-    children.clear()
-    shared = lint_bank(loaded)
+    assert not children  # the library's default: one process
+    shared = lint_bank(loaded, jobs=None)
     assert children
     one = lint_bank(loaded, jobs=1)
     assert shared == one
@@ -163,4 +162,24 @@ def test_lint_falls_back_when_the_child_dies(tmp_path: Path, children: list[fork
     loaded = check_bank(_mixed_bank(tmp_path)).bank()
     one = lint_bank(loaded, jobs=1)
     monkeypatch.setattr(forked.pickle, "dumps", lambda *a, **k: os._exit(3))  # only the child pickles
-    assert lint_bank(loaded) == one
+    assert lint_bank(loaded, jobs=None) == one
+
+
+def test_the_cli_shares_the_work_and_reports_the_same(tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from itembank.cli import main
+
+    bank = str(_mixed_bank(tmp_path))
+    monkeypatch.setenv("ITEMBANK_NO_CACHE", "1")  # the check cache is read in one process
+    outputs = {}
+    for jobs in ("", "1"):
+        monkeypatch.setenv(forked.ENV_JOBS, jobs)
+        children.clear()
+        for command in (["lint"], ["validate", "--lint"], ["validate"]):
+            run = CliRunner().invoke(main, [*command, "--bank", bank, "--format", "json"])
+            assert run.exit_code == 1, run.output  # the bank holds invalid files
+            outputs[jobs, command[-1]] = run.output
+        assert len(children) == (5 if jobs == "" else 0)  # lint: 2, validate --lint: 2, validate: 1
+    for command in ("lint", "--lint", "validate"):
+        assert outputs["", command] == outputs["1", command]

@@ -143,7 +143,7 @@ def lint_bank(
     display: Any = str,
     bank_rules: bool = True,
     locate_items: bool = True,
-    jobs: int | None = None,
+    jobs: int | None = 1,
 ) -> list[Problem]:
     """Every lint finding of a loaded bank, as warnings located at the field they are about.
 
@@ -153,8 +153,9 @@ def lint_bank(
     ``bank_rules`` only the item rules run (for a part of a bank, whose counts would mislead).
     Without ``locate_items`` item findings are not given a line (the field path still says where):
     the review workbook shows no line, and locating costs a YAML parse per file with findings.
-    ``jobs``: 1 lints in this process only; by default a large bank's item rules are shared with a
-    forked child when there is a second core (``itembank.forked``; the findings are the same).
+    ``jobs``: ``None`` shares a large bank's rules with a forked child when there is a second core
+    (``itembank.forked``; the CLI's choice; the findings are the same); the default, 1, lints in
+    this process only.
     """
     with gc_paused():
         try:
@@ -219,7 +220,7 @@ def _lint(
     # near-duplicate search costs most) while this process lints the first items: the findings
     # are the same, in the same order (this process's, then the child's, as one pass lists them).
     child: Child[list[Problem]] | None = None
-    if (jobs is None or jobs > 1) and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
+    if jobs != 1 and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
         cut = len(live) * PARENT_SHARE // 100
         child = Child(rest)
     with child if child is not None else contextlib.nullcontext():
@@ -237,7 +238,7 @@ def lint_result(
     ignore: Iterable[str] = (),
     keep_warnings: bool = False,
     bank_rules: bool = True,
-    jobs: int | None = None,
+    jobs: int | None = 1,
 ) -> Any:
     """A :class:`~itembank.validate.CheckResult` whose problems are the lint findings of the valid items.
 
