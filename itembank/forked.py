@@ -3,26 +3,36 @@
 ``lint`` of a 10,000-item bank is about a second of pure-Python work, item after item.  A process
 pool costs tens of milliseconds to start and pickles every task; a bare ``fork`` costs a few
 milliseconds, the child already holds everything the parent loaded (copy-on-write), and only its
-result crosses back, pickled, through a pipe.  Nothing depends on the child: when it cannot be
-started, fails or is killed, :meth:`Child.result` says so and the caller does that share itself, so
-the output is the same bytes whether a child ran or not (and whatever the machine's cores).
+results cross back, through a pipe, as frames (a length, then the bytes) ended by an empty frame.
+Nothing depends on the child: when it cannot be started, fails or is killed, its frames stop
+short and the caller does the rest itself, so the output is the same bytes whether a child ran or
+not (and whatever the machine's cores).
 
 The child never writes to the parent's streams and ends with ``os._exit`` (no ``atexit`` handlers,
 no flush of buffers it inherited).  No child is forked while other threads run (one of them could
-hold a lock the child would then wait for forever), nor where ``fork`` does not exist.
+hold a lock the child would then wait for forever), nor where ``fork`` does not exist.  A child
+whose frames all arrived is not waited for at once (tearing down its copy of a large process
+takes 5-35 ms): it is reaped later, at the latest when this process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
+import signal
+import struct
 import threading
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 #: Set to ``1`` to do every share in this process (``ITEMBANK_JOBS=1``).
 ENV_JOBS = "ITEMBANK_JOBS"
+_HEADER = struct.Struct("<Q")
+#: Children whose results are in but that may not have exited yet (reaped without blocking, or at exit).
+_unreaped: list[int] = []
 
 
 def usable_cores() -> int:
@@ -39,17 +49,44 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and usable_cores() >= 2 and threading.active_count() == 1
 
 
-class Child(Generic[T]):
-    """``work()`` running in a forked child; :meth:`result` waits for what it returned.
+def _reap(block: bool) -> None:
+    for pid in list(_unreaped):
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        except InterruptedError:
+            continue
+        if done:
+            _unreaped.remove(pid)
 
-    Use it as a context manager, so that the child is waited for (and killed if its result is no
+
+atexit.register(_reap, True)
+
+
+class Child(Generic[T]):
+    """``work()`` running in a forked child; :meth:`result` gives what it returned (pickled across).
+
+    :meth:`streaming` starts a child that sends several frames of bytes as it goes (:meth:`frames`).
+    Use it as a context manager, so that the child is waited for (and killed if its results are no
     longer wanted) whatever happens in the parent meanwhile.
     """
 
     def __init__(self, work: Callable[[], T]) -> None:
+        self._start(lambda send: send(pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)))
+
+    @staticmethod
+    def streaming(work: Callable[[Callable[[bytes], None]], None]) -> Child[bytes]:
+        """A child running ``work(send)``, where each ``send(data)`` is one frame for :meth:`frames`."""
+        child: Child[bytes] = object.__new__(Child)
+        child._start(work)
+        return child
+
+    def _start(self, body: Callable[[Callable[[bytes], None]], None]) -> None:
         self._pid: int | None = None
         self._fd: int | None = None
-        self._done = False
+        self.complete = False  # every frame arrived, with the end mark
+        _reap(block=False)
         try:
             read, write = os.pipe()
         except OSError:
@@ -64,59 +101,82 @@ class Child(Generic[T]):
             code = 1
             try:
                 os.close(read)
-                data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as out:
-                    out.write(data)
+
+                    def send(data: bytes) -> None:
+                        out.write(_HEADER.pack(len(data) + 1))
+                        out.write(data)
+                        out.flush()  # the parent may use it now
+
+                    body(send)
+                    out.write(_HEADER.pack(0))  # the end mark: everything was sent
                 code = 0
-            except BaseException:  # noqa: BLE001 - the parent does the work again
+            except BaseException:  # noqa: BLE001 - the parent does the rest itself
                 pass
             finally:
                 os._exit(code)
         os.close(write)
         self._pid, self._fd = pid, read
 
-    def result(self) -> tuple[bool, T | None]:
-        """``(True, value)`` with what ``work()`` returned, or ``(False, None)`` when the child did not finish it."""
-        if self._pid is None or self._fd is None or self._done:
-            return False, None
-        self._done = True
-        try:
-            with os.fdopen(self._fd, "rb") as inp:
-                data = inp.read()  # read before waiting: a full pipe would block the child's write
-        finally:
-            self._fd = None
-            status = self._wait()
-        if status != 0:
-            return False, None
-        try:
-            return True, pickle.loads(data)
-        except Exception:  # noqa: BLE001 - a truncated result: the parent does the work again
-            return False, None
-
-    def _wait(self) -> int:
-        assert self._pid is not None
-        while True:
+    def _read(self, n: int) -> bytes | None:
+        assert self._fd is not None
+        parts = []
+        while n:
             try:
-                _, status = os.waitpid(self._pid, 0)
-                return os.waitstatus_to_exitcode(status)
+                chunk = os.read(self._fd, min(n, 1 << 20))
             except InterruptedError:
                 continue
-            except ChildProcessError:
-                return -1
+            if not chunk:
+                return None  # the child ended before sending it all
+            parts.append(chunk)
+            n -= len(chunk)
+        return b"".join(parts)
+
+    def frames(self) -> Iterator[bytes]:
+        """The frames the child sends, as they come; :attr:`complete` tells whether all came."""
+        if self._fd is None:
+            return
+        try:
+            while True:
+                header = self._read(_HEADER.size)
+                if header is None:
+                    return
+                (size,) = _HEADER.unpack(header)
+                if size == 0:
+                    self.complete = True
+                    return
+                data = self._read(size - 1)
+                if data is None:
+                    return
+                yield data
+        finally:
+            self.close()
+
+    def result(self) -> tuple[bool, T | None]:
+        """``(True, value)`` with what ``work()`` returned, or ``(False, None)`` when the child did not finish it."""
+        frames = list(self.frames())
+        if not self.complete or len(frames) != 1:
+            return False, None
+        try:
+            return True, pickle.loads(frames[0])
+        except Exception:  # noqa: BLE001 - cannot happen with a complete frame; the parent does the work
+            return False, None
 
     def close(self) -> None:
-        """Stop a child whose result was not asked for, and wait for it (no zombie is left)."""
-        if self._pid is None or self._done:
-            return
-        self._done = True
+        """Stop reading; a child that has not sent everything is stopped.  No zombie is left behind."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        try:
-            os.kill(self._pid, 9)
-        except OSError:
-            pass
-        self._wait()
+        if self._pid is None:
+            return
+        pid, self._pid = self._pid, None
+        if not self.complete:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _unreaped.append(pid)
+        _reap(block=not self.complete)
 
     def __enter__(self) -> Child[T]:
         return self
@@ -125,4 +185,5 @@ class Child(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        self.close()
+        if getattr(self, "_pid", None) is not None or getattr(self, "_fd", None) is not None:
+            self.close()

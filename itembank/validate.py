@@ -10,7 +10,7 @@ import marshal
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
 from .cache import CheckCache, FileCheck, LoggingRuleContext, disabled_by_env
@@ -269,22 +269,29 @@ class _Share:
     each file's image checks, this process replays them in the bank's order and checks again itself
     any file whose answers differ (or that the child did not check).  So the findings are the same
     as one process's.  The child sends its findings as rows and the entries' data as ``marshal``
-    (plain JSON data: several times faster than pickling); the models are built here.
+    (plain JSON data: several times faster than pickling), :data:`SHARE_FRAME` files at a time, so
+    that this process builds the models of the first ones while the child checks the next.
     """
 
     def __init__(self, files: list[Path], root: Path, config: BankConfig, schema: ItemSchema) -> None:
         self.cut = share_cut(len(files))
-        self._results: dict[int, Any] | None = None
-        self._child = Child(lambda: marshal.dumps(_check_share(files, self.cut, root, config, schema)))
+        self._results: dict[int, Any] = {}
+        self._upto = self.cut  # the child's results are in for the files before this one
+        self._child = Child.streaming(lambda send: _check_share(files, self.cut, root, config, schema, send))
+        self._frames: Iterator[bytes] | None = self._child.frames()
 
     def check(self, n: int, path: Path, rel: str, ctx: RuleContext, schema: ItemSchema) -> FileCheck:
         """File ``n``'s check: the child's when its image answers hold here, else done now."""
-        if self._results is None:
-            done, data = self._child.result()
+        while n >= self._upto and self._frames is not None:
+            frame = next(self._frames, None)
             try:
-                self._results = marshal.loads(data) if done and data is not None else {}
+                self._upto, found = marshal.loads(frame) if frame is not None else (self._upto, None)
             except (ValueError, EOFError, TypeError):
-                self._results = {}
+                found = None
+            if found is None:
+                self.close()  # no more from the child: this process checks the rest
+            else:
+                self._results.update(found)
         found = self._results.pop(n, None)
         if found is not None:
             rows, ids, loaded, raws, images = found
@@ -299,18 +306,23 @@ class _Share:
         return check_document(read_document(path, rel), ctx, schema)
 
     def close(self) -> None:
+        self._frames = None
         self._child.close()
-        self._results = None
+
+
+#: Files per frame the checking child sends (~0.7 MB of item data).
+SHARE_FRAME = 250
 
 
 def share_cut(files: int) -> int:
-    """How many of the files this process checks itself when a child checks the rest: a bit under
-    half, since this process also builds every model and reads the child's results."""
-    return files * 9 // 20
+    """How many of the files this process checks itself when a child checks the rest: 40%, as
+    this process also builds every model and reads the child's results."""
+    return files * 2 // 5
 
 
-def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, schema: ItemSchema) -> dict[int, Any]:
-    """In the child: file index -> (finding rows, ids, loaded entries, their data, image checks)."""
+def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, schema: ItemSchema, send: Callable[[bytes], None]) -> None:
+    """In the child: frames of (the next file's index, {file index: (finding rows, ids, loaded
+    entries, their data, image checks)})."""
     ctx = LoggingRuleContext(root, config)
     out: dict[int, Any] = {}
     for n in range(cut, len(files)):
@@ -323,7 +335,10 @@ def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, sc
         rows = [(p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion) for p in checked.problems]
         images = [(ref, status, ctx.case_twin(ref)) for ref, status in ctx.image_log]
         out[n] = (rows, checked.ids, checked.loaded, checked.raws, images)
-    return out
+        if (n + 1 - cut) % SHARE_FRAME == 0:
+            send(marshal.dumps((n + 1, out)))
+            out = {}
+    send(marshal.dumps((len(files), out)))
 
 
 def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileCheck:

@@ -28,13 +28,13 @@ pytestmark = pytest.mark.skipif(not forked.can_fork(), reason="needs fork, a sec
 def children(monkeypatch: pytest.MonkeyPatch) -> list[forked.Child[object]]:
     """Every Child started (for the tests' checks that the forked path ran); thresholds lowered."""
     started: list[forked.Child[object]] = []
-    original = forked.Child.__init__
+    original = forked.Child._start
 
-    def init(self: forked.Child[object], work: object) -> None:
-        original(self, work)  # type: ignore[arg-type]
+    def start(self: forked.Child[object], body: object) -> None:
+        original(self, body)  # type: ignore[arg-type]
         started.append(self)
 
-    monkeypatch.setattr(forked.Child, "__init__", init)
+    monkeypatch.setattr(forked.Child, "_start", start)
     monkeypatch.setattr(validate, "PARALLEL_MIN_FILES", 1)
     monkeypatch.setattr(engine, "PARALLEL_MIN_ITEMS", 1)
     return started
@@ -134,6 +134,36 @@ def test_validate_falls_back_when_the_child_fails(tmp_path: Path, children: list
     shared = check_bank(bank, jobs=None)
     assert children, "no child was forked"
     assert shared.problems == alone.problems and shared.items == alone.items
+
+
+def test_validate_when_the_child_dies_half_way(tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The frames that arrived are used; the files after them are checked here."""
+    bank = _mixed_bank(tmp_path)
+    alone = check_bank(bank)
+    parent = os.getpid()
+    monkeypatch.setattr(validate, "SHARE_FRAME", 2)
+    read, check = validate.read_document, validate.check_document
+    in_child: list[Path] = []
+    here: list[str] = []
+
+    def dying_read(path: Path, rel: str) -> object:
+        if os.getpid() != parent:
+            in_child.append(path)
+            if len(in_child) > 5:
+                os._exit(7)  # after two frames of two files
+        return read(path, rel)
+
+    def counted_check(doc: object, ctx: object, schema: object) -> object:
+        if os.getpid() == parent:
+            here.append(doc.rel)  # type: ignore[attr-defined]
+        return check(doc, ctx, schema)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(validate, "read_document", dying_read)
+    monkeypatch.setattr(validate, "check_document", counted_check)
+    shared = check_bank(bank, jobs=None)
+    assert children, "no child was forked"
+    assert shared.problems == alone.problems and shared.items == alone.items
+    assert len(here) == shared.files - 4  # the child's first four files came from its frames
 
 
 @pytest.mark.parametrize("bank", ["all-types", "html-edge", "calculated"] + [f"lint:{c.name}" for c in sorted(CASES.glob("IB55*"))])
