@@ -189,7 +189,7 @@ def lint(bank: Path, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
         click.echo(REPORTERS[fmt](result), nl=False)
         failed = not result.ok(strict=strict)
         # Freed now: the collector, back on, would first walk every object of the loaded bank once.
-        del result
+        del checked, result
     if failed:
         sys.exit(1)
 
