@@ -22,7 +22,7 @@ from ..forked import Child, can_fork
 #: Banks with fewer live items are linted in one process (a fork would cost more than it saves).
 PARALLEL_MIN_ITEMS = 2000
 #: With a child, this process lints this percentage of the items; the child the rest and the bank rules.
-PARENT_SHARE = 70
+PARENT_SHARE = 63
 
 
 @dataclass
@@ -206,6 +206,9 @@ def _lint(
     # are the same, in the same order (this process's, then the child's, as one pass lists them).
     child: Child[list[Problem]] | None = None
     if jobs != 1 and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
+        for r in rules:
+            if r.setup is not None:
+                r.setup()  # loaded once, here, for both processes
         cut = len(live) * PARENT_SHARE // 100
         child = Child(rest)
     with child if child is not None else contextlib.nullcontext():

@@ -49,6 +49,9 @@ class LintRule:
     severity: Literal["warning", "error"] = "warning"
     thresholds: tuple[str, ...] = field(default=())
     types: tuple[str, ...] | None = None  # item rules: the item types it looks at (None: every type)
+    #: Run once before a bank's rules are shared with a forked child: loads what the check would
+    #: load on first use (a dictionary), so that the child inherits it instead of loading it again.
+    setup: Callable[[], None] | None = None
 
     @property
     def help_anchor(self) -> str:
@@ -70,12 +73,14 @@ def rule(
     scope: Scope = "item",
     thresholds: tuple[str, ...] = (),
     types: tuple[str, ...] | None = None,
+    setup: Callable[[], None] | None = None,
 ) -> Callable[[Any], Any]:
-    """Register a check function under a code (``types``: the item types it is run on)."""
+    """Register a check function under a code (``types``: the item types it is run on; ``setup``:
+    see :attr:`LintRule.setup`)."""
 
     def register(fn: Callable[..., Iterator[Finding]]) -> Callable[..., Iterator[Finding]]:
         assert code.startswith(CODE_PREFIX) and code not in LINT_RULES, code
-        LINT_RULES[code] = LintRule(code, name, summary, guideline, scope, fn, thresholds=thresholds, types=types)
+        LINT_RULES[code] = LintRule(code, name, summary, guideline, scope, fn, thresholds=thresholds, types=types, setup=setup)
         return fn
 
     return register

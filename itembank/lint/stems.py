@@ -109,12 +109,20 @@ def true_false_absolute(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
         )
 
 
+def _load_readability() -> None:
+    """textstat-rs reads its pronouncing dictionary and hyphenation patterns on first use (~0.06 s)."""
+    import textstat_rs
+
+    textstat_rs.flesch_kincaid_grade("Backpropagation computes the gradients of differentiable layers quickly.")
+
+
 @rule(
     "IB514",
     "readability",
     "the stem reads far above the item's level (Flesch-Kincaid grade)",
     "HDR 8, 13",
     thresholds=("readability_max_grade", "readability_min_words"),
+    setup=_load_readability,
 )
 def readability(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if item.level is None:
