@@ -22,6 +22,7 @@ import os
 import pickle
 import signal
 import struct
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
@@ -43,10 +44,15 @@ def usable_cores() -> int:
 
 
 def can_fork() -> bool:
-    """Whether a share of the work may go to a forked child: a second core, ``fork``, one thread."""
+    """Whether a share of the work may go to a forked child: a second core, ``fork``, one thread.
+
+    Not on macOS, where a forked child of a process that loaded system frameworks may crash
+    (Python's own default start method there is spawn)."""
     if os.environ.get(ENV_JOBS, "").strip() == "1":
         return False
-    return hasattr(os, "fork") and usable_cores() >= 2 and threading.active_count() == 1
+    if not hasattr(os, "fork") or sys.platform == "darwin":
+        return False
+    return usable_cores() >= 2 and threading.active_count() == 1
 
 
 def _reap(block: bool) -> None:

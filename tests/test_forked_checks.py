@@ -76,6 +76,20 @@ def test_jobs_env_turns_forking_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not forked.can_fork()
 
 
+def test_no_fork_while_another_thread_runs() -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not forked.can_fork()
+    finally:
+        stop.set()
+        thread.join()
+    assert forked.can_fork()
+
+
 def _image_item(item_id: str, image: str) -> str:
     return (
         f"id: {item_id}\ntype: multiple_choice\nstem: 'Which curve is shown? ![A loss curve falling]({image})'\n"
