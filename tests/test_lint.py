@@ -623,3 +623,52 @@ def test_fast_locator_leaves_unusual_yaml_to_the_composer(text: str, path: tuple
     from itembank.lint.locate import fast_locate
 
     assert fast_locate(text, path) is None
+
+
+# The rules test cheap substrings before their regular expressions: each test must hold whenever
+# the expression matches (IGNORECASE also reads "ſ" as "s", which str.lower() keeps).
+_PREFILTER_WORDS = (
+    "all none of the above these options answers choices always never every completely absolutely entirely totally "
+    "invariably not except least cannot small ALL NONE ALWAYS NOT LEAſT abſolutely alwayſ Totally - , . ' ’ * _ İall"
+).split()
+_PREFILTER_TEXT = st.one_of(
+    st.text(alphabet=st.sampled_from(list("alwaysnevrotxcpbuiyhfmkd ſSALWYNOTEXCPBUIH-.,'’_*")), max_size=40),
+    st.lists(st.sampled_from(_PREFILTER_WORDS), max_size=12).map(" ".join),
+    st.lists(st.sampled_from(_PREFILTER_WORDS), max_size=12).map("".join),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PREFILTER_TEXT)
+def test_absolutes_prefilter_keeps_every_result(text: str) -> None:
+    from itembank.lint import choices
+    from itembank.lint.text import words
+
+    def reference(text: str) -> list[str]:  # absolutes() as it was, without the substring test
+        if not choices._ABSOLUTE_RE.search(text):
+            return []
+        found = [w for w in words(text) if w in choices.ABSOLUTES]
+        if found and ("all" in found or "none" in found):
+            found = [w for w in words(choices._NONE_ABOVE.sub(" ", choices._ALL_ABOVE.sub(" ", text))) if w in choices.ABSOLUTES]
+        return found
+
+    assert choices.absolutes(text) == reference(text)
+    for word in choices.ABSOLUTES:  # every absolute word, in any case and with "ſ", passes the test
+        for variant in (word, word.upper(), word.replace("s", "ſ")):
+            assert any(t in variant.lower() for t in choices._ABSOLUTE_TESTS), variant
+
+
+@settings(max_examples=300, deadline=None)
+@given(_PREFILTER_TEXT)
+def test_negative_and_above_prefilters_are_necessary(text: str) -> None:
+    from itembank.lint import choices, stems
+
+    low = text.lower()
+    if stems._NEGATIVE.search(text):
+        assert stems._may_be_negative(low)
+    if choices._ALL_ABOVE.search(text):
+        assert "all" in low
+    if choices._NONE_ABOVE.search(text):
+        assert "none" in low
+    for word in ("not", "except", "least", "cannot", "LEAſT", "NOT"):
+        assert stems._NEGATIVE.search(word) and stems._may_be_negative(word.lower())

@@ -87,7 +87,7 @@ def all_of_the_above(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
     for i, text in enumerate(_texts(item)):
-        if _ALL_ABOVE.search(text):
+        if "all" in text.lower() and _ALL_ABOVE.search(text):  # the substring test: a cheap necessary condition
             yield Finding(
                 f'{_label(item, i)} is "all of the above": recognising two correct options is enough to answer',
                 "replace it with a plausible distractor, or make the item multiple_response",
@@ -100,7 +100,7 @@ def none_of_the_above(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
     for i, text in enumerate(_texts(item)):
-        if _NONE_ABOVE.search(text):
+        if "none" in text.lower() and _NONE_ABOVE.search(text):  # the substring test: a cheap necessary condition
             yield Finding(
                 f'{_label(item, i)} is "none of the above": it shows what a learner does not know, not what they know',
                 "replace it with a plausible distractor (if it stays, it must sometimes be the key)",
@@ -220,10 +220,14 @@ ABSOLUTES = frozenset({"always", "never", "all", "none", "every", "completely", 
 
 
 _ABSOLUTE_RE = re.compile(r"\b(?:" + "|".join(sorted(ABSOLUTES)) + r")\b", re.I)
+#: Substrings one of which is in the lower-cased text whenever _ABSOLUTE_RE matches ("all" also covers
+#: "totally"; "ſ" is the one letter re.I matches as "s" that str.lower() keeps).
+_ABSOLUTE_TESTS = ("all", "alway", "never", "none", "every", "complete", "absolute", "entire", "invariabl", "ſ")
 
 
 def absolutes(text: str) -> list[str]:
-    if not _ABSOLUTE_RE.search(text):
+    low = text.lower()  # a cheap necessary condition first (re.I also lets "ſ" stand for "s")
+    if not any(w in low for w in _ABSOLUTE_TESTS) or not _ABSOLUTE_RE.search(text):
         return []
     found = [w for w in words(text) if w in ABSOLUTES]
     if found and ("all" in found or "none" in found):

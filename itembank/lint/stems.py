@@ -20,11 +20,16 @@ _EMPHASIS_SPAN = re.compile(r"(\*\*|__)(.+?)\1|(?<!\w)(\*|_)(?!\s)(.+?)(?<!\s)\3
 _SELECTION = re.compile(r"^\W*(?:which|what|who|whom|all|each|every)\b|\bof\s+(?:the\s+following|these|those|the\s+options)\b", re.I)
 
 
+def _may_be_negative(low: str) -> bool:
+    """A cheap necessary condition of _NEGATIVE on the lower-cased text (re.I also reads "ſ" as "s")."""
+    return "not" in low or "except" in low or "least" in low or "ſ" in low
+
+
 @rule("IB504", "negative-stem", "the question is negative (NOT, EXCEPT, LEAST) without emphasis", "HDR 17", types=CHOICE)
 def negative_stem(item: AnyItem, ctx: LintContext) -> Iterator[Finding]:
     if not isinstance(item, ChoiceItem):
         return
-    if not _NEGATIVE.search(item.stem):
+    if not _may_be_negative(item.stem.lower()) or not _NEGATIVE.search(item.stem):
         return
     sentence = last_sentence(item.stem, emphasis=True)
     if not _NEGATIVE.search(sentence) or not _SELECTION.search(sentence.replace("*", "").replace("_", " ")):
