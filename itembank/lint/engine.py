@@ -9,7 +9,8 @@ from typing import Any
 from collections.abc import Iterable, Iterator
 
 from ..config import CONFIG_NAME
-from ..gcpause import gc_paused  # noqa: F401  (re-exported: itembank.lint.gc_paused)
+from ..forked import Child, can_fork
+from ..gcpause import gc_paused  # also itembank.lint.gc_paused, as before
 from ..model import AnyItem, Bank
 from ..positions import PositionIndex
 from ..problems import Problem, json_path
@@ -17,7 +18,6 @@ from ..sources import read_text
 from .locate import fast_locate
 from .registry import DEFAULT_THRESHOLDS, LINT_RULES, Finding, LintRule, matches
 from .text import clear_caches
-from ..forked import Child, can_fork
 
 #: Banks with fewer live items are linted in one process (a fork would cost more than it saves).
 PARALLEL_MIN_ITEMS = 2000
