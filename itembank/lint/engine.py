@@ -22,7 +22,7 @@ from .text import clear_caches
 #: Banks with fewer live items are linted in one process (a fork would cost more than it saves).
 PARALLEL_MIN_ITEMS = 2000
 #: With a child, this process lints this percentage of the items; the child the rest and the bank rules.
-PARENT_SHARE = 63
+PARENT_SHARE = 66
 
 
 @dataclass
