@@ -3,8 +3,10 @@
 ``lint`` of a 10,000-item bank is about a second of pure-Python work, item after item.  A process
 pool costs tens of milliseconds to start and pickles every task; a bare ``fork`` costs a few
 milliseconds, the child already holds everything the parent loaded (copy-on-write), and only its
-results cross back, through a pipe, as frames (a length, then the bytes) ended by an empty frame.
-Nothing depends on the child: when it cannot be started, fails or is killed, its frames stop
+results cross back, as frames: the bytes go into an unnamed temporary file, and a header (where
+and how long) through a pipe, ended by an end mark.  A pipe alone holds 64 KB: a child sending
+megabytes would wait, blocked, until the parent reads, which it does only when it has finished its
+own share (measured: blocked for most of its run).  Nothing depends on the child: when it cannot be started, fails or is killed, its frames stop
 short and the caller does the rest itself, so the output is the same bytes whether a child ran or
 not (and whatever the machine's cores).
 
@@ -23,15 +25,17 @@ import pickle
 import signal
 import struct
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import IO, Generic, TypeVar
 
 T = TypeVar("T")
 
 #: Set to ``1`` to do every share in this process (``ITEMBANK_JOBS=1``).
 ENV_JOBS = "ITEMBANK_JOBS"
-_HEADER = struct.Struct("<Q")
+#: A frame's header in the pipe: where its bytes start in the data file, and their length + 1 (0: the end).
+_HEADER = struct.Struct("<QQ")
 #: Children whose results are in but that may not have exited yet (reaped without blocking, or at exit).
 _unreaped: list[int] = []
 
@@ -53,6 +57,11 @@ def can_fork() -> bool:
     if not hasattr(os, "fork") or sys.platform == "darwin":
         return False
     return usable_cores() >= 2 and threading.active_count() == 1
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 def _reap(block: bool) -> None:
@@ -90,46 +99,56 @@ class Child(Generic[T]):
 
     def _start(self, body: Callable[[Callable[[bytes], None]], None]) -> None:
         self._pid: int | None = None
-        self._fd: int | None = None
+        self._fd: int | None = None  # the pipe: frame headers
+        self._data: IO[bytes] | None = None  # the frames' bytes
         self.complete = False  # every frame arrived, with the end mark
         _reap(block=False)
         try:
+            data = tempfile.TemporaryFile(prefix="itembank-child-")
+        except OSError:
+            return
+        try:
             read, write = os.pipe()
         except OSError:
+            data.close()
             return
         try:
             pid = os.fork()
         except OSError:  # no more processes: the parent does the work
             os.close(read)
             os.close(write)
+            data.close()
             return
         if pid == 0:  # the child
             code = 1
             try:
                 os.close(read)
-                with os.fdopen(write, "wb") as out:
+                fd, offset = data.fileno(), 0
 
-                    def send(data: bytes) -> None:
-                        out.write(_HEADER.pack(len(data) + 1))
-                        out.write(data)
-                        out.flush()  # the parent may use it now
+                def send(payload: bytes) -> None:
+                    nonlocal offset
+                    done = 0
+                    while done < len(payload):
+                        done += os.pwrite(fd, memoryview(payload)[done:], offset + done)
+                    _write_all(write, _HEADER.pack(offset, len(payload) + 1))
+                    offset += len(payload)
 
-                    body(send)
-                    out.write(_HEADER.pack(0))  # the end mark: everything was sent
+                body(send)
+                _write_all(write, _HEADER.pack(0, 0))  # the end mark: everything was sent
                 code = 0
             except BaseException:  # noqa: BLE001 - the parent does the rest itself
                 pass
             finally:
                 os._exit(code)
         os.close(write)
-        self._pid, self._fd = pid, read
+        self._pid, self._fd, self._data = pid, read, data
 
     def _read(self, n: int) -> bytes | None:
         assert self._fd is not None
         parts = []
         while n:
             try:
-                chunk = os.read(self._fd, min(n, 1 << 20))
+                chunk = os.read(self._fd, n)
             except InterruptedError:
                 continue
             if not chunk:
@@ -140,21 +159,26 @@ class Child(Generic[T]):
 
     def frames(self) -> Iterator[bytes]:
         """The frames the child sends, as they come; :attr:`complete` tells whether all came."""
-        if self._fd is None:
+        if self._fd is None or self._data is None:
             return
         try:
             while True:
                 header = self._read(_HEADER.size)
                 if header is None:
                     return
-                (size,) = _HEADER.unpack(header)
+                offset, size = _HEADER.unpack(header)
                 if size == 0:
                     self.complete = True
                     return
-                data = self._read(size - 1)
-                if data is None:
-                    return
-                yield data
+                parts, at, left = [], offset, size - 1
+                while left:
+                    chunk = os.pread(self._data.fileno(), left, at)
+                    if not chunk:
+                        return  # cannot happen: the child wrote the bytes before the header
+                    parts.append(chunk)
+                    at += len(chunk)
+                    left -= len(chunk)
+                yield b"".join(parts)
         finally:
             self.close()
 
@@ -173,6 +197,9 @@ class Child(Generic[T]):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._data is not None:
+            self._data.close()
+            self._data = None
         if self._pid is None:
             return
         pid, self._pid = self._pid, None
@@ -191,5 +218,5 @@ class Child(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_pid", None) is not None or getattr(self, "_fd", None) is not None:
+        if getattr(self, "_pid", None) is not None or getattr(self, "_fd", None) is not None or getattr(self, "_data", None) is not None:
             self.close()
