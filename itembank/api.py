@@ -21,8 +21,9 @@ from . import __version__, audit, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
 from .errors import InvalidBank, ItembankError, UsageError
-from .gcpause import gc_paused
+from .forked import usable_cores
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
+from .gcpause import gc_paused
 from .model import Bank
 from .render import Renderer
 from .validate import check_bank
@@ -236,14 +237,6 @@ def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportR
 def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer) -> ExportContext:
     """A build's context for one export: the build's options the format takes, the shared renderer."""
     return ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the platform tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 #: What forked build workers inherit (set in the parent just before the pool starts, cleared after).

@@ -27,10 +27,12 @@ import struct
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from typing import IO, Generic, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from typing import IO, Generic, TypeVar, cast
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: Set to ``1`` to do every share in this process (``ITEMBANK_JOBS=1``).
 ENV_JOBS = "ITEMBANK_JOBS"
@@ -220,3 +222,24 @@ class Child(Generic[T]):
     def __del__(self) -> None:
         if getattr(self, "_pid", None) is not None or getattr(self, "_fd", None) is not None or getattr(self, "_data", None) is not None:
             self.close()
+
+
+def shared_out(work: Callable[[Sequence[T]], R], tasks: Sequence[T], jobs: int) -> list[R]:
+    """``[work(tasks[0::n]), work(tasks[1::n]), ...]`` for ``n = min(jobs, len(tasks))`` shares: the
+    first in this process, the others in forked children meanwhile (one share, here, when ``jobs`` is
+    1 or :func:`can_fork` says no).  The shares are fixed by the task order alone, so the results do
+    not depend on how many processes ran; a child that fails or dies has its share done here (an
+    error that share raises is then raised here)."""
+    n = min(jobs, len(tasks)) if jobs > 1 and can_fork() else 1
+    if n <= 1:
+        return [work(tasks)]
+    children = [Child(partial(work, tasks[k::n])) for k in range(1, n)]
+    try:
+        results = [work(tasks[0::n])]
+        for k, child in enumerate(children, 1):
+            ok, value = child.result()
+            results.append(cast(R, value) if ok else work(tasks[k::n]))  # failed or died: done here
+        return results
+    finally:
+        for child in children:
+            child.close()

@@ -60,7 +60,7 @@ class ExportContext:
     renderer: Renderer = field(default_factory=Renderer)
     options: ExportOptions = field(default_factory=ExportOptions)
     tool_version: str = ""
-    #: Processes the exporter may fork for independent pieces of its work (exporters/kit/forked.py);
+    #: Processes the exporter may fork for independent pieces of its work (itembank/forked.py);
     #: the output is the same for any number.  1 (the default): this process only, the only safe
     #: choice in a program that runs threads.
     jobs: int = 1

@@ -313,7 +313,9 @@ def test_pages_shared_out_over_processes_are_the_same_bytes(source: str, tmp_pat
         assert list(many.files or {}) == list(one.files or {})
         assert many.files == one.files
         assert (many.skipped, many.written, many.notes) == (one.skipped, one.written, one.notes)
-    assert shares[0] == 1 and shares[1] == 2 and shares[2] == 3  # the pages really were shared out
+    from itembank.forked import can_fork
+
+    assert shares == ([1, 2, 3] if can_fork() else [1, 1, 1])  # the pages really were shared out
     # Each page's questions go on from the previous page's, a skipped item taking no number.
     files = one.files or {}
     for part in ("practice", "open"):

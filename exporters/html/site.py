@@ -12,11 +12,11 @@ from typing import Any
 import jinja2
 
 from itembank.errors import ItembankError, UsageError
+from itembank.forked import shared_out
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem, ClozeItem
 from itembank.variants import expand, form_seed
 
-from ..kit.forked import shared_out
 from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
 from .links import broken_links
