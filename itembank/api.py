@@ -39,17 +39,19 @@ def load_bank(
     progress: Callable[[int, int], None] | None = None,
     allow_empty: bool = False,
     cache: bool = False,
+    jobs: int | None = 1,
 ) -> Bank:
     """Load and validate a bank folder; raise :class:`InvalidBank` if it has errors.
 
     ``progress(done, total)`` is called as files are checked.  A folder without item files is an
     error (IB016) unless ``allow_empty``.  ``cache``: reuse (and refill) the bank's check cache,
-    ``itembank.cache``: the same bank, faster when few files changed.
+    ``itembank.cache``: the same bank, faster when few files changed.  ``jobs``: as for
+    :func:`itembank.validate.check_paths` (None: a forked child checks a share of a large bank).
     """
     root = Path(root)
     if not root.is_dir():
         raise UsageError(f"bank folder '{root}' does not exist")
-    result = check_bank(root, progress=progress, allow_empty=allow_empty, cache=cache)
+    result = check_bank(root, progress=progress, allow_empty=allow_empty, cache=cache, jobs=jobs)
     if not result.ok(strict=strict):
         raise InvalidBank(result)
     return result.bank()

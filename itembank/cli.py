@@ -38,7 +38,7 @@ def _load(bank: Path, *, dry_run: bool = False) -> Any:
     """The bank, checked; a dry run writes nothing into it, not even the check cache."""
     from .api import load_bank  # the API (exports, audit, process pool) is imported by the commands that use it
 
-    return load_bank(bank, progress=check_progress(), cache=_use_cache() and not dry_run)
+    return load_bank(bank, progress=check_progress(), cache=_use_cache() and not dry_run, jobs=None)  # a second core helps
 
 
 def _use_cache() -> bool:
