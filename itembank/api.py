@@ -10,10 +10,12 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import re
 import shutil
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as connection_wait
 from pathlib import Path
 from typing import Any, Callable
 
@@ -241,11 +243,11 @@ def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer
     return ExportContext(renderer=renderer, options=options_for(exporter, chosen), tool_version=__version__)
 
 
-#: What forked build workers inherit (set in the parent just before the pool starts, cleared after).
+#: What forked build workers inherit (set in the parent just before the first fork, cleared after).
 _WORK: dict[str, Any] = {}
 
 
-def _run_job(index: int) -> tuple[int, ExportResult, int]:
+def _run_job(index: int) -> tuple[ExportResult, int]:
     """In a worker: run export ``index`` of the build with a renderer of its own (a worker's memory
     is then one export's) and write its output into the staging folder; the account of the export
     (not its bytes) and how many texts it rendered go back to the parent."""
@@ -253,7 +255,21 @@ def _run_job(index: int) -> tuple[int, ExportResult, int]:
     renderer = Renderer()
     result = _export_one(target, _WORK["exporters"][name], _build_context(_WORK["exporters"][name], _WORK["options"], renderer))
     _write_output(_WORK["dests"][index], result)
-    return index, result, renderer.renders
+    return result, renderer.renders
+
+
+def _job_process(send: Connection, index: int) -> None:
+    """A worker's life: one export, its outcome sent to the parent (an error too, raised there)."""
+    try:
+        outcome: tuple[str, Any] = ("ok", _run_job(index))
+    except BaseException as exc:
+        outcome = ("error", exc)
+    try:
+        send.send(outcome)
+    except (pickle.PicklingError, TypeError, AttributeError):  # an error that cannot travel: its text does
+        send.send(("error", ItembankError(f"{type(outcome[1]).__name__}: {outcome[1]}")))
+    finally:
+        send.close()
 
 
 def _export_parallel(
@@ -265,10 +281,16 @@ def _export_parallel(
     dests: list[Path],
 ) -> tuple[list[ExportResult], int]:
     """Every export of ``work`` in forked worker processes, each written at its ``dests`` entry;
-    results in ``work``'s order."""
+    results in ``work``'s order.
+
+    Each export runs in a process of its own, forked from this one when a worker slot frees: it
+    starts from the loaded bank alone, so a build's peak is that of its largest export, not of the
+    heap that a long-lived worker's earlier exports left behind (freed, but not given back)."""
     _WORK.update(work=work, exporters=exporters, options=chosen, dests=dests)
     results: dict[int, ExportResult] = {}
     renders = 0
+    context = multiprocessing.get_context("fork")
+    running: dict[Connection, tuple[int, Any]] = {}
     # The loaded bank goes to the permanent generation: the collector never walks it again, and
     # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
     gc.freeze()
@@ -276,23 +298,38 @@ def _export_parallel(
         # Costliest first (a format's build_cost times its items), so that no long export starts
         # last while the other workers idle; the outputs do not depend on the order.
         pending = sorted(range(len(work)), key=lambda i: -getattr(exporters[work[i][1]], "build_cost", 1.0) * len(work[i][0].items))
-        running: dict[Future[tuple[int, ExportResult, int]], int] = {}
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            # At most one job per worker in flight, so on_start is called when a worker takes the job.
-            while pending or running:
-                while pending and len(running) < workers:
-                    index = pending.pop(0)
-                    target, name = work[index]
-                    if on_start is not None:
-                        on_start(name, target.form.name if target.form is not None else "bank")
-                    running[pool.submit(_run_job, index)] = index
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    del running[future]
-                    index, result, count = future.result()  # re-raises the worker's error
-                    results[index] = result
-                    renders += count
+        while pending or running:
+            while pending and len(running) < workers:  # on_start is called when a worker takes the job
+                index = pending.pop(0)
+                target, name = work[index]
+                if on_start is not None:
+                    on_start(name, target.form.name if target.form is not None else "bank")
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_job_process, args=(send, index), daemon=True)
+                process.start()
+                send.close()  # the worker holds its own end: EOF here if it dies
+                running[receive] = (index, process)
+            for ready in connection_wait(list(running)):
+                assert isinstance(ready, Connection)
+                index, process = running.pop(ready)
+                try:
+                    status, value = ready.recv()
+                except EOFError:
+                    process.join()
+                    raise ItembankError(f"a worker process ended without its result (exit code {process.exitcode})") from None
+                finally:
+                    ready.close()
+                process.join()
+                if status == "error":
+                    raise value
+                results[index], count = value
+                renders += count
     finally:
+        for receive, (_index, process) in running.items():  # after an error: the other workers stop
+            receive.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
         gc.unfreeze()
         _WORK.clear()
     return [results[i] for i in range(len(work))], renders
