@@ -35,6 +35,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import AnyStr
 
 import pyromark
 from lxml import etree
@@ -180,15 +181,49 @@ def texts(item: AnyItem) -> Iterator[tuple[str, str]]:
 _TEXT_FILES = (".xml", ".qti", ".md", ".html", ".txt", ".gift", ".csv", ".json", ".rels")
 
 
-def _outputs(result: ExportResult) -> dict[str, bytes]:
-    """The output's text files by name ("" for a single-file output), media left out."""
+def _outputs(result: ExportResult) -> Iterator[tuple[str, bytes]]:
+    """The output's text files, (name, bytes) ("" for a single-file output), media left out, in the
+    output's order; a zip's members read one at a time, each let go when the caller moves on (all the
+    decompressed files of 10,000 items together are ~100 MB)."""
     if result.files is not None:
-        return {n: d for n, d in result.files.items() if n.lower().endswith(_TEXT_FILES)}
+        yield from ((n, d) for n, d in result.files.items() if n.lower().endswith(_TEXT_FILES))
+        return
     data = result.data or b""
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return {n: z.read(n) for n in z.namelist() if n.lower().endswith(_TEXT_FILES)}
-    return {"": data}
+            for n in z.namelist():
+                if n.lower().endswith(_TEXT_FILES):
+                    yield n, z.read(n)
+        return
+    yield "", data
+
+
+def _sorted_outputs(result: ExportResult, keep: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
+    """The text files whose names ``keep`` takes, in the order of their names, read one at a time."""
+    names = sorted(n for n, _ in _output_names(result) if keep(n))
+    if result.files is not None:
+        yield from ((n, result.files[n]) for n in names)
+        return
+    with zipfile.ZipFile(io.BytesIO(result.data or b"")) as z:
+        for n in names:
+            yield n, z.read(n)
+
+
+def _output_names(result: ExportResult) -> Iterator[tuple[str, None]]:
+    if result.files is not None:
+        yield from ((n, None) for n in result.files if n.lower().endswith(_TEXT_FILES))
+        return
+    data = result.data or b""
+    if data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            yield from ((n, None) for n in z.namelist() if n.lower().endswith(_TEXT_FILES))
+        return
+    yield "", None
+
+
+def _single(result: ExportResult) -> bytes:
+    """A one-file output's bytes (what ``_outputs`` gives under the name "")."""
+    return dict(_outputs(result))[""]
 
 
 class _Own:
@@ -351,10 +386,10 @@ class _Whole:
     """A whole output (for the formats whose items are not told apart in it): its texts as they
     stand between tags, and (read only when the audit needs it) the set of its words."""
 
-    def __init__(self, fmt: str, files: dict[str, bytes]) -> None:
+    def __init__(self, fmt: str, files: Iterator[tuple[str, bytes]]) -> None:
         self.fmt = fmt
         nodes: set[str] = set()  # a set: a text the output repeats (a Canvas quiz and its bank) is read once
-        for data in files.values():
+        for _name, data in files:
             if fmt == "markdown":
                 nodes.add(pyromark.html(data.decode("utf-8", "replace"), options=MARKDOWN_OPTIONS))
                 continue
@@ -451,26 +486,30 @@ _CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldent
 _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own | _Copies]:
-    """Each item's own output, for the formats whose layout is known; {} for the others."""
+def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies]:
+    """Each item's own output, for the formats whose layout is known; {} for the others.  The files
+    are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
+    as in its text), each part decoded alone: only the parts stay."""
     out: dict[str, _Own | _Copies] = {}
     if fmt in ("qti21", "qti30"):
-        for name, data in files.items():  # every item file: also the variants of an expanded calculated item
+        for name, data in _outputs(result):  # every item file: also the variants of an expanded calculated item
             if name.startswith("items/") and name.endswith(".xml"):
                 out[name[len("items/") : -len(".xml")]] = _Own(fmt, data.decode("utf-8"))
     elif fmt == "moodle":
-        if b"<![CDATA[" in files[""]:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
-            for idnumber, question in _moodle_questions(files[""]):
+        document = _single(result)
+        if b"<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
+            for idnumber, question in _moodle_questions(document):
                 out[idnumber] = _Own(fmt, question)
         else:
-            for question in _parts(files[""].decode("utf-8"), "<question", "</question>"):
+            for question in _parts(document.decode("utf-8"), "<question", "</question>"):
                 ident = _MOODLE_ID.search(question)
                 if ident and ident.group(1):
                     out[html.unescape(ident.group(1))] = _Own(fmt, question)
     elif fmt == "xlsx":
         # A row per item, its id in column A (the Items sheet; the first sheet that has the item).
-        for name in sorted(n for n in files if n.startswith("xl/worksheets/")):
-            for row in _parts(files[name].decode("utf-8"), "<row", "</row>"):
+        for _name, sheet in _sorted_outputs(result, lambda n: n.startswith("xl/worksheets/")):
+            for raw in _parts(sheet, b"<row", b"</row>"):
+                row = raw.decode("utf-8")
                 ident = _XLSX_ID.search(row)
                 if ident:
                     out.setdefault(html.unescape(ident.group(1)), _Own(fmt, row))
@@ -478,8 +517,10 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own |
         # Each item is in the quiz and in its topic's question bank: <item title="id or title"> with,
         # for a titled item, an itembank_id field.
         copies: dict[str, list[_Own]] = {}
-        for name in sorted(n for n in files if n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")):
-            for part in _parts(files[name].decode("utf-8"), "<item ", "</item>", last=True):
+        quiz_files = _sorted_outputs(result, lambda n: n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml"))
+        for _name, data in quiz_files:
+            for raw in _parts(data, b"<item ", b"</item>", last=True):
+                part = raw.decode("utf-8")
                 field = _CANVAS_ID_FIELD.search(part)
                 title = _CANVAS_TITLE.match(part)
                 written = field.group(1) if field else (title.group(1) if title else None)
@@ -487,14 +528,14 @@ def _per_item(fmt: str, bank: Bank, files: dict[str, bytes]) -> dict[str, _Own |
                     copies.setdefault(html.unescape(written), []).append(_Own(fmt, part))
         out.update((ident, parts[0] if len(parts) == 1 else _Copies(parts)) for ident, parts in copies.items())
     elif fmt == "gift":
-        for block in files[""].decode("utf-8").split("\n\n"):
+        for block in _single(result).decode("utf-8").split("\n\n"):
             m = re.search(r"// \[id:([^\]]+)\]", block)
             if m:
                 out[m.group(1)] = _Own(fmt, block.replace("\\n", "\n"))
     return out
 
 
-def _parts(document: str, start: str, end: str, last: bool = False) -> Iterator[str]:
+def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> Iterator[AnyStr]:
     """The parts of ``document`` from ``start`` to ``end`` included, one for each ``end``: from the
     first ``start`` after the previous ``end`` (``last``: the last one), a part without a ``start``
     left out.  Sliced from the document, without a list of all of it cut at each ``end`` (the
@@ -550,8 +591,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
         # json is the model itself (checked against bank.schema.json by the tests); a third-party
         # format's output is not something this module knows how to read.
         return []
-    files = _outputs(result)
-    per_item = _per_item(fmt, bank, files)
+    per_item = _per_item(fmt, bank, result)
     whole: _Whole | None = None
     skipped = {i for i, _ in result.skipped}
     noted: str | None = None
@@ -564,7 +604,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
             problems.append(f"[{item.id}] is neither in the output nor listed as skipped")
             continue
         if own is None and whole is None:
-            whole = _Whole(fmt, files)
+            whole = _Whole(fmt, _outputs(result))
         # A calculated item's {name:fmt} becomes a value (a printed variant), a variable ([name] in Canvas,
         # {name} in Moodle, formats dropped with a note) or QTI's printedVariable: the words around it must be
         # there, and in QTI one printedVariable per placeholder (checked below).
