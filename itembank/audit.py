@@ -267,6 +267,34 @@ class _Own:
         return self.raw
 
 
+class _Files:
+    """A package's files, each read when asked for (its zip opened once)."""
+
+    def __init__(self, result: ExportResult) -> None:
+        self._result = result
+        self._zip: zipfile.ZipFile | None = None
+
+    def read(self, name: str) -> bytes:
+        if self._result.files is not None:
+            return self._result.files[name]
+        if self._zip is None:
+            self._zip = zipfile.ZipFile(io.BytesIO(self._result.data or b""))
+        return self._zip.read(name)
+
+
+class _Member:
+    """An item's own file in a package, read (:meth:`load`) when the audit comes to the item: the
+    items' files are held one at a time, not all at once."""
+
+    __slots__ = ("fmt", "files", "name")
+
+    def __init__(self, fmt: str, files: _Files, name: str) -> None:
+        self.fmt, self.files, self.name = fmt, files, name
+
+    def load(self) -> _Own:
+        return _Own(self.fmt, self.files.read(self.name).decode("utf-8"))
+
+
 class _Copies:
     """An item written more than once (a Canvas quiz item and its question bank copy): a text must
     be in every copy."""
@@ -486,15 +514,16 @@ _CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldent
 _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies]:
+def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member]:
     """Each item's own output, for the formats whose layout is known; {} for the others.  The files
     are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
     as in its text), each part decoded alone: only the parts stay."""
-    out: dict[str, _Own | _Copies] = {}
+    out: dict[str, _Own | _Copies | _Member] = {}
     if fmt in ("qti21", "qti30"):
-        for name, data in _outputs(result):  # every item file: also the variants of an expanded calculated item
+        package = _Files(result)
+        for name, _ in _output_names(result):  # every item file: also the variants of an expanded calculated item
             if name.startswith("items/") and name.endswith(".xml"):
-                out[name[len("items/") : -len(".xml")]] = _Own(fmt, data.decode("utf-8"))
+                out[name[len("items/") : -len(".xml")]] = _Member(fmt, package, name)
     elif fmt == "moodle":
         document = _single(result)
         if b"<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
@@ -599,7 +628,8 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
     for item in _as_delivered(bank.items, per_item):
         if item.id in skipped:
             continue
-        own = per_item.get(item.id)
+        entry = per_item.get(item.id)
+        own = entry.load() if isinstance(entry, _Member) else entry  # this item's file alone, let go with the next item
         if own is None and per_item:
             problems.append(f"[{item.id}] is neither in the output nor listed as skipped")
             continue
@@ -655,7 +685,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer) -> lis
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
 
 
-def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies]) -> Iterator[AnyItem]:
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies | _Member]) -> Iterator[AnyItem]:
     """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
     (``--expand-variants N``) as those variants, each with its own numbers filled in."""
     if not any(isinstance(i, CalculatedItem) for i in items):
