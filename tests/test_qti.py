@@ -23,7 +23,7 @@ from itembank import Bank
 from itembank.api import InvalidBank, load_bank
 from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportOptions, ExportResult
-from itembank.model import Blank, ChoiceItem, ClozeItem, Form, Option, Section, SourceRef
+from itembank.model import BankConfig, Blank, ChoiceItem, ClozeItem, Form, Option, Section, SourceRef
 from itembank.render import Renderer
 from itembank.validate import check_bank
 
@@ -508,3 +508,62 @@ def test_texts_parsed_ahead_together_are_what_parsing_each_alone_makes(texts: li
 
         for text in texts:
             assert serialized(ahead.blocks(text)) == serialized(alone.blocks(text)), (texts, text)
+
+
+# --- items built over processes (export -j N) --------------------------------------------------
+
+
+@pytest.mark.parametrize("source,expand", [("items", 0), ("tests/banks/all-types", 0), ("tests/banks/all-types", 3),
+                                           ("tests/banks/calculated", 0), ("tests/banks/calculated", 3), ("generated", 0)])
+def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`export -j N` builds the items in N forked processes: the package (zipped and as files) is
+    byte for byte the one process's, with the same account of items; calculated items built before
+    (as template processing) or expanded into variants go through unchanged."""
+    import subprocess
+    import sys
+
+    import itembank.exporters.qti.package as package
+    from itembank.api import export
+
+    root = Path(__file__).resolve().parent.parent
+    if source == "generated":
+        subprocess.run([sys.executable, str(root / "benchmarks" / "generate.py"), "200", str(tmp_path / "gen")], check=True, capture_output=True)
+        bank = load_bank(tmp_path / "gen")
+    else:
+        bank = load_bank(root / source)
+    shares: list[int] = []
+    real = package.shared_out
+
+    def counting(work, tasks, jobs):  # type: ignore[no-untyped-def]
+        out = real(work, tasks, jobs)
+        shares.append(len(out))
+        return out
+
+    monkeypatch.setattr(package, "PARALLEL_FROM", 0)  # share out even these small banks
+    monkeypatch.setattr(package, "shared_out", counting)
+    for fmt in PROFILES:
+        shares.clear()
+        for unzipped in (False, True):
+            one = export(bank, fmt, jobs=1, unzipped=unzipped, expand_variants=expand)
+            for jobs in (2, 3):
+                many = export(bank, fmt, jobs=jobs, unzipped=unzipped, expand_variants=expand)
+                assert many.data == one.data
+                assert list(many.files or {}) == list(one.files or {}) and many.files == one.files
+                assert (many.skipped, many.written, many.notes) == (one.skipped, one.written, one.notes)
+        assert shares == [1, 2, 3, 1, 2, 3]  # the items really were shared out
+
+
+def test_an_item_that_fails_in_a_worker_process_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item refused in a forked share (text XML cannot hold) stops the export with the item's id,
+    as in one process."""
+    import itembank.exporters.qti.package as package
+    from itembank.api import export
+
+    items = [ChoiceItem(id=f"q{n}", type="multiple_choice", stem=f"Question {n}?" if n != 3 else "Bad \x01 text?",
+                        options=(Option(id="a", text="a", correct=True), Option(id="b", text="b")), location=SourceRef("x.yaml"))
+             for n in range(6)]
+    bank = Bank(root=Path("."), config=BankConfig(title="t"), items=tuple(items))
+    monkeypatch.setattr(package, "PARALLEL_FROM", 0)
+    for jobs in (1, 2, 3):  # q3 is in share 1 of 2 and share 0 of 3: a child's error and the parent's
+        with pytest.raises(ItembankError, match=r"item q3: text cannot be written as XML"):
+            export(bank, "qti21", jobs=jobs)

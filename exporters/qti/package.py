@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from lxml import etree
@@ -11,9 +12,11 @@ from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import AnyItem, Bank, CalculatedItem
 
+from ..kit.forked import shared_out
 from ..kit.variants import count_expanded, expand_bank
 from ..kit.zip import zip_bytes
 from .assessment_test import build_test, plan_sections
+from .body import ItemAssets
 from .item import ItemBuilder
 from .manifest import ItemEntry, build_manifest
 from .profiles import ITEMS_DIR, MANIFEST, TEST_FILE, Profile
@@ -32,23 +35,30 @@ def to_bytes(root: etree._Element, pretty: bool = False) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=pretty)
 
 
+#: From this many items on, the items are built over ``ExportContext.jobs`` processes; below it a
+#: fork costs more than it saves.
+PARALLEL_FROM = 1000
+
+
 def build_files(
     profile: Profile, bank: Bank, ctx: ExportContext, result: ExportResult, built: dict[str, ItemBuilder] | None = None
 ) -> dict[str, bytes]:
-    """Every file of the package, by relative path (``built``: items already built, by id)."""
+    """Every file of the package, by relative path (``built``: items already built, by id).
+
+    The items are independent: with more than one job they are built in forked processes, and
+    gathered here in the bank's order (the same bytes, whatever the number of jobs)."""
+    jobs = ctx.jobs if len(bank.items) >= PARALLEL_FROM else 1
+    shares = shared_out(partial(_build_items, profile, ctx, built or {}), bank.items, jobs)
+    n = len(shares)
     files: dict[str, bytes] = {}
     entries: list[ItemEntry] = []
-    for item in bank.items:
+    for i, item in enumerate(bank.items):
+        data, assets = shares[i % n][i // n]  # item i is in share i mod n (shared_out: share k is tasks[k::n])
         href = f"{ITEMS_DIR}/{item.id}.xml"
-        done = (built or {}).get(item.id)
-        builder = done or ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
-        try:
-            files[href] = to_bytes(builder.root if done else builder.build())
-        except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
-            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
-        entries.append(ItemEntry(item, href, builder.assets))
+        files[href] = data
+        entries.append(ItemEntry(item, href, assets))
         result.wrote(item.type)
-        result.notes.extend(f"[{item.id}] {note}" for note in builder.assets.notes)
+        result.notes.extend(f"[{item.id}] {note}" for note in assets.notes)
     media = sorted({m for e in entries for m in e.assets.media})
     for path in media:
         source = bank.media_path(path)
@@ -65,6 +75,21 @@ def build_files(
     except ValueError as exc:
         raise ItembankError(f"bank metadata cannot be written as XML ({exc}); validating the bank finds it") from None
     return files
+
+
+def _build_items(
+    profile: Profile, ctx: ExportContext, built: dict[str, ItemBuilder], items: Sequence[AnyItem]
+) -> list[tuple[bytes, ItemAssets]]:
+    """Each item's file and what building it collected (``built``: items already built, by id)."""
+    out: list[tuple[bytes, ItemAssets]] = []
+    for item in items:
+        done = built.get(item.id)
+        builder = done or ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
+        try:
+            out.append((to_bytes(builder.root if done else builder.build()), builder.assets))
+        except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
+            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
+    return out
 
 
 def zip_files(files: dict[str, bytes]) -> bytes:
