@@ -524,6 +524,7 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
 
     import itembank.exporters.qti.package as package
     from itembank.api import export
+    from itembank.exporters.kit.zip import _zipfile_bytes
 
     root = Path(__file__).resolve().parent.parent
     if source == "generated":
@@ -543,14 +544,20 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
     monkeypatch.setattr(package, "shared_out", counting)
     for fmt in PROFILES:
         shares.clear()
+        ones = []
         for unzipped in (False, True):
             one = export(bank, fmt, jobs=1, unzipped=unzipped, expand_variants=expand)
+            ones.append(one)
             for jobs in (2, 3):
                 many = export(bank, fmt, jobs=jobs, unzipped=unzipped, expand_variants=expand)
                 assert many.data == one.data
                 assert list(many.files or {}) == list(one.files or {}) and many.files == one.files
                 assert (many.skipped, many.written, many.notes) == (one.skipped, one.written, one.notes)
         assert shares == [1, 2, 3, 1, 2, 3]  # the items really were shared out
+        # The zip (items deflated in the shares) is zipfile's zip of the package's files.
+        files = ones[1].files or {}
+        order = ["imsmanifest.xml"] + sorted(n for n in files if n != "imsmanifest.xml")
+        assert ones[0].data == _zipfile_bytes([(n, files[n]) for n in order], level=6)
 
 
 def test_an_item_that_fails_in_a_worker_process_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

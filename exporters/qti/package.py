@@ -14,7 +14,7 @@ from itembank.model import AnyItem, Bank, CalculatedItem
 
 from ..kit.forked import shared_out
 from ..kit.variants import count_expanded, expand_bank
-from ..kit.zip import zip_bytes
+from ..kit.zip import Deflated, deflate, zip_bytes
 from .assessment_test import build_test, plan_sections
 from .body import ItemAssets
 from .item import ItemBuilder
@@ -39,23 +39,38 @@ def to_bytes(root: etree._Element, pretty: bool = False) -> bytes:
 #: fork costs more than it saves.
 PARALLEL_FROM = 1000
 
+#: The package's deflate level.
+ZIP_LEVEL = 6
+
 
 def build_files(
-    profile: Profile, bank: Bank, ctx: ExportContext, result: ExportResult, built: dict[str, ItemBuilder] | None = None
+    profile: Profile,
+    bank: Bank,
+    ctx: ExportContext,
+    result: ExportResult,
+    built: dict[str, ItemBuilder] | None = None,
+    deflated: dict[str, Deflated] | None = None,
 ) -> dict[str, bytes]:
-    """Every file of the package, by relative path (``built``: items already built, by id).
+    """Every file of the package, by relative path (``built``: items already built, by id; with
+    ``deflated``, the items' files are deflated for the zip where they are built, and land there
+    instead of in the files returned).
 
-    The items are independent: with more than one job they are built in forked processes, and
-    gathered here in the bank's order (the same bytes, whatever the number of jobs)."""
+    The items are independent: with more than one job they are built (and deflated) in forked
+    processes, and gathered here in the bank's order (the same bytes, whatever the number of jobs)."""
     jobs = ctx.jobs if len(bank.items) >= PARALLEL_FROM else 1
-    shares = shared_out(partial(_build_items, profile, ctx, built or {}), bank.items, jobs)
+    work = partial(_build_items, profile, ctx, built or {}, deflated is not None)
+    shares = shared_out(work, bank.items, jobs)
     n = len(shares)
     files: dict[str, bytes] = {}
     entries: list[ItemEntry] = []
     for i, item in enumerate(bank.items):
         data, assets = shares[i % n][i // n]  # item i is in share i mod n (shared_out: share k is tasks[k::n])
         href = f"{ITEMS_DIR}/{item.id}.xml"
-        files[href] = data
+        if isinstance(data, Deflated):
+            assert deflated is not None
+            deflated[href] = data
+        else:
+            files[href] = data
         entries.append(ItemEntry(item, href, assets))
         result.wrote(item.type)
         result.notes.extend(f"[{item.id}] {note}" for note in assets.notes)
@@ -78,24 +93,28 @@ def build_files(
 
 
 def _build_items(
-    profile: Profile, ctx: ExportContext, built: dict[str, ItemBuilder], items: Sequence[AnyItem]
-) -> list[tuple[bytes, ItemAssets]]:
-    """Each item's file and what building it collected (``built``: items already built, by id)."""
-    out: list[tuple[bytes, ItemAssets]] = []
+    profile: Profile, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool, items: Sequence[AnyItem]
+) -> list[tuple[bytes | Deflated, ItemAssets]]:
+    """Each item's file (deflated for the zip if asked) and what building it collected (``built``:
+    items already built, by id)."""
+    out: list[tuple[bytes | Deflated, ItemAssets]] = []
     for item in items:
         done = built.get(item.id)
         builder = done or ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
         try:
-            out.append((to_bytes(builder.root if done else builder.build()), builder.assets))
+            data = to_bytes(builder.root if done else builder.build())
         except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
             raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
+        out.append((deflate(data, ZIP_LEVEL) if deflated else data, builder.assets))
     return out
 
 
-def zip_files(files: dict[str, bytes]) -> bytes:
-    """A deterministic zip: manifest first, then sorted paths, fixed timestamps and permissions."""
-    order = [MANIFEST] + sorted(k for k in files if k != MANIFEST)
-    return zip_bytes(((name, files[name]) for name in order), level=6)
+def zip_files(files: dict[str, bytes], deflated: dict[str, Deflated] | None = None) -> bytes:
+    """A deterministic zip of ``files`` and the files already ``deflated``: manifest first, then
+    sorted paths, fixed timestamps and permissions."""
+    members: dict[str, bytes | Deflated] = {**files, **(deflated or {})}
+    order = [MANIFEST] + sorted(k for k in members if k != MANIFEST)
+    return zip_bytes(((name, members[name]) for name in order), level=ZIP_LEVEL)
 
 
 def check_files(profile: Profile, files: dict[str, bytes]) -> list[str]:
@@ -163,7 +182,9 @@ def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportRe
     bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result, template_refused(profile, ctx, built))
     if not bank.items and result.skipped:
         raise ItembankError(f"{profile.key}: every item was skipped, so there is no package to write: {result.skipped[0][1]}")
-    files = build_files(profile, bank, ctx, result, built)
+    # A zip nobody reads before it is written: the items are deflated where they are built.
+    deflated: dict[str, Deflated] | None = None if ctx.options.unzipped or ctx.options.check else {}
+    files = build_files(profile, bank, ctx, result, built, deflated)
     templated = [i.id for i in bank.items if isinstance(i, CalculatedItem)]
     if templated:
         shown = ", ".join(templated[:10]) + (" ..." if len(templated) > 10 else "")
@@ -182,5 +203,5 @@ def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportRe
     if ctx.options.unzipped:
         result.files = files
     else:
-        result.data = zip_files(files)
+        result.data = zip_files(files, deflated)
     return result
