@@ -525,6 +525,7 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
     import itembank.exporters.qti.package as package
     from itembank.api import export
     from itembank.exporters.kit.zip import _zipfile_bytes
+    from itembank.forked import can_fork
 
     root = Path(__file__).resolve().parent.parent
     if source == "generated":
@@ -553,7 +554,7 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
                 assert many.data == one.data
                 assert list(many.files or {}) == list(one.files or {}) and many.files == one.files
                 assert (many.skipped, many.written, many.notes) == (one.skipped, one.written, one.notes)
-        assert shares == [1, 2, 3, 1, 2, 3]  # the items really were shared out
+        assert shares == ([1, 2, 3, 1, 2, 3] if can_fork() else [1] * 6)  # the items really were shared out
         # The zip (items deflated in the shares) is zipfile's zip of the package's files.
         files = ones[1].files or {}
         order = ["imsmanifest.xml"] + sorted(n for n in files if n != "imsmanifest.xml")
