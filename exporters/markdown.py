@@ -38,6 +38,7 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
+    markdown_texts,
     replace_placeholders,
 )
 from itembank.render import Renderer, local_image
@@ -446,37 +447,6 @@ def flashcards(lay: Layout, bank_title: str) -> str:
 
 
 # --- media -----------------------------------------------------------------------------------------
-
-
-def markdown_texts(item: AnyItem) -> Iterator[str]:
-    """Every Markdown field of an item (where an image can be referenced)."""
-    yield item.stem
-    yield from (t for t in (item.rationale,) if t)
-    yield from item.hints
-    yield from item.common_mistakes
-    if item.solution is not None:
-        yield from (s.text for s in item.solution.steps)
-        yield from (t for t in (item.solution.final_answer, item.solution.quick_check) if t)
-    if isinstance(item, ChoiceItem):
-        for o in item.options:
-            yield o.text
-            if o.feedback:
-                yield o.feedback
-    elif isinstance(item, TrueFalseItem):
-        yield from (t for t in (item.true_feedback, item.false_feedback) if t)
-    elif isinstance(item, EssayItem):
-        for c in item.rubric:
-            yield c.criterion
-            if c.description:
-                yield c.description
-        if item.sample_answer:
-            yield item.sample_answer
-    elif isinstance(item, MatchingItem):
-        yield from (p.prompt for p in item.pairs)
-    elif isinstance(item, ClozeItem):
-        yield from (b.feedback for b in item.blanks if b.feedback)
-    elif isinstance(item, FlashcardItem):
-        yield item.answer
 
 
 def media_files(bank: Bank, items: Iterable[AnyItem], renderer: Renderer, result: ExportResult) -> dict[str, bytes]:

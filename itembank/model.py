@@ -8,7 +8,7 @@ so exporters never need to know the file format's defaults.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -384,6 +384,38 @@ class LintSettings:
     select: tuple[str, ...] = ()  # rule codes or prefixes to run (empty: every rule)
     ignore: tuple[Suppression, ...] = ()  # rules turned off for the whole bank, each with its reason
     thresholds: tuple[tuple[str, object], ...] = ()  # (name, value) pairs overriding the defaults
+
+
+def markdown_texts(item: AnyItem) -> Iterator[str]:
+    """Every Markdown field of an item: where an image can be referenced (the Markdown export copies
+    them), and what the QTI export parses in one go (BodyWriter.parse_ahead)."""
+    yield item.stem
+    yield from (t for t in (item.rationale,) if t)
+    yield from item.hints
+    yield from item.common_mistakes
+    if item.solution is not None:
+        yield from (s.text for s in item.solution.steps)
+        yield from (t for t in (item.solution.final_answer, item.solution.quick_check) if t)
+    if isinstance(item, ChoiceItem):
+        for o in item.options:
+            yield o.text
+            if o.feedback:
+                yield o.feedback
+    elif isinstance(item, TrueFalseItem):
+        yield from (t for t in (item.true_feedback, item.false_feedback) if t)
+    elif isinstance(item, EssayItem):
+        for c in item.rubric:
+            yield c.criterion
+            if c.description:
+                yield c.description
+        if item.sample_answer:
+            yield item.sample_answer
+    elif isinstance(item, MatchingItem):
+        yield from (p.prompt for p in item.pairs)
+    elif isinstance(item, ClozeItem):
+        yield from (b.feedback for b in item.blanks if b.feedback)
+    elif isinstance(item, FlashcardItem):
+        yield item.answer
 
 
 @dataclass(frozen=True, slots=True)

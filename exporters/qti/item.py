@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import copy
 import hashlib
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable
 from typing import ClassVar
 
 from lxml import etree
@@ -26,6 +26,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
     has_placeholder,
+    markdown_texts,
     split_at_placeholders,
 )
 from itembank.render import Renderer
@@ -121,7 +122,7 @@ class ItemBuilder:
             self.template = template.build(self.p, self.item)
             self.item = self.template.item
         self.sections = explanation(self.item, SOLUTION_LABELS)
-        self.body_writer.parse_ahead(_markdown_texts(self.item, self.sections))
+        self.body_writer.parse_ahead(markdown_texts(self.item))
         self._score_outcomes()
         self.BUILDERS[self.item.type](self)
         self._general_feedback()
@@ -674,41 +675,6 @@ class ItemBuilder:
         "flashcard": _build_flashcard,
         "calculated": _build_calculated,
     }
-
-
-def _markdown_texts(item: AnyItem, sections: list[Section]) -> Iterator[str]:
-    """The item's Markdown texts that its QTI file holds (for BodyWriter.parse_ahead: one missing
-    here is parsed on its own, an extra one costs only its share of the parse)."""
-    yield item.stem
-    if isinstance(item, ChoiceItem):
-        for o in item.options:
-            yield o.text
-            if o.feedback:
-                yield o.feedback
-    elif isinstance(item, TrueFalseItem):
-        if item.true_feedback:
-            yield item.true_feedback
-        if item.false_feedback:
-            yield item.false_feedback
-    elif isinstance(item, MatchingItem):
-        for pair in item.pairs:
-            yield pair.prompt
-    elif isinstance(item, EssayItem):
-        if item.sample_answer:
-            yield item.sample_answer
-    elif isinstance(item, FlashcardItem):
-        yield item.answer
-    elif isinstance(item, ClozeItem):
-        for blank in item.blanks:
-            if blank.feedback:
-                yield blank.feedback
-    yield from item.hints
-    for section in sections:
-        if section.text:
-            yield section.text
-        for step in section.steps:
-            yield step.text
-        yield from section.items
 
 
 def _strong(h, text: str) -> etree._Element:
