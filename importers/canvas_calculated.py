@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from .formula_translate import Untranslatable, canvas_formula, our_name, put_placeholders
+from .formula_translate import Untranslatable, canvas_formula, grid_variable, map_strings, our_name, put_placeholders
 from .kit.numbers import clean_number
 
 _ASSIGN = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)\s*(.+)$", re.S)
@@ -80,12 +80,8 @@ class CanvasCalculated:
                 lo, hi = hi, lo
                 notes.append(f"variable [{name}]: min and max swapped (the min was the larger)")
             places = max(0, min(int(_number(v.get("scale")) or 0), 10))
-            lo_r, hi_r = round(lo, places), round(hi, places)
-            if lo_r == hi_r or hi_r - lo_r < 10**-places:
-                variables[ours] = {"values": [clean_number(lo_r)] if lo_r == hi_r else [clean_number(lo_r), clean_number(hi_r)]}
-            else:
-                variables[ours] = {"min": clean_number(lo_r), "max": clean_number(hi_r), "decimals": places}
-            if (lo_r, hi_r) != (lo, hi):
+            variables[ours], rounded = grid_variable(lo, hi, places)
+            if rounded:
                 notes.append(f"variable [{name}]: range {lo:g}..{hi:g} rounded to its {places} decimal place(s)")
         if not variables:
             raise ValueError("a formula question without variables")
@@ -154,18 +150,9 @@ def finish_markdown(data: dict[str, Any], rename: dict[str, str], notes: list[st
         text = text.replace("{", "{{").replace("}", "}}")
         return re.sub(r"\\?\[((?:[A-Za-z0-9_]|\\_)+)\\?\]", sub, text)
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return fix(value)
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        return value
-
     for key in list(data):
         if key not in ("variables", "derived", "formula", "id", "type", "unit", "title", "topic", "tags"):
-            data[key] = walk(data[key])
+            data[key] = map_strings(data[key], fix)
     if unknown:
         notes.append("the texts show " + ", ".join(f"[{n}]" for n in unknown) + ", which name(s) no variable of the formula question "
                      "(Canvas has no derived variables): kept as text")

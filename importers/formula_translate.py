@@ -16,6 +16,8 @@ from typing import Any
 
 from itembank.formulas import FUNCTIONS, RESERVED, FormulaError, parse
 
+from .kit.numbers import clean_number
+
 
 class Untranslatable(ValueError):
     """A formula with no equivalent in our formula language (the message says why)."""
@@ -184,6 +186,29 @@ def canvas_formula(text: str, names: Mapping[str, str], notes: list[str]) -> str
     return _finish(tree, notes, "canvas", back)
 
 
+def grid_variable(lo: float, hi: float, places: int) -> tuple[dict[str, Any], bool]:
+    """Our variable for values drawn from ``lo..hi`` (``lo <= hi``) with ``places`` decimals: its one
+    or two values when the rounded range holds no step of that grid, else its min, max and decimals;
+    and whether rounding to ``places`` moved an end (the caller notes it)."""
+    lo_r, hi_r = round(lo, places), round(hi, places)
+    if lo_r == hi_r or hi_r - lo_r < 10**-places:
+        spec: dict[str, Any] = {"values": [clean_number(lo_r)] if lo_r == hi_r else [clean_number(lo_r), clean_number(hi_r)]}
+    else:
+        spec = {"min": clean_number(lo_r), "max": clean_number(hi_r), "decimals": places}
+    return spec, (lo_r, hi_r) != (lo, hi)
+
+
+def map_strings(value: Any, fix: Callable[[str], str]) -> Any:
+    """``value`` with ``fix`` applied to every string in it (lists and dicts walked into, as copies)."""
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, list):
+        return [map_strings(v, fix) for v in value]
+    if isinstance(value, dict):
+        return {k: map_strings(v, fix) for k, v in value.items()}
+    return value
+
+
 #: Fields of an imported calculated item that hold no text a token could stand in.
 _NOT_TEXT = ("variables", "derived", "formula", "id")
 
@@ -195,15 +220,9 @@ def put_placeholders(data: dict[str, Any], tokens: Mapping[str, str], marker: st
         return
     pattern = re.compile("|".join(re.escape(t) for t in sorted(tokens, key=len, reverse=True)))
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, str):
-            return pattern.sub(lambda m: tokens[m.group(0)], value) if marker in value else value
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        return value
+    def fix(text: str) -> str:
+        return pattern.sub(lambda m: tokens[m.group(0)], text) if marker in text else text
 
     for key in list(data):
         if key not in _NOT_TEXT:
-            data[key] = walk(data[key])
+            data[key] = map_strings(data[key], fix)

@@ -23,7 +23,7 @@ import math
 import re
 from typing import TYPE_CHECKING, Any
 
-from .formula_translate import Untranslatable, moodle_formula, our_name, put_placeholders
+from .formula_translate import Untranslatable, grid_variable, moodle_formula, our_name, put_placeholders
 from .kit.numbers import clean_number
 
 if TYPE_CHECKING:
@@ -163,12 +163,8 @@ def read_calculated(q: _Q, data: dict[str, Any], stem: str) -> tuple[dict[str, A
         dec_text = _text(d, "decimals")
         places = int(_number(dec_text) or 0) if dec_text else 0
         places = max(0, min(places, 10))
-        lo_r, hi_r = round(lo, places), round(hi, places)
-        if lo_r == hi_r or hi_r - lo_r < 10**-places:
-            variables[ours] = {"values": [clean_number(lo_r)] if lo_r == hi_r else [clean_number(lo_r), clean_number(hi_r)]}
-        else:
-            variables[ours] = {"min": clean_number(lo_r), "max": clean_number(hi_r), "decimals": places}
-        if (lo_r, hi_r) != (lo, hi):
+        variables[ours], rounded = grid_variable(lo, hi, places)
+        if rounded:
             q.note(f"dataset {{{name}}}: range {lo:g}..{hi:g} rounded to its {places} decimal place(s)")
         status = _text(d, "status").lower()
         if status == "shared":
