@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,31 @@ SHARED = Path(os.environ.get("ITEMBANK_SHARED", ROOT.parent / "shared"))
 IN_CI = os.environ.get("CI") == "true"
 SEED_BANK = ROOT / "items"
 ALL_TYPES_BANK = ROOT / "tests" / "banks" / "all-types"
+
+
+def generated_bank(folder: Path, count: int) -> Path:
+    """``benchmarks/generate.py count folder``: a deterministic bank of every type, written at ``folder``."""
+    import sys
+
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), str(count), str(folder)], check=True, capture_output=True)
+    return folder
+
+
+def count_shares(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
+    """Make ``module`` (an exporter that shares its work out with ``shared_out`` from
+    ``PARALLEL_FROM`` items on) share out even small banks, and record how many shares each call
+    made: the returned list proves the work really was shared (one share where the machine cannot fork)."""
+    shares: list[int] = []
+    real = module.shared_out
+
+    def counting(work: Any, tasks: Any, jobs: int) -> Any:
+        out = real(work, tasks, jobs)
+        shares.append(len(out))
+        return out
+
+    monkeypatch.setattr(module, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(module, "shared_out", counting)
+    return shares
 
 
 def require(condition: bool, what: str) -> None:

@@ -11,7 +11,7 @@ import lxml.html
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import ALL_TYPES_BANK, ROOT
+from conftest import ALL_TYPES_BANK, ROOT, count_shares, generated_bank
 from itembank import Bank, load_bank
 from itembank.api import export
 from itembank.formats import ExportContext
@@ -195,12 +195,8 @@ def test_scoring_data_equals_the_qti_exports(source: str, tmp_path: Path) -> Non
     """The page's scoring data and the QTI items (scored by the real QTI player in test_qti_player)
     come from the same model values: same maxima, same per-option and per-pair values, same
     accepted answers and case rules, same numeric intervals (to 15 significant digits)."""
-    import subprocess
-    import sys
-
     if source == "generated":
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "300", str(tmp_path / "gen")], check=True, capture_output=True)
-        bank = load_bank(tmp_path / "gen")
+        bank = load_bank(generated_bank(tmp_path / "gen", 300))
     else:
         bank = load_bank(ROOT / source)
     from itembank.exporters.html.keys import scoring_key
@@ -285,28 +281,15 @@ def _cloze_skip_bank() -> Bank:
 def test_pages_shared_out_over_processes_are_the_same_bytes(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`export -j N` renders the pages in N forked processes: the site is byte for byte the one
     process's, files in the same order, with the same account of items."""
-    import subprocess
-    import sys
-
     import itembank.exporters.html.site as site
 
     if source == "generated":
-        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "200", str(tmp_path / "gen")], check=True, capture_output=True)
-        bank = load_bank(tmp_path / "gen")
+        bank = load_bank(generated_bank(tmp_path / "gen", 200))
     elif source == "cloze-skip":
         bank = _cloze_skip_bank()
     else:
         bank = load_bank(ROOT / source)
-    shares: list[int] = []
-    real = site.shared_out
-
-    def counting(work, tasks, jobs):  # type: ignore[no-untyped-def]
-        out = real(work, tasks, jobs)
-        shares.append(len(out))
-        return out
-
-    monkeypatch.setattr(site, "PARALLEL_FROM", 0)  # share out even these small banks
-    monkeypatch.setattr(site, "shared_out", counting)
+    shares = count_shares(monkeypatch, site)  # share out even these small banks
     one = export(bank, "html", page_size=2, jobs=1)
     for jobs in (2, 3):
         many = export(bank, "html", page_size=2, jobs=jobs)

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, require
+from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, generated_bank, require
 from itembank import load_bank
 from itembank.api import export
 from itembank.atomic import write_result
@@ -252,11 +252,7 @@ def test_item_full_marks_then_zero_with_explanation(page: Any, sites: dict[str, 
 def test_a_large_bank_is_paged_and_each_page_works(page: Any, tmp_path: Path) -> None:
     """Generated bank of 600 items of all types: pages of 50, a pager that navigates by keyboard,
     items on a later page that grade like the first."""
-    import subprocess
-    import sys
-
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "generate.py"), "600", str(tmp_path / "bank")], check=True, capture_output=True)
-    bank = load_bank(tmp_path / "bank")
+    bank = load_bank(generated_bank(tmp_path / "bank", 600))
     site = tmp_path / "site"
     write_result(export(bank, "html", tests=False), site)
     practice = sorted(site.glob("practice*.html"))

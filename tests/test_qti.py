@@ -519,30 +519,14 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
     """`export -j N` builds the items in N forked processes: the package (zipped and as files) is
     byte for byte the one process's, with the same account of items; calculated items built before
     (as template processing) or expanded into variants go through unchanged."""
-    import subprocess
-    import sys
-
     import itembank.exporters.qti.package as package
+    from conftest import ROOT, count_shares, generated_bank
     from itembank.api import export
     from itembank.exporters.kit.zip import _zipfile_bytes
     from itembank.forked import can_fork
 
-    root = Path(__file__).resolve().parent.parent
-    if source == "generated":
-        subprocess.run([sys.executable, str(root / "benchmarks" / "generate.py"), "200", str(tmp_path / "gen")], check=True, capture_output=True)
-        bank = load_bank(tmp_path / "gen")
-    else:
-        bank = load_bank(root / source)
-    shares: list[int] = []
-    real = package.shared_out
-
-    def counting(work, tasks, jobs):  # type: ignore[no-untyped-def]
-        out = real(work, tasks, jobs)
-        shares.append(len(out))
-        return out
-
-    monkeypatch.setattr(package, "PARALLEL_FROM", 0)  # share out even these small banks
-    monkeypatch.setattr(package, "shared_out", counting)
+    bank = load_bank(generated_bank(tmp_path / "gen", 200) if source == "generated" else ROOT / source)
+    shares = count_shares(monkeypatch, package)  # share out even these small banks
     for fmt in PROFILES:
         shares.clear()
         ones = []
