@@ -9,10 +9,10 @@ from pathlib import Path
 from lxml import etree
 
 from itembank.errors import ItembankError
+from itembank.forked import shared_out
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import AnyItem, Bank, CalculatedItem
 
-from ..kit.forked import shared_out
 from ..kit.variants import count_expanded, expand_bank
 from ..kit.zip import Deflated, deflate, zip_bytes
 from .assessment_test import build_test, plan_sections
