@@ -89,6 +89,8 @@ class FileCheck:
     text: str | None = None
     source: bytes | None = None
     path: Path | None = None
+    #: The cache's key of the file (the hash of its bytes), when the cache checked it.
+    key: str | None = None
 
     def source_text(self) -> str:
         if self.text is None and self.source is None and self.path is not None:
@@ -339,7 +341,7 @@ class CheckCache:
         self._used.add(key)
         found = self._hit(key, rel, need_raws)
         if found is not None:
-            found.source, found.path = raw, path
+            found.source, found.path, found.key = raw, path, key
             self.hits += 1
             return found
         if raw is None:  # known by its stat, but its entry is gone or damaged: read it after all
@@ -355,6 +357,7 @@ class CheckCache:
             "g": [[ref, status] for ref, status in self.ctx.image_log],
         }
         self._new_items[key] = result.raws if result.raws is not None else []
+        result.key = key
         return result
 
     def _hit(self, key: str, rel: str, need_raws: bool) -> FileCheck | None:

@@ -56,7 +56,7 @@ no_cache_option = click.option(
     is_flag=True,
     expose_value=False,
     callback=_no_cache,
-    help="Check every file again instead of reusing the bank's check cache (.itembank-cache/; also ITEMBANK_NO_CACHE=1).",
+    help="Check (and export) every item again instead of reusing the bank's cache (.itembank-cache/; also ITEMBANK_NO_CACHE=1).",
 )
 
 
@@ -245,7 +245,7 @@ def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None
     _check_form(assessment, form)
     exporter = get_exporter(fmt)
     loaded = select_bank(_load(bank), assessment, form)
-    result = export_bank(loaded, fmt, jobs=jobs or usable_cores(), **options)
+    result = export_bank(loaded, fmt, jobs=jobs or usable_cores(), cache=_use_cache(), **options)
     target = output or form_dir("dist", loaded) / exporter.default_output
     write_result(result, target, bank_root=bank)
     _print_result(fmt, target, result)
@@ -283,7 +283,7 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], jobs: int | None, 
             click.echo(CLEAR_LINE, err=True, nl=False)
         _print_result(fmt, target, result)
 
-    report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, jobs=jobs, **options)
+    report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, jobs=jobs, cache=_use_cache(), **options)
     for path in report.removed:
         click.echo(f"removed {path}/: its form no longer exists")
     forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""

@@ -28,6 +28,8 @@ from .wording import plural
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
+    from .fragments import Fragments
+
 ENTRY_POINT_GROUP = "itembank.exporters"
 
 #: The default ``status`` of the formats that deliver to learners (LMS packages, print): every status
@@ -64,6 +66,9 @@ class ExportContext:
     #: the output is the same for any number.  1 (the default): this process only, the only safe
     #: choice in a program that runs threads.
     jobs: int = 1
+    #: The export's fragment cache (itembank/fragments.py): each item's piece of the output kept by
+    #: the item's content, for an exporter that knows its pieces.  None (the default): no cache.
+    fragments: Fragments | None = None
 
 
 @dataclass

@@ -152,7 +152,7 @@ def interval(value: float, tolerance: float) -> tuple[float, float]:
     return float(v - t), float(v + t)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, weakref_slot=True)  # weakref: itembank.fragments keeps digests
 class Item:
     """Fields every item type has."""
 

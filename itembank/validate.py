@@ -16,6 +16,7 @@ from .assessments import Selection, assessment_dir, assessment_files, check_asse
 from .cache import CheckCache, FileCheck, LoggingRuleContext, disabled_by_env
 from .config import CONFIG_NAME, load_config
 from .forked import Child, can_fork
+from .fragments import remember_digest
 from .gcpause import gc_paused
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
@@ -238,6 +239,9 @@ def _check_paths(
             text = str(path)
             bank_rel = text[len(root_prefix) :].replace(os.sep, "/") if text.startswith(root_prefix) else rel
             models = [to_model(raw, SourceRef(path=bank_rel, line=1, index=index)) for index, raw in zip(checked.loaded, checked.raws)]
+            if checked.key is not None:  # a model is its file's bytes read at its place: the fragment cache's digest
+                for model, index in zip(models, checked.loaded):
+                    remember_digest(model, f"{checked.key} {bank_rel} {index}")
             if reported:
                 result.items.extend(models)
             if mine is not None:

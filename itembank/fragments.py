@@ -1,0 +1,247 @@
+"""The fragment cache: per format, each item's piece of an export, kept by content (issue 13).
+
+An export is mostly per-item work (an item's QTI file, its Moodle question, its workbook row) put
+together by a little whole-bank work (a manifest, a header, the numbering).  The per-item work is a
+pure function of the item (its content, including where it was read from), the format, the
+format's options, the form being exported, the bank settings and the code.  So an exporter may keep
+each item's piece under the item's *digest* (:func:`item_digest`) and take it back on the next run
+when nothing of that changed: after editing one item of 10,000, a build redoes one item's work per
+format and puts the rest together from the cache.  The export audit (``itembank.audit``) keeps its
+per-item verdict the same way, next to the pieces (an item whose own output is the same bytes as
+last time, and which passed then, passes).
+
+Where: ``<bank>/.itembank-cache/v1/fragments/<format>-<target>.pack``, one pack per format and
+target (``bank`` or an assessment form), made only inside a cache folder that the check cache made
+(``itembank.cache``: git-ignored, safe to delete).  Its header names its *scope*: the hash of the
+code (the ``itembank`` package, the exporter's package, the libraries; see
+:func:`itembank.cache.code_fingerprint`), the bank settings, the format, its options and the target.
+A changed option or code is another scope: the pack is ignored, then overwritten by this export's.
+
+Never trusted blindly: a pack is read only when it is ours (``itembank.cache``'s owner check), its
+header names its scope and layout, and the checksum of its body matches; anything else is an empty
+cache.  A piece that an exporter cannot decode is made again (:meth:`Fragments.cached`).  The pack is
+written atomically at the end of the export, with only the pieces this export used: it never grows
+past one export's pieces.  The pack is binary (length-prefixed records), never pickle: reading a
+cache someone else prepared cannot run code.  ``ITEMBANK_NO_CACHE=1`` / ``--no-cache`` turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import struct
+import tempfile
+import weakref
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .cache import FORMAT, _owned, cache_dir, code_fingerprint
+from .model import AnyItem
+
+T = TypeVar("T")
+
+_MAGIC = "itembank-fragments"
+#: Bumped when the layout of a pack changes.
+PACK_FORMAT = 1
+FRAGMENTS_DIR = "fragments"
+_KEY = 16  # bytes of a piece's key
+_RECORD = struct.Struct("<I")  # a value's length, after its key
+
+#: id(item) -> (a weak reference to the item, its digest): an item's digest is worked out once per
+#: process (a build works them out before it forks its export workers, which inherit them), and
+#: forgotten when the item goes.
+_DIGESTS: dict[int, tuple[weakref.ref[AnyItem], bytes]] = {}
+
+
+def _keep(item: AnyItem, digest: bytes) -> None:
+    key = id(item)
+    _DIGESTS[key] = (weakref.ref(item, lambda _ref: _DIGESTS.pop(key, None)), digest)
+
+
+def item_digest(item: AnyItem) -> bytes:
+    """What an item is, as one hash: its every field (the model's ``repr``: dataclasses of strings,
+    numbers, tuples and nested dataclasses, printed the same way in every process), its source file
+    and line included; or what the loader said of it (:func:`remember_digest`)."""
+    known = _DIGESTS.get(id(item))
+    if known is not None and known[0]() is item:
+        return known[1]
+    digest = hashlib.blake2b(repr(item).encode("utf-8", "surrogatepass"), digest_size=_KEY).digest()
+    _keep(item, digest)
+    return digest
+
+
+def remember_digest(item: AnyItem, source: str) -> None:
+    """Give ``item`` the digest of ``source``, which determines it: the loader knows each item as
+    the hash of its file's bytes, the file and its place in the file (cheaper than :func:`item_digest`'s
+    ``repr``; the code and the bank settings, which also make the model, are in every pack's scope)."""
+    _keep(item, hashlib.blake2b(b"source\0" + source.encode("utf-8", "surrogatepass"), digest_size=_KEY).digest())
+
+
+def digest_items(items: Iterable[AnyItem]) -> None:
+    """Work out the digests of ``items`` now (before forking: the workers inherit them)."""
+    for item in items:
+        item_digest(item)
+
+
+@cache
+def _package_fingerprint(module: str) -> str:
+    """The files of the top-level package of ``module`` (an exporter's), by size and modification time."""
+    import importlib
+
+    top = importlib.import_module(module.split(".")[0])
+    where = getattr(top, "__file__", None)
+    h = hashlib.blake2b(digest_size=20)
+    h.update(module.encode())
+    if where:
+        folder = Path(where).resolve().parent
+        for path in sorted(folder.rglob("*.py")) if Path(where).name == "__init__.py" else [Path(where)]:
+            st = path.stat()
+            h.update(f"{path.relative_to(folder.parent).as_posix()} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def scope_of(exporter_module: str, *parts: str) -> str:
+    """The scope of a pack: the code (itembank's and the exporter package's) and ``parts`` (format,
+    options, target, bank settings), as one hash."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{_MAGIC} {PACK_FORMAT}\n{code_fingerprint()}\n{_package_fingerprint(exporter_module)}\n".encode())
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()
+
+
+class Fragments:
+    """One export's pieces: read from its pack when first asked, written back by :meth:`save`."""
+
+    def __init__(self, root: Path, name: str, scope: str) -> None:
+        self.top = cache_dir(root)
+        self.folder = self.top / f"v{FORMAT}" / FRAGMENTS_DIR
+        self.scope = scope
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+        if safe != name or len(safe) > 100:
+            safe = safe[:60] + "-" + hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+        self.path = self.folder / f"{safe}.pack"
+        self._old: dict[bytes, bytes] | None = None
+        self._new: dict[bytes, bytes] = {}
+        self._used: set[bytes] = set()
+        self.hits = 0
+        self.misses = 0
+
+    # --- keys and pieces ---------------------------------------------------------------------------
+
+    @staticmethod
+    def key(item: AnyItem, *extra: str) -> bytes:
+        """The key of a piece of ``item`` (``extra``: what else the piece depends on, e.g. its number)."""
+        if not extra:
+            return item_digest(item)
+        h = hashlib.blake2b(item_digest(item), digest_size=_KEY)
+        for part in extra:
+            h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+        return h.digest()
+
+    def get(self, key: bytes) -> bytes | None:
+        if self._old is None:
+            self._old = self._read()
+        value = self._new.get(key)
+        if value is None:
+            value = self._old.get(key)
+        if value is not None:
+            self._used.add(key)
+        return value
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._new[key] = value
+        self._used.add(key)
+
+    def cached(self, key: bytes, make: Callable[[], T], encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> T:
+        """The piece under ``key``: decoded from the pack, or made (and kept) when it is not there or
+        does not decode (a damaged piece is made again, never an error)."""
+        raw = self.get(key)
+        if raw is not None:
+            try:
+                value = decode(raw)
+            except Exception:  # noqa: BLE001 - any damage: the piece is made again
+                self._used.discard(key)
+            else:
+                self.hits += 1
+                return value
+        self.misses += 1
+        value = make()
+        self.put(key, encode(value))
+        return value
+
+    # --- the pack ----------------------------------------------------------------------------------
+
+    def _read(self) -> dict[bytes, bytes]:
+        """The pack's pieces, or ``{}`` when it is missing, not ours, damaged or of another scope."""
+        if not _owned(self.path):
+            return {}
+        try:
+            with open(self.path, "rb") as fh:
+                header = json.loads(fh.readline())
+                body = fh.read()
+        except (OSError, ValueError, UnicodeDecodeError):
+            return {}
+        if (
+            not isinstance(header, dict)
+            or header.get("format") != _MAGIC
+            or header.get("version") != PACK_FORMAT
+            or header.get("scope") != self.scope
+            or header.get("blake2b") != hashlib.blake2b(body, digest_size=20).hexdigest()
+        ):
+            return {}
+        out: dict[bytes, bytes] = {}
+        view, at, end = memoryview(body), 0, len(body)
+        try:
+            while at < end:
+                key = bytes(view[at : at + _KEY])
+                (size,) = _RECORD.unpack_from(body, at + _KEY)
+                at += _KEY + _RECORD.size
+                if at + size > end:
+                    return {}
+                out[key] = bytes(view[at : at + size])
+                at += size
+        except struct.error:
+            return {}
+        return out
+
+    def save(self) -> None:
+        """Write the pieces this export used (nothing else: the pack holds one export's pieces), if
+        they differ from the pack's; a cache that cannot be written is only a slower next run."""
+        old = self._old if self._old is not None else {}
+        if not self._new and self._used == old.keys():
+            return
+        merged = {**old, **self._new}
+        kept = sorted(k for k in self._used if k in merged)
+        body = b"".join(k + _RECORD.pack(len(merged[k])) + merged[k] for k in kept)
+        header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": self.scope, "blake2b": hashlib.blake2b(body, digest_size=20).hexdigest()}
+        try:
+            if not _owned(self.top) or not _owned(self.top / f"v{FORMAT}"):
+                return  # only inside the check cache's folder (git-ignored, tagged): never a new folder in a bank
+            self.folder.mkdir(exist_ok=True)
+            if not _owned(self.folder):
+                return
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.folder)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(json.dumps(header).encode("ascii") + b"\n")
+                    fh.write(body)
+                os.replace(tmp, self.path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass
+
+
+def json_piece(value: Any) -> bytes:
+    """A structured piece as bytes (JSON; for values made of str, int, float, bool, None, lists, dicts)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+def from_json_piece(raw: bytes) -> Any:
+    return json.loads(raw.decode("utf-8", "surrogatepass"))
