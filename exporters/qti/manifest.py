@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from lxml import etree
@@ -18,9 +19,14 @@ from itembank.model import (
 )
 from itembank.render import Renderer
 
+if TYPE_CHECKING:
+    from itembank.fragments import Fragments
+
 from .body import ItemAssets
 from .item import _bool, _one_line, _unique, has_solution
 from .profiles import LOM_DIFFICULTY, LOM_NS, TEST_FILE, TOOL_NAME, TOOL_VENDOR, XSI_NS, Profile
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 # --- the manifest -----------------------------------------------------------------------------
 
@@ -111,7 +117,66 @@ def item_resource_id(item_id: str) -> str:
     return f"ITEM-{item_id}"
 
 
-def build_manifest(profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer) -> etree._Element:
+def _item_resource(parent: etree._Element, p: Profile, bank: Bank, entry: ItemEntry, tool_version: str, renderer: Renderer) -> None:
+    """An item's ``<resource>``: its QTI metadata and LOM, its file and the media it depends on."""
+    cp = p.cp_ns
+    res = etree.SubElement(parent, f"{{{cp}}}resource", identifier=item_resource_id(entry.item.id), type=p.item_resource, href=entry.href)
+    md = etree.SubElement(res, f"{{{cp}}}metadata")
+    md.append(item_qti_metadata(p, entry, tool_version))
+    md.append(item_lom(entry.item, bank.title, renderer))
+    etree.SubElement(res, f"{{{cp}}}file", href=entry.href)
+    for path in sorted(entry.assets.media):
+        etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
+
+
+_RESOURCE_END = "</resource>"
+
+
+def _cached_resources(
+    nsmap: dict[Any, str], p: Profile, bank: Bank, entries: list[ItemEntry], tool_version: str, renderer: Renderer, fragments: Fragments
+) -> list[etree._Element]:
+    """The items' ``<resource>`` elements, those of unchanged items from the fragment cache.
+
+    A resource is kept as its XML written inside the manifest's namespaces (so without declarations
+    of its own), and all the kept ones are parsed back in one go inside the same namespaces: the
+    elements are those :func:`_item_resource` makes, and the manifest's bytes are the same.  A
+    resource holds no ``</resource>`` but its end (text and attributes escape ``<``), which is where
+    the written ones are cut apart."""
+    keys = [fragments.key(e.item, "resource", e.href, *sorted(e.assets.media), "|", *e.assets.interactions) for e in entries]
+    texts: list[str | None] = []
+    for key in keys:
+        raw = fragments.get(key)
+        texts.append(raw.decode("utf-8", "surrogatepass") if raw is not None and raw.endswith(_RESOURCE_END.encode()) else None)
+    todo = [i for i, t in enumerate(texts) if t is None]
+    if todo:
+        made = etree.Element("wrapper", nsmap=nsmap)
+        for i in todo:
+            _item_resource(made, p, bank, entries[i], tool_version, renderer)
+        written = etree.tostring(made, encoding="unicode")
+        inner = written[written.index(">") + 1 : written.rindex("</wrapper>")]
+        parts = [part + _RESOURCE_END for part in inner.split(_RESOURCE_END)[:-1]]
+        if len(parts) != len(todo):  # cannot happen (see above); the elements are used as they are
+            return list(made)
+        for i, part in zip(todo, parts):
+            texts[i] = part
+            fragments.put(keys[i], part.encode("utf-8", "surrogatepass"))
+    fragments.hits += len(entries) - len(todo)
+    fragments.misses += len(todo)
+    declared = etree.tostring(etree.Element("wrapper", nsmap=nsmap), encoding="unicode")  # <wrapper xmlns...="..."/>
+    try:
+        whole = etree.fromstring(f"{declared[:-2]}>{''.join(t for t in texts if t is not None)}</wrapper>", _PARSER)
+    except etree.XMLSyntaxError:  # a damaged piece: made again, all of them
+        made = etree.Element("wrapper", nsmap=nsmap)
+        for entry in entries:
+            _item_resource(made, p, bank, entry, tool_version, renderer)
+        return list(made)
+    return list(whole)
+
+
+def build_manifest(
+    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, fragments: Fragments | None = None
+) -> etree._Element:
+    """The package's manifest (``fragments``: the export's fragment cache, for the items' resources)."""
     p = profile
     # extra_manifest_ns: QTI 2.1 declares its item namespace too, which is how Canvas recognizes QTI 2.
     nsmap = {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}  # type: ignore[misc]  # lxml-stubs: None is the default namespace's key
@@ -137,14 +202,11 @@ def build_manifest(profile: Profile, bank: Bank, entries: list[ItemEntry], media
     for entry in entries:
         etree.SubElement(test, f"{{{cp}}}dependency", identifierref=item_resource_id(entry.item.id))
 
-    for entry in entries:
-        res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=item_resource_id(entry.item.id), type=p.item_resource, href=entry.href)
-        md = etree.SubElement(res, f"{{{cp}}}metadata")
-        md.append(item_qti_metadata(p, entry, tool_version))
-        md.append(item_lom(entry.item, bank.title, renderer))
-        etree.SubElement(res, f"{{{cp}}}file", href=entry.href)
-        for path in sorted(entry.assets.media):
-            etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
+    if fragments is None:
+        for entry in entries:
+            _item_resource(resources, p, bank, entry, tool_version, renderer)
+    else:
+        resources.extend(_cached_resources(nsmap, p, bank, entries, tool_version, renderer, fragments))
 
     for path in media:
         res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=media_id(path), type="webcontent", href=quote(path))

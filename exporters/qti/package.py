@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from functools import partial
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from lxml import etree
 from itembank.errors import ItembankError
 from itembank.forked import shared_out
 from itembank.formats import ExportContext, ExportResult
+from itembank.fragments import from_json_piece, json_piece
 from itembank.model import AnyItem, Bank, CalculatedItem
 
 from ..kit.variants import count_expanded, expand_bank
@@ -57,14 +59,10 @@ def build_files(
 
     The items are independent: with more than one job they are built (and deflated) in forked
     processes, and gathered here in the bank's order (the same bytes, whatever the number of jobs)."""
-    jobs = ctx.jobs if len(bank.items) >= PARALLEL_FROM else 1
-    work = partial(_build_items, profile, ctx, built or {}, deflated is not None)
-    shares = shared_out(work, bank.items, jobs)
-    n = len(shares)
+    pieces = _item_files(profile, bank, ctx, built or {}, deflated is not None)
     files: dict[str, bytes] = {}
     entries: list[ItemEntry] = []
-    for i, item in enumerate(bank.items):
-        data, assets = shares[i % n][i // n]  # item i is in share i mod n (shared_out: share k is tasks[k::n])
+    for item, (data, assets) in zip(bank.items, pieces):
         href = f"{ITEMS_DIR}/{item.id}.xml"
         if isinstance(data, Deflated):
             assert deflated is not None
@@ -86,10 +84,69 @@ def build_files(
         raise ItembankError(f"the form lists items that are not in the bank: {', '.join(sorted(set(missing)))}")
     try:
         files[TEST_FILE] = to_bytes(build_test(profile, bank, hrefs, ctx.tool_version, ctx.renderer))
-        files[MANIFEST] = to_bytes(build_manifest(profile, bank, entries, media, ctx.tool_version, ctx.renderer), pretty=True)
+        files[MANIFEST] = to_bytes(build_manifest(profile, bank, entries, media, ctx.tool_version, ctx.renderer, ctx.fragments), pretty=True)
     except ValueError as exc:
         raise ItembankError(f"bank metadata cannot be written as XML ({exc}); validating the bank finds it") from None
     return files
+
+
+def _item_files(
+    profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool
+) -> list[tuple[bytes | Deflated, ItemAssets]]:
+    """Each item's file and assets, in the bank's order: from the fragment cache when the export has
+    one and the item is there (``ctx.fragments``), the others built here or over ``ctx.jobs``
+    processes (from :data:`PARALLEL_FROM` items to build)."""
+    fragments = ctx.fragments
+    form = "deflated" if deflated else "xml"
+    keys = [fragments.key(item, "item", form) for item in bank.items] if fragments is not None else []
+    pieces: list[tuple[bytes | Deflated, ItemAssets] | None] = [None] * len(bank.items)
+    if fragments is not None:
+        for i, (item, key) in enumerate(zip(bank.items, keys)):
+            if item.id not in built:  # (a calculated item built to learn whether QTI can say it: its file is there)
+                raw = fragments.get(key)
+                if raw is not None:
+                    pieces[i] = _decoded(raw)
+    todo = [i for i, piece in enumerate(pieces) if piece is None]
+    jobs = ctx.jobs if len(todo) >= PARALLEL_FROM else 1
+    shares = shared_out(partial(_build_items, profile, ctx, built, deflated), [bank.items[i] for i in todo], jobs)
+    n = len(shares)
+    for k, i in enumerate(todo):
+        pieces[i] = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
+        if fragments is not None:
+            fragments.put(keys[i], _encoded(*pieces[i]))  # type: ignore[misc]
+    if fragments is not None:
+        fragments.hits += len(pieces) - len(todo)
+        fragments.misses += len(todo)
+    return pieces  # type: ignore[return-value]
+
+
+def _encoded(data: bytes | Deflated, assets: ItemAssets) -> bytes:
+    """An item's file and assets as a fragment: a JSON line, then the file's bytes (or deflate stream)."""
+    head: dict[str, Any] = {"m": sorted(assets.media), "i": assets.interactions, "n": assets.notes}
+    if isinstance(data, Deflated):
+        head.update(size=data.size, crc=data.crc)
+        body = data.stream
+    else:
+        body = data
+    return json_piece(head) + b"\n" + body
+
+
+def _decoded(raw: bytes) -> tuple[bytes | Deflated, ItemAssets] | None:
+    """The fragment :func:`_encoded` wrote, or None when it is damaged (the item is built again)."""
+    try:
+        line, _, body = raw.partition(b"\n")
+        head = from_json_piece(line)
+        assets = ItemAssets(media=set(head["m"]), interactions=list(head["i"]), notes=list(head["n"]))
+        if not all(isinstance(x, str) for x in [*assets.media, *assets.interactions, *assets.notes]):
+            return None
+        if "crc" in head:
+            size, crc = head["size"], head["crc"]
+            if not isinstance(size, int) or not isinstance(crc, int):
+                return None
+            return Deflated(body, size, crc), assets
+        return body, assets
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _build_items(
