@@ -89,18 +89,27 @@ def digest_items(items: Iterable[AnyItem]) -> None:
 
 @cache
 def _package_fingerprint(module: str) -> str:
-    """The files of the top-level package of ``module`` (an exporter's), by size and modification time."""
+    """The files of the package that ``module`` (an exporter's) belongs to, by size and modification
+    time: its outermost package whose folder holds the module (``itembank.exporters`` when that is
+    a folder of its own, as in an editable install; a plug-in's whole package)."""
     import importlib
 
-    top = importlib.import_module(module.split(".")[0])
-    where = getattr(top, "__file__", None)
+    own = getattr(importlib.import_module(module), "__file__", None)
     h = hashlib.blake2b(digest_size=20)
     h.update(module.encode())
-    if where:
-        folder = Path(where).resolve().parent
-        for path in sorted(folder.rglob("*.py")) if Path(where).name == "__init__.py" else [Path(where)]:
-            st = path.stat()
-            h.update(f"{path.relative_to(folder.parent).as_posix()} {st.st_size} {st.st_mtime_ns}\n".encode())
+    if not own:
+        return h.hexdigest()
+    own_path = Path(own).resolve()
+    files = [own_path]
+    parts = module.split(".")
+    for n in range(1, len(parts)):
+        where = getattr(importlib.import_module(".".join(parts[:n])), "__file__", None)
+        if where and Path(where).name == "__init__.py" and own_path.is_relative_to(Path(where).resolve().parent):
+            files = sorted(Path(where).resolve().parent.rglob("*.py"))
+            break
+    for path in files:
+        st = path.stat()
+        h.update(f"{path.as_posix()} {st.st_size} {st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 

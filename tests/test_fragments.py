@@ -1,0 +1,230 @@
+"""The fragment cache (issue 13): incremental exports and builds give a clean build's bytes.
+
+A build with the cache, cold, warm, after editing one item and after damaging every pack, must write
+exactly the files a build without the cache writes; a warm build must really reuse the pieces (the
+QTI items are not built again), and a piece that is wrong (a cache someone tampered with) is caught
+by the export audit, whose per-item verdicts are kept only for the output they were given on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import itembank.exporters.qti.package as qti_package
+from itembank import api
+from itembank.cache import CACHE_DIR, ENV_OFF
+from itembank.cli import main
+from itembank.errors import ItembankError
+from itembank.formats import ExportOptions, get_exporter
+from itembank.fragments import FRAGMENTS_DIR, Fragments, item_digest
+
+from conftest import generated_bank
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_OFF, raising=False)
+
+
+def _bank(source: Path, tmp_path: Path, name: str = "bank") -> Path:
+    target = tmp_path / name
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(CACHE_DIR))
+    return target
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` by relative path -> sha256 of its bytes."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _build(bank: Path, out: Path, *args: str) -> dict[str, str]:
+    result = CliRunner().invoke(main, ["build", "--bank", str(bank), "-o", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return _tree(out)
+
+
+def _packs(bank: Path) -> list[Path]:
+    return sorted((bank / CACHE_DIR / "v1" / FRAGMENTS_DIR).glob("*.pack"))
+
+
+def _edit_one(bank: Path) -> Path:
+    """A new title for the first item file that has one and is delivered (the file stays valid)."""
+    for path in sorted(bank.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        if "\ntitle: " in text and "status: retired" not in text and not {CACHE_DIR, "assessments"} & set(path.relative_to(bank).parts):
+            path.write_text(text.replace("\ntitle: ", "\ntitle: Edited ", 1), encoding="utf-8")
+            return path
+    raise AssertionError("no item file with a title")
+
+
+def _damage(pack: Path) -> None:
+    """Flip bytes in the middle of the pack's body (its checksum no longer matches)."""
+    data = bytearray(pack.read_bytes())
+    at = data.index(b"\n") + 1 + (len(data) - data.index(b"\n")) // 2
+    data[at : at + 4] = bytes(b ^ 0x5A for b in data[at : at + 4])
+    pack.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("source", [ROOT / "items", ROOT / "tests" / "banks" / "all-types"], ids=lambda p: p.name)
+def test_build_with_the_cache_writes_a_clean_builds_bytes(source: Path, tmp_path: Path) -> None:
+    bank = _bank(source, tmp_path)
+    clean = _build(bank, tmp_path / "clean", "--no-cache")
+    assert not _packs(bank), "--no-cache must not write fragments"
+    assert _build(bank, tmp_path / "cold") == clean
+    packs = _packs(bank)
+    assert {p.name.split("-")[0] for p in packs} >= {"qti21", "qti30"}
+    assert _build(bank, tmp_path / "warm") == clean
+    _edit_one(bank)
+    edited = _build(bank, tmp_path / "edited-clean", "--no-cache")
+    assert edited != clean
+    assert _build(bank, tmp_path / "edited") == edited
+    for pack in _packs(bank):
+        _damage(pack)
+    assert _build(bank, tmp_path / "damaged") == edited
+
+
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    built: list[str] = []
+    real = qti_package._build_items
+
+    def counting(profile, ctx, done, deflated, items):  # type: ignore[no-untyped-def]
+        built.extend(i.id for i in items)
+        return real(profile, ctx, done, deflated, items)
+
+    monkeypatch.setattr(qti_package, "_build_items", counting)
+    return built
+
+
+def test_a_warm_export_builds_only_the_edited_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bank_dir = generated_bank(tmp_path / "gen", 120)
+    built = _count_builds(monkeypatch)
+    loaded = api.load_bank(bank_dir, cache=True)
+    clean = api.export(loaded, "qti21").data
+    assert built, "the export without the cache builds every item"
+    built.clear()
+    assert api.export(loaded, "qti21", cache=True).data == clean
+    delivered = len(built)
+    assert delivered > 60  # every delivered item but the calculated ones (built to learn whether QTI can say them)
+    built.clear()
+    assert api.export(loaded, "qti21", cache=True).data == clean
+    assert built == []  # warm: every item's file from the cache
+    edited = _edit_one(bank_dir)
+    loaded = api.load_bank(bank_dir, cache=True)
+    fresh = api.export(loaded, "qti21").data
+    built.clear()
+    assert api.export(loaded, "qti21", cache=True).data == fresh
+    assert built == [edited.stem]  # only the edited item was built again (the generator names a file by its item)
+
+
+def test_another_option_is_another_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    loaded = api.load_bank(bank_dir, cache=True)
+    built = _count_builds(monkeypatch)
+    api.export(loaded, "qti21", cache=True)
+    first = len(built)
+    built.clear()
+    api.export(loaded, "qti21", cache=True, expand_variants=2)
+    assert len(built) >= first  # nothing reused across options
+    built.clear()
+    api.export(loaded, "qti21", cache=True, expand_variants=2)
+    assert built == []
+
+
+def test_a_wrong_piece_is_caught_by_the_audit(tmp_path: Path) -> None:
+    """A pack that decodes but holds another item's file (someone wrote it: the checksum is right) is
+    not taken on trust: the audit's verdict was for the item's own file, so it reads the item again."""
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    loaded = api.load_bank(bank_dir, cache=True)
+    api.export(loaded, "qti21", cache=True)
+    api.export(loaded, "qti21", cache=True)  # warm: the verdicts are kept
+    (pack,) = [p for p in _packs(bank_dir) if p.name == "qti21-bank.pack"]
+    made = api.fragments_for(loaded, get_exporter("qti21"), ExportOptions())
+    assert made is not None
+    store = Fragments(bank_dir, "qti21-bank", made.scope)
+    first, second = [i for i in loaded.items if i.type == "multiple_choice"][:2]
+    a, b = (Fragments.key(i, "item", "deflated") for i in (first, second))
+    pieces = store._read()
+    assert a in pieces and b in pieces
+    for key, value in pieces.items():
+        store.put(key, value)
+    store.put(a, pieces[b])
+    store.put(b, pieces[a])
+    store.save()
+    with pytest.raises(ItembankError, match=first.id):
+        api.export(loaded, "qti21", cache=True)
+    assert pack.is_file()
+
+
+def test_the_pack_round_trip_and_what_it_refuses(tmp_path: Path) -> None:
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    api.load_bank(bank_dir, cache=True)  # makes the cache folder
+    store = Fragments(bank_dir, "fmt-bank", "scope-1")
+    store.put(b"k" * 16, b"one")
+    store.put(b"j" * 16, b"")
+    store.save()
+    again = Fragments(bank_dir, "fmt-bank", "scope-1")
+    assert again.get(b"k" * 16) == b"one" and again.get(b"j" * 16) == b""
+    assert Fragments(bank_dir, "fmt-bank", "scope-2").get(b"k" * 16) is None  # another scope: empty
+    # only what the last export used is kept
+    again.put(b"m" * 16, b"three")
+    again._used.discard(b"j" * 16)
+    again.save()
+    third = Fragments(bank_dir, "fmt-bank", "scope-1")
+    assert third.get(b"j" * 16) is None and third.get(b"m" * 16) == b"three" and third.get(b"k" * 16) == b"one"
+    # damaged, truncated, garbage: an empty cache, never an error
+    pack = third.path
+    good = pack.read_bytes()
+    for bad in (good[:-3], good[:10], b"not a pack", good.replace(b"three", b"thrEE")):
+        pack.write_bytes(bad)
+        assert Fragments(bank_dir, "fmt-bank", "scope-1").get(b"k" * 16) is None
+    # a name that is not a file name is still one pack of its own
+    odd = Fragments(bank_dir, "fmt-a/../b", "s")
+    assert odd.path.parent == pack.parent and "/" not in odd.path.name
+
+
+def test_no_pack_outside_the_check_caches_folder(tmp_path: Path) -> None:
+    """Without the check cache's folder (git-ignored, tagged) nothing is written into the bank."""
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    store = Fragments(bank_dir, "fmt-bank", "s")
+    store.put(b"k" * 16, b"v")
+    store.save()
+    assert not (bank_dir / CACHE_DIR).exists()
+
+
+def test_the_loaders_digest_follows_the_file(tmp_path: Path) -> None:
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    first = api.load_bank(bank_dir, cache=True)
+    second = api.load_bank(bank_dir, cache=True)
+    assert [item_digest(i) for i in first.items] == [item_digest(i) for i in second.items]
+    assert len({item_digest(i) for i in first.items}) == len(first.items)
+    edited = _edit_one(bank_dir)
+    third = api.load_bank(bank_dir, cache=True)
+    changed = [a.id for a, b in zip(first.items, third.items) if item_digest(a) != item_digest(b)]
+    assert changed and all((bank_dir / i.location.path) == edited for i in third.items if i.id in changed)
+
+
+def test_a_piece_that_does_not_decode_is_made_again(tmp_path: Path) -> None:
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    loaded = api.load_bank(bank_dir, cache=True)
+    clean = api.export(loaded, "qti21").data
+    api.export(loaded, "qti21", cache=True)
+    made = api.fragments_for(loaded, get_exporter("qti21"), ExportOptions())
+    assert made is not None
+    pieces = made._read()
+    item = loaded.items[0]
+    key = Fragments.key(item, "item", "deflated")
+    assert key in pieces
+    for garbage in (b"", b"no header line", b'{"m": 1}\n', b'{"m": [], "i": [], "n": [], "size": "x", "crc": 1}\nzz'):
+        store = Fragments(bank_dir, "qti21-bank", made.scope)
+        for k, v in pieces.items():
+            store.put(k, v)
+        store.put(key, garbage)
+        store.save()
+        assert api.export(loaded, "qti21", cache=True).data == clean
