@@ -68,32 +68,34 @@ def zip_bytes(
         return _zipfile_bytes(((name, zlib.decompress(d.stream, -15)) for name, d in members), level=level, date=date)
     dosdate = (date[0] - 1980) << 9 | date[1] << 5 | date[2]
     dostime = date[3] << 11 | date[4] << 5 | (date[5] // 2)
-    out = io.BytesIO()
+    # The zip as a list of its pieces, joined once: the members' streams are not copied into a buffer
+    # first (a package of 100,000 items is ~200 MB: each copy counts).
+    chunks: list[bytes] = []
     central: list[bytes] = []
+    offset = 0
     for name, d in members:
         try:
             encoded, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             encoded, flags = name.encode("utf-8"), _UTF8_NAME
-        offset = out.tell()
-        out.write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_DEFLATED, dostime, dosdate,
-                              d.crc, len(d.stream), d.size, len(encoded), 0))
-        out.write(encoded)
-        out.write(d.stream)
+        header = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", _VERSION, 0, flags, zipfile.ZIP_DEFLATED, dostime, dosdate,
+                             d.crc, len(d.stream), d.size, len(encoded), 0)
+        chunks += (header, encoded, d.stream)
         central.append(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", _VERSION, _UNIX, _VERSION, 0, flags, zipfile.ZIP_DEFLATED,
                                    dostime, dosdate, d.crc, len(d.stream), d.size, len(encoded), 0, 0, 0, 0, _PERMISSIONS, offset)
                        + encoded)
-    start = out.tell()
-    for record in central:
-        out.write(record)
-    end = out.tell()
-    count, size = len(central), end - start
+        offset += len(header) + len(encoded) + len(d.stream)
+    start = offset
+    size = sum(len(record) for record in central)
+    end = start + size
+    chunks += central
+    count = len(central)
     if count > _COUNT_LIMIT:  # zip64 end records, as zipfile writes them
-        out.write(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
-        out.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end, 1))
+        chunks.append(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, start))
+        chunks.append(struct.pack("<4sLQL", b"PK\x06\x07", 0, end, 1))
         count = min(count, 0xFFFF)
-    out.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, size, start, 0))
-    return out.getvalue()
+    chunks.append(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, size, start, 0))
+    return b"".join(chunks)
 
 
 def _zipfile_bytes(entries: Iterable[tuple[str, bytes]], *, level: int, date: tuple[int, int, int, int, int, int] = ZIP_EPOCH) -> bytes:
