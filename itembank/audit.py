@@ -286,6 +286,11 @@ class _Files:
             return self._result.files[name]
         return self._open().read(name)
 
+    def names(self) -> list[str]:
+        """The text files' names, in the output's order (the zip opened once, for :meth:`read` too)."""
+        every = list(self._result.files) if self._result.files is not None else self._open().namelist()
+        return [n for n in every if n.lower().endswith(_TEXT_FILES)]
+
     def identity(self, name: str) -> bytes:
         """What tells the file's bytes apart without reading them: in a zip its CRC-32 and sizes (the
         bytes of a file unpacked from it are checked against those), else a hash of the bytes."""
@@ -545,7 +550,7 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _C
     out: dict[str, _Own | _Copies | _Member] = {}
     if fmt in ("qti21", "qti30"):
         package = _Files(result)
-        for name, _ in _output_names(result):  # every item file: also the variants of an expanded calculated item
+        for name in package.names():  # every item file: also the variants of an expanded calculated item
             if name.startswith("items/") and name.endswith(".xml"):
                 out[name[len("items/") : -len(".xml")]] = _Member(fmt, package, name)
     elif fmt == "moodle":

@@ -259,7 +259,7 @@ def test_a_broken_invariant_refuses_the_export_with_the_items_file(monkeypatch: 
     from itembank.api import export
     from itembank.errors import ItembankError
 
-    monkeypatch.setattr(audit, "audit", lambda fmt, bank, result, renderer: ["[at-cloze] the cloze blank {{phase1}} is left in the output as text"])
+    monkeypatch.setattr(audit, "audit", lambda fmt, bank, result, renderer, fragments=None: ["[at-cloze] the cloze blank {{phase1}} is left in the output as text"])
     with pytest.raises(ItembankError, match=r"other.yaml: \[at-cloze\] the cloze blank"):
         export(all_types_bank, "qti21")
 
