@@ -51,15 +51,29 @@ FRAGMENTS_DIR = "fragments"
 _KEY = 16  # bytes of a piece's key
 _RECORD = struct.Struct("<I")  # a value's length, after its key
 
-#: id(item) -> (a weak reference to the item, its digest): an item's digest is worked out once per
-#: process (a build works them out before it forks its export workers, which inherit them), and
+class _Digest(weakref.ref[AnyItem]):
+    """A weak reference to an item that carries the item's digest (and its own key, to leave with the item)."""
+
+    __slots__ = ("key", "digest")
+    key: int
+    digest: bytes
+
+
+def _gone(ref: _Digest) -> None:
+    if _DIGESTS.get(ref.key) is ref:
+        del _DIGESTS[ref.key]
+
+
+#: id(item) -> its digest (with a weak reference to the item): an item's digest is worked out once
+#: per process (a build works them out before it forks its export workers, which inherit them), and
 #: forgotten when the item goes.
-_DIGESTS: dict[int, tuple[weakref.ref[AnyItem], bytes]] = {}
+_DIGESTS: dict[int, _Digest] = {}
 
 
 def _keep(item: AnyItem, digest: bytes) -> None:
-    key = id(item)
-    _DIGESTS[key] = (weakref.ref(item, lambda _ref: _DIGESTS.pop(key, None)), digest)
+    ref = _Digest(item, _gone)
+    ref.key, ref.digest = id(item), digest
+    _DIGESTS[ref.key] = ref
 
 
 def item_digest(item: AnyItem) -> bytes:
@@ -67,8 +81,8 @@ def item_digest(item: AnyItem) -> bytes:
     numbers, tuples and nested dataclasses, printed the same way in every process), its source file
     and line included; or what the loader said of it (:func:`remember_digest`)."""
     known = _DIGESTS.get(id(item))
-    if known is not None and known[0]() is item:
-        return known[1]
+    if known is not None and known() is item:
+        return known.digest
     digest = hashlib.blake2b(repr(item).encode("utf-8", "surrogatepass"), digest_size=_KEY).digest()
     _keep(item, digest)
     return digest
