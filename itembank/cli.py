@@ -375,13 +375,13 @@ def preview(item_ids: tuple[str, ...], bank: Path, port: int, open_browser: bool
 
 @main.group("cache")
 def cache_group() -> None:
-    """The check cache (<bank>/.itembank-cache/): per item file, what checking it found."""
+    """The bank's cache (<bank>/.itembank-cache/): per item file, what checking it found; per format, each item's piece of the export."""
 
 
 @cache_group.command("clear")
 @bank_option
 def cache_clear(bank: Path) -> None:
-    """Remove the bank's check cache (the next command checks every file again and refills it)."""
+    """Remove the bank's check and fragment caches (the next command checks and exports every item again and refills them)."""
     from .cache import cache_dir, clear
 
     folder = cache_dir(bank)
