@@ -266,7 +266,7 @@ def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportR
     delivered, left_out = filter_status(target, exporter, ctx.options)
     with gc_paused():  # an export makes many small acyclic objects; see itembank.gcpause
         result = exporter.export(delivered, ctx)
-        audit.check(exporter.name, delivered, result, ctx.renderer, ctx.fragments)  # the invariants, on what was produced
+        audit.check(exporter.name, delivered, result, ctx.renderer, ctx.fragments, ctx.jobs)  # the invariants, on what was produced
     if ctx.fragments is not None:  # the export passed its audit: its pieces (and verdicts) are kept
         ctx.fragments.save()
     result.left_out.update(left_out)

@@ -34,7 +34,7 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, AnyStr
 
@@ -42,6 +42,7 @@ import pyromark
 from lxml import etree
 
 from .errors import ItembankError
+from .forked import shared_out
 from .formats import ExportResult
 from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
@@ -647,22 +648,25 @@ def _fields(fmt: str, item: AnyItem, text: str) -> int | None:
 _PASSED = b"passed"
 
 
-def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None = None) -> list[str]:
+#: From this many items to read, the audit is shared out over the export's processes (``jobs``).
+PARALLEL_FROM = 1000
+
+
+def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None = None, jobs: int = 1) -> list[str]:
     """Every broken invariant of one export (``[]`` when it kept them all).
 
     ``fragments``: the export's fragment cache.  An item whose own output (a package file, a
     question, a row: its bytes, or in a zip its CRC-32 and sizes) is what it was when the same item
     passed before, in the same format, options and code, passes without being read again; an item
-    that passes now without the help of a note is kept so."""
+    that passes now without the help of a note is kept so.  ``jobs``: the items are read over that
+    many processes (``itembank.forked.shared_out``; the same findings, in the same order)."""
     if fmt not in _READ_BACK:
         # json is the model itself (checked against bank.schema.json by the tests); a third-party
         # format's output is not something this module knows how to read.
         return []
     per_item = _per_item(fmt, bank, result)
-    whole: _Whole | None = None
     skipped = {i for i, _ in result.skipped}
-    noted: str | None = None
-    problems: list[str] = []
+    todo: list[tuple[AnyItem, bytes | None]] = []
     for item in _as_delivered(bank.items, per_item):
         if item.id in skipped:
             continue
@@ -672,17 +676,48 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
             verdict = fragments.key(item, "audit", fmt, entry.identity().hex())
             if fragments.get(verdict) == _PASSED:
                 continue
+        todo.append((item, verdict))
+    # An output without a known layout (the printed Markdown) is read as a whole, once, here.
+    whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
+    reader = _Reader(fmt, per_item, whole, result, renderer)
+    shares = shared_out(reader.read, [item for item, _ in todo], jobs if len(todo) >= PARALLEL_FROM else 1)
+    n = len(shares)
+    problems: list[str] = []
+    for k, (_item, verdict) in enumerate(todo):
+        found, unaided = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
+        problems += found
+        if verdict is not None and fragments is not None and unaided and not found:
+            fragments.put(verdict, _PASSED)
+    return problems
+
+
+class _Reader:
+    """Reads items back from one export's output: what each broke, and whether it passed without a note's help."""
+
+    def __init__(self, fmt: str, per_item: dict[str, _Own | _Copies | _Member], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
+        self.fmt, self.per_item, self.whole, self.result, self.renderer = fmt, per_item, whole, result, renderer
+        self._noted: str | None = None
+
+    def read(self, items: Sequence[AnyItem]) -> list[tuple[list[str], bool]]:
+        return [self.item(item) for item in items]
+
+    def noted(self) -> str:
+        if self._noted is None:
+            self._noted = "\n".join(self.result.notes)
+        return self._noted
+
+    def item(self, item: AnyItem) -> tuple[list[str], bool]:
+        fmt, renderer, whole = self.fmt, self.renderer, self.whole
+        entry = self.per_item.get(item.id)
         own = entry.load() if isinstance(entry, _Member) else entry  # this item's file alone, let go with the next item
-        if own is None and per_item:
-            problems.append(f"[{item.id}] is neither in the output nor listed as skipped")
-            continue
-        if own is None and whole is None:
-            whole = _Whole(fmt, _outputs(result))
+        if own is None and self.per_item:
+            return [f"[{item.id}] is neither in the output nor listed as skipped"], False
+        problems: list[str] = []
+        helped = False
         # A calculated item's {name:fmt} becomes a value (a printed variant), a variable ([name] in Canvas,
         # {name} in Moodle, formats dropped with a note) or QTI's printedVariable: the words around it must be
         # there, and in QTI one printedVariable per placeholder (checked below).
         calculated = isinstance(item, CalculatedItem)
-        before, helped = len(problems), False
         for where, written in texts(item):
             text = _without_placeholders(written) if calculated else written
             # Most texts stand in the output as the renderer wrote them, between tags: found as
@@ -697,12 +732,10 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
                 found = set(needle) <= whole.words()  # type: ignore[union-attr]
             if not found:
                 helped = True
-                if noted is None:
-                    noted = "\n".join(result.notes)
-                if item.id not in noted:
+                if item.id not in self.noted():
                     problems.append(f"[{item.id}] {where} is not in the output and no note says why: {written[:60]!r}")
         if own is None:
-            continue
+            return problems, not helped
         if calculated and fmt in _PRINTED:
             assert isinstance(item, CalculatedItem)
             want = sum(len(_placeholders(t)) for t in _calculated_texts(item))
@@ -724,9 +757,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
                 if digits >= 16 and m.group() not in written:
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")
                     break
-        if verdict is not None and fragments is not None and not helped and len(problems) == before:
-            fragments.put(verdict, _PASSED)
-    return problems
+        return problems, not helped
 
 
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
@@ -777,9 +808,9 @@ def _author_numbers(item: AnyItem) -> str:
     return "\n".join([t for _, t in texts(item)] + [repr(float(v)) for v in numbers])
 
 
-def check(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None = None) -> None:
+def check(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None = None, jobs: int = 1) -> None:
     """Raise when the export broke an invariant (the message names each item and its file)."""
-    problems = audit(fmt, bank, result, renderer, fragments)
+    problems = audit(fmt, bank, result, renderer, fragments, jobs)
     if problems:
         where = {i.id: i.location.path for i in bank.items}
         shown = "\n  ".join(f"{where.get(_id(p), '?')}: {p}" for p in problems[:20])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from itembank.exporters import qti
 from itembank.exporters.kit import xsd
 from itembank.exporters.qti.item import ItemBuilder
 from itembank.model import Blank, ClozeItem, SourceRef
+from itembank.forked import can_fork
 from itembank.render import Renderer
 
 PROFILES = {"qti21": qti.QTI21, "qti30": qti.QTI30}
@@ -259,7 +261,7 @@ def test_a_broken_invariant_refuses_the_export_with_the_items_file(monkeypatch: 
     from itembank.api import export
     from itembank.errors import ItembankError
 
-    monkeypatch.setattr(audit, "audit", lambda fmt, bank, result, renderer, fragments=None: ["[at-cloze] the cloze blank {{phase1}} is left in the output as text"])
+    monkeypatch.setattr(audit, "audit", lambda fmt, bank, result, renderer, fragments=None, jobs=1: ["[at-cloze] the cloze blank {{phase1}} is left in the output as text"])
     with pytest.raises(ItembankError, match=r"other.yaml: \[at-cloze\] the cloze blank"):
         export(all_types_bank, "qti21")
 
@@ -494,3 +496,36 @@ def test_the_canvas_audit_wants_each_text_in_the_quiz_and_in_the_bank_copy() -> 
     field = "<qtimetadatafield><fieldlabel>itembank_id</fieldlabel><fieldentry>mc</fieldentry></qtimetadatafield>"
     named = f'<item ident="g1" title="Slopes">{field}<mattext>&lt;p&gt;Pick one&lt;/p&gt;</mattext><mattext>Up</mattext><mattext>Down</mattext></item>'
     assert audit.audit("canvas", _bank(titled), package(named, named), r) == []
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "moodle", "gift", "markdown", "canvas"])
+def test_the_audit_shared_out_finds_what_one_process_finds(monkeypatch: pytest.MonkeyPatch, all_types_bank, fmt: str) -> None:
+    """Over 1, 2 or 3 processes the audit reports the same findings in the same order, on an export
+    that keeps its invariants and on one that lost texts of several items (read in different shares)."""
+    import itembank.audit as audit_module
+    from conftest import count_shares
+    from itembank.formats import ExportContext, get_exporter
+
+    r = Renderer()
+    opts = ExportOptions(unzipped=True) if fmt in ("qti21", "canvas") else ExportOptions()
+    result = get_exporter(fmt).export(all_types_bank, ExportContext(renderer=r, options=opts))
+    shares = count_shares(monkeypatch, audit_module)
+    assert [audit.audit(fmt, all_types_bank, result, r, jobs=j) for j in (1, 2, 3)] == [[], [], []]
+    # every item's stem made unreadable where it stands (a word of it replaced)
+    broken = 0
+    for item in all_types_bank.items:
+        word = max(re.findall(r"[A-Za-z]{5,}", item.stem) or [""], key=len)
+        if not word:
+            continue
+        if result.files is not None:
+            for name, data in result.files.items():
+                if word.encode() in data:
+                    result.files[name] = data.replace(word.encode(), b"Zzzzq")
+                    broken += 1
+        elif result.data is not None and word.encode() in result.data:
+            result.data = result.data.replace(word.encode(), b"Zzzzq")
+            broken += 1
+    assert broken >= 3
+    found = [audit.audit(fmt, all_types_bank, result, r, jobs=j) for j in (1, 2, 3)]
+    assert found[0] and found[0] == found[1] == found[2]
+    assert sorted(set(shares)) == ([1, 2, 3] if can_fork() else [1])  # the reads really were shared out
