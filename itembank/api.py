@@ -24,7 +24,7 @@ from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
 from .errors import InvalidBank, ItembankError, UsageError
 from .cache import disabled_by_env
-from .forked import usable_cores
+from .forked import fork_safe, usable_cores
 from .fragments import Fragments, digest_items, scope_of
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
 from .gcpause import gc_paused
@@ -187,7 +187,7 @@ def build(
     """Run every registered exporter (or ``formats``) into ``out_dir``, sharing one renderer.
 
     ``jobs``: how many processes run the exports (default: the usable cores; 1 runs them in this
-    process).  Workers are forked after loading, so they share the loaded bank; the outputs are
+    process, as does a process that may not fork: ``itembank.forked.fork_safe``).  Workers are forked after loading, so they share the loaded bank; the outputs are
     the same bytes whatever ``jobs`` is, and are written together as before.  ``cache``: each export
     uses the bank's fragment cache (:func:`export`'s ``cache``): after an edit of a few items, only
     their pieces are made again.
@@ -226,7 +226,7 @@ def build(
         """Every export, each written into ``staging`` as soon as it is done (in a worker, by the worker)."""
         nonlocal renders
         where = [staging / d.relative_to(out_dir) for d in dests]
-        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and fork_safe():
             found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching)
             results.extend(found)
             report.workers = workers

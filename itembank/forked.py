@@ -49,16 +49,20 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def can_fork() -> bool:
-    """Whether a share of the work may go to a forked child: a second core, ``fork``, one thread.
-
-    Not on macOS, where a forked child of a process that loaded system frameworks may crash
-    (Python's own default start method there is spawn)."""
+def fork_safe() -> bool:
+    """Whether this process may fork a worker: ``fork`` exists, one thread runs, not macOS (where a
+    forked child of a process that loaded system frameworks may crash; Python's own default start
+    method there is spawn), and ``ITEMBANK_JOBS`` is not 1."""
     if os.environ.get(ENV_JOBS, "").strip() == "1":
         return False
     if not hasattr(os, "fork") or sys.platform == "darwin":
         return False
-    return usable_cores() >= 2 and threading.active_count() == 1
+    return threading.active_count() == 1
+
+
+def can_fork() -> bool:
+    """Whether a share of the work may go to a forked child: :func:`fork_safe`, and a second core."""
+    return fork_safe() and usable_cores() >= 2
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -84,3 +84,22 @@ def test_workers_start_the_costliest_exports_first(tmp_path: Path) -> None:
     started.clear()
     build(bank, tmp_path / "one", jobs=1, formats=["json", "gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
     assert started == ["json", "gift", "qti21", "canvas", "qti30"]
+
+
+def test_a_build_does_not_fork_while_another_thread_runs(tmp_path: Path) -> None:
+    """A forked child of a threaded process may hold a lock another thread had: the build runs its
+    exports in this process then, with the same bytes."""
+    import threading
+
+    bank = load_bank(ROOT / "items")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        report = build(bank, tmp_path / "threaded", jobs=2, formats=["json", "gift"])
+    finally:
+        stop.set()
+        other.join()
+    assert report.workers == 1
+    alone = build(bank, tmp_path / "alone", jobs=2, formats=["json", "gift"])
+    assert digests(tmp_path / "threaded") == digests(tmp_path / "alone")
