@@ -2,6 +2,7 @@
 """The check cache (issue 13): cold, warm and one-edit runs of ``validate`` and ``build``.
 
     .venv/bin/python benchmarks/incremental_bench.py [--size 10000] [--runs 3] [--build-runs 1] [--formats json] [--jobs 2]
+        [--exports qti21,moodle] [--no-validate]
 
 On a copy of the generated bank (``benchmarks/out/inc-N/``, edited by the benchmark):
 
@@ -9,7 +10,9 @@ On a copy of the generated bank (``benchmarks/out/inc-N/``, edited by the benchm
   first: the run fills it), warm (nothing changed), after editing one item;
 - ``validate FILE`` of the one edited file as a pre-commit hook runs it (the rest of the bank from the
   cache; the duplicate id check still sees every file), and the same without the cache;
-- ``build`` (``--formats``, default every format) cold, warm, after editing one item.
+- ``build`` (``--formats``, default every format) cold, warm, after editing one item;
+- ``export FORMAT`` for each of ``--exports``: without the cache, and after editing one item (the
+  fragment cache warm from the export before the edit: ``itembank.fragments``).
 
 Every command is a whole process reaped with ``os.wait4``: wall, CPU (user + system, workers
 included) and peak RSS; medians of the runs, the load average beside each row (the machine is shared:
@@ -70,6 +73,8 @@ def main() -> int:
     ap.add_argument("--build-runs", type=int, default=1, help="runs of each build row (a full build is long; 0: no build rows)")
     ap.add_argument("--formats", default="", help="build only these formats (comma-separated); default every format")
     ap.add_argument("--jobs", default="2", help="build -j")
+    ap.add_argument("--exports", default="", help="formats (comma-separated) to time one export of, without the cache and after one edit")
+    ap.add_argument("--no-validate", action="store_true", help="leave out the validate rows")
     args = ap.parse_args()
     n = args.size
     source = OUT / f"gen-{n}"
@@ -107,6 +112,12 @@ def main() -> int:
         ("build, warm cache", warm_up(build), build, args.build_runs),
         ("build, 1 item edited", lambda: edit_after(validate), build, args.build_runs),
     ]
+    for fmt in filter(None, args.exports.split(",")):
+        export = [ITEMBANK, "export", fmt, "--bank", str(bank), "-o", str(OUT / f"inc-export-{n}" / fmt)]
+        rows.append((f"export {fmt} --no-cache", lambda: None, [*export, "--no-cache"], args.build_runs))
+        rows.append((f"export {fmt}, 1 item edited", (lambda cmd: lambda: edit_after(cmd))(export), export, args.build_runs))
+    if args.no_validate:
+        rows = [r for r in rows if not r[0].startswith("validate")]
     label = f"build{' ' + args.formats if args.formats else ''} -j {args.jobs}"
     print(f"{n} generated items; build = {label}")
     print(f"{'command':<38} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | load")
