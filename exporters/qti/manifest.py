@@ -26,8 +26,6 @@ from .body import ItemAssets
 from .item import _bool, _one_line, _unique, has_solution
 from .profiles import LOM_DIFFICULTY, LOM_NS, TEST_FILE, TOOL_NAME, TOOL_VENDOR, XSI_NS, Profile
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-
 # --- the manifest -----------------------------------------------------------------------------
 
 
@@ -129,58 +127,74 @@ def _item_resource(parent: etree._Element, p: Profile, bank: Bank, entry: ItemEn
         etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
 
 
-_RESOURCE_END = "</resource>"
+#: Where the items' resources go in the manifest's skeleton (a comment: text and attributes escape ``<``).
+_ITEMS_HERE = "itembank:items"
+#: The start of a resource's first line in the pretty-printed manifest (resources are at depth 2).
+_RESOURCE_LINE = b"\n    <resource "
+#: Item resources pretty-printed together (a tree of them at a time: 100,000 at once would be ~0.5 GB).
+_CHUNK = 2000
 
 
-def _cached_resources(
-    nsmap: dict[Any, str], p: Profile, bank: Bank, entries: list[ItemEntry], tool_version: str, renderer: Renderer, fragments: Fragments
-) -> list[etree._Element]:
-    """The items' ``<resource>`` elements, those of unchanged items from the fragment cache.
+def manifest_bytes(
+    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, fragments: Fragments | None = None
+) -> bytes:
+    """The manifest, pretty-printed: the bytes of :func:`build_manifest`'s tree written whole.
 
-    A resource is kept as its XML written inside the manifest's namespaces (so without declarations
-    of its own), and all the kept ones are parsed back in one go inside the same namespaces: the
-    elements are those :func:`_item_resource` makes, and the manifest's bytes are the same.  A
-    resource holds no ``</resource>`` but its end (text and attributes escape ``<``), which is where
-    the written ones are cut apart."""
-    keys = [fragments.key(e.item, "resource", e.href, *sorted(e.assets.media), "|", *e.assets.interactions) for e in entries]
-    texts: list[str | None] = []
-    for key in keys:
-        raw = fragments.get(key)
-        texts.append(raw.decode("utf-8", "surrogatepass") if raw is not None and raw.endswith(_RESOURCE_END.encode()) else None)
+    Written in pieces: the skeleton (everything but the items' resources) with a comment where the
+    resources go, and the resources, a chunk at a time, each chunk pretty-printed inside the same
+    namespaces and depth, then cut at its resources' first lines (a text cannot hold a line break
+    followed by ``<``).  An unchanged item's resource comes from the fragment cache as those bytes."""
+    skeleton = to_pretty_bytes(build_manifest(profile, bank, entries, media, tool_version, renderer, items=False))
+    marker = f"    <!--{_ITEMS_HERE}-->\n".encode()
+    head, found, tail = skeleton.partition(marker)
+    if not found:
+        raise AssertionError("the manifest skeleton lost its place for the items")
+    keys = [fragments.key(e.item, "resource", e.href, *sorted(e.assets.media), "|", *e.assets.interactions) for e in entries] if fragments is not None else []
+    texts: list[bytes | None] = [None] * len(entries)
+    if fragments is not None:
+        for i, key in enumerate(keys):
+            raw = fragments.get(key)
+            if raw is not None and raw.startswith(_RESOURCE_LINE[1:]) and raw.endswith(b"</resource>\n"):
+                texts[i] = raw
     todo = [i for i, t in enumerate(texts) if t is None]
-    if todo:
-        made = etree.Element("wrapper", nsmap=nsmap)
-        for i in todo:
-            _item_resource(made, p, bank, entries[i], tool_version, renderer)
-        written = etree.tostring(made, encoding="unicode")
-        inner = written[written.index(">") + 1 : written.rindex("</wrapper>")]
-        parts = [part + _RESOURCE_END for part in inner.split(_RESOURCE_END)[:-1]]
-        if len(parts) != len(todo):  # cannot happen (see above); the elements are used as they are
-            return list(made)
-        for i, part in zip(todo, parts):
-            texts[i] = part
-            fragments.put(keys[i], part.encode("utf-8", "surrogatepass"))
-    fragments.hits += len(entries) - len(todo)
-    fragments.misses += len(todo)
-    declared = etree.tostring(etree.Element("wrapper", nsmap=nsmap), encoding="unicode")  # <wrapper xmlns...="..."/>
-    try:
-        whole = etree.fromstring(f"{declared[:-2]}>{''.join(t for t in texts if t is not None)}</wrapper>", _PARSER)
-    except etree.XMLSyntaxError:  # a damaged piece: made again, all of them
-        made = etree.Element("wrapper", nsmap=nsmap)
-        for entry in entries:
-            _item_resource(made, p, bank, entry, tool_version, renderer)
-        return list(made)
-    return list(whole)
+    nsmap = manifest_nsmap(profile)
+    for at in range(0, len(todo), _CHUNK):
+        chunk = todo[at : at + _CHUNK]
+        wrapper = etree.Element(f"{{{profile.cp_ns}}}manifest", nsmap=nsmap)
+        resources = etree.SubElement(wrapper, f"{{{profile.cp_ns}}}resources")
+        for i in chunk:
+            _item_resource(resources, profile, bank, entries[i], tool_version, renderer)
+        written = to_pretty_bytes(wrapper)
+        body = written[written.index(_RESOURCE_LINE) : written.rindex(b"\n  </resources>")]
+        parts = body.split(_RESOURCE_LINE)[1:]
+        if len(parts) != len(chunk):
+            raise AssertionError("a manifest resource was not cut where it starts")
+        for i, part in zip(chunk, parts):
+            texts[i] = _RESOURCE_LINE[1:] + part + b"\n"
+            if fragments is not None:
+                fragments.put(keys[i], texts[i])  # type: ignore[arg-type]
+    if fragments is not None:
+        fragments.hits += len(entries) - len(todo)
+        fragments.misses += len(todo)
+    return b"".join([head, *texts, tail])  # type: ignore[list-item]
+
+
+def to_pretty_bytes(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def manifest_nsmap(p: Profile) -> dict[Any, str]:
+    # extra_manifest_ns: QTI 2.1 declares its item namespace too, which is how Canvas recognizes QTI 2.
+    return {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}
 
 
 def build_manifest(
-    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, fragments: Fragments | None = None
+    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, *, items: bool = True
 ) -> etree._Element:
-    """The package's manifest (``fragments``: the export's fragment cache, for the items' resources)."""
+    """The package's manifest as a tree (``items=False``: a comment where the items' resources go,
+    for :func:`manifest_bytes`)."""
     p = profile
-    # extra_manifest_ns: QTI 2.1 declares its item namespace too, which is how Canvas recognizes QTI 2.
-    nsmap = {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}  # type: ignore[misc]  # lxml-stubs: None is the default namespace's key
-    root = etree.Element(f"{{{p.cp_ns}}}manifest", nsmap=nsmap)
+    root = etree.Element(f"{{{p.cp_ns}}}manifest", nsmap=manifest_nsmap(p))
     root.set("identifier", "MANIFEST-" + hashlib.sha256(bank.title.encode("utf-8")).hexdigest()[:16])
     root.set(f"{{{XSI_NS}}}schemaLocation", " ".join([
         p.cp_ns, p.cp_schema_location,
@@ -202,11 +216,11 @@ def build_manifest(
     for entry in entries:
         etree.SubElement(test, f"{{{cp}}}dependency", identifierref=item_resource_id(entry.item.id))
 
-    if fragments is None:
+    if items:
         for entry in entries:
             _item_resource(resources, p, bank, entry, tool_version, renderer)
     else:
-        resources.extend(_cached_resources(nsmap, p, bank, entries, tool_version, renderer, fragments))
+        resources.append(etree.Comment(_ITEMS_HERE))
 
     for path in media:
         res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=media_id(path), type="webcontent", href=quote(path))

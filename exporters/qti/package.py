@@ -20,7 +20,7 @@ from ..kit.zip import Deflated, deflate, zip_bytes
 from .assessment_test import build_test, plan_sections
 from .body import ItemAssets
 from .item import ItemBuilder
-from .manifest import ItemEntry, build_manifest
+from .manifest import ItemEntry, manifest_bytes
 from .profiles import ITEMS_DIR, MANIFEST, TEST_FILE, Profile
 from .template import TemplateError
 
@@ -84,7 +84,7 @@ def build_files(
         raise ItembankError(f"the form lists items that are not in the bank: {', '.join(sorted(set(missing)))}")
     try:
         files[TEST_FILE] = to_bytes(build_test(profile, bank, hrefs, ctx.tool_version, ctx.renderer))
-        files[MANIFEST] = to_bytes(build_manifest(profile, bank, entries, media, ctx.tool_version, ctx.renderer, ctx.fragments), pretty=True)
+        files[MANIFEST] = manifest_bytes(profile, bank, entries, media, ctx.tool_version, ctx.renderer, ctx.fragments)
     except ValueError as exc:
         raise ItembankError(f"bank metadata cannot be written as XML ({exc}); validating the bank finds it") from None
     return files
