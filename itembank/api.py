@@ -140,17 +140,23 @@ def _write_output(dest: Path, result: ExportResult) -> None:
     result.files = result.data = None
 
 
-def _staged_build(out_dir: Path, bank_root: Path, produce: Callable[[Path], None]) -> None:
+def _staged_build(out_dir: Path, bank_root: Path, produce: Callable[[Path], None], replaced: frozenset[Path] = frozenset()) -> None:
     """A build's outputs, all at once: ``produce`` writes them into a staging folder beside
-    ``out_dir`` (a copy of its previous outputs, the new ones written over them), which is then
-    swapped in, so a failure leaves the old ``out_dir`` untouched."""
+    ``out_dir`` (a copy of its previous outputs but those in ``replaced``, which ``produce`` writes
+    anew, the new ones written over them), which is then swapped in, so a failure leaves the old
+    ``out_dir`` untouched."""
     # Files a build writes are its own by name too (a one-file export may have written one there).
     known = frozenset(e.default_output for e in registry().values() if e.default_output)
     target = output.check_target(out_dir, bank_root, folder=True, known=known)
     staging = output.staging_dir(target)
     try:
         if target.exists():
-            shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True)
+            skip = {target / p for p in replaced}
+
+            def written_anew(folder: str, names: list[str]) -> set[str]:
+                return {n for n in names if Path(folder, n) in skip}
+
+            shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True, ignore=written_anew)
         produce(staging)
         (staging / output.MANIFEST).write_bytes(output.manifest_bytes(output.listed_files(staging)))
         os.chmod(staging, 0o755)
@@ -250,7 +256,7 @@ def build(
             stale = _remove_stale_forms(staging, bank, report.forms, assessment)
             removed.extend(Path(out_dir) / p.relative_to(staging) for p in stale)
 
-    _staged_build(out_dir, bank.root, produce)
+    _staged_build(out_dir, bank.root, produce, frozenset(d.relative_to(out_dir) for d in dests))
     for (_target, name), path, result in zip(work, dests, results):
         report.outputs.append((name, path, result))
         if on_export is not None:
