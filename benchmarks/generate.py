@@ -422,7 +422,12 @@ def prepare_out_dir(out: Path) -> None:
         config = out / "itembank.yaml"
         if not (config.is_file() and config.read_text(encoding="utf-8").startswith(MARKER)):
             raise SystemExit(f"error: {out} is not empty and was not written by generate.py; refusing to replace it")
-        shutil.rmtree(out)
+        # Its contents, not the folder: OUT_DIR may be a link to a folder elsewhere (kept as it is).
+        for entry in out.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
 
 

@@ -139,6 +139,15 @@ def test_refuses_to_replace_a_folder_it_did_not_write(tmp_path: Path) -> None:
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
 
 
+def test_rewrites_a_bank_behind_a_link_and_keeps_the_link(tmp_path: Path) -> None:
+    real, link = tmp_path / "real", tmp_path / "link"
+    real.mkdir()
+    link.symlink_to(real, target_is_directory=True)
+    generate.write_bank(10, link)
+    generate.write_bank(12, link)  # over its own earlier output: crashed on the link ("rmtree on a symbolic link")
+    assert link.is_symlink() and len(list(real.rglob("gen-*.yaml"))) == 12
+
+
 def test_cli_writes_the_bank(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert generate.main(["12", str(tmp_path / "b"), "--seed", "5"]) == 0
     assert "wrote 12 items" in capsys.readouterr().out
