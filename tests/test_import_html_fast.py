@@ -58,3 +58,17 @@ def test_word_paragraphs_shortcut_takes_the_common_field() -> None:
 @given(st.lists(_CHARS, max_size=12).map("".join))
 def test_markup_test_in_two_parts_is_the_one_pattern(text: str) -> None:
     assert bool(h._MARKUP_CHAR.search(text) or h._MARKUP_START.match(text)) == bool(h._NO_MARKUP.search(text))
+
+
+@given(st.lists(st.sampled_from(["IBTOK0X", "IBTOK3X", "IBTOKQ0X", "IBTOK&#81;0X", r"\(x^2\)", "$5", "<b>bold</b>", " word "]), min_size=1, max_size=8))
+@example(["IBTOK0X", r"\(x^2\)"])
+@example(["IBTOK3X", "<b>bold</b>"])
+def test_a_fields_own_text_is_never_read_as_a_token(parts: list[str]) -> None:
+    """The converter stands math and ``$`` in with tokens; a field that holds text spelled like a
+    token kept it as text (``IBTOK0X`` became the field's first formula) or crashed (IndexError)."""
+    source = "<p>" + " ".join(parts) + "</p>"
+    md, _notes = h.html_to_markdown(source)
+    for literal in ("IBTOK0X", "IBTOK3X", "IBTOKQ0X"):
+        assert md.count(literal) == source.count(literal) + (source.count("IBTOK&#81;0X") if literal == "IBTOKQ0X" else 0)
+    if r"\(x^2\)" in parts:
+        assert "$x^2$" in md

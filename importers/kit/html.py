@@ -16,6 +16,7 @@ change nothing -- checked by rendering both versions with our own renderer.
 
 from __future__ import annotations
 
+import html as html_module
 import re
 from collections.abc import Callable
 
@@ -67,7 +68,9 @@ _RENDER = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyroma
 MAX_HTML_CHARS = 5_000_000
 
 _MATH_RE = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\$\$(.+?)\$\$", re.S)
-_TOKEN_RE = re.compile(r"IBTOK(\d+)X")
+#: Tokens stand for Markdown (math, ``\$``) through the converter: ``<prefix><n>X``, letters and digits
+#: that it leaves alone, with a prefix that the field's text does not hold (:meth:`_Conv.__init__`).
+_TOKEN_PREFIX = "IBTOK"
 #: Text with none of these, and no list/heading/quote marker at its start, is the same in Markdown.
 _NO_MARKUP = re.compile(r"[<>&*_`\[\]\\$#!|~{}\n\r\t]|^\s*(?:[-+>=]|\d+[.)])")
 # the same test in two parts (a character class scans much faster alone): markup = either matches
@@ -115,10 +118,17 @@ def _local(tag: object) -> str:
 
 
 class _Conv:
-    def __init__(self, resolve_src: ResolveSrc | None) -> None:
+    def __init__(self, resolve_src: ResolveSrc | None, source: str = "") -> None:
         self.resolve_src = resolve_src
         self.tokens: list[str] = []
         self.notes: list[str] = []
+        # A prefix found nowhere in the field (as written or with its references decoded): the
+        # field's own text can never be read as a token.
+        seen = source + "\n" + html_module.unescape(source) if "&" in source else source
+        self.prefix = _TOKEN_PREFIX
+        while self.prefix in seen:
+            self.prefix += "Q"
+        self.token_re = re.compile(re.escape(self.prefix) + r"(\d+)X")
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -126,7 +136,7 @@ class _Conv:
 
     def token(self, markdown: str) -> str:
         self.tokens.append(markdown)
-        return f"IBTOK{len(self.tokens) - 1}X"
+        return f"{self.prefix}{len(self.tokens) - 1}X"
 
     def math(self, latex: str, display: bool) -> str:
         latex = latex.strip()
@@ -342,7 +352,7 @@ def _word_paragraph(text: str) -> str | None:
 
 def _converted(html: str, resolve_src: ResolveSrc | None) -> tuple[str, list[str]]:
     """The general path: math and media reworked in lxml, then the converter, then needless escapes removed."""
-    conv = _Conv(resolve_src)
+    conv = _Conv(resolve_src, html)
     if _simple(html):
         md = _convert(html)  # nothing to rework: no math, no $, no media, no formatting to drop
     else:
@@ -354,12 +364,12 @@ def _converted(html: str, resolve_src: ResolveSrc | None) -> tuple[str, list[str
         conv.walk(root)
         inner = etree.tostring(root, encoding="unicode", method="html")
         md = _convert(inner)
-    full = _TOKEN_RE.sub(lambda m: conv.tokens[int(m.group(1))], md)
+    full = conv.token_re.sub(lambda m: conv.tokens[int(m.group(1))], md)
     full = _tidy(full)
     light = _UNESCAPE.sub(r"\1", md)
     light = _WORD_UNDERSCORE.sub("_", light)
     if light != md:
-        light_full = _tidy(_TOKEN_RE.sub(lambda m: conv.tokens[int(m.group(1))], light))
+        light_full = _tidy(conv.token_re.sub(lambda m: conv.tokens[int(m.group(1))], light))
         if _render(light_full) == _render(full):
             full = light_full
     return full, conv.notes
