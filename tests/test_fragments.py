@@ -94,9 +94,9 @@ def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     built: list[str] = []
     real = qti_package._build_items
 
-    def counting(profile, ctx, done, deflated, items):  # type: ignore[no-untyped-def]
+    def counting(profile, bank, ctx, done, deflated, items):  # type: ignore[no-untyped-def]
         built.extend(i.id for i in items)
-        return real(profile, ctx, done, deflated, items)
+        return real(profile, bank, ctx, done, deflated, items)
 
     monkeypatch.setattr(qti_package, "_build_items", counting)
     return built

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from lxml import etree
@@ -19,8 +19,6 @@ from itembank.model import (
 )
 from itembank.render import Renderer
 
-if TYPE_CHECKING:
-    from itembank.fragments import Fragments
 
 from .body import ItemAssets
 from .item import _bool, _one_line, _unique, has_solution
@@ -136,47 +134,43 @@ _CHUNK = 2000
 
 
 def manifest_bytes(
-    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, fragments: Fragments | None = None
+    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, resources: list[bytes]
 ) -> bytes:
     """The manifest, pretty-printed: the bytes of :func:`build_manifest`'s tree written whole.
 
     Written in pieces: the skeleton (everything but the items' resources) with a comment where the
-    resources go, and the resources, a chunk at a time, each chunk pretty-printed inside the same
-    namespaces and depth, then cut at its resources' first lines (a text cannot hold a line break
-    followed by ``<``).  An unchanged item's resource comes from the fragment cache as those bytes."""
+    resources go, filled with the items' ``resources`` (:func:`resource_texts`, in ``entries``' order)."""
     skeleton = to_pretty_bytes(build_manifest(profile, bank, entries, media, tool_version, renderer, items=False))
     marker = f"    <!--{_ITEMS_HERE}-->\n".encode()
     head, found, tail = skeleton.partition(marker)
-    if not found:
+    if not found or len(resources) != len(entries):
         raise AssertionError("the manifest skeleton lost its place for the items")
-    keys = [fragments.key(e.item, "resource", e.href, *sorted(e.assets.media), "|", *e.assets.interactions) for e in entries] if fragments is not None else []
-    texts: list[bytes | None] = [None] * len(entries)
-    if fragments is not None:
-        for i, key in enumerate(keys):
-            raw = fragments.get(key)
-            if raw is not None and raw.startswith(_RESOURCE_LINE[1:]) and raw.endswith(b"</resource>\n"):
-                texts[i] = raw
-    todo = [i for i, t in enumerate(texts) if t is None]
-    nsmap = manifest_nsmap(profile)
-    for at in range(0, len(todo), _CHUNK):
-        chunk = todo[at : at + _CHUNK]
-        wrapper = etree.Element(f"{{{profile.cp_ns}}}manifest", nsmap=nsmap)
+    return b"".join([head, *resources, tail])
+
+
+def resource_texts(profile: Profile, bank: Bank, entries: list[ItemEntry], tool_version: str, renderer: Renderer) -> list[bytes]:
+    """Each item's resource as the whole manifest pretty-prints it: a chunk of resources at a time,
+    pretty-printed inside the manifest's namespaces at the same depth, cut at the resources' first
+    lines (a text cannot hold a line break followed by ``<``: it escapes ``<``)."""
+    out: list[bytes] = []
+    for at in range(0, len(entries), _CHUNK):
+        chunk = entries[at : at + _CHUNK]
+        wrapper = etree.Element(f"{{{profile.cp_ns}}}manifest", nsmap=manifest_nsmap(profile))
         resources = etree.SubElement(wrapper, f"{{{profile.cp_ns}}}resources")
-        for i in chunk:
-            _item_resource(resources, profile, bank, entries[i], tool_version, renderer)
+        for entry in chunk:
+            _item_resource(resources, profile, bank, entry, tool_version, renderer)
         written = to_pretty_bytes(wrapper)
         body = written[written.index(_RESOURCE_LINE) : written.rindex(b"\n  </resources>")]
         parts = body.split(_RESOURCE_LINE)[1:]
         if len(parts) != len(chunk):
             raise AssertionError("a manifest resource was not cut where it starts")
-        for i, part in zip(chunk, parts):
-            texts[i] = _RESOURCE_LINE[1:] + part + b"\n"
-            if fragments is not None:
-                fragments.put(keys[i], texts[i])  # type: ignore[arg-type]
-    if fragments is not None:
-        fragments.hits += len(entries) - len(todo)
-        fragments.misses += len(todo)
-    return b"".join([head, *texts, tail])  # type: ignore[list-item]
+        out += [_RESOURCE_LINE[1:] + part + b"\n" for part in parts]
+    return out
+
+
+def is_resource_text(text: bytes) -> bool:
+    """Whether ``text`` is shaped as :func:`resource_texts` makes one (for a piece read from a cache)."""
+    return text.startswith(_RESOURCE_LINE[1:]) and text.endswith(b"</resource>\n") and text.count(_RESOURCE_LINE) == 0
 
 
 def to_pretty_bytes(root: etree._Element) -> bytes:

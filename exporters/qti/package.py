@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from functools import partial
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..kit.zip import Deflated, deflate, zip_bytes
 from .assessment_test import build_test, plan_sections
 from .body import ItemAssets
 from .item import ItemBuilder
-from .manifest import ItemEntry, manifest_bytes
+from .manifest import ItemEntry, is_resource_text, manifest_bytes, resource_texts
 from .profiles import ITEMS_DIR, MANIFEST, TEST_FILE, Profile
 from .template import TemplateError
 
@@ -62,16 +63,16 @@ def build_files(
     pieces = _item_files(profile, bank, ctx, built or {}, deflated is not None)
     files: dict[str, bytes] = {}
     entries: list[ItemEntry] = []
-    for item, (data, assets) in zip(bank.items, pieces):
-        href = f"{ITEMS_DIR}/{item.id}.xml"
-        if isinstance(data, Deflated):
+    for item, piece in zip(bank.items, pieces):
+        href = item_href(item)
+        if isinstance(piece.data, Deflated):
             assert deflated is not None
-            deflated[href] = data
+            deflated[href] = piece.data
         else:
-            files[href] = data
-        entries.append(ItemEntry(item, href, assets))
+            files[href] = piece.data
+        entries.append(ItemEntry(item, href, piece.assets))
         result.wrote(item.type)
-        result.notes.extend(f"[{item.id}] {note}" for note in assets.notes)
+        result.notes.extend(f"[{item.id}] {note}" for note in piece.assets.notes)
     media = sorted({m for e in entries for m in e.assets.media})
     for path in media:
         source = bank.media_path(path)
@@ -84,22 +85,34 @@ def build_files(
         raise ItembankError(f"the form lists items that are not in the bank: {', '.join(sorted(set(missing)))}")
     try:
         files[TEST_FILE] = to_bytes(build_test(profile, bank, hrefs, ctx.tool_version, ctx.renderer))
-        files[MANIFEST] = manifest_bytes(profile, bank, entries, media, ctx.tool_version, ctx.renderer, ctx.fragments)
+        files[MANIFEST] = manifest_bytes(profile, bank, entries, media, ctx.tool_version, ctx.renderer, [p.resource for p in pieces])
     except ValueError as exc:
         raise ItembankError(f"bank metadata cannot be written as XML ({exc}); validating the bank finds it") from None
     return files
 
 
-def _item_files(
-    profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool
-) -> list[tuple[bytes | Deflated, ItemAssets]]:
-    """Each item's file and assets, in the bank's order: from the fragment cache when the export has
-    one and the item is there (``ctx.fragments``), the others built here or over ``ctx.jobs``
-    processes (from :data:`PARALLEL_FROM` items to build)."""
+def item_href(item: AnyItem) -> str:
+    return f"{ITEMS_DIR}/{item.id}.xml"
+
+
+@dataclass
+class ItemPiece:
+    """What the package holds of one item: its file (deflated for the zip, or as it is), what
+    building it collected, and its resource in the manifest (pretty-printed, as the manifest holds it)."""
+
+    data: bytes | Deflated
+    assets: ItemAssets
+    resource: bytes
+
+
+def _item_files(profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool) -> list[ItemPiece]:
+    """Each item's piece, in the bank's order: from the fragment cache when the export has one and
+    the item is there (``ctx.fragments``), the others built here or over ``ctx.jobs`` processes (from
+    :data:`PARALLEL_FROM` items to build)."""
     fragments = ctx.fragments
     form = "deflated" if deflated else "xml"
     keys = [fragments.key(item, "item", form) for item in bank.items] if fragments is not None else []
-    pieces: list[tuple[bytes | Deflated, ItemAssets] | None] = [None] * len(bank.items)
+    pieces: list[ItemPiece | None] = [None] * len(bank.items)
     if fragments is not None:
         for i, (item, key) in enumerate(zip(bank.items, keys)):
             if item.id not in built:  # (a calculated item built to learn whether QTI can say it: its file is there)
@@ -108,53 +121,58 @@ def _item_files(
                     pieces[i] = _decoded(raw)
     todo = [i for i, piece in enumerate(pieces) if piece is None]
     jobs = ctx.jobs if len(todo) >= PARALLEL_FROM else 1
-    shares = shared_out(partial(_build_items, profile, ctx, built, deflated), [bank.items[i] for i in todo], jobs)
+    shares = shared_out(partial(_build_items, profile, bank, ctx, built, deflated), [bank.items[i] for i in todo], jobs)
     n = len(shares)
     for k, i in enumerate(todo):
-        pieces[i] = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
+        piece = pieces[i] = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
         if fragments is not None:
-            fragments.put(keys[i], _encoded(*pieces[i]))  # type: ignore[misc]
+            fragments.put(keys[i], _encoded(piece))
     if fragments is not None:
         fragments.hits += len(pieces) - len(todo)
         fragments.misses += len(todo)
     return pieces  # type: ignore[return-value]
 
 
-def _encoded(data: bytes | Deflated, assets: ItemAssets) -> bytes:
-    """An item's file and assets as a fragment: a JSON line, then the file's bytes (or deflate stream)."""
-    head: dict[str, Any] = {"m": sorted(assets.media), "i": assets.interactions, "n": assets.notes}
-    if isinstance(data, Deflated):
-        head.update(size=data.size, crc=data.crc)
-        body = data.stream
+def _encoded(piece: ItemPiece) -> bytes:
+    """An item's piece as a fragment: a JSON line, then its resource, then its file (or deflate stream)."""
+    head: dict[str, Any] = {"m": sorted(piece.assets.media), "i": piece.assets.interactions, "n": piece.assets.notes, "r": len(piece.resource)}
+    if isinstance(piece.data, Deflated):
+        head.update(size=piece.data.size, crc=piece.data.crc)
+        body = piece.data.stream
     else:
-        body = data
-    return json_piece(head) + b"\n" + body
+        body = piece.data
+    return json_piece(head) + b"\n" + piece.resource + body
 
 
-def _decoded(raw: bytes) -> tuple[bytes | Deflated, ItemAssets] | None:
+def _decoded(raw: bytes) -> ItemPiece | None:
     """The fragment :func:`_encoded` wrote, or None when it is damaged (the item is built again)."""
     try:
-        line, _, body = raw.partition(b"\n")
+        line, _, rest = raw.partition(b"\n")
         head = from_json_piece(line)
         assets = ItemAssets(media=set(head["m"]), interactions=list(head["i"]), notes=list(head["n"]))
         if not all(isinstance(x, str) for x in [*assets.media, *assets.interactions, *assets.notes]):
+            return None
+        cut = head["r"]
+        if not isinstance(cut, int) or not 0 < cut <= len(rest):
+            return None
+        resource, body = rest[:cut], rest[cut:]
+        if not is_resource_text(resource):
             return None
         if "crc" in head:
             size, crc = head["size"], head["crc"]
             if not isinstance(size, int) or not isinstance(crc, int):
                 return None
-            return Deflated(body, size, crc), assets
-        return body, assets
+            return ItemPiece(Deflated(body, size, crc), assets, resource)
+        return ItemPiece(body, assets, resource)
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def _build_items(
-    profile: Profile, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool, items: Sequence[AnyItem]
-) -> list[tuple[bytes | Deflated, ItemAssets]]:
-    """Each item's file (deflated for the zip if asked) and what building it collected (``built``:
-    items already built, by id)."""
-    out: list[tuple[bytes | Deflated, ItemAssets]] = []
+    profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool, items: Sequence[AnyItem]
+) -> list[ItemPiece]:
+    """Each item's piece (its file deflated for the zip if asked; ``built``: items already built, by id)."""
+    made: list[tuple[bytes | Deflated, ItemAssets]] = []
     for item in items:
         done = built.get(item.id)
         builder = done or ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
@@ -162,8 +180,12 @@ def _build_items(
             data = to_bytes(builder.root if done else builder.build())
         except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
             raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
-        out.append((deflate(data, ZIP_LEVEL) if deflated else data, builder.assets))
-    return out
+        made.append((deflate(data, ZIP_LEVEL) if deflated else data, builder.assets))
+    try:
+        resources = resource_texts(profile, bank, [ItemEntry(item, item_href(item), assets) for item, (_, assets) in zip(items, made)], ctx.tool_version, ctx.renderer)
+    except ValueError as exc:
+        raise ItembankError(f"item metadata cannot be written as XML ({exc}); validating the bank finds it") from None
+    return [ItemPiece(data, assets, resource) for (data, assets), resource in zip(made, resources)]
 
 
 def zip_files(files: dict[str, bytes], deflated: dict[str, Deflated] | None = None) -> bytes:
