@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from lxml import etree
@@ -54,6 +55,7 @@ from openpyxl.writer.excel import ExcelWriter
 from itembank.analysis.codes import FLAG_NAMES as ANALYSIS_FLAGS
 from itembank.fingerprint import fingerprint
 from itembank.formats import ExportContext, ExportResult
+from itembank.fragments import Fragments, from_json_piece, json_piece
 from itembank.lint.workbook import WorkbookFindings, workbook_findings
 from itembank.model import (
     DIFFICULTIES,
@@ -503,7 +505,9 @@ def _dropdown(ws: Any, ref: str, values: Iterable[str], title: str) -> None:
     ws.data_validations.append(dv)
 
 
-def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult, findings: dict[str, str]) -> tuple[list[Column], int, bytes]:
+def _write_items(
+    ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult, findings: dict[str, str], fragments: Fragments | None = None
+) -> tuple[list[Column], int, bytes]:
     n_options = max((len(_options(i)) for i in bank.items), default=0)
     cols = item_columns(n_options)
     widths = [c.width for c in cols]
@@ -519,7 +523,7 @@ def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult, 
     # The item rows are built here with lxml and spliced into the sheet's <sheetData> when the zip is
     # written (see _DeterministicZip): openpyxl's per-cell Python objects would cost more than the rest
     # of the export together.  openpyxl still writes everything else of the sheet.
-    rows_xml = _rows_xml(bank, n_options, widths, styles, result, findings)
+    rows_xml = _rows_xml(bank, n_options, widths, styles, result, findings, fragments)
 
     last_row = max(2, len(bank.items) + 1)
     letter = {c.header: get_column_letter(i) for i, c in enumerate(cols, 1)}
@@ -555,27 +559,56 @@ def _write_items(ws: Any, bank: Bank, styles: _StyleBook, result: ExportResult, 
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
-def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBook, result: ExportResult, findings: dict[str, str]) -> bytes:
+def _rows_xml(
+    bank: Bank, n_options: int, widths: list[float], styles: _StyleBook, result: ExportResult, findings: dict[str, str], fragments: Fragments | None = None
+) -> bytes:
     """The Items sheet's item rows as SpreadsheetML ``<row>`` elements (no namespace: they sit inside
-    the sheet's default namespace), every text an inline string cell — never a formula."""
-    letters = [get_column_letter(i) for i in range(1, len(widths) + 1)]
-    per_line = chars_per_line(widths)
-    sid = styles.ids
-    element, sub = etree.Element, etree.SubElement
-    # Copying a prepared <c t="inlineStr"><is><t/></is></c> is ~30% faster than building three
-    # elements per text cell, and this loop writes every cell of the workbook.
-    text_cell = element("c")
-    sub(sub(text_cell, "is"), "t")
+    the sheet's default namespace), every text an inline string cell — never a formula (no shared
+    strings: each row stands alone, which is what lets the fragment cache keep it).
+
+    ``fragments``: the export's fragment cache: an unchanged item's row (at the same row number,
+    with the same option columns and lint findings) is taken from it as the bytes written last time,
+    with the notes it made; the other rows are built and kept."""
+    writer = _RowWriter(n_options, widths, styles)
     out = []
     for r, item in enumerate(bank.items, 2):
-        values = item_values(item, n_options, findings.get(item.id))
-        row = element("row", r=str(r), ht=number_text(row_height(values, per_line)), customHeight="1")
+        cell_findings = findings.get(item.id)
+        if fragments is None:
+            row, notes = writer.row(item, r, cell_findings)
+        else:
+            key = fragments.key(item, "row", str(r), str(n_options), "" if cell_findings is None else "\0" + cell_findings)
+            row, notes = fragments.cached(key, partial(writer.row, item, r, cell_findings), _row_piece, partial(_from_row_piece, r))
+        result.notes.extend(notes)
+        out.append(row)
+        result.wrote(item.type)
+    return b"".join(out)
+
+
+class _RowWriter:
+    """Writes one item's ``<row>`` of the Items sheet (see :func:`_rows_xml`)."""
+
+    def __init__(self, n_options: int, widths: list[float], styles: _StyleBook) -> None:
+        self.n_options = n_options
+        self.letters = [get_column_letter(i) for i in range(1, len(widths) + 1)]
+        self.per_line = chars_per_line(widths)
+        self.sid = styles.ids
+        # Copying a prepared <c t="inlineStr"><is><t/></is></c> is ~30% faster than building three
+        # elements per text cell, and this writes every cell of the workbook.
+        self.text_cell = etree.Element("c")
+        etree.SubElement(etree.SubElement(self.text_cell, "is"), "t")
+
+    def row(self, item: AnyItem, r: int, findings: str | None) -> tuple[bytes, list[str]]:
+        """The item's row (number ``r``) as bytes, and the notes it makes."""
+        letters, sid, text_cell, sub = self.letters, self.sid, self.text_cell, etree.SubElement
+        notes: list[str] = []
+        values = item_values(item, self.n_options, findings)
+        row = etree.Element("row", r=str(r), ht=number_text(row_height(values, self.per_line)), customHeight="1")
         append = row.append
         for col, (value, style) in enumerate(values):
             ref = f"{letters[col]}{r}"
             if isinstance(value, str) and value:
                 if len(value) > MAX_CELL_CHARS:
-                    result.notes.append(f"{item.id}: a text longer than {MAX_CELL_CHARS:,} characters was cut in the workbook")
+                    notes.append(f"{item.id}: a text longer than {MAX_CELL_CHARS:,} characters was cut in the workbook")
                 text = _cell_text(value)
                 cell = copy.copy(text_cell)
                 cell.set("r", ref)
@@ -590,9 +623,24 @@ def _rows_xml(bank: Bank, n_options: int, widths: list[float], styles: _StyleBoo
                 sub(sub(row, "c", r=ref, s=sid[(style, False)], t="n"), "v").text = number_text(value)
             elif style == "review":  # empty but unlocked, so that the reviewer can type into it
                 sub(row, "c", r=ref, s=sid[(style, False)])
-        out.append(etree.tostring(row, encoding="utf-8"))
-        result.wrote(item.type)
-    return b"".join(out)
+        return etree.tostring(row, encoding="utf-8"), notes
+
+
+def _row_piece(made: tuple[bytes, list[str]]) -> bytes:
+    """A row as a fragment: its notes as a JSON line, then the row's bytes as lxml wrote them."""
+    row, notes = made
+    return json_piece(notes) + b"\n" + row
+
+
+def _from_row_piece(r: int, raw: bytes) -> tuple[bytes, list[str]]:
+    """The row :func:`_row_piece` kept (number ``r``); ValueError when the piece is not one."""
+    line, _, row = raw.partition(b"\n")
+    notes = from_json_piece(line)
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ValueError("not a row's notes")
+    if not row.startswith(b'<row r="%d" ' % r) or not row.endswith(b"</row>"):
+        raise ValueError("not a row")
+    return row, notes
 
 
 class _Rows:
@@ -903,8 +951,8 @@ class XlsxExporter:
         wb.security = WorkbookProtection(lockStructure=True)  # sheets cannot be renamed, moved or unhidden
         ws = wb.create_sheet(ITEMS_SHEET)
         styles = _StyleBook(ws)
-        lint = workbook_findings(bank)
-        cols, last_row, rows_xml = _write_items(ws, bank, styles, result, lint.by_item)
+        lint = workbook_findings(bank, ctx.fragments)
+        cols, last_row, rows_xml = _write_items(ws, bank, styles, result, lint.by_item, ctx.fragments)
         letter = get_column_letter([c.header for c in cols].index(H_DECISION) + 1)
         decision_ref = f"{quote_sheetname(ITEMS_SHEET)}!${letter}$2:${letter}${last_row}"
         _write_summary(wb, bank, styles, decision_ref, lint)

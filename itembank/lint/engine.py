@@ -6,7 +6,8 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 from ..config import CONFIG_NAME
 from ..forked import Child, can_fork
@@ -23,6 +24,9 @@ from .text import clear_caches
 PARALLEL_MIN_ITEMS = 2000
 #: With a child, this process lints this percentage of the items; the child the rest and the bank rules.
 PARENT_SHARE = 66
+
+#: ``memo(item, make)`` of :func:`lint_bank`: the item's findings, made by ``make()`` or kept from before.
+ItemMemo = Callable[[AnyItem, Callable[[], list[Problem]]], list[Problem]]
 
 
 @dataclass
@@ -129,6 +133,7 @@ def lint_bank(
     bank_rules: bool = True,
     locate_items: bool = True,
     jobs: int | None = 1,
+    memo: ItemMemo | None = None,
 ) -> list[Problem]:
     """Every lint finding of a loaded bank, as warnings located at the field they are about.
 
@@ -140,11 +145,13 @@ def lint_bank(
     the review workbook shows no line, and locating costs a YAML parse per file with findings.
     ``jobs``: ``None`` shares a large bank's rules with a forked child when there is a second core
     (``itembank.forked``; the CLI's choice; the findings are the same); the default, 1, lints in
-    this process only.
+    this process only.  ``memo(item, make)``: an item's findings, ``make()`` or kept ones (the review
+    workbook keeps them in its fragment cache, ``itembank.fragments``: the same findings, in the same
+    order, without running the item rules on an unchanged item).
     """
     with gc_paused():
         try:
-            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items, jobs)
+            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items, jobs, memo)
         finally:
             clear_caches()  # the texts of this bank are not needed any more
 
@@ -157,6 +164,7 @@ def _lint(
     bank_rules: bool,
     locate_items: bool,
     jobs: int | None,
+    memo: ItemMemo | None = None,
 ) -> list[Problem]:
     ctx = LintContext()
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
@@ -166,18 +174,23 @@ def _lint(
     item_rules = [r for r in rules if r.scope == "item"]
     by_type: dict[str, list[LintRule]] = {}
 
+    def one_item(item: AnyItem) -> list[Problem]:
+        found: list[Problem] = []
+        skip = suppressed.get(item.id, ())
+        applicable = by_type.get(item.type)
+        if applicable is None:
+            applicable = by_type[item.type] = [r for r in item_rules if r.types is None or item.type in r.types]
+        for r in applicable:
+            if r.code in skip:
+                continue
+            for f in r.check(item, ctx):
+                found.append(_problem(r, f, locate.item(item, f.path), item.id))
+        return found
+
     def item_findings(items: list[AnyItem]) -> list[Problem]:
         found: list[Problem] = []
         for item in items:
-            skip = suppressed.get(item.id, ())
-            applicable = by_type.get(item.type)
-            if applicable is None:
-                applicable = by_type[item.type] = [r for r in item_rules if r.types is None or item.type in r.types]
-            for r in applicable:
-                if r.code in skip:
-                    continue
-                for f in r.check(item, ctx):
-                    found.append(_problem(r, f, locate.item(item, f.path), item.id))
+            found.extend(one_item(item) if memo is None else memo(item, partial(one_item, item)))
         return found
 
     def bank_findings() -> list[Problem]:
@@ -205,7 +218,7 @@ def _lint(
     # near-duplicate search costs most) while this process lints the first items: the findings
     # are the same, in the same order (this process's, then the child's, as one pass lists them).
     child: Child[list[Problem]] | None = None
-    if jobs != 1 and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
+    if jobs != 1 and memo is None and len(live) >= PARALLEL_MIN_ITEMS and can_fork():  # (a memo keeps findings in this process)
         for r in rules:
             if r.setup is not None:
                 r.setup()  # loaded once, here, for both processes

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..fragments import from_json_piece, json_piece
 
 from ..model import Bank
 from ..problems import Problem
 from .engine import lint_bank
 from .registry import LINT_RULES
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..fragments import Fragments
+    from ..model import AnyItem
 
 
 @dataclass
@@ -33,8 +43,12 @@ def finding_text(p: Problem) -> str:
     return f"{p.code}{where}: {p.message}.{fix}"
 
 
-def workbook_findings(bank: Bank) -> WorkbookFindings:
-    """Lint the bank (item rules only for a part of it) for the workbook's Items and Summary sheets."""
+def workbook_findings(bank: Bank, fragments: Fragments | None = None) -> WorkbookFindings:
+    """Lint the bank (item rules only for a part of it) for the workbook's Items and Summary sheets.
+
+    ``fragments``: the workbook export's fragment cache, where an unchanged item's findings are kept
+    (the item rules read the item alone; the rules and thresholds are the bank settings', which are
+    in the cache's scope).  The bank rules run every time: they read the whole bank."""
     root = bank.root
 
     def display(path: Path) -> str:
@@ -47,7 +61,8 @@ def workbook_findings(bank: Bank) -> WorkbookFindings:
     # part of the bank: counts over it (key balance, duplicates, coverage) would mislead.
     whole = bank.form is None and len(bank.items) == len(bank.by_id)
     out = WorkbookFindings(bank_rules=whole)
-    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False)
+    memo = None if fragments is None else partial(_kept_findings, fragments)
+    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, memo=memo)
     cells: dict[str, list[str]] = {}
     for p in found:
         if p.item_id is not None:
@@ -64,4 +79,31 @@ def workbook_findings(bank: Bank) -> WorkbookFindings:
     out.by_item = {item_id: "\n".join(lines) for item_id, lines in cells.items()}
     counts = Counter(p.code for p in found)
     out.counts = [(code, LINT_RULES[code].name, counts[code]) for code in LINT_RULES if counts[code]]
+    return out
+
+
+_FIELDS = ("file", "code", "message", "line", "column", "item_id", "path", "severity", "suggestion")
+
+
+def _kept_findings(fragments: Fragments, item: AnyItem, make: Callable[[], list[Problem]]) -> list[Problem]:
+    """An item's lint findings (as the workbook lints: no line located), from the fragment cache or made."""
+    return fragments.cached(fragments.key(item, "lint"), make, _findings_piece, _from_findings_piece)
+
+
+def _findings_piece(found: list[Problem]) -> bytes:
+    return json_piece([[getattr(p, name) for name in _FIELDS] for p in found])
+
+
+def _from_findings_piece(raw: bytes) -> list[Problem]:
+    rows: Any = from_json_piece(raw)
+    out = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(_FIELDS):
+            raise ValueError("not a finding")
+        p = Problem(**dict(zip(_FIELDS, row)))
+        if not (isinstance(p.line, int) and isinstance(p.column, int) and all(isinstance(getattr(p, n), str) for n in ("file", "code", "message", "path", "severity"))):
+            raise ValueError("not a finding")
+        if p.code not in LINT_RULES:
+            raise ValueError("not a finding of a known rule")
+        out.append(p)
     return out
