@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import unquote
 
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
+from itembank.fragments import Fragments, from_json_piece, json_piece
 from itembank.model import (
     AnyItem,
     Bank,
@@ -303,7 +305,13 @@ def question(n: int, item: AnyItem, body: str) -> str:
     return bullet(blocks(f"*({plural(item.points, 'point')})*", body), f"{n}.")
 
 
-def paper(lay: Layout) -> str:
+def paper_entry(n: int, item: AnyItem) -> str:
+    """Question ``n`` of the student paper."""
+    return question(n, item, paper_body(item))
+
+
+def paper(lay: Layout, entries: dict[int, PrintEntry] | None = None) -> str:
+    """The student paper (``entries``: each question's paper and key entries by number, when made beforehand)."""
     total = sum(len(s.items) for s in lay.sections)
     score = sum(i.points for s in lay.sections for i in s.items)
     head = blocks(
@@ -313,10 +321,11 @@ def paper(lay: Layout) -> str:
         f"*{total} question{'s' * (total != 1)}, {plural(score, 'point')} in total.*",
     )
     parts = [head]
-    for k, (section, entries) in enumerate(numbering(lay)):
+    made = entries
+    for k, (section, numbered_items) in enumerate(numbering(lay)):
         if k:
             parts.append(PAGE_BREAK)
-        listed = "\n\n".join(question(n, item, paper_body(item)) for n, item in entries)
+        listed = "\n\n".join(paper_entry(n, item) if made is None else made[n][0] for n, item in numbered_items)
         parts.append(blocks(f"## {plain(section.title)}", section.instructions, listed))
     return blocks(*parts) + "\n"
 
@@ -413,37 +422,88 @@ KEY_LABELS: dict[SectionKind, str | None] = {
 }
 
 
-def key(lay: Layout) -> str:
+def key_entry(n: int, item: AnyItem) -> str:
+    """Entry ``n`` of the answer key: the item's name and points, answer and explanations."""
+    name = f"*{plain(item.title)}* (`{item.id}`)" if item.title else f"`{item.id}`"
+    name += f" · {plural(item.points, 'point')}"
+    return bullet(blocks(name, key_answer(item), key_explanations(item)), f"{n}.")
+
+
+def key(lay: Layout, entries: dict[int, PrintEntry] | None = None) -> str:
+    """The answer key (``entries``: as for :func:`paper`)."""
     parts = [blocks(f"# {plain(lay.title)}: answer key", "*For teachers: answers, explanations and rubrics. Do not hand out.*")]
-    for section, entries in numbering(lay):
-        listed = []
-        for n, item in entries:
-            name = f"*{plain(item.title)}* (`{item.id}`)" if item.title else f"`{item.id}`"
-            name += f" · {plural(item.points, 'point')}"
-            listed.append(bullet(blocks(name, key_answer(item), key_explanations(item)), f"{n}."))
+    for section, numbered_items in numbering(lay):
+        listed = [key_entry(n, item) if entries is None else entries[n][1] for n, item in numbered_items]
         parts.append(blocks(f"## {plain(section.title)}", "\n\n".join(listed)))
     return blocks(*parts) + "\n"
+
+
+#: A printed question's entries: on the paper, in the key.
+PrintEntry = tuple[str, str]
+
+
+def print_entries(lay: Layout, fragments: Fragments) -> dict[int, PrintEntry]:
+    """Each question's paper and key entries by number, from the fragment cache when the item (at
+    that number) is unchanged, else made (and kept)."""
+    out: dict[int, PrintEntry] = {}
+    for _section, numbered_items in numbering(lay):
+        for n, item in numbered_items:
+            out[n] = fragments.cached(fragments.key(item, "print", str(n)), partial(_both_entries, n, item), _strings_piece, _from_entries_piece)
+    return out
+
+
+def _both_entries(n: int, item: AnyItem) -> PrintEntry:
+    return paper_entry(n, item), key_entry(n, item)
+
+
+def _strings_piece(strings: Sequence[str]) -> bytes:
+    return json_piece(list(strings))
+
+
+def _from_entries_piece(raw: bytes) -> PrintEntry:
+    paper_text, key_text = _from_strings_piece(2, raw)
+    return paper_text, key_text
+
+
+def _from_strings_piece(count: int, raw: bytes) -> tuple[str, ...]:
+    """The ``count`` strings :func:`_strings_piece` kept; ValueError when the piece is not that."""
+    value = from_json_piece(raw)
+    if not isinstance(value, list) or len(value) != count or not all(isinstance(x, str) for x in value):
+        raise ValueError("not a printed entry")
+    return tuple(value)
 
 
 # --- flashcards ----------------------------------------------------------------------------------
 
 
-def flashcards(lay: Layout, bank_title: str) -> str:
+def card_block(k: int, card: FlashcardItem) -> str:
+    """Card ``k`` of ``flashcards.md``."""
+    about = " · ".join(plain(x) for x in (card.topic, card.level) if x)
+    return blocks(
+        f"## Card {k}: {plain(card.name)}",
+        f"*{about}*" if about else None,
+        labelled("**Front:**", card.stem),
+        labelled("**Back:**", card.answer),
+        key_explanations(card) or None,
+    )
+
+
+def flashcards(lay: Layout, bank_title: str, fragments: Fragments | None = None) -> str:
+    """``flashcards.md`` (``fragments``: the export's fragment cache, for the cards of unchanged items)."""
     parts = [blocks(f"# {plain(bank_title)}: flashcards", "*Read the front, answer aloud, then check the back.*")]
     if not lay.cards:
         parts.append("*No flashcards.*")
     for k, card in enumerate(lay.cards, 1):
-        about = " · ".join(plain(x) for x in (card.topic, card.level) if x)
-        parts.append(
-            blocks(
-                f"## Card {k}: {plain(card.name)}",
-                f"*{about}*" if about else None,
-                labelled("**Front:**", card.stem),
-                labelled("**Back:**", card.answer),
-                key_explanations(card) or None,
-            )
-        )
+        if fragments is None:
+            parts.append(card_block(k, card))
+        else:
+            made = fragments.cached(fragments.key(card, "card", str(k)), partial(_one_string, card_block, k, card), _strings_piece, partial(_from_strings_piece, 1))
+            parts.append(made[0])
     return blocks(*parts) + "\n"
+
+
+def _one_string(make: Callable[[int, FlashcardItem], str], k: int, card: FlashcardItem) -> tuple[str]:
+    return (make(k, card),)
 
 
 # --- media -----------------------------------------------------------------------------------------
@@ -489,10 +549,11 @@ class MarkdownExporter:
         bank, calculated = concrete_bank(bank, result)  # each form prints its own seeded variant
         lay = layout(bank)
         printed = [i for s in lay.sections for i in s.items]
+        entries = None if ctx.fragments is None else print_entries(lay, ctx.fragments)
         files = {
-            f"{lay.name}.md": paper(lay).encode("utf-8"),
-            f"{lay.name}-key.md": key(lay).encode("utf-8"),
-            "flashcards.md": flashcards(lay, bank.title).encode("utf-8"),
+            f"{lay.name}.md": paper(lay, entries).encode("utf-8"),
+            f"{lay.name}-key.md": key(lay, entries).encode("utf-8"),
+            "flashcards.md": flashcards(lay, bank.title, ctx.fragments).encode("utf-8"),
         }
         for rel, data in media_files(bank, printed + list(lay.cards), ctx.renderer, result).items():
             files[f"{rel}"] = data
