@@ -14,7 +14,9 @@ import jinja2
 from itembank.errors import ItembankError, UsageError
 from itembank.forked import shared_out
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
+from itembank.fragments import Fragments, from_json_piece, item_digest, json_piece
 from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem, ClozeItem
+from itembank.stamps import folder_stamp, library_stamp
 from itembank.variants import expand, form_seed
 
 from ..kit.numbers import plural
@@ -94,6 +96,42 @@ class TestPage:
 #: From this many items on, the pages are shared out over ``ExportContext.jobs`` processes; below
 #: it a fork costs more than it saves.
 PARALLEL_FROM = 1000
+
+
+def _stamp() -> str:
+    """What the pages depend on besides the items and the code: the libraries that render them and
+    the templates (not Python: not in the fragment cache's scope)."""
+    return library_stamp("jinja2", "markupsafe", "lxml", "latex2mathml", "pyromark") + folder_stamp(str(HERE / "templates"))
+
+
+def _page_key(fragments: Fragments, bank: Bank, task: PartPage | TestPage, common: dict[str, Any], nav: list[tuple[str, str]], stamp: str) -> bytes | None:
+    """A page's key in the fragment cache: its items as shown (each with the topic it is grouped
+    under), its place in the site, the navigation, the common values (None: a page without items,
+    rendered every time)."""
+    if isinstance(task, TestPage):
+        assert task.form.form is not None
+        items: Sequence[AnyItem] = task.form.items
+        where = ["test", task.file, repr(task.form.form), repr(task.form.config)]
+    else:
+        items = task.items
+        where = ["part", task.part, str(task.number), str(task.count), repr(task.links), str(task.first_number)]
+    if not items:
+        return None
+    rest = [f"{item_digest(i).hex()} {bank.by_id[i.id].topic if i.id in bank.by_id else None!r}" for i in items[1:]]
+    first = bank.by_id[items[0].id].topic if items[0].id in bank.by_id else None
+    return fragments.key(items[0], "page", stamp, *where, repr(nav), repr(sorted(common.items())), repr(first), *rest)
+
+
+def _from_page_piece(raw: bytes) -> tuple[bytes, list[str]] | None:
+    """A kept page and the bank images it shows, or None when the piece is damaged (rendered again)."""
+    line, sep, page = raw.partition(b"\n")
+    try:
+        media = from_json_piece(line)
+    except ValueError:
+        return None
+    if not sep or not page or not isinstance(media, list) or not all(isinstance(m, str) for m in media):
+        return None
+    return page, media
 
 
 def _missing_reason(names: Sequence[str]) -> str:
@@ -204,12 +242,15 @@ class HtmlExporter:
         # The pages are independent: with more than one job they are shared out over forked
         # processes (the same bytes, in the same order, whatever the number of jobs).
         jobs = ctx.jobs if len(bank.items) >= PARALLEL_FROM else 1
-        work = partial(self._render_pages, bank, text, env, common, nav)
         files: dict[str, bytes] = {}
-        shares = shared_out(work, tasks, jobs)
-        for share in shares:
-            text.media.update(share[1])
-        rendered = {name: data for share in shares for name, data in share[0]}
+        if ctx.fragments is None:
+            work = partial(self._render_pages, bank, text, env, common, nav)
+            shares = shared_out(work, tasks, jobs)
+            for share in shares:
+                text.media.update(share[1])
+            rendered = {name: data for share in shares for name, data in share[0]}
+        else:
+            rendered = self._cached_pages(bank, ctx.fragments, tasks, text, env, common, nav, ctx.jobs if len(tasks) and len(bank.items) >= PARALLEL_FROM else 1)
         for task in tasks:
             files[task.file] = rendered[task.file]
         counts = {p: len(items) for p, items in by_part.items()}
@@ -218,10 +259,17 @@ class HtmlExporter:
         return files
 
     def _render_pages(self, bank: Bank, text: HtmlText, env: jinja2.Environment, common: dict[str, Any],
-                      nav: list[tuple[str, str]], tasks: Sequence[PartPage | TestPage]) -> tuple[list[tuple[str, bytes]], set[str]]:
-        """The pages of ``tasks`` (file name, bytes), and the bank images they show."""
+                      nav: list[tuple[str, str]], tasks: Sequence[PartPage | TestPage],
+                      separately: bool = False) -> tuple[list[tuple[str, bytes]], set[str], list[set[str]]]:
+        """The pages of ``tasks`` (file name, bytes), and the bank images they show (``separately``:
+        also each page's, each page rendered with a texts renderer of its own)."""
         out: list[tuple[str, bytes]] = []
+        each: list[set[str]] = []
+        shared = text
         for task in tasks:
+            if separately:
+                text = HtmlText(shared.renderer)
+                each.append(text.media)
             if isinstance(task, TestPage):
                 assert task.form.form is not None
                 views, _skipped = self._views(task.form.items, text, form_seed(task.form.form))
@@ -235,7 +283,40 @@ class HtmlExporter:
             page = Page(task.file, task.part, PART_TITLES[task.part], groups, task.number, task.count, task.links)
             template = "flashcards.html.j2" if task.part == "flashcards" else "items.html.j2"
             out.append((task.file, self._render(env, template, common, nav, page=page, mode="practice")))
-        return out, text.media
+        return out, set().union(*each) if separately else text.media, each
+
+    def _cached_pages(self, bank: Bank, fragments: Fragments, tasks: Sequence[PartPage | TestPage], text: HtmlText, env: jinja2.Environment,
+                      common: dict[str, Any], nav: list[tuple[str, str]], jobs: int) -> dict[str, bytes]:
+        """The pages of ``tasks`` by file name: a page whose items (and everything else it shows) are
+        unchanged comes from the fragment cache, with the bank images it shows; the others are
+        rendered here or over ``jobs`` forked processes, then kept (in this process)."""
+        stamp = _stamp()
+        keys = {task.file: _page_key(fragments, bank, task, common, nav, stamp) for task in tasks}
+        rendered: dict[str, bytes] = {}
+        todo: list[PartPage | TestPage] = []
+        for task in tasks:
+            key = keys[task.file]
+            raw = fragments.get(key) if key is not None else None
+            page = _from_page_piece(raw) if raw is not None else None
+            if page is None:
+                todo.append(task)
+                continue
+            rendered[task.file] = page[0]
+            text.media.update(page[1])
+        # Each page is rendered with a texts renderer of its own, so that the images it records are
+        # those of this page (a text rendered before would not be recorded again).
+        work = partial(self._render_pages, bank, text, env, common, nav, separately=True)
+        shares = shared_out(work, todo, jobs if len(todo) > 1 else 1)
+        for share in shares:
+            text.media.update(share[1])
+            for (name, data), media in zip(share[0], share[2]):
+                rendered[name] = data
+                key = keys[name]
+                if key is not None:
+                    fragments.put(key, json_piece(sorted(media)) + b"\n" + data)
+        fragments.hits += len(tasks) - len(todo)
+        fragments.misses += len(todo)
+        return rendered
 
     def _forms(self, bank: Bank) -> list[Bank]:
         from itembank.assessments import build_forms

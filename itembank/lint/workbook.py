@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..fragments import from_json_piece, json_piece
+from ..stamps import library_stamp
 
 from ..model import Bank
 from ..problems import Problem
@@ -87,7 +88,7 @@ _FIELDS = ("file", "code", "message", "line", "column", "item_id", "path", "seve
 
 def _kept_findings(fragments: Fragments, item: AnyItem, make: Callable[[], list[Problem]]) -> list[Problem]:
     """An item's lint findings (as the workbook lints: no line located), from the fragment cache or made."""
-    return fragments.cached(fragments.key(item, "lint"), make, _findings_piece, _from_findings_piece)
+    return fragments.cached(fragments.key(item, "lint", library_stamp("textstat_rs", "rapidfuzz", "pyromark")), make, _findings_piece, _from_findings_piece)
 
 
 def _findings_piece(found: list[Problem]) -> bytes:
