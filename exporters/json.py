@@ -7,9 +7,12 @@ new exporter.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from functools import partial
 
 from itembank.formats import ExportContext, ExportResult
-from itembank.model import STATUSES, Bank
+from itembank.fragments import Fragments
+from itembank.model import STATUSES, AnyItem, Bank
 from itembank.normalize import to_data
 
 
@@ -22,6 +25,8 @@ class JsonExporter:
     default_status = STATUSES
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        if ctx.fragments is not None and bank.items:
+            return self._from_pieces(bank, ctx, ctx.fragments)
         result = ExportResult()
         items = []
         for item in bank.items:
@@ -39,6 +44,48 @@ class JsonExporter:
         # sort_keys for byte-stable output; ensure_ascii=False keeps text readable.
         result.data = (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         return result
+
+    def _from_pieces(self, bank: Bank, ctx: ExportContext, fragments: Fragments) -> ExportResult:
+        """The same document, each unchanged item's JSON from the fragment cache.
+
+        The document is what ``json.dumps`` writes of it: written without its items, then each item
+        as ``json.dumps`` writes it alone, moved in by the two levels of indentation the document
+        gives it (a JSON text has no line break but between its tokens: a string's is ``\\n``)."""
+        result = ExportResult()
+        pieces = []
+        for item in bank.items:
+            pieces.append(fragments.cached(fragments.key(item, "json"), partial(_item_json, item), bytes, _checked_piece))
+            result.wrote(item.type)
+        doc = {
+            "format": "itembank-bank",
+            "version": 1,
+            "generator": f"itembank {ctx.tool_version}".strip(),
+            "title": bank.title,
+            "items": [],
+        }
+        head, sep, tail = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8").partition(_NO_ITEMS)
+        if not sep:  # cannot happen ("items" sorts after "format" and "generator", before "title"): made without the cache
+            return self.export(bank, replace(ctx, fragments=None))
+        result.data = b"".join((head, b'\n  "items": [\n', b",\n".join(pieces), b"\n  ],\n", tail, b"\n"))
+        return result
+
+
+#: The document's empty list of items, as ``json.dumps(indent=2, sort_keys=True)`` writes it.
+_NO_ITEMS = b'\n  "items": [],\n'
+
+
+def _item_json(item: AnyItem) -> bytes:
+    """An item's JSON as it stands in the document (:meth:`JsonExporter._from_pieces`)."""
+    data = to_data(item)
+    data["file"] = item.location.path
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
+    return ("    " + text.replace("\n", "\n    ")).encode("utf-8")
+
+
+def _checked_piece(raw: bytes) -> bytes:
+    if not raw.startswith(b"    {") or not raw.endswith(b"}"):
+        raise ValueError("not an item's JSON")
+    return raw
 
 
 exporter = JsonExporter()
