@@ -1,0 +1,205 @@
+"""The fragment cache (issue 13) in the xlsx, Markdown, HTML and JSON exports: the same bytes as
+without it (cold, warm, after an edit, with a damaged pack or piece), and really used."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itembank import __version__
+from itembank.api import export, fragments_for, load_bank, select_bank
+from itembank.cache import ENV_OFF
+from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult, get_exporter, make_options
+from itembank.model import Bank
+
+from conftest import ROOT, count_shares, generated_bank
+
+FORMATS = ("xlsx", "markdown", "html", "json")
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_OFF, raising=False)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generated_bank(tmp_path_factory.mktemp("gen") / "bank", 300)
+
+
+def _copy(source: Path, dest: Path) -> Path:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(".itembank-cache"))
+    return dest
+
+
+def _load(root: Path) -> Bank:
+    return load_bank(root, cache=True)  # (the check cache makes the folder the fragment cache lives in)
+
+
+def _run(bank: Bank, fmt: str, cached: bool, jobs: int = 1) -> tuple[ExportResult, Any]:
+    exporter = get_exporter(fmt)
+    options = make_options({}, exporter.options)
+    fragments = fragments_for(bank, exporter, options) if cached else None
+    if cached:
+        assert fragments is not None
+    ctx = ExportContext(options=options, tool_version=__version__, jobs=jobs, fragments=fragments)
+    return export(bank, fmt, ctx=ctx), fragments
+
+
+def _output(result: ExportResult) -> tuple[Any, ...]:
+    return (result.data, result.files, result.notes, result.skipped, result.written, result.left_out)
+
+
+def _same(bank: Bank, fmt: str, **kw: Any) -> Any:
+    """Export with the cache; assert it is what the export without it gives; the cache's counts."""
+    plain, _ = _run(bank, fmt, cached=False)
+    cached, fragments = _run(bank, fmt, cached=True, **kw)
+    assert _output(cached) == _output(plain)
+    return fragments
+
+
+def _pack(bank: Bank, fmt: str) -> Path:
+    return bank.root / ".itembank-cache" / "v1" / "fragments" / f"{fmt}-{'bank' if bank.form is None else bank.form.name}.pack"
+
+
+def _edit_one(root: Path, bank: Bank) -> str:
+    """Change the stem of one delivered item in its file (as an author would); its id."""
+    for item in bank.items:
+        if item.status not in DELIVERY_STATUSES:
+            continue
+        first = next((line.strip() for line in item.stem.splitlines() if len(line.strip()) > 12), None)
+        if first is None or first.startswith(("#", "-", "*", ">", "$", "`", "|", "!", "[")):
+            continue
+        path = root / item.location.path
+        text = path.read_text(encoding="utf-8")
+        at = text.find(first)
+        if at < 0 or text.count(first) != 1 or text.rfind("stem:", 0, at) < 0:
+            continue
+        path.write_text(text[:at] + "Edited now. " + text[at:], encoding="utf-8")
+        return item.id
+    raise AssertionError("no item to edit")
+
+
+BANKS = ["items", "tests/banks/all-types", "tests/banks/calculated", "tests/banks/html-edge", "generated"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("source", BANKS)
+def test_cold_warm_edited_damaged_are_the_bytes_without_cache(fmt: str, source: str, tmp_path: Path, generated: Path) -> None:
+    root = _copy(generated if source == "generated" else ROOT / source, tmp_path / "bank")
+    bank = _load(root)
+    cold = _same(bank, fmt)
+    assert cold.misses > 0 and cold.hits == 0
+    warm = _same(bank, fmt)
+    assert warm.hits == cold.misses and warm.misses == 0  # every piece from the cache: it was used
+
+    edited_id = _edit_one(root, bank)
+    bank = _load(root)
+    after = _same(bank, fmt)
+    assert after.hits + after.misses == warm.hits  # the other pieces came from the cache
+    if source == "generated":
+        assert after.hits > 0
+    # The loader knows an item by its file's bytes: the items of the edited file are the edited ones.
+    path = bank.by_id[edited_id].location.path
+    edited = [i for i in bank.items if i.location.path == path]
+    # (Markdown and HTML show a calculated item as a variant, known by its content: only the edited one.)
+    delivered = [i for i in edited if i.status in DELIVERY_STATUSES and (i.type != "calculated" or i.id == edited_id)]
+    if fmt == "xlsx":
+        assert after.misses == 2 * len(edited)  # each item's row and its lint findings
+    elif fmt == "json":
+        assert after.misses == len(edited)
+    elif fmt == "markdown":
+        assert after.misses == len(delivered)
+    else:  # the pages that show an edited item
+        files = _run(bank, fmt, cached=False)[0].files
+        assert files is not None
+        showing = [n for n, data in files.items() if n.endswith(".html") and n != "index.html" and any(f'id="q-{i.id}"'.encode() in data for i in delivered)]
+        assert showing and after.misses == len(showing), (edited_id, showing)
+
+    # A damaged pack (a byte flipped inside a piece) is no cache: the same bytes, all made again.
+    pack = _pack(bank, fmt)
+    data = bytearray(pack.read_bytes())
+    data[-5] ^= 0xFF
+    pack.write_bytes(bytes(data))
+    damaged = _same(bank, fmt)
+    assert damaged.hits == 0 and damaged.misses == after.hits + after.misses
+
+
+def _rewrite_pack(path: Path, change: Any) -> int:
+    """Rewrite a pack with ``change(value) -> value`` applied to each piece, checksum made anew
+    (a piece damaged behind a valid pack); the number of pieces changed."""
+    head, _, body = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    records, at, n = [], 0, 0
+    while at < len(body):
+        key = body[at : at + 16]
+        (size,) = struct.unpack_from("<I", body, at + 16)
+        value = body[at + 20 : at + 20 + size]
+        at += 20 + size
+        new = change(value)
+        n += new != value
+        records.append(key + struct.pack("<I", len(new)) + new)
+    body = b"".join(records)
+    header["blake2b"] = hashlib.blake2b(body, digest_size=20).hexdigest()
+    path.write_bytes(json.dumps(header).encode("ascii") + b"\n" + body)
+    return n
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_damaged_piece_is_made_again(fmt: str, tmp_path: Path) -> None:
+    bank = _load(_copy(ROOT / "items", tmp_path / "bank"))
+    cold = _same(bank, fmt)
+    damaged = _rewrite_pack(_pack(bank, fmt), lambda value: b"\xff\x00 not a piece" if value != b"passed" else value)
+    assert damaged > 0
+    again = _same(bank, fmt)  # the same bytes: no error
+    assert again.misses == cold.misses  # every damaged piece was made again
+
+
+def test_damaged_html_page_media_line_is_made_again(tmp_path: Path) -> None:
+    """A page piece whose media line is not JSON, or whose page is gone, is rendered again."""
+    bank = _load(_copy(ROOT / "tests" / "banks" / "all-types", tmp_path / "bank"))
+    _same(bank, "html")
+    assert _rewrite_pack(_pack(bank, "html"), lambda value: value.partition(b"\n")[0] + b"\n" if value != b"passed" else value) > 0
+    again = _same(bank, "html")
+    assert again.hits == 0 and again.misses > 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_form_export(fmt: str, tmp_path: Path) -> None:
+    bank = _load(_copy(ROOT / "items", tmp_path / "bank"))
+    form = select_bank(bank, "pattern-check", "A")
+    cold = _same(form, fmt)
+    warm = _same(form, fmt)
+    if fmt == "html":  # a form's site is its one test page, rendered every time (the bank's test pages are kept)
+        assert cold.misses == warm.misses == warm.hits == 0
+    else:
+        assert warm.misses == 0 and warm.hits == cold.misses > 0
+
+
+def test_html_pages_rendered_in_forked_shares_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generated: Path) -> None:
+    from itembank.exporters.html import site
+
+    shares = count_shares(monkeypatch, site)
+    bank = _load(_copy(generated, tmp_path / "bank"))
+    monkeypatch.setattr(site, "PARALLEL_FROM", 0)
+    cold = _same(bank, "html", jobs=2)
+    assert cold.misses > 1 and shares
+    warm = _same(bank, "html", jobs=2)
+    assert warm.misses == 0 and warm.hits == cold.misses
+
+
+def test_site_with_a_different_page_size_is_not_taken_from_another_layout(tmp_path: Path, generated: Path) -> None:
+    """The page size is an option (the cache's scope); a page's key also holds its place in the site."""
+    bank = _load(_copy(generated, tmp_path / "bank"))
+    exporter = get_exporter("html")
+    for size in (50, 70, 50):
+        options = make_options({"page_size": size}, exporter.options)
+        plain = export(bank, "html", ctx=ExportContext(options=options, tool_version=__version__))
+        cached = export(bank, "html", ctx=ExportContext(options=options, tool_version=__version__, fragments=fragments_for(bank, exporter, options)))
+        assert cached.files == plain.files
