@@ -322,6 +322,37 @@ class _Member:
         return self.name.encode("utf-8", "surrogatepass") + b"\0" + self.files.identity(self.name)
 
 
+class _Rendered(_Own):
+    """An item's part of the printed Markdown, rendered (``raw``: the HTML a reader of it sees)."""
+
+    __slots__ = ()
+
+    def reading(self) -> str:
+        return _spaced(_html_text(self.raw))
+
+
+class _Printed:
+    """An item's part of the printed Markdown (its question on the paper and its entry in the key,
+    or its card), rendered (:meth:`load`) only when the audit comes to the item."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list[str]) -> None:
+        self.parts = parts
+
+    def load(self) -> _Own:
+        # Each part alone, as a Markdown reader renders it: a list entry (or a card) is a block of
+        # the document, made the same alone as in it, but for the link references another part may
+        # define (an item's texts are read alone the same way, below: _shown_pieces).
+        return _Rendered("markdown", "\n".join(pyromark.html(part, options=MARKDOWN_OPTIONS) for part in self.parts))
+
+    def identity(self) -> bytes:
+        h = hashlib.blake2b(digest_size=16)
+        for part in self.parts:
+            h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        return h.digest()
+
+
 class _Copies:
     """An item written more than once (a Canvas quiz item and its question bank copy): a text must
     be in every copy."""
@@ -370,6 +401,7 @@ _AS_WRITTEN_IN: dict[str, Callable[[str], str] | None] = {
     "moodle": _xml_text,  # HTML as text of an XML element
     "canvas": _xml_text,
     "xlsx": None,  # the Markdown as written, in XML
+    "markdown": None,  # the printed Markdown rendered, as the item's texts are
     "gift": _gift_escaped,
 }
 
@@ -544,12 +576,14 @@ _CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldent
 _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member]:
+def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member | _Printed]:
     """Each item's own output, for the formats whose layout is known; {} for the others.  The files
     are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
     as in its text), each part decoded alone: only the parts stay."""
-    out: dict[str, _Own | _Copies | _Member] = {}
-    if fmt in ("qti21", "qti30"):
+    out: dict[str, _Own | _Copies | _Member | _Printed] = {}
+    if fmt == "markdown":
+        out.update(_printed_parts(bank, result))
+    elif fmt in ("qti21", "qti30"):
         package = _Files(result)
         for name in package.names():  # every item file: also the variants of an expanded calculated item
             if name.startswith("items/") and name.endswith(".xml"):
@@ -591,6 +625,75 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _C
             m = re.search(r"// \[id:([^\]]+)\]", block)
             if m:
                 out[m.group(1)] = _Own(fmt, block.replace("\\n", "\n"))
+    return out
+
+
+#: A line at the start of a line (the printed Markdown's blocks: an entry of its numbered lists, a heading, a paragraph).
+_FLUSH = re.compile(r"^(?=\S)", re.M)
+#: A question's first line on the paper: its number and points (``1. *(2 points)*``).
+_PAPER_ENTRY = re.compile(r"(\d+)\. \*\([^)\n]*\bpoints?\)\*\n")
+#: An entry's first line in the key: its number, its name, its id in code, its points (``1. *Title* (`id`) · 2 points``).
+_KEY_ENTRY = re.compile(r"(\d+)\. (?:[^\n]* \()?`([a-z0-9][a-z0-9._-]*)`\)? · [^\n]*\bpoints?\n")
+_CARD = re.compile(r"## Card (\d+): ")
+
+
+def _printed_parts(bank: Bank, result: ExportResult) -> dict[str, _Printed]:
+    """Each item's part of the printed Markdown (``exporters/markdown.py``), or {} when the output
+    does not read as that layout (then the audit reads it as a whole).
+
+    The paper and the key are numbered lists whose entries are indented under their first line:
+    each entry runs from its first line to the next line that starts at the margin.  Question ``n``
+    is entry ``n`` of the paper and entry ``n`` of the key, whose first line names the item's id;
+    the numbers must run 1, 2, ... in both, else nothing is sliced.  Card ``k`` of ``flashcards.md``
+    (``## Card k: ...`` to the next card) is the bank's ``k``-th flashcard, the cards numbered 1, 2, ...
+    as many as the bank has."""
+    files = result.files or {}
+    keys = [n for n in files if n.endswith("-key.md")]
+    if len(keys) != 1 or keys[0][: -len("-key.md")] + ".md" not in files:
+        return {}
+    paper = files[keys[0][: -len("-key.md")] + ".md"].decode("utf-8")
+    key = files[keys[0]].decode("utf-8")
+    questions = _entries(paper, _PAPER_ENTRY)
+    answers = _entries(key, _KEY_ENTRY)
+    if questions is None or answers is None or len(questions) != len(answers):
+        return {}
+    out: dict[str, _Printed] = {}
+    for question, (m, answer) in zip(questions, answers):
+        ident = m.group(2)
+        if ident in out:
+            return {}
+        out[ident] = _Printed([question[1], answer])
+    cards = [i for i in bank.items if i.type == "flashcard"]
+    text = files.get("flashcards.md", b"").decode("utf-8")
+    starts = [m for m in _FLUSH.finditer(text) if _CARD.match(text, m.start())]
+    if [int(_CARD.match(text, m.start()).group(1)) for m in starts] != list(range(1, len(cards) + 1)):  # type: ignore[union-attr]
+        return {}
+    bounds = [m.start() for m in starts] + [len(text)]
+    for card, begin, end in zip(cards, bounds, bounds[1:]):
+        if card.id in out:
+            return {}
+        out[card.id] = _Printed([text[begin:end]])
+    return out
+
+
+def _entries(document: str, first_line: re.Pattern[str]) -> list[tuple[re.Match[str], str]] | None:
+    """The entries of the numbered lists of ``document`` whose first line is ``first_line``, each
+    with its text, in order; None unless they are numbered 1, 2, ..."""
+    out: list[tuple[re.Match[str], str]] = []
+    begin: int | None = None
+    found: re.Match[str] | None = None
+    for m in _FLUSH.finditer(document):
+        at = m.start()
+        if begin is not None and found is not None:
+            out.append((found, document[begin:at]))
+            begin = found = None
+        line = first_line.match(document, at)
+        if line is not None:
+            if int(line.group(1)) != len(out) + 1:
+                return None
+            begin, found = at, line
+    if begin is not None and found is not None:
+        out.append((found, document[begin:]))
     return out
 
 
@@ -694,7 +797,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 class _Reader:
     """Reads items back from one export's output: what each broke, and whether it passed without a note's help."""
 
-    def __init__(self, fmt: str, per_item: dict[str, _Own | _Copies | _Member], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
+    def __init__(self, fmt: str, per_item: dict[str, _Own | _Copies | _Member | _Printed], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
         self.fmt, self.per_item, self.whole, self.result, self.renderer = fmt, per_item, whole, result, renderer
         self._noted: str | None = None
 
@@ -709,7 +812,7 @@ class _Reader:
     def item(self, item: AnyItem) -> tuple[list[str], bool]:
         fmt, renderer, whole = self.fmt, self.renderer, self.whole
         entry = self.per_item.get(item.id)
-        own = entry.load() if isinstance(entry, _Member) else entry  # this item's file alone, let go with the next item
+        own = entry.load() if isinstance(entry, (_Member, _Printed)) else entry  # this item's file alone, let go with the next item
         if own is None and self.per_item:
             return [f"[{item.id}] is neither in the output nor listed as skipped"], False
         problems: list[str] = []
@@ -763,7 +866,7 @@ class _Reader:
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
 
 
-def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies | _Member]) -> Iterator[AnyItem]:
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies | _Member | _Printed]) -> Iterator[AnyItem]:
     """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
     (``--expand-variants N``) as those variants, each with its own numbers filled in."""
     if not any(isinstance(i, CalculatedItem) for i in items):

@@ -475,6 +475,80 @@ def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
     assert audit.audit("xlsx", _bank(mc, other), lost, r) == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
 
 
+def test_the_audit_finds_a_lost_text_in_its_own_printed_entry() -> None:
+    """The printed Markdown is read item by item (its question on the paper, its entry in the key, its
+    card): a text found only in another item's part is lost.  Read as a whole, it passed."""
+    from itembank.exporters.markdown import exporter as markdown
+    from itembank.formats import ExportContext
+    from itembank.model import FlashcardItem
+
+    r = Renderer()
+    mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
+                    options=(Option(id="a", text="Up", correct=True, feedback="It rises"), Option(id="b", text="Down", feedback="Downhill all the way")))
+    other = ChoiceItem(id="other", type="multiple_choice", location=SourceRef("y.yaml"), title="Slopes", stem="Think of the slope",
+                       options=(Option(id="a", text="Up", correct=True, feedback="Yes"), Option(id="b", text="Down", feedback="No")))
+    card = FlashcardItem(id="fc", type="flashcard", location=SourceRef("z.yaml"), stem="What is a gradient", answer="The slope of the surface")
+    card2 = FlashcardItem(id="fc2", type="flashcard", location=SourceRef("z.yaml", 1), stem="What is a slope", answer="Rise over run")
+    bank = _bank(mc, other, card, card2)
+    result = markdown.export(bank, ExportContext(renderer=r))
+    assert result.files is not None
+    assert audit.audit("markdown", bank, result, r) == []
+    assert set(audit._per_item("markdown", bank, result)) == {"mc", "other", "fc", "fc2"}  # read item by item
+
+    def without(name: str, text: str, instead: str = "Something else") -> ExportResult:
+        assert result.files is not None
+        files = dict(result.files)
+        files[name] = files[name].decode().replace(text, instead).encode()
+        return ExportResult(files=files, notes=list(result.notes))
+
+    # mc's hint is lost from the key; the same words are other's stem on the paper.
+    lost = without("bank-key.md", "Think of the slope")
+    assert audit.audit("markdown", bank, lost, r) == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
+    # A card's back, lost; the words stand in the other card.
+    lost_back = without("flashcards.md", "Rise over run", "The slope")
+    assert audit.audit("markdown", bank, lost_back, r) == ["[fc2] answer is not in the output and no note says why: 'Rise over run'"]
+    # An output that does not read as the printed layout (entries renumbered) is read as a whole:
+    # a text lost from everywhere is still lost.
+    renumbered = without("bank-key.md", "2. *Slopes*", "3. *Slopes*")
+    assert audit._per_item("markdown", bank, renumbered) == {}
+    assert audit.audit("markdown", bank, renumbered, r) == []
+    gone = without("bank-key.md", "Downhill all the way")
+    gone = ExportResult(files={**(gone.files or {}), "bank-key.md": (gone.files or {})["bank-key.md"].replace(b"2. *Slopes*", b"3. *Slopes*")})
+    assert audit._per_item("markdown", bank, gone) == {}
+    assert audit.audit("markdown", bank, gone, r) == ["[mc] options[1].feedback is not in the output and no note says why: 'Downhill all the way'"]
+
+
+def test_the_markdown_audit_keeps_its_verdict_only_for_the_same_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An item that passed keeps its verdict (the fragment cache) only while its printed part is the same."""
+    import shutil as _shutil
+
+    from itembank.api import fragments_for, load_bank
+    from itembank.exporters.markdown import exporter as markdown
+    from itembank.formats import ExportContext, make_options
+
+    monkeypatch.delenv("ITEMBANK_NO_CACHE", raising=False)
+    root = tmp_path / "bank"
+    _shutil.copytree(ALL_TYPES_BANK, root)
+    bank = load_bank(root, cache=True)
+    options = make_options({}, markdown.options)
+    r = Renderer()
+    fragments = fragments_for(bank, markdown, options)
+    assert fragments is not None
+    result = markdown.export(bank, ExportContext(renderer=r, options=options))
+    assert audit.audit("markdown", bank, result, r, fragments) == []
+    kept = [k for k, v in fragments._new.items() if v == b"passed"]
+    assert len(kept) == len(audit._per_item("markdown", bank, result)) > 0
+    # An item whose printed question lost its text is read again, and refused.
+    item = next(i for i in bank.items if i.type not in ("flashcard", "cloze") and "\n" not in i.stem.strip() and i.stem.strip().encode() in (result.files or {})["bank.md"])
+    stem = item.stem.strip()
+    assert result.files is not None
+    files = dict(result.files)
+    files["bank.md"] = files["bank.md"].replace(stem.encode(), b"Something else")
+    assert audit.audit("markdown", bank, ExportResult(files=files, notes=result.notes), r, fragments) == [
+        f"[{item.id}] stem is not in the output and no note says why: {stem[:60]!r}"
+    ]
+
+
 def test_the_canvas_audit_wants_each_text_in_the_quiz_and_in_the_bank_copy() -> None:
     r = Renderer()
     mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick one", hints=("Think of the slope",),
