@@ -250,7 +250,7 @@ class HtmlExporter:
                 text.media.update(share[1])
             rendered = {name: data for share in shares for name, data in share[0]}
         else:
-            rendered = self._cached_pages(bank, ctx.fragments, tasks, text, env, common, nav, ctx.jobs if len(tasks) and len(bank.items) >= PARALLEL_FROM else 1)
+            rendered = self._cached_pages(bank, ctx.fragments, tasks, text, env, common, nav, ctx.jobs)
         for task in tasks:
             files[task.file] = rendered[task.file]
         counts = {p: len(items) for p, items in by_part.items()}
@@ -304,9 +304,11 @@ class HtmlExporter:
             rendered[task.file] = page[0]
             text.media.update(page[1])
         # Each page is rendered with a texts renderer of its own, so that the images it records are
-        # those of this page (a text rendered before would not be recorded again).
+        # those of this page (a text rendered before would not be recorded again); shared out over
+        # the jobs when the pages to render show enough items.
         work = partial(self._render_pages, bank, text, env, common, nav, separately=True)
-        shares = shared_out(work, todo, jobs if len(todo) > 1 else 1)
+        shown = sum(len(t.form.items) if isinstance(t, TestPage) else len(t.items) for t in todo)
+        shares = shared_out(work, todo, jobs if shown >= PARALLEL_FROM and len(todo) > 1 else 1)
         for share in shares:
             text.media.update(share[1])
             for (name, data), media in zip(share[0], share[2]):
