@@ -96,6 +96,8 @@ def _findings_piece(found: list[Problem]) -> bytes:
 
 
 def _from_findings_piece(raw: bytes) -> list[Problem]:
+    if raw == b"[]":  # most items: no findings
+        return []
     rows: Any = from_json_piece(raw)
     out = []
     for row in rows:
