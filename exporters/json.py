@@ -7,6 +7,7 @@ new exporter.
 from __future__ import annotations
 
 import json
+from typing import Any
 from dataclasses import replace
 from functools import partial
 
@@ -61,12 +62,11 @@ class JsonExporter:
             "version": 1,
             "generator": f"itembank {ctx.tool_version}".strip(),
             "title": bank.title,
-            "items": [],
         }
-        head, sep, tail = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8").partition(_NO_ITEMS)
-        if not sep:  # cannot happen ("items" sorts after "format" and "generator", before "title"): made without the cache
+        data = _document(doc, pieces)
+        if data is None:  # cannot happen ("items" sorts after "format" and "generator", before "title"): made without the cache
             return self.export(bank, replace(ctx, fragments=None))
-        result.data = b"".join((head, b'\n  "items": [\n', b",\n".join(pieces), b"\n  ],\n", tail, b"\n"))
+        result.data = data
         return result
 
 
@@ -74,16 +74,32 @@ class JsonExporter:
 _NO_ITEMS = b'\n  "items": [],\n'
 
 
-def _item_json(item: AnyItem) -> bytes:
-    """An item's JSON as it stands in the document (:meth:`JsonExporter._from_pieces`)."""
-    data = to_data(item)
-    data["file"] = item.location.path
+def _document(doc: dict[str, Any], pieces: list[bytes]) -> bytes | None:
+    """The bytes of ``doc`` with ``"items"``: the items' :func:`_piece` (as ``json.dumps`` writes
+    the whole); None when ``doc``'s keys do not put the items after the first two (never here)."""
+    if not pieces:
+        return (json.dumps({**doc, "items": []}, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+    head, sep, tail = json.dumps({**doc, "items": []}, indent=2, ensure_ascii=False, sort_keys=True).encode("utf-8").partition(_NO_ITEMS)
+    if not sep:
+        return None
+    return b"".join((head, b'\n  "items": [\n', b",\n".join(pieces), b"\n  ],\n", tail, b"\n"))
+
+
+def _piece(data: Any) -> bytes:
+    """``data`` (an item's) as ``json.dumps`` writes it inside the document's list of items."""
     text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True)
     return ("    " + text.replace("\n", "\n    ")).encode("utf-8")
 
 
+def _item_json(item: AnyItem) -> bytes:
+    """An item's JSON as it stands in the document (:meth:`JsonExporter._from_pieces`)."""
+    data = to_data(item)
+    data["file"] = item.location.path
+    return _piece(data)
+
+
 def _checked_piece(raw: bytes) -> bytes:
-    if not raw.startswith(b"    {") or not raw.endswith(b"}"):
+    if not raw.startswith(b"    {") or not raw.endswith(b"}"):  # (an item is an object)
         raise ValueError("not an item's JSON")
     return raw
 

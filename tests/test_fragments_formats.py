@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from itembank import __version__
 from itembank.api import export, fragments_for, load_bank, select_bank
@@ -203,3 +205,25 @@ def test_site_with_a_different_page_size_is_not_taken_from_another_layout(tmp_pa
         plain = export(bank, "html", ctx=ExportContext(options=options, tool_version=__version__))
         cached = export(bank, "html", ctx=ExportContext(options=options, tool_version=__version__, fragments=fragments_for(bank, exporter, options)))
         assert cached.files == plain.files
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=6), _JSON, max_size=4), max_size=4), st.text(), st.text())
+@settings(max_examples=200, deadline=None)
+def test_the_json_document_put_together_from_pieces_is_what_json_dumps_writes(items: list[dict[str, Any]], title: str, generator: str) -> None:
+    """Any items (line separators, quotes, backslashes, nested lists and empty containers included)."""
+    from itembank.exporters.json import _document, _piece
+
+    doc = {"format": "itembank-bank", "version": 1, "generator": generator, "title": title}
+    whole = (json.dumps({**doc, "items": items}, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8", "surrogatepass")
+    try:
+        together = _document(doc, [_piece(i) for i in items])
+    except UnicodeEncodeError:  # a lone surrogate: the export without the cache fails on it alike
+        return
+    assert together == whole
