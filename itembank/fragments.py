@@ -41,6 +41,7 @@ from typing import Any, TypeVar
 
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
 from .model import AnyItem
+from .stamps import library_stamp
 
 T = TypeVar("T")
 
@@ -119,7 +120,9 @@ def _package_fingerprint(module: str) -> str:
     for n in range(1, len(parts)):
         where = getattr(importlib.import_module(".".join(parts[:n])), "__file__", None)
         if where and Path(where).name == "__init__.py" and own_path.is_relative_to(Path(where).resolve().parent):
-            files = sorted(Path(where).resolve().parent.rglob("*.py"))
+            # every file of it: its code, and its templates and styles (an HTML page's look)
+            found = Path(where).resolve().parent.rglob("*")
+            files = sorted(p for p in found if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
             break
     for path in files:
         st = path.stat()
@@ -127,11 +130,17 @@ def _package_fingerprint(module: str) -> str:
     return h.hexdigest()
 
 
+#: The libraries whose output lands in exports (beyond those of the check cache's fingerprint).
+_EXPORT_LIBRARIES = ("lxml", "openpyxl", "jinja2", "markupsafe", "latex2mathml", "rapidfuzz", "simpleeval", "textstat_rs", "textstat")
+
+
 def scope_of(exporter_module: str, *parts: str) -> str:
-    """The scope of a pack: the code (itembank's and the exporter package's) and ``parts`` (format,
-    options, target, bank settings), as one hash."""
+    """The scope of a pack: the code (itembank's and every file of the exporter's package), the
+    libraries exports use (by their installed files' size and modification time) and ``parts``
+    (format, options, target, bank settings), as one hash."""
     h = hashlib.blake2b(digest_size=20)
-    h.update(f"{_MAGIC} {PACK_FORMAT}\n{code_fingerprint()}\n{_package_fingerprint(exporter_module)}\n".encode())
+    libraries = library_stamp(*_EXPORT_LIBRARIES)
+    h.update(f"{_MAGIC} {PACK_FORMAT}\n{code_fingerprint()}\n{_package_fingerprint(exporter_module)}\n{libraries}\n".encode())
     for part in parts:
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()

@@ -9,6 +9,7 @@ by the export audit, whose per-item verdicts are kept only for the output they w
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -228,3 +229,28 @@ def test_a_piece_that_does_not_decode_is_made_again(tmp_path: Path) -> None:
         store.put(key, garbage)
         store.save()
         assert api.export(loaded, "qti21", cache=True).data == clean
+
+
+def test_the_scope_follows_the_exporters_templates_and_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A template or a library upgrade changes what an export writes: another scope (the pack is not used)."""
+    import itembank.fragments as fragments_module
+
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    loaded = api.load_bank(bank_dir, cache=True)
+    before = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
+    assert before is not None
+    import itembank.exporters.html as html_exporter
+
+    template = sorted((Path(html_exporter.__file__).parent / "templates").glob("*.j2"))[0]
+    stat = template.stat()
+    try:
+        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+        fragments_module._package_fingerprint.cache_clear()
+        after = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
+        assert after is not None and after.scope != before.scope
+    finally:
+        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        fragments_module._package_fingerprint.cache_clear()
+    monkeypatch.setattr(fragments_module, "library_stamp", lambda *names: "another openpyxl")
+    upgraded = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
+    assert upgraded is not None and upgraded.scope != before.scope
