@@ -227,3 +227,20 @@ def test_the_json_document_put_together_from_pieces_is_what_json_dumps_writes(it
     except UnicodeEncodeError:  # a lone surrogate: the export without the cache fails on it alike
         return
     assert together == whole
+
+
+@pytest.mark.parametrize("source", [ROOT / "items", ROOT / "tests" / "banks" / "all-types", ROOT / "tests" / "banks" / "calculated"], ids=lambda p: p.name)
+def test_the_json_export_is_json_dumps_of_the_whole_document(source: Path) -> None:
+    """The export writes the document item by item (never the whole as one Python value); its bytes
+    are still those of ``json.dumps`` of the whole, as they always were."""
+    from itembank import api
+    from itembank.normalize import to_data
+
+    bank = api.load_bank(source)
+    items = []
+    for item in bank.items:
+        data = to_data(item)
+        data["file"] = item.location.path
+        items.append(data)
+    doc = {"format": "itembank-bank", "version": 1, "generator": f"itembank {api.__version__}", "title": bank.title, "items": items}
+    assert api.export(bank, "json").data == (json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
