@@ -10,6 +10,7 @@ files of the field that shows them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import posixpath
 import re
 from dataclasses import dataclass
@@ -152,8 +153,11 @@ class MediaFiles:
     def __init__(self, bank: Bank) -> None:
         self.bank = bank
         self._cache: dict[str, str] = {}
+        #: Every image asked for, in order (the fragment cache notes which files an item's question read).
+        self.asked: list[str] = []
 
     def base64(self, ref: str) -> str:
+        self.asked.append(ref)
         data = self._cache.get(ref)
         if data is None:
             path: Path = self.bank.media_path(ref)
@@ -163,6 +167,17 @@ class MediaFiles:
                 raise ItemSkipped(f"image '{ref}' cannot be read ({exc.strerror or exc})") from None
             self._cache[ref] = data
         return data
+
+    def state(self, ref: str) -> str:
+        """What the image file is now, as a short hash ("missing" when it cannot be read): a cached
+        question that embeds it is used only while this is what it was when it was built."""
+        try:
+            data = self.base64(ref)
+        except ItemSkipped:
+            return "missing"
+        finally:
+            self.asked.pop()
+        return hashlib.blake2b(data.encode("ascii"), digest_size=8).hexdigest()
 
 
 # --- what both formats say the same way ------------------------------------------------------
