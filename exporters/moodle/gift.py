@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import (
@@ -28,6 +29,7 @@ from itembank.model import (
     TrueFalseItem,
 )
 
+from ..kit import pieces
 from ..kit.variants import expanded, expansion_note
 from .content import (
     Html,
@@ -41,6 +43,9 @@ from .content import (
     item_tags,
     moodle_fractions,
 )
+
+if TYPE_CHECKING:
+    from itembank.fragments import Fragments
 
 #: Characters GIFT gives a meaning to; a backslash makes them literal (Moodle's escapedchar_pre).
 _SPECIAL = re.compile(r"([\\~=#{}:])")
@@ -85,9 +90,20 @@ class GiftExporter:
         expanded_ids: list[str] = []
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
+        fragments = ctx.fragments
         for _, path, items in categories(bank):
             out.write(f"\n$CATEGORY: {path}\n".encode())
             for item in items:
+                if fragments is not None:
+                    block_bytes, skipped, expanded_item = _cached_blocks(writer, item, count, fragments)
+                    if block_bytes is None:
+                        result.skip(item.id, skipped or "")
+                        continue
+                    out.write(block_bytes)
+                    if expanded_item:
+                        expanded_ids.append(item.id)
+                    result.wrote(item.type)
+                    continue
                 if isinstance(item, CalculatedItem):
                     numeric = expanded(item, count, "GIFT cannot hold a calculated item's variables")
                     if isinstance(numeric, str):
@@ -118,6 +134,55 @@ class GiftExporter:
             result.notes.append(note)
         result.data = out.getvalue()
         return result
+
+
+def _blocks(writer: _GiftWriter, item: AnyItem, count: int) -> tuple[bytes | None, str | None, bool]:
+    """An item's blocks as the export writes them (a calculated item's: one per variant), or (None,
+    why it is skipped); and whether it was written as variants.  What :meth:`GiftExporter.export`
+    does per item without the fragment cache."""
+    if isinstance(item, CalculatedItem):
+        numeric = expanded(item, count, "GIFT cannot hold a calculated item's variables")
+        if isinstance(numeric, str):
+            return None, numeric, False
+        try:
+            blocks = [writer.question(variant) for variant in numeric]
+        except ItemSkipped as why:
+            return None, str(why), False
+        return b"".join(f"\n{block}\n".encode() for block in blocks), None, True
+    try:
+        block = writer.question(item)
+    except ItemSkipped as why:
+        return None, str(why), False
+    return f"\n{block}\n".encode(), None, False
+
+
+def _cached_blocks(writer: _GiftWriter, item: AnyItem, count: int, fragments: Fragments) -> tuple[bytes | None, str | None, bool]:
+    """:func:`_blocks` from the fragment cache when the item is unchanged, else made and kept.
+
+    A piece holds the blocks' bytes and, in its head, the skip reason, whether the item was written
+    as variants, and what it added to the writer's list of what GIFT cannot carry (added back in the
+    same order).  A damaged piece is made again."""
+    key = fragments.key(item, "block")
+    piece = pieces.decode(fragments.get(key))
+    if piece is not None:
+        head, body = piece
+        lost = head.get("l")
+        if (
+            isinstance(head.get("s"), (str, type(None)))
+            and isinstance(head.get("x"), bool)
+            and isinstance(lost, list)
+            and all(isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and pieces.strings(entry[1]) for entry in lost)
+        ):
+            for what, ids in lost:
+                writer.lost[what].extend(ids)
+            fragments.hits += 1
+            return (None, head["s"], False) if head["s"] is not None else (body, None, head["x"])
+    fragments.misses += 1
+    marks = {what: len(ids) for what, ids in writer.lost.items()}
+    blocks, skipped, variants = _blocks(writer, item, count)
+    added = [[what, ids[marks.get(what, 0) :]] for what, ids in writer.lost.items() if len(ids) > marks.get(what, 0)]
+    fragments.put(key, pieces.encode({"s": skipped, "x": variants, "l": added}, blocks or b""))
+    return blocks, skipped, variants
 
 
 class _GiftWriter:
