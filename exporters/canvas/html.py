@@ -29,7 +29,10 @@ class CanvasHtml:
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
         self.images: dict[str, str] = {}  # bank-relative ref -> package path
-        self._rewritten: dict[str, str] = {}  # renderer HTML -> Canvas HTML
+        #: Every image a text shows, each time the text is asked for (the fragment cache notes which
+        #: images an item's question shows).
+        self.asked: list[str] = []
+        self._rewritten: dict[str, tuple[str, tuple[str, ...]]] = {}  # renderer HTML -> Canvas HTML, its images
 
     def block(self, text: str) -> str:
         return self._canvas(self.renderer.html(text))
@@ -40,17 +43,21 @@ class CanvasHtml:
     def _canvas(self, html: str) -> str:
         if "<img" not in html and "math" not in html:
             return html
-        out = self._rewritten.get(html)
-        if out is None:
-            out = self._rewritten[html] = self._rewrite(html)
-        return out
+        done = self._rewritten.get(html)
+        if done is None:
+            done = self._rewritten[html] = self._rewrite(html)
+        else:
+            self.asked.extend(done[1])
+        return done[0]
 
-    def _rewrite(self, html: str) -> str:
+    def _rewrite(self, html: str) -> tuple[str, tuple[str, ...]]:
         root = etree.fromstring(f"<div>{html}</div>")
+        refs: list[str] = []
         for img in root.iter("img"):
             ref = local_image(img.get("src") or "")
             if ref is not None:
-                img.set("src", self._package_image(ref))
+                img.set("src", self.package_image(ref))
+                refs.append(ref)
         for span, latex, display in math_spans(root):
             for child in list(span):
                 span.remove(child)
@@ -58,9 +65,11 @@ class CanvasHtml:
             span.text = f"$${latex}$$" if display else f"\\({latex}\\)"
         parts = [escape(root.text or "")]
         parts.extend(etree.tostring(child, encoding="unicode") for child in root)
-        return "".join(parts)
+        return "".join(parts), tuple(refs)
 
-    def _package_image(self, ref: str) -> str:
+    def package_image(self, ref: str) -> str:
+        """The package path of the image ``ref`` (bank-relative), which the package will hold."""
+        self.asked.append(ref)
         self.images[ref] = f"{WEB_RESOURCES}/{ref}"
         return f"{FILEBASE}/" + "/".join(quote(seg) for seg in ref.split("/"))
 

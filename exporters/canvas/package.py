@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from lxml import etree
 
@@ -20,6 +20,7 @@ from itembank.model import (
     Item,
 )
 
+from ..kit import pieces
 from ..kit.numbers import number_text, plural
 from .calculated import lost_formats, stem_problem
 from .html import CanvasHtml
@@ -39,6 +40,9 @@ from .names import (
     quiz_item_ident,
 )
 from .zipstream import BankSpool, Members
+
+if TYPE_CHECKING:
+    from itembank.fragments import Fragments
 
 
 @contextmanager
@@ -115,12 +119,16 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
         spool = BankSpool(spool_file)
         written: set[str] = set()
+        cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments) if ctx.fragments is not None else None
         with members.open(f"{qident}/{qident}.xml") as out:
-            _write_quiz(out, bank, qident, exported, builder, spool, written, result)
+            _write_quiz(out, bank, qident, exported, builder, spool, written, result, cached)
         # items of the bank that no section delivers still belong in the question bank
         for item in exported.values():
             if item.id not in written:
-                _build(builder, bank, item, result, spool, written)
+                if cached is not None:
+                    cached.quiz_copy(item)  # its bank copy is spooled (the quiz copy is not used)
+                else:
+                    _build(builder, bank, item, result, spool, written)
         images = {path: ref for ref, path in html.images.items()}  # refs "a.png" and "./a.png": one file
         bank_paths = {_bank_path(bank, t): t for t in topics}
         members.write("imsmanifest.xml", _manifest(qident, sorted(bank_paths), sorted(images)))
@@ -145,9 +153,11 @@ def _write_quiz(
     spool: BankSpool,
     written: set[str],
     result: ExportResult,
+    cached: _CachedQuestions | None = None,
 ) -> None:
     """The quiz: a section per form section (or topic); each question is built, its bank copy
-    spooled, then given its quiz ident and a reference to the bank copy and written here."""
+    spooled, then given its quiz ident and a reference to the bank copy and written here (``cached``:
+    the questions of the fragment cache, which does all that for an item)."""
     with qti_document(out) as xf:
         title = bank.form.quiz_title if bank.form else bank.title
         with xf.element(QTI + "assessment", ident=qident, title=title):
@@ -163,6 +173,11 @@ def _write_quiz(
                         if sec.pick is not None:
                             xf.write(_selection(sec, members, result))
                         for item in members:
+                            if cached is not None:
+                                quiz_copy = cached.quiz_copy(item)
+                                xf.flush()  # what the writer holds goes out first; the question follows as serialized
+                                out.write(quiz_copy)
+                                continue
                             el = _build(builder, bank, item, result, spool, written)
                             _make_quiz_copy(el, qident, item)
                             xf.write(el)
@@ -192,6 +207,59 @@ def _build(
         result.wrote(item.type)
         spool.add(item.topic or "General", etree.tostring(built.element, encoding="UTF-8"))
     return built.element
+
+
+class _CachedQuestions:
+    """Each item's question, bank copy and quiz copy, from the fragment cache when the item is
+    unchanged, else built (:func:`_build`, :func:`_make_quiz_copy`) and kept.
+
+    A piece holds the bank copy's bytes (as :func:`_build` spools them) followed by the quiz copy's
+    (as the quiz writer writes the element: inside the quiz document, whose default namespace it
+    inherits), and in its head where the first ends, the notes the build added (added back in the
+    same order) and the images the question shows (the package holds them).  A damaged piece is
+    built again."""
+
+    def __init__(
+        self, builder: ItemBuilder, bank: Bank, qident: str, result: ExportResult, spool: BankSpool, written: set[str], fragments: Fragments
+    ) -> None:
+        self.builder, self.bank, self.qident = builder, bank, qident
+        self.result, self.spool, self.written, self.fragments = result, spool, written, fragments
+
+    def quiz_copy(self, item: AnyItem) -> bytes:
+        """The item's quiz copy; the first time, the item is counted and its bank copy spooled."""
+        bank_copy, quiz_copy = self._piece(item)
+        if item.id not in self.written:
+            self.written.add(item.id)
+            self.result.wrote(item.type)
+            self.spool.add(item.topic or "General", bank_copy)
+        return quiz_copy
+
+    def _piece(self, item: AnyItem) -> tuple[bytes, bytes]:
+        fragments, builder = self.fragments, self.builder
+        key = fragments.key(item, "question", bank_item_ident(self.bank, item), self.qident)
+        piece = pieces.decode(fragments.get(key))
+        if piece is not None:
+            head, body = piece
+            cut, notes, images = head.get("q"), head.get("n"), head.get("i")
+            if isinstance(cut, int) and 0 <= cut <= len(body) and pieces.strings(notes) and pieces.strings(images):
+                builder.notes.extend(notes)
+                for ref in images:
+                    builder.html.package_image(ref)
+                fragments.hits += 1
+                return body[:cut], body[cut:]
+        fragments.misses += 1
+        marks = len(builder.notes), len(builder.html.asked)
+        try:
+            built = builder.build(item, bank_item_ident(self.bank, item))
+        except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
+            raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
+        assert built is not None  # exported holds only buildable types
+        bank_copy = etree.tostring(built.element, encoding="UTF-8")
+        _make_quiz_copy(built.element, self.qident, item)
+        quiz_copy = etree.tostring(built.element, encoding="UTF-8")
+        head = {"q": len(bank_copy), "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
+        fragments.put(key, pieces.encode(head, bank_copy + quiz_copy))
+        return bank_copy, quiz_copy
 
 
 def _make_quiz_copy(el: etree._Element, qident: str, item: Item) -> None:
