@@ -1,0 +1,242 @@
+"""The fragment cache in the Moodle XML, GIFT and Canvas exports (issue 13).
+
+Each export with the cache (cold, warm, after editing one item, after damaging the pack, after
+changing an image) must be the export without it, byte for byte, with the same notes, skips and
+counts; and a warm export must really take its pieces from the cache (hits, and a miss for each
+edited item only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, generated_bank
+
+from itembank import __version__, api, load_bank
+from itembank.fragments import Fragments, scope_of
+from itembank.formats import ExportContext, ExportResult, get_exporter, make_options
+from itembank.model import Bank
+
+FORMATS = ["moodle", "gift", "canvas"]
+BANKS = [SEED_BANK, *sorted(p for p in (ROOT / "tests" / "banks").iterdir() if (p / "itembank.yaml").is_file())]
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    """A copy of a bank with an (empty) cache folder, where the fragment cache may write its packs."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".itembank-cache"))
+    (dest / ".itembank-cache" / "v1").mkdir(parents=True)
+    return dest
+
+
+def _fragments(bank: Bank, fmt: str, form: str = "bank") -> Fragments:
+    """The export's fragment cache, as the API makes it (made here: the tests run with ITEMBANK_NO_CACHE=1)."""
+    exporter = get_exporter(fmt)
+    return Fragments(bank.root, f"{fmt}-{form}", scope_of(type(exporter).__module__, fmt, form, repr(bank.config)))
+
+
+def _export(bank: Bank, fmt: str, fragments: Fragments | None, **where: str) -> ExportResult:
+    """``api.export`` (the exporter, its audit with the cache's verdicts, the pack saved)."""
+    exporter = get_exporter(fmt)
+    ctx = ExportContext(options=make_options({}, exporter.options, fmt), tool_version=__version__, fragments=fragments)
+    return api.export(bank, fmt, ctx=ctx, **where)
+
+
+def _same(cached: ExportResult, plain: ExportResult) -> None:
+    assert cached.data == plain.data
+    assert cached.files == plain.files
+    assert cached.written == plain.written
+    assert cached.skipped == plain.skipped
+    assert cached.notes == plain.notes
+
+
+def _pieces(bank: Bank, fmt: str) -> int:
+    """How many pieces an export of ``bank`` takes: an item each (Canvas: each item it can hold)."""
+    result = _export(bank, fmt, None)
+    return sum(result.written.values()) + (0 if fmt == "canvas" else len(result.skipped))
+
+
+def _records(pack: Path) -> tuple[bytes, list[tuple[int, int]]]:
+    """A pack's header line and the (start, length) of each value in its body."""
+    raw = pack.read_bytes()
+    header, _, body = raw.partition(b"\n")
+    at, spans = 0, []
+    while at < len(body):
+        size = int.from_bytes(body[at + 16 : at + 20], "little")
+        spans.append((len(header) + 1 + at + 20, size))
+        at += 20 + size
+    return header, spans
+
+
+def _rechecksum(pack: Path) -> None:
+    """Make the pack's header checksum fit its body again (damage the pack's own check cannot see)."""
+    import hashlib
+
+    raw = pack.read_bytes()
+    line, _, body = raw.partition(b"\n")
+    header = json.loads(line)
+    header["blake2b"] = hashlib.blake2b(body, digest_size=20).hexdigest()
+    pack.write_bytes(json.dumps(header).encode("ascii") + b"\n" + body)
+
+
+def _edit_one_title(root: Path, fmt: str) -> str:
+    """Give one item (the first that the format writes) a new title in its YAML file; the item's id."""
+    bank = load_bank(root)
+    skipped = {i for i, _ in _export(bank, fmt, None).skipped}
+    item = next(i for i in bank.items if i.id not in skipped and i.status != "retired")
+    path = root / item.location.path
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = next(n for n, line in enumerate(lines) if re.fullmatch(rf"(\s*-?\s*)id:\s*['\"]?{re.escape(item.id)}['\"]?\s*", line))
+    indent = len(re.match(r"(\s*-?\s*)", lines[at]).group(1))  # type: ignore[union-attr]
+    title = " " * indent + f"title: Edited title of {item.id}"
+    for n in range(at + 1, len(lines)):
+        line = lines[n]
+        if line.strip() and (len(line) - len(line.lstrip()) < indent or line.lstrip().startswith("- ") and len(line) - len(line.lstrip()) < indent):
+            break  # the next item
+        if len(line) - len(line.lstrip()) == indent and line.lstrip().startswith("title:"):
+            lines[n] = title
+            break
+    else:
+        lines.insert(at + 1, title)
+    if title not in lines:
+        lines.insert(at + 1, title)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return item.id
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
+def test_cold_warm_and_damaged_exports_are_the_export_without_the_cache(tmp_path: Path, src: Path, fmt: str) -> None:
+    root = _copy(src, tmp_path / "bank")
+    bank = load_bank(root)
+    plain = _export(bank, fmt, None)
+    count = _pieces(bank, fmt)
+
+    cold = _fragments(bank, fmt)
+    _same(_export(bank, fmt, cold), plain)
+    assert (cold.hits, cold.misses) == (0, count)
+    assert cold.path.is_file()
+
+    warm = _fragments(bank, fmt)
+    _same(_export(bank, fmt, warm), plain)
+    assert (warm.hits, warm.misses) == (count, 0)  # every piece from the cache: none built
+
+    # Damage the pack's body: its checksum no longer matches, the whole pack is ignored.
+    pack = warm.path
+    header, spans = _records(pack)
+    raw = bytearray(pack.read_bytes())
+    start, size = max(spans, key=lambda s: s[1])
+    raw[start + size // 2] ^= 0xFF
+    pack.write_bytes(bytes(raw))
+    ignored = _fragments(bank, fmt)
+    _same(_export(bank, fmt, ignored), plain)
+    assert (ignored.hits, ignored.misses) == (0, count)
+
+    # Damage one piece where the pack's checksum cannot see it (the checksum made to fit): that
+    # piece, and only it, is built again; then its head (not JSON any more).
+    for where in ("body", "head"):
+        header, spans = _records(pack)
+        raw = bytearray(pack.read_bytes())
+        start, size = max(spans, key=lambda s: s[1])
+        raw[start + (size - 3 if where == "body" else 0)] ^= 0xFF
+        pack.write_bytes(bytes(raw))
+        _rechecksum(pack)
+        damaged = _fragments(bank, fmt)
+        _same(_export(bank, fmt, damaged), plain)
+        assert (damaged.hits, damaged.misses) == (count - 1, 1), where
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("src", [SEED_BANK, ALL_TYPES_BANK], ids=lambda p: p.name)
+def test_after_editing_one_item_only_it_is_built_again(tmp_path: Path, src: Path, fmt: str) -> None:
+    root = _copy(src, tmp_path / "bank")
+    bank = load_bank(root)
+    _export(bank, fmt, _fragments(bank, fmt))  # cold: fills the cache
+    count = _pieces(bank, fmt)
+    edited = _edit_one_title(root, fmt)
+
+    bank = load_bank(root)
+    plain = _export(bank, fmt, None)
+    assert f"Edited title of {edited}".encode() in (plain.data or b"".join((plain.files or {}).values())) or fmt == "canvas"
+    warm = _fragments(bank, fmt)
+    _same(_export(bank, fmt, warm), plain)
+    assert (warm.hits, warm.misses) == (count - 1, 1)
+
+
+def test_canvas_after_editing_one_item_has_its_new_title(tmp_path: Path) -> None:
+    """The Canvas package is a zip: the edited title is looked for in its unzipped files."""
+    root = _copy(ALL_TYPES_BANK, tmp_path / "bank")
+    bank = load_bank(root)
+    _export(bank, "canvas", _fragments(bank, "canvas"))
+    edited = _edit_one_title(root, "canvas")
+    bank = load_bank(root)
+    exporter = get_exporter("canvas")
+    ctx = ExportContext(options=make_options({"unzipped": True}, exporter.options, "canvas"), tool_version=__version__)
+    plain = api.export(bank, "canvas", ctx=ctx)
+    assert any(f"Edited title of {edited}".encode() in data for data in (plain.files or {}).values())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_an_assessment_form_from_the_cache(tmp_path: Path, fmt: str) -> None:
+    root = _copy(SEED_BANK, tmp_path / "bank")
+    bank = load_bank(root)
+    name = next(iter(bank.assessments))
+    plain = _export(bank, fmt, None, assessment=name)
+    target = api.select_bank(bank, name)
+    assert target.form is not None
+    for run in ("cold", "warm"):
+        fragments = _fragments(bank, fmt, target.form.name)
+        _same(_export(bank, fmt, fragments, assessment=name), plain)
+        assert fragments.hits > 0 if run == "warm" else fragments.misses > 0
+        if run == "warm":
+            assert fragments.misses == 0
+
+
+def test_moodle_question_with_a_changed_image_is_built_again(tmp_path: Path) -> None:
+    """A Moodle question embeds its images' bytes: a changed, then missing, image file is not taken
+    from the cache (the item's YAML is the same)."""
+    root = _copy(ALL_TYPES_BANK, tmp_path / "bank")
+    bank = load_bank(root)
+    plain = _export(bank, "moodle", None)
+    images = sorted(p for p in (root / "media").rglob("*") if p.is_file() and p.name.encode() in (plain.data or b""))
+    assert images, "the every-type bank shows an image in Moodle XML"
+    _export(bank, "moodle", _fragments(bank, "moodle"))
+
+    images[0].write_bytes(images[0].read_bytes() + b"\n<!-- changed -->\n")
+    bank = load_bank(root)
+    changed = _export(bank, "moodle", None)
+    assert changed.data != plain.data
+    warm = _fragments(bank, "moodle")
+    _same(_export(bank, "moodle", warm), changed)
+    assert warm.misses >= 1 and warm.hits > 0
+
+    images[0].unlink()
+    gone = _export(bank, "moodle", None)
+    assert gone.skipped != changed.skipped  # the item that shows it is skipped now, with the reason
+    again = _fragments(bank, "moodle")
+    _same(_export(bank, "moodle", again), gone)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_generated_bank_cold_warm_and_one_edit(tmp_path: Path, fmt: str) -> None:
+    root = generated_bank(tmp_path / "gen", 300)
+    (root / ".itembank-cache" / "v1").mkdir(parents=True)
+    bank = load_bank(root)
+    plain = _export(bank, fmt, None)
+    count = _pieces(bank, fmt)
+    cold = _fragments(bank, fmt)
+    _same(_export(bank, fmt, cold), plain)
+    assert (cold.hits, cold.misses) == (0, count)
+    warm = _fragments(bank, fmt)
+    _same(_export(bank, fmt, warm), plain)
+    assert (warm.hits, warm.misses) == (count, 0)
+
+    edited = _edit_one_title(root, fmt)
+    bank = load_bank(root)
+    plain = _export(bank, fmt, None)
+    after = _fragments(bank, fmt)
+    _same(_export(bank, fmt, after), plain)
+    assert (after.hits, after.misses) == (count - 1, 1), edited
