@@ -10,7 +10,7 @@ never an error).  Plain JSON and bytes, never pickle: reading a cache cannot run
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, TypeGuard
 
 from itembank.fragments import from_json_piece, json_piece
 
@@ -42,6 +42,6 @@ def decode(raw: bytes | None) -> tuple[dict[str, Any], bytes] | None:
     return head, body
 
 
-def strings(value: Any) -> bool:
+def strings(value: Any) -> TypeGuard[list[str]]:
     """Whether ``value`` is a list of strings (to check a decoded head before using it)."""
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
