@@ -213,11 +213,11 @@ class _CachedQuestions:
     """Each item's question, bank copy and quiz copy, from the fragment cache when the item is
     unchanged, else built (:func:`_build`, :func:`_make_quiz_copy`) and kept.
 
-    A piece holds the bank copy's bytes (as :func:`_build` spools them) followed by the quiz copy's
-    (as the quiz writer writes the element: inside the quiz document, whose default namespace it
-    inherits), and in its head where the first ends, the notes the build added (added back in the
-    same order) and the images the question shows (the package holds them).  A damaged piece is
-    built again."""
+    A piece holds the bank copy's bytes (as :func:`_build` spools them), then what the quiz copy has
+    besides (:func:`_quiz_copy_layout`; the quiz writer writes the element as lxml serializes it on
+    its own: inside the quiz document it inherits the default namespace), and in its head the
+    layout, the notes the build added (added back in the same order) and the images the question
+    shows (the package holds them).  A damaged piece is built again."""
 
     def __init__(
         self, builder: ItemBuilder, bank: Bank, qident: str, result: ExportResult, spool: BankSpool, written: set[str], fragments: Fragments
@@ -240,26 +240,69 @@ class _CachedQuestions:
         piece = pieces.decode(fragments.get(key))
         if piece is not None:
             head, body = piece
-            cut, notes, images = head.get("q"), head.get("n"), head.get("i")
-            if isinstance(cut, int) and 0 <= cut <= len(body) and pieces.strings(notes) and pieces.strings(images):
+            copies = _copies(head.get("q"), body)
+            notes, images = head.get("n"), head.get("i")
+            if copies is not None and pieces.strings(notes) and pieces.strings(images):
                 builder.notes.extend(notes)
                 for ref in images:
                     builder.html.package_image(ref)
                 fragments.hits += 1
-                return body[:cut], body[cut:]
+                return copies
         fragments.misses += 1
         marks = len(builder.notes), len(builder.html.asked)
+        bank_ident = bank_item_ident(self.bank, item)
         try:
-            built = builder.build(item, bank_item_ident(self.bank, item))
+            built = builder.build(item, bank_ident)
         except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
             raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
         assert built is not None  # exported holds only buildable types
         bank_copy = etree.tostring(built.element, encoding="UTF-8")
         _make_quiz_copy(built.element, self.qident, item)
         quiz_copy = etree.tostring(built.element, encoding="UTF-8")
-        head = {"q": len(bank_copy), "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
-        fragments.put(key, pieces.encode(head, bank_copy + quiz_copy))
+        layout, rest = _quiz_copy_layout(bank_copy, quiz_copy, bank_ident)
+        head = {"q": layout, "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
+        fragments.put(key, pieces.encode(head, bank_copy + rest))
         return bank_copy, quiz_copy
+
+
+_METADATA_END = b"</qtimetadata>"
+
+
+def _quiz_copy_layout(bank_copy: bytes, quiz_copy: bytes, bank_ident: str) -> tuple[list[int], bytes]:
+    """How a piece keeps the quiz copy next to the bank copy without a second copy of the question.
+
+    The quiz copy is the bank copy (lxml's bytes of the same element) with another ident and one more
+    metadata field (:func:`_make_quiz_copy`): so it is kept as the bytes that differ, the new ident
+    attribute and the field (both written by lxml, in ``quiz_copy``), and where they go in the bank
+    copy.  The layout is checked here against the real quiz copy; when it does not give those bytes
+    the quiz copy is kept whole.  Returns (the layout, the bytes kept after the bank copy)."""
+    old = f'ident="{bank_ident}"'.encode()
+    at, end = bank_copy.find(old), bank_copy.find(_METADATA_END)
+    if 0 < at < end:
+        ident = quiz_copy[at : quiz_copy.index(b'"', at + len(b'ident="')) + 1]
+        grown = len(quiz_copy) - len(bank_copy)
+        field = quiz_copy[end + len(ident) - len(old) : end + grown]
+        layout = [len(bank_copy), at, at + len(old), end, len(ident)]
+        if _patched(bank_copy, ident + field, layout) == quiz_copy:
+            return layout, ident + field
+    return [len(bank_copy)], quiz_copy
+
+
+def _patched(bank_copy: bytes, rest: bytes, layout: list[int]) -> bytes:
+    _, at, after, end, size = layout
+    return bank_copy[:at] + rest[:size] + bank_copy[after:end] + rest[size:] + bank_copy[end:]
+
+
+def _copies(layout: object, body: bytes) -> tuple[bytes, bytes] | None:
+    """The bank copy and quiz copy of a piece (:func:`_quiz_copy_layout`), or None when its layout is damaged."""
+    if not isinstance(layout, list) or not all(type(n) is int for n in layout) or not layout or not 0 <= layout[0] <= len(body):
+        return None
+    bank_copy, rest = body[: layout[0]], body[layout[0] :]
+    if len(layout) == 1:
+        return bank_copy, rest
+    if len(layout) != 5 or not 0 < layout[1] <= layout[2] <= layout[3] <= layout[0] or not 0 <= layout[4] <= len(rest):
+        return None
+    return bank_copy, _patched(bank_copy, rest, layout)
 
 
 def _make_quiz_copy(el: etree._Element, qident: str, item: Item) -> None:

@@ -2,14 +2,14 @@
 
 A piece is one JSON line, its *head* (what the export needs besides the bytes: a skip reason, the
 notes the item adds, the image files it read), then its *body* (the item's output, as bytes).  The
-head carries a checksum of the body: a piece whose head does not parse, is not an object, or whose
+head carries a CRC-32 of the body: a piece whose head does not parse, is not an object, or whose
 body does not match is *damaged*, and :func:`decode` gives None for it (the item is built again,
 never an error).  Plain JSON and bytes, never pickle: reading a cache cannot run code.
 """
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 from typing import Any, TypeGuard
 
 from itembank.fragments import from_json_piece, json_piece
@@ -17,8 +17,10 @@ from itembank.fragments import from_json_piece, json_piece
 _CHECK = "#"
 
 
-def _checksum(body: bytes) -> str:
-    return hashlib.blake2b(body, digest_size=8).hexdigest()
+def _checksum(body: bytes) -> int:
+    # CRC-32: finds damage to one piece (a flipped byte, a cut) at a fraction of a hash's cost; the
+    # pack as a whole is checked with BLAKE2b when it is read (itembank.fragments).
+    return zlib.crc32(body)
 
 
 def encode(head: dict[str, Any], body: bytes) -> bytes:
