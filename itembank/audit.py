@@ -577,6 +577,7 @@ _XLSX_ID = re.compile(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c
 _CANVAS_TITLE = re.compile(r'<item\b[^>]*?\btitle="([^"]*)"')
 _CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldentry>([^<]*)</fieldentry>")
 _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
+_MOODLE_ID_BYTES = re.compile(rb"<idnumber>([^<]*)</idnumber>")
 
 
 def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member | _Printed]:
@@ -593,7 +594,10 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _C
                 out[name[len("items/") : -len(".xml")]] = _Member(fmt, package, name)
     elif fmt == "moodle":
         document = _single(result)
-        if b"<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
+        sliced = _moodle_sliced(document) if b"<![CDATA[" in document else None
+        if sliced is not None:
+            out.update(sliced)
+        elif b"<![CDATA[" in document:  # sliced as XML: CDATA could hold "</question>" (escaped text cannot)
             for idnumber, question in _moodle_questions(document):
                 out[idnumber] = _Own(fmt, question)
         else:
@@ -713,6 +717,76 @@ def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> 
         if begin >= 0:
             yield document[begin:previous]
         at = document.find(end, previous)
+
+
+class _SlicedQuestion(_Member):
+    """A Moodle question cut from the document as bytes (:func:`_moodle_sliced`): it is what those
+    bytes are (:meth:`identity`: nothing parsed), and it is read (:meth:`load`) only when the audit
+    comes to it, as the very text :func:`_moodle_questions` gives (the question parsed alone, then
+    written with the whitespace that follows it)."""
+
+    __slots__ = ("raw", "tail")
+
+    def __init__(self, raw: bytes, tail: bytes) -> None:
+        self.fmt, self.raw, self.tail = "moodle", raw, tail
+
+    def load(self) -> _Own:
+        return _Own(self.fmt, etree.tostring(etree.fromstring(self.raw, _XML), encoding="unicode") + self.tail.decode("ascii"))
+
+    def identity(self) -> bytes:
+        return hashlib.blake2b(self.raw, digest_size=16).digest() + self.tail
+
+
+_MOODLE_MARKUP = (b"<question", b"</question", b"<idnumber", b"</idnumber")
+
+
+def _moodle_sliced(document: bytes) -> dict[str, _Own | _Copies | _Member] | None:
+    """Each question of a Moodle XML document that has an idnumber, cut as bytes at its tags, when
+    that is safe; else None (then :func:`_moodle_questions` parses the document).
+
+    Safe when the document holds no markup but elements, CDATA sections and comments (one ``<?``,
+    its declaration; every ``<!`` a CDATA section or a comment), when no CDATA section or comment
+    holds a ``question`` or ``idnumber`` tag (so every one of those in the document is markup),
+    and when only whitespace follows each question: the cuts are then the elements' own bounds.
+    A search of each CDATA section, not a parse: a tenth of the time on 10,000 questions."""
+    find = document.find
+    hidden = 0
+    for opening, closing in ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->")):
+        at = find(opening)
+        while at >= 0:
+            end = find(closing, at)
+            if end < 0:
+                return None
+            if find(b"question", at, end) >= 0 or find(b"idnumber", at, end) >= 0:
+                section = document[at:end]
+                if any(tag in section for tag in _MOODLE_MARKUP):
+                    return None
+            hidden += 1
+            at = find(opening, end)
+    if document.count(b"<!") != hidden or document.count(b"<?") != 1:
+        return None
+    out: dict[str, _Own | _Copies | _Member] = {}
+    previous, at = 0, find(b"</question>")
+    while at >= 0:  # as _parts cuts: from the first "<question" after the previous end to each end
+        begin, end = find(b"<question", previous, at), at + len(b"</question>")
+        previous, at = end, find(b"</question>", end)
+        if begin < 0:
+            continue
+        raw = document[begin:end]
+        first = raw.find(b"<idnumber")
+        if first < 0:
+            continue  # (findtext: None)
+        ident = _MOODLE_ID_BYTES.match(raw, first)
+        if ident is None or raw.find(b"<idnumber", ident.end()) >= 0:
+            return None  # not as the exporter writes it, or more than one: parsed instead
+        if not ident.group(1):
+            continue
+        follows = find(b"<", end)
+        tail = document[end:follows] if follows >= 0 else document[end:]
+        if tail.strip():
+            return None
+        out[html.unescape(ident.group(1).decode("utf-8"))] = _SlicedQuestion(raw, tail)
+    return out
 
 
 def _moodle_questions(document: bytes) -> Iterator[tuple[str, str]]:

@@ -240,3 +240,77 @@ def test_generated_bank_cold_warm_and_one_edit(tmp_path: Path, fmt: str) -> None
     after = _fragments(bank, fmt)
     _same(_export(bank, fmt, after), plain)
     assert (after.hits, after.misses) == (count - 1, 1), edited
+
+
+# --- the audit's per-item verdicts, and the Moodle document cut as bytes ------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_warm_export_audits_only_what_it_did_not_pass_before(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit's memo hits for these formats: a warm export reads back only the items whose own
+    output changed, or that passed only with a note's help (GIFT's essays lose their rubric: noted)."""
+    from itembank import audit
+
+    root = _copy(ALL_TYPES_BANK, tmp_path / "bank")
+    bank = load_bank(root)
+    audited: list[str] = []
+    real = audit.texts
+
+    def counting(item: object) -> object:
+        audited.append(item.id)  # type: ignore[attr-defined]
+        return real(item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit, "texts", counting)
+    plain = _export(bank, fmt, None)
+    everything = len(audited)
+    assert everything > 0
+    audited.clear()
+    _export(bank, fmt, _fragments(bank, fmt))
+    assert len(audited) == everything  # cold: every item read back
+    noted = "\n".join(plain.notes)
+    audited.clear()
+    _export(bank, fmt, _fragments(bank, fmt))
+    assert len(audited) < everything
+    assert all(i in noted for i in audited), audited  # warm: only items a note speaks for
+
+    edited = _edit_one_title(root, fmt)
+    bank = load_bank(root)
+    audited.clear()
+    _export(bank, fmt, _fragments(bank, fmt))
+    assert edited in audited
+
+
+@pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
+def test_moodle_questions_cut_as_bytes_read_as_the_parsed_ones(src: Path) -> None:
+    from itembank import audit
+
+    document = _export(load_bank(src), "moodle", None).data
+    assert document is not None and b"<![CDATA[" in document
+    parsed = dict(audit._moodle_questions(document))
+    sliced = audit._moodle_sliced(document)
+    assert sliced is not None and list(sliced) == list(parsed)
+    for ident, entry in sliced.items():
+        assert isinstance(entry, audit._Member)
+        assert entry.load().raw == parsed[ident]
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        b"<![CDATA[<p>a</question><question>b</p>]]>",
+        b"<![CDATA[<idnumber>other</idnumber>]]>",
+        b"<!-- </question> -->",
+    ],
+)
+def test_moodle_questions_are_parsed_when_a_cdata_section_or_comment_holds_their_tags(hidden: bytes) -> None:
+    from itembank import audit
+
+    document = (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n  <question type="essay">\n    <questiontext format="html"><text>'
+        + (hidden if not hidden.startswith(b"<!--") else b"<![CDATA[<p>x</p>]]>")
+        + b"</text></questiontext>\n    <idnumber>q1</idnumber>\n  </question>\n"
+        + (hidden if hidden.startswith(b"<!--") else b"")
+        + b"\n</quiz>\n"
+    )
+    assert audit._moodle_sliced(document) is None
+    assert list(dict(audit._moodle_questions(document))) == ["q1"]
