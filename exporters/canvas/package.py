@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,7 +117,8 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
         result.notes.append(shuffle_note)
     topics = list(dict.fromkeys(i.topic or "General" for i in exported.values()))
     members.write(f"{qident}/assessment_meta.xml", _assessment_meta(bank, qident, exported, html))
-    with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
+    # With the fragment cache every question is in memory already (the pack): so are the bank copies.
+    with io.BytesIO() if ctx.fragments is not None else tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
         spool = BankSpool(spool_file)
         written: set[str] = set()
         cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments) if ctx.fragments is not None else None
