@@ -136,12 +136,13 @@ def test_cold_warm_and_damaged_exports_are_the_export_without_the_cache(tmp_path
     assert (ignored.hits, ignored.misses) == (0, count)
 
     # Damage one piece where the pack's checksum cannot see it (the checksum made to fit): that
-    # piece, and only it, is built again; then its head (not JSON any more).
-    for where in ("body", "head"):
+    # piece, and only it, is built again: a byte of its body, of its head (JSON), of its checksum.
+    for where in ("body", "head", "checksum"):
         header, spans = _records(pack)
         raw = bytearray(pack.read_bytes())
         start, size = max(spans, key=lambda s: s[1])
-        raw[start + (size - 3 if where == "body" else 0)] ^= 0xFF
+        head_end = raw.index(b"\n", start + 9, start + size)
+        raw[{"body": start + size - 3, "head": (start + 9 + head_end) // 2, "checksum": start}[where]] ^= 0x01
         pack.write_bytes(bytes(raw))
         _rechecksum(pack)
         damaged = _fragments(bank, fmt)

@@ -1,10 +1,11 @@
 """An item's piece of an export as a value of the fragment cache (``itembank.fragments``).
 
-A piece is one JSON line, its *head* (what the export needs besides the bytes: a skip reason, the
-notes the item adds, the image files it read), then its *body* (the item's output, as bytes).  The
-head carries a CRC-32 of the body: a piece whose head does not parse, is not an object, or whose
-body does not match is *damaged*, and :func:`decode` gives None for it (the item is built again,
-never an error).  Plain JSON and bytes, never pickle: reading a cache cannot run code.
+A piece is its checksum, one JSON line, its *head* (what the export needs besides the bytes: a skip
+reason, the notes the item adds, the image files it read), then its *body* (the item's output, as
+bytes).  The checksum (CRC-32, eight hex digits and a newline) covers the head and the body: a piece
+whose checksum does not match, or whose head does not parse or is not an object, is *damaged*, and
+:func:`decode` gives None for it (the item is built again, never an error).  Plain JSON and bytes,
+never pickle: reading a cache cannot run code.
 """
 
 from __future__ import annotations
@@ -14,34 +15,29 @@ from typing import Any, TypeGuard
 
 from itembank.fragments import from_json_piece, json_piece
 
-_CHECK = "#"
-
-
-def _checksum(body: bytes) -> int:
-    # CRC-32: finds damage to one piece (a flipped byte, a cut) at a fraction of a hash's cost; the
-    # pack as a whole is checked with BLAKE2b when it is read (itembank.fragments).
-    return zlib.crc32(body)
+_SUM = 9  # b"%08x\n"
 
 
 def encode(head: dict[str, Any], body: bytes) -> bytes:
     """``head`` (JSON values only) and ``body`` as one piece."""
-    return json_piece({**head, _CHECK: _checksum(body)}) + b"\n" + body
+    rest = json_piece(head) + b"\n" + body  # JSON writes a newline inside a string as "\n": the first one ends the head
+    return b"%08x\n" % zlib.crc32(rest) + rest
 
 
 def decode(raw: bytes | None) -> tuple[dict[str, Any], bytes] | None:
     """The head and body :func:`encode` wrote, or None when there is no piece or it is damaged."""
-    if raw is None:
-        return None
-    line, sep, body = raw.partition(b"\n")  # JSON writes a newline inside a string as "\n": the first one ends the head
-    if not sep:
+    if raw is None or len(raw) < _SUM or raw[_SUM - 1 : _SUM] != b"\n":
         return None
     try:
-        head = from_json_piece(line)
-    except ValueError:  # also UnicodeDecodeError
+        if int(raw[: _SUM - 1], 16) != zlib.crc32(memoryview(raw)[_SUM:]):
+            return None
+        end = raw.index(b"\n", _SUM)
+        head = from_json_piece(raw[_SUM:end])
+    except ValueError:  # also UnicodeDecodeError and JSONDecodeError
         return None
-    if not isinstance(head, dict) or head.pop(_CHECK, None) != _checksum(body):
+    if not isinstance(head, dict):
         return None
-    return head, body
+    return head, raw[end + 1 :]
 
 
 def strings(value: Any) -> TypeGuard[list[str]]:
