@@ -169,12 +169,12 @@ class MediaFiles:
         return data
 
     def state(self, ref: str) -> str:
-        """What the image file is now, as a short hash ("missing" when it cannot be read): a cached
-        question that embeds it is used only while this is what it was when it was built."""
+        """What the image file is now, as a short hash (or why it cannot be read): a cached question
+        that embeds it is used only while this is what it was when it was built."""
         try:
             data = self.base64(ref)
-        except ItemSkipped:
-            return "missing"
+        except ItemSkipped as why:
+            return f"unreadable: {why}"
         finally:
             self.asked.pop()
         return hashlib.blake2b(data.encode("ascii"), digest_size=8).hexdigest()
