@@ -17,6 +17,7 @@ import pytest
 from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, generated_bank
 
 from itembank import __version__, api, load_bank
+from itembank.errors import ItembankError
 from itembank.fragments import Fragments, scope_of
 from itembank.formats import ExportContext, ExportResult, get_exporter, make_options
 from itembank.model import Bank
@@ -315,3 +316,44 @@ def test_moodle_questions_are_parsed_when_a_cdata_section_or_comment_holds_their
     )
     assert audit._moodle_sliced(document) is None
     assert list(dict(audit._moodle_questions(document))) == ["q1"]
+
+
+# --- generated banks (hypothesis): the space of inputs, not examples ---------------------------------
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from strategies import GeneratedBank, banks, write_bank  # noqa: E402
+
+from itembank.validate import check_bank  # noqa: E402
+
+GENERATED = {"long": 100}.get(settings.get_current_profile_name(), 5)
+
+
+@settings(max_examples=GENERATED, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(generated=banks(min_items=6, max_items=10, every_type=True))
+def test_generated_banks_from_the_cache_are_the_export_without_it(tmp_path_factory: pytest.TempPathFactory, generated: GeneratedBank) -> None:
+    from itembank import audit
+
+    root = write_bank(generated, tmp_path_factory.mktemp("bank"))
+    checked = check_bank(root)
+    assume(not any(p.severity == "error" for p in checked.problems))  # (the strategy can draw a number validation refuses, IB224)
+    (root / ".itembank-cache" / "v1").mkdir(parents=True)
+    bank = checked.bank()
+    for fmt in FORMATS:
+        try:
+            plain = _export(bank, fmt, None)
+        except ItembankError as refused:  # the export refuses the bank (its audit): with the cache too
+            with pytest.raises(ItembankError) as cached:
+                _export(bank, fmt, _fragments(bank, fmt))
+            assert str(cached.value) == str(refused)
+            continue
+        count = _pieces(bank, fmt)
+        for run in ("cold", "warm"):
+            fragments = _fragments(bank, fmt)
+            _same(_export(bank, fmt, fragments), plain)
+            assert (fragments.hits, fragments.misses) == ((0, count) if run == "cold" else (count, 0)), (fmt, run)
+        if fmt == "moodle" and plain.data is not None:
+            sliced = audit._moodle_sliced(plain.data)
+            parsed = dict(audit._moodle_questions(plain.data))
+            if sliced is not None:  # (None: a text holds a question tag, and the document is parsed)
+                assert list(sliced) == list(parsed)
+                assert all(entry.load().raw == parsed[ident] for ident, entry in sliced.items() if isinstance(entry, audit._Member))
