@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyromark
 
 from .calculated_rules import calculated
-from .model import BankConfig, placeholder_names
+from .model import BankConfig, as_written, placeholder_names
 from .moodle_grades import MAX_CORRECT, moodle_fractions
 from .render import local_image
 
@@ -270,16 +270,38 @@ def _exact_numbers(fields: Iterable[tuple[tuple[str | int, ...], Any]]) -> Itera
             )
 
 
+def _exact_bounds(path: tuple[str | int, ...], value: Any, tolerance: Any) -> Iterator[Finding]:
+    """``value ± tolerance``, which the LMS formats write as the accepted interval's bounds, must fit
+    in the digits kept too (-335446165 ± 0.000000001 needs 18: Canvas would get another interval)."""
+    numbers = (value, tolerance)
+    if any(isinstance(n, bool) or not isinstance(n, (int, float)) or not math.isfinite(n) for n in numbers) or not tolerance:
+        return
+    if any(significant_digits(n) > KEPT_DIGITS for n in numbers):
+        return  # said already
+    v, t = as_written(value), as_written(abs(tolerance))
+    for bound in (v - t, v + t):
+        digits = len(bound.normalize().as_tuple().digits) if bound else 1
+        if digits > KEPT_DIGITS:
+            yield path, "IB224", (
+                f"{value!r} ± {tolerance!r} has a bound of {digits} significant digits ({bound}); exports write the accepted "
+                f"interval's bounds with {KEPT_DIGITS} (the LMSs store numbers as doubles): a tolerance this small next to "
+                f"this answer is lost: use fewer digits or a larger tolerance"
+            )
+            return
+
+
 def number_precision(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     """The numbers of an answer key are kept as written: no export may silently round one."""
     if item["type"] == "numeric":
         rng = item.get("range") or {}
         yield from _exact_numbers([(("answer",), item.get("answer")), (("tolerance",), item.get("tolerance")),
                                    (("range", "min"), rng.get("min")), (("range", "max"), rng.get("max"))])
+        yield from _exact_bounds(("tolerance",), item.get("answer"), item.get("tolerance"))
     elif item["type"] == "cloze":
         for name, blank in item["blanks"].items():
             yield from _exact_numbers([(("blanks", name, "number"), blank.get("number")),
                                        (("blanks", name, "tolerance"), blank.get("tolerance"))])
+            yield from _exact_bounds(("blanks", name, "tolerance"), blank.get("number"), blank.get("tolerance"))
 
 
 def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:

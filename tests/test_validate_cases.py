@@ -338,3 +338,29 @@ def test_a_number_the_precision_rule_lets_through_survives_fifteen_digits(value:
             assert Decimal(written) == exact  # and it is the number as written
     else:
         assert Decimal(written) != exact
+
+
+_KEY_NUMBERS = st.one_of(
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.decimals(min_value=-(10**9), max_value=10**9, places=6, allow_nan=False, allow_infinity=False).map(float),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_KEY_NUMBERS, st.one_of(st.sampled_from([0.5, 0.01, 1e-9, 1e-6, 0.000001, 2]), st.floats(min_value=1e-12, max_value=1e6)))
+def test_an_answer_and_tolerance_the_rule_lets_through_have_bounds_fifteen_digits_hold(answer: float, tolerance: float) -> None:
+    """IB224 on ``answer ± tolerance``: when it lets an item through, both bounds written with 15
+    significant digits (as the exports write them) are the exact decimal bounds; -335446165 ± 1e-9
+    validated and Canvas then refused the export (its audit saw an 18-digit bound)."""
+    from decimal import Decimal
+
+    from itembank.model import as_written, interval
+    from itembank.rules import KEPT_DIGITS, number_precision
+
+    item = {"type": "numeric", "answer": answer, "tolerance": tolerance}
+    found = [f for f in number_precision(item, None) if f[1] == "IB224"]  # type: ignore[arg-type]
+    if found:
+        return
+    exact = (as_written(answer) - as_written(tolerance), as_written(answer) + as_written(tolerance))
+    for bound, want in zip(interval(answer, tolerance), exact):
+        assert Decimal(f"{bound:.{KEPT_DIGITS}g}") == want
