@@ -183,7 +183,8 @@ def plain_text(min_size: int = 1, max_size: int = 4) -> st.SearchStrategy[str]:
 
 # --- numbers --------------------------------------------------------------------------------------
 
-EDGE_VALUES = (1.96, 0.1, 0.3, 1e-7, 2.5e-10, 123456789012, 9007199254740993, -3.5, 0.0, 1.005, 2.675, 1e15, 6.02214076e23, 100.0)
+# (the largest integers here have 15 significant digits: one more is a validation error, IB224)
+EDGE_VALUES = (1.96, 0.1, 0.3, 1e-7, 2.5e-10, 123456789012, 900719925474099, -3.5, 0.0, 1.005, 2.675, 1e15, 6.02214076e23, 100.0)
 EDGE_TOLERANCES = (0.005, 0.0, 0.05, 1e-7, 0.5, 1, 0.001, 1e-9)
 
 
@@ -193,6 +194,23 @@ def numbers() -> st.SearchStrategy[float | int]:
         st.integers(min_value=-(10**12), max_value=10**12),
         st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False).map(lambda f: float(f"{f:.6g}")),
     )
+
+
+@st.composite
+def answer_keys(draw: st.DrawFn) -> tuple[float | int, float | int]:
+    """A number and its tolerance that validation takes: ``number ± tolerance`` fits in the 15
+    significant digits the exports keep (IB224); else the tolerance is the widest edge tolerance that
+    fits, or none (1e15 ± 1e-9 is not a key any LMS can hold)."""
+    from itembank.rules import number_precision
+
+    number, tolerance = draw(numbers()), draw(tolerances())
+
+    def fits(t: float | int) -> bool:
+        return not any(f[1] == "IB224" for f in number_precision({"type": "numeric", "answer": number, "tolerance": t}, None))  # type: ignore[arg-type]
+
+    if not fits(tolerance):
+        tolerance = next((t for t in sorted(EDGE_TOLERANCES, reverse=True) if t and fits(t) and t < 7.5), 0.0)
+    return number, tolerance
 
 
 def tolerances() -> st.SearchStrategy[float | int]:
@@ -287,7 +305,8 @@ def _cloze(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
             choices = draw(_distinct(plain_text(1, 2), 2, 4))
             blank = {"choices": choices, "correct": draw(st.sampled_from(choices))}
         else:
-            blank = {"number": draw(numbers()), "tolerance": draw(tolerances())}
+            number, tolerance = draw(answer_keys())
+            blank = {"number": number, "tolerance": tolerance}
         if draw(st.integers(0, 2)) == 0:
             blank["feedback"] = draw(inline_text(1, 3))
         blanks[name] = blank
@@ -330,12 +349,15 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
         item["case_sensitive"] = draw(st.booleans())
     elif t == "numeric":
         if draw(st.integers(0, 3)):
-            item["answer"] = draw(numbers())
-            item["tolerance"] = draw(tolerances())
+            item["answer"], item["tolerance"] = draw(answer_keys())
         else:
             low = float(draw(numbers()))  # (an int beyond 2**53 would compare above its own float max: IB207)
             width = draw(st.sampled_from(("0", "0.01", "1", "2.5", "10")))
             high = float(Decimal(repr(float(low))) + Decimal(width))  # exact: never below low
+            from itembank.rules import KEPT_DIGITS, significant_digits
+
+            if significant_digits(high) > KEPT_DIGITS:  # (900719925474099 + 2.5: a 16-digit bound is IB224)
+                high = low
             item["range"] = {"min": low, "max": max(high, low)}
         if draw(st.booleans()):
             item["unit"] = draw(st.sampled_from(("m/s", "kg", "%", "µs", "€", "examples")))
