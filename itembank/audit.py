@@ -380,6 +380,29 @@ class _Copies:
         return b"".join(part.identity() for part in self.parts)
 
 
+class _Slices:
+    """An item's copies in a Canvas package (the quiz's and its question bank's), kept as where they
+    stand in their files' bytes and read (:meth:`load`) only when the audit comes to the item: a
+    package of 100,000 items holds ~1 GB of XML, which the decoded copies of every item doubled."""
+
+    __slots__ = ("fmt", "spans")
+
+    def __init__(self, fmt: str) -> None:
+        self.fmt = fmt
+        self.spans: list[tuple[bytes, int, int]] = []
+
+    def load(self) -> _Own | _Copies:
+        parts = [_Own(self.fmt, data[begin:end].decode("utf-8")) for data, begin, end in self.spans]
+        return parts[0] if len(parts) == 1 else _Copies(parts)
+
+    def identity(self) -> bytes:
+        h = hashlib.blake2b(digest_size=16)
+        for data, begin, end in self.spans:
+            h.update(memoryview(data)[begin:end])
+            h.update(b"\0")
+        return h.digest()
+
+
 _GIFT_SPECIAL = re.compile(r"[\\~=#{}:]")
 
 
@@ -576,15 +599,17 @@ def _cuts(markup: str) -> Iterator[str]:
 _XLSX_ID = re.compile(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>')
 _CANVAS_TITLE = re.compile(r'<item\b[^>]*?\btitle="([^"]*)"')
 _CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldentry>([^<]*)</fieldentry>")
+_CANVAS_TITLE_BYTES = re.compile(_CANVAS_TITLE.pattern.encode())
+_CANVAS_ID_FIELD_BYTES = re.compile(_CANVAS_ID_FIELD.pattern.encode())
 _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 _MOODLE_ID_BYTES = re.compile(rb"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member | _Printed]:
+def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member | _Printed | _Slices]:
     """Each item's own output, for the formats whose layout is known; {} for the others.  The files
     are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
     as in its text), each part decoded alone: only the parts stay."""
-    out: dict[str, _Own | _Copies | _Member | _Printed] = {}
+    out: dict[str, _Own | _Copies | _Member | _Printed | _Slices] = {}
     if fmt == "markdown":
         out.update(_printed_parts(bank, result))
     elif fmt in ("qti21", "qti30"):
@@ -616,17 +641,17 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _C
     elif fmt == "canvas":
         # Each item is in the quiz and in its topic's question bank: <item title="id or title"> with,
         # for a titled item, an itembank_id field.
-        copies: dict[str, list[_Own]] = {}
+        copies: dict[str, _Slices] = {}
         quiz_files = _sorted_outputs(result, lambda n: n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml"))
         for _name, data in quiz_files:
-            for raw in _parts(data, b"<item ", b"</item>", last=True):
-                part = raw.decode("utf-8")
-                field = _CANVAS_ID_FIELD.search(part)
-                title = _CANVAS_TITLE.match(part)
+            for begin, end in _spans(data, b"<item ", b"</item>", last=True):
+                field = _CANVAS_ID_FIELD_BYTES.search(data, begin, end)
+                title = _CANVAS_TITLE_BYTES.match(data, begin, end)
                 written = field.group(1) if field else (title.group(1) if title else None)
                 if written:
-                    copies.setdefault(html.unescape(written), []).append(_Own(fmt, part))
-        out.update((ident, parts[0] if len(parts) == 1 else _Copies(parts)) for ident, parts in copies.items())
+                    name = html.unescape(written.decode("utf-8"))
+                    copies.setdefault(name, _Slices(fmt)).spans.append((data, begin, end))
+        out.update(copies)
     elif fmt == "gift":
         for block in _single(result).decode("utf-8").split("\n\n"):
             m = re.search(r"// \[id:([^\]]+)\]", block)
@@ -709,13 +734,19 @@ def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> 
     first ``start`` after the previous ``end`` (``last``: the last one), a part without a ``start``
     left out.  Sliced from the document, without a list of all of it cut at each ``end`` (the
     output of 10,000 items is 36-60 MB: each copy of it counts)."""
+    for begin, stop in _spans(document, start, end, last):
+        yield document[begin:stop]
+
+
+def _spans(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> Iterator[tuple[int, int]]:
+    """Where :func:`_parts`'s parts are: (begin, end) offsets in ``document``."""
     find = document.rfind if last else document.find
     previous, at = 0, document.find(end)
     while at >= 0:
         begin = find(start, previous, at)
         previous = at + len(end)
         if begin >= 0:
-            yield document[begin:previous]
+            yield begin, previous
         at = document.find(end, previous)
 
 
@@ -874,7 +905,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 class _Reader:
     """Reads items back from one export's output: what each broke, and whether it passed without a note's help."""
 
-    def __init__(self, fmt: str, per_item: dict[str, _Own | _Copies | _Member | _Printed], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
+    def __init__(self, fmt: str, per_item: dict[str, _Own | _Copies | _Member | _Printed | _Slices], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
         self.fmt, self.per_item, self.whole, self.result, self.renderer = fmt, per_item, whole, result, renderer
         self._noted: str | None = None
 
@@ -889,7 +920,7 @@ class _Reader:
     def item(self, item: AnyItem) -> tuple[list[str], bool]:
         fmt, renderer, whole = self.fmt, self.renderer, self.whole
         entry = self.per_item.get(item.id)
-        own = entry.load() if isinstance(entry, (_Member, _Printed)) else entry  # this item's file alone, let go with the next item
+        own = entry.load() if isinstance(entry, (_Member, _Printed, _Slices)) else entry  # this item's file alone, let go with the next item
         if own is None and self.per_item:
             return [f"[{item.id}] is neither in the output nor listed as skipped"], False
         problems: list[str] = []
@@ -943,7 +974,7 @@ class _Reader:
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
 
 
-def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies | _Member | _Printed]) -> Iterator[AnyItem]:
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies | _Member | _Printed | _Slices]) -> Iterator[AnyItem]:
     """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
     (``--expand-variants N``) as those variants, each with its own numbers filled in."""
     if not any(isinstance(i, CalculatedItem) for i in items):
