@@ -47,7 +47,7 @@ T = TypeVar("T")
 
 _MAGIC = "itembank-fragments"
 #: Bumped when the layout of a pack changes.
-PACK_FORMAT = 1
+PACK_FORMAT = 2
 FRAGMENTS_DIR = "fragments"
 _KEY = 16  # bytes of a piece's key
 _RECORD = struct.Struct("<I")  # a value's length, after its key
@@ -210,36 +210,7 @@ class Fragments:
 
     def _read(self) -> dict[bytes, bytes]:
         """The pack's pieces, or ``{}`` when it is missing, not ours, damaged or of another scope."""
-        if not _owned(self.path):
-            return {}
-        try:
-            with open(self.path, "rb") as fh:
-                header = json.loads(fh.readline())
-                body = fh.read()
-        except (OSError, ValueError, UnicodeDecodeError):
-            return {}
-        if (
-            not isinstance(header, dict)
-            or header.get("format") != _MAGIC
-            or header.get("version") != PACK_FORMAT
-            or header.get("scope") != self.scope
-            or header.get("blake2b") != hashlib.blake2b(body, digest_size=20).hexdigest()
-        ):
-            return {}
-        out: dict[bytes, bytes] = {}
-        view, at, end = memoryview(body), 0, len(body)
-        try:
-            while at < end:
-                key = bytes(view[at : at + _KEY])
-                (size,) = _RECORD.unpack_from(body, at + _KEY)
-                at += _KEY + _RECORD.size
-                if at + size > end:
-                    return {}
-                out[key] = bytes(view[at : at + size])
-                at += size
-        except struct.error:
-            return {}
-        return out
+        return read_pack(self.path, self.scope) if _owned(self.path) else {}
 
     def save(self) -> None:
         """Write the pieces this export used (nothing else: the pack holds one export's pieces), if
@@ -248,26 +219,86 @@ class Fragments:
         if not self._new and self._used == old.keys():
             return
         merged = {**old, **self._new}
-        kept = sorted(k for k in self._used if k in merged)
-        body = b"".join(k + _RECORD.pack(len(merged[k])) + merged[k] for k in kept)
-        header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": self.scope, "blake2b": hashlib.blake2b(body, digest_size=20).hexdigest()}
         try:
             if not _owned(self.top) or not _owned(self.top / f"v{FORMAT}"):
                 return  # only inside the check cache's folder (git-ignored, tagged): never a new folder in a bank
             self.folder.mkdir(exist_ok=True)
             if not _owned(self.folder):
                 return
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.folder)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(json.dumps(header).encode("ascii") + b"\n")
-                    fh.write(body)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_pack(self.path, self.scope, ((k, merged[k]) for k in sorted(self._used) if k in merged))
         except OSError:
             pass
+
+
+# --- the pack's layout: a JSON line (format, version, scope), records (key, length, value), and the
+# BLAKE2b digest of the records (written last: the pack is written as a stream, never held whole) ---
+
+_DIGEST = 20
+
+
+def write_pack(path: Path, scope: str, pieces: Iterable[tuple[bytes, bytes]]) -> None:
+    """Write a pack of ``pieces`` (16-byte key, value) atomically: readers see the old pack or the new one."""
+    header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
+    digest = hashlib.blake2b(digest_size=_DIGEST)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(header).encode("ascii") + b"\n")
+            for key, value in pieces:
+                if len(key) != _KEY:
+                    raise ValueError(f"a piece's key is {_KEY} bytes")
+                record = key + _RECORD.pack(len(value))
+                digest.update(record)
+                digest.update(value)
+                fh.write(record)
+                fh.write(value)
+            fh.write(digest.digest())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def pack_scope(path: Path) -> str | None:
+    """The scope a pack's header names (None: not a pack)."""
+    try:
+        with open(path, "rb") as fh:
+            header = json.loads(fh.readline())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    scope = header.get("scope") if isinstance(header, dict) else None
+    return scope if isinstance(scope, str) else None
+
+
+def read_pack(path: Path, scope: str) -> dict[bytes, bytes]:
+    """A pack's pieces, or ``{}`` when it is missing, damaged (its digest, its records) or of another scope."""
+    try:
+        with open(path, "rb") as fh:
+            header = json.loads(fh.readline())
+            data = fh.read()
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(header, dict) or header.get("format") != _MAGIC or header.get("version") != PACK_FORMAT or header.get("scope") != scope:
+        return {}
+    if len(data) < _DIGEST:
+        return {}
+    view, end = memoryview(data), len(data) - _DIGEST
+    if hashlib.blake2b(view[:end], digest_size=_DIGEST).digest() != data[end:]:
+        return {}
+    out: dict[bytes, bytes] = {}
+    at = 0
+    try:
+        while at < end:
+            key = bytes(view[at : at + _KEY])
+            (size,) = _RECORD.unpack_from(data, at + _KEY)
+            at += _KEY + _RECORD.size
+            if at + size > end:
+                return {}
+            out[key] = bytes(view[at : at + size])
+            at += size
+    except struct.error:
+        return {}
+    return out
 
 
 def json_piece(value: Any) -> bytes:

@@ -3,10 +3,8 @@ without it (cold, warm, after an edit, with a damaged pack or piece), and really
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -134,23 +132,17 @@ def test_cold_warm_edited_damaged_are_the_bytes_without_cache(fmt: str, source: 
 
 
 def _rewrite_pack(path: Path, change: Any) -> int:
-    """Rewrite a pack with ``change(value) -> value`` applied to each piece, checksum made anew
+    """Rewrite a pack with ``change(value) -> value`` applied to each piece, its digest made anew
     (a piece damaged behind a valid pack); the number of pieces changed."""
-    head, _, body = path.read_bytes().partition(b"\n")
-    header = json.loads(head)
-    records, at, n = [], 0, 0
-    while at < len(body):
-        key = body[at : at + 16]
-        (size,) = struct.unpack_from("<I", body, at + 16)
-        value = body[at + 20 : at + 20 + size]
-        at += 20 + size
-        new = change(value)
-        n += new != value
-        records.append(key + struct.pack("<I", len(new)) + new)
-    body = b"".join(records)
-    header["blake2b"] = hashlib.blake2b(body, digest_size=20).hexdigest()
-    path.write_bytes(json.dumps(header).encode("ascii") + b"\n" + body)
-    return n
+    from itembank.fragments import pack_scope, read_pack, write_pack
+
+    scope = pack_scope(path)
+    assert scope is not None
+    pieces = read_pack(path, scope)
+    assert pieces
+    changed = {key: change(value) for key, value in pieces.items()}
+    write_pack(path, scope, sorted(changed.items()))
+    return sum(changed[k] != pieces[k] for k in pieces)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

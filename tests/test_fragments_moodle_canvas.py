@@ -60,27 +60,20 @@ def _pieces(bank: Bank, fmt: str) -> int:
     return sum(result.written.values()) + (0 if fmt == "canvas" else len(result.skipped))
 
 
-def _records(pack: Path) -> tuple[bytes, list[tuple[int, int]]]:
-    """A pack's header line and the (start, length) of each value in its body."""
-    raw = pack.read_bytes()
-    header, _, body = raw.partition(b"\n")
-    at, spans = 0, []
-    while at < len(body):
-        size = int.from_bytes(body[at + 16 : at + 20], "little")
-        spans.append((len(header) + 1 + at + 20, size))
-        at += 20 + size
-    return header, spans
+def _damage_piece(pack: Path, where: str) -> None:
+    """Flip a bit of the largest piece (in its body, its head or its checksum) and write the pack
+    again with a digest that fits (damage the pack's own check cannot see)."""
+    from itembank.fragments import pack_scope, read_pack, write_pack
 
-
-def _rechecksum(pack: Path) -> None:
-    """Make the pack's header checksum fit its body again (damage the pack's own check cannot see)."""
-    import hashlib
-
-    raw = pack.read_bytes()
-    line, _, body = raw.partition(b"\n")
-    header = json.loads(line)
-    header["blake2b"] = hashlib.blake2b(body, digest_size=20).hexdigest()
-    pack.write_bytes(json.dumps(header).encode("ascii") + b"\n" + body)
+    scope = pack_scope(pack)
+    assert scope is not None
+    pieces = read_pack(pack, scope)
+    key = max(pieces, key=lambda k: len(pieces[k]))
+    raw = bytearray(pieces[key])
+    head_end = raw.index(b"\n", 9)
+    raw[{"body": len(raw) - 3, "head": (9 + head_end) // 2, "checksum": 0}[where]] ^= 0x01
+    pieces[key] = bytes(raw)
+    write_pack(pack, scope, sorted(pieces.items()))
 
 
 def _edit_one_title(root: Path, fmt: str) -> str:
@@ -127,10 +120,8 @@ def test_cold_warm_and_damaged_exports_are_the_export_without_the_cache(tmp_path
 
     # Damage the pack's body: its checksum no longer matches, the whole pack is ignored.
     pack = warm.path
-    header, spans = _records(pack)
     raw = bytearray(pack.read_bytes())
-    start, size = max(spans, key=lambda s: s[1])
-    raw[start + size // 2] ^= 0xFF
+    raw[len(raw) // 2] ^= 0xFF
     pack.write_bytes(bytes(raw))
     ignored = _fragments(bank, fmt)
     _same(_export(bank, fmt, ignored), plain)
@@ -139,13 +130,7 @@ def test_cold_warm_and_damaged_exports_are_the_export_without_the_cache(tmp_path
     # Damage one piece where the pack's checksum cannot see it (the checksum made to fit): that
     # piece, and only it, is built again: a byte of its body, of its head (JSON), of its checksum.
     for where in ("body", "head", "checksum"):
-        header, spans = _records(pack)
-        raw = bytearray(pack.read_bytes())
-        start, size = max(spans, key=lambda s: s[1])
-        head_end = raw.index(b"\n", start + 9, start + size)
-        raw[{"body": start + size - 3, "head": (start + 9 + head_end) // 2, "checksum": start}[where]] ^= 0x01
-        pack.write_bytes(bytes(raw))
-        _rechecksum(pack)
+        _damage_piece(pack, where)
         damaged = _fragments(bank, fmt)
         _same(_export(bank, fmt, damaged), plain)
         assert (damaged.hits, damaged.misses) == (count - 1, 1), where
