@@ -54,6 +54,7 @@ from .problems import Problem
 from .rules import RuleContext
 from .schema import schema_dir
 from .sources import Document, read_bytes, read_document
+from .stamps import library_stamp
 
 CACHE_DIR = ".itembank-cache"
 #: Set (to anything but ``0`` or empty) to check without the cache.
@@ -122,18 +123,9 @@ def code_fingerprint() -> str:
 
     A library by the file it is imported from: cheaper than ``importlib.metadata``, whose import
     alone costs tens of milliseconds."""
-    from importlib.util import find_spec
-
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{_MAGIC} {FORMAT} {__version__} {sys.version}\n".encode())
-    for name in _LIBRARIES:
-        spec = find_spec(name)
-        origin = spec.origin if spec is not None else None
-        try:
-            st = os.stat(origin) if origin else None
-        except OSError:
-            st = None
-        h.update(f"{name} {origin} {st.st_size if st else '-'} {st.st_mtime_ns if st else '-'}\n".encode())
+    h.update(f"{library_stamp(*_LIBRARIES)}\n".encode())
     package = Path(__file__).resolve().parent
     files = sorted(package.rglob("*.py")) + sorted(schema_dir().glob("*.json"))
     for path in files:  # known by size and modification time, as Python's own .pyc files know them

@@ -101,17 +101,23 @@ def _edit_one_title(root: Path, fmt: str) -> str:
     return item.id
 
 
+def _cold(bank: Bank, fmt: str) -> tuple[ExportResult, int, Fragments]:
+    """The export without the cache, its number of pieces, and a cold export's fragments (checked:
+    the same output, every piece made)."""
+    plain = _export(bank, fmt, None)
+    count = _pieces(bank, fmt)
+    cold = _fragments(bank, fmt)
+    _same(_export(bank, fmt, cold), plain)
+    assert (cold.hits, cold.misses) == (0, count)
+    return plain, count, cold
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
 def test_cold_warm_and_damaged_exports_are_the_export_without_the_cache(tmp_path: Path, src: Path, fmt: str) -> None:
     root = _copy(src, tmp_path / "bank")
     bank = load_bank(root)
-    plain = _export(bank, fmt, None)
-    count = _pieces(bank, fmt)
-
-    cold = _fragments(bank, fmt)
-    _same(_export(bank, fmt, cold), plain)
-    assert (cold.hits, cold.misses) == (0, count)
+    plain, count, cold = _cold(bank, fmt)
     assert cold.path.is_file()
 
     warm = _fragments(bank, fmt)
@@ -212,11 +218,7 @@ def test_generated_bank_cold_warm_and_one_edit(tmp_path: Path, fmt: str) -> None
     root = generated_bank(tmp_path / "gen", 300)
     (root / ".itembank-cache" / "v1").mkdir(parents=True)
     bank = load_bank(root)
-    plain = _export(bank, fmt, None)
-    count = _pieces(bank, fmt)
-    cold = _fragments(bank, fmt)
-    _same(_export(bank, fmt, cold), plain)
-    assert (cold.hits, cold.misses) == (0, count)
+    plain, count, cold = _cold(bank, fmt)
     warm = _fragments(bank, fmt)
     _same(_export(bank, fmt, warm), plain)
     assert (warm.hits, warm.misses) == (count, 0)
