@@ -228,7 +228,7 @@ def test_a_grades_report_alone_needs_a_mapping(samples: Path, seed_bank: Bank, t
 
 def test_ambiguous_slots_are_reported_with_their_candidates(samples: Path, tmp_path: Path) -> None:
     bank = tmp_path / "bank"
-    shutil.copytree(SEED_BANK, bank)
+    shutil.copytree(SEED_BANK, bank, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     twin = (bank / "quiz" / "pt-quiz-1.yaml").read_text().replace("id: pt-quiz-1", "id: pt-quiz-1-copy")
     (bank / "quiz" / "pt-quiz-1-copy.yaml").write_text(twin)
     with pytest.raises(MappingError) as err:
@@ -448,7 +448,7 @@ def test_evidence_is_a_known_field(tmp_path: Path) -> None:
     from itembank.validate import check_bank
 
     bank = tmp_path / "bank"
-    shutil.copytree(SEED_BANK, bank)
+    shutil.copytree(SEED_BANK, bank, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     path = bank / "quiz" / "pt-quiz-4.yaml"
     before = fingerprint(load_bank(bank).by_id["pt-quiz-4"])
     path.write_text(path.read_text() + EVIDENCE)

@@ -32,7 +32,7 @@ def bank(tmp_path: Path) -> Path:
     an `evidence: []` flow list, an existing evidence block, a JSON item file."""
     require(REPORTS[0].is_file(), f"Moodle report samples in {SAMPLES}")
     root = tmp_path / "bank"
-    shutil.copytree(SEED_BANK, root)
+    shutil.copytree(SEED_BANK, root, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     quiz = root / "quiz"
     # pt-quiz-2 and pt-quiz-3 in one items: file, with comments between and after
     two = "# two items in one file\nitems:\n"

@@ -472,7 +472,7 @@ def test_random_delivery_section_draws_its_pick_when_the_page_opens(page: Any, t
     import shutil
 
     bank_dir = tmp_path / "bank"
-    shutil.copytree(SEED_BANK, bank_dir)
+    shutil.copytree(SEED_BANK, bank_dir, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     (bank_dir / "assessments" / "pool.yaml").write_text(
         "title: Pool test\nsections:\n  - title: Fixed\n    select:\n      - ids: [pt-quiz-1]\n"
         "  - title: Pool\n    delivery: random\n    select:\n      - type: multiple_choice\n        difficulty: medium\n        count: 2\n"

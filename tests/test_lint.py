@@ -110,7 +110,7 @@ def test_no_findings_on_the_example_banks(bank: str) -> None:
 def test_example_bank_findings_are_there_without_its_suppressions(tmp_path: Path) -> None:
     """The suppressions in items/ hide real findings (so they are not dead), and say why."""
     bank = tmp_path / "items"
-    shutil.copytree(ROOT / "items", bank)
+    shutil.copytree(ROOT / "items", bank, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     for f in bank.rglob("*.yaml"):
         text = f.read_text(encoding="utf-8")
         if "\nlint:\n" in text:
@@ -530,7 +530,7 @@ def test_workbook_findings_per_item_and_for_the_bank(tmp_path: Path) -> None:
     from itembank.lint.workbook import workbook_findings
 
     bank = tmp_path / "bank"
-    shutil.copytree(ROOT / "items", bank)
+    shutil.copytree(ROOT / "items", bank, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     for f in ("quiz/pt-quiz-2.yaml",):  # drop one item's suppression: its finding must show
         path = bank / f
         text = path.read_text(encoding="utf-8")

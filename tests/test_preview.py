@@ -46,7 +46,7 @@ def _wait_for(url: str, needle: str, seconds: float = 30) -> str:
 
 def test_preview_serves_rebuilds_and_stops(tmp_path: Path) -> None:
     bank = tmp_path / "bank"
-    shutil.copytree(SEED_BANK, bank)
+    shutil.copytree(SEED_BANK, bank, ignore=shutil.ignore_patterns(".itembank-cache"))  # the bank, not a cache a command left in it
     proc, url = _start(bank, "pt-quiz-1", "pt-card-1")
     try:
         home = _get(url)
