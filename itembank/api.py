@@ -270,9 +270,14 @@ def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportR
     """One export: the items the format delivers, checked against the invariants (itembank.audit),
     and an account of those the status filter left out."""
     delivered, left_out = filter_status(target, exporter, ctx.options)
-    with gc_paused():  # an export makes many small acyclic objects; see itembank.gcpause
-        result = exporter.export(delivered, ctx)
-        audit.check(exporter.name, delivered, result, ctx.renderer, ctx.fragments, ctx.jobs)  # the invariants, on what was produced
+    try:
+        with gc_paused():  # an export makes many small acyclic objects; see itembank.gcpause
+            result = exporter.export(delivered, ctx)
+            audit.check(exporter.name, delivered, result, ctx.renderer, ctx.fragments, ctx.jobs)  # the invariants, on what was produced
+    except BaseException:
+        if ctx.fragments is not None:  # the pack being written is dropped: the old one stays
+            ctx.fragments.abandon()
+        raise
     if ctx.fragments is not None:  # the export passed its audit: its pieces (and verdicts) are kept
         ctx.fragments.save()
     result.left_out.update(left_out)

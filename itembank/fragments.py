@@ -158,8 +158,11 @@ class Fragments:
             safe = safe[:60] + "-" + hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
         self.path = self.folder / f"{safe}.pack"
         self._old: dict[bytes, bytes] | None = None
-        self._new: dict[bytes, bytes] = {}
+        self._new: dict[bytes, bytes] = {}  # pieces made, when they cannot be written as they come
         self._used: set[bytes] = set()
+        self._writer: _PackWriter | None = None  # the next pack, written as pieces are made
+        self._written: set[bytes] = set()
+        self._writable: bool | None = None
         self.hits = 0
         self.misses = 0
 
@@ -186,8 +189,33 @@ class Fragments:
         return value
 
     def put(self, key: bytes, value: bytes) -> None:
-        self._new[key] = value
+        """Keep a piece made now: written into the next pack at once (it is not held here: a cold
+        export of 10,000 items makes ~50 MB of them), or held until :meth:`save` where the pack
+        cannot be written.  A piece asked for again in the same export is taken from the old pack
+        or made again."""
         self._used.add(key)
+        writer = self._open()
+        if writer is None:
+            self._new[key] = value
+            return
+        writer.add(key, value)
+        self._written.add(key)
+
+    def _open(self) -> _PackWriter | None:
+        if self._writer is not None or self._writable is False:
+            return self._writer
+        self._writable = False
+        try:
+            if not _owned(self.top) or not _owned(self.top / f"v{FORMAT}"):
+                return None  # only inside the check cache's folder (git-ignored, tagged): never a new folder in a bank
+            self.folder.mkdir(exist_ok=True)
+            if not _owned(self.folder):
+                return None
+            self._writer = _PackWriter(self.path, self.scope)
+        except OSError:
+            return None
+        self._writable = True
+        return self._writer
 
     def cached(self, key: bytes, make: Callable[[], T], encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> T:
         """The piece under ``key``: decoded from the pack, or made (and kept) when it is not there or
@@ -216,18 +244,27 @@ class Fragments:
         """Write the pieces this export used (nothing else: the pack holds one export's pieces), if
         they differ from the pack's; a cache that cannot be written is only a slower next run."""
         old = self._old if self._old is not None else {}
-        if not self._new and self._used == old.keys():
+        if self._writer is None and not self._new and self._used == old.keys():
             return
         merged = {**old, **self._new}
         try:
-            if not _owned(self.top) or not _owned(self.top / f"v{FORMAT}"):
-                return  # only inside the check cache's folder (git-ignored, tagged): never a new folder in a bank
-            self.folder.mkdir(exist_ok=True)
-            if not _owned(self.folder):
+            writer = self._open()
+            if writer is None:
                 return
-            write_pack(self.path, self.scope, ((k, merged[k]) for k in sorted(self._used) if k in merged))
+            for key in sorted(self._used - self._written):
+                value = merged.get(key)
+                if value is not None:
+                    writer.add(key, value)
+            self._writer = None
+            writer.finish()
         except OSError:
-            pass
+            self.abandon()
+
+    def abandon(self) -> None:
+        """Drop the pack being written (an export that failed keeps the old pack)."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.abandon()
 
 
 # --- the pack's layout: a JSON line (format, version, scope), records (key, length, value), and the
@@ -236,27 +273,55 @@ class Fragments:
 _DIGEST = 20
 
 
+class _PackWriter:
+    """A pack being written into a temporary file beside ``path``, renamed over it when finished
+    (readers see the old pack or the whole new one).  A key written twice: the last one counts."""
+
+    def __init__(self, path: Path, scope: str) -> None:
+        self.path = path
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        self.file = os.fdopen(fd, "wb")
+        self.digest = hashlib.blake2b(digest_size=_DIGEST)
+        header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
+        try:
+            self.file.write(json.dumps(header).encode("ascii") + b"\n")
+        except BaseException:
+            self.abandon()
+            raise
+
+    def add(self, key: bytes, value: bytes) -> None:
+        if len(key) != _KEY:
+            raise ValueError(f"a piece's key is {_KEY} bytes")
+        record = key + _RECORD.pack(len(value))
+        self.digest.update(record)
+        self.digest.update(value)
+        try:
+            self.file.write(record)
+            self.file.write(value)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def finish(self) -> None:
+        try:
+            self.file.write(self.digest.digest())
+            self.file.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        self.file.close()
+        Path(self.tmp).unlink(missing_ok=True)
+
+
 def write_pack(path: Path, scope: str, pieces: Iterable[tuple[bytes, bytes]]) -> None:
     """Write a pack of ``pieces`` (16-byte key, value) atomically: readers see the old pack or the new one."""
-    header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
-    digest = hashlib.blake2b(digest_size=_DIGEST)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(header).encode("ascii") + b"\n")
-            for key, value in pieces:
-                if len(key) != _KEY:
-                    raise ValueError(f"a piece's key is {_KEY} bytes")
-                record = key + _RECORD.pack(len(value))
-                digest.update(record)
-                digest.update(value)
-                fh.write(record)
-                fh.write(value)
-            fh.write(digest.digest())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    writer = _PackWriter(path, scope)
+    for key, value in pieces:
+        writer.add(key, value)
+    writer.finish()
 
 
 def pack_scope(path: Path) -> str | None:

@@ -254,3 +254,29 @@ def test_the_scope_follows_the_exporters_templates_and_libraries(tmp_path: Path,
     monkeypatch.setattr(fragments_module, "library_stamp", lambda *names: "another openpyxl")
     upgraded = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
     assert upgraded is not None and upgraded.scope != before.scope
+
+
+def test_a_failed_export_keeps_the_old_pack_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces are written into the next pack as they are made; an export that fails (here: its
+    audit) drops that pack, and the one before stays as it was."""
+    import itembank.audit as audit_module
+
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    loaded = api.load_bank(bank_dir, cache=True)
+    api.export(loaded, "qti21", cache=True)
+    (pack,) = [p for p in _packs(bank_dir) if p.name == "qti21-bank.pack"]
+    before = pack.read_bytes()
+    edited = _edit_one(bank_dir)
+    loaded = api.load_bank(bank_dir, cache=True)
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ItembankError("refused")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(audit_module, "check", refuse)
+        with pytest.raises(ItembankError, match="refused"):
+            api.export(loaded, "qti21", cache=True)
+    assert pack.read_bytes() == before
+    assert not [p for p in pack.parent.iterdir() if p.suffix == ".tmp"]
+    assert edited.is_file() and api.export(loaded, "qti21", cache=True).data == api.export(loaded, "qti21").data
+    assert pack.read_bytes() != before
