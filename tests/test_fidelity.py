@@ -536,8 +536,23 @@ def test_the_markdown_audit_keeps_its_verdict_only_for_the_same_entry(tmp_path: 
     assert fragments is not None
     result = markdown.export(bank, ExportContext(renderer=r, options=options))
     assert audit.audit("markdown", bank, result, r, fragments) == []
-    kept = [k for k, v in fragments._new.items() if v == b"passed"]
+    fragments.save()
+    from itembank.fragments import read_pack
+
+    kept = [v for v in read_pack(fragments.path, fragments.scope).values() if v == b"passed"]
     assert len(kept) == len(audit._per_item("markdown", bank, result)) > 0
+    fragments = fragments_for(bank, markdown, options)  # the verdicts, read back from the pack
+    assert fragments is not None
+    hits: list[bytes] = []
+    real_get = fragments.get
+
+    def counting_get(key: bytes) -> bytes | None:
+        value = real_get(key)
+        if value == b"passed":
+            hits.append(key)
+        return value
+
+    monkeypatch.setattr(fragments, "get", counting_get)
     # An item whose printed question lost its text is read again, and refused.
     item = next(i for i in bank.items if i.type not in ("flashcard", "cloze") and "\n" not in i.stem.strip() and i.stem.strip().encode() in (result.files or {})["bank.md"])
     stem = item.stem.strip()
@@ -547,6 +562,7 @@ def test_the_markdown_audit_keeps_its_verdict_only_for_the_same_entry(tmp_path: 
     assert audit.audit("markdown", bank, ExportResult(files=files, notes=result.notes), r, fragments) == [
         f"[{item.id}] stem is not in the output and no note says why: {stem[:60]!r}"
     ]
+    assert len(hits) == len(kept) - 1  # every other item passed on its kept verdict
 
 
 def test_the_canvas_audit_wants_each_text_in_the_quiz_and_in_the_bank_copy() -> None:
