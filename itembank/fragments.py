@@ -18,10 +18,11 @@ code (the ``itembank`` package, the exporter's package, the libraries; see
 A changed option or code is another scope: the pack is ignored, then overwritten by this export's.
 
 Never trusted blindly: a pack is read only when it is ours (``itembank.cache``'s owner check), its
-header names its scope and layout, and the checksum of its body matches; anything else is an empty
-cache.  A piece that an exporter cannot decode is made again (:meth:`Fragments.cached`).  The pack is
-written atomically at the end of the export, with only the pieces this export used: it never grows
-past one export's pieces.  The pack is binary (length-prefixed records), never pickle: reading a
+header names its scope and layout, and the digest of its records (written last) matches; anything
+else is an empty cache.  A piece that an exporter cannot decode is made again
+(:meth:`Fragments.cached`).  The next pack is written as the pieces are made, into a temporary file
+renamed over the old pack once the export has passed its audit (an export that fails keeps the old
+pack), with only the pieces this export used: it never grows past one export's pieces.  The pack is binary (length-prefixed records), never pickle: reading a
 cache someone else prepared cannot run code.  ``ITEMBANK_NO_CACHE=1`` / ``--no-cache`` turns it off.
 """
 
