@@ -96,35 +96,14 @@ class GiftExporter:
             for item in items:
                 if fragments is not None:
                     block_bytes, skipped, expanded_item = _cached_blocks(writer, item, count, fragments)
-                    if block_bytes is None:
-                        result.skip(item.id, skipped or "")
-                        continue
-                    out.write(block_bytes)
-                    if expanded_item:
-                        expanded_ids.append(item.id)
-                    result.wrote(item.type)
+                else:
+                    block_bytes, skipped, expanded_item = _blocks(writer, item, count)
+                if block_bytes is None:
+                    result.skip(item.id, skipped or "")
                     continue
-                if isinstance(item, CalculatedItem):
-                    numeric = expanded(item, count, "GIFT cannot hold a calculated item's variables")
-                    if isinstance(numeric, str):
-                        result.skip(item.id, numeric)
-                        continue
-                    try:  # the variants share their texts: what GIFT cannot carry stops the first
-                        blocks = [writer.question(variant) for variant in numeric]
-                    except ItemSkipped as why:
-                        result.skip(item.id, str(why))
-                        continue
-                    for block in blocks:
-                        out.write(f"\n{block}\n".encode())
+                out.write(block_bytes)
+                if expanded_item:
                     expanded_ids.append(item.id)
-                    result.wrote(item.type)
-                    continue
-                try:
-                    block = writer.question(item)
-                except ItemSkipped as why:
-                    result.skip(item.id, str(why))
-                    continue
-                out.write(f"\n{block}\n".encode())
                 result.wrote(item.type)
         if expanded_ids:
             result.notes.append(expansion_note(expanded_ids, count))
@@ -138,13 +117,12 @@ class GiftExporter:
 
 def _blocks(writer: _GiftWriter, item: AnyItem, count: int) -> tuple[bytes | None, str | None, bool]:
     """An item's blocks as the export writes them (a calculated item's: one per variant), or (None,
-    why it is skipped); and whether it was written as variants.  What :meth:`GiftExporter.export`
-    does per item without the fragment cache."""
+    why it is skipped); and whether it was written as variants."""
     if isinstance(item, CalculatedItem):
         numeric = expanded(item, count, "GIFT cannot hold a calculated item's variables")
         if isinstance(numeric, str):
             return None, numeric, False
-        try:
+        try:  # the variants share their texts: what GIFT cannot carry stops the first
             blocks = [writer.question(variant) for variant in numeric]
         except ItemSkipped as why:
             return None, str(why), False
