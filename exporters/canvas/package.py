@@ -199,15 +199,21 @@ def _build(
     builder: ItemBuilder, bank: Bank, item: AnyItem, result: ExportResult, spool: BankSpool, written: set[str]
 ) -> etree._Element:
     """Build one question; the first time, count it and spool its question-bank copy."""
+    element = _question(builder, bank, item)
+    if item.id not in written:
+        written.add(item.id)
+        result.wrote(item.type)
+        spool.add(item.topic or "General", etree.tostring(element, encoding="UTF-8"))
+    return element
+
+
+def _question(builder: ItemBuilder, bank: Bank, item: AnyItem) -> etree._Element:
+    """One item's question, as its question-bank copy."""
     try:
         built = builder.build(item, bank_item_ident(bank, item))
     except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
         raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
     assert built is not None  # exported holds only buildable types
-    if item.id not in written:
-        written.add(item.id)
-        result.wrote(item.type)
-        spool.add(item.topic or "General", etree.tostring(built.element, encoding="UTF-8"))
     return built.element
 
 
@@ -252,16 +258,11 @@ class _CachedQuestions:
                 return copies
         fragments.misses += 1
         marks = len(builder.notes), len(builder.html.asked)
-        bank_ident = bank_item_ident(self.bank, item)
-        try:
-            built = builder.build(item, bank_ident)
-        except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
-            raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
-        assert built is not None  # exported holds only buildable types
-        bank_copy = etree.tostring(built.element, encoding="UTF-8")
-        _make_quiz_copy(built.element, self.qident, item)
-        quiz_copy = etree.tostring(built.element, encoding="UTF-8")
-        layout, rest = _quiz_copy_layout(bank_copy, quiz_copy, bank_ident)
+        element = _question(builder, self.bank, item)
+        bank_copy = etree.tostring(element, encoding="UTF-8")
+        _make_quiz_copy(element, self.qident, item)
+        quiz_copy = etree.tostring(element, encoding="UTF-8")
+        layout, rest = _quiz_copy_layout(bank_copy, quiz_copy, bank_item_ident(self.bank, item))
         head = {"q": layout, "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
         fragments.put(key, pieces.encode(head, bank_copy + rest))
         return bank_copy, quiz_copy
