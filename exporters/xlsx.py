@@ -74,7 +74,6 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
-from itembank.stamps import library_stamp
 from itembank.variants import variants
 from itembank.workbook_layout import (
     DECISIONS,
@@ -571,14 +570,13 @@ def _rows_xml(
     with the same option columns and lint findings) is taken from it as the bytes written last time,
     with the notes it made; the other rows are built and kept."""
     writer = _RowWriter(n_options, widths, styles)
-    libraries = library_stamp("openpyxl", "lxml")  # (openpyxl numbers the styles; lxml writes the rows)
     out = []
     for r, item in enumerate(bank.items, 2):
         cell_findings = findings.get(item.id)
         if fragments is None:
             row, notes = writer.row(item, r, cell_findings)
         else:
-            key = fragments.key(item, "row", libraries, str(r), str(n_options), "" if cell_findings is None else "\0" + cell_findings)
+            key = fragments.key(item, "row", str(r), str(n_options), "" if cell_findings is None else "\0" + cell_findings)
             row, notes = fragments.cached(key, partial(writer.row, item, r, cell_findings), _row_piece, partial(_from_row_piece, r))
         result.notes.extend(notes)
         out.append(row)

@@ -16,7 +16,6 @@ from itembank.forked import shared_out
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.fragments import Fragments, from_json_piece, item_digest, json_piece
 from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem, ClozeItem
-from itembank.stamps import folder_stamp, library_stamp
 from itembank.variants import expand, form_seed
 
 from ..kit.numbers import plural
@@ -98,13 +97,7 @@ class TestPage:
 PARALLEL_FROM = 1000
 
 
-def _stamp() -> str:
-    """What the pages depend on besides the items and the code: the libraries that render them and
-    the templates (not Python: not in the fragment cache's scope)."""
-    return library_stamp("jinja2", "markupsafe", "lxml", "latex2mathml", "pyromark") + folder_stamp(str(HERE / "templates"))
-
-
-def _page_key(fragments: Fragments, bank: Bank, task: PartPage | TestPage, common: dict[str, Any], nav: list[tuple[str, str]], stamp: str) -> bytes | None:
+def _page_key(fragments: Fragments, bank: Bank, task: PartPage | TestPage, common: dict[str, Any], nav: list[tuple[str, str]]) -> bytes | None:
     """A page's key in the fragment cache: its items as shown (each with the topic it is grouped
     under), its place in the site, the navigation, the common values (None: a page without items,
     rendered every time)."""
@@ -119,7 +112,7 @@ def _page_key(fragments: Fragments, bank: Bank, task: PartPage | TestPage, commo
         return None
     rest = [f"{item_digest(i).hex()} {bank.by_id[i.id].topic if i.id in bank.by_id else None!r}" for i in items[1:]]
     first = bank.by_id[items[0].id].topic if items[0].id in bank.by_id else None
-    return fragments.key(items[0], "page", stamp, *where, repr(nav), repr(sorted(common.items())), repr(first), *rest)
+    return fragments.key(items[0], "page", *where, repr(nav), repr(sorted(common.items())), repr(first), *rest)
 
 
 def _from_page_piece(raw: bytes) -> tuple[bytes, list[str]] | None:
@@ -290,8 +283,7 @@ class HtmlExporter:
         """The pages of ``tasks`` by file name: a page whose items (and everything else it shows) are
         unchanged comes from the fragment cache, with the bank images it shows; the others are
         rendered here or over ``jobs`` forked processes, then kept (in this process)."""
-        stamp = _stamp()
-        keys = {task.file: _page_key(fragments, bank, task, common, nav, stamp) for task in tasks}
+        keys = {task.file: _page_key(fragments, bank, task, common, nav) for task in tasks}
         rendered: dict[str, bytes] = {}
         todo: list[PartPage | TestPage] = []
         for task in tasks:
