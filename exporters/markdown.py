@@ -321,11 +321,10 @@ def paper(lay: Layout, entries: dict[int, PrintEntry] | None = None) -> str:
         f"*{total} question{'s' * (total != 1)}, {plural(score, 'point')} in total.*",
     )
     parts = [head]
-    made = entries
     for k, (section, numbered_items) in enumerate(numbering(lay)):
         if k:
             parts.append(PAGE_BREAK)
-        listed = "\n\n".join(paper_entry(n, item) if made is None else made[n][0] for n, item in numbered_items)
+        listed = "\n\n".join(paper_entry(n, item) if entries is None else entries[n][0] for n, item in numbered_items)
         parts.append(blocks(f"## {plain(section.title)}", section.instructions, listed))
     return blocks(*parts) + "\n"
 
