@@ -207,26 +207,11 @@ def _outputs(result: ExportResult) -> Iterator[tuple[str, bytes]]:
 
 
 def _sorted_outputs(result: ExportResult, keep: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
-    """The text files whose names ``keep`` takes, in the order of their names, read one at a time."""
-    names = sorted(n for n, _ in _output_names(result) if keep(n))
-    if result.files is not None:
-        yield from ((n, result.files[n]) for n in names)
-        return
-    with zipfile.ZipFile(io.BytesIO(result.data or b"")) as z:
-        for n in names:
-            yield n, z.read(n)
-
-
-def _output_names(result: ExportResult) -> Iterator[tuple[str, None]]:
-    if result.files is not None:
-        yield from ((n, None) for n in result.files if n.lower().endswith(_TEXT_FILES))
-        return
-    data = result.data or b""
-    if data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            yield from ((n, None) for n in z.namelist() if n.lower().endswith(_TEXT_FILES))
-        return
-    yield "", None
+    """The text files whose names ``keep`` takes, in the order of their names, read one at a time
+    (a zip's directory read once)."""
+    files = _Files(result)
+    for name in sorted(n for n in files.names() if keep(n)):
+        yield name, files.read(name)
 
 
 def _single(result: ExportResult) -> bytes:
@@ -376,9 +361,6 @@ class _Copies:
     def markup(self) -> str:
         return "\n".join(part.raw for part in self.parts)
 
-    def identity(self) -> bytes:
-        return b"".join(part.identity() for part in self.parts)
-
 
 class _Slices:
     """An item's copies in a Canvas package (the quiz's and its question bank's), kept as where they
@@ -401,6 +383,10 @@ class _Slices:
             h.update(memoryview(data)[begin:end])
             h.update(b"\0")
         return h.digest()
+
+
+#: An item's own part of an output, as :func:`_per_item` finds it (read further when the audit comes to it).
+_Entry = _Own | _Member | _Printed | _Slices
 
 
 _GIFT_SPECIAL = re.compile(r"[\\~=#{}:]")
@@ -605,11 +591,11 @@ _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 _MOODLE_ID_BYTES = re.compile(rb"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Own | _Copies | _Member | _Printed | _Slices]:
+def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Entry]:
     """Each item's own output, for the formats whose layout is known; {} for the others.  The files
     are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
     as in its text), each part decoded alone: only the parts stay."""
-    out: dict[str, _Own | _Copies | _Member | _Printed | _Slices] = {}
+    out: dict[str, _Entry] = {}
     if fmt == "markdown":
         out.update(_printed_parts(bank, result))
     elif fmt in ("qti21", "qti30"):
@@ -771,7 +757,7 @@ class _SlicedQuestion(_Member):
 _MOODLE_MARKUP = (b"<question", b"</question", b"<idnumber", b"</idnumber")
 
 
-def _moodle_sliced(document: bytes) -> dict[str, _Own | _Copies | _Member] | None:
+def _moodle_sliced(document: bytes) -> dict[str, _Entry] | None:
     """Each question of a Moodle XML document that has an idnumber, cut as bytes at its tags, when
     that is safe; else None (then :func:`_moodle_questions` parses the document).
 
@@ -796,7 +782,7 @@ def _moodle_sliced(document: bytes) -> dict[str, _Own | _Copies | _Member] | Non
             at = find(opening, end)
     if document.count(b"<!") != hidden or document.count(b"<?") != 1:
         return None
-    out: dict[str, _Own | _Copies | _Member] = {}
+    out: dict[str, _Entry] = {}
     previous, at = 0, find(b"</question>")
     while at >= 0:  # as _parts cuts: from the first "<question" after the previous end to each end
         begin, end = find(b"<question", previous, at), at + len(b"</question>")
@@ -905,7 +891,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 class _Reader:
     """Reads items back from one export's output: what each broke, and whether it passed without a note's help."""
 
-    def __init__(self, fmt: str, per_item: dict[str, _Own | _Copies | _Member | _Printed | _Slices], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
+    def __init__(self, fmt: str, per_item: dict[str, _Entry], whole: _Whole | None, result: ExportResult, renderer: Renderer) -> None:
         self.fmt, self.per_item, self.whole, self.result, self.renderer = fmt, per_item, whole, result, renderer
         self._noted: str | None = None
 
@@ -974,7 +960,7 @@ class _Reader:
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
 
 
-def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Own | _Copies | _Member | _Printed | _Slices]) -> Iterator[AnyItem]:
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Entry]) -> Iterator[AnyItem]:
     """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
     (``--expand-variants N``) as those variants, each with its own numbers filled in."""
     if not any(isinstance(i, CalculatedItem) for i in items):
