@@ -199,11 +199,13 @@ def _write_pack(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
         raise
 
 
-def _problem_row(p: Problem) -> list[Any]:
+def problem_row(p: Problem) -> list[Any]:
+    """A finding as a JSON row, without its file (a display path depends on the working folder)."""
     return [p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion]
 
 
-def _problem(file: str, row: list[Any]) -> Problem:
+def row_problem(file: str, row: list[Any]) -> Problem:
+    """The finding :func:`problem_row` wrote, in ``file``."""
     code, message, line, column, item_id, path, severity, suggestion = row
     return Problem(file=file, code=code, message=message, line=line, column=column, item_id=item_id, path=path, severity=severity, suggestion=suggestion)
 
@@ -343,7 +345,7 @@ class CheckCache:
         self.ctx.image_log = []
         result = check_document(read_document(path, rel, raw))
         self._new_entries[key] = {
-            "p": [_problem_row(p) for p in result.problems],
+            "p": [problem_row(p) for p in result.problems],
             "i": [[index, item_id] for index, item_id in result.ids],
             "l": result.loaded,
             "g": [[ref, status] for ref, status in self.ctx.image_log],
@@ -371,7 +373,7 @@ class CheckCache:
             if raws is not None and (not isinstance(raws, list) or len(raws) != len(loaded) or not all(type(r) is dict for r in raws)):
                 return None
             return FileCheck(
-                problems=[_problem(rel, row) for row in entry["p"]],
+                problems=[row_problem(rel, row) for row in entry["p"]],
                 ids=[(index, item_id) for index, item_id in entry["i"]],
                 loaded=loaded,
                 raws=raws,

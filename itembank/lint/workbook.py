@@ -12,8 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..cache import problem_row, row_problem
 from ..fragments import from_json_piece, json_piece
-from ..stamps import library_stamp
 
 from ..model import Bank
 from ..problems import Problem
@@ -83,16 +83,13 @@ def workbook_findings(bank: Bank, fragments: Fragments | None = None) -> Workboo
     return out
 
 
-_FIELDS = ("file", "code", "message", "line", "column", "item_id", "path", "severity", "suggestion")
-
-
 def _kept_findings(fragments: Fragments, item: AnyItem, make: Callable[[], list[Problem]]) -> list[Problem]:
     """An item's lint findings (as the workbook lints: no line located), from the fragment cache or made."""
-    return fragments.cached(fragments.key(item, "lint", library_stamp("textstat_rs", "rapidfuzz", "pyromark")), make, _findings_piece, _from_findings_piece)
+    return fragments.cached(fragments.key(item, "lint"), make, _findings_piece, _from_findings_piece)
 
 
 def _findings_piece(found: list[Problem]) -> bytes:
-    return json_piece([[getattr(p, name) for name in _FIELDS] for p in found])
+    return json_piece([[p.file, *problem_row(p)] for p in found])
 
 
 def _from_findings_piece(raw: bytes) -> list[Problem]:
@@ -101,9 +98,9 @@ def _from_findings_piece(raw: bytes) -> list[Problem]:
     rows: Any = from_json_piece(raw)
     out = []
     for row in rows:
-        if not isinstance(row, list) or len(row) != len(_FIELDS):
+        if not isinstance(row, list) or len(row) != 9:  # the file, then problem_row's eight fields
             raise ValueError("not a finding")
-        p = Problem(**dict(zip(_FIELDS, row)))
+        p = row_problem(row[0], row[1:])
         if not (isinstance(p.line, int) and isinstance(p.column, int) and all(isinstance(getattr(p, n), str) for n in ("file", "code", "message", "path", "severity"))):
             raise ValueError("not a finding")
         if p.code not in LINT_RULES:
