@@ -17,13 +17,17 @@ code (the ``itembank`` package, the exporter's package, the libraries; see
 :func:`itembank.cache.code_fingerprint`), the bank settings, the format, its options and the target.
 A changed option or code is another scope: the pack is ignored, then overwritten by this export's.
 
-Never trusted blindly: a pack is read only when it is ours (``itembank.cache``'s owner check), its
-header names its scope and layout, and the digest of its records (written last) matches; anything
-else is an empty cache.  A piece that an exporter cannot decode is made again
-(:meth:`Fragments.cached`).  The next pack is written as the pieces are made, into a temporary file
-renamed over the old pack once the export has passed its audit (an export that fails keeps the old
-pack), with only the pieces this export used: it never grows past one export's pieces.  The pack is binary (length-prefixed records), never pickle: reading a
-cache someone else prepared cannot run code.  ``ITEMBANK_NO_CACHE=1`` / ``--no-cache`` turns it off.
+Never trusted blindly: a pack is read only when it is ours (``itembank.cache``'s owner check) and
+its header names its scope and layout; each of its segments is read only when its CRC-32 matches
+(a damaged segment and those after it are left out: an empty cache at worst).  A piece that an
+exporter cannot decode is made again (:meth:`Fragments.cached`).  The pieces an export makes are
+written as they are made, as a new segment at the end of the pack, whose head is written once the
+export has passed its audit (an export that fails cuts the pack back to what it was); a pack of
+another scope is replaced by a new one, written into a temporary file and renamed over it.  Pieces
+no export uses any more (edited or removed items) stay until they are most of the pack, which is
+then written anew with only the used ones.  The pack is binary (length-prefixed records), never
+pickle: reading a cache someone else prepared cannot run code.  ``ITEMBANK_NO_CACHE=1`` /
+``--no-cache`` turns it off.
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ import re
 import struct
 import tempfile
 import weakref
+import zlib
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
 from .model import AnyItem
@@ -48,10 +53,9 @@ T = TypeVar("T")
 
 _MAGIC = "itembank-fragments"
 #: Bumped when the layout of a pack changes.
-PACK_FORMAT = 2
+PACK_FORMAT = 3
 FRAGMENTS_DIR = "fragments"
 _KEY = 16  # bytes of a piece's key
-_RECORD = struct.Struct("<I")  # a value's length, after its key
 
 class _Digest(weakref.ref[AnyItem]):
     """A weak reference to an item that carries the item's digest (and its own key, to leave with the item)."""
@@ -158,10 +162,10 @@ class Fragments:
         if safe != name or len(safe) > 100:
             safe = safe[:60] + "-" + hashlib.blake2b(name.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
         self.path = self.folder / f"{safe}.pack"
-        self._old: dict[bytes, bytes] | None = None
+        self._old: _Pack | None = None
         self._new: dict[bytes, bytes] = {}  # pieces made, when they cannot be written as they come
         self._used: set[bytes] = set()
-        self._writer: _PackWriter | None = None  # the next pack, written as pieces are made
+        self._writer: _SegmentWriter | None = None  # this export's new pieces, written as they are made
         self._written: set[bytes] = set()
         self._writable: bool | None = None
         self.hits = 0
@@ -190,10 +194,9 @@ class Fragments:
         return value
 
     def put(self, key: bytes, value: bytes) -> None:
-        """Keep a piece made now: written into the next pack at once (it is not held here: a cold
-        export of 10,000 items makes ~50 MB of them), or held until :meth:`save` where the pack
-        cannot be written.  A piece asked for again in the same export is taken from the old pack
-        or made again."""
+        """Keep a piece made now: written into the pack at once (it is not held here: a cold export
+        of 10,000 items makes ~50 MB of them), or held until :meth:`save` where the pack cannot be
+        written.  A piece asked for again in the same export is taken from the old pack or made again."""
         self._used.add(key)
         writer = self._open()
         if writer is None:
@@ -202,7 +205,9 @@ class Fragments:
         writer.add(key, value)
         self._written.add(key)
 
-    def _open(self) -> _PackWriter | None:
+    def _open(self) -> _SegmentWriter | None:
+        """The segment this export's new pieces go into: at the end of the pack when the pack is of
+        this scope (its pieces stay where they are), else in a new pack (a temporary file)."""
         if self._writer is not None or self._writable is False:
             return self._writer
         self._writable = False
@@ -212,7 +217,9 @@ class Fragments:
             self.folder.mkdir(exist_ok=True)
             if not _owned(self.folder):
                 return None
-            self._writer = _PackWriter(self.path, self.scope)
+            if self._old is None:
+                self._old = self._read()
+            self._writer = _SegmentWriter(self.path, self.scope, self._old.end if self._old.end else None)
         except OSError:
             return None
         self._writable = True
@@ -237,89 +244,209 @@ class Fragments:
 
     # --- the pack ----------------------------------------------------------------------------------
 
-    def _read(self) -> dict[bytes, bytes]:
-        """The pack's pieces, or ``{}`` when it is missing, not ours, damaged or of another scope."""
-        return read_pack(self.path, self.scope) if _owned(self.path) else {}
+    def _read(self) -> _Pack:
+        """The pack's pieces; none when it is missing, not ours, of another scope or damaged (its
+        segments up to the first damaged one when only a later one is)."""
+        return _Pack.read(self.path, self.scope) if _owned(self.path) else _Pack()
 
     def save(self) -> None:
-        """Write the pieces this export used (nothing else: the pack holds one export's pieces), if
-        they differ from the pack's; a cache that cannot be written is only a slower next run."""
-        old = self._old if self._old is not None else {}
-        if self._writer is None and not self._new and self._used == old.keys():
+        """Finish the segment of the pieces made by this export (the export passed its audit).  The
+        pieces it did not use stay in the pack until they are most of it; then the pack is written
+        anew with only the used ones.  A cache that cannot be written is only a slower next run."""
+        old = self._old if self._old is not None else _Pack()
+        if self._writer is None and not self._new:
             return
-        merged = {**old, **self._new}
         try:
             writer = self._open()
             if writer is None:
                 return
-            for key in sorted(self._used - self._written):
-                value = merged.get(key)
-                if value is not None:
-                    writer.add(key, value)
+            if writer.fresh:  # a new pack: every piece this export used goes in (none is in the file yet)
+                for key in sorted(self._used - self._written):
+                    value = self._new.get(key)
+                    if value is None:
+                        value = old.get(key)
+                    if value is not None:
+                        writer.add(key, value)
             self._writer = None
             writer.finish()
+            if not writer.fresh:
+                self._compact_if_stale(old, writer)
         except OSError:
             self.abandon()
 
+    def _compact_if_stale(self, old: _Pack, writer: _SegmentWriter) -> None:
+        """Write the pack anew with only the pieces this export used when those left unused (items
+        edited or removed since) are more than half of it."""
+        live = sum(old.size(key) for key in self._used if key not in self._written) + writer.written
+        if writer.end - old.start <= 2 * live + _SLACK:
+            return
+        pieces = _Pack.read(self.path, self.scope)
+        write_pack(self.path, self.scope, ((key, value) for key in sorted(self._used) if (value := pieces.get(key)) is not None))
+
     def abandon(self) -> None:
-        """Drop the pack being written (an export that failed keeps the old pack)."""
+        """Drop the pieces being written (an export that failed keeps the old pack as it was)."""
         writer, self._writer = self._writer, None
         if writer is not None:
             writer.abandon()
 
 
-# --- the pack's layout: a JSON line (format, version, scope), records (key, length, value), and the
-# BLAKE2b digest of the records (written last: the pack is written as a stream, never held whole) ---
+# --- the pack's layout: a JSON line (format, version, scope), then segments, each appended by one
+# export: a head (magic, body length, count, CRC-32 of the body), the values, and the index (key and
+# length of each value, in order).  A later segment's piece wins over an earlier one under its key. ---
 
-_DIGEST = 20
+_SEGMENT = struct.Struct("<4sQII")
+_SEGMENT_MAGIC = b"IBsg"
+_ENTRY = struct.Struct("<16sI")
+_SLACK = 1 << 20  # unused bytes a pack may carry whatever its size
+_FLUSH = 1 << 22  # bytes of values gathered before each write
 
 
-class _PackWriter:
-    """A pack being written into a temporary file beside ``path``, renamed over it when finished
-    (readers see the old pack or the whole new one).  A key written twice: the last one counts."""
+class _Pack:
+    """A pack as read: its bytes, where each piece stands in them, and where its valid part ends."""
 
-    def __init__(self, path: Path, scope: str) -> None:
-        self.path = path
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        self.file = os.fdopen(fd, "wb")
-        self.digest = hashlib.blake2b(digest_size=_DIGEST)
-        header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
+    __slots__ = ("data", "index", "start", "end")
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.index: dict[bytes, tuple[int, int]] = {}
+        self.start = 0  # where the first segment begins (after the header line)
+        self.end = 0  # where the last whole, undamaged segment ends (0: no usable pack)
+
+    def get(self, key: bytes) -> bytes | None:
+        where = self.index.get(key)
+        return None if where is None else self.data[where[0] : where[0] + where[1]]
+
+    def size(self, key: bytes) -> int:
+        where = self.index.get(key)
+        return 0 if where is None else where[1]
+
+    @classmethod
+    def read(cls, path: Path, scope: str) -> _Pack:
+        pack = cls()
         try:
-            self.file.write(json.dumps(header).encode("ascii") + b"\n")
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            return pack
+        line_end = data.find(b"\n")
+        try:
+            header = json.loads(data[:line_end]) if line_end > 0 else None
+        except (ValueError, UnicodeDecodeError):
+            return pack
+        if not isinstance(header, dict) or header.get("format") != _MAGIC or header.get("version") != PACK_FORMAT or header.get("scope") != scope:
+            return pack
+        pack.data, pack.start = data, line_end + 1
+        pack.end = pack._segments(pack.start)
+        return pack
+
+    def _segments(self, at: int) -> int:
+        """Index the segments from ``at``, up to the first one that is cut short or damaged; where they end."""
+        data, view = self.data, memoryview(self.data)
+        while at + _SEGMENT.size <= len(data):
+            magic, size, count, crc = _SEGMENT.unpack_from(data, at)
+            body = at + _SEGMENT.size
+            values_end = body + size - count * _ENTRY.size
+            if magic != _SEGMENT_MAGIC or body + size > len(data) or values_end < body or zlib.crc32(view[body : body + size]) != crc:
+                break
+            found: dict[bytes, tuple[int, int]] = {}
+            offset = body
+            for key, length in _ENTRY.iter_unpack(view[values_end : body + size]):
+                found[key] = (offset, length)
+                offset += length
+            if offset != values_end:
+                break
+            self.index.update(found)
+            at = body + size
+        return at
+
+
+class _SegmentWriter:
+    """A segment being written: at the end of a pack (``append_at``: where its last whole segment
+    ends; what follows is cut off), or as the one segment of a new pack in a temporary file renamed
+    over the old one when finished (readers see the old pack or the whole new one).  Its head is
+    written last, so a reader meanwhile (or after a crash) sees a damaged last segment: one it skips."""
+
+    def __init__(self, path: Path, scope: str, append_at: int | None = None) -> None:
+        self.path = path
+        self.fresh = append_at is None
+        self.file: BinaryIO
+        if append_at is None:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            self.file = os.fdopen(fd, "wb")
+        else:
+            self.tmp = ""
+            self.file = open(path, "r+b")  # noqa: SIM115 - closed by finish or abandon
+        try:
+            if append_at is None:
+                header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
+                self.file.write(json.dumps(header).encode("ascii") + b"\n")
+                self.begin = self.file.tell()
+            else:
+                self.begin = append_at
+                self.file.seek(append_at)
+                self.file.truncate()
+            self.file.write(bytes(_SEGMENT.size))
         except BaseException:
             self.abandon()
             raise
+        self.crc = 0
+        self.written = 0
+        self.end = 0
+        self.entries: list[bytes] = []
+        self.pending: list[bytes] = []
+        self.pending_size = 0
 
     def add(self, key: bytes, value: bytes) -> None:
         if len(key) != _KEY:
             raise ValueError(f"a piece's key is {_KEY} bytes")
-        record = key + _RECORD.pack(len(value))
-        self.digest.update(record)
-        self.digest.update(value)
+        self.entries.append(_ENTRY.pack(key, len(value)))
+        self.pending.append(value)
+        self.pending_size += len(value)
+        if self.pending_size >= _FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        chunk = b"".join(self.pending)
+        self.pending, self.pending_size = [], 0
+        self.crc = zlib.crc32(chunk, self.crc)
+        self.written += len(chunk)
         try:
-            self.file.write(record)
-            self.file.write(value)
+            self.file.write(chunk)
         except BaseException:
             self.abandon()
             raise
 
     def finish(self) -> None:
+        self._flush()
+        index = b"".join(self.entries)
+        self.crc = zlib.crc32(index, self.crc)
+        size = self.written + len(index)
         try:
-            self.file.write(self.digest.digest())
+            self.file.write(index)
+            self.end = self.begin + _SEGMENT.size + size
+            self.file.seek(self.begin)
+            self.file.write(_SEGMENT.pack(_SEGMENT_MAGIC, size, len(self.entries), self.crc))
             self.file.close()
-            os.replace(self.tmp, self.path)
+            if self.fresh:
+                os.replace(self.tmp, self.path)
         except BaseException:
             self.abandon()
             raise
 
     def abandon(self) -> None:
+        try:
+            if not self.fresh and not self.file.closed:
+                self.file.truncate(self.begin)
+        except OSError:
+            pass
         self.file.close()
-        Path(self.tmp).unlink(missing_ok=True)
+        if self.fresh:
+            Path(self.tmp).unlink(missing_ok=True)
 
 
 def write_pack(path: Path, scope: str, pieces: Iterable[tuple[bytes, bytes]]) -> None:
     """Write a pack of ``pieces`` (16-byte key, value) atomically: readers see the old pack or the new one."""
-    writer = _PackWriter(path, scope)
+    writer = _SegmentWriter(path, scope)
     for key, value in pieces:
         writer.add(key, value)
     writer.finish()
@@ -337,34 +464,10 @@ def pack_scope(path: Path) -> str | None:
 
 
 def read_pack(path: Path, scope: str) -> dict[bytes, bytes]:
-    """A pack's pieces, or ``{}`` when it is missing, damaged (its digest, its records) or of another scope."""
-    try:
-        with open(path, "rb") as fh:
-            header = json.loads(fh.readline())
-            data = fh.read()
-    except (OSError, ValueError, UnicodeDecodeError):
-        return {}
-    if not isinstance(header, dict) or header.get("format") != _MAGIC or header.get("version") != PACK_FORMAT or header.get("scope") != scope:
-        return {}
-    if len(data) < _DIGEST:
-        return {}
-    view, end = memoryview(data), len(data) - _DIGEST
-    if hashlib.blake2b(view[:end], digest_size=_DIGEST).digest() != data[end:]:
-        return {}
-    out: dict[bytes, bytes] = {}
-    at = 0
-    try:
-        while at < end:
-            key = bytes(view[at : at + _KEY])
-            (size,) = _RECORD.unpack_from(data, at + _KEY)
-            at += _KEY + _RECORD.size
-            if at + size > end:
-                return {}
-            out[key] = bytes(view[at : at + size])
-            at += size
-    except struct.error:
-        return {}
-    return out
+    """A pack's pieces (its segments up to the first damaged one), or ``{}`` when it is missing,
+    not a pack or of another scope."""
+    pack = _Pack.read(path, scope)
+    return {key: pack.data[at : at + size] for key, (at, size) in pack.index.items()}
 
 
 def json_piece(value: Any) -> bytes:

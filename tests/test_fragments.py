@@ -22,7 +22,7 @@ from itembank.cache import CACHE_DIR, ENV_OFF
 from itembank.cli import main
 from itembank.errors import ItembankError
 from itembank.formats import ExportOptions, get_exporter
-from itembank.fragments import FRAGMENTS_DIR, Fragments, item_digest
+from itembank.fragments import FRAGMENTS_DIR, Fragments, item_digest, read_pack
 
 from conftest import generated_bank
 
@@ -151,7 +151,7 @@ def test_a_wrong_piece_is_caught_by_the_audit(tmp_path: Path) -> None:
     store = Fragments(bank_dir, "qti21-bank", made.scope)
     first, second = [i for i in loaded.items if i.type == "multiple_choice"][:2]
     a, b = (Fragments.key(i, "item", "deflated") for i in (first, second))
-    pieces = store._read()
+    pieces = read_pack(store.path, store.scope)
     assert a in pieces and b in pieces
     for key, value in pieces.items():
         store.put(key, value)
@@ -173,16 +173,45 @@ def test_the_pack_round_trip_and_what_it_refuses(tmp_path: Path) -> None:
     again = Fragments(bank_dir, "fmt-bank", "scope-1")
     assert again.get(b"k" * 16) == b"one" and again.get(b"j" * 16) == b""
     assert Fragments(bank_dir, "fmt-bank", "scope-2").get(b"k" * 16) is None  # another scope: empty
-    # only what the last export used is kept
+    # the next export's new pieces are a segment at the end; a piece it did not use stays ...
+    size = again.path.stat().st_size
     again.put(b"m" * 16, b"three")
     again._used.discard(b"j" * 16)
     again.save()
     third = Fragments(bank_dir, "fmt-bank", "scope-1")
-    assert third.get(b"j" * 16) is None and third.get(b"m" * 16) == b"three" and third.get(b"k" * 16) == b"one"
+    assert third.get(b"m" * 16) == b"three" and third.get(b"k" * 16) == b"one" and third.get(b"j" * 16) == b""
+    assert third.path.stat().st_size > size
+    # ... until the unused pieces are most of the pack: then it is written anew with the used ones only
+    third.put(b"n" * 16, b"x" * (3 << 20))
+    third.save()
+    fourth = Fragments(bank_dir, "fmt-bank", "scope-1")
+    assert fourth.get(b"k" * 16) == b"one"
+    fourth.put(b"p" * 16, b"four")
+    fourth.save()
+    assert fourth.path.stat().st_size < 1000
+    fifth = Fragments(bank_dir, "fmt-bank", "scope-1")
+    assert fifth.get(b"n" * 16) is None and fifth.get(b"m" * 16) is None
+    assert fifth.get(b"k" * 16) == b"one" and fifth.get(b"p" * 16) == b"four"
+    # a damaged or cut last segment is left out, the ones before it are read; the next export's
+    # segment goes where the whole ones end
+    two = fifth.path.read_bytes()
+    fifth.put(b"q" * 16, b"five")
+    fifth.save()
+    three = fifth.path.read_bytes()
+    assert three.startswith(two) and len(three) > len(two)
+    for bad in (three[:-3], three[:-3] + b"\xff" * 100, three[: len(two)] + three[len(two) :].replace(b"five", b"fivE")):
+        fifth.path.write_bytes(bad)
+        reread = Fragments(bank_dir, "fmt-bank", "scope-1")
+        assert reread.get(b"q" * 16) is None and reread.get(b"p" * 16) == b"four"
+        reread.put(b"r" * 16, b"six")
+        reread.save()
+        assert Fragments(bank_dir, "fmt-bank", "scope-1").get(b"r" * 16) == b"six"
+        assert fifth.path.read_bytes().startswith(two)
     # damaged, truncated, garbage: an empty cache, never an error
     pack = third.path
+    fifth.path.write_bytes(two)
     good = pack.read_bytes()
-    for bad in (good[:-3], good[:10], b"not a pack", good.replace(b"three", b"thrEE")):
+    for bad in (good[:-3], good[:10], b"not a pack", good.replace(b"four", b"fouR")):
         pack.write_bytes(bad)
         assert Fragments(bank_dir, "fmt-bank", "scope-1").get(b"k" * 16) is None
     # a name that is not a file name is still one pack of its own
@@ -218,7 +247,7 @@ def test_a_piece_that_does_not_decode_is_made_again(tmp_path: Path) -> None:
     api.export(loaded, "qti21", cache=True)
     made = api.fragments_for(loaded, get_exporter("qti21"), ExportOptions())
     assert made is not None
-    pieces = made._read()
+    pieces = read_pack(made.path, made.scope)
     item = loaded.items[0]
     key = Fragments.key(item, "item", "deflated")
     assert key in pieces
