@@ -369,6 +369,7 @@ class _SegmentWriter:
     def __init__(self, path: Path, scope: str, append_at: int | None = None) -> None:
         self.path = path
         self.fresh = append_at is None
+        self.begin: int | None = None  # where the segment starts, once this writer may write there
         self.file: BinaryIO
         if append_at is None:
             fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -377,6 +378,8 @@ class _SegmentWriter:
             self.tmp = ""
             self.file = open(path, "r+b")  # noqa: SIM115 - closed by finish or abandon
         try:
+            if append_at is not None:
+                _lock(self.file)
             if append_at is None:
                 header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
                 self.file.write(json.dumps(header).encode("ascii") + b"\n")
@@ -421,10 +424,12 @@ class _SegmentWriter:
         index = b"".join(self.entries)
         self.crc = zlib.crc32(index, self.crc)
         size = self.written + len(index)
+        begin = self.begin
+        assert begin is not None  # set when the writer was made
         try:
             self.file.write(index)
-            self.end = self.begin + _SEGMENT.size + size
-            self.file.seek(self.begin)
+            self.end = begin + _SEGMENT.size + size
+            self.file.seek(begin)
             self.file.write(_SEGMENT.pack(_SEGMENT_MAGIC, size, len(self.entries), self.crc))
             self.file.close()
             if self.fresh:
@@ -435,13 +440,24 @@ class _SegmentWriter:
 
     def abandon(self) -> None:
         try:
-            if not self.fresh and not self.file.closed:
+            if not self.fresh and not self.file.closed and self.begin is not None:
                 self.file.truncate(self.begin)
         except OSError:
             pass
         self.file.close()
         if self.fresh:
             Path(self.tmp).unlink(missing_ok=True)
+
+
+def _lock(file: BinaryIO) -> None:
+    """Hold the pack for this export's segment (released when the file is closed): a second export
+    of the same pack at the same time (another build of the bank) gets OSError and keeps its pieces
+    for this run only, instead of writing over the first one's segment."""
+    try:
+        import fcntl
+    except ImportError:  # not on a POSIX system: an interleaved segment fails its CRC-32 and is skipped
+        return
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def write_pack(path: Path, scope: str, pieces: Iterable[tuple[bytes, bytes]]) -> None:

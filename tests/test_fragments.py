@@ -309,3 +309,22 @@ def test_a_failed_export_keeps_the_old_pack_and_leaves_no_temporary_file(tmp_pat
     assert not [p for p in pack.parent.iterdir() if p.suffix == ".tmp"]
     assert edited.is_file() and api.export(loaded, "qti21", cache=True).data == api.export(loaded, "qti21").data
     assert pack.read_bytes() != before
+
+
+def test_two_exports_of_one_pack_at_once_do_not_write_over_each_other(tmp_path: Path) -> None:
+    """Two exports of the same pack at the same time (two builds of the bank): the first writes its
+    segment; the second cannot take the pack, keeps its pieces for its own run and writes nothing."""
+    bank_dir = _bank(ROOT / "items", tmp_path)
+    api.load_bank(bank_dir, cache=True)  # makes the cache folder
+    first = Fragments(bank_dir, "fmt-bank", "s")
+    first.put(b"a" * 16, b"one")
+    first.save()
+    one, two = Fragments(bank_dir, "fmt-bank", "s"), Fragments(bank_dir, "fmt-bank", "s")
+    assert one.get(b"a" * 16) == two.get(b"a" * 16) == b"one"
+    one.put(b"b" * 16, b"two")  # holds the pack until it saves
+    two.put(b"c" * 16, b"three")
+    assert two.get(b"c" * 16) == b"three"  # kept for this run
+    two.save()
+    one.save()
+    after = Fragments(bank_dir, "fmt-bank", "s")
+    assert after.get(b"a" * 16) == b"one" and after.get(b"b" * 16) == b"two" and after.get(b"c" * 16) is None
