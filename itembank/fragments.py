@@ -219,7 +219,7 @@ class Fragments:
                 return None
             if self._old is None:
                 self._old = self._read()
-            self._writer = _SegmentWriter(self.path, self.scope, self._old.end if self._old.end else None)
+            self._writer = _SegmentWriter(self.path, self.scope, self._old.end if self._old.end else None, self._old.file)
         except OSError:
             return None
         self._writable = True
@@ -304,10 +304,11 @@ _FLUSH = 1 << 22  # bytes of values gathered before each write
 class _Pack:
     """A pack as read: its bytes, where each piece stands in them, and where its valid part ends."""
 
-    __slots__ = ("data", "index", "start", "end")
+    __slots__ = ("data", "index", "start", "end", "file")
 
     def __init__(self) -> None:
         self.data = b""
+        self.file: tuple[int, int] | None = None  # the file read: its inode and size
         self.index: dict[bytes, tuple[int, int]] = {}
         self.start = 0  # where the first segment begins (after the header line)
         self.end = 0  # where the last whole, undamaged segment ends (0: no usable pack)
@@ -326,6 +327,7 @@ class _Pack:
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
+                inode = os.fstat(fh.fileno()).st_ino
         except OSError:
             return pack
         line_end = data.find(b"\n")
@@ -335,7 +337,7 @@ class _Pack:
             return pack
         if not isinstance(header, dict) or header.get("format") != _MAGIC or header.get("version") != PACK_FORMAT or header.get("scope") != scope:
             return pack
-        pack.data, pack.start = data, line_end + 1
+        pack.data, pack.start, pack.file = data, line_end + 1, (inode, len(data))
         pack.end = pack._segments(pack.start)
         return pack
 
@@ -362,11 +364,12 @@ class _Pack:
 
 class _SegmentWriter:
     """A segment being written: at the end of a pack (``append_at``: where its last whole segment
-    ends; what follows is cut off), or as the one segment of a new pack in a temporary file renamed
+    ends; what follows is cut off, if the pack is still the file ``read``: its inode and size when
+    read), or as the one segment of a new pack in a temporary file renamed
     over the old one when finished (readers see the old pack or the whole new one).  Its head is
     written last, so a reader meanwhile (or after a crash) sees a damaged last segment: one it skips."""
 
-    def __init__(self, path: Path, scope: str, append_at: int | None = None) -> None:
+    def __init__(self, path: Path, scope: str, append_at: int | None = None, read: tuple[int, int] | None = None) -> None:
         self.path = path
         self.fresh = append_at is None
         self.begin: int | None = None  # where the segment starts, once this writer may write there
@@ -380,6 +383,9 @@ class _SegmentWriter:
         try:
             if append_at is not None:
                 _lock(self.file)
+                st = os.fstat(self.file.fileno())
+                if read is None or (st.st_ino, st.st_size) != read:
+                    raise OSError("the pack changed since it was read (another export of it)")
             if append_at is None:
                 header = {"format": _MAGIC, "version": PACK_FORMAT, "scope": scope}
                 self.file.write(json.dumps(header).encode("ascii") + b"\n")

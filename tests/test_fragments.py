@@ -319,12 +319,16 @@ def test_two_exports_of_one_pack_at_once_do_not_write_over_each_other(tmp_path: 
     first = Fragments(bank_dir, "fmt-bank", "s")
     first.put(b"a" * 16, b"one")
     first.save()
-    one, two = Fragments(bank_dir, "fmt-bank", "s"), Fragments(bank_dir, "fmt-bank", "s")
-    assert one.get(b"a" * 16) == two.get(b"a" * 16) == b"one"
+    one, two, late = (Fragments(bank_dir, "fmt-bank", "s") for _ in range(3))
+    assert one.get(b"a" * 16) == two.get(b"a" * 16) == late.get(b"a" * 16) == b"one"
     one.put(b"b" * 16, b"two")  # holds the pack until it saves
     two.put(b"c" * 16, b"three")
     assert two.get(b"c" * 16) == b"three"  # kept for this run
     two.save()
     one.save()
+    # one that read the pack before another export's segment was added does not cut it off
+    late.put(b"d" * 16, b"four")
+    late.save()
     after = Fragments(bank_dir, "fmt-bank", "s")
-    assert after.get(b"a" * 16) == b"one" and after.get(b"b" * 16) == b"two" and after.get(b"c" * 16) is None
+    assert after.get(b"a" * 16) == b"one" and after.get(b"b" * 16) == b"two"
+    assert after.get(b"c" * 16) is None and after.get(b"d" * 16) is None
