@@ -302,12 +302,16 @@ _FLUSH = 1 << 22  # bytes of values gathered before each write
 
 
 class _Pack:
-    """A pack as read: its bytes, where each piece stands in them, and where its valid part ends."""
+    """A pack as read: where each piece stands in it, and where its valid part ends.  The file stays
+    open (closed with this object) and a piece is read from it when asked for: an export's memory
+    holds the pieces it uses, not the whole pack (a few hundred MB at 100,000 items).  Its valid part
+    never changes while it is open: later exports only append after it, or replace the file (another
+    inode, while this one still reads the old)."""
 
-    __slots__ = ("data", "index", "start", "end", "file")
+    __slots__ = ("fh", "index", "start", "end", "file", "__weakref__")
 
     def __init__(self) -> None:
-        self.data = b""
+        self.fh: BinaryIO | None = None
         self.file: tuple[int, int] | None = None  # the file read: its inode and size
         self.index: dict[bytes, tuple[int, int]] = {}
         self.start = 0  # where the first segment begins (after the header line)
@@ -315,7 +319,13 @@ class _Pack:
 
     def get(self, key: bytes) -> bytes | None:
         where = self.index.get(key)
-        return None if where is None else self.data[where[0] : where[0] + where[1]]
+        if where is None or self.fh is None:
+            return None
+        try:
+            value = _read_at(self.fh, where[0], where[1])
+        except OSError:
+            return None
+        return value if len(value) == where[1] else None
 
     def size(self, key: bytes) -> int:
         where = self.index.get(key)
@@ -325,34 +335,44 @@ class _Pack:
     def read(cls, path: Path, scope: str) -> _Pack:
         pack = cls()
         try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-                inode = os.fstat(fh.fileno()).st_ino
+            fh = open(path, "rb")  # noqa: SIM115 - closed with the pack
         except OSError:
             return pack
-        line_end = data.find(b"\n")
+        weakref.finalize(pack, fh.close)
         try:
-            header = json.loads(data[:line_end]) if line_end > 0 else None
-        except (ValueError, UnicodeDecodeError):
-            return pack
-        if not isinstance(header, dict) or header.get("format") != _MAGIC or header.get("version") != PACK_FORMAT or header.get("scope") != scope:
-            return pack
-        pack.data, pack.start, pack.file = data, line_end + 1, (inode, len(data))
-        pack.end = pack._segments(pack.start)
+            line = fh.readline(1 << 16)
+            st = os.fstat(fh.fileno())
+            header = json.loads(line) if line.endswith(b"\n") else None
+            if not isinstance(header, dict) or header.get("format") != _MAGIC or header.get("version") != PACK_FORMAT or header.get("scope") != scope:
+                return pack
+            pack.fh, pack.start, pack.file = fh, len(line), (st.st_ino, st.st_size)
+            pack.end = pack._segments(fh, pack.start, st.st_size)
+        except (OSError, ValueError, UnicodeDecodeError):
+            pack.fh, pack.index, pack.end = None, {}, 0
         return pack
 
-    def _segments(self, at: int) -> int:
-        """Index the segments from ``at``, up to the first one that is cut short or damaged; where they end."""
-        data, view = self.data, memoryview(self.data)
-        while at + _SEGMENT.size <= len(data):
-            magic, size, count, crc = _SEGMENT.unpack_from(data, at)
+    def _segments(self, fh: BinaryIO, at: int, size_of_file: int) -> int:
+        """Index the segments from ``at``, up to the first one that is cut short or damaged (each
+        checked by its CRC-32, read a few MB at a time); where they end."""
+        while at + _SEGMENT.size <= size_of_file:
+            magic, size, count, crc = _SEGMENT.unpack(_read_at(fh, at, _SEGMENT.size))
             body = at + _SEGMENT.size
             values_end = body + size - count * _ENTRY.size
-            if magic != _SEGMENT_MAGIC or body + size > len(data) or values_end < body or zlib.crc32(view[body : body + size]) != crc:
+            if magic != _SEGMENT_MAGIC or body + size > size_of_file or values_end < body:
+                break
+            check, pos = 0, body
+            while pos < values_end:
+                chunk = _read_at(fh, pos, min(_FLUSH, values_end - pos))
+                if not chunk:
+                    break
+                check = zlib.crc32(chunk, check)
+                pos += len(chunk)
+            entries = _read_at(fh, values_end, count * _ENTRY.size)
+            if pos != values_end or len(entries) != count * _ENTRY.size or zlib.crc32(entries, check) != crc:
                 break
             found: dict[bytes, tuple[int, int]] = {}
             offset = body
-            for key, length in _ENTRY.iter_unpack(view[values_end : body + size]):
+            for key, length in _ENTRY.iter_unpack(entries):
                 found[key] = (offset, length)
                 offset += length
             if offset != values_end:
@@ -360,6 +380,14 @@ class _Pack:
             self.index.update(found)
             at = body + size
         return at
+
+
+def _read_at(fh: BinaryIO, offset: int, size: int) -> bytes:
+    """``size`` bytes of ``fh`` from ``offset`` (fewer at its end)."""
+    if hasattr(os, "pread"):
+        return os.pread(fh.fileno(), size, offset)
+    fh.seek(offset)
+    return fh.read(size)
 
 
 class _SegmentWriter:
@@ -489,7 +517,7 @@ def read_pack(path: Path, scope: str) -> dict[bytes, bytes]:
     """A pack's pieces (its segments up to the first damaged one), or ``{}`` when it is missing,
     not a pack or of another scope."""
     pack = _Pack.read(path, scope)
-    return {key: pack.data[at : at + size] for key, (at, size) in pack.index.items()}
+    return {key: value for key in pack.index if (value := pack.get(key)) is not None}
 
 
 def json_piece(value: Any) -> bytes:
