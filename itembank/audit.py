@@ -32,11 +32,14 @@ from __future__ import annotations
 import hashlib
 import html
 import io
+import os
 import re
+import sys
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, AnyStr
+from typing import IO, TYPE_CHECKING, AnyStr
 
 import pyromark
 from lxml import etree
@@ -280,6 +283,12 @@ class _Files:
         every = list(self._result.files) if self._result.files is not None else self._open().namelist()
         return [n for n in every if n.lower().endswith(_TEXT_FILES)]
 
+    def stream(self, name: str) -> IO[bytes]:
+        """The file's bytes as a stream (a zip member decompressed as it is read, its CRC-32 checked at its end)."""
+        if self._result.files is not None:
+            return io.BytesIO(self._result.files[name])
+        return self._open().open(name)
+
     def identity(self, name: str) -> bytes:
         """What tells the file's bytes apart without reading them: in a zip its CRC-32 and sizes (the
         bytes of a file unpacked from it are checked against those), else a hash of the bytes."""
@@ -363,26 +372,125 @@ class _Copies:
 
 
 class _Slices:
-    """An item's copies in a Canvas package (the quiz's and its question bank's), kept as where they
-    stand in their files' bytes and read (:meth:`load`) only when the audit comes to the item: a
-    package of 100,000 items holds ~1 GB of XML, which the decoded copies of every item doubled."""
+    """An item's copies in a Canvas package (the quiz's and its question bank's), kept aside as they
+    stand in their files' bytes (:class:`_Spill`) and read (:meth:`load`) only when the audit comes
+    to the item: a package of 100,000 items holds ~1 GB of XML, which is never held in memory whole."""
 
-    __slots__ = ("fmt", "spans")
+    __slots__ = ("fmt", "spill", "spans")
 
-    def __init__(self, fmt: str) -> None:
-        self.fmt = fmt
-        self.spans: list[tuple[bytes, int, int]] = []
+    def __init__(self, fmt: str, spill: _Spill) -> None:
+        self.fmt, self.spill = fmt, spill
+        self.spans: list[tuple[int, int]] = []  # (where, length) of each copy in the spill
 
     def load(self) -> _Own | _Copies:
-        parts = [_Own(self.fmt, data[begin:end].decode("utf-8")) for data, begin, end in self.spans]
+        parts = [_Own(self.fmt, self.spill.read(at, size).decode("utf-8")) for at, size in self.spans]
         return parts[0] if len(parts) == 1 else _Copies(parts)
 
     def identity(self) -> bytes:
         h = hashlib.blake2b(digest_size=16)
-        for data, begin, end in self.spans:
-            h.update(memoryview(data)[begin:end])
+        for at, size in self.spans:
+            h.update(self.spill.read(at, size))
             h.update(b"\0")
         return h.digest()
+
+
+class _Spill:
+    """Bytes put aside until the audit comes to them: in memory while they are few, then in an
+    unnamed temporary file (the disk holds what memory would), read back with ``os.pread``, which
+    moves no shared file position (the audit's forked processes read the same file).  Written with
+    :meth:`add`, then :meth:`done`; where no temporary file can be written, it stays in memory."""
+
+    #: Bytes held in memory before they go to a file.
+    MEMORY = 8 << 20
+    #: Bytes gathered before each write to the file.
+    _BATCH = 1 << 20
+
+    def __init__(self) -> None:
+        self._memory: bytearray | None = bytearray()
+        self._file: IO[bytes] | None = None
+        self._pending = bytearray()
+        self._written = 0  # bytes in the file
+        self.size = 0
+
+    def add(self, data: bytes) -> int:
+        """Put ``data`` aside; where it is (for :meth:`read`)."""
+        at = self.size
+        self.size += len(data)
+        if self._memory is not None:
+            self._memory += data
+            if len(self._memory) > self.MEMORY:
+                self._to_file()
+            return at
+        self._pending += data
+        if len(self._pending) >= self._BATCH:
+            self._flush()
+        return at
+
+    def done(self) -> None:
+        """Every byte added is readable (and a forked process reads the same file)."""
+        if self._pending:
+            self._flush()
+
+    def read(self, at: int, size: int) -> bytes:
+        if self._memory is not None:
+            return bytes(self._memory[at : at + size])
+        if self._pending:
+            self._flush()
+            if self._memory is not None:  # the file failed: all of it is in memory now
+                return bytes(self._memory[at : at + size])
+        return self._pread(at, size)
+
+    def _pread(self, at: int, size: int) -> bytes:
+        assert self._file is not None
+        parts: list[bytes] = []
+        while size:
+            chunk = os.pread(self._file.fileno(), size, at)
+            if not chunk:
+                raise OSError(f"the audit's temporary file ended at {at}")
+            parts.append(chunk)
+            at += len(chunk)
+            size -= len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._memory = bytearray()
+        self._pending = bytearray()
+        self.size = self._written = 0
+
+    def __enter__(self) -> _Spill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _to_file(self) -> None:
+        try:
+            self._file = tempfile.TemporaryFile(prefix="itembank-audit-")
+        except OSError:
+            self.MEMORY = sys.maxsize  # no file: memory it is
+            return
+        self._pending, self._memory = self._memory or bytearray(), None
+        self._flush()
+
+    def _flush(self) -> None:
+        assert self._file is not None
+        data, fd = self._pending, self._file.fileno()
+        try:
+            done = 0
+            while done < len(data):
+                done += os.pwrite(fd, data[done:] if done else data, self._written + done)
+        except OSError:  # the disk is full: what the file holds comes back to memory, and stays there
+            memory = bytearray(self._pread(0, self._written)) if self._written else bytearray()
+            memory += self._pending
+            self._file.close()
+            self._file, self._memory, self._pending = None, memory, bytearray()
+            self.MEMORY = sys.maxsize
+            return
+        self._written += len(self._pending)
+        self._pending = bytearray()
 
 
 #: An item's own part of an output, as :func:`_per_item` finds it (read further when the audit comes to it).
@@ -591,10 +699,11 @@ _MOODLE_ID = re.compile(r"<idnumber>([^<]*)</idnumber>")
 _MOODLE_ID_BYTES = re.compile(rb"<idnumber>([^<]*)</idnumber>")
 
 
-def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Entry]:
+def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None = None) -> dict[str, _Entry]:
     """Each item's own output, for the formats whose layout is known; {} for the others.  The files
     are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
-    as in its text), each part decoded alone: only the parts stay."""
+    as in its text), each part decoded alone: only the parts stay.  ``spill``: where a Canvas
+    package's parts are put aside (closed by the caller; without it, one that closes when dropped)."""
     out: dict[str, _Entry] = {}
     if fmt == "markdown":
         out.update(_printed_parts(bank, result))
@@ -627,16 +736,20 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult) -> dict[str, _Entry]:
     elif fmt == "canvas":
         # Each item is in the quiz and in its topic's question bank: <item title="id or title"> with,
         # for a titled item, an itembank_id field.
+        # Each file is read as a stream and each item's bytes are put aside (``spill``) as it passes.
         copies: dict[str, _Slices] = {}
-        quiz_files = _sorted_outputs(result, lambda n: n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml"))
-        for _name, data in quiz_files:
-            for begin, end in _spans(data, b"<item ", b"</item>", last=True):
-                field = _CANVAS_ID_FIELD_BYTES.search(data, begin, end)
-                title = _CANVAS_TITLE_BYTES.match(data, begin, end)
-                written = field.group(1) if field else (title.group(1) if title else None)
-                if written:
-                    name = html.unescape(written.decode("utf-8"))
-                    copies.setdefault(name, _Slices(fmt)).spans.append((data, begin, end))
+        package = _Files(result)
+        spill = _Spill() if spill is None else spill
+        for member in sorted(n for n in package.names() if n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")):
+            with package.stream(member) as stream:
+                for raw in _streamed_parts(stream, b"<item ", b"</item>"):
+                    field = _CANVAS_ID_FIELD_BYTES.search(raw)
+                    title = _CANVAS_TITLE_BYTES.match(raw)
+                    written = field.group(1) if field else (title.group(1) if title else None)
+                    if written:
+                        name = html.unescape(written.decode("utf-8"))
+                        copies.setdefault(name, _Slices(fmt, spill)).spans.append((spill.add(raw), len(raw)))
+        spill.done()
         out.update(copies)
     elif fmt == "gift":
         for block in _single(result).decode("utf-8").split("\n\n"):
@@ -722,6 +835,32 @@ def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> 
     output of 10,000 items is 36-60 MB: each copy of it counts)."""
     for begin, stop in _spans(document, start, end, last):
         yield document[begin:stop]
+
+
+#: How much of a package file :func:`_streamed_parts` reads at a time.
+_READ = 1 << 20
+
+
+def _streamed_parts(stream: IO[bytes], start: bytes, end: bytes, size: int = _READ) -> Iterator[bytes]:
+    """``_parts(stream.read(), start, end, last=True)``, read ``size`` bytes at a time: only the
+    bytes since the last ``end`` are held (a part, and what stands between parts)."""
+    held, scan = b"", 0
+    while True:
+        chunk = stream.read(size)
+        held = held + chunk if held else chunk
+        # As _spans reads the whole: from the previous end (here, the start of ``held``) to each end.
+        # No end starts before ``scan`` (the last search reached there).
+        previous, at = 0, held.find(end, scan)
+        while at >= 0:
+            begin = held.rfind(start, previous, at)
+            previous = at + len(end)
+            if begin >= 0:
+                yield held[begin:previous]
+            at = held.find(end, previous)
+        if not chunk:
+            return
+        held = held[previous:]
+        scan = max(0, len(held) - len(end) + 1)
 
 
 def _spans(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> Iterator[tuple[int, int]]:
@@ -861,7 +1000,11 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
         # json is the model itself (checked against bank.schema.json by the tests); a third-party
         # format's output is not something this module knows how to read.
         return []
-    per_item = _per_item(fmt, bank, result)
+    with _Spill() as spill:
+        return _audit(fmt, bank, result, renderer, fragments, jobs, _per_item(fmt, bank, result, spill))
+
+
+def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None, jobs: int, per_item: dict[str, _Entry]) -> list[str]:
     skipped = {i for i, _ in result.skipped}
     todo: list[tuple[AnyItem, bytes | None]] = []
     for item in _as_delivered(bank.items, per_item):

@@ -588,6 +588,69 @@ def test_the_canvas_audit_wants_each_text_in_the_quiz_and_in_the_bank_copy() -> 
     assert audit.audit("canvas", _bank(titled), package(named, named), r) == []
 
 
+_MARKUP = st.lists(st.sampled_from([b"<item ", b"</item>", b"<item", b"</item", b"item>", b"<", b">", b"x", b"\n", b"<i"]), max_size=40).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_MARKUP, size=st.integers(min_value=1, max_value=20))
+@example(document=b"<item a</item><item b</item>", size=7)
+def test_a_package_file_read_as_a_stream_is_cut_as_it_is_cut_whole(document: bytes, size: int) -> None:
+    """The Canvas audit reads each package file a chunk at a time: the items' parts are those of the whole file."""
+    import io
+
+    streamed = list(audit._streamed_parts(io.BytesIO(document), b"<item ", b"</item>", size))
+    assert streamed == list(audit._parts(document, b"<item ", b"</item>", last=True))
+
+
+def test_the_audit_puts_large_parts_aside_in_a_file_and_reads_them_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    parts = [bytes([65 + k % 26]) * (k * 37 % 500 + 1) for k in range(200)]
+    with audit._Spill() as spill:
+        spill.MEMORY = 1000
+        spill._BATCH = 3000  # type: ignore[misc]
+        where = [(spill.add(p), len(p)) for p in parts]
+        spill.done()
+        assert spill._file is not None and spill._memory is None  # on disk, not in memory
+        assert [spill.read(at, n) for at, n in where] == parts
+    # a disk that fills up: what was written comes back to memory, and the rest stays there
+    real = os.pwrite
+    calls = []
+
+    def pwrite(fd: int, data: bytes, at: int) -> int:
+        calls.append(at)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        return real(fd, data, at)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    with audit._Spill() as spill:
+        spill.MEMORY = 1000
+        spill._BATCH = 3000  # type: ignore[misc]
+        where = [(spill.add(p), len(p)) for p in parts]
+        spill.done()
+        assert len(calls) == 3 and spill._file is None and spill._memory is not None
+        assert [spill.read(at, n) for at, n in where] == parts
+
+
+def test_the_canvas_audit_finds_the_same_with_its_parts_in_a_file(monkeypatch: pytest.MonkeyPatch, all_types_bank) -> None:
+    import dataclasses
+
+    from itembank.formats import ExportContext, get_exporter
+
+    r = Renderer()
+    result = get_exporter("canvas").export(all_types_bank, ExportContext(renderer=r, options=ExportOptions(unzipped=True)))
+    assert result.files is not None
+    item = next(i for i in all_types_bank.items if i.type == "multiple_choice" and i.hints)
+    quiz = next(n for n in result.files if n.endswith(".xml") and "/" in n and not n.endswith("assessment_meta.xml"))
+    assert result.files[quiz].count(item.hints[0].encode()) == 1
+    lost = dataclasses.replace(result, files={**result.files, quiz: result.files[quiz].replace(item.hints[0].encode(), b"Zzzzq")})
+    in_memory = [audit.audit("canvas", all_types_bank, x, r) for x in (result, lost)]
+    assert in_memory == [[], [f"[{item.id}] hints[0] is not in the output and no note says why: {item.hints[0][:60]!r}"]]
+    monkeypatch.setattr(audit._Spill, "MEMORY", 64)  # every part of the package goes to the file
+    assert [audit.audit("canvas", all_types_bank, x, r) for x in (result, lost)] == in_memory
+
+
 @pytest.mark.parametrize("fmt", ["qti21", "moodle", "gift", "markdown", "canvas"])
 def test_the_audit_shared_out_finds_what_one_process_finds(monkeypatch: pytest.MonkeyPatch, all_types_bank, fmt: str) -> None:
     """Over 1, 2 or 3 processes the audit reports the same findings in the same order, on an export
