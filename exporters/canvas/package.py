@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,8 +116,9 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
         result.notes.append(shuffle_note)
     topics = list(dict.fromkeys(i.topic or "General" for i in exported.values()))
     members.write(f"{qident}/assessment_meta.xml", _assessment_meta(bank, qident, exported, html))
-    # With the fragment cache every question is in memory already (the pack): so are the bank copies.
-    with io.BytesIO() if ctx.fragments is not None else tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
+    # The bank copies wait on disk, with the fragment cache too: they are copies (the pack's pieces,
+    # when the pack has them, are other bytes), ~500 MB of them for 100,000 items.
+    with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
         spool = BankSpool(spool_file)
         written: set[str] = set()
         cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments) if ctx.fragments is not None else None
