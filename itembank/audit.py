@@ -209,14 +209,6 @@ def _outputs(result: ExportResult) -> Iterator[tuple[str, bytes]]:
     yield "", data
 
 
-def _sorted_outputs(result: ExportResult, keep: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
-    """The text files whose names ``keep`` takes, in the order of their names, read one at a time
-    (a zip's directory read once)."""
-    files = _Files(result)
-    for name in sorted(n for n in files.names() if keep(n)):
-        yield name, files.read(name)
-
-
 def _single(result: ExportResult) -> bytes:
     """A one-file output's bytes (what ``_outputs`` gives under the name "")."""
     return dict(_outputs(result))[""]
@@ -372,9 +364,10 @@ class _Copies:
 
 
 class _Slices:
-    """An item's copies in a Canvas package (the quiz's and its question bank's), kept aside as they
-    stand in their files' bytes (:class:`_Spill`) and read (:meth:`load`) only when the audit comes
-    to the item: a package of 100,000 items holds ~1 GB of XML, which is never held in memory whole."""
+    """An item's part of a package file (a workbook row), or its copies (in a Canvas package, the
+    quiz's and its question bank's), kept aside as they stand in their files' bytes (:class:`_Spill`)
+    and read (:meth:`load`) only when the audit comes to the item: a Canvas package of 100,000 items
+    holds ~1 GB of XML, a workbook ~400 MB, which is never held in memory whole."""
 
     __slots__ = ("fmt", "spill", "spans")
 
@@ -703,7 +696,8 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
     """Each item's own output, for the formats whose layout is known; {} for the others.  The files
     are read one at a time, and a large one is sliced as bytes (its markers are ASCII: the same cuts
     as in its text), each part decoded alone: only the parts stay.  ``spill``: where a Canvas
-    package's parts are put aside (closed by the caller; without it, one that closes when dropped)."""
+    package's and a workbook's parts are put aside (closed by the caller; without it, one that
+    closes when dropped)."""
     out: dict[str, _Entry] = {}
     if fmt == "markdown":
         out.update(_printed_parts(bank, result))
@@ -726,13 +720,21 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
                 if ident and ident.group(1):
                     out[html.unescape(ident.group(1))] = _Own(fmt, question)
     elif fmt == "xlsx":
-        # A row per item, its id in column A (the Items sheet; the first sheet that has the item).
-        for _name, sheet in _sorted_outputs(result, lambda n: n.startswith("xl/worksheets/")):
-            for raw in _parts(sheet, b"<row", b"</row>"):
-                row = raw.decode("utf-8")
-                ident = _XLSX_ID.search(row)
-                if ident:
-                    out.setdefault(html.unescape(ident.group(1)), _Own(fmt, row))
+        # A row per item, its id in column A (the Items sheet; the first sheet that has the item),
+        # each sheet read as a stream and each item's row put aside (``spill``) as it passes.
+        spill = _Spill() if spill is None else spill
+        package = _Files(result)
+        for member in sorted(n for n in package.names() if n.startswith("xl/worksheets/")):
+            with package.stream(member) as stream:
+                for raw in _streamed_parts(stream, b"<row", b"</row>"):
+                    ident = _XLSX_ID.search(raw.decode("utf-8"))
+                    if ident:
+                        name = html.unescape(ident.group(1))
+                        if name not in out:
+                            row = _Slices(fmt, spill)
+                            row.spans.append((spill.add(raw), len(raw)))
+                            out[name] = row
+        spill.done()
     elif fmt == "canvas":
         # Each item is in the quiz and in its topic's question bank: <item title="id or title"> with,
         # for a titled item, an itembank_id field.
@@ -742,7 +744,7 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         spill = _Spill() if spill is None else spill
         for member in sorted(n for n in package.names() if n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")):
             with package.stream(member) as stream:
-                for raw in _streamed_parts(stream, b"<item ", b"</item>"):
+                for raw in _streamed_parts(stream, b"<item ", b"</item>", last=True):
                     field = _CANVAS_ID_FIELD_BYTES.search(raw)
                     title = _CANVAS_TITLE_BYTES.match(raw)
                     written = field.group(1) if field else (title.group(1) if title else None)
@@ -841,18 +843,19 @@ def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> 
 _READ = 1 << 20
 
 
-def _streamed_parts(stream: IO[bytes], start: bytes, end: bytes, size: int = _READ) -> Iterator[bytes]:
-    """``_parts(stream.read(), start, end, last=True)``, read ``size`` bytes at a time: only the
-    bytes since the last ``end`` are held (a part, and what stands between parts)."""
+def _streamed_parts(stream: IO[bytes], start: bytes, end: bytes, last: bool = False, size: int = _READ) -> Iterator[bytes]:
+    """``_parts(stream.read(), start, end, last)``, read ``size`` bytes at a time: only the bytes
+    since the last ``end`` are held (a part, and what stands between parts)."""
     held, scan = b"", 0
     while True:
         chunk = stream.read(size)
         held = held + chunk if held else chunk
+        find = held.rfind if last else held.find
         # As _spans reads the whole: from the previous end (here, the start of ``held``) to each end.
         # No end starts before ``scan`` (the last search reached there).
         previous, at = 0, held.find(end, scan)
         while at >= 0:
-            begin = held.rfind(start, previous, at)
+            begin = find(start, previous, at)
             previous = at + len(end)
             if begin >= 0:
                 yield held[begin:previous]
