@@ -29,6 +29,8 @@ _MATH_OR_IMAGE = re.compile(r'<span class="math[^"]*">[^<]*</span>|<img\b[^>]*>'
 _ANY_TAG = re.compile(r"<[^>]*>")
 _WORD = re.compile(r"\w+")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+#: How many parsed trees a renderer keeps (:meth:`Renderer.tree`), the latest asked for.
+_TREES = 1024
 
 
 class Renderer:
@@ -59,6 +61,8 @@ class Renderer:
                 # Validation keeps such text out of exports; this keeps a library caller from crashing.
                 out = etree.Element("div")
                 etree.SubElement(out, "p").text = text
+            if len(self._tree) >= _TREES:  # the oldest goes (most texts are asked for once: a tree of each would stay)
+                del self._tree[next(iter(self._tree))]
             self._tree[text] = out
         return out
 

@@ -559,3 +559,24 @@ def test_an_item_that_fails_in_a_worker_process_is_a_clear_error(monkeypatch: py
     for jobs in (1, 2, 3):  # q3 is in share 1 of 2 and share 0 of 3: a child's error and the parent's
         with pytest.raises(ItembankError, match=r"item q3: text cannot be written as XML"):
             export(bank, "qti21", jobs=jobs)
+
+
+def test_the_renderer_keeps_its_latest_trees_only(monkeypatch: pytest.MonkeyPatch, all_types_bank) -> None:
+    """A renderer keeps the trees of the texts asked for last, not one of every text (most are asked
+    for once: 100,000 items' trees took ~100 MB); an export whose texts' trees are let go and parsed
+    again writes the same bytes."""
+    import itembank.render as render
+    from itembank.formats import get_exporter
+
+    r = Renderer()
+    texts = [f"Text *{n}* with `code`" for n in range(render._TREES + 10)]
+    first = r.tree(texts[0])
+    assert r.tree(texts[0]) is first  # kept while recent
+    for text in texts:
+        r.tree(text)
+    assert len(r._tree) == render._TREES and texts[0] not in r._tree
+    again = r.tree(texts[0])
+    assert again is not first and etree.tostring(again) == etree.tostring(first)
+    kept = get_exporter("qti21").export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data
+    monkeypatch.setattr(render, "_TREES", 1)
+    assert get_exporter("qti21").export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data == kept
