@@ -30,8 +30,8 @@ def children(monkeypatch: pytest.MonkeyPatch) -> list[forked.Child[object]]:
     started: list[forked.Child[object]] = []
     original = forked.Child._start
 
-    def start(self: forked.Child[object], body: object) -> None:
-        original(self, body)  # type: ignore[arg-type]
+    def start(self: forked.Child[object], *how: object) -> None:
+        original(self, *how)  # type: ignore[arg-type]
         started.append(self)
 
     monkeypatch.setattr(forked.Child, "_start", start)
@@ -58,6 +58,22 @@ def test_child_that_fails_or_dies_gives_no_result() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
     with forked.Child(die) as child:
+        assert child.result() == (False, None)
+
+
+def test_a_large_result_comes_back_whole_and_one_cut_short_gives_none() -> None:
+    """A child's value is pickled into the data file as it is made and unpickled from it: megabytes
+    come back intact; a child that dies half way through sending its value gives no result."""
+    pages = [bytes([n]) * (1 << 20) for n in range(8)]
+    with forked.Child(lambda: pages) as child:
+        assert child.result() == (True, pages)
+
+    class DiesWhenSent:
+        def __reduce__(self) -> tuple[object, ...]:
+            os.kill(os.getpid(), signal.SIGKILL)
+            raise AssertionError("unreachable")
+
+    with forked.Child(lambda: [*pages, DiesWhenSent()]) as child:
         assert child.result() == (False, None)
 
 
