@@ -315,3 +315,21 @@ def test_small_banks_stay_in_one_process(seed_bank: Bank, monkeypatch: pytest.Mo
     monkeypatch.setattr(site, "shared_out", lambda work, tasks, jobs: jobs_seen.append(jobs) or real(work, tasks, jobs))
     export(seed_bank, "html", jobs=4)
     assert len(seed_bank.items) < site.PARALLEL_FROM and jobs_seen == [1]
+
+
+def test_page_texts_keep_only_what_they_reworked() -> None:
+    """The pages' texts are the renderer's HTML (kept by the renderer) or, with math or an image,
+    reworked and kept here once: never a second copy of every text of the bank."""
+    from markupsafe import Markup
+
+    from itembank.exporters.html.content import HtmlText
+    from itembank.render import Renderer
+
+    r = Renderer()
+    text = HtmlText(r)
+    plain, math = "A *plain* text", "Area $\\pi r^2$ here"
+    assert text.block(plain) == Markup(r.html(plain)) and text.inline(plain) == Markup(r.inline_html(plain))
+    assert text.block(plain) == text.block(plain) and plain not in text._block and plain not in text._inline
+    shown = text.block(math)
+    assert "<math" in shown and text.block(math) is shown and math in text._block
+    assert "<math" in text.inline(math) and math in text._inline

@@ -61,6 +61,8 @@ class HtmlText:
     def __init__(self, renderer: Renderer) -> None:
         self.renderer = renderer
         self.media: set[str] = set()
+        # The texts reworked (math, images), by their Markdown: the others are the renderer's HTML,
+        # which the renderer keeps (a second copy of every text here was ~300 MB at 100,000 items).
         self._block: dict[str, Markup] = {}
         self._inline: dict[str, Markup] = {}
         self._cloze: dict[tuple[str, tuple[Blank, ...], str], tuple[Markup, frozenset[str]]] = {}
@@ -73,7 +75,10 @@ class HtmlText:
             return Markup("")
         out = self._block.get(text)
         if out is None:
-            out = self._block[text] = Markup(self._fix(text))
+            html = self._fix(text)
+            out = Markup(html)
+            if html is not self.renderer.html(text):  # reworked: kept (the renderer keeps its own HTML)
+                self._block[text] = out
         return out
 
     def inline(self, text: str | None) -> Markup:
@@ -83,9 +88,12 @@ class HtmlText:
         out = self._inline.get(text)
         if out is None:
             html = self._fix(text)
+            reworked = html is not self.renderer.html(text)
             if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
                 html = html[3:-4]
-            out = self._inline[text] = Markup(html)
+            out = Markup(html)
+            if reworked:
+                self._inline[text] = out
         return out
 
     def plain(self, text: str) -> str:
