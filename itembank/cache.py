@@ -186,7 +186,11 @@ def _read_pack(path: Path, fingerprint: str) -> dict[str, Any]:
 
 def _write_pack(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
     """Write a pack atomically: readers see the old pack or the whole new one."""
-    body = json.dumps(entries, separators=(",", ":")).encode("ascii")  # ensure_ascii: the faster C path
+    _write_body(path, fingerprint, json.dumps(entries, separators=(",", ":")).encode("ascii"))  # ensure_ascii: the faster C path
+
+
+def _write_body(path: Path, fingerprint: str, body: bytes) -> None:
+    """Write a pack whose body (a JSON object) is ``body``, atomically."""
     header = {"format": _MAGIC, "version": FORMAT, "fingerprint": fingerprint, "blake2b": hashlib.blake2b(body, digest_size=20).hexdigest()}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -286,18 +290,20 @@ class CheckCache:
             return
         for name in {p.stem for p in folder.glob("??.json")} | {key[:2] for key in self._used}:
             self._shard(name)
-        merged = {**self._items, **self._new_items}
-        shards: dict[str, dict[str, Any]] = {}
+        shards: dict[str, list[str]] = {}  # shard -> the keys it is to hold
         for key in self._used:
-            if key in merged:
-                shards.setdefault(key[:2], {})[key] = merged[key]
+            if key in self._new_items or key in self._items:
+                shards.setdefault(key[:2], []).append(key)
         touched = {key[:2] for key in self._new_items}
         for name in sorted(self._shards):
-            want = shards.get(name, {})
-            if name not in touched and want.keys() == self._shards[name]:
+            want = shards.get(name, [])
+            if name not in touched and set(want) == self._shards[name]:
                 continue
             if want:
-                _write_pack(folder / f"{name}.json", self.fingerprint, want)
+                # The item data as JSON text, spliced as written (made this run) or written again (read from the shard).
+                texts = (self._new_items.get(key) or json.dumps(self._items[key], separators=(",", ":")) for key in want)
+                body = "{" + ",".join(f"{json.dumps(key)}:{text}" for key, text in zip(want, texts)) + "}"
+                _write_body(folder / f"{name}.json", self.fingerprint, body.encode("ascii"))
             else:
                 (folder / f"{name}.json").unlink(missing_ok=True)
 
@@ -350,7 +356,9 @@ class CheckCache:
             "l": result.loaded,
             "g": [[ref, status] for ref, status in self.ctx.image_log],
         }
-        self._new_items[key] = result.raws if result.raws is not None else []
+        # Kept as JSON text, not as the parsed data: 100,000 items' dicts held to the end of the run
+        # would sit among the models in memory the process keeps after freeing them.
+        self._new_items[key] = json.dumps(result.raws if result.raws is not None else [], separators=(",", ":"))
         result.key = key
         return result
 
@@ -361,7 +369,8 @@ class CheckCache:
         raws = None
         if need_raws:
             self._shard(key[:2])
-            raws = self._new_items.get(key, self._items.get(key))
+            made = self._new_items.get(key)
+            raws = json.loads(made) if made is not None else self._items.get(key)
             if raws is None:
                 return None
         try:

@@ -49,6 +49,19 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def give_back_memory() -> None:
+    """Give the C allocator's free memory back to the system (glibc's ``malloc_trim``; nothing where
+    there is none).  Freed memory stays in the process otherwise, and a forked child counts it as
+    its own (copy-on-write pages are resident in both)."""
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
+
+
 def fork_safe() -> bool:
     """Whether this process may fork a worker: ``fork`` exists, one thread runs, not macOS (where a
     forked child of a process that loaded system frameworks may crash; Python's own default start
