@@ -77,12 +77,18 @@ class Run:
     rc: int
 
 
+#: Every run does the whole work, as the peers do: itembank's check and fragment caches (on by
+#: default since they landed) would make every run after the first a warm one, compared with a
+#: peer that has none (``incremental_bench.py`` measures the caches).
+NO_CACHE = {**os.environ, "ITEMBANK_NO_CACHE": "1"}
+
+
 def run_process(cmd: list[str], cwd: Path, log: Path) -> Run:
     """Run ``cmd`` to completion; output goes to ``log`` (a pipe could fill up and stall it)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as fh:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, env=NO_CACHE)
         try:
             # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix every child so far).
             _, status, usage = os.wait4(proc.pid, 0)

@@ -250,3 +250,16 @@ def test_no_benchmark_script_shadows_a_standard_module() -> None:
     ``lint_pass.py`` crashed)."""
     scripts = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}
     assert not scripts & set(sys.stdlib_module_names)
+
+
+@pytest.mark.parametrize("script", ["run", "build_bench"])
+def test_timed_commands_run_without_the_caches(script: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The benchmarks compare whole runs (with a peer, or with each other): the check and fragment
+    caches, on by default, would make every run after the first a warm one."""
+    monkeypatch.delenv("ITEMBANK_NO_CACHE", raising=False)  # as a user runs them (the tests turn the caches off)
+    module = _load(script)
+    probe = [sys.executable, "-c", "import os, sys; sys.exit(0 if os.environ.get('ITEMBANK_NO_CACHE') == '1' else 3)"]
+    if script == "run":
+        assert module.run_process(probe, tmp_path, tmp_path / "log").rc == 0
+    else:
+        module.timed(probe)  # exits the benchmark (SystemExit) when the command fails
