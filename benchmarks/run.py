@@ -237,14 +237,11 @@ def prepare_inputs(sizes: list[int]) -> dict[str, float]:
 
 
 def bank_files(bank: Path) -> list[str]:
-    """Item files relative to the bank, sorted: exactly what ``itembank validate`` reads."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(bank):
-        dirnames.sort()
-        for name in filenames:
-            if name.endswith((".yaml", ".yml", ".json")) and not (Path(dirpath) == bank and name == "itembank.yaml"):
-                out.append(os.path.relpath(os.path.join(dirpath, name), bank))
-    return sorted(out)
+    """Item files relative to the bank, sorted: exactly what ``itembank validate`` reads (its own
+    discovery: hidden folders such as the check cache's, and media/assessments, left out)."""
+    from itembank.validate import discover
+
+    return sorted(os.path.relpath(path, bank) for path in discover(bank))
 
 
 def argv_batches(prefix: list[str], args: list[str]) -> list[list[str]]:

@@ -263,3 +263,16 @@ def test_timed_commands_run_without_the_caches(script: str, tmp_path: Path, monk
         assert module.run_process(probe, tmp_path, tmp_path / "log").rc == 0
     else:
         module.timed(probe)  # exits the benchmark (SystemExit) when the command fails
+
+
+def test_the_reference_validator_gets_the_files_itembank_validates(tmp_path: Path) -> None:
+    """check-jsonschema is given the item files only: not the check cache's packs (JSON with a
+    header line, which it cannot read), nor media or assessments."""
+    import shutil
+
+    bank = tmp_path / "bank"
+    shutil.copytree(ROOT / "items", bank, ignore=shutil.ignore_patterns(".itembank-cache"))
+    (bank / ".itembank-cache" / "v1" / "items").mkdir(parents=True)
+    (bank / ".itembank-cache" / "v1" / "items" / "ab.json").write_text('{"header": 1}\n{}', encoding="utf-8")
+    files = _load("run").bank_files(bank)
+    assert files and not [f for f in files if ".itembank-cache" in f or f.startswith(("media/", "assessments/"))]
