@@ -19,7 +19,7 @@ from itembank.normalize import to_data
 
 
 class JsonExporter:
-    build_cost = 0.5
+    build_cost = 0.4  # see itembank.formats.Exporter
     name = "json"
     description = "the normalized bank as one JSON document (schemas/bank.schema.json)"
     default_output = "bank.json"

@@ -537,6 +537,7 @@ def media_files(bank: Bank, items: Iterable[AnyItem], renderer: Renderer, result
 
 
 class MarkdownExporter:
+    build_cost = 0.8  # see itembank.formats.Exporter
     name = "markdown"
     description = "printable student paper, answer key and flashcards (CommonMark/GFM for pandoc and GitHub)"
     default_output = "print"

@@ -961,7 +961,7 @@ def _save(wb: Workbook, splice: dict[Any, IO[bytes]]) -> bytes:
 
 
 class XlsxExporter:
-    build_cost = 2.0
+    build_cost = 2.3  # the lint column included; see itembank.formats.Exporter
     name = "xlsx"
     description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
     default_output = "review.xlsx"

@@ -110,7 +110,11 @@ class Exporter(Protocol):
     # A format that takes ``status`` also says which statuses it exports by default, as a class
     # attribute ``default_status`` (a tuple of STATUSES); without one, every status.
     # A format may say what an item costs it relative to the others, as a class attribute
-    # ``build_cost`` (a float; without one, 1.0): a build with workers starts the costliest first.
+    # ``build_cost`` (a float; without one, 1.0): a build with workers starts the costliest first,
+    # so that no long export starts last while the other workers idle.  The built-in formats' costs
+    # are the CPU time of each export's worker in a 2-worker build of the 10,000 generated items
+    # (benchmarks/), relative to a QTI package's 3.0 (2026-12-02, two builds): qti 3.0, xlsx 2.3,
+    # canvas 2.2, moodle 1.9, gift 1.2, html 1.0, markdown 0.8, json 0.4.
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult: ...
 

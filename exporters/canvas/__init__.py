@@ -34,7 +34,7 @@ from .zipstream import Members, ZipView
 
 
 class CanvasExporter:
-    build_cost = 2.0
+    build_cost = 2.2  # see itembank.formats.Exporter
     name = "canvas"
     description = "Canvas QTI 1.2 .zip (Classic Quizzes import, question banks per topic)"
     default_output = "canvas.zip"

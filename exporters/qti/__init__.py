@@ -32,7 +32,7 @@ __all__ = ["QTI21", "QTI30", "Profile", "QtiExporter", "build_files", "check_fil
 class QtiExporter:
     """The exporter of one QTI version: ``qti21`` and ``qti30`` are its two instances."""
 
-    build_cost = 3.0  # an item file of XHTML elements each, zipped (see benchmarks/build_bench.py)
+    build_cost = 3.0  # an item file of XHTML elements each, zipped (the costliest; see itembank.formats.Exporter)
 
     options = frozenset({"check", "unzipped", "status", "expand_variants"})
     default_status = DELIVERY_STATUSES
