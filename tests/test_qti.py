@@ -523,6 +523,7 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
     from conftest import ROOT, count_shares, generated_bank
     from itembank.api import export
     from itembank.exporters.kit.zip import _zipfile_bytes
+    from itembank.exporters.qti.package import ZIP_LEVEL
     from itembank.forked import can_fork
 
     bank = load_bank(generated_bank(tmp_path / "gen", 200) if source == "generated" else ROOT / source)
@@ -542,7 +543,7 @@ def test_items_built_over_processes_are_the_same_bytes(source: str, expand: int,
         # The zip (items deflated in the shares) is zipfile's zip of the package's files.
         files = ones[1].files or {}
         order = ["imsmanifest.xml"] + sorted(n for n in files if n != "imsmanifest.xml")
-        assert ones[0].data == _zipfile_bytes([(n, files[n]) for n in order], level=6)
+        assert ones[0].data == _zipfile_bytes([(n, files[n]) for n in order], level=ZIP_LEVEL)
 
 
 def test_an_item_that_fails_in_a_worker_process_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
