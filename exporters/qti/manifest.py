@@ -57,7 +57,7 @@ def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Eleme
     etree.SubElement(ident, f"{{{LOM_NS}}}catalog").text = bank_title
     etree.SubElement(ident, f"{{{LOM_NS}}}entry").text = item.id
     _lom_string(general, "title", _one_line(item.name))
-    _lom_string(general, "description", _one_line(renderer.plain(item.stem))[:1000])
+    _lom_string(general, "description", renderer.one_line(item.stem)[:1000])
     for tag in item.tags:
         _lom_string(general, "keyword", tag)
     # the item's status as LOM's lifeCycle status (draft, revised, final, unavailable)
