@@ -20,6 +20,7 @@ from itembank.normalize import to_data
 
 class JsonExporter:
     build_cost = 0.4  # see itembank.formats.Exporter
+    cached_build_cost = 0.06
     name = "json"
     description = "the normalized bank as one JSON document (schemas/bank.schema.json)"
     default_output = "bank.json"

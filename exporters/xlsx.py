@@ -962,6 +962,7 @@ def _save(wb: Workbook, splice: dict[Any, IO[bytes]]) -> bytes:
 
 class XlsxExporter:
     build_cost = 2.3  # the lint column included; see itembank.formats.Exporter
+    cached_build_cost = 0.50
     name = "xlsx"
     description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
     default_output = "review.xlsx"

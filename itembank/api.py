@@ -236,7 +236,8 @@ def build(
         nonlocal renders
         where = [staging / d.relative_to(out_dir) for d in dests]
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and fork_safe():
-            found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching)
+            costs = [_job_cost(target, exporters[name], chosen, caching) for target, name in work]
+            found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
             results.extend(found)
             report.workers = workers
         else:
@@ -267,6 +268,19 @@ def build(
     report.removed = removed
     report.renders = renders
     return report
+
+
+def _job_cost(target: Bank, exporter: Exporter, chosen: ExportOptions, caching: bool) -> float:
+    """What one export of a build is expected to cost, for the workers to start the costliest first:
+    the format's ``build_cost`` per item, or its ``cached_build_cost`` when the build uses the
+    fragment cache and the export's pack is there (after an edit, most pieces are read, not made:
+    the order of the costs changes, the Canvas and workbook audits then leading)."""
+    cost: float = getattr(exporter, "build_cost", 1.0)
+    if caching:
+        fragments = fragments_for(target, exporter, options_for(exporter, chosen))
+        if fragments is not None and fragments.warm():
+            cost = getattr(exporter, "cached_build_cost", cost)
+    return cost * len(target.items)
 
 
 def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportResult:
@@ -333,6 +347,7 @@ def _export_parallel(
     on_start: Callable[[str, str], None] | None,
     dests: list[Path],
     cache: bool = False,
+    costs: list[float] | None = None,
 ) -> tuple[list[ExportResult], int]:
     """Every export of ``work`` in forked worker processes, each written at its ``dests`` entry;
     results in ``work``'s order.
@@ -349,9 +364,10 @@ def _export_parallel(
     # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
     gc.freeze()
     try:
-        # Costliest first (a format's build_cost times its items), so that no long export starts
-        # last while the other workers idle; the outputs do not depend on the order.
-        pending = sorted(range(len(work)), key=lambda i: -getattr(exporters[work[i][1]], "build_cost", 1.0) * len(work[i][0].items))
+        # Costliest first (:func:`_job_cost`; without ``costs``, a format's build_cost times its items),
+        # so that no long export starts last while the other workers idle; the outputs do not depend on the order.
+        cost = costs or [getattr(exporters[name], "build_cost", 1.0) * len(target.items) for target, name in work]
+        pending = sorted(range(len(work)), key=lambda i: -cost[i])
         while pending or running:
             while pending and len(running) < workers:  # on_start is called when a worker takes the job
                 index = pending.pop(0)

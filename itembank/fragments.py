@@ -171,6 +171,11 @@ class Fragments:
         self.hits = 0
         self.misses = 0
 
+    def warm(self) -> bool:
+        """Whether an export of this scope wrote the pack (so most pieces are likely read, not made);
+        reads the pack's first line only."""
+        return pack_scope(self.path) == self.scope
+
     # --- keys and pieces ---------------------------------------------------------------------------
 
     @staticmethod

@@ -35,6 +35,7 @@ from .zipstream import Members, ZipView
 
 class CanvasExporter:
     build_cost = 2.2  # see itembank.formats.Exporter
+    cached_build_cost = 0.58
     name = "canvas"
     description = "Canvas QTI 1.2 .zip (Classic Quizzes import, question banks per topic)"
     default_output = "canvas.zip"

@@ -153,6 +153,7 @@ def runs(views: Sequence[ItemView], label: Any) -> list[Group]:
 
 class HtmlExporter:
     build_cost = 1.0  # see itembank.formats.Exporter
+    cached_build_cost = 0.08
     name = "html"
     description = "Static self-study site: flashcards, practice with Check and explanations, open questions, tests (works offline)"
     default_output = "html"

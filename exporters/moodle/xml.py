@@ -80,6 +80,7 @@ QTYPES: dict[str, str] = {
 
 class MoodleXmlExporter:
     build_cost = 1.9  # see itembank.formats.Exporter
+    cached_build_cost = 0.20
     name = "moodle"
     description = "Moodle XML for Moodle 4.x: question bank → Import → Moodle XML format"
     default_output = "moodle.xml"

@@ -33,6 +33,7 @@ class QtiExporter:
     """The exporter of one QTI version: ``qti21`` and ``qti30`` are its two instances."""
 
     build_cost = 3.0  # an item file of XHTML elements each, zipped (the costliest; see itembank.formats.Exporter)
+    cached_build_cost = 0.22
 
     options = frozenset({"check", "unzipped", "status", "expand_variants"})
     default_status = DELIVERY_STATUSES
