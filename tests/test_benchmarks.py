@@ -26,7 +26,10 @@ EMPHASIS = re.compile(r"\*\*[a-z]+\*\*|(?<![*\w])\*[a-z]+\*(?!\*)")
 
 
 def _load(name: str) -> ModuleType:
-    """Import a benchmark script by path (benchmarks/ is scripts, not a package)."""
+    """Import a benchmark script by path (benchmarks/ is scripts, not a package), with benchmarks/
+    on sys.path as when it runs (a script imports its neighbours: ``precompile``)."""
+    if str(BENCH) not in sys.path:
+        sys.path.append(str(BENCH))
     spec = importlib.util.spec_from_file_location(f"itembank_bench_{name}", BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -276,3 +279,19 @@ def test_the_reference_validator_gets_the_files_itembank_validates(tmp_path: Pat
     (bank / ".itembank-cache" / "v1" / "items" / "ab.json").write_text('{"header": 1}\n{}', encoding="utf-8")
     files = _load("run").bank_files(bank)
     assert files and not [f for f in files if ".itembank-cache" in f or f.startswith(("media/", "assessments/"))]
+
+
+def test_the_benchmarks_time_the_package_with_its_bytecode_written() -> None:
+    """Where PYTHONDONTWRITEBYTECODE is set, every timed process compiled the whole package again
+    (~0.5 s of CPU on a slow day): the benchmarks write the bytecode first, as Python does on a
+    user's machine at the first run."""
+    precompile = _load("precompile")
+    precompile.precompile()
+    folders = precompile.package_folders()
+    assert {f.name for f in folders} == {"itembank", "exporters"}
+    modules = [p for folder in folders for p in folder.rglob("*.py")]
+    assert len(modules) > 100
+    stale = [p for p in modules if not Path(importlib.util.cache_from_source(str(p))).is_file()]
+    assert stale == []
+    for script in ("run", "build_bench", "incremental_bench"):
+        assert "    precompile()" in (BENCH / f"{script}.py").read_text(encoding="utf-8")
