@@ -694,3 +694,33 @@ def test_the_audit_shared_out_finds_what_one_process_finds(monkeypatch: pytest.M
     found = [audit.audit(fmt, all_types_bank, result, r, jobs=j) for j in (1, 2, 3)]
     assert found[0] and found[0] == found[1] == found[2]
     assert sorted(set(shares)) == ([1, 2, 3] if can_fork() else [1])  # the reads really were shared out
+
+
+def test_the_canvas_audit_searches_one_copy_only_where_the_copies_are_the_same_text(all_types_bank) -> None:
+    """A Canvas item is in the quiz and in its question bank; the copies differ only by what the
+    quiz's has more (its ident, the field naming the bank's copy), so the pieces are searched in the
+    bank's copy alone.  A text lost from either copy is still found missing (the copies then differ
+    and both are searched), whichever copy lost it."""
+    import dataclasses
+    import io
+    import zipfile
+
+    from itembank.formats import ExportContext, get_exporter
+
+    r = Renderer()
+    result = get_exporter("canvas").export(all_types_bank, ExportContext(renderer=r))
+    assert result.data is not None
+    entries = audit._per_item("canvas", all_types_bank, result, None)
+    loaded = {name: entry.load() for name, entry in entries.items()}
+    copies = [c for c in loaded.values() if isinstance(c, audit._Copies)]
+    assert copies and all(len(c.parts) == 2 and len(c.holding) == 1 for c in copies)
+    assert all("assessment_question_identifierref" not in c.holding[0].raw for c in copies)  # the bank's copy
+    with zipfile.ZipFile(io.BytesIO(result.data)) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    item = next(i for i in all_types_bank.items if i.type == "multiple_choice" and i.hints)
+    hint = item.hints[0].encode()
+    holders = [n for n in sorted(files) if hint in files[n]]
+    assert len(holders) == 2  # the quiz and the bank
+    for member in holders:
+        lost = dataclasses.replace(result, data=None, files={**files, member: files[member].replace(hint, b"Zzzzq")})
+        assert audit.audit("canvas", all_types_bank, lost, r) == [f"[{item.id}] hints[0] is not in the output and no note says why: {item.hints[0][:60]!r}"], member
