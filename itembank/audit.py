@@ -420,10 +420,11 @@ def _holding(fmt: str, parts: list[_Own]) -> list[_Own] | None:
     differ, and both are searched).  None: every copy."""
     if fmt != "canvas" or len(parts) != 2:
         return None
+    bare = [part for part in parts if _CANVAS_REF not in part.raw]  # the bank's copy (both: either)
     first, second = (_canvas_shared(part.raw) for part in parts)
-    if first != second:
+    if first != second or not bare:
         return None
-    return [min(parts, key=lambda part: len(part.raw))]
+    return bare[:1]
 
 
 class _Spill:
