@@ -346,8 +346,8 @@ def _export_parallel(
     workers: int,
     on_start: Callable[[str, str], None] | None,
     dests: list[Path],
-    cache: bool = False,
-    costs: list[float] | None = None,
+    cache: bool,
+    costs: list[float],
 ) -> tuple[list[ExportResult], int]:
     """Every export of ``work`` in forked worker processes, each written at its ``dests`` entry;
     results in ``work``'s order.
@@ -364,10 +364,9 @@ def _export_parallel(
     # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
     gc.freeze()
     try:
-        # Costliest first (:func:`_job_cost`; without ``costs``, a format's build_cost times its items),
-        # so that no long export starts last while the other workers idle; the outputs do not depend on the order.
-        cost = costs or [getattr(exporters[name], "build_cost", 1.0) * len(target.items) for target, name in work]
-        pending = sorted(range(len(work)), key=lambda i: -cost[i])
+        # Costliest first (``costs``: :func:`_job_cost` of each), so that no long export starts last
+        # while the other workers idle; the outputs do not depend on the order.
+        pending = sorted(range(len(work)), key=lambda i: -costs[i])
         while pending or running:
             while pending and len(running) < workers:  # on_start is called when a worker takes the job
                 index = pending.pop(0)
