@@ -763,34 +763,29 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         # A row per item, its id in column A (the Items sheet; the first sheet that has the item),
         # each sheet read as a stream and each item's row put aside (``spill``) as it passes.
         spill = _Spill() if spill is None else spill
-        package = _Files(result)
-        for member in sorted(n for n in package.names() if n.startswith("xl/worksheets/")):
-            with package.stream(member) as stream:
-                for raw in _streamed_parts(stream, b"<row", b"</row>"):
-                    ident = _XLSX_ID.search(raw.decode("utf-8"))
-                    if ident:
-                        name = html.unescape(ident.group(1))
-                        if name not in out:
-                            row = _Slices(fmt, spill)
-                            row.spans.append((spill.add(raw), len(raw)))
-                            out[name] = row
+        for raw in _sorted_parts(result, lambda n: n.startswith("xl/worksheets/"), b"<row", b"</row>"):
+            ident = _XLSX_ID.search(raw.decode("utf-8"))
+            if ident:
+                name = html.unescape(ident.group(1))
+                if name not in out:
+                    row = _Slices(fmt, spill)
+                    row.spans.append((spill.add(raw), len(raw)))
+                    out[name] = row
         spill.done()
     elif fmt == "canvas":
         # Each item is in the quiz and in its topic's question bank: <item title="id or title"> with,
         # for a titled item, an itembank_id field.
         # Each file is read as a stream and each item's bytes are put aside (``spill``) as it passes.
         copies: dict[str, _Slices] = {}
-        package = _Files(result)
         spill = _Spill() if spill is None else spill
-        for member in sorted(n for n in package.names() if n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml")):
-            with package.stream(member) as stream:
-                for raw in _streamed_parts(stream, b"<item ", b"</item>", last=True):
-                    field = _CANVAS_ID_FIELD_BYTES.search(raw)
-                    title = _CANVAS_TITLE_BYTES.match(raw)
-                    written = field.group(1) if field else (title.group(1) if title else None)
-                    if written:
-                        name = html.unescape(written.decode("utf-8"))
-                        copies.setdefault(name, _Slices(fmt, spill)).spans.append((spill.add(raw), len(raw)))
+        quiz_files = _sorted_parts(result, lambda n: n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml"), b"<item ", b"</item>", last=True)
+        for raw in quiz_files:
+            field = _CANVAS_ID_FIELD_BYTES.search(raw)
+            title = _CANVAS_TITLE_BYTES.match(raw)
+            written = field.group(1) if field else (title.group(1) if title else None)
+            if written:
+                name = html.unescape(written.decode("utf-8"))
+                copies.setdefault(name, _Slices(fmt, spill)).spans.append((spill.add(raw), len(raw)))
         spill.done()
         out.update(copies)
     elif fmt == "gift":
@@ -877,6 +872,15 @@ def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> 
     output of 10,000 items is 36-60 MB: each copy of it counts)."""
     for begin, stop in _spans(document, start, end, last):
         yield document[begin:stop]
+
+
+def _sorted_parts(result: ExportResult, keep: Callable[[str], bool], start: bytes, end: bytes, last: bool = False) -> Iterator[bytes]:
+    """The parts (:func:`_streamed_parts`) of the text files whose names ``keep`` takes, in the order
+    of their names, each file read as a stream (a zip's directory read once)."""
+    package = _Files(result)
+    for member in sorted(n for n in package.names() if keep(n)):
+        with package.stream(member) as stream:
+            yield from _streamed_parts(stream, start, end, last)
 
 
 #: How much of a package file :func:`_streamed_parts` reads at a time.
