@@ -11,11 +11,13 @@ import os
 import shutil
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from itembank import forked, validate
 from itembank.lint import engine, lint_bank
+from itembank.lint.registry import LINT_RULES
 from itembank.validate import check_bank
 
 CASES = Path(__file__).parent / "lint_cases"
@@ -216,6 +218,32 @@ def test_lint_of_every_case_with_a_child(tmp_path: Path, children: list[forked.C
     one = lint_bank(loaded, jobs=1)
     assert shared == one
     assert {p.code for p in one} >= {"IB501", "IB502", "IB503", "IB504", "IB510", "IB514"}
+
+
+def test_lint_with_a_memo_shares_only_the_bank_rules(tmp_path: Path, children: list[forked.Child[object]]) -> None:
+    """With a memo (the review workbook's fragment cache) every item is linted here, through the
+    memo, and a child runs the bank rules alone: the same findings as one process, and no item rule
+    runs in the child (its findings would not reach the memo)."""
+    bank = _mixed_bank(tmp_path)
+    shutil.copy(CASES / "IB553" / "trigger" / "items.yaml", bank / "near-duplicates.yaml")
+    loaded = check_bank(bank).bank()
+    one = lint_bank(loaded, jobs=1)
+    bank_codes = {code for code, r in LINT_RULES.items() if r.scope == "bank"}
+    assert any(p.code in bank_codes for p in one)  # a bank rule found something: the child's share is not empty
+    asked: list[tuple[str, int]] = []
+
+    def memo(item: Any, make: Any) -> Any:
+        asked.append((item.id, os.getpid()))
+        return make()
+
+    assert lint_bank(loaded, jobs=None, memo=memo) == one
+    assert children, "no child was forked"
+    live = [i.id for i in loaded.items if i.status != "retired"]
+    assert asked == [(i, os.getpid()) for i in live]  # every item, in order, in this process
+    asked.clear()
+    children.clear()
+    assert lint_bank(loaded, jobs=None, memo=memo, bank_rules=False) == [p for p in one if p.code not in bank_codes]
+    assert not children  # no bank rules: nothing for a child to do
 
 
 def test_lint_falls_back_when_the_child_dies(tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch) -> None:

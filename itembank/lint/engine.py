@@ -143,11 +143,12 @@ def lint_bank(
     ``bank_rules`` only the item rules run (for a part of a bank, whose counts would mislead).
     Without ``locate_items`` item findings are not given a line (the field path still says where):
     the review workbook shows no line, and locating costs a YAML parse per file with findings.
-    ``jobs``: ``None`` shares a large bank's rules with a forked child when there is a second core
-    (``itembank.forked``; the CLI's choice; the findings are the same); the default, 1, lints in
-    this process only.  ``memo(item, make)``: an item's findings, ``make()`` or kept ones (the review
-    workbook keeps them in its fragment cache, ``itembank.fragments``: the same findings, in the same
-    order, without running the item rules on an unchanged item).
+    ``jobs``: ``None`` (or more than 1) shares a large bank's rules with a forked child when there
+    is a second core (``itembank.forked``; the CLI's choice; the findings are the same); the
+    default, 1, lints in this process only.  ``memo(item, make)``: an item's findings, ``make()`` or
+    kept ones (the review workbook keeps them in its fragment cache, ``itembank.fragments``: the
+    same findings, in the same order, without running the item rules on an unchanged item); with a
+    memo the item rules run in this process and only the bank rules go to the child.
     """
     with gc_paused():
         try:
@@ -217,12 +218,15 @@ def _lint(
     # On a large bank a forked child does the rest (the last items and the bank rules, whose
     # near-duplicate search costs most) while this process lints the first items: the findings
     # are the same, in the same order (this process's, then the child's, as one pass lists them).
+    # With a memo every item is linted here (the memo keeps what it makes in this process) and the
+    # child does the bank rules alone.
     child: Child[list[Problem]] | None = None
-    if jobs != 1 and memo is None and len(live) >= PARALLEL_MIN_ITEMS and can_fork():  # (a memo keeps findings in this process)
+    shared = memo is None or (bank_rules and any(r.scope == "bank" for r in rules))
+    if jobs != 1 and shared and len(live) >= PARALLEL_MIN_ITEMS and can_fork():
         for r in rules:
             if r.setup is not None:
                 r.setup()  # loaded once, here, for both processes
-        cut = len(live) * PARENT_SHARE // 100
+        cut = len(live) * PARENT_SHARE // 100 if memo is None else len(live)
         child = Child(rest)
     with child if child is not None else contextlib.nullcontext():
         out = item_findings(live[:cut])
