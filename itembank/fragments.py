@@ -233,6 +233,17 @@ class Fragments:
     def cached(self, key: bytes, make: Callable[[], T], encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> T:
         """The piece under ``key``: decoded from the pack, or made (and kept) when it is not there or
         does not decode (a damaged piece is made again, never an error)."""
+        found, value = self.lookup(key, decode)
+        if found:
+            return value  # type: ignore[return-value]
+        value = make()
+        self.put(key, encode(value))
+        return value
+
+    def lookup(self, key: bytes, decode: Callable[[bytes], T]) -> tuple[bool, T | None]:
+        """A hit: (True, the piece under ``key`` decoded); a miss: (False, None) when it is not there
+        or does not decode: the caller makes it (perhaps with others, in another process) and keeps
+        it with :meth:`put`.  Both are counted."""
         raw = self.get(key)
         if raw is not None:
             try:
@@ -241,11 +252,9 @@ class Fragments:
                 self._used.discard(key)
             else:
                 self.hits += 1
-                return value
+                return True, value
         self.misses += 1
-        value = make()
-        self.put(key, encode(value))
-        return value
+        return False, None
 
     # --- the pack ----------------------------------------------------------------------------------
 

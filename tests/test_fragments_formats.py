@@ -266,3 +266,19 @@ def test_exports_leave_no_pile_of_cyclic_garbage_while_the_collector_is_paused(m
         assert not [o for o in gc.get_objects() if isinstance(o, ItemView)]
     finally:
         gc.enable()
+
+
+def test_workbook_rows_built_in_forked_shares_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generated: Path) -> None:
+    """Rows built in forked shares go into the fragment cache (by this process: a child's writes
+    would be lost), and the next export takes every one of them from it."""
+    import itembank.exporters.xlsx as xlsx
+    from itembank.forked import can_fork
+
+    shares = count_shares(monkeypatch, xlsx)
+    bank = _load(_copy(generated, tmp_path / "bank"))
+    cold = _same(bank, "xlsx", jobs=2)
+    # (_same exports without the cache in one process first: its one share, then the cached export's)
+    assert cold.misses > len(bank.items) and shares == [1, 2 if can_fork() else 1]  # rows and lint findings made; the rows in two shares
+    shares.clear()
+    warm = _same(bank, "xlsx", jobs=2)
+    assert warm.misses == 0 and warm.hits == cold.misses and shares == [1, 1]  # nothing left to build: one empty share

@@ -318,3 +318,27 @@ def test_lint_column_is_empty_on_a_clean_bank_and_forms_skip_bank_rules(seed_ban
     approved = openpyxl.load_workbook(io.BytesIO(export(load_bank(ALL_TYPES), "xlsx", status=["approved"]).data))
     texts = [r[0] for r in approved["Summary"].iter_rows(values_only=True) if r and r[0]]
     assert any(str(t).startswith("Bank-level lint rules are not run on a part of the bank") for t in texts)
+
+
+@pytest.mark.parametrize("source", ["generated", "tests/banks/all-types", "items"])
+def test_rows_and_lint_shared_out_over_processes_are_the_same_bytes(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A single export with several processes (``jobs``) builds the item rows in forked shares, a
+    block at a time, and lints with a child: the workbook is byte for byte the one process's, with
+    the same account of items and the same notes, in the same order."""
+    import itembank.exporters.xlsx as xlsx
+    from conftest import count_shares, generated_bank
+    from itembank.forked import can_fork
+    from itembank.lint import engine
+
+    bank = load_bank(generated_bank(tmp_path / "gen", 120) if source == "generated" else ROOT / source)
+    one = export(bank, "xlsx", jobs=1)
+    shares = count_shares(monkeypatch, xlsx)  # share out even these small banks
+    monkeypatch.setattr(xlsx, "ROWS_AT_ONCE", 7)  # several blocks, the last one short
+    monkeypatch.setattr(engine, "PARALLEL_MIN_ITEMS", 1)  # the lint column's child too
+    blocks = [min(7, len(bank.items) - start) for start in range(0, len(bank.items), 7)]
+    for jobs in (2, 3):
+        shares.clear()
+        many = export(bank, "xlsx", jobs=jobs)
+        assert many.data == one.data
+        assert (many.notes, many.written, many.skipped) == (one.notes, one.written, one.skipped)
+        assert shares == ([min(jobs, n) for n in blocks] if can_fork() else [1] * len(blocks))  # the rows really were shared out

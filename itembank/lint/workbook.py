@@ -44,12 +44,13 @@ def finding_text(p: Problem) -> str:
     return f"{p.code}{where}: {p.message}.{fix}"
 
 
-def workbook_findings(bank: Bank, fragments: Fragments | None = None) -> WorkbookFindings:
+def workbook_findings(bank: Bank, fragments: Fragments | None = None, jobs: int = 1) -> WorkbookFindings:
     """Lint the bank (item rules only for a part of it) for the workbook's Items and Summary sheets.
 
     ``fragments``: the workbook export's fragment cache, where an unchanged item's findings are kept
     (the item rules read the item alone; the rules and thresholds are the bank settings', which are
-    in the cache's scope).  The bank rules run every time: they read the whole bank."""
+    in the cache's scope).  The bank rules run every time: they read the whole bank.  ``jobs``: more
+    than 1 lets a forked child share the work (:func:`~itembank.lint.engine.lint_bank`'s ``jobs``)."""
     root = bank.root
 
     def display(path: Path) -> str:
@@ -63,7 +64,7 @@ def workbook_findings(bank: Bank, fragments: Fragments | None = None) -> Workboo
     whole = bank.form is None and len(bank.items) == len(bank.by_id)
     out = WorkbookFindings(bank_rules=whole)
     memo = None if fragments is None else partial(_kept_findings, fragments)
-    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, memo=memo)
+    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, jobs=jobs, memo=memo)
     cells: dict[str, list[str]] = {}
     for p in found:
         if p.item_id is not None:
