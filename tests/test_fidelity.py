@@ -344,6 +344,36 @@ def test_the_audits_quick_find_never_passes_what_reading_word_by_word_fails(text
             assert found_in(r.words(text), own.reading()), (fmt, raw)
 
 
+#: Texts of the characters ``audit._PLAIN`` lets through (its letters stand for all letters, its digits for all digits).
+_PLAIN_TEXTS = st.sampled_from("AbZ").flatmap(lambda first: st.text(alphabet="Abz09 ,.;:?'()/%-", max_size=40).map(lambda rest: first + rest))
+
+
+@settings(max_examples=500)
+@example("A 1. list? no: (2) items - 3 % / 4;").via("list and percent signs after the first character")  # type: ignore[arg-type]
+@example("Ends with two spaces  ").via("trailing spaces: no hard break at a paragraph's end")  # type: ignore[arg-type]
+@example("See http://example.com/a-b").via("a bare URL is not a link")  # type: ignore[arg-type]
+@example("I 1) a - b -- c --- d").via("dashes and a list marker inside a line")  # type: ignore[arg-type]
+@given(_PLAIN_TEXTS)
+def test_a_plain_text_is_its_own_piece_as_the_renderer_writes_it(text: str) -> None:
+    """The audit takes a plain one-line text (``_PLAIN``) as its own one piece without rendering it:
+    exact only if the renderer writes every such text as one paragraph holding the text itself."""
+    from itembank.audit import _PLAIN, _shown_pieces
+
+    assert _PLAIN.match(text)
+    assert Renderer().html(text) == f"<p>{text.rstrip()}</p>"
+    fresh = Renderer()
+    assert _shown_pieces(fresh, text) == [text.rstrip()] and fresh.renders == 0  # the quick way: nothing rendered
+
+
+@pytest.mark.parametrize("text", ["1. A list", "# Title", "> quote", "A *b*", "A `c`", "A $x$", "A & B", "A <b>", 'Say "hi"', "A\nB", "A\tB", "A_b_"])
+def test_a_text_with_markdown_is_not_taken_as_plain(text: str) -> None:
+    """What Markdown or HTML reads (a list, heading, quote, emphasis, code, math, entity, tag, a quote
+    mark written as an entity, another line, a tab) sends the text through the renderer."""
+    from itembank.audit import _PLAIN
+
+    assert not _PLAIN.match(text)
+
+
 def _item_outputs(body: str) -> dict[str, str]:
     """Rendered HTML inside an item of each per-item format, as that format writes it."""
     escaped_for_xml = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
