@@ -51,6 +51,12 @@ class _Failing:
         raise ItembankError("gift exporter broke on purpose")
 
 
+class _FailingJson(_Failing):
+    name = "json"
+    default_output = "bank.json"
+    build_cost = 0.4  # as the json format's: started last
+
+
 def test_a_failing_export_in_a_worker_leaves_the_output_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
     bank = load_bank(ROOT / "items")
     out = tmp_path / "dist"
@@ -143,3 +149,65 @@ def test_a_build_after_an_edit_starts_the_exports_costliest_with_their_cache(tmp
     build(load_bank(source, cache=True), tmp_path / "out", jobs=2, cache=True, formats=["json", "markdown", "qti21", "canvas", "xlsx", "gift"],
           on_start=lambda name, target: started.append(name))
     assert started == ["gift", "canvas", "xlsx", "markdown", "qti21", "json"]  # gift: never built, cold
+
+
+def _export_processes(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
+    """Make every export of a build write the process that ran it into ``log`` (a worker's line)."""
+    import os
+
+    import itembank.api as api
+
+    real = api._run_job
+
+    def run(index: int) -> object:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {api._WORK['work'][index][1]}\n")
+        return real(index)
+
+    monkeypatch.setattr(api, "_run_job", run)
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="a worker's memory is read from /proc")
+def test_a_worker_whose_memory_stays_small_takes_the_next_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new worker per export costs a fork and copy-on-write faults on the whole loaded bank: a
+    worker whose memory stays within ``REUSE_MARGIN`` of its start takes the next export (the small
+    exports of a build after an edit), one past it exits (a large package's heap is given back).
+    The same bytes either way, and the same accounts."""
+    import itembank.api as api
+
+    bank = load_bank(ROOT / "items")
+    one = build(bank, tmp_path / "one", jobs=1)
+    log = tmp_path / "processes"
+    _export_processes(monkeypatch, log)
+    two = build(bank, tmp_path / "two", jobs=2)
+    ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(ran) == len(two.outputs) > 2 and len({pid for pid, _ in ran}) == 2  # two workers took every export
+    assert digests(tmp_path / "one") == digests(tmp_path / "two")
+    assert [(r.summary(), r.skipped, r.notes) for _, _, r in one.outputs] == [(r.summary(), r.skipped, r.notes) for _, _, r in two.outputs]
+    log.unlink()
+    monkeypatch.setattr(api, "REUSE_MARGIN", -1)  # no worker stays small enough: a process for each export
+    build(bank, tmp_path / "three", jobs=2)
+    ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len({pid for pid, _ in ran}) == len(ran) == len(two.outputs)
+    assert digests(tmp_path / "three") == digests(tmp_path / "one")
+
+
+def test_an_export_failing_in_a_reused_worker_stops_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export that fails in a worker that already ran one is raised as in a new worker; the
+    build's output folder stays as it was and no worker is left behind."""
+    import multiprocessing
+
+    bank = load_bank(ROOT / "items")
+    out = tmp_path / "dist"
+    build(bank, out, formats=["json", "markdown", "gift"], jobs=1)
+    before = digests(out)
+    log = tmp_path / "processes"
+    _export_processes(monkeypatch, log)
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _FailingJson() if name == "json" else get_exporter(name))
+    with pytest.raises(ItembankError, match="broke on purpose"):  # json, the cheapest, is started last
+        build(bank, out, formats=["json", "markdown", "gift"], jobs=2)
+    ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
+    pids = [pid for pid, _ in ran]
+    assert len(pids) > len(set(pids))  # a worker took a second export before the failure stopped the build
+    assert digests(out) == before
+    assert not multiprocessing.active_children()
