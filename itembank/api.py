@@ -329,8 +329,9 @@ def _run_job(index: int) -> tuple[ExportResult, int]:
 #: what it was when it was forked: a worker after a few small exports (a build after an edit, whose
 #: exports read most of their pieces from the fragment cache) is still as small as a new one, and
 #: costs no new fork and no new copy-on-write faults on the loaded bank (~0.1-0.2 s of CPU each for
-#: 10,000 items); a worker that held a large package gives its memory back by exiting, so that the
-#: build's peak stays that of its largest export.
+#: 10,000 items); a worker that held a large package gives its memory back by exiting.  A worker
+#: starts an export at most this much above a new worker, so a build's peak is at most its largest
+#: export's plus this margin.
 REUSE_MARGIN = 64 << 20
 
 
