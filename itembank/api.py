@@ -393,8 +393,9 @@ def _export_parallel(
 
     A worker is forked from this process (after loading: it starts from the loaded bank alone) when
     a slot frees and no worker waits for work; a worker takes further exports only while its memory
-    stays near its start (:data:`REUSE_MARGIN`), so a build's peak is that of its largest export,
-    not of the heap that a worker's earlier exports left behind (freed, but not given back)."""
+    stays near its start (:data:`REUSE_MARGIN`), so a build's peak is at most its largest export's
+    plus that margin, not the heap that a worker's earlier exports left behind (freed, but not
+    given back)."""
     _WORK.update(work=work, exporters=exporters, options=chosen, dests=dests, cache=cache)
     results: dict[int, ExportResult] = {}
     renders = 0
@@ -414,10 +415,16 @@ def _export_parallel(
                 target, name = work[index]
                 if on_start is not None:
                     on_start(name, target.form.name if target.form is not None else "bank")
-                if idle:
-                    conn, process = idle.pop()
-                    conn.send(index)
-                else:
+                conn: Connection | None = None
+                while idle and conn is None:
+                    waiting, process = idle.pop()
+                    try:
+                        waiting.send(index)
+                        conn = waiting
+                    except OSError:  # it died while it waited: another worker takes the export
+                        waiting.close()
+                        process.join()
+                if conn is None:
                     conn, theirs = context.Pipe(duplex=True)
                     others = [*running, *(c for c, _ in idle)]
                     process = context.Process(target=_worker_process, args=(theirs, index, others), daemon=True)
@@ -443,13 +450,12 @@ def _export_parallel(
                 results[index], count = value
                 renders += count
     finally:
-        for conn, process in idle:  # done: an idle worker is told so, and exits
-            # (told, not left to read EOF: the workers forked after it hold a copy of this end)
+        for waiting, process in idle:  # done: an idle worker is told to stop, and exits
             try:
-                conn.send(None)
+                waiting.send(None)
             except OSError:
                 process.terminate()
-            conn.close()
+            waiting.close()
             process.join()
         for receive, (_index, process) in running.items():  # after an error: the other workers stop
             receive.close()
