@@ -359,10 +359,15 @@ def _worker_process(conn: Connection, first: int, others: list[Connection]) -> N
                 outcome: tuple[str, Any] = ("ok", _run_job(index))
             except BaseException as exc:
                 outcome = ("error", exc)
-            gc.collect()  # what the export left in cycles, before its memory is measured
-            give_back_memory()
             now = _resident()
-            more = outcome[0] == "ok" and start is not None and now is not None and now - start <= REUSE_MARGIN
+            # Far past the margin the worker exits at once: collecting a large export's garbage and
+            # giving its memory back (seconds at 100,000 items) would be for nothing.
+            more = outcome[0] == "ok" and start is not None and now is not None and now - start <= 2 * REUSE_MARGIN
+            if more:
+                gc.collect()  # what the export left in cycles, before its memory is measured
+                give_back_memory()
+                now = _resident()
+                more = start is not None and now is not None and now - start <= REUSE_MARGIN
             try:
                 conn.send((*outcome, more))
             except (pickle.PicklingError, TypeError, AttributeError):  # an error that cannot travel: its text does
