@@ -361,7 +361,7 @@ def _worker_process(conn: Connection, first: int, others: list[Connection]) -> N
                 outcome = ("error", exc)
             now = _resident()
             # Far past the margin the worker exits at once: collecting a large export's garbage and
-            # giving its memory back (seconds at 100,000 items) would be for nothing.
+            # giving its memory back (a large heap to walk at 100,000 items) would be for nothing.
             more = outcome[0] == "ok" and start is not None and now is not None and now - start <= 2 * REUSE_MARGIN
             if more:
                 gc.collect()  # what the export left in cycles, before its memory is measured
