@@ -57,7 +57,7 @@ from openpyxl.writer.excel import ExcelWriter
 from itembank.analysis.codes import FLAG_NAMES as ANALYSIS_FLAGS
 from itembank.fingerprint import fingerprint
 from itembank.formats import ExportContext, ExportResult
-from itembank.forked import shared_out
+from itembank.forked import in_task_order, shared_out
 from itembank.fragments import Fragments, from_json_piece, json_piece
 from itembank.lint.workbook import WorkbookFindings, workbook_findings
 from itembank.model import (
@@ -604,10 +604,9 @@ def _rows_xml(
                 if found and kept is not None:
                     rows[i] = kept
         todo = [i for i in block if i not in rows]
-        shares = shared_out(partial(_make_rows, writer, items, findings), todo, jobs if len(todo) >= PARALLEL_FROM else 1)
-        n = len(shares)
-        for k, i in enumerate(todo):
-            rows[i] = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
+        made = in_task_order(shared_out(partial(_make_rows, writer, items, findings), todo, jobs if len(todo) >= PARALLEL_FROM else 1), len(todo))
+        for i, built in zip(todo, made):
+            rows[i] = built
             if fragments is not None:
                 fragments.put(keys[i], _row_piece(rows[i]))
         for i in block:

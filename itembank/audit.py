@@ -45,7 +45,7 @@ import pyromark
 from lxml import etree
 
 from .errors import ItembankError
-from .forked import shared_out
+from .forked import in_task_order, shared_out
 from .formats import ExportResult
 from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
@@ -1078,11 +1078,9 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
     # An output without a known layout (the printed Markdown) is read as a whole, once, here.
     whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
     reader = _Reader(fmt, per_item, whole, result, renderer)
-    shares = shared_out(reader.read, [item for item, _ in todo], jobs if len(todo) >= PARALLEL_FROM else 1)
-    n = len(shares)
+    read = in_task_order(shared_out(reader.read, [item for item, _ in todo], jobs if len(todo) >= PARALLEL_FROM else 1), len(todo))
     problems: list[str] = []
-    for k, (_item, verdict) in enumerate(todo):
-        found, unaided = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
+    for (_item, verdict), (found, unaided) in zip(todo, read):
         problems += found
         if verdict is not None and fragments is not None and unaided and not found:
             fragments.put(verdict, _PASSED)

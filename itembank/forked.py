@@ -287,3 +287,11 @@ def shared_out(work: Callable[[Sequence[T]], R], tasks: Sequence[T], jobs: int) 
     finally:
         for child in children:
             child.close()
+
+
+def in_task_order(shares: Sequence[Sequence[R]], count: int) -> list[R]:
+    """The results of :func:`shared_out`'s shares of ``count`` tasks, where each share's ``work``
+    gave one result per task, back in the tasks' order (task k is in share k mod n: share j is
+    ``tasks[j::n]``)."""
+    n = len(shares)
+    return [shares[k % n][k // n] for k in range(count)]

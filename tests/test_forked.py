@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from itembank.errors import ItembankError
-from itembank.forked import can_fork, shared_out
+from itembank.forked import can_fork, in_task_order, shared_out
 
 PARENT = os.getpid()
 forking = pytest.mark.skipif(not can_fork(), reason="this machine does not fork (one core, macOS, threads, ITEMBANK_JOBS=1)")
@@ -62,3 +62,16 @@ def _dies_in_a_child(share: Sequence[int]) -> tuple[list[int], int]:
 @forking
 def test_a_share_whose_child_dies_is_done_here() -> None:
     assert shared_out(_dies_in_a_child, [0, 1, 2], 2) == [([0, 2], PARENT), ([1], PARENT)]
+
+
+def _squares(share: Sequence[int]) -> list[int]:
+    return [t * t for t in share]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 7, 10])
+@pytest.mark.parametrize("jobs", [1, 2, 3, 4])
+def test_results_of_the_shares_come_back_in_the_tasks_order(count: int, jobs: int) -> None:
+    """A work that gives one result per task: its shares' results, put back in the tasks' order,
+    are one process's results, whatever the number of shares."""
+    tasks = list(range(count))
+    assert in_task_order(shared_out(_squares, tasks, jobs), count) == _squares(tasks)

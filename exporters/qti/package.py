@@ -11,7 +11,7 @@ from pathlib import Path
 from lxml import etree
 
 from itembank.errors import ItembankError
-from itembank.forked import shared_out
+from itembank.forked import in_task_order, shared_out
 from itembank.formats import ExportContext, ExportResult
 from itembank.fragments import from_json_piece, json_piece
 from itembank.model import AnyItem, Bank, CalculatedItem
@@ -124,10 +124,9 @@ def _item_files(profile: Profile, bank: Bank, ctx: ExportContext, built: dict[st
                     pieces[i] = _decoded(raw)
     todo = [i for i, piece in enumerate(pieces) if piece is None]
     jobs = ctx.jobs if len(todo) >= PARALLEL_FROM else 1
-    shares = shared_out(partial(_build_items, profile, bank, ctx, built, deflated), [bank.items[i] for i in todo], jobs)
-    n = len(shares)
-    for k, i in enumerate(todo):
-        piece = pieces[i] = shares[k % n][k // n]  # task k is in share k mod n (shared_out: share j is tasks[j::n])
+    made = in_task_order(shared_out(partial(_build_items, profile, bank, ctx, built, deflated), [bank.items[i] for i in todo], jobs), len(todo))
+    for i, piece in zip(todo, made):
+        pieces[i] = piece
         if fragments is not None:
             fragments.put(keys[i], _encoded(piece))
     if fragments is not None:
