@@ -344,6 +344,13 @@ def _resident() -> int | None:
         return None
 
 
+def _within(start: int | None, margin: int) -> bool:
+    """Whether this process's resident memory is at most ``margin`` above ``start`` (False where
+    either is unknown)."""
+    now = _resident()
+    return start is not None and now is not None and now - start <= margin
+
+
 def _worker_process(conn: Connection, first: int, others: list[Connection]) -> None:
     """A worker's life: export ``first``, its outcome sent to the parent (an error too, raised
     there) with whether the worker can take another (:data:`REUSE_MARGIN`); then each export the
@@ -359,15 +366,13 @@ def _worker_process(conn: Connection, first: int, others: list[Connection]) -> N
                 outcome: tuple[str, Any] = ("ok", _run_job(index))
             except BaseException as exc:
                 outcome = ("error", exc)
-            now = _resident()
             # Far past the margin the worker exits at once: collecting a large export's garbage and
             # giving its memory back (a large heap to walk at 100,000 items) would be for nothing.
-            more = outcome[0] == "ok" and start is not None and now is not None and now - start <= 2 * REUSE_MARGIN
+            more = outcome[0] == "ok" and _within(start, 2 * REUSE_MARGIN)
             if more:
                 gc.collect()  # what the export left in cycles, before its memory is measured
                 give_back_memory()
-                now = _resident()
-                more = start is not None and now is not None and now - start <= REUSE_MARGIN
+                more = _within(start, REUSE_MARGIN)
             try:
                 conn.send((*outcome, more))
             except (pickle.PicklingError, TypeError, AttributeError):  # an error that cannot travel: its text does
