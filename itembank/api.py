@@ -436,8 +436,8 @@ def _export_parallel(
                         process.join()
                 if conn is None:
                     conn, theirs = context.Pipe(duplex=True)
-                    others = [*running, *(c for c, _ in idle)]
-                    process = context.Process(target=_worker_process, args=(theirs, index, others), daemon=True)
+                    # (no worker is idle here: one would have taken the export)
+                    process = context.Process(target=_worker_process, args=(theirs, index, list(running)), daemon=True)
                     process.start()
                     theirs.close()  # the worker holds its own end: EOF here if it dies
                 running[conn] = (index, process)
