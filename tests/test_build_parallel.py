@@ -214,3 +214,37 @@ def test_an_export_failing_in_a_reused_worker_stops_the_build(tmp_path: Path, mo
     assert len(pids) > len(set(pids))  # a worker took a second export before the failure stopped the build
     assert digests(out) == before
     assert not multiprocessing.active_children()
+
+
+class _Dying(_Failing):
+    """An exporter whose worker process dies in the middle of it (killed, out of memory...)."""
+
+    name = "json"
+    default_output = "bank.json"
+    build_cost = 0.4  # as the json format's: started last, in a worker that ran exports before
+
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        import os
+
+        os._exit(9)
+
+
+def test_a_worker_that_dies_stops_the_build_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies without its result (here in its second or third export) is an
+    ItembankError naming its exit code, not a hang or a traceback; the other workers, running or
+    idle, are stopped and the output folder stays as it was."""
+    import multiprocessing
+
+    from itembank.forked import fork_safe
+
+    if not fork_safe():
+        pytest.skip("the build forks no worker here")
+    bank = load_bank(ROOT / "items")
+    out = tmp_path / "dist"
+    build(bank, out, formats=["json", "markdown", "gift"], jobs=1)
+    before = digests(out)
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _Dying() if name == "json" else get_exporter(name))
+    with pytest.raises(ItembankError, match=r"a worker process ended without its result \(exit code 9\)"):
+        build(bank, out, formats=["json", "markdown", "gift"], jobs=2)
+    assert digests(out) == before
+    assert not multiprocessing.active_children()
