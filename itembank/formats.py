@@ -114,7 +114,7 @@ class Exporter(Protocol):
     # so that no long export starts last while the other workers idle.  The built-in formats' costs
     # are the CPU time of each export's worker in a 2-worker build of the 10,000 generated items
     # (benchmarks/), relative to a QTI package's 3.0 (2026-12-02, two builds): qti 3.0, xlsx 2.3,
-    # canvas 2.2, moodle 1.9, gift 1.2, html 1.0, markdown 0.8, json 0.4.  With a warm fragment cache
+    # canvas 2.2, moodle 1.9, gift 1.2, html 1.0, markdown 0.8, json 0.15 (orjson).  With a warm fragment cache
     # (a build after an edit) an item costs a format its ``cached_build_cost`` (a float; without one,
     # its build_cost), measured the same way in warm builds: canvas 0.58, xlsx 0.50, markdown 0.30,
     # qti 0.22, gift 0.21, moodle 0.20, html 0.08, json 0.06 (the audits, which read the whole
