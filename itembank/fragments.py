@@ -198,6 +198,13 @@ class Fragments:
             self._used.add(key)
         return value
 
+    def has(self, key: bytes) -> bool:
+        """Whether a piece is kept under ``key`` (nothing read but the pack's index; it may still turn
+        out damaged when it is read)."""
+        if self._old is None:
+            self._old = self._read()
+        return key in self._new or key in self._old.index
+
     def put(self, key: bytes, value: bytes) -> None:
         """Keep a piece made now: written into the pack at once (it is not held here: a cold export
         of 10,000 items makes ~50 MB of them), or held until :meth:`save` where the pack cannot be

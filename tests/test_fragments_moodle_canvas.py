@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, generated_bank
@@ -229,6 +230,101 @@ def test_generated_bank_cold_warm_and_one_edit(tmp_path: Path, fmt: str) -> None
     after = _fragments(bank, fmt)
     _same(_export(bank, fmt, after), plain)
     assert (after.hits, after.misses) == (count - 1, 1), edited
+
+
+# --- Canvas questions built over forked processes ------------------------------------------------------
+
+
+def _canvas_over_processes(monkeypatch: pytest.MonkeyPatch, block: int) -> tuple[list[int], dict[str, int]]:
+    """Canvas questions built ahead over forked processes from 1 question on, ``block`` at a time.
+    Returns the number of shares each build made (one where the machine cannot fork), and counts of
+    this process's questions: built in its own share (``ahead``), and built in all (``built``; more
+    than ``ahead`` when a question built ahead was not used and was built again)."""
+    from conftest import count_shares
+
+    from itembank.exporters import canvas
+    from itembank.exporters.canvas import package
+
+    shares = count_shares(monkeypatch, package)
+    monkeypatch.setattr(package, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(canvas, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(package, "BLOCK", block)
+    here = {"ahead": 0, "built": 0}
+    made_piece, made_pieces = package._made_piece, package._made_pieces
+
+    def piece(*args: Any) -> Any:
+        here["built"] += 1
+        return made_piece(*args)
+
+    def pieces(*args: Any) -> Any:
+        here["ahead"] += len(args[-1])
+        return made_pieces(*args)
+
+    monkeypatch.setattr(package, "_made_piece", piece)
+    monkeypatch.setattr(package, "_made_pieces", pieces)
+    return shares, here
+
+
+def _canvas_jobs(bank: Bank, jobs: int, fragments: Fragments | None = None, **where: str) -> ExportResult:
+    exporter = get_exporter("canvas")
+    ctx = ExportContext(options=make_options({}, exporter.options, "canvas"), tool_version=__version__, fragments=fragments, jobs=jobs)
+    return api.export(bank, "canvas", ctx=ctx, **where)
+
+
+@pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
+def test_canvas_questions_built_over_processes_are_the_same_package(tmp_path: Path, src: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The questions built ahead in forked processes (blocks of 3, in the quiz's order), with the
+    zip deflated in this process: the package, notes, counts and skips of the export in one process
+    and one thread; for the bank and for every form of its assessments (sections, picks)."""
+    from itembank.assessments import build_forms
+    from itembank.forked import can_fork
+
+    shares, here = _canvas_over_processes(monkeypatch, 3)
+    bank = load_bank(src)
+    targets = [bank] + [form for name in bank.assessments for form in build_forms(bank, name)]
+    for target in targets:
+        plain = _export(target, "canvas", None)
+        shares.clear()
+        here.update(ahead=0, built=0)
+        _same(_canvas_jobs(target, 2), plain)
+        if len(target.items) > 1 and plain.data is not None:
+            assert shares and max(shares) == (2 if can_fork() else 1)  # really built in shares
+            assert here["built"] == here["ahead"] > 0  # and every question built ahead was used
+            if can_fork():
+                assert here["ahead"] < sum(plain.written.values())  # the others were built by the children
+
+
+def test_canvas_questions_built_over_processes_go_into_the_cache_and_come_from_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cold, the questions built in forked processes are kept (by this process); warm, none is
+    built; after one edit, only that one: the package each time is the one-process export's."""
+    from itembank.forked import can_fork
+
+    shares, here = _canvas_over_processes(monkeypatch, 50)
+    root = generated_bank(tmp_path / "gen", 120)
+    (root / ".itembank-cache" / "v1").mkdir(parents=True)
+    bank = load_bank(root)
+    plain = _export(bank, "canvas", None)
+    count = sum(plain.written.values())
+    cold = _fragments(bank, "canvas")
+    shares.clear()
+    _same(_canvas_jobs(bank, 2, cold), plain)
+    assert (cold.hits, cold.misses) == (0, count) and len(shares) == -(-count // 50) and set(shares) == {2 if can_fork() else 1}
+    assert here["built"] == here["ahead"] > 0
+    warm = _fragments(bank, "canvas")
+    shares.clear()
+    here.update(ahead=0, built=0)
+    _same(_canvas_jobs(bank, 2, warm), plain)
+    assert (warm.hits, warm.misses) == (count, 0) and shares == [] and here == {"ahead": 0, "built": 0}
+
+    edited = _edit_one_title(root, "canvas")
+    bank = load_bank(root)
+    plain = _export(bank, "canvas", None)
+    after = _fragments(bank, "canvas")
+    shares.clear()
+    here.update(ahead=0, built=0)
+    _same(_canvas_jobs(bank, 2, after), plain)
+    assert (after.hits, after.misses) == (count - 1, 1) and shares == [1], edited  # the edited question alone, here
+    assert here == {"ahead": 1, "built": 1}
 
 
 # --- the audit's per-item verdicts, and the Moodle document cut as bytes ------------------------------

@@ -29,7 +29,7 @@ from itembank.errors import ItembankError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import Bank
 
-from .package import write_package
+from .package import PARALLEL_FROM, write_package
 from .zipstream import Members, ZipView
 
 
@@ -48,12 +48,15 @@ class CanvasExporter:
         buf = io.BytesIO()
         try:
             with ExitStack() as stack:
+                # With more than one job the questions are built over forked processes, and the zip
+                # is deflated here: no process forks while another thread runs (itembank.forked).
+                shared = ctx.jobs > 1 and len(bank.items) >= PARALLEL_FROM
                 if unzipped:
                     members = Members(None)
                 else:
                     zf = stack.enter_context(zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED))
-                    members = Members(zf, stack.enter_context(ThreadPoolExecutor(max_workers=1)))
-                write_package(bank, ctx, result, members)
+                    members = Members(zf, None if shared else stack.enter_context(ThreadPoolExecutor(max_workers=1)))
+                write_package(bank, ctx, result, members, ctx.jobs if shared else 1)
         except ValueError as exc:  # a bank or section title XML cannot hold
             raise ItembankError(f"canvas export: {exc} (validating the bank finds the text)") from None
         if unzipped:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import IO, TYPE_CHECKING
 
 from lxml import etree
 
 from itembank.errors import ItembankError
+from itembank.forked import in_task_order, shared_out
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
     CalculatedItem,
@@ -19,6 +21,7 @@ from itembank.model import (
     FlashcardItem,
     Item,
 )
+from itembank.render import Renderer
 
 from ..kit import pieces
 from ..kit.numbers import number_text, plural
@@ -99,8 +102,18 @@ def _exportable(bank: Bank, result: ExportResult) -> dict[str, AnyItem]:
     return exported
 
 
-def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members) -> None:
-    """Write every file of the package into ``members``, in sorted order (see the section comment)."""
+#: From this many questions to build, they are built over ``jobs`` forked processes (see
+#: :class:`_Ahead`); below it a fork costs more than it saves.
+PARALLEL_FROM = 1000
+#: The questions built ahead at a time (~5 KB each: ~25 MB wait in memory, whatever the bank's size).
+BLOCK = 5000
+
+
+def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members, jobs: int = 1) -> None:
+    """Write every file of the package into ``members``, in sorted order (see the section comment).
+
+    ``jobs``: processes that build the questions (:class:`_Ahead`; only where no other thread runs,
+    so not with a ``members`` that deflates on a thread); the package is the same bytes."""
     html = CanvasHtml(ctx.renderer)
     builder = ItemBuilder(html, result.notes, ctx.options.variants)
     qident = quiz_ident(bank)
@@ -121,7 +134,16 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
         spool = BankSpool(spool_file)
         written: set[str] = set()
-        cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments) if ctx.fragments is not None else None
+        ahead = None
+        if jobs > 1 and len(exported) >= PARALLEL_FROM:
+            # The order the quiz writer asks for the questions in: the sections', then the others'.
+            order = [exported[i] for sec in _sections(bank, qident) for i in sec.item_ids if i in exported]
+            shown = {item.id for item in order}
+            order += [item for item in exported.values() if item.id not in shown]
+            fragments = ctx.fragments
+            kept = (lambda item: fragments.has(_piece_key(fragments, bank, qident, item))) if fragments is not None else None
+            ahead = _Ahead(order, partial(_made_pieces, ctx.renderer, bank, qident, ctx.options.variants), jobs, kept)
+        cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments, ahead) if ctx.fragments is not None or ahead is not None else None
         with members.open(f"{qident}/{qident}.xml") as out:
             _write_quiz(out, bank, qident, exported, builder, spool, written, result, cached)
         # items of the bank that no section delivers still belong in the question bank
@@ -219,7 +241,8 @@ def _question(builder: ItemBuilder, bank: Bank, item: AnyItem) -> etree._Element
 
 class _CachedQuestions:
     """Each item's question, bank copy and quiz copy, from the fragment cache when the item is
-    unchanged, else built (:func:`_build`, :func:`_make_quiz_copy`) and kept.
+    unchanged, else built ahead in other processes (``ahead``) or here (:func:`_build`,
+    :func:`_make_quiz_copy`), and kept.
 
     A piece holds the bank copy's bytes (as :func:`_build` spools them), then what the quiz copy has
     besides (:func:`_quiz_copy_layout`; the quiz writer writes the element as lxml serializes it on
@@ -228,10 +251,18 @@ class _CachedQuestions:
     shows (the package holds them).  A damaged piece is built again."""
 
     def __init__(
-        self, builder: ItemBuilder, bank: Bank, qident: str, result: ExportResult, spool: BankSpool, written: set[str], fragments: Fragments
+        self,
+        builder: ItemBuilder,
+        bank: Bank,
+        qident: str,
+        result: ExportResult,
+        spool: BankSpool,
+        written: set[str],
+        fragments: Fragments | None,
+        ahead: _Ahead | None = None,
     ) -> None:
         self.builder, self.bank, self.qident = builder, bank, qident
-        self.result, self.spool, self.written, self.fragments = result, spool, written, fragments
+        self.result, self.spool, self.written, self.fragments, self.ahead = result, spool, written, fragments, ahead
 
     def quiz_copy(self, item: AnyItem) -> bytes:
         """The item's quiz copy; the first time, the item is counted and its bank copy spooled."""
@@ -243,29 +274,95 @@ class _CachedQuestions:
         return quiz_copy
 
     def _piece(self, item: AnyItem) -> tuple[bytes, bytes]:
-        fragments, builder = self.fragments, self.builder
-        key = fragments.key(item, "question", bank_item_ident(self.bank, item), self.qident)
-        piece = pieces.decode(fragments.get(key))
-        if piece is not None:
-            head, body = piece
-            copies = _copies(head.get("q"), body)
-            notes, images = head.get("n"), head.get("i")
-            if copies is not None and pieces.strings(notes) and pieces.strings(images):
-                builder.notes.extend(notes)
-                for ref in images:
-                    builder.html.package_image(ref)
+        fragments = self.fragments
+        key = _piece_key(fragments, self.bank, self.qident, item) if fragments is not None else b""
+        if fragments is not None:
+            found = self._used(fragments.get(key))
+            if found is not None:
                 fragments.hits += 1
-                return copies
-        fragments.misses += 1
-        marks = len(builder.notes), len(builder.html.asked)
-        element = _question(builder, self.bank, item)
-        bank_copy = etree.tostring(element, encoding="UTF-8")
-        _make_quiz_copy(element, self.qident, item)
-        quiz_copy = etree.tostring(element, encoding="UTF-8")
-        layout, rest = _quiz_copy_layout(bank_copy, quiz_copy, bank_item_ident(self.bank, item))
-        head = {"q": layout, "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
-        fragments.put(key, pieces.encode(head, bank_copy + rest))
-        return bank_copy, quiz_copy
+                return found
+            fragments.misses += 1
+        raw = self.ahead.take(item) if self.ahead is not None else None
+        copies = self._used(raw)
+        if raw is None or copies is None:  # not built ahead: built here
+            raw, bank_copy, quiz_copy = _made_piece(self.builder, self.bank, self.qident, item)
+            copies = bank_copy, quiz_copy
+        if fragments is not None:
+            fragments.put(key, raw)
+        return copies
+
+    def _used(self, raw: bytes | None) -> tuple[bytes, bytes] | None:
+        """The copies of a piece (its notes and images added to this export's), None when there is
+        none or it is damaged."""
+        piece = pieces.decode(raw)
+        if piece is None:
+            return None
+        head, body = piece
+        copies = _copies(head.get("q"), body)
+        notes, images = head.get("n"), head.get("i")
+        if copies is None or not pieces.strings(notes) or not pieces.strings(images):
+            return None
+        self.builder.notes.extend(notes)
+        for ref in images:
+            self.builder.html.package_image(ref)
+        return copies
+
+
+def _piece_key(fragments: Fragments, bank: Bank, qident: str, item: AnyItem) -> bytes:
+    """The fragment cache's key of an item's piece."""
+    return fragments.key(item, "question", bank_item_ident(bank, item), qident)
+
+
+def _made_piece(builder: ItemBuilder, bank: Bank, qident: str, item: AnyItem) -> tuple[bytes, bytes, bytes]:
+    """An item's question built with ``builder`` (its notes and images added to the builder's): the
+    piece the fragment cache keeps of it (:class:`_CachedQuestions`), its bank copy and its quiz copy."""
+    marks = len(builder.notes), len(builder.html.asked)
+    element = _question(builder, bank, item)
+    bank_copy = etree.tostring(element, encoding="UTF-8")
+    _make_quiz_copy(element, qident, item)
+    quiz_copy = etree.tostring(element, encoding="UTF-8")
+    layout, rest = _quiz_copy_layout(bank_copy, quiz_copy, bank_item_ident(bank, item))
+    head = {"q": layout, "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
+    return pieces.encode(head, bank_copy + rest), bank_copy, quiz_copy
+
+
+def _made_pieces(renderer: Renderer, bank: Bank, qident: str, variants: int, items: Sequence[AnyItem]) -> list[bytes]:
+    """The pieces of ``items`` (:func:`_made_piece`), built with a builder of their own: what
+    building them notes is in the pieces, and is added to the export's as each is used."""
+    builder = ItemBuilder(CanvasHtml(renderer), [], variants)
+    return [_made_piece(builder, bank, qident, item)[0] for item in items]
+
+
+class _Ahead:
+    """The questions built ahead of the quiz writer over ``jobs`` forked processes
+    (``itembank.forked.shared_out``), :data:`BLOCK` at a time in the order the writer asks for them
+    (``order``); ``kept``: whether the fragment cache has an item's piece (it is read there, not
+    built).  Asked for a question it has not built, it builds the block that starts there."""
+
+    def __init__(self, order: list[AnyItem], make: Callable[[Sequence[AnyItem]], list[bytes]], jobs: int, kept: Callable[[AnyItem], bool] | None) -> None:
+        self.order, self.make, self.jobs, self.kept = order, make, jobs, kept
+        self.position: dict[str, int] = {}
+        for k, item in enumerate(order):
+            self.position.setdefault(item.id, k)
+        self.ready: dict[str, bytes] = {}
+        self.done = 0  # the order's questions before this one were built or left to the cache
+
+    def take(self, item: AnyItem) -> bytes | None:
+        """The piece of ``item`` built ahead (once); None when it is not one to build here."""
+        raw = self.ready.pop(item.id, None)
+        if raw is not None:
+            return raw
+        at = self.position.get(item.id)
+        if at is None or at < self.done:
+            return None
+        block = self.order[at : at + BLOCK]
+        if self.kept is not None:  # (the item asked for is built: the cache's piece of it was damaged)
+            kept = self.kept
+            block = [i for i in block if i is item or not kept(i)]
+        jobs = self.jobs if len(block) >= PARALLEL_FROM else 1
+        self.ready = dict(zip((i.id for i in block), in_task_order(shared_out(self.make, block, jobs), len(block))))
+        self.done = at + BLOCK
+        return self.ready.pop(item.id, None)
 
 
 _METADATA_END = b"</qtimetadata>"
