@@ -440,3 +440,25 @@ def test_generated_banks_from_the_cache_are_the_export_without_it(tmp_path_facto
             if sliced is not None:  # (None: a text holds a question tag, and the document is parsed)
                 assert list(sliced) == list(parsed)
                 assert all(entry.load().raw == parsed[ident] for ident, entry in sliced.items() if isinstance(entry, audit._Member))
+
+
+@settings(max_examples=GENERATED, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(generated=banks(min_items=6, max_items=10, every_type=True))
+def test_generated_banks_canvas_questions_built_over_processes_are_the_same_package(tmp_path_factory: pytest.TempPathFactory, generated: GeneratedBank) -> None:
+    """Canvas questions built ahead over forked processes (blocks of 3): the one-process package,
+    whatever the items' texts (code, math, images, links, cloze blanks, every type)."""
+    root = write_bank(generated, tmp_path_factory.mktemp("bank"))
+    checked = check_bank(root)
+    assume(not any(p.severity == "error" for p in checked.problems))
+    bank = checked.bank()
+    with pytest.MonkeyPatch.context() as patch:
+        try:
+            plain = _export(bank, "canvas", None)
+        except ItembankError:  # the export refuses the bank (its audit): built over processes too
+            _canvas_over_processes(patch, 3)
+            with pytest.raises(ItembankError):
+                _canvas_jobs(bank, 2)
+            return
+        _shares, here = _canvas_over_processes(patch, 3)
+        _same(_canvas_jobs(bank, 2), plain)
+        assert here["built"] == here["ahead"] > 0
