@@ -242,12 +242,10 @@ def _canvas_over_processes(monkeypatch: pytest.MonkeyPatch, block: int) -> tuple
     than ``ahead`` when a question built ahead was not used and was built again)."""
     from conftest import count_shares
 
-    from itembank.exporters import canvas
     from itembank.exporters.canvas import package
 
     shares = count_shares(monkeypatch, package)
     monkeypatch.setattr(package, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(canvas, "PARALLEL_FROM", 1)
     monkeypatch.setattr(package, "BLOCK", block)
     here = {"ahead": 0, "built": 0}
     made_piece, made_pieces = package._made_piece, package._made_pieces

@@ -29,7 +29,7 @@ from itembank.errors import ItembankError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import Bank
 
-from .package import PARALLEL_FROM, write_package
+from .package import builds_ahead, write_package
 from .zipstream import Members, ZipView
 
 
@@ -50,7 +50,7 @@ class CanvasExporter:
             with ExitStack() as stack:
                 # With more than one job the questions are built over forked processes, and the zip
                 # is deflated here: no process forks while another thread runs (itembank.forked).
-                shared = ctx.jobs > 1 and len(bank.items) >= PARALLEL_FROM
+                shared = builds_ahead(bank, ctx.jobs)
                 if unzipped:
                     members = Members(None)
                 else:

@@ -109,11 +109,17 @@ PARALLEL_FROM = 1000
 BLOCK = 5000
 
 
+def builds_ahead(bank: Bank, jobs: int) -> bool:
+    """Whether an export of ``bank`` with ``jobs`` processes builds its questions in them
+    (:class:`_Ahead`): more than one job, and :data:`PARALLEL_FROM` questions or more."""
+    return jobs > 1 and len(_exportable(bank, ExportResult())) >= PARALLEL_FROM
+
+
 def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members, jobs: int = 1) -> None:
     """Write every file of the package into ``members``, in sorted order (see the section comment).
 
-    ``jobs``: processes that build the questions (:class:`_Ahead`; only where no other thread runs,
-    so not with a ``members`` that deflates on a thread); the package is the same bytes."""
+    ``jobs``: processes that build the questions when :func:`builds_ahead` says so (only where no
+    other thread runs, so not with a ``members`` that deflates on a thread); the same bytes."""
     html = CanvasHtml(ctx.renderer)
     builder = ItemBuilder(html, result.notes, ctx.options.variants)
     qident = quiz_ident(bank)
@@ -135,7 +141,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
         spool = BankSpool(spool_file)
         written: set[str] = set()
         ahead = None
-        if jobs > 1 and len(exported) >= PARALLEL_FROM:
+        if builds_ahead(bank, jobs):
             # The order the quiz writer asks for the questions in: the sections', then the others'.
             order = [exported[i] for sec in _sections(bank, qident) for i in sec.item_ids if i in exported]
             shown = {item.id for item in order}
