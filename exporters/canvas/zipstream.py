@@ -16,8 +16,9 @@ from .names import ZIP_LEVEL
 # --- the package ----------------------------------------------------------------------------------
 #
 # The package is streamed: each question is built, serialized and dropped, and each file is written
-# straight into its zip entry, so memory holds the compressed zip and one question's tree, never the
-# ~90 MB of XML a 10,000-question bank makes.  Entries are produced in sorted name order (the zip's
+# straight into its zip entry, so memory holds the compressed zip and one question's tree (with
+# ``-j``, the bytes of a block of questions built ahead: package._Ahead), never the ~90 MB of XML a
+# 10,000-question bank makes.  Entries are produced in sorted name order (the zip's
 # entry order), which is also the order their contents can be known in:
 #
 #   g<quiz>/assessment_meta.xml      settings: computed from the bank up front
@@ -31,7 +32,9 @@ class Members:
     """The files of the package, opened one at a time in sorted order: zip entries, or a folder's dict.
 
     A zip entry is deflated on a worker thread (``pool``): zlib releases the GIL while it
-    compresses, so that runs on another core while this thread builds the next questions.
+    compresses, so that runs on another core while this thread builds the next questions.  Without
+    a pool, in this thread (an export whose questions are built in forked processes: no process
+    forks while another thread runs).
     """
 
     def __init__(self, zf: zipfile.ZipFile | None, pool: ThreadPoolExecutor | None = None) -> None:
