@@ -460,3 +460,29 @@ def test_generated_banks_canvas_questions_built_over_processes_are_the_same_pack
         _shares, here = _canvas_over_processes(patch, 3)
         _same(_canvas_jobs(bank, 2), plain)
         assert here["built"] == here["ahead"] > 0
+
+
+def test_canvas_keeps_its_deflating_thread_unless_it_builds_questions_in_processes(monkeypatch: pytest.MonkeyPatch, all_types_bank: Bank) -> None:
+    """The zip is deflated on a thread except when the questions are built over processes, and both
+    are decided on the questions Canvas can hold (flashcards are skipped): a bank with as many
+    items as the threshold but fewer such questions keeps its thread and builds in one process."""
+    from itembank.exporters import canvas
+    from itembank.exporters.canvas import package
+
+    shares, _here = _canvas_over_processes(monkeypatch, 3)
+    pools: list[object] = []
+    members = canvas.Members
+
+    def recording(zf: Any, pool: Any = None) -> Any:
+        pools.append(pool)
+        return members(zf, pool)
+
+    monkeypatch.setattr(canvas, "Members", recording)
+    questions = sum(1 for item in all_types_bank.items if item.type != "flashcard")
+    assert questions < len(all_types_bank.items)
+    for threshold, ahead in ((len(all_types_bank.items), False), (questions, True)):
+        monkeypatch.setattr(package, "PARALLEL_FROM", threshold)
+        shares.clear()
+        pools.clear()
+        _same(_canvas_jobs(all_types_bank, 2), _export(all_types_bank, "canvas", None))
+        assert (pools[0] is None) == ahead and bool(shares) == ahead, (threshold, pools, shares)
