@@ -118,8 +118,9 @@ def builds_ahead(bank: Bank, jobs: int) -> bool:
 def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members, jobs: int = 1) -> None:
     """Write every file of the package into ``members``, in sorted order (see the section comment).
 
-    ``jobs``: processes that build the questions when :func:`builds_ahead` says so (only where no
-    other thread runs, so not with a ``members`` that deflates on a thread); the same bytes."""
+    ``jobs``: more than 1 builds the questions in that many processes; the caller passes it where
+    :func:`builds_ahead` says so, with a ``members`` that deflates in this thread (no process forks
+    while another thread runs).  The same bytes."""
     html = CanvasHtml(ctx.renderer)
     builder = ItemBuilder(html, result.notes, ctx.options.variants)
     qident = quiz_ident(bank)
@@ -141,7 +142,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
         spool = BankSpool(spool_file)
         written: set[str] = set()
         ahead = None
-        if builds_ahead(bank, jobs):
+        if jobs > 1:
             # The order the quiz writer asks for the questions in: the sections', then the others'.
             order = [exported[i] for sec in _sections(bank, qident) for i in sec.item_ids if i in exported]
             shown = {item.id for item in order}
