@@ -272,8 +272,12 @@ def shared_out(work: Callable[[Sequence[T]], R], tasks: Sequence[T], jobs: int) 
     """``[work(tasks[0::n]), work(tasks[1::n]), ...]`` for ``n = min(jobs, len(tasks))`` shares: the
     first in this process, the others in forked children meanwhile (one share, here, when ``jobs`` is
     1 or :func:`can_fork` says no).  The shares are fixed by the task order alone, so the results do
-    not depend on how many processes ran; a child that fails or dies has its share done here (an
-    error that share raises is then raised here)."""
+    not depend on how many processes ran; a child that fails or dies has its share done here.
+
+    An error is the one a single process would raise: when a share raises, the tasks are run again
+    here, in their order, up to the first that fails (its error is raised; a share's error only if
+    that run does not fail).  So of two items that cannot be exported, the error names the first,
+    whichever share each was in."""
     n = min(jobs, len(tasks)) if jobs > 1 and can_fork() else 1
     if n <= 1:
         return [work(tasks)]
@@ -284,6 +288,14 @@ def shared_out(work: Callable[[Sequence[T]], R], tasks: Sequence[T], jobs: int) 
             ok, value = child.result()
             results.append(cast(R, value) if ok else work(tasks[k::n]))  # failed or died: done here
         return results
+    except Exception:
+        for child in children:  # (before the tasks run again: their cores are free)
+            child.close()
+        try:
+            work(tasks)
+        except Exception as first:
+            raise first from None
+        raise
     finally:
         for child in children:
             child.close()

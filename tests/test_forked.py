@@ -75,3 +75,41 @@ def test_results_of_the_shares_come_back_in_the_tasks_order(count: int, jobs: in
     are one process's results, whatever the number of shares."""
     tasks = list(range(count))
     assert in_task_order(shared_out(_squares, tasks, jobs), count) == _squares(tasks)
+
+
+def _fails_on_1_and_2(share: Sequence[int]) -> int:
+    for task in share:
+        if task in (1, 2):
+            raise ItembankError(f"item q{task}: cannot be shown")
+    return len(share)
+
+
+@forking
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_of_two_failing_tasks_the_error_names_the_first_in_task_order(jobs: int) -> None:
+    """Task 2 is in this process's share (with 2 jobs) and fails before a child's share (task 1) is
+    looked at; with 3 jobs the two are in two children's shares: either way the error is the one a
+    single process raises, task 1's."""
+    with pytest.raises(ItembankError, match="item q1:") as raised:
+        shared_out(_fails_on_1_and_2, list(range(6)), jobs)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    with pytest.raises(ItembankError, match="item q1:"):
+        shared_out(_fails_on_1_and_2, list(range(6)), 1)
+
+
+_ONCE: list[int] = []
+
+
+def _fails_once_in_this_process(share: Sequence[int]) -> int:
+    if os.getpid() == PARENT and 0 in share and not _ONCE:
+        _ONCE.append(1)
+        raise ItembankError("item q0: failed once")
+    return len(share)
+
+
+@forking
+def test_an_error_that_does_not_come_again_is_still_raised() -> None:
+    """The tasks run again in one process give no error: the share's error is raised, not lost."""
+    _ONCE.clear()
+    with pytest.raises(ItembankError, match="item q0: failed once"):
+        shared_out(_fails_once_in_this_process, [0, 1, 2], 2)

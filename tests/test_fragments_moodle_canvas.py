@@ -486,3 +486,30 @@ def test_canvas_keeps_its_deflating_thread_unless_it_builds_questions_in_process
         pools.clear()
         _same(_canvas_jobs(all_types_bank, 2), _export(all_types_bank, "canvas", None))
         assert (pools[0] is None) == ahead and bool(shares) == ahead, (threshold, pools, shares)
+
+
+def test_canvas_over_processes_names_the_first_question_it_cannot_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two questions whose text XML cannot hold (validation refuses it, IB216; a library caller may
+    not validate): the error names the first of them in the quiz, as the export in one process
+    does, though the second is in this process's share and the first in a child's."""
+    import dataclasses
+
+    from itembank.exporters.canvas import package
+
+    _canvas_over_processes(monkeypatch, 4)
+    asked: list[tuple[int, int]] = []  # (questions, jobs) of each shared_out call, recorded before it raises
+    sharing = package.shared_out
+
+    def recording(work: Any, tasks: Any, jobs: int) -> Any:
+        asked.append((len(tasks), jobs))
+        return sharing(work, tasks, jobs)
+
+    monkeypatch.setattr(package, "shared_out", recording)
+    bank = load_bank(ALL_TYPES_BANK)
+    mc = [i for i in bank.items if i.type == "multiple_choice"][0]
+    items = tuple(dataclasses.replace(mc, id=f"q{k}", stem=f"bell \x07 {k}" if k in (1, 2) else mc.stem) for k in range(4))
+    bank = dataclasses.replace(bank, items=items, by_id={})
+    for jobs in (1, 2):
+        with pytest.raises(ItembankError, match="item 'q1':"):
+            _canvas_jobs(bank, jobs)
+    assert asked == [(4, 2)]  # with 2 jobs, the block of four questions was shared out (1 job: not)
