@@ -43,6 +43,8 @@ import yaml
 import yaml_rs
 from hypothesis import strategies as st
 
+from itembank.rules import is_blank
+
 # --- the pieces of text ---------------------------------------------------------------------------
 
 WORDS = (
@@ -152,9 +154,11 @@ def inline_piece() -> st.SearchStrategy[str]:
     )
 
 
-def inline_text(min_size: int = 1, max_size: int = 6) -> st.SearchStrategy[str]:
-    """One line of inline Markdown: what goes in an option, a pair, a hint."""
-    return st.lists(inline_piece(), min_size=min_size, max_size=max_size).map(" ".join).filter(lambda s: s.strip() != "")
+def inline_text(min_size: int = 1, max_size: int = 6, pieces: st.SearchStrategy[str] | None = None) -> st.SearchStrategy[str]:
+    """One line of inline Markdown: what goes in an option, a pair, a hint (``pieces``: its pieces,
+    :func:`inline_piece` by default)."""
+    # Not a text that shows nothing (``&nbsp;`` alone): validation refuses it where a text is required (IB213).
+    return st.lists(inline_piece() if pieces is None else pieces, min_size=min_size, max_size=max_size).map(" ".join).filter(lambda s: not is_blank(s))
 
 
 def _block(inline: st.SearchStrategy[str]) -> st.SearchStrategy[str]:

@@ -24,7 +24,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample, Unsatisfiable
 from lxml import etree
 
 from conftest import SHARED, require
@@ -33,7 +35,7 @@ from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportOptions, registry
 from itembank.render import Renderer
 from itembank.validate import check_bank
-from strategies import GeneratedBank, banks, write_bank
+from strategies import GeneratedBank, banks, inline_text, write_bank
 from test_gift import read_gift
 
 os.environ.setdefault("ITEMBANK_XSD_DIR", str(SHARED / "xsd"))
@@ -53,6 +55,16 @@ def load(generated: GeneratedBank, folder: Path) -> Bank:
 
 def _xsd_ready() -> bool:
     return (Path(os.environ["ITEMBANK_XSD_DIR"]) / "catalog.xml").is_file()
+
+
+def test_no_generated_text_shows_nothing() -> None:
+    """An option, step or hint of only ``&nbsp;`` shows nothing, and validation refuses it (IB213):
+    the generator never makes one, even from pieces that are all such (found by the long run: an
+    ordering step ``&nbsp;``, one draw in thousands)."""
+    for blank in ("&nbsp;", " ", "&nbsp; &#x200B;"):
+        with pytest.raises((NoSuchExample, Unsatisfiable)):  # (Unsatisfiable: every draw was filtered out)
+            find(inline_text(1, 3, pieces=st.just(blank)), lambda _text: True, settings=settings(database=None))
+    assert find(inline_text(1, 3, pieces=st.sampled_from(("&nbsp;", "x"))), lambda text: "&nbsp;" in text, settings=settings(database=None))
 
 
 @settings(max_examples=VALIDATED)
