@@ -506,3 +506,22 @@ def test_any_text_survives_into_well_formed_xml(
     assert offered == [match]
     titles = [meta(etree.fromstring(d).find(f"{Q}objectbank"))["bank_title"] for n, d in files.items() if n.endswith(".qti")]
     assert titles == [f"{bank_title} — General"]
+
+
+@pytest.mark.parametrize(
+    ("number", "accepted"),
+    [(3, {"3", "3.0"}), (-42.0, {"-42", "-42.0"}), (2.5, {"2.5"}), (6.02214076e23, {"6.02214076e+23"}), (1e15, {"1000000000000000.0"}), (999999999999999.0, {"999999999999999", "999999999999999.0"})],
+)
+def test_a_numeric_blank_is_accepted_as_written_never_in_binary_digits(all_types_bank: Bank, number: float, accepted: set[str]) -> None:
+    """A whole number also accepts its ``.0`` form, below 10^15 only: above, ``f"{x:.1f}"`` wrote the
+    float's binary digits (6.02214076e23 as 602214075999999987023872.0), which the export's audit
+    refused (found by the long run of generated banks)."""
+    from itembank import api
+
+    cloze = next(i for i in all_types_bank.items if i.id == "at-cloze")
+    blanks = tuple(dataclasses.replace(b, number=number, tolerance=None) if b.name == "epochs" else b for b in cloze.blanks)
+    bank = dataclasses.replace(all_types_bank, items=(dataclasses.replace(cloze, blanks=blanks),), by_id={})
+    files, _ = export_files(bank)
+    lids = {lid.get("ident"): {rl.findtext(f".//{Q}mattext") for rl in lid.iter(f"{Q}response_label")} for lid in bank_items(bank, files)["at-cloze"].iter(f"{Q}response_lid")}
+    assert lids["response_epochs"] == accepted
+    api.export(bank, "canvas")  # the export's audit passes (it refuses a number written with binary rounding)

@@ -349,7 +349,7 @@ class ItemBuilder:
                         "only the exact value is accepted"
                     )
                 values = [number_text(b.number)]
-                if float(b.number).is_integer():
+                if float(b.number).is_integer() and abs(b.number) < 1e15:  # "3" and "3.0"; above, as written only (no binary digits)
                     values.append(f"{float(b.number):.1f}")
                 answers.append((b.name, values, None))
             else:
