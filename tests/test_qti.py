@@ -581,3 +581,36 @@ def test_the_renderer_keeps_its_latest_trees_only(monkeypatch: pytest.MonkeyPatc
     kept = get_exporter("qti21").export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data
     monkeypatch.setattr(render, "_TREES", 1)
     assert get_exporter("qti21").export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data == kept
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_qti_metadata_follows_each_item_and_is_each_items_own(all_types_bank: Bank, fmt: str) -> None:
+    """An item's qtiMetadata is a copy of the one made for its shape: items of one shape get equal
+    but separate elements, and what tells shapes apart (feedback, a sample answer, interactions,
+    the tool's version) changes it."""
+    from itembank.exporters.qti.body import ItemAssets
+    from itembank.exporters.qti.manifest import ItemEntry, item_qti_metadata
+
+    profile = PROFILES[fmt]
+    ns = profile.md_ns
+    essay = next(i for i in all_types_bank.items if i.type == "essay")
+    bare = dataclasses.replace(essay, sample_answer=None, rationale=None, hints=(), solution=None, common_mistakes=())
+
+    def metadata(item: object, interactions: list[str], version: str = "1.0") -> dict[str, list[str]]:
+        assets = ItemAssets(interactions=list(interactions))
+        md = item_qti_metadata(profile, ItemEntry(item, "items/x.xml", assets), version)  # type: ignore[arg-type]
+        out: dict[str, list[str]] = {}
+        for child in md:
+            out.setdefault(etree.QName(child).localname, []).append(child.text or "")
+        return out
+
+    full, empty = metadata(essay, ["extendedTextInteraction"]), metadata(bare, ["extendedTextInteraction"])
+    assert (full["feedbackType"], full["solutionAvailable"]) == (["nonadaptive"], ["true"])
+    assert (empty["feedbackType"], empty["solutionAvailable"]) == (["none"], ["false"])
+    two = metadata(essay, ["textEntryInteraction", "inlineChoiceInteraction"])
+    assert two["interactionType"] == ["textEntryInteraction", "inlineChoiceInteraction"] and two["composite"] == ["true"]
+    assert full["composite"] == ["false"] and full["toolVersion"] == ["1.0"]
+    assert "toolVersion" not in metadata(essay, ["extendedTextInteraction"], "")
+    first = item_qti_metadata(profile, ItemEntry(essay, "items/a.xml", ItemAssets(interactions=["extendedTextInteraction"])), "1.0")
+    first[0].text = "changed"
+    assert metadata(essay, ["extendedTextInteraction"])["itemTemplate"] == ["false"]  # a copy each time
