@@ -28,3 +28,7 @@ def precompile() -> None:
     for folder in package_folders():
         if not compileall.compile_dir(str(folder), quiet=1):
             raise SystemExit(f"could not compile {folder}")
+
+
+if __name__ == "__main__":  # `python benchmarks/precompile.py` before timing by hand (the scripts here import it)
+    precompile()
