@@ -614,3 +614,38 @@ def test_qti_metadata_follows_each_item_and_is_each_items_own(all_types_bank: Ba
     first = item_qti_metadata(profile, ItemEntry(essay, "items/a.xml", ItemAssets(interactions=["extendedTextInteraction"])), "1.0")
     first[0].text = "changed"
     assert metadata(essay, ["extendedTextInteraction"])["itemTemplate"] == ["false"]  # a copy each time
+
+
+def test_lom_of_each_item_holds_its_own_texts_whatever_its_shape(all_types_bank: Bank) -> None:
+    """An item's LOM is a copy of the tree made for its shape with its texts put in: items of one
+    shape get their own texts, every count of keywords and objectives its own places, and a
+    returned tree changed by a caller changes no later one."""
+    from itembank.exporters.qti.manifest import item_lom
+
+    base = next(i for i in all_types_bank.items if i.type == "multiple_choice")
+    renderer = Renderer()
+
+    def read(item: object) -> tuple[str | None, ...]:
+        lom = item_lom(item, "Bank & co", renderer)  # type: ignore[arg-type]
+        general = lom.find(f"{{{LOM}}}general")
+        return (
+            general.findtext(f"{{{LOM}}}identifier/{{{LOM}}}catalog"),
+            general.findtext(f"{{{LOM}}}identifier/{{{LOM}}}entry"),
+            general.findtext(f"{{{LOM}}}title/{{{LOM}}}string"),
+            tuple(k.findtext(f"{{{LOM}}}string") for k in general.iterfind(f"{{{LOM}}}keyword")),  # type: ignore[arg-type]
+            lom.findtext(f"{{{LOM}}}lifeCycle/{{{LOM}}}status/{{{LOM}}}value"),
+            lom.findtext(f"{{{LOM}}}educational/{{{LOM}}}difficulty/{{{LOM}}}value"),
+            tuple(c.findtext(f"{{{LOM}}}description/{{{LOM}}}string") for c in lom.iterfind(f"{{{LOM}}}classification")),  # type: ignore[arg-type]
+        )
+
+    for tags in [(), ("a",), ("x", "y & z", "w")]:
+        for objectives in [(), ("Explain A",), ("B", "C")]:
+            for difficulty, status in [(None, "draft"), ("hard", "approved"), ("easy", "retired")]:
+                for n in (1, 2):  # the same shape twice: each item's own texts
+                    item = dataclasses.replace(base, id=f"q{n}", title=f"Title {n}", tags=tags, objectives=objectives, difficulty=difficulty, status=status)
+                    want_difficulty = {"hard": "difficult", "easy": "easy", None: None}[difficulty]
+                    want_status = {"draft": "draft", "approved": "final", "retired": "unavailable"}[status]
+                    assert read(item) == ("Bank & co", f"q{n}", f"Title {n}", tags, want_status, want_difficulty, objectives)
+    changed = item_lom(base, "Bank & co", renderer)
+    changed[0][0][1].text = "changed"
+    assert read(base)[1] == base.id

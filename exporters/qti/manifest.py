@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from functools import partial
@@ -50,26 +51,58 @@ def _vocab(parent: etree._Element, tag: str, value: str) -> None:
     etree.SubElement(node, f"{{{LOM_NS}}}value").text = value
 
 
+#: LOM trees by shape (:func:`item_lom`), built once and then copied; beyond this many shapes a
+#: tree is built for each item (the same tree, only slower).
+_LOM_SHAPES: dict[tuple[str, int, str, str | None, int], etree._Element] = {}
+_LOM_SHAPES_MAX = 2048
+
+
 def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Element:
-    """LOM for one item: identifier, title, description, keywords, status, difficulty, objectives."""
+    """LOM for one item: identifier, title, description, keywords, status, difficulty, objectives.
+
+    A copy of the tree built for the item's shape (the bank, how many keywords and objectives, its
+    status and difficulty), the item's own texts put in: building every element for each item was
+    about as much as its QTI metadata, which is copied the same way."""
+    difficulty = LOM_DIFFICULTY.get(item.difficulty) if item.difficulty is not None else None
+    shape = (bank_title, len(item.tags), LOM_STATUS[item.status], difficulty, len(item.objectives))
+    proto = _LOM_SHAPES.get(shape)
+    if proto is None:
+        proto = _lom_tree(*shape)
+        if len(_LOM_SHAPES) < _LOM_SHAPES_MAX:
+            _LOM_SHAPES[shape] = proto
+    lom = copy.copy(proto)  # lxml copies the whole subtree
+    general = lom[0]
+    general[0][1].text = item.id
+    general[1][0].text = _one_line(item.name)
+    general[2][0].text = renderer.one_line(item.stem)[:1000]
+    for k, tag in enumerate(item.tags):
+        general[3 + k][0].text = tag
+    if item.objectives:
+        for classification, objective in zip(list(lom)[-len(item.objectives) :], item.objectives):
+            classification[1][0].text = objective
+    return lom
+
+
+def _lom_tree(bank_title: str, keywords: int, status: str, difficulty: str | None, objectives: int) -> etree._Element:
+    """An item's LOM tree with empty places for its texts (:func:`item_lom` fills them)."""
     lom = etree.Element(f"{{{LOM_NS}}}lom")
     general = etree.SubElement(lom, f"{{{LOM_NS}}}general")
     ident = etree.SubElement(general, f"{{{LOM_NS}}}identifier")
     etree.SubElement(ident, f"{{{LOM_NS}}}catalog").text = bank_title
-    etree.SubElement(ident, f"{{{LOM_NS}}}entry").text = item.id
-    _lom_string(general, "title", _one_line(item.name))
-    _lom_string(general, "description", renderer.one_line(item.stem)[:1000])
-    for tag in item.tags:
-        _lom_string(general, "keyword", tag)
+    etree.SubElement(ident, f"{{{LOM_NS}}}entry")
+    _lom_string(general, "title", "")
+    _lom_string(general, "description", "")
+    for _ in range(keywords):
+        _lom_string(general, "keyword", "")
     # the item's status as LOM's lifeCycle status (draft, revised, final, unavailable)
-    _vocab(etree.SubElement(lom, f"{{{LOM_NS}}}lifeCycle"), "status", LOM_STATUS[item.status])
-    if item.difficulty in LOM_DIFFICULTY:
+    _vocab(etree.SubElement(lom, f"{{{LOM_NS}}}lifeCycle"), "status", status)
+    if difficulty is not None:
         educational = etree.SubElement(lom, f"{{{LOM_NS}}}educational")
-        _vocab(educational, "difficulty", LOM_DIFFICULTY[item.difficulty])
-    for objective in item.objectives:
+        _vocab(educational, "difficulty", difficulty)
+    for _ in range(objectives):
         classification = etree.SubElement(lom, f"{{{LOM_NS}}}classification")
         _vocab(classification, "purpose", "educational objective")
-        _lom_string(classification, "description", objective)
+        _lom_string(classification, "description", "")
     return lom
 
 
