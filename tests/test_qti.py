@@ -626,7 +626,7 @@ def test_lom_of_each_item_holds_its_own_texts_whatever_its_shape(all_types_bank:
     renderer = Renderer()
 
     def read(item: object) -> tuple[str | None, ...]:
-        lom = item_lom(item, "Bank & co", renderer)  # type: ignore[arg-type]
+        lom = item_lom(qti.QTI21, item, "Bank & co", renderer)  # type: ignore[arg-type]
         general = lom.find(f"{{{LOM}}}general")
         return (
             general.findtext(f"{{{LOM}}}identifier/{{{LOM}}}catalog"),
@@ -646,6 +646,6 @@ def test_lom_of_each_item_holds_its_own_texts_whatever_its_shape(all_types_bank:
                     want_difficulty = {"hard": "difficult", "easy": "easy", None: None}[difficulty]
                     want_status = {"draft": "draft", "approved": "final", "retired": "unavailable"}[status]
                     assert read(item) == ("Bank & co", f"q{n}", f"Title {n}", tags, want_status, want_difficulty, objectives)
-    changed = item_lom(base, "Bank & co", renderer)
+    changed = item_lom(qti.QTI21, base, "Bank & co", renderer)
     changed[0][0][1].text = "changed"
     assert read(base)[1] == base.id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass
 from functools import partial
@@ -51,26 +50,16 @@ def _vocab(parent: etree._Element, tag: str, value: str) -> None:
     etree.SubElement(node, f"{{{LOM_NS}}}value").text = value
 
 
-#: LOM trees by shape (:func:`item_lom`), built once and then copied; beyond this many shapes a
-#: tree is built for each item (the same tree, only slower).
-_LOM_SHAPES: dict[tuple[str, int, str, str | None, int], etree._Element] = {}
-_LOM_SHAPES_MAX = 2048
-
-
-def item_lom(item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Element:
+def item_lom(profile: Profile, item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Element:
     """LOM for one item: identifier, title, description, keywords, status, difficulty, objectives.
 
     A copy of the tree built for the item's shape (the bank, how many keywords and objectives, its
-    status and difficulty), the item's own texts put in: building every element for each item was
-    about as much as its QTI metadata, which is copied the same way."""
+    status and difficulty; kept as the item's shared declarations are, :func:`.item.shared`), the
+    item's own texts put in: building every element for each item was about as much as its QTI
+    metadata, which is copied the same way."""
     difficulty = LOM_DIFFICULTY.get(item.difficulty) if item.difficulty is not None else None
     shape = (bank_title, len(item.tags), LOM_STATUS[item.status], difficulty, len(item.objectives))
-    proto = _LOM_SHAPES.get(shape)
-    if proto is None:
-        proto = _lom_tree(*shape)
-        if len(_LOM_SHAPES) < _LOM_SHAPES_MAX:
-            _LOM_SHAPES[shape] = proto
-    lom = copy.copy(proto)  # lxml copies the whole subtree
+    lom = shared(profile, ("lom", *shape), partial(_lom_tree, *shape))
     general = lom[0]
     general[0][1].text = item.id
     general[1][0].text = _one_line(item.name)
@@ -160,7 +149,7 @@ def _item_resource(parent: etree._Element, p: Profile, bank: Bank, entry: ItemEn
     res = etree.SubElement(parent, f"{{{cp}}}resource", identifier=item_resource_id(entry.item.id), type=p.item_resource, href=entry.href)
     md = etree.SubElement(res, f"{{{cp}}}metadata")
     md.append(item_qti_metadata(p, entry, tool_version))
-    md.append(item_lom(entry.item, bank.title, renderer))
+    md.append(item_lom(p, entry.item, bank.title, renderer))
     etree.SubElement(res, f"{{{cp}}}file", href=entry.href)
     for path in sorted(entry.assets.media):
         etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
