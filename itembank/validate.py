@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -214,13 +215,20 @@ def _check_paths(
             if reported:
                 result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
             continue
-        if os.path.islink(path) and not _inside(path.resolve(), root):
-            if reported:
-                result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
-            continue
+        try:
+            # One lstat tells a link apart and, for a file that is no link, is the stat the cache keys on.
+            own: os.stat_result | None = os.lstat(path)
+        except OSError:
+            own = None  # (os.path.islink's answer: not a link; reading it says what is wrong)
+        if own is not None and stat.S_ISLNK(own.st_mode):
+            if not _inside(path.resolve(), root):
+                if reported:
+                    result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
+                continue
+            own = None  # a link inside the bank: the cache stats what it points to
         need = reported or items_of_all
         if store is not None:
-            checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema))
+            checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema), own)
         elif share is not None and n > share.cut:
             checked = share.check(n - 1, path, rel, ctx, schema)
         else:
@@ -254,7 +262,7 @@ def _check_paths(
         result.problems.append(problem(rel, "IB201", f"id '{item_id}' is already used in {where}", line=line, column=col, item_id=item_id, path="id"))
     result.items = _unique(result.items)
     if store is not None:
-        store.save(whole_bank=whole or mine is not None, raws_of_whole_bank=whole or (mine is not None and items_of_all))
+        store.save(whole_bank=whole or mine is not None, raws_of_whole_bank=whole or (mine is not None and items_of_all), given_files=mine is not None)
     _check_blueprints(result, whole, blueprints, root, _unique(bank_items) if mine is not None else None, cache)
     result.problems.sort(key=lambda p: (p.file, p.line, p.column, p.code))
     return result
