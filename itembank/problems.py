@@ -59,7 +59,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB221": ("error", "multiple response item cannot be scored in Moodle's grade list"),
     "IB222": ("error", "link or image URL has a scheme that is not allowed (only http, https, mailto and bank paths)"),
     "IB223": ("error", "image file names differ only in letter case (they collide on Windows and macOS)"),
-    "IB224": ("error", "an answer number, or an answer ± tolerance bound, has more significant digits than exports keep (15)"),
+    "IB224": ("error", "an answer number, or an answer ± tolerance bound, has more significant digits than exports keep (15), or the bound lies beyond a double's range"),
     "IB230": ("error", "calculated formula does not parse or uses something a formula may not"),
     "IB231": ("error", "calculated formula uses a variable that is not defined (before it)"),
     "IB232": ("error", "calculated variable is not sane (range, step/decimals, name)"),

@@ -280,6 +280,13 @@ def _exact_bounds(path: tuple[str | int, ...], value: Any, tolerance: Any) -> It
         return  # said already
     v, t = as_written(value), as_written(abs(tolerance))
     for bound in (v - t, v + t):
+        if not math.isfinite(float(bound)):
+            yield path, "IB224", (
+                f"{value!r} ± {tolerance!r} has a bound ({bound:.3e}) beyond the largest number a double holds (±1.8e308): "
+                f"the LMSs would store it as infinity (a page's answer key could not be read, a player would score the "
+                f"right answer wrong): use a smaller tolerance"
+            )
+            return
         digits = len(bound.normalize().as_tuple().digits) if bound else 1
         if digits > KEPT_DIGITS:
             yield path, "IB224", (
