@@ -102,7 +102,7 @@ from itembank.workbook_layout import (
 )
 
 from .kit.explain import SectionKind, explanation
-from .kit.numbers import number_text, plural
+from .kit.numbers import number_text, percent_text, plural
 from .kit.zip import zip_entry
 
 # The layout the importer relies on (sheet and header names, meta keys, decisions) is defined once,
@@ -267,7 +267,7 @@ def calculated_text(item: CalculatedItem) -> str:
             lines.append(f"{v.name} from {number_text(v.low)} to {number_text(v.high)} ({grid})")
     lines += [f"{name} = {formula}" for name, formula in item.derived]
     unit = f" {item.unit}" if item.unit else ""
-    tolerance = f"{number_text(item.tolerance * 100)} %" if item.tolerance_type == "relative" else number_text(item.tolerance)
+    tolerance = f"{percent_text(item.tolerance)} %" if item.tolerance_type == "relative" else number_text(item.tolerance)
     lines.append(f"answer = {item.formula} ± {tolerance}{unit}")
     try:
         sample = variants(item, 1)[0]

@@ -183,6 +183,28 @@ def test_tolerance_relative_and_absolute(bank: Bank) -> None:
 # --- Moodle XML -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("tolerance", [0.07, 0.29, 0.57, 0.033, 0.0001, 1e-07, 0.1234567, 0.5])
+def test_a_relative_tolerance_is_written_as_the_percentage_of_the_number_as_written(bank: Bank, tolerance: float) -> None:
+    """Canvas and the workbook write a relative tolerance as a percentage: 0.07 is ``7%``, never the
+    binary product ``0.07 * 100`` (``7.000000000000001%``)."""
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    item = replace(next(i for i in calc_items(bank) if i.tolerance_type == "relative"), tolerance=tolerance)
+    one = Bank(root=bank.root, config=bank.config, items=(item,), assessments={})
+    percent = format((Decimal(repr(tolerance)) * 100).normalize(), "f")
+    files, _ = export(one, "canvas", unzipped=True)
+    assert isinstance(files, dict)
+    written = [el.text for name, data in files.items() if name.endswith((".xml", ".qti")) for el in etree.fromstring(data).iter("{*}answer_tolerance")]
+    assert written and set(written) == {percent + "%"}
+    data, _ = export(one, "xlsx")
+    assert isinstance(data, bytes)
+    cells = [str(c.value) for ws in load_workbook(io.BytesIO(data)).worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert any(f"± {percent} %" in c for c in cells)
+    assert not any("00000000000" in c for c in cells if "±" in c)
+
+
 def moodle_formula_value(formula: str, values: dict[str, float]) -> float:
     """Evaluate a Moodle formula the way Moodle's PHP would, by translation to Python (test only)."""
     text = re.sub(r"\{(\w+)\}", lambda m: repr(values[m.group(1)]), formula).replace("pi()", "pi")

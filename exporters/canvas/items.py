@@ -29,7 +29,7 @@ from itembank.model import (
 )
 from itembank.render import escape, literal
 
-from ..kit.numbers import number_text
+from ..kit.numbers import number_text, percent_text
 from .calculated import CanvasCalculated
 from .html import CanvasHtml, Feedback, general_feedback, incorrect_feedback, section_html
 from .names import QTI_NS, answer_ids
@@ -420,7 +420,7 @@ class ItemBuilder:
         _setvar(rc, "100")
         self._finish(el, resp, fb, [rc])
         calculated = sub(sub(el, "itemproc_extension"), "calculated")
-        tolerance = number_text(item.tolerance * 100) + "%" if item.tolerance_type == "relative" else number_text(item.tolerance)
+        tolerance = percent_text(item.tolerance) + "%" if item.tolerance_type == "relative" else number_text(item.tolerance)
         sub(calculated, "answer_tolerance").text = tolerance
         if item.unit:
             sub(calculated, "unit_value").text = item.unit

@@ -19,6 +19,12 @@ def number_text(value: float | Decimal, *, significant: int | None = None) -> st
     return format(float(value), f".{significant}g") if significant else repr(float(value))
 
 
+def percent_text(fraction: float) -> str:
+    """A fraction as a percentage, computed in decimal from the number as written: ``0.07`` is ``7``,
+    never ``7.000000000000001`` (the binary product ``0.07 * 100``)."""
+    return number_text(Decimal(repr(float(fraction))) * 100)
+
+
 def plural(count: float, one: str, *, significant: int | None = None) -> str:
     """``1 point``, ``2 points``, ``0.5 points``: the number and the word that goes with it."""
     return f"{number_text(count, significant=significant)} {one}{'' if count == 1 else 's'}"
