@@ -326,6 +326,23 @@ def test_cloze_escapes_answers_and_feedback_and_braces_in_the_text():
     assert (w1, w2) == (1, 3)
 
 
+def test_a_cloze_whose_mark_in_moodle_is_not_its_points_is_noted():
+    """Moodle marks a cloze out of the sum of its integer blank weights: two 1-point blanks of a
+    1-point item make a question out of 2, which the export must say (it said nothing)."""
+    blanks = (Blank(name="c", kind="text", answers=("France",)), Blank(name="d", kind="text", answers=("Italy",)))
+    stem = "Paris is in {{c}} and Rome in {{d}}."
+    changed = ClozeItem(id="two-blanks", type="cloze", location=HERE, stem=stem, blanks=blanks)
+    kept = ClozeItem(id="two-points", type="cloze", location=HERE, stem=stem, blanks=blanks, points=2)
+    half = ClozeItem(id="half", type="cloze", location=HERE, stem="Paris is in {{c}}.", blanks=blanks[:1], points=0.5)
+    data, result = export(mem_bank(changed, kept, half))
+    assert not result.skipped
+    weights = {qid: [w for w, _, _ in parse_cloze(text(q, "questiontext"))] for qid, q in questions(data).items()}
+    assert weights == {"two-blanks": [1, 1], "two-points": [1, 1], "half": [1]}
+    notes = [n for n in result.notes if "cloze" in n]
+    assert len(notes) == 1 and "2 item(s)" in notes[0]
+    assert "two-blanks (1 -> 2)" in notes[0] and "half (0.5 -> 1)" in notes[0] and "two-points" not in notes[0]
+
+
 def test_cloze_answer_that_moodle_cannot_end_is_skipped_with_a_reason():
     item = ClozeItem(
         id="c", type="cloze", location=HERE, stem="A {{x}}.", blanks=(Blank(name="x", kind="text", answers=("R&",)),)

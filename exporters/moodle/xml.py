@@ -35,6 +35,7 @@ from itembank.model import (
 )
 
 from ..kit import pieces
+from ..kit.numbers import number_text
 from .calculated import TOLERANCE_TYPE, MoodleCalculated, dataset_value
 from .content import (
     EMPTY,
@@ -127,6 +128,12 @@ class MoodleXmlExporter:
             result.notes.append(
                 "all_or_nothing multiple response items are scored with wrong options at -100% (any wrong tick scores 0); "
                 "Moodle still gives partial credit for an incomplete selection: " + ", ".join(writer.all_or_nothing)
+            )
+        remarked = cloze_marks_changed(bank, result)
+        if remarked:
+            result.notes.append(
+                f"Moodle marks a cloze question out of the sum of its blanks' integer weights, which cannot add up to the "
+                f"points of {len(remarked)} item(s) (set their mark in the quiz after import): " + ", ".join(remarked[:10]) + (" ..." if len(remarked) > 10 else "")
             )
         if writer.long_tags:
             result.notes.append(
@@ -503,6 +510,19 @@ def cloze_text(item: ClozeItem, mh: MoodleHtml) -> Html:
     if len(codes) != len(item.blanks) or any(t not in codes for t in _TOKEN.findall(text)) or len(_TOKEN.findall(text)) != len(codes):
         raise ItemSkipped("a blank's placeholder did not survive Markdown rendering (is it inside a link or image?)")
     return Html(_TOKEN.sub(lambda m: codes[m.group(1)], text), stem.images)
+
+
+def cloze_marks_changed(bank: Bank, result: ExportResult) -> list[str]:
+    """The written cloze items whose mark in Moodle (the sum of their weights) is not their points,
+    each as ``id (points -> mark)``."""
+    skipped = {item_id for item_id, _ in result.skipped}
+    changed = []
+    for item in bank.items:
+        if isinstance(item, ClozeItem) and item.id not in skipped:
+            mark = sum(cloze_weights(item).values())
+            if abs(mark - item.points) > 1e-9:
+                changed.append(f"{item.id} ({number_text(item.points)} -> {mark})")
+    return changed
 
 
 def cloze_weights(item: ClozeItem) -> dict[str, int]:
