@@ -60,6 +60,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB222": ("error", "link or image URL has a scheme that is not allowed (only http, https, mailto and bank paths)"),
     "IB223": ("error", "image file names differ only in letter case (they collide on Windows and macOS)"),
     "IB224": ("error", "an answer number, or an answer ± tolerance bound, has more significant digits than exports keep (15), or the bound lies beyond a double's range"),
+    "IB225": ("error", "cloze placeholder stands in code, math, an image or a link, where no answer field can go"),
     "IB230": ("error", "calculated formula does not parse or uses something a formula may not"),
     "IB231": ("error", "calculated formula uses a variable that is not defined (before it)"),
     "IB232": ("error", "calculated variable is not sane (range, step/decimals, name)"),

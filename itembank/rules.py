@@ -311,11 +311,62 @@ def number_precision(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding
             yield from _exact_bounds(("blanks", name, "tolerance"), blank.get("number"), blank.get("tolerance"))
 
 
+#: Markdown's leaf events whose text no answer field can stand in.
+_NO_FIELD_IN = {"Code": "inline code", "InlineMath": "math", "DisplayMath": "math"}
+
+
+def _unreachable_blanks(stem: str) -> Iterator[tuple[str, str]]:
+    """(name, where) of each placeholder of a cloze stem that Markdown puts where no format can put
+    an answer field: in code, in math, in an image's description or address, in a link."""
+    inside: list[str] = []  # what each open element makes of its text ("" : nothing special)
+    pending: list[str] = []  # consecutive text events (a text may come in several)
+
+    def flush() -> Iterator[tuple[str, str]]:
+        where = next((w for w in reversed(inside) if w), "")
+        if where and pending:
+            yield from ((name, where) for name in placeholder_names("".join(pending)))
+        pending.clear()
+
+    events: list[Any] = list(pyromark.events(stem, options=_MD_OPTIONS))  # (typed by pyromark as a union of literals)
+    for event in events:
+        if isinstance(event, dict) and "Text" in event:
+            pending.append(str(event["Text"]))
+            continue
+        yield from flush()
+        if not isinstance(event, dict):
+            continue
+        if "Start" in event:
+            start = event["Start"]
+            kind = next(iter(start)) if isinstance(start, dict) else start
+            if kind in ("Image", "Link"):
+                info = start[kind]
+                noun = "an image" if kind == "Image" else "a link"
+                for name in placeholder_names(f"{info.get('dest_url') or ''} {info.get('title') or ''}"):
+                    yield name, f"the address or title of {noun}"
+                inside.append("an image's description" if kind == "Image" else "a link's text")
+            else:
+                inside.append("a code block" if kind == "CodeBlock" else "")
+        elif "End" in event:
+            if inside:
+                inside.pop()
+        else:
+            for kind, where in _NO_FIELD_IN.items():
+                if kind in event:
+                    yield from ((name, where) for name in placeholder_names(str(event[kind])))
+    yield from flush()
+
+
 def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if item["type"] != "cloze":
         return
     used = placeholder_names(item["stem"])
     blanks = item["blanks"]
+    if used:
+        for name, where in _unreachable_blanks(item["stem"]):
+            yield ("stem",), "IB225", (
+                f"placeholder {{{{{name}}}}} stands in {where}, where no format can put an answer field (Moodle would "
+                f"write its answer syntax there as text, QTI and HTML cannot make the field): move it out"
+            )
     for name, n in Counter(used).items():
         if n > 1:
             yield ("stem",), "IB220", f"placeholder {{{{{name}}}}} appears {n} times; each blank is answered once"

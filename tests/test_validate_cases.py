@@ -72,6 +72,37 @@ def test_invalid_file_is_reported_precisely(case: Path) -> None:
         assert prob["item_id"] is None or code in ("IB105",), prob
 
 
+_BESIDE = [
+    ("Call `df.head()`, then {{m}}.", []),
+    ("`code`{{m}} right after code.", []),
+    ("Solve $x = 2$: {{m}}.", []),
+    ("**{{m}}** in bold, _{{n}}_ in italics.", []),
+    ("See [the docs](https://example.org) and {{m}}.", []),
+    ("![a plot](https://example.org/p.png) shows {{m}}.", []),
+    ("Call `f({{m}})` now.", [("m", "inline code")]),
+    ("```\n{{m}}\n```\n\nand {{n}}.", [("m", "a code block")]),
+    ("$$\n{{m}}\n$$", [("m", "math")]),
+    ("[go {{m}}](https://example.org)", [("m", "a link's text")]),
+    ("[go](https://example.org/{{m}}) and {{n}}", [("m", "the address or title of a link")]),
+    ("![x {{m}}](https://example.org/p.png \"{{n}}\")", [("n", "the address or title of an image"), ("m", "an image's description")]),
+    ("[**{{m}}**](https://example.org) and {{n}}", [("m", "a link's text")]),
+]
+
+
+@pytest.mark.parametrize("stem,refused", _BESIDE, ids=[s for s, _ in _BESIDE])
+def test_a_cloze_blank_beside_code_math_or_links_is_fine_inside_them_it_is_refused(stem: str, refused: list[tuple[str, str]]) -> None:
+    """IB225: a placeholder where no answer field can go (code, math, an image, a link) is refused; one
+    beside them (or in emphasis) is a blank like any other."""
+    from itembank.rules import cloze_blanks
+    from itembank.model import placeholder_names
+
+    names = dict.fromkeys(placeholder_names(stem))
+    item = {"type": "cloze", "stem": stem, "blanks": {name: {"answers": ["x"]} for name in names}}
+    found = [(path, code, message) for path, code, message in cloze_blanks(item, None) if code == "IB225"]  # type: ignore[arg-type]
+    assert [(m.split("{{")[1].split("}}")[0], m.split("stands in ")[1].split(", where")[0]) for _, _, m in found] == refused
+    assert all(path == ("stem",) for path, _, _ in found)
+
+
 def test_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
     big = tmp_path / "huge.yaml"
     big.write_text("stem: '" + "x" * (6 * 1024 * 1024) + "'\n")
