@@ -24,6 +24,8 @@ from urllib.parse import unquote
 
 from lxml import etree, html as lxml_html
 
+from itembank.rules import shown_alike
+
 from .base import BadInput
 from .kit.numbers import clean_number
 from .kit.html import html_to_markdown
@@ -340,7 +342,7 @@ def options_problem(options: list[dict[str, Any]]) -> str | None:
         return f"{len(options)} choice(s): a choice question needs at least two"
     seen: dict[str, int] = {}
     for n, opt in enumerate(options):
-        key = " ".join(opt["text"].split()).lower()
+        key = shown_alike(opt["text"])  # as validation tells options apart (IB217): what it accepts comes in
         if key in seen:
             return f"choices {seen[key] + 1} and {n + 1} have the same text ({opt['text'][:40]!r}): learners could not tell them apart"
         seen[key] = n
@@ -353,7 +355,7 @@ def pairs_problem(pairs: list[dict[str, str]]) -> str | None:
         return f"{len(pairs)} pair(s): a matching question needs at least two"
     if not all(p["prompt"].strip() and p["match"].strip() for p in pairs):
         return "a pair has no text on one side"
-    prompts = [" ".join(p["prompt"].split()).lower() for p in pairs]
+    prompts = [shown_alike(p["prompt"]) for p in pairs]
     if len(set(prompts)) < len(prompts):
         return "two pairs have the same prompt: learners could not tell them apart"
     return None

@@ -95,6 +95,12 @@ def is_blank(text: str) -> bool:
 
 _MD_OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
+def shown_alike(text: str) -> str:
+    """A text as learners tell it apart from another: runs of white space are one space (Markdown
+    shows them so), letter case counts ("Yes" and "yes" are two answers).  Duplicate options,
+    choices, prompts, matches and steps are found by it (IB217), here and by the importers."""
+    return " ".join(text.split())
+
 #: Markdown fields: top-level texts, lists of texts, and lists of mappings with text fields.
 _MD_TEXT = ("stem", "rationale", "true_feedback", "false_feedback", "sample_answer")
 _MD_LISTS = ("hints", "common_mistakes")
@@ -220,7 +226,7 @@ def choice_keys(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         if o["id"] in seen_ids:
             yield ("options", i, "id"), "IB205", f"option id '{o['id']}' is already used by options[{seen_ids[o['id']]}]"
         seen_ids.setdefault(o["id"], i)
-        text = o["text"].strip()
+        text = shown_alike(o["text"])
         if is_blank(text):
             yield ("options", i, "text"), "IB213", "option text is empty: learners would see an invisible answer"
         if text in seen_texts:
@@ -382,7 +388,7 @@ def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
                     yield ("blanks", name, "choices", k), "IB213", "choice is empty: learners would see an invisible answer"
             if blank.get("correct") not in blank["choices"]:
                 yield ("blanks", name, "correct"), "IB214", f"{blank.get('correct')!r} is not one of the choices"
-            if len(set(blank["choices"])) != len(blank["choices"]):
+            if len({shown_alike(c) for c in blank["choices"]}) != len(blank["choices"]):
                 yield ("blanks", name, "choices"), "IB217", "a choice is listed twice"
         if blank.get("tolerance", 0) < 0:
             yield ("blanks", name, "tolerance"), "IB206", f"tolerance {blank['tolerance']} is negative"
@@ -394,9 +400,9 @@ def matching_pairs(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     pairs = item["pairs"]
     if len(pairs) < 2:
         yield ("pairs",), "IB210", f"matching has {len(pairs)} pair; it needs at least 2"
-    prompts = Counter(p["prompt"].strip() for p in pairs)
+    prompts = Counter(shown_alike(p["prompt"]) for p in pairs)
     for i, p in enumerate(pairs):
-        if prompts[p["prompt"].strip()] > 1:
+        if prompts[shown_alike(p["prompt"])] > 1:
             yield ("pairs", i, "prompt"), "IB217", "two pairs have the same prompt"
             break
     seen: dict[str, int] = {}
@@ -404,13 +410,13 @@ def matching_pairs(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         for f in ("prompt", "match"):
             if is_blank(p[f]):
                 yield ("pairs", i, f), "IB213", f"{f} is empty: learners would see nothing to match"
-        m = p["match"].strip()
+        m = shown_alike(p["match"])
         if m in seen:
             yield ("pairs", i, "match"), "IB217", f"same match as pairs[{seen[m]}]: two identical targets cannot be told apart, so the item cannot be answered"
         seen.setdefault(m, i)
-    matches = {p["match"].strip() for p in pairs}
+    matches = {shown_alike(p["match"]) for p in pairs}
     for i, d in enumerate(item.get("distractors", [])):
-        if d.strip() in matches:
+        if shown_alike(d) in matches:
             yield ("distractors", i), "IB217", f"distractor {d!r} is also a correct match"
 
 
@@ -420,7 +426,7 @@ def ordering_sequence(item: dict[str, Any], ctx: RuleContext) -> Iterator[Findin
     for i, s in enumerate(item["sequence"]):
         if is_blank(s):
             yield ("sequence", i), "IB213", "step is empty"
-    seq = [s.strip() for s in item["sequence"]]
+    seq = [shown_alike(s) for s in item["sequence"]]
     if len(set(seq)) != len(seq):
         yield ("sequence",), "IB217", "an entry is listed twice; each step of the order must be distinct"
 

@@ -81,6 +81,42 @@ def test_roundtrip_banks(bank_dir: Path, fmt: str, tmp_path: Path) -> None:
     assert n >= 9
 
 
+@pytest.mark.parametrize("fmt,reader", [("qti21", "qti"), ("qti30", "qti"), ("canvas", "canvas"), ("moodle", "moodle"), ("gift", "gift")])
+def test_options_that_validation_tells_apart_come_back_from_our_own_export(fmt: str, reader: str, tmp_path: Path) -> None:
+    """Options, choices and pairs that differ only in letter case are valid (learners tell "Yes" from
+    "yes"): every importer takes them back from our export (the QTI and Canvas readers refused the
+    item, "the same text", lower-casing what validation keeps apart)."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "case.yaml").write_text(
+        "items:\n"
+        "  - {id: case-mc, type: multiple_choice, stem: Which one?, options: [{id: a, text: 'Yes', correct: true}, {id: b, text: 'yes', feedback: Lower case.}, {id: c, text: 'YES', feedback: Upper case.}]}\n"
+        "  - {id: case-mr, type: multiple_response, stem: Which ones?, options: [{id: a, text: 'pH', correct: true}, {id: b, text: 'ph', correct: true}, {id: c, text: 'PH', feedback: Upper case.}]}\n",
+        encoding="utf-8",
+    )
+    bank = load_bank(bank_dir)
+    result = export(bank, fmt)
+    assert sorted(result.written.elements()) == ["multiple_choice", "multiple_response"], result.skipped
+    src = tmp_path / ("out.zip" if fmt in ("qti21", "qti30", "canvas") else SUFFIX[fmt])
+    src.write_bytes(result.data or b"")
+    report = run_import([src], tmp_path / "imported", fmt=reader)
+    assert [s for f in report.files for s in f.skipped] == []
+    got = canonical(tmp_path / "imported")
+    assert {i: [o["text"] for o in item["options"]] for i, item in got.items()} == {"case-mc": ["Yes", "yes", "YES"], "case-mr": ["pH", "ph", "PH"]}
+
+
+def test_options_that_show_alike_are_refused_by_validation() -> None:
+    """Markdown shows a run of spaces as one: "foo bar" and "foo  bar" are the same option to a
+    learner (IB217; it validated, then our QTI importer refused our own export)."""
+    from itembank.rules import RuleContext as Ctx, check_item
+
+    ctx = Ctx(Path("."), BankConfig(title="t"))
+    item = {"id": "r4", "type": "multiple_choice", "stem": "Which one?",
+            "options": [{"id": "a", "text": "foo bar", "correct": True}, {"id": "b", "text": "foo  bar"}, {"id": "c", "text": "foo\nbar"}]}  # fmt: skip
+    found = [(f[0], f[1]) for f in check_item(item, ctx)]
+    assert (("options", 1, "text"), "IB217") in found and (("options", 2, "text"), "IB217") in found
+
+
 def test_moodle_roundtrip_keeps_every_type_and_composed_fields(tmp_path: Path) -> None:
     _e, _r, out = roundtrip(ALL_TYPES_BANK, "moodle", tmp_path)
     got = canonical(out)
