@@ -105,6 +105,31 @@ def test_options_that_validation_tells_apart_come_back_from_our_own_export(fmt: 
     assert {i: [o["text"] for o in item["options"]] for i, item in got.items()} == {"case-mc": ["Yes", "yes", "YES"], "case-mr": ["pH", "ph", "PH"]}
 
 
+def test_math_in_a_cloze_blanks_feedback_comes_back_from_moodle_as_math(tmp_path: Path) -> None:
+    """Moodle's cloze syntax needs a feedback's backslash written ``&#92;``: ``\\(x^2\\)`` is then
+    ``&#92;(x^2&#92;)``, which the importer read as text (a visible "\\(x^2\\)"), not as math."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "cz.yaml").write_text(
+        "id: cz\ntype: cloze\nstem: 'Square of x is {{sq}}, and $5 is {{p}}.'\n"
+        "blanks:\n  sq: {answers: ['x^2'], feedback: 'It is $x^2$, see **this**.'}\n"
+        "  p: {answers: [money], feedback: 'A \\\\ backslash, $$a_1$$ shown, and \\$5.'}\n",
+        encoding="utf-8",
+    )
+    bank = load_bank(bank_dir)
+    result = export(bank, "moodle")
+    assert b"&#92;(x^2&#92;)" in (result.data or b"")
+    src = tmp_path / "questions.xml"
+    src.write_bytes(result.data or b"")
+    run_import([src], tmp_path / "imported", fmt="moodle")
+    got = canonical(tmp_path / "imported")["cz"]  # (Moodle keeps no blank names: compared in the stem's order)
+    want = canonical(bank_dir)["cz"]
+    from itembank.model import placeholder_names
+
+    feedback = [[item["blanks"][name]["feedback"] for name in placeholder_names(item["stem"])] for item in (got, want)]
+    assert feedback[0] == feedback[1] and feedback[1][0] == "It is $x^2$, see **this**."
+
+
 def test_options_that_show_alike_are_refused_by_validation() -> None:
     """Markdown shows a run of spaces as one: "foo bar" and "foo  bar" are the same option to a
     learner (IB217; it validated, then our QTI importer refused our own export)."""

@@ -286,6 +286,8 @@ def _simple(html: str) -> bool:
     language class), no math delimiters, no ``$``, no comments."""
     if "$" in html or "\\" in html:
         return False
+    if "&" in html and any(c in html_module.unescape(html) for c in "$\\"):  # &#92;( is \( as much as \( is (Moodle's cloze feedback)
+        return False
     for m in _TAG_RE.finditer(html):
         if m.group(2) is None:
             return False
