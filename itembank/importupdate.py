@@ -10,6 +10,8 @@ Two texts that render the same Markdown count as unchanged (an importer escapes 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,11 @@ import pyromark
 import yaml
 
 from .errors import ItembankError
+from .model import as_written
 from .problems import RULES
 from .review.yaml_edit import _pairs, item_nodes
 from .rules import RuleContext, check_item
-from .schema import item_schema
+from .schema import item_schema, load_schema
 from .sources import parse
 from .yamlwrite import key_lines
 
@@ -43,7 +46,50 @@ def same(old: Any, new: Any) -> bool:
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in new.items() if k != "id" and not same(old.get(k), v)}
+    """The fields of ``new`` that change the item ``old``: a field the item leaves out and the import
+    gives its default (``status: draft``, ``points: 1``) changes nothing and is not written in."""
+    new = _as_the_bank_writes_it(old, new)
+    defaults = _item_defaults()
+    return {k: v for k, v in new.items() if k != "id" and not same(old[k] if k in old else defaults.get(k), v)}
+
+
+@lru_cache(maxsize=1)
+def _item_defaults() -> dict[str, Any]:
+    """The item schema's defaults of top-level fields (status, points, shuffle, scoring...)."""
+    fields = load_schema("item")["$defs"]["item"]["properties"]
+    return {k: spec["default"] for k, spec in fields.items() if isinstance(spec, dict) and "default" in spec}
+
+
+def _as_the_bank_writes_it(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """An imported numeric answer in the form the bank's item writes it, an interval either way.
+
+    Moodle and GIFT keep an answer and a tolerance, Canvas may give a range; an item may have one
+    form or the other, never both.  So an item written as a range keeps a range (the same interval:
+    unchanged; another: the new one as a range), one written as answer ± tolerance keeps that form,
+    computed in decimal from the numbers as written (a range 1-3 is 2 ± 1)."""
+    if new.get("type") != "numeric" or old.get("type") != "numeric":
+        return new
+    answer, tolerance, rng = new.get("answer"), new.get("tolerance") or 0, new.get("range")
+    if isinstance(old.get("range"), dict) and "range" not in new and isinstance(answer, (int, float)) and _number_like(answer) and _number_like(tolerance):
+        centre, spread = as_written(answer), abs(as_written(tolerance))
+        out = {k: v for k, v in new.items() if k not in ("answer", "tolerance")}
+        out["range"] = {"min": _plain_number(centre - spread), "max": _plain_number(centre + spread)}
+        return out
+    if "answer" in old and "answer" not in new and isinstance(rng, dict) and _number_like(rng.get("min")) and _number_like(rng.get("max")):
+        low, high = as_written(rng["min"]), as_written(rng["max"])
+        out = {k: v for k, v in new.items() if k != "range"}
+        out["answer"], out["tolerance"] = _plain_number((low + high) / 2), _plain_number((high - low) / 2)
+        return out
+    return new
+
+
+def _number_like(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _plain_number(value: Decimal) -> int | float:
+    """A decimal as YAML writes a number the way people do: ``2``, not ``2.0``; else the nearest float."""
+    return int(value) if value == value.to_integral_value() and abs(value) < 10**15 else float(value)
 
 
 def _edit_yaml(rel: str, text_s: str, data: Any, changes: dict[int | None, dict[str, Any]]) -> str:

@@ -160,6 +160,45 @@ def test_conflict_update_rewrites_changed_fields_in_place(tmp_path: Path) -> Non
     assert (bank / "physics.yaml").read_text() == new
 
 
+@pytest.mark.parametrize("fmt,suffix", [("moodle", "q.xml"), ("gift", "q.gift"), ("canvas", "q.zip")])
+@pytest.mark.parametrize("written", ["range: {min: 1, max: 3}", "answer: 2\n    tolerance: 1"])
+def test_conflict_update_keeps_a_numeric_answer_in_the_form_the_bank_writes_it(fmt: str, suffix: str, written: str, tmp_path: Path) -> None:
+    """An item may hold a range or an answer ± tolerance, not both: an update from a format that
+    keeps the other form (Moodle and GIFT keep answer ± tolerance) failed ("would be invalid after
+    the update") on our own export; the same interval now leaves the item as it was, another one is
+    written in the item's form."""
+    from itembank import export
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: Mine\n")
+    item = bank / "num.yaml"
+    original = (
+        "items:\n  - id: num-range\n    type: numeric\n    topic: numbers\n    stem: Give a number between 1 and 3.\n"
+        f"    {written}\n    rationale: Any of them.\n"
+    )
+    item.write_text(original)
+    src = tmp_path / suffix
+    src.write_bytes(export(load_bank(bank), fmt).data or b"")
+    code, out = run("import", fmt, str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0 and "1 left as they were" in out, out
+    assert item.read_text() == original
+    # Another interval (the answer changed in the LMS): written as the item writes it.
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / "itembank.yaml").write_text("title: Mine\n")
+    (changed / "num.yaml").write_text(original.replace("min: 1, max: 3", "min: 2.5, max: 3.5").replace("answer: 2\n", "answer: 3\n").replace("tolerance: 1\n", "tolerance: 0.5\n"))
+    src.write_bytes(export(load_bank(changed), fmt).data or b"")
+    code, out = run("import", fmt, str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0 and "1 updated in place" in out, out
+    got = load_bank(bank).by_id["num-range"]
+    assert got.bounds == (2.5, 3.5)
+    if "range" in written:
+        assert got.range == (2.5, 3.5) and got.answer is None
+    else:
+        assert (got.answer, got.tolerance, got.range) == (3, 0.5, None)
+
+
 # --- bad input: clear message with file and position, exit 1, nothing written -------------------
 
 BAD = {
