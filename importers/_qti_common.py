@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from lxml import etree, html as lxml_html
 
+from itembank.model import PLACEHOLDER
 from itembank.rules import shown_alike
 
 from .base import BadInput
@@ -397,8 +398,16 @@ def protect_braces(text: str) -> str:
 
 
 def restore_braces(md: str) -> str:
-    """...and write it back escaped (``\\{\\{`` renders as ``{{`` and is no placeholder)."""
-    return md.replace(_LITERAL_OPEN, "\\{\\{")
+    """...and write it back: as ``{{`` where that makes no placeholder (``{{ not a blank }}``; in code,
+    where an escape would show), escaped where it would (``\\{\\{x}}`` renders as ``{{x}}``)."""
+    if _LITERAL_OPEN not in md:
+        return md
+    parts = md.split(_LITERAL_OPEN)
+    out = [parts[0]]
+    for part in parts[1:]:
+        out.append("\\{\\{" if PLACEHOLDER.match("{{" + part) else "{{")
+        out.append(part)
+    return "".join(out)
 
 
 # --- numbers ----------------------------------------------------------------------------------

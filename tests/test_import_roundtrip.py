@@ -130,6 +130,25 @@ def test_math_in_a_cloze_blanks_feedback_comes_back_from_moodle_as_math(tmp_path
     assert feedback[0] == feedback[1] and feedback[1][0] == "It is $x^2$, see **this**."
 
 
+@pytest.mark.parametrize("fmt,reader", [("qti21", "qti"), ("qti30", "qti"), ("canvas", "canvas")])
+def test_literal_double_braces_in_a_cloze_stem_come_back_as_written(fmt: str, reader: str, tmp_path: Path) -> None:
+    """``{{`` that is no placeholder (``{{ not a blank }}``), in code or not, comes back as written:
+    the QTI and Canvas readers wrote every literal ``{{`` as ``\\{\\{``, which shows its backslashes in code."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    stem = "Templates write {{ not a blank }} as text; type {{a}}.\n\n```\nprint('{{ not a blank }}')\n```\n\nAnd `{{ not one }}` inline."
+    (bank_dir / "cz.yaml").write_text(json.dumps({"id": "cz", "type": "cloze", "stem": stem, "blanks": {"a": {"answers": ["this"]}}}), encoding="utf-8")
+    bank = load_bank(bank_dir)
+    result = export(bank, fmt)
+    assert not result.skipped
+    src = tmp_path / "out.zip"
+    src.write_bytes(result.data or b"")
+    run_import([src], tmp_path / "imported", fmt=reader)
+    got = canonical(tmp_path / "imported")["cz"]["stem"]
+    assert "\\{" not in got
+    assert got.replace(next(iter(canonical(tmp_path / "imported")["cz"]["blanks"])), "a") == stem
+
+
 def test_options_that_show_alike_are_refused_by_validation() -> None:
     """Markdown shows a run of spaces as one: "foo bar" and "foo  bar" are the same option to a
     learner (IB217; it validated, then our QTI importer refused our own export)."""
