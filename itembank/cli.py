@@ -338,14 +338,17 @@ def new(item_type: str, item_id: str, bank: Path, output: Path | None, force: bo
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", item_id):
         raise click.UsageError(f"id '{item_id}' must match ^[a-z0-9][a-z0-9._-]{{0,63}}$")
+    from .output import real_target
+
     target = output or bank / f"{item_id}.yaml"
+    real = real_target(target)  # a link loop on the way: refused (exit 2)
     if target.exists() and not force:
         raise Failure(f"{target} exists (use --force to overwrite)")
-    if bank.is_dir() and target.resolve().is_relative_to(bank.resolve()):
+    if bank.is_dir() and real.is_relative_to(bank.resolve()):
         from .validate import bank_ids
 
         where = bank_ids(bank).get(item_id)
-        if where is not None and not (force and target.exists() and target.resolve() == where.resolve()):
+        if where is not None and not (force and target.exists() and real == where.resolve()):
             raise Failure(f"id '{item_id}' is already used in {display_path(where)}: ids are unique across the bank (pick another)")
     write_file_atomic(target, skeleton(item_type, item_id).encode("utf-8"))
     click.echo(f"wrote {target}")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .atomic import umask
 from .errors import OutputRefused
+from .sources import followed
 
 #: Visible on purpose (a build leaves no hidden files), and not ``.json`` (exports are).
 MANIFEST = "ITEMBANK-MANIFEST"
@@ -31,15 +32,27 @@ def absolute(path: Path | str) -> Path:
     return Path(os.path.abspath(path))
 
 
+def real_target(path: Path) -> Path:
+    """``path`` with every link on the way followed; a link loop on the way (``loop.json ->
+    loop.json``, or a folder of the path) is refused (:class:`OutputRefused`): nothing could be written there."""
+    real = followed(path)
+    if real is not None:
+        return real
+    whole = absolute(path)
+    loop = next((p for p in (*reversed(whole.parents), whole) if followed(p) is None), whole)
+    where = "it is" if loop == whole else f"{loop} on its way is"
+    raise OutputRefused(f"refusing to write {path}: {where} a link loop (following its links never reaches a file or folder)")
+
+
 def check_target(path: Path, bank_root: Path | None, *, folder: bool, known: frozenset[str] = frozenset()) -> Path:
     """Refuse an output path that lies in the bank or holds it; for a folder, one not owned.
 
     Returns the absolute path to write to.
     """
     target = absolute(path)
+    real = real_target(path)
     if bank_root is not None:
         bank = bank_root.resolve()
-        real = target.resolve()
         if real == bank or real.is_relative_to(bank):
             raise OutputRefused(f"refusing to write {path}: it is inside the bank {bank_root} (the next validate would read it as items)")
         if bank.is_relative_to(real):

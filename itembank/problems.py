@@ -18,7 +18,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB003": ("error", "file is binary, not text"),
     "IB004": ("error", "file is not valid UTF-8"),
     "IB005": ("error", "file cannot be read"),
-    "IB006": ("error", "not a regular file (FIFO, device, socket), or a link to a file outside the bank"),
+    "IB006": ("error", "not a regular file (FIFO, device, socket), a link to a file outside the bank, or a link loop"),
     "IB010": ("error", "YAML or JSON syntax error"),
     "IB011": ("error", "duplicate key in a mapping (a later value would silently overwrite an earlier one)"),
     "IB012": ("error", "too many aliases or too deep nesting (alias bomb)"),

@@ -12,6 +12,7 @@ that fit a float, strings without lone surrogates, no YAML tags beyond the JSON 
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -58,6 +59,25 @@ class Document:
 
 
 _KINDS = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+
+
+def followed(path: Path) -> Path | None:
+    """``path`` made absolute with every link on the way followed, or None when following them never
+    ends: a link loop (``a.yaml -> a.yaml``, ``a -> b -> a``), or links nested too deep (ELOOP).
+
+    ``Path.resolve`` raises RuntimeError for a loop up to Python 3.12; from 3.13 it returns the
+    path as far as it got: the ``stat`` of the result tells a loop apart the same way on both.
+    """
+    try:
+        real = path.resolve()
+    except RuntimeError:  # Python 3.11 and 3.12: "Symlink loop from ..."
+        return None
+    try:
+        os.stat(real)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None
+    return real
 
 
 def read_bytes(path: Path, rel: str, limit: int = MAX_FILE_BYTES) -> tuple[bytes | None, Problem | None]:

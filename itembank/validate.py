@@ -25,7 +25,7 @@ from .positions import PositionIndex
 from .problems import RULES, Problem, json_path, problem
 from .rules import RuleContext, check_item
 from .schema import YAML_READ_MARK, ItemSchema, item_schema
-from .sources import Document, read_document
+from .sources import Document, followed, read_document
 from .yaml_traps import find_traps, may_hold_traps
 
 ITEM_SUFFIXES = (".yaml", ".yml", ".json")
@@ -86,6 +86,10 @@ def _shown(path: Path) -> str:
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
+
+
+#: IB006 for a file whose links never end (``self.yaml -> self.yaml``): refused like a link out of the bank.
+LINK_LOOP = "file is a link loop (following its links never reaches a file): refused"
 
 
 def discover(root: Path) -> list[Path]:
@@ -164,12 +168,16 @@ def _check_paths(
     settings_given = False
     for p in paths:
         given = Path(os.path.abspath(p))
-        p = p.resolve()
+        real = followed(p)
+        if real is None:
+            refused.append(problem(_shown(given), "IB006", LINK_LOOP))
+            continue
+        p = real
         if p.is_dir():
             files.extend(discover(p))
         elif p != given and _inside(given, root) and not _inside(p, root):
             refused.append(problem(_shown(given), "IB006", "file is a link to a file outside the bank: refused"))
-        elif within_bank and _inside(walked := given.parent.resolve() / given.name, root):
+        elif within_bank and (folder := followed(given.parent)) is not None and _inside(walked := folder / given.name, root):
             if walked == root / CONFIG_NAME:  # the settings are checked as settings (always), not as an item
                 settings_given = True
             else:
@@ -188,7 +196,7 @@ def _check_paths(
         result.problems.append(
             problem(_shown(root), "IB016", "no items found: no .yaml, .yml or .json item files under this folder (is --bank right?)")
         )
-    whole = any(p.resolve() == root for p in paths)
+    whole = any(followed(p) == root for p in paths)
     mine: set[Path] | None = None  # the files whose findings are reported (None: all that are checked)
     if within_bank and not whole:
         mine = set(files)
@@ -221,9 +229,11 @@ def _check_paths(
         except OSError:
             own = None  # (os.path.islink's answer: not a link; reading it says what is wrong)
         if own is not None and stat.S_ISLNK(own.st_mode):
-            if not _inside(path.resolve(), root):
+            real = followed(path)
+            if real is None or not _inside(real, root):
                 if reported:
-                    result.problems.append(problem(rel, "IB006", "file is a link to a file outside the bank: refused"))
+                    message = LINK_LOOP if real is None else "file is a link to a file outside the bank: refused"
+                    result.problems.append(problem(rel, "IB006", message))
                 continue
             own = None  # a link inside the bank: the cache stats what it points to
         need = reported or items_of_all
@@ -341,7 +351,7 @@ def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, sc
     for n in range(cut, len(files)):
         path = files[n]
         rel = display_path(path)
-        if not _utf8(rel) or (os.path.islink(path) and not _inside(path.resolve(), root)):
+        if not _utf8(rel) or (os.path.islink(path) and ((real := followed(path)) is None or not _inside(real, root))):
             continue  # the parent reports these without checking them
         ctx.image_log = []
         checked = check_document(read_document(path, rel), ctx, schema)

@@ -111,6 +111,75 @@ def test_an_item_file_linked_inside_the_bank_is_read(tmp_path: Path) -> None:
     assert code == 1 and [p["code"] for p in report["problems"]] == ["IB201"]
 
 
+def _looped_bank(tmp_path: Path) -> Path:
+    """A bank of one valid item and three item files whose links never end (bug 6)."""
+    root = _bank(tmp_path)
+    (root / "self.yaml").symlink_to("self.yaml")  # a link to itself
+    (root / "sub").mkdir()
+    (root / "sub" / "a.yaml").symlink_to("b.yaml")  # a -> b -> a
+    (root / "sub" / "b.yaml").symlink_to("a.yaml")
+    return root
+
+
+LOOPED = [("IB006", "self.yaml"), ("IB006", "a.yaml"), ("IB006", "b.yaml")]
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_an_item_file_that_is_a_link_loop_is_refused_and_the_rest_checked(tmp_path: Path, cache: bool) -> None:
+    """Was "internal error: RuntimeError: Symlink loop from ..." (Path.resolve on Python 3.11)."""
+    root = _looped_bank(tmp_path)
+    flags = [] if cache else ["--no-cache"]
+    for _ in range(2):  # the second run from the check cache (with it on)
+        code, report = _validate("--bank", str(root), *flags)
+        assert code == 1
+        assert sorted(_codes(report)) == sorted(LOOPED)
+        assert all("link loop" in p["message"] for p in report["problems"])
+        assert report["items"] == 1 and report["files"] == 4  # ok.yaml is still checked, and valid
+    # Files and folders given on the command line, as part of the bank.
+    code, report = _validate(str(root / "sub"), "--bank", str(root), *flags)
+    assert code == 1 and _codes(report) == [("IB006", "a.yaml"), ("IB006", "b.yaml")]
+    code, report = _validate(str(root / "ok.yaml"), "--bank", str(root), *flags)
+    assert code == 0 and report["items"] == 1
+
+
+def test_build_and_export_report_a_link_loop_in_the_bank_by_its_code(tmp_path: Path) -> None:
+    root = _looped_bank(tmp_path)
+    for args in (["build", "-o", str(tmp_path / "dist")], ["export", "json", "-o", str(tmp_path / "bank.json")]):
+        result = CliRunner().invoke(main, [*args, "--bank", str(root)])
+        assert result.exit_code == 1, result.output
+        assert "internal error" not in result.output and "Traceback" not in result.output, result.output
+        assert result.output.count("IB006") == 3 and "self.yaml" in result.output and "link loop" in result.output
+        assert "1 valid item" in result.output  # the rest of the bank was checked
+    assert not (tmp_path / "dist").exists() and not (tmp_path / "bank.json").exists()
+
+
+def test_a_link_loop_given_to_the_library_is_a_finding(tmp_path: Path) -> None:
+    """A path given to check_paths (the CLI's click refuses a loop as not existing first)."""
+    from itembank.validate import check_paths
+
+    root = _looped_bank(tmp_path)
+    result = check_paths([root / "self.yaml", root / "ok.yaml"], root=root, within_bank=True)
+    assert [(p.code, Path(p.file).name) for p in result.problems] == [("IB006", "self.yaml")]
+    assert "link loop" in result.problems[0].message and [i.id for i in result.items] == ["ok1"]
+    result = check_paths([root], root=root)
+    assert sorted((p.code, Path(p.file).name) for p in result.problems) == sorted(LOOPED)
+
+
+def test_the_forked_share_skips_a_link_loop_as_this_process_does(tmp_path: Path) -> None:
+    """The child checking the last files of a large bank leaves a looped file to this process."""
+    import marshal
+
+    from itembank import validate
+    from itembank.schema import item_schema
+
+    root = _looped_bank(tmp_path)
+    files = validate.discover(root)
+    frames: list[bytes] = []
+    validate._check_share(files, 0, root, validate.load_config(root, "itembank.yaml")[0], item_schema(), frames.append)
+    checked = {n for frame in frames for n in marshal.loads(frame)[1]}
+    assert [files[n].name for n in sorted(checked)] == ["ok.yaml"]
+
+
 def test_an_image_linked_outside_the_bank_is_refused(tmp_path: Path) -> None:
     root = _bank(tmp_path)
     (root / "media").mkdir()

@@ -140,6 +140,42 @@ def test_an_output_path_that_is_a_link_is_not_followed(project: Path, tmp_path: 
     assert victim.read_text() == "precious"
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "json", "-o", "loop.json"],
+        ["export", "json", "-o", "loopdir/bank.json"],
+        ["export", "markdown", "-o", "loopdir"],
+        ["export", "qti21", "--unzipped", "-o", "loopdir/qti"],
+        ["build", "-o", "loopdir"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_an_output_path_that_is_a_link_loop_is_a_usage_error(project: Path, args: list[str]) -> None:
+    """Was "internal error: RuntimeError: Symlink loop from ..." (Path.resolve on Python 3.11)."""
+    (project / "loop.json").symlink_to("loop.json")
+    (project / "loopdir").symlink_to("loopdir")
+    before = _snapshot(project)
+    code, out = _run(*args, "--bank", "items")
+    assert code == 2, out
+    assert "link loop" in out and args[args.index("-o") + 1] in out, out
+    assert _snapshot(project) == before and (project / "loop.json").is_symlink() and (project / "loopdir").is_symlink()
+    assert not [p for p in project.rglob("*staging*")]
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["", "force"])
+@pytest.mark.parametrize("target", ["items/loop2.yaml", "loopdir/x2.yaml"])
+def test_new_refuses_a_file_that_is_a_link_loop(project: Path, target: str, force: list[str]) -> None:
+    (project / "items" / "loop2.yaml").symlink_to("loop2.yaml")
+    (project / "loopdir").symlink_to("loopdir")
+    before = _snapshot(project)
+    code, out = _run("new", "true_false", "x2", "-o", target, "--bank", "items", *force)
+    assert code == 2, out
+    assert "link loop" in out and target in out, out
+    assert _snapshot(project) == before and os.readlink(project / "items" / "loop2.yaml") == "loop2.yaml"
+    assert not [p for p in project.rglob(".loop2.yaml.*")]
+
+
 def test_one_file_exports_keep_dist_owned_so_build_can_replace_it(project: Path) -> None:
     """`export json` on a fresh checkout creates dist/; a later build must still own dist/."""
     assert _run("export", "json", "--bank", "items")[0] == 0
