@@ -26,6 +26,7 @@ from lxml import etree, html as lxml_html
 
 from itembank.model import PLACEHOLDER
 from itembank.rules import shown_alike
+from itembank.sources import followed
 
 from .base import BadInput
 from .kit.numbers import clean_number
@@ -77,7 +78,9 @@ class Package:
         """A file next to a single-file source (inside its folder, never above it)."""
         if self._beside is None or name.startswith(("../", "/")) or name == "..":
             return None
-        target = (self._beside / name).resolve()
+        target = followed(self._beside / name)
+        if target is None:  # a link loop: no file
+            return None
         try:
             target.relative_to(self._beside.resolve())
         except ValueError:

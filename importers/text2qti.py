@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from itembank.sources import followed
+
 from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.ids import option_id
@@ -269,7 +271,10 @@ class _Parser:
             src = m.group(2)
             if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", src):
                 return m.group(0)
-            target = (self.folder / src).resolve()
+            target = followed(self.folder / src)
+            if target is None:
+                notes.append(f"image {src!r} next to the quiz file is a link loop: kept as written")
+                return m.group(0)
             try:
                 target.relative_to(self.folder.resolve())
             except ValueError:

@@ -139,6 +139,10 @@ def _bank_index(root: Path) -> tuple[dict[str, Any], Any]:
     """Ids of the bank's items -> their model item (with location); and the bank config."""
     from .validate import check_bank
 
+    from .sources import followed
+
+    if followed(root) is None:
+        raise UsageError(f"--into {root}: following its links never reaches a folder (a link loop)")
     if not root.exists():
         return {}, None
     if not root.is_dir():

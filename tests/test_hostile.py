@@ -253,6 +253,61 @@ def test_ten_thousand_options_are_refused_not_crashing_an_export(tmp_path: Path)
     assert not (tmp_path / "r.xlsx").exists()
 
 
+# --- link loops met by an import ------------------------------------------------------------------
+
+
+QTI_ITEM = (
+    '<assessmentItem xmlns="http://www.imsglobal.org/xsd/imsqti_v2p1" identifier="q1" title="Q one" adaptive="false"'
+    ' timeDependent="false"><responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier">'
+    '<correctResponse><value>B</value></correctResponse></responseDeclaration><itemBody><p>See <img src="{src}" alt="a dot"/></p>'
+    '<choiceInteraction responseIdentifier="RESPONSE" maxChoices="1"><simpleChoice identifier="A">one</simpleChoice>'
+    '<simpleChoice identifier="B">two</simpleChoice></choiceInteraction></itemBody><responseProcessing'
+    ' template="http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"/></assessmentItem>'
+)
+
+
+def _import(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["import", *args])
+    assert "internal error" not in result.output and "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def test_an_image_beside_a_qti_file_that_is_a_link_loop_is_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was "internal error: RuntimeError: Symlink loop from ..." (Path.resolve on Python 3.11)."""
+    monkeypatch.chdir(tmp_path)
+    Path("loop.png").symlink_to("loop.png")
+    Path("item.xml").write_text(QTI_ITEM.format(src="loop.png"), encoding="utf-8")
+    code, out = _import("qti", "item.xml", "--into", "bank", "--dry-run")
+    assert code == 0 and "not in the package, replaced by their description: loop.png" in out, out  # as a missing one
+
+
+def test_an_image_beside_a_text2qti_quiz_that_is_a_link_loop_is_kept_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Was "internal error: RuntimeError: Symlink loop from ..." (Path.resolve on Python 3.11)."""
+    from import_compare import read
+    from itembank.importers.text2qti import importer as t2q
+
+    monkeypatch.chdir(tmp_path)
+    Path("loop.png").symlink_to("loop.png")
+    Path("quiz.md").write_text("Quiz title: T\n\n1.  What? ![x](loop.png)\n*a) yes\nb) no\n", encoding="utf-8")
+    result, _media = read(t2q, Path("quiz.md"))
+    assert "image 'loop.png' next to the quiz file is a link loop: kept as written" in result.items[0].notes
+    code, out = _import("text2qti", "quiz.md", "--into", "bank", "--dry-run")
+    assert code == 0 and "IB211" in out and "loop.png" in out, out  # kept as written: not importable, skipped
+
+
+@pytest.mark.parametrize("into", ["lb", "lb/sub"])
+def test_an_import_into_a_link_loop_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, into: str) -> None:
+    """Was "internal error: RuntimeError: Symlink loop from ..." (Path.resolve on Python 3.11)."""
+    monkeypatch.chdir(tmp_path)
+    Path("lb").symlink_to("lb")
+    Path("img.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    Path("item.xml").write_text(QTI_ITEM.format(src="img.png"), encoding="utf-8")
+    for dry in ([], ["--dry-run"]):
+        code, out = _import("qti", "item.xml", "--into", into, *dry)
+        assert code == 2 and f"--into {into}: following its links never reaches a folder (a link loop)" in out, out
+    assert os.readlink("lb") == "lb"
+
+
 # --- whole banks ---------------------------------------------------------------------------------
 
 
