@@ -303,6 +303,49 @@ def test_images_are_packaged_listed_and_referenced_through_the_filebase(all_type
     assert r"\(L = -\sum_i y_i \log p_i\)" in stem and "<code>loss &lt; 0.1</code>" in stem
 
 
+def test_image_names_holding_hash_or_question_mark_are_packaged_and_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``media/C#-logo.png`` stopped the export ("image 'media/C#-logo.png' cannot be read"): the
+    decoded file name was cut at '#' (and '?') once more.  A reference's own fragment or query
+    (``a.png#x``, ``a.png?v=2``) still names the file without it."""
+    from click.testing import CliRunner
+
+    from itembank import load_bank
+    from itembank.cli import main
+
+    root = tmp_path / "bank"
+    (root / "media").mkdir(parents=True)
+    images = {"C#-logo.png": b"\x89PNG\r\n\x1a\n hash", "what?.png": b"\x89PNG\r\n\x1a\n question", "a.png": b"\x89PNG\r\n\x1a\n plain"}
+    for name, data in images.items():
+        (root / "media" / name).write_bytes(data)
+    (root / "r3.yaml").write_text('id: r3\ntype: true_false\nstem: "See ![logo](media/C%23-logo.png) here."\nanswer: true\n')
+    (root / "r4.yaml").write_text(
+        'id: r4\ntype: true_false\nstem: "![q](media/what%3F.png), ![a](media/a.png#x) and ![b](media/a.png?v=2)."\nanswer: true\n'
+    )
+    bank = load_bank(root)
+    files, _ = export_files(bank)
+    assert check_package(files) == []  # every $IMS-CC-FILEBASE$ image (decoded) is packaged and listed
+    for name, data in images.items():
+        assert files[f"web_resources/media/{name}"] == data
+    manifest = etree.fromstring(files["imsmanifest.xml"])
+    web = [r.get("href") for r in manifest.iter("{*}resource") if r.get("type") == "webcontent"]
+    assert web == sorted(f"web_resources/media/{name}" for name in images)
+    items = bank_items(bank, files)
+    r3 = items["r3"].findtext(f"{Q}presentation/{Q}material/{Q}mattext")
+    r4 = items["r4"].findtext(f"{Q}presentation/{Q}material/{Q}mattext")
+    assert 'src="$IMS-CC-FILEBASE$/media/C%23-logo.png"' in r3
+    assert 'src="$IMS-CC-FILEBASE$/media/what%3F.png"' in r4 and r4.count('src="$IMS-CC-FILEBASE$/media/a.png"') == 2
+    # The command line's zip, the second time from the fragment cache: the same files.
+    from itembank.cache import cache_dir
+
+    monkeypatch.setenv("ITEMBANK_NO_CACHE", "0")
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["export", "canvas", "--bank", str(root), "-o", str(tmp_path / "r3.zip")])
+        assert result.exit_code == 0, result.output
+        with zipfile.ZipFile(tmp_path / "r3.zip") as zf:
+            assert {n: zf.read(n) for n in zf.namelist()} == files
+    assert any(p.name.startswith("canvas") for p in cache_dir(root).rglob("*"))  # the fragment cache was used
+
+
 def test_zip_is_deterministic_and_sorted(all_types_bank: Bank) -> None:
     def build() -> bytes:
         data = canvas.exporter.export(all_types_bank, ExportContext(renderer=Renderer())).data

@@ -167,7 +167,9 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
             with members.open(path) as out:
                 _write_bank(out, bank, bank_paths[path], spool)
     for path in sorted(images):
-        target = bank.media_path(images[path].split("#", 1)[0].split("?", 1)[0])
+        # images[path] is a file name as render.local_image gives it: decoded, its fragment or query
+        # already dropped; a '#' or '?' left in it is part of the name (media/C#-logo.png)
+        target = bank.media_path(images[path])
         try:
             data = target.read_bytes()
         except OSError as exc:
