@@ -53,7 +53,7 @@ _SPECIAL = re.compile(r"([\\~=#{}:])")
 _WEIGHT_LIKE = re.compile(r"^%-*[0-9]{1,2}\.?[0-9]*%")
 
 SKIP_REASONS: dict[str, str] = {
-    "cloze": "GIFT cannot express a cloze with several blanks (use the Moodle XML export)",
+    "cloze": "GIFT has no cloze question type (use the Moodle XML export)",
 }
 #: What Moodle's ordering question reads after ``{>`` (qtype_ordering's import_from_gift, core since
 #: Moodle 4.4): how many items, all of them, vertical, absolute-position grading (partial credit per
