@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,9 +117,34 @@ def _split_items(doc: Document) -> tuple[list[tuple[int | None, Any]], Problem |
         return list(enumerate(data["items"])), None
     if isinstance(data, dict):
         return [(None, data)], None
+    documents, second = _documents(doc.text) if isinstance(data, list) and doc.text is not None and not doc.rel.lower().endswith(".json") else (1, None)
+    if documents > 1:  # YAML reads a file of several documents as the list of them
+        return [], problem(doc.rel, "IB013", f"file holds {documents} YAML documents (separated by `---`): a file holds one item, or a list of items under `items:`", line=second)
     got = "a list" if isinstance(data, list) else "nothing" if data is None else "a single value"
     hint = " (put a list under `items:`)" if isinstance(data, list) else ""
     return [], problem(doc.rel, "IB013", f"file holds {got}, not an item mapping or `items:` list{hint}")
+
+
+#: A line that starts a YAML document (``---`` at the start of a line, alone or before content).
+_DOCUMENT_START = re.compile(r"---(?:[ \t]|$)")
+
+
+def _documents(text: str) -> tuple[int, int | None]:
+    """How many YAML documents a text holds, and the line where the second starts: one, plus one for
+    each ``---`` after some content (a ``---`` at the top, before any content but comments and
+    directives, starts the first)."""
+    count, content, second = 1, False, None
+    for n, line in enumerate(text.splitlines(), 1):
+        if _DOCUMENT_START.match(line):
+            if content:
+                count += 1
+                second = second or n
+            content = False
+            continue
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "%")):
+            content = True
+    return count, second
 
 
 def check_paths(

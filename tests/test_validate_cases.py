@@ -395,3 +395,15 @@ def test_an_answer_and_tolerance_the_rule_lets_through_have_bounds_fifteen_digit
     exact = (as_written(answer) - as_written(tolerance), as_written(answer) + as_written(tolerance))
     for bound, want in zip(interval(answer, tolerance), exact):
         assert Decimal(f"{bound:.{KEPT_DIGITS}g}") == want
+
+
+@pytest.mark.parametrize(
+    "text,documents",
+    [("---\na: 1\n---\nb: 2\n", (2, 3)), ("# c\n---\n- a\n", (1, None)), ("a: 1\n---\nb: 2\n---\nc: 3\n", (3, 2)), ("- a\n- b\n", (1, None)), ("%YAML 1.2\n---\na: 1\n", (1, None))],
+)
+def test_the_yaml_documents_of_a_file_are_counted_for_its_message(text: str, documents: tuple[int, int | None]) -> None:
+    """A file of several YAML documents reads as their list: IB013 says so, at the second (it said
+    "file holds a list ... put a list under `items:`", which is what the author had tried to do)."""
+    from itembank.validate import _documents
+
+    assert _documents(text) == documents
