@@ -22,9 +22,12 @@ format escapes them — one substring search each, and enough for almost every t
 read as a whole (the printed Markdown), a piece is one of its texts, or ends one after a space or a
 mark (``1. <prompt>``).  Only a text not found so is read word by word (tags stripped, entities
 decoded, casefolded, words compared in order: :func:`found_in`), which is slower and more forgiving
-(a format may show math, images or a blank its own way).  Being found in the first step implies
-being found in the second (property tests hold it), so the first step only saves time: what fails
-the audit is the same.  Large outputs are read in slices and streams, never as whole copies.
+(a format may show math, images or a blank its own way).  An output that shows the Markdown as
+written (a workbook row) is read so twice, as typed and each cell as the Markdown it holds, as the
+text itself is read (``caf&eacute;`` is "café", ``a\\_b`` is "a_b"; not in code nor after a
+backslash): a text is found in either.  Being found in the first step implies being found in the
+second (property tests hold it), so the first step only saves time: what fails the audit is the
+same.  Large outputs are read in slices and streams, never as whole copies.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 _READ_BACK = {"qti21", "qti30", "moodle", "gift", "canvas", "markdown", "xlsx"}
 #: Formats whose XML holds HTML as text (CDATA or escaped): read twice, as XML then as HTML.
 _HTML_IN_XML = {"moodle", "canvas"}
-#: Formats that show the item's Markdown as written (a cloze's ``{{blank}}`` included), for editing.
+#: Formats that show the item's Markdown as written (a cloze's ``{{blank}}`` included), for editing:
+#: read word by word as typed, and also as the Markdown each cell shows (:func:`_source_reading`).
 _SHOWS_SOURCE = {"xlsx"}
 #: Formats whose items' parts are checked for the texts only (the printed Markdown was read as a
 #: whole before it was read item by item, and its other checks were never made).
@@ -123,6 +127,15 @@ def _element_reading(fmt: str, element: etree._Element) -> str:
         # both readings — as HTML and as typed — is in this one, in order.
         plain = html.unescape(plain)
     return _spaced(plain)
+
+
+def _source_reading(element: etree._Element) -> str:
+    """:func:`reading` of an output's XML element that shows Markdown as written (a workbook row):
+    each of its children (a cell) read as the Markdown it holds, as the renderer reads a text (a
+    character reference or a backslash escape decoded, code as written, tags as word breaks).  Read
+    as typed, ``caf&eacute;`` would be the words "caf eacute", not the "café" of the text."""
+    cells = ["".join(child.itertext()) for child in element] if len(element) else ["".join(element.itertext())]  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
+    return _spaced(" ".join(_html_text(pyromark.html(cell, options=MARKDOWN_OPTIONS)) for cell in cells if cell))
 
 
 def found_in(needle: list[str], hay: str) -> bool:
@@ -217,13 +230,14 @@ def _single(result: ExportResult) -> bytes:
 class _Own:
     """One item's part of an output, as written (``raw``), read further only when the audit needs it."""
 
-    __slots__ = ("fmt", "raw", "_element", "_reading")
+    __slots__ = ("fmt", "raw", "_element", "_reading", "_source")
 
     def __init__(self, fmt: str, raw: str) -> None:
         self.fmt = fmt
         self.raw = raw
         self._element: etree._Element | None = None
         self._reading: str | None = None
+        self._source: str | None = None
 
     def has(self, pieces: list[str]) -> bool:
         """Whether the output holds the pieces, as the format writes them, in order, each as whole words."""
@@ -238,17 +252,29 @@ class _Own:
         """Whether the words ``needle`` are in the part, read word by word, in order (:func:`found_in`)."""
         if self._reading is None:
             self._reading = self.reading()
-        return found_in(needle, self._reading)
+        if found_in(needle, self._reading):
+            return True
+        if self.fmt not in _SHOWS_SOURCE:
+            return False
+        if self._source is None:  # read only for a text not found as typed (rare: no cost to the others)
+            element = self._parsed()
+            self._source = _source_reading(element) if element is not None else reading("markdown", self.raw)
+        return found_in(needle, self._source)
 
     def reading(self) -> str:
+        element = self._parsed()
+        return reading(self.fmt, self.raw) if element is None else _element_reading(self.fmt, element)
+
+    def _parsed(self) -> etree._Element | None:
+        """The part as XML (parsed once), or None for a part that is not (GIFT, or not well-formed)."""
         if self.fmt == "gift" or not self.raw.lstrip().startswith("<"):
-            return reading(self.fmt, self.raw)
+            return None
         if self._element is None:
             try:
                 self._element = etree.fromstring(self.raw.encode("utf-8"), _XML)
             except etree.XMLSyntaxError:
-                return reading(self.fmt, self.raw)
-        return _element_reading(self.fmt, self._element)
+                return None
+        return self._element
 
     @property
     def markup(self) -> str:

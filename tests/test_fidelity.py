@@ -195,7 +195,7 @@ def test_a_formula_in_a_review_column_is_reported_by_row_and_column(soffice: str
 
 from itembank import audit  # noqa: E402
 from itembank.formats import ExportOptions, ExportResult  # noqa: E402
-from itembank.model import Bank, BankConfig, ChoiceItem, Option  # noqa: E402
+from itembank.model import Bank, BankConfig, ChoiceItem, Option, TrueFalseItem  # noqa: E402
 
 
 def _bank(*items: object) -> Bank:
@@ -503,6 +503,89 @@ def test_the_audit_finds_a_lost_text_in_its_own_workbook_row() -> None:
     # The hint is elsewhere in the workbook (another item's stem), not in its own row: a loss.
     lost = sheet("mc|Pick one Up Down", "other|Think of the slope Up Down")
     assert audit.audit("xlsx", _bank(mc, other), lost, r) == ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
+
+
+#: Texts whose Markdown the renderer reads differently from their characters: character references
+#: for letters (named, decimal, hexadecimal), a reference written as text (``&amp;eacute;``), an
+#: escaped ``<``, an escaped ``_`` inside a word; and references Markdown leaves as written (in code,
+#: after a backslash, without their ``;``), which decoding every ``&...`` of a cell would misread.
+MARKDOWN_READ_TEXTS = {
+    "named": "Le caf&eacute; est bon",
+    "decimal": "Le caf&#233; est bon",
+    "hexadecimal": "&#x41;BC and &#x61;bc",
+    "written-as-text": "the &amp;eacute; reference",
+    "less-than": "a &lt; b",
+    "escaped-underscore": "snake a\\_b case",
+    "in-code": "Type `caf&eacute;` then a\\*b",
+    "escaped": "caf\\&eacute; then a\\*b",
+    "no-semicolon": "Copyright &copy 2020 &notit then a\\*b",
+}
+
+
+@pytest.mark.parametrize("text", MARKDOWN_READ_TEXTS.values(), ids=MARKDOWN_READ_TEXTS.keys())
+def test_a_character_reference_in_any_markdown_text_builds_every_format(tmp_path: Path, text: str) -> None:
+    """``caf&eacute;`` in a Markdown text is "café".  The workbook shows each text's Markdown as
+    written, and the audit read a row's cells as typed ("caf eacute"): it refused the xlsx export
+    ("stem is not in the output") and ``itembank build`` exited 1 on a valid bank.  Every Markdown
+    field holds the text here (stem, options and their feedback, true/false feedback, hints,
+    rationale, a cloze stem around its blanks and a blank's feedback, a flashcard's back), and every
+    format is built."""
+    import json
+
+    from click.testing import CliRunner
+
+    from itembank.cli import main
+    from itembank.formats import registry
+
+    def q(label: str) -> str:
+        return json.dumps(f"{label} {text} end")  # a YAML double-quoted scalar
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: References\n")
+    (bank / "items.yaml").write_text(
+        "items:\n"
+        f"  - {{id: tf, type: true_false, answer: true, stem: {q('Stem')}, true_feedback: {q('Yes')}, false_feedback: {q('No')},"
+        f" rationale: {q('Because')}, hints: [{q('Hint')}]}}\n"
+        f"  - id: mc\n    type: multiple_choice\n    stem: {q('Pick')}\n    rationale: {q('Why')}\n    hints: [{q('Think')}]\n"
+        f"    options:\n      - {{id: a, text: {q('Alpha')}, correct: true, feedback: {q('Right')}}}\n"
+        f"      - {{id: b, text: {q('Beta')}, feedback: {q('Wrong')}}}\n"
+        f"  - id: cz\n    type: cloze\n    stem: {json.dumps(f'Fill {text} {{{{w}}}} and {text} {{{{n}}}} then {text}')}\n    hints: [{q('Blanks')}]\n"
+        f"    blanks:\n      w: {{answers: [word], feedback: {q('Blank')}}}\n      n: {{number: 3, tolerance: 0}}\n"
+        f"  - {{id: fc, type: flashcard, stem: {q('Front')}, answer: {q('Back')}}}\n"
+    )
+    out = tmp_path / "dist"
+    result = CliRunner().invoke(main, ["build", "--bank", str(bank), "-o", str(out), "--no-cache", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "broke its invariants" not in result.output
+    assert {p.name for p in out.iterdir()} >= {exporter.default_output for exporter in registry().values()}
+
+
+@pytest.mark.parametrize(
+    "cell,kept",
+    [
+        ("Le caf&amp;eacute; est bon", True),
+        ("Le caf&amp;#233; est bon", True),
+        ("Le caf&amp;#xE9; est bon", True),
+        ("Le café est bon", True),
+        ("Le caf&amp;egrave; est bon", False),  # "cafè": another letter
+        ("Le caf est bon", False),
+        ("Le est bon", False),
+        ("Le caf\\&amp;eacute; est bon", False),  # escaped: Markdown shows "&eacute;" as written
+        ("Le `caf&amp;eacute;` est bon", False),  # code: shown as written
+        ("Le caf&amp;eacute est bon", False),  # no ";": not a reference in Markdown
+    ],
+)
+def test_the_workbook_audit_reads_a_cell_as_the_markdown_it_shows_and_still_finds_a_lost_text(cell: str, kept: bool) -> None:
+    """A workbook cell holds a text's Markdown as written: the audit reads it as Markdown (a
+    reference is its letter; in code or after a backslash it is shown as written), so the stem
+    "Le caf&eacute; est bon" is in a row that shows it, and not in one that shows other words."""
+    r = Renderer()
+    tf = TrueFalseItem(id="tf", type="true_false", location=SourceRef("x.yaml"), stem="Le caf&eacute; est bon", answer=True)
+    row = f'<row r="2"><c r="A2" t="inlineStr"><is><t>tf</t></is></c><c r="B2" t="inlineStr"><is><t>{cell}</t></is></c><c r="C2"><v>1</v></c></row>'
+    result = ExportResult(files={"xl/worksheets/sheet1.xml": f"<worksheet><sheetData>{row}</sheetData></worksheet>".encode()})
+    expected = [] if kept else ["[tf] stem is not in the output and no note says why: 'Le caf&eacute; est bon'"]
+    assert audit.audit("xlsx", _bank(tf), result, r) == expected
 
 
 def test_the_audit_finds_a_lost_text_in_its_own_printed_entry() -> None:
