@@ -157,6 +157,15 @@ _STYLES: dict[str, dict[str, Any]] = {
 LINT_HEADER = "Lint findings"
 
 
+@dataclass(frozen=True)
+class Formula:
+    """A formula this exporter composes itself (the Summary's review progress), written by
+    :meth:`_StyleBook.cell` as a formula cell.  Nothing else becomes one: every ``str`` is written as
+    text, whatever it starts with (``=``, ``+``, ``-``, ``@``: an author's text stays text)."""
+
+    text: str  # with its leading "="
+
+
 class _StyleBook:
     """Each named style turned once into openpyxl's per-cell style array, shared by every cell."""
 
@@ -175,7 +184,11 @@ class _StyleBook:
 
     def cell(self, ws: Any, value: Any, style: str) -> Cell:
         c = WriteOnlyCell(ws)
-        if isinstance(value, str):
+        if isinstance(value, Formula):
+            quoted = False
+            c.value = value.text
+            c.data_type = "f"
+        elif isinstance(value, str):
             value = _cell_text(value)
             quoted = value.startswith(FORMULA_PREFIXES)
             c.value = value
@@ -730,9 +743,11 @@ def _write_summary(wb: Workbook, bank: Bank, styles: _StyleBook, decision_ref: s
     # Review progress: COUNTIF counts every row whether or not it is filtered out, and recomputes
     # as the reviewer fills in decisions.
     ws.append([cell(ws, h, "header") for h in ("Review progress", "Rows")])
+    # Formulas (Formula): a str starting with "=" would be written as text, as every text is.
     for d in DECISIONS:
-        ws.append([cell(ws, d, "text"), cell(ws, f'=COUNTIF({decision_ref},"{d}")', "number")])
-    ws.append([cell(ws, "Not decided yet", "text"), cell(ws, f'=ROWS({decision_ref})-COUNTIF({decision_ref},"?*")', "number")])
+        ws.append([cell(ws, d, "text"), cell(ws, Formula(f'=COUNTIF({decision_ref},"{d}")'), "number")])
+    # The items less the decided rows (the range has one empty row when there is no item: not ROWS()).
+    ws.append([cell(ws, "Not decided yet", "text"), cell(ws, Formula(f'={len(bank.items)}-COUNTIF({decision_ref},"?*")'), "number")])
     _write_lint_summary(ws, styles, lint)
     ws.protection.sheet = True
 

@@ -4,8 +4,9 @@ Each plain field of a bank, its items and a blueprint holds ``<marker><script>â€
 line break, ``#``, ``]]>``, ``&amp;``, ``{c}`` and ``=d``.  In every export: nothing becomes live
 markup (no script element anywhere, in XML or in the HTML a format carries as text), the text is
 shown as typed where the format shows it as HTML, a line break never starts a Markdown heading or
-block, GIFT's specials are escaped, no spreadsheet cell becomes a formula, and JSON keeps the exact
-value.
+block, GIFT's specials are escaped, no spreadsheet cell becomes a formula (the workbook's only
+formulas are the four of its Summary's review progress, which the exporter composes), and JSON keeps
+the exact value.
 """
 
 from __future__ import annotations
@@ -212,14 +213,27 @@ def _check_gift(text: str, where: str) -> None:
             assert not _GIFT_VALUE.search(value.replace("<script>", "")), f"{where}: unescaped GIFT special in {value!r}"
 
 
+#: The only formulas of a workbook: the Summary's review progress, which the exporter composes
+#: (a count of each decision over the Decision column, and the items less the decided rows).
+_PROGRESS_FORMULA = re.compile(r"""=(?:COUNTIF\('Items'!\$([A-Z]+)\$2:\$\1\$\d+,"(?:Approve|Revise|Reject)"\)|\d+-COUNTIF\('Items'!\$([A-Z]+)\$2:\$\2\$\d+,"\?\*"\))""")
+
+
 def _check_xlsx(data: bytes, where: str) -> None:
     import openpyxl
 
     wb = openpyxl.load_workbook(io.BytesIO(data))
+    progress = []
     for ws in wb.worksheets:
         for row in ws.iter_rows():
             for c in row:
-                assert c.data_type != "f", f"{where}: {ws.title}!{c.coordinate} is a formula: {c.value!r}"
+                if c.data_type != "f":
+                    continue
+                label = ws.cell(c.row, c.column - 1).value if c.column > 1 else None
+                assert ws.title == "Summary" and c.column == 2 and label in ("Approve", "Revise", "Reject", "Not decided yet") and _PROGRESS_FORMULA.fullmatch(c.value), (
+                    f"{where}: {ws.title}!{c.coordinate} is a formula: {c.value!r}"
+                )
+                progress.append(label)
+    assert progress == ["Approve", "Revise", "Reject", "Not decided yet"], f"{where}: the review progress formulas: {progress}"
 
 
 @pytest.mark.parametrize("assessment", [None, "quiz"], ids=["bank", "assessment"])

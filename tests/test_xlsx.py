@@ -169,6 +169,9 @@ def test_summary_and_guide(all_types_bank: Bank) -> None:
     assert by_first["Total"][5] == len(all_types_bank.items)
     assert by_first["basics"][1] == 9 and by_first["training"][1] == 3 and by_first["writing"][1] == 1
     assert by_first["Approve"][1].startswith("=COUNTIF('Items'!$AI$2:$AI$14")
+    # the review progress is formulas the spreadsheet computes (not text showing "=COUNTIF(...)")
+    progress = [row for row in wb["Summary"].iter_rows() if row[0].value in ("Approve", "Revise", "Reject", "Not decided yet")]
+    assert [(row[0].value, row[1].data_type) for row in progress] == [("Approve", "f"), ("Revise", "f"), ("Reject", "f"), ("Not decided yet", "f")]
     guide = "\n".join(str(c) for r in wb["Guide"].iter_rows(values_only=True) for c in r if c)
     assert "Approve sets the item's status to approved" in guide
     assert "Decision" in guide and "Fingerprint" in guide
@@ -265,6 +268,52 @@ def test_libreoffice_opens_it_and_sees_every_item(all_types_bank: Bank, injectio
             assert rows[1][stem] == '=HYPERLINK("http://x","y")'
     shutil.rmtree(profile, ignore_errors=True)
 
+
+def _review_progress(path: Path) -> dict[str, object]:
+    """The Summary's review progress as a reader that does not calculate sees it (the values saved with the formulas)."""
+    rows = [r for r in openpyxl.load_workbook(path, data_only=True)["Summary"].iter_rows(values_only=True)]
+    top = next(n for n, r in enumerate(rows) if r[0] == "Review progress")
+    return {r[0]: r[1] for r in rows[top + 1 : top + 5]}
+
+
+@pytest.mark.consumer
+def test_libreoffice_computes_the_review_progress_and_an_items_text_starting_with_equals_stays_text(
+    all_types_bank: Bank, injection_bank: Bank, soffice: str, tmp_path: Path
+) -> None:
+    """The Summary's review progress counts the Decision column with formulas (docs/review.md).  They
+    were written as text cells (every str was forced to a string cell), so a spreadsheet showed
+    "=COUNTIF('Items'!...)" as typed.  Only the formulas the exporter composes are formulas: an
+    item's text starting with "=" stays text, in LibreOffice too."""
+    decided = {"at-mc": "Approve", "at-tf": "Approve", "at-num": "Approve", "at-sa": "Revise", "at-cloze": "Revise", "at-essay": "Reject"}
+    src = tmp_path / "src"
+    src.mkdir()
+    # A reviewer's workbook with six decisions typed in (openpyxl saves no computed values: LibreOffice computes them).
+    wb = openpyxl.load_workbook(io.BytesIO(export(all_types_bank, "xlsx").data))
+    ws = wb["Items"]
+    decision = [c.value for c in ws[1]].index("Decision") + 1
+    for row in range(2, ws.max_row + 1):
+        if ws.cell(row, 1).value in decided:
+            ws.cell(row, decision).value = decided[ws.cell(row, 1).value]
+    wb.save(src / "reviewed.xlsx")
+    (src / "injection.xlsx").write_bytes(export(injection_bank, "xlsx").data)
+    (src / "none.xlsx").write_bytes(export(all_types_bank, "xlsx", status="retired").data)  # no item: an empty Decision column
+    out = tmp_path / "lo"
+    proc = subprocess.run(
+        [soffice, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
+         *(str(src / n) for n in ("reviewed.xlsx", "injection.xlsx", "none.xlsx"))],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    n = len(all_types_bank.items)
+    assert _review_progress(out / "reviewed.xlsx") == {"Approve": 3, "Revise": 2, "Reject": 1, "Not decided yet": n - 6}
+    assert _review_progress(out / "injection.xlsx") == {"Approve": 0, "Revise": 0, "Reject": 0, "Not decided yet": len(injection_bank.items)}
+    assert _review_progress(out / "none.xlsx") == {"Approve": 0, "Revise": 0, "Reject": 0, "Not decided yet": 0}
+    # The item's text that starts with "=" is a text cell after LibreOffice read and saved the workbook.
+    header, rows = items_sheet(openpyxl.load_workbook(out / "injection.xlsx"))
+    assert rows["inj-mc"]["Stem"] == '=HYPERLINK("http://x","y")' and rows["inj-card"]["Answer"] == '=cmd|"/c calc"!A1'
+    ws = openpyxl.load_workbook(out / "injection.xlsx")["Items"]
+    assert ws.cell(2, header.index("Stem") + 1).data_type == "s" and ws.cell(2, header.index("Rationale") + 1).data_type == "s"
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)
 
 def _unsuppressed_seed_bank(tmp_path: Path) -> Path:
     """The example bank without its lint suppressions: its true findings show."""
