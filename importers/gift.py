@@ -14,6 +14,7 @@ import form refuses it too), naming Windows-1252 when the bytes look like it.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -534,10 +535,23 @@ def _match(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: s
     return out
 
 
+def _plain_entry(line: str, fmt: str) -> str:
+    """An ordering entry as the plain text it shows: in an HTML question (our exports write
+    ``[html]``), its tags dropped and its entities decoded (``x &lt; y`` is "x < y"), as the Moodle
+    XML reader reads an ordering answer."""
+    text = _post(line)
+    if fmt in ("html", "moodle") and ("<" in text or "&" in text):
+        text = html.unescape(_TAGS.sub("", text))
+    return " ".join(text.split())
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
 def _ordering(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
     lines = [ln.strip() for ln in answer_text.split("\n")]
     options = lines[0][1:].split()
-    seq = [" ".join(_post(ln).split()) for ln in lines[1:] if ln.strip()]
+    seq = [_plain_entry(ln, fmt) for ln in lines[1:] if ln.strip()]
     if len(seq) < 2:
         raise _Skip("an ordering question needs at least two entries, one per line")
     words = [w.upper() for w in options[1:]]

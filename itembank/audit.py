@@ -159,6 +159,13 @@ def in_order(needle: list[str], hay: list[str]) -> bool:
     return True
 
 
+def _is_plain(where: str) -> bool:
+    """Whether the text at ``where`` (as :func:`texts` names it) is plain text, not Markdown
+    (``itembank.fields``: an ordering's steps and a matching's targets are compared as typed): every
+    export shows it as typed, so ``caf&eacute;`` there is the words "caf" and "eacute", not "café"."""
+    return where.startswith("sequence[") or where.endswith(".match")
+
+
 def texts(item: AnyItem) -> Iterator[tuple[str, str]]:
     """(field, Markdown) of every text of an item an export must carry."""
     # A cloze's blanks become answer fields: the words around them must be there, checked below.
@@ -260,6 +267,16 @@ class _Own:
             element = self._parsed()
             self._source = _source_reading(element) if element is not None else reading("markdown", self.raw)
         return found_in(needle, self._source)
+
+    def found_as_typed(self, needle: list[str]) -> bool:
+        """:meth:`found` in an XML part whose texts are read without decoding them as HTML too: where a
+        format that holds HTML in XML writes a plain text as plain text (Canvas's ``text/plain``
+        material, a Moodle match answer), ``caf&amp;eacute;`` shows "caf&eacute;", not "café"; in GIFT,
+        whose match answers Moodle reads as plain text, the text with GIFT's escapes undone only."""
+        if self.fmt == "gift":
+            return found_in(needle, _spaced(_GIFT_ESCAPE.sub(r"\1", self.raw)))
+        element = self._parsed() if self.fmt in _HTML_IN_XML else None
+        return element is not None and found_in(needle, _spaced(" ".join(element.itertext())))  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
 
     def reading(self) -> str:
         element = self._parsed()
@@ -385,6 +402,9 @@ class _Copies:
         if self._readings is None:
             self._readings = [part.reading() for part in self.parts]
         return all(found_in(needle, reading) for reading in self._readings)
+
+    def found_as_typed(self, needle: list[str]) -> bool:
+        return all(part.found_as_typed(needle) for part in self.parts)
 
     @property
     def markup(self) -> str:
@@ -1144,12 +1164,18 @@ class _Reader:
             text = _without_placeholders(written) if calculated else written
             # Most texts stand in the output as the renderer wrote them, between tags: found as
             # they stand, without reading the output word by word.
-            pieces = _cloze_stem_pieces(renderer, item.stem, text) if where == "stem" and isinstance(item, ClozeItem) else _shown_pieces(renderer, text)
+            plain = _is_plain(where)
+            if plain:  # literal text (itembank.fields): shown as typed, its markup characters escaped
+                pieces = [html.escape(text.strip(), quote=False)] if _HAS_WORD.search(text) else []
+            elif where == "stem" and isinstance(item, ClozeItem):
+                pieces = _cloze_stem_pieces(renderer, item.stem, text)
+            else:
+                pieces = _shown_pieces(renderer, text)
             if own.has(pieces) if own is not None else whole.has(text, pieces):  # type: ignore[union-attr]
                 continue
-            needle = renderer.words(text)
+            needle = _WORD.findall(text.casefold()) if plain else renderer.words(text)
             if own is not None:
-                found = own.found(needle)
+                found = own.found(needle) or (plain and own.found_as_typed(needle))
             else:
                 found = set(needle) <= whole.words()  # type: ignore[union-attr]
             if not found:

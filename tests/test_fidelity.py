@@ -529,7 +529,9 @@ def test_a_character_reference_in_any_markdown_text_builds_every_format(tmp_path
     ("stem is not in the output") and ``itembank build`` exited 1 on a valid bank.  Every Markdown
     field holds the text here (stem, options and their feedback, true/false feedback, hints,
     rationale, a cloze stem around its blanks and a blank's feedback, a flashcard's back), and every
-    format is built."""
+    format is built.  So do an ordering's steps and a matching's targets, plain texts every format shows
+    as typed (``caf&eacute;`` is the words "caf eacute" there): the audit read them as Markdown and
+    refused the Markdown, Moodle, GIFT, Canvas and QTI exports, and GIFT rendered ordering steps."""
     import json
 
     from click.testing import CliRunner
@@ -553,6 +555,9 @@ def test_a_character_reference_in_any_markdown_text_builds_every_format(tmp_path
         f"  - id: cz\n    type: cloze\n    stem: {json.dumps(f'Fill {text} {{{{w}}}} and {text} {{{{n}}}} then {text}')}\n    hints: [{q('Blanks')}]\n"
         f"    blanks:\n      w: {{answers: [word], feedback: {q('Blank')}}}\n      n: {{number: 3, tolerance: 0}}\n"
         f"  - {{id: fc, type: flashcard, stem: {q('Front')}, answer: {q('Back')}}}\n"
+        # Plain texts (itembank.fields), shown as typed in every format: an ordering's steps, a matching's targets.
+        f"  - {{id: or, type: ordering, stem: {q('Order')}, sequence: [{q('First')}, {q('Then')}, 'Last']}}\n"
+        f"  - {{id: ma, type: matching, stem: {q('Match')}, pairs: [{{prompt: One, match: {q('Target')}}}, {{prompt: Two, match: Other}}]}}\n"
     )
     out = tmp_path / "dist"
     result = CliRunner().invoke(main, ["build", "--bank", str(bank), "-o", str(out), "--no-cache", "-j", "1"])

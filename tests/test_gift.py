@@ -262,6 +262,19 @@ def test_ordering_entries_gift_cannot_carry_skip_the_item():
     assert [i for i, _ in result.skipped] == ["o"] and "'}'" in result.skipped[0][1]
 
 
+def test_ordering_steps_are_plain_text_as_in_moodle_xml():
+    """A step is plain text (itembank.fields): GIFT rendered it as Markdown (``*a*`` in italics,
+    ``**x**`` bold, ``caf&eacute;`` "café") where the Moodle XML export writes it as typed."""
+    from itembank.model import OrderingItem
+
+    steps = ("x < y **bold**", "then *a* _b_", "Le caf&eacute; last")
+    item = OrderingItem(id="o", type="ordering", location=HERE, stem="Order them.", sequence=steps)
+    data, result = export(mem_bank(item))
+    assert not result.skipped
+    lines = data.split("{", 1)[1].split("}", 1)[0].strip().splitlines()[1:]
+    assert lines == ["x &lt; y **bold**", "then *a* _b_", "Le caf&amp;eacute; last"]
+
+
 def test_points_gift_cannot_carry_are_a_note_or_with_strict_a_skip(all_types_bank):
     # issue 11 #3: GIFT has no mark syntax; Moodle imports every GIFT question worth 1.
     _, result = export(all_types_bank)

@@ -149,6 +149,22 @@ def test_literal_double_braces_in_a_cloze_stem_come_back_as_written(fmt: str, re
     assert got.replace(next(iter(canonical(tmp_path / "imported")["cz"]["blanks"])), "a") == stem
 
 
+@pytest.mark.parametrize("fmt", ["gift", "moodle"])
+def test_ordering_steps_come_back_as_the_plain_text_they_are(fmt: str, tmp_path: Path) -> None:
+    """An ordering's steps are plain text: written escaped, read back as the text they show (the GIFT
+    reader kept a step's HTML as its text: ``x &lt; y``)."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    steps = ["x < y **bold**", "then *a* _b_", "Le caf&eacute; last"]
+    (bank_dir / "o.yaml").write_text(json.dumps({"id": "o1", "type": "ordering", "stem": "Order them.", "sequence": steps}), encoding="utf-8")
+    result = export(load_bank(bank_dir), fmt)
+    assert not result.skipped
+    src = tmp_path / SUFFIX[fmt]
+    src.write_bytes(result.data or b"")
+    run_import([src], tmp_path / "imported", fmt=fmt)
+    assert canonical(tmp_path / "imported")["o1"]["sequence"] == steps
+
+
 def test_options_that_show_alike_are_refused_by_validation() -> None:
     """Markdown shows a run of spaces as one: "foo bar" and "foo  bar" are the same option to a
     learner (IB217; it validated, then our QTI importer refused our own export)."""

@@ -9,6 +9,7 @@ essay grading information: see docs/moodle.md for what is skipped and what is no
 
 from __future__ import annotations
 
+import html as _html
 import io
 import re
 from collections import defaultdict
@@ -287,7 +288,8 @@ class _GiftWriter:
         """
         lines = [ORDERING_HEAD.format(count=len(item.sequence))]
         for entry in item.sequence:
-            html = self.html(self.mh.inline(entry)).replace("\r", " ").replace("\n", " ").strip()
+            # A step is plain text (itembank.fields), as the Moodle XML export writes it: escaped, not rendered.
+            html = _html.escape(entry, quote=False).replace("\r", " ").replace("\n", " ").strip()
             for bad, why in (("}", "'}'"), ("####", "'####'"), ("\\", "a backslash")):
                 if bad in html:
                     raise ItemSkipped(f"an ordering entry holds {why}, which Moodle's GIFT import of ordering questions cannot read; use the Moodle XML export")
