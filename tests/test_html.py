@@ -333,3 +333,26 @@ def test_page_texts_keep_only_what_they_reworked() -> None:
     shown = text.block(math)
     assert "<math" in shown and text.block(math) is shown and math in text._block
     assert "<math" in text.inline(math) and math in text._inline
+
+
+@pytest.mark.parametrize("fmt", ["html", "qti21", "qti30"])
+def test_latex_escapes_inside_text_show_their_characters(fmt: str, tmp_path: Path) -> None:
+    """``\\text{50\\%}`` shows "50%" in LaTeX: latex2mathml kept the escapes in the MathML text run,
+    so the page and the QTI item showed "50\\%" (and "\\$5", "a\\_b")."""
+    import io
+    import zipfile
+
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    stem = "Rates $\\text{50\\%}$ and $\\text{\\$5 \\#1 a\\_b}$ with $50\\%$ and $x \\in \\{1\\}$."
+    (bank_dir / "m.yaml").write_text(json.dumps({"id": "m1", "type": "true_false", "stem": stem, "answer": True}), encoding="utf-8")
+    result = export(load_bank(bank_dir), fmt)
+    if result.files is not None:
+        texts = [data.decode() for name, data in result.files.items() if name.endswith((".html", ".xml"))]
+    else:
+        with zipfile.ZipFile(io.BytesIO(result.data or b"")) as z:
+            texts = [z.read(n).decode() for n in z.namelist() if n.startswith("items/")]
+    page = next(t for t in texts if "Rates" in t)
+    mtext = [lxml.html.fromstring(m).text_content() for m in re.findall(r"<(?:\w+:)?mtext\b[^>]*>.*?</(?:\w+:)?mtext>", page)]
+    assert [m.replace("\xa0", " ") for m in mtext] == ["50%", "$5 #1 a_b"]
+    assert "\\" not in "".join(mtext)

@@ -20,6 +20,8 @@ from itembank.errors import ItembankError
 from itembank.model import PLACEHOLDER, Blank, ClozeItem
 from itembank.render import Renderer, local_image, math_spans
 
+from ..kit.mathml import unescape_text
+
 try:  # the same LaTeX → MathML conversion as the QTI export
     from latex2mathml.converter import convert as _latex_to_mathml
 except ImportError:  # pragma: no cover - latex2mathml is a dependency; without it math stays LaTeX
@@ -39,6 +41,7 @@ def _mathml(latex: str, display: bool) -> etree._Element | None:
         root = etree.fromstring(_latex_to_mathml(latex, display="block" if display else "inline").encode("utf-8"))
     except Exception:  # latex2mathml raises many types on bad LaTeX: keep the source, never crash
         return None
+    unescape_text(root)
     for node in root.iter():
         if isinstance(node.tag, str):
             node.tag = etree.QName(node).localname

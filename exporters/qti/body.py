@@ -15,6 +15,7 @@ from lxml import etree
 from itembank.errors import ItembankError
 from itembank.render import Renderer, local_image, replace_with_text
 
+from ..kit.mathml import unescape_text
 from .profiles import Profile
 
 try:  # MathML for $math$; without the package, math stays LaTeX in a span (documented in docs/qti.md)
@@ -233,6 +234,7 @@ def _mathml(latex: str, display: str) -> etree._Element | None:
     except Exception:  # latex2mathml raises many types on bad LaTeX: keep the source, never crash
         return None
     _strip_mathml_attrs(math)
+    unescape_text(math)
     return math
 
 
