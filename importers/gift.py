@@ -377,6 +377,8 @@ def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
             opt["correct"] = True
         elif single and frac > 0:
             notes.append(f"partial credit {frac:g}% on option {opt['id']} dropped (a multiple choice item has one key)")
+        elif single and frac < 0:
+            notes.append(f"penalty {frac:g}% on option {opt['id']} dropped (a multiple choice item scores a wrong answer 0)")
         fbm = conv.md(fb, fmt) if fb else ""
         if fbm:
             opt["feedback"] = fbm

@@ -443,6 +443,8 @@ def _multichoice(q: _Q, data: dict[str, Any], stem: str, markers: set[str]) -> t
                 opt["correct"] = True
             elif frac > 0:
                 q.note(f"partial credit {frac:g}% on option {opt['id']} dropped (a multiple choice item has one key)")
+            elif frac < 0:
+                q.note(f"penalty {frac:g}% on option {opt['id']} dropped (a multiple choice item scores a wrong answer 0)")
         elif frac > 0:
             opt["correct"] = True
         fb = q.md(_find(a, "feedback"))

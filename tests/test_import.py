@@ -414,3 +414,28 @@ def test_an_embedded_image_is_imported_with_its_item(tmp_path: Path) -> None:
     assert (tmp_path / "bank" / ref).read_bytes().startswith(b"\x89PNG")
     code, out = run("validate", "--bank", str(tmp_path / "bank"))
     assert code == 0, out
+
+
+NEGATIVE_MC = {
+    "q.xml": """<?xml version="1.0" encoding="UTF-8"?>
+<quiz>
+  <question type="multichoice"><name><text>Neg</text></name><questiontext format="html"><text>Pick A.</text></questiontext>
+    <single>true</single>
+    <answer fraction="100"><text>A</text></answer>
+    <answer fraction="-33.33333"><text>B</text></answer>
+    <answer fraction="0"><text>C</text></answer>
+  </question>
+</quiz>
+""",
+    "q.gift": "::Neg:: Pick A. {=A ~%-50%B#bad ~C}\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEGATIVE_MC))
+def test_a_penalty_on_a_single_answer_option_is_noted_when_dropped(name: str, tmp_path: Path) -> None:
+    """A multiple choice item scores a wrong answer 0: Moodle's negative marks on a single-answer
+    question were dropped without a word (a positive partial credit was noted)."""
+    src = write(tmp_path, name, NEGATIVE_MC[name])
+    code, out = run("import", "auto", str(src), "--into", str(tmp_path / "bank"))
+    assert code == 0, out
+    assert "penalty" in out and "on option b dropped" in out, out
