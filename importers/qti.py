@@ -556,6 +556,21 @@ class _ItemReader:
                             out.append(b.text.strip())
         return out
 
+    def _text_answers(self, ident: str, where: str) -> list[str]:
+        """The answers a text entry accepts in full: its correct response and the mapped answers worth
+        the most; an answer mapped to less (partial credit: Paris 2, Lutetia 1) is dropped with a note
+        (an answer is right or wrong here), never taken as fully right."""
+        decl = self.decls.get(ident)
+        mapping = decl.mapping if decl is not None else {}
+        top = max(mapping.values(), default=0.0)
+        full = [k for k, v in mapping.items() if v > 0 and v >= top]
+        base = decl.correct if decl is not None and decl.correct else ([] if mapping else self.keys(ident))
+        answers = [a for a in dict.fromkeys(base + full) if a]
+        for answer, value in mapping.items():
+            if 0 < value < top and answer not in answers:
+                self.notes.append(f"{where}: answer {answer!r} worth {value:g} of {top:g} dropped (an answer is right or wrong here)")
+        return answers
+
     def keys(self, ident: str) -> list[str]:
         d = self.decls.get(ident)
         if d is None:
@@ -841,7 +856,7 @@ class _ItemReader:
             if unit:
                 data["unit"] = unit
             return data
-        answers = [a for a in dict.fromkeys(self.keys(ident) + [k for k, v in (decl.mapping if decl else {}).items() if v > 0]) if a]
+        answers = self._text_answers(ident, "the text entry")
         if not answers:
             self.notes.append("text entry without any accepted answer: read as an essay (scored by a person)")
             return {"type": "essay", "stem": stem}
@@ -1072,7 +1087,7 @@ class _ItemReader:
                     num = {"number": num["answer"], **({"tolerance": num["tolerance"]} if num.get("tolerance") else {})}
                 blanks[name] = num
             else:
-                answers = [a for a in dict.fromkeys(self.keys(ident) + [k for k, v in (decl.mapping if decl else {}).items() if v > 0]) if a]
+                answers = self._text_answers(ident, f"blank '{name}'")
                 if not answers:
                     raise _Skip(f"blank {ident!r} has no accepted answer")
                 blanks[name] = {"answers": answers}

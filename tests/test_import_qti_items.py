@@ -335,3 +335,23 @@ def test_manifest_xml_base_prefixes_item_hrefs(tmp_path: Path) -> None:
         "</resources></manifest>")
     result, _m = read(qti_importer, pkg)
     assert [i.data["id"] for i in result.items] == ["q1"] and not result.skipped
+
+
+_MAP_RP = "<responseProcessing template='http://www.imsglobal.org/question/qti_v2p1/rptemplates/map_response'/>"
+
+
+def test_a_partly_right_mapped_answer_is_dropped_with_a_note_never_taken_as_right(tmp_path: Path) -> None:
+    """A text entry's mapping may give an answer partial credit (Paris 2, Lutetia 1): the reader took
+    every answer mapped above 0 as fully right, without a word."""
+    decl = ("<responseDeclaration identifier='R' cardinality='single' baseType='string'><correctResponse><value>Paris</value></correctResponse>"
+            "<mapping defaultValue='0'><mapEntry mapKey='Paris' mappedValue='2'/><mapEntry mapKey='Lutetia' mappedValue='1'/>"
+            "<mapEntry mapKey='Lyon' mappedValue='-1'/></mapping></responseDeclaration>")
+    data, notes = _one(_item21(tmp_path, "<p>Capital of France?</p><p><textEntryInteraction responseIdentifier='R'/></p>", decl, _MAP_RP))
+    assert data["type"] == "short_answer" and data["answers"] == ["Paris"]
+    assert any("'Lutetia' worth 1 of 2 dropped" in n for n in notes), notes
+    # Inline (a cloze blank): the same.
+    decl = ("<responseDeclaration identifier='R' cardinality='single' baseType='string'>"
+            "<mapping defaultValue='0'><mapEntry mapKey='York' mappedValue='1'/><mapEntry mapKey='york' mappedValue='0.5'/></mapping></responseDeclaration>")
+    data, notes = _one(_item21(tmp_path, "<p>New <textEntryInteraction responseIdentifier='R'/> is a city.</p>", decl, _MAP_RP, name="cz.xml"))
+    assert data["type"] == "cloze" and [b["answers"] for b in data["blanks"].values()] == [["York"]]
+    assert any("'york' worth 0.5 of 1 dropped" in n for n in notes), notes
