@@ -45,7 +45,7 @@ class AikenImporter:
         if b"\x00" in raw[:8192]:
             raise BadInput(label, "binary file (NUL bytes), not Aiken text")
         text = decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
-        result = ReadResult(format_notes=["Aiken carries only the question text, its options and the key: no feedback, metadata or points"])
+        result = ReadResult(format_notes=["Aiken carries only the question text, its options and the key: no feedback, metadata or points"], not_carried=frozenset({"options[].id"}))
         stem: list[str] = []
         options: list[tuple[str, str]] = []
         start = 0

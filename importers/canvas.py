@@ -148,7 +148,7 @@ class _Reader:
     def __init__(self, pkg: Package, ctx: ImportContext) -> None:
         self.pkg = pkg
         self.ctx = ctx
-        self.result = ReadResult(format_notes=[NOT_CARRIED])
+        self.result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id", "scoring"}))
         self.text_cache: dict[tuple[str, str], tuple[str, list[str], list[str]]] = {}  # HTML -> Markdown, per package
 
     # --- the package --------------------------------------------------------------------

@@ -137,7 +137,7 @@ class GiftImporter:
         if b"\x00" in raw[:8192]:
             raise BadInput(label, "binary file (NUL bytes), not GIFT text")
         text = decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
-        result = ReadResult(format_notes=[NOT_CARRIED])
+        result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id"}))
         category = ""
         # our tag scheme (our export says so in its first line): topics come from tags, not categories
         scheme = re.search(r"\[tag:topic:", text) is not None or "GIFT export by itembank" in text[:2000]

@@ -262,7 +262,7 @@ class MoodleXmlImporter:
                 raise BadInput(f"{label}:{qel.sourceline}", "<question> without a type attribute")
             if qtype not in KNOWN:
                 raise BadInput(f"{label}:{qel.sourceline}", f"unknown question type '{qtype}' (not a Moodle core or known plug-in type)")
-        result = ReadResult(format_notes=[NOT_CARRIED])
+        result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id"}))
         category = ""
         # A file that carries our tag scheme (topic:... tags) says each question's topic itself;
         # its categories only group the questions (an item without a topic sits in "General").

@@ -125,7 +125,7 @@ class _Parser:
         self.folder = folder
         self.lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         self.ctx = ctx
-        self.result = ReadResult(format_notes=[NOT_CARRIED])
+        self.result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id"}))
         self.quiz_title: str | None = None
         self.questions: list[Question] = []
         self.pending: dict[str, str] = {}

@@ -68,6 +68,9 @@ class ReadResult:
     media: dict[str, bytes] = field(default_factory=dict)  # "media/<sha>.<ext>" -> bytes
     problems: list[str] = field(default_factory=list)  # warnings about the whole file (not per item)
     format_notes: list[str] = field(default_factory=list)  # what this format never carries (printed once per file)
+    #: Fields the format never carries whose imported values are made up (options named a, b, c...;
+    #: a scoring by default): ``--on-conflict update`` keeps the bank item's own (``options[].id``, ``scoring``).
+    not_carried: frozenset[str] = frozenset()
 
 
 @dataclass

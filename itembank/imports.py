@@ -85,6 +85,7 @@ class FileReport:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (item id, note)
     problems: list[str] = field(default_factory=list)
     format_notes: list[str] = field(default_factory=list)
+    not_carried: frozenset[str] = frozenset()  # ReadResult.not_carried: kept from the bank's item by an update
 
     def summary(self) -> str:
         total = sum(self.imported.values())
@@ -238,7 +239,8 @@ def plan_import(
         except ItembankError as exc:
             failures.append(str(exc))
             continue
-        fr = FileReport(fmt=name, source=str(src), problems=list(result.problems), format_notes=list(getattr(result, "format_notes", [])))
+        fr = FileReport(fmt=name, source=str(src), problems=list(result.problems), format_notes=list(getattr(result, "format_notes", [])),
+                        not_carried=frozenset(getattr(result, "not_carried", frozenset())))
         fr.skipped.extend((s.ident, s.reason) for s in result.skipped)
         report.files.append(fr)
         read.extend((fr, it) for it in result.items)
@@ -316,7 +318,7 @@ def plan_import(
     if updates:
         from .importupdate import plan_updates
 
-        changed, kept = plan_updates(into, [(it.data, existing) for _fr, it, existing in updates], rule_ctx)
+        changed, kept = plan_updates(into, [(it.data, existing, fr.not_carried) for fr, it, existing in updates], rule_ctx)
         for rel, text in changed.items():
             files[rel] = text.encode("utf-8")
         report.updated = [it.data["id"] for _fr, it, _e in updates if it.data["id"] not in kept]

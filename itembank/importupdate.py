@@ -45,10 +45,11 @@ def same(old: Any, new: Any) -> bool:
     return False
 
 
-def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+def changed_fields(old: dict[str, Any], new: dict[str, Any], not_carried: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The fields of ``new`` that change the item ``old``: a field the item leaves out and the import
-    gives its default (``status: draft``, ``points: 1``) changes nothing and is not written in."""
-    new = _as_the_bank_writes_it(old, new)
+    gives its default (``status: draft``, ``points: 1``) changes nothing and is not written in, nor
+    does what the format never carries (``not_carried``: its option ids, its scoring), which the item keeps."""
+    new = _keeping_what_the_format_lacks(old, _as_the_bank_writes_it(old, new), not_carried)
     defaults = _item_defaults()
     return {k: v for k, v in new.items() if k != "id" and not same(old[k] if k in old else defaults.get(k), v)}
 
@@ -58,6 +59,48 @@ def _item_defaults() -> dict[str, Any]:
     """The item schema's defaults of top-level fields (status, points, shuffle, scoring...)."""
     fields = load_schema("item")["$defs"]["item"]["properties"]
     return {k: spec["default"] for k, spec in fields.items() if isinstance(spec, dict) and "default" in spec}
+
+
+def _keeping_what_the_format_lacks(old: dict[str, Any], new: dict[str, Any], not_carried: frozenset[str]) -> dict[str, Any]:
+    """``new`` with the item's own values where the format carries none (importing.ReadResult.not_carried).
+
+    Options get the item's ids back: an option of the same text (rendered alike) takes its id, then
+    one in the same place that no other took; an option that is new keeps the name the import gave
+    it (made unique).  Option ids are what frozen forms (assessments/*.lock.yaml) and reviews name."""
+    out = dict(new)
+    if "scoring" in not_carried and "scoring" in out:
+        del out["scoring"]
+    olds, news = old.get("options"), out.get("options")
+    if "options[].id" in not_carried and isinstance(olds, list) and isinstance(news, list):
+        olds = [o for o in olds if isinstance(o, dict)]
+        ids: list[Any] = [None] * len(news)
+        taken: set[int] = set()
+        for i, option in enumerate(news):
+            match = next((j for j, o in enumerate(olds) if j not in taken and isinstance(option, dict) and same(o.get("text"), option.get("text"))), None)
+            if match is not None:
+                ids[i] = olds[match].get("id")
+                taken.add(match)
+        for i in range(len(news)):
+            if ids[i] is None and i < len(olds) and i not in taken:
+                ids[i] = olds[i].get("id")
+                taken.add(i)
+        used = {x for x in ids if x is not None}
+        options = []
+        for i, option in enumerate(news):
+            if not isinstance(option, dict):
+                options.append(option)
+                continue
+            oid = ids[i]
+            if oid is None:
+                oid = base = str(option.get("id") or "new")
+                n = 1
+                while oid in used:
+                    n += 1
+                    oid = f"{base}{n}"
+                used.add(oid)
+            options.append({**option, "id": oid})
+        out["options"] = options
+    return out
 
 
 def _as_the_bank_writes_it(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -128,12 +171,12 @@ def _edit_yaml(rel: str, text_s: str, data: Any, changes: dict[int | None, dict[
     return text.result()
 
 
-def plan_updates(root: Path, updates: list[tuple[dict[str, Any], Any]], ctx: RuleContext) -> tuple[dict[str, str], list[str]]:
+def plan_updates(root: Path, updates: list[tuple[dict[str, Any], Any, frozenset[str]]], ctx: RuleContext) -> tuple[dict[str, str], list[str]]:
     """New texts of the bank files holding updated items, and the ids that needed no change."""
     by_file: dict[str, dict[int | None, tuple[str, dict[str, Any]]]] = {}
     kept: list[str] = []
     raw_cache: dict[str, tuple[str, Any]] = {}
-    for new, existing in updates:
+    for new, existing, not_carried in updates:
         rel = existing.location.path
         if rel not in raw_cache:
             path = root / rel
@@ -149,7 +192,7 @@ def plan_updates(root: Path, updates: list[tuple[dict[str, Any], Any]], ctx: Rul
         data = raw_cache[rel][1]
         index = existing.location.index
         old_item = data["items"][index] if index is not None else data
-        fields = changed_fields(old_item, new)
+        fields = changed_fields(old_item, new, not_carried)
         if not fields:
             kept.append(new["id"])
             continue

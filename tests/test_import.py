@@ -439,3 +439,40 @@ def test_a_penalty_on_a_single_answer_option_is_noted_when_dropped(name: str, tm
     code, out = run("import", "auto", str(src), "--into", str(tmp_path / "bank"))
     assert code == 0, out
     assert "penalty" in out and "on option b dropped" in out, out
+
+
+_MR = (
+    "id: mr-1\ntype: multiple_response\ntopic: chem\nstem: Which elements form water?\nscoring: all_or_nothing\noptions:\n"
+    "  - {id: hyd, text: Hydrogen, correct: true, feedback: Yes.}\n"
+    "  - {id: oxy, text: Oxygen, correct: true, feedback: Yes.}\n"
+    "  - {id: hel, text: Helium, feedback: \"No, a noble gas.\"}\n"
+)
+
+
+@pytest.mark.parametrize("fmt,suffix", [("canvas", "q.zip"), ("moodle", "q.xml"), ("gift", "q.gift")])
+def test_conflict_update_keeps_what_the_format_does_not_carry(fmt: str, suffix: str, tmp_path: Path) -> None:
+    """Option ids (and Canvas's all-or-nothing scoring) travel in none of these formats: an update
+    renamed the options a, b, c (frozen forms and reviews name them) and set the scoring back to
+    partial.  The item's own are kept; an edit in the LMS still comes in."""
+    from itembank import export
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: Mine\n")
+    (bank / "mr.yaml").write_text(_MR)
+    src = tmp_path / suffix
+    src.write_bytes(export(load_bank(bank), fmt).data or b"")
+    code, out = run("import", fmt, str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0 and "1 left as they were" in out, out
+    assert (bank / "mr.yaml").read_text() == _MR
+    # Edited in the LMS: a wrong option reworded and one added.
+    lms = tmp_path / "lms"
+    lms.mkdir()
+    (lms / "itembank.yaml").write_text("title: Mine\n")
+    (lms / "mr.yaml").write_text(_MR.replace("text: Helium", "text: Neon").replace('"No, a noble gas."}\n', '"No, a noble gas."}\n  - {id: zz, text: Argon, feedback: Also noble.}\n'))
+    src.write_bytes(export(load_bank(lms), fmt).data or b"")
+    code, out = run("import", fmt, str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0 and "1 updated in place" in out, out
+    item = load_bank(bank).by_id["mr-1"]
+    assert [(o.id, o.text) for o in item.options] == [("hyd", "Hydrogen"), ("oxy", "Oxygen"), ("hel", "Neon"), ("d", "Argon")]
+    assert item.scoring == "all_or_nothing"
