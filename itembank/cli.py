@@ -450,6 +450,8 @@ def review_import(workbook: Path, bank: Path, dry_run: bool, date: str | None) -
     click.echo(printable(report.summary()))
     for line in report.skipped:
         click.echo(printable(f"  skipped: {line}"))
+    for line in report.notes:
+        click.echo(printable(f"  note: {line}"))
     for line in report.held_back:
         click.echo(printable(f"  not updated: {line}"), err=True)
     if report.held_back:

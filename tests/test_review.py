@@ -310,6 +310,32 @@ def test_fingerprint_mismatch_does_not_block_the_other_items(bank: Path, tmp_pat
     assert loaded.by_id["at-mc"].status == "review" and loaded.by_id["at-sa"].status == "draft"
 
 
+def test_copies_of_one_workbook_for_several_reviewers_all_apply_though_one_suggested_a_difficulty(bank: Path, tmp_path: Path) -> None:
+    """One workbook sent to several reviewers: the first import's suggested difficulty changed the
+    item, and every other copy's review of it was held back as "changed since the workbook was
+    exported" (the difficulty is in the fingerprint).  Only a difficulty changed since: the review
+    applies, and a suggestion that replaces another is said."""
+    wb = export_workbook(bank, tmp_path / "r.xlsx")
+    first = review(wb, tmp_path / "one.xlsx", {"at-sa": {"Decision": "Revise", "Suggested difficulty": "hard", "Reviewer": "Ann"}})
+    second = review(wb, tmp_path / "two.xlsx", {"at-sa": {"Decision": "Approve", "Reviewer": "Bob"}})
+    third = review(wb, tmp_path / "three.xlsx", {"at-sa": {"Decision": "Revise", "Suggested difficulty": "easy", "Reviewer": "Cy"}})
+    assert run("review", "import", first, "--bank", bank, "--date", DATE).exit_code == 0
+    assert load_bank(bank).by_id["at-sa"].difficulty == "hard"
+    result = run("review", "import", second, "--bank", bank, "--date", DATE)
+    assert result.exit_code == 0 and "held back" not in result.output, result.output
+    item = load_bank(bank).by_id["at-sa"]
+    assert [(r.reviewer, r.decision) for r in item.reviews][-2:] == [("Ann", "revise"), ("Bob", "approve")] and item.difficulty == "hard"
+    result = run("review", "import", third, "--bank", bank, "--date", DATE)
+    assert result.exit_code == 0, result.output
+    assert "this review's suggestion easy replaces it" in result.output
+    assert load_bank(bank).by_id["at-sa"].difficulty == "easy"
+    # Any other change still holds a review back.
+    other = bank / "other.yaml"
+    other.write_text(other.read_text().replace("Name the phase in which", "Name the training phase in which"))
+    fourth = review(wb, tmp_path / "four.xlsx", {"at-sa": {"Decision": "Approve", "Reviewer": "Di"}})
+    assert "changed since the workbook was exported" in failing_import(bank, fourth)
+
+
 def test_unknown_id(bank: Path, tmp_path: Path) -> None:
     edited = review(export_workbook(bank, tmp_path / "r.xlsx"), tmp_path / "e.xlsx", {"at-sa": {"Decision": "Approve"}})
     other = bank / "other.yaml"

@@ -6,14 +6,14 @@ import datetime as _dt
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..atomic import write_file_atomic
 from ..errors import ItembankError
 from ..fingerprint import fingerprint
 from ..gcpause import gc_paused
-from ..model import AnyItem, Bank
+from ..model import DIFFICULTIES, AnyItem, Bank
 from ..progress import Progress
 from ..rules import RuleContext
 from ..sources import parse
@@ -47,6 +47,7 @@ class ImportReport:
     changes: list[FileChange] = field(default_factory=list)
     applied: list[ReviewRow] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)  # fingerprint mismatches: reported, not applied
+    notes: list[str] = field(default_factory=list)  # applied, with something the user should know
     skipped: list[str] = field(default_factory=list)  # already imported
     undecided: int = 0
 
@@ -105,8 +106,17 @@ def plan_import(workbook: Path, bank: Bank, *, date: str | None = None, progress
             report.skipped.append(f"row {r.row}: item {r.item_id!r} already has this review (imported before); skipped")
             continue
         if fingerprint(item) != r.fingerprint:
-            report.held_back.append(f"row {r.row}: item {r.item_id!r} changed since the workbook was exported; its review was not applied (export a new workbook for it)")
-            continue
+            exported = _difficulty_at_export(item, r.fingerprint)
+            if exported is _CHANGED:
+                report.held_back.append(f"row {r.row}: item {r.item_id!r} changed since the workbook was exported; its review was not applied (export a new workbook for it)")
+                continue
+            # Only its difficulty changed (another reviewer's suggestion, imported from a copy of
+            # this workbook): the content this reviewer judged is the bank's; the review applies.
+            if r.suggested is not None and r.suggested != item.difficulty:
+                report.notes.append(
+                    f"row {r.row}: item {r.item_id!r}'s difficulty became {item.difficulty or 'unset'} since the workbook was exported "
+                    f"(it showed {exported or 'unset'}); this review's suggestion {r.suggested} replaces it (both stay in its reviews)"
+                )
         by_file.setdefault(item.location.path, {}).setdefault(item.location.index, []).append(r)
         report.applied.append(r)
 
@@ -149,6 +159,20 @@ def plan_file_change(path: Path, rel: str, edits: Mapping[int | None, ItemEdit],
     new = bom + json_change(rel, old[len(bom) :], edits) if is_json else yaml_change(rel, old, before, edits)
     verify(rel, before, new[len(bom) :], edits, ctx, is_json)
     return FileChange(path=path, rel=rel, old=old, new=new)
+
+
+#: :func:`_difficulty_at_export`'s answer for an item whose content changed, not only its difficulty.
+_CHANGED = object()
+
+
+def _difficulty_at_export(item: AnyItem, exported: str) -> object:
+    """The difficulty the item had when the workbook's fingerprint ``exported`` was taken, if the
+    item differs from it in its difficulty only (several reviewers' copies of one workbook: one's
+    suggested difficulty, imported, must not hold back the others' reviews); else :data:`_CHANGED`."""
+    for difficulty in (None, *DIFFICULTIES):
+        if difficulty != item.difficulty and fingerprint(replace(item, difficulty=difficulty)) == exported:
+            return difficulty
+    return _CHANGED
 
 
 def _same_review(item: AnyItem, row: ReviewRow) -> bool:
