@@ -81,6 +81,8 @@ UNSUPPORTED = {
     "portableCustomInteraction": "portable custom interaction has no item type",
     "endAttemptInteraction": "end-attempt button has no item type",
 }
+#: The toolName our QTI export writes on every item (exporters/qti/profiles.py).
+TOOL_NAME = "itembank"
 NOT_CARRIED = ("QTI packages carry no level, Bloom level, author, source, status, review history, lint ignores or analysis evidence (our exports write "
                "difficulty, tags and objectives as LOM, topics as test sections); option ids are kept when they fit")
 LOM_DIFFICULTY = {"very easy": "easy", "easy": "easy", "medium": "medium", "difficult": "hard", "very difficult": "hard"}
@@ -728,7 +730,11 @@ class _ItemReader:
         multiple = (decl is not None and decl.cardinality == "multiple") or max_choices != "1"
         stem = self.stem()
         texts = {c.get("identifier") or "": self.text.md(inner_html(c)) for c in choices}
-        if not multiple and sorted(t.lower() for t in texts.values()) == ["false", "true"]:
+        # Choices "True" and "False" are a true/false question, but in our own export (toolName
+        # itembank), which names a true/false item's choices true and false: there they are a
+        # multiple choice item's options that happen to read so, and come back as one.
+        ours = TOOL_NAME in (self.root.get("toolName"), self.root.get("tool-name"))
+        if not multiple and sorted(t.lower() for t in texts.values()) == ["false", "true"] and (not ours or set(texts) == {"true", "false"}):
             by_text = {t.lower(): i for i, t in texts.items()}
             key = next(iter(keys), None)
             if key is None:

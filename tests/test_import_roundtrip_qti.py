@@ -177,3 +177,28 @@ def test_bold_step_is_text_and_titled_step_keeps_its_title(tmp_path: Path, fmt: 
     result, _media = read(canvas_importer if fmt == "canvas" else qti_importer, package)
     [item] = result.items
     assert item.data["solution"] == {"steps": ["**bold**", {"title": "Read", "text": "Then *read*."}]}
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_a_multiple_choice_item_whose_options_read_true_and_false_comes_back_as_one(tmp_path: Path, fmt: str) -> None:
+    """Choices "True" and "False" make a true/false question in another tool's file; in our own export
+    they are a multiple choice item's options (our true/false item's choices are named true and false),
+    and came back as a true/false item (an --on-conflict update then failed on the whole import)."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
+    (root / "q.yaml").write_text(
+        "items:\n  - {id: tfmc, type: multiple_choice, stem: Is it so?, options: [{id: a, text: 'True', correct: true, feedback: Yes.}, {id: b, text: 'False', feedback: No.}]}\n"
+        "  - {id: tf, type: true_false, stem: Is it really so?, answer: false}\n", encoding="utf-8")
+    package = tmp_path / "p.zip"
+    package.write_bytes(export(load_bank(root), fmt).data or b"")
+    result, _media = read(qti_importer, package)
+    assert not result.skipped
+    assert {i.data["id"]: i.data["type"] for i in result.items} == {"tfmc": "multiple_choice", "tf": "true_false"}
+    # Another tool's item with those choices is still a true/false question.
+    with zipfile.ZipFile(package) as z:
+        name = next(n for n in z.namelist() if n.startswith("items/") and b"Is it so?" in z.read(n))
+        foreign = z.read(name).replace(b'toolName="itembank"', b'toolName="other"').replace(b'tool-name="itembank"', b'tool-name="other"')
+    (tmp_path / "item.xml").write_bytes(foreign)
+    result, _media = read(qti_importer, tmp_path / "item.xml")
+    assert [i.data["type"] for i in result.items] == ["true_false"]
