@@ -465,7 +465,8 @@ def select(assessment: Assessment, items: tuple[AnyItem, ...] | list[AnyItem]) -
             if rule.ids is not None:
                 continue
             candidates = [i.id for i in items if i.id not in claimed and rule.matches(i)]
-            pick = _draw(assessment, rule, candidates, problems, locate)
+            taken = {i.id: claimed[i.id] for i in items if i.id in claimed and rule.matches(i)}
+            pick = _draw(assessment, rule, candidates, problems, locate, taken)
             for item_id in (candidates if pick.pick is not None else pick.ids):
                 claim(item_id, rule)
             picks[rule.path] = pick
@@ -501,13 +502,19 @@ def number(value: float) -> str:
     return f"{value:g}"
 
 
-def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: list[Problem], locate: _Locator) -> Pick:
-    """Draw ``count`` of the candidates (keeping their order), or hand them all over as a pool."""
+def _draw(assessment: Assessment, rule: Rule, candidates: list[str], problems: list[Problem], locate: _Locator, taken: dict[str, str] | None = None) -> Pick:
+    """Draw ``count`` of the candidates (keeping their order), or hand them all over as a pool.
+    ``taken``: the items the rule matches that earlier rules took (item id -> that rule's path)."""
     want = len(candidates) if rule.count is None else rule.count
     short = len(candidates) < want
     if short:
         what = "usable listed item" if rule.ids is not None else "matching item"
         found = f"only {len(candidates)} {what}{'s' * (len(candidates) != 1)} ({', '.join(candidates)})" if candidates else f"there is no {what}"
+        if taken:
+            # Rules draw in file order: which items an earlier rule drew depends on the seed.
+            by = "; ".join(f"{item_id} by {path}" for item_id, path in taken.items())
+            found += (f" left: {len(taken)} more match{'es' * (len(taken) == 1)} but earlier rules took them ({by}); rules draw "
+                      "in file order and which items a rule draws depends on the seed: narrow the earlier rules, or put this one first")
         problems.append(
             locate("IB404", rule.path + ("count",), f"rule {json_path(list(rule.path))} ({rule.describe()}) asks for {want} item{'s' * (want != 1)} but {found}")
         )

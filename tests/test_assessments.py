@@ -221,6 +221,26 @@ def test_unfillable_blueprint_is_an_error_naming_the_rule_with_file_and_line(tmp
         load_bank(root)  # an invalid blueprint makes the bank invalid
 
 
+def test_matching_items_an_earlier_rule_took_are_named_not_denied(tmp_path: Path) -> None:
+    """Rules draw in file order: when an earlier rule took the items a later one matches, IB404 said
+    "there is no matching item" although there were; it names them and the rule that took them."""
+    text = """\
+title: Taken
+include_drafts: true
+sections:
+  - title: Any
+    select:
+      - count: 13
+  - title: Multiple choice
+    select:
+      - type: multiple_choice
+        count: 1
+"""
+    result = check_bank(make_bank(tmp_path, taken=text))
+    [p] = [p for p in result.errors if p.code == "IB404"]
+    assert "there is no matching item left: 1 more matches but earlier rules took them (at-mc by sections[0].select[0])" in p.message, p.message
+
+
 def test_unknown_duplicate_and_draft_ids_are_reported(tmp_path: Path) -> None:
     text = """\
 title: Ids
