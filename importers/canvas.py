@@ -128,11 +128,18 @@ class CanvasImporter:
             if is_zip(path):
                 with Package(path) as pkg:
                     names = pkg.names()
-                    if "imsmanifest.xml" in names:
-                        manifest = pkg.read("imsmanifest.xml")
+                    # The manifest at the top, or in the one folder a zip made of a folder has
+                    # (what Finder's and Explorer's "Compress" write): the explicit reader reads both.
+                    for name in (n for n in names if n == "imsmanifest.xml" or (n.endswith("/imsmanifest.xml") and n.count("/") == 1)):
+                        manifest = pkg.read(name)
                         if b"imsqti_xmlv1p2" in manifest or b"imsqti_xmlv1p2p1" in manifest:
                             return True
-                    return any(n.endswith(".xml.qti") for n in names)
+                    if any(n.endswith(".xml.qti") for n in names):
+                        return True
+                    # No manifest at all: a QTI 1.2 document among its first XML files.
+                    return not any(n.endswith("imsmanifest.xml") for n in names) and any(
+                        b"questestinterop" in pkg.read(n)[:4096] for n in [n for n in names if n.lower().endswith(".xml")][:20]
+                    )
             if path.is_file():
                 return b"questestinterop" in head_bytes(path)
         except Exception:  # sniffing never raises

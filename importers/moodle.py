@@ -238,6 +238,10 @@ class MoodleXmlImporter:
                 head = fh.read(4096)
         except OSError:
             return False
+        if head.startswith(b"PK\x03\x04"):  # a zip (a stored one shows its files' XML here): not Moodle XML
+            return False
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its mark (what the reader reads too)
+            head = head.decode("utf-16", "ignore").encode("utf-8")
         return b"<quiz" in head or (b"<question" in head and b"type=" in head and b"<questiontext" in head)
 
     def read(self, path: Path, ctx: ImportContext) -> ReadResult:

@@ -476,3 +476,34 @@ def test_conflict_update_keeps_what_the_format_does_not_carry(fmt: str, suffix: 
     item = load_bank(bank).by_id["mr-1"]
     assert [(o.id, o.text) for o in item.options] == [("hyd", "Hydrogen"), ("oxy", "Oxygen"), ("hel", "Neon"), ("d", "Argon")]
     assert item.scoring == "all_or_nothing"
+
+
+def test_import_auto_knows_what_the_explicit_readers_read(tmp_path: Path) -> None:
+    """A Canvas package zipped as a folder (MyQuiz/imsmanifest.xml: what Finder's and Explorer's
+    "Compress" make) or without its manifest, and a UTF-16 Moodle XML file, are read by `import canvas`
+    and `import moodle`; `import auto` could not tell their format (exit 2)."""
+    import io
+    import zipfile
+
+    from conftest import ALL_TYPES_BANK
+
+    from itembank import export
+
+    package = export(load_bank(ALL_TYPES_BANK), "canvas").data or b""
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        members = [(n, z.read(n)) for n in z.namelist()]
+    sources = {}
+    for name, keep in (("folder.zip", lambda n: True), ("no-manifest.zip", lambda n: n != "imsmanifest.xml")):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for n, data in members:
+                if keep(n):
+                    z.writestr(("MyQuiz/" if name == "folder.zip" else "") + n, data)
+        sources[name] = write(tmp_path, name, buf.getvalue())
+    sources["utf16.xml"] = write(tmp_path, "utf16.xml", GOOD_XML.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"))
+    for name, src in sources.items():
+        fmt = "moodle" if name.endswith(".xml") else "canvas"
+        code, explicit = run("import", fmt, str(src), "--into", str(tmp_path / f"explicit-{name}"), "--dry-run")
+        assert code == 0, explicit
+        code, out = run("import", "auto", str(src), "--into", str(tmp_path / f"auto-{name}"), "--dry-run")
+        assert code == 0 and out.replace("auto-", "explicit-") == explicit, out
