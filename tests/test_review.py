@@ -386,6 +386,15 @@ def test_workbook_of_another_bank_is_refused(bank: Path, tmp_path: Path) -> None
     assert "exported from bank 'Another bank', not from 'All types'" in out
 
 
+def test_a_renamed_items_sheet_is_said(bank: Path, tmp_path: Path) -> None:
+    """A reviewer renamed the Items sheet: it said "not an itembank review workbook"."""
+    wb = openpyxl.load_workbook(export_workbook(bank, tmp_path / "r.xlsx"))
+    wb["Items"].title = "Questions"
+    wb.save(tmp_path / "renamed.xlsx")
+    out = failing_import(bank, tmp_path / "renamed.xlsx")
+    assert "the sheet 'Items' is missing (renamed or deleted?)" in out and "'Questions'" in out
+
+
 def test_non_xlsx_file(bank: Path, tmp_path: Path) -> None:
     fake = tmp_path / "review.xlsx"
     fake.write_text("ID,Decision\nat-mc,Approve\n")

@@ -87,8 +87,11 @@ def read_workbook(path: Path, progress: Progress | None = None) -> tuple[dict[st
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for damaged parts; all mean "corrupt"
         raise ItembankError(f"{path}: corrupt .xlsx workbook: {type(exc).__name__}: {exc}") from None
     try:
-        if META_SHEET not in wb.sheetnames or ITEMS_SHEET not in wb.sheetnames:
+        if META_SHEET not in wb.sheetnames:
             raise ItembankError(f"{path}: not an itembank review workbook (make one with `itembank export xlsx`)")
+        if ITEMS_SHEET not in wb.sheetnames:  # an itembank workbook whose reviewer renamed or deleted the sheet
+            others = ", ".join(repr(n) for n in wb.sheetnames if n != META_SHEET)
+            raise ItembankError(f"{path}: the sheet {ITEMS_SHEET!r} is missing (renamed or deleted?): the workbook has {others}; name the sheet of the items {ITEMS_SHEET!r} again")
         meta = {}
         for row in wb[META_SHEET].iter_rows(values_only=True):
             if row and row[0] is not None:
