@@ -672,3 +672,22 @@ def test_negative_and_above_prefilters_are_necessary(text: str) -> None:
         assert "none" in low
     for word in ("not", "except", "least", "cannot", "LEAſT", "NOT"):
         assert stems._NEGATIVE.search(word) and stems._may_be_negative(word.lower())
+
+
+def test_a_finding_about_a_bank_without_settings_points_at_its_folder(tmp_path: Path) -> None:
+    """A bank finding that names no file points into itembank.yaml; a bank made with `itembank new`
+    has none, and the finding pointed at a file that does not exist (bank/itembank.yaml:1:1)."""
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    for n in range(6):  # one topic, every item easy: IB555
+        (bank / f"t{n}.yaml").write_text(
+            f"id: t{n}\ntype: true_false\ntopic: optics\ndifficulty: easy\nstem: Light travels in straight line number {n} here.\nanswer: true\nrationale: Because {n}.\n",
+            encoding="utf-8",
+        )
+    _code, report = _lint("--bank", str(bank))
+    [found] = [p for p in report["problems"] if p["code"] == "IB555"]
+    assert found["file"] == str(bank) and (found["line"], found["column"]) == (1, 1)
+    (bank / "itembank.yaml").write_text("title: Optics\n", encoding="utf-8")
+    _code, report = _lint("--bank", str(bank))
+    [found] = [p for p in report["problems"] if p["code"] == "IB555"]
+    assert found["file"] == str(bank / "itembank.yaml")

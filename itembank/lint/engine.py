@@ -204,6 +204,9 @@ def _lint(
                     if r.code in suppressed.get(f.item.id, ()):
                         continue
                     found.append(_problem(r, f, locate.item(f.item, f.path), f.item.id))
+                elif f.file is None and not (bank.root / CONFIG_NAME).is_file():
+                    # A finding about the bank, which has no settings file to point into: the bank's folder.
+                    found.append(_problem(r, f, locate.file(bank.root, (), None), None))
                 else:
                     found.append(_problem(r, f, locate.file(f.file or bank.root / CONFIG_NAME, f.path, f.text), None))
         return found
