@@ -761,7 +761,7 @@ class _ItemReader:
             cid = c.get("identifier") or ""
             if not texts[cid]:
                 raise _Skip(f"choice {cid!r} has no text")
-            raw = cid[2:] if cid.startswith("C_") and re.fullmatch(r"C_[0-9][A-Za-z0-9._-]*", cid) else cid
+            raw = cid[2:] if cid.startswith("C_") and _OUR_OPTION.fullmatch(cid) else cid
             opt: dict[str, Any] = {"id": option_id(raw, n, used), "text": texts[cid]}
             if cid in keys:
                 opt["correct"] = True
@@ -1187,5 +1187,9 @@ def _decimals(text: str) -> int:
         return 0
     return -exp if isinstance(exp, int) and exp < 0 else 0
 
+
+#: A choice identifier our export prefixed: an option id that starts with a digit, or one named like a
+#: variable of the item (exporters/qti/ids.py: ``option_id``, ``VARIABLES``; an option id has no ``_``).
+_OUR_OPTION = re.compile(r"C_(?:[0-9][A-Za-z0-9._-]*|RESPONSE|SCORE|MAXSCORE|FEEDBACK|completionStatus|numAttempts|duration)")
 
 importer = QtiImporter()

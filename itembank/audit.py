@@ -9,7 +9,9 @@ and checks, for every item the export did not list as skipped:
 * a cloze left no ``{{name}}`` of its blanks behind and, in the formats that make interactions
   (QTI, Moodle XML, Canvas), made exactly one answer field per blank;
 * numeric bounds are written as the author's value ± tolerance computed exactly (``1.965``, never
-  ``1.9649999999999999``).
+  ``1.9649999999999999``);
+* a QTI item gives each of its variables and choices an identifier of its own, and each modal
+  feedback an outcome and identifier of its own (two blanks once shared one response).
 
 A broken invariant is an :class:`~itembank.errors.ItembankError` naming the item, its file and the
 text: the export is refused, never written wrong.  The checks read text, so they hold for any format; for the built-in formats the audit also knows
@@ -81,6 +83,19 @@ _GIFT_ESCAPE = re.compile(r"\\([~=#{}:\\])")
 #: Formats that print a calculated item's placeholders as template variables (no text to find there).
 _PRINTED = {"qti21", "qti30"}
 _PRINTED_VARIABLE = re.compile(r"<(?:qti-printed-variable|printedVariable)\b")
+#: QTI elements whose identifier names a variable of the item or one of its choices: no two of them
+#: may share one ("must not be used by any other choice or item variable").
+_QTI_NAMED = ("responseDeclaration", "outcomeDeclaration", "templateDeclaration", "simpleChoice", "inlineChoice",
+              "simpleAssociableChoice", "gapText", "gapImg", "hotspotChoice", "associableHotspot", "hottext", "gap")
+#: Per QTI version, the start tag of each of those elements (group 1: its name) and of a modal feedback
+#: (group 1 empty), with its attributes (group 2).  XML writes no ``>`` or ``"`` inside an attribute's
+#: value (``&gt;``, ``&quot;``): a tag ends at the first ``>``, a value at the first ``"``.
+_QTI_IDENTIFIED = {
+    "qti21": re.compile("<(?:(" + "|".join(_QTI_NAMED) + r")|modalFeedback)\s([^>]*)>"),
+    "qti30": re.compile("<qti-(?:(" + "|".join(re.sub(r"(?=[A-Z])", "-", n).lower() for n in _QTI_NAMED) + r")|modal-feedback)\s([^>]*)>"),
+}
+_QTI_IDENTIFIER = re.compile(r'(?:^|\s)identifier="([^"]*)"')
+_QTI_OUTCOME = re.compile(r'(?:^|\s)(?:outcomeIdentifier|outcome-identifier)="([^"]*)"')
 
 
 def _html_text(markup: str) -> str:
@@ -1190,6 +1205,8 @@ class _Reader:
             got = len(_PRINTED_VARIABLE.findall(own.markup))
             if got != want:
                 problems.append(f"[{item.id}] the calculated item has {want} placeholders but the output prints {got} variables")
+        if fmt in _QTI_IDENTIFIED:
+            problems += [f"[{item.id}] {p}" for p in qti_identifier_clashes(fmt, own.markup)]
         if isinstance(item, ClozeItem) and fmt not in _SHOWS_SOURCE and fmt not in _TEXTS_ONLY:
             body = own.markup
             for name in placeholder_names(html.unescape(body)):
@@ -1206,6 +1223,29 @@ class _Reader:
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")
                     break
         return problems, not helped
+
+
+def qti_identifier_clashes(fmt: str, markup: str) -> list[str]:
+    """What a QTI item's markup (``fmt``: qti21 or qti30) uses twice: an identifier of a variable or a
+    choice (one identifier for two of them), or a modal feedback's outcome and identifier (two feedbacks
+    shown as one)."""
+    found: list[str] = []
+    seen: set[str] = set()
+    shown: set[tuple[str, str]] = set()
+    for named, attrs in _QTI_IDENTIFIED[fmt].findall(markup):
+        m = _QTI_IDENTIFIER.search(attrs)
+        ident = m.group(1) if m else ""
+        if named:
+            if ident in seen:
+                found.append(f"the QTI identifier {ident!r} is used twice in the item (by its variables and choices, which QTI wants distinct)")
+            seen.add(ident)
+            continue
+        outcome = _QTI_OUTCOME.search(attrs)
+        key = (outcome.group(1) if outcome else "", ident)
+        if key in shown:
+            found.append(f"the QTI identifier {ident!r} is used twice in the item (by two modal feedbacks shown when {key[0]} has it)")
+        shown.add(key)
+    return list(dict.fromkeys(found))
 
 
 _VARIANT_ID = re.compile(r"(.+)-v\d+")

@@ -257,6 +257,33 @@ def test_the_audit_catches_a_lost_blank_a_lost_hint_and_float_noise() -> None:
     assert any("1.9649999999999999" in p for p in audit.audit("qti21", _bank(num), noisy, r))
 
 
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_the_audit_refuses_a_qti_item_whose_identifiers_repeat(fmt: str) -> None:
+    """Bug 12: a package whose item declared RESPONSE_B__x twice was written without a word (only
+    ``--check``'s XSD noticed).  The audit reads each item's variables and choices (and its modal
+    feedbacks' outcome and identifier): one identifier used twice refuses the export."""
+    from itembank.formats import ExportContext, get_exporter
+
+    r = Renderer()
+    cloze = ClozeItem(id="cz", type="cloze", location=SourceRef("x.yaml"), stem="Say {{a}} and {{b}}.",
+                      blanks=(Blank(name="a", kind="choice", choices=("x", "y"), correct="y", feedback="No."),
+                              Blank(name="b", kind="text", answers=("hi",), feedback="No.")))
+    result = get_exporter(fmt).export(_bank(cloze), ExportContext(renderer=r, options=ExportOptions(unzipped=True)))
+    assert audit.audit(fmt, _bank(cloze), result, r) == []
+    assert result.files is not None
+    good = result.files["items/cz.xml"].decode()
+    for was, now, ident in [
+        ("RESPONSE_b", "RESPONSE_a", "RESPONSE_a"),  # two responses (the XSD refuses this one)
+        ('"RESPONSE_a_2"', '"SCORE"', "SCORE"),  # a choice named like a variable
+        ('"RESPONSE_a_2"', '"RESPONSE_a_1"', "RESPONSE_a_1"),  # two choices
+        ('"FB_b"', '"FB_a"', "FB_a"),  # two modal feedbacks for the same outcome value
+    ]:
+        assert was in good
+        result.files["items/cz.xml"] = good.replace(was, now).encode()
+        found = audit.audit(fmt, _bank(cloze), result, r)
+        assert len(found) == 1 and found[0].startswith(f"[cz] the QTI identifier {ident!r} is used twice in the item"), (was, found)
+
+
 def test_a_broken_invariant_refuses_the_export_with_the_items_file(monkeypatch: pytest.MonkeyPatch, all_types_bank) -> None:
     from itembank.api import export
     from itembank.errors import ItembankError

@@ -190,6 +190,22 @@ def test_a_multiple_choice_item_whose_options_read_true_and_false_comes_back_as_
     (root / "q.yaml").write_text(
         "items:\n  - {id: tfmc, type: multiple_choice, stem: Is it so?, options: [{id: a, text: 'True', correct: true, feedback: Yes.}, {id: b, text: 'False', feedback: No.}]}\n"
         "  - {id: tf, type: true_false, stem: Is it really so?, answer: false}\n", encoding="utf-8")
+
+
+def test_blank_names_and_option_ids_that_could_collide_come_back_as_written(tmp_path: Path, fmt: str) -> None:
+    """Bug 12: blanks ``_x`` and ``B__x`` were both written ``RESPONSE_B__x``; now ``_x`` is
+    ``RESPONSE__x`` and the reader takes the name back from it.  An option named like a variable
+    (``C_SCORE``) comes back without the prefix, as one that starts with a digit (``C_1``) does."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
+    (root / "c.yaml").write_text(
+        "items:\n"
+        "  - {id: collide, type: cloze, stem: 'First {{_x}} then {{B__x}}.', blanks: {_x: {answers: [one]}, B__x: {answers: [two]}}}\n"
+        "  - id: options\n    type: multiple_choice\n    stem: Pick.\n    options:\n"
+        "      - {id: SCORE, text: The score, correct: true, feedback: Right.}\n"
+        "      - {id: '1', text: The first, feedback: 'No.'}\n"
+        "      - {id: duration, text: The time, feedback: 'No.'}\n", encoding="utf-8")
     package = tmp_path / "p.zip"
     package.write_bytes(export(load_bank(root), fmt).data or b"")
     result, _media = read(qti_importer, package)
@@ -202,3 +218,9 @@ def test_a_multiple_choice_item_whose_options_read_true_and_false_comes_back_as_
     (tmp_path / "item.xml").write_bytes(foreign)
     result, _media = read(qti_importer, tmp_path / "item.xml")
     assert [i.data["type"] for i in result.items] == ["true_false"]
+
+
+    got = {i.data["id"]: i.data for i in result.items}
+    assert got["collide"]["stem"] == "First {{_x}} then {{B__x}}."
+    assert got["collide"]["blanks"] == {"_x": {"answers": ["one"]}, "B__x": {"answers": ["two"]}}
+    assert [o["id"] for o in got["options"]["options"]] == ["SCORE", "1", "duration"]

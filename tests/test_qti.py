@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -649,3 +650,138 @@ def test_lom_of_each_item_holds_its_own_texts_whatever_its_shape(all_types_bank:
     changed = item_lom(qti.QTI21, base, "Bank & co", renderer)
     changed[0][0][1].text = "changed"
     assert read(base)[1] == base.id
+
+
+# --- identifiers: every id the schemas allow gets its own QTI identifier ---------------------------
+
+#: The schemas' patterns (schemas/item.schema.json): a blank's name, an option's id.
+BLANK_NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,31}"
+OPTION_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}"
+#: Elements whose identifier is a variable of the item, and those whose identifier is a choice: QTI
+#: wants every one of them distinct in an item (a choice's "must not be used by any other choice or
+#: item variable"; a response declaration's is an xs:ID, so the XSD refuses a repeated one).
+_VARIABLES = ("responseDeclaration", "outcomeDeclaration", "templateDeclaration")
+_CHOICES = ("simpleChoice", "inlineChoice", "simpleAssociableChoice", "gapText", "gapImg", "hotspotChoice", "associableHotspot", "hottext", "gap")
+#: Variables QTI declares in every item by itself.
+_BUILT_IN = ("completionStatus", "numAttempts", "duration")
+
+
+def item_identifiers(root: etree._Element, fmt: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The identifiers of the item's variables and choices, and its modal feedbacks' (outcome, identifier)."""
+    idents = [e.get("identifier") or "" for tag in (*_VARIABLES, *_CHOICES) for e in root.iter(q(fmt, tag))]
+    modal = [(m.get(a(fmt, "outcomeIdentifier")) or "", m.get("identifier") or "") for m in root.iter(q(fmt, "modalFeedback"))]
+    return idents, modal
+
+
+def assert_identifiers_distinct(root: etree._Element, fmt: str) -> None:
+    idents, modal = item_identifiers(root, fmt)
+    assert len(set(idents)) == len(idents), sorted(i for i in idents if idents.count(i) > 1)
+    assert not set(idents) & set(_BUILT_IN), idents
+    assert len(set(modal)) == len(modal), modal
+
+
+@st.composite
+def blank_names(draw: st.DrawFn) -> list[str]:
+    """Distinct blank names the schema allows, with the ones that can meet in an identifier made on
+    purpose: ``_x`` and ``B__x``, a dropdown ``a`` (choices ``a_1`` ...) and a blank ``a_1``."""
+    names: list[str] = draw(st.lists(st.one_of(st.from_regex(BLANK_NAME, fullmatch=True), st.sampled_from(["_x", "B__x", "a", "a_1", "_", "B_", "x-1", "RESPONSE"])),
+                                     min_size=1, max_size=4, unique=True))
+    for base in draw(st.lists(st.sampled_from(names), max_size=3)):
+        names.append(draw(st.sampled_from([f"_{base}", f"B_{base}", f"B__{base}", f"{base}_1", f"{base}_2", f"{base}_11", f"{base}_1_1"])))
+    return [n for n in dict.fromkeys(names) if re.fullmatch(BLANK_NAME, n)][:6]
+
+
+def cloze_of(names: list[str], kinds: list[str], feedback: list[bool]) -> ClozeItem:
+    blanks = []
+    for i, (name, kind, fb) in enumerate(zip(names, kinds, feedback)):
+        text = f"Blank {i} was wrong." if fb else None
+        if kind == "choice":
+            blanks.append(Blank(name=name, kind="choice", choices=("up", "down", "left"), correct="down", feedback=text))
+        elif kind == "numeric":
+            blanks.append(Blank(name=name, kind="numeric", number=2.5, tolerance=0.5, feedback=text))
+        else:
+            blanks.append(Blank(name=name, kind="text", answers=(f"w{i}",), feedback=text))
+    # each placeholder in a paragraph of its own (Markdown emphasis cannot reach across paragraphs)
+    stem = "\n\n".join(f"Part {i}: {{{{{name}}}}}" for i, name in enumerate(names))
+    return ClozeItem(id="ids", type="cloze", location=SourceRef("x.yaml"), stem=stem, blanks=tuple(blanks))
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_blank_name_the_schema_allows_gets_identifiers_of_its_own(xsd_dir: Path, fmt: str, data: st.DataObject) -> None:
+    """Bug 12: blanks ``_x`` and ``B__x`` were both ``RESPONSE_B__x`` (qti_id prefixed ``_x`` with
+    ``B_``, assuming no id has ``_``; blank names may), and a dropdown ``a``'s first choice was
+    ``RESPONSE_a_1``, the response of a blank ``a_1``.  Whatever the names, the item's variables and
+    choices have distinct identifiers, each blank's interaction collects its own response, and the
+    item validates."""
+    names = data.draw(blank_names())
+    kinds = data.draw(st.lists(st.sampled_from(["text", "choice", "numeric"]), min_size=len(names), max_size=len(names)))
+    feedback = data.draw(st.lists(st.booleans(), min_size=len(names), max_size=len(names)))
+    item = cloze_of(names, kinds, feedback)
+    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert_identifiers_distinct(root, fmt)
+    responses = [d.get("identifier") for d in root.iter(q(fmt, "responseDeclaration"))]
+    assert len(responses) == len(names)
+    inters = [e for tag in ("textEntryInteraction", "inlineChoiceInteraction") for e in root.iter(q(fmt, tag))]
+    collected = [e.get(a(fmt, "responseIdentifier")) for e in inters]
+    assert len(set(collected)) == len(collected) and set(collected) <= set(responses)
+    assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ids=st.lists(st.one_of(st.from_regex(OPTION_ID, fullmatch=True), st.sampled_from(["1", "a", "RESPONSE", "SCORE", "MAXSCORE", "FEEDBACK", "duration", "numAttempts", "completionStatus"])),
+                    min_size=2, max_size=6, unique=True),
+       multiple=st.booleans())
+def test_every_option_id_the_schema_allows_gets_an_identifier_of_its_own(xsd_dir: Path, fmt: str, ids: list[str], multiple: bool) -> None:
+    """Option ids may be ``SCORE`` or ``duration``: as a choice's identifier that is a variable of the item."""
+    options = tuple(Option(id=i, text=f"Option {n}", correct=n == 0, feedback=f"Because {n}.") for n, i in enumerate(ids))
+    item = ChoiceItem(id="opts", type="multiple_response" if multiple else "multiple_choice", location=SourceRef("x.yaml"),
+                      stem="Pick.", options=options, rationale="So.", hints=("Look.",))
+    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert_identifiers_distinct(root, fmt)
+    choices = [c.get("identifier") for c in root.iter(q(fmt, "simpleChoice"))]
+    assert len(choices) == len(ids)
+    assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
+
+
+COLLIDE = 'id: collide\ntype: cloze\nstem: "First {{_x}} then {{B__x}}."\nblanks: {_x: {answers: [one]}, B__x: {answers: [two]}}\n'
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_blanks_x_and_B__x_of_one_item_are_two_responses(tmp_path: Path, xsd_dir: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """Bug 12's item: the export wrote two response declarations ``RESPONSE_B__x`` without a word
+    (``--check`` refused it).  Now each blank has its own, and the package validates."""
+    from itembank.api import export
+
+    (tmp_path / "collide.yaml").write_text(COLLIDE, encoding="utf-8")
+    monkeypatch.setenv("ITEMBANK_XSD_DIR", str(xsd_dir))
+    result = export(load_bank(tmp_path), fmt, unzipped=True, check=True)  # the audit runs too
+    assert result.files is not None
+    root = etree.fromstring(result.files["items/collide.xml"])
+    assert [d.get("identifier") for d in root.iter(q(fmt, "responseDeclaration"))] == ["RESPONSE__x", "RESPONSE_B__x"]
+    assert [e.get(a(fmt, "responseIdentifier")) for e in root.iter(q(fmt, "textEntryInteraction"))] == ["RESPONSE__x", "RESPONSE_B__x"]
+    assert_identifiers_distinct(root, fmt)
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_the_identifiers_of_ordinary_ids_are_what_they_were(fmt: str) -> None:
+    """Users map these in their LMS: only ids that could collide got new identifiers."""
+    cloze = ClozeItem(id="2cz", type="cloze", location=SourceRef("x.yaml"), stem="{{w}} {{pick}} {{n_1}}",
+                      blanks=(Blank(name="w", kind="text", answers=("hi",), feedback="No."),
+                              Blank(name="pick", kind="choice", choices=("x", "y"), correct="y", feedback="No."),
+                              Blank(name="n_1", kind="numeric", number=1.0)))
+    root = ItemBuilder(PROFILES[fmt], Renderer(), cloze, "t").build()
+    assert root.get("identifier") == "I_2cz"
+    assert [d.get("identifier") for d in root.iter(q(fmt, "responseDeclaration"))] == ["RESPONSE_w", "RESPONSE_pick", "RESPONSE_n_1"]
+    assert [c.get("identifier") for c in root.iter(q(fmt, "inlineChoice"))] == ["RESPONSE_pick_1", "RESPONSE_pick_2"]
+    assert sorted(m.get("identifier") for m in root.iter(q(fmt, "modalFeedback"))) == ["FB_pick", "FB_w"]
+    mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick.",
+                    options=(Option(id="a", text="A", correct=True), Option(id="1", text="B"), Option(id="x.y-z", text="C")))
+    root = ItemBuilder(PROFILES[fmt], Renderer(), mc, "t").build()
+    assert root.get("identifier") == "mc"
+    assert [c.get("identifier") for c in root.iter(q(fmt, "simpleChoice"))] == ["a", "C_1", "x.y-z"]

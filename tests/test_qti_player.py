@@ -102,3 +102,49 @@ def test_template_items_render_in_the_real_player(qti_player: Path, tmp_path: Pa
         r = results[qti_id(item.id, "I_")]
         assert r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (item.id, r)
         assert not r["scorable"] and any("correct-response" in n for n in r["notes"]), (item.id, r)
+
+
+#: Ids the schemas allow that once met in one QTI identifier (bug 12): blanks ``_x`` and ``B__x``; a
+#: dropdown ``a`` (its choices ``RESPONSE_a_1`` ...) beside a blank ``a_1``; options named like the
+#: item's variables.
+COLLIDING = """\
+items:
+  - id: collide
+    type: cloze
+    stem: "First {{_x}} then {{B__x}}."
+    blanks: {_x: {answers: [one]}, B__x: {answers: [two]}}
+  - id: collide-choices
+    type: cloze
+    stem: "Pick {{a}}, type {{a_1}} and {{a_2}}."
+    blanks:
+      a: {choices: [up, down], correct: down, feedback: Not that way.}
+      a_1: {answers: [left], feedback: Try again.}
+      a_2: {number: 3, tolerance: 0.5}
+  - id: collide-options
+    type: multiple_choice
+    stem: "Pick the score."
+    options:
+      - {id: SCORE, text: The score, correct: true, feedback: Right.}
+      - {id: RESPONSE, text: The response, feedback: No.}
+      - {id: "1", text: The first, feedback: No.}
+      - {id: duration, text: The time, feedback: No.}
+"""
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_ids_that_once_shared_an_identifier_score_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "collide.yaml").write_text(COLLIDING, encoding="utf-8")
+    bank = load_bank(bank_dir)
+    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    results = {r["identifier"]: r for r in report["results"]}
+    assert sorted(results) == sorted(qti_id(i.id, "I_") for i in bank.items), proc.stdout
+    for item in bank.items:
+        r = results[qti_id(item.id, "I_")]
+        assert r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (item.id, r)
+        assert r["scorable"] and not r["uiFailed"], (item.id, r)
+        assert float(r["correctScore"]) == item.points == r["expectedMax"], (item.id, r["correctScore"])
+        assert float(r["wrongScore"]) == 0, (item.id, r["wrongScore"])
+    assert proc.returncode == 0

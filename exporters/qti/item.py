@@ -34,7 +34,7 @@ from itembank.render import Renderer
 from ..kit.explain import Section, SectionKind, explanation
 from ..kit.numbers import number_text
 from .body import BodyWriter, ItemAssets, latex_to_mathml
-from .ids import qti_id
+from .ids import blank_choice, blank_feedback, blank_response, option_id, qti_id
 from .profiles import MATHML_NS, TOOL_NAME, XSI_NS, Profile
 from . import template
 
@@ -271,7 +271,7 @@ class ItemBuilder:
     def _build_multiple_choice(self) -> None:
         item = self.item
         assert isinstance(item, ChoiceItem)
-        opts = [(qti_id(o.id, "C_"), o.text, o.correct, o.feedback) for o in item.options]
+        opts = [(option_id(o.id), o.text, o.correct, o.feedback) for o in item.options]
         self.response("RESPONSE", "single", "identifier", [i for i, _t, c, _f in opts if c])
         self._choices(opts, 1, item.shuffle)
         self.score_if(lambda b: self.match_correct(b), same="match")
@@ -294,7 +294,7 @@ class ItemBuilder:
     def _build_multiple_response(self) -> None:
         item = self.item
         assert isinstance(item, ChoiceItem)
-        opts = [(qti_id(o.id, "C_"), o.text, o.correct, o.feedback) for o in item.options]
+        opts = [(option_id(o.id), o.text, o.correct, o.feedback) for o in item.options]
         keys = [i for i, _t, c, _f in opts if c]
         decl = self.response("RESPONSE", "multiple", "identifier", keys)
         self._choices(opts, len(opts), item.shuffle)
@@ -455,7 +455,7 @@ class ItemBuilder:
         item = self.item
         assert isinstance(item, ClozeItem)
         total = sum(b.points for b in item.blanks) or 1.0
-        idents = {b.name: f"RESPONSE_{qti_id(b.name, 'B_')}" for b in item.blanks}
+        idents = {b.name: blank_response(b.name) for b in item.blanks}
         # SCORE = sum of the shares of the blanks answered correctly.  When the shares written as
         # decimals do not add up to the item's points exactly (1 point over 3 blanks:
         # 0.3333333333333333 x 3 = 0.9999999999999999, never full marks), SCORE sums the blanks'
@@ -484,12 +484,12 @@ class ItemBuilder:
             self.outcome("FEEDBACK", "multiple", "identifier")
             self._blank_feedback_rules(fb, idents)
             for blank in fb:
-                ident = f"FB_{qti_id(blank.name, 'B_')}"
+                ident = blank_feedback(blank.name)
                 self.modal("FEEDBACK", ident, f"Blank {blank.name}", lambda parent, t=blank.feedback: self.body_writer.into(parent, t))
 
     def _blank_declaration(self, blank: Blank, ident: str, share: float) -> None:
         if blank.kind == "choice":
-            keys = [f"{ident}_{i}" for i, c in enumerate(blank.choices, 1) if c == blank.correct]
+            keys = [self._choice_ident(blank, i) for i, c in enumerate(blank.choices, 1) if c == blank.correct]
             self.response(ident, "single", "identifier", keys[:1])
         elif blank.kind == "numeric":
             assert blank.number is not None
@@ -499,6 +499,12 @@ class ItemBuilder:
             mapping = self.p.el(decl, "mapping", lowerBound="0", upperBound=number_text(share), defaultValue="0")
             for answer in _unique(blank.answers):
                 self.p.el(mapping, "mapEntry", mapKey=answer, mappedValue=number_text(share), caseSensitive=_bool(blank.case_sensitive))
+
+    def _choice_ident(self, blank: Blank, n: int) -> str:
+        """The identifier of a dropdown blank's ``n``-th choice (from 1): see :func:`.ids.blank_choice`."""
+        item = self.item
+        assert isinstance(item, ClozeItem)
+        return blank_choice(blank.name, n, [b.name for b in item.blanks])
 
     def _blank_correct(self, parent: etree._Element, blank: Blank, ident: str) -> None:
         if blank.kind == "choice":
@@ -529,7 +535,7 @@ class ItemBuilder:
         """FEEDBACK holds FB_<blank> for each blank answered but not correctly."""
         for blank in blanks:
             ident = idents[blank.name]
-            value = f"FB_{qti_id(blank.name, 'B_')}"
+            value = blank_feedback(blank.name)
             inner = self.p.el(self._if_answered(ident), "responseCondition")
             branch = self.p.el(inner, "responseIf")
             self._blank_correct(self.p.el(branch, "not"), blank, ident)
@@ -582,7 +588,7 @@ class ItemBuilder:
             inter = self.p.el(None, "inlineChoiceInteraction", responseIdentifier=ident, shuffle="false")
             for i, choice in enumerate(blank.choices, 1):
                 # A dropdown choice is plain text (itembank.fields): written literally.
-                self.p.el(inter, "inlineChoice", _one_line(choice), identifier=f"{ident}_{i}")
+                self.p.el(inter, "inlineChoice", _one_line(choice), identifier=self._choice_ident(blank, i))
             self.assets.interactions.append("inlineChoiceInteraction")
             return inter
         if blank.kind == "numeric":
