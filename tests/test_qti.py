@@ -24,7 +24,7 @@ from itembank import Bank
 from itembank.api import InvalidBank, load_bank
 from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportOptions, ExportResult
-from itembank.model import BankConfig, Blank, ChoiceItem, ClozeItem, Form, Option, Section, SourceRef
+from itembank.model import BankConfig, Blank, ChoiceItem, ClozeItem, Criterion, EssayItem, Form, Option, Section, SourceRef
 from itembank.render import Renderer
 from itembank.validate import check_bank
 
@@ -785,3 +785,66 @@ def test_the_identifiers_of_ordinary_ids_are_what_they_were(fmt: str) -> None:
     root = ItemBuilder(PROFILES[fmt], Renderer(), mc, "t").build()
     assert root.get("identifier") == "mc"
     assert [c.get("identifier") for c in root.iter(q(fmt, "simpleChoice"))] == ["a", "C_1", "x.y-z"]
+
+
+# --- the scorer's rubric: Markdown like every other text ----------------------------------------------
+
+R5 = 'id: r5\ntype: essay\nstem: Explain.\nrubric:\n  - {criterion: "Uses **both** terms and $\\\\alpha$", points: 1, description: "see `code`"}\n'
+
+
+def scorer_rubric(root: etree._Element, fmt: str) -> etree._Element:
+    [block] = [b for b in root.iter(q(fmt, "rubricBlock")) if b.get("view") == "scorer"]
+    return block
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_the_scorer_rubric_is_rendered_markdown_with_math_and_code(tmp_path: Path, xsd_dir: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """Bug 5: a rubric criterion and its description are Markdown (itembank.fields), as the Moodle,
+    Canvas and HTML exports show them; QTI wrote them as typed: ``<strong>Uses **both** terms and
+    $\\alpha$ (1 pt)</strong>: see `code```.  Now they are rendered (math as MathML), points kept."""
+    from itembank.api import export
+
+    (tmp_path / "r5.yaml").write_text(R5, encoding="utf-8")
+    monkeypatch.setenv("ITEMBANK_XSD_DIR", str(xsd_dir))
+    result = export(load_bank(tmp_path), fmt, unzipped=True, check=True)  # the audit runs too
+    assert result.files is not None
+    block = scorer_rubric(etree.fromstring(result.files["items/r5.xml"]), fmt)
+    [li] = block.iter(PROFILES[fmt].html("li"))
+    shown = etree.tostring(li, encoding="unicode")
+    assert "<strong>both</strong>" in shown and "<code>code</code>" in shown, shown
+    assert len(list(li.iter(f"{{{MATHML_NS}}}math"))) == 1 and "α" in "".join(li.itertext()), shown
+    criterion = li[0]
+    assert etree.QName(criterion).localname == "strong" and "".join(criterion.itertext()).endswith(" (1 pt)"), shown
+    assert "".join(li.itertext()).endswith("(1 pt): see code"), shown
+    assert not [mark for mark in ("**", "$", "`") if mark in "".join(block.itertext())], shown
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_a_rubric_of_several_paragraphs_keeps_its_blocks_and_points(xsd_dir: Path, fmt: str) -> None:
+    """A criterion or description that is more than one paragraph (a list, code) cannot stand inside
+    ``<strong>`` or after ``: ``: it is written as its blocks, the points after the criterion."""
+    item = EssayItem(id="r6", type="essay", location=SourceRef("x.yaml"), stem="Explain.", points=3, rubric=(
+        Criterion(criterion="Names both:\n\n- *pre-training*\n- fine-tuning", points=2, description="One line.\n\n```\ncode()\n```"),
+        Criterion(criterion="$x^2$ plain", points=0.5, description="- a list"),
+        Criterion(criterion="Plain", points=0.5),
+    ))
+    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
+    first, second, third = next(scorer_rubric(root, fmt).iter(PROFILES[fmt].html("ul")))
+    assert [etree.QName(e).localname for e in first] == ["p", "ul", "p", "p", "pre"]
+    assert ["".join(e.itertext()).strip() for e in first] == ["Names both:", "pre-training\nfine-tuning", "(2 pts)", "One line.", "code()"]
+    assert [etree.QName(e).localname for e in second] == ["strong", "ul"] and len(list(second.iter(f"{{{MATHML_NS}}}math"))) == 1
+    assert " ".join("".join(second.itertext()).split()) == "x2 plain (0.5 pts) a list"
+    assert etree.tostring(third, encoding="unicode").endswith("><strong>Plain (0.5 pts)</strong></li>")
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_a_rubric_without_markdown_is_written_as_it_was(fmt: str) -> None:
+    """Plain criteria and descriptions give the markup they always had."""
+    item = EssayItem(id="r7", type="essay", location=SourceRef("x.yaml"), stem="Explain.", points=3, rubric=(
+        Criterion(criterion="Relevant", points=2, description="Mentions the task."), Criterion(criterion="Short", points=1)))
+    ul = next(scorer_rubric(ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build(), fmt).iter(PROFILES[fmt].html("ul")))
+    assert [etree.tostring(li, encoding="unicode").split(">", 1)[1] for li in ul] == [
+        "<strong>Relevant (2 pts)</strong>: Mentions the task.</li>", "<strong>Short (1 pt)</strong></li>"]

@@ -148,3 +148,21 @@ def test_ids_that_once_shared_an_identifier_score_in_the_real_player(qti_player:
         assert float(r["correctScore"]) == item.points == r["expectedMax"], (item.id, r["correctScore"])
         assert float(r["wrongScore"]) == 0, (item.id, r["wrongScore"])
     assert proc.returncode == 0
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_a_rubric_rendered_from_markdown_renders_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
+    """Bug 5: the scorer rubric's criterion and description as rendered Markdown (strong, MathML,
+    code): the essay renders with no render problem (and, like every essay, is not machine-scored)."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "r5.yaml").write_text(
+        'id: r5\ntype: essay\nstem: Explain.\npoints: 2\nrubric:\n  - {criterion: "Uses **both** terms and $\\\\alpha$", points: 1, description: "see `code`"}\n'
+        '  - {criterion: "Lists:\\n\\n- *one*\\n- two", points: 1, description: "More.\\n\\n```\\nx = 1\\n```"}\n', encoding="utf-8")
+    bank = load_bank(bank_dir)
+    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    [r] = report["results"]
+    assert r["identifier"] == "r5" and r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (r, proc.stdout)
+    assert not r["scorable"]
+    assert proc.returncode == 0

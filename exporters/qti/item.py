@@ -17,6 +17,7 @@ from itembank.model import (
     CalculatedItem,
     ChoiceItem,
     ClozeItem,
+    Criterion,
     EssayItem,
     FlashcardItem,
     ItemType,
@@ -403,16 +404,35 @@ class ItemBuilder:
         if item.rubric:
             ul = etree.SubElement(target, h("ul"))
             for c in item.rubric:
-                li = etree.SubElement(ul, h("li"))
-                strong = etree.SubElement(li, h("strong"))
-                strong.text = f"{c.criterion} ({number_text(c.points)} pt{'s' if c.points != 1 else ''})"
-                if c.description:
-                    strong.tail = f": {c.description}"
+                self._criterion_into(etree.SubElement(ul, h("li")), c)
         else:
             etree.SubElement(target, h("p")).text = f"Up to {number_text(item.points)} points, scored by a person."
         if item.sample_answer:
             etree.SubElement(target, h("h4")).text = "Sample answer"
             self.body_writer.into(target, item.sample_answer)
+
+    def _criterion_into(self, li: etree._Element, c: Criterion) -> None:
+        """``<strong>criterion (N pts)</strong>: description``, both rendered like the item's other texts
+        (Markdown, math as MathML); a criterion or description of more than one paragraph as its blocks."""
+        h = self.p.html
+        points = f"({number_text(c.points)} pt{'s' if c.points != 1 else ''})"
+        criterion = self.body_writer.blocks(c.criterion)
+        end: etree._Element | None = None  # the strong whose tail takes ": description"
+        if _one_paragraph(criterion):
+            end = etree.SubElement(li, h("strong"))
+            _move_content(criterion[0], end)
+            _add_text(end, f" {points}")
+        else:
+            li.extend(criterion)
+            etree.SubElement(etree.SubElement(li, h("p")), h("strong")).text = points
+        if not c.description:
+            return
+        description = self.body_writer.blocks(c.description)
+        if end is not None and _one_paragraph(description):
+            end.tail = ": "
+            _move_content(description[0], li)
+        else:
+            li.extend(description)
 
     def _build_matching(self) -> None:
         item = self.item
@@ -681,6 +701,27 @@ class ItemBuilder:
         "flashcard": _build_flashcard,
         "calculated": _build_calculated,
     }
+
+
+def _one_paragraph(blocks: list[etree._Element]) -> bool:
+    return len(blocks) == 1 and etree.QName(blocks[0]).localname == "p"
+
+
+def _add_text(parent: etree._Element, text: str) -> None:
+    """``text`` after everything ``parent`` holds."""
+    if len(parent):
+        last = parent[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        parent.text = (parent.text or "") + text
+
+
+def _move_content(source: etree._Element, target: etree._Element) -> None:
+    """``source``'s text and children, appended to what ``target`` holds (``source`` left empty)."""
+    if source.text:
+        _add_text(target, source.text)
+    for child in list(source):
+        target.append(child)
 
 
 def _strong(h, text: str) -> etree._Element:
