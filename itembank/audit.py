@@ -5,7 +5,8 @@ own tests pass and it says "written".  So after every export, :func:`audit` read
 and checks, for every item the export did not list as skipped:
 
 * every text an author wrote for it (stem, options, their feedback, hints, rationale, solution,
-  mistakes, pairs, steps, blanks' feedback...) is in the item's output, or a note line names the item;
+  mistakes, pairs, steps, rubric criteria and descriptions, blanks' feedback...) is in the item's
+  output, or a note line names the item;
 * a cloze left no ``{{name}}`` of its blanks behind and, in the formats that make interactions
   (QTI, Moodle XML, Canvas), made exactly one answer field per blank;
 * numeric bounds are written as the author's value ± tolerance computed exactly (``1.965``, never
@@ -213,6 +214,8 @@ def texts(item: AnyItem) -> Iterator[tuple[str, str]]:
         yield f"sequence[{i}]", s
     for i, c in enumerate(getattr(item, "rubric", ())):
         yield f"rubric[{i}].criterion", c.criterion
+        if c.description:
+            yield f"rubric[{i}].description", c.description
     if isinstance(item, ClozeItem):
         for b in item.blanks:
             if b.feedback:

@@ -284,6 +284,25 @@ def test_the_audit_refuses_a_qti_item_whose_identifiers_repeat(fmt: str) -> None
         assert len(found) == 1 and found[0].startswith(f"[cz] the QTI identifier {ident!r} is used twice in the item"), (was, found)
 
 
+@pytest.mark.parametrize("fmt", ["qti21", "qti30", "moodle", "canvas"])
+def test_the_audit_wants_a_rubric_criterions_description_in_the_output(fmt: str) -> None:
+    """A rubric's description is a text of the item like its criterion (Markdown, shown to graders):
+    the audit looked for the criterion only, so an export that lost a description passed."""
+    from itembank.formats import ExportContext, get_exporter
+    from itembank.model import Criterion, EssayItem
+
+    r = Renderer()
+    essay = EssayItem(id="es", type="essay", location=SourceRef("x.yaml"), stem="Explain it.", points=2, rubric=(
+        Criterion(criterion="Names the cause", points=1, description="Overfitting on **small** data"),
+        Criterion(criterion="Gives an example", points=1)))
+    result = get_exporter(fmt).export(_bank(essay), ExportContext(renderer=r, options=ExportOptions(unzipped=True)))
+    assert audit.audit(fmt, _bank(essay), result, r) == []
+    lost = {name: data.replace(b"Overfitting on", b"Something") for name, data in (result.files or {"": result.data or b""}).items()}
+    assert lost != (result.files or {"": result.data})
+    broken = ExportResult(files=lost) if result.files is not None else ExportResult(data=lost[""])
+    assert audit.audit(fmt, _bank(essay), broken, r) == ["[es] rubric[0].description is not in the output and no note says why: 'Overfitting on **small** data'"]
+
+
 def test_a_broken_invariant_refuses_the_export_with_the_items_file(monkeypatch: pytest.MonkeyPatch, all_types_bank) -> None:
     from itembank.api import export
     from itembank.errors import ItembankError
