@@ -13,7 +13,7 @@ import json
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pyromark
 import yaml
@@ -113,7 +113,7 @@ def _as_the_bank_writes_it(old: dict[str, Any], new: dict[str, Any]) -> dict[str
     if new.get("type") != "numeric" or old.get("type") != "numeric":
         return new
     answer, tolerance, rng = new.get("answer"), new.get("tolerance") or 0, new.get("range")
-    if isinstance(old.get("range"), dict) and "range" not in new and isinstance(answer, (int, float)) and _number_like(answer) and _number_like(tolerance):
+    if isinstance(old.get("range"), dict) and "range" not in new and _number_like(answer) and _number_like(tolerance):
         centre, spread = as_written(answer), abs(as_written(tolerance))
         out = {k: v for k, v in new.items() if k not in ("answer", "tolerance")}
         out["range"] = {"min": _plain_number(centre - spread), "max": _plain_number(centre + spread)}
@@ -126,7 +126,7 @@ def _as_the_bank_writes_it(old: dict[str, Any], new: dict[str, Any]) -> dict[str
     return new
 
 
-def _number_like(value: Any) -> bool:
+def _number_like(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

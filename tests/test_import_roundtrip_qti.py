@@ -144,18 +144,25 @@ def test_canvas_media_are_stored_by_content(tmp_path: Path) -> None:
     assert any(ref in i.data["stem"] for i in result.items)
 
 
+def _exported(tmp_path: Path, fmt: str, settings: str, name: str, text: str) -> Path:
+    """A bank of ``settings`` (itembank.yaml) and one file ``name`` holding ``text``, exported in
+    ``fmt`` to ``tmp_path/p.zip``."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "itembank.yaml").write_text(settings, encoding="utf-8")
+    (root / name).write_text(text, encoding="utf-8")
+    package = tmp_path / "p.zip"
+    package.write_bytes(export(load_bank(root), fmt).data or b"")
+    return package
+
+
 @pytest.mark.parametrize("fmt", ["qti21", "qti30"])
 def test_cloze_blank_after_inline_code_survives(tmp_path: Path, fmt: str) -> None:
     """Found by the generated round trip: the QTI export skipped the text after an inline ``<code>``,
     so a blank there was written as the literal ``{{name}}`` and collected no response."""
-    root = tmp_path / "bank"
-    root.mkdir()
-    (root / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
-    (root / "c.yaml").write_text(
+    package = _exported(tmp_path, fmt, "title: T\n", "c.yaml",
         "id: code-blank\ntype: cloze\nstem: 'Call `fit()` with {{arg}} then `predict()` {{other}}.'\n"
-        "blanks:\n  arg: {answers: [data]}\n  other: {choices: [now, later], correct: now}\n", encoding="utf-8")
-    package = tmp_path / "p.zip"
-    package.write_bytes(export(load_bank(root), fmt).data or b"")
+        "blanks:\n  arg: {answers: [data]}\n  other: {choices: [now, later], correct: now}\n")
     result, _media = read(qti_importer, package)
     assert not result.skipped
     [item] = result.items
@@ -166,14 +173,9 @@ def test_cloze_blank_after_inline_code_survives(tmp_path: Path, fmt: str) -> Non
 @pytest.mark.parametrize("fmt", ["canvas", "qti21", "qti30"])
 def test_bold_step_is_text_and_titled_step_keeps_its_title(tmp_path: Path, fmt: str) -> None:
     """Found by the generated round trip: an untitled step that is all bold looked like a title."""
-    root = tmp_path / "bank"
-    root.mkdir()
-    (root / "itembank.yaml").write_text("title: T\nrequire_distractor_feedback: false\n", encoding="utf-8")
-    (root / "s.yaml").write_text(
+    package = _exported(tmp_path, fmt, "title: T\nrequire_distractor_feedback: false\n", "s.yaml",
         "id: steps\ntype: multiple_choice\nstem: Q?\noptions: [{id: a, text: x, correct: true}, {id: b, text: y}]\n"
-        "solution:\n  steps:\n    - '**bold**'\n    - {title: Read, text: Then *read*.}\n", encoding="utf-8")
-    package = tmp_path / "p.zip"
-    package.write_bytes(export(load_bank(root), fmt).data or b"")
+        "solution:\n  steps:\n    - '**bold**'\n    - {title: Read, text: Then *read*.}\n")
     result, _media = read(canvas_importer if fmt == "canvas" else qti_importer, package)
     [item] = result.items
     assert item.data["solution"] == {"steps": ["**bold**", {"title": "Read", "text": "Then *read*."}]}
@@ -184,14 +186,9 @@ def test_a_multiple_choice_item_whose_options_read_true_and_false_comes_back_as_
     """Choices "True" and "False" make a true/false question in another tool's file; in our own export
     they are a multiple choice item's options (our true/false item's choices are named true and false),
     and came back as a true/false item (an --on-conflict update then failed on the whole import)."""
-    root = tmp_path / "bank"
-    root.mkdir()
-    (root / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
-    (root / "q.yaml").write_text(
+    package = _exported(tmp_path, fmt, "title: T\n", "q.yaml",
         "items:\n  - {id: tfmc, type: multiple_choice, stem: Is it so?, options: [{id: a, text: 'True', correct: true, feedback: Yes.}, {id: b, text: 'False', feedback: No.}]}\n"
-        "  - {id: tf, type: true_false, stem: Is it really so?, answer: false}\n", encoding="utf-8")
-    package = tmp_path / "p.zip"
-    package.write_bytes(export(load_bank(root), fmt).data or b"")
+        "  - {id: tf, type: true_false, stem: Is it really so?, answer: false}\n")
     result, _media = read(qti_importer, package)
     assert not result.skipped
     assert {i.data["id"]: i.data["type"] for i in result.items} == {"tfmc": "multiple_choice", "tf": "true_false"}
@@ -209,18 +206,13 @@ def test_blank_names_and_option_ids_that_could_collide_come_back_as_written(tmp_
     """Bug 12: blanks ``_x`` and ``B__x`` were both written ``RESPONSE_B__x``; now ``_x`` is
     ``RESPONSE__x`` and the reader takes the name back from it.  An option named like a variable
     (``C_SCORE``) comes back without the prefix, as one that starts with a digit (``C_1``) does."""
-    root = tmp_path / "bank"
-    root.mkdir()
-    (root / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
-    (root / "c.yaml").write_text(
+    package = _exported(tmp_path, fmt, "title: T\n", "c.yaml",
         "items:\n"
         "  - {id: collide, type: cloze, stem: 'First {{_x}} then {{B__x}}.', blanks: {_x: {answers: [one]}, B__x: {answers: [two]}}}\n"
         "  - id: options\n    type: multiple_choice\n    stem: Pick.\n    options:\n"
         "      - {id: SCORE, text: The score, correct: true, feedback: Right.}\n"
         "      - {id: '1', text: The first, feedback: 'No.'}\n"
-        "      - {id: duration, text: The time, feedback: 'No.'}\n", encoding="utf-8")
-    package = tmp_path / "p.zip"
-    package.write_bytes(export(load_bank(root), fmt).data or b"")
+        "      - {id: duration, text: The time, feedback: 'No.'}\n")
     result, _media = read(qti_importer, package)
     assert not result.skipped
     got = {i.data["id"]: i.data for i in result.items}
