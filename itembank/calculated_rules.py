@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 #: Seeded draws of the variables that validation evaluates (the answer and every derived variable).
 SAMPLE_DRAWS = 300
+#: The most steps from 0 a variable's values may be (15 significant digits: what a float holds exactly in decimal).
+_EXACT = 10.0**15
 
 
 def _texts(item: dict[str, Any]) -> Iterator[tuple[tuple[object, ...], str]]:
@@ -71,6 +73,14 @@ def calculated(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         elif "decimals" in v and lo <= hi and hi - lo < 10 ** -v["decimals"] and hi > lo:
             yield ("variables", name, "decimals"), "IB232", f"the range {lo}..{hi} is narrower than {v['decimals']} decimal places can show"
             bad = True
+        else:
+            unit = v["step"] if "step" in v else 10.0 ** -v["decimals"]
+            if max(abs(lo), abs(hi)) / unit > _EXACT:
+                yield (("variables", name, "step" if "step" in v else "decimals"), "IB232",
+                       f"values {lo}..{hi} to {'a step of ' + repr(v['step']) if 'step' in v else repr(v['decimals']) + ' decimal places'} need more "
+                       "than the 15 significant digits a number holds (and Moodle and Canvas store): they cannot be written as drawn; "
+                       "use a coarser step or scale the variable (a unit)")
+                bad = True
     for name, text in (item.get("derived") or {}).items():
         if name in defined or name in RESERVED or name == "answer":
             yield ("derived", name), "IB232", f"derived variable '{name}' clashes with a variable, function or constant of that name"

@@ -342,10 +342,9 @@ class Variable:
 
 
 def _places(x: float) -> int:
-    text = repr(x)
-    if "e" in text or "E" in text:
-        return 10
-    return len(text.split(".")[1].rstrip("0")) if "." in text else 0
+    """Decimal places of ``x`` as written (its shortest repr, read as a decimal): 0.25 -> 2, 1e-12 -> 12, 1e20 -> 0."""
+    exponent = Decimal(repr(x)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

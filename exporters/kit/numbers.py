@@ -19,6 +19,13 @@ def number_text(value: float | Decimal, *, significant: int | None = None) -> st
     return format(float(value), f".{significant}g") if significant else repr(float(value))
 
 
+def fixed_text(value: float, places: int) -> str:
+    """``value`` with exactly ``places`` decimal places, rounded in decimal from its shortest form: the
+    value as its author or its grid means it (``2.77``, ``50000000000000000000000``), never the binary
+    expansion of the float (``2.7700000000000005``, ``49999999999999995805696``)."""
+    return format(Decimal(repr(float(value))), f".{places}f")
+
+
 def percent_text(fraction: float) -> str:
     """A fraction as a percentage, computed in decimal from the number as written: ``0.07`` is ``7``,
     never ``7.000000000000001`` (the binary product ``0.07 * 100``)."""

@@ -18,6 +18,8 @@ from itembank.formulas import Dialect, Formula, inline, parse, write
 from itembank.model import CalculatedItem, Solution, Step
 from itembank.variants import PLACEHOLDER, Variant, variants
 
+from ..kit.numbers import fixed_text
+
 MOODLE = Dialect(
     variable=lambda name: "{" + name + "}",
     power=lambda a, b: f"pow({a}, {b})",
@@ -90,4 +92,4 @@ class MoodleCalculated:
 
 
 def dataset_value(value: float, places: int) -> str:
-    return f"{value:.{places}f}"
+    return fixed_text(value, places)

@@ -1,0 +1,88 @@
+"""Calculated items' numbers as each format writes them: variable values on their step's decimal
+places, keys within their own tolerance and with the author's ``answer_decimals``, and the notes an
+export owes when Moodle or Canvas cannot carry something (formats, placeholders in feedback, ``%`` and
+``round()`` on negatives)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from decimal import Decimal
+
+from conftest import ROOT
+from lxml import etree
+
+from itembank.formats import ExportContext, ExportOptions, ExportResult, get_exporter
+from itembank.model import Bank, CalculatedItem, SourceRef, Variable
+from itembank.render import Renderer
+from itembank.variants import variants
+
+BANK_DIR = ROOT / "tests" / "banks" / "calculated"
+QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+
+
+def calc(id: str = "c1", **fields: object) -> CalculatedItem:
+    base = CalculatedItem(
+        id=id,
+        type="calculated",
+        stem="What is {a} + {b}?",
+        location=SourceRef(path="items.yaml"),
+        variables=(Variable(name="a", min=0.1, max=3, step=0.01), Variable(name="b", min=0.1, max=3, step=0.07)),
+        formula="a + b",
+        tolerance=0.01,
+        answer_decimals=2,
+    )
+    return replace(base, **fields)
+
+
+def bank_of(*items: CalculatedItem) -> Bank:
+    from itembank import load_bank
+
+    bank = load_bank(BANK_DIR)
+    return Bank(root=bank.root, config=bank.config, items=items, assessments={})
+
+
+def export(bank: Bank, fmt: str, **options: object) -> tuple[bytes | dict[str, bytes], ExportResult]:
+    result = get_exporter(fmt).export(bank, ExportContext(renderer=Renderer(), options=ExportOptions(**options), tool_version="test"))  # type: ignore[arg-type]
+    out = result.data if result.data is not None else result.files
+    assert out is not None
+    return out, result
+
+
+def moodle_datasets(data: bytes) -> dict[str, list[str]]:
+    root = etree.fromstring(data)
+    return {
+        d.findtext("name/text") or "": [v.text or "" for v in d.iterfind("dataset_items/dataset_item/value")]
+        for d in root.iterfind("question/dataset_definitions/dataset_definition")
+    }
+
+
+# --- places follow the step's decimal value ---------------------------------------------------------
+
+
+def test_places_follow_the_steps_decimal_value_not_its_repr() -> None:
+    """``step: 1e-12`` has 12 places (it had 10, so every variant drew 0); ``1e20`` has none."""
+    assert Variable(name="a", min=0, max=1e-11, step=1e-12).places == 12
+    assert Variable(name="a", min=0, max=1e21, step=1e20).places == 0
+    assert Variable(name="a", min=0, max=1, step=2.5e-7).places == 8
+    assert Variable(name="a", min=100.0, max=200.0, step=10.0).places == 0
+    tiny = calc(variables=(Variable(name="a", min=1e-12, max=1e-11, step=1e-12), Variable(name="b", values=(1.0,))))
+    drawn = {v.names["a"] for v in variants(tiny, 30)}
+    assert len(drawn) > 3 and 0 not in drawn
+    assert all(1e-12 <= x <= 1e-11 and abs(x / 1e-12 - round(x / 1e-12)) < 1e-6 for x in drawn)
+
+
+def test_moodle_writes_a_huge_steps_values_as_the_decimals_they_are() -> None:
+    """A huge step: Moodle's datasets held the float's binary expansion (``4999…5805696.0000000000``)."""
+    huge = calc(variables=(Variable(name="a", min=1e20, max=1e22, step=1e20), Variable(name="b", values=(1.0,))))
+    data, _ = export(bank_of(huge), "moodle", variants=8)
+    assert isinstance(data, bytes)
+    values = moodle_datasets(data)["a"]
+    assert len(values) == 8
+    for text in values:
+        assert re.fullmatch(r"[1-9]\d*00000000000000000000", text), text  # a whole multiple of 1e20, no fraction
+    tiny = calc(variables=(Variable(name="a", min=1e-12, max=1e-11, step=1e-12), Variable(name="b", values=(1.0,))))
+    data, _ = export(bank_of(tiny), "moodle", variants=8)
+    assert isinstance(data, bytes)
+    written = moodle_datasets(data)["a"]
+    assert all(re.fullmatch(r"0\.0000000000\d\d", t) and t != "0.000000000000" for t in written), written
