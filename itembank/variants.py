@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 
 from .formulas import Evaluator, Formula, parse
@@ -141,6 +142,20 @@ def accepts(item: CalculatedItem, answer: float, response: float) -> bool:
     return abs(response - answer) <= absolute_tolerance(item, answer) * (1 + 1e-12) + 1e-12
 
 
+def key(item: CalculatedItem, answer: float) -> float:
+    """The answer as a key is written: 12 significant digits (``3.17``, never binary arithmetic's
+    ``3.1700000000000004``), and more where the tolerance is tighter than 12 digits can show (up to the
+    float itself), so the key lies well inside the accepted range around the answer: at most a ten-millionth
+    of the tolerance away, which the written tolerance (:func:`as_numeric`: a millionth wider) covers."""
+    exact = Decimal(repr(answer))
+    slack = Decimal(repr(absolute_tolerance(item, answer))) * Decimal("1e-7")
+    for digits in range(12, 18):
+        candidate = float(f"{answer:.{digits}g}")
+        if abs(Decimal(repr(candidate)) - exact) <= slack:
+            return candidate
+    return answer
+
+
 def as_numeric(item: CalculatedItem, variant: Variant, suffix: str = "") -> NumericItem:
     """The variant as the numeric item it is: every text's placeholders filled, the answer and an
     absolute tolerance.  ``suffix`` (e.g. ``-v1``) is added to the id and title."""
@@ -182,8 +197,8 @@ def as_numeric(item: CalculatedItem, variant: Variant, suffix: str = "") -> Nume
         common_mistakes=tuple(fill(c, names) for c in item.common_mistakes),
         reviews=item.reviews,
         evidence=item.evidence,
-        # 12 significant digits for the key (what a reader sees), the tolerance rounded up to 6
-        answer=float(f"{variant.answer:.12g}"),
+        # the key (12 significant digits, more if the tolerance needs them), the tolerance rounded up to 6
+        answer=key(item, variant.answer),
         tolerance=float(f"{absolute_tolerance(item, variant.answer) * (1 + 1e-6):.6g}"),
         unit=item.unit,
     )
@@ -215,4 +230,4 @@ def texts(item: CalculatedItem) -> Iterator[tuple[tuple[object, ...], str]]:
             yield ("solution", "quick_check"), item.solution.quick_check
 
 
-__all__ = ["PLACEHOLDER", "Variant", "accepts", "absolute_tolerance", "as_numeric", "expand", "fill", "placeholders", "plan", "show", "variants"]
+__all__ = ["PLACEHOLDER", "Variant", "accepts", "absolute_tolerance", "as_numeric", "expand", "fill", "key", "placeholders", "plan", "show", "variants"]

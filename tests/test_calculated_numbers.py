@@ -10,12 +10,14 @@ from dataclasses import replace
 from decimal import Decimal
 
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from itembank.formats import ExportContext, ExportOptions, ExportResult, get_exporter
 from itembank.model import Bank, CalculatedItem, SourceRef, Variable
 from itembank.render import Renderer
-from itembank.variants import variants
+from itembank.variants import Variant, absolute_tolerance, accepts, as_numeric, variants
 
 BANK_DIR = ROOT / "tests" / "banks" / "calculated"
 QTI12 = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
@@ -86,3 +88,36 @@ def test_moodle_writes_a_huge_steps_values_as_the_decimals_they_are() -> None:
     assert isinstance(data, bytes)
     written = moodle_datasets(data)["a"]
     assert all(re.fullmatch(r"0\.0000000000\d\d", t) and t != "0.000000000000" for t in written), written
+
+
+# --- a key lies inside its own accepted range -------------------------------------------------------
+
+_answers = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300).filter(lambda x: x == 0 or abs(x) > 1e-300)
+_tolerances = st.one_of(
+    st.tuples(st.just("relative"), st.one_of(st.just(0.0), st.floats(min_value=1e-16, max_value=0.5))),
+    st.tuples(st.just("absolute"), st.one_of(st.just(0.0), st.floats(min_value=1e-300, max_value=1e6))),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_answers, _tolerances)
+def test_a_written_key_is_inside_its_own_accepted_range(answer: float, tolerance: tuple[str, float]) -> None:
+    """The variant's key (HTML, GIFT, QTI ``--expand-variants``) was always 12 significant digits, off the
+    answer by more than a relative tolerance below ~1e-12 accepts: the key was marked wrong by its own
+    item.  Now the key is within the tolerance of the answer, and the written range holds the answer."""
+    kind, tol = tolerance
+    item = calc(tolerance=tol, tolerance_type=kind)
+    numeric = as_numeric(item, Variant(values=(("a", 1.0), ("b", 1.0)), answer=answer))
+    assert numeric.answer is not None
+    allowed = Decimal(repr(absolute_tolerance(item, answer)))
+    assert abs(Decimal(repr(numeric.answer)) - Decimal(repr(answer))) <= allowed
+    low, high = numeric.bounds
+    assert low <= answer <= high and low <= numeric.answer <= high
+    assert accepts(item, answer, numeric.answer)
+
+
+def test_a_tight_relative_tolerance_keeps_the_digits_it_needs() -> None:
+    item = calc(tolerance=1e-13, tolerance_type="relative")
+    numeric = as_numeric(item, Variant(values=(("a", 1.0), ("b", 1.0)), answer=69.93514285714285))
+    assert numeric.answer == 69.93514285714285
+    assert as_numeric(calc(), Variant(values=(("a", 1.0), ("b", 1.0)), answer=3.1700000000000004)).answer == 3.17
