@@ -55,7 +55,7 @@ from .forked import in_task_order, shared_out
 from .formats import ExportResult
 from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
-from .variants import PLACEHOLDER, expand
+from .variants import PLACEHOLDER, expand, key
 
 if TYPE_CHECKING:
     from .fragments import Fragments
@@ -1218,11 +1218,11 @@ class _Reader:
             n = _fields(fmt, item, body)
             if n is not None and n != len(item.blanks):
                 problems.append(f"[{item.id}] the cloze has {len(item.blanks)} blanks but the output has {n} answer fields")
-        if (isinstance(item, NumericItem) or isinstance(item, ClozeItem)) and fmt not in _TEXTS_ONLY:
+        if isinstance(item, (NumericItem, ClozeItem, CalculatedItem)) and fmt not in _TEXTS_ONLY:
             written = _author_numbers(item)
             for m in _DECIMAL.finditer(_TAG.sub(" ", own.markup)):
                 digits = len(m.group().lstrip("-").split("e")[0].replace(".", "").lstrip("0"))
-                if digits >= 16 and m.group() not in written:
+                if digits >= 16 and m.group() not in written and not _computed_exactly(item, m.group()):
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")
                     break
         return problems, not helped
@@ -1289,6 +1289,17 @@ def _calculated_texts(item: CalculatedItem) -> Iterator[str]:
         yield from (s.title for s in item.solution.steps if s.title)
 
 
+def _computed_exactly(item: AnyItem, number: str) -> bool:
+    """Whether a calculated item's long number is a value it computes that its tolerance needs to the last
+    digit (a key within a tolerance of 0 or below 12 significant digits: :func:`itembank.variants.key`);
+    a computed value 12 digits show within the tolerance, or a variable's value, written long is binary
+    rounding."""
+    if not isinstance(item, CalculatedItem):
+        return False
+    value = float(number)
+    return key(item, value) == value
+
+
 def _author_numbers(item: AnyItem) -> str:
     """The item's own texts and numbers, where a long number may legitimately appear."""
     numbers: list[float] = []
@@ -1296,6 +1307,9 @@ def _author_numbers(item: AnyItem) -> str:
         numbers += [v for v in (item.answer, item.tolerance) if v is not None] + list(item.range or ())
     if isinstance(item, ClozeItem):
         numbers += [v for b in item.blanks for v in (b.number, b.tolerance) if v is not None]
+    if isinstance(item, CalculatedItem):
+        numbers += [item.tolerance, *(item.answer_range or ())]
+        numbers += [float(n) for v in item.variables for n in (v.min, v.max, v.step, *v.values) if n is not None]
     return "\n".join([t for _, t in texts(item)] + [repr(float(v)) for v in numbers])
 
 

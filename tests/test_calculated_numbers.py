@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,3 +122,43 @@ def test_a_tight_relative_tolerance_keeps_the_digits_it_needs() -> None:
     numeric = as_numeric(item, Variant(values=(("a", 1.0), ("b", 1.0)), answer=69.93514285714285))
     assert numeric.answer == 69.93514285714285
     assert as_numeric(calc(), Variant(values=(("a", 1.0), ("b", 1.0)), answer=3.1700000000000004)).answer == 3.17
+
+
+# --- Canvas var_sets in decimal, and the audit that checks them --------------------------------------
+
+
+def canvas_var_sets(item: CalculatedItem, count: int = 10) -> list[dict[str, str]]:
+    files, _ = export(bank_of(item), "canvas", unzipped=True, variants=count)
+    assert isinstance(files, dict)
+    sets = []
+    for name, data in files.items():
+        if name.startswith("non_cc_assessments/") and name.endswith(".qti"):
+            for vs in etree.fromstring(data).iter(f"{QTI12}var_set"):
+                sets.append({v.get("name") or "": v.text or "" for v in vs.iterfind(f"{QTI12}var")} | {"answer": vs.findtext(f"{QTI12}answer") or ""})
+    assert len(sets) == count
+    return sets
+
+
+def test_canvas_var_sets_hold_decimals_never_binary_rounding() -> None:
+    """``a + b`` on grids of 0.01 and 0.07: Canvas's var_sets held ``3.1700000000000004``,
+    ``3.9499999999999997``; now each value on its variable's places and each answer as its key."""
+    from itembank import api
+
+    item = calc()
+    for s in canvas_var_sets(item):
+        assert re.fullmatch(r"\d\.\d\d", s["a"]) and re.fullmatch(r"\d\.\d\d", s["b"]), s
+        assert Decimal(s["answer"]) == Decimal(s["a"]) + Decimal(s["b"]), s
+    api.export(bank_of(item), "canvas", variants=10)  # the audit passes
+
+
+def test_the_audit_refuses_a_calculated_items_binary_rounding_but_not_a_key_its_tolerance_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The audit checked numbers of numeric and cloze items only; a calculated item's outputs too now."""
+    from itembank import api
+    from itembank.errors import ItembankError
+    from itembank.exporters.canvas import items as canvas_items
+
+    monkeypatch.setattr(canvas_items, "key", lambda item, answer: answer)  # as before the fix: the float's repr
+    with pytest.raises(ItembankError, match=r"binary rounding"):
+        api.export(bank_of(calc()), "canvas", variants=10)
+    api.export(bank_of(calc(tolerance=0.0)), "canvas", variants=10)  # tolerance 0: the key is the float itself
+    api.export(bank_of(calc(tolerance=1e-15, tolerance_type="relative")), "moodle", variants=10)

@@ -28,8 +28,9 @@ from itembank.model import (
     replace_placeholders,
 )
 from itembank.render import escape, literal
+from itembank.variants import key
 
-from ..kit.numbers import number_text, percent_text
+from ..kit.numbers import fixed_text, number_text, percent_text
 from .calculated import CanvasCalculated
 from .html import CanvasHtml, Feedback, general_feedback, incorrect_feedback, section_html
 from .names import QTI_NS, answer_ids
@@ -435,9 +436,9 @@ class ItemBuilder:
         for n, variant in enumerate(calc.variants, 1):
             vs = sub(sets, "var_set", ident=f"{ident}_set{n}")
             values = variant.names
-            for var in item.variables:
-                sub(vs, "var", name=var.name).text = number_text(values[var.name])
-            sub(vs, "answer").text = number_text(variant.answer)
+            for var in item.variables:  # in decimal, on the variable's places (2.77, never 2.7700000000000005)
+                sub(vs, "var", name=var.name).text = fixed_text(values[var.name], var.places)
+            sub(vs, "answer").text = number_text(key(item, variant.answer))
         return Built(el, "calculated_question")
 
     #: The builder of each item type (a type missing here has no Canvas question type).
