@@ -48,7 +48,7 @@ from itembank.render import Renderer, local_image
 from .kit.variants import concrete_bank
 
 from .kit.explain import SectionKind, explanation
-from .kit.numbers import number_text, plural
+from .kit.numbers import key_text, number_text, plural
 
 #: Raw blocks: pandoc passes each one to its own output format only (LaTeX/PDF or HTML); GitHub
 #: shows them as two small code blocks.
@@ -353,7 +353,7 @@ def key_answer(item: AnyItem) -> str:
         if item.range is not None:
             return f"**Answer:** any value from {number_text(item.range[0])} to {number_text(item.range[1])}{unit}"
         tol = f" ± {number_text(item.tolerance)}" if item.tolerance else " (exact)"
-        return f"**Answer:** {number_text(item.centre)}{unit}{tol}"
+        return f"**Answer:** {key_text(item)}{unit}{tol}"
     if isinstance(item, EssayItem):
         return blocks(rubric_table(item), labelled("**Sample answer:**", item.sample_answer) if item.sample_answer else None)
     if isinstance(item, MatchingItem):

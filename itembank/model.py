@@ -224,6 +224,9 @@ class NumericItem(Item):
     tolerance: float = 0.0
     range: tuple[float, float] | None = None
     unit: str | None = None
+    #: Decimal places the key is shown with (a calculated item's variant: its ``answer_decimals``, or
+    #: more where the tolerance needs them); None: the answer as written.
+    shown_decimals: int | None = None
 
     @property
     def bounds(self) -> tuple[float, float]:

@@ -11,7 +11,7 @@ import random
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from functools import lru_cache
 
 from .formulas import Evaluator, Formula, parse
@@ -156,6 +156,19 @@ def key(item: CalculatedItem, answer: float) -> float:
     return answer
 
 
+def shown_decimals(item: CalculatedItem, answer: float) -> int:
+    """The decimal places a key is shown with: the item's ``answer_decimals`` (as Moodle and Canvas show
+    it), or more where the answer so rounded falls outside the tolerance (at most the float's own)."""
+    exact = Decimal(repr(answer))
+    tolerance = Decimal(repr(absolute_tolerance(item, answer)))
+    last = max(item.answer_decimals, -exact.as_tuple().exponent)  # type: ignore[operator]
+    wide = Context(prec=1000)  # every float in full, its 309 integer digits and 1074 places alike
+    for places in range(item.answer_decimals, last + 1):
+        if abs(exact.quantize(Decimal(1).scaleb(-places), context=wide) - exact) <= tolerance:
+            return places
+    return last
+
+
 def as_numeric(item: CalculatedItem, variant: Variant, suffix: str = "") -> NumericItem:
     """The variant as the numeric item it is: every text's placeholders filled, the answer and an
     absolute tolerance.  ``suffix`` (e.g. ``-v1``) is added to the id and title."""
@@ -201,6 +214,7 @@ def as_numeric(item: CalculatedItem, variant: Variant, suffix: str = "") -> Nume
         answer=key(item, variant.answer),
         tolerance=float(f"{absolute_tolerance(item, variant.answer) * (1 + 1e-6):.6g}"),
         unit=item.unit,
+        shown_decimals=shown_decimals(item, variant.answer),
     )
 
 
@@ -230,4 +244,4 @@ def texts(item: CalculatedItem) -> Iterator[tuple[tuple[object, ...], str]]:
             yield ("solution", "quick_check"), item.solution.quick_check
 
 
-__all__ = ["PLACEHOLDER", "Variant", "accepts", "absolute_tolerance", "as_numeric", "expand", "fill", "key", "placeholders", "plan", "show", "variants"]
+__all__ = ["PLACEHOLDER", "Variant", "accepts", "absolute_tolerance", "as_numeric", "expand", "fill", "key", "placeholders", "plan", "show", "shown_decimals", "variants"]

@@ -453,4 +453,11 @@ def test_html_practice_shows_a_concrete_variant_scored_by_its_answer(bank: Bank)
     item = next(i for i in calc_items(bank) if i.id == "stat-se")
     v = variants(item, 1)[0]
     assert f"A sample of {v.names['n']:g} values has standard deviation {v.names['s']:.1f} mm" in pages
-    assert repr(float(f"{v.answer:.12g}")) in pages or f"{v.answer:.12g}" in pages  # the page's scoring data
+    # the shown answer on the item's answer_decimals (as Moodle and Canvas show it); the page's scoring
+    # data accepts the tolerance around the answer itself
+    assert f"{v.answer:.{item.answer_decimals}f} mm (± " in pages
+    page = next(d.decode() for k, d in files.items() if k.endswith(".html") and f"{v.answer:.{item.answer_decimals}f} mm (± " in d.decode())
+    keys = json.loads(re.search(r'<script type="application/json" id="ib-keys">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    spans = [(k["low"], k["high"]) for k in keys.values() if k.get("kind") == "number"]
+    tol = item.tolerance * v.answer
+    assert any(low <= v.answer - tol * 0.999 and v.answer + tol * 0.999 <= high for low, high in spans), spans

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from itembank.formats import ExportContext, ExportOptions, ExportResult, get_exporter
+from itembank.exporters.kit.numbers import key_text
 from itembank.model import Bank, CalculatedItem, SourceRef, Variable
 from itembank.render import Renderer
 from itembank.variants import Variant, absolute_tolerance, accepts, as_numeric, variants
@@ -115,6 +116,8 @@ def test_a_written_key_is_inside_its_own_accepted_range(answer: float, tolerance
     low, high = numeric.bounds
     assert low <= answer <= high and low <= numeric.answer <= high
     assert accepts(item, answer, numeric.answer)
+    shown = Decimal(key_text(numeric))  # the printed and HTML key (answer_decimals, or more) too
+    assert abs(shown - Decimal(repr(answer))) <= allowed
 
 
 def test_a_tight_relative_tolerance_keeps_the_digits_it_needs() -> None:
@@ -162,3 +165,27 @@ def test_the_audit_refuses_a_calculated_items_binary_rounding_but_not_a_key_its_
         api.export(bank_of(calc()), "canvas", variants=10)
     api.export(bank_of(calc(tolerance=0.0)), "canvas", variants=10)  # tolerance 0: the key is the float itself
     api.export(bank_of(calc(tolerance=1e-15, tolerance_type="relative")), "moodle", variants=10)
+
+
+# --- answer_decimals in the printed and HTML keys ---------------------------------------------------
+
+
+def test_printed_and_html_keys_show_answer_decimals_or_the_places_the_tolerance_needs() -> None:
+    """The Markdown key and the HTML answer showed 12 significant digits (0.557142857143) where Moodle
+    and Canvas show the answer on ``answer_decimals`` (0.56); a tolerance tighter than those places
+    shows as many more as it needs (0.5571 ± 0.0001); the accepted range is the tolerance around the
+    answer, as before."""
+    for tolerance, places in ((0.01, 2), (0.0001, 4), (0.5, 2)):
+        item = calc(stem="What is {a} / 7?", variables=(Variable(name="a", min=1, max=9, step=1),), formula="a / 7", tolerance=tolerance)
+        v = variants(item, 1)[0]
+        shown = format(Decimal(repr(v.answer)), f".{places}f")
+        files, _ = export(bank_of(item), "markdown")
+        assert isinstance(files, dict)
+        key = next(d.decode() for k, d in files.items() if k.endswith("-key.md"))
+        assert f"**Answer:** {shown} ± {tolerance:g}" in key, key
+        numeric = as_numeric(item, v)
+        assert numeric.bounds[0] <= v.answer - tolerance * 0.999 and v.answer + tolerance * 0.999 <= numeric.bounds[1]
+    files, _ = export(bank_of(item), "html")
+    assert isinstance(files, dict)
+    pages = "".join(d.decode() for k, d in files.items() if k.endswith(".html"))
+    assert f"{shown} (± 0.5)" in pages

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from itembank.exporters import markdown as md_exporter
-from itembank.exporters.kit.numbers import number_text
+from itembank.exporters.kit.numbers import key_text, number_text
 from itembank import Bank, ExportContext, load_bank
 from itembank.assessments import build_forms
 from itembank.model import (
@@ -110,7 +110,9 @@ def answers(item: AnyItem, *, key: bool = False) -> list[str]:
     if isinstance(item, NumericItem):
         if item.range is not None:
             return [number_text(x) for x in item.range] if key else []
-        return [number_text(item.centre)]
+        # the key as shown (a calculated variant's on its answer_decimals); on paper, neither form
+        shown = key_text(item)
+        return [shown] if key else list(dict.fromkeys([number_text(item.centre), shown]))
     if isinstance(item, ClozeItem):
         return [a for b in item.blanks if b.kind == "text" for a in b.answers] + [number_text(b.number) for b in item.blanks if b.kind == "numeric" and b.number is not None]
     return []

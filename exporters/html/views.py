@@ -27,7 +27,7 @@ from itembank.model import (
 )
 
 from ..kit.explain import SectionKind, explanation
-from ..kit.numbers import number_text, plural
+from ..kit.numbers import key_text, number_text, plural
 from .content import HtmlText
 from .keys import matching_ids, ordering_ids, scoring_key
 
@@ -154,9 +154,9 @@ def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
         if item.range is not None:
             shown = f"Any number from {number_text(low, significant=15)} to {number_text(high, significant=15)}{unit}"
         elif item.tolerance:
-            shown = f"{number_text(item.centre, significant=15)}{unit} (± {number_text(item.tolerance, significant=15)})"
+            shown = f"{key_text(item, significant=15)}{unit} (± {number_text(item.tolerance, significant=15)})"
         else:
-            shown = f"{number_text(item.centre, significant=15)}{unit}"
+            shown = f"{key_text(item, significant=15)}{unit}"
         answer = Section("answer", "Answer", body=Markup("<p>{}</p>").format(shown))
     elif isinstance(item, MatchingItem):
         prompts, targets = matching_ids(item)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from itembank.model import NumericItem
+
 
 def number_text(value: float | Decimal, *, significant: int | None = None) -> str:
     """A number for people and importers alike.
@@ -24,6 +26,14 @@ def fixed_text(value: float, places: int) -> str:
     value as its author or its grid means it (``2.77``, ``50000000000000000000000``), never the binary
     expansion of the float (``2.7700000000000005``, ``49999999999999995805696``)."""
     return format(Decimal(repr(float(value))), f".{places}f")
+
+
+def key_text(item: NumericItem, *, significant: int | None = None) -> str:
+    """A numeric item's key as shown to people: on its ``shown_decimals`` (a calculated item's variant:
+    its ``answer_decimals``, ``3.14``), else as :func:`number_text` writes it."""
+    if item.shown_decimals is not None:
+        return fixed_text(item.centre, item.shown_decimals)
+    return number_text(item.centre, significant=significant)
 
 
 def percent_text(fraction: float) -> str:
