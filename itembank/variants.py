@@ -227,7 +227,7 @@ def expand(item: CalculatedItem, count: int, seed: int | str = 0) -> list[Numeri
 
 
 def texts(item: CalculatedItem) -> Iterator[tuple[tuple[object, ...], str]]:
-    """Every text of a calculated item that may hold placeholders, with its path (for rules)."""
+    """Every text of a calculated item that may hold placeholders (solution steps' titles too), with its path."""
     yield ("stem",), item.stem
     if item.rationale:
         yield ("rationale",), item.rationale
@@ -238,6 +238,8 @@ def texts(item: CalculatedItem) -> Iterator[tuple[tuple[object, ...], str]]:
     if item.solution:
         for i, s in enumerate(item.solution.steps):
             yield ("solution", "steps", i), s.text
+            if s.title:
+                yield ("solution", "steps", i, "title"), s.title
         if item.solution.final_answer:
             yield ("solution", "final_answer"), item.solution.final_answer
         if item.solution.quick_check:

@@ -189,3 +189,24 @@ def test_printed_and_html_keys_show_answer_decimals_or_the_places_the_tolerance_
     assert isinstance(files, dict)
     pages = "".join(d.decode() for k, d in files.items() if k.endswith(".html"))
     assert f"{shown} (± 0.5)" in pages
+
+
+# --- placeholder formats Moodle and Canvas drop are noted --------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["final_answer", "quick_check", "title"])
+def test_a_dropped_placeholder_format_in_the_solution_is_noted(where: str) -> None:
+    """Moodle dropped ``{answer:.2f}`` in a final answer, quick check or step title without a note (it
+    looked at the stem, rationale, hints, mistakes and steps' texts only); Canvas missed step titles."""
+    from itembank.model import Solution, Step
+
+    text = "so the sum is {answer:.2f}"
+    solution = Solution(
+        steps=(Step(text="Add them.", title=text if where == "title" else None),),
+        final_answer=text if where == "final_answer" else None,
+        quick_check=text if where == "quick_check" else None,
+    )
+    item = calc(solution=solution)
+    for fmt in ("moodle", "canvas"):
+        _, result = export(bank_of(item), fmt)
+        assert any("({m:.2f})" in n and item.id in n for n in result.notes) or any("format" in n and item.id in n for n in result.notes), (fmt, result.notes)

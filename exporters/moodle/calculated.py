@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from itembank.formulas import Dialect, Formula, inline, parse, write
 from itembank.model import CalculatedItem, Solution, Step
-from itembank.variants import PLACEHOLDER, Variant, variants
+from itembank.variants import PLACEHOLDER, Variant, texts, variants
 
 from ..kit.numbers import fixed_text
 
@@ -85,10 +85,7 @@ class MoodleCalculated:
 
     def lost_formats(self) -> bool:
         """Whether a placeholder's number format (``{m:.2f}``) is dropped: Moodle shows dataset values as stored."""
-        texts = [self.item.stem, self.item.rationale or "", *self.item.hints, *self.item.common_mistakes]
-        if self.item.solution:
-            texts += [s.text for s in self.item.solution.steps]
-        return any(m.group(2) for text in texts for m in PLACEHOLDER.finditer(text) if m.group(1))
+        return any(m.group(2) for _, text in texts(self.item) for m in PLACEHOLDER.finditer(text) if m.group(1))
 
 
 def dataset_value(value: float, places: int) -> str:
