@@ -210,3 +210,12 @@ def test_a_dropped_placeholder_format_in_the_solution_is_noted(where: str) -> No
     for fmt in ("moodle", "canvas"):
         _, result = export(bank_of(item), fmt)
         assert any("({m:.2f})" in n and item.id in n for n in result.notes) or any("format" in n and item.id in n for n in result.notes), (fmt, result.notes)
+
+
+def test_canvas_notes_the_values_its_feedback_shows_as_names() -> None:
+    """Canvas's feedback cannot hold a formula question's values: a placeholder there was written as
+    ``[name]`` without a note; now the item is named in one.  An item whose feedback shows no value has none."""
+    item = calc(rationale="Add {a} and {b}.", hints=("Start from {a}.",))
+    _, result = export(bank_of(item, calc(id="c2", rationale="Add them.")), "canvas")
+    named = [n for n in result.notes if "[name]" in n and "question text only" in n]
+    assert len(named) == 1 and "c1" in named[0] and "c2" not in named[0].split("in: ")[-1], result.notes

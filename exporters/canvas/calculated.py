@@ -54,6 +54,12 @@ def lost_formats(item: CalculatedItem) -> bool:
     return any(m.group(2) for _, text in texts(item) for m in PLACEHOLDER.finditer(text) if m.group(1))
 
 
+def feedback_placeholders(item: CalculatedItem) -> bool:
+    """Whether a feedback text (rationale, hints, common mistakes, solution) shows a value: Canvas fills
+    in values in the question text only, so there each placeholder stays the variable's name, ``[name]``."""
+    return any(m.group(1) for where, text in texts(item) if where != ("stem",) for m in PLACEHOLDER.finditer(text))
+
+
 def stem_problem(item: CalculatedItem) -> str | None:
     """Why the stem cannot be shown in Canvas (it shows a derived value or the answer), else None."""
     inputs = {v.name for v in item.variables}

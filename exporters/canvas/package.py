@@ -25,7 +25,7 @@ from itembank.render import Renderer
 
 from ..kit import pieces
 from ..kit.numbers import number_text, plural
-from .calculated import lost_formats, stem_problem
+from .calculated import feedback_placeholders, lost_formats, stem_problem
 from .html import CanvasHtml
 from .items import QTI, ItemBuilder, meta_field, sub
 from .names import (
@@ -130,6 +130,12 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
         result.notes.append(
             "Canvas shows a formula question's variables as [name] with the variable's decimal places: "
             f"placeholder number formats ({{m:.2f}}) are dropped in: {', '.join(formats)}"
+        )
+    named = [i.id for i in exported.values() if isinstance(i, CalculatedItem) and feedback_placeholders(i)]
+    if named:
+        result.notes.append(
+            "Canvas fills in a formula question's values in its question text only: the rationale, hints, common "
+            f"mistakes and solution show each value as its variable's name, [name], in: {', '.join(named)}"
         )
     shuffle_note = _shuffle_note(bank, exported)
     if shuffle_note:
