@@ -184,6 +184,9 @@ class Dialect:
     constants: Mapping[str, str]
     functions: Mapping[str, str]  # our name -> theirs (absent: the same)
     modulo: Callable[[str, str], str] | None = None  # None: "a % b"
+    #: A call the platform writes its own way: (our name, the arguments written) -> the call, or None for
+    #: the default (``functions``' name, the same arguments).
+    call: Callable[[str, list[str]], str | None] | None = None
 
 
 def inline(formula: Formula, derived: Mapping[str, Formula]) -> ast.expr:
@@ -220,8 +223,12 @@ def write(tree: ast.expr, dialect: Dialect) -> str:
             return f"({text})" if parent > prec else text
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
+            args = [go(a, 0) for a in node.args]
+            own = dialect.call(node.func.id, args) if dialect.call is not None else None
+            if own is not None:
+                return own
             name = dialect.functions.get(node.func.id, node.func.id)
-            return f"{name}({', '.join(go(a, 0) for a in node.args)})"
+            return f"{name}({', '.join(args)})"
         raise FormulaError(f"cannot write {ast.unparse(node)}")  # unreachable after _check
 
     return go(tree)

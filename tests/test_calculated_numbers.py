@@ -219,3 +219,25 @@ def test_canvas_notes_the_values_its_feedback_shows_as_names() -> None:
     _, result = export(bank_of(item, calc(id="c2", rationale="Add them.")), "canvas")
     named = [n for n in result.notes if "[name]" in n and "question text only" in n]
     assert len(named) == 1 and "c1" in named[0] and "c2" not in named[0].split("in: ")[-1], result.notes
+
+
+# --- formulas in Canvas's language --------------------------------------------------------------------
+
+
+def test_canvas_writes_a_two_argument_log_as_its_log_with_a_base() -> None:
+    """Canvas's calculator has ``log(x, [base])`` (base 10 without one) and a one-argument ``ln``: our
+    ``log(x, b)`` was written ``ln(x, b)``; ``log(x)`` (natural) is still ``ln(x)``, ``log10(x)`` ``log(x)``."""
+    import math
+
+    from itembank.exporters.canvas.calculated import CANVAS
+    from itembank.formulas import parse, write
+
+    assert write(parse("log(a, b) + log(a) + log10(b)").tree, CANVAS) == "log(a, b) + ln(a) + log(b)"
+    item = calc(variables=(Variable(name="a", min=2, max=50, step=1), Variable(name="b", values=(2.0, 3.0))), formula="log(a, b)")
+    files, _ = export(bank_of(item), "canvas", unzipped=True)
+    assert isinstance(files, dict)
+    formulas = {el.text for name, data in files.items() if name.endswith(".qti") for el in etree.fromstring(data).iter(f"{QTI12}formula")}
+    assert formulas == {"log(a, b)"}
+    canvas_log = lambda x, base=10.0: math.log(x) / math.log(base)  # noqa: E731 - Canvas's calcCmd log
+    for s in canvas_var_sets(item):
+        assert math.isclose(canvas_log(float(s["a"]), float(s["b"])), float(s["answer"]), rel_tol=1e-9), s

@@ -16,11 +16,18 @@ from itembank.formulas import Dialect, Formula, inline, parse, write
 from itembank.model import CalculatedItem
 from itembank.variants import PLACEHOLDER, Variant, texts, variants
 
+def _canvas_call(name: str, args: list[str]) -> str | None:
+    """Canvas's ``log(x, base)`` is ours (its calculator: ``log(x, [base])``, base 10 without one): our
+    two-argument log keeps its name (it was written ``ln(x, b)``, and Canvas's ln takes one argument)."""
+    return f"log({', '.join(args)})" if name == "log" and len(args) == 2 else None
+
+
 CANVAS = Dialect(
     variable=lambda name: name,
     power=lambda a, b: f"{a}^({b})",
     constants={"pi": "pi", "e": "e"},
-    functions={"log": "ln", "log10": "log"},  # Canvas: ln is natural, log is base 10
+    functions={"log": "ln", "log10": "log"},  # Canvas: ln is natural, log is base 10 (or log(x, base))
+    call=_canvas_call,
 )
 
 
