@@ -241,3 +241,47 @@ def test_canvas_writes_a_two_argument_log_as_its_log_with_a_base() -> None:
     canvas_log = lambda x, base=10.0: math.log(x) / math.log(base)  # noqa: E731 - Canvas's calcCmd log
     for s in canvas_var_sets(item):
         assert math.isclose(canvas_log(float(s["a"]), float(s["b"])), float(s["answer"]), rel_tol=1e-9), s
+
+
+# --- Moodle's % and round() -----------------------------------------------------------------------------
+
+
+def moodle_value(formula: str, values: dict[str, float]) -> float:
+    """A Moodle formula as PHP computes it: fmod takes the dividend's sign, round() rounds halves away from zero."""
+    import math
+
+    def php_round(x: float, n: float = 0) -> float:
+        scale = 10 ** int(n)
+        return math.copysign(math.floor(abs(x) * scale + 0.5), x) / scale
+
+    text = re.sub(r"\{(\w+)\}", lambda m: repr(values[m.group(1)]), formula).replace("pi()", "pi")
+    namespace = {"fmod": math.fmod, "floor": math.floor, "round": php_round, "pow": math.pow, "pi": math.pi, "abs": abs}
+    return float(eval(text, {"__builtins__": {}}, namespace))  # noqa: S307 - the test's own reading of Moodle's formula
+
+
+def test_moodle_computes_our_modulo_on_negative_operands() -> None:
+    """Our % (Python's: the divisor's sign, -7 % 3 == 2) was written fmod(a, b) (PHP's: the dividend's,
+    -1): Moodle's answers differed from the keys wherever the signs differ."""
+    item = calc(variables=(Variable(name="a", min=-20, max=20, step=1), Variable(name="b", values=(-3.0, 3.0, 7.0))), formula="a % b", tolerance=0.0)
+    data, result = export(bank_of(item), "moodle", variants=30)
+    assert isinstance(data, bytes)
+    root = etree.fromstring(data)
+    formula = root.findtext("question/answer/text") or ""
+    sets = list(zip(*(([float(v) for v in vals]) for vals in moodle_datasets(data).values())))
+    names = list(moodle_datasets(data))
+    assert any((s[names.index("a")] < 0) != (s[names.index("b")] < 0) for s in sets)
+    for s in sets:
+        values = dict(zip(names, s))
+        assert moodle_value(formula, values) == values["a"] % values["b"], (formula, values)
+    assert not any("round()" in n for n in result.notes)
+
+
+def test_moodle_notes_a_round_whose_halves_php_rounds_otherwise() -> None:
+    """round() in the formula (or a derived variable): PHP rounds a half away from zero, we to even; the
+    item is named in a note.  An item without round() is not."""
+    halves = calc(id="halves", variables=(Variable(name="a", min=-5, max=5, step=0.5), Variable(name="b", values=(0.0,))), formula="round(a) + b")
+    derived = calc(id="derived", derived=(("r", "round(a * 10)"),), formula="r + b")
+    plain = calc(id="plain")
+    _, result = export(bank_of(halves, derived, plain), "moodle")
+    notes = [n for n in result.notes if "PHP's round()" in n]
+    assert len(notes) == 1 and "halves" in notes[0] and "derived" in notes[0] and "plain" not in notes[0].split(" in:")[-1], result.notes

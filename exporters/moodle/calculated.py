@@ -11,6 +11,7 @@ Moodle has no derived variables: each is inlined into the formulas that use it.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import replace
 
@@ -25,8 +26,23 @@ MOODLE = Dialect(
     power=lambda a, b: f"pow({a}, {b})",
     constants={"pi": "pi()", "e": "exp(1)"},
     functions={"ln": "log"},
-    modulo=lambda a, b: f"fmod({a}, {b})",
+    # Our % takes the divisor's sign (-7 % 3 is 2), PHP's fmod the dividend's (-1): fmod(fmod(a, b) + b, b)
+    # is ours, whatever the signs.
+    modulo=lambda a, b: f"fmod(fmod({a}, {b}) + {b}, {b})",
 )
+
+#: Why a formula with round() may give Moodle another answer than ours (the export's note).
+ROUND_NOTE = (
+    "Moodle computes a calculated item's answers with PHP's round(), which rounds a half away from zero "
+    "(round(2.5) is 3, round(-0.5) is -1); itembank rounds it to the even neighbour (2, -0): where a value "
+    "rounded is a half, Moodle's answer differs from the key in"
+)
+
+
+def uses_round(item: CalculatedItem) -> bool:
+    """Whether the answer formula, or a derived variable, calls round()."""
+    trees = [parse(item.formula).tree, *(parse(text).tree for _, text in item.derived)]
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "round" for t in trees for n in ast.walk(t))
 
 TOLERANCE_TYPE = {"relative": "1", "absolute": "2"}  # Moodle: 1 relative, 2 nominal, 3 geometric
 

@@ -36,7 +36,7 @@ from itembank.model import (
 
 from ..kit import pieces
 from ..kit.numbers import number_text
-from .calculated import TOLERANCE_TYPE, MoodleCalculated, dataset_value
+from .calculated import ROUND_NOTE, TOLERANCE_TYPE, MoodleCalculated, dataset_value, uses_round
 from .content import (
     EMPTY,
     TYPES_WITHOUT_HINTS,
@@ -124,6 +124,10 @@ class MoodleXmlExporter:
                 "Moodle shows a calculated item's values as its datasets store them: placeholder number formats "
                 "({m:.2f}) are dropped in: " + ", ".join(writer.calculated_formats[:10]) + (" ..." if len(writer.calculated_formats) > 10 else "")
             )
+        left_out = {i for i, _ in result.skipped}
+        rounding = [i.id for _, _, items in categories(bank) for i in items if isinstance(i, CalculatedItem) and i.id not in left_out and uses_round(i)]
+        if rounding:
+            result.notes.append(f"{ROUND_NOTE}: " + ", ".join(rounding[:10]) + (" ..." if len(rounding) > 10 else ""))
         if writer.all_or_nothing:
             result.notes.append(
                 "all_or_nothing multiple response items are scored with wrong options at -100% (any wrong tick scores 0); "
