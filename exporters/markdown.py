@@ -223,8 +223,9 @@ def options_list(item: ChoiceItem) -> str:
 
 
 def matches_column(item: MatchingItem) -> list[str]:
-    """The right-hand column as printed: matches and distractors, seeded, never in answer order."""
-    return seeded(item.id, "matches", [p.match for p in item.pairs] + list(item.distractors))
+    """The right-hand column as printed: the distinct matches (a shared one once) and distractors,
+    seeded, never in answer order."""
+    return seeded(item.id, "matches", list(item.targets) + list(item.distractors))
 
 
 def steps_column(item: OrderingItem) -> list[str]:
@@ -264,7 +265,8 @@ def paper_body(item: AnyItem) -> str:
     if isinstance(item, EssayItem):
         return blocks(item.stem, essay_limits(item), essay_template(item), *essay_lines(item))
     if isinstance(item, MatchingItem):
-        extra = " Some options match nothing." if item.distractors else ""
+        extra = " An option may match more than one item." if item.shares_matches else ""
+        extra += " Some options match nothing." if item.distractors else ""
         return blocks(item.stem, f"*Write the letter of the matching option next to each item.{extra}*", matching_table(item))
     if isinstance(item, OrderingItem):
         steps = [f"{SHORT_LINE} **{letter(k)}.** {plain(s)}" for k, s in enumerate(steps_column(item))]
@@ -359,8 +361,9 @@ def key_answer(item: AnyItem) -> str:
     if isinstance(item, MatchingItem):
         right = matches_column(item)
         rows = ["| Item | Answer |", "|---|---|"]
-        for k, p in enumerate(item.pairs):
-            rows.append(f"| {k + 1}. {cell(p.prompt)} | **{letter(right.index(p.match))}.** {plain(p.match)} |")
+        for k, (p, t) in enumerate(zip(item.pairs, item.target_of)):
+            target = item.targets[t]
+            rows.append(f"| {k + 1}. {cell(p.prompt)} | **{letter(right.index(target))}.** {plain(target)} |")
         spare = [f"**{letter(right.index(d))}.** {plain(d)}" for d in item.distractors]
         return blocks("**Answer:**", "\n".join(rows), ("Options that match nothing: " + "; ".join(spare)) if spare else None)
     if isinstance(item, OrderingItem):

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 from lxml import etree, html as lxml_html
 
 from itembank.model import PLACEHOLDER
-from itembank.rules import shown_alike
+from itembank.model import shown_alike
 from itembank.sources import followed
 
 from .base import BadInput

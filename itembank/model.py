@@ -263,11 +263,44 @@ class EssayItem(Item):
     response_template: str | None = None
 
 
+def shown_alike(text: str) -> str:
+    """A text as learners tell it apart from another: runs of white space are one space (Markdown
+    shows them so), letter case counts ("Yes" and "yes" are two answers).  Duplicate options,
+    choices, prompts, matches and steps are found by it (IB217, itembank.rules), and by the
+    importers; matches shown alike are one target (MatchingItem.targets)."""
+    return " ".join(text.split())
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MatchingItem(Item):
     pairs: tuple[Pair, ...]
     distractors: tuple[str, ...] = ()
     shuffle: bool = True
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The distinct matches, in the order first met, each as written the first time.
+
+        Pairs may share a match (cat → mammal, dog → mammal, frog → amphibian): every export
+        offers each distinct match once, as a target that several prompts take; matches shown
+        alike (:func:`shown_alike`) are one target.  Distractors come after these."""
+        seen: dict[str, str] = {}
+        for p in self.pairs:
+            seen.setdefault(shown_alike(p.match), p.match)
+        return tuple(seen.values())
+
+    @property
+    def target_of(self) -> tuple[int, ...]:
+        """For each pair, the index of its match in :attr:`targets`."""
+        index: dict[str, int] = {}
+        for p in self.pairs:
+            index.setdefault(shown_alike(p.match), len(index))
+        return tuple(index[shown_alike(p.match)] for p in self.pairs)
+
+    @property
+    def shares_matches(self) -> bool:
+        """Whether two pairs share a match (fewer targets than prompts)."""
+        return len(self.targets) < len(self.pairs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyromark
 
 from .calculated_rules import calculated
-from .model import BankConfig, as_written, placeholder_names
+from .model import BankConfig, as_written, placeholder_names, shown_alike
 from .moodle_grades import MAX_CORRECT, moodle_fractions
 from .render import local_image
 
@@ -95,11 +95,6 @@ def is_blank(text: str) -> bool:
 
 _MD_OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
-def shown_alike(text: str) -> str:
-    """A text as learners tell it apart from another: runs of white space are one space (Markdown
-    shows them so), letter case counts ("Yes" and "yes" are two answers).  Duplicate options,
-    choices, prompts, matches and steps are found by it (IB217), here and by the importers."""
-    return " ".join(text.split())
 
 #: Markdown fields: top-level texts, lists of texts, and lists of mappings with text fields.
 _MD_TEXT = ("stem", "rationale", "true_feedback", "false_feedback", "sample_answer")

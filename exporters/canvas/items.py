@@ -318,7 +318,9 @@ class ItemBuilder:
             ident,
             self.html.block(item.stem),
             [self.html.inline(p.prompt) for p in item.pairs],
-            [p.match for p in item.pairs],
+            # A match several pairs share is one choice (its first spelling), as Canvas itself gives
+            # answers with the same right side one match_id.
+            [item.targets[t] for t in item.target_of],
             item.distractors,
         )
 

@@ -34,9 +34,10 @@ from itembank.model import (
 
 
 def matching_ids(item: MatchingItem) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """(prompt id, prompt) and (target id, target text) lists: P1.., M1.. for partners, D1.. for distractors."""
+    """(prompt id, prompt) and (target id, target text) lists: P1.., M1.. for the distinct matches (a
+    match several pairs share is one target, MatchingItem.targets), D1.. for distractors."""
     prompts = [(f"P{i}", p.prompt) for i, p in enumerate(item.pairs, 1)]
-    targets = [(f"M{i}", p.match) for i, p in enumerate(item.pairs, 1)]
+    targets = [(f"M{j}", text) for j, text in enumerate(item.targets, 1)]
     targets += [(f"D{i}", text) for i, text in enumerate(item.distractors, 1)]
     return prompts, targets
 
@@ -74,7 +75,7 @@ def scoring_key(item: AnyItem) -> dict[str, Any] | None:
         return {"kind": "number", "points": points, "low": bound(low), "high": bound(high)}
     if isinstance(item, MatchingItem):
         prompts, _targets = matching_ids(item)
-        return {"kind": "match", "points": points, "pairs": {p: f"M{i}" for i, (p, _t) in enumerate(prompts, 1)},
+        return {"kind": "match", "points": points, "pairs": {p: f"M{t + 1}" for (p, _t), t in zip(prompts, item.target_of)},
                 "share": points / len(item.pairs)}
     if isinstance(item, OrderingItem):
         return {"kind": "order", "points": points, "order": [i for i, _t in ordering_ids(item)]}

@@ -163,7 +163,7 @@ def item_view(item: AnyItem, number: int, text: HtmlText) -> ItemView:
         view.prompts = [(pid, text.inline(p)) for pid, p in prompts]
         view.targets = scrambled(item.id, targets)
         answer = Section("answer", "Matches",
-                         items=[Markup("{} → {}").format(text.inline(p.prompt), p.match) for p in item.pairs])
+                         items=[Markup("{} → {}").format(text.inline(p.prompt), item.targets[t]) for p, t in zip(item.pairs, item.target_of)])
     elif isinstance(item, OrderingItem):
         view.steps = [(sid, Markup.escape(t)) for sid, t in scrambled(item.id, ordering_ids(item))]
         answer = Section("answer", "Order", items=[Markup.escape(t) for t in item.sequence], ordered=True)

@@ -272,7 +272,9 @@ class _GiftWriter:
         return lines
 
     def matching(self, item: MatchingItem) -> list[str]:
-        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(p.match.strip())}" for p in item.pairs]
+        # Pairs that share a match carry the same answer text, offered once in every menu (as in XML).
+        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(item.targets[t].strip())}"
+                 for p, t in zip(item.pairs, item.target_of)]
         # An empty prompt is Moodle's extra wrong answer.
         lines.extend(f"= -> {escape(d.strip())}" for d in item.distractors)
         if not item.shuffle:

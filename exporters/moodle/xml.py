@@ -459,9 +459,11 @@ class _QuestionWriter:
         assert isinstance(item, MatchingItem)
         etree.SubElement(q, "shuffleanswers").text = "true" if item.shuffle else "false"
         self._combined_feedback(q, shownumcorrect=True)
-        for pair in item.pairs:
+        # Pairs that share a match carry the same answer text (its first spelling): Moodle offers each
+        # distinct answer text once in every prompt's menu (qtype_match).
+        for pair, t in zip(item.pairs, item.target_of):
             sub = self.field(q, "subquestion", self.mh.inline(pair.prompt))
-            _text(etree.SubElement(sub, "answer"), pair.match, cdata=False)
+            _text(etree.SubElement(sub, "answer"), item.targets[t], cdata=False)
         for distractor in item.distractors:
             # An empty subquestion with an answer is how Moodle stores an extra wrong answer.
             sub = self.field(q, "subquestion", EMPTY)

@@ -438,23 +438,31 @@ class ItemBuilder:
         item = self.item
         assert isinstance(item, MatchingItem)
         n = len(item.pairs)
-        pairs = [(f"P{i}", f"M{i}") for i in range(1, n + 1)]
-        decl = self.response("RESPONSE", "multiple", "directedPair", [f"{p} {m}" for p, m in pairs])
+        prompts = [f"P{i}" for i in range(1, n + 1)]
+        # One target per distinct match (MatchingItem.targets): pairs that share a match take the
+        # same target, so M<j> is the j-th distinct match (M<i> for pair i when none is shared).
+        matches = [f"M{j}" for j in range(1, len(item.targets) + 1)]
+        keys = [f"{p} {matches[t]}" for p, t in zip(prompts, item.target_of)]
+        decl = self.response("RESPONSE", "multiple", "directedPair", keys)
         mapping = self.p.el(decl, "mapping", lowerBound="0", upperBound=number_text(item.points), defaultValue="0")
-        for p, m in pairs:
-            self.p.el(mapping, "mapEntry", mapKey=f"{p} {m}", mappedValue=number_text(item.points / n))
+        for key in keys:
+            self.p.el(mapping, "mapEntry", mapKey=key, mappedValue=number_text(item.points / n))
         self.stem()
         inter = self.p.el(self.body, "matchInteraction", responseIdentifier="RESPONSE", shuffle=_bool(item.shuffle),
                           maxAssociations=str(n), minAssociations="0")
         sources = self.p.el(inter, "simpleMatchSet")
-        for (p, _m), pair in zip(pairs, item.pairs):
+        for p, pair in zip(prompts, item.pairs):
             choice = self.p.el(sources, "simpleAssociableChoice", identifier=p, matchMax="1")
             self.body_writer.inline_into(choice, pair.prompt)
         targets = self.p.el(inter, "simpleMatchSet")
-        answers = [(m, pair.match) for (_p, m), pair in zip(pairs, item.pairs)]
+        answers = list(zip(matches, item.targets))
         answers += [(f"D{i}", text) for i, text in enumerate(item.distractors, 1)]
+        # A shared match is given to several prompts: every target then takes any number of prompts
+        # (matchMax 0, "no restriction" in QTI), as Moodle's dropdowns offer every answer to every
+        # prompt; a limit on the shared targets only would tell learners which answers repeat.
+        match_max = "0" if item.shares_matches else "1"
         for ident, text in answers:  # plain text (itembank.fields): literal, never rendered as Markdown
-            self.p.el(targets, "simpleAssociableChoice", _one_line(text), identifier=ident, matchMax="1")
+            self.p.el(targets, "simpleAssociableChoice", _one_line(text), identifier=ident, matchMax=match_max)
         self.assets.interactions.append("matchInteraction")
         self.score_if(lambda b: self._is_positive_map(b, "RESPONSE"), lambda t: self.p.el(t, "mapResponse", identifier="RESPONSE"), same="map")
 
