@@ -30,6 +30,8 @@ from typing import Any
 
 from lxml import etree
 
+from itembank.model import shown_alike
+
 from ._qti_common import (
     Package,
     Text,
@@ -924,7 +926,10 @@ class _ItemReader:
             raise _Skip(f"{len(pairs)} pair: a matching question needs at least two")
         if unmatched:
             self.notes.append(f"{len(unmatched)} prompt(s) without a correct match dropped: {', '.join(unmatched)}")
-        distractors = [t for i, t in all_matches.items() if i not in used_matches and t and t not in {p['match'] for p in pairs}]
+        # Several prompts may take one choice (Canvas gives answers with the same right side one match_id):
+        # pairs that share a match.  A choice no prompt takes, shown like a match, is that match again.
+        taken = {shown_alike(p["match"]) for p in pairs}
+        distractors = [t for i, t in all_matches.items() if i not in used_matches and t and shown_alike(t) not in taken]
         if stem_html is None:
             stem_html = self.stem_html()
         ordering_note = f"<p>{QUIZ_NOTE_ORDERING}</p>"

@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from itembank.model import shown_alike
 from itembank.render import replace_with_text
 
 from ._qti_common import (
@@ -984,14 +985,21 @@ class _ItemReader:
             raise _Skip("a pair of the match has no text on one side")
         if len(pairs) < 2:
             raise _Skip(f"{len(pairs)} pair: a matching question needs at least two")
-        shared = sorted({p["match"] for p in pairs if sum(q["match"] == p["match"] for q in pairs) > 1})
-        if shared:
-            raise _Skip(
-                f"several prompts share the answer {shared[0]!r}: a matching item needs a distinct answer per prompt "
-                "(IB217: identical answers cannot be told apart), so this many-to-one match is not imported"
-            )
+        # Several prompts may share a target (many-to-one, the spec's own "Characters and plays"):
+        # the item keeps one pair per prompt, and its export offers the shared answer once again.
+        # Two targets written alike are one answer in the item format: said, not merged silently.
+        alike: dict[str, str] = {}
+        for tid in dict.fromkeys(matched[sid] for sid in sources if sid in matched):
+            key = shown_alike(text_of(targets[tid]))
+            if key in alike:
+                self.notes.append(f"targets {alike[key]!r} and {tid!r} have the same text ({key[:40]!r}): one answer in the item")
+            alike.setdefault(key, tid)
         data: dict[str, Any] = {"type": "matching", "stem": self.stem(), "pairs": pairs}
-        distractors = [text_of(el) for tid, el in targets.items() if tid not in used and text_of(el)]
+        unused = [(tid, text_of(el)) for tid, el in targets.items() if tid not in used and text_of(el)]
+        for tid, text in unused:
+            if shown_alike(text) in alike:
+                self.notes.append(f"targets {alike[shown_alike(text)]!r} and {tid!r} have the same text ({text[:40]!r}): one answer in the item")
+        distractors = [text for _tid, text in unused if shown_alike(text) not in alike]
         if distractors:
             data["distractors"] = distractors
         if inter.get("shuffle") == "false":

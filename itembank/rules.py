@@ -400,15 +400,12 @@ def matching_pairs(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
         if prompts[shown_alike(p["prompt"])] > 1:
             yield ("pairs", i, "prompt"), "IB217", "two pairs have the same prompt"
             break
-    seen: dict[str, int] = {}
+    # Pairs may share a match (cat → mammal, dog → mammal): the exports offer each distinct match
+    # once, as a target several prompts take (MatchingItem.targets), as Moodle's dropdowns do.
     for i, p in enumerate(pairs):
         for f in ("prompt", "match"):
             if is_blank(p[f]):
                 yield ("pairs", i, f), "IB213", f"{f} is empty: learners would see nothing to match"
-        m = shown_alike(p["match"])
-        if m in seen:
-            yield ("pairs", i, "match"), "IB217", f"same match as pairs[{seen[m]}]: two identical targets cannot be told apart, so the item cannot be answered"
-        seen.setdefault(m, i)
     matches = {shown_alike(p["match"]) for p in pairs}
     for i, d in enumerate(item.get("distractors", [])):
         if shown_alike(d) in matches:

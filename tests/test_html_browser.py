@@ -362,6 +362,32 @@ def test_every_matching_assignment_scores_per_pair(page: Any, sites: dict[str, P
         assert _score_after(page, article) == round(expected, 2), combo
 
 
+def test_prompts_that_share_a_match_take_the_same_target(page: Any, tmp_path: Path) -> None:
+    """Moodle's "Classify the animals" (frog and newt → amphibian, cat and dog → mammal): each menu
+    offers each distinct match once; the self-check gives full marks for the key and a share per
+    prompt otherwise."""
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "classify.yaml").write_text(
+        "id: classify\ntype: matching\nstem: Classify the animals.\npoints: 2\npairs:\n"
+        "  - {prompt: frog, match: amphibian}\n  - {prompt: cat, match: mammal}\n"
+        "  - {prompt: newt, match: amphibian}\n  - {prompt: dog, match: mammal}\ndistractors: [insect]\n", encoding="utf-8")
+    site = tmp_path / "site"
+    write_result(export(load_bank(bank_dir), "html"), site)
+    page.goto(url(site, "practice.html"))
+    article = find(page, "classify")
+    for n in range(1, 5):
+        offered = article.locator(f'select[data-prompt="P{n}"] option').evaluate_all("els => els.map(e => e.textContent)")
+        assert sorted(offered[1:]) == ["amphibian", "insect", "mammal"]
+    for n, label in enumerate(["amphibian", "mammal", "amphibian", "mammal"], 1):
+        article.locator(f'select[data-prompt="P{n}"]').select_option(label=label)
+    assert _score_after(page, article) == 2
+    assert article.locator(".result").get_attribute("data-verdict") == "correct"
+    article.locator('select[data-prompt="P3"]').select_option(label="mammal")  # newt → mammal: 3 of 4
+    assert _score_after(page, article) == 1.5
+    assert article.locator(".result").get_attribute("data-verdict") == "partial"
+
+
 def test_hints_one_at_a_time(page: Any, sites: dict[str, Path]) -> None:
     page.goto(url(sites["edge"], "practice.html"))
     article = find(page, "edge-code")

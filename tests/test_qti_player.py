@@ -166,3 +166,37 @@ def test_a_rubric_rendered_from_markdown_renders_in_the_real_player(qti_player: 
     assert r["identifier"] == "r5" and r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (r, proc.stdout)
     assert not r["scorable"]
     assert proc.returncode == 0
+
+
+#: Pairs that share a match (Moodle's "Classify the animals"): one target per distinct match, which
+#: several prompts take (matchMax 0); with matchMax 1 the player lets a learner give "mammal" to one
+#: prompt only, and its drag of the key falls back to the API (uiFailed, WARN).
+SHARED_MATCH = """\
+id: classify
+type: matching
+stem: Classify the animals.
+points: 2
+pairs:
+  - {prompt: frog, match: amphibian}
+  - {prompt: cat, match: mammal}
+  - {prompt: newt, match: amphibian}
+  - {prompt: dog, match: mammal}
+distractors: [insect]
+"""
+
+
+@pytest.mark.consumer
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_a_match_several_prompts_share_scores_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "classify.yaml").write_text(SHARED_MATCH, encoding="utf-8")
+    bank = load_bank(bank_dir)
+    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    [r] = report["results"]
+    assert r["identifier"] == "classify" and r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (r, proc.stdout)
+    assert r["correctResponse"]["RESPONSE"] == ["P1 M1", "P2 M2", "P3 M1", "P4 M2"]
+    assert r["scorable"] and not r["uiFailed"], r  # the key entered with real drags: M1 and M2 each taken twice
+    assert float(r["correctScore"]) == 2 == r["expectedMax"], r["correctScore"]
+    assert float(r["wrongScore"]) == 0, (r["wrongResponse"], r["wrongScore"])
+    assert proc.returncode == 0
