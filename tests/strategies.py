@@ -43,6 +43,7 @@ import yaml
 import yaml_rs
 from hypothesis import strategies as st
 
+from itembank.model import shown_alike
 from itembank.rules import is_blank
 
 # --- the pieces of text ---------------------------------------------------------------------------
@@ -384,11 +385,16 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
     elif t == "matching":
         n = draw(st.integers(2, 4))
         prompts = draw(_distinct(inline_text(1, 3), n, n))
-        matches = draw(_distinct(inline_text(1, 3), n, n))
+        # Sometimes fewer distinct matches than prompts: pairs that share a match ("cat → mammal,
+        # dog → mammal"), each distinct match one target of every export, taken by several prompts.
+        k = draw(st.integers(2, n)) if n > 2 and draw(st.booleans()) else n
+        distinct = draw(_distinct(inline_text(1, 3), k, k))
+        matches = distinct + [draw(st.sampled_from(distinct)) for _ in range(n - k)]
+        matches = draw(st.permutations(matches))
         item["pairs"] = [{"prompt": p, "match": m} for p, m in zip(prompts, matches)]
         if draw(st.booleans()):
             extra = draw(inline_text(1, 2))
-            if extra.strip() not in {m.strip() for m in matches}:
+            if shown_alike(extra) not in {shown_alike(m) for m in matches}:
                 item["distractors"] = [extra]
     elif t == "ordering":
         n = draw(st.integers(3, 5))

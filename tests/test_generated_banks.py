@@ -32,10 +32,11 @@ from lxml import etree
 from conftest import SHARED, require
 from itembank import Bank, audit
 from itembank.errors import ItembankError
+from itembank.model import shown_alike
 from itembank.formats import ExportContext, ExportOptions, registry
 from itembank.render import Renderer
 from itembank.validate import check_bank
-from strategies import GeneratedBank, banks, inline_text, write_bank
+from strategies import GeneratedBank, banks, inline_text, items, write_bank
 from test_gift import read_gift
 
 os.environ.setdefault("ITEMBANK_XSD_DIR", str(SHARED / "xsd"))
@@ -65,6 +66,17 @@ def test_no_generated_text_shows_nothing() -> None:
         with pytest.raises((NoSuchExample, Unsatisfiable)):  # (Unsatisfiable: every draw was filtered out)
             find(inline_text(1, 3, pieces=st.just(blank)), lambda _text: True, settings=settings(database=None))
     assert find(inline_text(1, 3, pieces=st.sampled_from(("&nbsp;", "x"))), lambda text: "&nbsp;" in text, settings=settings(database=None))
+
+
+def test_the_generator_makes_matching_items_whose_pairs_share_a_match() -> None:
+    """Pairs may share a match (cat → mammal, dog → mammal): the generated banks that every format
+    exports hold such items too, next to items with a match per pair."""
+    def shared(item: dict) -> bool:
+        return len({shown_alike(p["match"]) for p in item["pairs"]}) < len(item["pairs"])
+
+    found = find(items("matching"), shared, settings=settings(database=None))
+    assert len(found["pairs"]) > len({shown_alike(p["match"]) for p in found["pairs"]}) >= 2
+    assert find(items("matching"), lambda item: not shared(item), settings=settings(database=None))
 
 
 @settings(max_examples=VALIDATED)
