@@ -22,6 +22,7 @@ from lxml import etree
 
 from conftest import SHARED, require
 from itembank import Bank, audit, export, load_bank
+from itembank.analysis.pipeline import random_guess_score
 from itembank.exporters.html.keys import matching_ids, scoring_key
 from itembank.exporters.markdown import matches_column
 from itembank.imports import run_import
@@ -78,6 +79,8 @@ def test_the_model_names_each_distinct_match_once(tmp_path: Path) -> None:
     # matches shown alike (runs of white space) are one target, as first written
     spaced = _bank(tmp_path, CLASSIFY.replace("{prompt: dog, match: mammal}", "{prompt: dog, match: '  mammal '}")).items[0]
     assert isinstance(spaced, MatchingItem) and spaced.targets == ("amphibian", "mammal") and spaced.target_of == (0, 1, 0, 1)
+    # Moodle's random guess score: one of the distinct answers its menus offer (amphibian, mammal, insect)
+    assert random_guess_score(spaced) == pytest.approx(1 / 3)
 
 
 def test_an_item_without_shared_matches_has_a_target_per_pair(all_types_bank: Bank) -> None:

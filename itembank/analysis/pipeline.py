@@ -171,7 +171,7 @@ def random_guess_score(item: AnyItem) -> float | None:
     if isinstance(item, TrueFalseItem):
         return 0.5
     if isinstance(item, MatchingItem):
-        return 1 / len({p.match for p in item.pairs} | set(item.distractors))
+        return 1 / len(set(item.targets) | set(item.distractors))  # each distinct answer once, as Moodle's menus offer them
     if item.type in ("short_answer", "numeric"):
         return 0.0
     return None
