@@ -452,7 +452,9 @@ def test_generated_banks_and_edits_check_the_same_with_the_cache(tmp_path_factor
         if kind == "replace-item":
             target.write_text(dump_yaml(item), encoding="utf-8")
         elif kind == "copy-file" and files:
-            shutil.copyfile(target, root / f"part-{999 - n:03d}.yaml")
+            copy = root / f"part-{999 - n:03d}.yaml"
+            if copy != target:  # an earlier copy drawn as the target and the same n: no file to copy it to
+                shutil.copyfile(target, copy)
         elif kind == "garbage":
             target.write_bytes(junk)
         elif kind == "drop-image":
