@@ -53,7 +53,7 @@ from lxml import etree
 from .errors import ItembankError
 from .forked import in_task_order, shared_out
 from .formats import ExportResult
-from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, placeholder_names, replace_placeholders
+from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, opaque_placeholders, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
 from .variants import PLACEHOLDER, expand, key
 
@@ -151,7 +151,16 @@ def _source_reading(element: etree._Element) -> str:
     character reference or a backslash escape decoded, code as written, tags as word breaks).  Read
     as typed, ``caf&eacute;`` would be the words "caf eacute", not the "café" of the text."""
     cells = ["".join(child.itertext()) for child in element] if len(element) else ["".join(element.itertext())]  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
-    return _spaced(" ".join(_html_text(pyromark.html(cell, options=MARKDOWN_OPTIONS)) for cell in cells if cell))
+    return _spaced(" ".join(_cell_text(cell) for cell in cells if cell))
+
+
+def _cell_text(cell: str) -> str:
+    """A cell's Markdown as the renderer reads it, a cloze placeholder read as a whole (its name's
+    underscores are no emphasis: :class:`itembank.model.OpaqueStem`) and shown as written."""
+    if "{{" not in cell:
+        return _html_text(pyromark.html(cell, options=MARKDOWN_OPTIONS))
+    opaque = opaque_placeholders(cell)
+    return opaque.restore(_html_text(pyromark.html(opaque.text, options=MARKDOWN_OPTIONS)))
 
 
 def found_in(needle: list[str], hay: str) -> bool:
@@ -185,7 +194,9 @@ def _is_plain(where: str) -> bool:
 def texts(item: AnyItem) -> Iterator[tuple[str, str]]:
     """(field, Markdown) of every text of an item an export must carry."""
     # A cloze's blanks become answer fields: the words around them must be there, checked below.
-    yield "stem", replace_placeholders(item.stem, lambda name: " ") if isinstance(item, ClozeItem) else item.stem
+    # Each blank stands as braces around a space, which Markdown reads as every exporter reads the
+    # token it puts there (itembank.model.OpaqueStem): the words around are those the output shows.
+    yield "stem", replace_placeholders(item.stem, lambda name: _STAND_IN) if isinstance(item, ClozeItem) else item.stem
     if item.rationale:
         yield "rationale", item.rationale
     for i, h in enumerate(item.hints):
@@ -669,7 +680,7 @@ def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
         return [piece] if _HAS_WORD.search(piece) else []
     segments = _TAG.split(markup)
     if blanks:
-        segments = [part for seg in segments for part in seg.split(_BLANK)]
+        segments = [part for seg in segments for part in seg.replace(_BLANK_MARK, _BLANK).split(_BLANK)]
     return [p for p in (seg.strip() for seg in segments) if p and _HAS_WORD.search(p)]
 
 
@@ -677,12 +688,18 @@ def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
 #: :func:`_shown_pieces` cuts a piece there.  A character that no word has, that Markdown reads as
 #: whitespace, as it reads the space the word-by-word reading puts there, and that no entity holds.
 _BLANK = "\f"
+#: What the audit puts where a cloze has a blank: braces, as around the token each exporter renders
+#: there (itembank.model.OpaqueStem), so that Markdown reads the text on either side as it reads it
+#: in the export (``{{_x}} and {{y_}}`` is no emphasis; ``_{{w}}_`` is); around a space for the
+#: word-by-word reading, around :data:`_BLANK` for the quick find.
+_STAND_IN = "{ }"
+_BLANK_MARK = "{" + _BLANK + "}"
 
 
 def _cloze_stem_pieces(renderer: Renderer, stem: str, text: str) -> list[str]:
     """The pieces of a cloze stem, cut at its blanks; ``text`` is the stem as the word-by-word
-    reading has it (blanks as spaces)."""
-    marked = replace_placeholders(stem, lambda name: _BLANK)
+    reading has it (:func:`texts`)."""
+    marked = replace_placeholders(stem, lambda name: _BLANK_MARK)
     # The pieces must hold the words read word by word: if the marks changed what Markdown makes of
     # the stem (a rare layout: a blank alone on a line...), its pieces are looked for as they stand.
     return _shown_pieces(renderer, marked if renderer.words(marked) == renderer.words(text) else text)
@@ -1090,10 +1107,18 @@ def _moodle_question(q: etree._Element) -> Iterator[tuple[str, str]]:
         yield ident, etree.tostring(q, encoding="unicode")
 
 
+_CANVAS_QUESTION = re.compile(r"<presentation>\s*<material>\s*<mattext\b[^>]*>([^<]*)</mattext>")
+
+
 def _fields(fmt: str, item: AnyItem, text: str) -> int | None:
     """How many answer fields a cloze's output made (None: the format makes none to count)."""
     if fmt in ("qti21", "qti30"):
         return len(re.findall(r'<(?:qti-)?(?:text-entry|inline-choice|textEntry|inlineChoice)(?:-interaction|Interaction)\b', text))
+    if fmt == "canvas":
+        # Canvas makes a field of each [name] of the question text (the first material, HTML as text).
+        m = _CANVAS_QUESTION.search(text)
+        question = html.unescape(m.group(1)) if m else ""
+        return sum(question.count(f"[{b.name}]") for b in item.blanks) if isinstance(item, ClozeItem) else None
     if fmt == "moodle":
         return len(re.findall(r"\{\d+:(?:SHORTANSWER|SA|MW|SHORTANSWER_C|SAC|MWC|NUMERICAL|NM|MULTICHOICE|MC|MULTICHOICE_S|MCS|MULTICHOICE_V|MCV|MULTICHOICE_H|MCH)[^:]*:", html.unescape(text)))
     return None

@@ -7,6 +7,8 @@ so exporters never need to know the file format's defaults.
 
 from __future__ import annotations
 
+import html as _html
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
@@ -342,6 +344,75 @@ def replace_placeholders(text: str, replace: Callable[[str], str]) -> str:
 def split_at_placeholders(text: str) -> list[str]:
     """``[text, name, text, name, ..., text]``: the text between placeholders and their names."""
     return PLACEHOLDER.split(text)
+
+
+#: Where the marks of :class:`OpaqueStem` are taken from: Unicode's private use areas (Markdown reads
+#: their characters as letters of no script: no syntax, no entity, no case).
+_PRIVATE = (range(0xE000, 0xF900), range(0xF0000, 0xFFFFE), range(0x100000, 0x10FFFE))
+
+
+@dataclass(frozen=True, slots=True)
+class OpaqueStem:
+    """A cloze stem whose placeholders Markdown cannot touch, for an exporter that renders it.
+
+    A blank's name may hold underscores (``{{_a_}}``, ``{{_x}} ... {{y_}}``, ``{{a_b_c}}``), which
+    Markdown reads as emphasis: rendered as written, a placeholder can lose its underscores to an
+    ``<em>`` or be cut in two by one, and no format then finds it.  :attr:`text` is the stem with each
+    placeholder replaced by a token ``{<open>N<close>}``: the braces keep what Markdown makes of the
+    characters on either side (a placeholder starts and ends with a brace too), and ``open`` and
+    ``close`` are two private-use characters that neither the stem nor a character reference in it
+    holds, so a token in the rendered text is always one of ours.  An exporter renders :attr:`text`,
+    puts its answer field where :meth:`split` finds a token, and gives a token in code back as the
+    placeholder as written (:meth:`restore`).
+    """
+
+    text: str
+    names: tuple[str, ...]  # the blank of each token, by its number
+    written: tuple[str, ...]  # each placeholder as written (``{{ name }}``)
+    pattern: re.Pattern[str]  # a token; group 1: its number
+
+    def split(self, text: str) -> list[str]:
+        """``[text, name, text, name, ..., text]``: rendered ``text`` cut at its tokens."""
+        pieces = self.pattern.split(text)
+        for i in range(1, len(pieces), 2):
+            pieces[i] = self.names[int(pieces[i])]
+        return pieces
+
+    def has_token(self, text: str) -> bool:
+        return self.pattern.search(text) is not None
+
+    def replace(self, text: str, replace: Callable[[str], str]) -> str:
+        """Rendered ``text`` with each token replaced by ``replace(name)``."""
+        return self.pattern.sub(lambda m: replace(self.names[int(m.group(1))]), text)
+
+    def restore(self, text: str) -> str:
+        """``text`` with each token given back as the placeholder as written (a token in code: code)."""
+        return self.pattern.sub(lambda m: self.written[int(m.group(1))], text)
+
+
+def opaque_placeholders(text: str, after: Callable[[str], str] | None = None) -> OpaqueStem:
+    """``text`` with its placeholders as tokens Markdown cannot touch (:class:`OpaqueStem`);
+    ``after(name)``, when given, is Markdown put right after each token (a list of choices...)."""
+    seen = set(text)
+    if "&" in text:
+        seen |= set(_html.unescape(text))
+    if after is not None:
+        seen |= {c for m in PLACEHOLDER.finditer(text) for c in after(m.group(1))}
+    marks = [chr(c) for c in itertools.islice((c for r in _PRIVATE for c in r if chr(c) not in seen), 2)]
+    if len(marks) < 2:
+        raise ValueError("the text holds every private-use character: no mark is left to keep its cloze placeholders apart")
+    open_, close = marks
+    names: list[str] = []
+    written: list[str] = []
+
+    def token(m: re.Match[str]) -> str:
+        names.append(m.group(1))
+        written.append(m.group(0))
+        return "{" + open_ + str(len(names) - 1) + close + "}" + (after(m.group(1)) if after is not None else "")
+
+    opaque = PLACEHOLDER.sub(token, text)
+    pattern = re.compile("\\{" + re.escape(open_) + "(\\d+)" + re.escape(close) + "\\}")
+    return OpaqueStem(opaque, tuple(names), tuple(written), pattern)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 import pyromark
 
 from .calculated_rules import calculated
-from .model import BankConfig, as_written, placeholder_names, shown_alike
+from .model import BankConfig, as_written, opaque_placeholders, placeholder_names, shown_alike
 from .moodle_grades import MAX_CORRECT, moodle_fractions
 from .render import local_image
 
@@ -318,7 +318,14 @@ _NO_FIELD_IN = {"Code": "inline code", "InlineMath": "math", "DisplayMath": "mat
 
 def _unreachable_blanks(stem: str) -> Iterator[tuple[str, str]]:
     """(name, where) of each placeholder of a cloze stem that Markdown puts where no format can put
-    an answer field: in code, in math, in an image's description or address, in a link."""
+    an answer field: in code, in math, in an image's description or address, in a link.  The stem is
+    read with its placeholders as tokens Markdown cannot touch, as every exporter renders it (a
+    name's underscores are no emphasis that could hide a placeholder from this rule)."""
+    opaque = opaque_placeholders(stem)
+
+    def placeholder_names(text: str) -> list[str]:
+        return opaque.split(text)[1::2]
+
     inside: list[str] = []  # what each open element makes of its text ("" : nothing special)
     pending: list[str] = []  # consecutive text events (a text may come in several)
 
@@ -328,7 +335,7 @@ def _unreachable_blanks(stem: str) -> Iterator[tuple[str, str]]:
             yield from ((name, where) for name in placeholder_names("".join(pending)))
         pending.clear()
 
-    events: list[Any] = list(pyromark.events(stem, options=_MD_OPTIONS))  # (typed by pyromark as a union of literals)
+    events: list[Any] = list(pyromark.events(opaque.text, options=_MD_OPTIONS))  # (typed by pyromark as a union of literals)
     for event in events:
         if isinstance(event, dict) and "Text" in event:
             pending.append(str(event["Text"]))

@@ -296,10 +296,23 @@ def _choice(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+#: Blank names Markdown would read as emphasis (or cut in two) if an exporter rendered them as written.
+UNDERSCORE_NAMES = ("_a_", "__a__", "_x", "y_", "a_b_c", "_", "__", "___", "_-_", "a__b", "_1_", "A_", "x-_-y")
+
+
+def blank_names() -> st.SearchStrategy[str]:
+    """Every blank name the item format allows (``itembank.model.PLACEHOLDER``), underscores often."""
+    return st.one_of(
+        st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,31}", fullmatch=True),
+        st.from_regex(r"[_a][_a-]{0,5}", fullmatch=True),
+        st.sampled_from(UNDERSCORE_NAMES),
+    )
+
+
 @st.composite
 def _cloze(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
     n = draw(st.integers(1, 4))
-    names = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True), min_size=n, max_size=n, unique=True))
+    names = draw(st.lists(blank_names(), min_size=n, max_size=n, unique=True))
     blanks: dict[str, Any] = {}
     parts: list[str] = []
     for name in names:
@@ -315,18 +328,23 @@ def _cloze(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
         if draw(st.integers(0, 2)) == 0:
             blank["feedback"] = draw(inline_text(1, 3))
         blanks[name] = blank
-        # Where the blank stands: after inline code, next to math, in emphasis, in a list, in prose.
-        before = draw(st.sampled_from(("", "`df.` ", "$\\bar{x}$ = ", "call `f(x)`", "**", "the ", "$N\\!\\left(0, 1\\right)$ ")))
-        after = draw(st.sampled_from(("", " `()`", " $\\sigma$", "**" if before == "**" else "", ", then", " & more")))
-        if before == "**" and after != "**":
-            before = ""
+        # Where the blank stands: after inline code, next to math, in emphasis (around it or beside
+        # it: a name's underscores must pair with none of it), in a list, a table, a heading, in prose.
+        before = draw(st.sampled_from(("", "`df.` ", "$\\bar{x}$ = ", "call `f(x)`", "**", "*", "_", "the ", "$N\\!\\left(0, 1\\right)$ ",
+                                       "*so* ", "_so_ ", "__so__ ", "a_b ")))
+        wrap = before if before in ("**", "*", "_") else ""
+        after = wrap or draw(st.sampled_from(("", " `()`", " $\\sigma$", ", then", " & more", " *so*", " _so_", " __so__", " a_b")))
         placeholder = "{{" + name + "}}" if draw(st.integers(0, 4)) else "{{ " + name + " }}"
         parts.append(draw(inline_text(0, 2)) + " " + before + placeholder + after)
-    layout = draw(st.sampled_from(("prose", "list", "paragraphs")))
+    layout = draw(st.sampled_from(("prose", "list", "paragraphs", "table", "heading")))
     if layout == "list":
         stem = draw(inline_text(1, 2)) + "\n\n" + "\n".join(f"- {p.strip()}" for p in parts)
     elif layout == "paragraphs":
         stem = "\n\n".join(p.strip() for p in parts)
+    elif layout == "table":
+        stem = draw(inline_text(1, 2)) + "\n\n| part | blank |\n|---|---|\n" + "\n".join(f"| {k} | {p.strip()} |" for k, p in enumerate(parts, 1))
+    elif layout == "heading":
+        stem = "## " + parts[0].strip() + ("\n\n" + " ".join(p.strip() for p in parts[1:]) if parts[1:] else "")
     else:
         stem = " ".join(p.strip() for p in parts)
     if draw(st.booleans()):

@@ -888,3 +888,79 @@ def test_the_canvas_audit_searches_one_copy_only_where_the_copies_are_the_same_t
     for member in holders:
         lost = dataclasses.replace(result, data=None, files={**files, member: files[member].replace(hint, b"Zzzzq")})
         assert audit.audit("canvas", all_types_bank, lost, r) == [f"[{item.id}] hints[0] is not in the output and no note says why: {item.hints[0][:60]!r}"], member
+
+
+# --- a blank's name that Markdown would read as emphasis -------------------------------------------
+
+_EMPHASIS_NAMES = """\
+items:
+- id: one
+  type: cloze
+  stem: "The {{_a_}} value."
+  blanks:
+    _a_: {answers: [x]}
+- id: two
+  type: cloze
+  stem: "Both {{_x}} and {{y_}} here, *so* {{__a__}} _and_ **{{a_b_c}}** or _{{w}}_."
+  blanks:
+    _x: {answers: [x]}
+    y_: {choices: [p, q], correct: p}
+    __a__: {number: 3}
+    a_b_c: {answers: [x]}
+    w: {answers: [x]}
+- id: three
+  type: cloze
+  stem: |
+    ## Part {{_h_}} of it
+
+    | name | value |
+    |---|---|
+    | {{_t}} | {{u_}} |
+
+    - first {{_l}}
+    - then {{l_}}
+
+    `code {{x}}` stays code, and {{_}} after it.
+  blanks:
+    _h_: {answers: [x]}
+    _t: {answers: [x]}
+    u_: {answers: [x]}
+    _l: {answers: [x]}
+    l_: {answers: [x]}
+    _: {answers: [x]}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30", "canvas", "moodle", "html", "markdown", "xlsx"])
+def test_blank_names_with_underscores_export_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """{{_a_}}, {{_x}} ... {{y_}}: Markdown read the underscores as emphasis, so QTI lost the
+    placeholder (the audit refused a valid bank: exit 1), HTML skipped the items as 'inside code',
+    Canvas wrote [<em>x] and [y</em>] silently.  Each blank is now one answer field in every format."""
+    from click.testing import CliRunner
+
+    from itembank.cli import main
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "c.yaml").write_text(_EMPHASIS_NAMES.replace("`code {{x}}` stays code", "`code` stays code"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["export", fmt, "--bank", str(bank), "-o", str(tmp_path / "out"), "--no-cache", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.output, result.output
+    if fmt == "html":
+        import lxml.html
+
+        doc = lxml.html.document_fromstring((tmp_path / "out" / "practice.html").read_text(encoding="utf-8"))
+        for item_id, names in {"one": ["_a_"], "two": ["_x", "y_", "__a__", "a_b_c", "w"], "three": ["_h_", "_t", "u_", "_l", "l_", "_"]}.items():
+            fields = doc.xpath(f'//article[@data-item="{item_id}"]//*[self::input or self::select]/@data-blank')
+            assert fields == names, item_id
+
+
+def test_a_placeholder_in_code_stays_as_written_with_underscores() -> None:
+    """A token in code is given back as the placeholder as written (the name's underscores, its spaces)."""
+    stem = "Run `f({{ _x_ }})` then {{_y}} and {{ z_ }}."
+    item = ClozeItem(id="cz", type="cloze", location=SourceRef("x.yaml"), stem=stem,
+                     blanks=tuple(Blank(name=n, kind="text", answers=("a",)) for n in ("_y", "z_")))
+    for fmt in PROFILES:
+        root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+        assert len(local(root, "textEntryInteraction")) == 2
+        assert [c.text for c in local(root, "code")] == ["f({{ _x_ }})"]

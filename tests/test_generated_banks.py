@@ -23,6 +23,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import lxml.html
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
@@ -32,7 +33,7 @@ from lxml import etree
 from conftest import SHARED, require
 from itembank import Bank, audit
 from itembank.errors import ItembankError
-from itembank.model import shown_alike
+from itembank.model import ClozeItem, shown_alike
 from itembank.formats import ExportContext, ExportOptions, registry
 from itembank.render import Renderer
 from itembank.validate import check_bank
@@ -164,6 +165,42 @@ def test_every_format_exports_generated_calculated_items_or_says_why(tmp_path_fa
             if not expand:
                 _read_back(fmt, bank, result)
             assert audit.audit(fmt, bank, result, renderer) == [], (fmt, expand)
+
+
+_PLACEHOLDER_TROUBLE = re.compile(r"placeholder|did not survive|only inside code|private-use")
+
+
+@settings(max_examples=EXAMPLES * 4)
+@given(generated=banks(min_items=3, max_items=5, types_from=("cloze",)))
+def test_every_valid_blank_name_gives_one_answer_field_per_blank_in_every_format(tmp_path_factory, generated) -> None:
+    """Cloze items whose blanks have any name the format allows (``_a_``, ``{{_x}} ... {{y_}}``,
+    ``a_b_c``: underscores Markdown would read as emphasis) in any Markdown around them (emphasis
+    around and beside, lists, tables, headings, code, math): every format writes every item (GIFT,
+    which has no cloze, says why) with one answer field per blank, as the audit counts them (QTI's
+    interactions, Moodle's embedded answers, Canvas's [name]s), and the HTML pages one input per blank."""
+    if not _xsd_ready():
+        require(False, "official XML schemas (../shared/xsd)")
+    bank = load(generated, tmp_path_factory.mktemp("bank"))
+    renderer = Renderer()
+    for fmt, exporter in registry().items():
+        result = exporter.export(bank, ExportContext(renderer=renderer, options=ExportOptions(check=fmt in CHECKED), tool_version="test"))
+        if fmt == "gift":
+            assert {reason for _, reason in result.skipped} == {"GIFT has no cloze question type (use the Moodle XML export)"}
+            continue
+        # Skipped only for what the format cannot say of a blank's content (Moodle: an image in its
+        # feedback, an answer ending in a backslash), never for where or how its placeholder stands.
+        assert not [s for s in result.skipped if _PLACEHOLDER_TROUBLE.search(s[1])], (fmt, result.skipped)
+        _read_back(fmt, bank, result)
+        assert audit.audit(fmt, bank, result, renderer) == [], fmt
+        if fmt == "html":
+            skipped = {item_id for item_id, _ in result.skipped}
+            pages = [lxml.html.document_fromstring(data.decode("utf-8")) for name, data in sorted((result.files or {}).items()) if name.endswith(".html")]
+            for item in bank.items:
+                assert isinstance(item, ClozeItem)
+                if item.id in skipped:
+                    continue
+                fields = [f.get("data-blank") for doc in pages for f in doc.xpath(f'//article[@data-item="{item.id}"]//*[self::input or self::select][@data-blank]')]
+                assert sorted(fields) == sorted(b.name for b in item.blanks), (item.id, item.stem)
 
 
 # --- the real QTI player, on every generated item ----------------------------------------------------

@@ -86,6 +86,10 @@ _BESIDE = [
     ("[go](https://example.org/{{m}}) and {{n}}", [("m", "the address or title of a link")]),
     ("![x {{m}}](https://example.org/p.png \"{{n}}\")", [("n", "the address or title of an image"), ("m", "an image's description")]),
     ("[**{{m}}**](https://example.org) and {{n}}", [("m", "a link's text")]),
+    # Names whose underscores Markdown would read as emphasis: read whole, as every exporter reads them.
+    ("{{_x}} and {{y_}} in prose, {{_a_}} too.", []),
+    ("[go {{_x}} and {{y_}}](https://example.org)", [("_x", "a link's text"), ("y_", "a link's text")]),
+    ("`f({{_x}}, {{y_}})` and {{a_b_c}}", [("_x", "inline code"), ("y_", "inline code")]),
 ]
 
 

@@ -25,7 +25,7 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
-    replace_placeholders,
+    opaque_placeholders,
 )
 from itembank.render import escape, literal
 from itembank.variants import key
@@ -362,10 +362,10 @@ class ItemBuilder:
         if len({b.points for b in item.blanks}) > 1:
             self.notes.append(f"[{item.id}] blank weights differ: Canvas splits the points equally between blanks")
 
-        def placeholder(name: str) -> str:
-            return f"[{name}]" + (f" ({shown_choices[name]})" if name in shown_choices else "")
-
-        stem = self.html.block(replace_placeholders(item.stem, placeholder))
+        # The placeholders as tokens Markdown cannot touch (a blank named _a_ is no emphasis, nor are
+        # [_x] ... [y_]), each followed by its choices as Markdown; Canvas's [name] goes in after.
+        opaque = opaque_placeholders(item.stem, lambda name: f" ({shown_choices[name]})" if name in shown_choices else "")
+        stem = opaque.replace(self.html.block(opaque.text), lambda name: f"[{name}]")
         ids = answer_ids(item, sum(len(a[1]) for a in answers))
         el, pres, resp = self._skeleton(item, ident, canvas_type, ids, stem)
         it = iter(ids)

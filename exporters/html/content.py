@@ -17,7 +17,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from itembank.errors import ItembankError
-from itembank.model import PLACEHOLDER, Blank, ClozeItem
+from itembank.model import Blank, ClozeItem, OpaqueStem, opaque_placeholders
 from itembank.render import Renderer, local_image, math_spans
 
 from ..kit.mathml import unescape_text
@@ -118,22 +118,34 @@ class HtmlText:
 
     def _make_cloze(self, item: ClozeItem, dom_id: str) -> tuple[Markup, frozenset[str]]:
         placed: set[str] = set()
-        root = copy.copy(self.renderer.tree(item.stem))  # lxml's __copy__ is a deep copy in C
+        # The placeholders as tokens Markdown cannot touch (a blank named _a_ is no emphasis).
+        opaque = opaque_placeholders(item.stem)
+        root = copy.copy(self.renderer.tree(opaque.text))  # lxml's __copy__ is a deep copy in C
         self._rework(root)
         numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
         for node in list(root.iter()):
             if not isinstance(node.tag, str):
                 continue
+            for attr in node.attrib:
+                value = node.get(attr, "")
+                if opaque.has_token(value):
+                    node.set(attr, opaque.restore(value))
             outer_literal = any(a.tag in _LITERAL for a in node.iterancestors())
-            if node.text and not outer_literal and node.tag not in _LITERAL and PLACEHOLDER.search(node.text):
-                text, node.text = node.text, None
-                self._splice(node, None, text, item, dom_id, numbers, placed)
+            if node.text and opaque.has_token(node.text):
+                if outer_literal or node.tag in _LITERAL:  # a placeholder in code stays code
+                    node.text = opaque.restore(node.text)
+                else:
+                    text, node.text = node.text, None
+                    self._splice(node, None, text, item, dom_id, numbers, placed, opaque)
             # A tail lies outside its element: after `code`, a blank is a blank.
-            if node is not root and node.tail and not outer_literal and PLACEHOLDER.search(node.tail):
+            if node is not root and node.tail and opaque.has_token(node.tail):
+                if outer_literal:
+                    node.tail = opaque.restore(node.tail)
+                    continue
                 parent = node.getparent()
                 text, node.tail = node.tail, None
                 assert parent is not None
-                self._splice(parent, node, text, item, dom_id, numbers, placed)
+                self._splice(parent, node, text, item, dom_id, numbers, placed, opaque)
         return Markup(_serialize_children(root)), frozenset(placed)
 
     # -- internals -------------------------------------------------------------------------------
@@ -169,10 +181,10 @@ class HtmlText:
             img.set("src", f"{MEDIA_DIR}/{quote(ref)}")
 
     def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, dom_id: str,
-                numbers: dict[str, int], placed: set[str]) -> None:
+                numbers: dict[str, int], placed: set[str], opaque: OpaqueStem) -> None:
         pos = 0 if after is None else parent.index(after) + 1
         last = after
-        for i, piece in enumerate(PLACEHOLDER.split(text)):
+        for i, piece in enumerate(opaque.split(text)):
             if i % 2 == 0:
                 if last is None:
                     parent.text = (parent.text or "") + piece

@@ -31,7 +31,7 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
-    replace_placeholders,
+    opaque_placeholders,
 )
 
 from ..kit import pieces
@@ -60,9 +60,6 @@ if TYPE_CHECKING:
 
 XML_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 DEFAULT_PENALTY = "0.3333333"  # Moodle's default for multiple tries (interactive behaviour)
-# Private-use characters stand in for the cloze blanks while the stem goes through Markdown.
-_TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"
-_TOKEN = re.compile(f"{_TOKEN_OPEN}(\\d+){_TOKEN_CLOSE}")
 #: Moodle question type per item type.
 QTYPES: dict[str, str] = {
     "multiple_choice": "multichoice",
@@ -499,23 +496,19 @@ def shortanswer_literal(answer: str) -> str:
 
 def cloze_text(item: ClozeItem, mh: MoodleHtml) -> Html:
     """The stem with each ``{{name}}`` replaced by Moodle's embedded answer ``{weight:TYPE:...}``."""
-    if _TOKEN_OPEN in item.stem or _TOKEN_CLOSE in item.stem:
-        raise ItemSkipped("the stem holds a private-use character (U+E000/U+E001) the exporter needs")
-    names: list[str] = []
-
-    def to_token(name: str) -> str:
-        names.append(name)
-        return f"{_TOKEN_OPEN}{len(names) - 1}{_TOKEN_CLOSE}"
-
-    stem = mh.block(replace_placeholders(item.stem, to_token))
+    # The placeholders as tokens Markdown cannot touch (a blank named _a_ is no emphasis).
+    opaque = opaque_placeholders(item.stem)
+    stem = mh.block(opaque.text)
     weights = cloze_weights(item)
     # A literal "{" in the text could be read as an embedded answer (or as Moodle's own "{#1}"):
-    # as an entity it shows the same and parses as text.
-    text = stem.text.replace("{", "&#123;")
-    codes = {str(i): embedded_answer(item.blank(name), weights[name], mh) for i, name in enumerate(names)}
-    if len(codes) != len(item.blanks) or any(t not in codes for t in _TOKEN.findall(text)) or len(_TOKEN.findall(text)) != len(codes):
+    # as an entity it shows the same and parses as text (the tokens' braces first go with them).
+    pieces = opaque.split(stem.text)
+    names = pieces[1::2]
+    if sorted(names) != sorted(b.name for b in item.blanks):
         raise ItemSkipped("a blank's placeholder did not survive Markdown rendering (is it inside a link or image?)")
-    return Html(_TOKEN.sub(lambda m: codes[m.group(1)], text), stem.images)
+    codes = {b.name: embedded_answer(b, weights[b.name], mh) for b in item.blanks}
+    text = "".join(piece.replace("{", "&#123;") if i % 2 == 0 else codes[piece] for i, piece in enumerate(pieces))
+    return Html(text, stem.images)
 
 
 def cloze_marks_changed(bank: Bank, result: ExportResult) -> list[str]:

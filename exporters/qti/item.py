@@ -26,9 +26,9 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
-    has_placeholder,
+    OpaqueStem,
     markdown_texts,
-    split_at_placeholders,
+    opaque_placeholders,
 )
 from itembank.render import Renderer
 
@@ -496,8 +496,10 @@ class ItemBuilder:
             # points, to 12 significant digits when the share has no short decimal.
             self._blank_declaration(blank, idents[blank.name], share if exact else float(number_text(share, significant=12)))
         holder = etree.Element("div")
-        self.body_writer.into(holder, item.stem)
-        self._replace_placeholders(holder, item, idents)
+        # The placeholders as tokens Markdown cannot touch (a blank named _a_ is no emphasis).
+        opaque = opaque_placeholders(item.stem)
+        self.body_writer.into(holder, opaque.text)
+        self._replace_placeholders(holder, item, idents, opaque)
         for block in list(holder):
             self.body.append(block)
         for blank, weight in zip(item.blanks, weights):
@@ -577,27 +579,39 @@ class ItemBuilder:
             self.var(multiple, "FEEDBACK")
             self.base(multiple, "identifier", value)
 
-    def _replace_placeholders(self, holder: etree._Element, item: ClozeItem, idents: dict[str, str]) -> None:
-        """Split text nodes at {{name}} and insert the blank's inline interaction there."""
+    def _replace_placeholders(self, holder: etree._Element, item: ClozeItem, idents: dict[str, str], opaque: OpaqueStem) -> None:
+        """Split text nodes at the placeholders' tokens and insert the blank's inline interaction there;
+        a token in code (or an attribute) is given back as the placeholder as written."""
         for node in list(holder.iter()):
             if not isinstance(node.tag, str):
                 continue
+            for attr in node.attrib:
+                value = node.get(attr, "")
+                if opaque.has_token(value):
+                    node.set(attr, opaque.restore(value))
             # Inside code a {{name}} is code; the text after a code element (its tail) is prose again:
             # ``call `df.` {{method}}`` puts the blank in the tail of <code>.
             below_code = any(etree.QName(a).localname in ("pre", "code") for a in node.iterancestors())
-            if node.text and has_placeholder(node.text) and not below_code and etree.QName(node).localname not in ("pre", "code"):
-                text, node.text = node.text, None
-                self._splice(node, None, text, item, idents)
-            if node is not holder and node.tail and has_placeholder(node.tail) and not below_code:
+            in_code = below_code or etree.QName(node).localname in ("pre", "code")
+            if node.text and opaque.has_token(node.text):
+                if in_code:
+                    node.text = opaque.restore(node.text)
+                else:
+                    text, node.text = node.text, None
+                    self._splice(node, None, text, item, idents, opaque)
+            if node is not holder and node.tail and opaque.has_token(node.tail):
+                if below_code:
+                    node.tail = opaque.restore(node.tail)
+                    continue
                 parent = node.getparent()
                 assert parent is not None  # node is below holder
                 text, node.tail = node.tail, None
-                self._splice(parent, node, text, item, idents)
+                self._splice(parent, node, text, item, idents, opaque)
 
-    def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, idents: dict[str, str]) -> None:
+    def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, idents: dict[str, str], opaque: OpaqueStem) -> None:
         pos = 0 if after is None else parent.index(after) + 1
         last: etree._Element | None = after
-        pieces = split_at_placeholders(text)
+        pieces = opaque.split(text)
         # pieces alternates: text, name, text, name, ..., text
         for i, piece in enumerate(pieces):
             if i % 2 == 0:
