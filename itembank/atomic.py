@@ -35,16 +35,18 @@ def write_file_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_result(result: ExportResult, path: Path, *, bank_root: Path | None = None) -> None:
+def write_result(result: ExportResult, path: Path, *, bank_root: Path | None = None, force: bool = False) -> None:
     """Write one export's output, replacing only what itembank owns (``itembank.output``).
 
-    With ``bank_root``, an output inside the bank (or holding it) is refused.
+    With ``bank_root``, an output inside the bank (or holding it) is refused.  ``force``: a one-file
+    output replaces whatever file is at ``path`` (a folder output is never forced).
     """
-    from .output import check_target, write_file_owned, write_tree_owned
+    from .output import check_target, marked_zip, write_file_owned, write_tree_owned
 
     if result.files is not None:
         write_tree_owned(check_target(path, bank_root, folder=True), result.files)
     elif result.data is not None:
-        write_file_owned(check_target(path, bank_root, folder=False), result.data)
+        # A zip carries itembank's mark as its comment (output.owned_file): a later export may replace it.
+        write_file_owned(check_target(path, bank_root, folder=False, force=force), marked_zip(result.data))
     else:
         raise ItembankError("exporter produced no output")

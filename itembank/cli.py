@@ -237,7 +237,8 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @_export_options
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes the export may use (default: the usable cores; 1: this process only). The output is the same.")
 @no_cache_option
-def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, jobs: int | None, **options: Any) -> None:
+@click.option("--force", is_flag=True, help="A one-file output replaces the file at -o even if itembank did not write it (without it, such a file is refused, exit 2).")
+def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None, form: str | None, jobs: int | None, force: bool, **options: Any) -> None:
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
     from .api import export as export_bank
     from .api import form_dir, select_bank, usable_cores
@@ -247,7 +248,7 @@ def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None
     loaded = select_bank(_load(bank), assessment, form)
     result = export_bank(loaded, fmt, jobs=jobs or usable_cores(), cache=_use_cache(), **options)
     target = output or form_dir("dist", loaded) / exporter.default_output
-    write_result(result, target, bank_root=bank)
+    write_result(result, target, bank_root=bank, force=force)
     _print_result(fmt, target, result)
 
 

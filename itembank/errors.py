@@ -22,7 +22,7 @@ class UsageError(ItembankError):
 
 class OutputRefused(UsageError):
     """An output path would replace or pollute what itembank does not own (a folder with other
-    files, the bank, a link): refused, nothing written."""
+    files, a file itembank did not write, the bank, a link): refused, nothing written."""
 
 
 class InvalidBank(ItembankError):

@@ -71,6 +71,16 @@ class ExportContext:
     fragments: Fragments | None = None
 
 
+# --- how a one-file output says it is itembank's (itembank.output.owned_file) -------------------------
+
+#: The comment a Moodle XML export writes first in its <quiz>: a later export may replace the file;
+#: any other file at an output path is refused (Moodle reads past comments).
+MOODLE_XML_MARK = b"<!-- Moodle XML export by itembank: a later itembank export may replace this file -->"
+#: The archive comment of every zip an export writes (QTI and Canvas packages, the review workbook):
+#: LMSs, Excel and LibreOffice ignore it, and a workbook saved by a reviewer no longer has it (theirs now).
+ZIP_MARK = b"itembank export: a later itembank export may replace this file"
+
+
 @dataclass
 class ExportResult:
     """What an exporter produced, and the account of every item: written (by type) or skipped (why)."""

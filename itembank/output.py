@@ -1,7 +1,7 @@
 """Where an export may write, and writing it there without ever destroying what it does not own.
 
 An export replaces only what it owns: a folder it created, or one holding nothing but its own
-previous output.  Every folder itembank writes (a ``--unzipped`` package, the Markdown print folder,
+previous output; a file it wrote before (marked as its own: :func:`owned_file`), or an empty one.  Every folder itembank writes (a ``--unzipped`` package, the Markdown print folder,
 ``dist/`` of a build) carries a manifest, :data:`MANIFEST` (one path a line), listing the files it wrote; a folder is
 owned when it is empty, or when its manifest lists every file in it (files in a sub-folder may
 instead be listed by that sub-folder's own manifest).  Anything else is refused with a message
@@ -14,12 +14,16 @@ failure part-way leaves the previous ``dist/`` exactly as it was.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import struct
 import tempfile
+import zipfile
 from pathlib import Path
 
 from .atomic import umask
 from .errors import OutputRefused
+from .formats import MOODLE_XML_MARK, ZIP_MARK
 from .sources import followed
 
 #: Visible on purpose (a build leaves no hidden files), and not ``.json`` (exports are).
@@ -44,8 +48,9 @@ def real_target(path: Path) -> Path:
     raise OutputRefused(f"refusing to write {path}: {where} a link loop (following its links never reaches a file or folder)")
 
 
-def check_target(path: Path, bank_root: Path | None, *, folder: bool, known: frozenset[str] = frozenset()) -> Path:
-    """Refuse an output path that lies in the bank or holds it; for a folder, one not owned.
+def check_target(path: Path, bank_root: Path | None, *, folder: bool, known: frozenset[str] = frozenset(), force: bool = False) -> Path:
+    """Refuse an output path that lies in the bank or holds it; for a folder, one not owned; for a
+    file, an existing one that is not itembank's (:func:`owned_file`), unless ``force``.
 
     Returns the absolute path to write to.
     """
@@ -76,7 +81,64 @@ def check_target(path: Path, bank_root: Path | None, *, folder: bool, known: fro
                 )
     elif target.is_dir():
         raise OutputRefused(f"{path} is a folder; this format writes one file (give a file name)")
+    elif not force and (target.exists() or target.is_symlink()) and not owned_file(target):
+        raise OutputRefused(
+            f"refusing to replace {path}: it is a file itembank did not write (an export replaces only its own "
+            f"previous output: a file it marked as its own, or one listed in the {MANIFEST} of its folder); "
+            f"choose another -o, or pass --force to replace it"
+        )
     return target
+
+
+#: How much of a file's start :func:`owned_file` reads for a text output's mark.
+_HEAD = 4096
+#: The marks of itembank's one-file text outputs, at their start: the Moodle XML comment, GIFT's first
+#: line, the JSON export's format and generator.
+_TEXT_MARKS = (
+    re.compile(rb"<\?xml [^>]*\?>\n<quiz>\n  " + re.escape(MOODLE_XML_MARK)),
+    re.compile(rb"// [^\n]*: Moodle GIFT export by itembank; "),
+    re.compile(rb'\{\s*"format": "itembank-[a-z-]+",\s*"generator": "itembank[ "]'),
+)
+
+
+def owned_file(path: Path) -> bool:
+    """Whether the file at ``path`` is itembank's own one-file output, which an export may replace:
+    empty (nothing to lose), listed in the manifest of its folder (``dist/`` of a build), or carrying
+    the mark its export wrote (:data:`itembank.formats.ZIP_MARK` as a zip's comment, a text output's
+    first line).  A file edited in another program may lose its mark (a workbook saved by Excel or
+    LibreOffice drops the zip comment): it is then the user's, and refused."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        if path.stat().st_size == 0:
+            return True
+        probe = path.parent
+        for _ in range(4):  # the manifest write_file_owned records it in (dist/assessments/NAME-A/...)
+            listed = _read_manifest(probe)
+            if listed is not None:
+                if path.relative_to(probe).as_posix() in listed:
+                    return True
+                break
+            if probe.parent == probe:
+                break
+            probe = probe.parent
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD)
+            if head.startswith(b"PK\x03\x04"):
+                with zipfile.ZipFile(fh) as z:
+                    return z.comment == ZIP_MARK
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return any(mark.match(head) for mark in _TEXT_MARKS)
+
+
+def marked_zip(data: bytes) -> bytes:
+    """A zip's bytes with :data:`~itembank.formats.ZIP_MARK` as its archive comment (a zip that has a
+    comment already, or is no zip, is returned as it is)."""
+    end = len(data) - 22  # the end of central directory record, when the zip has no comment
+    if end < 0 or data[:4] != b"PK\x03\x04" or data[end:end + 4] != b"PK\x05\x06" or data[-2:] != b"\0\0":
+        return data
+    return data[:-2] + struct.pack("<H", len(ZIP_MARK)) + ZIP_MARK
 
 
 def _read_manifest(folder: Path) -> set[str] | None:

@@ -199,3 +199,59 @@ def test_an_output_below_a_file_is_a_usage_error_that_names_the_file(project: Pa
     assert code == 2, out
     assert "notes.md is a file, not a folder" in out, out
     assert _snapshot(project) == before
+
+
+# --- one-file outputs: a file itembank did not write is never replaced --------------------------------
+
+#: Every format that writes one file, and a name a user might give it.
+ONE_FILE = [("moodle", "quiz.xml"), ("gift", "notes.txt"), ("xlsx", "review.xlsx"), ("json", "bank.json"),
+            ("qti21", "quiz.zip"), ("qti30", "quiz.zip"), ("canvas", "quiz.zip")]
+
+
+@pytest.mark.parametrize("fmt,name", ONE_FILE)
+def test_a_one_file_export_replaces_its_own_file_and_the_same_bank_gives_the_same_bytes(project: Path, fmt: str, name: str) -> None:
+    assert _run("export", fmt, "-o", name)[0] == 0
+    first = (project / name).read_bytes()
+    code, out = _run("export", fmt, "-o", name)
+    assert code == 0, out
+    assert (project / name).read_bytes() == first
+
+
+@pytest.mark.parametrize("fmt,name", ONE_FILE)
+@pytest.mark.parametrize("foreign", [b"my notes\n", b'<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n</quiz>\n', b"{\"format\": \"other\"}\n"])
+def test_a_one_file_export_refuses_a_file_itembank_did_not_write_and_leaves_it(project: Path, fmt: str, name: str, foreign: bytes) -> None:
+    """`itembank export gift -o notes.txt` replaced the user's notes: a file at -o is replaced only
+    when itembank wrote it (its mark) or with --force; otherwise exit 2, the file as it was."""
+    (project / name).write_bytes(foreign)
+    code, out = _run("export", fmt, "-o", name)
+    assert code == 2, out
+    assert f"refusing to replace {name}" in out and "itembank did not write" in out and "--force" in out, out
+    assert (project / name).read_bytes() == foreign
+    code, out = _run("export", fmt, "-o", name, "--force")
+    assert code == 0, out
+    assert (project / name).read_bytes() != foreign
+    assert _run("export", fmt, "-o", name)[0] == 0  # ours now
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "qti21", "canvas"])
+def test_a_zip_that_lost_its_mark_is_no_longer_ours(project: Path, fmt: str) -> None:
+    """A workbook a reviewer saved in Excel or LibreOffice (or a package rezipped) no longer carries
+    the zip comment itembank writes: it holds their work now, and is refused."""
+    import zipfile
+
+    assert _run("export", fmt, "-o", "out.zip")[0] == 0
+    with zipfile.ZipFile(project / "out.zip") as z:
+        members = [(i, z.read(i)) for i in z.infolist()]
+    with zipfile.ZipFile(project / "out.zip", "w") as z:
+        for info, data in members:
+            z.writestr(info, data)
+    saved = (project / "out.zip").read_bytes()
+    assert _run("export", fmt, "-o", "out.zip")[0] == 2
+    assert (project / "out.zip").read_bytes() == saved
+
+
+def test_an_empty_file_and_a_file_listed_in_a_manifest_may_be_replaced(project: Path) -> None:
+    (project / "empty.txt").write_bytes(b"")
+    assert _run("export", "gift", "-o", "empty.txt")[0] == 0
+    assert _run("build")[0] == 0
+    assert _run("export", "moodle", "-o", "dist/moodle.xml")[0] == 0

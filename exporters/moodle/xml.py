@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
+from itembank.formats import DELIVERY_STATUSES, MOODLE_XML_MARK, ExportContext, ExportResult
 from itembank.model import (
     CalculatedItem,
     AnyItem,
@@ -93,7 +93,7 @@ class MoodleXmlExporter:
         # so memory holds one question's tree at a time instead of the whole bank's, and the output
         # once (measured on 10,000 items: peak 326 MB with one document tree, 175 MB like this).
         out = io.BytesIO()
-        out.write(XML_HEADER + b"<quiz>\n")
+        out.write(XML_HEADER + b"<quiz>\n  " + MOODLE_XML_MARK + b"\n")  # the mark first: a later export may replace the file
         for comment, path, items in categories(bank):
             out.write(_serialize(etree.Comment(f" {_comment_safe(comment)} ")))
             out.write(_serialize(category_question(path)))
