@@ -327,11 +327,18 @@ def stats(bank: Path, as_json: bool) -> None:
         sys.exit(1)
 
 
+def _not_stdout(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``-o -``: no command writes to standard output (``export -o -`` neither): refused, not a file named ``-``."""
+    if value is not None and str(value) == "-":
+        raise click.BadParameter("'-' (standard output) is not supported: give a file name")
+    return value
+
+
 @main.command()
 @click.argument("item_type", metavar="TYPE", type=click.Choice(ITEM_TYPES))
 @click.argument("item_id", metavar="ID")
 @bank_option
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write (default: <bank>/<ID>.yaml).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), callback=_not_stdout, help="File to write (default: <bank>/<ID>.yaml; not '-').")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def new(item_type: str, item_id: str, bank: Path, output: Path | None, force: bool) -> None:
     """Write a valid skeleton item of TYPE with ID."""

@@ -47,6 +47,15 @@ def test_new_refuses_to_overwrite_and_bad_ids(tmp_path: Path) -> None:
     assert code == 2 and "must match" in out
 
 
+def test_new_refuses_dash_as_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`new TYPE ID -o -` wrote a file named '-' in the working folder: no command writes to
+    standard output, so '-' is refused (exit 2) and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("new", "flashcard", "card-1", "--bank", ".", "-o", "-")
+    assert code == 2 and "'-'" in out, out
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_usage_errors_exit_2() -> None:
     assert invoke("validate", "--format", "xml")[0] == 2
     assert invoke("validate", "/nonexistent/path")[0] == 2
