@@ -56,6 +56,17 @@ def test_new_refuses_dash_as_output(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_schema_help_names_every_schema() -> None:
+    """`schema --help` said '(item, bank or config)' though 'assessment' works too."""
+    from itembank.schema import SCHEMA_NAMES
+
+    code, out = invoke("schema", "--help")
+    assert code == 0
+    described = re.search(r"Print a JSON Schema \(([^)]*)\)", " ".join(out.split()))
+    assert described is not None, out
+    assert re.split(r", | or ", described.group(1)) == list(SCHEMA_NAMES)
+
+
 def test_usage_errors_exit_2() -> None:
     assert invoke("validate", "--format", "xml")[0] == 2
     assert invoke("validate", "/nonexistent/path")[0] == 2
