@@ -299,6 +299,40 @@ def test_the_readme_names_every_command_that_takes_no_bank() -> None:
         assert f"`{name}`" in sentence, f"{name} takes no --bank but the README says it does: {sentence}"
 
 
+def test_every_option_of_every_command_is_in_the_readme_command_table() -> None:
+    """Each command's row of the README's command table names every option of the command, each of
+    its spellings (``-o`` and ``--output``): ``review import --date`` and ``analyze --write``,
+    ``--dry-run`` and ``--date`` were missing.  ``--help`` is everywhere; ``--bank`` is the sentence
+    above the table (test_the_readme_names_every_command_that_takes_no_bank)."""
+    import click
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Command line", 1)[1].split("\n### ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `itembank")]
+
+    def commands(cmd: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        out = [(path, cmd)] if any(isinstance(p, click.Option) and p.name != "help" for p in cmd.params) or not isinstance(cmd, click.Group) else []
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                out += commands(sub, f"{path} {name}")
+        return out
+
+    missing = []
+    for path, cmd in commands(main, "itembank"):
+        head = rf"\| `{re.escape(path)} -" if isinstance(cmd, click.Group) else rf"\| `{re.escape(path)}(?=[ `])"  # a group's own options: `itembank --version`
+        row = next((r for r in rows if re.match(head, r)), None)
+        if row is None:
+            missing.append(f"{path}: no row")
+            continue
+        for param in cmd.params:
+            if not isinstance(param, click.Option) or param.name in ("help", "bank"):
+                continue
+            for spelling in [*param.opts, *param.secondary_opts]:
+                if not re.search(rf"(?<![\w-]){re.escape(spelling)}(?![\w-])", row):
+                    missing.append(f"{path} {spelling}")
+    assert missing == [], "not in the README's command table: " + ", ".join(missing)
+
+
 def test_no_rule_code_is_defined_twice_in_a_code_table() -> None:
     """A dict literal keeps the last of two equal keys without a word: two features once both took
     IB407, and the first rule's description vanished from RULES. Read every dict literal in the
