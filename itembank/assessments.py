@@ -41,7 +41,7 @@ from .positions import PositionIndex
 from .problems import Problem, json_path, problem
 from .schema import load_schema
 from .sources import read_document
-from .wording import plural
+from .wording import plural, quoted
 
 ASSESSMENTS_DIR = "assessments"
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -254,13 +254,13 @@ def _explain(err: ValidationError) -> Iterator[tuple[DataPath, str, bool]]:
     elif kw == "required":
         for name in err.validator_value:
             if isinstance(err.instance, dict) and name not in err.instance:
-                yield path, f"required field '{name}' is missing", False
+                yield path, f"required field {quoted(name)} is missing", False
     elif kw == "additionalProperties" and isinstance(err.instance, dict):
         allowed = sorted(err.schema.get("properties", {}))
         for name in sorted(set(err.instance) - set(allowed)):
             hint = difflib.get_close_matches(name, allowed, n=1)
-            more = f" (did you mean '{hint[0]}'?)" if hint else f" (allowed: {', '.join(allowed)})"
-            yield path + (name,), f"unknown field '{name}'{more}", True
+            more = f" (did you mean {quoted(hint[0])}?)" if hint else f" (allowed: {', '.join(allowed)})"
+            yield path + (name,), f"unknown field {quoted(name)}{more}", True
     elif kw == "enum":
         yield path, f"{err.instance!r} is not one of: {', '.join(map(str, err.validator_value))}", False
     else:

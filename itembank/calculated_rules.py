@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .formulas import RESERVED, EvaluationError, Evaluator, FormulaError, parse
 from .model import CalculatedItem, SourceRef
 from .variants import draws, placeholders, plan, variant_of
+from .wording import quoted
 
 if TYPE_CHECKING:
     from .rules import Finding, RuleContext
@@ -51,7 +52,7 @@ def calculated(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     defined: set[str] = set()
     for name, v in variables.items():
         if name in RESERVED or name == "answer":
-            yield ("variables", name), "IB232", f"'{name}' is a function or constant name (or `answer`); name the variable otherwise"
+            yield ("variables", name), "IB232", f"{quoted(name)} is a function or constant name (or `answer`); name the variable otherwise"
             bad = True
         defined.add(name)
         if "values" in v:
@@ -83,7 +84,7 @@ def calculated(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
                 bad = True
     for name, text in (item.get("derived") or {}).items():
         if name in defined or name in RESERVED or name == "answer":
-            yield ("derived", name), "IB232", f"derived variable '{name}' clashes with a variable, function or constant of that name"
+            yield ("derived", name), "IB232", f"derived variable {quoted(name)} clashes with a variable, function or constant of that name"
             bad = True
         try:
             formula = parse(text)

@@ -11,6 +11,7 @@ from .positions import PositionIndex
 from .problems import Problem, json_path, problem
 from .sources import read_document
 from .rules import XML_BAD
+from .wording import quoted
 
 CONFIG_NAME = "itembank.yaml"
 _FIELDS: dict[str, type] = {"title": str, "require_distractor_feedback": bool, "require_rationale": bool, "lint": dict}
@@ -67,13 +68,13 @@ def load_config(root: Path, display: str) -> tuple[BankConfig, list[Problem]]:
                 problems.append(problem(display, "IB015", f"lint settings: {message}", line=line, column=col, path=json_path(list(where))))
             continue
         if want is None:
-            message = f"unknown setting '{key}' (known: {', '.join(_FIELDS)})"
+            message = f"unknown setting {quoted(key)} (known: {', '.join(_FIELDS)})"
         elif not isinstance(value, want) or (isinstance(value, str) and not value.strip()):
-            message = f"setting '{key}' must be {'text' if want is str else 'a mapping' if want is dict else 'true or false'}"
+            message = f"setting {quoted(key)} must be {'text' if want is str else 'a mapping' if want is dict else 'true or false'}"
         elif isinstance(value, str) and XML_BAD.search(value):
             bad = XML_BAD.search(value)
             assert bad is not None
-            message = f"setting '{key}' holds the control character U+{ord(bad.group()):04X}, which no export can carry; remove it"
+            message = f"setting {quoted(key)} holds the control character U+{ord(bad.group()):04X}, which no export can carry; remove it"
         else:
             values[key] = value
             continue

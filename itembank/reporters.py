@@ -13,7 +13,7 @@ from urllib.parse import quote
 from . import __version__
 from .problems import RULES, Problem
 from .validate import CheckResult
-from .wording import plural
+from .wording import plural, visible
 
 #: What must never reach a terminal or a CI log raw: C0/C1 controls (an ESC sequence can retitle a
 #: terminal or hide text), DEL, line and paragraph separators, bidirectional overrides (text that
@@ -40,7 +40,8 @@ def printable(text: str, *, newlines: bool = False) -> str:
 
 
 def _safe_problem(p: Problem) -> Problem:
-    file, message, path = printable(p.file), printable(p.message), printable(p.path)
+    # The path names fields as written: a BOM or zero-width space in a name is shown (visible), as in the message.
+    file, message, path = printable(p.file), printable(p.message), visible(p.path)
     item_id = None if p.item_id is None else printable(p.item_id)
     if file is p.file and message is p.message and path is p.path and item_id is p.item_id:
         return p  # nothing escaped: no copy (dataclasses.replace costs more than the escaping)
@@ -99,7 +100,7 @@ def github(result: CheckResult) -> str:
     for p in result.problems:
         level = "error" if p.severity == "error" else "warning"
         title = f"{p.code}" + (f" [{p.item_id}]" if p.item_id else "")
-        msg = (f"{p.path}: " if p.path else "") + p.message
+        msg = (f"{visible(p.path)}: " if p.path else "") + p.message
         lines.append(
             f"::{level} file={_gh_escape(p.file, prop=True)},line={p.line},col={p.column},title={_gh_escape(title, prop=True)}::{_gh_escape(msg)}"
         )
@@ -158,7 +159,7 @@ def sarif(result: CheckResult) -> str:
     index = {r["id"]: i for i, r in enumerate(rules)}
     results = []
     for p in result.problems:
-        message = (f"{p.path}: " if p.path else "") + p.message + (f". Suggestion: {p.suggestion}." if p.suggestion else "")
+        message = (f"{visible(p.path)}: " if p.path else "") + p.message + (f". Suggestion: {p.suggestion}." if p.suggestion else "")
         entry: dict[str, Any] = {
             "ruleId": p.code,
             "level": "error" if p.severity == "error" else "warning",

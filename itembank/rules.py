@@ -19,6 +19,7 @@ from .calculated_rules import calculated
 from .model import BankConfig, as_written, opaque_placeholders, placeholder_names, shown_alike
 from .moodle_grades import MAX_CORRECT, moodle_fractions
 from .render import local_image
+from .wording import quoted
 
 Finding = tuple[tuple[object, ...], str, str]
 Rule = Callable[[dict[str, Any], "RuleContext"], Iterator[Finding]]
@@ -383,7 +384,7 @@ def cloze_blanks(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
             yield ("stem",), "IB208", f"placeholder {{{{{name}}}}} has no entry under `blanks`"
     for name, blank in blanks.items():
         if name not in used:
-            yield ("blanks", name), "IB209", f"blank '{name}' does not appear in the stem as {{{{{name}}}}}"
+            yield ("blanks", name), "IB209", f"blank {quoted(name)} does not appear in the stem as {{{{{name}}}}}"
         if "choices" in blank:
             for k, choice in enumerate(blank["choices"]):
                 if is_blank(choice):

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import jsonschema_rs
 
+from .wording import quoted
+
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
@@ -103,7 +105,7 @@ class ItemSchema:
             item_type = item.get("type") if isinstance(item, dict) else None
             for name in self._forbidden.get(item_type, ()) if isinstance(item_type, str) else ():
                 if name in item:
-                    yield SchemaError((name,), "IB107", f"field '{name}' does not apply to type {item_type}", at_key=True)
+                    yield SchemaError((name,), "IB107", f"field {quoted(name)} does not apply to type {item_type}", at_key=True)
         elif kw in ("oneOf", "anyOf") and err.context:
             if "answer" in str(err.schema) and "range" in str(err.schema):
                 yield SchemaError(path, "IB218", "numeric item needs `answer` (with optional `tolerance`) or `range`")
@@ -117,14 +119,14 @@ class ItemSchema:
         elif kw == "required":
             missing = [p for p in err.validator_value if isinstance(err.instance, dict) and p not in err.instance]
             for name in missing:
-                yield SchemaError(path + (name,), "IB101", f"required field '{name}' is missing")
+                yield SchemaError(path + (name,), "IB101", f"required field {quoted(name)} is missing")
         elif kw == "additionalProperties":
             allowed = set(err.schema.get("properties", {}))
             extras = sorted(set(err.instance) - allowed) if isinstance(err.instance, dict) else []
             for name in extras:
                 hint = difflib.get_close_matches(name, sorted(allowed), n=1)
-                more = f" (did you mean '{hint[0]}'?)" if hint else ""
-                yield SchemaError(path + (name,), "IB102", f"unknown field '{name}'{more}", at_key=True)
+                more = f" (did you mean {quoted(hint[0])}?)" if hint else ""
+                yield SchemaError(path + (name,), "IB102", f"unknown field {quoted(name)}{more}", at_key=True)
         elif kw == "type":
             want = err.validator_value if isinstance(err.validator_value, str) else " or ".join(err.validator_value)
             yield SchemaError(path, "IB103", f"expected {want}, got {_kind(err.instance)}{_coercion_fix(want, err.instance)}")

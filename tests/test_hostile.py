@@ -446,3 +446,34 @@ def test_printable_escapes_every_unsafe_character_on_its_fast_path_too() -> None
         assert printable(text, newlines=newlines) == _printable_reference(text, newlines)
 
     check()
+
+
+@pytest.mark.parametrize("fmt", ["text", "github", "json", "sarif"])
+def test_an_invisible_character_in_a_field_name_is_shown_as_an_escape(tmp_path: Path, fmt: str) -> None:
+    """"unknown field '\\ufeffstem' (did you mean 'stem'?)" printed the BOM raw: the name read
+    'stem' on screen. Every reporter's message quotes the name with such characters escaped."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "q.yaml").write_text("id: q1\ntype: flashcard\nstem: Front.\nanswer: Back.\n\ufeffstem: x\nhint\u200b: y\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--format", fmt, "--bank", str(root)])
+    assert result.exit_code == 1, result.output
+    if fmt == "json":
+        messages = [p["message"] for p in json.loads(result.output)["problems"]]
+    elif fmt == "sarif":
+        messages = [r["message"]["text"] for r in json.loads(result.output)["runs"][0]["results"]]
+    else:
+        messages = result.output.splitlines()[:-1]
+    assert len(messages) == 2, messages
+    assert any("unknown field '\\ufeffstem' (did you mean 'stem'?)" in m for m in messages), messages
+    assert any("unknown field 'hint\\u200b'" in m for m in messages), messages
+    assert not any("\ufeff" in m or "\u200b" in m for m in messages), messages
+
+
+def test_quoted_names_every_invisible_character_and_keeps_the_rest() -> None:
+    from itembank.wording import quoted
+
+    assert quoted("stem") == "'stem'"
+    assert quoted("énoncé") == "'énoncé'"
+    assert quoted("\ufeffa\u200bb\u00a0c\x00d\u2060e") == "'\\ufeffa\\u200bb\\xa0c\\x00d\\u2060e'"
+    assert quoted("a\\ufeff") == "'a\\\\ufeff'"  # a written backslash is not an escape
+    assert quoted("a b") == "'a b'" and quoted(3) == "'3'"
