@@ -109,10 +109,22 @@ class Problem:
         who = f" [{self.item_id}]" if self.item_id else ""
         where = f" {self.path}:" if self.path else ""
         fix = f" (suggestion: {self.suggestion})" if self.suggestion else ""
-        return f"{self.file}:{self.line}:{self.column}: {self.severity} {self.code}{who}{where} {self.message}{fix}"
+        return f"{shown_file(self.file)}:{self.line}:{self.column}: {self.severity} {self.code}{who}{where} {self.message}{fix}"
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def shown_file(file: str) -> str:
+    """A problem's ``file`` as text any output can carry: the bytes of a name that is not valid UTF-8
+    (``file`` holds them as the operating system gives them, lone surrogates) shown as ``\\xNN``.
+    ``os.fsencode(file)`` is the name itself (the SARIF reporter's uri)."""
+    if file.isascii():
+        return file
+    try:
+        return file.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte stands for: shown by the reporters' escaping
+        return file
 
 
 def problem(file: str, code: str, message: str, **kw: object) -> Problem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from . import __version__
-from .problems import RULES, Problem
+from .problems import RULES, Problem, shown_file
 from .validate import CheckResult
 from .wording import plural, visible
 
@@ -41,7 +42,7 @@ def printable(text: str, *, newlines: bool = False) -> str:
 
 def _safe_problem(p: Problem) -> Problem:
     # The path names fields as written: a BOM or zero-width space in a name is shown (visible), as in the message.
-    file, message, path = printable(p.file), printable(p.message), visible(p.path)
+    file, message, path = printable(shown_file(p.file)), printable(p.message), visible(p.path)
     item_id = None if p.item_id is None else printable(p.item_id)
     if file is p.file and message is p.message and path is p.path and item_id is p.item_id:
         return p  # nothing escaped: no copy (dataclasses.replace costs more than the escaping)
@@ -80,7 +81,7 @@ def as_json(result: CheckResult) -> str:
 def _json_safe(p: Problem) -> Problem:
     """Only lone surrogates need care in JSON (json.dumps escapes controls; a surrogate cannot be encoded)."""
     fix = lambda t: _SURROGATES.sub(_escape_char, t)  # noqa: E731
-    return replace(p, file=fix(p.file), message=fix(p.message), path=fix(p.path))
+    return replace(p, file=fix(shown_file(p.file)), message=fix(p.message), path=fix(p.path))
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -102,7 +103,7 @@ def github(result: CheckResult) -> str:
         title = f"{p.code}" + (f" [{p.item_id}]" if p.item_id else "")
         msg = (f"{visible(p.path)}: " if p.path else "") + p.message
         lines.append(
-            f"::{level} file={_gh_escape(p.file, prop=True)},line={p.line},col={p.column},title={_gh_escape(title, prop=True)}::{_gh_escape(msg)}"
+            f"::{level} file={_gh_escape(shown_file(p.file), prop=True)},line={p.line},col={p.column},title={_gh_escape(title, prop=True)}::{_gh_escape(msg)}"
         )
     lines.append(_summary(result))
     return "\n".join(lines) + "\n"
@@ -142,15 +143,17 @@ def _sarif_rules() -> list[dict[str, Any]]:
 
 
 def _uri(file: str) -> dict[str, str]:
-    path = Path(file)
-    if path.is_absolute():
-        return {"uri": path.as_uri()}
-    return {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
+    """The file's name as a URI: its bytes percent-encoded (``bad%FFname.yaml`` for a name that is not
+    valid UTF-8; never the report's ``\\xff`` escape)."""
+    raw = os.fsencode(Path(file).as_posix())
+    if os.path.isabs(file):
+        return {"uri": "file://" + quote(raw)}
+    return {"uri": quote(raw), "uriBaseId": "%SRCROOT%"}
 
 
 def _fingerprint(p: Problem) -> str:
     """Stable across line moves: the file, rule, item and field (GitHub matches alerts by it)."""
-    return hashlib.sha256(f"{p.file}\0{p.code}\0{p.item_id or ''}\0{p.path}\0{p.message}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{shown_file(p.file)}\0{p.code}\0{p.item_id or ''}\0{p.path}\0{p.message}".encode()).hexdigest()[:32]
 
 
 def sarif(result: CheckResult) -> str:

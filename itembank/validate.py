@@ -81,8 +81,10 @@ def _utf8(text: str) -> bool:
 
 
 def _shown(path: Path) -> str:
-    """A path fit for a report even when its name is not valid UTF-8 (bytes shown as ``\\xNN``)."""
-    return os.fsencode(display_path(path)).decode("utf-8", "backslashreplace")
+    """A problem's file for a path whose name may not be valid UTF-8: its bytes kept (as lone
+    surrogates), so a report can name the file exactly (SARIF's uri); the reporters show them as
+    ``\\xNN`` (:func:`itembank.problems.shown_file`)."""
+    return display_path(path)
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -477,3 +477,41 @@ def test_quoted_names_every_invisible_character_and_keeps_the_rest() -> None:
     assert quoted("\ufeffa\u200bb\u00a0c\x00d\u2060e") == "'\\ufeffa\\u200bb\\xa0c\\x00d\\u2060e'"
     assert quoted("a\\ufeff") == "'a\\\\ufeff'"  # a written backslash is not an escape
     assert quoted("a b") == "'a b'" and quoted(3) == "'3'"
+
+
+def test_a_file_name_that_is_not_utf8_is_its_own_bytes_in_the_sarif_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SARIF's uri was the report's display escape, percent-encoded (bad%5Cxffname.yaml): a file
+    that does not exist.  It is the name's bytes percent-encoded (bad%FFname.yaml); the text, github
+    and json reports still show the byte as \\xff, and the SARIF fingerprint is what it was."""
+    import hashlib
+    from urllib.parse import unquote_to_bytes
+
+    root = _bank(tmp_path)
+    name = os.fsdecode(b"bad\xffname.yaml")
+    try:
+        (root / name).write_text(FLASHCARD.format(id="bad", stem="Front."), encoding="utf-8")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["validate", "--format", "sarif", "--bank", "bank"])
+    assert result.exit_code == 1, result.output
+    [finding] = json.loads(result.output)["runs"][0]["results"]
+    location = finding["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "bank/bad%FFname.yaml", "uriBaseId": "%SRCROOT%"}
+    assert (tmp_path / os.fsdecode(unquote_to_bytes(location["uri"]))).is_file()
+    shown = "bank/bad\\xffname.yaml"
+    assert finding["partialFingerprints"]["itembankFinding/v1"] == hashlib.sha256(
+        f"{shown}\0IB004\0\0\0file name is not valid UTF-8: rename the file".encode()
+    ).hexdigest()[:32]
+    _, report = _validate("--bank", "bank")
+    assert [p["file"] for p in report["problems"]] == [shown]
+    for fmt in ("text", "github"):
+        out = CliRunner().invoke(main, ["validate", "--format", fmt, "--bank", "bank"]).output
+        assert shown in out and "\\udc" not in out, out
+    # outside the working folder: a file: URI of the same bytes
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = CliRunner().invoke(main, ["validate", "--format", "sarif", "--bank", str(root)])
+    [finding] = json.loads(result.output)["runs"][0]["results"]
+    uri = finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri.startswith("file:///") and uri.endswith("/bank/bad%FFname.yaml"), uri
