@@ -7,7 +7,7 @@ aliases are not expanded).  It runs only for files that need a position in a rep
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import yaml
 
@@ -151,19 +151,28 @@ def _value(node: yaml.ScalarNode) -> Any:
         return node.value
 
 
-def locate_bad_value(text: str, is_bad: Callable[[Any], bool], max_depth: int = 64) -> tuple[int, int]:
+class BadValue(NamedTuple):
+    """Where a refused value stands; for a scalar, its value and its text as written."""
+
+    line: int
+    column: int
+    value: Any = None
+    written: str | None = None
+
+
+def locate_bad_value(text: str, is_bad: Callable[[Any], bool], max_depth: int = 64) -> BadValue:
     """Where the first refused value stands: a non-string key, a scalar ``is_bad`` refuses, or a
     collection nested deeper than ``max_depth``."""
     for node, depth, is_key in _walk(_compose(text)):
         if depth > max_depth:
-            return node.start_mark.line + 1, node.start_mark.column + 1
+            return BadValue(node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
             value = _value(node)
             if (is_key and not isinstance(value, str)) or is_bad(value):
-                return node.start_mark.line + 1, node.start_mark.column + 1
+                return BadValue(node.start_mark.line + 1, node.start_mark.column + 1, value, None if node.style else node.value)
         elif is_key:  # a collection as a key
-            return node.start_mark.line + 1, node.start_mark.column + 1
-    return 1, 1
+            return BadValue(node.start_mark.line + 1, node.start_mark.column + 1)
+    return BadValue(1, 1)
 
 
 _TAG_FALLBACK = re.compile(r"(?:^|[\s\[\{,])(![^\s,\[\]\{\}]*)", re.MULTILINE)

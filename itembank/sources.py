@@ -206,8 +206,12 @@ def parse(text: str, rel: str, *, is_json: bool) -> tuple[Any, Problem | None]:
     if bad is not None:
         from .positions import locate_bad_value
 
-        line, col = locate_bad_value(text, _bad_scalar)
-        return None, problem(rel, "IB012" if bad.startswith("nesting") else "IB014", bad, line=line, column=col)
+        where = locate_bad_value(text, _bad_scalar)
+        if type(where.value) is float and not math.isfinite(where.value) and where.written:
+            # The number as the author wrote it (1e309), not Python's float (inf).
+            beyond = "" if where.written.lstrip("+-").lower() in (".inf", ".nan") else ": it is beyond the largest number a double holds (±1.8e308)"
+            bad = f"number {where.written[:40]}{'…' if len(where.written) > 40 else ''} is not finite{beyond}"
+        return None, problem(rel, "IB012" if bad.startswith("nesting") else "IB014", bad, line=where.line, column=where.column)
     return data, None
 
 

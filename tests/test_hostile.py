@@ -515,3 +515,21 @@ def test_a_file_name_that_is_not_utf8_is_its_own_bytes_in_the_sarif_uri(tmp_path
     [finding] = json.loads(result.output)["runs"][0]["results"]
     uri = finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri.startswith("file:///") and uri.endswith("/bank/bad%FFname.yaml"), uri
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("1e309", "number 1e309 is not finite: it is beyond the largest number a double holds (±1.8e308)"),
+        ("-1.5E400", "number -1.5E400 is not finite: it is beyond the largest number a double holds (±1.8e308)"),
+        ("-.Inf", "number -.Inf is not finite"),
+        (".nan", "number .nan is not finite"),
+    ],
+)
+def test_a_number_that_is_not_finite_is_quoted_as_written(tmp_path: Path, written: str, message: str) -> None:
+    """YAML 1e309 was reported as 'number inf is not finite' (Python's float, not the author's text)."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "q.yaml").write_text(f"id: q1\ntype: numeric\nstem: How many?\nanswer: 2\ntolerance: [1, {written}]\n", encoding="utf-8")
+    _, report = _validate("--bank", str(root))
+    assert [(p["code"], p["line"], p["column"], p["message"]) for p in report["problems"]] == [("IB014", 5, 16, message)]
