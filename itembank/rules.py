@@ -97,6 +97,22 @@ def is_blank(text: str) -> bool:
 _MD_OPTIONS = pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
 
 
+def typed_alike(text: str, case_sensitive: bool) -> str:
+    """A typed answer as the self-study page compares it (``exporters/html/static/itembank.js``,
+    ``typedAlike``, the same steps): runs of white space are one space and the ends trimmed (the page
+    shows "x  y" as "x y", so "x y" is right); Unicode NFC, or for a case-insensitive answer NFKC and
+    a locale-independent case fold: upper then lower case (ß and SS, ς and σ), and the dot of a
+    capital İ dropped ("İstanbul" and "istanbul"), then NFKC again.  Two answers of a short answer
+    item alike by it are one answer (IB217)."""
+    import unicodedata
+
+    if case_sensitive:
+        folded = unicodedata.normalize("NFC", text)
+    else:
+        folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).upper().lower().replace("i\u0307", "i"))
+    return " ".join(folded.split())
+
+
 #: Markdown fields: top-level texts, lists of texts, and lists of mappings with text fields.
 _MD_TEXT = ("stem", "rationale", "true_feedback", "false_feedback", "sample_answer")
 _MD_LISTS = ("hints", "common_mistakes")
@@ -434,10 +450,10 @@ def ordering_sequence(item: dict[str, Any], ctx: RuleContext) -> Iterator[Findin
 def short_answers(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
     if item["type"] != "short_answer":
         return
-    fold = (lambda s: s.strip()) if item.get("case_sensitive") else (lambda s: s.strip().casefold())
-    seen = Counter(fold(a) for a in item["answers"])
+    case = bool(item.get("case_sensitive"))
+    seen = Counter(typed_alike(a, case) for a in item["answers"])
     for i, a in enumerate(item["answers"]):
-        if seen[fold(a)] > 1:
+        if seen[typed_alike(a, case)] > 1:
             yield ("answers", i), "IB217", f"answer {a!r} is listed twice"
             break
 

@@ -597,3 +597,55 @@ def test_screenshots_of_each_page_type(page: Any, sites: dict[str, Path]) -> Non
     page.goto(url(sites["seed"], "test-pattern-check-A.html"))
     page.locator("button.submit-test").click()
     page.locator("#summary").screenshot(path=str(SHOTS / "test-summary.png"))
+
+
+#: (accepted answer, case_sensitive, what the student types, right?): the page compares as
+#: itembank.rules.typed_alike does.  "x  y" is shown "x y" (HTML collapses the spaces): typing what
+#: one sees is right.  "İstanbul" lower-cased by JavaScript is "i̇stanbul" (a combining dot).
+TYPED = [
+    ("x  y", False, "x y", True),
+    ("x  y", True, " x\ty  ", True),
+    ("a\u3000b", False, "a b", True),
+    ("İstanbul", False, "istanbul", True),
+    ("İstanbul", False, "ISTANBUL", True),
+    ("istanbul", False, "İSTANBUL", True),
+    ("İstanbul", True, "istanbul", False),
+    ("Straße", False, "STRASSE", True),
+    ("ΟΔΟΣ", False, "οδοσ", True),
+    ("café", False, "cafe\u0301", True),  # decomposed é
+    ("café", True, "cafe\u0301", True),
+    ("café", False, "cafe", False),
+    ("ﬁne", False, "FINE", True),
+    ("Yes", True, "yes", False),
+    ("x y", False, "xy", False),
+]
+
+
+def test_typed_answers_compare_as_typed_alike(page: Any, tmp_path: Path) -> None:
+    """A short answer or a typed blank is right when typed_alike (IB217's comparison) makes it the
+    accepted answer: white space runs collapsed and trimmed, NFC/NFKC, a locale-independent case
+    fold.  "x  y" rejected "x y" (shown so) and "İstanbul" rejected "istanbul" (toLowerCase)."""
+    import json
+
+    from itembank.rules import typed_alike
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    docs = []
+    for n, (accepted, case, typed, right) in enumerate(TYPED):
+        assert (typed_alike(accepted, case) == typed_alike(typed, case)) is right, (accepted, typed)
+        docs.append({"id": f"sa-{n}", "type": "short_answer", "stem": "Type it.", "answers": [accepted], "case_sensitive": case})
+        docs.append({"id": f"cz-{n}", "type": "cloze", "stem": "Type {{b}} here.", "blanks": {"b": {"answers": [accepted], "case_sensitive": case}}})
+    (bank / "typed.json").write_text(json.dumps({"items": docs}, ensure_ascii=False), encoding="utf-8")
+    site = tmp_path / "site"
+    write_result(export(load_bank(bank), "html", tests=False), site)
+    page.goto(url(site, "practice.html"))
+    wrong = []
+    for n, (accepted, case, typed, right) in enumerate(TYPED):
+        for kind, control in (("sa", "input.response"), ("cz", f'[id="q-cz-{n}-b1"]')):
+            article = find(page, f"{kind}-{n}")
+            article.locator(control).fill(typed)
+            article.locator("button.check").click()
+            if (result(article)[0] == 1) is not right:
+                wrong.append((kind, accepted, case, typed, right))
+    assert wrong == []

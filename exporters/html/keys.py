@@ -6,7 +6,8 @@ The rules are those of the QTI export (``exporters/_qti.py``), which the real QT
 * multiple response, ``partial``: the exact key scores full points; any other selection scores the
   sum of its options' values (a key earns points/k, a distractor costs points/(n−k)), clamped to
   [0, points]; ``all_or_nothing``: the exact key or 0;
-* short answer: any accepted answer (trimmed; case-insensitive unless ``case_sensitive``);
+* short answer: any accepted answer, as ``itembank.rules.typed_alike`` compares them (white space runs
+  one space, trimmed; NFC; unless ``case_sensitive``, NFKC and a locale-independent case fold);
 * numeric: any number in the closed interval ``bounds`` (answer ± tolerance, or the range), its ends
   at 15 significant digits like the Moodle export (0.7 ± 0.1 accepts 0.8);
 * matching: points/n for each prompt matched to its partner (no penalty);

@@ -17,14 +17,20 @@
     var s = String(text).trim().replace(/\u2212/g, "-");
     return NUMBER.test(s) ? Number(s) : null;
   }
+  /* A typed answer as itembank.rules.typed_alike compares it (the same steps): runs of white space
+   * (Python's str.split set, not U+FEFF) are one space, the ends trimmed; NFC, or when case does
+   * not count NFKC, upper then lower case (locale-independent: ß and SS, ς and σ), the dot of a
+   * capital İ dropped ("İstanbul" and "istanbul"), NFKC again. */
+  var SPACES = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
+  function typedAlike(text, caseSensitive) {
+    var s = String(text);
+    s = caseSensitive ? s.normalize("NFC") : s.normalize("NFKC").toUpperCase().toLowerCase().replace(/i\u0307/g, "i").normalize("NFKC");
+    return s.replace(SPACES, " ").replace(/^ | $/g, "");
+  }
   function sameText(given, answers, caseSensitive) {
-    var g = String(given).trim();
+    var g = typedAlike(given, caseSensitive);
     if (!g) { return false; }
-    if (!caseSensitive) { g = g.toLowerCase(); }
-    return answers.some(function (a) {
-      var t = String(a).trim();
-      return (caseSensitive ? t : t.toLowerCase()) === g;
-    });
+    return answers.some(function (a) { return typedAlike(a, caseSensitive) === g; });
   }
   function inRange(text, low, high) {
     var n = parseNumber(text);
