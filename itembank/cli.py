@@ -210,7 +210,7 @@ def _status_list(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 
 
 def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--lang", "lang", metavar="TAG", default="en", show_default=True, help="html: the pages' language (en, fr, pt-BR, ...).")(f)
+    f = click.option("--lang", "lang", metavar="TAG", default="en", show_default=True, help="html: the language of the bank's texts (en, fr, pt-BR, ...), marked on each; the interface stays English (lang=en).")(f)
     f = click.option("--page-size", "page_size", type=click.IntRange(min=1), default=50, show_default=True, help="html: items per page.")(f)
     f = click.option(
         "--status",

@@ -44,7 +44,7 @@ class ExportOptions:
     check: bool = False  # validate the output (official schemas, or the consumer's structural check)
     unzipped: bool = False  # package formats: a folder instead of a zip
     page_size: int = 50  # html: items per page of a part (flashcards, practice, open questions)
-    lang: str = "en"  # html: the pages' language (BCP 47), for screen readers and hyphenation
+    lang: str = "en"  # html: the bank's texts' language (BCP 47), marked on each for screen readers and hyphenation; the interface is English
     tests: bool = True  # html: also a test page for every form of every assessment of the bank
     status: tuple[str, ...] = ()  # the item statuses to export; empty: the format's ``default_status``
     strict: bool = False  # skip an item whose export would lose something (points, ...) instead of noting the loss

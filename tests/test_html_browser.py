@@ -649,3 +649,28 @@ def test_typed_answers_compare_as_typed_alike(page: Any, tmp_path: Path) -> None
             if (result(article)[0] == 1) is not right:
                 wrong.append((kind, accepted, case, typed, right))
     assert wrong == []
+
+
+def test_lang_marks_the_bank_texts_and_the_english_interface_stays_english(page: Any, tmp_path: Path) -> None:
+    """--lang fr marked the whole page French, the English buttons ("Check", "Show a hint") and
+    results too.  The page's language is its interface's (en); each element showing a bank text
+    carries --lang."""
+    site = tmp_path / "site"
+    write_result(export(load_bank(ALL_TYPES_BANK), "html", lang="fr"), site)
+    lang_of = "el => el.closest('[lang]').getAttribute('lang')"
+    for file in ("index.html", "practice.html", "flashcards.html", "open.html"):
+        page.goto(url(site, file))
+        assert page.locator("html").get_attribute("lang") == "en"
+        # the index's h1 is the bank's title (a bank text); the other pages' h1 is the part's name
+        ui = page.locator("a.skip-link, nav a:not(.site-title a), footer p, .item-head h3, button, label[for$='-r'], .lead" + ("" if file == "index.html" else ", h1"))
+        langs = ui.evaluate_all(f"els => els.map({lang_of})")
+        assert langs and set(langs) == {"en"}, (file, langs)
+        content = page.locator(".site-title" + (", h1" if file == "index.html" else "") + ", .stem, .choice label span[dir], .choice-feedback, .hint, .card-front, .card-back, .concept-desc, .sample, .explain div[dir], li.step .step-text")
+        langs = content.evaluate_all(f"els => els.map({lang_of})")
+        assert set(langs) == {"fr"}, (file, langs)
+    page.goto(url(site, "practice.html"))
+    article = page.locator("article.item-short_answer").first
+    article.locator("input.response").fill("certainly not this")
+    article.locator("button.check").click()
+    assert article.locator(".result").evaluate(lang_of) == "en"
+    assert article.locator(".stem").evaluate(lang_of) == "fr"

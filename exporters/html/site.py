@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from itembank.errors import ItembankError, UsageError
 from itembank.forked import shared_out
@@ -28,6 +29,8 @@ STATIC = ("itembank.css", "itembank.js")
 ASSETS_DIR = "assets"
 #: A BCP 47 language tag, loosely: letters, digits and hyphens.
 _LANG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+#: The language of the pages' own words (buttons, headings, messages).
+UI_LANG = "en"
 PART_TITLES = {"flashcards": "Flashcards", "practice": "Practice", "open": "Open questions"}
 LEVEL_TITLES = {"beginner": "Beginner", "intermediate": "Intermediate", "advanced": "Advanced", "": "Any level"}
 
@@ -168,9 +171,13 @@ class HtmlExporter:
             raise UsageError(f"html: page_size must be at least 1, not {page_size}")
         if not _LANG.fullmatch(ctx.options.lang):
             raise UsageError(f"html: lang must be a language tag such as en, fr or pt-BR, not {ctx.options.lang!r}")
+        lang = ctx.options.lang
         common = {
             "bank_title": bank.title,
-            "lang": ctx.options.lang,
+            # The interface (headings, buttons, messages, the script's results) is English: the page's
+            # language; --lang is the bank's texts', marked on each element that shows one.
+            "ui_lang": UI_LANG,
+            "tl": Markup(f' lang="{lang}"') if lang != UI_LANG else "",
             "version": ctx.tool_version,
             "assets": ASSETS_DIR,
         }
