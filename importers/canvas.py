@@ -112,6 +112,7 @@ class Context:
     quiz_title: str | None = None
     section_title: str | None = None
     group_note: str | None = None
+    no_topic: bool = False  # the bank is our export's bank of the items without a topic (_our_no_topic_bank)
 
 
 @dataclass
@@ -227,7 +228,8 @@ class _Reader:
                 if ref not in seen_refs:
                     seen_refs.add(ref)
                     bank = by_ident[ref]
-                    ordered.append(Found(bank.el, Context(bank.where.bank_title, f.where.quiz_title, f.where.section_title, f.where.group_note), bank.doc))
+                    ordered.append(Found(bank.el, Context(bank.where.bank_title, f.where.quiz_title, f.where.section_title, f.where.group_note,
+                                                               bank.where.no_topic), bank.doc))
                 continue
             ordered.append(f)
         ordered += [f for f in found if f.where.bank_title is not None and f.el.get("ident") not in seen_refs]
@@ -242,8 +244,8 @@ class _Reader:
                 if name == "item":
                     found.append(Found(child, where, doc))
                 elif name == "objectbank":
-                    title = _meta(child).get("bank_title") or child.get("title") or where.bank_title or "Question bank"
-                    walk(child, Context(title.strip(), where.quiz_title, None, None))
+                    title = (_meta(child).get("bank_title") or child.get("title") or where.bank_title or "Question bank").strip()
+                    walk(child, Context(title, where.quiz_title, None, None, _our_no_topic_bank(child.get("ident") or "", title)))
                 elif name == "assessment":
                     title = quiz_titles.get(child.get("ident") or "") or child.get("title") or "Quiz"
                     walk(child, Context(where.bank_title, title.strip(), None, None))
@@ -291,7 +293,7 @@ class _Reader:
             self.result.skipped.append(Skipped(who, origin, str(exc)))
             return
         notes = reader.notes
-        topic = f.where.bank_title or f.where.section_title or f.where.quiz_title
+        topic = None if f.where.no_topic else f.where.bank_title or f.where.section_title or f.where.quiz_title
         if topic and f.where.bank_title and f.where.quiz_title and topic.startswith(f.where.quiz_title + " — "):
             topic = topic[len(f.where.quiz_title) + 3 :]  # our export names banks "<bank title> — <topic>"
         if topic:
@@ -310,6 +312,16 @@ class _Reader:
             data["title"] = title[:255]
         data = {"id": data_id, **data}
         self.result.items.append(ImportedItem(data, origin, notes))
+
+
+def _our_no_topic_bank(ident: str, title: str) -> bool:
+    """Whether an objectbank is the one itembank's Canvas export puts the items without a topic in:
+    titled ``<bank title> — General`` with the ident ``"g" + md5("itembank-bank", bank title, "General")``
+    (exporters/canvas/names.py: a bank of items whose topic is "General" has another ident)."""
+    prefix, sep, name = title.rpartition(" — ")
+    if not sep or name != "General" or not re.fullmatch(r"g[0-9a-f]{32}", ident):
+        return False
+    return "g" + hashlib.md5("\x00".join(("itembank-bank", prefix, name)).encode("utf-8")).hexdigest() == ident
 
 
 def _our_bank_copy(ident: str, title: str, where: Context) -> bool:

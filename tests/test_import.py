@@ -478,6 +478,43 @@ def test_conflict_update_keeps_what_the_format_does_not_carry(fmt: str, suffix: 
     assert item.scoring == "all_or_nothing"
 
 
+_TOPICS = (
+    "items:\n"
+    "  - {id: untopical, type: true_false, stem: Has it no topic?, answer: true}\n"
+    "  - {id: general, type: true_false, topic: General, stem: Is its topic General?, answer: true}\n"
+    "  - {id: lossy, type: true_false, topic: Loss, stem: Is its topic Loss?, answer: false}\n"
+)
+
+
+@pytest.mark.parametrize("fmt", ["canvas", "qti21", "qti30"])
+def test_an_item_without_a_topic_comes_back_without_one(fmt: str, tmp_path: Path) -> None:
+    """Our Canvas and QTI exports put the items without a topic in a bank or section named General:
+    imported back, the item had ``topic: General``, and an --on-conflict update wrote it into the
+    item.  Our no-topic section is told apart from a topic that is named General (its own bank and
+    section); another tool's section named General is still a topic."""
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: Mine\n")
+    (bank / "items.yaml").write_text(_TOPICS)
+    src = tmp_path / "q.zip"
+    src.write_bytes(export(load_bank(bank), fmt).data or b"")
+    reader = get_importer("canvas" if fmt == "canvas" else "qti")
+    from import_compare import read
+
+    result, _media = read(reader, src)
+    assert {i.data["id"]: i.data.get("topic") for i in result.items} == {"untopical": None, "general": "General", "lossy": "Loss"}
+    code, out = run("import", fmt if fmt == "canvas" else "qti", str(src), "--into", str(bank), "--on-conflict", "update")
+    assert code == 0 and "3 left as they were" in out, out
+    assert (bank / "items.yaml").read_text() == _TOPICS
+    # another tool's package: a section (bank) named General is a topic like any other
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp_path / "other.zip", "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info).replace(b'toolName="itembank"', b'toolName="other"').replace(b'tool-name="itembank"', b'tool-name="other"')
+            zout.writestr(info, re.sub(rb'(<objectbank ident=")g[0-9a-f]{32}', rb"\1bank-1", data) if fmt == "canvas" else data)
+    result, _media = read(reader, tmp_path / "other.zip")
+    assert {i.data["id"]: i.data.get("topic") for i in result.items if i.data["id"] == "untopical"} == {"untopical": "General"}
+
+
 def test_import_auto_knows_what_the_explicit_readers_read(tmp_path: Path) -> None:
     """A Canvas package zipped as a folder (MyQuiz/imsmanifest.xml: what Finder's and Explorer's
     "Compress" make) or without its manifest, and a UTF-16 Moodle XML file, are read by `import canvas`

@@ -47,8 +47,22 @@ def quiz_ident(bank: Bank) -> str:
     return migration_id("itembank-quiz", bank.title, form)
 
 
-def question_bank_title(bank: Bank, topic: str) -> str:
-    return f"{bank.title} — {topic}"
+#: The question bank and quiz section of the items without a topic are named this.  Their idents are
+#: the ones they always had; a bank of items whose topic *is* "General" gets idents of its own
+#: (:func:`topic_parts`), so that an import tells the two apart (importers/canvas.py reads the
+#: no-topic bank of our export back as no topic).
+NO_TOPIC = "General"
+
+
+def topic_parts(topic: str | None) -> tuple[str, ...]:
+    """What a topic's bank and section idents are derived from (``None``: the items without a topic)."""
+    if topic is None:
+        return (NO_TOPIC,)
+    return (topic, "topic") if topic == NO_TOPIC else (topic,)
+
+
+def question_bank_title(bank: Bank, topic: str | None) -> str:
+    return f"{bank.title} — {topic or NO_TOPIC}"
 
 
 def answer_ids(item: Item, count: int) -> list[str]:

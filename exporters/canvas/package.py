@@ -33,6 +33,7 @@ from .names import (
     CANVAS_NS,
     CP_NS,
     LOR,
+    NO_TOPIC,
     QTI_NS,
     QTI_SCHEMA,
     XSI,
@@ -41,6 +42,7 @@ from .names import (
     question_bank_title,
     quiz_ident,
     quiz_item_ident,
+    topic_parts,
 )
 from .zipstream import BankSpool, Members
 
@@ -73,17 +75,21 @@ def _sections(bank: Bank, qident: str) -> list[QuizSection]:
             QuizSection(migration_id("itembank-section", qident, str(n), s.title), s.title, s.item_ids, s.pick)
             for n, s in enumerate(bank.form.sections)
         ]
-    by_topic: dict[str, list[str]] = {}
+    by_topic: dict[str | None, list[str]] = {}
     for item in bank.items:
-        by_topic.setdefault(item.topic or "General", []).append(item.id)
-    return [QuizSection(migration_id("itembank-section", qident, topic), topic, tuple(ids)) for topic, ids in by_topic.items()]
+        by_topic.setdefault(item.topic or None, []).append(item.id)
+    return [
+        QuizSection(migration_id("itembank-section", qident, *topic_parts(topic)), topic or NO_TOPIC, tuple(ids))
+        for topic, ids in by_topic.items()
+    ]
 
 
-def _bank_ident(bank: Bank, topic: str) -> str:
-    return migration_id("itembank-bank", bank.title, topic)
+def _bank_ident(bank: Bank, topic: str | None) -> str:
+    """The ident of a topic's question bank (``None``: the items without a topic, see names.NO_TOPIC)."""
+    return migration_id("itembank-bank", bank.title, *topic_parts(topic))
 
 
-def _bank_path(bank: Bank, topic: str) -> str:
+def _bank_path(bank: Bank, topic: str | None) -> str:
     return f"{BANK_FOLDER}/{_bank_ident(bank, topic)}.xml.qti"
 
 
@@ -140,7 +146,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     shuffle_note = _shuffle_note(bank, exported)
     if shuffle_note:
         result.notes.append(shuffle_note)
-    topics = list(dict.fromkeys(i.topic or "General" for i in exported.values()))
+    topics = list(dict.fromkeys(i.topic or None for i in exported.values()))
     members.write(f"{qident}/assessment_meta.xml", _assessment_meta(bank, qident, exported, html))
     # The bank copies wait on disk, with the fragment cache too: they are copies (the pack's pieces,
     # when the pack has them, are other bytes), ~500 MB of them for 100,000 items.
@@ -222,7 +228,7 @@ def _write_quiz(
                             xf.write(el)
 
 
-def _write_bank(out: IO[bytes], bank: Bank, topic: str, spool: BankSpool) -> None:
+def _write_bank(out: IO[bytes], bank: Bank, topic: str | None, spool: BankSpool) -> None:
     """One topic's question bank: an ``<objectbank>``, its ``bank_title``, then the spooled questions."""
     with qti_document(out) as xf, xf.element(QTI + "objectbank", ident=_bank_ident(bank, topic)):
         md = etree.Element("qtimetadata")
@@ -240,7 +246,7 @@ def _build(
     if item.id not in written:
         written.add(item.id)
         result.wrote(item.type)
-        spool.add(item.topic or "General", etree.tostring(element, encoding="UTF-8"))
+        spool.add(item.topic or None, etree.tostring(element, encoding="UTF-8"))
     return element
 
 
@@ -285,7 +291,7 @@ class _CachedQuestions:
         if item.id not in self.written:
             self.written.add(item.id)
             self.result.wrote(item.type)
-            self.spool.add(item.topic or "General", bank_copy)
+            self.spool.add(item.topic or None, bank_copy)
         return quiz_copy
 
     def _piece(self, item: AnyItem) -> tuple[bytes, bytes]:

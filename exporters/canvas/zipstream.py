@@ -136,9 +136,9 @@ class BankSpool:
 
     def __init__(self, file: IO[bytes]) -> None:
         self._file = file  # a tempfile.SpooledTemporaryFile(max_size=MEMORY)
-        self._ranges: dict[str, list[list[int]]] = {}  # topic -> [start, length] runs in the file
+        self._ranges: dict[str | None, list[list[int]]] = {}  # topic (None: no topic) -> [start, length] runs in the file
 
-    def add(self, topic: str, data: bytes) -> None:
+    def add(self, topic: str | None, data: bytes) -> None:
         start = self._file.tell()
         self._file.write(data)
         runs = self._ranges.setdefault(topic, [])
@@ -147,7 +147,7 @@ class BankSpool:
         else:
             runs.append([start, len(data)])
 
-    def copy(self, topic: str, out: IO[bytes]) -> None:
+    def copy(self, topic: str | None, out: IO[bytes]) -> None:
         for start, length in self._ranges.get(topic, ()):
             self._file.seek(start)
             while length:

@@ -25,16 +25,26 @@ class SectionPlan:
     item_ids: tuple[str, ...]
     pick: int | None = None
     shuffle: bool = False
+    identifier_suffix: str = ""  # "_TOPIC": the section of a topic named like the no-topic section (NO_TOPIC)
+
+
+#: The section of the items without a topic is titled this.  A section of items whose topic *is*
+#: "General" has an identifier that says so (SECTION_<n>_TOPIC), so that an import of our package
+#: tells the two apart (importers/qti.py reads our SECTION_<n> titled "General" back as no topic).
+NO_TOPIC = "General"
 
 
 def plan_sections(bank: Bank) -> list[SectionPlan]:
     """One section per form section when the bank is a form; else one per topic, in first-seen order."""
     if bank.form is not None:
         return [SectionPlan(s.title, s.item_ids, s.pick, s.shuffle) for s in bank.form.sections]
-    by_topic: dict[str, list[str]] = {}
+    by_topic: dict[str | None, list[str]] = {}
     for item in bank.items:
-        by_topic.setdefault(item.topic or "General", []).append(item.id)
-    return [SectionPlan(topic, tuple(ids)) for topic, ids in by_topic.items()]
+        by_topic.setdefault(item.topic or None, []).append(item.id)
+    return [
+        SectionPlan(topic or NO_TOPIC, tuple(ids), identifier_suffix="_TOPIC" if topic == NO_TOPIC else "")
+        for topic, ids in by_topic.items()
+    ]
 
 
 def build_test(profile: Profile, bank: Bank, hrefs: dict[str, str], tool_version: str, renderer: Renderer) -> etree._Element:
@@ -50,7 +60,7 @@ def build_test(profile: Profile, bank: Bank, hrefs: dict[str, str], tool_version
     p.el(root, "outcomeDeclaration", identifier="SCORE", cardinality="single", baseType="float")
     part = p.el(root, "testPart", identifier="PART_1", navigationMode="nonlinear", submissionMode="individual")
     for n, section in enumerate(plan_sections(bank), 1):
-        sec = p.el(part, "assessmentSection", identifier=f"SECTION_{n}", title=_one_line(section.title), visible="true")
+        sec = p.el(part, "assessmentSection", identifier=f"SECTION_{n}{section.identifier_suffix}", title=_one_line(section.title), visible="true")
         if section.pick is not None:
             p.el(sec, "selection", select=str(section.pick))
         if section.shuffle:
