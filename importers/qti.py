@@ -23,6 +23,7 @@ Read (see ``docs/import.md``, "Canvas, QTI and text2qti"):
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -335,6 +336,8 @@ class Decl:
     mapping: dict[str, float]
     case_sensitive: bool
     upper: float | None
+    lower: float | None = None
+    default: float = 0.0  # what a choice the mapping does not name is worth
 
 
 class _ItemReader:
@@ -358,16 +361,19 @@ class _ItemReader:
         correct = [(v.text or "").strip() for v in el.findall("correctResponse/value")]
         mapping: dict[str, float] = {}
         case = False
-        upper = None
+        upper = lower = None
+        default = 0.0
         m = el.find("mapping")
         if m is not None:
             upper = number(m.get("upperBound"))
+            lower = number(m.get("lowerBound"))
+            default = number(m.get("defaultValue")) or 0.0
             for entry in m.findall("mapEntry"):
                 value = number(entry.get("mappedValue"))
                 mapping[entry.get("mapKey") or ""] = value if value is not None else 0.0
                 if entry.get("caseSensitive") == "true":
                     case = True
-        return Decl(el.get("identifier") or "", el.get("cardinality") or "single", el.get("baseType") or "", correct, mapping, case, upper)
+        return Decl(el.get("identifier") or "", el.get("cardinality") or "single", el.get("baseType") or "", correct, mapping, case, upper, lower, default)
 
     # ------------------------------------------------------------------------------------------
 
@@ -783,9 +789,33 @@ class _ItemReader:
         data = {"type": "multiple_response" if multiple else "multiple_choice", "stem": stem, "options": options}
         if multiple:
             data["scoring"] = "partial" if decl is not None and decl.mapping else "all_or_nothing"
+            if decl is not None and decl.mapping:
+                self._partial_note(decl, idents, keys)
         if inter.get("shuffle") == "false" and not multiple or inter.get("shuffle") == "false":
             data["shuffle"] = False
         return data
+
+    def _partial_note(self, decl: Decl, choices: list[str], keys: set[str]) -> None:
+        """``scoring: partial`` is one mapping: each correct choice earns points/k, each wrong choice
+        costs points/(n-k), the total kept within [0, points] (exporters/qti/item.py writes it so).
+        Another mapping (wrong choices that cost nothing or another share, keys worth different
+        shares, a total that may fall below 0) is not kept: said in a note naming the values."""
+        value = {c: decl.mapping.get(c, decl.default) for c in choices}
+        right = [value[c] for c in choices if c in keys]
+        wrong = [value[c] for c in choices if c not in keys]
+        share = right[0] if right else 0.0
+        penalty = -share * len(right) / len(wrong) if wrong else 0.0
+        same = share > 0 and all(math.isclose(v, share, rel_tol=1e-6) for v in right) \
+            and all(math.isclose(v, penalty, rel_tol=1e-6, abs_tol=1e-9) for v in wrong)
+        floor = decl.lower is not None and decl.lower >= 0 or not any(v < 0 for v in value.values())
+        if same and floor:
+            return
+        shown = ", ".join(f"{c} {value[c]:g}" for c in choices)
+        lost = [] if same else [f"its values ({shown}) are not kept: read as scoring: partial, where each correct choice earns "
+                                f"points/{len(right)} and each wrong choice costs points/{max(1, len(wrong))}"]
+        if not floor:
+            lost.append("its total may fall below 0 (no lowerBound of 0); partial scoring never gives less than 0")
+        self.notes.append("multiple response mapping: " + "; ".join(lost))
 
     def _choices_as_matching(self, blocks: list[etree._Element]) -> dict[str, Any]:
         """Several single-choice interactions offering the same answers, each after its own prompt: a

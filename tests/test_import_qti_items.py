@@ -355,3 +355,31 @@ def test_a_partly_right_mapped_answer_is_dropped_with_a_note_never_taken_as_righ
     data, notes = _one(_item21(tmp_path, "<p>New <textEntryInteraction responseIdentifier='R'/> is a city.</p>", decl, _MAP_RP, name="cz.xml"))
     assert data["type"] == "cloze" and [b["answers"] for b in data["blanks"].values()] == [["York"]]
     assert any("'york' worth 0.5 of 1 dropped" in n for n in notes), notes
+
+
+def _mr(tmp_path: Path, entries: str, lower: str = " lowerBound='0'", name: str = "mr.xml") -> tuple[dict, list[str]]:
+    decl = ("<responseDeclaration identifier='R' cardinality='multiple' baseType='identifier'><correctResponse><value>A</value><value>B</value>"
+            f"</correctResponse><mapping{lower} upperBound='2' defaultValue='0'>{entries}</mapping></responseDeclaration>")
+    body = ("<choiceInteraction responseIdentifier='R' maxChoices='0'><prompt>Which are even?</prompt><simpleChoice identifier='A'>2</simpleChoice>"
+            "<simpleChoice identifier='B'>4</simpleChoice><simpleChoice identifier='C'>5</simpleChoice><simpleChoice identifier='D'>7</simpleChoice></choiceInteraction>")
+    return _one(_item21(tmp_path, body, decl, _MAP_RP, name=name))
+
+
+def test_a_multiple_response_mapping_that_partial_scoring_cannot_hold_is_said(tmp_path: Path) -> None:
+    """Penalties on wrong choices (or none, or keys worth different shares) became scoring: partial,
+    which has its own (each key +points/k, each wrong choice -points/(n-k), never below 0), without a
+    word.  The mapping partial scoring is (our export's) reads without a note."""
+    keys = "<mapEntry mapKey='A' mappedValue='1'/><mapEntry mapKey='B' mappedValue='1'/>"
+    data, notes = _mr(tmp_path, keys + "<mapEntry mapKey='C' mappedValue='-0.25'/><mapEntry mapKey='D' mappedValue='-0.25'/>")
+    assert data["type"] == "multiple_response" and data["scoring"] == "partial"
+    assert [n for n in notes if "mapping" in n] == [
+        "multiple response mapping: its values (A 1, B 1, C -0.25, D -0.25) are not kept: read as scoring: partial, "
+        "where each correct choice earns points/2 and each wrong choice costs points/2"]
+    _data, notes = _mr(tmp_path, keys, name="no-penalty.xml")  # wrong choices cost nothing (defaultValue 0)
+    assert any("(A 1, B 1, C 0, D 0) are not kept" in n for n in notes), notes
+    ours = keys + "<mapEntry mapKey='C' mappedValue='-1'/><mapEntry mapKey='D' mappedValue='-1'/>"
+    _data, notes = _mr(tmp_path, ours, name="ours.xml")
+    assert not [n for n in notes if "mapping" in n], notes
+    _data, notes = _mr(tmp_path, ours, lower="", name="unbounded.xml")
+    assert [n for n in notes if "mapping" in n] == [
+        "multiple response mapping: its total may fall below 0 (no lowerBound of 0); partial scoring never gives less than 0"]
