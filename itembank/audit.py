@@ -1285,9 +1285,10 @@ def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Entry]) -> It
     if not any(isinstance(i, CalculatedItem) for i in items):
         return iter(items)
     variants: dict[str, int] = {}  # id -> number of <id>-vN outputs, counted once over the output
+    ids = {i.id for i in items}  # an item of the bank named <id>-v3 is that item, not a variant
     for key in per_item:
         m = _VARIANT_ID.fullmatch(key)
-        if m:
+        if m and key not in ids:
             variants[m.group(1)] = variants.get(m.group(1), 0) + 1
     return (
         v

@@ -435,6 +435,28 @@ def test_qti_of_only_calculated_items_qti_cannot_compute_without_expansion_is_a_
         export(rounding, fmt)
 
 
+@pytest.mark.parametrize("fmt", ["qti21", "qti30", "gift"])
+def test_expanded_variant_ids_that_an_item_has_are_a_clear_error(bank: Bank, fmt: str) -> None:
+    """--expand-variants 3 names a calculated item's variants <id>-v1 ... <id>-v3; an item of the bank
+    already named <id>-v1 gave two items of one id, and the export failed with a message about a
+    stem "not in the output".  Now it is refused, naming both items and what to do."""
+    from itembank import api
+    from itembank.errors import ItembankError
+
+    calc = calc_items(bank)[0]
+    for n, fewer in ((1, ""), (3, ", or export with --expand-variants 2 or fewer")):
+        taken = NumericItem(id=f"{calc.id}-v{n}", type="numeric", stem="2+2?", location=bank.items[0].location, answer=4.0)
+        clash = Bank(root=bank.root, config=bank.config, items=(calc, taken))
+        message = (f"--expand-variants 3 writes calculated item '{calc.id}' ({calc.location.path}) as numeric items '{calc.id}-v1' ... "
+                   f"'{calc.id}-v3', but item '{calc.id}-v{n}' ({taken.location.path}) already has the id '{calc.id}-v{n}': "
+                   f"rename one of the two items{fewer}")
+        with pytest.raises(ItembankError) as caught:
+            api.export(clash, fmt, expand_variants=3)
+        assert str(caught.value) == message
+    # no clash with fewer variants than the taken number
+    api.export(clash, fmt, expand_variants=2)
+
+
 def test_zip_packages_hold_no_placeholder(bank: Bank) -> None:
     data, _ = export(bank, "qti21", expand_variants=1)
     assert isinstance(data, bytes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from itembank.errors import ItembankError
 from itembank.formats import ExportResult
 from itembank.model import AnyItem, Bank, CalculatedItem, NumericItem
 from itembank.variants import expand, form_seed
@@ -26,6 +27,28 @@ def expanded(item: AnyItem, count: int, why: str) -> list[NumericItem] | str:
         return str(exc)
 
 
+def refuse_clashing_ids(bank: Bank, count: int) -> None:
+    """Refuse ``--expand-variants N`` when a variant's id (``<id>-v1`` ... ``<id>-vN``) is the id of an
+    item of the bank: two items of one id would be written (the export then broke its invariants
+    with a message about a stem; an import would take one for the other).  One variant keeps its
+    item's id."""
+    if count <= 1:
+        return
+    ids = {i.id: i for i in bank.items if not isinstance(i, CalculatedItem)}
+    for item in bank.items:
+        if not isinstance(item, CalculatedItem):
+            continue
+        n = next((n for n in range(1, count + 1) if f"{item.id}-v{n}" in ids), None)
+        if n is not None:
+            other = ids[f"{item.id}-v{n}"]
+            fewer = f", or export with --expand-variants {n - 1} or fewer" if n > 2 else ""
+            raise ItembankError(
+                f"--expand-variants {count} writes calculated item '{item.id}' ({item.location.path}) as numeric items "
+                f"'{item.id}-v1' ... '{item.id}-v{count}', but item '{other.id}' ({other.location.path}) already has the id "
+                f"'{other.id}': rename one of the two items{fewer}"
+            )
+
+
 def expansion_note(expanded_ids: list[str], count: int) -> str:
     shown = ", ".join(expanded_ids[:10]) + (" ..." if len(expanded_ids) > 10 else "")
     return f"{len(expanded_ids)} calculated item(s) written as {count} numeric variant(s) each (ids <id>-v1 ...): {shown}"
@@ -41,6 +64,7 @@ def expand_bank(
     is skipped with that reason."""
     if not any(isinstance(i, CalculatedItem) for i in bank.items):
         return bank, 0
+    refuse_clashing_ids(bank, count)
     items: list[AnyItem] = []
     replaced: dict[str, tuple[str, ...]] = {}
     for item in bank.items:

@@ -31,7 +31,7 @@ from itembank.model import (
 )
 
 from ..kit import pieces
-from ..kit.variants import expanded, expansion_note
+from ..kit.variants import expanded, expansion_note, refuse_clashing_ids
 from .content import (
     Html,
     ItemSkipped,
@@ -90,6 +90,7 @@ class GiftExporter:
         result = ExportResult()
         writer = _GiftWriter(MoodleHtml(ctx.renderer), strict=ctx.options.strict)
         count = ctx.options.expand_variants
+        refuse_clashing_ids(bank, count)
         expanded_ids: list[str] = []
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
