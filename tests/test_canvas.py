@@ -303,6 +303,49 @@ def test_images_are_packaged_listed_and_referenced_through_the_filebase(all_type
     assert r"\(L = -\sum_i y_i \log p_i\)" in stem and "<code>loss &lt; 0.1</code>" in stem
 
 
+def test_manifest_hrefs_are_uri_references_canvas_reads_back(tmp_path: Path) -> None:
+    """imsmanifest.xml listed ``media/C#-logo.png`` as ``href="web_resources/media/C#-logo.png"``: an
+    href is a URI reference (IMS CP), where '#' starts a fragment, '?' a query and '%' an escape, and
+    Canvas takes the file's name with CGI.unescape ('+' a space).  Each is percent-encoded now; a
+    non-ASCII character is written as it is, because Canvas's QTI converter (QTIMigrationTool's
+    DecodePathSegment) decodes each %XX to one character and an encoded UTF-8 name names no file.
+    The question HTML's $IMS-CC-FILEBASE$ reference reads as the same file, and our importer reads
+    the package back with the image."""
+    import re
+    from urllib.parse import unquote_plus
+
+    from import_compare import read
+
+    from itembank import export, load_bank
+    from itembank.importers.canvas import importer as canvas_importer
+
+    name = "C# sharp? 50%+1 café.png"
+    root = tmp_path / "bank"
+    (root / "media").mkdir(parents=True)
+    image = b"\x89PNG\r\n\x1a\n odd name"
+    (root / "media" / name).write_bytes(image)
+    (root / "q.yaml").write_text('id: q\ntype: true_false\nstem: "See ![logo](media/C%23%20sharp%3F%2050%25%2B1%20caf%C3%A9.png)."\nanswer: true\n',
+                                 encoding="utf-8")
+    bank = load_bank(root)
+    files, _ = export_files(bank)
+    assert check_package(files) == []
+    assert files[f"web_resources/media/{name}"] == image
+    manifest = etree.fromstring(files["imsmanifest.xml"])
+    [res] = [r for r in manifest.iter("{*}resource") if r.get("type") == "webcontent"]
+    href = "web_resources/media/C%23%20sharp%3F%2050%25%2B1%20café.png"
+    assert res.get("href") == href and [f.get("href") for f in res.iter("{*}file")] == [href]
+    assert unquote_plus(href) == f"web_resources/media/{name}"  # Canvas's name of the file (CGI.unescape)
+    assert re.sub("%([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), href) == f"web_resources/media/{name}"  # its converter's
+    stem = bank_items(bank, files)["q"].findtext(f"{Q}presentation/{Q}material/{Q}mattext") or ""
+    [src] = re.findall(r'src="\$IMS-CC-FILEBASE\$/([^"]+)"', stem)
+    assert "web_resources/" + unquote_plus(src) == unquote_plus(href)  # the HTML names the same file
+    package = tmp_path / "c.zip"
+    package.write_bytes(export(bank, "canvas").data or b"")
+    result, media = read(canvas_importer, package)
+    [item] = result.items
+    assert list(media.values()) == [image] and next(iter(media)) in item.data["stem"], (item.data["stem"], item.notes)
+
+
 def test_image_names_holding_hash_or_question_mark_are_packaged_and_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``media/C#-logo.png`` stopped the export ("image 'media/C#-logo.png' cannot be read"): the
     decoded file name was cut at '#' (and '?') once more.  A reference's own fragment or query
@@ -328,7 +371,8 @@ def test_image_names_holding_hash_or_question_mark_are_packaged_and_found(tmp_pa
         assert files[f"web_resources/media/{name}"] == data
     manifest = etree.fromstring(files["imsmanifest.xml"])
     web = [r.get("href") for r in manifest.iter("{*}resource") if r.get("type") == "webcontent"]
-    assert web == sorted(f"web_resources/media/{name}" for name in images)
+    # the hrefs are URI references (percent-encoded '#' and '?'): test_manifest_hrefs_are_uri_references_canvas_reads_back
+    assert web == ["web_resources/media/C%23-logo.png", "web_resources/media/a.png", "web_resources/media/what%3F.png"]
     items = bank_items(bank, files)
     r3 = items["r3"].findtext(f"{Q}presentation/{Q}material/{Q}mattext")
     r4 = items["r4"].findtext(f"{Q}presentation/{Q}material/{Q}mattext")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 from lxml import etree
 
@@ -210,10 +210,15 @@ def check_package(files: Mapping[str, bytes]) -> list[str]:
     listed: set[str] = set()
     for ident, res in resources.items():
         for f in res.iterfind(f"{CP}file"):
-            href = f.get("href", "")
+            # Canvas takes the file's name with CGI.unescape ("+" is a space); its converter
+            # (QTIMigrationTool) decodes each %XX to one character: an encoded UTF-8 name names no file
+            href = unquote_plus(f.get("href", ""))
             listed.add(href)
             if href not in files:
-                problems.append(f"imsmanifest.xml: resource {ident} lists {href}, which is not in the package")
+                problems.append(f"imsmanifest.xml: resource {ident} lists {f.get('href', '')}, which is not in the package")
+            elif re.search("%[89a-fA-F][0-9a-fA-F]", f.get("href", "")):
+                problems.append(f"imsmanifest.xml: resource {ident} lists {f.get('href', '')}: Canvas's converter cannot read "
+                                "a percent-encoded non-ASCII name (write the characters as they are)")
         for dep in res.iterfind(f"{CP}dependency"):
             if dep.get("identifierref") not in resources:
                 problems.append(f"imsmanifest.xml: resource {ident} depends on unknown resource {dep.get('identifierref')}")
@@ -391,7 +396,7 @@ def _check_images(files: Mapping[str, bytes], listed: set[str]) -> list[str]:
         root = etree.fromstring(files[name], _PARSER)
         for mat in root.iter(f"{QTI}mattext"):
             for m in _FILEBASE.finditer(mat.text or ""):
-                path = "web_resources/" + unquote(m.group(1))
+                path = "web_resources/" + unquote_plus(m.group(1))  # as Canvas reads it (CGI.unescape)
                 if path not in files:
                     problems.append(f"{name}: image {path} is referenced but not packaged")
                 elif path not in listed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from urllib.parse import quote
 
 from itembank.model import (
     Bank,
@@ -23,6 +24,21 @@ BANK_FOLDER = "non_cc_assessments"
 # it takes ~0.6 s of CPU instead of ~1.8 s (a third of the export's time at level 6).
 ZIP_LEVEL = 1
 
+
+#: What a manifest href leaves as it is besides letters, digits and "-._~": the rest of RFC 3986's
+#: path characters but "+" (Canvas reads an href with CGI.unescape, which takes "+" for a space).
+_HREF_SAFE = "!$&'()*,;=:@"
+
+
+def package_href(path: str) -> str:
+    """The href of the package file ``path`` (a zip member's name) in imsmanifest.xml: a relative URI
+    reference (IMS CP), each ASCII character a path cannot hold as it is percent-encoded ("C#.png" ->
+    "C%23.png": "#" would start a fragment, "?" a query, "%" an escape), a non-ASCII one written as
+    it is (an IRI).  That is how Canvas reads it back to the file's name: its QTI converter
+    (QTIMigrationTool) finds the file by decoding %XX one byte to one character, so an encoded
+    UTF-8 name names no file, and Canvas then takes the name with CGI.unescape, as it does the
+    question HTML's $IMS-CC-FILEBASE$ references (CanvasHtml.package_image), which must match it."""
+    return "/".join("".join(c if ord(c) > 127 else quote(c, safe=_HREF_SAFE) for c in seg) for seg in path.split("/"))
 
 
 # --- identifiers --------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .names import (
     XSI,
     bank_item_ident,
     migration_id,
+    package_href,
     question_bank_title,
     quiz_ident,
     quiz_item_ident,
@@ -552,8 +553,9 @@ def _manifest(qident: str, bank_paths: list[str], image_paths: list[str]) -> byt
         ident = path.rsplit("/", 1)[1].split(".", 1)[0]
         r = etree.SubElement(res, m + "resource", identifier=ident, type=LOR, href=path)
         etree.SubElement(r, m + "file", href=path)
-    for path in image_paths:
-        r = etree.SubElement(res, m + "resource", identifier=migration_id("itembank-file", path), type="webcontent", href=path)
-        etree.SubElement(r, m + "file", href=path)
+    for path in image_paths:  # the zip members' names; the hrefs are URI references (package_href)
+        href = package_href(path)
+        r = etree.SubElement(res, m + "resource", identifier=migration_id("itembank-file", path), type="webcontent", href=href)
+        etree.SubElement(r, m + "file", href=href)
     return _serialize(root)
 
