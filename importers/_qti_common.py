@@ -166,6 +166,9 @@ class Text:
     #: conversions already made in this package: html -> (markdown, notes, missing images).  Feedback and
     #: answers repeat a lot ("Correct!", "True"); the media store makes image resolution repeatable.
     cache: dict[tuple[str, str], tuple[str, list[str], list[str]]] = field(default_factory=dict)
+    #: QTI 2.x as Canvas's converter (QTIMigrationTool) writes it: a ``<div class="html">`` holds HTML
+    #: as escaped text, which Canvas parses as HTML (see _escaped_html)
+    escaped_html_divs: bool = False
 
     def resolve(self, src: str) -> str | None:
         if not src or re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//", src):
@@ -220,6 +223,8 @@ class Text:
         if hit is None:
             missing_before = len(self.missing)
             source = _our_renamed_elements(html) if 'class="md-' in html else html
+            if self.escaped_html_divs and 'class="html"' in source:
+                source = _escaped_html(source)
             if "<img" in source:
                 source = self._missing_images_as_text(source)
             out, notes = html_to_markdown(source, resolve_src=self.resolve)
@@ -250,6 +255,21 @@ class Text:
 
 
 _MD_CLASSES = {"md-del": "del", "md-s": "s", "md-strike": "strike", "md-u": "u", "md-ins": "ins", "md-mark": "mark"}
+
+
+def _escaped_html(html: str) -> str:
+    """Each ``<div class="html">`` that holds only text, that text read as HTML: Canvas's QTI converter
+    writes a QTI 1.2 text/html material so (``<div class="html">a &amp;lt;b&amp;gt;</div>``), and
+    Canvas reads it back as HTML (Qti::HtmlHelper#detect_html); it came in as its source, tags shown."""
+    root = _fragment(html)
+    changed = False
+    for div in root.iter("div"):
+        if "html" in (div.get("class") or "").split() and len(div) == 0 and div.text and ("<" in div.text or "&" in div.text):
+            inner = _fragment(div.text)
+            div.text = inner.text
+            div.extend(list(inner))
+            changed = True
+    return to_html(list(root), root.text or "") if changed else html
 
 
 def _our_renamed_elements(html: str) -> str:

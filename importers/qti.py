@@ -344,7 +344,7 @@ class _ItemReader:
     def __init__(self, reader: _Reader, root: etree._Element, name: str) -> None:
         self.r = reader
         self.root = root
-        self.text = Text(reader.pkg, reader.ctx.media, posixpath.dirname(name), cache=reader.text_cache)
+        self.text = Text(reader.pkg, reader.ctx.media, posixpath.dirname(name), cache=reader.text_cache, escaped_html_divs=True)
         self.notes: list[str] = []
         self.decls = {d.ident: d for d in (self._decl(e) for e in root.findall("responseDeclaration"))}
         self.outcomes = {e.get("identifier") or "": e for e in root.findall("outcomeDeclaration")}

@@ -129,6 +129,21 @@ def test_formula_questions_are_read_and_text_only_skipped_with_reasons() -> None
         assert (items, skipped) == (0, 1) and words in reasons[0], (name, reasons)
 
 
+def test_html_that_canvas_converter_escaped_in_a_div_is_read_as_html() -> None:
+    """Canvas's QTI converter writes a QTI 1.2 text/html material into QTI 2.1 as escaped text in a
+    ``<div class="html">``, which Canvas parses as HTML.  It came in as its source: a stem full of
+    ``\\<br\\>`` and ``\\<b\\>Question:``, a rationale ``viva la mol\\&eacute;``."""
+    require(FIXTURES.is_dir(), "canvas corpus")
+    [essay] = _items(FIXTURES / "qti" / "weird_html.xml")
+    assert essay["rationale"] == "viva la molé"
+    result, _m = read(qti_importer, FIXTURES / "html_sanitization" / "questions" / "escaped" / "multiple_answer.xml")
+    [item] = result.items
+    assert item.data["stem"].endswith("**Question:** Respondus can embed video, audio and images from which two popular websites mentioned above?")
+    assert "\\<" not in item.data["stem"] and "course – you" in item.data["stem"]
+    assert [o["text"] for o in item.data["options"]][::2] == ["YouTube", "Facebook"]
+    assert "<script> content dropped (Markdown cannot hold it)" in item.notes
+
+
 # Blackboard matching writes empty choices and the answers in a right-hand column (RIGHT_MATCH_BLOCK),
 # the n-th choice of every list being the n-th answer -- in its QTI 1.2 (Blackboard 8) and as Canvas's
 # converter turns it into QTI 2.1 (Blackboard 9; the html_sanitization copy of the Blackboard 8 file,
