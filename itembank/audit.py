@@ -1154,7 +1154,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None, jobs: int, per_item: dict[str, _Entry]) -> list[str]:
     skipped = {i for i, _ in result.skipped}
     todo: list[tuple[AnyItem, bytes | None]] = []
-    for item in _as_delivered(bank.items, per_item):
+    for item in _as_delivered(bank.items, per_item, result.variants):
         if item.id in skipped:
             continue
         entry = per_item.get(item.id)
@@ -1279,11 +1279,15 @@ def qti_identifier_clashes(fmt: str, markup: str) -> list[str]:
 _VARIANT_ID = re.compile(r"(.+)-v\d+")
 
 
-def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Entry]) -> Iterator[AnyItem]:
+def _as_delivered(items: tuple[AnyItem, ...], per_item: dict[str, _Entry], written: dict[str, int] | None = None) -> Iterator[AnyItem]:
     """The items as the output holds them: a calculated item written as numeric variants ``<id>-v1`` ...
-    (``--expand-variants N``) as those variants, each with its own numbers filled in."""
+    (``--expand-variants N``) as those variants, each with its own numbers filled in.  ``written``
+    (ExportResult.variants) says how many each; else they are counted in the output (one variant,
+    which keeps the item's id, cannot be told from the item itself there)."""
     if not any(isinstance(i, CalculatedItem) for i in items):
         return iter(items)
+    if written:
+        return (v for item in items for v in (expand(item, written[item.id]) if isinstance(item, CalculatedItem) and item.id in written else (item,)))
     variants: dict[str, int] = {}  # id -> number of <id>-vN outputs, counted once over the output
     ids = {i.id for i in items}  # an item of the bank named <id>-v3 is that item, not a variant
     for key in per_item:

@@ -91,6 +91,9 @@ class ExportResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item id, reason)
     notes: list[str] = field(default_factory=list)
     left_out: Counter[str] = field(default_factory=Counter)  # status -> items the status filter left out
+    #: calculated item id -> the numeric variants written in its place (--expand-variants N: ids
+    #: <id>-v1 ... <id>-vN; one variant keeps the item's id), what the audit reads the output as
+    variants: dict[str, int] = field(default_factory=dict)
 
     def wrote(self, item_type: str) -> None:
         self.written[item_type] += 1

@@ -457,6 +457,19 @@ def test_expanded_variant_ids_that_an_item_has_are_a_clear_error(bank: Bank, fmt
     api.export(clash, fmt, expand_variants=2)
 
 
+@pytest.mark.parametrize("fmt", ["qti21", "qti30", "gift"])
+def test_one_expanded_variant_passes_the_audit(bank: Bank, fmt: str) -> None:
+    """--expand-variants 1 writes each calculated item as one numeric item of the same id; the audit
+    took that output for the calculated item itself and stopped the QTI export ("the calculated
+    item has 2 placeholders but the output prints 0 variables": a bug in itembank)."""
+    from itembank import api
+
+    result = api.export(bank, fmt, expand_variants=1)
+    assert result.written["calculated"] == len(calc_items(bank)), result.summary()
+    assert result.variants == {i.id: 1 for i in calc_items(bank)}
+    assert any("written as 1 numeric variant(s) each (each with its item's id)" in n for n in result.notes), result.notes
+
+
 def test_zip_packages_hold_no_placeholder(bank: Bank) -> None:
     data, _ = export(bank, "qti21", expand_variants=1)
     assert isinstance(data, bytes)

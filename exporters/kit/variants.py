@@ -51,7 +51,8 @@ def refuse_clashing_ids(bank: Bank, count: int) -> None:
 
 def expansion_note(expanded_ids: list[str], count: int) -> str:
     shown = ", ".join(expanded_ids[:10]) + (" ..." if len(expanded_ids) > 10 else "")
-    return f"{len(expanded_ids)} calculated item(s) written as {count} numeric variant(s) each (ids <id>-v1 ...): {shown}"
+    ids = "ids <id>-v1 ..." if count > 1 else "each with its item's id"
+    return f"{len(expanded_ids)} calculated item(s) written as {count} numeric variant(s) each ({ids}): {shown}"
 
 
 def expand_bank(
@@ -85,6 +86,7 @@ def expand_bank(
             continue
         items.extend(numeric)
         replaced[item.id] = tuple(n.id for n in numeric)
+        result.variants[item.id] = len(numeric)
     expanded_ids = [i for i, ids in replaced.items() if ids]
     if expanded_ids:
         result.notes.append(expansion_note(expanded_ids, count))

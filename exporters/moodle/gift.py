@@ -108,6 +108,7 @@ class GiftExporter:
                 out.write(block_bytes)
                 if expanded_item:
                     expanded_ids.append(item.id)
+                    result.variants[item.id] = count
                 result.wrote(item.type)
         if expanded_ids:
             result.notes.append(expansion_note(expanded_ids, count))
