@@ -229,9 +229,16 @@ def _export_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def _not_stdout(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``-o -``: no command writes to standard output: refused (exit 2), not a file or folder named ``-``."""
+    if value is not None and str(value) == "-":
+        raise click.BadParameter("'-' (standard output) is not supported: give a file or folder name")
+    return value
+
+
 @main.command("export")
 @click.argument("fmt", metavar="FORMAT")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write (default: dist/<format's default name>).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), callback=_not_stdout, help="Where to write (default: dist/<format's default name>; not '-').")
 @bank_option
 @_assessment_options
 @_export_options
@@ -242,12 +249,17 @@ def export_cmd(fmt: str, output: Path | None, bank: Path, assessment: str | None
     """Export the bank (or one assessment form) to one FORMAT (see `itembank formats`)."""
     from .api import export as export_bank
     from .api import form_dir, select_bank, usable_cores
+    from .output import check_target
 
     _check_form(assessment, form)
     exporter = get_exporter(fmt)
     loaded = select_bank(_load(bank), assessment, form)
-    result = export_bank(loaded, fmt, jobs=jobs or usable_cores(), cache=_use_cache(), **options)
     target = output or form_dir("dist", loaded) / exporter.default_output
+    if not target.is_dir() or target.is_symlink():
+        # Refused before the export runs (seconds on a large bank) rather than after: a file at -o that
+        # itembank did not write, a link, a path in the bank.  write_result checks again as it writes.
+        check_target(target, bank, folder=False, force=force)
+    result = export_bank(loaded, fmt, jobs=jobs or usable_cores(), cache=_use_cache(), **options)
     write_result(result, target, bank_root=bank, force=force)
     _print_result(fmt, target, result)
 
@@ -262,7 +274,7 @@ def _print_result(fmt: str, target: Path, result: Any) -> None:
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True, help="Output folder.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True, callback=_not_stdout, help="Output folder (not '-').")
 @bank_option
 @click.option("--format", "formats", multiple=True, help="Only these formats (repeatable); default: every installed one.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, help="Processes running the exports (default: the usable cores; 1: this process only).")
@@ -325,13 +337,6 @@ def stats(bank: Path, as_json: bool) -> None:
     if not result.ok():
         click.echo(f"the bank has {len(result.errors)} error(s): these counts cover its {len(loaded.items)} valid items only", err=True)
         sys.exit(1)
-
-
-def _not_stdout(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """``-o -``: no command writes to standard output (``export -o -`` neither): refused, not a file named ``-``."""
-    if value is not None and str(value) == "-":
-        raise click.BadParameter("'-' (standard output) is not supported: give a file name")
-    return value
 
 
 @main.command()

@@ -255,3 +255,36 @@ def test_an_empty_file_and_a_file_listed_in_a_manifest_may_be_replaced(project: 
     assert _run("export", "gift", "-o", "empty.txt")[0] == 0
     assert _run("build")[0] == 0
     assert _run("export", "moodle", "-o", "dist/moodle.xml")[0] == 0
+
+
+def test_a_refused_one_file_output_is_refused_before_the_export_runs(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file at -o that is not ours is refused before the bank is exported (on a large bank the
+    export costs seconds, all of it for nothing), with the same message and exit code."""
+    import itembank.api
+
+    ran: list[str] = []
+    real = itembank.api.export
+    monkeypatch.setattr(itembank.api, "export", lambda *a, **k: ran.append("export") or real(*a, **k))
+    (project / "notes.txt").write_bytes(b"my notes\n")
+    code, out = _run("export", "gift", "-o", "notes.txt")
+    assert code == 2 and "refusing to replace notes.txt" in out, out
+    assert ran == []
+    assert (project / "notes.txt").read_bytes() == b"my notes\n"
+    assert _run("export", "gift", "-o", "fresh.txt")[0] == 0 and ran == ["export"]  # the export itself still runs
+
+
+@pytest.mark.parametrize("args", [["export", "gift", "-o", "-"], ["export", "markdown", "-o", "-"], ["build", "-o", "-"]], ids=["export", "export-folder", "build"])
+def test_dash_as_output_is_refused_not_a_file_named_dash(project: Path, args: list[str]) -> None:
+    """No command writes to standard output: `-o -` is a usage error, not a file or folder named '-'."""
+    code, out = _run(*args)
+    assert code == 2, out
+    assert "standard output" in out, out
+    assert not (project / "-").exists()
+
+
+def test_a_fifo_at_the_output_path_is_refused_and_left_as_it_is(project: Path) -> None:
+    """A named pipe (or a device) at -o is not a file itembank wrote: refused, not replaced by a regular file."""
+    os.mkfifo(project / "pipe")
+    code, out = _run("export", "json", "-o", "pipe")
+    assert code == 2, out
+    assert (project / "pipe").is_fifo()
