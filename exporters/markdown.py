@@ -41,7 +41,7 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
     markdown_texts,
-    replace_placeholders,
+    PLACEHOLDER,
 )
 from itembank.render import Renderer, local_image
 
@@ -59,7 +59,6 @@ SHORT_LINE = "\\_" * 12
 ANSWER_LINE = "\\_" * 30
 BLANK_LINE = "\\_" * 16
 WRITING_LINE = "\\_" * 50
-# Placeholders as the item format defines them (itembank.rules.PLACEHOLDER; exporters may not import rules).
 # Characters with a meaning in CommonMark, GFM or pandoc Markdown inline text; escaping any ASCII
 # punctuation with a backslash is always allowed, so escaping too much is harmless.
 _PLAIN_SPECIALS = re.compile(r"([\\`*_\[\]<>|$&~^#])")
@@ -244,8 +243,21 @@ def matching_table(item: MatchingItem) -> str:
 
 
 def cloze_stem(item: ClozeItem) -> str:
+    """The stem with each blank as its number and a line: ``(1)&nbsp;\\_\\_...``, with no emphasis of its
+    own (``**{{b}}**`` printed ``****(1)** ...**``: nested delimiters Markdown cannot pair), and a
+    no-break space after the line where a word character follows (``{{b}}s``: the line's underscores
+    took the letter into their word)."""
     numbers = {b.name: k + 1 for k, b in enumerate(item.blanks)}
-    return replace_placeholders(item.stem, lambda name: f"**({numbers[name]})**&nbsp;{BLANK_LINE}")
+
+    def blank(m: re.Match[str]) -> str:
+        glued = _WORD_START.match(m.string, m.end()) is not None
+        return f"({numbers[m.group(1)]})&nbsp;{BLANK_LINE}" + ("&nbsp;" if glued else "")
+
+    return PLACEHOLDER.sub(blank, item.stem)
+
+
+#: A word character (as ``\w`` reads one): glued to a blank's line, it would join the line's word.
+_WORD_START = re.compile(r"\w")
 
 
 def paper_body(item: AnyItem) -> str:
