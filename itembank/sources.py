@@ -375,6 +375,33 @@ def _has_surrogate(data: Any) -> bool:
     return False
 
 
+def _shown_value(value: Any) -> str:
+    """A loaded key or number as a message shows it, never more than about 20 characters.
+
+    Python refuses to turn an int of more than 4,300 digits into text (``sys.set_int_max_str_digits``):
+    such a number is shown by its first digits and its length, computed without converting it.
+    """
+    if type(value) is int and abs(value) > _MAX_INT:
+        digits = _digits(abs(value))
+        head = abs(value) // 10 ** (digits - 20)
+        return f"{'-' if value < 0 else ''}{head}… ({digits:,} digits)"
+    try:
+        text = repr(value)
+    except ValueError:  # pragma: no cover - every int too long for repr is caught above
+        return f"a value of type {type(value).__name__}"
+    return text if len(text) <= 40 else text[:20] + "…"
+
+
+def _digits(n: int) -> int:
+    """The number of decimal digits of ``n`` > 0, without converting it to text."""
+    digits = max(1, int(n.bit_length() * 0.30102999566398120))
+    while 10**digits <= n:
+        digits += 1
+    while digits > 1 and 10 ** (digits - 1) > n:
+        digits -= 1
+    return digits
+
+
 def _non_json(data: Any) -> str | None:
     """Reject values JSON cannot hold, so the schema and every exporter see plain data.
 
@@ -390,7 +417,7 @@ def _non_json(data: Any) -> str | None:
         if type(node) is dict:
             for k in node:
                 if type(k) is not str:
-                    return f"mapping key {k!r} is not a string (quote it)"
+                    return f"mapping key {_shown_value(k)} is not a string (quote it)"
             values: Any = node.values()
         elif type(node) is list:
             values = node
@@ -403,7 +430,7 @@ def _non_json(data: Any) -> str | None:
             elif t is float and not math.isfinite(v):
                 return f"number {v!r} is not finite"
             elif t is int and (v > _MAX_INT or v < -_MAX_INT):
-                return f"number {str(v)[:20]}… is too large (it does not fit a float)"
+                return f"number {_shown_value(v)} is too large (it does not fit a float)"
             elif not (v is None or t is str or t is bool or t is int or t is float):
                 return f"value of type {t.__name__} is not supported (quote it as a string)"
     return None

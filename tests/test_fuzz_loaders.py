@@ -227,3 +227,83 @@ def test_the_fuzzers_reach_valid_and_invalid_banks() -> None:
     assert _validate_all_formats({"a.yaml": _yaml_dump(valid)}) == 1
     valid["stem"] = "Front"
     assert _validate_all_formats({"a.yaml": _yaml_dump(valid)}) == 0
+
+
+# --- integers of more than 4,300 digits ------------------------------------------------------------
+# Python refuses to turn such an int into text (sys.set_int_max_str_digits): every message, position,
+# cache entry and export that did so crashed ("internal error: ValueError: Exceeds the limit").
+
+_BLUEPRINT = "title: T\nsections:\n  - title: S\n    items: [q1]\n"
+_ITEM_LINES = ["id: q1", "type: numeric", "stem: How many?", "tolerance: 0", "answer: 3"]
+
+
+@st.composite
+def _huge_int_banks(draw: st.DrawFn) -> tuple[dict[str, bytes], str, int, int]:
+    """A bank with one huge integer somewhere: (files, the file holding it, its line, its column)."""
+    digits = draw(st.integers(310, 6000) | st.sampled_from([4300, 4301, 5000]))
+    number = draw(st.sampled_from(["", "-", "+"])) + "1" + "0" * (digits - 1)
+    where = draw(st.sampled_from(["value", "key", "flow-key", "list", "settings", "blueprint", "lock", "json"]))
+    item = list(_ITEM_LINES)
+    field = draw(st.integers(0, len(item)))  # the line the number goes on (0-based), or after the last
+    files: dict[str, bytes] = {}
+    name, line, col = "a.yaml", field + 1, 1
+    if where == "value":
+        key = draw(st.sampled_from([*FIELDS, "tolerance"]))
+        item = [t for t in item if not t.startswith(key + ":")]
+        field = min(field, len(item))
+        item.insert(field, f"{key}: {number}")
+        line, col = field + 1, len(key) + 3
+    elif where == "key":
+        item.insert(field, f"? {number}\n: 1")
+        col = 3
+    elif where == "flow-key":
+        item.insert(field, "range: {" + number[:1000] + ": 1}")  # an implicit key has at most 1024 characters
+        col = 9
+    elif where == "list":
+        item.insert(field, f"tags: [x, {number}]")
+        col = 11
+    elif where == "json":
+        name = "a.json"
+        files[name] = ('{"id": "q1", "type": "numeric", "stem": "S",\n"tolerance": 0,\n"answer": ' + number.lstrip("+") + "}").encode()
+        line, col = 3, 11
+    if where in ("settings", "blueprint", "lock"):
+        name = {"settings": "itembank.yaml", "blueprint": "assessments/t.yaml", "lock": "assessments/t.lock.yaml"}[where]
+        files[name] = f"title: T\nseed: {number}\n".encode() if where != "lock" else f"version: {number}\n".encode()
+        line, col = (1, 10) if where == "lock" else (2, 7)
+        if where != "blueprint":
+            files.setdefault("assessments/t.yaml", _BLUEPRINT.encode())
+    files.setdefault("a.yaml", ("\n".join(item) + "\n").encode())
+    return files, name, line, col
+
+
+@settings(FUZZ, max_examples=min(_EXAMPLES, 40))
+@given(_huge_int_banks())
+def test_huge_integers_are_refused_where_they_stand(case: tuple[dict[str, bytes], str, int, int]) -> None:
+    files, name, line, col = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "bank"
+        for rel, data in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(data)
+        assert _validate_all_formats_in(root) == 1
+        result = CliRunner().invoke(main, ["validate", "--format", "json", "--bank", str(root)])
+        found = [p for p in json.loads(result.output)["problems"] if p["code"] in ("IB014", "IB015") and p["file"].endswith(name)]
+        assert found, result.output[:2000]
+        if name != "itembank.yaml":
+            assert (found[0]["line"], found[0]["column"]) == (line, col), found
+            assert "float" in found[0]["message"] or "not a string" in found[0]["message"], found
+        for args in (["validate", "--format", "sarif"], ["lint"], ["stats"], ["export", "json", "-o", f"{tmp}/x.json"], ["build", "-o", f"{tmp}/dist", "--format", "json"]):
+            run = CliRunner().invoke(main, [*args, "--bank", str(root)])
+            assert run.exception is None or isinstance(run.exception, SystemExit), repr(run.exception)
+            assert run.exit_code in (1, 2) and "internal error" not in run.output, (args, run.output[-2000:])
+
+
+def _validate_all_formats_in(root: Path) -> int:
+    codes = set()
+    for fmt in ("json", "text", "github"):
+        result = CliRunner().invoke(main, ["validate", "--format", fmt, "--bank", str(root)])
+        assert "internal error" not in result.output and result.exit_code in (0, 1, 2), result.output[-2000:]
+        _check_output(fmt, result.output)
+        codes.add(result.exit_code)
+    assert len(codes) == 1, codes
+    return codes.pop()
