@@ -95,20 +95,94 @@ def _inside(path: Path, root: Path) -> bool:
 LINK_LOOP = "file is a link loop (following its links never reaches a file): refused"
 
 
-def discover(root: Path) -> list[Path]:
-    """Item files of a bank folder, sorted so that every run sees the same order."""
+def discover(root: Path, refused: list[Problem] | None = None, bank: Path | None = None) -> list[Path]:
+    """Item files of a bank folder, sorted so that every run sees the same order.
+
+    Names starting with ``.`` are left out (hidden drafts, ``.git``), and so are the folders of
+    :data:`SKIP_DIRS` at the top.  A folder that is a link is walked like the folder it leads to
+    when that lies inside the bank (its files named under the link, as a linked file is), and is
+    refused (IB006) when it leads out of the bank or back to a folder it is in; a folder that cannot
+    be read is IB005.  Those problems go to ``refused`` (when given): nothing is left out silently.
+    ``bank``: the bank's folder, when ``root`` is a folder inside it (default: ``root``).
+    """
+    bank = root if bank is None or not _inside(root, bank) else bank
     found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (here == root and d in SKIP_DIRS))
-        for name in filenames:
-            if name.startswith(".") or not name.lower().endswith(ITEM_SUFFIXES):
+    problems = refused if refused is not None else []
+
+    def walk(folder: Path, real: Path) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            problems.append(problem(_shown(folder), "IB005", f"cannot read folder: {exc.strerror or exc}: the items in it are not checked"))
+            return
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
                 continue
-            if here == root and name == CONFIG_NAME:
+            try:
+                is_link = entry.is_symlink()
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_link = is_dir = False
+            here = folder / name
+            if is_dir:
+                if not (folder == root and name in SKIP_DIRS):
+                    walk(here, real / name)
                 continue
-            found.append(here / name)
+            if is_link:
+                target = followed(here)
+                if target is not None and target.is_dir():
+                    if folder == root and name in SKIP_DIRS:
+                        continue
+                    if not _inside(target, bank):
+                        if (example := _item_file_in(target)) is not None:  # a folder of images only is the image checks' business (IB212)
+                            problems.append(problem(_shown(here), "IB006", f"folder is a link to a folder outside the bank, holding item files ({example}): refused, they are not checked"))
+                    elif _inside(real, target):
+                        problems.append(problem(_shown(here), "IB006", "folder is a link loop (it leads back to a folder it is in): refused"))
+                    elif not _skipped(target, bank):
+                        walk(here, target)
+                    continue
+            if not name.lower().endswith(ITEM_SUFFIXES) or (folder == root and name == CONFIG_NAME):
+                continue
+            found.append(here)
+
+    walk(root, root)
     start = len(str(root)) + 1
     return sorted(found, key=lambda p: str(p)[start:].replace(os.sep, "/"))
+
+
+#: How many folders :func:`_item_file_in` lists before it stops looking (and answers as if it found one).
+_LOOK_FOLDERS = 2000
+
+
+def _item_file_in(folder: Path) -> str | None:
+    """The first item file name (``.yaml``, ``.yml``, ``.json``, not hidden) under ``folder`` and
+    its subfolders, links not followed; ``"…"`` if there are too many folders to look through."""
+    pending = [folder]
+    looked = 0
+    while pending:
+        looked += 1
+        if looked > _LOOK_FOLDERS:
+            return "…"
+        try:
+            with os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+                    elif entry.name.lower().endswith(ITEM_SUFFIXES):
+                        return entry.name
+        except OSError:
+            return "…"  # cannot be read: cannot be told free of items
+    return None
+
+
+def _skipped(real: Path, root: Path) -> bool:
+    """Whether a folder inside the bank is one the walk leaves out (hidden, or media/, assessments/...)."""
+    parts = real.relative_to(root).parts
+    return any(part.startswith(".") for part in parts) or (bool(parts) and parts[0] in SKIP_DIRS)
 
 
 def _split_items(doc: Document) -> tuple[list[tuple[int | None, Any]], Problem | None]:
@@ -202,7 +276,7 @@ def _check_paths(
             continue
         p = real
         if p.is_dir():
-            files.extend(discover(p))
+            files.extend(discover(p, refused, root))
         elif p != given and _inside(given, root) and not _inside(p, root):
             refused.append(problem(_shown(given), "IB006", "file is a link to a file outside the bank: refused"))
         elif within_bank and (folder := followed(given.parent)) is not None and _inside(walked := folder / given.name, root):

@@ -111,6 +111,62 @@ def test_an_item_file_linked_inside_the_bank_is_read(tmp_path: Path) -> None:
     assert code == 1 and [p["code"] for p in report["problems"]] == ["IB201"]
 
 
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_a_folder_that_cannot_be_read_is_an_error_not_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: bool) -> None:
+    """A folder the user may not list (``chmod 700``, another owner) passed as a clean bank, and its
+    items were left out of every export: the walk ignored listing errors."""
+    root = _bank(tmp_path)
+    (root / "locked").mkdir()
+    (root / "locked" / "q.yaml").write_text(FLASHCARD.format(id="hidden1", stem="Front."), encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path: object = ".") -> object:
+        if Path(str(path)).name == "locked":  # the tests run as root, who may read any folder
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    flags = [] if cache else ["--no-cache"]
+    for _ in range(2):
+        code, report = _validate("--bank", str(root), *flags)
+        assert code == 1 and _codes(report) == [("IB005", "locked")], report
+        assert "cannot read folder" in report["problems"][0]["message"] and report["items"] == 1
+    code, report = _validate(str(root / "locked"), "--bank", str(root), *flags)
+    assert code == 1 and _codes(report) == [("IB005", "locked")]
+    result = CliRunner().invoke(main, ["export", "json", "-o", str(tmp_path / "bank.json"), "--bank", str(root)])
+    assert result.exit_code == 1 and "IB005" in result.output and not (tmp_path / "bank.json").exists(), result.output
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_a_linked_folder_is_walked_inside_the_bank_and_refused_otherwise(tmp_path: Path, cache: bool) -> None:
+    """Folders that are links were skipped silently (os.walk does not follow them), items and all.
+    Now they are treated as linked files are: followed inside the bank, refused (IB006) out of it or
+    in a loop."""
+    root = _bank(tmp_path)
+    (root / "real").mkdir()
+    (root / "real" / "r.yaml").write_text(FLASHCARD.format(id="real1", stem="Inside."), encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "e.yaml").write_text(FLASHCARD.format(id="out1", stem="Outside."), encoding="utf-8")
+    (root / "sub").mkdir()
+    (root / "sub" / "alias").symlink_to(root / "real")
+    flags = [] if cache else ["--no-cache"]
+    code, report = _validate("--bank", str(root), *flags)
+    # The same item seen twice under two names: reported, as for a linked file.
+    assert code == 1 and [(p["code"], p["item_id"]) for p in report["problems"]] == [("IB201", "real1")], report
+    assert {Path(p["file"]).parent.name for p in report["problems"]} <= {"real", "alias"} and report["files"] == 3
+    code, report = _validate(str(root / "sub"), "--bank", str(root), *flags)  # a folder given: the link still leads into the bank
+    assert report["files"] == 1 and [p["code"] for p in report["problems"]] in ([], ["IB201"])
+    (root / "sub" / "alias").unlink()
+    (root / "out").symlink_to(tmp_path / "elsewhere")
+    (root / "sub" / "up").symlink_to("..")
+    (root / "sub" / "self").symlink_to("self")
+    code, report = _validate("--bank", str(root), *flags)
+    assert code == 1 and sorted(_codes(report)) == [("IB006", "out"), ("IB006", "up")], report
+    messages = {Path(p["file"]).name: p["message"] for p in report["problems"]}
+    assert "outside the bank" in messages["out"] and "link loop" in messages["up"]
+    assert report["items"] == 2  # ok1 and real1: out1 is not read
+
+
 def _looped_bank(tmp_path: Path) -> Path:
     """A bank of one valid item and three item files whose links never end (bug 6)."""
     root = _bank(tmp_path)
