@@ -18,13 +18,28 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
 
 
 #: Characters libyaml refuses anywhere in a stream (YAML 1.2 accepts some, and validation reports
-#: them as IB216 with their place): each becomes one ``_``, so every position stays where it was.
-_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: them as IB216 with their place), a byte order mark inside the text, and the characters YAML 1.1
+#: (libyaml) counts as line breaks but YAML 1.2 and JSON do not (NEL, U+2028, U+2029: libyaml put
+#: every later problem a line too low, or failed inside a comment): each becomes one ``_``, so every
+#: position stays where the bank's parsers see it.
+_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+#: A surrogate pair written as two escapes (``"\ud83d\ude00"``, as ``json.dumps`` writes a non-BMP
+#: character), which libyaml refuses: it becomes two escapes of the same length (``\u005f\u005f``).
+_SURROGATE_PAIR_ESCAPE = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+#: Where a line ends, as YAML 1.2 and JSON count lines (``str.splitlines`` also splits at form feeds,
+#: ``\x1c``-``\x1e``, NEL, U+2028 and U+2029).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def printable(text: str) -> str:
-    """The text with the characters libyaml cannot read replaced one for one."""
-    return _NON_PRINTABLE.sub("_", text)
+    """The text with the characters libyaml cannot read (or would count as line breaks) replaced one for one."""
+    text = _NON_PRINTABLE.sub("_", text)
+    return _SURROGATE_PAIR_ESCAPE.sub(r"\\u005f\\u005f", text) if "\\u" in text else text
+
+
+def text_lines(text: str) -> list[str]:
+    r"""The lines of a file as YAML and JSON count them (``\n``, ``\r\n`` or ``\r`` ends a line)."""
+    return _LINE_BREAK.split(text)
 
 
 def _compose(text: str) -> yaml.Node | None:
@@ -55,12 +70,10 @@ class PositionIndex:
         for part in parts:
             best_key = None
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                for k, v in node.value:
-                    if getattr(k, "value", None) == part:
-                        best_key, node = k, v
-                        break
-                else:
+                found = _entry(node, part)
+                if found is None:
                     break
+                best_key, node = found
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 node = node.value[part]
             else:
@@ -80,7 +93,8 @@ class PositionIndex:
         node = self.root
         for part in parts:
             if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-                node = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+                found = _entry(node, part)
+                node = found[1] if found is not None else None
             elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
                 node = node.value[part]
             else:
@@ -88,10 +102,24 @@ class PositionIndex:
         if not isinstance(node, yaml.ScalarNode):
             return None
         start, end = node.start_mark, node.end_mark
-        lines = self.text.splitlines()
+        lines = text_lines(self.text)
         if start.line != end.line or start.line >= len(lines):
             return None
         return lines[start.line][start.column : end.column] or None
+
+
+def _entry(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
+    """The (key, value) nodes of ``key`` in a mapping; a key holding characters :func:`printable`
+    replaced (a BOM, U+2028) is found by its replaced spelling."""
+    for k, v in node.value:
+        if getattr(k, "value", None) == key:
+            return k, v
+    shown = printable(key)
+    if shown != key:
+        for k, v in node.value:
+            if getattr(k, "value", None) == shown:
+                return k, v
+    return None
 
 
 def locate_duplicate_key(text: str) -> tuple[int, int, str]:

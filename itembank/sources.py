@@ -251,7 +251,9 @@ def _yaml_fix(text: str, detail: str, line: int, col: int) -> tuple[str, int, in
     Returns ``("; fix...", line, col)``; the position moves to where the mistake is when the parser
     noticed it later (an unclosed quote is reported where the next key starts).
     """
-    lines = text.splitlines()
+    from .positions import text_lines
+
+    lines = text_lines(text)
     here = lines[line - 1] if 0 < line <= len(lines) else ""
     low = detail.lower()
     if "tab" in low:
@@ -306,18 +308,32 @@ def _unclosed_quote(lines: list[str], line: int) -> tuple[int, int] | None:
 
 
 def _locate_json_duplicate(text: str, rel: str, key: str) -> Problem:
-    needle = json.dumps(key) + ""
-    seen = 0
+    """IB011 at the first key of a JSON text that repeats one of its object's keys, compared by
+    value (``"st\\u0065m"`` repeats ``"stem"``), each object's keys apart from the others'."""
     line = col = 1
-    for m in re.finditer(re.escape(needle) + r"\s*:", text):
-        seen += 1
-        if seen == 2:
-            line = text.count("\n", 0, m.start()) + 1
-            col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-            break
+    objects: list[set[str] | None] = []  # per open container: an object's keys so far, or None for a list
+    for m in _JSON_TOKEN.finditer(text):
+        tok = m.group()
+        if tok in ("{", "["):
+            objects.append(set() if tok == "{" else None)
+        elif tok in ("}", "]"):
+            if objects:
+                objects.pop()
+        elif tok[0] == '"' and objects and objects[-1] is not None and _JSON_KEY_END.match(text, m.end()):
+            try:
+                name = json.loads(tok)
+            except ValueError:
+                continue
+            if name in objects[-1]:
+                line = text.count("\n", 0, m.start()) + 1
+                col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                key = name
+                break
+            objects[-1].add(name)
     return problem(rel, "IB011", f"duplicate key {key!r}: a second value would silently replace the first", line=line, column=col)
 
 
+_JSON_KEY_END = re.compile(r"\s*:")
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?Infinity|NaN|-?\d[0-9.eE+-]*', re.DOTALL)
 
 

@@ -22,7 +22,7 @@ from .fragments import remember_digest
 from .gcpause import gc_paused
 from .model import AnyItem, Bank, BankConfig, SourceRef
 from .normalize import to_model
-from .positions import PositionIndex
+from .positions import PositionIndex, text_lines
 from .problems import RULES, Problem, json_path, problem
 from .rules import RuleContext, check_item
 from .schema import YAML_READ_MARK, ItemSchema, item_schema
@@ -210,7 +210,7 @@ def _documents(text: str) -> tuple[int, int | None]:
     each ``---`` after some content (a ``---`` at the top, before any content but comments and
     directives, starts the first)."""
     count, content, second = 1, False, None
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text_lines(text), 1):
         if _DOCUMENT_START.match(line):
             if content:
                 count += 1

@@ -16,7 +16,7 @@ from typing import Iterator
 
 import yaml
 
-from .positions import _compose
+from .positions import _compose, text_lines
 
 #: Fields whose values are texts an author writes in sentences (a list of them, or one of them).
 TEXT_LISTS = frozenset({"hints", "common_mistakes", "steps", "distractors", "sequence", "answers", "choices", "objectives"})
@@ -54,7 +54,7 @@ def find_traps(text: str) -> list[Trap]:
     root = _compose(text)
     if root is None:
         return []
-    lines = text.splitlines()
+    lines = text_lines(text)
     return list(_walk(root, (), None, lines))
 
 

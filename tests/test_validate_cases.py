@@ -403,7 +403,8 @@ def test_an_answer_and_tolerance_the_rule_lets_through_have_bounds_fifteen_digit
 
 @pytest.mark.parametrize(
     "text,documents",
-    [("---\na: 1\n---\nb: 2\n", (2, 3)), ("# c\n---\n- a\n", (1, None)), ("a: 1\n---\nb: 2\n---\nc: 3\n", (3, 2)), ("- a\n- b\n", (1, None)), ("%YAML 1.2\n---\na: 1\n", (1, None))],
+    [("---\na: 1\n---\nb: 2\n", (2, 3)), ("# c\n---\n- a\n", (1, None)), ("a: 1\n---\nb: 2\n---\nc: 3\n", (3, 2)), ("- a\n- b\n", (1, None)), ("%YAML 1.2\n---\na: 1\n", (1, None)),
+     ("- \"a\x0c--- b\"\n- \"c\u2028--- d\"\n", (1, None))],  # a form feed or U+2028 ends no line
 )
 def test_the_yaml_documents_of_a_file_are_counted_for_its_message(text: str, documents: tuple[int, int | None]) -> None:
     """A file of several YAML documents reads as their list: IB013 says so, at the second (it said
@@ -411,3 +412,54 @@ def test_the_yaml_documents_of_a_file_are_counted_for_its_message(text: str, doc
     from itembank.validate import _documents
 
     assert _documents(text) == documents
+
+
+# --- lines as YAML and JSON count them -------------------------------------------------------------
+# libyaml (the position parser) counts NEL, U+2028 and U+2029 as line breaks, refuses a surrogate pair
+# written as escapes ("\ud83d\ude00", as json.dumps writes a non-BMP character) and a BOM inside the
+# text, and str.splitlines splits at form feeds and \x1c-\x1e as well: problems were placed a line or
+# more too low, or at 1:1.  YAML 1.2 and JSON end a line at \n, \r\n or \r only.
+
+_ODD_CHARS = ["a", " ", "é", "\x85", "\u2028", "\u2029", "\x0c", "\x1c", "\x1d", "\x1e", "\ufeff", "😀", "\t", "#", ":"]
+_odd_text = st.lists(st.sampled_from(_ODD_CHARS), max_size=8).map("".join)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+
+
+@st.composite
+def _files_with_odd_characters(draw: st.DrawFn) -> tuple[str, str, int, int]:
+    """A one-item file with odd characters in texts and comments and an unknown field `bogus`
+    somewhere: (file name, text, the line and column of `bogus`)."""
+    fields = {"id": "q1", "type": "flashcard", "stem": "Front", "answer": "Back"}
+    for name in draw(st.lists(st.sampled_from(["title", "topic", "author", "source"]), unique=True)):
+        fields[name] = draw(_odd_text)
+    order = draw(st.permutations([*fields, "bogus"]))
+    if draw(st.booleans()):
+        item = {k: (1 if k == "bogus" else fields[k]) for k in order}
+        text = json.dumps(item, indent=draw(st.sampled_from([1, 2])), ensure_ascii=draw(st.booleans()))
+        line = next(n for n, t in enumerate(text.split("\n"), 1) if t.lstrip().startswith('"bogus"'))
+        col = text.split("\n")[line - 1].index('"bogus"') + 1
+        return "a.json", text, line, col
+    lines: list[str] = []
+    for k in order:
+        if draw(st.booleans()):
+            lines.append("# " + draw(_odd_text))
+        lines.append("bogus: 1" if k == "bogus" else f"{k}: {_quoted(fields[k]) if k in ('title', 'topic', 'author', 'source') else fields[k]}" + (" # " + draw(_odd_text) if draw(st.booleans()) else ""))
+    return "a.yaml", "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n# " + "\u2028"])), lines.index("bogus: 1") + 1, 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=_files_with_odd_characters())
+def test_a_problem_is_placed_on_the_line_of_its_key_whatever_characters_the_texts_hold(tmp_path: Path, case: tuple[str, str, int, int]) -> None:
+    name, text, line, col = case
+    bank = tmp_path / "bank"
+    bank.mkdir(exist_ok=True)
+    for old in bank.iterdir():
+        old.unlink()
+    (bank / name).write_bytes(text.encode("utf-8"))
+    exit_code, report = _run("--bank", str(bank), "--no-cache")
+    found = [p for p in report["problems"] if p["code"] == "IB102"]
+    assert exit_code == 1 and found, report
+    assert (found[0]["line"], found[0]["column"]) == (line, col), (report, text)
