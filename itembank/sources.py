@@ -127,6 +127,10 @@ def decode_text(raw: bytes, rel: str) -> tuple[str | None, Problem | None]:
     if not raw.strip():
         return None, problem(rel, "IB002", "file is empty")
     if b"\x00" in raw[:8192]:
+        wide = _wide_encoding(raw)
+        if wide is not None:
+            notepad = " (Notepad's \"Unicode\")" if wide == "UTF-16" else ""
+            return None, problem(rel, "IB004", f"file is {wide} text{notepad}, not UTF-8: save it as UTF-8")
         return None, problem(rel, "IB003", "file holds NUL bytes: it is binary, not YAML or JSON")
     try:
         text = raw.decode("utf-8-sig")
@@ -135,6 +139,29 @@ def decode_text(raw: bytes, rel: str) -> tuple[str | None, Problem | None]:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         return None, problem(rel, "IB004", f"byte 0x{raw[exc.start]:02x} is not valid UTF-8 (save the file as UTF-8)", line=line, column=col)
     return text, None
+
+
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+
+
+def _wide_encoding(raw: bytes) -> str | None:
+    """``"UTF-16"`` or ``"UTF-32"`` when bytes holding NULs are text in that encoding (with a byte
+    order mark, or without one when the start reads in one byte order as text, mostly ASCII), else None."""
+    for bom, name in _WIDE_BOMS:
+        if raw.startswith(bom):
+            return name
+    for name, codec, unit in (("UTF-16", "utf-16-le", 2), ("UTF-16", "utf-16-be", 2), ("UTF-32", "utf-32-le", 4), ("UTF-32", "utf-32-be", 4)):
+        head = raw[: 8192 - 8192 % unit]
+        head = head[: len(head) - len(head) % unit]
+        try:
+            text = head.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        # YAML and JSON are mostly ASCII (keys, punctuation): binary bytes read in pairs are not.
+        if text.strip() and not _NOT_TEXT.search(text) and sum(ch < "\x80" for ch in text) * 2 > len(text):
+            return name
+    return None
 
 
 def _json_no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

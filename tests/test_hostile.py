@@ -167,6 +167,28 @@ def test_a_linked_folder_is_walked_inside_the_bank_and_refused_otherwise(tmp_pat
     assert report["items"] == 2  # ok1 and real1: out1 is not read
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_told_to_be_saved_as_utf8(tmp_path: Path, codec: str) -> None:
+    """Notepad's "Unicode" (UTF-16, with or without a byte order mark) was IB003 "file holds NUL
+    bytes: it is binary", for items, the bank settings and assessments alike."""
+    root = _bank(tmp_path)
+    (root / "u.yaml").write_bytes(FLASHCARD.format(id="u1", stem="Café").encode(codec))
+    (root / "itembank.yaml").write_bytes("title: T\n".encode(codec))
+    (root / "assessments").mkdir()
+    (root / "assessments" / "quiz.yaml").write_bytes("title: Q\nsections: [{title: S, items: [ok1]}]\n".encode(codec))
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and sorted(_codes(report)) == [("IB004", "itembank.yaml"), ("IB004", "quiz.yaml"), ("IB004", "u.yaml")], report
+    assert all("UTF-16" in p["message"] and "save it as UTF-8" in p["message"] for p in report["problems"]), report
+
+
+def test_a_binary_file_with_nul_bytes_is_still_binary(tmp_path: Path) -> None:
+    root = _bank(tmp_path)
+    (root / "png.yaml").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00")
+    (root / "zeros.json").write_bytes(b"\x00" * 64)
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and sorted(_codes(report)) == [("IB003", "png.yaml"), ("IB003", "zeros.json")], report
+
+
 def _looped_bank(tmp_path: Path) -> Path:
     """A bank of one valid item and three item files whose links never end (bug 6)."""
     root = _bank(tmp_path)
