@@ -55,6 +55,7 @@ class PositionIndex:
     def __init__(self, text: str) -> None:
         self.text = text
         self.root = _compose(text)
+        self._aliases: dict[tuple[object, ...], tuple[int, int, str]] | None = None
 
     def locate(self, parts: tuple[object, ...] | list[object], *, key: bool = False) -> tuple[int, int]:
         """Position of the deepest node on the path that exists.
@@ -88,6 +89,13 @@ class PositionIndex:
         return mark.line + 1, mark.column + 1
 
 
+    def alias(self, parts: tuple[object, ...] | list[object]) -> tuple[int, int, str] | None:
+        """Where the node at ``parts`` is written as an alias (``*base``): (line, column, anchor), or
+        None when it is written out (the composed tree gives an alias the anchored node's marks)."""
+        if self._aliases is None:
+            self._aliases = alias_marks(self.text) if "*" in self.text else {}
+        return self._aliases.get(tuple(parts))
+
     def source(self, parts: tuple[object, ...] | list[object]) -> str | None:
         """The text of the scalar at ``parts`` exactly as written in the file, or None."""
         node = self.root
@@ -106,6 +114,55 @@ class PositionIndex:
         if start.line != end.line or start.line >= len(lines):
             return None
         return lines[start.line][start.column : end.column] or None
+
+
+def alias_marks(text: str) -> dict[tuple[object, ...], tuple[int, int, str]]:
+    """Every value of the text written as an alias: its path (``("items", 1)``) -> (line, column, anchor).
+
+    From libyaml's events, as its composer replaces an alias by the anchored node, marks and all.
+    """
+    out: dict[tuple[object, ...], tuple[int, int, str]] = {}
+    # Per open collection: [path, is_mapping, the next key or index, whether a key comes next].
+    frames: list[list[Any]] = []
+    try:
+        events = list(yaml.parse(printable(text), Loader=_Loader))
+    except Exception:
+        return out
+    for ev in events:
+        if not isinstance(ev, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent, yaml.CollectionEndEvent)):
+            continue
+        if isinstance(ev, yaml.CollectionEndEvent):
+            frames.pop()
+            if frames:
+                _advance(frames[-1])
+            continue
+        parent = frames[-1] if frames else None
+        if parent is not None and parent[1] and parent[3]:  # a key
+            if isinstance(ev, yaml.CollectionStartEvent):  # a complex key: its insides have no path
+                parent[2] = None
+                frames.append([None, isinstance(ev, yaml.MappingStartEvent), 0, True])
+            else:
+                parent[2] = ev.value if isinstance(ev, yaml.ScalarEvent) else None
+                parent[3] = False
+            continue
+        path = () if parent is None else None if parent[0] is None else parent[0] + (parent[2],)
+        if isinstance(ev, yaml.CollectionStartEvent):
+            frames.append([path, isinstance(ev, yaml.MappingStartEvent), 0, True])
+            continue
+        mark = ev.start_mark
+        if isinstance(ev, yaml.AliasEvent) and path is not None and mark is not None:
+            out[path] = (mark.line + 1, mark.column + 1, str(ev.anchor))
+        if parent is not None:
+            _advance(parent)
+    return out
+
+
+def _advance(frame: list[Any]) -> None:
+    """A collection's entry is complete: a mapping expects its next key, a list its next index."""
+    if frame[1]:
+        frame[3] = not frame[3] if frame[3] else True
+    else:
+        frame[2] += 1
 
 
 def _entry(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:

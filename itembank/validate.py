@@ -371,7 +371,12 @@ def _check_paths(
     for rel, checked, index, item_id, where in dup_pending:
         pos = PositionIndex(checked.source_text())
         line, col = pos.locate(_prefix(index) + ("id",))
-        result.problems.append(problem(rel, "IB201", f"id '{item_id}' is already used in {where}", line=line, column=col, item_id=item_id, path="id"))
+        alias = pos.alias(_prefix(index)) if index is not None else None
+        also = ""
+        if alias is not None:  # `- *base` repeats an item: the anchored item's id is not where the alias is
+            line, col, anchor = alias
+            also = f" (the alias `*{anchor}` repeats the item anchored as `&{anchor}`: write each item out with its own id)"
+        result.problems.append(problem(rel, "IB201", f"id '{item_id}' is already used in {where}{also}", line=line, column=col, item_id=item_id, path="id"))
     result.items = _unique(result.items)
     if store is not None:
         store.save(whole_bank=whole or mine is not None, raws_of_whole_bank=whole or (mine is not None and items_of_all), given_files=mine is not None)
@@ -478,11 +483,17 @@ def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileC
         return out
     out.raws = []
     ctx.source_text = doc.text
+    yaml_merges = doc.text is not None and "<<" in doc.text and not doc.rel.lower().endswith(".json")
     pending: list[tuple[int | None, str | None, tuple[object, ...], str, str, bool]] = []
     for index, raw in entries:
         item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
         if not isinstance(raw, dict):
             pending.append((index, None, (), "IB013", "an entry of `items:` must be a mapping (an item)", False))
+            continue
+        merges = list(_merge_keys(raw)) if yaml_merges else []
+        if merges:  # what the merge left out (missing fields, an unknown '<<') would only add noise
+            for mpath in merges:
+                pending.append((index, item_id, mpath, "IB014", MERGE_KEY, True))
             continue
         serrs = schema.errors(raw)
         for e in serrs:
@@ -511,6 +522,25 @@ def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileC
     if doc.text is not None and not doc.rel.lower().endswith(".json") and may_hold_traps(doc.text):
         out.problems.extend(_traps(doc, entries))
     return out
+
+
+#: IB014 for a YAML merge key: yaml_rs reads YAML 1.2, which has none, so ``<<: *base`` is a field named '<<'.
+MERGE_KEY = "merge keys (`<<: *anchor`) are not supported (YAML 1.2 has none: the anchored fields are not merged in): write the fields out in this item"
+
+
+def _merge_keys(data: Any) -> Iterator[tuple[object, ...]]:
+    """The paths of the ``<<`` keys in an entry's data."""
+    stack: list[tuple[Any, tuple[object, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "<<":
+                    yield path + (k,)
+                else:
+                    stack.append((v, path + (k,)))
+        elif isinstance(node, list):
+            stack.extend((v, path + (i,)) for i, v in enumerate(node))
 
 
 def _check_blueprints(
@@ -549,7 +579,9 @@ def _locate(doc: Document, pending: Iterable[tuple[int | None, str | None, tuple
             written = pos.source(_prefix(index) + tuple(path))
             message = message.replace(YAML_READ_MARK, f"`{written}`" if written else "this value")
         out.append(problem(doc.rel, code, message, line=line, column=col, item_id=item_id, path=json_path(list(path))))
-    return out
+    # An entry written as an alias (`- *base`) is placed where its anchor's text is: its findings
+    # would repeat the anchored entry's, word for word (its id, twice, is IB201 at the alias).
+    return list(dict.fromkeys(out))
 
 
 def _traps(doc: Document, entries: list[tuple[int | None, Any]]) -> list[Problem]:

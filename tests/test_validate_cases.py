@@ -463,3 +463,43 @@ def test_a_problem_is_placed_on_the_line_of_its_key_whatever_characters_the_text
     found = [p for p in report["problems"] if p["code"] == "IB102"]
     assert exit_code == 1 and found, report
     assert (found[0]["line"], found[0]["column"]) == (line, col), (report, text)
+
+
+# --- anchors, aliases and merge keys ----------------------------------------------------------------
+
+_ANCHORED = "items:\n  - &base\n    id: q1\n    type: true_false\n    stem: Is it?\n    answer: {answer}\n  - *base\n"
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_an_item_repeated_by_an_alias_is_reported_once_and_its_id_at_the_alias(tmp_path: Path, cache: bool) -> None:
+    """`- *base` repeats an item: its problems were printed twice, word for word, at the anchor, and
+    the duplicate id was placed at the anchored item's id rather than at the alias."""
+    flags = [] if cache else ["--no-cache"]
+    (tmp_path / "a.yaml").write_text(_ANCHORED.format(answer="maybe"), encoding="utf-8")
+    code, report = _run("--bank", str(tmp_path), *flags)
+    assert code == 1 and [(p["code"], p["line"], p["column"]) for p in report["problems"]] == [("IB103", 6, 13)], report
+    (tmp_path / "a.yaml").write_text(_ANCHORED.format(answer="true"), encoding="utf-8")
+    code, report = _run("--bank", str(tmp_path), *flags)
+    assert code == 1 and [(p["code"], p["line"], p["column"]) for p in report["problems"]] == [("IB201", 7, 5)], report
+    assert "`*base`" in report["problems"][0]["message"]
+    (tmp_path / "a.yaml").write_text("items:\n  - &base {id: q1, type: true_false, stem: Is it?, answer: true}\n  - *base\n", encoding="utf-8")
+    code, report = _run("--bank", str(tmp_path), *flags)
+    assert [(p["code"], p["line"], p["column"]) for p in report["problems"]] == [("IB201", 3, 5)], report
+
+
+@pytest.mark.parametrize(
+    "text,line,col",
+    [
+        ("items:\n  - &base\n    id: q2\n    type: true_false\n    stem: Is it?\n    answer: true\n  - <<: *base\n    id: q3\n", 7, 5),
+        ("id: q4\n<<: {type: flashcard, stem: Front}\nanswer: Back\n", 2, 1),
+        ("id: q5\ntype: multiple_choice\nstem: Pick\noptions:\n  - &o {id: a, text: A, correct: true}\n  - <<: *o\n    id: b\n", 6, 5),
+    ],
+)
+def test_a_merge_key_is_said_to_be_unsupported_once(tmp_path: Path, text: str, line: int, col: int) -> None:
+    """`<<: *base` (YAML 1.1's merge key; YAML 1.2 has none) gave "unknown field '<<'" plus the
+    fields it was meant to bring in as missing, with no word about why."""
+    (tmp_path / "a.yaml").write_text(text, encoding="utf-8")
+    code, report = _run("--bank", str(tmp_path), "--no-cache")
+    problems = [p for p in report["problems"] if p["file"].endswith("a.yaml")]
+    assert code == 1 and [(p["code"], p["line"], p["column"]) for p in problems] == [("IB014", line, col)], report
+    assert "merge key" in problems[0]["message"] and "write the fields out" in problems[0]["message"]
