@@ -236,6 +236,20 @@ def _value(node: yaml.ScalarNode) -> Any:
         return node.value
 
 
+_DECIMAL_INT = re.compile(r"[-+]?[0-9]+")
+
+
+def locate_long_integer(text: str, digits: int) -> tuple[int, int, str] | None:
+    """The first plain scalar (a value or a key) that is a decimal integer of at least ``digits``
+    digits: (line, column, its text); found without converting it (a YAML parser that makes it an
+    int takes time quadratic in its length)."""
+    for node, _depth, _is_key in _walk(_compose(text)):
+        if isinstance(node, yaml.ScalarNode) and not node.style and len(node.value) >= digits and _DECIMAL_INT.fullmatch(node.value):
+            if len(node.value.lstrip("+-").lstrip("0")) >= digits:  # (000…01 is 1)
+                return node.start_mark.line + 1, node.start_mark.column + 1, node.value
+    return None
+
+
 class BadValue(NamedTuple):
     """Where a refused value stands; for a scalar, its value and its text as written."""
 

@@ -35,6 +35,10 @@ _MAX_INT = int(sys.float_info.max)
 #: An alias may be replayed this many nodes in total; a legitimate bank never comes near it.
 _ALIAS_LIMITS = yaml_rs.AliasLimits(max_total_replayed_events=100_000, max_replay_stack_depth=32)
 
+#: A run of digits this long may be an integer that yaml_rs would take long to convert: it is
+#: looked for (as a plain scalar) before parsing.
+_LONG_DIGITS_COUNT = 4000
+_LONG_DIGITS = re.compile("[0-9]{%d}" % _LONG_DIGITS_COUNT)
 _LINE_COL = re.compile(r"line (\d+),? column (\d+)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: Where a YAML tag may start (``!x`` after a separator); a false alarm only costs a token scan.
@@ -216,6 +220,14 @@ def parse(text: str, rel: str, *, is_json: bool) -> tuple[Any, Problem | None]:
         if _non_json(data) is not None or ("\\u" in text and _has_surrogate(data)):
             return None, _json_offence(text, rel) or problem(rel, "IB014", _non_json(data) or "text holds a lone surrogate")
         return data, None
+    if _LONG_DIGITS.search(text) is not None:
+        from .positions import locate_long_integer
+
+        long = locate_long_integer(text, _LONG_DIGITS_COUNT)
+        if long is not None:  # refused before yaml_rs spends seconds making it an int (a minute for 5 MiB)
+            line, col, written = long
+            digits = len(written.lstrip("+-").lstrip("0"))
+            return None, problem(rel, "IB014", f"number {written[:20]}… ({digits:,} digits) is too large (it does not fit a float)", line=line, column=col)
     try:
         data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
     except yaml_rs.YAMLDecodeError as exc:
@@ -244,6 +256,9 @@ def parse(text: str, rel: str, *, is_json: bool) -> tuple[Any, Problem | None]:
 
 def _bad_scalar(value: Any) -> bool:
     """Whether one parsed value (a key or a scalar) is refused by :func:`_non_json`."""
+    t = type(value)
+    if t is int:
+        return bool(value > _MAX_INT or value < -_MAX_INT)  # (without the message's digits: slow on huge numbers)
     return _non_json([value]) is not None if not isinstance(value, (dict, list)) else False
 
 
@@ -425,9 +440,13 @@ def _shown_value(value: Any) -> str:
     such a number is shown by its first digits and its length, computed without converting it.
     """
     if type(value) is int and abs(value) > _MAX_INT:
+        sign = "-" if value < 0 else ""
+        if value.bit_length() > _EXACT_BITS:  # dividing by 10**n takes seconds on a million digits
+            bits = value.bit_length()
+            return f"{sign}0x{abs(value) >> (bits - 64):x}… (an integer of {bits:,} bits, about {int(bits * _LOG10_2) + 1:,} decimal digits)"
         digits = _digits(abs(value))
         head = abs(value) // 10 ** (digits - 20)
-        return f"{'-' if value < 0 else ''}{head}… ({digits:,} digits)"
+        return f"{sign}{head}… ({digits:,} digits)"
     try:
         text = repr(value)
     except ValueError:  # pragma: no cover - every int too long for repr is caught above
@@ -435,9 +454,15 @@ def _shown_value(value: Any) -> str:
     return text if len(text) <= 40 else text[:20] + "…"
 
 
+#: Integers up to this many bits are shown by their first decimal digits (a few milliseconds);
+#: longer ones (a 5 MiB file may hold a number of millions of digits) by the hexadecimal ones.
+_EXACT_BITS = 40_000
+_LOG10_2 = 0.30102999566398120
+
+
 def _digits(n: int) -> int:
     """The number of decimal digits of ``n`` > 0, without converting it to text."""
-    digits = max(1, int(n.bit_length() * 0.30102999566398120))
+    digits = max(1, int(n.bit_length() * _LOG10_2))
     while 10**digits <= n:
         digits += 1
     while digits > 1 and 10 ** (digits - 1) > n:

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
@@ -307,3 +308,19 @@ def _validate_all_formats_in(root: Path) -> int:
         codes.add(result.exit_code)
     assert len(codes) == 1, codes
     return codes.pop()
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 4_000_000, "0x" + "f" * 4_000_000], ids=["decimal", "hexadecimal"])
+def test_an_integer_of_millions_of_digits_is_refused_quickly(tmp_path: Path, number: str) -> None:
+    """A 4 MB integer took 36 s (yaml_rs converts decimal digits in quadratic time) or 41 s (the
+    message divided it by 10**n for its first digits): a bank file could stall CI for minutes."""
+    import time
+
+    (tmp_path / "a.yaml").write_text(f"id: t\ntype: numeric\nstem: x\ntolerance: 0\nanswer: {number}\n", encoding="utf-8")
+    start = time.monotonic()
+    result = CliRunner().invoke(main, ["validate", "--format", "json", "--no-cache", "--bank", str(tmp_path)])
+    took = time.monotonic() - start
+    problems = json.loads(result.output)["problems"]
+    assert [(p["code"], p["line"], p["column"]) for p in problems] == [("IB014", 5, 9)], problems
+    assert "digits" in problems[0]["message"] and len(problems[0]["message"]) < 200
+    assert took < 10, took
