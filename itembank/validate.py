@@ -548,7 +548,12 @@ def _check_blueprints(
 ) -> None:
     """Check the bank's assessments (all of them for a whole-bank check, else the files given)."""
     if whole:
-        blueprints = assessment_files(root)
+        try:
+            blueprints = assessment_files(root)
+        except OSError as exc:  # a folder the user may not list: its blueprints are not checked, and that is said
+            folder = assessment_dir(root)
+            result.problems.append(problem(_shown(folder), "IB005", f"cannot read folder: {exc.strerror or exc}: the assessments in it are not checked"))
+            return
     if not blueprints:
         return
     if whole:

@@ -137,6 +137,23 @@ def test_a_folder_that_cannot_be_read_is_an_error_not_left_out(tmp_path: Path, m
     assert result.exit_code == 1 and "IB005" in result.output and not (tmp_path / "bank.json").exists(), result.output
 
 
+def test_an_assessments_folder_that_cannot_be_read_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It gave "Error: Permission denied: .../assessments" and no report (empty JSON output)."""
+    root = _bank(tmp_path)
+    (root / "assessments").mkdir()
+    (root / "assessments" / "quiz.yaml").write_text("title: Q\nsections: [{title: S, items: [ok1]}]\n", encoding="utf-8")
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path) -> object:
+        if self.name == "assessments":  # the tests run as root, who may read any folder
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    code, report = _validate("--bank", str(root))
+    assert code == 1 and _codes(report) == [("IB005", "assessments")] and "not checked" in report["problems"][0]["message"], report
+
+
 @pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
 def test_a_linked_folder_is_walked_inside_the_bank_and_refused_otherwise(tmp_path: Path, cache: bool) -> None:
     """Folders that are links were skipped silently (os.walk does not follow them), items and all.
