@@ -167,16 +167,20 @@ def _advance(frame: list[Any]) -> None:
 
 def _entry(node: yaml.MappingNode, key: str) -> tuple[yaml.Node, yaml.Node] | None:
     """The (key, value) nodes of ``key`` in a mapping; a key holding characters :func:`printable`
-    replaced (a BOM, U+2028) is found by its replaced spelling."""
+    replaced (a BOM, U+2028, an escaped surrogate pair) is found by its replaced spelling."""
     for k, v in node.value:
         if getattr(k, "value", None) == key:
             return k, v
-    shown = printable(key)
-    if shown != key:
+    for shown in {printable(key), _ESCAPED_PAIR_READ.sub("__", printable(key))} - {key}:
         for k, v in node.value:
             if getattr(k, "value", None) == shown:
                 return k, v
     return None
+
+
+#: A character beyond the BMP, which a JSON text may write as a surrogate pair of escapes: those are
+#: read as ``__`` here (:func:`printable`).
+_ESCAPED_PAIR_READ = re.compile("[\U00010000-\U0010ffff]")
 
 
 def locate_duplicate_key(text: str) -> tuple[int, int, str]:

@@ -435,19 +435,20 @@ def _files_with_odd_characters(draw: st.DrawFn) -> tuple[str, str, int, int]:
     fields = {"id": "q1", "type": "flashcard", "stem": "Front", "answer": "Back"}
     for name in draw(st.lists(st.sampled_from(["title", "topic", "author", "source"]), unique=True)):
         fields[name] = draw(_odd_text)
+    bogus = draw(st.sampled_from(["bogus", "bogus😀", "bogus\u2028x"]))
     order = draw(st.permutations([*fields, "bogus"]))
     if draw(st.booleans()):
-        item = {k: (1 if k == "bogus" else fields[k]) for k in order}
+        item = {(bogus if k == "bogus" else k): (1 if k == "bogus" else fields[k]) for k in order}
         text = json.dumps(item, indent=draw(st.sampled_from([1, 2])), ensure_ascii=draw(st.booleans()))
-        line = next(n for n, t in enumerate(text.split("\n"), 1) if t.lstrip().startswith('"bogus"'))
-        col = text.split("\n")[line - 1].index('"bogus"') + 1
+        line = next(n for n, t in enumerate(text.split("\n"), 1) if t.lstrip().startswith('"bogus'))
+        col = text.split("\n")[line - 1].index('"bogus') + 1
         return "a.json", text, line, col
     lines: list[str] = []
     for k in order:
         if draw(st.booleans()):
             lines.append("# " + draw(_odd_text))
-        lines.append("bogus: 1" if k == "bogus" else f"{k}: {_quoted(fields[k]) if k in ('title', 'topic', 'author', 'source') else fields[k]}" + (" # " + draw(_odd_text) if draw(st.booleans()) else ""))
-    return "a.yaml", "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n# " + "\u2028"])), lines.index("bogus: 1") + 1, 1
+        lines.append(f"{_quoted(bogus)}: 1" if k == "bogus" else f"{k}: {_quoted(fields[k]) if k in ('title', 'topic', 'author', 'source') else fields[k]}" + (" # " + draw(_odd_text) if draw(st.booleans()) else ""))
+    return "a.yaml", "\n".join(lines) + draw(st.sampled_from(["\n", "", "\n# " + "\u2028"])), lines.index(f"{_quoted(bogus)}: 1") + 1, 1
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
