@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+import pytest
 import yaml_rs
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -58,3 +59,13 @@ def test_date_like_texts_are_strings_to_the_bank_and_to_yaml_1_1() -> None:
     text = yamlwrite.dump_items([_DATE_LIKE])
     assert "text: '2024-01-01'" in text
     assert _read(text) == yaml.safe_load(text) == {"items": [_DATE_LIKE]}
+
+
+@pytest.mark.parametrize("text", ["_1_", "_1", "__1__", "_1.5_", "_1_000", "_0x1", "_", "_a_"])
+def test_underscored_number_like_texts_are_strings_to_the_bank(text: str) -> None:
+    """The bank's reader takes a plain ``_1_`` for the number 1 (underscores in a number, even first
+    and last): a cloze blank named ``_1_`` (a valid name) was written plain by the importers and read
+    back as the key 1, which the bank refuses (IB014).  Such texts are quoted, as values and as keys."""
+    item = {"id": "c", "type": "cloze", "stem": f"Fill {{{{{text}}}}}.", "blanks": {text: {"answers": [text]}}}
+    written = yamlwrite.dump_items([item])
+    assert _read(written) == yaml.safe_load(written) == {"items": [item]}

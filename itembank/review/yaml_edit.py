@@ -43,7 +43,8 @@ def _plain_ok(s: str) -> bool:
         return False
     if ": " in s or " #" in s or s.endswith(":") or s.lower() in _RESERVED_WORDS:
         return False
-    return not (s[0].isdigit() and _SCALAR_LIKE.fullmatch(s))
+    # (yaml_rs, the bank's reader, takes underscores anywhere in a number: a plain _1_ is the number 1)
+    return not ((s[0].isdigit() or s[0] == "_") and _SCALAR_LIKE.fullmatch(s))
 
 
 def _double_quoted(s: str) -> str:
