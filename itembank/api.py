@@ -136,7 +136,9 @@ def _write_output(dest: Path, result: ExportResult) -> None:
         (dest / output.MANIFEST).write_bytes(output.manifest_bytes(set(result.files)))
     elif result.data is not None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(output.marked_zip(result.data))  # a zip carries itembank's mark, as `export -o` writes it
+        with dest.open("wb") as fh:
+            for piece in output.marked_zip(result.data):  # a zip carries itembank's mark, as `export -o` writes it
+                fh.write(piece)
         os.chmod(dest, 0o644)
     else:
         raise ItembankError("exporter produced no output")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ItembankError
@@ -19,13 +20,15 @@ def umask() -> int:
     return mask
 
 
-def write_file_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so that readers see the old file or the whole new one, never a partial one."""
+def write_file_atomic(path: Path, data: bytes | Sequence[bytes | memoryview]) -> None:
+    """Write bytes (or pieces of bytes, one after the other) so that readers see the old file or the
+    whole new one, never a partial one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in (data,) if isinstance(data, bytes) else data:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~umask())  # what open() would give a new file: the umask is respected

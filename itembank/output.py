@@ -19,6 +19,7 @@ import shutil
 import struct
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .atomic import umask
@@ -132,13 +133,14 @@ def owned_file(path: Path) -> bool:
     return any(mark.match(head) for mark in _TEXT_MARKS)
 
 
-def marked_zip(data: bytes) -> bytes:
+def marked_zip(data: bytes) -> tuple[bytes | memoryview, ...]:
     """A zip's bytes with :data:`~itembank.formats.ZIP_MARK` as its archive comment (a zip that has a
-    comment already, or is no zip, is returned as it is)."""
+    comment already, or is no zip, as it is), as pieces to write one after the other: the package
+    (tens of megabytes for a large bank) is not copied to add its last bytes."""
     end = len(data) - 22  # the end of central directory record, when the zip has no comment
     if end < 0 or data[:4] != b"PK\x03\x04" or data[end:end + 4] != b"PK\x05\x06" or data[-2:] != b"\0\0":
-        return data
-    return data[:-2] + struct.pack("<H", len(ZIP_MARK)) + ZIP_MARK
+        return (data,)
+    return memoryview(data)[:-2], struct.pack("<H", len(ZIP_MARK)) + ZIP_MARK
 
 
 def _read_manifest(folder: Path) -> set[str] | None:
@@ -242,7 +244,7 @@ def staging_dir(target: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
 
 
-def write_file_owned(target: Path, data: bytes) -> None:
+def write_file_owned(target: Path, data: bytes | Sequence[bytes | memoryview]) -> None:
     """Write a one-file output (atomically) and record it in the nearest enclosing manifest (``dist/``
     of a build), so that the folder stays owned."""
     from .atomic import write_file_atomic

@@ -288,3 +288,23 @@ def test_a_fifo_at_the_output_path_is_refused_and_left_as_it_is(project: Path) -
     code, out = _run("export", "json", "-o", "pipe")
     assert code == 2, out
     assert (project / "pipe").is_fifo()
+
+
+def test_the_zip_mark_is_added_without_copying_the_package() -> None:
+    """A package of tens of megabytes gets its mark (the zip comment) as a second piece written after
+    it, not by a copy of its bytes (the copy raised a 10,000-item build's peak by ~40 MB)."""
+    import io
+    import zipfile
+
+    from itembank.formats import ZIP_MARK
+    from itembank.output import marked_zip
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a.txt", "x" * 1000)
+    data = buf.getvalue()
+    pieces = marked_zip(data)
+    assert isinstance(pieces[0], memoryview) and pieces[0].obj is data  # the package itself, not a copy
+    with zipfile.ZipFile(io.BytesIO(b"".join(pieces))) as z:
+        assert z.comment == ZIP_MARK and z.read("a.txt") == b"x" * 1000
+    assert marked_zip(b"not a zip") == (b"not a zip",)
