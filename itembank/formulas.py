@@ -187,6 +187,10 @@ class Dialect:
     #: A call the platform writes its own way: (our name, the arguments written) -> the call, or None for
     #: the default (``functions``' name, the same arguments).
     call: Callable[[str, list[str]], str | None] | None = None
+    #: A negative value, given its operand as written (None: "-" before it).
+    negative: Callable[[str], str] | None = None
+    #: A number constant (None: Python's spelling, e.g. ``1e-05``).
+    number: Callable[[int | float], str] | None = None
 
 
 def inline(formula: Formula, derived: Mapping[str, Formula]) -> ast.expr:
@@ -207,10 +211,15 @@ def write(tree: ast.expr, dialect: Dialect) -> str:
 
     def go(node: ast.expr, parent: int = 0) -> str:
         if isinstance(node, ast.Constant):
+            if dialect.number is not None and isinstance(node.value, (int, float)):
+                return dialect.number(node.value)
             return repr(node.value) if isinstance(node.value, float) else str(node.value)
         if isinstance(node, ast.Name):
             return dialect.constants[node.id] if node.id in CONSTANTS else dialect.variable(node.id)
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub) and dialect.negative is not None:
+                text = dialect.negative(go(node.operand, 3))
+                return f"({text})" if parent >= 3 and not text.startswith("(") else text
             text = ("-" if isinstance(node.op, ast.USub) else "") + go(node.operand, 3)
             return f"({text})" if parent >= 3 else text
         if isinstance(node, ast.BinOp):

@@ -243,6 +243,141 @@ def test_canvas_writes_a_two_argument_log_as_its_log_with_a_base() -> None:
         assert math.isclose(canvas_log(float(s["a"]), float(s["b"])), float(s["answer"]), rel_tol=1e-9), s
 
 
+def calccmd(formula: str, values: dict[str, float]) -> float:
+    """A formula as Canvas's calculator (calcCmd, which computes its formula questions) reads it: the tokens
+    ``+ - * / ^ ( ) ,``, plain decimals and names; ``-`` glued to the number or name after it; ``^`` first,
+    then ``* /``, then ``+ -``, each from the left; its functions (those we write), an unknown one an error."""
+    import math
+
+    pattern = re.compile(r"\s+|(?P<name>[a-zA-Z][a-zA-Z0-9_.]*)|(?P<number>[0-9]*\.?[0-9]+)|(?P<op>[-+*/(),^])")
+    tokens: list[tuple[str, str]] = []
+    at = 0
+    while at < len(formula):
+        m = pattern.match(formula, at)
+        if m is None or m.end() == at:
+            raise ValueError(f"unrecognized token at {at}")
+        if m.lastgroup:
+            tokens.append((m.lastgroup, m.group(0)))
+        at = m.end()
+    methods = {
+        "abs": abs, "asin": math.asin, "acos": math.acos, "atan": math.atan, "ln": math.log,
+        "log": lambda x, base=10.0: math.log(x) / math.log(base or 10), "sin": math.sin, "cos": math.cos,
+        "tan": math.tan, "sqrt": math.sqrt, "ceil": math.ceil, "floor": math.floor, "min": min, "max": max,
+        "round": lambda x: math.floor(x + 0.5),  # JavaScript's Math.round: a half up
+        "e": lambda x=1.0: math.exp(x or 1),
+    }  # fmt: skip
+    known = dict(values, pi=math.pi, e=math.e)
+    pos = 0
+
+    def argument() -> float:
+        nonlocal pos
+        kind, text = tokens[pos]
+        pos += 1
+        if kind == "number":
+            return float(text)
+        if text == "-" and pos < len(tokens) and tokens[pos][0] in ("number", "name"):
+            return -argument()  # glued: -x is the variable x negated, -2 the number
+        if kind == "name" and pos < len(tokens) and tokens[pos][1] == "(":
+            pos += 1
+            args = []
+            if tokens[pos][1] == ")":
+                pos += 1
+            else:
+                while True:
+                    args.append(expression((",", ")")))
+                    pos += 1
+                    if tokens[pos - 1][1] == ")":
+                        break
+            if text not in methods:
+                raise ValueError(f"unrecognized method {text}")
+            return float(methods[text](*args))
+        if kind == "name":
+            if text not in known:
+                raise ValueError(f"undefined variable {text}")
+            return known[text]
+        if text == "(":
+            value = expression((")",))
+            pos += 1
+            return value
+        raise ValueError(f"expecting a value, got {text!r}")
+
+    def expression(enders: tuple[str, ...]) -> float:
+        items: list[float | str] = [argument()]
+        while pos < len(tokens) and tokens[pos][1] not in enders:
+            if tokens[pos][1] not in "+-*/^":
+                raise ValueError(f"unexpected {tokens[pos][1]!r}")
+            items.append(tokens[pos][1])
+            pos_advance()
+            items.append(argument())
+        for ops in ("^", "*/", "+-"):
+            done: list[float | str] = [items[0]]
+            for op, right in zip(items[1::2], items[2::2], strict=True):
+                if op in ops:
+                    left = float(done.pop())
+                    r = float(right)
+                    done.append(math.pow(left, r) if op == "^" else left * r if op == "*" else left / r if op == "/" else left + r if op == "+" else left - r)
+                else:
+                    done += [op, right]
+            items = done
+        return float(items[0])
+
+    def pos_advance() -> None:
+        nonlocal pos
+        pos += 1
+
+    value = expression(())
+    if pos != len(tokens):
+        raise ValueError("unexpected tokens at the end")
+    return value
+
+
+CANVAS_FORMULAS = [
+    # (our formula, variables, the note it owes: None, "round" or a function Canvas lacks)
+    ("exp(a / 2)", None, None),
+    ("pow(a + b, b) + sqrt(a) * ln(b)", None, None),
+    ("round(a / 3, 2) + round(b * 3)", (Variable(name="a", values=(0.4, 1.3, 2.9)), Variable(name="b", values=(0.2, 1.1, 2.6))), "round"),
+    ("-n ** 2 + -(n + m) + 1e-05 * m - exp(-n / 20) + (-2) ** m", (Variable(name="n", min=1, max=60, step=1), Variable(name="m", values=(-7.0, 3.0, 5.0))), None),
+    ("atan2(a, b)", None, "atan2"),
+    ("a % b", None, "%"),
+]
+
+
+@pytest.mark.parametrize(("formula", "variables", "note"), CANVAS_FORMULAS)
+def test_canvas_writes_each_formula_in_its_calculators_language_or_notes_what_it_cannot(formula: str, variables: tuple[Variable, ...] | None, note: str | None) -> None:
+    """Canvas's calculator has no exp, pow, two-argument round, atan2 or %, reads ``-`` only before a
+    number or a name (``-(a + b)`` is an error, ``-x^2`` is ``(-x)^2``) and no ``1e-05``: they were written
+    as they are.  Now each is written in its terms (``e^(x)``, ``(a)^(b)``, ``round(x * 10^n) / 10^n``, ``(0 - ...)``, ``0.00001``), and the formula as Canvas computes it gives
+    our answer on every var_set; what it cannot compute as we do (atan2; % but for whole numbers) or rounds otherwise (a half, round) is a
+    note naming the item, its var_sets still carry our answers."""
+    import math
+
+    from itembank.formulas import Evaluator, parse
+
+    stem = {"stem": " and ".join("{" + v.name + "}" for v in variables) + "?", "variables": variables} if variables else {}
+    item = calc(formula=formula, **stem)
+    files, result = export(bank_of(item), "canvas", unzipped=True, variants=8)
+    assert isinstance(files, dict)
+    written = {el.text or "" for name, data in files.items() if name.endswith(".qti") for el in etree.fromstring(data).iter(f"{QTI12}formula")}
+    assert len(written) == 1
+    canvas = written.pop()
+    notes = [n for n in result.notes if "round" in n or "recompute" in n]
+    if note is None:
+        assert notes == [], result.notes
+    elif note == "round":
+        assert len(notes) == 1 and "half" in notes[0] and notes[0].endswith(": c1"), notes
+    else:
+        assert len(notes) == 1 and f"using {note}" in notes[0] and notes[0].endswith("in: c1"), notes
+        with pytest.raises(ValueError, match=f"unrecognized (method {note}|token)"):
+            calccmd(canvas, {"a": 1.0, "b": 1.0})
+    ours = Evaluator()
+    for s in canvas_var_sets(item, 8):
+        values = {k: float(v) for k, v in s.items() if k != "answer"}
+        expected = ours.value(parse(formula), values)
+        assert abs(float(s["answer"]) - expected) <= 0.01 + 1e-9, s  # the var_set carries our answer
+        if note is None or note == "round":
+            assert math.isclose(calccmd(canvas, values), expected, rel_tol=1e-9, abs_tol=1e-9), (canvas, s)
+
+
 # --- Moodle's % and round() -----------------------------------------------------------------------------
 
 

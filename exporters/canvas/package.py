@@ -25,7 +25,7 @@ from itembank.render import Renderer
 
 from ..kit import pieces
 from ..kit.numbers import number_text, plural
-from .calculated import feedback_placeholders, lost_formats, stem_problem
+from .calculated import CANVAS_LACKS, ROUND_NOTE, called, feedback_placeholders, lost_formats, stem_problem
 from .html import CanvasHtml
 from .items import QTI, ItemBuilder, meta_field, sub
 from .names import (
@@ -122,6 +122,27 @@ def builds_ahead(bank: Bank, jobs: int) -> bool:
     return jobs > 1 and len(_exportable(bank, ExportResult())) >= PARALLEL_FROM
 
 
+def _formula_notes(exported: dict[str, AnyItem], result: ExportResult) -> None:
+    """Formulas Canvas's calculator cannot compute as we do: a function it lacks (the var_sets still
+    carry our answers, so the questions score), or round()."""
+    lacking: dict[str, list[str]] = {}
+    rounding: list[str] = []
+    for item in exported.values():
+        if isinstance(item, CalculatedItem):
+            functions = called(item)
+            for name in sorted(functions & CANVAS_LACKS.keys()):
+                lacking.setdefault(name, []).append(item.id)
+            if "round" in functions:
+                rounding.append(item.id)
+    for name, ids in sorted(lacking.items()):
+        result.notes.append(
+            f"{CANVAS_LACKS[name]}: Canvas cannot recompute a formula using {name if name == '%' else name + '()'} (the var_sets carry "
+            f"itembank's answers, so the questions score; regenerating them in Canvas fails), in: {', '.join(ids)}"
+        )
+    if rounding:
+        result.notes.append(f"{ROUND_NOTE}: {', '.join(rounding)}")
+
+
 def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members: Members, jobs: int = 1) -> None:
     """Write every file of the package into ``members``, in sorted order (see the section comment).
 
@@ -144,6 +165,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
             "Canvas fills in a formula question's values in its question text only: the rationale, hints, common "
             f"mistakes and solution show each value as its variable's name, [name], in: {', '.join(named)}"
         )
+    _formula_notes(exported, result)
     shuffle_note = _shuffle_note(bank, exported)
     if shuffle_note:
         result.notes.append(shuffle_note)
