@@ -719,10 +719,14 @@ class _ItemReader:
     def _options(self, lid: Response, correct: set[str]) -> list[dict[str, Any]]:
         used: set[str] = set()
         options = []
+        blank = 0
         for n, (ident, html) in enumerate(lid.labels):
             text = self.text.md(html)
             if not text:
-                raise _Skip(f"choice {ident!r} has no text")
+                if ident in correct:
+                    raise _Skip(f"choice {ident!r} has no text, and it is a correct one")
+                blank += 1  # Blackboard keeps the empty choices of its editor's four: a wrong one is dropped
+                continue
             opt: dict[str, Any] = {"id": option_id(ident if not ident.isdigit() else None, n, used), "text": text}
             if ident in correct:
                 opt["correct"] = True
@@ -730,7 +734,9 @@ class _ItemReader:
             if fb:
                 opt["feedback"] = fb
             options.append(opt)
-        self._used = self.used_feedback([i for i, _h in lid.labels])
+        if blank:
+            self.notes.append(f"{blank} wrong choice{'s' * (blank > 1)} without text dropped ({len(options)} kept)")
+        self._used = self.used_feedback([i for i, _h in lid.labels if i in correct or self.text.md(_h)])
         idents = [i for i, _h in lid.labels]
         if len(set(idents)) < len(idents):
             raise _Skip("two choices share one identifier: which one is correct cannot be told")

@@ -181,6 +181,35 @@ def test_blackboard_ordering_is_read_in_its_correct_order() -> None:
     assert item["points"] == 10
 
 
+BLANK_CHOICES = "bb8/questions/multiple_choice_blank_answers.xml"
+
+
+@pytest.mark.parametrize("packaged", [False, True])
+def test_blackboard_blank_wrong_choices_are_dropped_with_a_note(packaged: bool) -> None:
+    """Blackboard keeps the empty choices of its editor's four (True, False, '', ''): the question was
+    skipped whole ("choice ... has no text"); now its blank wrong choices are dropped, and a note says how many."""
+    require(FIXTURES.is_dir() and PACKAGES.is_dir(), "canvas corpus")
+    path = PACKAGES / f"{BLANK_CHOICES}.zip" if packaged else FIXTURES / BLANK_CHOICES
+    _fmt, items, skipped, reasons = _account(path)
+    assert (items, skipped) == (1, 0), reasons
+    result, _m = read(canvas_importer, path)
+    [item] = result.items
+    assert item.data["type"] == "multiple_choice" and item.data["stem"] == "This is a great question."
+    assert [(o["text"], o.get("correct", False)) for o in item.data["options"]] == [("True", False), ("False", True)]
+    assert [n for n in item.notes if "without text" in n] == ["2 wrong choices without text dropped (2 kept)"], item.notes
+
+
+def test_a_blank_correct_choice_still_skips_the_question(tmp_path: Path) -> None:
+    require(FIXTURES.is_dir(), "canvas corpus")
+    text = (FIXTURES / BLANK_CHOICES).read_text(encoding="utf-8")
+    correct = "73478560c56547f08cdc3eec5e363775"
+    blank = "78e36a7831e84a0f94ce01a151771f94"
+    path = tmp_path / "blank_key.xml"
+    path.write_text(text.replace(f"\n            {correct}\n", f"\n            {blank}\n"), encoding="utf-8")
+    _fmt, items, skipped, reasons = _account(path)
+    assert (items, skipped) == (0, 1) and reasons == [f"choice {blank!r} has no text, and it is a correct one"], reasons
+
+
 def test_test_without_its_items_reports_each_reference() -> None:
     require(FIXTURES.is_dir(), "canvas corpus")
     _fmt, items, skipped, reasons = _account(FIXTURES / "respondus" / "questions" / "assessment.xml")
