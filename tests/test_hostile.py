@@ -154,6 +154,27 @@ def test_an_assessments_folder_that_cannot_be_read_is_an_error(tmp_path: Path, m
     assert code == 1 and _codes(report) == [("IB005", "assessments")] and "not checked" in report["problems"][0]["message"], report
 
 
+def test_assessment_lock_with_an_assessments_folder_that_cannot_be_read_names_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``assessment lock`` stopped with "Error: Permission denied: .../assessments" (before a820a99); it
+    is the bank's report, IB005 at the folder, and exit 1, nothing written."""
+    root = _bank(tmp_path)
+    (root / "assessments").mkdir()
+    (root / "assessments" / "quiz.yaml").write_text("title: Q\ninclude_drafts: true\nsections: [{title: S, select: [{ids: [ok1]}]}]\n", encoding="utf-8")
+    assert CliRunner().invoke(main, ["validate", "--bank", str(root)]).exit_code == 0  # a valid bank, its check cached
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path) -> object:
+        if self.name == "assessments":  # the tests run as root, who may read any folder
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    result = CliRunner().invoke(main, ["assessment", "lock", "quiz", "--bank", str(root)])
+    assert result.exit_code == 1, result.output
+    assert f"{root / 'assessments'}:1:1: error IB005 cannot read folder: Permission denied" in result.output, result.output
+    assert "nothing was written" in result.output and not (root / "assessments" / "quiz.lock.yaml").exists()
+
+
 @pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
 def test_a_linked_folder_is_walked_inside_the_bank_and_refused_otherwise(tmp_path: Path, cache: bool) -> None:
     """Folders that are links were skipped silently (os.walk does not follow them), items and all.
