@@ -226,8 +226,7 @@ def parse(text: str, rel: str, *, is_json: bool) -> tuple[Any, Problem | None]:
         long = locate_long_integer(text, _LONG_DIGITS_COUNT)
         if long is not None:  # refused before yaml_rs spends seconds making it an int (a minute for 5 MiB)
             line, col, written = long
-            digits = len(written.lstrip("+-").lstrip("0"))
-            return None, problem(rel, "IB014", f"number {written[:20]}… ({digits:,} digits) is too large (it does not fit a float)", line=line, column=col)
+            return None, problem(rel, "IB014", _huge_integer(written), line=line, column=col)
     try:
         data = yaml_rs.loads(text, parse_datetime=False, alias_limits=_ALIAS_LIMITS)
     except yaml_rs.YAMLDecodeError as exc:
@@ -379,6 +378,17 @@ _JSON_KEY_END = re.compile(r"\s*:")
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]|-?Infinity|NaN|-?\d[0-9.eE+-]*', re.DOTALL)
 
 
+_JSON_INTEGER = re.compile(r"-?\d+")
+
+
+def _huge_integer(written: str) -> str:
+    """The message for an integer too large for a float, from its spelling (never converted: it may hold
+    millions of digits): its sign, first 20 digits and how many it has, as :func:`_shown_value` shows one."""
+    sign = "-" if written.startswith("-") else ""
+    digits = written.lstrip("+-").lstrip("0")
+    return f"number {sign}{digits[:20]}… ({len(digits):,} digits) is too large (it does not fit a float)"
+
+
 def _json_offence(text: str, rel: str) -> Problem | None:
     """The first value of a JSON text (in document order) that the item format refuses, located."""
     depth = 0
@@ -408,7 +418,9 @@ def _json_offence(text: str, rel: str) -> Problem | None:
                     bad = not math.isfinite(value) or ("." not in tok and "e" not in tok.lower() and len(tok) > 310)
                 except ValueError:
                     bad = False
-            if bad:
+            if bad and _JSON_INTEGER.fullmatch(tok):  # as the YAML loader says it (_huge_integer, _shown_value)
+                code, message = "IB014", _huge_integer(tok)
+            elif bad:
                 code, message = "IB014", f"number {tok[:40]}{'…' if len(tok) > 40 else ''} is not a finite number that fits a float"
         if message is not None:
             line = text.count("\n", 0, m.start()) + 1

@@ -323,3 +323,21 @@ def test_an_integer_of_millions_of_digits_is_refused_quickly(tmp_path: Path, num
     assert [(p["code"], p["line"], p["column"]) for p in problems] == [("IB014", 5, 9)], problems
     assert "digits" in problems[0]["message"] and len(problems[0]["message"]) < 200
     assert took < 10, took
+
+
+@pytest.mark.parametrize("digits", [309, 320, 4300, 5000])
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_a_huge_integer_is_told_the_same_in_json_and_yaml(digits: int, sign: str) -> None:
+    """The JSON loader said "number 1222…222… is not a finite number that fits a float" (its first 40
+    characters, no length); the YAML one "number 12222222222222222222… (320 digits) is too large (it does
+    not fit a float)", and before yaml_rs, for 4,000 digits or more, its first 20 characters sign included.
+    Now both give the sign, the first 20 digits and the count, at the same place in the line."""
+    from itembank.sources import parse
+
+    number = sign + "9" + "2" * (digits - 1)
+    from_json = parse('{"id": "x",\n"points": ' + number + "}", "a.json", is_json=True)[1]
+    from_yaml = parse("id: x\npoints: " + number + "\n", "a.yaml", is_json=False)[1]
+    assert from_json is not None and from_yaml is not None
+    expected = f"number {sign}9{'2' * 19}… ({digits:,} digits) is too large (it does not fit a float)"
+    assert (from_json.code, from_json.message, from_json.line) == ("IB014", expected, 2)
+    assert (from_yaml.code, from_yaml.message, from_yaml.line) == ("IB014", expected, 2)
