@@ -171,18 +171,7 @@ def test_a_rubric_rendered_from_markdown_renders_in_the_real_player(qti_player: 
 #: Pairs that share a match (Moodle's "Classify the animals"): one target per distinct match, which
 #: several prompts take (matchMax 0); with matchMax 1 the player lets a learner give "mammal" to one
 #: prompt only, and its drag of the key falls back to the API (uiFailed, WARN).
-SHARED_MATCH = """\
-id: classify
-type: matching
-stem: Classify the animals.
-points: 2
-pairs:
-  - {prompt: frog, match: amphibian}
-  - {prompt: cat, match: mammal}
-  - {prompt: newt, match: amphibian}
-  - {prompt: dog, match: mammal}
-distractors: [insect]
-"""
+from test_matching_shared import CLASSIFY as SHARED_MATCH  # noqa: E402  (the one YAML of that item, shared)
 
 
 @pytest.mark.consumer
