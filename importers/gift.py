@@ -80,6 +80,7 @@ class _Block:
     def __init__(self, line: int) -> None:
         self.line = line
         self.lines: list[str] = []
+        self.numbers: list[int] = []  # each of ``lines``' line number in the file
         self.comments: list[str] = []
 
 
@@ -103,6 +104,7 @@ def split_blocks(text: str) -> list[_Block]:
             cur.comments.append(stripped)
         else:
             cur.lines.append(line.rstrip("\r"))
+            cur.numbers.append(n)
     if cur is not None:
         blocks.append(cur)
     return blocks
@@ -242,6 +244,13 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
         return None, source_id or name or f"line {block.line}"
     if start == -1 or finish == -1 or finish < start:
         raise _Skip("unbalanced braces: the answers need { and } (escape literal ones as \\{ \\})")
+    after = text[finish + 1 :]
+    if "{" in after:
+        # Moodle reads the first {...} only: a second question written without a blank line before
+        # it (or a literal brace) would end up, raw, in this one's text
+        line = block.numbers[min(pre[: len(pre) - len(text) + finish + 1 + after.find("{")].count("\n"), len(block.numbers) - 1)]
+        raise _Skip(f"a second answer block '{{' on line {line}, after this question's answers: separate questions with "
+                    "a blank line (Moodle would read the next question into this one's text); write a literal brace as \\{ \\}")
     answer_text = text[start + 1 : finish].strip()
     if text.endswith("}"):
         qtext = text[:start] + text[finish + 1 :]

@@ -1,0 +1,34 @@
+"""GIFT as teachers write it by hand, read as Moodle's qformat_gift reads it: what Moodle would
+lose or misread is a skipped question or a note naming it, never a silent change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from itembank.importers.base import ImportContext, ReadResult
+from itembank.importers.gift import importer
+from itembank.importers.kit.ids import IdAllocator
+from itembank.importers.kit.media import MediaStore
+
+
+def read(tmp_path: Path, text: str) -> ReadResult:
+    src = tmp_path / "hand.gift"
+    src.write_text(text, encoding="utf-8")
+    return importer.read(src, ImportContext(ids=IdAllocator(), media=MediaStore()))
+
+
+def by_title(result: ReadResult) -> dict[str, Any]:
+    return {i.data.get("title"): i for i in result.items}
+
+
+def test_a_question_without_a_blank_line_before_it_is_not_swallowed(tmp_path: Path) -> None:
+    """Two questions with no blank line between are one block for Moodle, which reads the first
+    {...} only: the second question ('::Q2::Second{F}') ended up, raw, in the first one's stem and was
+    lost without a word.  Now the block is skipped, saying where the second answers start."""
+    result = read(tmp_path, "::Q1::First{T}\n::Q2::Second{F}\n\n::Q3::Third{=a ~b}\n// a comment\n::Q4::Fourth{T}\n\n"
+                            "::Q5::The {=cat ~dog} sat on the mat.\n")
+    assert [i.data["title"] for i in result.items] == ["Q5"]
+    assert [(s.ident, s.origin) for s in result.skipped] == [("Q1", f"{tmp_path / 'hand.gift'}:1"), ("Q3", f"{tmp_path / 'hand.gift'}:4")]
+    assert "second answer block '{' on line 2" in result.skipped[0].reason and "blank line" in result.skipped[0].reason
+    assert "on line 6" in result.skipped[1].reason
