@@ -149,10 +149,19 @@ class GiftImporter:
                 continue
             origin = f"{label}:{block.line}"
             pre = _pre(body)
-            if re.match(r"^\$CATEGORY:", pre):
-                category = _category_topic(_post(pre[10:]).strip())
-                continue
             notes: list[str] = []
+            if re.match(r"^\$CATEGORY:", pre):
+                head, _nl, pre = pre.partition("\n")
+                category = _category_topic(_post(head[10:]).strip())
+                pre = pre.strip()
+                if not pre:
+                    continue
+                # a question on the next lines: Moodle takes the whole block for the category's name
+                # (the question lost, the category named after it); read as the question it is
+                block = _rest_of(block)
+                origin = f"{label}:{block.line}"
+                notes.append(f"written right after the line '{_post(head).strip()}' with no blank line between: Moodle would "
+                             "take the whole block for the category's name and lose this question; read as a question")
             try:
                 data, ident = _question(pre, block, "" if scheme else category, ctx, notes)
             except _Skip as exc:
@@ -164,6 +173,13 @@ class GiftImporter:
                 continue
             result.items.append(ImportedItem(data, origin, notes))
         return result
+
+
+def _rest_of(block: _Block) -> _Block:
+    """The block without its first line (the ``$CATEGORY:`` line)."""
+    rest = _Block(block.numbers[1])
+    rest.lines, rest.numbers, rest.comments = block.lines[1:], block.numbers[1:], block.comments
+    return rest
 
 
 def _category_topic(path: str) -> str:

@@ -32,3 +32,20 @@ def test_a_question_without_a_blank_line_before_it_is_not_swallowed(tmp_path: Pa
     assert [(s.ident, s.origin) for s in result.skipped] == [("Q1", f"{tmp_path / 'hand.gift'}:1"), ("Q3", f"{tmp_path / 'hand.gift'}:4")]
     assert "second answer block '{' on line 2" in result.skipped[0].reason and "blank line" in result.skipped[0].reason
     assert "on line 6" in result.skipped[1].reason
+
+
+def test_a_question_right_after_a_category_line_is_read_and_the_topic_kept_clean(tmp_path: Path) -> None:
+    """'$CATEGORY: a/b' with the first question on the next line (no blank line): the whole block was
+    taken for the category, so that question was lost without a word and every later item got the
+    topic 'Algebra\\n::Glued::Question...{T}'.  Now the first line is the category, the question is
+    read (noted: Moodle would lose it), and the topics are the category's last part."""
+    result = read(tmp_path, "$CATEGORY: top/Maths/Algebra\n// [tag:easy]\n::Glued::Right after the category line{T}\n\n"
+                            "::Next::Another{F}\n")
+    items = by_title(result)
+    assert sorted(items) == ["Glued", "Next"] and not result.skipped
+    assert {i.data["topic"] for i in result.items} == {"Algebra"}
+    glued = items["Glued"]
+    assert glued.data["stem"] == "Right after the category line" and glued.data["answer"] is True
+    assert glued.data["tags"] == ["easy"] and glued.origin.endswith(":3")
+    assert any("'$CATEGORY: top/Maths/Algebra' with no blank line" in n and "lose this question" in n for n in glued.notes)
+    assert items["Next"].notes == []
