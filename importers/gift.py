@@ -307,6 +307,9 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
         if answer_text.find("#") > 0:
             check = answer_text[: answer_text.find("#")].strip()
         qtype = "truefalse" if check in ("T", "TRUE", "F", "FALSE") else "shortanswer"
+        if qtype == "shortanswer" and _post(check).strip().upper() in ("T", "TRUE", "F", "FALSE"):
+            notes.append(f"{{{_post(check).strip()}}} read as a short answer whose answer is {_post(check).strip()!r}, as Moodle reads it: "
+                         "a true/false question is written {T}, {TRUE}, {F} or {FALSE}, in capitals")
 
     type_data = {"essay": _essay, "numerical": _numerical, "multichoice": _multichoice, "match": _match,
                  "truefalse": _truefalse, "shortanswer": _shortanswer, "ordering": _ordering}[qtype](answer_text, qfmt, conv, notes, markers)

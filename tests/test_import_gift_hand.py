@@ -49,3 +49,16 @@ def test_a_question_right_after_a_category_line_is_read_and_the_topic_kept_clean
     assert glued.data["tags"] == ["easy"] and glued.origin.endswith(":3")
     assert any("'$CATEGORY: top/Maths/Algebra' with no blank line" in n and "lose this question" in n for n in glued.notes)
     assert items["Next"].notes == []
+
+
+def test_true_false_in_lower_case_is_a_short_answer_and_says_so(tmp_path: Path) -> None:
+    """Moodle tells true/false by T, TRUE, F or FALSE in capitals: '{true}' is a short answer whose
+    answer is the word 'true' (students type it).  It was imported so without a word."""
+    result = read(tmp_path, "::Low::Is it?{true}\n\n::Mixed::Is it?{False#No.}\n\n::Caps::Is it?{TRUE}\n\n::Word::Opposite of up?{=down}\n")
+    items = by_title(result)
+    assert items["Low"].data["type"] == "short_answer" and items["Low"].data["answers"] == ["true"]
+    assert items["Low"].notes == ["{true} read as a short answer whose answer is 'true', as Moodle reads it: "
+                                  "a true/false question is written {T}, {TRUE}, {F} or {FALSE}, in capitals"]
+    assert items["Mixed"].data["answers"] == ["False"] and "{False} read as a short answer" in items["Mixed"].notes[0]
+    assert items["Caps"].data["type"] == "true_false" and items["Caps"].notes == []
+    assert items["Word"].notes == []
