@@ -468,6 +468,8 @@ def _shortanswer(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
                 notes.append(f"feedback on answer {text!r} dropped (short answers carry no per-answer feedback)")
         elif frac > 0:
             notes.append(f"answer {text!r} worth {frac:g}% dropped (partial credit answers cannot be kept)")
+        elif frac < 0:
+            notes.append(f"answer {text!r} worth {frac:g}% dropped (a short answer item scores a wrong answer 0)")
         elif fb:
             notes.append(f"feedback for wrong answer {text!r} dropped")
     if not answers:
@@ -525,6 +527,10 @@ def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], marker
             full.append((value, fb))
         elif frac > 0:
             notes.append(f"answer {ans} worth {frac:g}% dropped (partial credit answers cannot be kept)")
+        elif frac < 0:
+            notes.append(f"answer {ans} worth {frac:g}% dropped (a numeric item scores a wrong answer 0)")
+        elif fb:
+            notes.append(f"feedback for wrong answer {ans} dropped")
     if not full:
         raise _Skip("no numerical answer is worth 100%")
     out: dict[str, Any] = {"type": "numeric", **full[0][0]}

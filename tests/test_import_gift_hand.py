@@ -62,3 +62,16 @@ def test_true_false_in_lower_case_is_a_short_answer_and_says_so(tmp_path: Path) 
     assert items["Mixed"].data["answers"] == ["False"] and "{False} read as a short answer" in items["Mixed"].notes[0]
     assert items["Caps"].data["type"] == "true_false" and items["Caps"].notes == []
     assert items["Word"].notes == []
+
+
+def test_penalties_and_wrong_answer_feedback_in_short_answer_and_numeric_are_noted(tmp_path: Path) -> None:
+    """A short answer's or numeric's answer with a negative weight (=%-50%b) or a 0% answer with
+    feedback (=%0%6#Too far) was dropped without a word (a positive partial weight was noted)."""
+    result = read(tmp_path, "::SA::Q{=a =%-50%b =%0%c#Not c.}\n\n::NUM::N{#=5 =%-25%4 =%0%6#Too far.}\n")
+    items = by_title(result)
+    assert items["SA"].data["answers"] == ["a"]
+    assert items["SA"].notes == ["answer 'b' worth -50% dropped (a short answer item scores a wrong answer 0)",
+                                 "feedback for wrong answer 'c' dropped"]
+    assert items["NUM"].data["answer"] == 5
+    assert items["NUM"].notes == ["answer 4 worth -25% dropped (a numeric item scores a wrong answer 0)",
+                                  "feedback for wrong answer 6 dropped"]
