@@ -255,6 +255,10 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
         if end != -1:
             name = " ".join(_post(text[2:end]).split())
             text = text[end + 2 :].strip()
+        else:
+            # Moodle drops the '::' and names the question after its text
+            text = text[2:].strip()
+            notes.append("the title has no closing '::' (::title::): the text after '::' read as the question, as Moodle reads it")
     start, finish = text.find("{"), text.find("}")
     if start == -1 and finish == -1:
         return None, source_id or name or f"line {block.line}"

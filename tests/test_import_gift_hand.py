@@ -75,3 +75,12 @@ def test_penalties_and_wrong_answer_feedback_in_short_answer_and_numeric_are_not
     assert items["NUM"].data["answer"] == 5
     assert items["NUM"].notes == ["answer 4 worth -25% dropped (a numeric item scores a wrong answer 0)",
                                   "feedback for wrong answer 6 dropped"]
+
+
+def test_a_title_without_its_closing_colons_is_question_text_without_them(tmp_path: Path) -> None:
+    """'::Oops title text{T}': Moodle drops the leading '::' and reads the rest as the question; the
+    stem was '::Oops title text', showing the GIFT syntax to students, without a word."""
+    result = read(tmp_path, "::Oops, no closing colons. Is it?{T}\n")
+    [item] = result.items
+    assert item.data["stem"] == "Oops, no closing colons. Is it?" and "title" not in item.data
+    assert item.notes == ["the title has no closing '::' (::title::): the text after '::' read as the question, as Moodle reads it"]
