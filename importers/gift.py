@@ -36,6 +36,7 @@ _WEIGHT = re.compile(r"^%(-*[0-9]{1,2}\.?[0-9]*)%")
 _ID = re.compile(r"\[id:((?:\\]|[^\]\x00-\x1f])+)\]")
 _TAG = re.compile(r"\[tag:((?:\\]|[^\]<>\x00-\x1f])*)\]")
 _FORMATS = {"html": "html", "moodle": "moodle", "plain": "plain", "markdown": "markdown"}
+_ANSWERS = re.compile(r"\{\s*(?:[=~#]|(?:T|F|TRUE|FALSE)\s*[#}]|\})")  # an answer block: {=a ~b}, {#5}, {T}, {}
 _CP1252_HINT = re.compile(rb"[\x80-\x9f]|[\xa0-\xff](?![\x80-\xbf])")
 
 
@@ -125,7 +126,10 @@ class GiftImporter:
             head = path.read_bytes()[:8192].decode("utf-8", "replace")
         except OSError:
             return False
-        return bool(re.search(r"^\s*(::|\$CATEGORY:|//)", head, re.M)) and "{" in head
+        if "{" not in head:
+            return False
+        # titles, categories and comments are optional: a question alone is "text{answers}"
+        return bool(re.search(r"^\s*(::|\$CATEGORY:|//)", head, re.M)) or _ANSWERS.search(head) is not None
 
     def read(self, path: Path, ctx: ImportContext) -> ReadResult:
         label = str(path)

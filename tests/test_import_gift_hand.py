@@ -84,3 +84,26 @@ def test_a_title_without_its_closing_colons_is_question_text_without_them(tmp_pa
     [item] = result.items
     assert item.data["stem"] == "Oops, no closing colons. Is it?" and "title" not in item.data
     assert item.notes == ["the title has no closing '::' (::title::): the text after '::' read as the question, as Moodle reads it"]
+
+
+def test_auto_tells_gift_without_titles_categories_or_comments(tmp_path: Path) -> None:
+    """A file of questions as Moodle's GIFT documentation writes them ('Who's buried in Grant's
+    tomb?{~Grant =no one}', no '::title::', '$CATEGORY:' or '//') was 'cannot tell its format' for
+    `import auto`, .gift or .txt alike."""
+    from itembank.imports import sniff_format
+
+    text = "Who's buried in Grant's tomb?{~Grant ~Jefferson =no one}\n\nGrant is buried in Grant's tomb.{FALSE}\n"
+    for name in ("quiz.gift", "quiz.txt"):
+        src = tmp_path / name
+        src.write_text(text, encoding="utf-8")
+        assert sniff_format(src) == "gift"
+    essay = tmp_path / "essay.txt"
+    essay.write_text("Describe your summer.{}\n", encoding="utf-8")
+    assert sniff_format(essay) == "gift"
+    assert not importer.sniff(_written(tmp_path / "notes.txt", "A set {1, 2} and a dict {'a': 1}.\n"))
+    assert not importer.sniff(_written(tmp_path / "aiken.txt", "What?\nA. yes\nB. no\nANSWER: A\n"))
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
