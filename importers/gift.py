@@ -426,7 +426,9 @@ def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
         if n_correct == 0:
             raise _Skip("no answer is marked correct with =")
         out["type"] = "multiple_response"
-        notes.append(f"{n_correct} answers marked = imported as multiple response")
+        keys = ", ".join(f"{o['id']} ({o['text'][:40]!r})" for o in options if o.get("correct"))
+        notes.append(f"{n_correct} answers marked = ({keys}): Moodle takes any one of them as fully right; imported as "
+                     "multiple response, which asks for all of them: make it a multiple choice with one key, or a short answer")
     elif not single:
         if n_correct == 0:
             raise _Skip("no answer has a positive weight")

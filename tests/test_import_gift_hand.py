@@ -107,3 +107,13 @@ def test_auto_tells_gift_without_titles_categories_or_comments(tmp_path: Path) -
 def _written(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_several_equals_in_a_multiple_choice_say_the_scoring_changes(tmp_path: Path) -> None:
+    """'{=Rome =Roma ~Milan}': for Moodle one answer is to be chosen and either key is fully right; a
+    multiple response item asks for all its keys.  The note said only '2 answers marked = imported
+    as multiple response', which hides that a student choosing Rome alone is now wrong."""
+    [item] = read(tmp_path, "::Two keys::Capital of Italy?{=Rome =Roma ~Milan}\n").items
+    assert item.data["type"] == "multiple_response"
+    assert item.notes == ["2 answers marked = (a ('Rome'), b ('Roma')): Moodle takes any one of them as fully right; imported as "
+                          "multiple response, which asks for all of them: make it a multiple choice with one key, or a short answer"]
