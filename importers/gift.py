@@ -23,7 +23,7 @@ from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import choice_scoring, split_general_feedback, split_grader_info
 from .kit.html import html_to_markdown, text_to_markdown
-from .kit.ids import option_id
+from .kit.ids import ID_RE, option_id
 from .kit.meta import apply_tags
 
 MAX_GIFT_BYTES = 50 * 1024 * 1024
@@ -349,7 +349,11 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
     data["stem"] = stem
     data["id"] = ctx.ids.derive(source_id, name, stem)
     if source_id and data["id"] != source_id:
-        notes.append(f"GIFT id {source_id!r} is not a valid item id; the item's id is {data['id']!r}")
+        valid = next((c for c in (source_id, source_id.lower()) if ID_RE.match(c)), None)
+        if valid is not None and data["id"] != valid:
+            notes.append(f"GIFT id {source_id!r} is the id of an earlier question in this import; the item's id is {data['id']!r}")
+        else:
+            notes.append(f"GIFT id {source_id!r} is not a valid item id; the item's id is {data['id']!r}")
     return data, ident
 
 

@@ -117,3 +117,14 @@ def test_several_equals_in_a_multiple_choice_say_the_scoring_changes(tmp_path: P
     assert item.data["type"] == "multiple_response"
     assert item.notes == ["2 answers marked = (a ('Rome'), b ('Roma')): Moodle takes any one of them as fully right; imported as "
                           "multiple response, which asks for all of them: make it a multiple choice with one key, or a short answer"]
+
+
+def test_an_id_used_twice_is_said_to_be_taken_not_invalid(tmp_path: Path) -> None:
+    """Two questions with '// [id:dup]': the second got 'dup-2' with the note "GIFT id 'dup' is not a
+    valid item id", which sent the teacher looking for a wrong character."""
+    result = read(tmp_path, "// [id:dup]\n::D1::Q{T}\n\n// [id:dup]\n::D2::Q{F}\n\n// [id:Bad Id!]\n::B::Q{T}\n\n// [id:UP]\n::U::Q{T}\n")
+    items = by_title(result)
+    assert items["D1"].data["id"] == "dup" and items["D1"].notes == []
+    assert items["D2"].notes == ["GIFT id 'dup' is the id of an earlier question in this import; the item's id is 'dup-2'"]
+    assert items["B"].notes == [f"GIFT id 'Bad Id!' is not a valid item id; the item's id is {items['B'].data['id']!r}"]
+    assert items["U"].data["id"] == "up" and items["U"].notes == ["GIFT id 'UP' is not a valid item id; the item's id is 'up'"]
