@@ -295,6 +295,8 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
         data["topic"] = category
     if name and name != source_id:
         data["title"] = name[:255]
+        if len(name) > 255:
+            notes.append(f"title of {len(name)} characters cut to its first 255 (an item's title holds 255)")
     stem = conv.md(f"[{qfmt}]" + qraw if qraw.startswith("[") else qraw, qfmt)
     if not stem:
         raise _Skip("the question text is empty")

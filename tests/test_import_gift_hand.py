@@ -128,3 +128,11 @@ def test_an_id_used_twice_is_said_to_be_taken_not_invalid(tmp_path: Path) -> Non
     assert items["D2"].notes == ["GIFT id 'dup' is the id of an earlier question in this import; the item's id is 'dup-2'"]
     assert items["B"].notes == [f"GIFT id 'Bad Id!' is not a valid item id; the item's id is {items['B'].data['id']!r}"]
     assert items["U"].data["id"] == "up" and items["U"].notes == ["GIFT id 'UP' is not a valid item id; the item's id is 'up'"]
+
+
+def test_a_title_too_long_is_cut_with_a_note(tmp_path: Path) -> None:
+    """A ::title:: of more than 255 characters (a teacher pasting the question into it) was cut
+    to 255 without a word."""
+    [item] = read(tmp_path, "::" + "Why " * 80 + "::Why?{T}\n").items
+    assert item.data["title"] == ("Why " * 80)[:255]
+    assert item.notes == ["title of 319 characters cut to its first 255 (an item's title holds 255)"]
