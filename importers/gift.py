@@ -33,6 +33,7 @@ _ESC = {":": "\ue100", "#": "\ue101", "=": "\ue102", "{": "\ue103", "}": "\ue104
 _POST = {v: ("\n" if k == "n" else k) for k, v in _ESC.items()}
 _BACKSLASH = "\ue107"
 _WEIGHT = re.compile(r"^%(-*[0-9]{1,2}\.?[0-9]*)%")
+_LOOKS_WEIGHT = re.compile(r"^-?[0-9]{1,3}(?:\.[0-9]*)?%[^\s%.,;:!?)]")  # '~50%a': a weight without its first '%' ('~50%' is text)
 _ID = re.compile(r"\[id:((?:\\]|[^\]\x00-\x1f])+)\]")
 _TAG = re.compile(r"\[tag:((?:\\]|[^\]<>\x00-\x1f])*)\]")
 _FORMATS = {"html": "html", "moodle": "moodle", "plain": "plain", "markdown": "markdown"}
@@ -415,6 +416,13 @@ def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
         if not text:
             raise _Skip(f"answer {i + 1} is empty")
         opt: dict[str, Any] = {"id": option_id(None, i, used), "text": text}
+        shown = _post(ans).strip()
+        if _WEIGHT.match(shown):
+            notes.append(f"option {opt['id']} reads {shown!r}: after '=' (100%) a weight is text, as Moodle reads it; "
+                         f"a partial weight is written ~{shown}")
+        elif _LOOKS_WEIGHT.match(shown):
+            notes.append(f"option {opt['id']} reads {shown!r}, a weight without its first '%', read as text (as Moodle "
+                         f"reads it) worth {frac:g}%; a weight is written ~%{shown}")
         if (single and frac >= 99.99) or (not single and frac > 0):
             opt["correct"] = True
         elif single and frac > 0:

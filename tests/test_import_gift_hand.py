@@ -136,3 +136,19 @@ def test_a_title_too_long_is_cut_with_a_note(tmp_path: Path) -> None:
     [item] = read(tmp_path, "::" + "Why " * 80 + "::Why?{T}\n").items
     assert item.data["title"] == ("Why " * 80)[:255]
     assert item.notes == ["title of 319 characters cut to its first 255 (an item's title holds 255)"]
+
+
+def test_a_weight_misplaced_or_misspelt_in_a_multiple_choice_is_noted(tmp_path: Path) -> None:
+    """'=%50%a' (a weight after '=') and '~50%a' (without its first '%') are text for Moodle: the
+    option read '%50%a' (a key) or '50%a' (worth 0) without a word.  Still read so, now noted with
+    how a weight is written; answers that are percentages ('=50%', '~25% of them') are not."""
+    result = read(tmp_path, "::EqW::Pick{=%50%a ~b}\n\n::NoPct::Pick{~50%a ~%50%b ~%50%c ~d}\n\n"
+                            "::Share::What share?{=50% ~25% of them ~75%, roughly}\n")
+    items = by_title(result)
+    assert items["EqW"].data["options"][0] == {"id": "a", "text": "%50%a", "correct": True}
+    assert items["EqW"].notes == ["option a reads '%50%a': after '=' (100%) a weight is text, as Moodle reads it; "
+                                  "a partial weight is written ~%50%a"]
+    assert items["NoPct"].data["options"][0] == {"id": "a", "text": "50%a"}
+    assert items["NoPct"].notes[0] == ("option a reads '50%a', a weight without its first '%', read as text (as Moodle reads it) "
+                                       "worth 0%; a weight is written ~%50%a")
+    assert items["Share"].notes == []
