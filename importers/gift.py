@@ -269,6 +269,13 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
         return None, source_id or name or f"line {block.line}"
     if start == -1 or finish == -1 or finish < start:
         raise _Skip("unbalanced braces: the answers need { and } (escape literal ones as \\{ \\})")
+    inner = text.find("{", start + 1, finish)
+    if inner != -1:
+        # an answer block not closed before the next '{' (Moodle reads up to the first '}': the
+        # next question's text became an answer)
+        line = block.numbers[min(pre[: len(pre) - len(text) + inner].count("\n"), len(block.numbers) - 1)]
+        raise _Skip(f"a '{{' on line {line} inside the answers: this question's answers lack their closing '}}' (or the "
+                    "next question needs a blank line before it); write a literal brace as \\{ \\}")
     after = text[finish + 1 :]
     if "{" in after:
         # Moodle reads the first {...} only: a second question written without a blank line before

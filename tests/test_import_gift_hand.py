@@ -152,3 +152,13 @@ def test_a_weight_misplaced_or_misspelt_in_a_multiple_choice_is_noted(tmp_path: 
     assert items["NoPct"].notes[0] == ("option a reads '50%a', a weight without its first '%', read as text (as Moodle reads it) "
                                        "worth 0%; a weight is written ~%50%a")
     assert items["Share"].notes == []
+
+
+def test_answers_without_their_closing_brace_do_not_take_in_the_next_question(tmp_path: Path) -> None:
+    """'::Q1::First {=a ~b' then '::Q2::Second{T}' on the next line: Moodle reads up to the first
+    '}', so option b was 'b ::Q2::Second{T' and Q2 was lost without a word.  Now skipped, naming
+    the line of the second '{'; escaped braces in the text still read."""
+    result = read(tmp_path, "::Q1::First {=a ~b\n::Q2::Second{T}\n\n::Q3::Set \\{1\\} {=a ~b}\n")
+    assert [i.data["stem"] for i in result.items] == ["Set {1}"]
+    [skipped] = result.skipped
+    assert skipped.ident == "Q1" and "'{' on line 2 inside the answers" in skipped.reason and "closing '}'" in skipped.reason
