@@ -150,8 +150,14 @@ def read_gift(data: str) -> list[Question]:
             q.qtype = "essay"
         elif answertext.startswith("#"):
             q.qtype = "numerical"
-            value, _, tol = answertext[1:].partition(":")
-            q.answers, q.tolerance = [(1.0, value.strip(), "")], float(tol or 0)
+            answer = answertext[1:].strip()
+            if answer.find("..") > 0:  # [min]..[max]: their middle, and its distance to max
+                low, high = (float(v) for v in answer.split("..", 1))
+                middle = (high + low) / 2
+                q.answers, q.tolerance = [(1.0, repr(middle), "")], high - middle
+            else:
+                value, _, tol = answer.partition(":")
+                q.answers, q.tolerance = [(1.0, value.strip(), "")], float(tol or 0)
         elif "~" in answertext:
             q.qtype = "multichoice"
             q.single = "=" in answertext

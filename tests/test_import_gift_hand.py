@@ -162,3 +162,19 @@ def test_answers_without_their_closing_brace_do_not_take_in_the_next_question(tm
     assert [i.data["stem"] for i in result.items] == ["Set {1}"]
     [skipped] = result.skipped
     assert skipped.ident == "Q1" and "'{' on line 2 inside the answers" in skipped.reason and "closing '}'" in skipped.reason
+
+
+def test_a_range_comes_back_as_a_range(tmp_path: Path) -> None:
+    """A numeric range (1..5) was exported as '{#3:2}' and came back as answer 3, tolerance 2: the
+    same interval in another form, so an update import rewrote a hand-written range.  GIFT has
+    Moodle's '{#min..max}': the export writes it, and it reads back as the range."""
+    from itembank import export, load_bank
+
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: Mine\n")
+    (bank / "r.yaml").write_text("id: r\ntype: numeric\ntopic: t\nstem: Between -0.5 and 2.25?\nrange: {min: -0.5, max: 2.25}\n")
+    data = (export(load_bank(bank), "gift").data or b"").decode()
+    assert "#-0.5..2.25" in data
+    [item] = read(tmp_path, data).items
+    assert item.data["range"] == {"min": -0.5, "max": 2.25} and "answer" not in item.data

@@ -216,6 +216,8 @@ class _GiftWriter:
         if isinstance(item, NumericItem):
             if item.unit:
                 self.lost["numeric units"].append(item.id)
+            if item.range is not None:  # Moodle reads min..max as their middle ± half the width
+                return [f"#{format_number(item.range[0])}..{format_number(item.range[1])}"]
             return [f"#{format_number(item.centre)}:{format_number(item.half_width)}"]
         if isinstance(item, MatchingItem):
             return self.matching(item)
