@@ -516,6 +516,14 @@ def _num(s: str) -> float | None:
     return v if v == v and abs(v) != float("inf") else None
 
 
+def _comma_hint(ans: str) -> str:
+    """A number written with a decimal comma (1,5), which Moodle's GIFT reader refuses too."""
+    if re.search(r"[0-9],[0-9]", ans):
+        pointed = re.sub(r"([0-9]),([0-9])", r"\1.\2", ans)
+        return f": write decimals with a point ({pointed}), as Moodle reads them"
+    return ""
+
+
 def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
     body = answer_text[1:]
     wrong_fb = ""
@@ -539,20 +547,20 @@ def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], marker
             lo, hi = ans.split("..", 1)
             a, b = _num(lo), _num(hi)
             if a is None or b is None:
-                raise _Skip(f"numerical range {ans!r} is not two numbers")
+                raise _Skip(f"numerical range {ans!r} is not two numbers" + _comma_hint(ans))
             value: dict[str, Any] = {"range": {"min": clean_number(min(a, b)), "max": clean_number(max(a, b))}}
         elif ":" in ans[1:]:
             v, t = ans.split(":", 1)
             a, tol = _num(v), _num(t)
             if a is None or tol is None:
-                raise _Skip(f"numerical answer {ans!r} is not value:tolerance")
+                raise _Skip(f"numerical answer {ans!r} is not value:tolerance" + _comma_hint(ans))
             value = {"answer": clean_number(a)}
             if tol:
                 value["tolerance"] = clean_number(abs(tol))
         else:
             a = _num(ans)
             if a is None:
-                raise _Skip(f"numerical answer {ans!r} is not a number")
+                raise _Skip(f"numerical answer {ans!r} is not a number" + _comma_hint(ans))
             value = {"answer": clean_number(a)}
         if frac >= 99.99:
             full.append((value, fb))

@@ -178,3 +178,13 @@ def test_a_range_comes_back_as_a_range(tmp_path: Path) -> None:
     assert "#-0.5..2.25" in data
     [item] = read(tmp_path, data).items
     assert item.data["range"] == {"min": -0.5, "max": 2.25} and "answer" not in item.data
+
+
+def test_a_decimal_comma_in_a_numeric_answer_is_named(tmp_path: Path) -> None:
+    """'{#1,5:0,1}' (a decimal comma, as many teachers write numbers) is refused by Moodle too; the
+    reason said only "is not value:tolerance", which the teacher reads as a wrong separator."""
+    result = read(tmp_path, "::C1::Q{#1,5:0,1}\n\n::C2::Q{#1,5..2,5}\n\n::C3::Q{#2,5}\n\n::X::Q{#abc}\n")
+    reasons = {s.ident: s.reason for s in result.skipped}
+    assert reasons["C1"] == "numerical answer '1,5:0,1' is not value:tolerance: write decimals with a point (1.5:0.1), as Moodle reads them"
+    assert reasons["C2"].endswith("(1.5..2.5), as Moodle reads them") and reasons["C3"].endswith("(2.5), as Moodle reads them")
+    assert reasons["X"] == "numerical answer 'abc' is not a number"
