@@ -54,6 +54,7 @@ from ._qti_common import (
 )
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.ids import blank_name, option_id
+from .kit.meta import item_title
 from .kit.zip import is_zip
 
 #: Canvas question types with no item type: skipped with this reason.
@@ -309,7 +310,7 @@ class _Reader:
             source_id = title  # our own export: the item's id was its title (an item without a title)
         data_id = self.ctx.ids.derive(source_id, title or _first_words(data["stem"]), content)
         if title and title != data_id and title != ident:
-            data["title"] = title[:255]
+            data["title"] = item_title(title, notes)
         data = {"id": data_id, **data}
         self.result.items.append(ImportedItem(data, origin, notes))
 

@@ -23,8 +23,8 @@ from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import choice_scoring, split_general_feedback, split_grader_info
 from .kit.html import html_to_markdown, text_to_markdown
-from .kit.ids import ID_RE, option_id
-from .kit.meta import apply_tags
+from .kit.ids import option_id, renamed_note
+from .kit.meta import apply_tags, item_title
 
 MAX_GIFT_BYTES = 50 * 1024 * 1024
 
@@ -302,9 +302,7 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
     if category and "topic" not in data:
         data["topic"] = category
     if name and name != source_id:
-        data["title"] = name[:255]
-        if len(name) > 255:
-            notes.append(f"title of {len(name)} characters cut to its first 255 (an item's title holds 255)")
+        data["title"] = item_title(name, notes)
     stem = conv.md(f"[{qfmt}]" + qraw if qraw.startswith("[") else qraw, qfmt)
     if not stem:
         raise _Skip("the question text is empty")
@@ -359,11 +357,7 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
     data["stem"] = stem
     data["id"] = ctx.ids.derive(source_id, name, stem)
     if source_id and data["id"] != source_id:
-        valid = next((c for c in (source_id, source_id.lower()) if ID_RE.match(c)), None)
-        if valid is not None and data["id"] != valid:
-            notes.append(f"GIFT id {source_id!r} is the id of an earlier question in this import; the item's id is {data['id']!r}")
-        else:
-            notes.append(f"GIFT id {source_id!r} is not a valid item id; the item's id is {data['id']!r}")
+        notes.append(renamed_note("GIFT id", source_id, data["id"]))
     return data, ident
 
 

@@ -29,9 +29,9 @@ from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import _blocks, _heading, _ser, choice_scoring, split_general_feedback, split_grader_info
 from .kit.html import fragment, html_to_markdown, text_to_markdown
-from .kit.ids import blank_name, option_id
+from .kit.ids import blank_name, option_id, renamed_note
 from .kit.media import MediaTooLarge
-from .kit.meta import apply_tags
+from .kit.meta import apply_tags, item_title
 from .kit.xml import parse_xml
 
 #: Types Moodle (core and common plug-ins) writes that an item cannot hold: skipped with this reason.
@@ -333,9 +333,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
         data["topic"] = category
     source_id = _t(el, "idnumber").strip() or None
     if name and name != source_id:  # our export names an untitled item by its id
-        data["title"] = name[:255]
-        if len(name) > 255:
-            q.note("question name longer than 255 characters shortened")
+        data["title"] = item_title(name, q.notes)
     stem = q.md(_find(el, "questiontext"))
     old_image = _old_image(q)
     if old_image:
@@ -379,7 +377,7 @@ def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any
         q.calc.finish(data)
     data["id"] = q.ctx.ids.derive(source_id, name, stem)
     if source_id and data["id"] != source_id:
-        q.note(f"Moodle idnumber {source_id!r} is not a valid item id; the item's id is {data['id']!r}")
+        q.note(renamed_note("Moodle idnumber", source_id, data["id"]))
     return data
 
 

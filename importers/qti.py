@@ -58,6 +58,7 @@ from ._qti_common import (
 )
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.ids import blank_name, option_id
+from .kit.meta import item_title
 from .kit.zip import is_zip
 
 BLOCK = {"choiceInteraction", "extendedTextInteraction", "matchInteraction", "orderInteraction", "associateInteraction",
@@ -310,7 +311,7 @@ class _Reader:
         data_id = self.ctx.ids.derive(source_id, title or text_of(etree.fromstring("<x/>")), data["stem"] + "|" + data["type"])
         out: dict[str, Any] = {"id": data_id}
         if title and title != data_id and title != ident:
-            out["title"] = title[:255]
+            out["title"] = item_title(title, notes)
         out.update(data)
         if meta.topic:
             out["topic"] = meta.topic

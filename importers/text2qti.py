@@ -28,6 +28,7 @@ from itembank.sources import followed
 from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.ids import option_id
+from .kit.meta import item_title
 
 MAX_BYTES = 50 * 1024 * 1024
 
@@ -347,7 +348,7 @@ class _Parser:
         if q.group:
             notes.append(q.group)
         item_id = self.ctx.ids.derive(None, q.title or " ".join(re.sub(r"[^\w\s-]", " ", stem).split()[:8]) or "question", stem + "|" + data["type"])
-        out = {"id": item_id, **({"title": q.title[:255]} if q.title else {}), **data}
+        out = {"id": item_id, **({"title": item_title(q.title, notes)} if q.title else {}), **data}
         self.result.items.append(ImportedItem(out, origin, notes))
 
     def _options(self, q: Question, notes: list[str]) -> list[dict[str, Any]]:

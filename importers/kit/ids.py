@@ -100,3 +100,12 @@ def blank_name(raw: str | None, index: int, used: set[str]) -> str:
         cand = f"b{n}"
     used.add(cand)
     return cand
+
+
+def renamed_note(what: str, source_id: str, item_id: str) -> str:
+    """Why an item did not get the id its source gave (``what``: "GIFT id", "Moodle idnumber"): an
+    earlier question of this import has it, or it is no valid item id."""
+    valid = next((c for c in (source_id, source_id.lower()) if ID_RE.match(c)), None)
+    if valid is not None and item_id != valid:
+        return f"{what} {source_id!r} is the id of an earlier question in this import; the item's id is {item_id!r}"
+    return f"{what} {source_id!r} is not a valid item id; the item's id is {item_id!r}"

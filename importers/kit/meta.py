@@ -56,3 +56,14 @@ def apply_tags(data: dict[str, Any], tags: list[str], notes: list[str]) -> set[s
     if free:
         data["tags"] = free
     return markers
+
+
+#: The longest title an item holds (``schemas/item.schema.json``).
+TITLE_MAX = 255
+
+
+def item_title(title: str, notes: list[str]) -> str:
+    """A source's title as the item's: cut to :data:`TITLE_MAX` characters, which a note says."""
+    if len(title) > TITLE_MAX:
+        notes.append(f"title of {len(title)} characters cut to its first {TITLE_MAX} (an item's title holds {TITLE_MAX})")
+    return title[:TITLE_MAX]
