@@ -769,10 +769,14 @@ class _ItemReader:
             self.notes.append(f"the interaction lets a candidate pick one choice but {len(keys)} are correct: read as multiple response")
         used: set[str] = set()
         options = []
+        blank = 0
         for n, c in enumerate(choices):
             cid = c.get("identifier") or ""
             if not texts[cid]:
-                raise _Skip(f"choice {cid!r} has no text")
+                if cid in keys:
+                    raise _Skip(f"choice {cid!r} has no text, and it is a correct one")
+                blank += 1  # an editor's unused slot (as the QTI 1.2 reader drops Blackboard's)
+                continue
             raw = cid[2:] if cid.startswith("C_") and _OUR_OPTION.fullmatch(cid) else cid
             opt: dict[str, Any] = {"id": option_id(raw, n, used), "text": texts[cid]}
             if cid in keys:
@@ -781,6 +785,8 @@ class _ItemReader:
             if fb:
                 opt["feedback"] = fb
             options.append(opt)
+        if blank:
+            self.notes.append(f"{blank} wrong choice{'s' * (blank > 1)} without text dropped ({len(options)} kept)")
         idents = [c.get("identifier") or "" for c in choices]
         if len(set(idents)) < len(idents):
             raise _Skip("two choices share one identifier: which one is correct cannot be told")

@@ -383,3 +383,22 @@ def test_a_multiple_response_mapping_that_partial_scoring_cannot_hold_is_said(tm
     _data, notes = _mr(tmp_path, ours, lower="", name="unbounded.xml")
     assert [n for n in notes if "mapping" in n] == [
         "multiple response mapping: its total may fall below 0 (no lowerBound of 0); partial scoring never gives less than 0"]
+
+
+_MC = ("<responseDeclaration identifier='RESPONSE' cardinality='single' baseType='identifier'><correctResponse><value>{key}</value>"
+       "</correctResponse></responseDeclaration>")
+_RP = "<responseProcessing template='http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct'/>"
+
+
+def test_blank_wrong_choices_are_dropped_with_a_note(tmp_path: Path) -> None:
+    """A QTI 2 choice question holding empty choices (an editor's unused slots, as Blackboard's QTI 1.2
+    has them) was skipped whole ('choice ... has no text'); as the QTI 1.2 reader does, a blank wrong
+    choice is dropped with a note, and a blank correct one still skips the question, saying so."""
+    body = ("<p>Which is a prime?</p><choiceInteraction responseIdentifier='RESPONSE' maxChoices='1'>"
+            "<simpleChoice identifier='A'>4</simpleChoice><simpleChoice identifier='B'>7</simpleChoice>"
+            "<simpleChoice identifier='C'></simpleChoice><simpleChoice identifier='D'> </simpleChoice></choiceInteraction>")
+    data, notes = _one(_item21(tmp_path, body, _MC.format(key="B"), _RP))
+    assert [(o["text"], o.get("correct", False)) for o in data["options"]] == [("4", False), ("7", True)]
+    assert "2 wrong choices without text dropped (2 kept)" in notes, notes
+    reason = _skip(_item21(tmp_path, body, _MC.format(key="C"), _RP, name="blank-key.xml"))
+    assert reason == "choice 'C' has no text, and it is a correct one"
