@@ -20,6 +20,7 @@ from itembank.errors import ItembankError
 from itembank.model import Blank, ClozeItem, OpaqueStem, opaque_placeholders
 from itembank.render import Renderer, local_image, math_spans
 
+from ..kit.blanks import place_blanks
 from ..kit.mathml import unescape_text
 
 try:  # the same LaTeX → MathML conversion as the QTI export
@@ -30,6 +31,11 @@ except ImportError:  # pragma: no cover - latex2mathml is a dependency; without 
 MEDIA_DIR = "media"
 #: Elements whose text is literal: a ``{{name}}`` there is shown, not turned into a blank.
 _LITERAL = frozenset({"pre", "code", "math"})
+
+
+def _literal(element: etree._Element) -> bool:
+    """Whether a cloze placeholder in ``element`` stays literal text (code, math)."""
+    return element.tag in _LITERAL
 
 
 @lru_cache(maxsize=4096)
@@ -123,29 +129,7 @@ class HtmlText:
         root = copy.copy(self.renderer.tree(opaque.text))  # lxml's __copy__ is a deep copy in C
         self._rework(root)
         numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
-        for node in list(root.iter()):
-            if not isinstance(node.tag, str):
-                continue
-            for attr in node.attrib:
-                value = node.get(attr, "")
-                if opaque.has_token(value):
-                    node.set(attr, opaque.restore(value))
-            outer_literal = any(a.tag in _LITERAL for a in node.iterancestors())
-            if node.text and opaque.has_token(node.text):
-                if outer_literal or node.tag in _LITERAL:  # a placeholder in code stays code
-                    node.text = opaque.restore(node.text)
-                else:
-                    text, node.text = node.text, None
-                    self._splice(node, None, text, item, dom_id, numbers, placed, opaque)
-            # A tail lies outside its element: after `code`, a blank is a blank.
-            if node is not root and node.tail and opaque.has_token(node.tail):
-                if outer_literal:
-                    node.tail = opaque.restore(node.tail)
-                    continue
-                parent = node.getparent()
-                text, node.tail = node.tail, None
-                assert parent is not None
-                self._splice(parent, node, text, item, dom_id, numbers, placed, opaque)
+        place_blanks(root, opaque, _literal, lambda parent, after, text: self._splice(parent, after, text, item, dom_id, numbers, placed, opaque))
         return Markup(_serialize_children(root)), frozenset(placed)
 
     # -- internals -------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from itembank.model import (
 )
 from itembank.render import Renderer
 
+from ..kit.blanks import place_blanks
 from ..kit.explain import Section, SectionKind, explanation
 from ..kit.numbers import number_text
 from .body import BodyWriter, ItemAssets, latex_to_mathml
@@ -499,7 +500,8 @@ class ItemBuilder:
         # The placeholders as tokens Markdown cannot touch (a blank named _a_ is no emphasis).
         opaque = opaque_placeholders(item.stem)
         self.body_writer.into(holder, opaque.text)
-        self._replace_placeholders(holder, item, idents, opaque)
+        # Each token becomes the blank's inline interaction; one in code (or an attribute) is given back as written.
+        place_blanks(holder, opaque, _in_code, lambda parent, after, text: self._splice(parent, after, text, item, idents, opaque))
         for block in list(holder):
             self.body.append(block)
         for blank, weight in zip(item.blanks, weights):
@@ -578,35 +580,6 @@ class ItemBuilder:
             multiple = self.p.el(self.set_outcome(rest, "FEEDBACK"), "multiple")
             self.var(multiple, "FEEDBACK")
             self.base(multiple, "identifier", value)
-
-    def _replace_placeholders(self, holder: etree._Element, item: ClozeItem, idents: dict[str, str], opaque: OpaqueStem) -> None:
-        """Split text nodes at the placeholders' tokens and insert the blank's inline interaction there;
-        a token in code (or an attribute) is given back as the placeholder as written."""
-        for node in list(holder.iter()):
-            if not isinstance(node.tag, str):
-                continue
-            for attr in node.attrib:
-                value = node.get(attr, "")
-                if opaque.has_token(value):
-                    node.set(attr, opaque.restore(value))
-            # Inside code a {{name}} is code; the text after a code element (its tail) is prose again:
-            # ``call `df.` {{method}}`` puts the blank in the tail of <code>.
-            below_code = any(etree.QName(a).localname in ("pre", "code") for a in node.iterancestors())
-            in_code = below_code or etree.QName(node).localname in ("pre", "code")
-            if node.text and opaque.has_token(node.text):
-                if in_code:
-                    node.text = opaque.restore(node.text)
-                else:
-                    text, node.text = node.text, None
-                    self._splice(node, None, text, item, idents, opaque)
-            if node is not holder and node.tail and opaque.has_token(node.tail):
-                if below_code:
-                    node.tail = opaque.restore(node.tail)
-                    continue
-                parent = node.getparent()
-                assert parent is not None  # node is below holder
-                text, node.tail = node.tail, None
-                self._splice(parent, node, text, item, idents, opaque)
 
     def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, idents: dict[str, str], opaque: OpaqueStem) -> None:
         pos = 0 if after is None else parent.index(after) + 1
@@ -723,6 +696,11 @@ class ItemBuilder:
         "flashcard": _build_flashcard,
         "calculated": _build_calculated,
     }
+
+
+def _in_code(element: etree._Element) -> bool:
+    """Whether a cloze placeholder in ``element`` is code (``pre``, ``code``): it stays as written."""
+    return etree.QName(element).localname in ("pre", "code")
 
 
 def _one_paragraph(blocks: list[etree._Element]) -> bool:
