@@ -137,19 +137,25 @@ def test_a_folder_that_cannot_be_read_is_an_error_not_left_out(tmp_path: Path, m
     assert result.exit_code == 1 and "IB005" in result.output and not (tmp_path / "bank.json").exists(), result.output
 
 
+def _unlistable_assessments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listing a folder named ``assessments`` fails as for a folder the user may not read (the tests
+    run as root, who may read any folder)."""
+    real_iterdir = Path.iterdir
+
+    def iterdir(self: Path) -> object:
+        if self.name == "assessments":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+
+
 def test_an_assessments_folder_that_cannot_be_read_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """It gave "Error: Permission denied: .../assessments" and no report (empty JSON output)."""
     root = _bank(tmp_path)
     (root / "assessments").mkdir()
     (root / "assessments" / "quiz.yaml").write_text("title: Q\nsections: [{title: S, items: [ok1]}]\n", encoding="utf-8")
-    real_iterdir = Path.iterdir
-
-    def iterdir(self: Path) -> object:
-        if self.name == "assessments":  # the tests run as root, who may read any folder
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_iterdir(self)
-
-    monkeypatch.setattr(Path, "iterdir", iterdir)
+    _unlistable_assessments(monkeypatch)
     code, report = _validate("--bank", str(root))
     assert code == 1 and _codes(report) == [("IB005", "assessments")] and "not checked" in report["problems"][0]["message"], report
 
@@ -161,14 +167,7 @@ def test_assessment_lock_with_an_assessments_folder_that_cannot_be_read_names_it
     (root / "assessments").mkdir()
     (root / "assessments" / "quiz.yaml").write_text("title: Q\ninclude_drafts: true\nsections: [{title: S, select: [{ids: [ok1]}]}]\n", encoding="utf-8")
     assert CliRunner().invoke(main, ["validate", "--bank", str(root)]).exit_code == 0  # a valid bank, its check cached
-    real_iterdir = Path.iterdir
-
-    def iterdir(self: Path) -> object:
-        if self.name == "assessments":  # the tests run as root, who may read any folder
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_iterdir(self)
-
-    monkeypatch.setattr(Path, "iterdir", iterdir)
+    _unlistable_assessments(monkeypatch)
     result = CliRunner().invoke(main, ["assessment", "lock", "quiz", "--bank", str(root)])
     assert result.exit_code == 1, result.output
     assert f"{root / 'assessments'}:1:1: error IB005 cannot read folder: Permission denied" in result.output, result.output
@@ -339,14 +338,21 @@ def test_image_names_differing_only_in_case_are_refused(tmp_path: Path) -> None:
     assert "media/Plot.png" in prob["message"]
 
 
+def _non_utf8_item(root: Path, raw: bytes, item_id: str) -> str:
+    """A flashcard in a file whose name is the bytes ``raw`` (not UTF-8): its name as Python holds it;
+    the test is skipped where the file system refuses such names."""
+    name = os.fsdecode(raw)
+    try:
+        (root / name).write_text(FLASHCARD.format(id=item_id, stem="Front."), encoding="utf-8")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    return name
+
+
 @pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
 def test_a_file_name_that_is_not_utf8_is_reported_and_the_report_stays_printable(tmp_path: Path) -> None:
     root = _bank(tmp_path)
-    name = os.fsdecode(b"caf\xe9.yaml")
-    try:
-        (root / name).write_text(FLASHCARD.format(id="cafe", stem="Front."), encoding="utf-8")
-    except (OSError, UnicodeEncodeError):
-        pytest.skip("this file system refuses names that are not UTF-8")
+    name = _non_utf8_item(root, b"caf\xe9.yaml", "cafe")
     for fmt in ("text", "github"):
         result = CliRunner().invoke(main, ["validate", "--format", fmt, "--bank", str(root)])
         assert result.exit_code == 1, result.output
@@ -603,11 +609,7 @@ def test_a_file_name_that_is_not_utf8_is_its_own_bytes_in_the_sarif_uri(tmp_path
     from urllib.parse import unquote_to_bytes
 
     root = _bank(tmp_path)
-    name = os.fsdecode(b"bad\xffname.yaml")
-    try:
-        (root / name).write_text(FLASHCARD.format(id="bad", stem="Front."), encoding="utf-8")
-    except (OSError, UnicodeEncodeError):
-        pytest.skip("this file system refuses names that are not UTF-8")
+    name = _non_utf8_item(root, b"bad\xffname.yaml", "bad")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["validate", "--format", "sarif", "--bank", "bank"])
     assert result.exit_code == 1, result.output

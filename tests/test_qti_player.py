@@ -23,6 +23,7 @@ from itembank.render import Renderer
 from itembank.variants import expand
 
 from conftest import ROOT
+from test_matching_shared import CLASSIFY as SHARED_MATCH  # the one YAML of that item
 
 CASES = [("seed", "qti21"), ("seed", "qti30"), ("all", "qti21"), ("all", "qti30")]
 
@@ -40,6 +41,15 @@ def run_player(script: Path, bank: Bank, fmt: str, tmp: Path, expand_variants: i
     )
     assert report.is_file(), f"player wrote no report:\n{proc.stdout}\n{proc.stderr}"
     return proc, json.loads(report.read_text())
+
+
+def _played(script: Path, tmp: Path, fmt: str, name: str, text: str) -> tuple[Bank, subprocess.CompletedProcess[str], dict]:
+    """A one-file bank (``name``: ``text``) loaded and played in ``fmt``: the bank, the process, its report."""
+    bank_dir = tmp / "bank"
+    bank_dir.mkdir()
+    (bank_dir / name).write_text(text, encoding="utf-8")
+    bank = load_bank(bank_dir)
+    return (bank, *run_player(script, bank, fmt, tmp))
 
 
 def _has_option_feedback(item) -> bool:
@@ -134,11 +144,7 @@ items:
 @pytest.mark.consumer
 @pytest.mark.parametrize("fmt", ["qti21", "qti30"])
 def test_ids_that_once_shared_an_identifier_score_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
-    bank_dir = tmp_path / "bank"
-    bank_dir.mkdir()
-    (bank_dir / "collide.yaml").write_text(COLLIDING, encoding="utf-8")
-    bank = load_bank(bank_dir)
-    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    bank, proc, report = _played(qti_player, tmp_path, fmt, "collide.yaml", COLLIDING)
     results = {r["identifier"]: r for r in report["results"]}
     assert sorted(results) == sorted(qti_id(i.id, "I_") for i in bank.items), proc.stdout
     for item in bank.items:
@@ -155,13 +161,10 @@ def test_ids_that_once_shared_an_identifier_score_in_the_real_player(qti_player:
 def test_a_rubric_rendered_from_markdown_renders_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
     """Bug 5: the scorer rubric's criterion and description as rendered Markdown (strong, MathML,
     code): the essay renders with no render problem (and, like every essay, is not machine-scored)."""
-    bank_dir = tmp_path / "bank"
-    bank_dir.mkdir()
-    (bank_dir / "r5.yaml").write_text(
+    _bank, proc, report = _played(
+        qti_player, tmp_path, fmt, "r5.yaml",
         'id: r5\ntype: essay\nstem: Explain.\npoints: 2\nrubric:\n  - {criterion: "Uses **both** terms and $\\\\alpha$", points: 1, description: "see `code`"}\n'
-        '  - {criterion: "Lists:\\n\\n- *one*\\n- two", points: 1, description: "More.\\n\\n```\\nx = 1\\n```"}\n', encoding="utf-8")
-    bank = load_bank(bank_dir)
-    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+        '  - {criterion: "Lists:\\n\\n- *one*\\n- two", points: 1, description: "More.\\n\\n```\\nx = 1\\n```"}\n')
     [r] = report["results"]
     assert r["identifier"] == "r5" and r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (r, proc.stdout)
     assert not r["scorable"]
@@ -171,17 +174,12 @@ def test_a_rubric_rendered_from_markdown_renders_in_the_real_player(qti_player: 
 #: Pairs that share a match (Moodle's "Classify the animals"): one target per distinct match, which
 #: several prompts take (matchMax 0); with matchMax 1 the player lets a learner give "mammal" to one
 #: prompt only, and its drag of the key falls back to the API (uiFailed, WARN).
-from test_matching_shared import CLASSIFY as SHARED_MATCH  # noqa: E402  (the one YAML of that item, shared)
 
 
 @pytest.mark.consumer
 @pytest.mark.parametrize("fmt", ["qti21", "qti30"])
 def test_a_match_several_prompts_share_scores_in_the_real_player(qti_player: Path, tmp_path: Path, fmt: str) -> None:
-    bank_dir = tmp_path / "bank"
-    bank_dir.mkdir()
-    (bank_dir / "classify.yaml").write_text(SHARED_MATCH, encoding="utf-8")
-    bank = load_bank(bank_dir)
-    proc, report = run_player(qti_player, bank, fmt, tmp_path)
+    _bank, proc, report = _played(qti_player, tmp_path, fmt, "classify.yaml", SHARED_MATCH)
     [r] = report["results"]
     assert r["identifier"] == "classify" and r["status"] == "PASS" and r["rendered"] and not r["renderProblems"], (r, proc.stdout)
     assert r["correctResponse"]["RESPONSE"] == ["P1 M1", "P2 M2", "P3 M1", "P4 M2"]
