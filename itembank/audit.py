@@ -1269,10 +1269,10 @@ def qti_identifier_clashes(fmt: str, markup: str) -> list[str]:
             seen.add(ident)
             continue
         outcome = _QTI_OUTCOME.search(attrs)
-        key = (outcome.group(1) if outcome else "", ident)
-        if key in shown:
-            found.append(f"the QTI identifier {ident!r} is used twice in the item (by two modal feedbacks shown when {key[0]} has it)")
-        shown.add(key)
+        when = (outcome.group(1) if outcome else "", ident)
+        if when in shown:
+            found.append(f"the QTI identifier {ident!r} is used twice in the item (by two modal feedbacks shown when {when[0]} has it)")
+        shown.add(when)
     return list(dict.fromkeys(found))
 
 
