@@ -305,7 +305,13 @@ def _question(pre: str, block: _Block, category: str, ctx: ImportContext, notes:
         data["title"] = item_title(name, notes)
     stem = conv.md(f"[{qfmt}]" + qraw if qraw.startswith("[") else qraw, qfmt)
     if not stem:
-        raise _Skip("the question text is empty")
+        if not name:
+            raise _Skip("the question text is empty (Moodle would import a question showing students no text, under a "
+                        "default name): write the question before its answers '{'")
+        # '::T::{#5}': Moodle imports it with an empty question text, which our items cannot hold
+        stem = text_to_markdown(name)
+        notes.append(f"no question text, only the title {name!r}: Moodle imports the question with an empty text (students "
+                     "see the answers alone); an item needs a stem, so the title is also the stem")
     ident = source_id or name or f"line {block.line}"
 
     if answer_text == "":

@@ -188,3 +188,17 @@ def test_a_decimal_comma_in_a_numeric_answer_is_named(tmp_path: Path) -> None:
     assert reasons["C1"] == "numerical answer '1,5:0,1' is not value:tolerance: write decimals with a point (1.5:0.1), as Moodle reads them"
     assert reasons["C2"].endswith("(1.5..2.5), as Moodle reads them") and reasons["C3"].endswith("(2.5), as Moodle reads them")
     assert reasons["X"] == "numerical answer 'abc' is not a number"
+
+
+def test_a_titled_question_without_text_takes_its_title_as_the_stem(tmp_path: Path) -> None:
+    """'::T::{#5}' (the question written in the title, nothing before the answers) was skipped as
+    "the question text is empty"; Moodle imports it, with an empty question text.  An item needs a
+    stem: the title is it, noted.  Without a title there is nothing to show: skipped, saying why."""
+    result = read(tmp_path, "::T::{#5}\n\n::What is 2+3?::{#5}\n\n::E::[html]{}\n\n{#5}\n")
+    items = by_title(result)
+    assert items["T"].data["stem"] == "T" and items["T"].data["answer"] == 5
+    assert items["T"].notes == ["no question text, only the title 'T': Moodle imports the question with an empty text (students "
+                                "see the answers alone); an item needs a stem, so the title is also the stem"]
+    assert items["What is 2+3?"].data["stem"] == "What is 2+3?" and items["E"].data["type"] == "essay"
+    [skipped] = result.skipped
+    assert skipped.origin.endswith(":7") and skipped.reason.startswith("the question text is empty (Moodle would import")
