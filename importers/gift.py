@@ -146,6 +146,7 @@ class GiftImporter:
         text = decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
         result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id"}))
         category = ""
+        category_note = ""  # said once, when the first item takes its topic from a category with parents
         # our tag scheme (our export says so in its first line): topics come from tags, not categories
         scheme = re.search(r"\[tag:topic:", text) is not None or "GIFT export by itembank" in text[:2000]
         for block in split_blocks(text):
@@ -157,7 +158,12 @@ class GiftImporter:
             notes: list[str] = []
             if re.match(r"^\$CATEGORY:", pre):
                 head, _nl, pre = pre.partition("\n")
-                category = _category_topic(_post(head[10:]).strip())
+                path = _post(head[10:]).strip()
+                names = _category_names(path)
+                category = names[-1] if names else ""
+                category_note = (f"$CATEGORY: {path} (line {block.line}): Moodle makes the category tree {' > '.join(names)}; "
+                                 f"its questions get the topic {category!r} (an item has one topic: the parent categories "
+                                 f"{', '.join(repr(n) for n in names[:-1])} are not kept)") if len(names) > 1 else ""
                 pre = pre.strip()
                 if not pre:
                     continue
@@ -176,6 +182,9 @@ class GiftImporter:
             if data is None:
                 result.skipped.append(Skipped(ident, origin, "description only (no question to answer)"))
                 continue
+            if category_note and not scheme and data.get("topic") == category:
+                result.format_notes.append(category_note)
+                category_note = ""
             result.items.append(ImportedItem(data, origin, notes))
         return result
 
@@ -187,11 +196,17 @@ def _rest_of(block: _Block) -> _Block:
     return rest
 
 
-def _category_topic(path: str) -> str:
-    parts = [p.strip() for p in path.split("/") if p.strip()]
-    while parts and ((parts[0].startswith("$") and parts[0].endswith("$")) or parts[0].lower() == "top"):
-        parts = parts[1:]
-    return parts[-1] if parts else ""
+def _category_names(path: str) -> list[str]:
+    """The categories of a ``$CATEGORY:`` path, outermost first, as Moodle's ``split_category_path``
+    reads them: split at each single '/', a doubled '//' is a '/' inside a name; the context
+    (``$course$``) and Moodle's own ``top`` category left out."""
+    names = [n.replace("//", "/").strip() for n in re.split(r"(?<!/)/(?!/)", path)]
+    names = [n for n in names if n]
+    if names and re.fullmatch(r"\$[a-z]+\$", names[0]):
+        names = names[1:]
+    while names and names[0] == "top":
+        names = names[1:]
+    return names
 
 
 def _name_of(pre: str) -> str:

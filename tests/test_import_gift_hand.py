@@ -202,3 +202,15 @@ def test_a_titled_question_without_text_takes_its_title_as_the_stem(tmp_path: Pa
     assert items["What is 2+3?"].data["stem"] == "What is 2+3?" and items["E"].data["type"] == "essay"
     [skipped] = result.skipped
     assert skipped.origin.endswith(":7") and skipped.reason.startswith("the question text is empty (Moodle would import")
+
+
+def test_a_category_path_keeps_its_last_name_and_says_its_parents_are_dropped(tmp_path: Path) -> None:
+    """'$CATEGORY: a/b/c' makes Moodle's category tree a > b > c; the items got the topic 'c' and the
+    parents were dropped without a word.  A doubled '//' is a '/' inside a name for Moodle
+    ('Input//Output' is one category, 'Input/Output'): it was split, the topic 'Output'."""
+    result = read(tmp_path, "$CATEGORY: a/b/c\n\n::B::y{T}\n\n::C::z{T}\n\n$CATEGORY: $course$/top/Input//Output\n\n::A::x{T}\n\n"
+                            "$CATEGORY: Solo\n\n::S::s{T}\n")
+    assert {i.data["title"]: i.data["topic"] for i in result.items} == {"B": "c", "C": "c", "A": "Input/Output", "S": "Solo"}
+    assert result.format_notes[1:] == ["$CATEGORY: a/b/c (line 1): Moodle makes the category tree a > b > c; its questions get "
+                                       "the topic 'c' (an item has one topic: the parent categories 'a', 'b' are not kept)"]
+    assert all(i.notes == [] for i in result.items)
