@@ -416,11 +416,46 @@ def _comment(ans: str) -> tuple[str, str]:
     return bits[0].strip(), (bits[1].strip() if len(bits) > 1 else "")
 
 
+def _eq_in_feedback(prev: str, part: str) -> str:
+    """The feedback text around an '=' that likely belongs to it: ``part`` starts at an '=' and
+    ``prev``, the answer before it, has a feedback ('#') that runs into it with no space before the
+    '=' (``x=2``) or a space after it (``x = 2``), as an answer's own '=' is not written.  "" if not."""
+    if not part.startswith("=") or "#" not in prev:
+        return ""
+    if prev[-1:].isspace() and part[1:2].strip():
+        return ""
+    return " ".join(_post(prev.split("#", 1)[1] + part.split("#", 1)[0]).split())
+
+
+def _eq_note(what: str, prev: str, feedback: str, kept: str) -> str:
+    """The note for an '=' inside a feedback, which Moodle reads as the start of a new answer."""
+    return (f"{what} comes from the '=' in the feedback of {prev} ({feedback!r}): Moodle starts a new answer worth 100% "
+            f"at every '=' not escaped, {kept}; if the '=' belongs to the feedback, write it \\=")
+
+
+def _split_answers(text: str, notes: list[str], kept: str) -> list[str]:
+    """A short answer's or numerical's answers, split at each '=' as Moodle does; an '=' that looks
+    like part of a feedback (``=4#since x = 2``) is noted, the answer it starts named."""
+    parts = text.split("=")
+    for i in range(1, len(parts)):
+        feedback = _eq_in_feedback(parts[i - 1], "=" + parts[i])
+        if feedback:
+            prev = _post(_comment(_weight(parts[i - 1].strip())[1])[0]).strip()
+            new = _post(_comment(_weight(parts[i].strip())[1])[0]).strip()
+            notes.append(_eq_note(f"answer {new!r}", f"answer {prev!r}", feedback, kept))
+    if parts and not parts[0].strip():
+        parts = parts[1:]
+    return parts
+
+
 def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
     single = "=" in answer_text
     parts = answer_text.replace("=", "~=").split("~")
     if parts and not parts[0].strip():
         parts = parts[1:]
+    in_feedback = [_eq_in_feedback(parts[i - 1], part) if i else "" for i, part in enumerate(parts)]
+    # every '=' inside a feedback: for Moodle they also make the question single-answer
+    flips = single and all(fb or not part.startswith("=") for fb, part in zip(in_feedback, parts))
     if len(parts) < 2:
         raise _Skip("a multiple choice question needs at least two answers")
     options: list[dict[str, Any]] = []
@@ -438,6 +473,9 @@ def _multichoice(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
         if not text:
             raise _Skip(f"answer {i + 1} is empty")
         opt: dict[str, Any] = {"id": option_id(None, i, used), "text": text}
+        if in_feedback[i]:
+            notes.append(_eq_note(f"option {opt['id']} ({_post(ans).strip()!r})", f"option {options[-1]['id']}", in_feedback[i],
+                                  "as read here" + (" (and, as the only '=', it makes the question single-answer)" if flips else "")))
         shown = _post(ans).strip()
         if _WEIGHT.match(shown):
             notes.append(f"option {opt['id']} reads {shown!r}: after '=' (100%) a weight is text, as Moodle reads it; "
@@ -492,9 +530,7 @@ def _truefalse(answer_text: str, fmt: str, conv: _Text, notes: list[str], marker
 
 
 def _shortanswer(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:
-    parts = answer_text.split("=")
-    if parts and not parts[0].strip():
-        parts = parts[1:]
+    parts = _split_answers(answer_text, notes, "so it is an accepted answer here too")
     if not parts:
         raise _Skip("a short answer question needs at least one answer")
     answers: list[str] = []
@@ -546,9 +582,7 @@ def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], marker
         pos = body.find("~")
         wrong_fb = body[pos:]
         body = body[:pos]
-    parts = body.split("=")
-    if parts and not parts[0].strip():
-        parts = parts[1:]
+    parts = _split_answers(body, notes, "as read here")
     if not parts:
         raise _Skip("a numerical question needs an answer")
     full: list[tuple[dict[str, Any], str]] = []

@@ -214,3 +214,26 @@ def test_a_category_path_keeps_its_last_name_and_says_its_parents_are_dropped(tm
     assert result.format_notes[1:] == ["$CATEGORY: a/b/c (line 1): Moodle makes the category tree a > b > c; its questions get "
                                        "the topic 'c' (an item has one topic: the parent categories 'a', 'b' are not kept)"]
     assert all(i.notes == [] for i in result.items)
+
+
+def test_an_equals_sign_inside_a_feedback_is_named(tmp_path: Path) -> None:
+    """'~wrong#because x = 2': Moodle starts a new answer worth 100% at every unescaped '=', so '2'
+    became a key (and a question with no other '=' single-answer; a short answer accepted '2').
+    Read so, as Moodle reads it, but without a word on where the key came from.  Now each such
+    answer is named with the feedback it was cut from; answers written '=b' after a feedback are not."""
+    result = read(tmp_path, "::MC::Pick{=right ~wrong#because x = 2 ~other}\n\n::MR::Pick{~%50%a#note x=2 ~%50%b ~c}\n\n"
+                            "::SA::What is x?{=4#since x = 2}\n\n::NUM::What is x?{#4#since y = 2}\n\n"
+                            "::OK::Pick{=a#good =b#fine ~c}\n\n::OK2::Q {#\n  =1822:0 # Correct!\n  =%50%1822:2 # Close.\n}\n")
+    items = by_title(result)
+    assert [o["text"] for o in items["MC"].data["options"]] == ["right", "wrong", "2", "other"]
+    assert items["MC"].notes[0] == ("option c ('2') comes from the '=' in the feedback of option b ('because x = 2'): Moodle starts "
+                                    "a new answer worth 100% at every '=' not escaped, as read here; if the '=' belongs to the "
+                                    "feedback, write it \\=")
+    assert items["MR"].data["type"] == "multiple_choice"
+    assert any("option b ('2') comes from the '=' in the feedback of option a ('note x=2')" in n
+               and "as the only '=', it makes the question single-answer" in n for n in items["MR"].notes)
+    assert items["SA"].data["answers"] == ["4", "2"]
+    assert items["SA"].notes[0].startswith("answer '2' comes from the '=' in the feedback of answer '4' ('since x = 2')")
+    assert "so it is an accepted answer here too" in items["SA"].notes[0]
+    assert items["NUM"].notes[0].startswith("answer '2' comes from the '=' in the feedback of answer '4' ('since y = 2')")
+    assert not any("comes from the '='" in n for t in ("OK", "OK2") for n in items[t].notes)
