@@ -38,6 +38,9 @@ _ID = re.compile(r"\[id:((?:\\]|[^\]\x00-\x1f])+)\]")
 _TAG = re.compile(r"\[tag:((?:\\]|[^\]<>\x00-\x1f])*)\]")
 _FORMATS = {"html": "html", "moodle": "moodle", "plain": "plain", "markdown": "markdown"}
 _ANSWERS = re.compile(r"\{\s*(?:[=~#]|(?:T|F|TRUE|FALSE)\s*[#}]|\})")  # an answer block: {=a ~b}, {#5}, {T}, {}
+#: What starts a tag, a comment or a declaration: '<' then a name ended by a space, '/' or '>', the tag
+#: closed by a '>' (quoted attribute values may hold '<' and '>').  Any other '<' is text.
+_TAG_START = re.compile(r"""<(?:/?[A-Za-z][A-Za-z0-9:-]*(?=[\s/>])(?:"[^"]*"|'[^']*'|[^<>"'])*>|!--.*?-->|![A-Za-z][^<>]*>)""", re.S)
 _CP1252_HINT = re.compile(rb"[\x80-\x9f]|[\xa0-\xff](?![\x80-\xbf])")
 
 
@@ -227,6 +230,28 @@ def _split_format(text: str, default: str) -> tuple[str, str]:
     return text, default
 
 
+def _literal_lt(text: str) -> str:
+    """An HTML or Moodle-format text with each '<' that begins no tag written ``&lt;``: a hand-written
+    ``a<b?`` or ``x<5`` is text (an HTML parser would take ``<b?`` for a tag and drop the rest)."""
+    if "<" not in text:
+        return text
+    out: list[str] = []
+    pos = 0
+    while True:
+        lt = text.find("<", pos)
+        if lt == -1:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos:lt])
+        m = _TAG_START.match(text, lt)
+        if m:
+            out.append(m.group(0))
+            pos = m.end()
+        else:
+            out.append("&lt;")
+            pos = lt + 1
+
+
 class _Text:
     def __init__(self, notes: list[str]) -> None:
         self.notes = notes
@@ -240,6 +265,7 @@ class _Text:
             return text_to_markdown(text)
         if fmt == "markdown":
             return text
+        text = _literal_lt(text)
         if fmt == "moodle":
             text = text.replace("\n", "<br>\n")
         md, found = html_to_markdown(text)
@@ -248,7 +274,8 @@ class _Text:
 
     def html(self, raw: str, default_fmt: str) -> tuple[str, str]:
         text, fmt = _split_format(raw.strip(), default_fmt)
-        return _post(text).strip(), fmt
+        text = _post(text).strip()
+        return (_literal_lt(text) if fmt in ("html", "moodle") else text), fmt
 
     def plain(self, raw: str, default_fmt: str) -> str:
         text, fmt = _split_format(raw.strip(), default_fmt)
@@ -257,7 +284,7 @@ class _Text:
             from lxml import html as lxml_html
 
             try:
-                text = "".join(lxml_html.fragment_fromstring(text, create_parent="div").itertext())
+                text = "".join(lxml_html.fragment_fromstring(_literal_lt(text), create_parent="div").itertext())
             except Exception:  # noqa: BLE001 - keep the raw text
                 pass
         return " ".join(text.split())
@@ -665,11 +692,9 @@ def _plain_entry(line: str, fmt: str) -> str:
     XML reader reads an ordering answer."""
     text = _post(line)
     if fmt in ("html", "moodle") and ("<" in text or "&" in text):
-        text = html.unescape(_TAGS.sub("", text))
+        text = html.unescape(_TAG_START.sub("", _literal_lt(text)))
     return " ".join(text.split())
 
-
-_TAGS = re.compile(r"<[^>]*>")
 
 
 def _ordering(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: set[str]) -> dict[str, Any]:

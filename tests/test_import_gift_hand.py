@@ -237,3 +237,31 @@ def test_an_equals_sign_inside_a_feedback_is_named(tmp_path: Path) -> None:
     assert "so it is an accepted answer here too" in items["SA"].notes[0]
     assert items["NUM"].notes[0].startswith("answer '2' comes from the '=' in the feedback of answer '4' ('since y = 2')")
     assert not any("comes from the '='" in n for t in ("OK", "OK2") for n in items[t].notes)
+
+
+def test_a_less_than_sign_in_html_or_moodle_text_is_text(tmp_path: Path) -> None:
+    """'Is a<b?' in a [moodle] (the default) or [html] text lost everything from '<': the HTML parser
+    took '<b?' for a tag, so the stem read 'Is a'.  A '<' that begins no tag is text now, in stems,
+    options, feedback and short answers; real tags still count; the export gives the same text back."""
+    from itembank import export, load_bank
+    from itembank.imports import run_import
+
+    src = tmp_path / "lt.gift"
+    src.write_text("::M::[moodle]Is a<b? {T}\n\n::H::[html]Is a<b and 3 <5? <b>Yes</b>{T}\n\n::P::[plain]Is a<b? {T}\n\n"
+                   "::D::Is x<y?{=x<y#since x<y ~y<x#no: x<y}\n\n::S::Write a<b{=a<b}\n\n::G::Q{T####as a<b}\n", encoding="utf-8")
+    bank = tmp_path / "bank"
+    run_import([str(src)], str(bank), fmt="gift", layout="item", on_conflict="error", status=None, dry_run=False)
+    items = {i.title: i for i in load_bank(bank).items}
+    assert items["M"].stem == items["P"].stem == "Is a\\<b?"
+    assert items["H"].stem == "Is a\\<b and 3 \\<5? **Yes**"
+    assert [(o.text, o.feedback) for o in items["D"].options] == [("x\\<y", "since x\\<y"), ("y\\<x", "no: x\\<y")]
+    assert list(items["S"].answers) == ["a<b"] and items["G"].rationale == "as a\\<b"
+    data = export(load_bank(bank), "gift").data or b""
+    back = tmp_path / "back"
+    (tmp_path / "again.gift").write_bytes(data)
+    run_import([str(tmp_path / "again.gift")], str(back), fmt="gift", layout="item", on_conflict="error", status=None, dry_run=False)
+    again = {i.title: i for i in load_bank(back).items}
+    for title, item in items.items():
+        assert (again[title].stem, again[title].rationale) == (item.stem, item.rationale), title
+    assert [(o.text, o.feedback) for o in again["D"].options] == [(o.text, o.feedback) for o in items["D"].options]
+    assert list(again["S"].answers) == ["a<b"]
