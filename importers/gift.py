@@ -176,6 +176,8 @@ class GiftImporter:
                 origin = f"{label}:{block.line}"
                 notes.append(f"written right after the line '{_post(head).strip()}' with no blank line between: Moodle would "
                              "take the whole block for the category's name and lose this question; read as a question")
+            if not scheme:
+                _line_notes(block, notes)
             try:
                 data, ident = _question(pre, block, "" if scheme else category, ctx, notes)
             except _Skip as exc:
@@ -190,6 +192,24 @@ class GiftImporter:
                 category_note = ""
             result.items.append(ImportedItem(data, origin, notes))
         return result
+
+
+_EOL_COMMENT = re.compile(r"(?<=\s)//")
+_EOL_BACKSLASH = re.compile(r"(?<!\\)(?:\\\\)*\\$")  # an odd number of '\' at the end: the last one escapes nothing
+
+
+def _line_notes(block: _Block, notes: list[str]) -> None:
+    """What hand-written GIFT means that Moodle does not read so: a '//' after text (Moodle's comments
+    are whole lines), a '\\' at the end of a line (GIFT has no line continuation)."""
+    last = len(block.lines) - 1
+    for i, (line, n) in enumerate(zip(block.lines, block.numbers)):
+        m = _EOL_COMMENT.search(line)
+        if m:
+            notes.append(f"{line[m.start():].strip()!r} on line {n} is text for Moodle, not a comment (a comment is a line that "
+                         "starts with '//'): read as text")
+        if i < last and _EOL_BACKSLASH.search(line.rstrip()):
+            notes.append(f"line {n} ends with '\\': GIFT has no line continuation, so the backslash is text and the line break "
+                         "is kept, as Moodle reads them")
 
 
 def _rest_of(block: _Block) -> _Block:

@@ -265,3 +265,23 @@ def test_a_less_than_sign_in_html_or_moodle_text_is_text(tmp_path: Path) -> None
         assert (again[title].stem, again[title].rationale) == (item.stem, item.rationale), title
     assert [(o.text, o.feedback) for o in again["D"].options] == [(o.text, o.feedback) for o in items["D"].options]
     assert list(again["S"].answers) == ["a<b"]
+
+
+def test_an_end_of_line_comment_and_a_trailing_backslash_are_named(tmp_path: Path) -> None:
+    """'~3 // a wrong one' and 'What? // easy': Moodle's comments are whole lines ('//' first), so the
+    option read '3 // a wrong one', shown to students, without a word; a '\\' at the end of a line
+    (a line continuation elsewhere) is text and the line break stays.  Read as Moodle reads them,
+    now noted; 'http://' and an escaped backslash ('\\\\') are not."""
+    result = read(tmp_path, "::Cmt::What is 2+2? // easy\n{\n  =4\n  ~3 // a wrong one\n}\n\n"
+                            "::BS::A line ending in a backslash \\\nand the next {T}\n\n"
+                            "::OK::See http://example.org and C:\\\\\nthe next line {T}\n")
+    items = by_title(result)
+    assert [o["text"] for o in items["Cmt"].data["options"]] == ["4", "3 // a wrong one"]
+    assert items["Cmt"].data["stem"] == "What is 2+2? // easy"
+    assert items["Cmt"].notes == [
+        "'// easy' on line 1 is text for Moodle, not a comment (a comment is a line that starts with '//'): read as text",
+        "'// a wrong one' on line 4 is text for Moodle, not a comment (a comment is a line that starts with '//'): read as text"]
+    assert items["BS"].data["stem"] == "A line ending in a backslash \\\\\\\nand the next"
+    assert items["BS"].notes == ["line 7 ends with '\\': GIFT has no line continuation, so the backslash is text and the line "
+                                 "break is kept, as Moodle reads them"]
+    assert items["OK"].notes == []
