@@ -149,6 +149,7 @@ class GiftImporter:
         text = decode(raw, label).replace("\r\n", "\n").replace("\r", "\n")
         result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id"}))
         category = ""
+        cut: tuple[Skipped, _Block] | None = None  # a question whose answers a blank line cut off, and its block
         category_note = ""  # said once, when the first item takes its topic from a category with parents
         # our tag scheme (our export says so in its first line): topics come from tags, not categories
         scheme = re.search(r"\[tag:topic:", text) is not None or "GIFT export by itembank" in text[:2000]
@@ -159,6 +160,20 @@ class GiftImporter:
             origin = f"{label}:{block.line}"
             pre = _pre(body)
             notes: list[str] = []
+            if cut is not None:
+                # the block before opened its answers and did not close them: a blank line inside them
+                first, first_block = cut
+                lb, rb = pre.find("{"), pre.find("}")
+                if lb == -1 and (rb != -1 or not re.match(r"^\$CATEGORY:", pre)):
+                    first.reason = (f"a blank line after line {first_block.numbers[-1]} inside its answers: a blank line ends a "
+                                    "question, so Moodle reads this one without its closing '}' and refuses it, and the lines "
+                                    "after the blank line too; remove the blank line(s) inside the braces")
+                    result.skipped.append(Skipped(f"line {block.line}", origin, f"the rest of question {first.ident!r} "
+                                                  f"(line {first_block.line}), after a blank line inside its answers (see there)"))
+                    if rb != -1:
+                        cut = None
+                    continue
+                cut = None
             if re.match(r"^\$CATEGORY:", pre):
                 head, _nl, pre = pre.partition("\n")
                 path = _post(head[10:]).strip()
@@ -183,6 +198,8 @@ class GiftImporter:
             except _Skip as exc:
                 name = _name_of(pre)
                 result.skipped.append(Skipped(name or f"line {block.line}", origin, str(exc)))
+                if "{" in pre and "}" not in pre:
+                    cut = (result.skipped[-1], block)
                 continue
             if data is None:
                 result.skipped.append(Skipped(ident, origin, "description only (no question to answer)"))

@@ -285,3 +285,19 @@ def test_an_end_of_line_comment_and_a_trailing_backslash_are_named(tmp_path: Pat
     assert items["BS"].notes == ["line 7 ends with '\\': GIFT has no line continuation, so the backslash is text and the line "
                                  "break is kept, as Moodle reads them"]
     assert items["OK"].notes == []
+
+
+def test_a_blank_line_inside_the_answers_is_named(tmp_path: Path) -> None:
+    """'::Q::What?{' then '=a', a blank line, '~b', '}' (answers spaced out for reading): a blank line
+    ends a question, so Moodle refuses both halves (no '}', no '{').  Both were reported as
+    "unbalanced braces" (the braces are balanced, to the writer's eye), the second half under its
+    line number only.  Now the question says where the blank line is, and each later piece whose
+    question it is; a question that never closes its answers is reported as before."""
+    result = read(tmp_path, "::Q::What?\n{\n=a\n\n~b\n\n~c\n}\n\n::Next::Fine {T}\n\n::Open::Never closed {=a ~b\n\n::After::Fine too {T}\n")
+    assert [i.data["title"] for i in result.items] == ["Next", "After"]
+    assert [(s.ident, s.origin.rsplit(":", 1)[1], s.reason) for s in result.skipped] == [
+        ("Q", "1", "a blank line after line 3 inside its answers: a blank line ends a question, so Moodle reads this one without "
+                   "its closing '}' and refuses it, and the lines after the blank line too; remove the blank line(s) inside the braces"),
+        ("line 5", "5", "the rest of question 'Q' (line 1), after a blank line inside its answers (see there)"),
+        ("line 7", "7", "the rest of question 'Q' (line 1), after a blank line inside its answers (see there)"),
+        ("Open", "12", "unbalanced braces: the answers need { and } (escape literal ones as \\{ \\})")]
