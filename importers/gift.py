@@ -623,12 +623,20 @@ def _shortanswer(answer_text: str, fmt: str, conv: _Text, notes: list[str], mark
     return {"type": "short_answer", "answers": list(dict.fromkeys(answers))}
 
 
+#: A number as PHP's is_numeric (Moodle's test) reads it: ASCII digits, an optional sign, point and exponent.
+#: Python's float() takes more ('1_000', '٣', 'inf'), which Moodle does not.
+_PHP_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: What Moodle makes of an answer that is not a number (its tolerance being one): format.php's
+#: ``is_numeric($ans) || $ans = '*'`` assigns '*', the answer that matches any response, at 100%.
+_ANY_ANSWER = " (Moodle would import it as '*', which takes any response as right)"
+
+
 def _num(s: str) -> float | None:
-    try:
-        v = float(s.strip())
-    except ValueError:
+    s = s.strip()
+    if not _PHP_NUMBER.fullmatch(s):
         return None
-    return v if v == v and abs(v) != float("inf") else None
+    v = float(s)
+    return v if abs(v) != float("inf") else None
 
 
 def _comma_hint(ans: str) -> str:
@@ -666,14 +674,15 @@ def _numerical(answer_text: str, fmt: str, conv: _Text, notes: list[str], marker
             v, t = ans.split(":", 1)
             a, tol = _num(v), _num(t)
             if a is None or tol is None:
-                raise _Skip(f"numerical answer {ans!r} is not value:tolerance" + _comma_hint(ans))
+                raise _Skip(f"numerical answer {ans!r} is not value:tolerance" + (_ANY_ANSWER if tol is not None else "")
+                            + _comma_hint(ans))
             value = {"answer": clean_number(a)}
             if tol:
                 value["tolerance"] = clean_number(abs(tol))
         else:
             a = _num(ans)
             if a is None:
-                raise _Skip(f"numerical answer {ans!r} is not a number" + _comma_hint(ans))
+                raise _Skip(f"numerical answer {ans!r} is not a number" + _ANY_ANSWER + _comma_hint(ans))
             value = {"answer": clean_number(a)}
         if frac >= 99.99:
             full.append((value, fb))

@@ -187,7 +187,7 @@ def test_a_decimal_comma_in_a_numeric_answer_is_named(tmp_path: Path) -> None:
     reasons = {s.ident: s.reason for s in result.skipped}
     assert reasons["C1"] == "numerical answer '1,5:0,1' is not value:tolerance: write decimals with a point (1.5:0.1), as Moodle reads them"
     assert reasons["C2"].endswith("(1.5..2.5), as Moodle reads them") and reasons["C3"].endswith("(2.5), as Moodle reads them")
-    assert reasons["X"] == "numerical answer 'abc' is not a number"
+    assert reasons["X"] == "numerical answer 'abc' is not a number (Moodle would import it as '*', which takes any response as right)"
 
 
 def test_a_titled_question_without_text_takes_its_title_as_the_stem(tmp_path: Path) -> None:
@@ -301,3 +301,19 @@ def test_a_blank_line_inside_the_answers_is_named(tmp_path: Path) -> None:
         ("line 5", "5", "the rest of question 'Q' (line 1), after a blank line inside its answers (see there)"),
         ("line 7", "7", "the rest of question 'Q' (line 1), after a blank line inside its answers (see there)"),
         ("Open", "12", "unbalanced braces: the answers need { and } (escape literal ones as \\{ \\})")]
+
+
+def test_a_numeric_answer_moodle_does_not_take_for_a_number_is_skipped_saying_what_moodle_makes_of_it(tmp_path: Path) -> None:
+    """'{#1_000}' (or digits of another script, '{#٣}') imported as 1000 (3): Python's float() reads
+    them, PHP's is_numeric, Moodle's test, does not.  And for an answer that is not a number Moodle
+    sets '*' (format.php: ``is_numeric($ans) || $ans = '*'``), which takes any response as right: the
+    reason now says so.  A value whose tolerance is not a number either is refused by Moodle."""
+    result = read(tmp_path, "::U::N {#1_000}\n\n::A::N {#٣}\n\n::T::N {#abc:1}\n\n::OK::N {#1e3:.5}\n\n::R::N {#-.5..+2.}\n")
+    items = by_title(result)
+    assert (items["OK"].data["answer"], items["OK"].data["tolerance"]) == (1000, 0.5)
+    assert items["R"].data["range"] == {"min": -0.5, "max": 2}
+    reasons = {s.ident: s.reason for s in result.skipped}
+    anything = " (Moodle would import it as '*', which takes any response as right)"
+    assert reasons == {"U": "numerical answer '1_000' is not a number" + anything,
+                       "A": "numerical answer '٣' is not a number" + anything,
+                       "T": "numerical answer 'abc:1' is not value:tolerance" + anything}
