@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .kit.categories import category_names
 from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import choice_scoring, split_general_feedback, split_grader_info
@@ -176,10 +177,10 @@ class GiftImporter:
                 cut = None
             if re.match(r"^\$CATEGORY:", pre):
                 head, _nl, pre = pre.partition("\n")
-                path = _post(head[10:]).strip()
-                names = _category_names(path)
+                cat_path = _post(head[10:]).strip()
+                names = category_names(cat_path)
                 category = names[-1] if names else ""
-                category_note = (f"$CATEGORY: {path} (line {block.line}): Moodle makes the category tree {' > '.join(names)}; "
+                category_note = (f"$CATEGORY: {cat_path} (line {block.line}): Moodle makes the category tree {' > '.join(names)}; "
                                  f"its questions get the topic {category!r} (an item has one topic: the parent categories "
                                  f"{', '.join(repr(n) for n in names[:-1])} are not kept)") if len(names) > 1 else ""
                 pre = pre.strip()
@@ -234,19 +235,6 @@ def _rest_of(block: _Block) -> _Block:
     rest = _Block(block.numbers[1])
     rest.lines, rest.numbers, rest.comments = block.lines[1:], block.numbers[1:], block.comments
     return rest
-
-
-def _category_names(path: str) -> list[str]:
-    """The categories of a ``$CATEGORY:`` path, outermost first, as Moodle's ``split_category_path``
-    reads them: split at each single '/', a doubled '//' is a '/' inside a name; the context
-    (``$course$``) and Moodle's own ``top`` category left out."""
-    names = [n.replace("//", "/").strip() for n in re.split(r"(?<!/)/(?!/)", path)]
-    names = [n for n in names if n]
-    if names and re.fullmatch(r"\$[a-z]+\$", names[0]):
-        names = names[1:]
-    while names and names[0] == "top":
-        names = names[1:]
-    return names
 
 
 def _name_of(pre: str) -> str:

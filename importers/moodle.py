@@ -25,6 +25,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from .kit.categories import category_names
 from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import _blocks, _heading, _ser, choice_scoring, split_general_feedback, split_grader_info
@@ -276,7 +277,8 @@ class MoodleXmlImporter:
         for qel in questions:
             qtype = qel.get("type", "")
             if qtype == "category":
-                category = _category_topic(_t(qel, "category/text"))
+                names = category_names(_t(qel, "category/text"))
+                category = names[-1] if names else ""
                 continue
             q = _Q(qel, label, ctx)
             name = " ".join(_t(qel, "name/text").split())
@@ -303,16 +305,6 @@ def _parent_tag(el: etree._Element) -> str:
 
 class _Skip(Exception):
     pass
-
-
-def _category_topic(path: str) -> str:
-    parts = [p.strip() for p in re.split(r"(?<!/)/(?!/)", path) if p.strip()]
-    parts = [p.replace("//", "/") for p in parts]
-    while parts and (parts[0].startswith("$") and parts[0].endswith("$") or parts[0].lower() == "top"):
-        parts = parts[1:]
-    if parts and parts[0].lower().startswith("top"):
-        parts = parts[1:]
-    return parts[-1] if parts else ""
 
 
 def _read_question(q: _Q, qtype: str, name: str, category: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from conftest import ALL_TYPES_BANK
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itembank.importers.base import BadInput
+from itembank.importers.base import BadInput, ImportContext, ReadResult
 from itembank.importers.kit.html import html_to_markdown, text_to_markdown
 from itembank.importers.kit.ids import ID_RE, IdAllocator
 from itembank.importers.kit.media import MediaStore, MediaTooLarge
@@ -544,3 +544,33 @@ def test_import_auto_knows_what_the_explicit_readers_read(tmp_path: Path) -> Non
         assert code == 0, explicit
         code, out = run("import", "auto", str(src), "--into", str(tmp_path / f"auto-{name}"), "--dry-run")
         assert code == 0 and out.replace("auto-", "explicit-") == explicit, out
+
+
+
+# --- Moodle XML categories -------------------------------------------------------------------------
+
+
+def _category_xml(*blocks: tuple[str, list[str]]) -> str:
+    """A Moodle XML file, one element a line: per block a category path and its true/false questions' names."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
+    for path, names in blocks:
+        out.append(f'<question type="category"><category><text>{path}</text></category></question>')
+        out += [f'<question type="truefalse"><name><text>{name}</text></name><questiontext format="html"><text>{name}?</text>'
+                '</questiontext><answer fraction="100"><text>true</text></answer><answer fraction="0"><text>false</text>'
+                '</answer></question>' for name in names]
+    return "\n".join(out + ["</quiz>\n"])
+
+
+def _read_moodle(tmp_path: Path, xml: str) -> ReadResult:
+    from itembank.importers.moodle import importer
+
+    return importer.read(write(tmp_path, "cats.xml", xml), ImportContext(ids=IdAllocator(), media=MediaStore()))
+
+
+def test_a_moodle_category_named_like_top_is_a_category(tmp_path: Path) -> None:
+    """Moodle's own top category is named exactly 'top' (create_category_path compares with 'top');
+    the importer dropped a first category whose name starts with 'top' ('Topics', 'Topology') as if
+    it were Moodle's: '$course$/Topics' and '$course$/top/Topology' gave their items no topic at all."""
+    result = _read_moodle(tmp_path, _category_xml(("$course$/Topics", ["A"]), ("$course$/top/Topology", ["B"]),
+                                                  ("$course$/top/Toppings/Cheese", ["C"])))
+    assert {i.data["title"]: i.data.get("topic") for i in result.items} == {"A": "Topics", "B": "Topology", "C": "Cheese"}
