@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .kit.categories import category_names
+from .kit.categories import ParentNotes, category_names
 from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import choice_scoring, split_general_feedback, split_grader_info
@@ -151,7 +151,9 @@ class GiftImporter:
         result = ReadResult(format_notes=[NOT_CARRIED], not_carried=frozenset({"options[].id"}))
         category = ""
         cut: tuple[Skipped, _Block] | None = None  # a question whose answers a blank line cut off, and its block
-        category_note = ""  # said once, when the first item takes its topic from a category with parents
+        names: list[str] = []  # the category's path as Moodle splits it, without the context and 'top'
+        where = ""
+        parent_notes = ParentNotes()  # the parents an item's one topic drops: said once per category path
         # our tag scheme (our export says so in its first line): topics come from tags, not categories
         scheme = re.search(r"\[tag:topic:", text) is not None or "GIFT export by itembank" in text[:2000]
         for block in split_blocks(text):
@@ -179,10 +181,7 @@ class GiftImporter:
                 head, _nl, pre = pre.partition("\n")
                 cat_path = _post(head[10:]).strip()
                 names = category_names(cat_path)
-                category = names[-1] if names else ""
-                category_note = (f"$CATEGORY: {cat_path} (line {block.line}): Moodle makes the category tree {' > '.join(names)}; "
-                                 f"its questions get the topic {category!r} (an item has one topic: the parent categories "
-                                 f"{', '.join(repr(n) for n in names[:-1])} are not kept)") if len(names) > 1 else ""
+                category, where = (names[-1] if names else ""), f"$CATEGORY: {cat_path} (line {block.line})"
                 pre = pre.strip()
                 if not pre:
                     continue
@@ -205,9 +204,10 @@ class GiftImporter:
             if data is None:
                 result.skipped.append(Skipped(ident, origin, "description only (no question to answer)"))
                 continue
-            if category_note and not scheme and data.get("topic") == category:
-                result.format_notes.append(category_note)
-                category_note = ""
+            if category and not scheme and data.get("topic") == category:
+                note = parent_notes.note(where, names)
+                if note:
+                    result.format_notes.append(note)
             result.items.append(ImportedItem(data, origin, notes))
         return result
 

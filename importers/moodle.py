@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from lxml import etree
 
-from .kit.categories import category_names
+from .kit.categories import ParentNotes, category_names
 from .kit.numbers import clean_number
 from .base import BadInput, ImportContext, ImportedItem, ReadResult, Skipped
 from .kit.feedback import _blocks, _heading, _ser, choice_scoring, split_general_feedback, split_grader_info
@@ -274,11 +274,15 @@ class MoodleXmlImporter:
         # Our export also names each category's topic in a comment before it ("<!-- topic: X -->").
         scheme = any((t.text or "").strip().lower().startswith("topic:") for t in root.iter("text") if _parent_tag(t) == "tag") or any(
             str(c.text or "").strip().startswith("topic:") for c in root.iter(etree.Comment))
+        names: list[str] = []  # the category's path as Moodle splits it, without the context and 'top'
+        where = ""
+        parent_notes = ParentNotes()  # the parents an item's one topic drops: said once per category path
         for qel in questions:
             qtype = qel.get("type", "")
             if qtype == "category":
-                names = category_names(_t(qel, "category/text"))
-                category = names[-1] if names else ""
+                cat_path = _t(qel, "category/text").strip()
+                names = category_names(cat_path)
+                category, where = (names[-1] if names else ""), f"category {cat_path} (line {qel.sourceline})"
                 continue
             q = _Q(qel, label, ctx)
             name = " ".join(_t(qel, "name/text").split())
@@ -294,6 +298,10 @@ class MoodleXmlImporter:
             except _Skip as exc:
                 result.skipped.append(Skipped(ident, q.origin, str(exc)))
                 continue
+            if category and not scheme and data.get("topic") == category:
+                note = parent_notes.note(where, names)
+                if note:
+                    result.format_notes.append(note)
             result.items.append(ImportedItem(data, q.origin, q.notes))
         return result
 

@@ -574,3 +574,33 @@ def test_a_moodle_category_named_like_top_is_a_category(tmp_path: Path) -> None:
     result = _read_moodle(tmp_path, _category_xml(("$course$/Topics", ["A"]), ("$course$/top/Topology", ["B"]),
                                                   ("$course$/top/Toppings/Cheese", ["C"])))
     assert {i.data["title"]: i.data.get("topic") for i in result.items} == {"A": "Topics", "B": "Topology", "C": "Cheese"}
+    assert "the parent category 'Toppings' is not kept)" in result.format_notes[-1]
+    # 'Top' is a category of its own for Moodle (top is exactly 'top'); the note says so
+    result = _read_moodle(tmp_path, _category_xml(("$course$/Top/Physics", ["P"])))
+    assert result.items[0].data["topic"] == "Physics"
+    assert result.format_notes[1:] == [
+        "category $course$/Top/Physics (line 3): Moodle makes the category tree Top > Physics; its questions get the topic "
+        "'Physics' (an item has one topic: the parent category 'Top' is not kept; Moodle's own top category is 'top' in "
+        "lower case, 'Top' is a category of its own)"]
+
+
+def test_moodle_category_parents_are_named_once_per_path(tmp_path: Path) -> None:
+    """'$course$/top/Algebra/Groups' is the tree Algebra > Groups in Moodle: the items got the topic
+    'Groups' and the parent was dropped without a word.  Now one note per category path (not per
+    item, not again when the file comes back to the path); none for a path without parents beyond
+    the context and 'top' (every Moodle export has '$course$/top/Default for X'), nor for a path none
+    of whose questions is imported; a doubled '//' is a '/' inside a name, as Moodle splits paths."""
+    xml = _category_xml(("$course$/top", []), ("$course$/top/Default for C1", ["D"]),
+                        ("$course$/top/Default for C1/Algebra//Geometry/Groups", ["G1", "G2"]),
+                        ("$course$/top/Solo", ["S"]), ("$course$/top/Default for C1/Algebra//Geometry/Groups", ["G3"]),
+                        ("$course$/top/Empty/Parent", []), ("$course$/Topics/Algebra", ["A"]))
+    result = _read_moodle(tmp_path, xml)
+    assert {i.data["title"]: i.data.get("topic") for i in result.items} == {
+        "D": "Default for C1", "G1": "Groups", "G2": "Groups", "S": "Solo", "G3": "Groups", "A": "Algebra"}
+    assert result.format_notes[1:] == [
+        "category $course$/top/Default for C1/Algebra//Geometry/Groups (line 6): Moodle makes the category tree "
+        "Default for C1 > Algebra/Geometry > Groups; its questions get the topic 'Groups' (an item has one topic: the parent "
+        "categories 'Default for C1', 'Algebra/Geometry' are not kept)",
+        "category $course$/Topics/Algebra (line 14): Moodle makes the category tree Topics > Algebra; its questions get the "
+        "topic 'Algebra' (an item has one topic: the parent category 'Topics' is not kept)"]
+    assert all(i.notes == [] for i in result.items)

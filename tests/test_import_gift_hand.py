@@ -317,3 +317,13 @@ def test_a_numeric_answer_moodle_does_not_take_for_a_number_is_skipped_saying_wh
     assert reasons == {"U": "numerical answer '1_000' is not a number" + anything,
                        "A": "numerical answer '٣' is not a number" + anything,
                        "T": "numerical answer 'abc:1' is not value:tolerance" + anything}
+
+
+def test_a_category_path_is_noted_once_however_often_the_file_comes_back_to_it(tmp_path: Path) -> None:
+    """The note on a category's parents was said again each time the file switched back to the
+    category (the same path, or written with Moodle's context and top); now once per category.  A
+    single parent is named as one."""
+    result = read(tmp_path, "$CATEGORY: a/b\n\n::B::y{T}\n\n$CATEGORY: x\n\n::X::x{T}\n\n$CATEGORY: $course$/top/a/b\n\n::C::z{T}\n")
+    assert {i.data["title"]: i.data["topic"] for i in result.items} == {"B": "b", "X": "x", "C": "b"}
+    assert result.format_notes[1:] == ["$CATEGORY: a/b (line 1): Moodle makes the category tree a > b; its questions get "
+                                       "the topic 'b' (an item has one topic: the parent category 'a' is not kept)"]

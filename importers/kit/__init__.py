@@ -7,5 +7,6 @@
 * :mod:`.ids` -- ``IdAllocator``: source id if it fits, else slug + stable hash; unique.
 * :mod:`.media` -- ``MediaStore``: files named by content hash under ``media/``.
 * :mod:`.meta` -- ``apply_tags``: our tag scheme (``difficulty:hard``...) back to fields.
-* :mod:`.categories` -- ``category_names``: a Moodle category path split as Moodle splits it.
+* :mod:`.categories` -- ``category_names``: a Moodle category path split as Moodle splits it;
+  ``ParentNotes``: the note, once per path, that an item's one topic drops the parent categories.
 """
