@@ -42,6 +42,7 @@ import os
 import re
 import sys
 import tempfile
+import weakref
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -277,12 +278,13 @@ class _Own:
 
     def has(self, pieces: list[str]) -> bool:
         """Whether the output holds the pieces, as the format writes them, in order, each as whole words."""
-        raw, pos, write, xml = self.raw, 0, _AS_WRITTEN_IN[self.fmt], self.fmt != "gift"
-        for piece in pieces:
-            pos = _find_words(raw, piece if write is None else write(piece), pos, xml)
-            if pos < 0:
-                return False
-        return True
+        write = _AS_WRITTEN_IN[self.fmt]
+        return not self.lacking([pieces if write is None else [write(piece) for piece in pieces]])
+
+    def lacking(self, written: Sequence[Sequence[str]]) -> list[int]:
+        """Which of the texts ``written`` (each its pieces as the format writes them) the output does
+        not hold (:meth:`has`), by their places in ``written``."""
+        return _lacking(self.raw, written, self.fmt != "gift")
 
     def found(self, needle: list[str]) -> bool:
         """Whether the words ``needle`` are in the part, read word by word, in order (:func:`found_in`)."""
@@ -426,6 +428,11 @@ class _Copies:
 
     def has(self, pieces: list[str]) -> bool:
         return all(part.has(pieces) for part in self.holding)
+
+    def lacking(self, written: Sequence[Sequence[str]]) -> list[int]:
+        if len(self.holding) == 1:
+            return self.holding[0].lacking(written)
+        return sorted({k for part in self.holding for k in part.lacking(written)})
 
     def found(self, needle: list[str]) -> bool:
         if self._readings is None:
@@ -608,13 +615,13 @@ _Entry = _Own | _Member | _Printed | _Slices
 _GIFT_SPECIAL = re.compile(r"[\\~=#{}:]")
 
 
+#: Each character of :data:`_GIFT_SPECIAL` with a backslash before it.
+_GIFT_ESCAPES = str.maketrans({c: "\\" + c for c in "\\~=#{}:"})
+
+
 def _gift_escaped(piece: str) -> str:
-    # A function, not a r"\\\g<0>" template: re.sub parses a template on every call (most pieces have nothing to escape).
-    return _GIFT_SPECIAL.sub(_backslashed, piece)
-
-
-def _backslashed(m: re.Match[str]) -> str:
-    return "\\" + m.group()
+    # _GIFT_SPECIAL.sub(r"\\\g<0>", piece), in one call without a regular expression or a call per match.
+    return piece.translate(_GIFT_ESCAPES)
 
 
 def _xml_text(piece: str) -> str:
@@ -632,6 +639,39 @@ _AS_WRITTEN_IN: dict[str, Callable[[str], str] | None] = {
     "markdown": None,  # the printed Markdown rendered, as the item's texts are
     "gift": _gift_escaped,
 }
+
+
+def _lacking(hay: str, written: Sequence[Sequence[str]], xml: bool) -> list[int]:
+    """Which of the texts ``written`` (each a list of pieces) ``hay`` does not hold, each piece found
+    as :func:`_find_words` finds it, in order from where the text's previous piece ends: the same
+    search, in one call for all of an item's texts (an audit looks for ~150,000 texts)."""
+    lacking: list[int] = []
+    find, rfind, size = hay.find, hay.rfind, len(hay)
+    for k, pieces in enumerate(written):
+        pos = 0
+        for piece in pieces:
+            at = find(piece, pos)
+            if at < 0:
+                lacking.append(k)
+                break
+            first, last, n = piece[0], piece[-1], len(piece)
+            word_first, word_last = first.isalnum() or first == "_", last.isalnum() or last == "_"
+            while at >= 0:
+                end = at + n
+                if word_first and at and ((c := hay[at - 1]).isalnum() or c == "_"):
+                    pass  # a word character before it: the piece is part of a longer word
+                elif word_last and end < size and ((c := hay[end]).isalnum() or c == "_"):
+                    pass
+                elif xml and (lt := rfind("<", 0, at)) >= 0 and find(">", lt, at) < 0:
+                    pass  # inside a tag
+                else:
+                    break
+                at = find(piece, at + 1)
+            if at < 0:
+                lacking.append(k)
+                break
+            pos = end
+    return lacking
 
 
 def _find_words(hay: str, text: str, start: int = 0, xml: bool = False) -> int:
@@ -1203,19 +1243,15 @@ class _Reader:
         # {name} in Moodle, formats dropped with a note) or QTI's printedVariable: the words around it must be
         # there, and in QTI one printedVariable per placeholder (checked below).
         calculated = isinstance(item, CalculatedItem)
-        for where, written in texts(item):
-            text = _without_placeholders(written) if calculated else written
-            # Most texts stand in the output as the renderer wrote them, between tags: found as
-            # they stand, without reading the output word by word.
-            plain = _is_plain(where)
-            if plain:  # literal text (itembank.fields): shown as typed, its markup characters escaped
-                pieces = [html.escape(text.strip(), quote=False)] if _HAS_WORD.search(text) else []
-            elif where == "stem" and isinstance(item, ClozeItem):
-                pieces = _cloze_stem_pieces(renderer, item.stem, text)
-            else:
-                pieces = _shown_pieces(renderer, text)
-            if own.has(pieces) if own is not None else whole.has(text, pieces):  # type: ignore[union-attr]
-                continue
+        known = _known(item, renderer)
+        # Most texts stand in the output as the renderer wrote them, between tags: found as they
+        # stand (all of the item's texts in one search), without reading the output word by word.
+        if own is not None:
+            lacking = own.lacking(known.written(self.fmt))
+        else:
+            lacking = [k for k, (_w, _t, text, _p, pieces) in enumerate(known.texts) if not whole.has(text, pieces)]  # type: ignore[union-attr]
+        for k in lacking:
+            where, written, text, plain, _pieces = known.texts[k]
             needle = _WORD.findall(text.casefold()) if plain else renderer.words(text)
             if own is not None:
                 found = own.found(needle) or (plain and own.found_as_typed(needle))
@@ -1251,6 +1287,64 @@ class _Reader:
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")
                     break
         return problems, not helped
+
+
+class _Known(weakref.ref[AnyItem]):
+    """What the audit reads of an item whatever the format (a weak reference to the item, kept in
+    :data:`_KNOWN`): each text an export must carry as (where, as written, as read, whether plain,
+    its pieces as the renderer writes them), and those pieces as each format writes them."""
+
+    __slots__ = ("key", "texts", "_written")
+    key: int
+    texts: tuple[tuple[str, str, str, bool, list[str]], ...]
+    _written: dict[Callable[[str], str] | None, list[list[str]]]
+
+    def written(self, fmt: str) -> list[list[str]]:
+        """Each text's pieces as ``fmt`` writes them (:data:`_AS_WRITTEN_IN`), worked out once per escaping."""
+        write = _AS_WRITTEN_IN[fmt]
+        out = self._written.get(write)
+        if out is None:
+            out = [pieces if write is None else [write(piece) for piece in pieces] for *_, pieces in self.texts]
+            self._written[write] = out
+        return out
+
+
+def _gone(ref: _Known) -> None:
+    if _KNOWN.get(ref.key) is ref:
+        del _KNOWN[ref.key]
+
+
+#: id(item) -> what the audit reads of it whatever the format (:class:`_Known`): a process that
+#: audits several exports of the same items (a build's worker; a build in one process) cuts each
+#: text into pieces once.  Forgotten when the item goes.  The pieces are the renderer's output, a
+#: function of the text alone (:class:`itembank.render.Renderer` caches it): one renderer's are
+#: every renderer's.
+_KNOWN: dict[int, _Known] = {}
+
+
+def _known(item: AnyItem, renderer: Renderer) -> _Known:
+    """What the audit reads of ``item`` whatever the format (:class:`_Known`)."""
+    keep = type(renderer) is Renderer  # (a renderer of another kind may render otherwise: neither kept nor taken)
+    ref = _KNOWN.get(id(item)) if keep else None
+    if ref is not None and ref() is item:
+        return ref
+    calculated = isinstance(item, CalculatedItem)
+    found: list[tuple[str, str, str, bool, list[str]]] = []
+    for where, written in texts(item):
+        text = _without_placeholders(written) if calculated else written
+        plain = where.startswith("sequence[") or where.endswith(".match")  # _is_plain(where), without a call for each text
+        if plain:  # literal text (itembank.fields): shown as typed, its markup characters escaped
+            pieces = [html.escape(text.strip(), quote=False)] if _HAS_WORD.search(text) else []
+        elif where == "stem" and isinstance(item, ClozeItem):
+            pieces = _cloze_stem_pieces(renderer, item.stem, text)
+        else:
+            pieces = _shown_pieces(renderer, text)
+        found.append((where, written, text, plain, pieces))
+    ref = _Known(item, _gone)
+    ref.key, ref.texts, ref._written = id(item), tuple(found), {}
+    if keep:
+        _KNOWN[ref.key] = ref
+    return ref
 
 
 def qti_identifier_clashes(fmt: str, markup: str) -> list[str]:

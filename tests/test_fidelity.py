@@ -964,3 +964,61 @@ def test_a_placeholder_in_code_stays_as_written_with_underscores() -> None:
         root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
         assert len(local(root, "textEntryInteraction")) == 2
         assert [c.text for c in local(root, "code")] == ["f({{ _x_ }})"]
+
+
+# --- the audit's cost (issue 13): the same findings, fewer calls ---------------------------------------
+
+
+_HAYISH = st.lists(st.sampled_from(list("ab _1<>\\~=#{}:&;") + ["ab", "<p>", "</p>", "<a b>", "a b"]), max_size=30).map("".join)
+
+
+@settings(max_examples=500)
+@given(_HAYISH, st.lists(st.lists(st.sampled_from(["a", "b", "ab", "a b", "_", "1", "b<", ">a", "&", ";a", "#", ":b", "a\\"]), max_size=3), max_size=4), st.booleans())
+def test_the_audits_search_of_all_an_items_texts_finds_what_a_search_of_each_piece_finds(hay: str, written: list[list[str]], xml: bool) -> None:
+    """``_lacking`` looks for all of an item's texts in one call: a text is lacking exactly when
+    ``_find_words``, piece after piece from where the previous one ends, misses one of its pieces."""
+    def lacks(pieces: list[str]) -> bool:
+        pos = 0
+        for piece in pieces:
+            pos = audit._find_words(hay, piece, pos, xml)
+            if pos < 0:
+                return True
+        return False
+
+    assert audit._lacking(hay, written, xml) == [k for k, pieces in enumerate(written) if lacks(pieces)]
+
+
+@given(st.text(alphabet="ab \\~=#{}:é\n", max_size=20))
+def test_the_gift_audit_escapes_a_piece_as_gift_does(piece: str) -> None:
+    assert audit._gift_escaped(piece) == audit._GIFT_SPECIAL.sub(lambda m: "\\" + m.group(), piece)
+
+
+def test_the_audit_cuts_an_items_texts_once_for_every_format_and_forgets_them_with_the_item() -> None:
+    """What the audit reads of an item whatever the format (its texts' pieces) is worked out at its
+    first audit and taken by the next format's: the findings are those of a first audit."""
+    import gc
+
+    mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick *one*", hints=("Think of the slope",),
+                    options=(Option(id="a", text="Up", correct=True), Option(id="b", text="Down", feedback="No: it rises")))
+    moodle = ExportResult(data=b'<?xml version="1.0"?><quiz><question type="multichoice"><idnumber>mc</idnumber><questiontext><text><![CDATA[<p>Pick <em>one</em></p>]]></text></questiontext>'
+                               b"<answer><text>Up</text></answer><answer><text>Down</text><feedback><text>No: it rises</text></feedback></answer></question></quiz>")
+    qti = ExportResult(files={"items/mc.xml": b"<assessmentItem><itemBody><p>Pick <em>one</em></p><p>Up</p><p>Down</p><p>No: it rises</p><p>Think of the slope</p></itemBody></assessmentItem>"})
+    lost = ["[mc] hints[0] is not in the output and no note says why: 'Think of the slope'"]
+    r = Renderer()
+    assert audit.audit("moodle", _bank(mc), moodle, r) == lost
+    known = audit._KNOWN[id(mc)]
+    assert known() is mc and [t[0] for t in known.texts] == ["stem", "hints[0]", "options[0].text", "options[1].text", "options[1].feedback"]
+    fresh = Renderer()
+    assert audit.audit("qti21", _bank(mc), qti, fresh) == []  # another renderer: the same pieces, not made again
+    assert audit._KNOWN[id(mc)] is known and fresh.renders == 0
+    assert audit.audit("moodle", _bank(mc), moodle, r) == lost
+
+    class Other(Renderer):
+        pass
+
+    other = Other()
+    assert audit.audit("moodle", _bank(mc), moodle, other) == lost and other.renders > 0  # a renderer of another kind renders for itself
+    key = id(mc)
+    del mc, known
+    gc.collect()
+    assert key not in audit._KNOWN
