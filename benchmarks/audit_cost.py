@@ -8,7 +8,7 @@ times.  With ``--base REV`` (a git revision of this repository, e.g. ``main``) t
 that revision is loaded beside this one and the two are run in turn (base, this, base, this...), so
 that a noisy machine weighs on both alike; each run must find the same problems in both.  Each run
 starts from the state a build's worker has after the export (what the audit keeps on the items
-between runs is dropped: :func:`itembank.audit.forget`), so every run costs what the first audit of
+between runs is dropped: ``itembank.audit._KNOWN``), so every run costs what the first audit of
 an item does; the column "this warm" runs it again right after, with what the audit kept of each
 item (as a build's worker audits its second export).  Prints the median CPU seconds per format and audit.
 """

@@ -239,6 +239,8 @@ def build(
         where = [staging / d.relative_to(out_dir) for d in dests]
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and fork_safe():
             costs = [_job_cost(target, exporters[name], chosen, caching) for target, name in work]
+            if sum(audit.reads_back(name) for name in exporters) > 1:  # worked out once, here: forked workers inherit them
+                audit.prepare(item for target in targets for item in target.items)  # (an item of several targets: cut once)
             found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
             results.extend(found)
             report.workers = workers

@@ -44,7 +44,7 @@ import sys
 import tempfile
 import weakref
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, AnyStr
 
@@ -279,12 +279,12 @@ class _Own:
     def has(self, pieces: list[str]) -> bool:
         """Whether the output holds the pieces, as the format writes them, in order, each as whole words."""
         write = _AS_WRITTEN_IN[self.fmt]
-        return not self.lacking([pieces if write is None else [write(piece) for piece in pieces]])
+        return not self.lacking(pieces if write is None else [write(piece) for piece in pieces], (len(pieces),))
 
-    def lacking(self, written: Sequence[Sequence[str]]) -> list[int]:
-        """Which of the texts ``written`` (each its pieces as the format writes them) the output does
-        not hold (:meth:`has`), by their places in ``written``."""
-        return _lacking(self.raw, written, self.fmt != "gift")
+    def lacking(self, pieces: Sequence[str], ends: Sequence[int]) -> list[int]:
+        """Which texts the output does not hold (:meth:`has`), text ``k`` being ``pieces[ends[k - 1]:ends[k]]``
+        as the format writes them (:func:`_lacking`)."""
+        return _lacking(self.raw, pieces, ends, self.fmt != "gift")
 
     def found(self, needle: list[str]) -> bool:
         """Whether the words ``needle`` are in the part, read word by word, in order (:func:`found_in`)."""
@@ -429,10 +429,10 @@ class _Copies:
     def has(self, pieces: list[str]) -> bool:
         return all(part.has(pieces) for part in self.holding)
 
-    def lacking(self, written: Sequence[Sequence[str]]) -> list[int]:
+    def lacking(self, pieces: Sequence[str], ends: Sequence[int]) -> list[int]:
         if len(self.holding) == 1:
-            return self.holding[0].lacking(written)
-        return sorted({k for part in self.holding for k in part.lacking(written)})
+            return self.holding[0].lacking(pieces, ends)
+        return sorted({k for part in self.holding for k in part.lacking(pieces, ends)})
 
     def found(self, needle: list[str]) -> bool:
         if self._readings is None:
@@ -641,15 +641,17 @@ _AS_WRITTEN_IN: dict[str, Callable[[str], str] | None] = {
 }
 
 
-def _lacking(hay: str, written: Sequence[Sequence[str]], xml: bool) -> list[int]:
-    """Which of the texts ``written`` (each a list of pieces) ``hay`` does not hold, each piece found
-    as :func:`_find_words` finds it, in order from where the text's previous piece ends: the same
-    search, in one call for all of an item's texts (an audit looks for ~150,000 texts)."""
+def _lacking(hay: str, pieces: Sequence[str], ends: Sequence[int], xml: bool) -> list[int]:
+    """Which texts ``hay`` does not hold, text ``k`` being ``pieces[ends[k - 1]:ends[k]]`` (the
+    first from 0), each piece found as :func:`_find_words` finds it, in order from where the text's
+    previous piece ends: the same search, in one call for all of an item's texts (an audit looks
+    for ~150,000 texts)."""
     lacking: list[int] = []
     find, rfind, size = hay.find, hay.rfind, len(hay)
-    for k, pieces in enumerate(written):
-        pos = 0
-        for piece in pieces:
+    start = 0
+    for k, stop in enumerate(ends):
+        pos, text, start = 0, pieces[start:stop], stop
+        for piece in text:
             at = find(piece, pos)
             if at < 0:
                 lacking.append(k)
@@ -1247,11 +1249,13 @@ class _Reader:
         # Most texts stand in the output as the renderer wrote them, between tags: found as they
         # stand (all of the item's texts in one search), without reading the output word by word.
         if own is not None:
-            lacking = own.lacking(known.written(self.fmt))
+            lacking = own.lacking(known.written(fmt), known.ends)
+            read = known.texts(item) if lacking else []
         else:
-            lacking = [k for k, (_w, _t, text, _p, pieces) in enumerate(known.texts) if not whole.has(text, pieces)]  # type: ignore[union-attr]
+            read = known.texts(item)
+            lacking = [k for k, (_w, _t, text, _p) in enumerate(read) if not whole.has(text, list(known.pieces_of(k)))]  # type: ignore[union-attr]
         for k in lacking:
-            where, written, text, plain, _pieces = known.texts[k]
+            where, written, text, plain = read[k]
             needle = _WORD.findall(text.casefold()) if plain else renderer.words(text)
             if own is not None:
                 found = own.found(needle) or (plain and own.found_as_typed(needle))
@@ -1291,22 +1295,42 @@ class _Reader:
 
 class _Known(weakref.ref[AnyItem]):
     """What the audit reads of an item whatever the format (a weak reference to the item, kept in
-    :data:`_KNOWN`): each text an export must carry as (where, as written, as read, whether plain,
-    its pieces as the renderer writes them), and those pieces as each format writes them."""
+    :data:`_KNOWN`): the pieces of all its texts (:func:`texts`) as the renderer writes them, one
+    after the other, text ``k``'s ending at ``ends[k]``; and those pieces as each format writes them.
+    Little else is kept (10,000 items have 150,000 texts): the rest of a text (where, as written,
+    as read) is worked out again for a text not found so (:meth:`texts`)."""
 
-    __slots__ = ("key", "texts", "_written")
+    __slots__ = ("key", "pieces", "ends", "_written")
     key: int
-    texts: tuple[tuple[str, str, str, bool, list[str]], ...]
-    _written: dict[Callable[[str], str] | None, list[list[str]]]
+    pieces: tuple[str, ...]
+    ends: tuple[int, ...]
+    _written: dict[Callable[[str], str], tuple[str, ...]]
 
-    def written(self, fmt: str) -> list[list[str]]:
-        """Each text's pieces as ``fmt`` writes them (:data:`_AS_WRITTEN_IN`), worked out once per escaping."""
+    def written(self, fmt: str) -> tuple[str, ...]:
+        """The pieces as ``fmt`` writes them (:data:`_AS_WRITTEN_IN`), worked out once per escaping."""
         write = _AS_WRITTEN_IN[fmt]
+        if write is None:
+            return self.pieces
         out = self._written.get(write)
         if out is None:
-            out = [pieces if write is None else [write(piece) for piece in pieces] for *_, pieces in self.texts]
-            self._written[write] = out
+            out = self._written[write] = tuple(write(piece) for piece in self.pieces)
         return out
+
+    def texts(self, item: AnyItem) -> list[tuple[str, str, str, bool]]:
+        """Each text of ``item`` (the item of this reference) as (where, as written, as read, whether plain)."""
+        return list(_read_texts(item))
+
+    def pieces_of(self, k: int) -> tuple[str, ...]:
+        return self.pieces[self.ends[k - 1] if k else 0 : self.ends[k]]
+
+
+def _read_texts(item: AnyItem) -> Iterator[tuple[str, str, str, bool]]:
+    """(where, as written, as read, whether plain) of each text of ``item`` (:func:`texts`): a calculated
+    item's read without its placeholders; a plain text (:func:`_is_plain`) is read as typed."""
+    calculated = isinstance(item, CalculatedItem)
+    for where, written in texts(item):
+        # (_is_plain(where), without a call for each text)
+        yield where, written, _without_placeholders(written) if calculated else written, where.startswith("sequence[") or where.endswith(".match")
 
 
 def _gone(ref: _Known) -> None:
@@ -1328,23 +1352,35 @@ def _known(item: AnyItem, renderer: Renderer) -> _Known:
     ref = _KNOWN.get(id(item)) if keep else None
     if ref is not None and ref() is item:
         return ref
-    calculated = isinstance(item, CalculatedItem)
-    found: list[tuple[str, str, str, bool, list[str]]] = []
-    for where, written in texts(item):
-        text = _without_placeholders(written) if calculated else written
-        plain = where.startswith("sequence[") or where.endswith(".match")  # _is_plain(where), without a call for each text
+    pieces: list[str] = []
+    ends: list[int] = []
+    for where, _written, text, plain in _read_texts(item):
         if plain:  # literal text (itembank.fields): shown as typed, its markup characters escaped
-            pieces = [html.escape(text.strip(), quote=False)] if _HAS_WORD.search(text) else []
+            if _HAS_WORD.search(text):
+                pieces.append(html.escape(text.strip(), quote=False))
         elif where == "stem" and isinstance(item, ClozeItem):
-            pieces = _cloze_stem_pieces(renderer, item.stem, text)
+            pieces += _cloze_stem_pieces(renderer, item.stem, text)
         else:
-            pieces = _shown_pieces(renderer, text)
-        found.append((where, written, text, plain, pieces))
+            pieces += _shown_pieces(renderer, text)
+        ends.append(len(pieces))
     ref = _Known(item, _gone)
-    ref.key, ref.texts, ref._written = id(item), tuple(found), {}
+    ref.key, ref.pieces, ref.ends, ref._written = id(item), tuple(pieces), tuple(ends), {}
     if keep:
         _KNOWN[ref.key] = ref
     return ref
+
+
+def reads_back(fmt: str) -> bool:
+    """Whether :func:`audit` reads the output of ``fmt`` back (else it finds nothing to check)."""
+    return fmt in _READ_BACK
+
+
+def prepare(items: Iterable[AnyItem], renderer: Renderer | None = None) -> None:
+    """Cut the texts of ``items`` into pieces now (:func:`_known`): a build does so before it forks
+    its export workers, which each audit one format of the same items and inherit the pieces."""
+    renderer = Renderer() if renderer is None else renderer
+    for item in items:
+        _known(item, renderer)
 
 
 def qti_identifier_clashes(fmt: str, markup: str) -> list[str]:

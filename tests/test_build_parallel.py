@@ -248,3 +248,20 @@ def test_a_worker_that_dies_stops_the_build_with_a_clear_error(tmp_path: Path, m
         build(bank, out, formats=["json", "markdown", "gift"], jobs=2)
     assert digests(out) == before
     assert not multiprocessing.active_children()
+
+
+def test_a_parallel_build_cuts_the_items_texts_for_the_audits_once_before_it_forks(tmp_path: Path, monkeypatch) -> None:
+    """The workers each audit a format of the same items: the texts' pieces (itembank.audit._known)
+    are worked out in the parent, once, for every item of every target, and inherited; not when at
+    most one format of the build is read back, nor in one process (its first audit keeps them)."""
+    from itembank import audit
+
+    prepared: list[list[str]] = []
+    real = audit.prepare
+    monkeypatch.setattr(audit, "prepare", lambda items, renderer=None: prepared.append([i.id for i in items]) or real([]))
+    bank = load_bank(ROOT / "items")
+    build(bank, tmp_path / "two", jobs=2, formats=["qti21", "moodle", "json"])
+    assert len(prepared) == 1 and set(prepared[0]) == {i.id for i in bank.items}
+    build(bank, tmp_path / "one", jobs=2, formats=["qti21", "json"])
+    build(bank, tmp_path / "seq", jobs=1, formats=["qti21", "moodle"])
+    assert len(prepared) == 1

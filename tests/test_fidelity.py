@@ -985,7 +985,8 @@ def test_the_audits_search_of_all_an_items_texts_finds_what_a_search_of_each_pie
                 return True
         return False
 
-    assert audit._lacking(hay, written, xml) == [k for k, pieces in enumerate(written) if lacks(pieces)]
+    ends = [sum(map(len, written[: k + 1])) for k in range(len(written))]
+    assert audit._lacking(hay, [piece for pieces in written for piece in pieces], ends, xml) == [k for k, pieces in enumerate(written) if lacks(pieces)]
 
 
 @given(st.text(alphabet="ab \\~=#{}:é\n", max_size=20))
@@ -1007,7 +1008,8 @@ def test_the_audit_cuts_an_items_texts_once_for_every_format_and_forgets_them_wi
     r = Renderer()
     assert audit.audit("moodle", _bank(mc), moodle, r) == lost
     known = audit._KNOWN[id(mc)]
-    assert known() is mc and [t[0] for t in known.texts] == ["stem", "hints[0]", "options[0].text", "options[1].text", "options[1].feedback"]
+    assert known() is mc and [t[0] for t in known.texts(mc)] == ["stem", "hints[0]", "options[0].text", "options[1].text", "options[1].feedback"]
+    assert [known.pieces_of(k) for k in range(5)] == [("Pick", "one"), ("Think of the slope",), ("Up",), ("Down",), ("No: it rises",)]
     fresh = Renderer()
     assert audit.audit("qti21", _bank(mc), qti, fresh) == []  # another renderer: the same pieces, not made again
     assert audit._KNOWN[id(mc)] is known and fresh.renders == 0
