@@ -44,6 +44,7 @@ import sys
 import tempfile
 import weakref
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, AnyStr
@@ -342,7 +343,8 @@ class _Files:
     def read(self, name: str) -> bytes:
         if self._result.files is not None:
             return self._result.files[name]
-        return self._open().read(name)
+        package = self._open()
+        return _inflated(self._result.data or b"", package.getinfo(name)) or package.read(name)
 
     def names(self) -> list[str]:
         """The text files' names, in the output's order (the zip opened once, for :meth:`read` too)."""
@@ -367,6 +369,35 @@ class _Files:
         if self._zip is None:
             self._zip = zipfile.ZipFile(io.BytesIO(self._result.data or b""))
         return self._zip
+
+
+def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """A deflated zip member's bytes, inflated from the zip's ``data`` as ``ZipFile.read`` inflates
+    them, without its Python reader per member (a third of the QTI audit's reading of 8,305 item
+    files); None for a member that is not a plain deflated one whose local header agrees with the
+    directory, or whose size or CRC-32 is not the directory's (``ZipFile.read`` reads it, or says
+    what is wrong)."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x61:  # encrypted, patched, strongly encrypted
+        return None
+    at = info.header_offset
+    header = data[at : at + 30]
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        return None
+    flags, name_size, extra_size = int.from_bytes(header[6:8], "little"), int.from_bytes(header[26:28], "little"), int.from_bytes(header[28:30], "little")
+    if flags & 0x61:
+        return None
+    try:
+        name = data[at + 30 : at + 30 + name_size].decode("utf-8" if flags & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != info.orig_filename:
+        return None
+    start = at + 30 + name_size + extra_size
+    try:
+        out = zlib.decompressobj(-15).decompress(memoryview(data)[start : start + info.compress_size])
+    except zlib.error:
+        return None
+    return out if len(out) == info.file_size and zlib.crc32(out) == info.CRC else None
 
 
 class _Member:

@@ -1024,3 +1024,26 @@ def test_the_audit_cuts_an_items_texts_once_for_every_format_and_forgets_them_wi
     del mc, known
     gc.collect()
     assert key not in audit._KNOWN
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.sampled_from(["items/a.xml", "items/é.xml", "b.txt", "c"]), st.binary(max_size=300), st.booleans()), min_size=1, max_size=4, unique_by=lambda m: m[0]))
+def test_the_audit_inflates_a_zip_member_as_zipfile_reads_it(members: list[tuple[str, bytes, bool]]) -> None:
+    """``_inflated`` gives a deflated member's bytes as ``ZipFile.read`` does, or None (a stored
+    member, a wrong CRC-32 or size): then ``ZipFile.read`` reads it, or says what is wrong."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data, deflated in members:
+            z.writestr(name, data, zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED)
+    data = buffer.getvalue()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for info in z.infolist():
+            got = audit._inflated(data, info)
+            assert got == (z.read(info.filename) if info.compress_type == zipfile.ZIP_DEFLATED else None)
+            info.CRC ^= 1  # the directory says otherwise: not inflated here, and ZipFile.read refuses it
+            assert audit._inflated(data, info) is None
+            with pytest.raises(zipfile.BadZipFile):
+                z.read(info)
