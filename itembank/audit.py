@@ -693,8 +693,8 @@ def _lacking(hay: str, pieces: Sequence[str], ends: Sequence[int], xml: bool) ->
                     pass  # a word character before it: the piece is part of a longer word
                 elif word_last and end < size and ((c := hay[end]).isalnum() or c == "_"):
                     pass
-                elif xml and (lt := rfind("<", 0, at)) >= 0 and find(">", lt, at) < 0:
-                    pass  # inside a tag
+                elif xml and at and hay[at - 1] != ">" and (lt := rfind("<", 0, at)) >= 0 and find(">", lt, at) < 0:
+                    pass  # inside a tag (right after a ">", it is not: no "<" since)
                 else:
                     break
                 at = find(piece, at + 1)
