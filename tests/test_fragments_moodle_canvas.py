@@ -337,13 +337,13 @@ def test_a_warm_export_audits_only_what_it_did_not_pass_before(tmp_path: Path, f
     root = _copy(ALL_TYPES_BANK, tmp_path / "bank")
     bank = load_bank(root)
     audited: list[str] = []
-    real = audit.texts
+    real = audit._Reader.item
 
-    def counting(item: object) -> object:
+    def counting(reader: audit._Reader, item: object) -> object:  # each item read back
         audited.append(item.id)  # type: ignore[attr-defined]
-        return real(item)  # type: ignore[arg-type]
+        return real(reader, item)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(audit, "texts", counting)
+    monkeypatch.setattr(audit._Reader, "item", counting)
     plain = _export(bank, fmt, None)
     everything = len(audited)
     assert everything > 0
