@@ -955,8 +955,18 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         for block in _single(result).decode("utf-8").split("\n\n"):
             m = re.search(r"// \[id:([^\]]+)\]", block)
             if m:
-                out[m.group(1)] = _Own(fmt, block.replace("\\n", "\n"))
+                out[m.group(1)] = _Own(fmt, _GIFT_NEWLINE.sub(_gift_newline, block))
     return out
+
+
+#: A backslash and the character it escapes, read in pairs from the left as Moodle reads them: ``\\n`` is
+#: GIFT's newline, but ``\\\\n`` an escaped backslash before an "n" (C's ``printf("%d\\n")`` in a code block).
+_GIFT_NEWLINE = re.compile(r"\\(.)", re.S)
+
+
+def _gift_newline(m: re.Match[str]) -> str:
+    """GIFT's ``\\n`` as the newline it stands for; any other escape kept as written."""
+    return "\n" if m.group(1) == "n" else m.group()
 
 
 #: A line at the start of a line (the printed Markdown's blocks: an entry of its numbered lists, a heading, a paragraph).

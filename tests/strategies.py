@@ -84,11 +84,12 @@ LATEX = (
     r"\int_0^1 f(x)\,dx",
 )
 
-CODE_SPANS = ("df.", "()", "x < y && z", "a & b", "]]>", "<div>", "print('hi')", "d = {'a': 1}", "#include <stdio.h>", "s[::-1]", "$HOME", "a*b", "x = ~y")
+CODE_SPANS = ("df.", "()", "x < y && z", "a & b", "]]>", "<div>", "print('hi')", "d = {'a': 1}", "#include <stdio.h>", "s[::-1]", "$HOME", "a*b", "x = ~y", "\\n", "C:\\new")
 CODE_BLOCKS = (
     ("python", "import numpy as np\nx = np.array([1, 2, 3])\nif x.mean() < 2 and x.sum() > 0:\n    print(\"ok & done\")"),
     ("", "SELECT * FROM t WHERE a < 3;"),
     ("c", "#include <stdio.h>\nint main(void) { return 0; } // ]]>"),
+    ("c", "printf(\"%d\\n\", x); /* C:\\new */"),  # a backslash before a letter: GIFT's "\\n" is a newline, this is not
     ("yaml", "key: value  # not a comment of the item"),
 )
 

@@ -388,6 +388,27 @@ def test_essay_and_flashcard(all_types):
     assert card.qtype == "essay" and "Learning general patterns from a large dataset" in card.generalfeedback
 
 
+
+def test_backslash_n_in_code_is_written_and_passes_the_audit():
+    """C's ``printf("%d\n", x)`` in a code block: GIFT writes the backslash escaped (``\\n``), which
+    Moodle reads back as a backslash and an "n", not a newline.  The audit read every ``\n`` of the
+    output as GIFT's newline, ``\\n`` included, lost the "n" and refused the export ("a bug in
+    itembank", nothing written) for any stem, option or feedback showing a ``\n`` in code."""
+    from itembank import audit
+
+    code = 'What prints?\n\n```c\nprintf("%d\\n", x); // C:\\\\new\n```'
+    mc = ChoiceItem(
+        id="c", type="multiple_choice", location=HERE, stem=code, rationale="A `\\n` is a newline.",
+        options=(Option(id="a", text="`1\\n`", correct=True), Option(id="b", text="`\\\\n`", feedback="Two backslashes: `\\\\n`")),
+    )  # fmt: skip
+    renderer = Renderer()
+    bank = mem_bank(mc)
+    data, result = export(bank, renderer)
+    q = by_id(data)["c"]
+    assert 'printf("%d\\n", x); // C:\\\\new\n</code>' in q.text  # Moodle's reading: the backslashes as written
+    assert [a[1] for a in q.answers] == ["<code>1\\n</code>", "<code>\\\\n</code>"]
+    assert audit.audit("gift", bank, result, renderer) == []
+
 # --- determinism and golden ---------------------------------------------------------------------
 
 
