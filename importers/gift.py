@@ -705,7 +705,7 @@ def _match(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: s
             raise _Skip(f"matching answer {_post(part).strip()!r} has no '->'")
         left, right = part.split("->", 1)
         prompt = conv.md(left, fmt)
-        match = " ".join(_post(right).split())
+        match = _shown_match(right)
         if not match:
             raise _Skip("a matching answer after '->' is empty")
         if prompt:
@@ -718,6 +718,20 @@ def _match(answer_text: str, fmt: str, conv: _Text, notes: list[str], markers: s
     if distractors:
         out["distractors"] = distractors
     return out
+
+
+def _shown_match(raw: str) -> str:
+    """A matching answer as Moodle shows it, whatever the question's format: through format_string
+    (qtype_match_renderer::format_choices), which strips tags as PHP's strip_tags does (a "<" not
+    followed by white space starts one) and decodes entities; our exports write the answers
+    HTML-escaped for it (``a &lt; b`` is "a < b"), as the Moodle XML reader reads them."""
+    text = _post(raw)
+    if "<" in text or "&" in text:
+        text = html.unescape(_STRIPPED_TAG.sub("", text))
+    return " ".join(text.split())
+
+
+_STRIPPED_TAG = re.compile(r"<(?!\s)[^>]*(?:>|$)")
 
 
 def _plain_entry(line: str, fmt: str) -> str:

@@ -409,6 +409,20 @@ def test_backslash_n_in_code_is_written_and_passes_the_audit():
     assert [a[1] for a in q.answers] == ["<code>1\\n</code>", "<code>\\\\n</code>"]
     assert audit.audit("gift", bank, result, renderer) == []
 
+
+def test_matching_answers_show_in_moodle_as_typed():
+    """GIFT's match answers are stored as they stand (escapes undone) and shown through
+    format_string, as from Moodle XML (test_moodle): '<=' showed as nothing, 'a<b' as 'a'."""
+    from test_moodle import MARKUP_LIKE_MATCHES, format_string
+
+    targets = MARKUP_LIKE_MATCHES
+    item = MatchingItem(
+        id="m", type="matching", location=HERE, stem="Match",
+        pairs=tuple(Pair(prompt=f"p{n}", match=t) for n, t in enumerate(targets[:-1])), distractors=(targets[-1],),
+    )  # fmt: skip
+    data, _ = export(mem_bank(item))
+    assert [format_string(answer) for _, answer in by_id(data)["m"].subquestions] == list(targets)
+
 # --- determinism and golden ---------------------------------------------------------------------
 
 

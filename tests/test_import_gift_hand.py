@@ -327,3 +327,13 @@ def test_a_category_path_is_noted_once_however_often_the_file_comes_back_to_it(t
     assert {i.data["title"]: i.data["topic"] for i in result.items} == {"B": "b", "X": "x", "C": "b"}
     assert result.format_notes[1:] == ["$CATEGORY: a/b (line 1): Moodle makes the category tree a > b; its questions get "
                                        "the topic 'b' (an item has one topic: the parent category 'a' is not kept)"]
+
+
+def test_matching_answers_are_read_as_moodle_shows_them(tmp_path: Path) -> None:
+    """Moodle shows a match answer through format_string: tags stripped, entities decoded.  Our
+    exports write them HTML-escaped for that ('a&lt;b'), which the reader kept as typed, so a match
+    'a<b' came back '&lt;'-escaped; a hand-written '<b>x</b>' shows 'x', 'a < b' stays."""
+    result = read(tmp_path, "::M::Match{\n=one -> a&lt;b\n=two -> R&amp;D\n=three -> <b>x</b>\n=four -> a < b\n= -> &amp;lt;\n}\n")
+    data = by_title(result)["M"].data
+    assert [p["match"] for p in data["pairs"]] == ["a<b", "R&D", "x", "a < b"]
+    assert data["distractors"] == ["&lt;"]

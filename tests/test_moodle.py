@@ -244,6 +244,38 @@ def test_matching_subquestions_and_extra_wrong_answer(all_types):
     assert q.findtext("shuffleanswers") == "true"
 
 
+
+def format_string(stored: str) -> str:
+    """What a browser shows of a text Moodle stores as a plain string and displays with
+    ``format_string`` (core\formatting, Moodle 4.x; no filters): a bare ``&`` escaped
+    (replace_ampersands_not_followed_by_entity), every tag stripped (PHP's strip_tags: ``<`` not
+    followed by white space starts a tag, to the next ``>`` or the end), ``<`` ``>`` escaped
+    ($CFG->formatstringstriptags, on by default), then the HTML read by the browser.  Used for a
+    matching question's answers (qtype_match_renderer::format_choices)."""
+    html = re.sub(r"&(?![a-zA-Z0-9#]{1,8};)", "&amp;", stored)
+    html = re.sub(r"<(?!\s)[^>]*(?:>|$)", "", html)
+    return _html.unescape(html.replace("<", "&lt;").replace(">", "&gt;"))
+
+
+#: Match texts a programming or maths teacher writes: operators, tags, an entity typed as such.
+MARKUP_LIKE_MATCHES = ("<", "<=", "a<b", "x >= 1", "<bold> & strong", "&lt; is an entity", "R&D", "</script><script>alert(1)</script>")
+
+
+def test_matching_answers_show_in_moodle_as_typed():
+    """A match (and a distractor) is plain text, and Moodle shows a matching question's answers
+    through format_string, which strips tags and decodes entities: written as typed, '<=' showed
+    as nothing, 'a<b' as 'a' and '&lt;' as '<'.  They are written as HTML text."""
+    from itembank.model import MatchingItem, Pair
+
+    targets = MARKUP_LIKE_MATCHES
+    item = MatchingItem(
+        id="m", type="matching", location=HERE, stem="Match",
+        pairs=tuple(Pair(prompt=f"p{n}", match=t) for n, t in enumerate(targets[:-1])), distractors=(targets[-1],),
+    )  # fmt: skip
+    q = questions(export(mem_bank(item))[0])["m"]
+    shown = [format_string(s.findtext("answer/text") or "") for s in q.iterfind("subquestion")]
+    assert shown == list(targets)
+
 def test_ordering(all_types):
     _, _, qs = all_types
     q = qs["at-order"]

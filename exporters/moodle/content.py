@@ -10,6 +10,7 @@ files of the field that shows them.
 from __future__ import annotations
 
 import base64
+import html as _html
 import hashlib
 import posixpath
 import re
@@ -332,6 +333,16 @@ def grader_info(item: AnyItem, mh: MoodleHtml) -> Html:
         _heading(div, "Sample answer" if not isinstance(item, FlashcardItem) else "Answer")
         div.extend(mh.blocks(sample))
     return mh.finish(div)
+
+
+def match_answer(text: str) -> str:
+    """A matching question's answer (plain text) as Moodle shows it as typed.
+
+    Moodle stores it as a string and shows it through ``format_string`` (qtype_match_renderer::
+    format_choices), which strips tags and decodes entities: ``<=`` would show as nothing, ``a<b``
+    as "a" and ``&lt;`` as "<".  HTML-escaped, it shows as written (``&`` alone would do, escaped
+    or not: it is escaped too, so that ``&lt;`` typed as such stays four characters)."""
+    return _html.escape(text, quote=False)
 
 
 def plain_to_html(text: str) -> str:

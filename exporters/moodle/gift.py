@@ -42,6 +42,7 @@ from .content import (
     format_number,
     general_feedback,
     item_tags,
+    match_answer,
     moodle_fractions,
 )
 
@@ -277,10 +278,11 @@ class _GiftWriter:
 
     def matching(self, item: MatchingItem) -> list[str]:
         # Pairs that share a match carry the same answer text, offered once in every menu (as in XML).
-        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(item.targets[t].strip())}"
+        # The answers are plain text that Moodle shows through format_string: HTML-escaped (match_answer).
+        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(match_answer(item.targets[t].strip()))}"
                  for p, t in zip(item.pairs, item.target_of)]
         # An empty prompt is Moodle's extra wrong answer.
-        lines.extend(f"= -> {escape(d.strip())}" for d in item.distractors)
+        lines.extend(f"= -> {escape(match_answer(d.strip()))}" for d in item.distractors)
         if not item.shuffle:
             self.lost["'shuffle: false' (GIFT always lets Moodle shuffle)"].append(item.id)
         return lines

@@ -51,6 +51,7 @@ from .content import (
     general_feedback,
     grader_info,
     item_tags,
+    match_answer,
     moodle_fractions,
     plain_to_html,
 )
@@ -460,11 +461,11 @@ class _QuestionWriter:
         # distinct answer text once in every prompt's menu (qtype_match).
         for pair, t in zip(item.pairs, item.target_of):
             sub = self.field(q, "subquestion", self.mh.inline(pair.prompt))
-            _text(etree.SubElement(sub, "answer"), item.targets[t], cdata=False)
+            _text(etree.SubElement(sub, "answer"), match_answer(item.targets[t]), cdata=False)
         for distractor in item.distractors:
             # An empty subquestion with an answer is how Moodle stores an extra wrong answer.
             sub = self.field(q, "subquestion", EMPTY)
-            _text(etree.SubElement(sub, "answer"), distractor, cdata=False)
+            _text(etree.SubElement(sub, "answer"), match_answer(distractor), cdata=False)
 
     def _ordering(self, q: etree._Element, item: AnyItem) -> None:
         assert isinstance(item, OrderingItem)
