@@ -14,6 +14,7 @@ The golden file ``tests/golden/gift/seed.gift`` pins the complete GIFT export of
 
 from __future__ import annotations
 
+import html as _html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,10 +143,12 @@ def read_gift(data: str) -> list[Question]:
         ordering = _ORDERING.match(answertext)
         if ordering is not None:
             # qtype_ordering's import_from_gift (plugins get the first try): the answer text as
-            # escapedchar_pre left it, one entry a line, never escapedchar_post'ed.
+            # escapedchar_pre left it (comment lines blanked above), one entry a line, never
+            # escapedchar_post'ed; PHP's array_filter drops the blank lines, and "0" (falsy in PHP).
             q.qtype = "ordering"
             q.ordering = ordering.groups()[:6]
-            q.answers = [(float(i), line.strip(), "") for i, line in enumerate(re.split(r"[\r\n]+", ordering.group(7)), 1) if line.strip()]
+            entries = [line.strip() for line in re.split(r"[\r\n]+", ordering.group(7))]
+            q.answers = [(float(i), entry, "") for i, entry in enumerate((e for e in entries if e not in ("", "0")), 1)]
         elif answertext == "":
             q.qtype = "essay"
         elif answertext.startswith("#"):
@@ -280,6 +283,20 @@ def test_ordering_steps_are_plain_text_as_in_moodle_xml():
     lines = data.split("{", 1)[1].split("}", 1)[0].strip().splitlines()[1:]
     assert lines == ["x &lt; y **bold**", "then *a* _b_", "Le caf&amp;eacute; last"]
 
+
+def test_ordering_steps_moodle_would_drop_are_written_so_that_it_keeps_them():
+    """qtype_ordering's GIFT import reads one entry a line after qformat_gift has blanked every line
+    starting with '//' (a comment) and drops the entries PHP's array_filter finds false: a step
+    '// read the input' (a Parsons problem) or '0' (numbers in order) vanished from the question.
+    Their first character is written as an entity, which the ordering question shows as it."""
+    from itembank.model import OrderingItem
+
+    steps = ("// read the input", "0", "x = 0", "//")
+    item = OrderingItem(id="o", type="ordering", location=HERE, stem="Order them.", sequence=steps)
+    data, result = export(mem_bank(item))
+    assert not result.skipped
+    q = by_id(data)["o"]
+    assert [_html.unescape(a) for _, a, _ in q.answers] == list(steps)
 
 def test_points_gift_cannot_carry_are_a_note_or_with_strict_a_skip(all_types_bank):
     # issue 11 #3: GIFT has no mark syntax; Moodle imports every GIFT question worth 1.

@@ -301,7 +301,7 @@ class _GiftWriter:
             for bad, why in (("}", "'}'"), ("####", "'####'"), ("\\", "a backslash")):
                 if bad in html:
                     raise ItemSkipped(f"an ordering entry holds {why}, which Moodle's GIFT import of ordering questions cannot read; use the Moodle XML export")
-            lines.append(html)
+            lines.append(_kept_entry(html))
         return ["\n".join(lines)]
 
     def notes(self) -> list[str]:
@@ -310,6 +310,17 @@ class _GiftWriter:
             # Every item, not the first ten: a note that stops at "..." would leave the rest silent.
             out.append(f"GIFT cannot carry {what}; use the Moodle XML export for: {', '.join(ids)}")
         return out
+
+
+def _kept_entry(html: str) -> str:
+    """An ordering entry (one line of HTML) that Moodle keeps: qformat_gift blanks a line starting with
+    ``//`` (a comment) before the ordering question reads its lines, and that question drops an entry
+    PHP finds false (``"0"``).  Their first character as an entity shows the same and is kept."""
+    if html.startswith("//"):
+        return "&#47;" + html[1:]
+    if html == "0":
+        return "&#48;"
+    return html
 
 
 exporter = GiftExporter()
