@@ -440,6 +440,19 @@ def test_matching_answers_show_in_moodle_as_typed():
     data, _ = export(mem_bank(item))
     assert [format_string(answer) for _, answer in by_id(data)["m"].subquestions] == list(targets)
 
+
+def test_matches_that_are_equal_numbers_stay_apart_in_moodle():
+    """As from Moodle XML (test_moodle): '0.1' and '0.10' were one choice for qtype_match."""
+    from test_moodle import NUMERIC_MATCHES, format_string, match_choices
+
+    item = MatchingItem(
+        id="m", type="matching", location=HERE, stem="Round",
+        pairs=tuple(Pair(prompt=f"p{n}", match=t) for n, t in enumerate(NUMERIC_MATCHES[:-1])), distractors=(NUMERIC_MATCHES[-1],),
+    )  # fmt: skip
+    data, _ = export(mem_bank(item))
+    choices = match_choices([answer for _, answer in by_id(data)["m"].subquestions])
+    assert [format_string(c) for c in choices] == list(NUMERIC_MATCHES)
+
 # --- determinism and golden ---------------------------------------------------------------------
 
 

@@ -276,6 +276,44 @@ def test_matching_answers_show_in_moodle_as_typed():
     shown = [format_string(s.findtext("answer/text") or "") for s in q.iterfind("subquestion")]
     assert shown == list(targets)
 
+
+_PHP_NUMERIC = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+
+
+def match_choices(answers: list[str]) -> list[str]:
+    """qtype_match's choices (initialise_question_instance): an answer ``array_search`` finds among
+    the choices (PHP's loose ``==``: two numeric strings compare as numbers) is that choice."""
+    def loose_equal(a: str, b: str) -> bool:
+        if _PHP_NUMERIC.fullmatch(a) and _PHP_NUMERIC.fullmatch(b):
+            return float(a) == float(b)
+        return a == b
+
+    choices: list[str] = []
+    for answer in answers:
+        if not any(loose_equal(answer, c) for c in choices):
+            choices.append(answer)
+    return choices
+
+
+#: Matches that differ as text and are equal numbers for PHP (a significant-figures exercise).
+NUMERIC_MATCHES = ("0.1", "0.10", "1e3", "1000", "-0", "0")
+
+
+def test_matches_that_are_equal_numbers_stay_apart_in_moodle():
+    """qtype_match merged '0.1' and '0.10' (or '1e3' and '1000') into one choice, as PHP's == finds
+    them equal: one of the two texts in every menu, the other gone, and both pairs scored by one
+    choice.  Now every match is a choice of its own, shown as typed; a shared match stays one."""
+    from itembank.model import MatchingItem, Pair
+
+    item = MatchingItem(
+        id="m", type="matching", location=HERE, stem="Round 0.1 as asked",
+        pairs=(*(Pair(prompt=f"p{n}", match=t) for n, t in enumerate(NUMERIC_MATCHES[:-1])), Pair(prompt="again", match="0.10")),
+        distractors=(NUMERIC_MATCHES[-1],),
+    )  # fmt: skip
+    q = questions(export(mem_bank(item))[0])["m"]
+    choices = match_choices([s.findtext("answer/text") or "" for s in q.iterfind("subquestion")])
+    assert [format_string(c) for c in choices] == list(NUMERIC_MATCHES)
+
 def test_ordering(all_types):
     _, _, qs = all_types
     q = qs["at-order"]

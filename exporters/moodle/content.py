@@ -345,6 +345,44 @@ def match_answer(text: str) -> str:
     return _html.escape(text, quote=False)
 
 
+#: A numeric string for PHP 8 (leading and trailing white space allowed; no hexadecimal, INF or NAN).
+_PHP_NUMERIC = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_PHP_INT = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _php_number(text: str) -> int | float | None:
+    """The number PHP's ``==`` compares a numeric string as (None: not a numeric string)."""
+    if not _PHP_NUMERIC.fullmatch(text):
+        return None
+    if _PHP_INT.fullmatch(text) and abs(int(text)) < 2**63:
+        return int(text)
+    return float(text)
+
+
+def match_answers(texts: list[str]) -> list[str]:
+    """A matching question's answers (:func:`match_answer` each) that Moodle keeps apart.
+
+    qtype_match makes one choice of answers that are equal for ``array_search``, which compares with
+    PHP's ``==``: two numeric strings as numbers, so "0.1" and "0.10", or "1e3" and "1000", became one
+    choice (one of the two texts in every menu, both pairs scored by it).  Such a later answer gets
+    its first character as an entity: not a numeric string, it stays a choice of its own, shown the
+    same.  The same text (pairs that share a match) stays one choice."""
+    out: dict[str, str] = {}
+    numbers: list[int | float] = []
+    for text in texts:
+        if text in out:
+            continue
+        written = match_answer(text)
+        number = _php_number(written)
+        if number is not None:
+            if any(number == other for other in numbers):
+                written = f"&#{ord(written[0])};{written[1:]}"
+            else:
+                numbers.append(number)
+        out[text] = written
+    return [out[text] for text in texts]
+
+
 def plain_to_html(text: str) -> str:
     """Plain text (a response template) as HTML paragraphs, escaped, lines kept."""
     div = etree.Element("div")

@@ -42,7 +42,7 @@ from .content import (
     format_number,
     general_feedback,
     item_tags,
-    match_answer,
+    match_answers,
     moodle_fractions,
 )
 
@@ -278,11 +278,11 @@ class _GiftWriter:
 
     def matching(self, item: MatchingItem) -> list[str]:
         # Pairs that share a match carry the same answer text, offered once in every menu (as in XML).
-        # The answers are plain text that Moodle shows through format_string: HTML-escaped (match_answer).
-        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(match_answer(item.targets[t].strip()))}"
-                 for p, t in zip(item.pairs, item.target_of)]
+        # The answers are plain text that Moodle shows through format_string: HTML-escaped, kept apart (match_answers).
+        answers = iter(match_answers([*(item.targets[t].strip() for t in item.target_of), *(d.strip() for d in item.distractors)]))
+        lines = [f"={html_text(self.html(self.mh.inline(p.prompt)))} -> {escape(next(answers))}" for p in item.pairs]
         # An empty prompt is Moodle's extra wrong answer.
-        lines.extend(f"= -> {escape(match_answer(d.strip()))}" for d in item.distractors)
+        lines.extend(f"= -> {escape(answer)}" for answer in answers)
         if not item.shuffle:
             self.lost["'shuffle: false' (GIFT always lets Moodle shuffle)"].append(item.id)
         return lines

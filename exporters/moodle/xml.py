@@ -51,7 +51,7 @@ from .content import (
     general_feedback,
     grader_info,
     item_tags,
-    match_answer,
+    match_answers,
     moodle_fractions,
     plain_to_html,
 )
@@ -459,13 +459,14 @@ class _QuestionWriter:
         self._combined_feedback(q, shownumcorrect=True)
         # Pairs that share a match carry the same answer text (its first spelling): Moodle offers each
         # distinct answer text once in every prompt's menu (qtype_match).
-        for pair, t in zip(item.pairs, item.target_of):
+        answers = iter(match_answers([*(item.targets[t] for t in item.target_of), *item.distractors]))
+        for pair in item.pairs:
             sub = self.field(q, "subquestion", self.mh.inline(pair.prompt))
-            _text(etree.SubElement(sub, "answer"), match_answer(item.targets[t]), cdata=False)
-        for distractor in item.distractors:
-            # An empty subquestion with an answer is how Moodle stores an extra wrong answer.
+            _text(etree.SubElement(sub, "answer"), next(answers), cdata=False)
+        for answer in answers:
+            # An empty subquestion with an answer is how Moodle stores an extra wrong answer (a distractor).
             sub = self.field(q, "subquestion", EMPTY)
-            _text(etree.SubElement(sub, "answer"), match_answer(distractor), cdata=False)
+            _text(etree.SubElement(sub, "answer"), answer, cdata=False)
 
     def _ordering(self, q: etree._Element, item: AnyItem) -> None:
         assert isinstance(item, OrderingItem)
