@@ -74,6 +74,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "IB304": ("warning", "rubric points do not add up to the item's points"),
     "IB320": ("warning", "a [...] list looks like one sentence split at its commas"),
     "IB321": ("warning", "text is cut at ` #`: YAML reads the rest of the line as a comment"),
+    "IB322": ("warning", "LaTeX between \\( \\) or \\[ \\] is not math: Markdown reads the backslashes as escapes"),
     # assessments (blueprints in the bank's assessments/ folder)
     "IB401": ("error", "assessment file is not valid under the assessment schema"),
     "IB402": ("error", "assessment names an item id that is not in the bank"),

@@ -498,12 +498,47 @@ def text_content(item: dict[str, Any], ctx: RuleContext) -> Iterator[Finding]:
             m = XML_BAD.search(text)
             if m:
                 yield path, "IB216", f"control character U+{ord(m.group()):04X} at offset {m.start()} cannot be exported to XML; remove it"
+    if "\\(" in src or "\\[" in src:
+        for path, text in markdown_texts(item):
+            found = eaten_math_delimiters(text)
+            if found:
+                opening, closing, dollars = found
+                yield path, "IB322", (
+                    f"{opening}...{closing} is not math here: Markdown reads {opening} as '{opening[1]}' and {closing} as '{closing[1]}', so learners see "
+                    f"the LaTeX as plain text in every export; write {dollars}...{dollars}"
+                )
     if not may_have_markup:
         return
     for path, text in markdown_texts(item):
         if not _may_hold_markup(text):
             continue  # no HTML, image, link or character reference: skip the parse (most texts)
         yield from markup_findings(path, text, ctx)
+
+
+#: A LaTeX delimiter \( \) \[ \] whose backslash is not itself escaped (``\\(`` shows a backslash and a parenthesis).
+_TEX_DELIMITER = re.compile(r"(?<!\\)((?:\\\\)*)\\([()\[\]])")
+#: What the marks stand for in the rendered text: letters Markdown leaves alone.
+_TEX_MARKS = {"(": "QqTEXOPENPARENqQ", ")": "QqTEXCLOSEPARENqQ", "[": "QqTEXOPENBRACKETqQ", "]": "QqTEXCLOSEBRACKETqQ"}
+_CODE_OR_MATH = re.compile(r'<(code|pre)\b.*?</\1>|<span class="math [^"]*">.*?</span>', re.S)
+#: LaTeX between \[ \]: a command, a sub- or superscript, braces or an equals sign (``\[1\]``, a
+#: citation with escaped brackets, is not); between \( \) anything (``\(x\)``: nobody escapes a pair of
+#: parentheses in Markdown prose).
+_LATEX_LIKE = re.compile(r"\\[A-Za-z]+|[\^_{}=]")
+
+
+def eaten_math_delimiters(text: str) -> tuple[str, str, str] | None:
+    """``("\\(", "\\)", "$")`` (or the ``\\[ \\]`` pair and ``$$``) when the text writes LaTeX between
+    ``\\( \\)`` (or ``\\[ \\]``) outside code and math: Markdown reads the backslash as an escape, so
+    the math shows as text in every export.  None otherwise."""
+    marked = _TEX_DELIMITER.sub(lambda m: m.group(1) + _TEX_MARKS[m.group(2)], text)
+    if marked == text:
+        return None
+    shown = html.unescape(_CODE_OR_MATH.sub(" ", pyromark.html(marked, options=_MD_OPTIONS)))
+    for opening, closing, dollars in (("(", ")", "$"), ("[", "]", "$$")):
+        m = re.search(f"{_TEX_MARKS[opening]}(.*?){_TEX_MARKS[closing]}", shown, re.S)
+        if m and m.group(1).strip() and (opening == "(" or _LATEX_LIKE.search(m.group(1))):
+            return "\\" + opening, "\\" + closing, dollars
+    return None
 
 
 #: Where raw HTML or an autolink may start: CommonMark's HTML (blocks and inline: tags, closing tags,

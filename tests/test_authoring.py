@@ -240,3 +240,18 @@ def test_validate_inside_a_bank_folder_finds_the_bank(tmp_path: Path) -> None:
     assert "1 valid item" in out
     code, out, err = invoke("validate", cwd=tmp_path)  # not in a bank, no items/: a clear usage error
     assert code == 2 and "does not exist" in out + err
+
+
+def test_latex_between_backslash_parentheses_or_brackets_warns(tmp_path: Path) -> None:
+    r"""``\(x^2\)`` and ``\[ ... \]`` are LaTeX's delimiters, but Markdown reads ``\(`` as an escaped
+    '(' : every export showed "Solve for (x)" and "[a;b]" as text, without a word.  Now a warning
+    (IB322) names the field; ``$...$``, code, an escaped backslash and escaped brackets around a
+    citation are fine."""
+    root = bank(
+        tmp_path,
+        "id: a\ntype: true_false\nstem: 'Solve for \\(x\\), then \\[a \\; b^2\\].'\nanswer: true\n"
+        "true_feedback: 'Fine: $x$, `\\(x\\)` in code, \\\\(x\\\\) a backslash, see \\[1\\].'\n",
+    )
+    found = check_bank(root).problems
+    assert [(p.code, p.path, p.severity) for p in found] == [("IB322", "stem", "warning")]
+    assert "\\(...\\)" in found[0].message and "$...$" in found[0].message
