@@ -187,6 +187,17 @@ def plain_text(min_size: int = 1, max_size: int = 4) -> st.SearchStrategy[str]:
     )
 
 
+#: Plain texts (matches, steps) that LMS importers read as something else: markup to strip (Moodle
+#: shows a match through format_string), numbers PHP's == finds equal ("0.1" and "0.10" were one
+#: Moodle choice), a GIFT comment line ("//"), PHP's false "0" (a dropped ordering step).
+PLAIN_TRAPS = ("<", "<=", "a<b", "x >= 1", "R&D", "&lt;", "0.1", "0.10", "1e3", "1000", "0", "-0", "// step", "//")
+
+
+def _plain_entry(max_size: int = 3) -> st.SearchStrategy[str]:
+    """A match, distractor or ordering step: mostly inline text, sometimes one of :data:`PLAIN_TRAPS`."""
+    return st.one_of(inline_text(1, max_size), inline_text(1, max_size), st.sampled_from(PLAIN_TRAPS))
+
+
 # --- numbers --------------------------------------------------------------------------------------
 
 # (the largest integers here have 15 significant digits: one more is a validation error, IB224)
@@ -407,17 +418,17 @@ def _body(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
         # Sometimes fewer distinct matches than prompts: pairs that share a match ("cat → mammal,
         # dog → mammal"), each distinct match one target of every export, taken by several prompts.
         k = draw(st.integers(2, n)) if n > 2 and draw(st.booleans()) else n
-        distinct = draw(_distinct(inline_text(1, 3), k, k))
+        distinct = draw(_distinct(_plain_entry(), k, k))
         matches = distinct + [draw(st.sampled_from(distinct)) for _ in range(n - k)]
         matches = draw(st.permutations(matches))
         item["pairs"] = [{"prompt": p, "match": m} for p, m in zip(prompts, matches)]
         if draw(st.booleans()):
-            extra = draw(inline_text(1, 2))
+            extra = draw(_plain_entry(2))
             if shown_alike(extra) not in {shown_alike(m) for m in matches}:
                 item["distractors"] = [extra]
     elif t == "ordering":
         n = draw(st.integers(3, 5))
-        item["sequence"] = draw(_distinct(inline_text(1, 3), n, n))
+        item["sequence"] = draw(_distinct(_plain_entry(), n, n))
     elif t == "cloze":
         draw(_cloze(item))
     elif t == "flashcard":

@@ -15,6 +15,7 @@ CI runs a small derandomized number of examples (profile ``ci``, see conftest.py
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 import json
 import os
@@ -33,12 +34,13 @@ from lxml import etree
 from conftest import SHARED, require
 from itembank import Bank, audit
 from itembank.errors import ItembankError
-from itembank.model import ClozeItem, shown_alike
+from itembank.model import ClozeItem, MatchingItem, OrderingItem, shown_alike
 from itembank.formats import ExportContext, ExportOptions, registry
 from itembank.render import Renderer
 from itembank.validate import check_bank
 from strategies import GeneratedBank, banks, inline_text, items, write_bank
 from test_gift import read_gift
+from test_moodle import format_string, match_choices
 
 os.environ.setdefault("ITEMBANK_XSD_DIR", str(SHARED / "xsd"))
 
@@ -102,16 +104,33 @@ def _pandoc(files: dict[str, bytes]) -> list[str]:
     return problems
 
 
+def _moodle_shows_the_matches(item: MatchingItem, answers: list[str], fmt: str) -> None:
+    """A matching question's answers as Moodle makes them choices (PHP's loose ==) and shows them
+    (format_string): each target and distractor once, as typed (white space as a browser shows it)."""
+    shown = [" ".join(format_string(c).split()) for c in match_choices(answers)]
+    assert shown == [" ".join(t.split()) for t in (*item.targets, *item.distractors)], (fmt, item.id)
+
+
 def _read_back(fmt: str, bank: Bank, result) -> None:
     """What each format wrote, read back by its reader."""
     written_ids = {i.id for i in bank.items} - {item_id for item_id, _ in result.skipped}
     if fmt == "gift":
         questions = [q for q in read_gift(result.data.decode("utf-8")) if q.qtype != "category"]
         assert sorted(q.idnumber for q in questions) == sorted(written_ids)
+        for q in questions:
+            item = bank.by_id[q.idnumber or ""]
+            if isinstance(item, MatchingItem):
+                _moodle_shows_the_matches(item, [answer for _, answer in q.subquestions], fmt)
+            elif isinstance(item, OrderingItem):  # the entries as qtype_ordering keeps and shows them
+                assert [" ".join(html.unescape(a).split()) for _, a, _ in q.answers] == [" ".join(s.split()) for s in item.sequence], item.id
     elif fmt == "moodle":
         root = etree.fromstring(result.data)
         ids = [q.findtext("idnumber") for q in root.iterfind("question") if q.get("type") != "category"]
         assert sorted(ids) == sorted(written_ids)
+        for q in root.iterfind("question[@type='match']"):
+            item = bank.by_id[q.findtext("idnumber") or ""]
+            assert isinstance(item, MatchingItem)
+            _moodle_shows_the_matches(item, [s.findtext("answer/text") or "" for s in q.iterfind("subquestion")], fmt)
     elif fmt == "json":
         assert [i["id"] for i in json.loads(result.data)["items"]] == [i.id for i in bank.items]
     elif fmt == "markdown":
