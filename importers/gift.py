@@ -36,7 +36,7 @@ _BACKSLASH = "\ue107"
 _WEIGHT = re.compile(r"^%(-*[0-9]{1,2}\.?[0-9]*)%")
 _LOOKS_WEIGHT = re.compile(r"^-?[0-9]{1,3}(?:\.[0-9]*)?%[^\s%.,;:!?)]")  # '~50%a': a weight without its first '%' ('~50%' is text)
 _ID = re.compile(r"\[id:((?:\\]|[^\]\x00-\x1f])+)\]")
-_TAG = re.compile(r"\[tag:((?:\\]|[^\]<>\x00-\x1f])*)\]")
+_TAG = re.compile(r"\[tag:((?:\\]|[^\]<>`\x00-\x1f\x7f])*)\]")
 _FORMATS = {"html": "html", "moodle": "moodle", "plain": "plain", "markdown": "markdown"}
 _ANSWERS = re.compile(r"\{\s*(?:[=~#]|(?:T|F|TRUE|FALSE)\s*[#}]|\})")  # an answer block: {=a ~b}, {#5}, {T}, {}
 #: What starts a tag, a comment or a declaration: '<' then a name ended by a space, '/' or '>', the tag

@@ -125,7 +125,8 @@ def read_gift(data: str) -> list[Question]:
             out.append(Question("category", "", "", "", category=text[10:].strip()))
             continue
         idnumber = m.group(1).strip() if (m := re.search(r"\[id:\s*((?:\\]|[^\]])+)\s*\]", comments)) else None
-        tags = [t.strip() for t in re.findall(r"\[tag:\s*([^\]]+)\s*\]", comments)]
+        # qformat_gift::extract_idnumber_and_tags_from_comment: no '<', '>', '`' or control character, '\]' for ']'.
+        tags = [t.strip().replace("\\]", "]") for t in re.findall(r"\[tag:((?:\\\]|[^\]<>`\x00-\x1f\x7f])+)\]", comments)]
         name = ""
         if text.startswith("::"):
             text = text[2:]
@@ -330,6 +331,19 @@ def test_name_idnumber_tags_and_format(all_types):
 
 # --- per type -----------------------------------------------------------------------------------
 
+
+def test_tags_are_written_as_moodle_reads_them_or_noted():
+    """Moodle reads a [tag:...] without '<', '>', '`' or a control character, with ']' written '\\]'.
+    A tag (an objective is one) holding ']' was left out with a note though '\\]' carries it; one
+    holding '<', '>' or '`' ('objective:Solve x < 3', 'objective:Use `print()`') was written, and
+    Moodle skipped it without a word.  Now ']' is escaped, the others noted."""
+    item = ShortAnswerItem(
+        id="t", type="short_answer", location=HERE, stem="s", answers=("a",),
+        tags=("a]b", "tab\there"), objectives=("Solve x < 3", "Use `print()`", "plain"),
+    )  # fmt: skip
+    data, result = export(mem_bank(item))
+    assert by_id(data)["t"].tags == ["a]b", "tab here", "objective:plain", "status:draft"]
+    assert any("<" in note and "t" in note.split(": ")[-1].split(", ") for note in result.notes), result.notes
 
 def test_multiple_response_weights(all_types):
     _, _, qs = all_types

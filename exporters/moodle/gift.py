@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 #: Characters GIFT gives a meaning to; a backslash makes them literal (Moodle's escapedchar_pre).
 _SPECIAL = re.compile(r"([\\~=#{}:])")
+#: What a GIFT [tag:...] cannot hold (Moodle's pattern stops there); control characters become spaces.
+_UNREADABLE_TAG = re.compile(r"[<>`]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Moodle reads "%50%" at the start of an answer as its weight.
 _WEIGHT_LIKE = re.compile(r"^%-*[0-9]{1,2}\.?[0-9]*%")
 
@@ -199,12 +202,15 @@ class _GiftWriter:
         return html.text
 
     def comment(self, item: AnyItem) -> str:
+        # Moodle reads a tag (extract_idnumber_and_tags_from_comment) without '<', '>', '`' or a
+        # control character, and ']' written '\]'; a tag it cannot read it skips without a word.
         tags = []
         for tag in item_tags(item):
-            if "]" in tag:
-                self.lost["tags containing ']'"].append(item.id)
+            tag = _CONTROL.sub(" ", tag)
+            if _UNREADABLE_TAG.search(tag) or tag.endswith("\\"):
+                self.lost["tags containing '<', '>', '`' (or ending with a backslash), which Moodle's GIFT import skips"].append(item.id)
                 continue
-            tags.append(f"[tag:{tag.replace(chr(10), ' ')}]")
+            tags.append("[tag:" + tag.replace("]", "\\]") + "]")
         return " ".join([f"// [id:{item.id}]", *tags])
 
     def answers(self, item: AnyItem) -> list[str]:
