@@ -314,6 +314,15 @@ def test_matches_that_are_equal_numbers_stay_apart_in_moodle():
     choices = match_choices([s.findtext("answer/text") or "" for s in q.iterfind("subquestion")])
     assert [format_string(c) for c in choices] == list(NUMERIC_MATCHES)
 
+
+def test_tags_moodle_changes_on_import_are_noted():
+    """Moodle cleans a tag with PARAM_TAG, which removes '<', '>' and '`': 'objective:Solve x < 3'
+    became 'objective:Solve x  3' without a word (a tag over 50 characters was noted already)."""
+    item = ShortAnswerItem(id="t", type="short_answer", location=HERE, stem="s", answers=("a",), objectives=("Solve x < 3", "Use `print()`", "plain"))
+    data, result = export(mem_bank(item))
+    assert [t.text for t in questions(data)["t"].iterfind("tags/tag/text")] == ["objective:Solve x < 3", "objective:Use `print()`", "objective:plain", "status:draft"]
+    assert [n for n in result.notes if "PARAM_TAG" in n] == ["2 tag(s) hold '<', '>' or '`', which Moodle removes from a tag on import (PARAM_TAG), e.g. 'objective:Solve x < 3'"]
+
 def test_ordering(all_types):
     _, _, qs = all_types
     q = qs["at-order"]

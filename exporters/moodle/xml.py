@@ -59,6 +59,8 @@ from .content import (
 if TYPE_CHECKING:
     from itembank.fragments import Fragments
 
+#: What Moodle's PARAM_TAG removes from a tag (an objective such as "Solve x < 3" is one).
+_TAG_REMOVED = re.compile(r"[<>`]")
 XML_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 DEFAULT_PENALTY = "0.3333333"  # Moodle's default for multiple tries (interactive behaviour)
 #: Moodle question type per item type.
@@ -137,10 +139,13 @@ class MoodleXmlExporter:
                 f"Moodle marks a cloze question out of the sum of its blanks' integer weights, which cannot add up to the "
                 f"points of {len(remarked)} item(s) (set their mark in the quiz after import): " + ", ".join(remarked[:10]) + (" ..." if len(remarked) > 10 else "")
             )
-        if writer.long_tags:
+        long = [t for t in writer.long_tags if len(t) > 50]
+        if long:
+            result.notes.append(f"{len(long)} tag(s) are longer than Moodle's 50 characters and will be shortened on import, e.g. " + repr(long[0]))
+        marked = [t for t in writer.long_tags if _TAG_REMOVED.search(t)]
+        if marked:
             result.notes.append(
-                f"{len(writer.long_tags)} tag(s) are longer than Moodle's 50 characters and will be shortened on import, e.g. "
-                + repr(writer.long_tags[0])
+                f"{len(marked)} tag(s) hold '<', '>' or '`', which Moodle removes from a tag on import (PARAM_TAG), e.g. " + repr(marked[0])
             )
         result.data = out.getvalue()
         return result
@@ -301,7 +306,7 @@ class _QuestionWriter:
             return
         parent = etree.SubElement(q, "tags")
         for tag in tags:
-            if len(tag) > 50:
+            if len(tag) > 50 or _TAG_REMOVED.search(tag):  # what Moodle changes (both noted by the export)
                 self.long_tags.append(tag)
             _text(etree.SubElement(parent, "tag"), tag, cdata=False)
 
