@@ -1196,10 +1196,15 @@ def _fields(fmt: str, item: AnyItem, text: str) -> int | None:
     if fmt in ("qti21", "qti30"):
         return len(re.findall(r'<(?:qti-)?(?:text-entry|inline-choice|textEntry|inlineChoice)(?:-interaction|Interaction)\b', text))
     if fmt == "canvas":
-        # Canvas makes a field of each [name] of the question text (the first material, HTML as text).
+        # Canvas puts each blank's field at the first [variable] of the question text (the first
+        # material, HTML as text), the variable named by its response_lid: a field where the
+        # question text shows its [variable] once (twice: the field may land on the other one).
+        if not isinstance(item, ClozeItem):
+            return None
         m = _CANVAS_QUESTION.search(text)
         question = html.unescape(m.group(1)) if m else ""
-        return sum(question.count(f"[{b.name}]") for b in item.blanks) if isinstance(item, ClozeItem) else None
+        variables = dict.fromkeys(re.findall(r'<response_lid ident="response_([^"]*)"', text))
+        return sum(question.count(f"[{html.unescape(v)}]") == 1 for v in variables)
     if fmt == "moodle":
         return len(re.findall(r"\{\d+:(?:SHORTANSWER|SA|MW|SHORTANSWER_C|SAC|MWC|NUMERICAL|NM|MULTICHOICE|MC|MULTICHOICE_S|MCS|MULTICHOICE_V|MCV|MULTICHOICE_H|MCH)[^:]*:", html.unescape(text)))
     return None

@@ -265,6 +265,38 @@ def test_matching_ordering_and_cloze_score_per_part(all_types_bank: Bank) -> Non
     assert score(cloze, all_right)[0] == pytest.approx(100, abs=0.02)
 
 
+
+def submission_text(question_text: str, variables: list[str]) -> str:
+    """Quizzes::Quiz#generate_submission_question for a fill_in_multiple_blanks question: each
+    blank's field replaces the FIRST ``[variable]`` of the question text (``text.sub``)."""
+    import re
+
+    for v in variables:
+        question_text = re.sub(r"\[" + v + r"\]", f"<input name='{v}'/>", question_text, count=1)
+    return question_text
+
+
+def test_a_cloze_whose_text_shows_a_blank_name_in_brackets_gets_its_fields_in_place(tmp_path: Path) -> None:
+    """'In `a[i]` the subscript is {{i}}': Canvas puts a blank's field at the first [i] of the
+    question text, the one in the code, and left '[i]' where the blank is; the export's audit saw
+    [i] twice and refused to write anything ('a bug in itembank').  Such a blank's Canvas variable is
+    now one the text does not show (i_2), and the export is written."""
+    from itembank import export, load_bank
+
+    (tmp_path / "itembank.yaml").write_text("title: T\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        'id: idx\ntype: cloze\nstem: "In `a[i]` the subscript is {{i}}, and in a[n] too; [m] {{m}}. Lists start at {{n}}."\n'
+        "blanks:\n  i: {answers: [i]}\n  n: {number: 0}\n  m: {answers: [m], feedback: Not m}\n",
+        encoding="utf-8",
+    )
+    bank = load_bank(tmp_path)
+    result = export(bank, "canvas", unzipped=True)  # the audit runs: it refused this item before
+    item = next(i for n, d in (result.files or {}).items() if n.startswith("non_cc_assessments/") for i in etree.fromstring(d).iter(f"{Q}item"))
+    variables = [lid.get("ident")[len("response_"):] for lid in item.findall(f"{Q}presentation/{Q}response_lid")]
+    shown = submission_text(item.findtext(f"{Q}presentation/{Q}material/{Q}mattext") or "", variables)
+    assert "<code>a[i]</code> the subscript is <input" in shown and "in a[n] too; [m] <input" in shown
+    assert "Lists start at <input" in shown and shown.count("<input") == 3
+
 def test_feedback_survives(all_types_bank: Bank) -> None:
     files, _ = export_files(all_types_bank)
     items = bank_items(all_types_bank, files)

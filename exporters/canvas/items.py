@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -365,12 +367,15 @@ class ItemBuilder:
         # The placeholders as tokens Markdown cannot touch (a blank named _a_ is no emphasis, nor are
         # [_x] ... [y_]), each followed by its choices as Markdown; Canvas's [name] goes in after.
         opaque = opaque_placeholders(item.stem, lambda name: f" ({shown_choices[name]})" if name in shown_choices else "")
-        stem = opaque.replace(self.html.block(opaque.text), lambda name: f"[{name}]")
+        rendered = self.html.block(opaque.text)
+        variable = canvas_variables(item, "".join(opaque.split(rendered)[::2]))
+        stem = opaque.replace(rendered, lambda name: f"[{variable[name]}]")
         ids = answer_ids(item, sum(len(a[1]) for a in answers))
         el, pres, resp = self._skeleton(item, ident, canvas_type, ids, stem)
         it = iter(ids)
         scoring: list[tuple[str, str]] = []
         for name, texts, correct in answers:
+            name = variable[name]
             lid = sub(pres, "response_lid", ident=f"response_{name}")
             sub(sub(lid, "material"), "mattext").text = name
             rc = sub(lid, "render_choice")
@@ -391,7 +396,7 @@ class ItemBuilder:
         wrong = [(b.name, b.feedback) for b in item.blanks if b.feedback]
         if wrong:
             # Canvas has no per-blank wrong-answer feedback: they join the incorrect feedback, by blank.
-            rows = "".join(f"<li><strong>[{escape(n)}]</strong> {self.html.block(t)}</li>" for n, t in wrong)
+            rows = "".join(f"<li><strong>[{escape(variable[n])}]</strong> {self.html.block(t)}</li>" for n, t in wrong)
             fb.incorrect += section_html("If a blank was wrong", f"<ul>{rows}</ul>")
         self._finish(el, resp, fb, [])
         return Built(el, canvas_type)
@@ -456,6 +461,23 @@ class ItemBuilder:
         "cloze": _build_cloze,
         "calculated": _build_calculated,
     }
+
+
+def canvas_variables(item: ClozeItem, text: str) -> dict[str, str]:
+    """Each blank's Canvas variable: its name, unless the question text (``text``: the rendered stem
+    without the blanks) shows ``[name]`` itself (``a[i]`` in code, with a blank named ``i``).  Canvas
+    puts a blank's field at the first ``[name]`` of the question text (Quizzes::Quiz
+    generate_submission_question: ``text.sub``), so that field went into the code and the blank's
+    own place showed "[i]"; such a blank gets ``name_2`` (or the next free number) instead."""
+    taken = set(re.findall(r"\[([^\[\]]*)\]", html.unescape(text)))
+    out: dict[str, str] = {}
+    for b in item.blanks:
+        name, n = b.name, 2
+        while name in taken:
+            name, n = f"{b.name}_{n}", n + 1
+        taken.add(name)
+        out[b.name] = name
+    return out
 
 
 def _scrambled(item_id: str, values: list[str]) -> list[str]:
