@@ -343,7 +343,9 @@ def _cloze(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
         # Where the blank stands: after inline code, next to math, in emphasis (around it or beside
         # it: a name's underscores must pair with none of it), in a list, a table, a heading, in prose.
         before = draw(st.sampled_from(("", "`df.` ", "$\\bar{x}$ = ", "call `f(x)`", "**", "*", "_", "the ", "$N\\!\\left(0, 1\\right)$ ",
-                                       "*so* ", "_so_ ", "__so__ ", "a_b ")))
+                                       "*so* ", "_so_ ", "__so__ ", "a_b ", "`a[NAME]` is ")))
+        # (``a[NAME]``: the blank's own name in brackets, which Canvas takes for the blank's field)
+        before = before.replace("NAME", name)
         wrap = before if before in ("**", "*", "_") else ""
         after = wrap or draw(st.sampled_from(("", " `()`", " $\\sigma$", ", then", " & more", " *so*", " _so_", " __so__", " a_b")))
         placeholder = "{{" + name + "}}" if draw(st.integers(0, 4)) else "{{ " + name + " }}"
