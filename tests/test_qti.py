@@ -848,3 +848,14 @@ def test_a_rubric_without_markdown_is_written_as_it_was(fmt: str) -> None:
     ul = next(scorer_rubric(ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build(), fmt).iter(PROFILES[fmt].html("ul")))
     assert [etree.tostring(li, encoding="unicode").split(">", 1)[1] for li in ul] == [
         "<strong>Relevant (2 pts)</strong>: Mentions the task.</li>", "<strong>Short (1 pt)</strong></li>"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(["<p>", "</p>", "<br />", "<pre>", "</code>", "<a href=\"x\">", "</a>", "<img src=\"a\" />",
+                                 "<td>", "<p class=\"x\">", "<pp>", "</p />", "<br/>", "text", " & ", "<span class=\"math\">"]), max_size=8))
+def test_only_kept_tags_is_the_tag_by_tag_check(pieces: list[str]) -> None:
+    """The one-search check of a rendered text's tags says what looking up each tag in _KEPT_AS_IS says."""
+    from itembank.exporters.qti.body import _KEPT_AS_IS, _only_kept_tags
+
+    html = "".join(pieces)
+    assert _only_kept_tags(html) == _KEPT_AS_IS.issuperset(re.findall(r"<[^>]*>", html))

@@ -90,7 +90,9 @@ class ItemBuilder:
         self.body = self.p.el(self.root, "itemBody")
         self.rp = self.p.el(self.root, "responseProcessing")
         self.responses: list[etree._Element] = []
-        self.outcomes: list[etree._Element] = []
+        #: The outcome declarations, as (identifier, cardinality, baseType, default, attributes): made
+        #: at the end, all in one copy (most items of a bank declare the same outcomes).
+        self.outcomes: list[OutcomeSpec] = []
         self.template: template.Template | None = None
         self.sections: list[Section] = []  # the explanation's, set by build()
 
@@ -130,7 +132,7 @@ class ItemBuilder:
         self._score_outcomes()
         self.BUILDERS[self.item.type](self)
         self._general_feedback()
-        for node in [*self.responses, *self.outcomes]:
+        for node in [*self.responses, *self._outcome_declarations()]:
             self.body.addprevious(node)
         if self.template is not None:
             for node in [*self.template.declarations, self.template.processing]:
@@ -160,14 +162,12 @@ class ItemBuilder:
         return decl
 
     def outcome(self, ident: str, cardinality: str, base_type: str, default: str | None = None, **attrs: str) -> None:
-        def build() -> etree._Element:
-            decl = self.p.el(None, "outcomeDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type, **attrs)
-            if default is not None:
-                dv = self.p.el(decl, "defaultValue")
-                self.p.el(dv, "value", default)
-            return decl
+        self.outcomes.append((ident, cardinality, base_type, default, tuple(attrs.items())))
 
-        self.outcomes.append(shared(self.p, ("outcome", ident, cardinality, base_type, default, *attrs.items()), build))
+    def _outcome_declarations(self) -> list[etree._Element]:
+        """The item's outcome declarations, in the order declared: copied together."""
+        specs = tuple(self.outcomes)
+        return list(shared(self.p, ("outcomes", specs), lambda: _outcomes_holder(self.p, specs)))
 
     def _score_outcomes(self) -> None:
         item = self.item
@@ -711,6 +711,20 @@ class ItemBuilder:
         "flashcard": _build_flashcard,
         "calculated": _build_calculated,
     }
+
+
+#: An outcome declaration: identifier, cardinality, baseType, default value, other attributes (2.1 spelling).
+OutcomeSpec = tuple[str, str, str, "str | None", tuple[tuple[str, str], ...]]
+
+
+def _outcomes_holder(p: Profile, specs: tuple[OutcomeSpec, ...]) -> etree._Element:
+    """An element (not QTI's) holding the declarations of ``specs``, for the item to take."""
+    holder = etree.Element("outcomes")
+    for ident, cardinality, base_type, default, attrs in specs:
+        decl = p.el(holder, "outcomeDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type, **dict(attrs))
+        if default is not None:
+            p.el(p.el(decl, "defaultValue"), "value", default)
+    return holder
 
 
 def _in_code(element: etree._Element) -> bool:
