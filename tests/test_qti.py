@@ -859,3 +859,21 @@ def test_only_kept_tags_is_the_tag_by_tag_check(pieces: list[str]) -> None:
 
     html = "".join(pieces)
     assert _only_kept_tags(html) == _KEPT_AS_IS.issuperset(re.findall(r"<[^>]*>", html))
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_item_specific_declarations_are_not_kept_as_shared_shapes(fmt: str) -> None:
+    """A numeric item's key is its own number: its declaration is built, not kept among the shared
+    shapes (1,500 numeric keys filled the table, and every shape after them was built each time)."""
+    from itembank.exporters.qti import item as qti_item
+    from itembank.model import NumericItem
+
+    def numeric(n: int) -> NumericItem:
+        return NumericItem(id=f"n{n}", type="numeric", location=SourceRef("n.yaml"), stem="How many?", answer=1000.0 + n)
+
+    ItemBuilder(PROFILES[fmt], Renderer(), numeric(0), "t").build()
+    kept = len(qti_item._SHARED)
+    for n in range(1, 50):
+        root = ItemBuilder(PROFILES[fmt], Renderer(), numeric(n), "t").build()
+        assert [v.text for v in root.iter(q(fmt, "value")) if v.getparent().tag == q(fmt, "correctResponse")] == [f"{1000 + n}"]
+    assert len(qti_item._SHARED) == kept
