@@ -57,9 +57,22 @@ def item_lom(profile: Profile, item: AnyItem, bank_title: str, renderer: Rendere
     status and difficulty; kept as the item's shared declarations are, :func:`.item.shared`), the
     item's own texts put in: building every element for each item was about as much as its QTI
     metadata, which is copied the same way."""
+    return _fill_lom(_empty_lom(profile, _lom_shape(item, bank_title)), item, renderer)
+
+
+def _empty_lom(profile: Profile, shape: tuple[str, int, str, str | None, int]) -> etree._Element:
+    """A copy of the LOM tree of ``shape`` (:func:`_lom_shape`), its item's texts not in yet."""
+    return shared(profile, ("lom", *shape), partial(_lom_tree, *shape))
+
+
+def _lom_shape(item: AnyItem, bank_title: str) -> tuple[str, int, str, str | None, int]:
+    """What an item's LOM tree is made of but its texts (the arguments of :func:`_lom_tree`)."""
     difficulty = LOM_DIFFICULTY.get(item.difficulty) if item.difficulty is not None else None
-    shape = (bank_title, len(item.tags), LOM_STATUS[item.status], difficulty, len(item.objectives))
-    lom = shared(profile, ("lom", *shape), partial(_lom_tree, *shape))
+    return (bank_title, len(item.tags), LOM_STATUS[item.status], difficulty, len(item.objectives))
+
+
+def _fill_lom(lom: etree._Element, item: AnyItem, renderer: Renderer) -> etree._Element:
+    """The item's texts put in the empty places of a copy of its shape's LOM tree."""
     general = lom[0]
     general[0][1].text = item.id
     general[1][0].text = _one_line(item.name)
@@ -98,11 +111,17 @@ def _lom_tree(bank_title: str, keywords: int, status: str, difficulty: str | Non
 def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> etree._Element:
     """The item's ``qtiMetadata``: a copy of the one built for its shape (interactions, feedback,
     solution), which most items of a bank share (building it was ~4% of a QTI export's items)."""
+    key = _qti_metadata_key(profile, entry, tool_version)
+    return shared(profile, ("qtiMetadata", *key), partial(_qti_metadata, profile, *key))
+
+
+def _qti_metadata_key(profile: Profile, entry: ItemEntry, tool_version: str) -> tuple[tuple[str, ...], bool, bool, str]:
+    """What an item's ``qtiMetadata`` says (the arguments of :func:`_qti_metadata` after the profile)."""
     item = entry.item
     interactions = tuple(entry.assets.interactions)
     has_feedback = has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
     solution = item.type != "essay" or (isinstance(item, EssayItem) and bool(item.sample_answer))
-    return shared(profile, ("qtiMetadata", interactions, has_feedback, solution, tool_version), partial(_qti_metadata, profile, interactions, has_feedback, solution, tool_version))
+    return (interactions, has_feedback, solution, tool_version)
 
 
 def _qti_metadata(profile: Profile, interactions: tuple[str, ...], has_feedback: bool, solution: bool, tool_version: str) -> etree._Element:
@@ -145,14 +164,29 @@ def item_resource_id(item_id: str) -> str:
 
 def _item_resource(parent: etree._Element, p: Profile, bank: Bank, entry: ItemEntry, tool_version: str, renderer: Renderer) -> None:
     """An item's ``<resource>``: its QTI metadata and LOM, its file and the media it depends on."""
+    # One copy of the resource built for the item's shape (its metadata and LOM as item_qti_metadata
+    # and item_lom make them), its own texts put in: building its elements was a tenth of an export.
+    item = entry.item
+    qti_md, lom = _qti_metadata_key(p, entry, tool_version), _lom_shape(item, bank.title)
+    res = shared(p, ("resource", qti_md, lom), lambda: _resource_tree(p, entry, tool_version, bank.title, renderer))
+    res.set("identifier", item_resource_id(item.id))
+    res.set("href", entry.href)
+    _fill_lom(res[0][1], item, renderer)
+    res[1].set("href", entry.href)
+    for path in sorted(entry.assets.media):
+        etree.SubElement(res, f"{{{p.cp_ns}}}dependency", identifierref=media_id(path))
+    parent.append(res)
+
+
+def _resource_tree(p: Profile, entry: ItemEntry, tool_version: str, bank_title: str, renderer: Renderer) -> etree._Element:
+    """An item's ``<resource>`` with its shape's metadata and LOM and empty places for its texts."""
     cp = p.cp_ns
-    res = etree.SubElement(parent, f"{{{cp}}}resource", identifier=item_resource_id(entry.item.id), type=p.item_resource, href=entry.href)
+    res = etree.Element(f"{{{cp}}}resource", identifier="", type=p.item_resource, href="")
     md = etree.SubElement(res, f"{{{cp}}}metadata")
     md.append(item_qti_metadata(p, entry, tool_version))
-    md.append(item_lom(p, entry.item, bank.title, renderer))
-    etree.SubElement(res, f"{{{cp}}}file", href=entry.href)
-    for path in sorted(entry.assets.media):
-        etree.SubElement(res, f"{{{cp}}}dependency", identifierref=media_id(path))
+    md.append(_empty_lom(p, _lom_shape(entry.item, bank_title)))
+    etree.SubElement(res, f"{{{cp}}}file", href="")
+    return res
 
 
 #: Where the items' resources go in the manifest's skeleton (a comment: text and attributes escape ``<``).
