@@ -88,7 +88,9 @@ class ItemBuilder:
         # moved from a tree of its own into another is walked again, all it holds); the declarations
         # go before the body when they are all known (responses first, then outcomes).
         self.body = self.p.el(self.root, "itemBody")
-        self.rp = self.p.el(self.root, "responseProcessing")
+        self._rp = self.p.el(self.root, "responseProcessing")
+        #: Rules that are the same in many items, not yet in the processing (:meth:`shared_rule`).
+        self._rules: list[tuple[Hashable, Callable[[], etree._Element]]] = []
         self.responses: list[etree._Element] = []
         #: The outcome declarations, as (identifier, cardinality, baseType, default, attributes): made
         #: at the end, all in one copy (most items of a bank declare the same outcomes).
@@ -138,7 +140,7 @@ class ItemBuilder:
             for node in [*self.template.declarations, self.template.processing]:
                 self.body.addprevious(node)
         if not len(self.rp):
-            self.root.remove(self.rp)
+            self.root.remove(self._rp)
         if self.template is not None:
             template.fill_slots(self.p, self.root, self.template.slots)
         return self.root
@@ -187,6 +189,28 @@ class ItemBuilder:
 
     # response processing helpers ------------------------------------------------------------
 
+    @property
+    def rp(self) -> etree._Element:
+        """The responseProcessing, every rule given so far in it."""
+        if self._rules:
+            self._take_rules()
+        return self._rp
+
+    def shared_rule(self, key: Hashable, build: Callable[[], etree._Element]) -> None:
+        """A rule that ``key`` names whatever the item (see :func:`shared`), after the rules before it.
+
+        Kept back until the processing is asked for, so that the rules given one after another
+        (an item's score, feedback, solution and hint rules) are one copy."""
+        self._rules.append((key, build))
+
+    def _take_rules(self) -> None:
+        rules, self._rules = self._rules, []
+        if len(rules) == 1:
+            self._rp.append(shared(self.p, *rules[0]))
+            return
+        holder = shared(self.p, ("rules", tuple(key for key, _ in rules)), lambda: _holder(build() for _, build in rules))
+        self._rp.extend(list(holder))
+
     def set_outcome(self, parent: etree._Element | None, ident: str) -> etree._Element:
         return self.p.el(parent, "setOutcomeValue", identifier=ident)
 
@@ -224,7 +248,10 @@ class ItemBuilder:
                 otherwise_expr(otherwise)
             return cond
 
-        self.rp.append(build() if same is None else shared(self.p, ("score", same, null_response), build))
+        if same is None:
+            self.rp.append(build())
+        else:
+            self.shared_rule(("score", same, null_response), build)
 
     def match_correct(self, parent: etree._Element, ident: str = "RESPONSE") -> None:
         m = self.p.el(parent, "match")
@@ -241,7 +268,7 @@ class ItemBuilder:
             self.var(self.set_outcome(branch, "FEEDBACK"), "RESPONSE")
             return cond
 
-        self.rp.append(shared(self.p, "mirror-feedback", build))
+        self.shared_rule("mirror-feedback", build)
 
     def modal(self, outcome: str, ident: str, title: str, fill) -> None:
         """A modalFeedback shown when ``outcome`` holds ``ident``, its content put in by ``fill(parent)``."""
@@ -651,13 +678,13 @@ class ItemBuilder:
         sections = self.sections  # has_solution(item) is bool(sections)
         if sections:
             self.outcome("SOLUTION_FB", "single", "identifier")
-            self.rp.append(shared(self.p, "solution-rule", self._solution_rule))
+            self.shared_rule("solution-rule", self._solution_rule)
             self.modal("SOLUTION_FB", "SOLUTION", "Explanation", lambda parent: self._solution_into(parent, sections))
         if item.hints and item.gradable:
             # Hints after an attempt that did not earn full marks: renders and scores everywhere,
             # unlike an endAttemptInteraction hint request (see docs/qti.md).
             self.outcome("HINT_FB", "single", "identifier")
-            self.rp.append(shared(self.p, "hint-rule", self._hint_rule))
+            self.shared_rule("hint-rule", self._hint_rule)
             self.modal("HINT_FB", "HINT", "Hint", self._hints_into)
 
     def _solution_rule(self) -> etree._Element:
@@ -717,6 +744,13 @@ class ItemBuilder:
 
 #: An outcome declaration: identifier, cardinality, baseType, default value, other attributes (2.1 spelling).
 OutcomeSpec = tuple[str, str, str, "str | None", tuple[tuple[str, str], ...]]
+
+
+def _holder(nodes: Iterable[etree._Element]) -> etree._Element:
+    """An element (not QTI's) holding ``nodes``, for an item to take them from."""
+    holder = etree.Element("holder")
+    holder.extend(nodes)
+    return holder
 
 
 def _outcomes_holder(p: Profile, specs: tuple[OutcomeSpec, ...]) -> etree._Element:
