@@ -96,6 +96,8 @@ class ItemBuilder:
         #: at the end, all in one copy (most items of a bank declare the same outcomes).
         self.outcomes: list[OutcomeSpec] = []
         self.template: template.Template | None = None
+        #: The modal feedback asked for, made at the end (:meth:`modal`): (outcome, identifier, title), fill.
+        self._modals: list[tuple[tuple[str, str, str], Callable[[etree._Element], None]]] = []
         self.sections: list[Section] = []  # the explanation's, set by build()
 
     # structure ---------------------------------------------------------------------------
@@ -134,6 +136,7 @@ class ItemBuilder:
         self._score_outcomes()
         self.BUILDERS[self.item.type](self)
         self._general_feedback()
+        self._take_modals()
         for node in [*self.responses, *self._outcome_declarations()]:
             self.body.addprevious(node)
         if self.template is not None:
@@ -270,18 +273,23 @@ class ItemBuilder:
 
         self.shared_rule("mirror-feedback", build)
 
-    def modal(self, outcome: str, ident: str, title: str, fill) -> None:
-        """A modalFeedback shown when ``outcome`` holds ``ident``, its content put in by ``fill(parent)``."""
+    def modal(self, outcome: str, ident: str, title: str, fill: Callable[[etree._Element], None]) -> None:
+        """A modalFeedback shown when ``outcome`` holds ``ident``, its content put in by ``fill(parent)``.
 
-        def build() -> etree._Element:
-            fb = self.p.el(None, "modalFeedback", outcomeIdentifier=outcome, identifier=ident, showHide="show", title=title)
-            self.p.content(fb)
-            return fb
+        Made at the end of the item (:meth:`_take_modals`), after the processing, in the order asked
+        for; nothing an item type builds after its first feedback says anything (a note) before it."""
+        self._modals.append(((outcome, ident, title), fill))
 
-        # the empty feedback (and 3.0's content wrapper) copied: four attributes cost more than a copy
-        fb = shared(self.p, ("modal", outcome, ident, title), build)
-        self.root.append(fb)  # after the processing, in the order made
-        fill(fb[0] if self.p.kebab else fb)
+    def _take_modals(self) -> None:
+        """The item's modal feedback: the empty feedback elements (and 3.0's content wrappers) are
+        one copy of those of items with the same (outcome, identifier, title) run, each then filled."""
+        if not self._modals:
+            return
+        keys = tuple(key for key, _ in self._modals)
+        holder = shared(self.p, ("modals", keys), lambda: _holder(_modal_shell(self.p, *key) for key in keys))
+        for fb, (_, fill) in zip(list(holder), self._modals):
+            self.root.append(fb)
+            fill(fb[0] if self.p.kebab else fb)
 
     # stem ------------------------------------------------------------------------------------
 
@@ -751,6 +759,13 @@ def _holder(nodes: Iterable[etree._Element]) -> etree._Element:
     holder = etree.Element("holder")
     holder.extend(nodes)
     return holder
+
+
+def _modal_shell(p: Profile, outcome: str, ident: str, title: str) -> etree._Element:
+    """An empty modalFeedback (in 3.0 with its empty content wrapper)."""
+    fb = p.el(None, "modalFeedback", outcomeIdentifier=outcome, identifier=ident, showHide="show", title=title)
+    p.content(fb)
+    return fb
 
 
 def _outcomes_holder(p: Profile, specs: tuple[OutcomeSpec, ...]) -> etree._Element:
