@@ -877,3 +877,23 @@ def test_item_specific_declarations_are_not_kept_as_shared_shapes(fmt: str) -> N
         root = ItemBuilder(PROFILES[fmt], Renderer(), numeric(n), "t").build()
         assert [v.text for v in root.iter(q(fmt, "value")) if v.getparent().tag == q(fmt, "correctResponse")] == [f"{1000 + n}"]
     assert len(qti_item._SHARED) == kept
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_a_built_item_leaves_no_reference_cycle(fmt: str) -> None:
+    """An export pauses the cyclic collector (itembank.gcpause): a builder that referred to itself
+    (its feedback's fills kept in it) kept every item's tree alive to the end (+180 MB at 10,000 items)."""
+    import gc
+    import weakref
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        builder = ItemBuilder(PROFILES[fmt], Renderer(), mc_item("A *choice*"), "t")
+        builder.build()
+        gone = weakref.ref(builder)
+        del builder
+        assert gone() is None
+    finally:
+        if was:
+            gc.enable()

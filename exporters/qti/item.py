@@ -207,7 +207,7 @@ class ItemBuilder:
         self._rules.append((key, build))
 
     def _take_rules(self) -> None:
-        rules, self._rules = self._rules, []
+        rules, self._rules = self._rules, []  # (the builds refer to the builder: no cycle left, see _take_modals)
         if len(rules) == 1:
             self._rp.append(shared(self.p, *rules[0]))
             return
@@ -283,11 +283,14 @@ class ItemBuilder:
     def _take_modals(self) -> None:
         """The item's modal feedback: the empty feedback elements (and 3.0's content wrappers) are
         one copy of those of items with the same (outcome, identifier, title) run, each then filled."""
-        if not self._modals:
+        # taken out of the builder: the fills refer to it, and a cycle would keep every item's tree
+        # alive while an export pauses the cyclic collector (itembank.gcpause)
+        modals, self._modals = self._modals, []
+        if not modals:
             return
-        keys = tuple(key for key, _ in self._modals)
+        keys = tuple(key for key, _ in modals)
         holder = shared(self.p, ("modals", keys), lambda: _holder(_modal_shell(self.p, *key) for key in keys))
-        for fb, (_, fill) in zip(list(holder), self._modals):
+        for fb, (_, fill) in zip(list(holder), modals):
             self.root.append(fb)
             fill(fb[0] if self.p.kebab else fb)
 
