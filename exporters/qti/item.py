@@ -57,7 +57,7 @@ def shared(profile: Profile, key: Hashable, build: Callable[[], etree._Element])
         _SHARED[(profile.key, key)] = proto
     # lxml's __copy__ copies the whole subtree (what copy.deepcopy does, without its memo); called
     # directly, without copy.copy's lookup of it (~0.4 us of each of ~20 copies an item)
-    return proto.__copy__()
+    return proto.__copy__()  # type: ignore[attr-defined]  # lxml-stubs lack it (copy.copy's hook)
 
 
 INTERACTION = {
@@ -97,7 +97,7 @@ class ItemBuilder:
         self.outcomes: list[OutcomeSpec] = []
         self.template: template.Template | None = None
         #: The modal feedback asked for, made at the end (:meth:`modal`): (outcome, identifier, title), fill.
-        self._modals: list[tuple[tuple[str, str, str], Callable[[etree._Element], None]]] = []
+        self._modals: list[tuple[tuple[str, str, str], Callable[..., None]]] = []
         self.sections: list[Section] = []  # the explanation's, set by build()
 
     # structure ---------------------------------------------------------------------------
@@ -273,7 +273,7 @@ class ItemBuilder:
 
         self.shared_rule("mirror-feedback", build)
 
-    def modal(self, outcome: str, ident: str, title: str, fill: Callable[[etree._Element], None]) -> None:
+    def modal(self, outcome: str, ident: str, title: str, fill: Callable[..., None]) -> None:
         """A modalFeedback shown when ``outcome`` holds ``ident``, its content put in by ``fill(parent)``.
 
         Made at the end of the item (:meth:`_take_modals`), after the processing, in the order asked
