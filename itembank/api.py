@@ -239,7 +239,10 @@ def build(
         where = [staging / d.relative_to(out_dir) for d in dests]
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and fork_safe():
             costs = [_job_cost(target, exporters[name], chosen, caching) for target, name in work]
-            if sum(audit.reads_back(name) for name in exporters) > 1:  # worked out once, here: forked workers inherit them
+            # Worked out once, here, when more than one export reads every item back: forked workers
+            # inherit them.  Not for exports whose fragment cache is warm (a build after an edit): their
+            # audits read back only the few items whose output changed, which cut their own pieces.
+            if len({name for target, name in work if audit.reads_back(name) and not _warm(target, exporters[name], chosen, caching)}) > 1:
                 audit.prepare(item for target in targets for item in target.items)  # (an item of several targets: cut once)
             found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
             results.extend(found)
@@ -280,11 +283,18 @@ def _job_cost(target: Bank, exporter: Exporter, chosen: ExportOptions, caching: 
     fragment cache and the export's pack is there (after an edit, most pieces are read, not made:
     the order of the costs changes, the Canvas and workbook audits then leading)."""
     cost: float = getattr(exporter, "build_cost", 1.0)
-    if caching:
-        fragments = fragments_for(target, exporter, options_for(exporter, chosen))
-        if fragments is not None and fragments.warm():
-            cost = getattr(exporter, "cached_build_cost", cost)
+    if _warm(target, exporter, chosen, caching):
+        cost = getattr(exporter, "cached_build_cost", cost)
     return cost * len(target.items)
+
+
+def _warm(target: Bank, exporter: Exporter, chosen: ExportOptions, caching: bool) -> bool:
+    """Whether a build's export of ``target`` finds its fragment cache written by an export of the
+    same scope (most of its pieces, and its audit's verdicts, are then read, not made)."""
+    if not caching:
+        return False
+    fragments = fragments_for(target, exporter, options_for(exporter, chosen))
+    return fragments is not None and fragments.warm()
 
 
 def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportResult:
