@@ -556,3 +556,47 @@ def test_cdata_terminator_in_any_field_round_trips():
     assert answers(q)[0][1] == "p]]>q"
     assert words(text(q, "questiontext")) == ["Is", "x]]>y", "or", "x]]>y", "ok?"]
     assert words(text(q, "generalfeedback")) == ["r", "]]>", "s"]
+
+
+# --- category paths: what Moodle's split_category_path gives back ---------------------------------
+
+
+def moodle_split_category_path(path: str) -> list[str]:
+    """qformat_default::split_category_path (Moodle 4.5): split at each '/' with no '/' either side,
+    '//' -> '/', PHP trim() (PARAM_TEXT's tag stripping is left out: the topics below hold no '<')."""
+    return [raw.replace("//", "/").strip(" \t\n\r\0\x0b") for raw in re.split(r"(?<!/)/(?!/)", path)]
+
+
+def category_paths(data: bytes) -> list[str]:
+    return [text(q, "category") for q in etree.fromstring(data).iterfind("question") if q.get("type") == "category"]
+
+
+_TOPIC = st.text(alphabet=st.sampled_from("/ab \\:&"), min_size=1, max_size=12).filter(
+    lambda s: s == s.strip(" \t\n\r\0\x0b") and s != "")
+
+
+@pytest.mark.parametrize("topic", ["A/", "/A", "/", "//", "A//B", "a / b", "x///", "/ and / /", "C:\\new"])
+def test_category_path_gives_back_the_topic_as_moodle_splits_it(topic):
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, result = export(mem_bank(item, title="Bank/"))
+    assert [moodle_split_category_path(p) for p in category_paths(data)] == [["$course$", "Bank/", topic]]
+    assert not any("trims" in n for n in result.notes)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(topic=_TOPIC, title=_TOPIC)
+def test_any_topic_is_one_category_name_moodle_gives_back(topic, title):
+    from itembank.importers.kit.categories import category_names
+
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, _ = export(mem_bank(item, title=title))
+    (path,) = category_paths(data)
+    assert moodle_split_category_path(path) == ["$course$", title, topic]
+    assert category_names(path)[-1] == topic  # our importer's mirror of it agrees
+
+
+def test_a_topic_moodle_trims_is_said_in_a_note():
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=" padded ")
+    data, result = export(mem_bank(item))
+    assert moodle_split_category_path(category_paths(data)[0])[-1] == "padded"
+    assert any("' padded '" in n and "trims" in n for n in result.notes)

@@ -189,10 +189,40 @@ def category_path(bank_title: str, topic: str) -> str:
     return _category(bank_title, topic)
 
 
+PHP_TRIM = " \t\n\r\0\x0b"  # what PHP's trim() takes off, as Moodle's split_category_path does
+
+
 def _category(*names: str) -> str:
-    """``$course$/a/b/...``; a '/' inside a name is doubled, as Moodle's path splitter expects."""
-    parts = [p.strip().replace("/", "//") for p in names]
-    return "$course$/" + "/".join(p or "-" for p in parts)
+    """``$course$/a/b/...``, each name written as Moodle's ``assemble_category_path`` writes it, so that
+    its ``split_category_path`` gives the names back: a '/' inside a name is doubled, and a name that
+    then starts (ends) with '/' gets a space before (after) it, which the split's trim takes off again
+    (without it 'A/' then 'B' would be 'A///B', a run of slashes that is no separator: one name 'A//B').
+    Moodle trims each name, so the names are trimmed here too (``category_notes`` says which were)."""
+    parts = []
+    for name in names:
+        part = (name.strip(PHP_TRIM) or "-").replace("/", "//")
+        if part.startswith("/"):
+            part = " " + part
+        if part.endswith("/"):
+            part += " "
+        parts.append(part)
+    return "$course$/" + "/".join(parts)
+
+
+def category_notes(bank: Bank) -> list[str]:
+    """What of a topic Moodle cannot keep as its category's name: Moodle trims each name of a path
+    (``split_category_path``), so a topic with spaces at its start or end loses them, and an empty one
+    is written '-'. Said, not lost silently."""
+    if bank.form is not None:
+        names = [s.title for s in bank.form.sections]
+    else:
+        names = [t for t in bank.topics()]
+    changed = sorted({n for n in names if n.strip(PHP_TRIM) != n or not n.strip(PHP_TRIM)})
+    if not changed:
+        return []
+    shown = ", ".join(repr(n) for n in changed[:5]) + (" ..." if len(changed) > 5 else "")
+    return [f"{len(changed)} topic(s) have spaces at their start or end, or are blank, which a Moodle category "
+            f"name cannot keep (Moodle trims each name of a category path; a blank one is written '-'): {shown}"]
 
 
 def pool_category_name(title: str, pick: int, size: int) -> str:

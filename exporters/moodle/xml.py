@@ -38,6 +38,7 @@ from ..kit import pieces
 from ..kit.numbers import number_text
 from .calculated import ROUND_NOTE, TOLERANCE_TYPE, MoodleCalculated, dataset_value, uses_round
 from .content import (
+    category_notes,
     EMPTY,
     TYPES_WITHOUT_HINTS,
     Html,
@@ -119,6 +120,7 @@ class MoodleXmlExporter:
         note = form_note(bank)
         if note:
             result.notes.append(note)
+        result.notes.extend(category_notes(bank))
         if writer.calculated_formats:
             result.notes.append(
                 "Moodle shows a calculated item's values as its datasets store them: placeholder number formats "
