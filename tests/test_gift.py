@@ -530,3 +530,35 @@ def test_any_text_survives_and_reads_back_equal(stem, option, feedback, title, p
     else:
         assert qs["s"].answers[0][1].replace("\\*", "*") == answer
     assert qs["m"].subquestions[0] == (renderer.inline_html(match.pairs[0].prompt), answer)
+
+
+# --- the $CATEGORY: line: what Moodle's reader gives back ------------------------------------------
+
+
+def moodle_split_category_path(path: str) -> list[str]:
+    """qformat_default::split_category_path (Moodle 4.5), without PARAM_TEXT's tag stripping (no '<' here)."""
+    return [raw.replace("//", "/").strip(" \t\n\r\0\x0b") for raw in re.split(r"(?<!/)/(?!/)", path)]
+
+
+@pytest.mark.parametrize("topic", ["C:\\new", "a\\nb", "x\\\\y", "\\", "t\\:#={}~", "end\\", "A/", "/A", "a//b"])
+def test_a_topic_with_backslashes_is_read_back_by_moodle_exactly(topic):
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, _ = export(mem_bank(item, title="B"))
+    (cat,) = [q.category for q in read_gift(data) if q.qtype == "category"]  # escapedchar_pre, no _post: as Moodle
+    assert moodle_split_category_path(cat or "") == ["$course$", "B", topic]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(topic=st.text(alphabet=st.sampled_from("/\\n:#={}~&a "), min_size=1, max_size=12).filter(
+    lambda s: s == s.strip(" \t\n\r\0\x0b") and s != "" and "&&092;" not in s))
+def test_any_topic_is_the_category_moodle_reads_from_the_gift_line(topic):
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, _ = export(mem_bank(item, title="B"))
+    (cat,) = [q.category for q in read_gift(data) if q.qtype == "category"]
+    assert moodle_split_category_path(cat or "") == ["$course$", "B", topic]
+
+
+def test_a_topic_moodle_cannot_read_back_from_the_gift_line_is_said():
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic="x&&092;y")
+    _, result = export(mem_bank(item, title="B"))
+    assert any("&&092;" in n for n in result.notes)

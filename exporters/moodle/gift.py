@@ -37,6 +37,7 @@ from .content import (
     ItemSkipped,
     MoodleHtml,
     categories,
+    category_notes,
     form_note,
     format_fraction,
     format_number,
@@ -72,6 +73,28 @@ def escape(text: str) -> str:
     return _SPECIAL.sub(r"\\\1", text).replace("\n", "\\n")
 
 
+def category_line(path: str) -> str:
+    """The ``$CATEGORY:`` line for a category path, read back by Moodle as the path exactly.
+
+    Moodle's GIFT reader runs its escape pass over the line (``\\\\`` -> a backslash, ``\\n``,
+    ``\\:``, ``\\#`` ... -> placeholders) but, unlike for question text, never turns the placeholders
+    back, so the category takes ``\\:`` as the text '&&058;' and a topic's ``\\n`` (as in
+    ``C:\\new``) as '&&010'. Only the backslash is escaped, then, each one doubled (the ':', '#', '='
+    ... of a path are plain text on that line); a path holding Moodle's own placeholder '&&092;' is
+    read with a backslash in its place (``category_line_note``).
+    """
+    return "$CATEGORY: " + path.replace("\\", "\\\\")
+
+
+def category_line_note(paths: list[str]) -> str | None:
+    """The category paths Moodle's GIFT reader cannot give back exactly (see ``category_line``)."""
+    bad = [p for p in paths if "&&092;" in p]
+    if not bad:
+        return None
+    return ("Moodle's GIFT reader turns '&&092;' in a $CATEGORY: line into a backslash (its own placeholder, "
+            "which the line cannot escape), so these categories get another name: " + ", ".join(repr(p) for p in bad[:5]))
+
+
 def html_text(html: str) -> str:
     """An HTML text for a place where Moodle reads an optional ``[format]`` marker first.
 
@@ -100,7 +123,7 @@ class GiftExporter:
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
         fragments = ctx.fragments
         for _, path, items in categories(bank):
-            out.write(f"\n$CATEGORY: {path}\n".encode())
+            out.write(f"\n{category_line(path)}\n".encode())
             for item in items:
                 if fragments is not None:
                     block_bytes, skipped, expanded_item = _cached_blocks(writer, item, count, fragments)
@@ -118,6 +141,10 @@ class GiftExporter:
             result.notes.append(expansion_note(expanded_ids, count))
         result.notes.extend(writer.notes())
         note = form_note(bank)
+        if note:
+            result.notes.append(note)
+        result.notes.extend(category_notes(bank))
+        note = category_line_note([path for _, path, _ in categories(bank)])
         if note:
             result.notes.append(note)
         result.data = out.getvalue()
