@@ -562,3 +562,17 @@ def test_a_topic_moodle_cannot_read_back_from_the_gift_line_is_said():
     item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic="x&&092;y")
     _, result = export(mem_bank(item, title="B"))
     assert any("&&092;" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("topic", ["two\nlines", "a\n\nb", "a\n// not a comment", "x\r\ny  \n  z"])
+def test_a_topic_with_a_line_break_stays_on_the_category_line_with_a_note(topic):
+    """A topic is one YAML string and may hold a line break; written as it stood, the $CATEGORY: line
+    ran on ('two' then 'lines' on the next line), a blank line ended the category's block (Moodle then
+    read 'b' as a question without answers) and a line starting with '//' was a comment.  Each line
+    break (with the spaces around it) is a space on the line, and a note says so."""
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, result = export(mem_bank(item, title="B"))
+    (line,) = [ln for ln in data.splitlines() if ln.startswith("$CATEGORY:")]
+    assert line == "$CATEGORY: $course$/B/" + " ".join(topic.split()).replace("/", "//")  # (a "/" in a name is doubled)
+    assert [q.qtype for q in read_gift(data)] == ["category", "truefalse"]
+    assert any("line break" in n and "$course$/B/" in n for n in result.notes)

@@ -81,18 +81,28 @@ def category_line(path: str) -> str:
     back, so the category takes ``\\:`` as the text '&&058;' and a topic's ``\\n`` (as in
     ``C:\\new``) as '&&010'. Only the backslash is escaped, then, each one doubled (the ':', '#', '='
     ... of a path are plain text on that line); a path holding Moodle's own placeholder '&&092;' is
-    read with a backslash in its place (``category_line_note``).
+    read with a backslash in its place, and a line break is written as a space (``category_line_note``).
     """
-    return "$CATEGORY: " + path.replace("\\", "\\\\")
+    return "$CATEGORY: " + _LINE_BREAK.sub(" ", path).replace("\\", "\\\\")
 
 
-def category_line_note(paths: list[str]) -> str | None:
-    """The category paths Moodle's GIFT reader cannot give back exactly (see ``category_line``)."""
+#: A line break with the spaces around it: a category line is one line (GIFT reads a blank line as the
+#: end of the block, and a next line starting with '//' as a comment), so it is written as a space.
+_LINE_BREAK = re.compile(r"[ \t]*(?:\r\n?|\n)\s*")
+
+
+def category_line_note(paths: list[str]) -> list[str]:
+    """What of the category paths Moodle's GIFT reader cannot give back exactly (see ``category_line``)."""
+    notes: list[str] = []
     bad = [p for p in paths if "&&092;" in p]
-    if not bad:
-        return None
-    return ("Moodle's GIFT reader turns '&&092;' in a $CATEGORY: line into a backslash (its own placeholder, "
-            "which the line cannot escape), so these categories get another name: " + ", ".join(repr(p) for p in bad[:5]))
+    if bad:
+        notes.append("Moodle's GIFT reader turns '&&092;' in a $CATEGORY: line into a backslash (its own placeholder, "
+                     "which the line cannot escape), so these categories get another name: " + ", ".join(repr(p) for p in bad[:5]))
+    broken = [p for p in paths if _LINE_BREAK.search(p)]
+    if broken:
+        notes.append("a $CATEGORY: line is one line: a line break in these category paths (a topic or the bank's title) "
+                     "is written as a space: " + ", ".join(repr(p) for p in broken[:5]))
+    return notes
 
 
 def html_text(html: str) -> str:
@@ -144,9 +154,7 @@ class GiftExporter:
         if note:
             result.notes.append(note)
         result.notes.extend(category_notes(bank))
-        note = category_line_note([path for _, path, _ in categories(bank)])
-        if note:
-            result.notes.append(note)
+        result.notes.extend(category_line_note([path for _, path, _ in categories(bank)]))
         result.data = out.getvalue()
         return result
 
