@@ -672,36 +672,18 @@ _AS_WRITTEN_IN: dict[str, Callable[[str], str] | None] = {
 
 def _lacking(hay: str, pieces: Sequence[str], ends: Sequence[int], xml: bool) -> list[int]:
     """Which texts ``hay`` does not hold, text ``k`` being ``pieces[ends[k - 1]:ends[k]]`` (the
-    first from 0), each piece found as :func:`_find_words` finds it, in order from where the text's
-    previous piece ends: the same search, in one call for all of an item's texts (an audit looks
-    for ~150,000 texts)."""
+    first from 0), each piece found by :func:`_find_words`, in order from where the text's previous
+    piece ends: all of an item's texts in one call (an audit looks for ~150,000 texts)."""
     lacking: list[int] = []
-    find, rfind, size = hay.find, hay.rfind, len(hay)
     start = 0
     for k, stop in enumerate(ends):
-        pos, text, start = 0, pieces[start:stop], stop
-        for piece in text:
-            at = find(piece, pos)
-            if at < 0:
+        pos = 0
+        for i in range(start, stop):
+            pos = _find_words(hay, pieces[i], pos, xml)
+            if pos < 0:
                 lacking.append(k)
                 break
-            first, last, n = piece[0], piece[-1], len(piece)
-            word_first, word_last = first.isalnum() or first == "_", last.isalnum() or last == "_"
-            while at >= 0:
-                end = at + n
-                if word_first and at and ((c := hay[at - 1]).isalnum() or c == "_"):
-                    pass  # a word character before it: the piece is part of a longer word
-                elif word_last and end < size and ((c := hay[end]).isalnum() or c == "_"):
-                    pass
-                elif xml and at and hay[at - 1] != ">" and (lt := rfind("<", 0, at)) >= 0 and find(">", lt, at) < 0:
-                    pass  # inside a tag (right after a ">", it is not: no "<" since)
-                else:
-                    break
-                at = find(piece, at + 1)
-            if at < 0:
-                lacking.append(k)
-                break
-            pos = end
+        start = stop
     return lacking
 
 
@@ -712,6 +694,21 @@ def _find_words(hay: str, text: str, start: int = 0, xml: bool = False) -> int:
     at = hay.find(text, start)
     if at < 0:
         return -1
+    # A word character is what \w matches: alphanumeric or "_".  Tested once for the text's ends.
+    first, last, n = text[0], text[-1], len(text)
+    word_first, word_last = first.isalnum() or first == "_", last.isalnum() or last == "_"
+    while at >= 0:
+        end = at + n
+        if word_first and at and ((c := hay[at - 1]).isalnum() or c == "_"):
+            pass  # a word character before it: the text is part of a longer word
+        elif word_last and end < len(hay) and ((c := hay[end]).isalnum() or c == "_"):
+            pass
+        elif xml and at and hay[at - 1] != ">" and (lt := hay.rfind("<", 0, at)) >= 0 and hay.find(">", lt, at) < 0:
+            pass  # inside a tag (right after a ">", it is not: no "<" since)
+        else:
+            return end
+        at = hay.find(text, at + 1)
+    return -1
     # A word character is what \w matches: alphanumeric or "_".  Tested once for the text's ends.
     first, last, n = text[0], text[-1], len(text)
     word_first, word_last = first.isalnum() or first == "_", last.isalnum() or last == "_"
