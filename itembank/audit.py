@@ -709,21 +709,6 @@ def _find_words(hay: str, text: str, start: int = 0, xml: bool = False) -> int:
             return end
         at = hay.find(text, at + 1)
     return -1
-    # A word character is what \w matches: alphanumeric or "_".  Tested once for the text's ends.
-    first, last, n = text[0], text[-1], len(text)
-    word_first, word_last = first.isalnum() or first == "_", last.isalnum() or last == "_"
-    while at >= 0:
-        end = at + n
-        if word_first and at and ((c := hay[at - 1]).isalnum() or c == "_"):
-            pass  # a word character before it: the text is part of a longer word
-        elif word_last and end < len(hay) and ((c := hay[end]).isalnum() or c == "_"):
-            pass
-        elif xml and (lt := hay.rfind("<", 0, at)) >= 0 and hay.find(">", lt, at) < 0:
-            pass  # inside a tag
-        else:
-            return end
-        at = hay.find(text, at + 1)
-    return -1
 
 
 #: A Markdown text that renders as one paragraph holding the text itself: one line that starts with
@@ -1370,8 +1355,7 @@ def _read_texts(item: AnyItem) -> Iterator[tuple[str, str, str, bool]]:
     item's read without its placeholders; a plain text (:func:`_is_plain`) is read as typed."""
     calculated = isinstance(item, CalculatedItem)
     for where, written in texts(item):
-        # (_is_plain(where), without a call for each text)
-        yield where, written, _without_placeholders(written) if calculated else written, where.startswith("sequence[") or where.endswith(".match")
+        yield where, written, _without_placeholders(written) if calculated else written, _is_plain(where)
 
 
 def _gone(ref: _Known) -> None:
