@@ -189,6 +189,10 @@ def category_path(bank_title: str, topic: str) -> str:
     return _category(bank_title, topic)
 
 
+#: The characters Moodle will not have in a tag: PARAM_TAG removes them (Moodle XML import), and the
+#: GIFT reader's [tag:...] pattern stops at them (the tag is skipped).  An objective such as
+#: "Solve x < 3" is a tag.
+TAG_UNSAFE = re.compile(r"[<>`]")
 PHP_TRIM = " \t\n\r\0\x0b"  # what PHP's trim() takes off, as Moodle's split_category_path does
 
 
@@ -216,7 +220,7 @@ def category_notes(bank: Bank) -> list[str]:
     if bank.form is not None:
         names = [s.title for s in bank.form.sections]
     else:
-        names = [t for t in bank.topics()]
+        names = list(bank.topics())
     changed = sorted({n for n in names if n.strip(PHP_TRIM) != n or not n.strip(PHP_TRIM)})
     if not changed:
         return []

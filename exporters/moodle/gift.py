@@ -35,6 +35,7 @@ from ..kit.variants import expanded, expansion_note, refuse_clashing_ids
 from .content import (
     Html,
     ItemSkipped,
+    TAG_UNSAFE,
     MoodleHtml,
     categories,
     category_notes,
@@ -52,8 +53,7 @@ if TYPE_CHECKING:
 
 #: Characters GIFT gives a meaning to; a backslash makes them literal (Moodle's escapedchar_pre).
 _SPECIAL = re.compile(r"([\\~=#{}:])")
-#: What a GIFT [tag:...] cannot hold (Moodle's pattern stops there); control characters become spaces.
-_UNREADABLE_TAG = re.compile(r"[<>`]")
+#: Control characters, which a GIFT [tag:...] cannot hold: written as spaces (see content.TAG_UNSAFE for the rest).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: Moodle reads "%50%" at the start of an answer as its weight.
 _WEIGHT_LIKE = re.compile(r"^%-*[0-9]{1,2}\.?[0-9]*%")
@@ -242,7 +242,7 @@ class _GiftWriter:
         tags = []
         for tag in item_tags(item):
             tag = _CONTROL.sub(" ", tag)
-            if _UNREADABLE_TAG.search(tag) or tag.endswith("\\"):
+            if TAG_UNSAFE.search(tag) or tag.endswith("\\"):
                 self.lost["tags containing '<', '>', '`' (or ending with a backslash), which Moodle's GIFT import skips"].append(item.id)
                 continue
             tags.append("[tag:" + tag.replace("]", "\\]") + "]")

@@ -38,6 +38,7 @@ from ..kit import pieces
 from ..kit.numbers import number_text
 from .calculated import ROUND_NOTE, TOLERANCE_TYPE, MoodleCalculated, dataset_value, uses_round
 from .content import (
+    TAG_UNSAFE,
     category_notes,
     EMPTY,
     TYPES_WITHOUT_HINTS,
@@ -60,8 +61,6 @@ from .content import (
 if TYPE_CHECKING:
     from itembank.fragments import Fragments
 
-#: What Moodle's PARAM_TAG removes from a tag (an objective such as "Solve x < 3" is one).
-_TAG_REMOVED = re.compile(r"[<>`]")
 XML_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 DEFAULT_PENALTY = "0.3333333"  # Moodle's default for multiple tries (interactive behaviour)
 #: Moodle question type per item type.
@@ -141,10 +140,10 @@ class MoodleXmlExporter:
                 f"Moodle marks a cloze question out of the sum of its blanks' integer weights, which cannot add up to the "
                 f"points of {len(remarked)} item(s) (set their mark in the quiz after import): " + ", ".join(remarked[:10]) + (" ..." if len(remarked) > 10 else "")
             )
-        long = [t for t in writer.long_tags if len(t) > 50]
+        long = [t for t in writer.changed_tags if len(t) > 50]
         if long:
             result.notes.append(f"{len(long)} tag(s) are longer than Moodle's 50 characters and will be shortened on import, e.g. " + repr(long[0]))
-        marked = [t for t in writer.long_tags if _TAG_REMOVED.search(t)]
+        marked = [t for t in writer.changed_tags if TAG_UNSAFE.search(t)]
         if marked:
             result.notes.append(
                 f"{len(marked)} tag(s) hold '<', '>' or '`', which Moodle removes from a tag on import (PARAM_TAG), e.g. " + repr(marked[0])
@@ -175,11 +174,11 @@ class _CachedQuestions:
             head, body = piece
             w.calculated_formats.extend(head["c"])
             w.all_or_nothing.extend(head["a"])
-            w.long_tags.extend(head["t"])
+            w.changed_tags.extend(head["t"])
             fragments.hits += 1
             return (None, head["s"]) if head["s"] is not None else (body, None)
         fragments.misses += 1
-        marks = len(w.calculated_formats), len(w.all_or_nothing), len(w.long_tags), len(w.media.asked)
+        marks = len(w.calculated_formats), len(w.all_or_nothing), len(w.changed_tags), len(w.media.asked)
         question: bytes | None = None
         skipped: str | None = None
         try:
@@ -190,7 +189,7 @@ class _CachedQuestions:
             "s": skipped,
             "c": w.calculated_formats[marks[0] :],
             "a": w.all_or_nothing[marks[1] :],
-            "t": w.long_tags[marks[2] :],
+            "t": w.changed_tags[marks[2] :],
             "m": [[ref, w.media.state(ref)] for ref in dict.fromkeys(w.media.asked[marks[3] :])],
         }
         fragments.put(key, pieces.encode(head, question or b""))
@@ -249,7 +248,7 @@ class _QuestionWriter:
         self.dataset_items = dataset_items
         self.calculated_formats: list[str] = []
         self.all_or_nothing: list[str] = []
-        self.long_tags: list[str] = []
+        self.changed_tags: list[str] = []  # tags Moodle changes on import: longer than 50 characters, or TAG_UNSAFE
         self._body: dict[str, Callable[[etree._Element, AnyItem], None]] = {
             "multiple_choice": self._choice,
             "multiple_response": self._choice,
@@ -308,8 +307,8 @@ class _QuestionWriter:
             return
         parent = etree.SubElement(q, "tags")
         for tag in tags:
-            if len(tag) > 50 or _TAG_REMOVED.search(tag):  # what Moodle changes (both noted by the export)
-                self.long_tags.append(tag)
+            if len(tag) > 50 or TAG_UNSAFE.search(tag):  # what Moodle changes (both noted by the export)
+                self.changed_tags.append(tag)
             _text(etree.SubElement(parent, "tag"), tag, cdata=False)
 
     def _combined_feedback(self, q: etree._Element, *, shownumcorrect: bool) -> None:
