@@ -174,7 +174,7 @@ class ItemBuilder:
     def _outcome_declarations(self) -> list[etree._Element]:
         """The item's outcome declarations, in the order declared: copied together."""
         specs = tuple(self.outcomes)
-        return list(shared(self.p, ("outcomes", specs), lambda: _outcomes_holder(self.p, specs)))
+        return list(shared(self.p, ("outcomes", specs), lambda: _holder(_outcome_declaration(self.p, spec) for spec in specs)))
 
     def _score_outcomes(self) -> None:
         item = self.item
@@ -771,14 +771,13 @@ def _modal_shell(p: Profile, outcome: str, ident: str, title: str) -> etree._Ele
     return fb
 
 
-def _outcomes_holder(p: Profile, specs: tuple[OutcomeSpec, ...]) -> etree._Element:
-    """An element (not QTI's) holding the declarations of ``specs``, for the item to take."""
-    holder = etree.Element("outcomes")
-    for ident, cardinality, base_type, default, attrs in specs:
-        decl = p.el(holder, "outcomeDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type, **dict(attrs))
-        if default is not None:
-            p.el(p.el(decl, "defaultValue"), "value", default)
-    return holder
+def _outcome_declaration(p: Profile, spec: OutcomeSpec) -> etree._Element:
+    """The outcomeDeclaration of ``spec``."""
+    ident, cardinality, base_type, default, attrs = spec
+    decl = p.el(None, "outcomeDeclaration", identifier=ident, cardinality=cardinality, baseType=base_type, **dict(attrs))
+    if default is not None:
+        p.el(p.el(decl, "defaultValue"), "value", default)
+    return decl
 
 
 def _in_code(element: etree._Element) -> bool:
