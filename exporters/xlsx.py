@@ -103,7 +103,7 @@ from itembank.workbook_layout import (
 
 from .kit.explain import SectionKind, explanation
 from .kit.numbers import number_text, percent_text, plural
-from .kit.zip import zip_entry
+from .kit.zip import ZipStream
 
 # The layout the importer relies on (sheet and header names, meta keys, decisions) is defined once,
 # in the core: itembank.workbook_layout.
@@ -948,11 +948,13 @@ def _write_statistics(wb: Workbook, bank: Bank, styles: _StyleBook, result: Expo
     ws.protection.sheet = True
 
 
-class _DeterministicZip(zipfile.ZipFile):
-    """A zip that collects openpyxl's parts and writes them sorted, with a fixed timestamp, on close."""
+class _DeterministicZip:
+    """The archive openpyxl's writer writes into: it collects the parts and, on close, writes them
+    into ``file`` sorted, with a fixed timestamp (``kit.zip.ZipStream``), each worksheet's item rows
+    (``splice``) added at the end of its ``<sheetData>``."""
 
-    def __init__(self, file: io.BytesIO, splice: dict[Any, IO[bytes]] | None = None) -> None:
-        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+    def __init__(self, file: IO[bytes], splice: dict[Any, IO[bytes]] | None = None) -> None:
+        self._file = file
         self._parts: dict[str, bytes] = {}
         self._splice = splice or {}  # worksheet -> a file of the rows to add at the end of its <sheetData>
 
@@ -964,41 +966,37 @@ class _DeterministicZip(zipfile.ZipFile):
         with open(filename, "rb") as fh:  # openpyxl deletes its temporary sheet file right after
             self._parts[str(arcname or filename)] = fh.read()
 
+    def namelist(self) -> list[str]:
+        """No member yet (the parts are written on close): what the ``zipfile.ZipFile`` this class
+        was answered openpyxl's manifest, which then adds no ``Default`` content type of its own."""
+        return []
+
     def close(self) -> None:
-        if self.fp is not None and self.mode == "w" and self._parts:
-            parts: dict[str, tuple[bytes | IO[bytes], ...]] = {name: (data,) for name, data in self._parts.items()}
-            self._parts = {}
-            for ws, rows in self._splice.items():
-                name = ws.path[1:]  # known once openpyxl has numbered the sheets
-                whole = parts[name][0]
-                assert isinstance(whole, bytes)
-                head, sep, tail = whole.rpartition(b"</sheetData>")
-                if not sep:
-                    raise RuntimeError(f"{name} has no <sheetData> to add rows to")
-                parts[name] = (head, rows, sep, tail)  # written in turn: no joined copy of the rows
-            for name in sorted(parts):  # "[Content_Types].xml" sorts first, as Office likes
-                # Level 1: a third of the time of the default level 6 for a ~25% bigger file;
-                # a review workbook is written often and sent once.
-                info = zip_entry(name, level=1, date=ZIP_DATE)
-                info.file_size = sum(_size(piece) for piece in parts[name])  # as writestr sets it: the same header
-                with self.open(info, mode="w") as dest:  # what writestr does, one piece at a time
-                    for piece in parts[name]:
-                        if isinstance(piece, bytes):
-                            dest.write(piece)
-                        else:
-                            piece.seek(0)
-                            shutil.copyfileobj(piece, dest, _COPY)
-        super().close()
+        parts: dict[str, tuple[bytes | IO[bytes], ...]] = {name: (data,) for name, data in self._parts.items()}
+        self._parts = {}
+        for ws, rows in self._splice.items():
+            name = ws.path[1:]  # known once openpyxl has numbered the sheets
+            whole = parts[name][0]
+            assert isinstance(whole, bytes)
+            head, sep, tail = whole.rpartition(b"</sheetData>")
+            if not sep:
+                raise RuntimeError(f"{name} has no <sheetData> to add rows to")
+            parts[name] = (head, rows, sep, tail)  # written in turn: no joined copy of the rows
+        # Level 1, the fastest but one: a review workbook is written often and sent once.
+        archive = ZipStream(self._file, level=1, date=ZIP_DATE)
+        for name in sorted(parts):  # "[Content_Types].xml" sorts first, as Office likes
+            with archive.open(name) as dest:
+                for piece in parts[name]:
+                    if isinstance(piece, bytes):
+                        dest.write(piece)
+                    else:
+                        piece.seek(0)
+                        shutil.copyfileobj(piece, dest, _COPY)
+        archive.close()
 
 
 #: How much of the rows' file is copied into the zip at a time.
 _COPY = 1 << 20
-
-
-def _size(piece: bytes | IO[bytes]) -> int:
-    if isinstance(piece, bytes):
-        return len(piece)
-    return piece.seek(0, io.SEEK_END)
 
 
 def _save(wb: Workbook, splice: dict[Any, IO[bytes]]) -> bytes:
@@ -1008,7 +1006,9 @@ def _save(wb: Workbook, splice: dict[Any, IO[bytes]]) -> bytes:
     wb.properties.modified = FIXED_DATE
     buf = io.BytesIO()
     archive = _DeterministicZip(buf, splice)
-    ExcelWriter(wb, archive).save()  # not wb.save(): that stamps "modified" with the clock
+    # not wb.save(): that stamps "modified" with the clock.  The archive is not a ZipFile: it has
+    # what the writer uses of one (writestr, write, namelist, close).
+    ExcelWriter(wb, archive).save()  # type: ignore[arg-type]
     return buf.getvalue()
 
 

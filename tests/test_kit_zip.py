@@ -1,35 +1,119 @@
-"""The deterministic zip of the exporter kit writes zipfile's bytes, whether a member comes as data
-or deflated ahead (in a worker process of a shared-out export)."""
+"""The deterministic zip of the exporter kit: zipfile's headers around ISA-L's deflate streams, the
+same bytes whether a member comes as data, deflated ahead (in a worker process of a shared-out
+export) or streamed in writes of any size."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itembank.exporters.kit.zip import ZIP_EPOCH, _zipfile_bytes, deflate, zip_bytes
+import itembank.exporters.kit.zip as kit
+from itembank.errors import ItembankError
+from itembank.exporters.kit.zip import CHUNK, LEVELS, ZIP_EPOCH, ZipStream, _zipfile_bytes, deflate, zip_bytes
 
 names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\\"), min_size=1, max_size=40)
 datas = st.one_of(st.binary(max_size=3000), st.text(max_size=3000).map(str.encode))
+dates = st.sampled_from([ZIP_EPOCH, (2000, 1, 1, 0, 0, 0), (2026, 12, 1, 23, 59, 58)])
+
+
+class _KitCompressor:
+    """zipfile's compressor replaced by the kit's deflate (ISA-L, in CHUNK pieces): zipfile then
+    writes the reference zip, its headers its own."""
+
+    def __init__(self, level: int) -> None:
+        self.data = bytearray()
+        self.level = level
+
+    def compress(self, data: bytes) -> bytes:
+        self.data += data
+        return b""
+
+    def flush(self) -> bytes:
+        return deflate(bytes(self.data), self.level).stream
+
+
+@contextmanager
+def _zipfile_deflating_as_the_kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    original = zipfile._get_compressor  # type: ignore[attr-defined]
+
+    def compressor(compress_type: int, level: int | None = None) -> object:
+        return _KitCompressor(level if level is not None else 1) if compress_type == zipfile.ZIP_DEFLATED else original(compress_type, level)
+
+    with monkeypatch.context() as m:
+        m.setattr(zipfile, "_get_compressor", compressor)
+        yield
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(names, datas), max_size=8, unique_by=lambda e: e[0]), st.sampled_from([1, 6, 9]),
-       st.sampled_from([ZIP_EPOCH, (2000, 1, 1, 0, 0, 0), (2026, 12, 1, 23, 59, 58)]), st.data())
+@given(st.lists(st.tuples(names, datas), max_size=8, unique_by=lambda e: e[0]), st.sampled_from(list(LEVELS)), dates, st.data())
 def test_zip_bytes_are_zipfiles_bytes_with_members_deflated_ahead_or_not(entries, level, date, data) -> None:  # type: ignore[no-untyped-def]
     ahead = [data.draw(st.booleans()) for _ in entries]
     mixed = [(name, deflate(d, level) if pre else d) for (name, d), pre in zip(entries, ahead)]
-    reference = _zipfile_bytes(entries, level=level, date=date)
+    with _zipfile_deflating_as_the_kit(pytest.MonkeyPatch()):
+        reference = _zipfile_bytes(entries, level=level, date=date)
     assert zip_bytes(mixed, level=level, date=date) == reference
-    with zipfile.ZipFile(io.BytesIO(reference)) as zf:  # and it reads back
+    with zipfile.ZipFile(io.BytesIO(reference)) as zf:  # and it reads back (zlib inflates ISA-L's stream)
         assert zf.testzip() is None and [zf.read(i) for i in zf.infolist()] == [d for _, d in entries]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(names, st.lists(st.integers(0, 3 * CHUNK), max_size=4)), max_size=4, unique_by=lambda e: e[0]),
+       st.sampled_from(list(LEVELS)), dates, st.data())
+def test_a_streamed_zip_is_the_same_bytes_whatever_the_writes(members, level, date, data) -> None:  # type: ignore[no-untyped-def]
+    """ISA-L's stream depends on how the data is handed to it: a member written in writes of any
+    sizes (a Canvas quiz as lxml and the fragment cache write it, a workbook's rows) is the zip of
+    the same data given at once, across CHUNK boundaries too."""
+    contents = []
+    buf = io.BytesIO()
+    stream = ZipStream(buf, level=level, date=date)
+    for name, sizes in members:
+        writes = [bytes([n % 251]) * n if n % 2 else (b"<item>%d</item>" % n) * (n // 12) for n in sizes]
+        contents.append((name, b"".join(writes)))
+        with stream.open(name) as out:
+            for w in writes:
+                at = 0
+                while at < len(w):  # and each write cut again, at random
+                    k = data.draw(st.integers(1, max(1, len(w) - at)))
+                    out.write(w[at : at + k])
+                    at += k
+    stream.close()
+    assert buf.getvalue() == zip_bytes(contents, level=level, date=date)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
+        assert zf.testzip() is None and [zf.read(i) for i in zf.infolist()] == [d for _, d in contents]
 
 
 def test_more_members_than_a_plain_zip_holds_get_zipfiles_zip64_end_records() -> None:
     entries = [(f"items/i{n}.xml", b"<x/>" * (n % 5)) for n in range(70_000)]
-    written = zip_bytes([(name, deflate(d, 6)) for name, d in entries], level=6)
-    assert written == _zipfile_bytes(entries, level=6)
+    written = zip_bytes([(name, deflate(d, 1)) for name, d in entries], level=1)
+    with _zipfile_deflating_as_the_kit(pytest.MonkeyPatch()):
+        assert written == _zipfile_bytes(entries, level=1)
     with zipfile.ZipFile(io.BytesIO(written)) as zf:
         assert len(zf.infolist()) == 70_000
+    streamed = io.BytesIO()
+    stream = ZipStream(streamed, level=1)
+    for name, d in entries:
+        stream.write(name, d)
+    stream.close()
+    assert streamed.getvalue() == written
+
+
+def test_deflate_levels_are_isa_ls() -> None:
+    for level in (-1, 4, 6, 9):
+        with pytest.raises(ValueError, match="0-3"):
+            deflate(b"x", level)
+        with pytest.raises(ValueError, match="0-3"):
+            ZipStream(io.BytesIO(), level=level)
+
+
+def test_a_member_past_what_a_plain_zip_holds_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kit, "_LIMIT", 1000)  # (2 GB of data would take the test minutes)
+    stream = ZipStream(io.BytesIO(), level=1)
+    stream.write("small.xml", b"<x/>")
+    with pytest.raises(ItembankError, match="'big.xml'.*2 GB"):
+        stream.write("big.xml", bytes(range(256)) * 8)

@@ -21,7 +21,6 @@ Type mapping and every choice made for what Classic Quizzes cannot hold: see ``d
 from __future__ import annotations
 
 import io
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -29,6 +28,8 @@ from itembank.errors import ItembankError
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import Bank
 
+from ..kit.zip import ZipStream
+from .names import ZIP_LEVEL
 from .package import builds_ahead, write_package
 from .zipstream import Members, ZipView
 
@@ -51,12 +52,14 @@ class CanvasExporter:
                 # With more than one job the questions are built over forked processes, and the zip
                 # is deflated here: no process forks while another thread runs (itembank.forked).
                 shared = builds_ahead(bank, ctx.jobs)
-                if unzipped:
+                zf = None if unzipped else ZipStream(buf, level=ZIP_LEVEL)
+                if zf is None:
                     members = Members(None)
                 else:
-                    zf = stack.enter_context(zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED))
                     members = Members(zf, None if shared else stack.enter_context(ThreadPoolExecutor(max_workers=1)))
                 write_package(bank, ctx, result, members, ctx.jobs if shared else 1)
+                if zf is not None:
+                    zf.close()  # (the writing thread is done: every member is complete)
         except ValueError as exc:  # a bank or section title XML cannot hold
             raise ItembankError(f"canvas export: {exc} (validating the bank finds the text)") from None
         if unzipped:

@@ -20,8 +20,8 @@ LOR = "associatedcontent/imscc_xmlv1p1/learning-application-resource"
 FILEBASE = "$IMS-CC-FILEBASE$"
 WEB_RESOURCES = "web_resources"
 BANK_FOLDER = "non_cc_assessments"
-# Deflate level 1: a 10,000-question package is 14 MB instead of 10.7 MB at level 6, and zipping
-# it takes ~0.6 s of CPU instead of ~1.8 s (a third of the export's time at level 6).
+# Deflate level 1 (ISA-L's, ``kit.zip``): the 101 MB of XML of a 10,000-question package deflate in
+# 0.11 s of CPU into 16.2 MB (level 3: 0.21 s, 15.1 MB; zlib at level 1 took 0.46 s into 16.4 MB).
 ZIP_LEVEL = 1
 
 

@@ -10,8 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO
 
-from ..kit.zip import zip_entry
-from .names import ZIP_LEVEL
+from ..kit.zip import ZipStream
 
 # --- the package ----------------------------------------------------------------------------------
 #
@@ -31,13 +30,13 @@ from .names import ZIP_LEVEL
 class Members:
     """The files of the package, opened one at a time in sorted order: zip entries, or a folder's dict.
 
-    A zip entry is deflated on a worker thread (``pool``): zlib releases the GIL while it
+    A zip entry is deflated on a worker thread (``pool``): ISA-L releases the GIL while it
     compresses, so that runs on another core while this thread builds the next questions.  Without
     a pool, in this thread (an export whose questions are built in forked processes: no process
     forks while another thread runs).
     """
 
-    def __init__(self, zf: zipfile.ZipFile | None, pool: ThreadPoolExecutor | None = None) -> None:
+    def __init__(self, zf: ZipStream | None, pool: ThreadPoolExecutor | None = None) -> None:
         self.zf = zf
         self.pool = pool
         self.files: dict[str, bytes] = {}  # the folder's files (``zf`` None)
@@ -53,7 +52,7 @@ class Members:
             yield buf
             self.files[name] = buf.getvalue()
             return
-        with self.zf.open(zip_entry(name, level=ZIP_LEVEL), "w") as entry:
+        with self.zf.open(name) as entry:
             if self.pool is None:
                 yield entry
                 return
