@@ -55,6 +55,7 @@ from lxml import etree
 from .errors import ItembankError
 from .forked import in_task_order, shared_out
 from .formats import ExportResult
+from .gcpause import gc_paused
 from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, opaque_placeholders, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
 from .variants import PLACEHOLDER, expand, key
@@ -1402,10 +1403,16 @@ def reads_back(fmt: str) -> bool:
 
 def prepare(items: Iterable[AnyItem], renderer: Renderer | None = None) -> None:
     """Cut the texts of ``items`` into pieces now (:func:`_known`): a build does so before it forks
-    its export workers, which each audit one format of the same items and inherit the pieces."""
+    its export workers, which each audit one format of the same items and inherit the pieces.
+
+    With the cyclic collector paused (:func:`itembank.gcpause.gc_paused`): the pieces are millions
+    of acyclic strings and tuples, and each full collection they set off would walk the loaded bank
+    again.  Measured on 100,000 items, serial work before the first worker starts: 6.50, 5.63 s ->
+    4.97, 3.87 s (10,000 items: the same within the runs' spread, 0.43-0.51 s)."""
     renderer = Renderer() if renderer is None else renderer
-    for item in items:
-        _known(item, renderer)
+    with gc_paused():
+        for item in items:
+            _known(item, renderer)
 
 
 def qti_identifier_clashes(fmt: str, markup: str) -> list[str]:
