@@ -295,3 +295,21 @@ def test_the_benchmarks_time_the_package_with_its_bytecode_written() -> None:
     assert stale == []
     for script in ("run", "build_bench", "incremental_bench"):
         assert "    precompile()" in (BENCH / f"{script}.py").read_text(encoding="utf-8")
+
+
+def test_build_timeline_lists_every_export_of_the_build_with_its_cpu(tmp_path: Path) -> None:
+    """benchmarks/build_timeline.py wraps an internal function of the build (it stops if the name
+    goes): each export of the build is on a line of its own, in workers and in one process."""
+    import subprocess
+
+    from itembank.formats import registry
+
+    for jobs in ("2", "1"):
+        run = subprocess.run([sys.executable, str(BENCH / "build_timeline.py"), str(ROOT / "tests/banks/all-types"), "--jobs", jobs],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert lines[0].startswith("imports ") and "(13 items)" in lines[0]
+        listed = [line.split()[0] for line in lines if re.match(r"  \S+ +\d+ +[\d.]+ +[\d.]+  user ", line)]
+        assert sorted(listed) == sorted(registry()), run.stdout
+        assert lines[-1].startswith("CPU: this process user ")
