@@ -5,12 +5,15 @@ is deflated at the level its format chose.  The date is the format's: the zip ep
 QTI and Canvas packages, 2000-01-01 for workbooks (what the xlsx export has always written).
 
 Deflating is ISA-L's (``isal``: levels 0-3), not zlib's: on the packages of 10,000 generated items it
-deflates 4-6 times faster than zlib at level 1 into files no larger (a QTI package's 8,305 item files:
-0.18 s at level 3 into 15.5 MB, where zlib took 0.90 s into 15.7 MB; a Canvas package's 101 MB of
-XML: 0.11 s at level 1 into 16.2 MB, zlib 0.46 s into 16.4 MB).  Any unzip reads it: the stream is
-plain deflate.  ISA-L's stream depends on how the data is handed to it, so the data always is in
-:data:`CHUNK` pieces: an entry streamed in writes of any size (:class:`ZipStream`) and the same data
-deflated at once (:func:`deflate`) are the same bytes.
+deflates 4-5 times faster than zlib at the same level into files no larger (a QTI package's 8,305
+item files: 0.18 s at level 3 into 15.5 MB, where zlib took 0.90 s into 15.7 MB; a Canvas package's
+101 MB of XML: 0.11 s at level 1 into 16.2 MB, zlib 0.46 s into 16.4 MB).  Any unzip reads it: the
+stream is plain deflate.  ISA-L's stream depends on how the data is handed to it, so the data always
+is in :data:`CHUNK` pieces: an entry streamed in writes of any size (:class:`ZipStream`) and the
+same data deflated at once (:func:`deflate`) are the same bytes.  ISA-L picks its code by the
+processor, so a machine of another kind (another instruction set) may deflate the same members
+into other bytes, never into other members; the fragment cache, which keeps deflated item files,
+is stamped with the installed library and belongs to one machine.
 
 A member may come deflated already (:func:`deflate`, e.g. in a worker process of a shared-out
 export): :func:`zip_bytes` then writes its stream as it is.  The headers are the very bytes
