@@ -26,7 +26,7 @@ import io
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -72,10 +72,54 @@ def compressor(level: int) -> isal_zlib.Compress:
 
 def deflate(data: bytes, level: int) -> Deflated:
     """``data`` deflated as a zip member at ``level``: the bytes :class:`ZipStream` writes for it."""
-    deflater = compressor(level)
-    view = memoryview(data)
-    stream = b"".join(deflater.compress(view[at : at + CHUNK]) for at in range(0, len(data), CHUNK)) + deflater.flush()
-    return Deflated(stream, len(data), isal_zlib.crc32(data))
+    stream: list[bytes] = []
+    deflater = _Deflater(level, stream.append)
+    deflater.write(data)
+    deflater.finish()
+    return Deflated(b"".join(stream), deflater.size, deflater.crc)
+
+
+class _Deflater:
+    """A member's data deflated as it comes, handed to ISA-L in :data:`CHUNK` pieces whatever the
+    sizes of the writes, each piece of the stream passed to ``out``: :func:`deflate` and
+    :class:`ZipStream` both deflate through it, so that their streams are the same bytes."""
+
+    def __init__(self, level: int, out: Callable[[bytes], object]) -> None:
+        self._compressor = compressor(level)
+        self._out = out
+        self._pending = bytearray()  # the data since the last whole CHUNK
+        self.crc = self.size = self.compressed = 0
+
+    def write(self, data: bytes) -> int:
+        n = len(data)
+        self.crc = isal_zlib.crc32(data, self.crc)
+        self.size += n
+        at = 0
+        if self._pending:  # first fill the chunk begun
+            at = CHUNK - len(self._pending)
+            self._pending += data[:at]
+            if len(self._pending) < CHUNK:
+                return n
+            self._deflated(self._compressor.compress(self._pending))
+            self._pending = bytearray()
+        view = memoryview(data)
+        while n - at >= CHUNK:
+            self._deflated(self._compressor.compress(view[at : at + CHUNK]))
+            at += CHUNK
+        if at < n:
+            self._pending += view[at:]
+        return n
+
+    def finish(self) -> None:
+        """The rest of the data deflated, and the stream ended."""
+        if self._pending:
+            self._deflated(self._compressor.compress(self._pending))
+            self._pending = bytearray()
+        self._deflated(self._compressor.flush())
+
+    def _deflated(self, stream: bytes) -> None:
+        self.compressed += len(stream)
+        self._out(stream)
 
 
 def zip_entry(name: str, *, level: int, date: Date = ZIP_EPOCH) -> zipfile.ZipInfo:
@@ -112,7 +156,6 @@ def zip_bytes(entries: Iterable[tuple[str, bytes | Deflated]], *, level: int, da
         central.append(_central_record(encoded, flags, dos, d.crc, len(d.stream), d.size, offset))
         offset += len(header) + len(d.stream)
     return b"".join([*chunks, *central, *_end_records(central, offset)])
-
 
 
 def _dos(date: Date) -> tuple[int, int]:
@@ -204,48 +247,21 @@ class _Member:
         out = zip_._out
         self._offset = out.tell() - zip_._base
         out.write(_local_header(self._encoded, self._flags, zip_._dos, 0, 0, 0))  # completed by finish()
-        self._deflater = compressor(zip_._level)
-        self._pending = bytearray()  # the data since the last whole CHUNK
-        self._crc = self._size = self._compressed = 0
-
-    def write(self, data: bytes) -> int:
-        n = len(data)
-        self._crc = isal_zlib.crc32(data, self._crc)
-        self._size += n
-        at = 0
-        if self._pending:  # first fill the chunk begun
-            at = CHUNK - len(self._pending)
-            self._pending += data[:at]
-            if len(self._pending) < CHUNK:
-                return n
-            self._deflated(self._deflater.compress(self._pending))
-            self._pending = bytearray()
-        view = memoryview(data)
-        while n - at >= CHUNK:
-            self._deflated(self._deflater.compress(view[at : at + CHUNK]))
-            at += CHUNK
-        if at < n:
-            self._pending += view[at:]
-        return n
-
-    def _deflated(self, stream: bytes) -> None:
-        self._compressed += len(stream)
-        self._zip._out.write(stream)
+        self._deflater = _Deflater(zip_._level, out.write)
+        self.write = self._deflater.write
 
     def finish(self) -> None:
         """The rest of the data deflated, and the member's header completed (CRC, sizes)."""
-        if self._pending:
-            self._deflated(self._deflater.compress(self._pending))
-            self._pending = bytearray()
-        self._deflated(self._deflater.flush())
+        d = self._deflater
+        d.finish()
         zip_, out = self._zip, self._zip._out
         end = out.tell()
-        if self._size * 1.05 > _LIMIT or self._compressed > _LIMIT or end - zip_._base > _LIMIT:
+        if d.size * 1.05 > _LIMIT or d.compressed > _LIMIT or end - zip_._base > _LIMIT:
             raise ItembankError(f"zip member {self._name!r}: the package would pass 2 GB, which a plain zip cannot hold (export fewer items at a time)")
         out.seek(zip_._base + self._offset)
-        out.write(_local_header(self._encoded, self._flags, zip_._dos, self._crc, self._compressed, self._size))
+        out.write(_local_header(self._encoded, self._flags, zip_._dos, d.crc, d.compressed, d.size))
         out.seek(end)
-        zip_._central.append(_central_record(self._encoded, self._flags, zip_._dos, self._crc, self._compressed, self._size, self._offset))
+        zip_._central.append(_central_record(self._encoded, self._flags, zip_._dos, d.crc, d.compressed, d.size, self._offset))
 
 
 def _zipfile_bytes(entries: Iterable[tuple[str, bytes]], *, level: int, date: Date = ZIP_EPOCH) -> bytes:
