@@ -238,11 +238,12 @@ def build(
         nonlocal renders
         where = [staging / d.relative_to(out_dir) for d in dests]
         if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and fork_safe():
-            costs = [_job_cost(target, exporters[name], chosen, caching) for target, name in work]
+            warm = [_warm(target, exporters[name], chosen, caching) for target, name in work]
+            costs = [_job_cost(target, exporters[name], hot) for (target, name), hot in zip(work, warm)]
             # Worked out once, here, when more than one export reads every item back: forked workers
             # inherit them.  Not for exports whose fragment cache is warm (a build after an edit): their
             # audits read back only the few items whose output changed, which cut their own pieces.
-            if len({name for target, name in work if audit.reads_back(name) and not _warm(target, exporters[name], chosen, caching)}) > 1:
+            if len({name for (_target, name), hot in zip(work, warm) if audit.reads_back(name) and not hot}) > 1:
                 audit.prepare(item for target in targets for item in target.items)  # (an item of several targets: cut once)
             found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
             results.extend(found)
@@ -277,13 +278,14 @@ def build(
     return report
 
 
-def _job_cost(target: Bank, exporter: Exporter, chosen: ExportOptions, caching: bool) -> float:
+def _job_cost(target: Bank, exporter: Exporter, warm: bool) -> float:
     """What one export of a build is expected to cost, for the workers to start the costliest first:
-    the format's ``build_cost`` per item, or its ``cached_build_cost`` when the build uses the
-    fragment cache and the export's pack is there (after an edit, most pieces are read, not made:
-    the order of the costs changes, the Canvas and workbook audits then leading)."""
+    the format's ``build_cost`` per item, or its ``cached_build_cost`` when the export is ``warm``
+    (:func:`_warm`: the build uses the fragment cache and the export's pack is there; after an
+    edit, most pieces are read, not made: the order of the costs changes, the Canvas and workbook
+    audits then leading)."""
     cost: float = getattr(exporter, "build_cost", 1.0)
-    if _warm(target, exporter, chosen, caching):
+    if warm:
         cost = getattr(exporter, "cached_build_cost", cost)
     return cost * len(target.items)
 
