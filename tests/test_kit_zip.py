@@ -39,13 +39,13 @@ class _KitCompressor:
 
 
 @contextmanager
-def _zipfile_deflating_as_the_kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _zipfile_deflating_as_the_kit() -> Iterator[None]:
     original = zipfile._get_compressor  # type: ignore[attr-defined]
 
     def compressor(compress_type: int, level: int | None = None) -> object:
         return _KitCompressor(level if level is not None else 1) if compress_type == zipfile.ZIP_DEFLATED else original(compress_type, level)
 
-    with monkeypatch.context() as m:
+    with pytest.MonkeyPatch.context() as m:
         m.setattr(zipfile, "_get_compressor", compressor)
         yield
 
@@ -55,7 +55,7 @@ def _zipfile_deflating_as_the_kit(monkeypatch: pytest.MonkeyPatch) -> Iterator[N
 def test_zip_bytes_are_zipfiles_bytes_with_members_deflated_ahead_or_not(entries, level, date, data) -> None:  # type: ignore[no-untyped-def]
     ahead = [data.draw(st.booleans()) for _ in entries]
     mixed = [(name, deflate(d, level) if pre else d) for (name, d), pre in zip(entries, ahead)]
-    with _zipfile_deflating_as_the_kit(pytest.MonkeyPatch()):
+    with _zipfile_deflating_as_the_kit():
         reference = _zipfile_bytes(entries, level=level, date=date)
     assert zip_bytes(mixed, level=level, date=date) == reference
     with zipfile.ZipFile(io.BytesIO(reference)) as zf:  # and it reads back (zlib inflates ISA-L's stream)
@@ -91,7 +91,7 @@ def test_a_streamed_zip_is_the_same_bytes_whatever_the_writes(members, level, da
 def test_more_members_than_a_plain_zip_holds_get_zipfiles_zip64_end_records() -> None:
     entries = [(f"items/i{n}.xml", b"<x/>" * (n % 5)) for n in range(70_000)]
     written = zip_bytes([(name, deflate(d, 1)) for name, d in entries], level=1)
-    with _zipfile_deflating_as_the_kit(pytest.MonkeyPatch()):
+    with _zipfile_deflating_as_the_kit():
         assert written == _zipfile_bytes(entries, level=1)
     with zipfile.ZipFile(io.BytesIO(written)) as zf:
         assert len(zf.infolist()) == 70_000
