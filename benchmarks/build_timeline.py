@@ -58,11 +58,15 @@ def main() -> int:
         out = export_one(target, exporter, ctx)
         after = resource.getrusage(resource.RUSAGE_SELF)
         name = exporter.name if target.form is None else f"{exporter.name}:{target.form.name}"
-        print(
+        line = (
             f"  {name:<9} {os.getpid():>11}  {begin:8.2f} {_since():8.2f}  user {after.ru_utime - before.ru_utime:7.2f}"
-            f"  sys {after.ru_stime - before.ru_stime:6.2f}  faults {after.ru_minflt - before.ru_minflt:>9,}",
-            flush=True,
+            f"  sys {after.ru_stime - before.ru_stime:6.2f}  faults {after.ru_minflt - before.ru_minflt:>9,}\n"
         )
+        # One write of the whole line: workers print at once, and print() writes a line and its end
+        # apart (another worker's line could come between them).  What this process's stdout holds
+        # goes out first.
+        sys.stdout.flush()
+        os.write(sys.stdout.fileno(), line.encode())
         return out
 
     api._export_one = timed  # type: ignore[assignment]
