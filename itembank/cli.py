@@ -16,6 +16,7 @@ import click
 
 from . import __version__
 from .atomic import write_file_atomic, write_result
+from .ending import end_process
 from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError, UsageError
 from .formats import STATUSES, get_exporter, registry
 from .model import ITEM_TYPES
@@ -583,5 +584,15 @@ def import_cmd(fmt: str, sources: tuple[Path, ...], into: Path, dry_run: bool, l
             click.echo(f"  {rel}")
 
 
+def run() -> None:
+    """The ``itembank`` console script: :func:`main`, then the process ends without freeing what it
+    loaded (``itembank.ending``).  Library callers and tests call :func:`main` (click's runner):
+    it returns or raises as click's commands do."""
+    try:
+        main()
+    except SystemExit as done:
+        end_process(done.code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    run()
