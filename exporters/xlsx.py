@@ -41,6 +41,8 @@ from functools import partial
 from typing import IO, Any
 
 from lxml import etree
+
+import itembank.openpyxl_loader  # noqa: F401 - before openpyxl: openpyxl without numpy (see it)
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell

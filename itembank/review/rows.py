@@ -77,6 +77,7 @@ class FormulaCell(str):
 
 def read_workbook(path: Path, progress: Progress | None = None) -> tuple[dict[str, str], list[tuple[int, dict[str, str | None]]]]:
     """The workbook's identity (hidden ``itembank`` sheet) and its Items rows (row number, header → text)."""
+    from .. import openpyxl_loader  # noqa: F401 - before openpyxl: openpyxl without numpy
     from openpyxl import load_workbook
 
     check_archive(path)
@@ -144,6 +145,7 @@ def _refuse_unsaved_formulas(path: Path, part: str | None, index: dict[str, int]
         raw = b"<f"
     if b"<f>" not in raw and b"<f " not in raw:
         return
+    from .. import openpyxl_loader  # noqa: F401 - before openpyxl: openpyxl without numpy
     from openpyxl import load_workbook
 
     seen = {n: cells for n, cells in rows}
