@@ -205,6 +205,29 @@ def _write_body(path: Path, fingerprint: str, body: bytes) -> None:
         raise
 
 
+def file_key(path: Path, rel: str, raw: bytes) -> str:
+    """A file's key in the cache: the hash of its bytes and of whether it is read as JSON."""
+    kind = f"{int(path.suffix.lower() == '.json')}{int(rel.lower().endswith('.json'))}"
+    return hashlib.blake2b(kind.encode() + raw, digest_size=20).hexdigest()
+
+
+@dataclass
+class CheckedElsewhere:
+    """A file checked by another process (a forked child of a run whose cache is empty): its key, its
+    size, what checking it found, the image checks its rules made and its items' data as JSON text."""
+
+    key: str
+    size: int
+    check: FileCheck
+    images: list[tuple[str, str | None]]
+    raws_json: str
+
+
+def raws_json(raws: list[Any] | None) -> str:
+    """A file's items' data as the cache keeps it: JSON text."""
+    return json.dumps(raws if raws is not None else [], separators=(",", ":"))
+
+
 def problem_row(p: Problem) -> list[Any]:
     """A finding as a JSON row, without its file (a display path depends on the working folder)."""
     return [p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion]
@@ -316,10 +339,24 @@ class CheckCache:
         if isinstance(entries, dict) and isinstance(files, dict):
             self._entries, self._files = entries, files
 
+    def empty(self) -> bool:
+        """Whether the cache knows no file's check (none made yet, or made by other code or settings):
+        then every file is checked, and a run may share the checking with a forked child."""
+        if not self._loaded:
+            self._load_checks()
+        return not self._entries
+
     def check(
-        self, path: Path, rel: str, need_raws: bool, check_document: Callable[[Document], FileCheck], st: os.stat_result | None = None
+        self,
+        path: Path,
+        rel: str,
+        need_raws: bool,
+        check_document: Callable[[Document], FileCheck],
+        st: os.stat_result | None = None,
+        done: CheckedElsewhere | None = None,
     ) -> FileCheck:
-        """The file's check, from the cache when its bytes (and image answers) are known, else done now.
+        """The file's check, from the cache when its bytes (and image answers) are known, else done now
+        (or taken from ``done``, the check another process made of the file's bytes).
         ``st``: the file's ``stat`` when the caller made it already (an ``lstat`` of a file that is no link)."""
         if not self._loaded:
             self._load_checks()
@@ -335,14 +372,17 @@ class CheckCache:
         known = self._files.get(name)
         if sig is not None and isinstance(known, list) and known[:-1] == sig:
             key = known[-1]
+            done = None
         else:
-            raw, prob = read_bytes(path, rel)
-            if raw is None:  # the file system's answer, not the content's: never cached
-                assert prob is not None
-                return FileCheck(problems=[prob], path=path)
-            kind = f"{int(path.suffix.lower() == '.json')}{int(rel.lower().endswith('.json'))}"
-            key = hashlib.blake2b(kind.encode() + raw, digest_size=20).hexdigest()
-            if _STAT_SHORTCUT and sig is not None and sig[0] == len(raw) and stat.S_ISREG(sig[5]) and sig[2] < self._started - SETTLED_NS:
+            if done is None:
+                raw, prob = read_bytes(path, rel)
+                if raw is None:  # the file system's answer, not the content's: never cached
+                    assert prob is not None
+                    return FileCheck(problems=[prob], path=path)
+                key, size = file_key(path, rel, raw), len(raw)
+            else:
+                key, size = done.key, done.size
+            if _STAT_SHORTCUT and sig is not None and sig[0] == size and stat.S_ISREG(sig[5]) and sig[2] < self._started - SETTLED_NS:
                 self._new_files[name] = sig + [key]
         self._used.add(key)
         found = self._hit(key, rel, need_raws)
@@ -350,21 +390,26 @@ class CheckCache:
             found.source, found.path, found.key = raw, path, key
             self.hits += 1
             return found
-        if raw is None:  # known by its stat, but its entry is gone or damaged: read it after all
+        if raw is None and done is None:  # known by its stat, but its entry is gone or damaged: read it after all
             self._files.pop(name, None)
             return self.check(path, rel, need_raws, check_document)
         self.misses += 1
-        self.ctx.image_log = []
-        result = check_document(read_document(path, rel, raw))
+        if done is not None:
+            result, images, items_json = done.check, done.images, done.raws_json
+        else:
+            self.ctx.image_log = []
+            result = check_document(read_document(path, rel, raw))
+            images = self.ctx.image_log
+            # Kept as JSON text, not as the parsed data: 100,000 items' dicts held to the end of the run
+            # would sit among the models in memory the process keeps after freeing them.
+            items_json = raws_json(result.raws)
         self._new_entries[key] = {
             "p": [problem_row(p) for p in result.problems],
             "i": [[index, item_id] for index, item_id in result.ids],
             "l": result.loaded,
-            "g": [[ref, status] for ref, status in self.ctx.image_log],
+            "g": [[ref, status] for ref, status in images],
         }
-        # Kept as JSON text, not as the parsed data: 100,000 items' dicts held to the end of the run
-        # would sit among the models in memory the process keeps after freeing them.
-        self._new_items[key] = json.dumps(result.raws if result.raws is not None else [], separators=(",", ":"))
+        self._new_items[key] = items_json
         result.key = key
         return result
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
-from .cache import CheckCache, FileCheck, LoggingRuleContext, disabled_by_env
+from .cache import CheckCache, CheckedElsewhere, FileCheck, LoggingRuleContext, disabled_by_env, file_key, raws_json
 from .config import CONFIG_NAME, load_config
 from .forked import Child, can_fork
 from .fragments import remember_digest
@@ -26,7 +26,7 @@ from .positions import PositionIndex, text_lines
 from .problems import RULES, Problem, json_path, problem
 from .rules import RuleContext, check_item
 from .schema import YAML_READ_MARK, ItemSchema, item_schema
-from .sources import Document, followed, read_document
+from .sources import Document, followed, read_bytes, read_document
 from .yaml_traps import find_traps, may_hold_traps
 
 ITEM_SUFFIXES = (".yaml", ".yml", ".json")
@@ -313,9 +313,11 @@ def _check_paths(
     dup_pending: list[tuple[str, FileCheck, int | None, str, str]] = []
     bank_items: list[AnyItem] = []  # every file's items, for the blueprints (within_bank only)
     items_of_all = mine is None or bool(blueprints)
-    # Without the cache, the last files of a large bank are checked meanwhile by a forked child (_Share).
-    forking = jobs != 1 and store is None and mine is None and len(files) >= PARALLEL_MIN_FILES and can_fork()
-    share = _Share(files, root, config, schema) if forking else None
+    # Without the cache, or with an empty one (every file is checked: a first run, new code or
+    # settings, a fresh clone in CI), the last files of a large bank are checked meanwhile by a forked
+    # child (_Share); with the cache, the child also works out what the cache keeps of each file.
+    forking = jobs != 1 and mine is None and len(files) >= PARALLEL_MIN_FILES and (store is None or store.empty()) and can_fork()
+    share = _Share(files, root, config, schema, keyed=store is not None) if forking else None
     for n, path in enumerate(files, 1):
         if progress is not None:
             progress(n, len(files))
@@ -340,7 +342,8 @@ def _check_paths(
             own = None  # a link inside the bank: the cache stats what it points to
         need = reported or items_of_all
         if store is not None:
-            checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema), own)
+            done = share.take(n - 1, path, rel, ctx) if share is not None and n > share.cut else None
+            checked = store.check(path, rel, need, lambda doc: check_document(doc, ctx, schema), own, done)
         elif share is not None and n > share.cut:
             checked = share.check(n - 1, path, rel, ctx, schema)
         else:
@@ -402,15 +405,39 @@ class _Share:
     that this process builds the models of the first ones while the child checks the next.
     """
 
-    def __init__(self, files: list[Path], root: Path, config: BankConfig, schema: ItemSchema) -> None:
+    def __init__(self, files: list[Path], root: Path, config: BankConfig, schema: ItemSchema, keyed: bool = False) -> None:
         self.cut = share_cut(len(files))
         self._results: dict[int, Any] = {}
         self._upto = self.cut  # the child's results are in for the files before this one
-        self._child = Child.streaming(lambda send: _check_share(files, self.cut, root, config, schema, send))
+        self._child = Child.streaming(lambda send: _check_share(files, self.cut, root, config, schema, send, keyed))
         self._frames: Iterator[bytes] | None = self._child.frames()
 
     def check(self, n: int, path: Path, rel: str, ctx: RuleContext, schema: ItemSchema) -> FileCheck:
         """File ``n``'s check: the child's when its image answers hold here, else done now."""
+        done = self.take(n, path, rel, ctx)
+        return done.check if done is not None else check_document(read_document(path, rel), ctx, schema)
+
+    def take(self, n: int, path: Path, rel: str, ctx: RuleContext) -> CheckedElsewhere | None:
+        """File ``n``'s check by the child, when the child checked it and its image answers hold here
+        (None: check it here).  Without ``keyed``, its key, size and JSON text are left empty."""
+        self._wait_for(n)
+        found = self._results.pop(n, None)
+        if found is None:
+            return None
+        rows, ids, loaded, raws, images, key, size, text = found
+        if not all(ctx.image_status(ref) == status and ctx.case_twin(ref) == twin for ref, status, twin in images):
+            return None
+        checked = FileCheck(
+            problems=[Problem(rel, *row) for row in rows],
+            ids=[(index, item_id) for index, item_id in ids],
+            loaded=loaded,
+            raws=raws,
+            path=path,
+        )
+        return CheckedElsewhere(key=key, size=size, check=checked, images=[(ref, status) for ref, status, _twin in images], raws_json=text)
+
+    def _wait_for(self, n: int) -> None:
+        """Read the child's frames up to the one that holds file ``n`` (or to its end)."""
         while n >= self._upto and self._frames is not None:
             frame = next(self._frames, None)
             try:
@@ -421,18 +448,6 @@ class _Share:
                 self.close()  # no more from the child: this process checks the rest
             else:
                 self._results.update(found)
-        found = self._results.pop(n, None)
-        if found is not None:
-            rows, ids, loaded, raws, images = found
-            if all(ctx.image_status(ref) == status and ctx.case_twin(ref) == twin for ref, status, twin in images):
-                return FileCheck(
-                    problems=[Problem(rel, *row) for row in rows],
-                    ids=[(index, item_id) for index, item_id in ids],
-                    loaded=loaded,
-                    raws=raws,
-                    path=path,
-                )
-        return check_document(read_document(path, rel), ctx, schema)
 
     def close(self) -> None:
         self._frames = None
@@ -450,9 +465,12 @@ def share_cut(files: int) -> int:
     return files * 7 // 20
 
 
-def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, schema: ItemSchema, send: Callable[[bytes], None]) -> None:
+def _check_share(
+    files: list[Path], cut: int, root: Path, config: BankConfig, schema: ItemSchema, send: Callable[[bytes], None], keyed: bool = False
+) -> None:
     """In the child: frames of (the next file's index, {file index: (finding rows, ids, loaded
-    entries, their data, image checks)})."""
+    entries, their data, image checks, and with ``keyed`` the file's cache key, its size and its
+    data as the cache keeps it; else '', 0, '')})."""
     ctx = LoggingRuleContext(root, config)
     out: dict[int, Any] = {}
     for n in range(cut, len(files)):
@@ -461,10 +479,18 @@ def _check_share(files: list[Path], cut: int, root: Path, config: BankConfig, sc
         if not _utf8(rel) or (os.path.islink(path) and ((real := followed(path)) is None or not _inside(real, root))):
             continue  # the parent reports these without checking them
         ctx.image_log = []
-        checked = check_document(read_document(path, rel), ctx, schema)
+        if keyed:
+            raw, _prob = read_bytes(path, rel)
+            if raw is None:
+                continue  # the file system's answer: the parent's own read gives it (and never caches it)
+            checked = check_document(read_document(path, rel, raw), ctx, schema)
+            kept = (file_key(path, rel, raw), len(raw), raws_json(checked.raws))
+        else:
+            checked = check_document(read_document(path, rel), ctx, schema)
+            kept = ("", 0, "")
         rows = [(p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion) for p in checked.problems]
         images = [(ref, status, ctx.case_twin(ref)) for ref, status in ctx.image_log]
-        out[n] = (rows, checked.ids, checked.loaded, checked.raws, images)
+        out[n] = (rows, checked.ids, checked.loaded, checked.raws, images, *kept)
         if (n + 1 - cut) % SHARE_FRAME == 0:
             send(marshal.dumps((n + 1, out)))
             out = {}

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from itembank import forked, validate
+from itembank.cache import CACHE_DIR, ENV_OFF
 from itembank.lint import engine, lint_bank
 from itembank.lint.registry import LINT_RULES
 from itembank.validate import check_bank
@@ -196,6 +197,66 @@ def test_validate_when_the_child_dies_half_way(tmp_path: Path, children: list[fo
     assert children, "no child was forked"
     assert shared.problems == alone.problems and shared.items == alone.items
     assert len(here) == shared.files - 4  # the child's first four files came from its frames
+
+
+def _cache_files(bank: Path) -> dict[str, bytes]:
+    """The check cache's files (the fragment packs aside: no export ran)."""
+    top = bank / CACHE_DIR
+    return {str(p.relative_to(top)): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
+
+
+def test_an_empty_cache_is_filled_with_a_child_as_one_process_fills_it(
+    tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run with the cache (a fresh clone in CI) shares the checking as a run without it does:
+    the same findings and items, and the same cache, whose next run finds every file in it."""
+    bank = _mixed_bank(tmp_path)
+    shutil.rmtree(bank / CACHE_DIR, ignore_errors=True)  # (a cache of the copied bank, if a run made one)
+    monkeypatch.delenv(ENV_OFF, raising=False)  # the tests' default turns the cache off
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    alone = check_bank(bank, cache=True)
+    filled_alone = _cache_files(bank)
+    shutil.rmtree(bank / CACHE_DIR)
+    monkeypatch.delenv(forked.ENV_JOBS)
+    shared = check_bank(bank, cache=True, jobs=None)
+    assert len(children) == 1, "no child was forked"
+    assert shared.problems == alone.problems and shared.items == alone.items
+    assert _cache_files(bank) == filled_alone
+    children.clear()
+    warm = check_bank(bank, cache=True, jobs=None)
+    assert not children  # a cache that knows the files is read here: the child would have nothing to do
+    assert warm.problems == alone.problems and warm.items == alone.items
+
+
+def test_an_empty_cache_when_the_child_dies_half_way(
+    tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files the child did not send are checked here, and kept in the cache all the same."""
+    bank = _mixed_bank(tmp_path)
+    shutil.rmtree(bank / CACHE_DIR, ignore_errors=True)  # (a cache of the copied bank, if a run made one)
+    monkeypatch.delenv(ENV_OFF, raising=False)  # the tests' default turns the cache off
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    alone = check_bank(bank, cache=True)
+    filled_alone = _cache_files(bank)
+    shutil.rmtree(bank / CACHE_DIR)
+    monkeypatch.delenv(forked.ENV_JOBS)
+    parent = os.getpid()
+    monkeypatch.setattr(validate, "SHARE_FRAME", 2)
+    read = validate.read_document
+    in_child: list[Path] = []
+
+    def dying_read(path: Path, rel: str, raw: bytes | None = None) -> object:
+        if os.getpid() != parent:
+            in_child.append(path)
+            if len(in_child) > 5:
+                os._exit(7)  # after two frames of two files
+        return read(path, rel, raw)
+
+    monkeypatch.setattr(validate, "read_document", dying_read)
+    shared = check_bank(bank, cache=True, jobs=None)
+    assert len(children) == 1, "no child was forked"
+    assert shared.problems == alone.problems and shared.items == alone.items
+    assert _cache_files(bank) == filled_alone
 
 
 @pytest.mark.parametrize("bank", ["all-types", "html-edge", "calculated"] + [f"lint:{c.name}" for c in sorted(CASES.glob("IB55*"))])
