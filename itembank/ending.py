@@ -2,10 +2,10 @@
 
 A command that loaded a bank holds millions of small objects (10,000 items: the model, the check
 cache's data, the rendered texts).  Python's normal shutdown frees them one by one when the work is
-done: 0.18-0.20 s after a build of 10,000 items (5 % of a build after a one-item edit), ~0.04 s after
-``validate FILE`` of one of them (10 % of the pre-commit hook); 0.01-0.03 s without.  The memory goes back to the system with the process
-anyway, so the console script ends the process at once (as mypy does), after what a normal shutdown
-does that anyone could see: the exit handlers run (``atexit``: temporary folders, the
+done: 0.18-0.20 s after a build of 10,000 items (5 % of a build after a one-item edit), ~0.04 s
+after ``validate FILE`` of one of them (10 % of the pre-commit hook); 0.01-0.03 s without.  The
+memory goes back to the system with the process anyway, so the console script ends the process at
+once (as mypy does), after what a normal shutdown does that anyone could see: the exit handlers run (``atexit``: temporary folders, the
 multiprocessing workers, coverage) and the standard streams are flushed.  Where that is not enough
 (another thread still runs, a stream cannot be flushed: a closed pipe), the normal shutdown runs,
 with its usual report and exit code.

@@ -205,11 +205,9 @@ def _cache_files(bank: Path) -> dict[str, bytes]:
     return {str(p.relative_to(top)): p.read_bytes() for p in sorted(top.rglob("*")) if p.is_file()}
 
 
-def test_an_empty_cache_is_filled_with_a_child_as_one_process_fills_it(
-    tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A first run with the cache (a fresh clone in CI) shares the checking as a run without it does:
-    the same findings and items, and the same cache, whose next run finds every file in it."""
+def _filled_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Any, dict[str, bytes]]:
+    """The mixed bank with the check cache turned on; what one process finds on it with an empty
+    cache and the cache files it fills; the cache then removed again and forking allowed."""
     bank = _mixed_bank(tmp_path)
     shutil.rmtree(bank / CACHE_DIR, ignore_errors=True)  # (a cache of the copied bank, if a run made one)
     monkeypatch.delenv(ENV_OFF, raising=False)  # the tests' default turns the cache off
@@ -218,6 +216,15 @@ def test_an_empty_cache_is_filled_with_a_child_as_one_process_fills_it(
     filled_alone = _cache_files(bank)
     shutil.rmtree(bank / CACHE_DIR)
     monkeypatch.delenv(forked.ENV_JOBS)
+    return bank, alone, filled_alone
+
+
+def test_an_empty_cache_is_filled_with_a_child_as_one_process_fills_it(
+    tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run with the cache (a fresh clone in CI) shares the checking as a run without it does:
+    the same findings and items, and the same cache, whose next run finds every file in it."""
+    bank, alone, filled_alone = _filled_alone(tmp_path, monkeypatch)
     shared = check_bank(bank, cache=True, jobs=None)
     assert len(children) == 1, "no child was forked"
     assert shared.problems == alone.problems and shared.items == alone.items
@@ -232,14 +239,7 @@ def test_an_empty_cache_when_the_child_dies_half_way(
     tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The files the child did not send are checked here, and kept in the cache all the same."""
-    bank = _mixed_bank(tmp_path)
-    shutil.rmtree(bank / CACHE_DIR, ignore_errors=True)  # (a cache of the copied bank, if a run made one)
-    monkeypatch.delenv(ENV_OFF, raising=False)  # the tests' default turns the cache off
-    monkeypatch.setenv(forked.ENV_JOBS, "1")
-    alone = check_bank(bank, cache=True)
-    filled_alone = _cache_files(bank)
-    shutil.rmtree(bank / CACHE_DIR)
-    monkeypatch.delenv(forked.ENV_JOBS)
+    bank, alone, filled_alone = _filled_alone(tmp_path, monkeypatch)
     parent = os.getpid()
     monkeypatch.setattr(validate, "SHARE_FRAME", 2)
     read = validate.read_document
