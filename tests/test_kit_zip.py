@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import itembank.exporters.kit.zip as kit
 from itembank.errors import ItembankError
-from itembank.exporters.kit.zip import CHUNK, LEVELS, ZIP_EPOCH, ZipStream, _zipfile_bytes, deflate, zip_bytes
+from itembank.exporters.kit.zip import CHUNK, LEVELS, ZIP_EPOCH, ZipStream, _zipfile_bytes, deflate, deflate_pieces, zip_bytes
 
 names = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\\"), min_size=1, max_size=40)
 datas = st.one_of(st.binary(max_size=3000), st.text(max_size=3000).map(str.encode))
@@ -86,6 +86,27 @@ def test_a_streamed_zip_is_the_same_bytes_whatever_the_writes(members, level, da
     assert buf.getvalue() == zip_bytes(contents, level=level, date=date)
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zf:
         assert zf.testzip() is None and [zf.read(i) for i in zf.infolist()] == [d for _, d in contents]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 3 * CHUNK), max_size=6), st.sampled_from(list(LEVELS)), st.data())
+def test_data_deflated_from_its_pieces_is_the_data_deflated_joined(sizes, level, data) -> None:  # type: ignore[no-untyped-def]
+    """A member deflated from its pieces (a QTI manifest: its skeleton's head, every item's resource,
+    its tail) is the same stream, size and CRC-32 as the pieces joined and deflated at once, however
+    they are cut, across CHUNK boundaries too; the zip's member reads back as the joined data."""
+    pieces = [bytes([n % 251]) * n if n % 2 else (b"<resource>%d</resource>" % n) * (n // 22) for n in sizes]
+    if pieces and data.draw(st.booleans()):  # many small pieces, as a manifest's resources are
+        cut = data.draw(st.lists(st.integers(1, 4000), min_size=1, max_size=50))
+        whole, pieces, at = b"".join(pieces), [], 0
+        for k in cut * (len(whole) // sum(cut) + 1):
+            if at >= len(whole):
+                break
+            pieces.append(whole[at : at + k])
+            at += k
+    joined = b"".join(pieces)
+    assert deflate_pieces(pieces, level) == deflate(joined, level)
+    with zipfile.ZipFile(io.BytesIO(zip_bytes([("m.xml", deflate_pieces(iter(pieces), level))], level=level))) as zf:
+        assert zf.read("m.xml") == joined
 
 
 def test_more_members_than_a_plain_zip_holds_get_zipfiles_zip64_end_records() -> None:

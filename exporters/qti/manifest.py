@@ -200,16 +200,24 @@ _CHUNK = 2000
 def manifest_bytes(
     profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, resources: list[bytes]
 ) -> bytes:
-    """The manifest, pretty-printed: the bytes of :func:`build_manifest`'s tree written whole.
+    """The manifest, pretty-printed: the bytes of :func:`build_manifest`'s tree written whole
+    (:func:`manifest_pieces` joined)."""
+    return b"".join(manifest_pieces(profile, bank, entries, media, tool_version, renderer, resources))
 
-    Written in pieces: the skeleton (everything but the items' resources) with a comment where the
-    resources go, filled with the items' ``resources`` (:func:`resource_texts`, in ``entries``' order)."""
+
+def manifest_pieces(
+    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, resources: list[bytes]
+) -> list[bytes]:
+    """The manifest's bytes in pieces, one after the other: the skeleton (everything but the items'
+    resources) up to a comment where the resources go, the items' ``resources`` (:func:`resource_texts`,
+    in ``entries``' order), the rest of the skeleton.  A zip deflates them as they are
+    (``kit.zip.deflate_pieces``): no copy of the whole manifest is made."""
     skeleton = to_pretty_bytes(build_manifest(profile, bank, entries, media, tool_version, renderer, items=False))
     marker = f"    <!--{_ITEMS_HERE}-->\n".encode()
     head, found, tail = skeleton.partition(marker)
     if not found or len(resources) != len(entries):
         raise AssertionError("the manifest skeleton lost its place for the items")
-    return b"".join([head, *resources, tail])
+    return [head, *resources, tail]
 
 
 def resource_texts(profile: Profile, bank: Bank, entries: list[ItemEntry], tool_version: str, renderer: Renderer) -> list[bytes]:
