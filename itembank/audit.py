@@ -935,11 +935,48 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         spill.done()
         out.update(copies)
     elif fmt == "gift":
-        for block in _single(result).decode("utf-8").split("\n\n"):
-            m = re.search(r"// \[id:([^\]]+)\]", block)
+        # Each question's block (the text between blank lines) is a view of the document's bytes,
+        # decoded when the audit comes to it: neither the document's text nor its blocks are copied
+        # (the bytes have the same cuts as the text: the markers are ASCII).
+        document = _single(result)
+        view = memoryview(document)
+        for begin, end in _split_at(document, b"\n\n"):
+            m = _GIFT_ID_BYTES.search(document, begin, end)
             if m:
-                out[m.group(1)] = _Own(fmt, _GIFT_NEWLINE.sub(_gift_newline, block))
+                out[m.group(1).decode("utf-8")] = _GiftBlock(view[begin:end])
     return out
+
+
+#: A GIFT question's id, in the comment the exporter writes before it (``// [id:q1]``).
+_GIFT_ID_BYTES = re.compile(rb"// \[id:([^\]]+)\]")
+
+
+def _split_at(data: bytes, separator: bytes) -> Iterator[tuple[int, int]]:
+    """Where each part of ``data.split(separator)`` begins and ends in ``data`` (the parts are not made)."""
+    at = 0
+    while True:
+        cut = data.find(separator, at)
+        if cut < 0:
+            yield at, len(data)
+            return
+        yield at, cut
+        at = cut + len(separator)
+
+
+class _GiftBlock(_Member):
+    """A GIFT question's block, a view of the document's bytes, read (:meth:`load`) when the audit
+    comes to it: its text with GIFT's ``\\n`` read as the newline it stands for."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: memoryview) -> None:
+        self.fmt, self.raw = "gift", raw
+
+    def load(self) -> _Own:
+        return _Own(self.fmt, _GIFT_NEWLINE.sub(_gift_newline, bytes(self.raw).decode("utf-8")))
+
+    def identity(self) -> bytes:
+        return hashlib.blake2b(self.raw, digest_size=16).digest()
 
 
 #: A backslash and the character it escapes, read in pairs from the left as Moodle reads them: ``\\n`` is
@@ -1086,11 +1123,11 @@ class _SlicedQuestion(_Member):
 
     __slots__ = ("raw", "tail")
 
-    def __init__(self, raw: bytes, tail: bytes) -> None:
-        self.fmt, self.raw, self.tail = "moodle", raw, tail
+    def __init__(self, raw: memoryview, tail: bytes) -> None:
+        self.fmt, self.raw, self.tail = "moodle", raw, tail  # raw: a view of the document (its bytes are not copied)
 
     def load(self) -> _Own:
-        return _Own(self.fmt, etree.tostring(etree.fromstring(self.raw, _XML), encoding="unicode") + self.tail.decode("ascii"))
+        return _Own(self.fmt, etree.tostring(etree.fromstring(bytes(self.raw), _XML), encoding="unicode") + self.tail.decode("ascii"))
 
     def identity(self) -> bytes:
         return hashlib.blake2b(self.raw, digest_size=16).digest() + self.tail
@@ -1125,18 +1162,18 @@ def _moodle_sliced(document: bytes) -> dict[str, _Entry] | None:
     if document.count(b"<!") != hidden or document.count(b"<?") != 1:
         return None
     out: dict[str, _Entry] = {}
+    view = memoryview(document)  # each question a view of the document's bytes, not a copy of them
     previous, at = 0, find(b"</question>")
     while at >= 0:  # as _parts cuts: from the first "<question" after the previous end to each end
         begin, end = find(b"<question", previous, at), at + len(b"</question>")
         previous, at = end, find(b"</question>", end)
         if begin < 0:
             continue
-        raw = document[begin:end]
-        first = raw.find(b"<idnumber")
+        first = find(b"<idnumber", begin, end)
         if first < 0:
             continue  # (findtext: None)
-        ident = _MOODLE_ID_BYTES.match(raw, first)
-        if ident is None or raw.find(b"<idnumber", ident.end()) >= 0:
+        ident = _MOODLE_ID_BYTES.match(document, first, end)
+        if ident is None or find(b"<idnumber", ident.end(), end) >= 0:
             return None  # not as the exporter writes it, or more than one: parsed instead
         if not ident.group(1):
             continue
@@ -1144,7 +1181,7 @@ def _moodle_sliced(document: bytes) -> dict[str, _Entry] | None:
         tail = document[end:follows] if follows >= 0 else document[end:]
         if tail.strip():
             return None
-        out[html.unescape(ident.group(1).decode("utf-8"))] = _SlicedQuestion(raw, tail)
+        out[html.unescape(ident.group(1).decode("utf-8"))] = _SlicedQuestion(view[begin:end], tail)
     return out
 
 
