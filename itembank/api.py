@@ -22,6 +22,7 @@ from typing import Any, Callable
 from . import __version__, audit, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
+from .direct_write import write_pieces
 from .errors import InvalidBank, ItembankError, UsageError
 from .cache import disabled_by_env
 from .forked import fork_safe, give_back_memory, usable_cores
@@ -136,9 +137,7 @@ def _write_output(dest: Path, result: ExportResult) -> None:
         (dest / output.MANIFEST).write_bytes(output.manifest_bytes(set(result.files)))
     elif result.data is not None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("wb") as fh:
-            for piece in output.marked_zip(result.data):  # a zip carries itembank's mark, as `export -o` writes it
-                fh.write(piece)
+        write_pieces(dest, output.marked_zip(result.data))  # a zip carries itembank's mark, as `export -o` writes it
         os.chmod(dest, 0o644)
     else:
         raise ItembankError("exporter produced no output")

@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from .direct_write import write_pieces
 from .errors import ItembankError
 from .formats import ExportResult
 
@@ -26,11 +27,8 @@ def write_file_atomic(path: Path, data: bytes | Sequence[bytes | memoryview]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            for piece in (data,) if isinstance(data, bytes) else data:
-                fh.write(piece)
-            fh.flush()
-            os.fsync(fh.fileno())
+        os.close(fd)  # written by name: a large file past the page cache (itembank.direct_write)
+        write_pieces(tmp, (data,) if isinstance(data, bytes) else data, fsync=True)
         os.chmod(tmp, 0o666 & ~umask())  # what open() would give a new file: the umask is respected
         os.replace(tmp, path)
     except BaseException:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .atomic import umask
+from .direct_write import write_pieces
 from .errors import OutputRefused
 from .formats import MOODLE_XML_MARK, ZIP_MARK
 from .sources import followed
@@ -218,7 +219,7 @@ def write_files(folder: Path, files: dict[str, bytes]) -> None:
             raise ValueError(f"exporter produced an unsafe path: {rel!r}")
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(files[rel])
+        write_pieces(target, (files[rel],))
         os.chmod(target, 0o666 & ~umask())
 
 
