@@ -61,10 +61,12 @@ class CheckResult:
         return Bank(root=self.root, config=self.config, items=tuple(self.items), assessments=dict(self.assessments))
 
 
-def display_path(path: Path) -> str:
-    """A path as the user should see it: relative to the working directory when inside it."""
+def display_path(path: Path, cwd: str | None = None) -> str:
+    """A path as the user should see it: relative to the working directory (``cwd``: as
+    ``os.getcwd()`` gave it, for a caller that shows many paths at once) when inside it."""
     text = str(path)
-    cwd = os.getcwd()
+    if cwd is None:
+        cwd = os.getcwd()
     prefix = cwd if cwd.endswith(os.sep) else cwd + os.sep
     if os.path.isabs(text):
         # A plain prefix test: os.path.relpath costs more than reading the file on large banks.
@@ -263,7 +265,8 @@ def _check_paths(
     jobs: int | None,
 ) -> CheckResult:
     root = root.resolve()
-    config, config_problems = load_config(root, display_path(root / CONFIG_NAME))
+    cwd = os.getcwd()  # once: a system call per file was 5 % of loading a bank from the check cache
+    config, config_problems = load_config(root, display_path(root / CONFIG_NAME, cwd))
     result = CheckResult(root=root, config=config, problems=list(config_problems))
     files: list[Path] = []
     refused: list[Problem] = []
@@ -322,7 +325,7 @@ def _check_paths(
         if progress is not None:
             progress(n, len(files))
         reported = mine is None or path in mine
-        rel = display_path(path)
+        rel = display_path(path, cwd)
         if not _utf8(rel):
             if reported:
                 result.problems.append(problem(_shown(path), "IB004", "file name is not valid UTF-8: rename the file"))
@@ -473,9 +476,10 @@ def _check_share(
     data as the cache keeps it; else '', 0, '')})."""
     ctx = LoggingRuleContext(root, config)
     out: dict[int, Any] = {}
+    cwd = os.getcwd()
     for n in range(cut, len(files)):
         path = files[n]
-        rel = display_path(path)
+        rel = display_path(path, cwd)
         if not _utf8(rel) or (os.path.islink(path) and ((real := followed(path)) is None or not _inside(real, root))):
             continue  # the parent reports these without checking them
         ctx.image_log = []
