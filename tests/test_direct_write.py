@@ -19,6 +19,15 @@ from itembank.direct_write import BLOCK, BUFFER, SMALLEST, write_pieces
 SIZES = [0, 1, SMALLEST - 1, SMALLEST, SMALLEST + 1, BUFFER - 1, BUFFER, BUFFER + 1, 2 * BUFFER + BLOCK - 1, 3 * BUFFER + 17]
 
 
+@pytest.fixture(autouse=True)
+def _device_judged_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts as a process whose device was judged fast: the tests' own writes are not
+    timed (a slow moment of the disk would turn the usual write on for the rest of the run); the
+    tests of the timing set these again."""
+    monkeypatch.setattr(direct_write, "_timed", True)
+    monkeypatch.setattr(direct_write, "_slow", False)
+
+
 def _data(size: int, seed: int = 0) -> bytes:
     block = bytes((seed + i * 7 + i // 251) % 256 for i in range(4096))
     return (block * (size // 4096 + 1))[:size]
