@@ -197,14 +197,6 @@ _RESOURCE_LINE = b"\n    <resource "
 _CHUNK = 2000
 
 
-def manifest_bytes(
-    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, resources: list[bytes]
-) -> bytes:
-    """The manifest, pretty-printed: the bytes of :func:`build_manifest`'s tree written whole
-    (:func:`manifest_pieces` joined)."""
-    return b"".join(manifest_pieces(profile, bank, entries, media, tool_version, renderer, resources))
-
-
 def manifest_pieces(
     profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, resources: list[bytes]
 ) -> list[bytes]:
@@ -258,7 +250,7 @@ def build_manifest(
     profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, *, items: bool = True
 ) -> etree._Element:
     """The package's manifest as a tree (``items=False``: a comment where the items' resources go,
-    for :func:`manifest_bytes`)."""
+    for :func:`manifest_pieces`)."""
     p = profile
     root = etree.Element(f"{{{p.cp_ns}}}manifest", nsmap=manifest_nsmap(p))
     root.set("identifier", "MANIFEST-" + hashlib.sha256(bank.title.encode("utf-8")).hexdigest()[:16])
