@@ -70,11 +70,10 @@ def write_pieces(path: Path | str, pieces: Sequence[bytes | memoryview], *, fsyn
         if fd >= 0:
             try:
                 with _lock:
-                    if _timed or total < TIMED:
-                        _write_direct(fd, views, total)
-                    else:
-                        start = time.perf_counter()
-                        _write_direct(fd, views, total)
+                    timing = not _timed and total >= TIMED
+                    start = time.perf_counter() if timing else 0.0
+                    _write_direct(fd, views, total)
+                    if timing:
                         _judge(total, time.perf_counter() - start)
                 if fsync:
                     os.fsync(fd)
