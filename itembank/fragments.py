@@ -320,6 +320,7 @@ _SEGMENT_MAGIC = b"IBsg"
 _ENTRY = struct.Struct("<16sI")
 _SLACK = 1 << 20  # unused bytes a pack may carry whatever its size
 _FLUSH = 1 << 22  # bytes of values gathered before each write
+_WINDOW = 1 << 18  # bytes read ahead by a pack's reader (never past its valid part)
 
 
 class _Pack:
@@ -329,7 +330,7 @@ class _Pack:
     never changes while it is open: later exports only append after it, or replace the file (another
     inode, while this one still reads the old)."""
 
-    __slots__ = ("fh", "index", "start", "end", "file", "__weakref__")
+    __slots__ = ("fh", "index", "start", "end", "file", "window", "__weakref__")
 
     def __init__(self) -> None:
         self.fh: BinaryIO | None = None
@@ -337,16 +338,30 @@ class _Pack:
         self.index: dict[bytes, tuple[int, int]] = {}
         self.start = 0  # where the first segment begins (after the header line)
         self.end = 0  # where the last whole, undamaged segment ends (0: no usable pack)
+        self.window: tuple[int, bytes] = (0, b"")  # the bytes last read ahead, and where they start
 
     def get(self, key: bytes) -> bytes | None:
+        """The piece under ``key``.  An export asks for its pieces in the order it wrote them, so a
+        small piece comes from the bytes read ahead of it (:data:`_WINDOW` at a time, one system call
+        for dozens of pieces: one call per piece was 8 % of a build's CPU after a one-item edit)."""
         where = self.index.get(key)
         if where is None or self.fh is None:
             return None
+        offset, length = where
+        at, window = self.window  # one tuple, read and replaced whole: safe for a thread beside this one
+        begin = offset - at
+        if 0 <= begin and begin + length <= len(window):
+            return window[begin : begin + length]
         try:
-            value = _read_at(self.fh, where[0], where[1])
+            if length >= _WINDOW:
+                value = _read_at(self.fh, offset, length)
+            else:
+                window = _read_at(self.fh, offset, max(length, min(_WINDOW, self.end - offset)))
+                self.window = (offset, window)
+                value = window[:length]
         except OSError:
             return None
-        return value if len(value) == where[1] else None
+        return value if len(value) == length else None
 
     def size(self, key: bytes) -> int:
         where = self.index.get(key)

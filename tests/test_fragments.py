@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 import itembank.exporters.qti.package as qti_package
@@ -22,6 +25,7 @@ from itembank.cache import CACHE_DIR, ENV_OFF
 from itembank.cli import main
 from itembank.errors import ItembankError
 from itembank.formats import ExportOptions, get_exporter
+from itembank import fragments
 from itembank.fragments import FRAGMENTS_DIR, Fragments, item_digest, read_pack
 
 from conftest import generated_bank
@@ -217,6 +221,35 @@ def test_the_pack_round_trip_and_what_it_refuses(tmp_path: Path) -> None:
     # a name that is not a file name is still one pack of its own
     odd = Fragments(bank_dir, "fmt-a/../b", "s")
     assert odd.path.parent == pack.parent and "/" not in odd.path.name
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sizes=st.lists(st.sampled_from([0, 1, 7, 4096, fragments._WINDOW - 1, fragments._WINDOW, fragments._WINDOW + 1, 3 * fragments._WINDOW]), min_size=1, max_size=12),
+    order=st.randoms(use_true_random=False),
+)
+def test_pieces_read_ahead_are_the_pieces_put_in_any_order(tmp_path: Path, sizes: list[int], order: random.Random) -> None:
+    """A piece is read from the bytes read ahead of an earlier one, or from the file: the bytes put,
+    whatever the order asked, the sizes around the read-ahead's, and the segments they are in."""
+    bank_dir = tmp_path / "bank"
+    if not bank_dir.exists():
+        shutil.copytree(ROOT / "items", bank_dir, ignore=shutil.ignore_patterns(CACHE_DIR))
+        api.load_bank(bank_dir, cache=True)
+    name = f"fmt-{len(list((bank_dir / CACHE_DIR).rglob('*.pack')))}"
+    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n % 251]) * size for n, size in enumerate(sizes)}
+    keys = list(pieces)
+    half = len(keys) // 2
+    for part in (keys[:half], keys[half:]):  # two segments
+        store = Fragments(bank_dir, name, "s")
+        for key in part:
+            store.put(key, pieces[key])
+        store._used.update(keys)
+        store.save()
+    asked = keys * 2
+    order.shuffle(asked)
+    reader = Fragments(bank_dir, name, "s")
+    for key in [*keys, *asked]:  # in the order written (read ahead), then any order
+        assert reader.get(key) == pieces[key]
 
 
 def test_no_pack_outside_the_check_caches_folder(tmp_path: Path) -> None:
