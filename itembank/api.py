@@ -28,7 +28,7 @@ from .cache import disabled_by_env
 from .forked import fork_safe, give_back_memory, usable_cores
 from .fragments import Fragments, digest_items, scope_of
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
-from .gcpause import gc_paused
+from .gcpause import frozen, gc_paused
 from .model import Bank
 from .render import Renderer
 from .validate import check_bank
@@ -251,8 +251,7 @@ def build(
             # The loaded bank is frozen (the collector no longer walks it) and what an export leaves in
             # cycles (its trees, its writers: the HTML export leaves ~400,000 objects) is collected
             # before the next export starts, which then reuses that memory instead of adding to it.
-            gc.freeze()
-            try:
+            with frozen():
                 for (target, name), dest in zip(work, where):
                     if on_start is not None:
                         on_start(name, target.form.name if target.form is not None else "bank")
@@ -260,8 +259,6 @@ def build(
                     _write_output(dest, result)
                     results.append(result)
                     gc.collect()
-            finally:
-                gc.unfreeze()
             renders = renderer.renders
         if form is None:  # in the staging folder: the swap makes the whole build visible at once
             stale = _remove_stale_forms(staging, bank, report.forms, assessment)
@@ -429,66 +426,65 @@ def _export_parallel(
     idle: list[tuple[Connection, Any]] = []  # workers that wait for another export
     # The loaded bank goes to the permanent generation: the collector never walks it again, and
     # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
-    gc.freeze()
-    try:
-        # Costliest first (``costs``: :func:`_job_cost` of each), so that no long export starts last
-        # while the other workers idle; the outputs do not depend on the order.
-        pending = sorted(range(len(work)), key=lambda i: -costs[i])
-        while pending or running:
-            while pending and len(running) < workers:  # on_start is called when a worker takes the job
-                index = pending.pop(0)
-                target, name = work[index]
-                if on_start is not None:
-                    on_start(name, target.form.name if target.form is not None else "bank")
-                conn: Connection | None = None
-                while idle and conn is None:
-                    waiting, process = idle.pop()
+    with frozen():
+        try:
+            # Costliest first (``costs``: :func:`_job_cost` of each), so that no long export starts last
+            # while the other workers idle; the outputs do not depend on the order.
+            pending = sorted(range(len(work)), key=lambda i: -costs[i])
+            while pending or running:
+                while pending and len(running) < workers:  # on_start is called when a worker takes the job
+                    index = pending.pop(0)
+                    target, name = work[index]
+                    if on_start is not None:
+                        on_start(name, target.form.name if target.form is not None else "bank")
+                    conn: Connection | None = None
+                    while idle and conn is None:
+                        waiting, process = idle.pop()
+                        try:
+                            waiting.send(index)
+                            conn = waiting
+                        except OSError:  # it died while it waited: another worker takes the export
+                            waiting.close()
+                            process.join()
+                    if conn is None:
+                        conn, theirs = context.Pipe(duplex=True)
+                        # (no worker is idle here: one would have taken the export)
+                        process = context.Process(target=_worker_process, args=(theirs, index, list(running)), daemon=True)
+                        process.start()
+                        theirs.close()  # the worker holds its own end: EOF here if it dies
+                    running[conn] = (index, process)
+                for ready in connection_wait(list(running)):
+                    assert isinstance(ready, Connection)
+                    index, process = running.pop(ready)
                     try:
-                        waiting.send(index)
-                        conn = waiting
-                    except OSError:  # it died while it waited: another worker takes the export
-                        waiting.close()
+                        status, value, more = ready.recv()
+                    except EOFError:
+                        ready.close()
                         process.join()
-                if conn is None:
-                    conn, theirs = context.Pipe(duplex=True)
-                    # (no worker is idle here: one would have taken the export)
-                    process = context.Process(target=_worker_process, args=(theirs, index, list(running)), daemon=True)
-                    process.start()
-                    theirs.close()  # the worker holds its own end: EOF here if it dies
-                running[conn] = (index, process)
-            for ready in connection_wait(list(running)):
-                assert isinstance(ready, Connection)
-                index, process = running.pop(ready)
+                        raise ItembankError(f"a worker process ended without its result (exit code {process.exitcode})") from None
+                    if more:
+                        idle.append((ready, process))
+                    else:
+                        ready.close()
+                        process.join()
+                    if status == "error":
+                        raise value
+                    results[index], count = value
+                    renders += count
+        finally:
+            for waiting, process in idle:  # done: an idle worker is told to stop, and exits
                 try:
-                    status, value, more = ready.recv()
-                except EOFError:
-                    ready.close()
-                    process.join()
-                    raise ItembankError(f"a worker process ended without its result (exit code {process.exitcode})") from None
-                if more:
-                    idle.append((ready, process))
-                else:
-                    ready.close()
-                    process.join()
-                if status == "error":
-                    raise value
-                results[index], count = value
-                renders += count
-    finally:
-        for waiting, process in idle:  # done: an idle worker is told to stop, and exits
-            try:
-                waiting.send(None)
-            except OSError:
-                process.terminate()
-            waiting.close()
-            process.join()
-        for receive, (_index, process) in running.items():  # after an error: the other workers stop
-            receive.close()
-            if process.is_alive():
-                process.terminate()
-            process.join()
-        gc.unfreeze()
-        _WORK.clear()
+                    waiting.send(None)
+                except OSError:
+                    process.terminate()
+                waiting.close()
+                process.join()
+            for receive, (_index, process) in running.items():  # after an error: the other workers stop
+                receive.close()
+                if process.is_alive():
+                    process.terminate()
+                process.join()
+            _WORK.clear()
     return [results[i] for i in range(len(work))], renders
 
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from itembank.gcpause import gc_paused
+from itembank.gcpause import frozen, gc_paused
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +83,29 @@ def test_cyclic_garbage_made_inside_is_collected_later():
         a.other, b.other = b, a  # type: ignore[attr-defined]
         del a, b
     assert gc.collect() >= 2
+
+
+def test_inside_frozen_the_frozen_objects_stay_frozen_without_being_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build's workers export inside ``frozen()``: the pause leaves the bank frozen, and does not
+    count it (``gc.get_freeze_count`` walks every frozen object)."""
+    kept = [[i] for i in range(1_000)]
+    with frozen():
+        before = gc.get_freeze_count()
+        assert before >= 1_000
+        with monkeypatch.context() as m:
+            m.setattr(gc, "get_freeze_count", lambda: pytest.fail("counted the frozen objects"))
+            with gc_paused():
+                made = [[i] for i in range(1_000)]
+        assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() == 0  # unfrozen after the block
+    del kept, made
+
+
+def test_frozen_unfreezes_after_an_exception() -> None:
+    with pytest.raises(RuntimeError), frozen():
+        raise RuntimeError("boom")
+    assert gc.get_freeze_count() == 0
+    with gc_paused():  # and a pause after it settles what it made again
+        made = [[i] for i in range(100)]
+    assert gc.get_freeze_count() == 0
+    del made
