@@ -47,9 +47,10 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import IO, TYPE_CHECKING, AnyStr
+from typing import IO, TYPE_CHECKING, AnyStr, cast
 
 import pyromark
+from isal import isal_zlib
 from lxml import etree
 
 from .errors import ItembankError
@@ -356,6 +357,11 @@ class _Files:
         """The file's bytes as a stream (a zip member decompressed as it is read, its CRC-32 checked at its end)."""
         if self._result.files is not None:
             return io.BytesIO(self._result.files[name])
+        data = self._result.data or b""
+        info = self._open().getinfo(name)
+        span = _deflated_span(data, info)
+        if span is not None:
+            return _Inflating(memoryview(data)[span[0] : span[1]], info)  # type: ignore[return-value]
         return self._open().open(name)
 
     def identity(self, name: str) -> bytes:
@@ -372,12 +378,30 @@ class _Files:
         return self._zip
 
 
+#: What ISA-L's inflater raises on a damaged stream (its stubs do not say it is an exception class).
+_INFLATE_ERRORS: tuple[type[Exception], ...] = (cast("type[Exception]", isal_zlib.error), zlib.error)
+
+
 def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     """A deflated zip member's bytes, inflated from the zip's ``data`` as ``ZipFile.read`` inflates
     them, without its Python reader per member (a third of the QTI audit's reading of 8,305 item
-    files); None for a member that is not a plain deflated one whose local header agrees with the
-    directory, or whose size or CRC-32 is not the directory's (``ZipFile.read`` reads it, or says
-    what is wrong)."""
+    files) and by ISA-L (a third of zlib's time); None for a member that is not a plain deflated one
+    whose local header agrees with the directory, or whose size or CRC-32 is not the directory's
+    (``ZipFile.read`` reads it, or says what is wrong)."""
+    span = _deflated_span(data, info)
+    if span is None:
+        return None
+    try:
+        inflater = isal_zlib.decompressobj(-15)
+        out = inflater.decompress(memoryview(data)[span[0] : span[1]])
+    except _INFLATE_ERRORS:
+        return None
+    return out if inflater.eof and len(out) == info.file_size and isal_zlib.crc32(out) == info.CRC else None
+
+
+def _deflated_span(data: bytes, info: zipfile.ZipInfo) -> tuple[int, int] | None:
+    """Where a plain deflated member's stream is in the zip's ``data`` (its local header agreeing
+    with the directory); None for any other member."""
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x61:  # encrypted, patched, strongly encrypted
         return None
     at = info.header_offset
@@ -394,11 +418,62 @@ def _inflated(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
     if name != info.orig_filename:
         return None
     start = at + 30 + name_size + extra_size
-    try:
-        out = zlib.decompressobj(-15).decompress(memoryview(data)[start : start + info.compress_size])
-    except zlib.error:
+    if start + info.compress_size > len(data):
         return None
-    return out if len(out) == info.file_size and zlib.crc32(out) == info.CRC else None
+    return start, start + info.compress_size
+
+
+class _Inflating(io.RawIOBase):
+    """A plain deflated member read as a stream (:meth:`_Files.stream`), inflated by ISA-L from the
+    zip's bytes a slice at a time, as ``ZipFile.open`` reads it (three times as fast: the Canvas
+    audit reads ~100 MB of XML from a package of 10,000 items).  Its size and CRC-32 are checked
+    when its end is read: ``zipfile.BadZipFile`` if they are not the directory's, or if the stream
+    ends short."""
+
+    #: Compressed bytes handed to the inflater at a time.
+    SLICE = 1 << 17
+
+    def __init__(self, stream: memoryview, info: zipfile.ZipInfo) -> None:
+        super().__init__()
+        self._stream, self._info = stream, info
+        self._inflater = isal_zlib.decompressobj(-15)
+        self._at = 0
+        self._tail = b""  # what the inflater left of the last slice (its output was capped)
+        self._crc = self._size = 0
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size == 0:
+            return b""
+        cap = size if size is not None and size > 0 else 0  # (0: inflate all a slice holds)
+        while not self._ended:
+            if self._tail:
+                source: bytes | memoryview = self._tail
+            elif self._at < len(self._stream):
+                source = self._stream[self._at : self._at + self.SLICE]
+                self._at += len(source)
+            else:
+                source = b""  # every byte handed over: what the inflater still holds (a capped read left it)
+            try:
+                out = self._inflater.decompress(source, cap)
+            except _INFLATE_ERRORS as exc:
+                raise zipfile.BadZipFile(f"{self._info.filename}: {exc}") from None
+            self._tail = self._inflater.unconsumed_tail
+            if not out and not source:
+                self._end()
+            elif out:
+                self._crc = isal_zlib.crc32(out, self._crc)
+                self._size += len(out)
+                return out
+        return b""
+
+    def _end(self) -> None:
+        self._ended = True
+        if not self._inflater.eof or self._size != self._info.file_size or self._crc != self._info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32, size or end for file {self._info.filename!r}")
 
 
 class _Member:

@@ -1047,3 +1047,62 @@ def test_the_audit_inflates_a_zip_member_as_zipfile_reads_it(members: list[tuple
             assert audit._inflated(data, info) is None
             with pytest.raises(zipfile.BadZipFile):
                 z.read(info)
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.tuples(st.sampled_from(["items/a.xml", "b.xml", "c"]), st.binary(max_size=3000) | st.text(max_size=400).map(lambda t: t.encode() * 50), st.booleans()), min_size=1, max_size=3, unique_by=lambda m: m[0]),
+    st.lists(st.integers(min_value=-1, max_value=5000), min_size=1, max_size=20),
+    st.integers(min_value=1, max_value=600),
+)
+def test_the_audit_streams_a_zip_member_as_zipfile_reads_it(members: list[tuple[str, bytes, bool]], sizes: list[int], slice_size: int) -> None:
+    """``_Files.stream`` reads a deflated member by ISA-L in slices (``_Inflating``), in reads of any
+    size: the bytes ``ZipFile.read`` gives; a wrong CRC-32 or size in the directory, or a stream cut
+    short, is ``BadZipFile`` when the end is read, as ``ZipFile.open`` says it."""
+    import copy
+    import io
+    import zipfile
+
+    from itembank.formats import ExportResult
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data, deflated in members:
+            z.writestr(name, data, zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED)
+    data = buffer.getvalue()
+
+    def read_all(stream: Any) -> bytes:  # reads of the sizes drawn, then the rest at once
+        out: list[bytes] = []
+        for k in range(10_000):
+            size = sizes[k % len(sizes)] if k < 200 else -1
+            chunk = stream.read(size)
+            if size == 0:
+                assert chunk == b""
+                continue
+            assert size < 0 or len(chunk) <= size
+            if not chunk:
+                return b"".join(out)
+            out.append(chunk)
+        raise AssertionError("no end")
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for info in z.infolist():
+            files = audit._Files(ExportResult(data=data))
+            stream = files.stream(info.filename)
+            assert isinstance(stream, audit._Inflating) == (info.compress_type == zipfile.ZIP_DEFLATED)
+            if isinstance(stream, audit._Inflating):
+                stream.SLICE = slice_size
+            assert read_all(stream) == z.read(info.filename)
+            if info.compress_type != zipfile.ZIP_DEFLATED:
+                continue
+            for wrong in ({"CRC": info.CRC ^ 1}, {"file_size": info.file_size + 1}):
+                bad = copy.copy(info)
+                for field, value in wrong.items():
+                    setattr(bad, field, value)
+                start, end = audit._deflated_span(data, bad)  # type: ignore[misc]
+                with pytest.raises(zipfile.BadZipFile):
+                    read_all(audit._Inflating(memoryview(data)[start:end], bad))
+            start, end = audit._deflated_span(data, info)  # type: ignore[misc]
+            if end - start > 2:
+                with pytest.raises(zipfile.BadZipFile):  # cut short
+                    read_all(audit._Inflating(memoryview(data)[start : end - 2], info))
