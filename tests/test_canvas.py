@@ -473,6 +473,7 @@ def test_spooled_bank_copies_land_in_their_topic_bank_in_order(all_types_bank: B
     in_memory, _ = export_files(bank)
     monkeypatch.setattr(BankSpool, "MEMORY", 1)
     monkeypatch.setattr(BankSpool, "_CHUNK", 7)
+    monkeypatch.setattr(BankSpool, "_BATCH", 5)  # written in many batches, each after some questions
     on_disk, _ = export_files(bank)
     assert on_disk == in_memory
     assert check_package(on_disk) == []
@@ -489,12 +490,14 @@ def test_export_holds_no_uncompressed_copy_of_the_package(all_types_bank: Bank, 
     # package's XML (a buffered export peaks above its uncompressed size; this one holds the zip,
     # zlib's state, one question and the batches on their way to the deflating thread).  The spool
     # is put on disk so that the bank copies do not sit in its in-memory buffer, and the batches
-    # (a fixed ~1.3 MB at their normal size) are made small so that the bound is about the package.
+    # (a fixed ~1.3 MB, and the spool's 256 KB, at their normal sizes) are made small so that the
+    # bound is about the package.
     bank = _interleaved_topics_bank(all_types_bank, 40)
     files, _ = export_files(bank)
     uncompressed = sum(len(d) for d in files.values())
     monkeypatch.setattr(BankSpool, "MEMORY", 1)
     monkeypatch.setattr(BackgroundWriter, "_BATCH", 16 * 1024)
+    monkeypatch.setattr(BankSpool, "_BATCH", 16 * 1024)
     renderer = Renderer()
     canvas.exporter.export(bank, ExportContext(renderer=renderer))  # renders and caches every text first
     tracemalloc.start()

@@ -131,15 +131,23 @@ class BankSpool:
     """
 
     MEMORY = 4 * 1024 * 1024  # below this the spool never touches the disk (small banks, tests)
-    _CHUNK = 64 * 1024
+    _CHUNK = 64 * 1024  # read back at a time
+    _BATCH = 256 * 1024  # gathered before each write (a fixed amount, whatever the bank's size)
 
     def __init__(self, file: IO[bytes]) -> None:
         self._file = file  # a tempfile.SpooledTemporaryFile(max_size=MEMORY)
         self._ranges: dict[str | None, list[list[int]]] = {}  # topic (None: no topic) -> [start, length] runs in the file
+        self._size = 0  # bytes added: where the next copy starts (counted here, not asked of the file)
+        self._pending: list[bytes] = []  # added, not yet written: one write per _BATCH, not one per question
+        self._pending_size = 0
 
     def add(self, topic: str | None, data: bytes) -> None:
-        start = self._file.tell()
-        self._file.write(data)
+        start = self._size
+        self._size += len(data)
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= self._BATCH:
+            self._flush()
         runs = self._ranges.setdefault(topic, [])
         if runs and runs[-1][0] + runs[-1][1] == start:
             runs[-1][1] += len(data)  # consecutive questions of one topic: one run
@@ -147,12 +155,18 @@ class BankSpool:
             runs.append([start, len(data)])
 
     def copy(self, topic: str | None, out: IO[bytes]) -> None:
+        self._flush()
         for start, length in self._ranges.get(topic, ()):
             self._file.seek(start)
             while length:
                 chunk = self._file.read(min(length, self._CHUNK))
+                if not chunk:
+                    raise OSError("the question bank's spool ended early")
                 out.write(chunk)
                 length -= len(chunk)
         self._file.seek(0, io.SEEK_END)
 
-
+    def _flush(self) -> None:
+        if self._pending:
+            self._file.write(b"".join(self._pending))
+            self._pending, self._pending_size = [], 0
