@@ -14,6 +14,7 @@ import re
 import shutil
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -376,6 +377,45 @@ def test_one_changed_word_in_a_long_text_is_a_near_duplicate(words: list[str], a
     texts = [original, "something else entirely about a different subject", " ".join(changed)]
     pairs = {(i, j) for i, j, _ in similar_pairs(texts, 0.9)}
     assert (0, 2) in pairs and (0, 1) not in pairs and (1, 2) not in pairs
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_WORDS, st.integers(min_value=0, max_value=100), st.booleans()), min_size=1, max_size=6))
+def test_near_duplicates_from_kept_texts_are_the_findings_made_anew(stems: list[tuple[list[str], int, bool]]) -> None:
+    """IB553 on texts kept by a memo (the review workbook's cache) finds what it finds without one;
+    the second run takes every item's text from the memo and works none out."""
+    import dataclasses
+
+    from itembank.lint import duplicates
+
+    base = load_bank("tests/lint_cases/IB553/trigger")
+    template = base.items[0]
+    items = []
+    for n, (words, at, twin) in enumerate(stems):
+        items.append(dataclasses.replace(template, id=f"s-{n}", stem=" ".join(words)))
+        if twin:  # a copy with one word changed: a near-duplicate
+            changed = words.copy()
+            changed[at % len(words)] = "zeta"
+            items.append(dataclasses.replace(template, id=f"s-{n}-twin", stem=" ".join(changed)))
+    bank = dataclasses.replace(base, items=tuple(items), by_id={i.id: i for i in items})
+    kept: dict[tuple[str, str], str] = {}
+    made: list[str] = []
+
+    def memo(item: Any, name: str, make: Any) -> str:
+        if (item.id, name) not in kept:
+            made.append(item.id)
+            kept[item.id, name] = make()
+        return kept[item.id, name]
+
+    def found(**kw: Any) -> list[tuple[str | None, str]]:
+        return [(p.item_id, p.message) for p in lint_bank(bank, select=["IB553"], **kw)]
+
+    anew = found()
+    assert anew or not any(twin for *_, twin in stems)  # a twin is found
+    assert found(texts=memo) == anew and len(made) == len(items)
+    made.clear()
+    assert found(texts=memo) == anew and made == []
+    assert all(k[1] == "near-duplicate" and v == duplicates.comparable(bank.by_id[k[0]]) for k, v in kept.items())
 
 
 def _mc(stem: str, *options: str, key: int = 0, extra: str = "") -> str:

@@ -27,6 +27,9 @@ PARENT_SHARE = 66
 
 #: ``memo(item, make)`` of :func:`lint_bank`: the item's findings, made by ``make()`` or kept from before.
 ItemMemo = Callable[[AnyItem, Callable[[], list[Problem]]], list[Problem]]
+#: ``texts(item, name, make)`` of :func:`lint_bank`: a text that a bank rule works out from one item
+#: alone (``name`` says which), made by ``make()`` or kept from before: the same text either way.
+TextMemo = Callable[[AnyItem, str, Callable[[], str]], str]
 
 
 @dataclass
@@ -34,9 +37,14 @@ class LintContext:
     """What rules may read besides the bank: thresholds (defaults overridden by ``itembank.yaml``)."""
 
     thresholds: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    texts: TextMemo | None = None
 
     def threshold(self, name: str) -> Any:
         return self.thresholds[name]
+
+    def kept_text(self, item: AnyItem, name: str, make: Callable[[], str]) -> str:
+        """``make()``, or the text kept for the item under ``name`` (:data:`TextMemo`)."""
+        return make() if self.texts is None else self.texts(item, name, make)
 
     def live_items(self, bank: Bank) -> Iterator[AnyItem]:
         """Items still in use: retired ones are out of every form and every bank-level count."""
@@ -134,6 +142,7 @@ def lint_bank(
     locate_items: bool = True,
     jobs: int | None = 1,
     memo: ItemMemo | None = None,
+    texts: TextMemo | None = None,
 ) -> list[Problem]:
     """Every lint finding of a loaded bank, as warnings located at the field they are about.
 
@@ -148,11 +157,12 @@ def lint_bank(
     default, 1, lints in this process only.  ``memo(item, make)``: an item's findings, ``make()`` or
     kept ones (the review workbook keeps them in its fragment cache, ``itembank.fragments``: the
     same findings, in the same order, without running the item rules on an unchanged item); with a
-    memo the item rules run in this process and only the bank rules go to the child.
+    memo the item rules run in this process and only the bank rules go to the child.  ``texts``: the
+    per-item texts of the bank rules, made or kept (:data:`TextMemo`; the same findings).
     """
     with gc_paused():
         try:
-            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items, jobs, memo)
+            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items, jobs, memo, texts)
         finally:
             clear_caches()  # the texts of this bank are not needed any more
 
@@ -166,8 +176,9 @@ def _lint(
     locate_items: bool,
     jobs: int | None,
     memo: ItemMemo | None = None,
+    texts: TextMemo | None = None,
 ) -> list[Problem]:
-    ctx = LintContext()
+    ctx = LintContext(texts=texts)
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
     rules = selected_rules(bank, select, ignore)
     locate = _Locator(bank, display, items=locate_items)

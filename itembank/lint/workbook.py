@@ -6,6 +6,7 @@ exporter only places text in cells.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
@@ -64,7 +65,8 @@ def workbook_findings(bank: Bank, fragments: Fragments | None = None, jobs: int 
     whole = bank.form is None and len(bank.items) == len(bank.by_id)
     out = WorkbookFindings(bank_rules=whole)
     memo = None if fragments is None else partial(_kept_findings, fragments)
-    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, jobs=jobs, memo=memo)
+    texts = None if fragments is None else _KeptTexts(fragments)
+    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, jobs=jobs, memo=memo, texts=texts)
     cells: dict[str, list[str]] = {}
     for p in found:
         if p.item_id is not None:
@@ -87,6 +89,29 @@ def workbook_findings(bank: Bank, fragments: Fragments | None = None, jobs: int 
 def _kept_findings(fragments: Fragments, item: AnyItem, make: Callable[[], list[Problem]]) -> list[Problem]:
     """An item's lint findings (as the workbook lints: no line located), from the fragment cache or made."""
     return fragments.cached(fragments.key(item, "lint"), make, _findings_piece, _from_findings_piece)
+
+
+class _KeptTexts:
+    """The bank rules' per-item texts (:data:`~itembank.lint.engine.TextMemo`) in the fragment cache,
+    kept by the process that made this (the export's): a child that shares out the bank rules
+    (``jobs``) makes its texts without the cache, so that it never writes into the pack this
+    process is writing."""
+
+    def __init__(self, fragments: Fragments) -> None:
+        self.fragments, self.pid = fragments, os.getpid()
+
+    def __call__(self, item: AnyItem, name: str, make: Callable[[], str]) -> str:
+        if os.getpid() != self.pid:
+            return make()
+        return self.fragments.cached(self.fragments.key(item, "lint-text", name), make, _text_piece, _from_text_piece)
+
+
+def _text_piece(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _from_text_piece(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogatepass")
 
 
 def _findings_piece(found: list[Problem]) -> bytes:
