@@ -1310,6 +1310,9 @@ def _fields(fmt: str, item: AnyItem, text: str) -> int | None:
 
 #: What the fragment cache keeps for an item that passed the audit (itembank.fragments).
 _PASSED = b"passed"
+#: ... and for one that passed with a note's help (a text its output cannot hold, and a note naming
+#: it): it passes again, unread, while a note names it.
+_NOTED = b"passed, named by a note"
 
 
 #: From this many items to read, the audit is shared out over the export's processes (``jobs``).
@@ -1321,8 +1324,8 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 
     ``fragments``: the export's fragment cache.  An item whose own output (a package file, a
     question, a row: its bytes, or in a zip its CRC-32 and sizes) is what it was when the same item
-    passed before, in the same format, options and code, passes without being read again; an item
-    that passes now without the help of a note is kept so.  ``jobs``: the items are read over that
+    passed before, in the same format, options and code, passes without being read again (one that
+    passed with a note's help, while a note of this export still names it).  ``jobs``: the items are read over that
     many processes (``itembank.forked.shared_out``; the same findings, in the same order)."""
     if fmt not in _READ_BACK:
         # json is the model itself (checked against bank.schema.json by the tests); a third-party
@@ -1335,6 +1338,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None, jobs: int, per_item: dict[str, _Entry]) -> list[str]:
     skipped = {i for i, _ in result.skipped}
     todo: list[tuple[AnyItem, bytes | None]] = []
+    noted: str | None = None  # the notes, joined (as _Reader.noted joins them) when first needed
     for item in _as_delivered(bank.items, per_item, result.variants):
         if item.id in skipped:
             continue
@@ -1342,8 +1346,13 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
         verdict: bytes | None = None
         if fragments is not None and entry is not None:
             verdict = fragments.key(item, "audit", fmt, entry.identity().hex())
-            if fragments.get(verdict) == _PASSED:
+            kept = fragments.get(verdict)
+            if kept == _PASSED:
                 continue
+            if kept == _NOTED:
+                noted = "\n".join(result.notes) if noted is None else noted
+                if item.id in noted:  # what its reading found lacking is spoken for again
+                    continue
         todo.append((item, verdict))
     # An output without a known layout (the printed Markdown) is read as a whole, once, here.
     whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
@@ -1352,8 +1361,8 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
     problems: list[str] = []
     for (_item, verdict), (found, unaided) in zip(todo, read):
         problems += found
-        if verdict is not None and fragments is not None and unaided and not found:
-            fragments.put(verdict, _PASSED)
+        if verdict is not None and fragments is not None and not found:
+            fragments.put(verdict, _PASSED if unaided else _NOTED)
     return problems
 
 
