@@ -1066,6 +1066,17 @@ def _gift_newline(m: re.Match[str]) -> str:
 
 #: A line at the start of a line (the printed Markdown's blocks: an entry of its numbered lists, a heading, a paragraph).
 _FLUSH = re.compile(r"^(?=\S)", re.M)
+#: A line break before such a line: a search that jumps from line break to line break (``_FLUSH``
+#: tries every position: 0.07 s on the 17 MB key of 10,000 items, this 0.01 s).
+_BEFORE_FLUSH = re.compile(r"\n(?=\S)")
+
+
+def _flush_lines(document: str) -> Iterator[int]:
+    """Where each line that starts at the margin starts: ``_FLUSH``'s matches."""
+    if document[:1] and not document[0].isspace():
+        yield 0
+    for m in _BEFORE_FLUSH.finditer(document):
+        yield m.end()
 #: A question's first line on the paper: its number and points (``1. *(2 points)*``).
 _PAPER_ENTRY = re.compile(r"(\d+)\. \*\([^)\n]*\bpoints?\)\*\n")
 #: An entry's first line in the key: its number, its name, its id in code, its points (``1. *Title* (`id`) · 2 points``).
@@ -1101,10 +1112,10 @@ def _printed_parts(bank: Bank, result: ExportResult) -> dict[str, _Printed]:
         out[ident] = _Printed([question[1], answer])
     cards = [i for i in bank.items if i.type == "flashcard"]
     text = files.get("flashcards.md", b"").decode("utf-8")
-    starts = [m for m in _FLUSH.finditer(text) if _CARD.match(text, m.start())]
-    if [int(_CARD.match(text, m.start()).group(1)) for m in starts] != list(range(1, len(cards) + 1)):  # type: ignore[union-attr]
+    starts = [at for at in _flush_lines(text) if _CARD.match(text, at)]
+    if [int(_CARD.match(text, at).group(1)) for at in starts] != list(range(1, len(cards) + 1)):  # type: ignore[union-attr]
         return {}
-    bounds = [m.start() for m in starts] + [len(text)]
+    bounds = [*starts, len(text)]
     for card, begin, end in zip(cards, bounds, bounds[1:]):
         if card.id in out:
             return {}
@@ -1118,8 +1129,7 @@ def _entries(document: str, first_line: re.Pattern[str]) -> list[tuple[re.Match[
     out: list[tuple[re.Match[str], str]] = []
     begin: int | None = None
     found: re.Match[str] | None = None
-    for m in _FLUSH.finditer(document):
-        at = m.start()
+    for at in _flush_lines(document):
         if begin is not None and found is not None:
             out.append((found, document[begin:at]))
             begin = found = None

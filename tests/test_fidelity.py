@@ -1106,3 +1106,11 @@ def test_the_audit_streams_a_zip_member_as_zipfile_reads_it(members: list[tuple[
             if end - start > 2:
                 with pytest.raises(zipfile.BadZipFile):  # cut short
                     read_all(audit._Inflating(memoryview(data)[start : end - 2], info))
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(["\n", "\r", " ", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u3000", "a", "1", ".", "#", "é"]), max_size=40))
+def test_the_lines_at_the_margin_are_found_as_the_multiline_regex_finds_them(document: str) -> None:
+    """The printed Markdown's entries start at lines that start at the margin: found by jumping from
+    line break to line break, they are where ``^(?=\\S)`` (MULTILINE) matches, whatever the spaces."""
+    assert list(audit._flush_lines(document)) == [m.start() for m in audit._FLUSH.finditer(document)]
