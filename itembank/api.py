@@ -383,8 +383,11 @@ def _worker_process(conn: Connection, first: int, others: list[Connection]) -> N
             more = outcome[0] == "ok" and _within(start, 2 * REUSE_MARGIN)
             if more:
                 gc.collect()  # what the export left in cycles, before its memory is measured
-                give_back_memory()
-                more = _within(start, REUSE_MARGIN)
+                if not _within(start, REUSE_MARGIN):
+                    # Only then: memory kept is memory the next export uses without faulting it in
+                    # again (new pages cost the kernel; a one-edit build's exports refaulted ~40 MB each).
+                    give_back_memory()
+                    more = _within(start, REUSE_MARGIN)
             try:
                 conn.send((*outcome, more))
             except (pickle.PicklingError, TypeError, AttributeError):  # an error that cannot travel: its text does
