@@ -64,6 +64,11 @@ from .variants import PLACEHOLDER, expand, key
 if TYPE_CHECKING:
     from .fragments import Fragments
 
+#: The hash that tells an item's output apart (the audit's verdicts are kept under it): SHA-256,
+#: which processors compute in hardware (here 1.5 GB/s, BLAKE2b 0.7 GB/s; a build hashes ~220 MB
+#: of outputs of 10,000 items).
+_hash = hashlib.sha256
+
 _TAG = re.compile(r"<[^>]*>")
 _NON_WORD = re.compile(r"\W+")
 _HAS_WORD = re.compile(r"\w")
@@ -332,7 +337,7 @@ class _Own:
         return self.raw
 
     def identity(self) -> bytes:
-        return hashlib.blake2b(self.raw.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        return _hash(self.raw.encode("utf-8", "surrogatepass")).digest()
 
 
 class _Files:
@@ -368,7 +373,7 @@ class _Files:
         """What tells the file's bytes apart without reading them: in a zip its CRC-32 and sizes (the
         bytes of a file unpacked from it are checked against those), else a hash of the bytes."""
         if self._result.files is not None:
-            return hashlib.blake2b(self._result.files[name], digest_size=16).digest()
+            return _hash(self._result.files[name]).digest()
         info = self._open().getinfo(name)
         return f"{info.CRC} {info.file_size} {info.compress_size}".encode()
 
@@ -517,7 +522,7 @@ class _Printed:
         return _Rendered("markdown", "\n".join(pyromark.html(part, options=MARKDOWN_OPTIONS) for part in self.parts))
 
     def identity(self) -> bytes:
-        h = hashlib.blake2b(digest_size=16)
+        h = _hash()
         for part in self.parts:
             h.update(part.encode("utf-8", "surrogatepass") + b"\0")
         return h.digest()
@@ -571,7 +576,7 @@ class _Slices:
         return parts[0] if len(parts) == 1 else _Copies(parts, _holding(self.fmt, parts))
 
     def identity(self) -> bytes:
-        h = hashlib.blake2b(digest_size=16)
+        h = _hash()
         for at, size in self.spans:
             h.update(self.spill.read(at, size))
             h.update(b"\0")
@@ -1051,7 +1056,7 @@ class _GiftBlock(_Member):
         return _Own(self.fmt, _GIFT_NEWLINE.sub(_gift_newline, bytes(self.raw).decode("utf-8")))
 
     def identity(self) -> bytes:
-        return hashlib.blake2b(self.raw, digest_size=16).digest()
+        return _hash(self.raw).digest()
 
 
 #: A backslash and the character it escapes, read in pairs from the left as Moodle reads them: ``\\n`` is
@@ -1215,7 +1220,7 @@ class _SlicedQuestion(_Member):
         return _Own(self.fmt, etree.tostring(etree.fromstring(bytes(self.raw), _XML), encoding="unicode") + self.tail.decode("ascii"))
 
     def identity(self) -> bytes:
-        return hashlib.blake2b(self.raw, digest_size=16).digest() + self.tail
+        return _hash(self.raw).digest() + self.tail
 
 
 _MOODLE_MARKUP = (b"<question", b"</question", b"<idnumber", b"</idnumber")
