@@ -1353,7 +1353,7 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
 def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None, jobs: int, per_item: dict[str, _Entry]) -> list[str]:
     skipped = {i for i, _ in result.skipped}
     todo: list[tuple[AnyItem, bytes | None]] = []
-    noted: str | None = None  # the notes, joined (as _Reader.noted joins them) when first needed
+    reader = _Reader(fmt, per_item, None, result, renderer)  # its notes, joined once, for the verdicts too
     for item in _as_delivered(bank.items, per_item, result.variants):
         if item.id in skipped:
             continue
@@ -1364,14 +1364,11 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
             kept = fragments.get(verdict)
             if kept == _PASSED:
                 continue
-            if kept == _NOTED:
-                noted = "\n".join(result.notes) if noted is None else noted
-                if item.id in noted:  # what its reading found lacking is spoken for again
-                    continue
+            if kept == _NOTED and item.id in reader.noted():  # what its reading found lacking is spoken for again
+                continue
         todo.append((item, verdict))
     # An output without a known layout (the printed Markdown) is read as a whole, once, here.
-    whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
-    reader = _Reader(fmt, per_item, whole, result, renderer)
+    reader.whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
     read = in_task_order(shared_out(reader.read, [item for item, _ in todo], jobs if len(todo) >= PARALLEL_FROM else 1), len(todo))
     problems: list[str] = []
     for (_item, verdict), (found, unaided) in zip(todo, read):
