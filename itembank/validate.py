@@ -292,9 +292,14 @@ def _check_paths(
     files = list(dict.fromkeys(files))
     # Blueprints in <bank>/assessments/ are checked against the items once these are loaded.
     # (paths are resolved above, so comparing the parent folder is enough; no per-file resolve()).
-    blueprint_dir = assessment_dir(root)
-    blueprints = [f for f in files if f.parent == blueprint_dir]
-    files = [f for f in files if f.parent != blueprint_dir]
+    # The parent folder by its text, in one pass: Path.parent makes a path object per file, twice
+    # (~4 % of loading 10,000 files from the check cache).
+    blueprint_dir = str(assessment_dir(root))
+    blueprints: list[Path] = []
+    items_files: list[Path] = []
+    for f in files:
+        (blueprints if os.path.dirname(f) == blueprint_dir else items_files).append(f)
+    files = items_files
     result.files = len(files)
     result.problems.extend(refused)
     if not files and not blueprints and not refused and not settings_given and not allow_empty:
