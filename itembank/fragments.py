@@ -39,11 +39,12 @@ import re
 import struct
 import tempfile
 import weakref
-import zlib
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
+
+from isal.isal_zlib import crc32
 
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
 from .model import AnyItem
@@ -401,10 +402,10 @@ class _Pack:
                 chunk = _read_at(fh, pos, min(_FLUSH, values_end - pos))
                 if not chunk:
                     break
-                check = zlib.crc32(chunk, check)
+                check = crc32(chunk, check)
                 pos += len(chunk)
             entries = _read_at(fh, values_end, count * _ENTRY.size)
-            if pos != values_end or len(entries) != count * _ENTRY.size or zlib.crc32(entries, check) != crc:
+            if pos != values_end or len(entries) != count * _ENTRY.size or crc32(entries, check) != crc:
                 break
             found: dict[bytes, tuple[int, int]] = {}
             offset = body
@@ -481,7 +482,7 @@ class _SegmentWriter:
     def _flush(self) -> None:
         chunk = b"".join(self.pending)
         self.pending, self.pending_size = [], 0
-        self.crc = zlib.crc32(chunk, self.crc)
+        self.crc = crc32(chunk, self.crc)
         self.written += len(chunk)
         try:
             self.file.write(chunk)
@@ -492,7 +493,7 @@ class _SegmentWriter:
     def finish(self) -> None:
         self._flush()
         index = b"".join(self.entries)
-        self.crc = zlib.crc32(index, self.crc)
+        self.crc = crc32(index, self.crc)
         size = self.written + len(index)
         begin = self.begin
         assert begin is not None  # set when the writer was made

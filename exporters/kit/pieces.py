@@ -10,8 +10,9 @@ never pickle: reading a cache cannot run code.
 
 from __future__ import annotations
 
-import zlib
 from typing import Any, TypeGuard
+
+from isal.isal_zlib import crc32
 
 from itembank.fragments import from_json_piece, json_piece
 
@@ -21,7 +22,7 @@ _SUM = 9  # b"%08x\n"
 def encode(head: dict[str, Any], body: bytes) -> bytes:
     """``head`` (JSON values only) and ``body`` as one piece."""
     rest = json_piece(head) + b"\n" + body  # JSON writes a newline inside a string as "\n": the first one ends the head
-    return b"%08x\n" % zlib.crc32(rest) + rest
+    return b"%08x\n" % crc32(rest) + rest
 
 
 def decode(raw: bytes | None) -> tuple[dict[str, Any], bytes] | None:
@@ -29,7 +30,7 @@ def decode(raw: bytes | None) -> tuple[dict[str, Any], bytes] | None:
     if raw is None or len(raw) < _SUM or raw[_SUM - 1 : _SUM] != b"\n":
         return None
     try:
-        if int(raw[: _SUM - 1], 16) != zlib.crc32(memoryview(raw)[_SUM:]):
+        if int(raw[: _SUM - 1], 16) != crc32(memoryview(raw)[_SUM:]):
             return None
         end = raw.index(b"\n", _SUM)
         head = from_json_piece(raw[_SUM:end])
