@@ -47,6 +47,7 @@ from typing import Any, BinaryIO, TypeVar
 from isal.isal_zlib import crc32
 
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
+from .json_read import loads
 from .model import AnyItem
 from .stamps import library_stamp
 
@@ -563,4 +564,5 @@ def json_piece(value: Any) -> bytes:
 
 
 def from_json_piece(raw: bytes) -> Any:
-    return json.loads(raw.decode("utf-8", "surrogatepass"))
+    """What :func:`json_piece` wrote: ``json.loads``'s value, without its steps in Python (``itembank.json_read``)."""
+    return loads(raw)
