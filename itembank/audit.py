@@ -571,6 +571,10 @@ class _Slices:
         self.fmt, self.spill = fmt, spill
         self.spans: list[tuple[int, int]] = []  # (where, length) of each copy in the spill
 
+    def add(self, raw: bytes) -> None:
+        """One more copy, put aside."""
+        self.spans.append((self.spill.add(raw), len(raw)))
+
     def load(self) -> _Own | _Copies:
         parts = [_Own(self.fmt, self.spill.read(at, size).decode("utf-8")) for at, size in self.spans]
         return parts[0] if len(parts) == 1 else _Copies(parts, _holding(self.fmt, parts))
@@ -995,7 +999,7 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
                 name = html.unescape(ident.group(1))
                 if name not in out:
                     row = _Slices(fmt, spill)
-                    row.spans.append((spill.add(raw), len(raw)))
+                    row.add(raw)
                     out[name] = row
         spill.done()
     elif fmt == "canvas":
@@ -1004,14 +1008,17 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         # Each file is read as a stream and each item's bytes are put aside (``spill``) as it passes.
         copies: dict[str, _Slices] = {}
         spill = _Spill() if spill is None else spill
-        quiz_files = _sorted_parts(result, lambda n: n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml"), b"<item ", b"</item>", last=True)
+        quiz_files = _sorted_parts(result, lambda n: n.endswith((".xml", ".qti")) and n != "imsmanifest.xml" and not n.endswith("assessment_meta.xml"), b"<item ", b"</item>")
         for raw in quiz_files:
             field = _CANVAS_ID_FIELD_BYTES.search(raw)
             title = _CANVAS_TITLE_BYTES.match(raw)
             written = field.group(1) if field else (title.group(1) if title else None)
             if written:
                 name = html.unescape(written.decode("utf-8"))
-                copies.setdefault(name, _Slices(fmt, spill)).spans.append((spill.add(raw), len(raw)))
+                slices = copies.get(name)
+                if slices is None:
+                    slices = copies[name] = _Slices(fmt, spill)
+                slices.add(raw)
         spill.done()
         out.update(copies)
     elif fmt == "gift":
@@ -1148,41 +1155,39 @@ def _entries(document: str, first_line: re.Pattern[str]) -> list[tuple[re.Match[
     return out
 
 
-def _parts(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> Iterator[AnyStr]:
+def _parts(document: AnyStr, start: AnyStr, end: AnyStr) -> Iterator[AnyStr]:
     """The parts of ``document`` from ``start`` to ``end`` included, one for each ``end``: from the
-    first ``start`` after the previous ``end`` (``last``: the last one), a part without a ``start``
-    left out.  Sliced from the document, without a list of all of it cut at each ``end`` (the
+    first ``start`` after the previous ``end``, a part without a ``start`` left out.  Sliced from the document, without a list of all of it cut at each ``end`` (the
     output of 10,000 items is 36-60 MB: each copy of it counts)."""
-    for begin, stop in _spans(document, start, end, last):
+    for begin, stop in _spans(document, start, end):
         yield document[begin:stop]
 
 
-def _sorted_parts(result: ExportResult, keep: Callable[[str], bool], start: bytes, end: bytes, last: bool = False) -> Iterator[bytes]:
+def _sorted_parts(result: ExportResult, keep: Callable[[str], bool], start: bytes, end: bytes) -> Iterator[bytes]:
     """The parts (:func:`_streamed_parts`) of the text files whose names ``keep`` takes, in the order
     of their names, each file read as a stream (a zip's directory read once)."""
     package = _Files(result)
     for member in sorted(n for n in package.names() if keep(n)):
         with package.stream(member) as stream:
-            yield from _streamed_parts(stream, start, end, last)
+            yield from _streamed_parts(stream, start, end)
 
 
 #: How much of a package file :func:`_streamed_parts` reads at a time.
 _READ = 1 << 20
 
 
-def _streamed_parts(stream: IO[bytes], start: bytes, end: bytes, last: bool = False, size: int = _READ) -> Iterator[bytes]:
-    """``_parts(stream.read(), start, end, last)``, read ``size`` bytes at a time: only the bytes
+def _streamed_parts(stream: IO[bytes], start: bytes, end: bytes, size: int = _READ) -> Iterator[bytes]:
+    """``_parts(stream.read(), start, end)``, read ``size`` bytes at a time: only the bytes
     since the last ``end`` are held (a part, and what stands between parts)."""
     held, scan = b"", 0
     while True:
         chunk = stream.read(size)
         held = held + chunk if held else chunk
-        find = held.rfind if last else held.find
         # As _spans reads the whole: from the previous end (here, the start of ``held``) to each end.
         # No end starts before ``scan`` (the last search reached there).
         previous, at = 0, held.find(end, scan)
         while at >= 0:
-            begin = find(start, previous, at)
+            begin = held.find(start, previous, at)
             previous = at + len(end)
             if begin >= 0:
                 yield held[begin:previous]
@@ -1193,12 +1198,11 @@ def _streamed_parts(stream: IO[bytes], start: bytes, end: bytes, last: bool = Fa
         scan = max(0, len(held) - len(end) + 1)
 
 
-def _spans(document: AnyStr, start: AnyStr, end: AnyStr, last: bool = False) -> Iterator[tuple[int, int]]:
+def _spans(document: AnyStr, start: AnyStr, end: AnyStr) -> Iterator[tuple[int, int]]:
     """Where :func:`_parts`'s parts are: (begin, end) offsets in ``document``."""
-    find = document.rfind if last else document.find
     previous, at = 0, document.find(end)
     while at >= 0:
-        begin = find(start, previous, at)
+        begin = document.find(start, previous, at)
         previous = at + len(end)
         if begin >= 0:
             yield begin, previous
