@@ -11,9 +11,10 @@ goes to ``json.loads``, which gives its value or its error.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-_scan = json.JSONDecoder().scan_once  # the C scanner (json.scanner.c_make_scanner) where there is one
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner (json.scanner.c_make_scanner) where there is one
 
 
 def loads(raw: bytes) -> Any:
