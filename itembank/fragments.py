@@ -38,6 +38,7 @@ import os
 import re
 import struct
 import tempfile
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -172,6 +173,9 @@ class Fragments:
         self._writable: bool | None = None
         self.hits = 0
         self.misses = 0
+        # put() is also called from the thread that deflates a Canvas package (exporters/kit/zip.py,
+        # Chunked) while the export's thread puts its pieces: one segment writer, one at a time.
+        self._lock = threading.Lock()
 
     def warm(self) -> bool:
         """Whether an export of this scope wrote the pack (so most pieces are likely read, not made);
@@ -211,13 +215,14 @@ class Fragments:
         """Keep a piece made now: written into the pack at once (it is not held here: a cold export
         of 10,000 items makes ~50 MB of them), or held until :meth:`save` where the pack cannot be
         written.  A piece asked for again in the same export is taken from the old pack or made again."""
-        self._used.add(key)
-        writer = self._open()
-        if writer is None:
-            self._new[key] = value
-            return
-        writer.add(key, value)
-        self._written.add(key)
+        with self._lock:
+            self._used.add(key)
+            writer = self._open()
+            if writer is None:
+                self._new[key] = value
+                return
+            writer.add(key, value)
+            self._written.add(key)
 
     def _open(self) -> _SegmentWriter | None:
         """The segment this export's new pieces go into: at the end of the pack when the pack is of

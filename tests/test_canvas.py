@@ -22,6 +22,7 @@ from itembank.exporters import canvas
 from itembank.exporters.canvas.check import check_package
 from itembank.exporters.canvas.names import bank_item_ident, quiz_ident
 from itembank.exporters.canvas.zipstream import BackgroundWriter, BankSpool
+from itembank.exporters.kit import zip as kit_zip
 from itembank import Bank
 from itembank.errors import ItembankError
 from itembank.formats import ExportContext, ExportOptions, ExportResult
@@ -488,27 +489,35 @@ def test_spooled_bank_copies_land_in_their_topic_bank_in_order(all_types_bank: B
 def test_export_holds_no_uncompressed_copy_of_the_package(all_types_bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
     # Streaming: the questions go into the zip as they are built, so the Python heap never holds the
     # package's XML (a buffered export peaks above its uncompressed size; this one holds the zip,
-    # zlib's state, one question and the batches on their way to the deflating thread).  The spool
-    # is put on disk so that the bank copies do not sit in its in-memory buffer, and the batches
-    # (a fixed ~1.3 MB, and the spool's 256 KB, at their normal sizes) are made small so that the
-    # bound is about the package.
-    bank = _interleaved_topics_bank(all_types_bank, 40)
-    files, _ = export_files(bank)
-    uncompressed = sum(len(d) for d in files.values())
+    # the compressor's state, one question, one chunk of the deflate stream (kit.zip.Chunked) and
+    # the batches on their way to the deflating thread).  The spool is put on disk so that the bank
+    # copies do not sit in its in-memory buffer, and the batches (a fixed ~1.3 MB, and the spool's
+    # 256 KB, at their normal sizes) and the chunks (up to CHUNK_MAX, ~1.6 MB on average) are made
+    # small so that the bound is about the package.  Two packages, one twice the other: the peak
+    # grows by far less than the XML does (what a copy of it would add), and stays under half of it.
     monkeypatch.setattr(BankSpool, "MEMORY", 1)
     monkeypatch.setattr(BackgroundWriter, "_BATCH", 16 * 1024)
     monkeypatch.setattr(BankSpool, "_BATCH", 16 * 1024)
-    renderer = Renderer()
-    canvas.exporter.export(bank, ExportContext(renderer=renderer))  # renders and caches every text first
-    tracemalloc.start()
-    try:
-        result = canvas.exporter.export(bank, ExportContext(renderer=renderer))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert result.data is not None
-    assert uncompressed > 1_000_000  # big enough for the bound to mean something
-    assert peak < uncompressed / 2, (peak, uncompressed)
+    monkeypatch.setattr(kit_zip, "CHUNK_MAX", 64 * 1024)
+    sizes: list[tuple[int, int]] = []
+    for copies in (40, 80):
+        bank = _interleaved_topics_bank(all_types_bank, copies)
+        files, _ = export_files(bank)
+        uncompressed = sum(len(d) for d in files.values())
+        renderer = Renderer()
+        canvas.exporter.export(bank, ExportContext(renderer=renderer))  # renders and caches every text first
+        tracemalloc.start()
+        try:
+            result = canvas.exporter.export(bank, ExportContext(renderer=renderer))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result.data is not None
+        sizes.append((uncompressed, peak))
+    (small, small_peak), (large, large_peak) = sizes
+    assert small > 1_000_000 and large > 1.8 * small  # big enough for the bounds to mean something
+    assert large_peak - small_peak < (large - small) / 4, sizes
+    assert large_peak < large / 2, sizes
 
 
 def test_form_sections_become_question_groups(all_types_bank: Bank) -> None:

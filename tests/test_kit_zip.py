@@ -138,3 +138,94 @@ def test_a_member_past_what_a_plain_zip_holds_is_a_clear_error(monkeypatch: pyte
     stream.write("small.xml", b"<x/>")
     with pytest.raises(ItembankError, match="'big.xml'.*2 GB"):
         stream.write("big.xml", bytes(range(256)) * 8)
+
+
+# --- members deflated in chunks (kit.zip.Chunked) --------------------------------------------------
+
+_ITEMS = st.lists(st.binary(max_size=300).map(lambda b: b.replace(b"</i>", b"")), max_size=60)
+
+
+class _Store:
+    """A chunk store as the fragment cache is one: a dict by key."""
+
+    def __init__(self) -> None:
+        self.kept: dict[bytes, bytes] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.kept.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.kept[key] = value
+
+
+def _chunked_stream(items: list[bytes], level: int, store: _Store | None, writes: list[int]) -> tuple[bytes, kit.Chunked]:
+    """The items (each ended by ``</i>``) written into a chunked member in writes of the given sizes."""
+    data = b"".join(i + b"</i>" for i in items)
+    chunked = kit.Chunked(b"</i>", store)
+    buf = io.BytesIO()
+    stream = ZipStream(buf, level=level)
+    with stream.open("m.xml", chunked) as out:
+        at, k = 0, 0
+        while at < len(data):
+            size = writes[k % len(writes)] if writes else len(data)
+            out.write(data[at : at + size])
+            at, k = at + size, k + 1
+    stream.close()
+    return buf.getvalue(), chunked
+
+
+@settings(max_examples=150, deadline=None)
+@given(_ITEMS, st.sampled_from(list(LEVELS)), st.lists(st.integers(1, 5000), max_size=5), st.lists(st.integers(1, 5000), max_size=5), st.integers(1, 64))
+def test_a_chunked_member_is_the_same_bytes_whatever_the_writes_and_reads_back(items, level, writes, other, spread) -> None:  # type: ignore[no-untyped-def]
+    """The cuts follow the content: the same items give the same zip whatever the writes, as a
+    manifest deflated from its pieces does; the stream is plain deflate (zipfile reads it back)."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kit, "SPREAD", spread)  # many cuts on little data
+        m.setattr(kit, "CHUNK_MAX", 4096)  # and cuts without a marker
+        first, _ = _chunked_stream(items, level, None, writes)
+        assert first == _chunked_stream(items, level, None, other)[0]
+        data = b"".join(i + b"</i>" for i in items)
+        pieces = deflate_pieces([i + b"</i>" for i in items], level, kit.Chunked(b"</i>"))
+        assert zip_bytes([("m.xml", pieces)], level=level) == first
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        assert zf.testzip() is None and zf.read("m.xml") == data
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=200).map(lambda b: b.replace(b"</i>", b"")), min_size=20, max_size=200), st.sampled_from(list(LEVELS)), st.data())
+def test_a_chunk_kept_is_reused_and_an_edit_deflates_its_own_chunk_again(items, level, data) -> None:  # type: ignore[no-untyped-def]
+    """Deflated again with the chunks kept: the same bytes, every chunk taken from the store; after
+    one item is edited, only the chunks around it are deflated again, and the zip is the one a
+    build without the store writes."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kit, "SPREAD", 8)
+        store = _Store()
+        cold, made = _chunked_stream(items, level, store, [1000])
+        chunks = made.deflated
+        assert made.reused == 0 and 0 < len(store.kept) <= chunks  # (two equal chunks are one)
+        warm, again = _chunked_stream(items, level, store, [777])
+        assert warm == cold and again.deflated == 0 and again.reused == chunks
+        k = data.draw(st.integers(0, len(items) - 1))
+        edited = items[:k] + [items[k] + b"edited"] + items[k + 1 :]
+        after, redone = _chunked_stream(edited, level, store, [1000])
+        assert after == _chunked_stream(edited, level, None, [1000])[0]
+        assert redone.deflated <= 2 < chunks or chunks <= 2  # the edited item's chunk (and the next, when a cut moved)
+
+
+def test_a_damaged_chunk_kept_is_deflated_again() -> None:
+    items = [b"item %d " % n * (n % 7 + 1) for n in range(400)]
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(kit, "SPREAD", 8)
+        store = _Store()
+        clean, _ = _chunked_stream(items, 1, store, [500])
+        for key, value in list(store.kept.items())[::2]:
+            store.kept[key] = value[:4] + bytes([value[4] ^ 1]) + value[5:]
+        again, redone = _chunked_stream(items, 1, store, [500])
+        assert again == clean and redone.deflated == (len(store.kept) + 1) // 2 and redone.reused == len(store.kept) // 2
+
+
+def test_a_damaged_or_foreign_chunk_key_is_not_the_chunks() -> None:
+    """The key is the chunk's content, length and level: another chunk, level or length is another key."""
+    a = kit.chunk_key(1, b"<i>a</i>")
+    assert a != kit.chunk_key(3, b"<i>a</i>") and a != kit.chunk_key(1, b"<i>b</i>") and a != kit.chunk_key(1, b"<i>a</i>\0")
+    assert len(a) == 16 and a == kit.chunk_key(1, bytearray(b"<i>a</i>"))

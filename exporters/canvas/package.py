@@ -25,6 +25,7 @@ from itembank.render import Renderer
 
 from ..kit import pieces
 from ..kit.numbers import number_text, plural
+from ..kit.zip import Chunked
 from .calculated import CANVAS_LACKS, ROUND_NOTE, called, feedback_placeholders, lost_formats, stem_problem
 from .html import CanvasHtml
 from .items import QTI, ItemBuilder, meta_field, sub
@@ -186,7 +187,9 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
             kept = (lambda item: fragments.has(_piece_key(fragments, bank, qident, item))) if fragments is not None else None
             ahead = _Ahead(order, partial(_made_pieces, ctx.renderer, bank, qident, ctx.options.variants), jobs, kept)
         cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments, ahead) if ctx.fragments is not None or ahead is not None else None
-        with members.open(f"{qident}/{qident}.xml") as out:
+        # The quiz and the question banks are deflated in chunks of items, kept in the fragment
+        # cache (kit.zip.Chunked): after a one-item edit, a chunk or two of ~100 MB is deflated again.
+        with members.open(f"{qident}/{qident}.xml", Chunked(b"</item>", ctx.fragments)) as out:
             _write_quiz(out, bank, qident, exported, builder, spool, written, result, cached)
         # items of the bank that no section delivers still belong in the question bank
         for item in exported.values():
@@ -199,7 +202,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
         bank_paths = {_bank_path(bank, t): t for t in topics}
         members.write("imsmanifest.xml", _manifest(qident, sorted(bank_paths), sorted(images)))
         for path in sorted(bank_paths):
-            with members.open(path) as out:
+            with members.open(path, Chunked(b"</item>", ctx.fragments)) as out:
                 _write_bank(out, bank, bank_paths[path], spool)
     for path in sorted(images):
         # images[path] is a file name as render.local_image gives it: decoded, its fragment or query

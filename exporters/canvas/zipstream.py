@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import IO
 
-from ..kit.zip import ZipStream
+from ..kit.zip import Chunked, ZipStream
 
 # --- the package ----------------------------------------------------------------------------------
 #
@@ -43,7 +43,8 @@ class Members:
         self._last = ""
 
     @contextmanager
-    def open(self, name: str) -> Iterator[IO[bytes]]:
+    def open(self, name: str, chunked: Chunked | None = None) -> Iterator[IO[bytes]]:
+        """A file to write; ``chunked``: a zip entry deflated in chunks (``kit.zip.Chunked``)."""
         if name <= self._last:  # a change of naming must not silently unsort the zip
             raise AssertionError(f"package file {name!r} comes after {self._last!r}: entries must be sorted")
         self._last = name
@@ -52,7 +53,7 @@ class Members:
             yield buf
             self.files[name] = buf.getvalue()
             return
-        with self.zf.open(name) as entry:
+        with self.zf.open(name, chunked) as entry:
             if self.pool is None:
                 yield entry
                 return

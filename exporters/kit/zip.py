@@ -15,6 +15,15 @@ processor, so a machine of another kind (another instruction set) may deflate th
 into other bytes, never into other members; the fragment cache, which keeps deflated item files,
 is stamped with the installed library and belongs to one machine.
 
+A member made of many items (a Canvas quiz, a worksheet's rows, a QTI manifest) may be deflated
+in *chunks* (:class:`Chunked`): cut after the item's end tag where the item's bytes say so (their
+CRC-32, so the cuts follow the content, not the writes), each chunk deflated alone and ended by a
+sync flush (byte-aligned, not the last block), the member ended by an empty last block.  A plain
+deflate stream, as pigz writes one; a chunk's stream is the same wherever it stands, so the
+fragment cache keeps each one by its content (XXH3-128 and length) and a build after a one-item
+edit deflates one chunk of the quiz again, not 100 MB.  Cut or not, the same data always gives
+the same bytes: the format decides, not the cache.
+
 A member may come deflated already (:func:`deflate`, e.g. in a worker process of a shared-out
 export): :func:`zip_bytes` then writes its stream as it is.  The headers are the very bytes
 ``zipfile`` writes for the same member (a test holds them to it, with zipfile deflating as here).
@@ -22,6 +31,7 @@ export): :func:`zip_bytes` then writes its stream as it is.  The headers are the
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -29,8 +39,9 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
+import xxhash
 from isal import isal_zlib
 
 from itembank.errors import ItembankError
@@ -70,17 +81,58 @@ def compressor(level: int) -> isal_zlib.Compress:
     return isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
 
 
+class ChunkStore(Protocol):
+    """Where deflated chunks are kept (an export's fragment cache): by :func:`chunk_key`."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def put(self, key: bytes, value: bytes) -> None: ...
+
+
+@dataclass
+class Chunked:
+    """A member deflated in chunks: each ends after an occurrence of ``marker`` (an item's end tag)
+    whose item's bytes (since the previous ``marker``) have a CRC-32 that is a multiple of
+    :data:`SPREAD`, or at :data:`CHUNK_MAX` bytes; each is taken from ``store`` when it is there
+    (by :func:`chunk_key`), else deflated and put there at once (the deflating may run on a thread
+    beside the export's: the store takes puts from it; nothing waits in memory).  A kept chunk that
+    is damaged (its CRC-32 does not match) is deflated again, never used."""
+
+    marker: bytes
+    store: ChunkStore | None = None
+    deflated: int = 0  # chunks deflated now
+    reused: int = 0  # chunks taken from the store
+
+
+#: One item in this many ends a chunk (on average): ~1-1.6 MB of a Canvas quiz's or a worksheet's
+#: XML.  Each cut costs the deflater its window (~0.5 % of the size at this spread).
+SPREAD = 256
+#: A chunk ends here at the latest (XML without the marker: memory stays bounded).
+CHUNK_MAX = 1 << 23
+#: The empty last block that ends a chunked member (fixed codes, end of block: what zlib writes).
+_LAST_BLOCK = b"\x03\x00"
+
+
+def chunk_key(level: int, chunk: bytes | bytearray | memoryview) -> bytes:
+    """A deflated chunk's key in a :class:`ChunkStore`: its data's XXH3-128 (~20 GB/s: SHA-256
+    would cost half of what the cache saves), its length and the level, in the fragment cache's
+    16 bytes."""
+    digest = xxhash.xxh3_128_digest(chunk)
+    return hashlib.blake2b(b"deflate-chunk %d %d " % (level, len(chunk)) + digest, digest_size=16).digest()
+
+
 def deflate(data: bytes, level: int) -> Deflated:
     """``data`` deflated as a zip member at ``level``: the bytes :class:`ZipStream` writes for it."""
     return deflate_pieces((data,), level)
 
 
-def deflate_pieces(pieces: Iterable[bytes], level: int) -> Deflated:
+def deflate_pieces(pieces: Iterable[bytes], level: int, chunked: Chunked | None = None) -> Deflated:
     """The data of ``pieces``, one after the other, deflated as :func:`deflate` deflates them joined
     (the same bytes), without joining them: a member made of many pieces (a QTI manifest of 100,000
-    items' resources, ~250 MB) is never a copy in memory."""
+    items' resources, ~250 MB) is never a copy in memory.  ``chunked``: in chunks (:class:`Chunked`),
+    as :meth:`ZipStream.open` deflates a member with the same ``chunked``."""
     stream: list[bytes] = []
-    deflater = _Deflater(level, stream.append)
+    deflater = _Deflater(level, stream.append, chunked)
     for piece in pieces:
         deflater.write(piece)
     deflater.finish()
@@ -92,16 +144,26 @@ class _Deflater:
     sizes of the writes, each piece of the stream passed to ``out``: :func:`deflate` and
     :class:`ZipStream` both deflate through it, so that their streams are the same bytes."""
 
-    def __init__(self, level: int, out: Callable[[bytes], object]) -> None:
-        self._compressor = compressor(level)
+    def __init__(self, level: int, out: Callable[[bytes], object], chunked: Chunked | None = None) -> None:
+        self._level = level
+        # one compressor for the whole stream; none for a chunked one (a compressor per chunk: two
+        # at a time would hold two of ISA-L's buffers)
+        self._compressor = compressor(level) if chunked is None else None
         self._out = out
-        self._pending = bytearray()  # the data since the last whole CHUNK
+        self._pending = bytearray()  # the data since the last whole CHUNK (chunked: since the chunk's start)
         self.crc = self.size = self.compressed = 0
+        self._chunked = chunked
+        self._item = 0  # chunked: where the current item starts in _pending (after the last marker)
+        self._scan = 0  # chunked: where the search for the next marker goes on
 
     def write(self, data: bytes) -> int:
         n = len(data)
         self.crc = isal_zlib.crc32(data, self.crc)
         self.size += n
+        if self._compressor is None:
+            self._pending += data
+            self._cut()
+            return n
         at = 0
         if self._pending:  # first fill the chunk begun
             at = CHUNK - len(self._pending)
@@ -120,14 +182,70 @@ class _Deflater:
 
     def finish(self) -> None:
         """The rest of the data deflated, and the stream ended."""
+        if self._compressor is None:
+            if self._pending:
+                self._chunk(len(self._pending))
+            self._deflated(_LAST_BLOCK)
+            return
         if self._pending:
             self._deflated(self._compressor.compress(self._pending))
             self._pending = bytearray()
         self._deflated(self._compressor.flush())
 
+    def _cut(self) -> None:
+        """Deflate each whole chunk of the data held (:class:`Chunked`)."""
+        assert self._chunked is not None
+        marker, pending = self._chunked.marker, self._pending
+        while True:
+            at = pending.find(marker, self._scan)
+            end = at + len(marker) if at >= 0 else -1
+            if end < 0 or end > CHUNK_MAX:
+                if len(pending) < CHUNK_MAX:
+                    self._scan = max(self._item, len(pending) - len(marker) + 1)
+                    return
+                self._chunk(CHUNK_MAX)
+            elif isal_zlib.crc32(memoryview(pending)[self._item : end]) % SPREAD == 0:
+                self._chunk(end)
+            else:
+                self._item = self._scan = end
+                continue
+            pending = self._pending
+
+    def _chunk(self, size: int) -> None:
+        """The first ``size`` bytes held, a chunk: its stream from the store, or deflated alone."""
+        assert self._chunked is not None
+        chunked = self._chunked
+        with memoryview(self._pending) as held, held[:size] as chunk:  # no copy of the chunk's data
+            key = chunk_key(self._level, chunk)
+            stream = _unsealed(chunked.store.get(key)) if chunked.store is not None else None
+            if stream is None:
+                deflater = compressor(self._level)
+                stream = deflater.compress(chunk) + deflater.flush(isal_zlib.Z_SYNC_FLUSH)
+                chunked.deflated += 1
+                if chunked.store is not None:
+                    chunked.store.put(key, _sealed(stream))
+            else:
+                chunked.reused += 1
+        del self._pending[:size]
+        self._item = self._scan = 0
+        self._deflated(stream)
+
     def _deflated(self, stream: bytes) -> None:
         self.compressed += len(stream)
         self._out(stream)
+
+
+def _sealed(stream: bytes) -> bytes:
+    """A chunk's stream as the store keeps it: after its CRC-32, which tells a damaged one."""
+    return isal_zlib.crc32(stream).to_bytes(4, "big") + stream
+
+
+def _unsealed(kept: bytes | None) -> bytes | None:
+    """The stream :func:`_sealed` kept, or None when there is none or it is damaged (deflated again)."""
+    if kept is None or len(kept) < 4:
+        return None
+    stream = kept[4:]
+    return stream if isal_zlib.crc32(stream) == int.from_bytes(kept[:4], "big") else None
 
 
 def zip_entry(name: str, *, level: int, date: Date = ZIP_EPOCH) -> zipfile.ZipInfo:
@@ -221,12 +339,13 @@ class ZipStream:
         self._writing = False
 
     @contextmanager
-    def open(self, name: str) -> Iterator[IO[bytes]]:
-        """A member ``name``, to write its data into; complete once the ``with`` block ends."""
+    def open(self, name: str, chunked: Chunked | None = None) -> Iterator[IO[bytes]]:
+        """A member ``name``, to write its data into; complete once the ``with`` block ends.
+        ``chunked``: deflated in chunks (:class:`Chunked`)."""
         if self._writing:
             raise ValueError("a member of the zip is still being written")
         self._writing = True
-        member = _Member(self, name)
+        member = _Member(self, name, chunked)
         try:
             yield member  # type: ignore[misc]  # has the write() writers use
             member.finish()
@@ -249,13 +368,13 @@ class ZipStream:
 class _Member:
     """One member of a :class:`ZipStream` being written."""
 
-    def __init__(self, zip_: ZipStream, name: str) -> None:
+    def __init__(self, zip_: ZipStream, name: str, chunked: Chunked | None = None) -> None:
         self._zip, self._name = zip_, name
         self._encoded, self._flags = _encoded(name)
         out = zip_._out
         self._offset = out.tell() - zip_._base
         out.write(_local_header(self._encoded, self._flags, zip_._dos, 0, 0, 0))  # completed by finish()
-        self._deflater = _Deflater(zip_._level, out.write)
+        self._deflater = _Deflater(zip_._level, out.write, chunked)
         self.write = self._deflater.write
 
     def finish(self) -> None:

@@ -17,7 +17,7 @@ from itembank.fragments import from_json_piece, json_piece
 from itembank.model import AnyItem, Bank, CalculatedItem
 
 from ..kit.variants import count_expanded, expand_bank
-from ..kit.zip import Deflated, deflate, deflate_pieces, zip_bytes
+from ..kit.zip import Chunked, Deflated, deflate, deflate_pieces, zip_bytes
 from .assessment_test import build_test, plan_sections
 from .body import ItemAssets
 from .item import ItemBuilder
@@ -90,7 +90,9 @@ def build_files(
         manifest = manifest_pieces(profile, bank, entries, media, ctx.tool_version, ctx.renderer, [p.resource for p in pieces])
         # For the zip, deflated from its pieces: a joined copy would be ~250 MB at 100,000 items.
         if deflated is not None:
-            deflated[MANIFEST] = deflate_pieces(manifest, ZIP_LEVEL)
+            # in chunks of items' resources, kept in the fragment cache (kit.zip.Chunked): after a
+            # one-item edit, one chunk is deflated again, not the 22 MB of 10,000 items' resources
+            deflated[MANIFEST] = deflate_pieces(manifest, ZIP_LEVEL, Chunked(b"</resource>", ctx.fragments))
         else:
             files[MANIFEST] = b"".join(manifest)
     except ValueError as exc:
