@@ -953,7 +953,7 @@ def _cuts(markup: str) -> Iterator[str]:
     yield markup[start:]
 
 
-_XLSX_ID = re.compile(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>')
+_XLSX_ID = re.compile(rb'<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>')  # (matched at the row's start)
 _CANVAS_TITLE = re.compile(r'<item\b[^>]*?\btitle="([^"]*)"')
 _CANVAS_ID_FIELD = re.compile(r"<fieldlabel>itembank_id</fieldlabel>\s*<fieldentry>([^<]*)</fieldentry>")
 _CANVAS_TITLE_BYTES = re.compile(_CANVAS_TITLE.pattern.encode())
@@ -994,9 +994,9 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         # each sheet read as a stream and each item's row put aside (``spill``) as it passes.
         spill = _Spill() if spill is None else spill
         for raw in _sorted_parts(result, lambda n: n.startswith("xl/worksheets/"), b"<row", b"</row>"):
-            ident = _XLSX_ID.search(raw.decode("utf-8"))
+            ident = _XLSX_ID.match(raw)  # the row's start, as bytes: the id alone is decoded
             if ident:
-                name = html.unescape(ident.group(1))
+                name = html.unescape(ident.group(1).decode("utf-8"))
                 if name not in out:
                     row = _Slices(fmt, spill)
                     row.add(raw)

@@ -1136,3 +1136,18 @@ def test_the_lines_at_the_margin_are_found_as_the_multiline_regex_finds_them(doc
     """The printed Markdown's entries start at lines that start at the margin: found by jumping from
     line break to line break, they are where ``^(?=\\S)`` (MULTILINE) matches, whatever the spaces."""
     assert list(audit._flush_lines(document)) == [m.start() for m in audit._FLUSH.finditer(document)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=("Cs",)), max_size=20), st.sampled_from(["", ' s="3"', ' t="inlineStr"']), st.integers(1, 10**6), st.text(max_size=30))
+def test_a_workbook_rows_id_is_read_from_its_bytes_as_from_its_text(ident: str, attrs: str, row: int, rest: str) -> None:
+    """The workbook audit reads each row's id (column A) from the row's bytes, decoding only the id:
+    what the regular expression over the decoded row found."""
+    import html as _html
+
+    text = f'<row r="{row}"><c r="A{row}"{attrs}><is><t>{_html.escape(ident, quote=False)}</t></is></c>{rest}</row>'
+    by_text = re.match(r'^<row\b[^>]*><c r="A\d+"[^>]*><is><t>([^<]*)</t></is></c>', text)
+    by_bytes = audit._XLSX_ID.match(text.encode("utf-8"))
+    assert (by_text is None) == (by_bytes is None)
+    if by_text is not None and by_bytes is not None:
+        assert by_bytes.group(1).decode("utf-8") == by_text.group(1)
