@@ -994,9 +994,9 @@ def _per_item(fmt: str, bank: Bank, result: ExportResult, spill: _Spill | None =
         # each sheet read as a stream and each item's row put aside (``spill``) as it passes.
         spill = _Spill() if spill is None else spill
         for raw in _sorted_parts(result, lambda n: n.startswith("xl/worksheets/"), b"<row", b"</row>"):
-            ident = _XLSX_ID.match(raw)  # the row's start, as bytes: the id alone is decoded
-            if ident:
-                name = html.unescape(ident.group(1).decode("utf-8"))
+            first = _XLSX_ID.match(raw)  # the row's start, as bytes: the id alone is decoded
+            if first:
+                name = html.unescape(first.group(1).decode("utf-8"))
                 if name not in out:
                     row = _Slices(fmt, spill)
                     row.add(raw)
