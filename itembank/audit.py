@@ -1253,7 +1253,10 @@ def _moodle_sliced(document: bytes) -> dict[str, _Entry] | None:
                     return None
             hidden += 1
             at = find(opening, end)
-    if document.count(b"<!") != hidden or document.count(b"<?") != 1:
+    # Every "<!" is a section found above: each of those begins with one, so when "!" occurs no more
+    # often than they do, "<!" does not either.  Counting "!" alone is three times faster than
+    # counting "<!" (which stops at every "<", every tag); "!" in the text makes it count "<!".
+    if (document.count(b"!") != hidden and document.count(b"<!") != hidden) or _declarations(document) != 1:
         return None
     out: dict[str, _Entry] = {}
     view = memoryview(document)  # each question a view of the document's bytes, not a copy of them
@@ -1277,6 +1280,22 @@ def _moodle_sliced(document: bytes) -> dict[str, _Entry] | None:
             return None
         out[html.unescape(ident.group(1).decode("utf-8"))] = _SlicedQuestion(view[begin:end], tail)
     return out
+
+
+def _declarations(document: bytes) -> int:
+    """``document.count(b"<?")``, from the places of ``?`` when it is rare (a question mark in a few
+    thousand questions' text): ~12 ms on 36 MB instead of ~30 ms (``<`` starts every tag)."""
+    if document.count(b"?") > _FEW_MARKS:
+        return document.count(b"<?")
+    count, at = 0, document.find(b"?", 1)
+    while at >= 0:
+        count += document[at - 1] == 0x3C  # "<"
+        at = document.find(b"?", at + 1)
+    return count
+
+
+#: Up to how many question marks :func:`_declarations` looks at each one's place.
+_FEW_MARKS = 50_000
 
 
 def _moodle_questions(document: bytes) -> Iterator[tuple[str, str]]:

@@ -1151,3 +1151,28 @@ def test_a_workbook_rows_id_is_read_from_its_bytes_as_from_its_text(ident: str, 
     assert (by_text is None) == (by_bytes is None)
     if by_text is not None and by_bytes is not None:
         assert by_bytes.group(1).decode("utf-8") == by_text.group(1)
+
+
+_MOODLE_BITS = st.lists(
+    st.sampled_from([b"<question>", b"</question>", b"<idnumber>q</idnumber>", b"<![CDATA[", b"]]>", b"<!--", b"-->", b"<!", b"!", b"?", b"<?", b"<", b"x", b"\n"]),
+    max_size=30,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_MOODLE_BITS, st.integers(0, 5))
+def test_the_moodle_audit_slices_only_when_every_markup_declaration_is_a_section(body: bytes, few: int) -> None:
+    """The Moodle audit cuts the document as bytes only when each ``<!`` in it opens a CDATA section
+    or a comment and ``<?`` occurs once (it counts ``!`` and ``?`` alone where that tells: faster
+    than counting the pairs); the count of ``<?`` is ``bytes.count``'s either way."""
+    document = b'<?xml version="1.0"?>\n<quiz>' + body + b"</quiz>"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(audit, "_FEW_MARKS", few)  # both ways of counting "<?"
+        assert audit._declarations(document) == document.count(b"<?")
+        sliced = audit._moodle_sliced(document)
+    if sliced is not None:
+        at = document.find(b"<!")
+        while at >= 0:
+            assert document.startswith((b"<![CDATA[", b"<!--"), at), document
+            at = document.find(b"<!", at + 1)
+        assert document.count(b"<?") == 1
