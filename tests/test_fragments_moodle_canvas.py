@@ -70,10 +70,10 @@ def _damage_piece(pack: Path, where: str) -> None:
     scope = pack_scope(pack)
     assert scope is not None
     pieces = read_pack(pack, scope)
-    items = [k for k in pieces if re.fullmatch(rb"[0-9a-f]{8}\n", pieces[k][:9])]  # (pieces.encode's checksum line)
-    key = max(items if where != "chunk" else set(pieces) - set(items), key=lambda k: len(pieces[k]))
+    chunks = [k for k in pieces if pieces[k][8:12] == b"\n{}\n"]  # (a deflated chunk: a piece with an empty head)
+    key = max(chunks if where == "chunk" else set(pieces) - set(chunks), key=lambda k: len(pieces[k]))
     raw = bytearray(pieces[key])
-    head_end = raw.index(b"\n", 9) if where != "chunk" else 0
+    head_end = raw.index(b"\n", 9)
     raw[{"body": len(raw) - 3, "head": (9 + head_end) // 2, "checksum": 0, "chunk": len(raw) // 2}[where]] ^= 0x01
     pieces[key] = bytes(raw)
     write_pack(pack, scope, sorted(pieces.items()))

@@ -46,6 +46,8 @@ from isal import isal_zlib
 
 from itembank.errors import ItembankError
 
+from . import pieces
+
 #: A member's date: year, month, day, hours, minutes, seconds.
 Date = tuple[int, int, int, int, int, int]
 
@@ -95,8 +97,8 @@ class Chunked:
     whose item's bytes (since the previous ``marker``) have a CRC-32 that is a multiple of
     :data:`SPREAD`, or at :data:`CHUNK_MAX` bytes; each is taken from ``store`` when it is there
     (by :func:`chunk_key`), else deflated and put there at once (the deflating may run on a thread
-    beside the export's: the store takes puts from it; nothing waits in memory).  A kept chunk that
-    is damaged (its CRC-32 does not match) is deflated again, never used."""
+    beside the export's: the store takes puts from it; nothing waits in memory).  A chunk is kept as
+    a piece (``kit.pieces``, after its CRC-32): a damaged one is deflated again, never used."""
 
     marker: bytes
     store: ChunkStore | None = None
@@ -141,7 +143,8 @@ def deflate_pieces(pieces: Iterable[bytes], level: int, chunked: Chunked | None 
 
 class _Deflater:
     """A member's data deflated as it comes, handed to ISA-L in :data:`CHUNK` pieces whatever the
-    sizes of the writes, each piece of the stream passed to ``out``: :func:`deflate` and
+    sizes of the writes (chunked: one :class:`Chunked` chunk at a time), each piece of the stream
+    passed to ``out``: :func:`deflate` and
     :class:`ZipStream` both deflate through it, so that their streams are the same bytes."""
 
     def __init__(self, level: int, out: Callable[[bytes], object], chunked: Chunked | None = None) -> None:
@@ -195,21 +198,20 @@ class _Deflater:
     def _cut(self) -> None:
         """Deflate each whole chunk of the data held (:class:`Chunked`)."""
         assert self._chunked is not None
-        marker, pending = self._chunked.marker, self._pending
+        marker, pending = self._chunked.marker, self._pending  # (a chunk is cut from it in place)
         while True:
             at = pending.find(marker, self._scan)
             end = at + len(marker) if at >= 0 else -1
-            if end < 0 or end > CHUNK_MAX:
-                if len(pending) < CHUNK_MAX:
-                    self._scan = max(self._item, len(pending) - len(marker) + 1)
-                    return
+            if 0 <= end <= CHUNK_MAX:
+                if isal_zlib.crc32(memoryview(pending)[self._item : end]) % SPREAD:
+                    self._item = self._scan = end  # not a cut: on to the next item
+                else:
+                    self._chunk(end)
+            elif len(pending) >= CHUNK_MAX:
                 self._chunk(CHUNK_MAX)
-            elif isal_zlib.crc32(memoryview(pending)[self._item : end]) % SPREAD == 0:
-                self._chunk(end)
             else:
-                self._item = self._scan = end
-                continue
-            pending = self._pending
+                self._scan = max(self._item, len(pending) - len(marker) + 1)
+                return
 
     def _chunk(self, size: int) -> None:
         """The first ``size`` bytes held, a chunk: its stream from the store, or deflated alone."""
@@ -217,14 +219,15 @@ class _Deflater:
         chunked = self._chunked
         with memoryview(self._pending) as held, held[:size] as chunk:  # no copy of the chunk's data
             key = chunk_key(self._level, chunk)
-            stream = _unsealed(chunked.store.get(key)) if chunked.store is not None else None
-            if stream is None:
+            kept = pieces.decode(chunked.store.get(key)) if chunked.store is not None else None
+            if kept is None:
                 deflater = compressor(self._level)
                 stream = deflater.compress(chunk) + deflater.flush(isal_zlib.Z_SYNC_FLUSH)
                 chunked.deflated += 1
                 if chunked.store is not None:
-                    chunked.store.put(key, _sealed(stream))
+                    chunked.store.put(key, pieces.encode({}, stream))
             else:
+                stream = kept[1]
                 chunked.reused += 1
         del self._pending[:size]
         self._item = self._scan = 0
@@ -233,19 +236,6 @@ class _Deflater:
     def _deflated(self, stream: bytes) -> None:
         self.compressed += len(stream)
         self._out(stream)
-
-
-def _sealed(stream: bytes) -> bytes:
-    """A chunk's stream as the store keeps it: after its CRC-32, which tells a damaged one."""
-    return isal_zlib.crc32(stream).to_bytes(4, "big") + stream
-
-
-def _unsealed(kept: bytes | None) -> bytes | None:
-    """The stream :func:`_sealed` kept, or None when there is none or it is damaged (deflated again)."""
-    if kept is None or len(kept) < 4:
-        return None
-    stream = kept[4:]
-    return stream if isal_zlib.crc32(stream) == int.from_bytes(kept[:4], "big") else None
 
 
 def zip_entry(name: str, *, level: int, date: Date = ZIP_EPOCH) -> zipfile.ZipInfo:
