@@ -1157,8 +1157,9 @@ def _entries(document: str, first_line: re.Pattern[str]) -> list[tuple[re.Match[
 
 def _parts(document: AnyStr, start: AnyStr, end: AnyStr) -> Iterator[AnyStr]:
     """The parts of ``document`` from ``start`` to ``end`` included, one for each ``end``: from the
-    first ``start`` after the previous ``end``, a part without a ``start`` left out.  Sliced from the document, without a list of all of it cut at each ``end`` (the
-    output of 10,000 items is 36-60 MB: each copy of it counts)."""
+    first ``start`` after the previous ``end``, a part without a ``start`` left out.  Sliced from
+    the document, without a list of all of it cut at each ``end`` (the output of 10,000 items is
+    36-60 MB: each copy of it counts)."""
     for begin, stop in _spans(document, start, end):
         yield document[begin:stop]
 
