@@ -9,9 +9,11 @@ by the export audit, whose per-item verdicts are kept only for the output they w
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import random
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -126,6 +128,46 @@ def test_a_warm_export_builds_only_the_edited_item(tmp_path: Path, monkeypatch: 
     built.clear()
     assert api.export(loaded, "qti21", cache=True).data == fresh
     assert built == [edited.stem]  # only the edited item was built again (the generator names a file by its item)
+
+
+def _set_topic(path: Path, topic: str) -> None:
+    """The item file's topic set to ``topic`` (a line added when it has none)."""
+    text = path.read_text(encoding="utf-8")
+    lines = [line for line in text.split("\n") if not line.startswith("topic: ")]
+    at = next(k for k, line in enumerate(lines) if line.startswith("title: "))
+    path.write_text("\n".join([*lines[: at + 1], f"topic: {topic}", *lines[at + 1 :]]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_the_assessment_test_is_kept_until_its_sections_change(fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test file (a reference per item, by topic) comes from the cache after an edit that leaves
+    the sections as they were, and is built again, as a clean export builds it, when an item moves to
+    another topic."""
+    bank_dir = generated_bank(tmp_path / "gen", 60)
+    made: list[int] = []
+    real = qti_package.build_test
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(qti_package, "build_test", counting)
+    loaded = api.load_bank(bank_dir, cache=True)
+    assert api.export(loaded, fmt, cache=True).data == api.export(loaded, fmt).data
+    edited = _edit_one(bank_dir)  # a new title: the same sections
+    loaded = api.load_bank(bank_dir, cache=True)
+    made.clear()
+    assert api.export(loaded, fmt, cache=True).data == api.export(loaded, fmt).data
+    assert made == [1]  # the export without the cache built it; the one with it did not
+    _set_topic(edited, "A topic of its own")
+    loaded = api.load_bank(bank_dir, cache=True)
+    made.clear()
+    moved = api.export(loaded, fmt, cache=True).data
+    assert made == [1]
+    assert moved == api.export(loaded, fmt).data
+    with zipfile.ZipFile(io.BytesIO(moved)) as z:
+        test = z.read(qti_package.TEST_FILE)
+    assert b"A topic of its own" in test
 
 
 def test_another_option_is_another_scope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
