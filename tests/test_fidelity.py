@@ -820,6 +820,23 @@ def test_the_audit_puts_large_parts_aside_in_a_file_and_reads_them_back(monkeypa
         assert [spill.read(at, n) for at, n in where] == parts
 
 
+@given(st.lists(st.binary(max_size=40), min_size=1, max_size=3), st.lists(st.binary(max_size=40), min_size=1, max_size=3))
+@settings(max_examples=200)
+def test_an_items_parts_in_the_spill_are_told_apart_by_every_copy(one: list[bytes], other: list[bytes]) -> None:
+    """The identity the audit keeps its verdict under (a Canvas item's quiz and bank copies, a
+    workbook row) is the same for the same copies and differs when any copy differs, the first as
+    much as the last, or when there is one copy more."""
+    with audit._Spill() as spill:
+        first, second = audit._Slices("canvas", spill), audit._Slices("canvas", spill)
+        for raw in one:
+            first.add(raw)
+        for raw in other:
+            second.add(raw)
+        spill.done()
+        assert (first.identity() == second.identity()) == (one == other)
+        assert [spill.read(at, n) for at, n in first.spans] == one
+
+
 @pytest.mark.parametrize("fmt", ["canvas", "xlsx"])
 def test_the_audit_finds_the_same_with_the_items_parts_in_a_file(monkeypatch: pytest.MonkeyPatch, all_types_bank, fmt: str) -> None:
     """The Canvas and workbook audits put each item's part aside (in memory, or in a temporary file
