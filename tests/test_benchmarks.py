@@ -293,7 +293,7 @@ def test_the_benchmarks_time_the_package_with_its_bytecode_written() -> None:
     assert len(modules) > 100
     stale = [p for p in modules if not Path(importlib.util.cache_from_source(str(p))).is_file()]
     assert stale == []
-    for script in ("run", "build_bench", "incremental_bench"):
+    for script in ("run", "build_bench", "incremental_bench", "edit_ab"):
         assert "    precompile()" in (BENCH / f"{script}.py").read_text(encoding="utf-8")
 
 
@@ -313,3 +313,30 @@ def test_build_timeline_lists_every_export_of_the_build_with_its_cpu(tmp_path: P
         listed = [line.split()[0] for line in lines if re.match(r"  \S+ +\d+ +[\d.]+ +[\d.]+  user ", line)]
         assert sorted(listed) == sorted(registry()), run.stdout
         assert lines[-1].startswith("CPU: this process user ")
+
+
+def test_edit_ab_runs_both_arms_in_turn_and_compares_them(tmp_path: Path) -> None:
+    """benchmarks/edit_ab.py on a small generated bank, against itself and against HEAD (checked out in
+    a worktree that is removed after): every round times both arms, the order swaps from round to
+    round, and the summary gives both arms' medians and their ratio."""
+    import subprocess
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    for which in (["--same"], ["--base", "HEAD"]):
+        out = tmp_path / which[-1].strip("-")
+        run = subprocess.run(
+            [sys.executable, str(BENCH / "edit_ab.py"), *which, "--size", "12", "--rounds", "2", "--warm", "1", "--jobs", "1", "--out", str(out)],
+            capture_output=True, text=True, timeout=600,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        rounds = [line for line in run.stdout.splitlines() if line.lstrip().startswith("round ")]
+        firsts = [m.group(1) for r in rounds if (m := re.search(r"\((base|this) first\)", r))]
+        assert len(rounds) == 2 and sorted(firsts) == ["base", "this"], run.stdout
+        assert all(re.search(r"base [\d.]+ s \([\d.]+ CPU\), this [\d.]+ s \([\d.]+ CPU\)$", r) for r in rounds), run.stdout
+        summary = {line.split("|")[0].strip() for line in run.stdout.splitlines() if "|" in line}
+        assert {"base", "this"} <= summary, run.stdout
+        assert re.search(r"^this / base \(median wall\): [\d.]+$", run.stdout, re.M), run.stdout
+        assert (out / "ab-bank-base").is_dir() and (out / "ab-bank-this").is_dir()
+    worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True).stdout
+    assert str(tmp_path) not in worktrees  # the base's worktree is gone
