@@ -193,6 +193,12 @@ class Fragments:
         # key, this 0.87; a build after an edit makes ~145,000 keys).
         return hashlib.blake2b(item_digest(item) + b"\0" + "\0".join(extra).encode("utf-8", "surrogatepass"), digest_size=_KEY).digest()
 
+    @staticmethod
+    def data_key(data: bytes) -> bytes:
+        """The key of a piece that is no one item's (a deflated chunk of many items, a QTI test), by
+        what it is made of: ``data``, which starts with what kind of piece it is."""
+        return hashlib.blake2b(data, digest_size=_KEY).digest()
+
     def get(self, key: bytes) -> bytes | None:
         if self._old is None:
             self._old = self._read()

@@ -31,7 +31,6 @@ export): :func:`zip_bytes` then writes its stream as it is.  The headers are the
 
 from __future__ import annotations
 
-import hashlib
 import io
 import struct
 import zipfile
@@ -45,6 +44,7 @@ import xxhash
 from isal import isal_zlib
 
 from itembank.errors import ItembankError
+from itembank.fragments import Fragments
 
 from . import pieces
 
@@ -117,10 +117,9 @@ _LAST_BLOCK = b"\x03\x00"
 
 def chunk_key(level: int, chunk: bytes | bytearray | memoryview) -> bytes:
     """A deflated chunk's key in a :class:`ChunkStore`: its data's XXH3-128 (~20 GB/s: SHA-256
-    would cost half of what the cache saves), its length and the level, in the fragment cache's
-    16 bytes."""
-    digest = xxhash.xxh3_128_digest(chunk)
-    return hashlib.blake2b(b"deflate-chunk %d %d " % (level, len(chunk)) + digest, digest_size=16).digest()
+    would cost half of what the cache saves), its length and the level, made a key of the fragment
+    cache (:meth:`Fragments.data_key`)."""
+    return Fragments.data_key(b"deflate-chunk %d %d " % (level, len(chunk)) + xxhash.xxh3_128_digest(chunk))
 
 
 def deflate(data: bytes, level: int) -> Deflated:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,13 +108,17 @@ def _test_file(profile: Profile, bank: Bank, hrefs: dict[str, str], ctx: ExportC
     (the format, its options, the form, the bank settings, the code): the title, the tool version,
     and each section with its items' ids and files.  A damaged piece is built again."""
     fragments = ctx.fragments
-    if fragments is None:
+
+    def built() -> bytes:
         return to_bytes(build_test(profile, bank, hrefs, ctx.tool_version, ctx.renderer))
+
+    if fragments is None:
+        return built()
     made: list[Any] = [bank.title, ctx.tool_version]
     for s in plan_sections(bank):
         made.append([s.title, s.pick, s.shuffle, s.identifier_suffix, [[i, hrefs.get(i)] for i in s.item_ids]])
-    key = hashlib.blake2b(b"assessment-test\0" + json_piece(made), digest_size=16).digest()
-    return fragments.cached(key, lambda: to_bytes(build_test(profile, bank, hrefs, ctx.tool_version, ctx.renderer)), partial(encode_piece, {}), _test_body)
+    key = fragments.data_key(b"assessment-test\0" + json_piece(made))
+    return fragments.cached(key, built, partial(encode_piece, {}), _test_body)
 
 
 def _test_body(raw: bytes) -> bytes:
