@@ -47,7 +47,9 @@ def main() -> int:
     ap.add_argument("--cache", action="store_true", help="use the check and fragment caches (default: neither)")
     ap.add_argument("--output", type=Path, default=None, help="the build's folder (default: a temporary one)")
     args = ap.parse_args()
-    if not args.cache:
+    if args.cache:
+        os.environ.pop("ITEMBANK_NO_CACHE", None)  # (from the caller's shell it would turn them off)
+    else:
         os.environ["ITEMBANK_NO_CACHE"] = "1"
     export_one = getattr(api, "_export_one", None)
     if export_one is None:

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """A build after a one-item edit, this checkout against another revision, alternating (issue 13).
 
-    .venv/bin/python benchmarks/edit_ab.py --base REV [--size 10000] [--rounds 10] [--jobs 2] [--warm 2]
+    .venv/bin/python benchmarks/edit_ab.py --base REV [--size 10000] [--rounds 10] [--jobs 2] [--warm 2] [--no-cache]
     .venv/bin/python benchmarks/edit_ab.py --same [...]      # this checkout against itself: the method's spread
+
+``--no-cache``: every build without the caches (``ITEMBANK_NO_CACHE=1``: the build of issue 13's
+≤ 10 s target, each export made anew), the same edits in between; ``--warm 0`` is then enough.
 
 The revision ``REV`` is checked out in a git worktree (``OUT/ab-base/``, detached, made again each
 run; ``--out OUT``, default ``benchmarks/out``) and run with this environment's Python and
@@ -40,9 +43,13 @@ OUT = HERE / "out"
 CACHE = ".itembank-cache"
 
 
-def build(source: Path, bank: Path, dist: Path, jobs: str) -> tuple[float, float, float, float]:
-    """One ``itembank build`` of ``bank`` by the code in ``source``: wall, user, system (s), peak (MB)."""
+def build(source: Path, bank: Path, dist: Path, jobs: str, no_cache: bool = False) -> tuple[float, float, float, float]:
+    """One ``itembank build`` of ``bank`` by the code in ``source`` (``no_cache``: without the
+    caches): wall, user, system (s), peak (MB)."""
     env = {**os.environ, "PYTHONPATH": str(source)}
+    env.pop("ITEMBANK_NO_CACHE", None)  # (set by the caller's environment, it would turn the caches off in both modes)
+    if no_cache:
+        env["ITEMBANK_NO_CACHE"] = "1"
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "itembank.cli", "build", "--bank", str(bank), "-o", str(dist), "-j", jobs],
@@ -99,6 +106,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=10, help="alternating pairs of builds")
     ap.add_argument("--jobs", default="2", help="build -j")
     ap.add_argument("--warm", type=int, default=2, help="builds of each arm before the timed rounds (the first fills its caches)")
+    ap.add_argument("--no-cache", action="store_true", help="every build without the caches (ITEMBANK_NO_CACHE=1)")
     ap.add_argument("--out", type=Path, default=OUT, help="where the banks, the worktree and the outputs go (default benchmarks/out)")
     args = ap.parse_args()
     out = args.out.resolve()
@@ -117,7 +125,8 @@ def main() -> int:
         shutil.rmtree(bank, ignore_errors=True)
         shutil.copytree(source, bank, ignore=shutil.ignore_patterns(CACHE))
     label = "this checkout, twice" if args.same else f"{args.base} (base) and this checkout"
-    print(f"{args.size} generated items, build -j {args.jobs} after editing {rel}; {label}; {args.rounds} rounds")
+    how = "without the caches" if args.no_cache else "with the caches"
+    print(f"{args.size} generated items, build -j {args.jobs} {how} after editing {rel}; {label}; {args.rounds} rounds")
     runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in arms}
     n = 0
     for k in range(args.warm + args.rounds):
@@ -125,7 +134,7 @@ def main() -> int:
         order = list(arms) if k % 2 == 0 else list(reversed(arms))
         for name in order:
             edit(banks[name], rel, original, n)
-            figures = build(arms[name], banks[name], out / f"ab-dist-{name}", args.jobs)
+            figures = build(arms[name], banks[name], out / f"ab-dist-{name}", args.jobs, args.no_cache)
             if k >= args.warm:
                 runs[name].append(figures)
         if k >= args.warm:

@@ -8,6 +8,7 @@ mapped faithfully.  No timing is asserted here, ever: benchmarks/run.py measures
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
 from collections import Counter
@@ -313,6 +314,24 @@ def test_build_timeline_lists_every_export_of_the_build_with_its_cpu(tmp_path: P
         listed = [line.split()[0] for line in lines if re.match(r"  \S+ +\d+ +[\d.]+ +[\d.]+  user ", line)]
         assert sorted(listed) == sorted(registry()), run.stdout
         assert lines[-1].startswith("CPU: this process user ")
+    # --cache uses both caches even where the environment turns them off (as this suite's does).
+    import shutil
+
+    bank = tmp_path / "bank"
+    shutil.copytree(ROOT / "tests/banks/all-types", bank)
+    run = subprocess.run([sys.executable, str(BENCH / "build_timeline.py"), str(bank), "--jobs", "1", "--cache"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "ITEMBANK_NO_CACHE": "1"})
+    assert run.returncode == 0, run.stderr
+    assert (bank / ".itembank-cache" / "v1" / "checks.json").is_file() and any((bank / ".itembank-cache" / "v1" / "fragments").iterdir())
+
+
+def test_incremental_bench_runs_its_commands_with_the_cache_whatever_the_environment_says(monkeypatch) -> None:
+    """The rows that measure the cache must use it: a caller's ITEMBANK_NO_CACHE=1 (this suite sets
+    it) would turn it off in them; the rows without the cache say --no-cache."""
+    monkeypatch.setenv("ITEMBANK_NO_CACHE", "1")
+    bench = _load("incremental_bench")
+    probe = [sys.executable, "-c", "import os, sys; sys.exit(3 if 'ITEMBANK_NO_CACHE' in os.environ else 0)"]
+    bench.timed(probe)  # raises SystemExit (FAILED) when the command sees the variable
 
 
 def test_edit_ab_runs_both_arms_in_turn_and_compares_them(tmp_path: Path) -> None:
@@ -340,3 +359,13 @@ def test_edit_ab_runs_both_arms_in_turn_and_compares_them(tmp_path: Path) -> Non
         assert (out / "ab-bank-base").is_dir() and (out / "ab-bank-this").is_dir()
     worktrees = subprocess.run(["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True).stdout
     assert str(tmp_path) not in worktrees  # the base's worktree is gone
+    assert (tmp_path / "same" / "ab-bank-this" / ".itembank-cache").is_dir()  # builds with the caches fill them
+    # --no-cache: the builds run without the caches (none is made in either bank), and say so.
+    out = tmp_path / "no-cache"
+    run = subprocess.run(
+        [sys.executable, str(BENCH / "edit_ab.py"), "--same", "--no-cache", "--size", "12", "--rounds", "2", "--warm", "0", "--jobs", "1", "--out", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "build -j 1 without the caches" in run.stdout and len(re.findall(r"^\s*round ", run.stdout, re.M)) == 2, run.stdout
+    assert not any((out / f"ab-bank-{arm}" / ".itembank-cache").exists() for arm in ("base", "this"))
