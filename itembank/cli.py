@@ -301,7 +301,7 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], jobs: int | None, 
     for path in report.removed:
         click.echo(f"removed {path}/: its form no longer exists")
     forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""
-    each = "once each" if report.workers == 1 else f"once per export, in {report.workers} processes"
+    each = "once each" if report.workers == 1 else f"in {report.workers} processes"
     click.echo(f"built {len(report.outputs)} exports into {output}/ ({report.renders} texts rendered {each}){forms}")
 
 

@@ -36,11 +36,14 @@ _TREES = 1024
 class Renderer:
     """Caches every rendering of a text, so a build renders each text once whatever the exporter count."""
 
-    def __init__(self) -> None:
-        self._html: dict[str, str] = {}
+    def __init__(self, html: dict[str, str] | None = None) -> None:
+        #: ``html``: the HTML of texts rendered before, taken as this renderer's own and added to (a
+        #: text's HTML depends on the text alone): a build's worker keeps it from export to export.
+        self._html: dict[str, str] = {} if html is None else html
         self._tree: dict[str, etree._Element] = {}
         self._words: dict[str, list[str]] = {}
         self.renders = 0  # how many distinct texts were rendered (measured by tests)
+        self.rendered_chars = 0  # the length of the HTML they rendered to
 
     def html(self, text: str) -> str:
         """The HTML (XHTML-compatible) of a Markdown text."""
@@ -48,6 +51,7 @@ class Renderer:
         if out is None:
             self.renders += 1
             out = pyromark.html(text, options=_OPTIONS).strip()
+            self.rendered_chars += len(out)
             self._html[text] = out
         return out
 

@@ -316,3 +316,41 @@ def test_a_build_with_its_fragment_cache_warm_does_not_cut_every_items_texts_fir
     item.write_text(item.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # an edit
     build(load_bank(source, cache=True), tmp_path / "out", jobs=2, cache=True, formats=formats)
     assert len(prepared) == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="a worker's memory is read from /proc")
+def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most formats render the same texts: a build worker keeps the HTML its exports rendered for
+    its next export, so that two workers render each text at most twice in all, not once per
+    export; a worker past its memory margin lets that HTML go with the rest (the next export, in a
+    new worker, renders again).  The same bytes every way."""
+    import itembank.api as api
+
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    formats = ["qti21", "qti30", "canvas", "moodle", "gift", "html"]
+    one = build(bank, tmp_path / "one", formats=formats, jobs=1)  # one renderer for every export
+    two = build(bank, tmp_path / "two", formats=formats, jobs=2)
+    monkeypatch.setattr(api, "REUSE_MARGIN", -(1 << 40))  # a new worker for each export
+    fresh = build(bank, tmp_path / "fresh", formats=formats, jobs=2)
+    assert one.workers == 1 and two.workers == fresh.workers == 2
+    assert one.renders < two.renders <= 2 * one.renders < fresh.renders, (one.renders, two.renders, fresh.renders)
+    assert digests(tmp_path / "one") == digests(tmp_path / "two") == digests(tmp_path / "fresh")
+
+
+def test_a_worker_keeps_no_more_html_than_its_memory_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTML a worker keeps is counted as its exports add to it, and let go at once when it is
+    larger than the worker's memory margin (a large bank: each export renders again, as before)."""
+    import itembank.api as api
+    from itembank.render import Renderer
+
+    kept = api._KeptHtml()
+    first = Renderer(kept.html)
+    first.html("Some *text*, rendered.")
+    kept.took(first)
+    assert kept.html and kept.size == first.rendered_chars + 100 > 100
+    second = Renderer(kept.html)
+    assert second.html("Some *text*, rendered.") == first.html("Some *text*, rendered.") and second.renders == 0
+    monkeypatch.setattr(api, "REUSE_MARGIN", kept.size + 50)
+    second.html("Another text")
+    kept.took(second)
+    assert not kept.html and kept.size == 0
