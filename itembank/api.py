@@ -243,8 +243,14 @@ def build(
             # inherit them.  Not for exports whose fragment cache is warm (a build after an edit): their
             # audits read back only the few items whose output changed, which cut their own pieces.
             if len({name for (_target, name), hot in zip(work, warm) if audit.reads_back(name) and not hot}) > 1:
-                audit.prepare(item for target in targets for item in target.items)  # (an item of several targets: cut once)
-            found, renders = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
+                # (an item of several targets: cut once).  The texts it renders so are kept for the
+                # workers, which then start from them (:class:`_KeptHtml`).
+                prepared = Renderer(_KEPT.html)
+                audit.prepare((item for target in targets for item in target.items), prepared)
+                _KEPT.took(prepared)
+                renders += prepared.renders
+            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
+            renders += rendered
             results.extend(found)
             report.workers = workers
         else:
@@ -323,13 +329,17 @@ def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer
 
 #: What forked build workers inherit (set in the parent just before the first fork, cleared after).
 _WORK: dict[str, Any] = {}
+
+
 class _KeptHtml:
     """In a build worker: the HTML of the texts its exports rendered, kept for its next export (most
     formats render the same texts: in a build without the caches, a worker's second export that
-    renders, such as Canvas after QTI, took 0.2-0.5 s less CPU of ~4 s).  Let go when the worker is
-    still past its memory margin after giving back what it freed (:func:`_worker_process`), so that
-    the margin bounds a build's peak as before, and at once when it is larger than the margin (a
-    bank of tens of thousands of items: its next export renders again, as each did before)."""
+    renders, such as Canvas after QTI, took 0.2-0.5 s less CPU of ~4 s), starting from what the
+    parent rendered before forking it (the audit's preparation renders most texts).  Let go when
+    the worker is still past its memory margin after giving back what it freed
+    (:func:`_worker_process`), so that the margin bounds a build's peak as before, and at once when
+    it is larger than the margin (a bank of tens of thousands of items: each export renders its
+    texts, as before)."""
 
     def __init__(self) -> None:
         self.html: dict[str, str] = {}
@@ -400,7 +410,6 @@ def _worker_process(conn: Connection, first: int, others: list[Connection]) -> N
     inherited by the fork and closed here (a worker then sees EOF when the parent is gone)."""
     for other in others:
         other.close()
-    _KEPT.clear()  # (empty in the parent, which renders nothing while it has workers)
     start = _resident()
     index: int | None = first
     try:
@@ -524,6 +533,7 @@ def _export_parallel(
                     process.terminate()
                 process.join()
             _WORK.clear()
+            _KEPT.clear()  # (what the audit's preparation rendered here, for the workers)
     return [results[i] for i in range(len(work))], renders
 
 

@@ -320,20 +320,39 @@ def test_a_build_with_its_fragment_cache_warm_does_not_cut_every_items_texts_fir
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="a worker's memory is read from /proc")
 def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Most formats render the same texts: a build worker keeps the HTML its exports rendered for
-    its next export, so that two workers render each text at most twice in all, not once per
-    export; a worker past its memory margin lets that HTML go with the rest (the next export, in a
-    new worker, renders again).  The same bytes every way."""
+    """Most formats render the same texts: each worker starts from the HTML the parent rendered
+    before forking it (the audit's preparation renders the texts with markup) and keeps what its
+    exports render for its next export, so that two workers render each text at most twice, not
+    once per export.  A worker past its memory margin lets it go (a new worker for each export then
+    renders again).  The same bytes every way."""
+    import os
+
     import itembank.api as api
 
-    bank = load_bank(ROOT / "tests/banks/all-types")
+    def bank() -> Bank:  # loaded for each build: what the audit knows of an item is kept with it
+        return load_bank(ROOT / "tests/banks/all-types")
+
     formats = ["qti21", "qti30", "canvas", "moodle", "gift", "html"]
-    one = build(bank, tmp_path / "one", formats=formats, jobs=1)  # one renderer for every export
-    two = build(bank, tmp_path / "two", formats=formats, jobs=2)
-    monkeypatch.setattr(api, "REUSE_MARGIN", -(1 << 40))  # a new worker for each export
-    fresh = build(bank, tmp_path / "fresh", formats=formats, jobs=2)
+    one = build(bank(), tmp_path / "one", formats=formats, jobs=1)  # one renderer for every export
+    log = tmp_path / "kept"
+    real = api._run_job
+
+    def run(index: int) -> object:  # (in a worker) how many texts it has at hand when an export starts
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {len(api._KEPT.html)}\n")
+        return real(index)
+
+    monkeypatch.setattr(api, "_run_job", run)
+    two = build(bank(), tmp_path / "two", formats=formats, jobs=2)
+    firsts: dict[str, int] = {}
+    for pid, kept in (line.split() for line in log.read_text(encoding="utf-8").splitlines()):
+        firsts.setdefault(pid, int(kept))
+    assert len(firsts) == 2 and all(kept > 0 for kept in firsts.values())  # the parent's texts, in every worker
+    assert not api._KEPT.html  # the parent lets go of them after the build
+    monkeypatch.setattr(api, "REUSE_MARGIN", -(1 << 40))  # a new worker for each export, nothing kept
+    fresh = build(bank(), tmp_path / "fresh", formats=formats, jobs=2)
     assert one.workers == 1 and two.workers == fresh.workers == 2
-    assert one.renders < two.renders <= 2 * one.renders < fresh.renders, (one.renders, two.renders, fresh.renders)
+    assert 0 < one.renders < two.renders <= 2 * one.renders < fresh.renders, (one.renders, two.renders, fresh.renders)
     assert digests(tmp_path / "one") == digests(tmp_path / "two") == digests(tmp_path / "fresh")
 
 
