@@ -175,7 +175,7 @@ class BuildReport:
     """What ``build`` did: one entry per exporter, in order."""
 
     outputs: list[tuple[str, Path, ExportResult]] = field(default_factory=list)
-    renders: int = 0  # texts rendered (once each in one process; with workers, once per worker, or again after a worker lets them go)
+    renders: int = 0  # texts rendered: once each in one process; with workers, about once per process (the parent's, before forking them, each worker's for its exports: _KeptHtml)
     workers: int = 1  # processes that ran the exports
     forms: list[str] = field(default_factory=list)  # assessment forms built, e.g. "pattern-check-A"
     removed: list[Path] = field(default_factory=list)  # form folders of forms that no longer exist
