@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
@@ -29,7 +30,7 @@ from .forked import fork_safe, give_back_memory, usable_cores
 from .fragments import Fragments, digest_items, scope_of
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
 from .gcpause import frozen, gc_paused
-from .model import Bank
+from .model import AnyItem, Bank, markdown_texts
 from .render import Renderer
 from .validate import check_bank
 
@@ -243,10 +244,13 @@ def build(
             # inherit them.  Not for exports whose fragment cache is warm (a build after an edit): their
             # audits read back only the few items whose output changed, which cut their own pieces.
             if len({name for (_target, name), hot in zip(work, warm) if audit.reads_back(name) and not hot}) > 1:
-                # (an item of several targets: cut once).  The texts it renders so are kept for the
-                # workers, which then start from them (:class:`_KeptHtml`).
+                # (an item of several targets: cut once).  The texts it renders so, and the other
+                # Markdown texts while they fit, are kept for the workers, which then start from
+                # them (:class:`_KeptHtml`).
+                items = [item for target in targets for item in target.items]
                 prepared = Renderer(_KEPT.html)
-                audit.prepare((item for target in targets for item in target.items), prepared)
+                audit.prepare(items, prepared)
+                _render_ahead(items, prepared)
                 _KEPT.took(prepared)
                 renders += prepared.renders
             found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
@@ -347,9 +351,14 @@ class _KeptHtml:
         #: objects and the table; most of the HTML is ASCII).
         self.size = 0
 
+    @staticmethod
+    def added(renderer: Renderer) -> int:
+        """About the memory a renderer made on :attr:`html` added to it."""
+        return renderer.rendered_chars + 100 * renderer.renders
+
     def took(self, renderer: Renderer) -> None:
         """Count what an export's ``renderer`` (made on :attr:`html`) added to it."""
-        self.size += renderer.rendered_chars + 100 * renderer.renders
+        self.size += self.added(renderer)
         if self.size > REUSE_MARGIN:
             self.clear()
 
@@ -359,6 +368,20 @@ class _KeptHtml:
 
 
 _KEPT = _KeptHtml()
+
+
+def _render_ahead(items: Sequence[AnyItem], renderer: Renderer) -> None:
+    """In a build's parent, before the workers fork: the Markdown texts of ``items`` that the audit's
+    preparation did not render (its plain ones), so that every worker starts from all of them
+    (a build without the caches of 10,000 items: 18.48 -> 18.38 s, user CPU 33.1 -> 32.6 s, peak
+    279 -> 329 MB: the workers hold the parent's HTML beside their own work), while what the
+    renderer added stays within what a worker may keep (:class:`_KeptHtml`): for a larger bank it
+    stops, and the workers render as before."""
+    for item in items:
+        if _KeptHtml.added(renderer) > REUSE_MARGIN:
+            return
+        for text in markdown_texts(item):
+            renderer.html(text)
 
 
 def _run_job(index: int) -> tuple[ExportResult, int]:

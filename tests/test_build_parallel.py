@@ -347,7 +347,10 @@ def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, mon
     firsts: dict[str, int] = {}
     for pid, kept in (line.split() for line in log.read_text(encoding="utf-8").splitlines()):
         firsts.setdefault(pid, int(kept))
-    assert len(firsts) == 2 and all(kept > 0 for kept in firsts.values())  # the parent's texts, in every worker
+    from itembank.model import markdown_texts
+
+    texts = {text for item in bank().items for text in markdown_texts(item)}
+    assert len(firsts) == 2 and all(kept >= len(texts) for kept in firsts.values())  # the parent's: every Markdown text
     assert not api._KEPT.html  # the parent lets go of them after the build
     monkeypatch.setattr(api, "REUSE_MARGIN", -(1 << 40))  # a new worker for each export, nothing kept
     fresh = build(bank(), tmp_path / "fresh", formats=formats, jobs=2)
@@ -373,3 +376,22 @@ def test_a_worker_keeps_no_more_html_than_its_memory_margin(monkeypatch: pytest.
     second.html("Another text")
     kept.took(second)
     assert not kept.html and kept.size == 0
+
+
+def test_the_parent_renders_ahead_only_what_a_worker_may_keep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before forking the workers, the parent renders the items' Markdown for them to start from,
+    but stops once that is more than a worker may keep: for a large bank it would render for
+    nothing (the workers let it go), serially."""
+    import itembank.api as api
+    from itembank.model import markdown_texts
+    from itembank.render import Renderer
+
+    items = load_bank(ROOT / "tests/banks/all-types").items
+    texts = {text for item in items for text in markdown_texts(item)}
+    everything = Renderer()
+    api._render_ahead(items, everything)
+    assert everything.renders == len(texts)
+    monkeypatch.setattr(api, "REUSE_MARGIN", 2 * api._KeptHtml.added(everything) // len(items))  # about two items' worth
+    some = Renderer()
+    api._render_ahead(items, some)
+    assert 0 < some.renders < len(texts) and api._KeptHtml.added(some) > api.REUSE_MARGIN
