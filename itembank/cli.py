@@ -16,7 +16,7 @@ import click
 
 from . import __version__
 from .atomic import write_file_atomic, write_result
-from .ending import end_process
+from .ending import end_process, hold, keep
 from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError, UsageError
 from .formats import STATUSES, get_exporter, registry
 from .model import ITEM_TYPES
@@ -39,7 +39,9 @@ def _load(bank: Path, *, dry_run: bool = False) -> Any:
     """The bank, checked; a dry run writes nothing into it, not even the check cache."""
     from .api import load_bank  # the API (exports, audit, process pool) is imported by the commands that use it
 
-    return load_bank(bank, progress=check_progress(), cache=_use_cache() and not dry_run, jobs=None)  # a second core helps
+    loaded = load_bank(bank, progress=check_progress(), cache=_use_cache() and not dry_run, jobs=None)  # a second core helps
+    keep(loaded)  # not freed when the command returns: the process ends without freeing it (itembank.ending)
+    return loaded
 
 
 def _use_cache() -> bool:
@@ -146,6 +148,7 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_l
         if not bank.is_dir():
             raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank or PATHS)")
         result = check_bank(bank, progress=check_progress(), allow_empty=allow_empty, cache=_use_cache(), jobs=None)
+    keep(result)  # (itembank.ending)
     if with_lint:
         from .lint import lint_result
 
@@ -325,6 +328,7 @@ def stats(bank: Path, as_json: bool) -> None:
         raise click.UsageError(f"bank folder '{bank}' does not exist (give --bank)")
     result = check_bank(bank, progress=check_progress(), cache=_use_cache())
     loaded = result.bank()
+    keep(result, loaded)  # (itembank.ending)
     if not result.ok():
         click.echo(REPORTERS["text"](result), err=True, nl=False)
     if as_json:
@@ -588,6 +592,7 @@ def run() -> None:
     """The ``itembank`` console script: :func:`main`, then the process ends without freeing what it
     loaded (``itembank.ending``).  Library callers and tests call :func:`main` (click's runner):
     it returns or raises as click's commands do."""
+    hold()  # what a command loaded is freed by no one: the process ends (itembank.ending)
     try:
         main()
     except SystemExit as done:

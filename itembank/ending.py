@@ -9,6 +9,10 @@ once (as mypy does), after what a normal shutdown does that anyone could see: th
 multiprocessing workers, coverage) and the standard streams are flushed.  Where that is not enough
 (another thread still runs, a stream cannot be flushed: a closed pipe), the normal shutdown runs,
 with its usual report and exit code.
+
+What a command loaded is also kept while the command returns (:func:`keep`): a command's local
+variables are freed when its function returns, before the process ends, and freeing the loaded bank
+then was 0.06 s of a build after a one-item edit of 10,000 items.
 """
 
 from __future__ import annotations
@@ -18,6 +22,24 @@ import os
 import sys
 import threading
 from typing import NoReturn
+
+#: What :func:`keep` holds until the process ends (only once :func:`hold` was called).
+_KEPT: list[object] = []
+_holding = False
+
+
+def hold() -> None:
+    """From now on :func:`keep` holds what it is given until the process ends (the console script
+    calls it; library callers and tests, whose process goes on, do not)."""
+    global _holding
+    _holding = True
+
+
+def keep(*objects: object) -> None:
+    """Hold ``objects`` (a loaded bank, a check's result) until the process ends, so that they are not
+    freed one by one when the command that loaded them returns; nothing unless :func:`hold` was called."""
+    if _holding:
+        _KEPT.extend(objects)
 
 
 def end_process(code: str | int | None) -> NoReturn:
