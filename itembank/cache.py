@@ -48,6 +48,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Callable
 
+import orjson
 from isal import isal_zlib
 
 from . import __version__
@@ -198,7 +199,19 @@ def _body_check(body: bytes) -> int:
 
 def _write_pack(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
     """Write a pack atomically: readers see the old pack or the whole new one."""
-    _write_body(path, fingerprint, json.dumps(entries, separators=(",", ":")).encode("ascii"))  # ensure_ascii: the faster C path
+    _write_body(path, fingerprint, _pack_body(entries))
+
+
+def _pack_body(entries: dict[str, Any]) -> bytes:
+    """A pack's body: ``entries`` as compact JSON, by orjson (the checks pack of 10,000 files: ~3 ms
+    against ~30 ms for ``json.dumps``, which was half of saving the cache after a one-item edit).
+    What orjson refuses (an integer past 64 bits, a text with a lone surrogate: a file name that is
+    not UTF-8) is written by ``json.dumps``; either is read back by ``json.loads`` to the same data.
+    (A pack holds no floats, which orjson would write differently: texts, integers, lists and None.)"""
+    try:
+        return orjson.dumps(entries)
+    except TypeError:  # (orjson.JSONEncodeError is one)
+        return json.dumps(entries, separators=(",", ":")).encode("ascii")  # ensure_ascii: the faster C path
 
 
 def _write_body(path: Path, fingerprint: str, body: bytes) -> None:

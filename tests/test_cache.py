@@ -520,3 +520,40 @@ def test_filling_the_check_cache_leaves_the_process_about_as_large_as_loading_wi
     cold = resident()
     assert (bank / CACHE_DIR).is_dir()
     assert cold < without * 1.25, (cold, without)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from itembank.cache import _pack_body, _read_pack, _write_pack
+
+#: What a pack holds: texts (any code point, lone surrogates too: a file name that is not UTF-8),
+#: integers of any size (a file's stat: sizes, nanoseconds, inodes), None, lists and objects.
+_PACKED = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(st.characters(codec=None)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(st.characters(codec=None), max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(st.characters(codec=None), max_size=12), _PACKED, max_size=6))
+def test_a_pack_body_reads_back_as_the_data_written(entries: dict[str, object]) -> None:
+    """orjson writes the packs, json.dumps what orjson refuses; json.loads reads back the same data."""
+    assert json.loads(_pack_body(entries)) == entries
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        {"files": {"/bank/a.yaml": [812, 1733250000123456789, 1733250000123456789, 2**63 + 5, 2049, 33188, "k"]}},
+        {"files": {"/bank/caf\udce9.yaml": [1, 2, "k"]}},  # a file name that is not UTF-8 (surrogateescape)
+        {"entries": {"k": {"p": [["IB101", "bad \u00e9 \U0001f600", 3, 1, "q1", "stem", "error", None]], "i": [[None, "q1"]], "l": [0], "g": []}}},
+        {"big": [2**70, -(2**70)]},  # past orjson's 64 bits: json.dumps writes it
+    ],
+    ids=["stat", "not-utf8-name", "finding", "big-int"],
+)
+def test_a_written_pack_is_read_back(tmp_path: Path, entries: dict[str, object]) -> None:
+    _write_pack(tmp_path / "checks.json", "fp", entries)
+    assert _read_pack(tmp_path / "checks.json", "fp") == entries
+    assert _read_pack(tmp_path / "checks.json", "other") == {}
