@@ -316,7 +316,7 @@ def test_exports_leave_no_pile_of_cyclic_garbage_while_the_collector_is_paused(m
 def test_workbook_rows_built_in_forked_shares_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generated: Path) -> None:
     """Rows built in forked shares go into the fragment cache (by this process: a child's writes
     would be lost), and the next export takes every one of them from it."""
-    import itembank.exporters.xlsx as xlsx
+    import itembank.exporters.xlsx.workbook as xlsx
     from itembank.forked import can_fork
 
     shares = count_shares(monkeypatch, xlsx)

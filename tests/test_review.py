@@ -469,7 +469,7 @@ def test_the_layout_is_defined_once_and_the_core_imports_no_exporter() -> None:
     import ast
 
     from itembank import workbook_layout as layout
-    from itembank.exporters import xlsx
+    from itembank.exporters.xlsx import workbook as xlsx
     from itembank.review import apply, rows
 
     for name in ("ITEMS_SHEET", "META_SHEET", "META_FORMAT", "H_DECISION", "H_FINGERPRINT", "DECISIONS"):

@@ -374,7 +374,7 @@ def test_rows_and_lint_shared_out_over_processes_are_the_same_bytes(source: str,
     """A single export with several processes (``jobs``) builds the item rows in forked shares, a
     block at a time, and lints with a child: the workbook is byte for byte the one process's, with
     the same account of items and the same notes, in the same order."""
-    import itembank.exporters.xlsx as xlsx
+    import itembank.exporters.xlsx.workbook as xlsx
     from conftest import count_shares, generated_bank
     from itembank.forked import can_fork
     from itembank.lint import engine

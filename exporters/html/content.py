@@ -21,12 +21,10 @@ from itembank.model import Blank, ClozeItem, OpaqueStem, opaque_placeholders
 from itembank.render import Renderer, local_image, math_spans
 
 from ..kit.blanks import place_blanks
-from ..kit.mathml import unescape_text
+from ..kit.mathml import converter, unescape_text
 
-try:  # the same LaTeX → MathML conversion as the QTI export
-    from latex2mathml.converter import convert as _latex_to_mathml
-except ImportError:  # pragma: no cover - latex2mathml is a dependency; without it math stays LaTeX
-    _latex_to_mathml = None  # type: ignore[assignment]
+# The same LaTeX → MathML conversion as the QTI export (kit.mathml.converter: latex2mathml, imported
+# when a formula is converted; without it math stays LaTeX).
 
 MEDIA_DIR = "media"
 #: Elements whose text is literal: a ``{{name}}`` there is shown, not turned into a blank.
@@ -41,10 +39,11 @@ def _literal(element: etree._Element) -> bool:
 @lru_cache(maxsize=4096)
 def _mathml(latex: str, display: bool) -> etree._Element | None:
     """MathML for one LaTeX text, namespace-free (the HTML parser puts <math> in the MathML namespace)."""
-    if _latex_to_mathml is None:
+    convert = converter()
+    if convert is None:
         return None
     try:
-        root = etree.fromstring(_latex_to_mathml(latex, display="block" if display else "inline").encode("utf-8"))
+        root = etree.fromstring(convert(latex, display="block" if display else "inline").encode("utf-8"))
     except Exception:  # latex2mathml raises many types on bad LaTeX: keep the source, never crash
         return None
     unescape_text(root)

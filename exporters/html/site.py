@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from itembank.errors import ItembankError, UsageError
 from itembank.forked import shared_out
-from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
+from itembank.formats import ExportContext, ExportResult
 from itembank.fragments import Fragments, from_json_piece, item_digest, json_piece
 from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem, ClozeItem
 from itembank.variants import expand, form_seed
@@ -79,7 +79,7 @@ class PartPage:
     number: int
     count: int
     links: list[tuple[int, str]]
-    items: Sequence[AnyItem]  # as shown (see HtmlExporter._deliverable)
+    items: Sequence[AnyItem]  # as shown (see HtmlSite._deliverable)
     first_number: int  # the question number of its first item
 
     @property
@@ -154,14 +154,8 @@ def runs(views: Sequence[ItemView], label: Any) -> list[Group]:
     return groups
 
 
-class HtmlExporter:
-    build_cost = 1.0  # see itembank.formats.Exporter
-    cached_build_cost = 0.08
-    name = "html"
-    description = "Static self-study site: flashcards, practice with Check and explanations, open questions, tests (works offline)"
-    default_output = "html"
-    options = frozenset({"check", "page_size", "lang", "tests", "status"})
-    default_status = DELIVERY_STATUSES  # a site for learners: retired items left out
+class HtmlSite:
+    """The writer of the ``html`` format (:class:`itembank.exporters.html.HtmlExporter`)."""
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()

@@ -15,13 +15,11 @@ from lxml import etree
 from itembank.errors import ItembankError
 from itembank.render import Renderer, local_image, replace_with_text
 
-from ..kit.mathml import unescape_text
+from ..kit.mathml import converter, unescape_text
 from .profiles import Profile
 
-try:  # MathML for $math$; without the package, math stays LaTeX in a span (documented in docs/qti.md)
-    from latex2mathml.converter import convert as latex_to_mathml
-except ImportError:  # pragma: no cover - exercised only where latex2mathml is missing
-    latex_to_mathml = None  # type: ignore[assignment]
+# MathML for $math$ by latex2mathml (kit.mathml.converter: imported when a formula is converted);
+# without the package, math stays LaTeX in a span (documented in docs/qti.md).
 # --- Markdown -> QTI XHTML --------------------------------------------------------------------
 
 #: XHTML elements QTI 2.1 and 3.0 both allow in item bodies, with the attributes we keep.
@@ -197,7 +195,7 @@ class BodyWriter:
 
     def _math(self, span: etree._Element) -> bool:
         """Replace a math span by MathML; False (keep the span with its LaTeX) if conversion fails."""
-        if latex_to_mathml is None:
+        if converter() is None:
             return False
         latex = "".join(span.itertext())  # type: ignore[arg-type]  # lxml-stubs: itertext() yields str here
         display = "block" if "math-display" in (span.get("class") or "") else "inline"
@@ -237,8 +235,10 @@ def _mathml(latex: str, display: str) -> etree._Element | None:
     Cached: converting is ≈2.5 ms a formula (latex2mathml is pure Python, a third of a QTI export
     without the cache), and banks repeat formulas ($O(n^2)$, $p < 0.05$).  Callers get a copy.
     """
+    convert = converter()
+    assert convert is not None  # (_math asked first)
     try:
-        math = etree.fromstring(latex_to_mathml(latex, display=display).encode("utf-8"))
+        math = etree.fromstring(convert(latex, display=display).encode("utf-8"))
     except Exception:  # latex2mathml raises many types on bad LaTeX: keep the source, never crash
         return None
     _strip_mathml_attrs(math)

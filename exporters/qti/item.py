@@ -34,7 +34,8 @@ from itembank.render import Renderer
 from ..kit.blanks import place_blanks
 from ..kit.explain import Section, SectionKind, explanation
 from ..kit.numbers import number_text
-from .body import BodyWriter, ItemAssets, latex_to_mathml
+from ..kit.mathml import available as mathml_available
+from .body import BodyWriter, ItemAssets
 from .ids import blank_choice, blank_feedback, blank_response, option_id, qti_id
 from .profiles import MATHML_NS, TOOL_NAME, XSI_NS, Profile
 from . import template
@@ -112,7 +113,7 @@ class ItemBuilder:
 
     def _new_root(self) -> etree._Element:
         nsmap = {None: self.p.ns, "xsi": XSI_NS}
-        if latex_to_mathml is not None:
+        if mathml_available():
             nsmap["m"] = MATHML_NS
         root = etree.Element(self.p.tag("assessmentItem"), nsmap=nsmap)  # type: ignore[arg-type]  # lxml-stubs: None is the default namespace's key
         root.set(f"{{{XSI_NS}}}schemaLocation", f"{self.p.ns} {self.p.schema_location}")

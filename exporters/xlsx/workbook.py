@@ -1,4 +1,5 @@
-"""``xlsx``: the reviewer workbook — one row per item, review columns, Summary and Guide sheets.
+"""``xlsx``: the reviewer workbook — one row per item, review columns, Summary and Guide sheets
+(the writer: :mod:`itembank.exporters.xlsx` is the format, which imports this module when it exports).
 
 Reviewers judge items in Excel or LibreOffice Calc and never read YAML; ``itembank review import``
 (:mod:`itembank.review`) reads their decisions back.  The layout both sides rely on (sheet and header
@@ -103,9 +104,9 @@ from itembank.workbook_layout import (
     SUMMARY_SHEET,
 )
 
-from .kit.explain import SectionKind, explanation
-from .kit.numbers import number_text, percent_text, plural
-from .kit.zip import Chunked, ChunkStore, ZipStream
+from ..kit.explain import SectionKind, explanation
+from ..kit.numbers import number_text, percent_text, plural
+from ..kit.zip import Chunked, ChunkStore, ZipStream
 
 # The layout the importer relies on (sheet and header names, meta keys, decisions) is defined once,
 # in the core: itembank.workbook_layout.
@@ -1020,37 +1021,27 @@ def _save(wb: Workbook, splice: dict[Any, IO[bytes]], chunks: ChunkStore | None 
     return buf.getvalue()
 
 
-class XlsxExporter:
-    build_cost = 2.3  # the lint column included; see itembank.formats.Exporter
-    cached_build_cost = 0.50
-    name = "xlsx"
-    description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
-    default_output = "review.xlsx"
-    options = frozenset({"status"})
-    default_status = STATUSES
-
-    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
-        result = ExportResult()
-        wb = Workbook(write_only=True)
-        wb.security = WorkbookProtection(lockStructure=True)  # sheets cannot be renamed, moved or unhidden
-        ws = wb.create_sheet(ITEMS_SHEET)
-        styles = _StyleBook(ws)
-        lint = workbook_findings(bank, ctx.fragments, ctx.jobs)
-        # The item rows (~4 KB each: 400 MB for 100,000 items) wait in a temporary file until the zip is written.
-        with tempfile.SpooledTemporaryFile(max_size=_ROWS_IN_MEMORY) as rows:
-            cols, last_row = _write_items(ws, bank, styles, result, lint.by_item, rows, ctx.fragments, ctx.jobs)
-            letter = get_column_letter([c.header for c in cols].index(H_DECISION) + 1)
-            decision_ref = f"{quote_sheetname(ITEMS_SHEET)}!${letter}$2:${letter}${last_row}"
-            _write_summary(wb, bank, styles, decision_ref, lint)
-            _write_statistics(wb, bank, styles, result)
-            _write_guide(wb, styles, cols)
-            _write_meta(wb, bank, ctx, styles)
-            result.data = _save(wb, {ws: rows}, ctx.fragments)
-        return result
+def export_workbook(bank: Bank, ctx: ExportContext) -> ExportResult:
+    """The reviewer workbook of ``bank`` (the ``xlsx`` format's export)."""
+    result = ExportResult()
+    wb = Workbook(write_only=True)
+    wb.security = WorkbookProtection(lockStructure=True)  # sheets cannot be renamed, moved or unhidden
+    ws = wb.create_sheet(ITEMS_SHEET)
+    styles = _StyleBook(ws)
+    lint = workbook_findings(bank, ctx.fragments, ctx.jobs)
+    # The item rows (~4 KB each: 400 MB for 100,000 items) wait in a temporary file until the zip is written.
+    with tempfile.SpooledTemporaryFile(max_size=_ROWS_IN_MEMORY) as rows:
+        cols, last_row = _write_items(ws, bank, styles, result, lint.by_item, rows, ctx.fragments, ctx.jobs)
+        letter = get_column_letter([c.header for c in cols].index(H_DECISION) + 1)
+        decision_ref = f"{quote_sheetname(ITEMS_SHEET)}!${letter}$2:${letter}${last_row}"
+        _write_summary(wb, bank, styles, decision_ref, lint)
+        _write_statistics(wb, bank, styles, result)
+        _write_guide(wb, styles, cols)
+        _write_meta(wb, bank, ctx, styles)
+        result.data = _save(wb, {ws: rows}, ctx.fragments)
+    return result
 
 
 #: Below this the item rows never touch the disk (small banks, tests).
 _ROWS_IN_MEMORY = 4 << 20
 
-
-exporter = XlsxExporter()
