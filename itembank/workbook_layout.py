@@ -1,6 +1,6 @@
 """The review workbook's layout: what ``itembank export xlsx`` writes and ``itembank review import`` reads.
 
-Defined once, here in the core: the exporter (``exporters/xlsx.py``) may import a core module, the
+Defined once, here in the core: the exporter (``exporters/xlsx/``) may import a core module, the
 core must never import an exporter.  Changing a name here changes both sides together; changing what
 a *written* workbook looks like (sheet or header names, meta keys) makes workbooks already handed out
 unreadable, so bump :data:`META_VERSION` when doing that.
