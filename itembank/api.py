@@ -23,7 +23,6 @@ from typing import Any, Callable
 from . import __version__, audit, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
-from .direct_write import write_pieces
 from .errors import InvalidBank, ItembankError, UsageError
 from .cache import disabled_by_env
 from .forked import fork_safe, give_back_memory, usable_cores
@@ -126,20 +125,22 @@ def fragments_for(target: Bank, exporter: Exporter, options: ExportOptions) -> F
     return Fragments(target.root, f"{exporter.name}-{where}", scope)
 
 
-def _write_output(dest: Path, result: ExportResult) -> None:
+def _write_output(dest: Path, result: ExportResult, previous: Path | None = None) -> None:
     """One export's output written at ``dest`` in a build's staging folder (replacing the previous
-    one), and let go: a build holds one package in memory at a time, not all of them."""
+    one), and let go: a build holds one package in memory at a time, not all of them.
+    ``previous``: the same output of the last build (in the folder the staging one replaces), whose
+    files with the same bytes are linked rather than written again (:func:`output.place_file`)."""
     if dest.is_dir() and not dest.is_symlink():
         shutil.rmtree(dest)
     elif dest.exists() or dest.is_symlink():
         dest.unlink()
     if result.files is not None:
-        output.write_files(dest, result.files)
+        output.write_files(dest, result.files, previous)
         (dest / output.MANIFEST).write_bytes(output.manifest_bytes(set(result.files)))
     elif result.data is not None:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        write_pieces(dest, output.marked_zip(result.data))  # a zip carries itembank's mark, as `export -o` writes it
-        os.chmod(dest, 0o644)
+        # a zip carries itembank's mark, as `export -o` writes it
+        output.place_file(dest, output.marked_zip(result.data), 0o644, previous)
     else:
         raise ItembankError("exporter produced no output")
     result.files = result.data = None
@@ -253,7 +254,7 @@ def build(
                 _render_ahead(items, prepared)
                 _KEPT.took(prepared)
                 renders += prepared.renders
-            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, caching, costs)
+            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, dests, caching, costs)
             renders += rendered
             results.extend(found)
             report.workers = workers
@@ -262,11 +263,11 @@ def build(
             # cycles (its trees, its writers: the HTML export leaves ~400,000 objects) is collected
             # before the next export starts, which then reuses that memory instead of adding to it.
             with frozen():
-                for (target, name), dest in zip(work, where):
+                for (target, name), dest, before in zip(work, where, dests):
                     if on_start is not None:
                         on_start(name, target.form.name if target.form is not None else "bank")
                     result = _export_one(target, exporters[name], _build_context(exporters[name], chosen, renderer, target if caching else None))
-                    _write_output(dest, result)
+                    _write_output(dest, result, before)
                     results.append(result)
                     gc.collect()
             renders = renderer.renders
@@ -396,7 +397,7 @@ def _run_job(index: int) -> tuple[ExportResult, int]:
         result = _export_one(target, exporter, _build_context(exporter, _WORK["options"], renderer, target if _WORK["cache"] else None))
     finally:
         _KEPT.took(renderer)
-    _write_output(_WORK["dests"][index], result)
+    _write_output(_WORK["where"][index], result, _WORK["dests"][index])
     return result, renderer.renders
 
 
@@ -477,19 +478,21 @@ def _export_parallel(
     chosen: ExportOptions,
     workers: int,
     on_start: Callable[[str, str], None] | None,
+    where: list[Path],
     dests: list[Path],
     cache: bool,
     costs: list[float],
 ) -> tuple[list[ExportResult], int]:
-    """Every export of ``work`` in forked worker processes, each written at its ``dests`` entry;
-    results in ``work``'s order.
+    """Every export of ``work`` in forked worker processes, each written at its ``where`` entry (in the
+    staging folder; ``dests``: the same outputs of the last build, :func:`_write_output`); results
+    in ``work``'s order.
 
     A worker is forked from this process (after loading: it starts from the loaded bank alone) when
     a slot frees and no worker waits for work; a worker takes further exports only while its memory
     stays near its start (:data:`REUSE_MARGIN`), so a build's peak is at most its largest export's
     plus that margin, not the heap that a worker's earlier exports left behind (freed, but not
     given back)."""
-    _WORK.update(work=work, exporters=exporters, options=chosen, dests=dests, cache=cache)
+    _WORK.update(work=work, exporters=exporters, options=chosen, where=where, dests=dests, cache=cache)
     results: dict[int, ExportResult] = {}
     renders = 0
     context = multiprocessing.get_context("fork")

@@ -108,9 +108,9 @@ def test_a_build_failing_part_way_leaves_dist_as_it_was(project: Path, monkeypat
     reached = project.parent / "write-reached"  # a file: the write may happen in a build worker process
     real = output.write_files
 
-    def failing(folder: Path, files: dict[str, bytes]) -> None:
+    def failing(folder: Path, files: dict[str, bytes], previous: Path | None = None) -> None:
         reached.touch()
-        real(folder, dict(list(files.items())[:1]))
+        real(folder, dict(list(files.items())[:1]), previous)  # (the first file: the same as the last build's, linked)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(output, "write_files", failing)
