@@ -126,3 +126,46 @@ def test_same_bytes_is_true_only_for_the_very_bytes(tmp_path_factory: pytest.Tem
         assert not output.same_bytes(folder / "missing", pieces, 0o644)
     finally:
         output._COMPARE = saved
+
+
+@pytest.mark.parametrize("links", [True, False])
+def test_a_build_of_some_formats_keeps_the_other_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: bool) -> None:
+    """`build --format json` over a full build: the other formats' outputs stay as they were, linked
+    into the new folder (or copied where a link cannot be made), the json written again."""
+    bank = _edited_bank(tmp_path)
+    dist = tmp_path / "dist"
+    build(load_bank(bank), dist, formats=FORMATS, jobs=1)
+    before = _files(dist)
+    _edit(bank)
+    if not links:
+
+        def refused(src: object, dst: object) -> None:
+            raise OSError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", refused)
+    build(load_bank(bank), dist, formats=["json"], jobs=1)
+    after = _files(dist)
+    others = [rel for rel in before if rel.split("/")[0] not in ("bank.json", output.MANIFEST)]
+    assert others and all(after[rel][0] == before[rel][0] for rel in others)
+    assert all((after[rel][1] == before[rel][1]) == links for rel in others)
+    assert after["bank.json"][0] != before["bank.json"][0]
+    assert all((dist / rel).stat().st_nlink == 1 for rel in after)
+
+
+def test_a_build_failing_at_the_swap_leaves_the_old_files_as_they_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files linked into the staging folder are never written in place (the build's manifest is a new
+    file): when the build fails at the very end, every old file holds its old bytes."""
+    bank = _edited_bank(tmp_path)
+    dist = tmp_path / "dist"
+    build(load_bank(bank), dist, formats=[f for f in FORMATS if f != "json"], jobs=1)
+    before = _files(dist)
+    _edit(bank)
+
+    def failing(staging: Path, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "swap_in", failing)
+    with pytest.raises(OSError):
+        build(load_bank(bank), dist, formats=["json"], jobs=1)  # (its manifest lists one file more)
+    assert _files(dist) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bank", "dist"]  # no staging folder left
