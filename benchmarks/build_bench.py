@@ -18,10 +18,10 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from precompile import precompile
+from processes import environment, measure
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -30,18 +30,14 @@ ITEMBANK = str(Path(sys.executable).with_name("itembank"))
 
 #: Every run does the whole work: the check and fragment caches (on by default since they landed)
 #: would make every run after the first a warm one (``incremental_bench.py`` measures them).
-NO_CACHE = {**os.environ, "ITEMBANK_NO_CACHE": "1"}
+NO_CACHE = environment(no_cache=True)
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=NO_CACHE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if status != 0:
-        raise SystemExit(f"FAILED ({status}): {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    run = measure(cmd, env=NO_CACHE)
+    if run.failed():
+        raise SystemExit(f"FAILED ({run.code}): {' '.join(cmd)}\n{run.stderr[-2000:]}")
+    return run.wall, run.cpu, run.peak_mb
 
 
 def main() -> int:

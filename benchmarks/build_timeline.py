@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from itembank import api  # noqa: E402
 from itembank.formats import registry  # noqa: E402
+from processes import cache_mode  # noqa: E402
 
 
 def _since() -> float:
@@ -47,10 +48,7 @@ def main() -> int:
     ap.add_argument("--cache", action="store_true", help="use the check and fragment caches (default: neither)")
     ap.add_argument("--output", type=Path, default=None, help="the build's folder (default: a temporary one)")
     args = ap.parse_args()
-    if args.cache:
-        os.environ.pop("ITEMBANK_NO_CACHE", None)  # (from the caller's shell it would turn them off)
-    else:
-        os.environ["ITEMBANK_NO_CACHE"] = "1"
+    cache_mode(os.environ, no_cache=not args.cache)  # (the caller's shell may have turned them off)
     export_one = getattr(api, "_export_one", None)
     if export_one is None:
         raise SystemExit("itembank.api._export_one is gone: this script wraps it to time each export where it runs")

@@ -32,10 +32,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from precompile import precompile
+from processes import environment, measure
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -46,21 +46,13 @@ CACHE = ".itembank-cache"
 def build(source: Path, bank: Path, dist: Path, jobs: str, no_cache: bool = False) -> tuple[float, float, float, float]:
     """One ``itembank build`` of ``bank`` by the code in ``source`` (``no_cache``: without the
     caches): wall, user, system (s), peak (MB)."""
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    env.pop("ITEMBANK_NO_CACHE", None)  # (set by the caller's environment, it would turn the caches off in both modes)
-    if no_cache:
-        env["ITEMBANK_NO_CACHE"] = "1"
-    start = time.perf_counter()
-    proc = subprocess.Popen(
+    run = measure(
         [sys.executable, "-m", "itembank.cli", "build", "--bank", str(bank), "-o", str(dist), "-j", jobs],
-        cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=environment(no_cache=no_cache, PYTHONPATH=str(source)), cwd=source,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"FAILED: the build of {bank} by {source}\n{err[-2000:]}")
-    return wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024
+    if run.failed():
+        raise SystemExit(f"FAILED: the build of {bank} by {source}\n{run.stderr[-2000:]}")
+    return run.wall, run.user, run.system, run.peak_mb
 
 
 def edit(bank: Path, rel: Path, original: str, n: int) -> None:

@@ -28,11 +28,11 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Callable
 
 from precompile import precompile
+from processes import environment, measure
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -40,21 +40,16 @@ ITEMBANK = str(Path(sys.executable).with_name("itembank"))
 CACHE = ".itembank-cache"
 
 
-#: The commands' environment: this one's, but never ``ITEMBANK_NO_CACHE`` (set in the caller's
-#: shell, it would turn the cache off in the rows that measure it; the rows without it say
-#: ``--no-cache``).
-ENV = {key: value for key, value in os.environ.items() if key != "ITEMBANK_NO_CACHE"}
+#: The commands' environment: this one's, with the caches on whatever the caller's shell says (the
+#: rows without them say ``--no-cache``).
+ENV = environment(no_cache=False)
 
 
 def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, float]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) not in ok:
-        raise SystemExit(f"FAILED ({status}): {' '.join(cmd)}\n{err[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    run = measure(cmd, env=ENV)
+    if run.failed(ok):
+        raise SystemExit(f"FAILED ({run.code}): {' '.join(cmd)}\n{run.stderr[-2000:]}")
+    return run.wall, run.cpu, run.peak_mb
 
 
 class Editor:

@@ -369,3 +369,19 @@ def test_edit_ab_runs_both_arms_in_turn_and_compares_them(tmp_path: Path) -> Non
     assert run.returncode == 0, run.stdout + run.stderr
     assert "build -j 1 without the caches" in run.stdout and len(re.findall(r"^\s*round ", run.stdout, re.M)) == 2, run.stdout
     assert not any((out / f"ab-bank-{arm}" / ".itembank-cache").exists() for arm in ("base", "this"))
+
+
+def test_the_benchmarks_time_a_process_and_set_the_caches_one_way(monkeypatch) -> None:
+    """benchmarks/processes.py: what edit_ab, incremental_bench, build_bench and build_timeline share.
+    A child sees the caches' switch as asked, whatever the caller's environment says; its exit code,
+    stderr and own CPU come back."""
+    monkeypatch.setenv("ITEMBANK_NO_CACHE", "1")
+    processes = _load("processes")
+    probe = "import os, sys; print(os.environ.get('ITEMBANK_NO_CACHE', '-'), file=sys.stderr); sum(range(3_000_000)); sys.exit(4)"
+    on = processes.measure([sys.executable, "-c", probe], env=processes.environment(no_cache=False))
+    off = processes.measure([sys.executable, "-c", probe], env=processes.environment(no_cache=True, EXTRA="x"))
+    assert (on.code, on.stderr.strip(), off.stderr.strip()) == (4, "-", "1")
+    assert on.failed() and "exit 4" in on.failed() and on.failed(ok=(4,)) is None
+    assert on.cpu > 0 and on.wall >= on.cpu * 0.5 and on.peak_mb > 1
+    env = {"ITEMBANK_NO_CACHE": "1", "A": "b"}
+    assert processes.cache_mode(env, no_cache=False) is env and env == {"A": "b"}

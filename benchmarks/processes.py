@@ -1,0 +1,69 @@
+"""What the benchmark scripts share about the processes they time: the caches' switch in a child's
+environment, and one command run as a whole process reaped with ``os.wait4``.
+
+``ITEMBANK_NO_CACHE`` set in the caller's shell (this test suite sets it) would turn the caches off
+in a row meant to use them: :func:`cache_mode` takes it out, or sets it for a row without them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The variable that turns itembank's check and fragment caches off (``itembank.cache.ENV_OFF``).
+NO_CACHE_VAR = "ITEMBANK_NO_CACHE"
+
+
+def cache_mode(env: MutableMapping[str, str], *, no_cache: bool) -> MutableMapping[str, str]:
+    """``env`` (changed in place, and returned) with the caches on, whatever the caller's shell set,
+    or off (``no_cache``)."""
+    env.pop(NO_CACHE_VAR, None)
+    if no_cache:
+        env[NO_CACHE_VAR] = "1"
+    return env
+
+
+def environment(*, no_cache: bool, **extra: str) -> dict[str, str]:
+    """This process's environment with the caches on or off, and ``extra`` variables."""
+    env = {**os.environ, **extra}
+    cache_mode(env, no_cache=no_cache)
+    return env
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One command as a whole process: wall, user and system CPU of its tree (s), peak RSS of its
+    largest process (MB), exit code and the end of what it wrote on stderr."""
+
+    wall: float
+    user: float
+    system: float
+    peak_mb: float
+    code: int
+    stderr: str
+
+    @property
+    def cpu(self) -> float:
+        return self.user + self.system
+
+    def failed(self, ok: Sequence[int] = (0,)) -> str | None:
+        """A line saying how the command failed (with the end of its stderr), or None when its exit code is in ``ok``."""
+        return None if self.code in ok else f"FAILED (exit {self.code}):\n{self.stderr[-2000:]}"
+
+
+def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> Measured:
+    """Run ``cmd`` (stdout thrown away) and reap it with ``os.wait4``: its own resource usage, that of
+    the workers it waited for included (``RUSAGE_CHILDREN`` would mix every child so far)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
+    return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, err)
