@@ -255,11 +255,12 @@ _COMPARE = 1 << 20
 
 def same_bytes(path: Path, pieces: Sequence[bytes | memoryview], mode: int) -> bool:
     """Whether ``path`` is a regular file (not a link) with permissions ``mode`` whose bytes are those
-    of ``pieces`` one after the other (read up to the first difference)."""
+    of ``pieces`` one after the other (read up to the first difference), and no other name (a file
+    someone linked elsewhere, such as an upload folder, is not shared with the new output)."""
     views = [memoryview(p).cast("B") for p in pieces]
     try:
         st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != mode or st.st_size != sum(len(v) for v in views):
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or stat.S_IMODE(st.st_mode) != mode or st.st_size != sum(len(v) for v in views):
             return False
         buffer = bytearray(_COMPARE)
         with open(path, "rb", buffering=0) as old:
