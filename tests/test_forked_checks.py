@@ -76,8 +76,8 @@ def test_a_large_result_comes_back_whole_and_one_cut_short_gives_none() -> None:
             os.kill(os.getpid(), signal.SIGKILL)
             raise AssertionError("unreachable")
 
-    with forked.Child(lambda: [*pages, DiesWhenSent()]) as child:
-        assert child.result() == (False, None)
+    with forked.Child(lambda: [*pages, DiesWhenSent()]) as dying:
+        assert dying.result() == (False, None)
 
 
 def test_child_not_asked_is_stopped_and_reaped() -> None:
@@ -321,14 +321,14 @@ def test_the_cli_shares_the_work_and_reports_the_same(tmp_path: Path, children: 
 
     bank = str(_mixed_bank(tmp_path))
     monkeypatch.setenv("ITEMBANK_NO_CACHE", "1")  # the check cache is read in one process
-    outputs = {}
+    outputs: dict[tuple[str, str], str] = {}
     for jobs in ("", "1"):
         monkeypatch.setenv(forked.ENV_JOBS, jobs)
         children.clear()
-        for command in (["lint"], ["validate", "--lint"], ["validate"]):
-            run = CliRunner().invoke(main, [*command, "--bank", bank, "--format", "json"])
+        for args in (["lint"], ["validate", "--lint"], ["validate"]):
+            run = CliRunner().invoke(main, [*args, "--bank", bank, "--format", "json"])
             assert run.exit_code == 1, run.output  # the bank holds invalid files
-            outputs[jobs, command[-1]] = run.output
+            outputs[jobs, args[-1]] = run.output
         assert len(children) == (5 if jobs == "" else 0)  # lint: 2, validate --lint: 2, validate: 1
     for command in ("lint", "--lint", "validate"):
         assert outputs["", command] == outputs["1", command]
