@@ -35,8 +35,8 @@ NO_CACHE = environment(no_cache=True)
 
 def timed(cmd: list[str]) -> tuple[float, float, float]:
     run = measure(cmd, env=NO_CACHE)
-    if run.failed():
-        raise SystemExit(f"FAILED ({run.code}): {' '.join(cmd)}\n{run.stderr[-2000:]}")
+    if problem := run.failed(" ".join(cmd)):
+        raise SystemExit(problem)
     return run.wall, run.cpu, run.peak_mb
 
 

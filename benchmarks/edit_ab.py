@@ -50,8 +50,8 @@ def build(source: Path, bank: Path, dist: Path, jobs: str, no_cache: bool = Fals
         [sys.executable, "-m", "itembank.cli", "build", "--bank", str(bank), "-o", str(dist), "-j", jobs],
         env=environment(no_cache=no_cache, PYTHONPATH=str(source)), cwd=source,
     )
-    if run.failed():
-        raise SystemExit(f"FAILED: the build of {bank} by {source}\n{run.stderr[-2000:]}")
+    if problem := run.failed(f"the build of {bank} by {source}"):
+        raise SystemExit(problem)
     return run.wall, run.user, run.system, run.peak_mb
 
 

@@ -47,8 +47,8 @@ ENV = environment(no_cache=False)
 
 def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, float]:
     run = measure(cmd, env=ENV)
-    if run.failed(ok):
-        raise SystemExit(f"FAILED ({run.code}): {' '.join(cmd)}\n{run.stderr[-2000:]}")
+    if problem := run.failed(" ".join(cmd), ok):
+        raise SystemExit(problem)
     return run.wall, run.cpu, run.peak_mb
 
 

@@ -50,9 +50,10 @@ class Measured:
     def cpu(self) -> float:
         return self.user + self.system
 
-    def failed(self, ok: Sequence[int] = (0,)) -> str | None:
-        """A line saying how the command failed (with the end of its stderr), or None when its exit code is in ``ok``."""
-        return None if self.code in ok else f"FAILED (exit {self.code}):\n{self.stderr[-2000:]}"
+    def failed(self, what: str, ok: Sequence[int] = (0,)) -> str | None:
+        """How the command ``what`` failed, with the end of its stderr (a script's SystemExit message),
+        or None when its exit code is in ``ok``."""
+        return None if self.code in ok else f"FAILED (exit {self.code}): {what}\n{self.stderr[-2000:]}"
 
 
 def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> Measured:
@@ -62,8 +63,8 @@ def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None)
     proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
+    assert proc.stderr is not None  # (a pipe: asked for above)
+    with proc.stderr:
+        err = proc.stderr.read().decode(errors="replace")
     proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
     return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, err)

@@ -381,7 +381,9 @@ def test_the_benchmarks_time_a_process_and_set_the_caches_one_way(monkeypatch) -
     on = processes.measure([sys.executable, "-c", probe], env=processes.environment(no_cache=False))
     off = processes.measure([sys.executable, "-c", probe], env=processes.environment(no_cache=True, EXTRA="x"))
     assert (on.code, on.stderr.strip(), off.stderr.strip()) == (4, "-", "1")
-    assert on.failed() and "exit 4" in on.failed() and on.failed(ok=(4,)) is None
+    problem = on.failed("the probe")
+    assert problem is not None and problem.startswith("FAILED (exit 4): the probe\n") and problem.endswith("-\n")
+    assert on.failed("the probe", ok=(4,)) is None
     assert on.cpu > 0 and on.wall >= on.cpu * 0.5 and on.peak_mb > 1
     env = {"ITEMBANK_NO_CACHE": "1", "A": "b"}
     assert processes.cache_mode(env, no_cache=False) is env and env == {"A": "b"}
