@@ -162,9 +162,9 @@ def _staged_build(out_dir: Path, bank_root: Path, produce: Callable[[Path], None
             def written_anew(folder: str, names: list[str]) -> set[str]:
                 return {n for n in names if Path(folder, n) in skip}
 
-            shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True, ignore=written_anew, copy_function=_link_or_copy)
+            shutil.copytree(target, staging, symlinks=True, dirs_exist_ok=True, ignore=written_anew, copy_function=output.link_or_copy)
         produce(staging)
-        # A new file: the old one may be linked from the last build (_link_or_copy), and a file linked
+        # A new file: the old one may be linked from the last build (output.link_or_copy), and a file linked
         # from it is never written in place (that would change the old output before the swap).
         manifest = staging / output.MANIFEST
         manifest.unlink(missing_ok=True)
@@ -174,21 +174,6 @@ def _staged_build(out_dir: Path, bank_root: Path, produce: Callable[[Path], None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _link_or_copy(source: str, dest: str) -> None:
-    """Into a build's staging folder, an output of the last build that this build does not write (a
-    build of some formats keeps the others'): linked (the swap then removes its old name only;
-    ~0.2 s for the 180 MB of the other formats of 10,000 items when copied), copied where a link
-    cannot be made, or where the file has another name already (someone linked it elsewhere: the
-    new output does not share it)."""
-    try:
-        if os.lstat(source).st_nlink == 1:
-            os.link(source, dest)
-            return
-    except OSError:
-        pass
-    shutil.copy2(source, dest)
 
 
 @dataclass

@@ -249,18 +249,38 @@ def place_file(target: Path, pieces: Sequence[bytes | memoryview], mode: int, pr
     return False
 
 
+def link_or_copy(source: str, dest: str) -> None:
+    """Into a build's staging folder, an output of the last build that this build does not write (a
+    build of some formats keeps the others'): linked (the swap then removes its old name only;
+    ~0.2 s for the 180 MB of the other formats of 10,000 items when copied), copied where a link
+    cannot be made or may not (:func:`_linkable`).  ``shutil.copytree``'s ``copy_function``."""
+    try:
+        if _linkable(os.lstat(source)):
+            os.link(source, dest)
+            return
+    except OSError:
+        pass
+    shutil.copy2(source, dest)
+
+
+def _linkable(st: os.stat_result) -> bool:
+    """Whether an old output with this ``lstat`` may become a new output's file: a regular file (not
+    a link) with no other name (a file someone linked elsewhere, such as an upload folder, is not
+    shared with the new output)."""
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1
+
+
 #: How much of an old file :func:`same_bytes` reads at a time.
 _COMPARE = 1 << 20
 
 
 def same_bytes(path: Path, pieces: Sequence[bytes | memoryview], mode: int) -> bool:
-    """Whether ``path`` is a regular file (not a link) with permissions ``mode`` whose bytes are those
-    of ``pieces`` one after the other (read up to the first difference), and no other name (a file
-    someone linked elsewhere, such as an upload folder, is not shared with the new output)."""
+    """Whether ``path`` may be linked (:func:`_linkable`), has permissions ``mode`` and holds the bytes
+    of ``pieces`` one after the other (read up to the first difference)."""
     views = [memoryview(p).cast("B") for p in pieces]
     try:
         st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or stat.S_IMODE(st.st_mode) != mode or st.st_size != sum(len(v) for v in views):
+        if not _linkable(st) or stat.S_IMODE(st.st_mode) != mode or st.st_size != sum(len(v) for v in views):
             return False
         buffer = bytearray(_COMPARE)
         with open(path, "rb", buffering=0) as old:
