@@ -9,6 +9,7 @@ from typing import Callable
 
 from lxml import etree
 
+
 @cache
 def available() -> bool:
     """Whether latex2mathml is installed (found, not imported: a build's parent imports every
