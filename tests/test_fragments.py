@@ -257,9 +257,13 @@ def test_the_pack_round_trip_and_what_it_refuses(tmp_path: Path) -> None:
     pack = third.path
     fifth.path.write_bytes(two)
     good = pack.read_bytes()
-    for bad in (good[:-3], good[:10], b"not a pack", good.replace(b"four", b"fouR")):
+    for bad in (good[:-3], good[:10], b"not a pack"):
         pack.write_bytes(bad)
         assert Fragments(bank_dir, "fmt-bank", "scope-1").get(b"k" * 16) is None
+    # a damaged piece is not read (its own CRC-32), the others of its segment are
+    pack.write_bytes(good.replace(b"four", b"fouR"))
+    damaged = Fragments(bank_dir, "fmt-bank", "scope-1")
+    assert damaged.get(b"p" * 16) is None and damaged.get(b"k" * 16) == b"one"
     # a name that is not a file name is still one pack of its own
     odd = Fragments(bank_dir, "fmt-a/../b", "s")
     assert odd.path.parent == pack.parent and "/" not in odd.path.name
@@ -292,6 +296,48 @@ def test_pieces_read_ahead_are_the_pieces_put_in_any_order(tmp_path: Path, sizes
     reader = Fragments(bank_dir, name, "s")
     for key in [*keys, *asked]:  # in the order written (read ahead), then any order
         assert reader.get(key) == pieces[key]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=6),
+    segments=st.integers(min_value=1, max_value=3),
+    damage=st.lists(st.tuples(st.floats(min_value=0, max_value=1, exclude_max=True), st.integers(min_value=1, max_value=255)), min_size=1, max_size=3),
+    cut=st.none() | st.floats(min_value=0, max_value=1),
+)
+def test_a_damaged_pack_gives_each_piece_as_written_or_not_at_all(
+    tmp_path: Path, sizes: list[int], segments: int, damage: list[tuple[float, int]], cut: float | None
+) -> None:
+    """Whatever bytes of a pack are changed (a value, an index, a segment's head) and wherever it
+    is cut short, a piece read from it is the piece written under its key, or none: never other
+    bytes.  (Each piece's own CRC-32 is checked when it is read; each index's when it is opened.)"""
+    bank_dir = tmp_path / "bank"
+    if not bank_dir.exists():
+        shutil.copytree(ROOT / "items", bank_dir, ignore=shutil.ignore_patterns(CACHE_DIR))
+        api.load_bank(bank_dir, cache=True)
+    name = f"fmt-{len(list((bank_dir / CACHE_DIR).rglob('*.pack')))}"
+    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes((n + k) % 256 for k in range(size)) for n, size in enumerate(sizes)}
+    keys = list(pieces)
+    for part in range(segments):  # a segment per export, each adding its share of the pieces
+        store = Fragments(bank_dir, name, "s")
+        for key in keys[part::segments]:
+            store.put(key, pieces[key])
+        store._used.update(keys)
+        store.save()
+    path = Fragments(bank_dir, name, "s").path
+    data = bytearray(path.read_bytes())
+    header = data.index(b"\n") + 1  # (the header line names the scope: changed, the pack is another's)
+    for where, flip in damage:
+        at = header + int(where * (len(data) - header))
+        if at < len(data):
+            data[at] ^= flip
+    if cut is not None:
+        data = data[: header + int(cut * (len(data) - header))]
+    path.write_bytes(bytes(data))
+    reader = Fragments(bank_dir, name, "s")
+    for key, value in pieces.items():
+        got = reader.get(key)
+        assert got is None or got == value
 
 
 def test_no_pack_outside_the_check_caches_folder(tmp_path: Path) -> None:

@@ -122,20 +122,22 @@ def test_cold_warm_edited_damaged_are_the_bytes_without_cache(fmt: str, source: 
         showing = [n for n, data in files.items() if n.endswith(".html") and n != "index.html" and any(f'id="q-{i.id}"'.encode() in data for i in delivered)]
         assert showing and after.misses == len(showing), (edited_id, showing)
 
-    # A damaged segment (a byte flipped inside a piece) is no cache, nor is any segment after it:
-    # the same bytes. The pack's last segment (the edit's pieces) damaged: only those made again.
+    # A damaged index (a byte flipped in a segment's list of its pieces) is no cache, nor is any
+    # segment after it: the same bytes. The pack's last index (the edit's pieces) damaged: only
+    # those made again.
     pack = _pack(bank, fmt)
     data = bytearray(pack.read_bytes())
     data[-5] ^= 0xFF
     pack.write_bytes(bytes(data))
     damaged = _same(bank, fmt)
     assert damaged.misses == after.misses and damaged.hits == after.hits
-    # Its first segment damaged: all made again.
+    # A byte flipped inside a piece of its first segment: that piece alone is made again (its own
+    # CRC-32; it may be a piece no export asks for any more, the edited item's old one), the rest read.
     data = bytearray(pack.read_bytes())
     data[data.index(b"\n") + 40] ^= 0xFF
     pack.write_bytes(bytes(data))
     damaged = _same(bank, fmt)
-    assert damaged.hits == 0 and damaged.misses == after.hits + after.misses
+    assert damaged.misses <= 1 and damaged.hits + damaged.misses == after.hits + after.misses
 
 
 def _rewrite_pack(path: Path, change: Any) -> int:

@@ -19,7 +19,8 @@ from conftest import ALL_TYPES_BANK, ROOT, SEED_BANK, generated_bank
 
 from itembank import __version__, api, load_bank
 from itembank.errors import ItembankError
-from itembank.fragments import Fragments, scope_of
+import itembank.fragments as pack_layout
+from itembank.fragments import Fragments, pack_scope, read_pack, scope_of
 from itembank.formats import ExportContext, ExportResult, get_exporter, make_options
 from itembank.model import Bank
 
@@ -127,14 +128,22 @@ def test_cold_warm_and_damaged_exports_are_the_export_without_the_cache(tmp_path
     _same(_export(bank, fmt, warm), plain)
     assert (warm.hits, warm.misses) == (count, 0)  # every piece from the cache: none built
 
-    # Damage the pack's body: its checksum no longer matches, the whole pack is ignored.
+    # Damage a byte in the middle of the pack: the piece that holds it no longer matches its CRC-32
+    # and is built again (an item's piece: one miss; a deflated chunk: deflated again, no miss);
+    # the others are read.
     pack = warm.path
     raw = bytearray(pack.read_bytes())
-    raw[len(raw) // 2] ^= 0xFF
+    middle = len(raw) // 2
+    scope = pack_scope(pack)
+    assert scope is not None
+    holding = [key for key, (at, size, _crc) in pack_layout._Pack.read(pack, scope).index.items() if at <= middle < at + size]
+    assert len(holding) == 1
+    chunk = read_pack(pack, scope)[holding[0]][8:12] == b"\n{}\n"  # (as _damage_piece tells a chunk)
+    raw[middle] ^= 0xFF
     pack.write_bytes(bytes(raw))
     ignored = _fragments(bank, fmt)
     _same(_export(bank, fmt, ignored), plain)
-    assert (ignored.hits, ignored.misses) == (0, count)
+    assert (ignored.hits, ignored.misses) == ((count, 0) if chunk else (count - 1, 1))
 
     # Damage one piece where the pack's checksum cannot see it (the checksum made to fit): that
     # piece, and only it, is built again: a byte of its body, of its head (JSON), of its checksum.
