@@ -111,7 +111,9 @@ def test_cold_warm_edited_damaged_are_the_bytes_without_cache(fmt: str, source: 
     # (Markdown and HTML show a calculated item as a variant, known by its content: only the edited one.)
     delivered = [i for i in edited if i.status in DELIVERY_STATUSES and (i.type != "calculated" or i.id == edited_id)]
     if fmt == "xlsx":
-        assert after.misses == 3 * len(edited)  # each item's row, its lint findings and its text for the near-duplicate rule
+        # each item's row, its lint findings and its text for the near-duplicate rule; and that rule's
+        # search, whose texts the edit of a stem changed (kept for the texts it searched)
+        assert after.misses == 3 * len(edited) + 1
     elif fmt == "json":
         assert after.misses == len(edited)
     elif fmt == "markdown":

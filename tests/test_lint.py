@@ -418,6 +418,64 @@ def test_near_duplicates_from_kept_texts_are_the_findings_made_anew(stems: list[
     assert all(k[1] == "near-duplicate" and v == duplicates.comparable(bank.by_id[k[0]]) for k, v in kept.items())
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(_WORDS, st.integers(min_value=0, max_value=100), st.booleans()), min_size=1, max_size=6),
+    st.sampled_from(["", "garbage", "{}", "[[1, 0, 0.95]]", "[[0, 0, 0.95, 1]]", "[[1, 0, 2.0, 1]]", "[[99, 0, 0.95, 1]]", '[[1, 0, "0.95", 1]]']),
+)
+def test_a_kept_near_duplicate_search_gives_the_findings_made_anew(stems: list[tuple[list[str], int, bool]], damaged: str) -> None:
+    """IB553's search kept by a results memo (the review workbook's cache) for the same texts gives
+    the findings the search gives, without searching; texts that changed are searched again; a kept
+    result that is not the search's shape (damaged, or of another bank) is searched again, never used."""
+    import dataclasses
+
+    from itembank.lint import duplicates
+
+    base = load_bank("tests/lint_cases/IB553/trigger")
+    template = base.items[0]
+    items = []
+    for n, (words, at, twin) in enumerate(stems):
+        items.append(dataclasses.replace(template, id=f"s-{n}", stem=" ".join(words)))
+        if twin:
+            changed = words.copy()
+            changed[at % len(words)] = "zeta"
+            items.append(dataclasses.replace(template, id=f"s-{n}-twin", stem=" ".join(changed)))
+    bank = dataclasses.replace(base, items=tuple(items), by_id={i.id: i for i in items})
+    kept: dict[tuple[str, bytes], str] = {}
+    searches: list[int] = []
+    real = duplicates.similar_pairs
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        searches.append(1)
+        return real(*args, **kw)
+
+    def results(name: str, inputs: bytes, make: Any) -> str:
+        if (name, inputs) not in kept:
+            kept[name, inputs] = make()
+        return kept[name, inputs]
+
+    def found(**kw: Any) -> list[tuple[str | None, str]]:
+        return [(p.item_id, p.message) for p in lint_bank(bank, select=["IB553"], **kw)]
+
+    duplicates.similar_pairs = counting  # type: ignore[assignment]
+    try:
+        anew = found()
+        assert len(searches) == 1
+        assert found(results=results) == anew and len(searches) == 2 and len(kept) == 1
+        assert found(results=results) == anew and len(searches) == 2  # the same texts: kept, no search
+        retitled = [dataclasses.replace(i, title="Another title") for i in items]
+        bank = dataclasses.replace(bank, items=tuple(retitled), by_id={i.id: i for i in retitled})
+        assert found(results=results) == anew and len(searches) == 2  # a title is not what is compared
+        (key,) = kept
+        kept[key] = damaged
+        assert found(results=results) == anew and len(searches) == 3  # not the search's shape: searched again
+        restemmed = [dataclasses.replace(i, stem=i.stem + " again") for i in retitled]
+        bank = dataclasses.replace(bank, items=tuple(restemmed), by_id={i.id: i for i in restemmed})
+        assert found(results=results) == found() and len(kept) == 2  # other texts: searched, kept apart
+    finally:
+        duplicates.similar_pairs = real  # type: ignore[assignment]
+
+
 def _mc(stem: str, *options: str, key: int = 0, extra: str = "") -> str:
     lines = [f"id: near-miss\ntype: multiple_choice\nstem: {json.dumps(stem)}\n{extra}options:"]
     for i, text in enumerate(options):

@@ -30,6 +30,10 @@ ItemMemo = Callable[[AnyItem, Callable[[], list[Problem]]], list[Problem]]
 #: ``texts(item, name, make)`` of :func:`lint_bank`: a text that a bank rule works out from one item
 #: alone (``name`` says which), made by ``make()`` or kept from before: the same text either way.
 TextMemo = Callable[[AnyItem, str, Callable[[], str]], str]
+#: ``results(name, inputs, make)`` of :func:`lint_bank`: what a bank rule (``name``) worked out from
+#: the whole bank, as text, made by ``make()`` or kept from an earlier run whose ``inputs`` (a hash
+#: of everything the result depends on) were the same: the same text either way.
+ResultMemo = Callable[[str, bytes, Callable[[], str]], str]
 
 
 @dataclass
@@ -38,6 +42,7 @@ class LintContext:
 
     thresholds: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     texts: TextMemo | None = None
+    results: ResultMemo | None = None
 
     def threshold(self, name: str) -> Any:
         return self.thresholds[name]
@@ -45,6 +50,10 @@ class LintContext:
     def kept_text(self, item: AnyItem, name: str, make: Callable[[], str]) -> str:
         """``make()``, or the text kept for the item under ``name`` (:data:`TextMemo`)."""
         return make() if self.texts is None else self.texts(item, name, make)
+
+    def kept_result(self, name: str, inputs: bytes, make: Callable[[], str]) -> str:
+        """``make()``, or the result kept under ``name`` for the same ``inputs`` (:data:`ResultMemo`)."""
+        return make() if self.results is None else self.results(name, inputs, make)
 
     def live_items(self, bank: Bank) -> Iterator[AnyItem]:
         """Items still in use: retired ones are out of every form and every bank-level count."""
@@ -143,6 +152,7 @@ def lint_bank(
     jobs: int | None = 1,
     memo: ItemMemo | None = None,
     texts: TextMemo | None = None,
+    results: ResultMemo | None = None,
 ) -> list[Problem]:
     """Every lint finding of a loaded bank, as warnings located at the field they are about.
 
@@ -159,10 +169,12 @@ def lint_bank(
     same findings, in the same order, without running the item rules on an unchanged item); with a
     memo the item rules run in this process and only the bank rules go to the child.  ``texts``: the
     per-item texts of the bank rules, made or kept (:data:`TextMemo`; the same findings).
+    ``results``: what a bank rule works out from the whole bank, made or kept for the same inputs
+    (:data:`ResultMemo`; the same findings).
     """
     with gc_paused():
         try:
-            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items, jobs, memo, texts)
+            return _lint(bank, tuple(select), tuple(ignore), display, bank_rules, locate_items, jobs, memo, texts, results)
         finally:
             clear_caches()  # the texts of this bank are not needed any more
 
@@ -177,8 +189,9 @@ def _lint(
     jobs: int | None,
     memo: ItemMemo | None = None,
     texts: TextMemo | None = None,
+    results: ResultMemo | None = None,
 ) -> list[Problem]:
-    ctx = LintContext(texts=texts)
+    ctx = LintContext(texts=texts, results=results)
     ctx.thresholds.update(dict(bank.config.lint.thresholds))
     rules = selected_rules(bank, select, ignore)
     locate = _Locator(bank, display, items=locate_items)

@@ -50,7 +50,9 @@ def workbook_findings(bank: Bank, fragments: Fragments | None = None, jobs: int 
 
     ``fragments``: the workbook export's fragment cache, where an unchanged item's findings are kept
     (the item rules read the item alone; the rules and thresholds are the bank settings', which are
-    in the cache's scope).  The bank rules run every time: they read the whole bank.  ``jobs``: more
+    in the cache's scope).  The bank rules run every time: they read the whole bank (the texts
+    they read of each item, and the near-duplicate search for the same texts, are kept there too:
+    :class:`_KeptTexts`, :class:`_KeptResults`).  ``jobs``: more
     than 1 lets a forked child share the work (:func:`~itembank.lint.engine.lint_bank`'s ``jobs``)."""
     root = bank.root
 
@@ -66,7 +68,8 @@ def workbook_findings(bank: Bank, fragments: Fragments | None = None, jobs: int 
     out = WorkbookFindings(bank_rules=whole)
     memo = None if fragments is None else partial(_kept_findings, fragments)
     texts = None if fragments is None else _KeptTexts(fragments)
-    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, jobs=jobs, memo=memo, texts=texts)
+    results = None if fragments is None else _KeptResults(fragments)
+    found = lint_bank(bank, display=display, bank_rules=out.bank_rules, locate_items=False, jobs=jobs, memo=memo, texts=texts, results=results)
     cells: dict[str, list[str]] = {}
     for p in found:
         if p.item_id is not None:
@@ -104,6 +107,22 @@ class _KeptTexts:
         if os.getpid() != self.pid:
             return make()
         return self.fragments.cached(self.fragments.key(item, "lint-text", name), make, _text_piece, _from_text_piece)
+
+
+class _KeptResults:
+    """What a bank rule works out from the whole bank (:data:`~itembank.lint.engine.ResultMemo`),
+    in the fragment cache under the hash of its inputs, kept by the process that made this, as
+    :class:`_KeptTexts`.  (The rule checks what it reads back, and searches again when it is not
+    its result's shape.)"""
+
+    def __init__(self, fragments: Fragments) -> None:
+        self.fragments, self.pid = fragments, os.getpid()
+
+    def __call__(self, name: str, inputs: bytes, make: Callable[[], str]) -> str:
+        if os.getpid() != self.pid:
+            return make()
+        key = self.fragments.data_key(b"lint-result\0" + name.encode("utf-8", "surrogatepass") + b"\0" + inputs)
+        return self.fragments.cached(key, make, _text_piece, _from_text_piece)
 
 
 def _text_piece(text: str) -> bytes:
