@@ -56,6 +56,7 @@ from lxml import etree
 from .errors import ItembankError
 from .forked import in_task_order, shared_out
 from .formats import ExportResult
+from .fragments import item_digest
 from .gcpause import gc_paused
 from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, opaque_placeholders, placeholder_names, replace_placeholders
 from .render import MARKDOWN_OPTIONS, Renderer
@@ -1352,6 +1353,8 @@ _PASSED = b"passed"
 #: ... and for one that passed with a note's help (a text its output cannot hold, and a note naming
 #: it): it passes again, unread, while a note names it.
 _NOTED = b"passed, named by a note"
+#: ... and for a run of items (:func:`_audit`) of which some passed so: then the ids of those follow.
+_NOTED_RUN = b"passed, these named by notes:"
 
 
 #: From this many items to read, the audit is shared out over the export's processes (``jobs``).
@@ -1374,31 +1377,85 @@ def audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragme
         return _audit(fmt, bank, result, renderer, fragments, jobs, _per_item(fmt, bank, result, spill))
 
 
+#: Items whose verdicts are also kept as one (:func:`_audit`): consecutive delivered items of an output.
+RUN = 64
+
+
 def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None, jobs: int, per_item: dict[str, _Entry]) -> list[str]:
     skipped = {i for i, _ in result.skipped}
     todo: list[tuple[AnyItem, bytes | None]] = []
     reader = _Reader(fmt, per_item, None, result, renderer)  # its notes, joined once, for the verdicts too
-    for item in _as_delivered(bank.items, per_item, result.variants):
-        if item.id in skipped:
-            continue
-        entry = per_item.get(item.id)
-        verdict: bytes | None = None
-        if fragments is not None and entry is not None:
-            verdict = fragments.key(item, "audit", fmt, entry.identity().hex())
+    # The runs looked at item by item: their key, the ids of their items read now, and of those kept
+    # as passed with a note's help (which pass while a note names them).
+    runs: list[tuple[bytes, list[str], list[str]]] = []
+
+    def look_up(run: list[tuple[AnyItem, _Entry]]) -> None:
+        """A run of items with their own output, in the output's order: passed as a whole when its
+        key (each item's digest and its output's identity, in order) was kept as passed (one look-up
+        for the run: ~3 µs an item less, ~0.2 s of CPU over a build's audits of 10,000 items after an
+        edit), else looked at item by item as before."""
+        assert fragments is not None
+        parts = [b"audit-run\0", fmt.encode("utf-8", "surrogatepass"), b"\0"]
+        identities = []
+        for item, entry in run:
+            identity = entry.identity()
+            identities.append(identity)
+            parts += (item_digest(item), len(identity).to_bytes(4, "little"), identity)
+        key = fragments.data_key(b"".join(parts))
+        kept = fragments.get(key)
+        if kept == _PASSED:
+            return
+        if kept is not None and kept.startswith(_NOTED_RUN):
+            named = kept[len(_NOTED_RUN) :].decode("utf-8", "surrogatepass").split("\0")
+            if all(i in reader.noted() for i in named):  # (each still named by a note, as one item's _NOTED)
+                return
+        read: list[str] = []
+        noted: list[str] = []
+        for (item, _entry), identity in zip(run, identities):
+            verdict = fragments.key(item, "audit", fmt, identity.hex())
             kept = fragments.get(verdict)
             if kept == _PASSED:
                 continue
             if kept == _NOTED and item.id in reader.noted():  # what its reading found lacking is spoken for again
+                noted.append(item.id)
                 continue
-        todo.append((item, verdict))
+            todo.append((item, verdict))
+            read.append(item.id)
+        runs.append((key, read, noted))
+
+    run: list[tuple[AnyItem, _Entry]] = []
+    for item in _as_delivered(bank.items, per_item, result.variants):
+        if item.id in skipped:
+            continue
+        entry = per_item.get(item.id)
+        if fragments is not None and entry is not None:
+            run.append((item, entry))
+            if len(run) == RUN:
+                look_up(run)
+                run = []
+            continue
+        if run:  # (the run ends here: the items stay in the output's order)
+            look_up(run)
+            run = []
+        todo.append((item, None))
+    if run:
+        look_up(run)
     # An output without a known layout (the printed Markdown) is read as a whole, once, here.
     reader.whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
     read = in_task_order(shared_out(reader.read, [item for item, _ in todo], jobs if len(todo) >= PARALLEL_FROM else 1), len(todo))
     problems: list[str] = []
-    for (_item, verdict), (found, unaided) in zip(todo, read):
+    passed: dict[str, bool] = {}  # read now and passed: whether without a note's help
+    for (item, verdict), (found, unaided) in zip(todo, read):
         problems += found
+        if not found:
+            passed[item.id] = unaided
         if verdict is not None and fragments is not None and not found:
             fragments.put(verdict, _PASSED if unaided else _NOTED)
+    if fragments is not None:
+        for key, ids, noted in runs:  # a run whose every item passed: kept as one (naming those a note helped)
+            if all(i in passed for i in ids):
+                noted += [i for i in ids if not passed[i]]
+                fragments.put(key, _NOTED_RUN + "\0".join(noted).encode("utf-8", "surrogatepass") if noted else _PASSED)
     return problems
 
 

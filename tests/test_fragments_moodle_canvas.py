@@ -395,6 +395,50 @@ def test_a_warm_export_audits_only_what_it_did_not_pass_before(tmp_path: Path, f
     assert edited in audited
 
 
+@pytest.mark.parametrize("fmt", [*FORMATS, "qti21", "qti30", "xlsx", "markdown"])
+def test_the_audit_keeps_a_run_of_items_verdicts_as_one(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm export looks up one verdict per run of ``audit.RUN`` items whose outputs passed (each
+    item's own verdict only in a run that changed); after editing one item, only its run is looked
+    at item by item and only it is read back; the same output as without the cache throughout."""
+    from itembank import audit
+
+    monkeypatch.setattr(audit, "RUN", 3, raising=False)  # (the all-types bank holds a few runs of 3)
+    root = _copy(ALL_TYPES_BANK, tmp_path / "bank")
+    bank = load_bank(root)
+    audited: list[str] = []
+    looked: list[str] = []
+    real_item, real_key = audit._Reader.item, Fragments.key
+
+    def reading(reader: audit._Reader, item: object) -> object:
+        audited.append(item.id)  # type: ignore[attr-defined]
+        return real_item(reader, item)  # type: ignore[arg-type]
+
+    def keying(item: Any, *extra: str) -> bytes:
+        if extra[:1] == ("audit",):
+            looked.append(item.id)
+        return real_key(item, *extra)
+
+    monkeypatch.setattr(audit._Reader, "item", reading)
+    monkeypatch.setattr(Fragments, "key", staticmethod(keying))
+    plain = _export(bank, fmt, None)
+    _same(_export(bank, fmt, _fragments(bank, fmt)), plain)  # cold: every verdict made, and each run's
+    audited.clear()
+    looked.clear()
+    _same(_export(bank, fmt, _fragments(bank, fmt)), plain)
+    assert audited == [] and looked == []  # warm: a look-up per run, none per item
+    edited = _edit_one_title(root, fmt)
+    bank = load_bank(root)
+    plain = _export(bank, fmt, None)
+    audited.clear()
+    looked.clear()
+    _same(_export(bank, fmt, _fragments(bank, fmt)), plain)
+    assert audited == [edited] and edited in looked and 0 < len(looked) <= 3  # its run only
+    audited.clear()
+    looked.clear()
+    _same(_export(bank, fmt, _fragments(bank, fmt)), plain)
+    assert audited == [] and looked == []  # its run kept as one again
+
+
 @pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
 def test_moodle_questions_cut_as_bytes_read_as_the_parsed_ones(src: Path) -> None:
     from itembank import audit
