@@ -54,6 +54,31 @@ def count_shares(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[int]:
     return shares
 
 
+def first_difference(one: bytes | None, two: bytes | None, name: str = "output") -> str:
+    """Where two outputs differ, for an assertion's message: in a zip, the members that differ and
+    the first difference in the first of them; else the first differing byte, with the bytes around
+    it (a byte difference seen once in a long run is then described, not only reported)."""
+    import io
+    import zipfile
+
+    if one == two:
+        return f"{name}: the same bytes"
+    if one is None or two is None:
+        return f"{name}: one is missing"
+    if one[:4] == two[:4] == b"PK\x03\x04":
+        try:
+            a, b = zipfile.ZipFile(io.BytesIO(one)), zipfile.ZipFile(io.BytesIO(two))
+            names = sorted(set(a.namelist()) | set(b.namelist()))
+            differ = [n for n in names if n not in a.namelist() or n not in b.namelist() or a.read(n) != b.read(n)]
+            if differ and differ[0] in a.namelist() and differ[0] in b.namelist():
+                return f"{name}: members differ: {differ[:10]}; " + first_difference(a.read(differ[0]), b.read(differ[0]), differ[0])
+            return f"{name}: members differ: {differ[:10]}"
+        except zipfile.BadZipFile:
+            pass
+    at = next((k for k, (x, y) in enumerate(zip(one, two)) if x != y), min(len(one), len(two)))
+    return f"{name}: {len(one)} and {len(two)} bytes, first difference at {at}: {one[max(0, at - 120) : at + 120]!r} against {two[max(0, at - 120) : at + 120]!r}"
+
+
 def require(condition: bool, what: str) -> None:
     """Skip locally, fail under CI=true, when an external consumer is missing."""
     if condition:

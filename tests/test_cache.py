@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import first_difference
 from click.testing import CliRunner
 
 import itembank.validate as validate_module
@@ -171,7 +172,12 @@ def test_a_build_after_an_edit_from_the_cache_equals_a_clean_build_byte_for_byte
     build(cached, tmp_path / "cached", jobs=1)
     build(clean, tmp_path / "clean", jobs=1)
     one, two = _digests(tmp_path / "cached"), _digests(tmp_path / "clean")
-    assert len(one) > 10 and one == two
+    assert len(one) > 10
+    assert one == two, "; ".join(
+        first_difference(*((tmp_path / side / n).read_bytes() if (tmp_path / side / n).is_file() else None for side in ("cached", "clean")), n)
+        for n in sorted(set(one) | set(two))
+        if one.get(n) != two.get(n)
+    )
     assert _digests(tmp_path / "first") != two  # the edit shows in the outputs
 
 

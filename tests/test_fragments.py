@@ -30,7 +30,7 @@ from itembank.formats import ExportOptions, get_exporter
 from itembank import fragments
 from itembank.fragments import FRAGMENTS_DIR, Fragments, item_digest, read_pack
 
-from conftest import generated_bank
+from conftest import first_difference, generated_bank
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -94,7 +94,14 @@ def test_build_with_the_cache_writes_a_clean_builds_bytes(source: Path, tmp_path
     assert _build(bank, tmp_path / "edited") == edited
     for pack in _packs(bank):
         _damage(pack)
-    assert _build(bank, tmp_path / "damaged") == edited
+    damaged = _build(bank, tmp_path / "damaged")
+    assert damaged == edited, "; ".join(
+        first_difference(_read(tmp_path / "damaged" / n), _read(tmp_path / "edited-clean" / n), n) for n in sorted(set(damaged) | set(edited)) if damaged.get(n) != edited.get(n)
+    )
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
 
 
 def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:

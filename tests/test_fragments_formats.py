@@ -18,7 +18,7 @@ from itembank.cache import ENV_OFF
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult, get_exporter, make_options
 from itembank.model import Bank
 
-from conftest import ROOT, count_shares, generated_bank
+from conftest import ROOT, count_shares, first_difference, generated_bank
 
 FORMATS = ("xlsx", "markdown", "html", "json")
 
@@ -60,7 +60,11 @@ def _same(bank: Bank, fmt: str, **kw: Any) -> Any:
     """Export with the cache; assert it is what the export without it gives; the cache's counts."""
     plain, _ = _run(bank, fmt, cached=False)
     cached, fragments = _run(bank, fmt, cached=True, **kw)
-    assert _output(cached) == _output(plain)
+    assert _output(cached) == _output(plain), (
+        first_difference(cached.data, plain.data)
+        + "".join(f"; {first_difference((cached.files or {}).get(n), (plain.files or {}).get(n), n)}" for n in sorted(set(cached.files or {}) | set(plain.files or {})) if (cached.files or {}).get(n) != (plain.files or {}).get(n))
+        + ("" if cached.notes == plain.notes else f"; notes differ: {cached.notes} against {plain.notes}")
+    )
     return fragments
 
 
