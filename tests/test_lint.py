@@ -379,25 +379,32 @@ def test_one_changed_word_in_a_long_text_is_a_near_duplicate(words: list[str], a
     assert (0, 2) in pairs and (0, 1) not in pairs and (1, 2) not in pairs
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(_WORDS, st.integers(min_value=0, max_value=100), st.booleans()), min_size=1, max_size=6))
-def test_near_duplicates_from_kept_texts_are_the_findings_made_anew(stems: list[tuple[list[str], int, bool]]) -> None:
-    """IB553 on texts kept by a memo (the review workbook's cache) finds what it finds without one;
-    the second run takes every item's text from the memo and works none out."""
+def _twins_bank(stems: list[tuple[list[str], int, bool]]) -> Any:
+    """IB553's trigger bank with an item per stem (its words), and for a stem marked so a copy with
+    one word changed: a near-duplicate."""
     import dataclasses
-
-    from itembank.lint import duplicates
 
     base = load_bank("tests/lint_cases/IB553/trigger")
     template = base.items[0]
     items = []
     for n, (words, at, twin) in enumerate(stems):
         items.append(dataclasses.replace(template, id=f"s-{n}", stem=" ".join(words)))
-        if twin:  # a copy with one word changed: a near-duplicate
+        if twin:
             changed = words.copy()
             changed[at % len(words)] = "zeta"
             items.append(dataclasses.replace(template, id=f"s-{n}-twin", stem=" ".join(changed)))
-    bank = dataclasses.replace(base, items=tuple(items), by_id={i.id: i for i in items})
+    return dataclasses.replace(base, items=tuple(items), by_id={i.id: i for i in items})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_WORDS, st.integers(min_value=0, max_value=100), st.booleans()), min_size=1, max_size=6))
+def test_near_duplicates_from_kept_texts_are_the_findings_made_anew(stems: list[tuple[list[str], int, bool]]) -> None:
+    """IB553 on texts kept by a memo (the review workbook's cache) finds what it finds without one;
+    the second run takes every item's text from the memo and works none out."""
+    from itembank.lint import duplicates
+
+    bank = _twins_bank(stems)
+    items = bank.items
     kept: dict[tuple[str, str], str] = {}
     made: list[str] = []
 
@@ -431,16 +438,8 @@ def test_a_kept_near_duplicate_search_gives_the_findings_made_anew(stems: list[t
 
     from itembank.lint import duplicates
 
-    base = load_bank("tests/lint_cases/IB553/trigger")
-    template = base.items[0]
-    items = []
-    for n, (words, at, twin) in enumerate(stems):
-        items.append(dataclasses.replace(template, id=f"s-{n}", stem=" ".join(words)))
-        if twin:
-            changed = words.copy()
-            changed[at % len(words)] = "zeta"
-            items.append(dataclasses.replace(template, id=f"s-{n}-twin", stem=" ".join(changed)))
-    bank = dataclasses.replace(base, items=tuple(items), by_id={i.id: i for i in items})
+    bank = _twins_bank(stems)
+    items = bank.items
     kept: dict[tuple[str, bytes], str] = {}
     searches: list[int] = []
     real = duplicates.similar_pairs

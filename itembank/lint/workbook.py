@@ -94,35 +94,34 @@ def _kept_findings(fragments: Fragments, item: AnyItem, make: Callable[[], list[
     return fragments.cached(fragments.key(item, "lint"), make, _findings_piece, _from_findings_piece)
 
 
-class _KeptTexts:
-    """The bank rules' per-item texts (:data:`~itembank.lint.engine.TextMemo`) in the fragment cache,
-    kept by the process that made this (the export's): a child that shares out the bank rules
-    (``jobs``) makes its texts without the cache, so that it never writes into the pack this
-    process is writing."""
+class _KeptInPack:
+    """Texts the bank rules work out, in the fragment cache, kept by the process that made this
+    (the export's): a child that shares out the bank rules (``jobs``) makes its texts without the
+    cache, so that it never writes into the pack this process is writing."""
 
     def __init__(self, fragments: Fragments) -> None:
         self.fragments, self.pid = fragments, os.getpid()
+
+    def _text(self, key: Callable[[], bytes], make: Callable[[], str]) -> str:
+        if os.getpid() != self.pid:
+            return make()
+        return self.fragments.cached(key(), make, _text_piece, _from_text_piece)
+
+
+class _KeptTexts(_KeptInPack):
+    """The bank rules' per-item texts (:data:`~itembank.lint.engine.TextMemo`)."""
 
     def __call__(self, item: AnyItem, name: str, make: Callable[[], str]) -> str:
-        if os.getpid() != self.pid:
-            return make()
-        return self.fragments.cached(self.fragments.key(item, "lint-text", name), make, _text_piece, _from_text_piece)
+        return self._text(lambda: self.fragments.key(item, "lint-text", name), make)
 
 
-class _KeptResults:
+class _KeptResults(_KeptInPack):
     """What a bank rule works out from the whole bank (:data:`~itembank.lint.engine.ResultMemo`),
-    in the fragment cache under the hash of its inputs, kept by the process that made this, as
-    :class:`_KeptTexts`.  (The rule checks what it reads back, and searches again when it is not
-    its result's shape.)"""
-
-    def __init__(self, fragments: Fragments) -> None:
-        self.fragments, self.pid = fragments, os.getpid()
+    under the hash of its inputs.  (The rule checks what it reads back, and searches again when it
+    is not its result's shape.)"""
 
     def __call__(self, name: str, inputs: bytes, make: Callable[[], str]) -> str:
-        if os.getpid() != self.pid:
-            return make()
-        key = self.fragments.data_key(b"lint-result\0" + name.encode("utf-8", "surrogatepass") + b"\0" + inputs)
-        return self.fragments.cached(key, make, _text_piece, _from_text_piece)
+        return self._text(lambda: self.fragments.data_key(b"lint-result\0" + name.encode("utf-8", "surrogatepass") + b"\0" + inputs), make)
 
 
 def _text_piece(text: str) -> bytes:
