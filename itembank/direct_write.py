@@ -50,10 +50,22 @@ TIMED = 4 << 20
 SLOWEST = 400 << 20
 
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
-_buffer: mmap.mmap | None = None
+_buffer: mmap.mmap | None = None  # this process's own: never shared with a forked child (below)
 _lock = threading.Lock()
 _timed = False  # a file was timed in this process
 _slow = False  # ... and the device was slower than SLOWEST
+
+
+def _forget_buffer_in_child() -> None:
+    """In a forked child: its own buffer (made at its first direct write) and its own lock (a lock
+    some thread of the parent held at the fork stays held in the child)."""
+    global _buffer, _lock
+    _buffer = None
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_buffer_in_child)
 
 
 def write_pieces(path: Path | str, pieces: Sequence[bytes | memoryview], *, fsync: bool = False) -> bool:
@@ -102,7 +114,10 @@ def _write_direct(fd: int, views: list[memoryview], total: int) -> None:
     """The views' bytes through the aligned buffer, the last block padded, the file cut to ``total``."""
     global _buffer
     if _buffer is None:
-        _buffer = mmap.mmap(-1, BUFFER)
+        # Private: an anonymous mapping is shared by default, and a child forked after this write
+        # would copy into the same pages as its parent and its siblings (the bytes of another's file).
+        # (Only where O_DIRECT exists, i.e. a Unix: MAP_PRIVATE too.)
+        _buffer = mmap.mmap(-1, BUFFER, flags=mmap.MAP_PRIVATE)
     buf = _buffer
     fill = 0
     for view in views:

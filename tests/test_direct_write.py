@@ -147,3 +147,43 @@ def test_a_fast_device_keeps_direct_writes(tmp_path: Path, monkeypatch: pytest.M
     assert write_pieces(tmp_path / "timed", [_data(direct_write.TIMED)]) is True
     assert direct_write._timed and not direct_write._slow
     assert write_pieces(tmp_path / "after", [_data(direct_write.TIMED)]) is True
+
+
+def test_processes_forked_after_a_direct_write_each_write_their_own_bytes(tmp_path: Path) -> None:
+    """A process that wrote a large file (its buffer made) and then forks writers, as a second
+    ``api.build`` in one process does: each child writes its own files at the same time as the
+    other, and each file is the bytes it was given.  (The buffer was a shared mapping, inherited by
+    every child: two writers copied into the same pages, and 85 % of the files held the other's
+    bytes.)"""
+    if not _direct_allowed(tmp_path):
+        pytest.skip("this file system takes no O_DIRECT")
+    write_pieces(tmp_path / "parent", [_data(SMALLEST)])
+    assert direct_write._buffer is not None
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    children = []
+    for seed in (1, 2):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's own exit status is the assertion
+            status = 3
+            try:
+                data = _data(2 * BUFFER + BLOCK, seed)
+                os.write(ready_w, b".")
+                os.read(go_r, 1)  # both children copy and write from here on, side by side
+                wrong = 0
+                for n in range(24):
+                    path = tmp_path / f"child{seed}-{n}"
+                    write_pieces(path, [data])
+                    wrong += path.read_bytes() != data
+                status = 1 if wrong else 0
+            finally:
+                os._exit(status)
+        children.append(pid)
+    for _ in children:
+        os.read(ready_r, 1)
+    os.write(go_w, b"..")
+    statuses = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in children]
+    for fd in (ready_r, ready_w, go_r, go_w):
+        os.close(fd)
+    assert statuses == [0, 0], "a child's files did not hold its own bytes (1) or it failed (3)"
+    assert (tmp_path / "parent").read_bytes() == _data(SMALLEST)
