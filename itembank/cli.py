@@ -25,7 +25,7 @@ from .reporters import REPORTERS, printable
 from .schema import SCHEMA_NAMES, schema_text
 from .skeletons import skeleton
 from .stats import format_stats
-from .validate import check_bank, check_paths, display_path
+from .validate import bank_of_paths, check_bank, check_paths, display_path
 from .wording import plural
 
 
@@ -139,8 +139,8 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_l
     Exit 0 when valid, 1 when there are errors (or warnings with --strict), 2 on usage errors.
     """
     if paths:
-        in_bank = bank.is_dir()
-        root = bank if in_bank else (paths[0] if paths[0].is_dir() else paths[0].parent)
+        bank_given = click.get_current_context().get_parameter_source("bank") is not click.core.ParameterSource.DEFAULT
+        root, in_bank = bank_of_paths(paths, bank, bank_given=bank_given)
         result = check_paths(
             list(paths), root=root, progress=check_progress(), allow_empty=allow_empty, cache=in_bank and _use_cache(), within_bank=in_bank
         )

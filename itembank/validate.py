@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
 from .cache import CheckCache, CheckedElsewhere, FileCheck, LoggingRuleContext, disabled_by_env, file_key, raws_json
-from .config import CONFIG_NAME, load_config
+from .config import CONFIG_NAME, find_bank, load_config
+from .errors import UsageError
 from .forked import Child, can_fork
 from .fragments import remember_digest
 from .gcpause import gc_paused
@@ -223,6 +224,38 @@ def _documents(text: str) -> tuple[int, int | None]:
         if stripped and not stripped.startswith(("#", "%")):
             content = True
     return count, second
+
+
+def bank_of_paths(paths: Sequence[Path], bank: Path, *, bank_given: bool) -> tuple[Path, bool]:
+    """Where the files and folders ``paths`` are checked (``itembank validate PATH...``): the bank
+    folder to check them in and whether they are checked as part of it (:func:`check_paths`'s
+    ``root`` and ``within_bank``).
+
+    With ``--bank`` (``bank_given``): as part of that bank, wherever they lie (a new file checked
+    against the bank before it is added: its ids, the bank's settings); a :class:`UsageError` when
+    the folder does not exist.  Without it: as part of the default bank when they lie in it; else as
+    part of the bank they lie in (the nearest folder upwards with an ``itembank.yaml``), or on their
+    own when they lie in none -- not as part of a bank they are not in, whose ids they would be
+    found to reuse; a :class:`UsageError` for paths of different banks (one bank at a time)."""
+    if bank_given:
+        if not bank.is_dir():
+            raise UsageError(f"bank folder '{bank}' does not exist")
+        return bank, True
+    default = bank.resolve() if bank.is_dir() else None
+    banks = {default if default is not None and _lies_in(path, default) else find_bank(path if path.is_dir() else path.parent) for path in paths}
+    if len(banks) > 1:
+        named = sorted(display_path(found) if found is not None else "(no bank)" for found in banks)
+        raise UsageError(f"the paths lie in different banks ({', '.join(named)}): check one bank at a time")
+    (found,) = banks
+    if found is not None:
+        return (bank if found == default else Path(display_path(found))), True
+    return (paths[0] if paths[0].is_dir() else paths[0].parent), False
+
+
+def _lies_in(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both resolved: ``..`` and links followed)."""
+    resolved, top = path.resolve(), folder.resolve()
+    return resolved == top or top in resolved.parents
 
 
 def check_paths(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -347,3 +348,54 @@ def test_no_rule_code_is_defined_twice_in_a_code_table() -> None:
                 keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
                 repeated += [f"{source.name}: {k!r}" for k in sorted({k for k in keys if keys.count(k) > 1}, key=repr)]
     assert repeated == []
+
+
+def _two_banks(root: Path) -> Path:
+    """``root/items`` (the default bank) and, beside it, a file ``loose/card.yaml`` that reuses an
+    id of ``items``; returns the item file of ``items`` whose id is reused."""
+    shutil.copytree(ROOT / "items", root / "items")
+    reused = sorted((root / "items" / "flashcards").glob("*.yaml"))[0]
+    (root / "loose").mkdir()
+    shutil.copy(reused, root / "loose" / "card.yaml")
+    return reused
+
+
+def test_validate_a_file_outside_the_default_bank_checks_it_in_its_own_bank(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that lies in no bank is checked on its own, and a file of a second bank as part of that
+    bank: not as part of ``items/`` (the default bank), whose ids they were found to reuse (IB201,
+    exit 1, before the change)."""
+    _two_banks(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("validate", "loose/card.yaml")
+    assert (code, "IB201" in out) == (0, False), out
+    code, out = invoke("validate", "loose")
+    assert (code, "IB201" in out) == (0, False), out
+    # A second bank (its itembank.yaml): its own ids are still checked across its files.
+    shutil.copy(tmp_path / "items" / "itembank.yaml", tmp_path / "loose" / "itembank.yaml")
+    shutil.copy(tmp_path / "loose" / "card.yaml", tmp_path / "loose" / "twin.yaml")
+    code, out = invoke("validate", "loose/card.yaml")
+    assert code == 1 and "IB201" in out and "loose/twin.yaml" in out and "items/" not in out, out
+
+
+def test_validate_files_of_the_bank_are_still_checked_as_part_of_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of ``items/`` given alone still meets the rest of the bank: a copy of another item
+    under a new name in the bank is a duplicate id, also when only the copy is given."""
+    reused = _two_banks(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(reused, reused.with_name("copy.yaml"))
+    code, out = invoke("validate", str(reused.with_name("copy.yaml").relative_to(tmp_path)))
+    assert code == 1 and "IB201" in out, out
+
+
+def test_validate_with_bank_checks_a_file_as_part_of_it_and_refuses_paths_across_banks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--bank items loose/card.yaml`` asks for the file to be checked as part of ``items`` (a new
+    file before it is added: its id is taken there); a missing ``--bank`` folder and files of two
+    banks at once without it are usage errors (exit 2, naming the folder or the banks)."""
+    reused = _two_banks(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    code, out = invoke("validate", "--bank", "items", "loose/card.yaml")
+    assert code == 1 and "IB201" in out and f"already used in items/flashcards/{reused.name}" in out, out
+    code, out = invoke("validate", "--bank", "missing", "loose/card.yaml")
+    assert code == 2 and "'missing' does not exist" in out, out
+    code, out = invoke("validate", "loose/card.yaml", str(reused.relative_to(tmp_path)))
+    assert code == 2 and "different banks ((no bank), items)" in out, out
