@@ -35,6 +35,7 @@ same.  Large outputs are read in slices and streams, never as whole copies.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import os
@@ -1500,6 +1501,10 @@ class _Reader:
             needle = _WORD.findall(text.casefold()) if plain else renderer.words(text)
             if own is not None:
                 found = own.found(needle) or (plain and own.found_as_typed(needle))
+                if not found and fmt in _SHOWS_SOURCE and not plain and "{{" in text:
+                    # The workbook's cells are read with a placeholder's name whole (_cell_text): so is
+                    # a text that names one (``{{a_b_}}`` in a blank's feedback), its underscores no emphasis.
+                    found = own.found(_spaced(_cell_text(text)).split())
             else:
                 found = set(needle) <= whole.words()  # type: ignore[union-attr]
             if not found:
@@ -1518,17 +1523,24 @@ class _Reader:
             problems += [f"[{item.id}] {p}" for p in qti_identifier_clashes(fmt, own.markup)]
         if isinstance(item, ClozeItem) and fmt not in _SHOWS_SOURCE and fmt not in _TEXTS_ONLY:
             body = own.markup
-            for name in placeholder_names(html.unescape(body)):
-                if name in {b.name for b in item.blanks}:
+            blanks = {b.name for b in item.blanks}
+            left = [name for name in placeholder_names(html.unescape(body)) if name in blanks]
+            shown = _placeholders_shown(item, renderer) if left else set()
+            for name in left:
+                if name not in shown:
                     problems.append(f"[{item.id}] the cloze blank {{{{{name}}}}} is left in the output as text")
             n = _fields(fmt, item, body)
             if n is not None and n != len(item.blanks):
                 problems.append(f"[{item.id}] the cloze has {len(item.blanks)} blanks but the output has {n} answer fields")
         if isinstance(item, (NumericItem, ClozeItem, CalculatedItem)) and fmt not in _TEXTS_ONLY:
-            written = _author_numbers(item)
+            authored: str | None = None  # (worked out for the first long number only: most items have none)
             for m in _DECIMAL.finditer(_TAG.sub(" ", own.markup)):
                 digits = len(m.group().lstrip("-").split("e")[0].replace(".", "").lstrip("0"))
-                if digits >= 16 and m.group() not in written and not _computed_exactly(item, m.group()):
+                if digits < 16:
+                    continue
+                if authored is None:
+                    authored = _author_numbers(item)
+                if m.group() not in authored and not _computed_exactly(item, m.group()):
                     problems.append(f"[{item.id}] a number is written as {m.group()}: binary rounding, not the value as written")
                     break
         return problems, not helped
@@ -1707,7 +1719,10 @@ def _computed_exactly(item: AnyItem, number: str) -> bool:
 
 
 def _author_numbers(item: AnyItem) -> str:
-    """The item's own texts and numbers, where a long number may legitimately appear."""
+    """The item's own texts and numbers, where a long number may legitimately appear: every text
+    the author wrote in it (its teaching texts, and its title, topic, tags, objectives, author,
+    source, reviews...: a title "Constant 0.30000000000000004" was refused as binary rounding), and
+    its numbers as Python prints them."""
     numbers: list[float] = []
     if isinstance(item, NumericItem):
         numbers += [v for v in (item.answer, item.tolerance) if v is not None] + list(item.range or ())
@@ -1716,7 +1731,35 @@ def _author_numbers(item: AnyItem) -> str:
     if isinstance(item, CalculatedItem):
         numbers += [item.tolerance, *(item.answer_range or ())]
         numbers += [float(n) for v in item.variables for n in (v.min, v.max, v.step, *v.values) if n is not None]
-    return "\n".join([t for _, t in texts(item)] + [repr(float(v)) for v in numbers])
+    return "\n".join([*_strings(item), *(repr(float(v)) for v in numbers)])
+
+
+def _placeholders_shown(item: ClozeItem, renderer: Renderer) -> set[str]:
+    """The blank names the author wrote as text, which an output shows as ``{{name}}`` where no blank
+    is: in a title, tag, hint or feedback (as written, and as Markdown renders it), and in the stem
+    written with its braces escaped (``\\{\\{b1\\}\\}``, which Markdown renders as ``{{b1}}``);
+    the stem's own placeholders are its blanks, not text."""
+    shown: set[str] = set()
+    for field in dataclasses.fields(item):
+        if field.name != "stem":
+            for text in _strings(getattr(item, field.name)):
+                shown.update(placeholder_names(text))
+                shown.update(placeholder_names(html.unescape(renderer.html(text))))
+    stem = replace_placeholders(item.stem, lambda name: _STAND_IN)
+    shown.update(placeholder_names(html.unescape(renderer.html(stem))))
+    return shown
+
+
+def _strings(value: object) -> Iterator[str]:
+    """Every text in a model value: its own, or its fields' and members', depth first."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for member in value:
+            yield from _strings(member)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
 
 
 def check(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None = None, jobs: int = 1) -> None:

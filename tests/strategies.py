@@ -181,7 +181,8 @@ def markdown(max_blocks: int = 3) -> st.SearchStrategy[str]:
 
 def plain_text(min_size: int = 1, max_size: int = 4) -> st.SearchStrategy[str]:
     """Text that is not Markdown (titles, short answers, dropdown choices): specials included."""
-    extra = st.sampled_from(("<", "a<b", "*", "x*", "{", "}", "~", "=", "#", ":", "|", "\\", "&", "]]>", "%", "'", '"'))
+    # (a long decimal: the look of binary rounding, as the author wrote it, e.g. in a title)
+    extra = st.sampled_from(("<", "a<b", "*", "x*", "{", "}", "~", "=", "#", ":", "|", "\\", "&", "]]>", "%", "'", '"', "0.30000000000000004"))
     return st.lists(st.one_of(st.sampled_from(WORDS), st.sampled_from(RTL), st.sampled_from(NON_BMP), extra), min_size=min_size, max_size=max_size).map(
         " ".join
     )
@@ -261,10 +262,10 @@ def _common(draw: st.DrawFn, item_id: str, item_type: str) -> dict[str, Any]:
     item: dict[str, Any] = {"id": item_id, "type": item_type}
     if draw(st.booleans()):
         item["title"] = draw(plain_text(1, 5))
-    item["topic"] = draw(st.sampled_from(("statistics", "machine learning", "Wahrscheinlichkeit", "ריכוז", "R & Python")))
+    item["topic"] = draw(st.sampled_from(("statistics", "machine learning", "Wahrscheinlichkeit", "ריכוז", "R & Python", "Chapter 3.141592653589793")))
     item["difficulty"] = draw(st.sampled_from(("easy", "medium", "hard")))
     if draw(st.booleans()):
-        item["tags"] = draw(st.lists(st.sampled_from(("stats", "ml", "café", "t-test", "p<0.05")), unique=True, max_size=3))
+        item["tags"] = draw(st.lists(st.sampled_from(("stats", "ml", "café", "t-test", "p<0.05", "x=0.1428571428571428")), unique=True, max_size=3))
     item["points"] = draw(st.sampled_from((1, 1, 2, 3, 0.5, 2.5, 10)))
     item["status"] = draw(st.sampled_from(("draft", "approved", "review")))
     return item
@@ -338,7 +339,8 @@ def _cloze(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
             number, tolerance = draw(answer_keys())
             blank = {"number": number, "tolerance": tolerance}
         if draw(st.integers(0, 2)) == 0:
-            blank["feedback"] = draw(inline_text(1, 3))
+            # (sometimes naming its blank as text: ``{{name}}`` outside the stem is no blank)
+            blank["feedback"] = draw(st.sampled_from(("", "{{" + name + "}}: "))) + draw(inline_text(1, 3))
         blanks[name] = blank
         # Where the blank stands: after inline code, next to math, in emphasis (around it or beside
         # it: a name's underscores must pair with none of it), in a list, a table, a heading, in prose.
@@ -363,6 +365,8 @@ def _cloze(draw: st.DrawFn, item: dict[str, Any]) -> dict[str, Any]:
         stem = " ".join(p.strip() for p in parts)
     if draw(st.booleans()):
         stem += "\n\n" + draw(st.sampled_from(CODE_BLOCKS).map(lambda c: f"```{c[0]}\n{c[1]}\n```"))
+    if draw(st.integers(0, 4)) == 0:  # a blank's placeholder written as text, its braces escaped
+        stem += "\n\nTemplates write \\{\\{" + names[0] + "\\}\\} as it is."
     item["stem"] = stem
     item["blanks"] = blanks
     item["points"] = draw(st.sampled_from((1, n, 2 * n)))
