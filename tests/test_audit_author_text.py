@@ -51,11 +51,15 @@ items:
 """
 
 
+def _bank(root: Path, items: str) -> api.Bank:
+    """The bank of one file, ``items.yaml``, holding ``items``."""
+    (root / "items.yaml").write_text(items, encoding="utf-8")
+    return api.load_bank(root)
+
+
 @pytest.fixture(scope="module")
 def bank(tmp_path_factory: pytest.TempPathFactory) -> api.Bank:
-    root: Path = tmp_path_factory.mktemp("bank")
-    (root / "items.yaml").write_text(ITEMS, encoding="utf-8")
-    return api.load_bank(root)
+    return _bank(tmp_path_factory.mktemp("bank"), ITEMS)
 
 
 @pytest.mark.parametrize("fmt", sorted(registry()))
@@ -109,9 +113,7 @@ items:
 
 @pytest.fixture(scope="module")
 def braces_bank(tmp_path_factory: pytest.TempPathFactory) -> api.Bank:
-    root: Path = tmp_path_factory.mktemp("braces")
-    (root / "items.yaml").write_text(BRACES, encoding="utf-8")
-    return api.load_bank(root)
+    return _bank(tmp_path_factory.mktemp("braces"), BRACES)
 
 
 @pytest.mark.parametrize("fmt", sorted(registry()))
@@ -130,8 +132,7 @@ def test_a_blank_left_as_text_is_still_found_beside_one_the_author_wrote(tmp_pat
     the author wrote stays allowed."""
     from itembank import audit
 
-    (tmp_path / "items.yaml").write_text(BRACES, encoding="utf-8")
-    bank = api.load_bank(tmp_path)
+    bank = _bank(tmp_path, BRACES)
     result = api.export(bank, "moodle")
     assert result.data is not None
     text = result.data.decode("utf-8")
@@ -147,11 +148,10 @@ def test_the_workbook_holds_a_feedback_that_names_a_blank_whose_name_markdown_re
     """A blank ``___-_-`` whose feedback names it (``{{___-_-}} $x$``): the workbook shows the
     feedback as written, and its audit reads the cell with the placeholder whole, but read the
     feedback rendered alone (``{{__<em>-</em>-}}``: the word "__") and refused the export."""
-    (tmp_path / "items.yaml").write_text(
+    bank = _bank(
+        tmp_path,
         "id: u1\ntype: cloze\nstem: One plus one is {{___-_-}}.\nblanks:\n  ___-_-:\n    answers: [two]\n"
         "    feedback: '{{___-_-}} $\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}$'\n",
-        encoding="utf-8",
     )
-    bank = api.load_bank(tmp_path)
     assert bank.items[0].blanks[0].feedback.startswith("{{___-_-}} $")
     api.export(bank, "xlsx")  # (raised "blanks.___-_-.feedback is not in the output")
