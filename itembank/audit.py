@@ -1515,7 +1515,8 @@ class _Reader:
             return problems, not helped
         if calculated and fmt in _PRINTED:
             assert isinstance(item, CalculatedItem)
-            want = sum(len(_placeholders(t)) for t in _calculated_texts(item))
+            want = sum(_printed_placeholders(renderer, t) for _, t in texts(item))
+            want += sum(len(_placeholders(s.title)) for s in item.solution.steps if s.title) if item.solution is not None else 0
             got = len(_PRINTED_VARIABLE.findall(own.markup))
             if got != want:
                 problems.append(f"[{item.id}] the calculated item has {want} placeholders but the output prints {got} variables")
@@ -1700,11 +1701,16 @@ def _placeholders(text: str) -> list[str]:
     return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1)]
 
 
-def _calculated_texts(item: CalculatedItem) -> Iterator[str]:
-    """The texts whose placeholders an export prints: the item's texts and its solution steps' titles."""
-    yield from (t for _, t in texts(item))
-    if item.solution is not None:
-        yield from (s.title for s in item.solution.steps if s.title)
+def _printed_placeholders(renderer: Renderer, text: str) -> int:
+    """How many of a Markdown text's placeholders its reader sees, each to be printed: each stands
+    in for a mark between braces (Markdown reads the text around it as it reads it around the
+    placeholder), and the marks in the rendered HTML's text are counted; not those Markdown puts in a
+    tag or drops (a line ```` ``` $x = {s}$ ```` opens a code block whose language is ``$x``)."""
+    if not _placeholders(text):
+        return 0
+    mark = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    marked = PLACEHOLDER.sub(lambda m: "{" + mark + "}" if m.group(1) else m.group(0), text)
+    return _TAG.sub(" ", renderer.html(marked)).count(mark)
 
 
 def _computed_exactly(item: AnyItem, number: str) -> bool:

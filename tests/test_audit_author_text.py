@@ -6,7 +6,9 @@ written; the audit's checks still find a number itembank rounded and a blank it 
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -155,3 +157,23 @@ def test_the_workbook_holds_a_feedback_that_names_a_blank_whose_name_markdown_re
     )
     assert bank.items[0].blanks[0].feedback.startswith("{{___-_-}} $")
     api.export(bank, "xlsx")  # (raised "blanks.___-_-.feedback is not in the output")
+
+
+@pytest.mark.parametrize("fmt", ["qti21", "qti30"])
+def test_a_placeholder_markdown_drops_is_not_counted_as_one_to_print(tmp_path: Path, fmt: str) -> None:
+    """A rationale whose line ```` ``` $x = {s}$ ```` opens a code block (its language: ``$x``; the
+    rest of the line is dropped by Markdown, its placeholder with it): the QTI audit counted the
+    placeholders as written (6) against the variables printed (5) and refused the export; it counts
+    those a reader sees.  (Found by the generated banks' long run.)"""
+    bank = _bank(
+        tmp_path,
+        "id: k1\ntype: calculated\nstem: 'What is {d}, or {d:08.3f}?'\n"
+        "variables:\n  n: {min: 10, max: 100, step: 10}\n  s: {min: 0.5, max: 9.5, decimals: 1}\n"
+        "derived: {d: 'n * s'}\nformula: 's / sqrt(n)'\ntolerance: 0.5\ntolerance_type: relative\n"
+        'rationale: "{d:g} ({n:g}) *{s}* ```c\\nint main(void) {{ return 0; }}\\n``` $x = {s}$"\n',
+    )
+    result = api.export(bank, fmt)  # (raised "the calculated item has 6 placeholders but the output prints 5 variables")
+    assert result.data is not None and not result.skipped
+    with zipfile.ZipFile(io.BytesIO(result.data)) as package:
+        item = package.read(next(n for n in package.namelist() if n.endswith("k1.xml")))
+    assert len(re.findall(rb"<(?:printedVariable|qti-printed-variable)\b", item)) == 5
