@@ -504,6 +504,7 @@ def _export_parallel(
     idle: list[tuple[Connection, Any]] = []  # workers that wait for another export
     # The loaded bank goes to the permanent generation: the collector never walks it again, and
     # the workers' copy-on-write pages stay shared (gc.freeze's documented use before fork).
+    failed = False
     with frozen():
         try:
             # Costliest first (``costs``: :func:`_job_cost` of each), so that no long export starts last
@@ -544,11 +545,17 @@ def _export_parallel(
                         idle.append((ready, process))
                     else:
                         ready.close()
-                        _let_exit(process)
+                        if status == "error":  # (a failed build leaves no worker behind)
+                            process.join()
+                        else:
+                            _let_exit(process)
                     if status == "error":
                         raise value
                     results[index], count = value
                     renders += count
+        except BaseException:
+            failed = True
+            raise
         finally:
             for waiting, process in idle:  # done: an idle worker is told to stop, and exits
                 try:
@@ -556,7 +563,10 @@ def _export_parallel(
                 except OSError:
                     process.terminate()
                 waiting.close()
-                _let_exit(process)
+                if failed:  # (a failed build leaves no worker behind: it waits for each to exit)
+                    process.join()
+                else:
+                    _let_exit(process)
             for receive, (_index, process) in running.items():  # after an error: the other workers stop
                 receive.close()
                 if process.is_alive():

@@ -254,6 +254,33 @@ def test_a_build_does_not_wait_for_its_workers_to_exit_and_leaves_none_behind(tm
     assert not multiprocessing.active_children()
 
 
+def test_a_failed_build_waits_for_its_idle_workers_to_exit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build that fails (an export raising in a worker that ran one before) stops its idle
+    workers and waits for them: none is left when the error reaches the caller, also when a worker
+    takes its time to exit (here: held 0.3 s at its exit).  Since the build stopped waiting for
+    workers that exit by themselves, an idle worker could outlive the failed build
+    (test_an_export_failing_in_a_reused_worker_stops_the_build failed so, now and then)."""
+    import multiprocessing
+    import time
+
+    import itembank.api as api
+
+    bank = load_bank(ROOT / "items")
+    real = api._worker_process
+
+    def slow_to_exit(*args: object) -> None:
+        try:
+            real(*args)  # type: ignore[arg-type]
+        finally:
+            time.sleep(0.3)
+
+    monkeypatch.setattr(api, "_worker_process", slow_to_exit)
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _FailingJson() if name == "json" else get_exporter(name))
+    with pytest.raises(ItembankError, match="broke on purpose"):
+        build(bank, tmp_path / "dist", formats=["json", "markdown", "gift"], jobs=2)
+    assert not multiprocessing.active_children()
+
+
 class _Dying(_Failing):
     """An exporter whose worker process dies in the middle of it (killed, out of memory...)."""
 
