@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,7 +99,9 @@ def parse(text: str) -> Formula:
     try:
         # "^" is a power, as on a calculator, with the power's precedence ("v^2 * k" is (v^2) * k):
         # Python would read it as a bitwise xor that binds looser than * and +.
-        tree = ast.parse(text.strip().replace("^", "**"), mode="eval").body
+        with warnings.catch_warnings():  # ("1if a else 2": Python's SyntaxWarning went to stderr, beside the finding)
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip().replace("^", "**"), mode="eval").body
     except SyntaxError as exc:
         raise FormulaError(f"not a formula: {exc.msg}") from None
     names: set[str] = set()

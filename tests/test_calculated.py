@@ -134,6 +134,21 @@ def test_any_text_parses_or_is_refused_and_evaluates_or_is_refused(text: str) ->
     assert math.isfinite(value)
 
 
+
+@pytest.mark.parametrize("text", ["1if a else 2", "a if 1else 2", "(1)(a)", "0x1for"])
+def test_a_formula_python_warns_about_is_refused_without_a_warning_on_stderr(text: str) -> None:
+    """Python's parser warns about some texts (``1if``: "invalid decimal literal"): the warning went
+    to the command's stderr (``<unknown>:1: SyntaxWarning``) beside the finding; the finding alone
+    is the answer."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(FormulaError):
+            parse(text)
+    assert [str(w.message) for w in caught] == []
+
+
 # --- variants ---------------------------------------------------------------------------------------
 
 
