@@ -241,8 +241,15 @@ def bank_of_paths(paths: Sequence[Path], bank: Path, *, bank_given: bool) -> tup
         if not bank.is_dir():
             raise UsageError(f"bank folder '{bank}' does not exist")
         return bank, True
-    default = bank.resolve() if bank.is_dir() else None
-    banks = {default if default is not None and _lies_in(path, default) else find_bank(path if path.is_dir() else path.parent) for path in paths}
+    default = followed(bank) if bank.is_dir() else None
+
+    def bank_of(path: Path) -> Path | None:
+        real = followed(path)  # (None for a link loop: check_paths reports it, IB006)
+        if default is not None and real is not None and _inside(real, default):
+            return default
+        return find_bank(path if path.is_dir() else path.parent)
+
+    banks = {bank_of(path) for path in paths}
     if len(banks) > 1:
         named = sorted(display_path(found) if found is not None else "(no bank)" for found in banks)
         raise UsageError(f"the paths lie in different banks ({', '.join(named)}): check one bank at a time")
@@ -250,12 +257,6 @@ def bank_of_paths(paths: Sequence[Path], bank: Path, *, bank_given: bool) -> tup
     if found is not None:
         return (bank if found == default else Path(display_path(found))), True
     return (paths[0] if paths[0].is_dir() else paths[0].parent), False
-
-
-def _lies_in(path: Path, folder: Path) -> bool:
-    """Whether ``path`` is ``folder`` or lies under it (both resolved: ``..`` and links followed)."""
-    resolved, top = path.resolve(), folder.resolve()
-    return resolved == top or top in resolved.parents
 
 
 def check_paths(

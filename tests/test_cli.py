@@ -399,3 +399,18 @@ def test_validate_with_bank_checks_a_file_as_part_of_it_and_refuses_paths_across
     assert code == 2 and "'missing' does not exist" in out, out
     code, out = invoke("validate", "loose/card.yaml", str(reused.relative_to(tmp_path)))
     assert code == 2 and "different banks ((no bank), items)" in out, out
+
+
+def test_the_bank_of_a_link_loop_is_the_default_bank_it_lies_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``validate.bank_of_paths`` (the library under ``validate PATH``) given a link loop in
+    ``items/``: the default bank, where check_paths reports it (IB006); it raised RuntimeError
+    (``Path.resolve`` of a loop) before it followed links as check_paths does."""
+    from itembank.validate import bank_of_paths, check_paths
+
+    _two_banks(tmp_path)
+    (tmp_path / "items" / "loop.yaml").symlink_to("loop.yaml")
+    monkeypatch.chdir(tmp_path)
+    root, within = bank_of_paths([Path("items/loop.yaml")], Path("items"), bank_given=False)
+    assert (root, within) == (Path("items"), True)
+    result = check_paths([Path("items/loop.yaml")], root=root, within_bank=within)
+    assert [p.code for p in result.problems] == ["IB006"]
