@@ -142,7 +142,7 @@ def _package_fingerprint(module: str) -> str:
 
 
 #: The libraries whose output lands in exports (beyond those of the check cache's fingerprint).
-_EXPORT_LIBRARIES = ("lxml", "isal", "openpyxl", "jinja2", "markupsafe", "latex2mathml", "rapidfuzz", "simpleeval", "textstat_rs", "textstat")
+_EXPORT_LIBRARIES = ("lxml", "isal", "zlib_ng", "openpyxl", "jinja2", "markupsafe", "latex2mathml", "rapidfuzz", "simpleeval", "textstat_rs", "textstat")
 
 
 def scope_of(exporter_module: str, *parts: str) -> str:

@@ -30,7 +30,7 @@ from ..kit.zip import Chunked, ZipStream
 class Members:
     """The files of the package, opened one at a time in sorted order: zip entries, or a folder's dict.
 
-    A zip entry is deflated on a worker thread (``pool``): ISA-L releases the GIL while it
+    A zip entry is deflated on a worker thread (``pool``): zlib-ng releases the GIL while it
     compresses, so that runs on another core while this thread builds the next questions.  Without
     a pool, in this thread (an export whose questions are built in forked processes: no process
     forks while another thread runs).

@@ -4,16 +4,23 @@ Every entry has a fixed date, ``rw-r--r--`` permissions and "made on Unix" (what
 is deflated at the level its format chose.  The date is the format's: the zip epoch (1980-01-01) for
 QTI and Canvas packages, 2000-01-01 for workbooks (what the xlsx export has always written).
 
-Deflating is ISA-L's (``isal``: levels 0-3), not zlib's: on the packages of 10,000 generated items it
-deflates 4-5 times faster than zlib at the same level into files no larger (a QTI package's 8,305
-item files: 0.18 s at level 3 into 15.5 MB, where zlib took 0.90 s into 15.7 MB; a Canvas package's
-101 MB of XML: 0.11 s at level 1 into 16.2 MB, zlib 0.46 s into 16.4 MB).  Any unzip reads it: the
-stream is plain deflate.  ISA-L's stream depends on how the data is handed to it, so the data always
-is in :data:`CHUNK` pieces: an entry streamed in writes of any size (:class:`ZipStream`) and the
-same data deflated at once (:func:`deflate`) are the same bytes.  ISA-L picks its code by the
-processor, so a machine of another kind (another instruction set) may deflate the same members
-into other bytes, never into other members; the fragment cache, which keeps deflated item files,
-is stamped with the installed library and belongs to one machine.
+Deflating is zlib-ng's (``zlib_ng``; the formats use its level 2), a deflater that gives the same
+stream for the same data and level every time.  ISA-L, used until 2026-12-04 (2-4 times faster),
+did not: in a process that had run other exports (a build's worker), fresh ISA-L compressors given
+the same member alternated, for a while, between two valid streams (one had missed a match), and
+about one workbook in 500 came out in other bytes with the same content; zeroing the compressor's
+memory did not change it, and zlib and zlib-ng gave one stream each time in that very process
+(docs/benchmarks.md, 2026-12-04; intel/isa-l#140 is open upstream).  zlib-ng 2.3.3 (in zlib-ng
+1.1 on PyPI) has the fix for its own case (a stream reused after a reset, zlib-ng#2100); a
+compressor here is never reused.  On the packages of 10,000 generated items level 2 deflates a
+Canvas package's 100 MB of XML in 0.31 s into 15.5 MB, a QTI package's 8,305 item files in 0.50 s
+into 17.6 MB and a workbook's 38 MB in 0.18 s into 8.6 MB (ISA-L: 0.13, 0.42 and 0.07 s into 16.2,
+17.6 and 8.9 MB; zlib at level 1: 0.47, 0.66 and 0.27 s).  Any unzip reads it: the stream is plain
+deflate.  The data is handed to the compressor in :data:`CHUNK` pieces, however it was written: an
+entry streamed in writes of any size (:class:`ZipStream`) and the same data deflated at once
+(:func:`deflate`) are the same bytes.  zlib-ng picks its code by the processor, so another machine
+may deflate the same members into other bytes, never into other members; the fragment cache, which
+keeps deflated item files, is stamped with the installed library and belongs to one machine.
 
 A member made of many items (a Canvas quiz, a worksheet's rows, a QTI manifest) may be deflated
 in *chunks* (:class:`Chunked`): cut after the item's end tag where the item's bytes say so (their
@@ -41,6 +48,7 @@ from dataclasses import dataclass
 from typing import IO, Protocol
 
 import xxhash
+import zlib_ng.zlib_ng as zlib_ng
 from isal import isal_zlib
 
 from itembank.errors import ItembankError
@@ -70,17 +78,19 @@ class Deflated:
     crc: int
 
 
-#: The deflate levels there are (ISA-L's): 0 (fastest) to 3 (smallest).
-LEVELS = range(4)
+#: The deflate levels there are (zlib-ng's): 0 (stored) and 1 (fastest) to 9 (smallest).
+LEVELS = range(10)
 #: How much data the compressor is given at a time (see the module's docstring).
 CHUNK = 1 << 16  # (as fast as 1 MB pieces, measured on a Canvas package; what waits to be deflated stays small)
 
 
-def compressor(level: int) -> isal_zlib.Compress:
-    """A raw deflate compressor at ``level`` (:data:`LEVELS`), as a zip member's data is deflated."""
+def compressor(level: int) -> zlib_ng._Compress:
+    """A raw deflate compressor at ``level`` (:data:`LEVELS`), as a zip member's data is deflated:
+    a new one for each stream (zlib-ng's stream is the same bytes for the same data only from a
+    fresh compressor: zlib-ng#2100)."""
     if level not in LEVELS:
-        raise ValueError(f"deflate level {level} is not one of 0-3")
-    return isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
+        raise ValueError(f"deflate level {level} is not one of 0-9")
+    return zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
 
 
 class ChunkStore(Protocol):
@@ -141,7 +151,7 @@ def deflate_pieces(pieces: Iterable[bytes], level: int, chunked: Chunked | None 
 
 
 class _Deflater:
-    """A member's data deflated as it comes, handed to ISA-L in :data:`CHUNK` pieces whatever the
+    """A member's data deflated as it comes, handed to the compressor in :data:`CHUNK` pieces whatever the
     sizes of the writes (chunked: one :class:`Chunked` chunk at a time), each piece of the stream
     passed to ``out``: :func:`deflate` and
     :class:`ZipStream` both deflate through it, so that their streams are the same bytes."""
@@ -149,7 +159,7 @@ class _Deflater:
     def __init__(self, level: int, out: Callable[[bytes], object], chunked: Chunked | None = None) -> None:
         self._level = level
         # one compressor for the whole stream; none for a chunked one (a compressor per chunk: two
-        # at a time would hold two of ISA-L's buffers)
+        # at a time would hold two compressors' windows)
         self._compressor = compressor(level) if chunked is None else None
         self._out = out
         self._pending = bytearray()  # the data since the last whole CHUNK (chunked: since the chunk's start)
@@ -221,7 +231,7 @@ class _Deflater:
             kept = pieces.decode(chunked.store.get(key)) if chunked.store is not None else None
             if kept is None:
                 deflater = compressor(self._level)
-                stream = deflater.compress(chunk) + deflater.flush(isal_zlib.Z_SYNC_FLUSH)
+                stream = deflater.compress(chunk) + deflater.flush(zlib_ng.Z_SYNC_FLUSH)
                 chunked.deflated += 1
                 if chunked.store is not None:
                     chunked.store.put(key, pieces.encode({}, stream))
