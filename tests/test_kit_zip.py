@@ -66,9 +66,9 @@ def test_zip_bytes_are_zipfiles_bytes_with_members_deflated_ahead_or_not(entries
 @given(st.lists(st.tuples(names, st.lists(st.integers(0, 3 * CHUNK), max_size=4)), max_size=4, unique_by=lambda e: e[0]),
        st.sampled_from(list(LEVELS)), dates, st.data())
 def test_a_streamed_zip_is_the_same_bytes_whatever_the_writes(members, level, date, data) -> None:  # type: ignore[no-untyped-def]
-    """The data is handed to the compressor in CHUNK pieces, however it is written: a member written in writes of any
-    sizes (a Canvas quiz as lxml and the fragment cache write it, a workbook's rows) is the zip of
-    the same data given at once, across CHUNK boundaries too."""
+    """The data is handed to the compressor in CHUNK pieces, however it is written: a member
+    written in writes of any sizes (a Canvas quiz as lxml and the fragment cache write it, a
+    workbook's rows) is the zip of the same data given at once, across CHUNK boundaries too."""
     contents = []
     buf = io.BytesIO()
     stream = ZipStream(buf, level=level, date=date)

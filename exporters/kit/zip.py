@@ -151,10 +151,10 @@ def deflate_pieces(pieces: Iterable[bytes], level: int, chunked: Chunked | None 
 
 
 class _Deflater:
-    """A member's data deflated as it comes, handed to the compressor in :data:`CHUNK` pieces whatever the
-    sizes of the writes (chunked: one :class:`Chunked` chunk at a time), each piece of the stream
-    passed to ``out``: :func:`deflate` and
-    :class:`ZipStream` both deflate through it, so that their streams are the same bytes."""
+    """A member's data deflated as it comes, handed to the compressor in :data:`CHUNK` pieces
+    whatever the sizes of the writes (chunked: one :class:`Chunked` chunk at a time), each piece of
+    the stream passed to ``out``: :func:`deflate` and :class:`ZipStream` both deflate through it,
+    so that their streams are the same bytes."""
 
     def __init__(self, level: int, out: Callable[[bytes], object], chunked: Chunked | None = None) -> None:
         self._level = level
