@@ -35,6 +35,13 @@ def hold() -> None:
     _holding = True
 
 
+def holding() -> bool:
+    """Whether the console script runs this process (:func:`hold` was called): what is left when a
+    command returns may then be left to the process's end, or to the background
+    (``itembank.discard``)."""
+    return _holding
+
+
 def keep(*objects: object) -> None:
     """Hold ``objects`` (a loaded bank, a check's result) until the process ends, so that they are not
     freed one by one when the command that loaded them returns; nothing unless :func:`hold` was called."""

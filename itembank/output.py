@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .atomic import umask
 from .direct_write import write_pieces
+from .discard import discard
 from .errors import OutputRefused
 from .formats import MOODLE_XML_MARK, ZIP_MARK
 from .sources import followed
@@ -311,7 +312,7 @@ def swap_in(staging: Path, target: Path) -> None:
             os.replace(old, target)
         raise
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        discard(old)  # (by the console script: in the background)
 
 
 def staging_dir(target: Path) -> Path:

@@ -1,0 +1,101 @@
+"""The folder a build replaced is removed: in the background by the console script (which does not
+wait for it, nor keep the caller's pipes open with it), before the call returns for everyone else
+(itembank.discard)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from itembank import discard as discard_module
+from itembank.discard import discard
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL_TYPES = ROOT / "tests" / "banks" / "all-types"
+
+needs_sh = pytest.mark.skipif(not os.path.isfile(discard_module.REMOVER[0]), reason="no /bin/sh: the folder is removed before the call returns")
+
+
+def _gone(path: Path, within: float = 60.0) -> bool:
+    """Whether ``path`` is gone, waiting up to ``within`` seconds for a background removal."""
+    deadline = time.monotonic() + within
+    while os.path.lexists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _old_build(tmp_path: Path) -> Path:
+    old = tmp_path / ".dist.old-test"
+    (old / "html" / "items").mkdir(parents=True)
+    (old / "bank.json").write_text("[]\n")
+    (old / "html" / "items" / "q1.html").write_text("<p>q1</p>\n")
+    os.symlink(tmp_path / "outside", old / "link")  # removed as a link: what it points to stays
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "keep.txt").write_text("mine\n")
+    return old
+
+
+def test_a_library_caller_gets_the_folder_removed_before_the_call_returns(tmp_path: Path) -> None:
+    old = _old_build(tmp_path)
+    discard(old)
+    assert not os.path.lexists(old)
+    assert (tmp_path / "outside" / "keep.txt").read_text() == "mine\n"
+
+
+#: A process that holds (as the console script does), discards a folder and ends; its background
+#: removal is made to wait ``PAUSE`` seconds first, so that what the command does not wait for shows.
+SCRIPT = """
+import sys
+from pathlib import Path
+from itembank import discard, ending
+ending.hold()
+discard.REMOVER = (discard.REMOVER[0], "-c", '(sleep PAUSE; rm -rf -- "$1") </dev/null >/dev/null 2>&1 &', "test")
+discard.discard(Path(sys.argv[1]))
+print("returned", flush=True)
+ending.end_process(0)
+"""
+
+
+@needs_sh
+def test_the_console_script_leaves_the_folder_to_the_background_and_its_pipes_close(tmp_path: Path) -> None:
+    old = _old_build(tmp_path)
+    run = subprocess.run([sys.executable, "-c", SCRIPT.replace("PAUSE", "5"), str(old)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "returned\n", "")
+    # run() read the command's output to its end: had the background removal kept the pipe open, it
+    # would have waited for it, and the folder would be gone by now.
+    assert os.path.isdir(old)
+    assert _gone(old)
+    assert (tmp_path / "outside" / "keep.txt").read_text() == "mine\n"
+
+
+@needs_sh
+def test_a_folder_with_a_name_the_shell_would_read_is_removed_as_it_is(tmp_path: Path) -> None:
+    old = tmp_path / '.dist.old-$(touch pwned) "a b" ; *'
+    old.mkdir()
+    (old / "f.txt").write_text("x\n")
+    (tmp_path / "sibling").mkdir()
+    run = subprocess.run([sys.executable, "-c", SCRIPT.replace("PAUSE", "0"), str(old)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0
+    assert _gone(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sibling"]
+
+
+@needs_sh
+def test_a_second_build_by_the_console_script_replaces_the_first_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    command = [sys.executable, "-m", "itembank.cli", "build", "--bank", str(ALL_TYPES), "-o", str(dist), "--format", "json", "--format", "gift", "--no-cache"]
+    for _ in range(2):
+        run = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+        assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in dist.iterdir()) == ["ITEMBANK-MANIFEST", "bank.json", "questions.gift"]
+    deadline = time.monotonic() + 60
+    while [p for p in tmp_path.iterdir() if p.name != "dist"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p.name for p in tmp_path.iterdir()] == ["dist"]
