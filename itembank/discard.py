@@ -10,7 +10,9 @@ starts it and exits at once, so no process of ours is left to reap) with its sta
 ``/dev/null`` (a pipe that reads the command's output ends when the command does) and none of our
 other descriptors (Python's are not inheritable); it removes exactly the folder ``shutil.rmtree``
 would.  A library caller or a test, whose process goes on and may look beside the output next, gets
-the folder removed before the call returns, as does any system without ``/bin/sh``.  If the
+the folder removed before the call returns, as does any system without ``/bin/sh`` and a process
+that is a container's first (the orphaned ``rm`` would be its child, never reaped: ``preview``
+rebuilds for hours).  If the
 background removal is cut short (the machine stops), a hidden ``.NAME.old-…`` folder is left
 beside the output, as a build that was killed after its swap left one before.
 """
@@ -38,8 +40,8 @@ def discard(folder: Path) -> None:
 
 def _in_background(folder: Path) -> bool:
     """Start removing ``folder`` in the background; False if that could not be started."""
-    if not os.path.isfile(REMOVER[0]):
-        return False
+    if not os.path.isfile(REMOVER[0]) or os.getpid() == 1:
+        return False  # (as a container's first process, we would inherit the rm and never reap it)
     try:
         shell = subprocess.Popen(  # noqa: S603 - a fixed command; the folder is an argument, not shell text
             [*REMOVER, os.fspath(folder)],

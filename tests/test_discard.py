@@ -49,6 +49,17 @@ def test_a_library_caller_gets_the_folder_removed_before_the_call_returns(tmp_pa
     assert (tmp_path / "outside" / "keep.txt").read_text() == "mine\n"
 
 
+def test_the_first_process_of_a_container_removes_it_before_returning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As PID 1 the orphaned rm would be this process's child, never reaped: no background then."""
+    old = _old_build(tmp_path)
+    monkeypatch.setattr(discard_module, "holding", lambda: True)
+    monkeypatch.setattr(discard_module.os, "getpid", lambda: 1)
+    started: list[object] = []
+    monkeypatch.setattr(discard_module.subprocess, "Popen", lambda *a, **k: started.append(a))
+    discard(old)
+    assert not os.path.lexists(old) and started == []
+
+
 #: A process that holds (as the console script does), discards a folder and ends; its background
 #: removal is made to wait ``PAUSE`` seconds first, so that what the command does not wait for shows.
 SCRIPT = """
