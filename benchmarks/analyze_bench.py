@@ -16,8 +16,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from processes import measure
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "out" / "analyze"
@@ -25,15 +26,11 @@ TARGET = 2.0
 
 
 def run(cmd: list[str]) -> tuple[float, float, float]:
-    """(wall s, cpu s, peak RSS MB) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    """(wall s, cpu s, peak RSS MB) of one whole process (``processes.measure``)."""
+    done = measure(cmd, env=dict(os.environ))
+    if problem := done.failed(" ".join(cmd)):
+        sys.exit(problem)
+    return done.wall, done.cpu, done.peak_mb
 
 
 def main() -> None:

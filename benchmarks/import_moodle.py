@@ -26,8 +26,9 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from processes import measure
 
 BENCH = Path(__file__).resolve().parent
 OUT = BENCH / "out" / "import"
@@ -52,14 +53,11 @@ itembank.cli.main()
 
 
 def run(cmd: list[str]) -> tuple[float, float, float, float]:
-    """(wall s, CPU s = user+sys, sys s, peak MB) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_stime, usage.ru_maxrss / 1024
+    """(wall s, CPU s = user+sys, sys s, peak MB) of one whole process (``processes.measure``)."""
+    done = measure(cmd, env=dict(os.environ))
+    if problem := done.failed(" ".join(cmd)):
+        raise SystemExit(problem)
+    return done.wall, done.cpu, done.system, done.peak_mb
 
 
 def main() -> int:

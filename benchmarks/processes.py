@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
@@ -56,15 +57,39 @@ class Measured:
         return None if self.code in ok else f"FAILED (exit {self.code}): {what}\n{self.stderr[-2000:]}"
 
 
-def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> Measured:
-    """Run ``cmd`` (stdout thrown away) and reap it with ``os.wait4``: its own resource usage, that of
-    the workers it waited for included (``RUSAGE_CHILDREN`` would mix every child so far)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    assert proc.stderr is not None  # (a pipe: asked for above)
-    with proc.stderr:
-        err = proc.stderr.read().decode(errors="replace")
-    proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
+def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None, log: Path | None = None) -> Measured:
+    """Run ``cmd`` and reap it with ``os.wait4``: its own resource usage, that of the workers it
+    waited for included (``RUSAGE_CHILDREN`` would mix every child so far).  Its stdout is thrown
+    away and its stderr kept (the end of it in :attr:`Measured.stderr`), or both go to ``log``.
+    Never a pipe: a command that writes more than a pipe holds would wait for a reader, and the
+    reader (here, after ``wait4``) for the command.  Interrupted (Ctrl-C), the command is killed."""
+    with tempfile.TemporaryFile() as spare:
+        out = open(log, "wb") if log is not None else spare  # noqa: SIM115 - closed below
+        try:
+            start = time.perf_counter()
+            proc = subprocess.Popen(
+                list(cmd),
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out if log is not None else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT if log is not None else out,
+            )
+            try:
+                _, status, usage = os.wait4(proc.pid, 0)
+            except BaseException:  # do not leave the measured command running
+                proc.kill()
+                proc.wait()
+                raise
+            wall = time.perf_counter() - start
+        finally:
+            if log is not None:
+                out.close()
+        proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
+        spare.seek(max(0, spare.seek(0, os.SEEK_END) - _STDERR_KEPT))
+        err = spare.read().decode(errors="replace")
     return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, err)
+
+
+#: The end of a command's stderr that :func:`measure` keeps.
+_STDERR_KEPT = 64 << 10

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from precompile import precompile
+from processes import measure as measure_process
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
@@ -86,21 +87,10 @@ NO_CACHE = {**os.environ, "ITEMBANK_NO_CACHE": "1"}
 
 
 def run_process(cmd: list[str], cwd: Path, log: Path) -> Run:
-    """Run ``cmd`` to completion; output goes to ``log`` (a pipe could fill up and stall it)."""
+    """Run ``cmd`` to completion; output goes to ``log`` (``processes.measure``: a pipe could fill up and stall it)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as fh:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT, env=NO_CACHE)
-        try:
-            # wait4 gives this child's own rusage (RUSAGE_CHILDREN would mix every child so far).
-            _, status, usage = os.wait4(proc.pid, 0)
-        except BaseException:  # Ctrl-C or SIGTERM: do not leave the measured command running
-            proc.kill()
-            proc.wait()
-            raise
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss * 1024 / MB, rc=proc.returncode)
+    done = measure_process(cmd, env=NO_CACHE, cwd=cwd, log=log)
+    return Run(wall=done.wall, cpu=done.cpu, rss_mb=done.peak_mb, rc=done.code)
 
 
 def run_batches(batches: list[list[str]], cwd: Path, log: Path) -> Run:

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import re
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -254,6 +255,23 @@ def test_no_benchmark_script_shadows_a_standard_module() -> None:
     ``lint_pass.py`` crashed)."""
     scripts = {p.stem for p in (ROOT / "benchmarks").glob("*.py")}
     assert not scripts & set(sys.stdlib_module_names)
+
+
+def test_a_timed_command_that_writes_much_on_stderr_is_not_stalled(tmp_path: Path) -> None:
+    """``processes.measure`` (every benchmark's timer): a command writing more than a pipe holds
+    finishes, and the end of what it wrote comes back; with a log, stdout and stderr go there."""
+    processes = _load("processes")
+    probe = "import sys; sys.stderr.write('x' * 400_000 + 'END'); print('out'); sys.exit(2)"
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(processes.measure([sys.executable, "-c", probe], env=processes.environment(no_cache=True))), daemon=True)
+    worker.start()
+    worker.join(120)
+    assert outcome, "the timed command never finished (its stderr pipe filled up?)"
+    (done,) = outcome
+    assert done.code == 2 and done.stderr.endswith("xEND") and 60_000 <= len(done.stderr) <= 70_000
+    logged = processes.measure([sys.executable, "-c", probe], env=processes.environment(no_cache=True), log=tmp_path / "log")
+    text = (tmp_path / "log").read_text()
+    assert logged.code == 2 and "out" in text and text.count("x") == 400_000 and logged.stderr == ""
 
 
 @pytest.mark.parametrize("script", ["run", "build_bench"])
