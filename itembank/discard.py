@@ -12,9 +12,9 @@ other descriptors (Python's are not inheritable); it removes exactly the folder 
 would.  A library caller or a test, whose process goes on and may look beside the output next, gets
 the folder removed before the call returns, as does any system without ``/bin/sh`` and a process
 that is a container's first (the orphaned ``rm`` would be its child, never reaped: ``preview``
-rebuilds for hours).  If the
-background removal is cut short (the machine stops), a hidden ``.NAME.old-…`` folder is left
-beside the output, as a build that was killed after its swap left one before.
+rebuilds for hours).  If the background removal is cut short (the machine stops), a hidden
+``.NAME.old-…`` folder is left beside the output, as a build that was killed after its swap left
+one before.
 """
 
 from __future__ import annotations
