@@ -24,7 +24,7 @@ from . import __version__, audit, output
 from .assessments import ASSESSMENTS_DIR, build_forms, form_bank
 from .atomic import write_file_atomic
 from .errors import InvalidBank, ItembankError, UsageError
-from .cache import disabled_by_env
+from .cache import disabled_by_env, stamps_memo
 from .forked import fork_safe, give_back_memory, usable_cores
 from .fragments import Fragments, digest_items, scope_of
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
@@ -121,7 +121,7 @@ def fragments_for(target: Bank, exporter: Exporter, options: ExportOptions) -> F
     if disabled_by_env():
         return None
     where = target.form.name if target.form is not None else "bank"
-    scope = scope_of(type(exporter).__module__, exporter.name, where, repr(options), repr(target.form), repr(target.config), __version__)
+    scope = scope_of(type(exporter).__module__, exporter.name, where, repr(options), repr(target.form), repr(target.config), __version__, memo=stamps_memo(target.root))
     return Fragments(target.root, f"{exporter.name}-{where}", scope)
 
 

@@ -17,12 +17,14 @@ to delete at any time (``itembank cache clear``).  In its ``v1/`` (the layout's 
   working folder), the ids the duplicate check sees, which entries load, and the image checks;
 - ``items/??.json``: per hash, the data of the entries that load (what the model is built from), read
   only by commands that need the items (``build``, ``export``, ``lint``, ``validate`` of a bank);
-  256 shards by the hash's first two hex digits, so that one edit rewrites one small shard.
+  256 shards by the hash's first two hex digits, so that one edit rewrites one small shard;
+- ``stamps.json``: what the code and the libraries are by their bytes, per set of their files'
+  sizes and times (``itembank.stamps``).
 
 Never trusted blindly: a pack is used only when its header names the same *fingerprint* -- tool
-version, the code of the ``itembank`` package and the schemas (each file's size and modification
-time), the installed parsing and validating libraries (likewise), Python's version and the bank
-settings (``itembank.yaml`` as read) -- and the checksum of its body matches; anything else (missing, truncated, corrupt, another
+version, the code of the ``itembank`` package and the schemas, the installed parsing and validating
+libraries (each by its bytes, looked up by its files' sizes and times: the same code installed or
+checked out again keeps the cache), Python's version and the bank settings (``itembank.yaml`` as read) -- and the checksum of its body matches; anything else (missing, truncated, corrupt, another
 version, written by another user) is an empty cache that this run fills again, never an error.
 The format is JSON, not pickle: reading a cache someone else prepared can at worst give wrong
 findings, never run code; packs in a cache folder owned by another user are not read at all.
@@ -57,7 +59,7 @@ from .problems import Problem
 from .rules import RuleContext
 from .schema import schema_dir
 from .sources import Document, read_bytes, read_document
-from .stamps import library_stamp
+from .stamps import by_content, files_content, library_content, library_stamp
 
 CACHE_DIR = ".itembank-cache"
 #: Set (to anything but ``0`` or empty) to check without the cache.
@@ -66,6 +68,7 @@ ENV_OFF = "ITEMBANK_NO_CACHE"
 FORMAT = 1
 _MAGIC = "itembank-check-cache"
 _CHECKS = "checks.json"
+_STAMPS = "stamps.json"  # what the code is by its bytes, per stat fingerprint (itembank.stamps)
 _ITEMS = "items"  # a folder of shards, <first two hex digits of the key>.json: one edit rewrites one
 #: A file is known by its ``stat`` only if its change time lay this long before the run (ns).
 SETTLED_NS = 2_000_000_000
@@ -119,23 +122,45 @@ class LoggingRuleContext(RuleContext):
         return status
 
 
+def code_fingerprint(memo: Path | None = None) -> str:
+    """Tool version, the itembank package's code and schemas, the libraries' installed files, Python's:
+    by their bytes (``itembank.stamps``), looked up in ``memo`` (:func:`stamps_memo`) by their sizes
+    and modification times; without a memo, by those alone."""
+    return by_content(_code_by_stat(), _code_by_content, memo)
+
+
+def stamps_memo(root: Path) -> Path | None:
+    """Where a bank's cache remembers what the code is by its bytes (``itembank.stamps.by_content``):
+    in the check cache's folder of this layout, when it is there and ours; else None."""
+    folder = cache_dir(root) / f"v{FORMAT}"
+    return folder / _STAMPS if _owned(cache_dir(root)) and _owned(folder) else None
+
+
+def _code_files() -> list[tuple[str, Path]]:
+    package = Path(__file__).resolve().parent
+    files = sorted(package.rglob("*.py")) + sorted(schema_dir().glob("*.json"))
+    return [(path.relative_to(package).as_posix() if path.is_relative_to(package) else path.name, path) for path in files]
+
+
 @cache
-def code_fingerprint() -> str:
-    """Tool version, the itembank package's code and schemas, the libraries' installed files, Python's.
-
-    Files are known by their size and modification time (an edit, a checkout or an upgrade writes
-    them anew), as Python knows its ``.pyc`` files: reading ~70 files each run cost 20 ms.
-
-    A library by the file it is imported from: cheaper than ``importlib.metadata``, whose import
-    alone costs tens of milliseconds."""
+def _code_by_stat() -> str:
+    """The code as :func:`code_fingerprint` names it, by size and modification time: reading ~70 files
+    each run cost 20 ms; a ``stat`` each is what a run pays when nothing changed."""
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{_MAGIC} {FORMAT} {__version__} {sys.version}\n".encode())
     h.update(f"{library_stamp(*_LIBRARIES)}\n".encode())
-    package = Path(__file__).resolve().parent
-    files = sorted(package.rglob("*.py")) + sorted(schema_dir().glob("*.json"))
-    for path in files:  # known by size and modification time, as Python's own .pyc files know them
+    for name, path in _code_files():  # known by size and modification time, as Python's own .pyc files know them
         st = path.stat()
-        h.update(f"{path.relative_to(package) if path.is_relative_to(package) else path.name} {st.st_size} {st.st_mtime_ns}\n".encode())
+        h.update(f"{name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+@cache
+def _code_by_content() -> str:
+    """The code as :func:`code_fingerprint` names it, by its bytes (the libraries by their install records)."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"{_MAGIC} {FORMAT} content {__version__} {sys.version}\n".encode())
+    h.update(f"{library_content(*_LIBRARIES)}\n{files_content(_code_files())}\n".encode())
     return h.hexdigest()
 
 
@@ -276,8 +301,9 @@ class CheckCache:
     def __init__(self, root: Path, config: BankConfig) -> None:
         self.top = cache_dir(root)
         self.folder = self.top / f"v{FORMAT}"  # the packs of this layout
-        self.fingerprint = hashlib.blake2b(f"{code_fingerprint()}\n{config!r}".encode(), digest_size=20).hexdigest()
         self.usable = self._prepare()
+        code = code_fingerprint(self.folder / _STAMPS if self.usable else None)
+        self.fingerprint = hashlib.blake2b(f"{code}\n{config!r}".encode(), digest_size=20).hexdigest()
         #: The rule context of the run: the cache must see the image checks the rules make.
         self.ctx = LoggingRuleContext(root, config)
         self._started = time.time_ns()

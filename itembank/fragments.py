@@ -53,7 +53,7 @@ from isal.isal_zlib import crc32
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
 from .json_read import loads
 from .model import AnyItem
-from .stamps import library_stamp
+from .stamps import by_content, files_content, library_content, library_stamp
 
 T = TypeVar("T")
 
@@ -114,44 +114,57 @@ def digest_items(items: Iterable[AnyItem]) -> None:
 
 
 @cache
-def _package_fingerprint(module: str) -> str:
-    """The files of the package that ``module`` (an exporter's) belongs to, by size and modification
-    time: its outermost package whose folder holds the module (``itembank.exporters`` when that is
-    a folder of its own, as in an editable install; a plug-in's whole package)."""
+def _package_files(module: str) -> tuple[tuple[str, Path], ...]:
+    """The files of the package that ``module`` (an exporter's) belongs to, each with its name in the
+    package: its outermost package whose folder holds the module (``itembank.exporters`` when that
+    is a folder of its own, as in an editable install; a plug-in's whole package)."""
     import importlib
 
     own = getattr(importlib.import_module(module), "__file__", None)
-    h = hashlib.blake2b(digest_size=20)
-    h.update(module.encode())
     if not own:
-        return h.hexdigest()
+        return ()
     own_path = Path(own).resolve()
-    files = [own_path]
+    files, top = [own_path], own_path.parent
     parts = module.split(".")
     for n in range(1, len(parts)):
         where = getattr(importlib.import_module(".".join(parts[:n])), "__file__", None)
         if where and Path(where).name == "__init__.py" and own_path.is_relative_to(Path(where).resolve().parent):
             # every file of it: its code, and its templates and styles (an HTML page's look)
-            found = Path(where).resolve().parent.rglob("*")
-            files = sorted(p for p in found if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
+            top = Path(where).resolve().parent
+            files = sorted(p for p in top.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
             break
-    for path in files:
+    return tuple((path.relative_to(top).as_posix(), path) for path in files)
+
+
+@cache
+def _package_fingerprint(module: str) -> str:
+    """The exporter's package (:func:`_package_files`) by size and modification time (the built-in
+    exporters share one package: one entry of the stamps' memo for all of them)."""
+    h = hashlib.blake2b(digest_size=20)
+    for name, path in _package_files(module):
         st = path.stat()
-        h.update(f"{path.as_posix()} {st.st_size} {st.st_mtime_ns}\n".encode())
+        h.update(f"{path.as_posix()} {name} {st.st_size} {st.st_mtime_ns}\n".encode())
     return h.hexdigest()
+
+
+def _package_content(module: str) -> str:
+    """The exporter's package (:func:`_package_files`) by its files' names and bytes."""
+    return files_content(_package_files(module))
 
 
 #: The libraries whose output lands in exports (beyond those of the check cache's fingerprint).
 _EXPORT_LIBRARIES = ("lxml", "isal", "zlib_ng", "openpyxl", "jinja2", "markupsafe", "latex2mathml", "rapidfuzz", "simpleeval", "textstat_rs", "textstat")
 
 
-def scope_of(exporter_module: str, *parts: str) -> str:
+def scope_of(exporter_module: str, *parts: str, memo: Path | None = None) -> str:
     """The scope of a pack: the code (itembank's and every file of the exporter's package), the
-    libraries exports use (by their installed files' size and modification time) and ``parts``
-    (format, options, target, bank settings), as one hash."""
+    libraries exports use and ``parts`` (format, options, target, bank settings), as one hash; the
+    code and libraries by their bytes, looked up in ``memo`` by their stat (``itembank.stamps``;
+    :func:`itembank.cache.stamps_memo`), or without a memo by their stat alone."""
     h = hashlib.blake2b(digest_size=20)
-    libraries = library_stamp(*_EXPORT_LIBRARIES)
-    h.update(f"{_MAGIC} {PACK_FORMAT}\n{code_fingerprint()}\n{_package_fingerprint(exporter_module)}\n{libraries}\n".encode())
+    by_stat = f"{_package_fingerprint(exporter_module)} {library_stamp(*_EXPORT_LIBRARIES)}"
+    exports = by_content(by_stat, lambda: f"{_package_content(exporter_module)} {library_content(*_EXPORT_LIBRARIES)}", memo)
+    h.update(f"{_MAGIC} {PACK_FORMAT}\n{code_fingerprint(memo)}\n{exporter_module}\n{exports}\n".encode())
     for part in parts:
         h.update(part.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()

@@ -389,7 +389,8 @@ def test_a_piece_that_does_not_decode_is_made_again(tmp_path: Path) -> None:
 
 
 def test_the_scope_follows_the_exporters_templates_and_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A template or a library upgrade changes what an export writes: another scope (the pack is not used)."""
+    """A template or a library upgrade changes what an export writes: another scope (the pack is not
+    used).  The same bytes written anew (a reinstall, a fresh checkout, a CI runner) are the same scope."""
     import itembank.fragments as fragments_module
 
     bank_dir = _bank(ROOT / "items", tmp_path)
@@ -399,16 +400,28 @@ def test_the_scope_follows_the_exporters_templates_and_libraries(tmp_path: Path,
     import itembank.exporters.html as html_exporter
 
     template = sorted((Path(html_exporter.__file__).parent / "templates").glob("*.j2"))[0]
-    stat = template.stat()
-    try:
-        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    stat, text = template.stat(), template.read_bytes()
+
+    def scope() -> str:
         fragments_module._package_fingerprint.cache_clear()
-        after = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
-        assert after is not None and after.scope != before.scope
+        fragments_module._package_files.cache_clear()
+        found = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
+        assert found is not None
+        return found.scope
+
+    try:
+        os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # the same bytes, written anew
+        assert scope() == before.scope
+        template.write_bytes(text + b"{# changed #}\n")
+        assert scope() != before.scope
     finally:
+        template.write_bytes(text)
         os.utime(template, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         fragments_module._package_fingerprint.cache_clear()
+        fragments_module._package_files.cache_clear()
+    assert scope() == before.scope
     monkeypatch.setattr(fragments_module, "library_stamp", lambda *names: "another openpyxl")
+    monkeypatch.setattr(fragments_module, "library_content", lambda *names: "another openpyxl")
     upgraded = api.fragments_for(loaded, get_exporter("html"), ExportOptions())
     assert upgraded is not None and upgraded.scope != before.scope
 
