@@ -50,7 +50,6 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "benchmarks"
 OUT = BENCH / "out"
 SCHEMA = REPO / "schemas" / "item.schema.json"
-MB = 1024 * 1024
 REVIEW_DATE = "2024-06-11"
 
 

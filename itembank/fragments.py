@@ -53,7 +53,7 @@ from isal.isal_zlib import crc32
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
 from .json_read import loads
 from .model import AnyItem
-from .stamps import by_content, files_content, library_content, library_stamp
+from .stamps import by_content, code_or_data, files_content, library_content, library_stamp
 
 T = TypeVar("T")
 
@@ -131,7 +131,7 @@ def _package_files(module: str) -> tuple[tuple[str, Path], ...]:
         if where and Path(where).name == "__init__.py" and own_path.is_relative_to(Path(where).resolve().parent):
             # every file of it: its code, and its templates and styles (an HTML page's look)
             top = Path(where).resolve().parent
-            files = sorted(p for p in top.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
+            files = sorted(p for p in top.rglob("*") if code_or_data(p))
             break
     return tuple((path.relative_to(top).as_posix(), path) for path in files)
 

@@ -58,11 +58,11 @@ def library_content(*modules: str) -> str:
             continue
         path = Path(origin)
         top = path.parent if path.name == "__init__.py" else path  # the package's folder, or the module's file
-        record = _install_record(name, top.parent)
+        record = _records(top.parent).get(name)
         if record is not None:
             h.update(f"{name} record\n".encode() + record)
         else:
-            files = sorted(p for p in top.rglob("*") if _is_code_or_data(p)) if top.is_dir() else [top]
+            files = sorted(p for p in top.rglob("*") if code_or_data(p)) if top.is_dir() else [top]
             h.update(f"{name} files {files_content((p.relative_to(top.parent).as_posix(), p) for p in files)}\n".encode())
     return h.hexdigest()
 
@@ -133,22 +133,17 @@ def _origin(name: str) -> str | None:
     return spec.origin if spec is not None and spec.origin not in (None, "built-in", "frozen") else None
 
 
-def _is_code_or_data(path: Path) -> bool:
+def code_or_data(path: Path) -> bool:
+    """Whether ``path`` is a file a package ships (its code, templates, data), not compiled bytecode."""
     return path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
-
-
-def _install_record(name: str, site: Path) -> bytes | None:
-    """The install record of the distribution that holds the top-level module ``name`` in the folder
-    ``site``, without what a given install adds (its compiled ``.pyc`` files, the installer's own
-    files, the scripts' places): the files' names, SHA-256s and sizes, and the version; None when
-    there is none."""
-    return _records(site).get(name)
 
 
 @cache
 def _records(site: Path) -> dict[str, bytes]:
     """Every distribution's install record in the folder ``site``, by the top-level modules it holds
-    (each record read once)."""
+    (each record read once), without what a given install adds (its compiled ``.pyc`` files, the
+    installer's own files, the scripts' places): the files' names, SHA-256s and sizes, and a hash of
+    its metadata (the version)."""
     found: dict[str, bytes] = {}
     try:
         infos = sorted(site.glob("*.dist-info"))
@@ -167,7 +162,6 @@ def _records(site: Path) -> dict[str, bytes]:
             version = b""
         record = "\n".join(kept).encode("utf-8") + b"\n" + hashlib.blake2b(version, digest_size=16).digest()
         for line in kept:
-            top = line.split(",", 1)[0].split("/", 1)[0]
-            module = top.split(".", 1)[0] if "/" not in line.split(",", 1)[0] else top
-            found.setdefault(module, record)
+            where = line.split(",", 1)[0]  # a package's file (name/...), or a module of its own (name.py, name.cpython-...so)
+            found.setdefault(where.split("/", 1)[0] if "/" in where else where.split(".", 1)[0], record)
     return found
