@@ -229,7 +229,7 @@ def test_the_pack_round_trip_and_what_it_refuses(tmp_path: Path) -> None:
     # the next export's new pieces are a segment at the end; a piece it did not use stays ...
     size = again.path.stat().st_size
     again.put(b"m" * 16, b"three")
-    again._used.discard(b"j" * 16)
+    again._used.pop(b"j" * 16, None)
     again.save()
     third = Fragments(bank_dir, "fmt-bank", "scope-1")
     assert third.get(b"m" * 16) == b"three" and third.get(b"k" * 16) == b"one" and third.get(b"j" * 16) == b""
@@ -296,13 +296,66 @@ def test_pieces_read_ahead_are_the_pieces_put_in_any_order(tmp_path: Path, sizes
         store = Fragments(bank_dir, name, "s")
         for key in part:
             store.put(key, pieces[key])
-        store._used.update(keys)
+        store._used.update(dict.fromkeys(keys))
         store.save()
     asked = keys * 2
     order.shuffle(asked)
     reader = Fragments(bank_dir, name, "s")
     for key in [*keys, *asked]:  # in the order written (read ahead), then any order
         assert reader.get(key) == pieces[key]
+
+
+def _bank_for_packs(tmp_path: Path) -> Path:
+    bank_dir = tmp_path / "bank"
+    shutil.copytree(ROOT / "items", bank_dir, ignore=shutil.ignore_patterns(CACHE_DIR))
+    api.load_bank(bank_dir, cache=True)  # (the check cache's folder: packs are written only inside it)
+    return bank_dir
+
+
+def test_pieces_asked_for_out_of_the_packs_order_are_read_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces asked for in the pack's order come from bytes read ahead (a few reads for many pieces);
+    asked for in another order, each is read alone: not a read-ahead window for each (a Canvas
+    export after a compaction read 2 GB of its pack to use 50 MB)."""
+    bank_dir = _bank_for_packs(tmp_path)
+    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n % 251]) * 4096 for n in range(200)}
+    store = Fragments(bank_dir, "fmt-bank", "s")
+    for key, value in pieces.items():
+        store.put(key, value)
+    store.save()
+    read: list[int] = []
+    real = fragments._read_at
+    monkeypatch.setattr(fragments, "_read_at", lambda fh, offset, size: read.append(size) or real(fh, offset, size))
+    in_order = Fragments(bank_dir, "fmt-bank", "s")
+    assert [in_order.get(key) for key in pieces] == list(pieces.values())
+    # the pack's segment opened (its head, its index), its first piece alone, then windows of the rest
+    assert len(read) <= 2 + 1 + -(-200 * 4096 // fragments._WINDOW)
+    read.clear()
+    shuffled = list(pieces)
+    random.Random(7).shuffle(shuffled)
+    any_order = Fragments(bank_dir, "fmt-bank", "s")
+    assert [any_order.get(key) for key in shuffled] == [pieces[key] for key in shuffled]
+    assert sum(read) <= 4 * 200 * 4096, f"{sum(read):,} bytes read for {200 * 4096:,} bytes of pieces"
+
+
+def test_a_compacted_pack_holds_its_pieces_in_the_order_the_export_used_them(tmp_path: Path) -> None:
+    """When most of a pack is pieces no export uses any more, it is written anew with the used ones
+    in the order the export asked for them (its next export reads them ahead), not by key."""
+    bank_dir = _bank_for_packs(tmp_path)
+    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n]) * 100_000 for n in range(40)}
+    first = Fragments(bank_dir, "fmt-bank", "s")
+    for key, value in pieces.items():
+        first.put(key, value)
+    first.save()
+    used = list(pieces)[::4]
+    used = used[1::2] + used[::2]  # an order that is neither the keys' nor the pack's
+    assert used != sorted(used)
+    second = Fragments(bank_dir, "fmt-bank", "s")
+    assert [second.get(key) for key in used] == [pieces[key] for key in used]
+    second.put(b"n" * 16, b"new")  # (a piece made now: the export writes a segment, then compacts)
+    second.save()
+    pack = fragments._Pack.read(second.path, "s")
+    assert sorted(pack.index, key=lambda key: pack.index[key][0]) == [*used, b"n" * 16]
+    assert all(pack.get(key) == pieces[key] for key in used)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -329,7 +382,7 @@ def test_a_damaged_pack_gives_each_piece_as_written_or_not_at_all(
         store = Fragments(bank_dir, name, "s")
         for key in keys[part::segments]:
             store.put(key, pieces[key])
-        store._used.update(keys)
+        store._used.update(dict.fromkeys(keys))
         store.save()
     path = Fragments(bank_dir, name, "s").path
     data = bytearray(path.read_bytes())
