@@ -457,12 +457,15 @@ PrintEntry = tuple[str, str]
 
 
 def print_entries(lay: Layout, fragments: Fragments) -> dict[int, PrintEntry]:
-    """Each question's paper and key entries by number, from the fragment cache when the item (at
-    that number) is unchanged, else made (and kept)."""
+    """Each question's paper and key entries by number, from the fragment cache when the item is
+    unchanged, else made (and kept).  An entry is kept with its number's width (the indent of its
+    lines under ``n.``) and numbered anew when the item moved (an item added or removed before it)."""
     out: dict[int, PrintEntry] = {}
     for _section, numbered_items in numbering(lay):
         for n, item in numbered_items:
-            out[n] = fragments.cached(fragments.key(item, "print", str(n)), partial(_both_entries, n, item), _strings_piece, _from_entries_piece)
+            marker = f"{n}."
+            kept = fragments.key(item, "print", str(len(marker)))
+            out[n] = fragments.cached(kept, partial(_both_entries, n, item), _strings_piece, partial(_from_entries_piece, marker))
     return out
 
 
@@ -474,9 +477,19 @@ def _strings_piece(strings: Sequence[str]) -> bytes:
     return json_piece(list(strings))
 
 
-def _from_entries_piece(raw: bytes) -> PrintEntry:
+def _from_entries_piece(marker: str, raw: bytes) -> PrintEntry:
+    """The entries :func:`_strings_piece` kept, numbered ``marker`` (``n.``, as wide as theirs)."""
     paper_text, key_text = _from_strings_piece(2, raw)
-    return paper_text, key_text
+    return _numbered_as(marker, paper_text), _numbered_as(marker, key_text)
+
+
+def _numbered_as(marker: str, entry: str) -> str:
+    """A kept list entry (:func:`bullet` with a marker ``n.`` as wide as ``marker``) with ``marker``
+    instead; ValueError when it does not start with such a marker."""
+    width = len(marker)
+    if not (entry[: width - 1].isascii() and entry[: width - 1].isdigit() and entry[width - 1 : width + 1] == ". "):
+        raise ValueError("not a numbered entry")
+    return marker + entry[width:]
 
 
 def _from_strings_piece(count: int, raw: bytes) -> tuple[str, ...]:
@@ -511,13 +524,24 @@ def flashcards(lay: Layout, bank_title: str, fragments: Fragments | None = None)
         if fragments is None:
             parts.append(card_block(k, card))
         else:
-            made = fragments.cached(fragments.key(card, "card", str(k)), partial(_one_string, card_block, k, card), _strings_piece, partial(_from_strings_piece, 1))
+            made = fragments.cached(fragments.key(card, "card"), partial(_one_string, card_block, k, card), _strings_piece, partial(_from_card_piece, k))
             parts.append(made[0])
     return blocks(*parts) + "\n"
 
 
 def _one_string(make: Callable[[int, FlashcardItem], str], k: int, card: FlashcardItem) -> tuple[str]:
     return (make(k, card),)
+
+
+def _from_card_piece(k: int, raw: bytes) -> tuple[str]:
+    """The card :func:`_strings_piece` kept (:func:`card_block`), as card ``k`` (it was kept under
+    another number when the card moved); ValueError when the piece is not a card."""
+    (block,) = _from_strings_piece(1, raw)
+    head, colon, rest = block.partition(": ")
+    number = head[len("## Card ") :]
+    if not (head.startswith("## Card ") and colon and number.isascii() and number.isdigit()):
+        raise ValueError("not a card")
+    return (f"## Card {k}: {rest}",)
 
 
 # --- media -----------------------------------------------------------------------------------------

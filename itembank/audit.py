@@ -341,6 +341,11 @@ class _Own:
     def identity(self) -> bytes:
         return _hash(self.raw.encode("utf-8", "surrogatepass")).digest()
 
+    def moved(self) -> bytes | None:
+        """What the part is whatever its place in the output (:meth:`_Printed.moved`); None: only
+        its :meth:`identity`."""
+        return None
+
 
 class _Files:
     """A package's files, each read when asked for (its zip opened once)."""
@@ -498,6 +503,9 @@ class _Member:
     def identity(self) -> bytes:
         return self.name.encode("utf-8", "surrogatepass") + b"\0" + self.files.identity(self.name)
 
+    def moved(self) -> bytes | None:
+        return None
+
 
 class _Rendered(_Own):
     """An item's part of the printed Markdown, rendered (``raw``: the HTML a reader of it sees)."""
@@ -528,6 +536,23 @@ class _Printed:
         for part in self.parts:
             h.update(part.encode("utf-8", "surrogatepass") + b"\0")
         return h.digest()
+
+    def moved(self) -> bytes | None:
+        """The identity of a question's entries with their numbers left out, each number's width
+        kept (it sets the indent under ``n.``): an item added or removed before it numbers them
+        anew, and a list's number is no text (a Markdown reader makes it the list's start).  None
+        for a card, whose number is text of its heading."""
+        h = _hash(b"moved\0")
+        for part in self.parts:
+            number = _ENTRY_NUMBER.match(part)
+            if number is None:
+                return None
+            h.update(b"%d\0" % len(number.group(1)) + part[number.end(1) :].encode("utf-8", "surrogatepass") + b"\0")
+        return h.digest()
+
+
+#: The number a paper's question and a key's entry start with (``n.``, as :func:`_entries` cuts them).
+_ENTRY_NUMBER = re.compile(r"(\d+)\. ")
 
 
 class _Copies:
@@ -587,6 +612,40 @@ class _Slices:
     def identity(self) -> bytes:
         """The copies' hashes, in order (each a fixed length: the copies are told apart)."""
         return self.digests[0] if len(self.digests) == 1 else _hash(b"".join(self.digests)).digest()
+
+    def moved(self) -> bytes | None:
+        """A workbook row's identity with its row number left out (:func:`_row_unnumbered`): an item
+        added or removed before it numbers it anew.  Read back from the spill: asked only of a row
+        whose own identity has no verdict."""
+        if self.fmt != "xlsx" or len(self.spans) != 1:
+            return None
+        at, size = self.spans[0]
+        row = _row_unnumbered(self.spill.read(at, size))
+        return None if row is None else _hash(b"moved\0" + row).digest()
+
+
+def _row_unnumbered(row: bytes) -> bytes | None:
+    """A workbook row as the xlsx export writes it (``<row r="N" ...>``, each cell ``<c r="AN" ...``)
+    with the row's number and its cells' row numbers left out, each number's width kept; None for a
+    row not written so.  The numbers are attributes, never text the audit reads (a tag is no text:
+    :func:`_find_words`, :func:`reading`), and ``<c r="`` is a tag wherever it stands (text holds
+    no ``<``).  One row maps to one result whatever its numbers, two rows that differ elsewhere to
+    two."""
+    cells = row.split(b'<c r="')
+    head = cells[0]
+    end = head.find(b'"', len(b'<row r="'))
+    number = head[len(b'<row r="') : end]
+    if not head.startswith(b'<row r="') or not number.isdigit():
+        return None
+    out = [b'<row r="%d' % len(number) + head[end:]]
+    for cell in cells[1:]:
+        end = cell.find(b'"')
+        letters = cell[:end].rstrip(b"0123456789")
+        digits = end - len(letters)
+        if end < 0 or not digits or not letters.isalpha():
+            return None
+        out.append(letters + b"%d" % digits + cell[end:])
+    return b'<c r="'.join(out)
 
 
 #: What a Canvas quiz's copy of an item has that its question bank's copy has not: the value of its
@@ -1384,7 +1443,7 @@ RUN = 64
 
 def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragments: Fragments | None, jobs: int, per_item: dict[str, _Entry]) -> list[str]:
     skipped = {i for i, _ in result.skipped}
-    todo: list[tuple[AnyItem, bytes | None]] = []
+    todo: list[tuple[AnyItem, bytes | None, bytes | None]] = []  # an item to read, the keys of its verdict
     reader = _Reader(fmt, per_item, None, result, renderer)  # its notes, joined once, for the verdicts too
     # The runs looked at item by item: their key, the ids of their items read now, and of those kept
     # as passed with a note's help (which pass while a note names them).
@@ -1412,7 +1471,7 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
                 return
         read: list[str] = []
         noted: list[str] = []
-        for (item, _entry), identity in zip(run, identities):
+        for (item, entry), identity in zip(run, identities):
             verdict = fragments.key(item, "audit", fmt, identity.hex())
             kept = fragments.get(verdict)
             if kept == _PASSED:
@@ -1420,7 +1479,17 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
             if kept == _NOTED and item.id in reader.noted():  # what its reading found lacking is spoken for again
                 noted.append(item.id)
                 continue
-            todo.append((item, verdict))
+            # Numbered anew (an item added or removed before it): the verdict of its part as it is
+            # whatever its number, kept under its own identity too for the next export.
+            moved = entry.moved()
+            again = fragments.key(item, "audit-moved", fmt, moved.hex()) if moved is not None else None
+            kept = fragments.get(again) if again is not None else None
+            if kept == _PASSED or (kept == _NOTED and item.id in reader.noted()):
+                fragments.put(verdict, kept)
+                if kept == _NOTED:
+                    noted.append(item.id)
+                continue
+            todo.append((item, verdict, again))
             read.append(item.id)
         runs.append((key, read, noted))
 
@@ -1438,20 +1507,22 @@ def _audit(fmt: str, bank: Bank, result: ExportResult, renderer: Renderer, fragm
         if run:  # (the run ends here: the items stay in the output's order)
             look_up(run)
             run = []
-        todo.append((item, None))
+        todo.append((item, None, None))
     if run:
         look_up(run)
     # An output without a known layout (the printed Markdown) is read as a whole, once, here.
     reader.whole = _Whole(fmt, _outputs(result)) if todo and not per_item else None
-    read = in_task_order(shared_out(reader.read, [item for item, _ in todo], jobs if len(todo) >= PARALLEL_FROM else 1), len(todo))
+    read = in_task_order(shared_out(reader.read, [item for item, _verdict, _again in todo], jobs if len(todo) >= PARALLEL_FROM else 1), len(todo))
     problems: list[str] = []
     passed: dict[str, bool] = {}  # read now and passed: whether without a note's help
-    for (item, verdict), (found, unaided) in zip(todo, read):
+    for (item, verdict, again), (found, unaided) in zip(todo, read):
         problems += found
         if not found:
             passed[item.id] = unaided
         if verdict is not None and fragments is not None and not found:
             fragments.put(verdict, _PASSED if unaided else _NOTED)
+            if again is not None:
+                fragments.put(again, _PASSED if unaided else _NOTED)
     if fragments is not None:
         for key, ids, noted in runs:  # a run whose every item passed: kept as one (naming those a note helped)
             if all(i in passed for i in ids):

@@ -4,6 +4,7 @@ without it (cold, warm, after an edit, with a damaged pack or piece), and really
 from __future__ import annotations
 
 import json
+from html import escape
 import shutil
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,85 @@ def test_cold_warm_edited_damaged_are_the_bytes_without_cache(fmt: str, source: 
     pack.write_bytes(bytes(data))
     damaged = _same(bank, fmt)
     assert damaged.misses <= 1 and damaged.hits + damaged.misses == after.hits + after.misses
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "markdown"])
+def test_an_item_added_first_and_one_removed_keep_the_other_items_pieces(fmt: str, tmp_path: Path, generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workbook row and a printed question carry their number (the row's, the question's): an
+    item added before the others, or one removed, moves every item after it.  Their pieces are
+    kept without the number (a printed entry with its width: the indent under ``n.``) and numbered
+    anew when read: the same bytes as without the cache, and only the added item's pieces made
+    (each number that changed its width too, for Markdown: 9 -> 10, 99 -> 100).  The audit's
+    verdicts hold for the moved items too: it reads back the added item and the few made again."""
+    from itembank import audit
+
+    audited: list[str] = []
+    real = audit._Reader.item
+
+    def counting(reader: audit._Reader, item: Any) -> Any:
+        audited.append(item.id)
+        return real(reader, item)
+
+    monkeypatch.setattr(audit._Reader, "item", counting)
+    root = _copy(generated, tmp_path / "bank")
+    bank = _load(root)
+    _same(bank, fmt)
+    warm = _same(bank, fmt)
+    assert warm.misses == 0
+    first = root / bank.items[0].location.path
+    text = first.read_text(encoding="utf-8")
+    (first.parent / ("0-" + first.name)).write_text(text.replace(f"id: {bank.items[0].id}\n", "id: added-first\n", 1), encoding="utf-8")
+    middle = next(i for i in bank.items[len(bank.items) // 2 :] if i.type != "flashcard")
+    (root / middle.location.path).unlink()
+    bank = _load(root)
+    assert bank.items[0].id == "added-first" and middle.id not in bank.by_id
+    audited.clear()
+    _run(bank, fmt, cached=False)
+    everything = len(audited)  # the export without the cache reads every item back
+    audited.clear()
+    after = _same(bank, fmt)  # (that export again, then with the cache)
+    again = audited[everything:]
+    assert everything > 100 and "added-first" in again and len(again) <= 4, (everything, again)
+    # xlsx: the added item's row, lint findings and text, the near-duplicate search, and the row of
+    # the item it copies (its lint cell now names the copy); Markdown: the added item's entries
+    made = {"xlsx": 3 + 1 + 1, "markdown": 1 + 2}[fmt]
+    assert after.misses <= made and after.hits >= warm.hits - made - 3, (after.hits, after.misses, warm.hits)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=40), number=st.integers(min_value=1, max_value=99_999), other=st.integers(min_value=1, max_value=99_999))
+def test_a_row_unnumbered_is_the_same_row_whatever_its_number_and_another_row_for_other_text(text: str, number: int, other: int) -> None:
+    """The audit knows a moved workbook row by the row without its numbers (their widths kept): a
+    row renumbered as the export renumbers a kept one reads the same; a row whose text differs,
+    even by a text that looks like a cell's reference or a number, reads otherwise."""
+    from itembank.audit import _row_unnumbered
+    from itembank.exporters.xlsx.workbook import _renumbered
+
+    def row(n: int, t: str) -> bytes:
+        cells = "".join(f'<c r="{col}{n}" s="1" t="inlineStr"><is><t>{escape(t)}</t></is></c>' for col in ("A", "B", "AA"))
+        return f'<row r="{n}" ht="15" customHeight="1">{cells}<c r="AB{n}" s="2"/></row>'.encode()
+
+    written = row(number, text)
+    moved = _renumbered(written, other)
+    assert moved == row(other, text)
+    same_width = len(str(number)) == len(str(other))
+    assert (_row_unnumbered(moved) == _row_unnumbered(written)) == same_width
+    assert _row_unnumbered(written) is not None
+    for changed in (text + "x", text + f'<c r="A{number}"', f"{number}" + text, text[:-1]):
+        if changed != text:
+            assert _row_unnumbered(row(number, changed)) != _row_unnumbered(written)
+    assert _row_unnumbered(b'<row r="1"><c s="1" r="A1"/></row>') is not None  # (a cell not written so keeps its number)
+    assert _row_unnumbered(b'<row r="x"><c r="A1"/></row>') is None and _row_unnumbered(b'<row r="1"><c r="11"/></row>') is None
+
+
+def test_a_printed_question_unnumbered_keeps_the_width_and_a_card_has_no_such_identity() -> None:
+    from itembank.audit import _Printed
+
+    entry = lambda n, t: [f"{n}. *(1 point)*\n\n   {t}\n", f"{n}. `q1` · 1 point\n\n   {t}\n"]  # noqa: E731
+    assert _Printed(entry(12, "A text.")).moved() == _Printed(entry(47, "A text.")).moved() is not None
+    assert _Printed(entry(12, "A text.")).moved() != _Printed(entry(120, "A text.")).moved()
+    assert _Printed(entry(12, "A text.")).moved() != _Printed(entry(12, "A text!")).moved()
+    assert _Printed(["## Card 3: Front\n\n**Front:** x\n"]).moved() is None  # its number is text of its heading
 
 
 def _rewrite_pack(path: Path, change: Any) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import copy
 import io
 import math
+import re
 import shutil
 import tempfile
 import zipfile
@@ -602,9 +603,10 @@ def _rows_xml(
     the sheet's default namespace), every text an inline string cell — never a formula (no shared
     strings: each row stands alone, which is what lets the fragment cache keep it).
 
-    ``fragments``: the export's fragment cache: an unchanged item's row (at the same row number,
-    with the same option columns and lint findings) is taken from it as the bytes written last time,
-    with the notes it made; the other rows are built and kept.  ``jobs``: from
+    ``fragments``: the export's fragment cache: an unchanged item's row (with the same option
+    columns and lint findings) is taken from it as the bytes written last time, with the notes it
+    made, renumbered when the item moved (an item added or removed before it); the other rows are
+    built and kept.  ``jobs``: from
     :data:`PARALLEL_FROM` rows to build, forked processes build a share of them
     (``itembank.forked.shared_out``: the same rows whatever the number), :data:`ROWS_AT_ONCE` rows
     at a time, so that what waits to be written stays small."""
@@ -617,7 +619,7 @@ def _rows_xml(
         if fragments is not None:
             for i in block:
                 cell_findings = findings.get(items[i].id)
-                keys[i] = fragments.key(items[i], "row", str(i + 2), str(n_options), "" if cell_findings is None else "\0" + cell_findings)
+                keys[i] = fragments.key(items[i], "row", str(n_options), "" if cell_findings is None else "\0" + cell_findings)
                 found, kept = fragments.lookup(keys[i], partial(_from_row_piece, i + 2))
                 if found and kept is not None:
                     rows[i] = kept
@@ -695,14 +697,42 @@ def _row_piece(made: tuple[bytes, list[str]]) -> bytes:
 
 
 def _from_row_piece(r: int, raw: bytes) -> tuple[bytes, list[str]]:
-    """The row :func:`_row_piece` kept (number ``r``); ValueError when the piece is not one."""
+    """The row :func:`_row_piece` kept, as row number ``r`` (:func:`_renumbered` when it was kept
+    under another); ValueError when the piece is not one."""
     line, _, row = raw.partition(b"\n")
     notes = [] if line == b"[]" else from_json_piece(line)  # (most rows make no note)
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise ValueError("not a row's notes")
-    if not row.startswith(b'<row r="%d" ' % r) or not row.endswith(b"</row>"):
+    if not row.startswith(b'<row r="%d" ' % r):
+        row = _renumbered(row, r)
+    if not row.endswith(b"</row>"):
         raise ValueError("not a row")
     return row, notes
+
+
+#: A row's start tag as :class:`_RowWriter` writes it (its number first), and a cell's (its reference first).
+_ROW_NUMBER = re.compile(rb'<row r="([1-9][0-9]*)" ')
+_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]*)"')
+
+
+def _renumbered(row: bytes, r: int) -> bytes:
+    """A kept row as row number ``r``: its own number and every cell's reference changed, nothing
+    else (in markup, ``<`` starts a tag: no text holds ``<c r=``); ValueError when a cell is not
+    numbered as the row was."""
+    head = _ROW_NUMBER.match(row)
+    if head is None:
+        raise ValueError("not a row")
+    old, new = head.group(1), b"%d" % r
+
+    def cell(m: re.Match[bytes]) -> bytes:
+        if m.group(2) != old:
+            raise ValueError("a cell of another row")
+        return b'<c r="' + m.group(1) + new + b'"'
+
+    body, count = _CELL_REF.subn(cell, row[head.end() :])
+    if count != row.count(b"<c "):
+        raise ValueError("a cell not written as the row writer writes one")
+    return b'<row r="' + new + b'" ' + body
 
 
 class _Rows:
