@@ -487,6 +487,8 @@ def _numbered_as(marker: str, entry: str) -> str:
     """A kept list entry (:func:`bullet` with a marker ``n.`` as wide as ``marker``) with ``marker``
     instead; ValueError when it does not start with such a marker."""
     width = len(marker)
+    if entry.startswith(marker) and entry[width : width + 1] == " ":
+        return entry  # (kept under this number: most entries)
     if not (entry[: width - 1].isascii() and entry[: width - 1].isdigit() and entry[width - 1 : width + 1] == ". "):
         raise ValueError("not a numbered entry")
     return marker + entry[width:]
@@ -537,6 +539,8 @@ def _from_card_piece(k: int, raw: bytes) -> tuple[str]:
     """The card :func:`_strings_piece` kept (:func:`card_block`), as card ``k`` (it was kept under
     another number when the card moved); ValueError when the piece is not a card."""
     (block,) = _from_strings_piece(1, raw)
+    if block.startswith(f"## Card {k}: "):
+        return (block,)  # (kept under this number: most cards)
     head, colon, rest = block.partition(": ")
     number = head[len("## Card ") :]
     if not (head.startswith("## Card ") and colon and number.isascii() and number.isdigit()):
