@@ -147,16 +147,22 @@ def test_cold_warm_edited_damaged_are_the_bytes_without_cache(fmt: str, source: 
     assert damaged.misses <= 1 and damaged.hits + damaged.misses == after.hits + after.misses
 
 
-@pytest.mark.parametrize("fmt", ["xlsx", "markdown"])
+@pytest.mark.parametrize("fmt", ["xlsx", "markdown", "html"])
 def test_an_item_added_first_and_one_removed_keep_the_other_items_pieces(fmt: str, tmp_path: Path, generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A workbook row and a printed question carry their number (the row's, the question's): an
-    item added before the others, or one removed, moves every item after it.  Their pieces are
-    kept without the number (a printed entry with its width: the indent under ``n.``) and numbered
-    anew when read: the same bytes as without the cache, and only the added item's pieces made
-    (each number that changed its width too, for Markdown: 9 -> 10, 99 -> 100).  The audit's
-    verdicts hold for the moved items too: it reads back the added item and the few made again."""
+    """A workbook row, a printed question and a page's question carry their number (the row's, the
+    question's): an item added before the others, or one removed, moves every item after it (and
+    onto other pages).  Their pieces are kept without the number (a printed entry with its width:
+    the indent under ``n.``) and numbered anew when read: the same bytes as without the cache, and
+    only the added item's pieces made (each number that changed its width too, for Markdown: 9 ->
+    10, 99 -> 100; the pages whose items moved, for HTML, put together from the items' articles,
+    only the added one rendered).  The audit's verdicts hold for the moved items too: it reads back
+    the added item and the few made again."""
     from itembank import audit
+    from itembank.exporters.html import site
 
+    viewed: list[str] = []
+    real_view = site.item_view
+    monkeypatch.setattr(site, "item_view", lambda item, *rest: (viewed.append(item.id), real_view(item, *rest))[1])
     audited: list[str] = []
     real = audit._Reader.item
 
@@ -178,10 +184,16 @@ def test_an_item_added_first_and_one_removed_keep_the_other_items_pieces(fmt: st
     bank = _load(root)
     assert bank.items[0].id == "added-first" and middle.id not in bank.by_id
     audited.clear()
+    viewed.clear()
     _run(bank, fmt, cached=False)
-    everything = len(audited)  # the export without the cache reads every item back
+    everything, shown = len(audited), len(viewed)  # the export without the cache reads back, shows, every item
     audited.clear()
+    viewed.clear()
     after = _same(bank, fmt)  # (that export again, then with the cache)
+    if fmt == "html":  # not read back (the site is checked by the browser tests): its pages
+        assert shown > 100 and viewed[shown:] == ["added-first"], viewed[shown:]
+        assert after.misses > 1  # the pages whose items moved: put together anew
+        return
     again = audited[everything:]
     assert everything > 100 and "added-first" in again and len(again) <= 4, (everything, again)
     # xlsx: the added item's row, lint findings and text, the near-duplicate search, and the row of

@@ -22,6 +22,7 @@ from itembank.variants import expand, form_seed
 from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
 from .links import broken_links
+from .keys import scoring_key
 from .views import PART, ItemView, dom_id, item_view, points_label
 
 HERE = Path(__file__).parent
@@ -54,10 +55,20 @@ class Group:
     """A headed run of items on a page (a topic, a level, a blueprint section)."""
 
     title: str
-    items: list[ItemView]
+    items: list[Any]  # the items' views, or on practice pages their articles (:class:`Article`)
     instructions: Any = ""
     pick: int | None = None
     slug: str = ""
+
+
+@dataclass
+class Article:
+    """An item of a practice page as the page shows it: its ``<article>`` (the ``item`` macro of
+    ``item.html.j2``, rendered or kept) and its answer key (for the page's keys)."""
+
+    id: str
+    key: dict[str, Any] | None
+    html: Markup
 
 
 @dataclass
@@ -118,6 +129,40 @@ def _page_key(fragments: Fragments, bank: Bank, task: PartPage | TestPage, commo
     return fragments.key(items[0], "page", *where, repr(nav), repr(sorted(common.items())), repr(first), *rest)
 
 
+def _article_key(fragments: Fragments, item: AnyItem, common: dict[str, Any]) -> bytes:
+    """An item's article's key in the fragment cache: the item and the values every page shares,
+    not its number (an article is numbered anew when an item before it came or went)."""
+    return fragments.key(item, "article", repr(sorted(common.items())))
+
+
+#: An article's heading, which holds its number (``item.html.j2``): ``<h3 id="q-ID-h">Question N</h3>``.
+_ARTICLE_NUMBER = '-h">Question {}</h3>'
+
+
+def _article_piece(number: int, html: str, media: set[str]) -> bytes:
+    return json_piece([number, sorted(media)]) + b"\n" + html.encode("utf-8")
+
+
+def _from_article_piece(number: int, raw: bytes) -> tuple[Markup, list[str]] | None:
+    """A kept article as article ``number`` (renumbered: its heading's number, once) and the bank
+    images it shows, or None when the piece is damaged or not numbered as kept (rendered again)."""
+    line, sep, body = raw.partition(b"\n")
+    try:
+        head = from_json_piece(line)
+        html = body.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not sep or not isinstance(head, list) or len(head) != 2 or type(head[0]) is not int or not isinstance(head[1], list) or not all(isinstance(m, str) for m in head[1]):
+        return None
+    kept, media = head
+    old = _ARTICLE_NUMBER.format(kept)
+    if not html.startswith("<article ") or html.count(old) != 1:  # (as the macro writes an article)
+        return None
+    if kept != number:
+        html = html.replace(old, _ARTICLE_NUMBER.format(number))
+    return Markup(html), media
+
+
 def _from_page_piece(raw: bytes) -> tuple[bytes, list[str]] | None:
     """A kept page and the bank images it shows, or None when the piece is damaged (rendered again)."""
     line, sep, page = raw.partition(b"\n")
@@ -143,7 +188,7 @@ def chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield seq[start:start + size]
 
 
-def runs(views: Sequence[ItemView], label: Any) -> list[Group]:
+def runs(views: Sequence[Any], label: Any) -> list[Group]:
     """Consecutive items with the same label as one group."""
     groups: list[Group] = []
     for v in views:
@@ -256,11 +301,16 @@ class HtmlSite:
 
     def _render_pages(self, bank: Bank, text: HtmlText, env: jinja2.Environment, common: dict[str, Any],
                       nav: list[tuple[str, str]], tasks: Sequence[PartPage | TestPage],
-                      separately: bool = False) -> tuple[list[tuple[str, bytes]], set[str], list[set[str]]]:
+                      separately: bool = False, kept: dict[str, tuple[bytes, bytes]] | None = None,
+                      ) -> tuple[list[tuple[str, bytes]], set[str], list[set[str]], list[tuple[bytes, bytes]]]:
         """The pages of ``tasks`` (file name, bytes), and the bank images they show (``separately``:
-        also each page's, each page rendered with a texts renderer of its own)."""
+        also each page's, each page rendered with a texts renderer of its own).  ``kept``: by item
+        id, the key of its article in the fragment cache and the piece found there, if any; then an
+        article not kept (or damaged) is rendered with a texts renderer of its own (the images it
+        shows are its own), and returned with its key, for the caller to keep."""
         out: list[tuple[str, bytes]] = []
         each: list[set[str]] = []
+        made: list[tuple[bytes, bytes]] = []
         shared = text
         for task in tasks:
             if separately:
@@ -271,15 +321,34 @@ class HtmlSite:
                 views, _skipped = self._views(task.form.items, text, form_seed(task.form.form))
                 out.append((task.file, self._test_page(task.form, views, text, task.file, common, nav)))
                 continue
-            views = [item_view(item, task.first_number + i, text) for i, item in enumerate(task.items)]
             if task.part == "flashcards":
+                views = [item_view(item, task.first_number + i, text) for i, item in enumerate(task.items)]
                 groups = runs(views, lambda v: LEVEL_TITLES.get(v.level, v.level.title()))
             else:
-                groups = runs(views, lambda v: bank.by_id[v.id].topic or "General")
+                articles = [self._article(env, common, item, task.first_number + i, text, kept, made) for i, item in enumerate(task.items)]
+                groups = runs(articles, lambda v: bank.by_id[v.id].topic or "General")
             page = Page(task.file, task.part, PART_TITLES[task.part], groups, task.number, task.count, task.links)
             template = "flashcards.html.j2" if task.part == "flashcards" else "items.html.j2"
             out.append((task.file, self._render(env, template, common, nav, page=page, mode="practice")))
-        return out, set().union(*each) if separately else text.media, each
+        return out, set().union(*each) if separately else text.media, each, made
+
+    def _article(self, env: jinja2.Environment, common: dict[str, Any], item: AnyItem, number: int, text: HtmlText,
+                 kept: dict[str, tuple[bytes, bytes]] | None, made: list[tuple[bytes, bytes]]) -> Article:
+        """Item ``item``'s article as question ``number`` (see :meth:`_render_pages`)."""
+        macro = env.get_template("item.html.j2").module.item  # type: ignore[attr-defined]
+        if kept is None:
+            return Article(item.id, scoring_key(item), macro(item_view(item, number, text), "practice", common["tl"]))
+        key, raw = kept[item.id]
+        found = _from_article_piece(number, raw) if raw else None
+        if found is not None:
+            html, media = found
+            text.media.update(media)
+            return Article(item.id, scoring_key(item), html)
+        own = HtmlText(text.renderer)
+        html = macro(item_view(item, number, own), "practice", common["tl"])
+        text.media.update(own.media)
+        made.append((key, _article_piece(number, html, own.media)))
+        return Article(item.id, scoring_key(item), html)
 
     def _cached_pages(self, bank: Bank, fragments: Fragments, tasks: Sequence[PartPage | TestPage], text: HtmlText, env: jinja2.Environment,
                       common: dict[str, Any], nav: list[tuple[str, str]], jobs: int) -> dict[str, bytes]:
@@ -301,11 +370,21 @@ class HtmlSite:
         # Each page is rendered with a texts renderer of its own, so that the images it records are
         # those of this page (a text rendered before would not be recorded again); shared out over
         # the jobs when the pages to render show enough items.
-        work = partial(self._render_pages, bank, text, env, common, nav, separately=True)
+        # The articles of the items of those pages, kept on their own: a page whose items moved (one
+        # added or removed before them) is put together from them.
+        articles: dict[str, tuple[bytes, bytes]] = {}
+        for task in todo:
+            if isinstance(task, PartPage) and task.part != "flashcards":
+                for item in task.items:
+                    key = _article_key(fragments, item, common)
+                    articles[item.id] = (key, fragments.get(key) or b"")
+        work = partial(self._render_pages, bank, text, env, common, nav, separately=True, kept=articles)
         shown = sum(len(t.form.items) if isinstance(t, TestPage) else len(t.items) for t in todo)
         shares = shared_out(work, todo, jobs if shown >= PARALLEL_FROM and len(todo) > 1 else 1)
         for share in shares:
             text.media.update(share[1])
+            for key, piece in share[3]:
+                fragments.put(key, piece)
             for (name, data), media in zip(share[0], share[2]):
                 rendered[name] = data
                 key = keys[name]
