@@ -635,7 +635,7 @@ def _row_unnumbered(row: bytes) -> bytes | None:
     head = cells[0]
     end = head.find(b'"', len(b'<row r="'))
     number = head[len(b'<row r="') : end]
-    if not head.startswith(b'<row r="') or not number.isdigit():
+    if not head.startswith(b'<row r="') or end < 0 or not number.isdigit():
         return None
     out = [b'<row r="%d' % len(number) + head[end:]]
     for cell in cells[1:]:

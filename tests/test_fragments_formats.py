@@ -226,6 +226,7 @@ def test_a_row_unnumbered_is_the_same_row_whatever_its_number_and_another_row_fo
             assert _row_unnumbered(row(number, changed)) != _row_unnumbered(written)
     assert _row_unnumbered(b'<row r="1"><c s="1" r="A1"/></row>') is not None  # (a cell not written so keeps its number)
     assert _row_unnumbered(b'<row r="x"><c r="A1"/></row>') is None and _row_unnumbered(b'<row r="1"><c r="11"/></row>') is None
+    assert _row_unnumbered(b'<row r="12') is None  # (no end to its number)
 
 
 def test_a_printed_question_unnumbered_keeps_the_width_and_a_card_has_no_such_identity() -> None:

@@ -311,6 +311,7 @@ class HtmlSite:
         out: list[tuple[str, bytes]] = []
         each: list[set[str]] = []
         made: list[tuple[bytes, bytes]] = []
+        macro = env.get_template("item.html.j2").module.item  # type: ignore[attr-defined]
         shared = text
         for task in tasks:
             if separately:
@@ -325,17 +326,17 @@ class HtmlSite:
                 views = [item_view(item, task.first_number + i, text) for i, item in enumerate(task.items)]
                 groups = runs(views, lambda v: LEVEL_TITLES.get(v.level, v.level.title()))
             else:
-                articles = [self._article(env, common, item, task.first_number + i, text, kept, made) for i, item in enumerate(task.items)]
+                articles = [self._article(macro, common, item, task.first_number + i, text, kept, made) for i, item in enumerate(task.items)]
                 groups = runs(articles, lambda v: bank.by_id[v.id].topic or "General")
             page = Page(task.file, task.part, PART_TITLES[task.part], groups, task.number, task.count, task.links)
             template = "flashcards.html.j2" if task.part == "flashcards" else "items.html.j2"
             out.append((task.file, self._render(env, template, common, nav, page=page, mode="practice")))
         return out, set().union(*each) if separately else text.media, each, made
 
-    def _article(self, env: jinja2.Environment, common: dict[str, Any], item: AnyItem, number: int, text: HtmlText,
+    def _article(self, macro: Any, common: dict[str, Any], item: AnyItem, number: int, text: HtmlText,
                  kept: dict[str, tuple[bytes, bytes]] | None, made: list[tuple[bytes, bytes]]) -> Article:
-        """Item ``item``'s article as question ``number`` (see :meth:`_render_pages`)."""
-        macro = env.get_template("item.html.j2").module.item  # type: ignore[attr-defined]
+        """Item ``item``'s article as question ``number``, by ``macro`` (the ``item`` macro of
+        ``item.html.j2``) or kept (see :meth:`_render_pages`)."""
         if kept is None:
             return Article(item.id, scoring_key(item), macro(item_view(item, number, text), "practice", common["tl"]))
         key, raw = kept[item.id]
