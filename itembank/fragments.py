@@ -232,6 +232,15 @@ class Fragments:
             self._old = self._read()
         return key in self._new or key in self._old.index
 
+    def used(self, keys: Iterable[bytes]) -> None:
+        """Count the pieces under ``keys`` as used by this export (read by a forked child, whose own
+        count stays in the child): they stay in the pack when it is written anew."""
+        if self._old is None:
+            self._old = self._read()
+        for key in keys:
+            if key in self._new or key in self._old.index:
+                self._used[key] = None
+
     def put(self, key: bytes, value: bytes) -> None:
         """Keep a piece made now: written into the pack at once (it is not held here: a cold export
         of 10,000 items makes ~50 MB of them), or held until :meth:`save` where the pack cannot be

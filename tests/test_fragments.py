@@ -358,6 +358,25 @@ def test_a_compacted_pack_holds_its_pieces_in_the_order_the_export_used_them(tmp
     assert all(pack.get(key) == pieces[key] for key in used)
 
 
+def test_pieces_a_forked_child_read_are_kept_when_the_pack_is_written_anew(tmp_path: Path) -> None:
+    """A piece read in a forked child is counted there; the export counts it as used when the child
+    says so (:meth:`Fragments.used`), and a pack written anew keeps it (an unknown key is no piece)."""
+    bank_dir = _bank_for_packs(tmp_path)
+    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n]) * 100_000 for n in range(40)}
+    first = Fragments(bank_dir, "fmt-bank", "s")
+    for key, value in pieces.items():
+        first.put(key, value)
+    first.save()
+    read_here, read_there = list(pieces)[:5], list(pieces)[5:10]
+    second = Fragments(bank_dir, "fmt-bank", "s")
+    assert [second.get(key) for key in read_here] == [pieces[key] for key in read_here]
+    second.used([*read_there, b"u" * 16])
+    second.put(b"n" * 16, b"new")
+    second.save()
+    pack = fragments._Pack.read(second.path, "s")
+    assert set(pack.index) == {*read_here, *read_there, b"n" * 16}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     sizes=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=6),

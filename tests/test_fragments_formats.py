@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from itembank import __version__
 from itembank.api import export, fragments_for, load_bank, select_bank
 from itembank.cache import ENV_OFF
+from itembank.forked import can_fork
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult, get_exporter, make_options
 from itembank.model import Bank
 
@@ -294,6 +295,24 @@ def test_html_pages_rendered_in_forked_shares_are_kept(monkeypatch: pytest.Monke
     assert cold.misses > 1 and shares
     warm = _same(bank, "html", jobs=2)
     assert warm.misses == 0 and warm.hits == cold.misses
+
+
+def test_html_articles_taken_in_forked_shares_make_the_same_site(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, generated: Path) -> None:
+    """Pages put together from kept articles in forked shares (an item added first moved every
+    practice page's items): the site without the cache."""
+    from itembank.exporters.html import site
+
+    shares = count_shares(monkeypatch, site)
+    root = _copy(generated, tmp_path / "bank")
+    bank = _load(root)
+    _same(bank, "html", jobs=2)
+    first = root / bank.items[0].location.path
+    text = first.read_text(encoding="utf-8")
+    (first.parent / ("0-" + first.name)).write_text(text.replace(f"id: {bank.items[0].id}\n", "id: added-first\n", 1), encoding="utf-8")
+    bank = _load(root)
+    shares.clear()
+    after = _same(bank, "html", jobs=2)
+    assert after.misses > 1 and shares[-1] == (2 if can_fork() else 1)
 
 
 def test_site_with_a_different_page_size_is_not_taken_from_another_layout(tmp_path: Path, generated: Path) -> None:

@@ -301,16 +301,18 @@ class HtmlSite:
 
     def _render_pages(self, bank: Bank, text: HtmlText, env: jinja2.Environment, common: dict[str, Any],
                       nav: list[tuple[str, str]], tasks: Sequence[PartPage | TestPage],
-                      separately: bool = False, kept: dict[str, tuple[bytes, bytes]] | None = None,
-                      ) -> tuple[list[tuple[str, bytes]], set[str], list[set[str]], list[tuple[bytes, bytes]]]:
+                      separately: bool = False, kept: Fragments | None = None,
+                      ) -> tuple[list[tuple[str, bytes]], set[str], list[set[str]], list[tuple[bytes, bytes]], list[bytes]]:
         """The pages of ``tasks`` (file name, bytes), and the bank images they show (``separately``:
-        also each page's, each page rendered with a texts renderer of its own).  ``kept``: by item
-        id, the key of its article in the fragment cache and the piece found there, if any; then an
-        article not kept (or damaged) is rendered with a texts renderer of its own (the images it
-        shows are its own), and returned with its key, for the caller to keep."""
+        also each page's, each page rendered with a texts renderer of its own).  ``kept``: the
+        fragment cache, where a practice page's articles are taken from; an article not there (or
+        damaged) is rendered with a texts renderer of its own (the images it shows are its own) and
+        returned with its key, for the caller to keep (this may be a forked child), as are the keys
+        of the articles taken (for the caller to count as used)."""
         out: list[tuple[str, bytes]] = []
         each: list[set[str]] = []
         made: list[tuple[bytes, bytes]] = []
+        taken: list[bytes] = []
         macro = env.get_template("item.html.j2").module.item  # type: ignore[attr-defined]
         shared = text
         for task in tasks:
@@ -326,24 +328,26 @@ class HtmlSite:
                 views = [item_view(item, task.first_number + i, text) for i, item in enumerate(task.items)]
                 groups = runs(views, lambda v: LEVEL_TITLES.get(v.level, v.level.title()))
             else:
-                articles = [self._article(macro, common, item, task.first_number + i, text, kept, made) for i, item in enumerate(task.items)]
+                articles = [self._article(macro, common, item, task.first_number + i, text, kept, made, taken) for i, item in enumerate(task.items)]
                 groups = runs(articles, lambda v: bank.by_id[v.id].topic or "General")
             page = Page(task.file, task.part, PART_TITLES[task.part], groups, task.number, task.count, task.links)
             template = "flashcards.html.j2" if task.part == "flashcards" else "items.html.j2"
             out.append((task.file, self._render(env, template, common, nav, page=page, mode="practice")))
-        return out, set().union(*each) if separately else text.media, each, made
+        return out, set().union(*each) if separately else text.media, each, made, taken
 
     def _article(self, macro: Any, common: dict[str, Any], item: AnyItem, number: int, text: HtmlText,
-                 kept: dict[str, tuple[bytes, bytes]] | None, made: list[tuple[bytes, bytes]]) -> Article:
+                 kept: Fragments | None, made: list[tuple[bytes, bytes]], taken: list[bytes]) -> Article:
         """Item ``item``'s article as question ``number``, by ``macro`` (the ``item`` macro of
         ``item.html.j2``) or kept (see :meth:`_render_pages`)."""
         if kept is None:
             return Article(item.id, scoring_key(item), macro(item_view(item, number, text), "practice", common["tl"]))
-        key, raw = kept[item.id]
-        found = _from_article_piece(number, raw) if raw else None
+        key = _article_key(kept, item, common)
+        raw = kept.get(key)
+        found = _from_article_piece(number, raw) if raw is not None else None
         if found is not None:
             html, media = found
             text.media.update(media)
+            taken.append(key)
             return Article(item.id, scoring_key(item), html)
         own = HtmlText(text.renderer)
         html = macro(item_view(item, number, own), "practice", common["tl"])
@@ -371,21 +375,16 @@ class HtmlSite:
         # Each page is rendered with a texts renderer of its own, so that the images it records are
         # those of this page (a text rendered before would not be recorded again); shared out over
         # the jobs when the pages to render show enough items.
-        # The articles of the items of those pages, kept on their own: a page whose items moved (one
-        # added or removed before them) is put together from them.
-        articles: dict[str, tuple[bytes, bytes]] = {}
-        for task in todo:
-            if isinstance(task, PartPage) and task.part != "flashcards":
-                for item in task.items:
-                    key = _article_key(fragments, item, common)
-                    articles[item.id] = (key, fragments.get(key) or b"")
-        work = partial(self._render_pages, bank, text, env, common, nav, separately=True, kept=articles)
+        # A practice page is put together from its items' articles, kept on their own: a page whose
+        # items moved (one added or removed before them) renders only the items without one.
+        work = partial(self._render_pages, bank, text, env, common, nav, separately=True, kept=fragments)
         shown = sum(len(t.form.items) if isinstance(t, TestPage) else len(t.items) for t in todo)
         shares = shared_out(work, todo, jobs if shown >= PARALLEL_FROM and len(todo) > 1 else 1)
         for share in shares:
             text.media.update(share[1])
             for key, piece in share[3]:
                 fragments.put(key, piece)
+            fragments.used(share[4])
             for (name, data), media in zip(share[0], share[2]):
                 rendered[name] = data
                 key = keys[name]
