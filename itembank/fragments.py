@@ -216,11 +216,9 @@ class Fragments:
         return hashlib.blake2b(data, digest_size=_KEY).digest()
 
     def get(self, key: bytes) -> bytes | None:
-        if self._old is None:
-            self._old = self._read()
         value = self._new.get(key)
         if value is None:
-            value = self._old.get(key)
+            value = self._pack().get(key)
         if value is not None:
             self._used[key] = None
         return value
@@ -228,17 +226,13 @@ class Fragments:
     def has(self, key: bytes) -> bool:
         """Whether a piece is kept under ``key`` (nothing read but the pack's index; it may still turn
         out damaged when it is read)."""
-        if self._old is None:
-            self._old = self._read()
-        return key in self._new or key in self._old.index
+        return key in self._new or key in self._pack().index
 
     def used(self, keys: Iterable[bytes]) -> None:
         """Count the pieces under ``keys`` as used by this export (read by a forked child, whose own
         count stays in the child): they stay in the pack when it is written anew."""
-        if self._old is None:
-            self._old = self._read()
         for key in keys:
-            if key in self._new or key in self._old.index:
+            if self.has(key):
                 self._used[key] = None
 
     def put(self, key: bytes, value: bytes) -> None:
@@ -266,9 +260,8 @@ class Fragments:
             self.folder.mkdir(exist_ok=True)
             if not _owned(self.folder):
                 return None
-            if self._old is None:
-                self._old = self._read()
-            self._writer = _SegmentWriter(self.path, self.scope, self._old.end if self._old.end else None, self._old.file)
+            old = self._pack()
+            self._writer = _SegmentWriter(self.path, self.scope, old.end if old.end else None, old.file)
         except OSError:
             return None
         self._writable = True
@@ -302,11 +295,13 @@ class Fragments:
 
     # --- the pack ----------------------------------------------------------------------------------
 
-    def _read(self) -> _Pack:
-        """The pack's pieces; none when it is missing, not ours, of another scope or damaged (its
-        segments up to the first whose index is damaged when only a later one is; a damaged piece
-        is found missing when it is read)."""
-        return _Pack.read(self.path, self.scope) if _owned(self.path) else _Pack()
+    def _pack(self) -> _Pack:
+        """The pack's pieces, opened when first asked for; none when it is missing, not ours, of
+        another scope or damaged (its segments up to the first whose index is damaged when only a
+        later one is; a damaged piece is found missing when it is read)."""
+        if self._old is None:
+            self._old = _Pack.read(self.path, self.scope) if _owned(self.path) else _Pack()
+        return self._old
 
     def save(self) -> None:
         """Finish the segment of the pieces made by this export (the export passed its audit).  The
