@@ -312,16 +312,23 @@ def _bank_for_packs(tmp_path: Path) -> Path:
     return bank_dir
 
 
+def _written_pack(bank_dir: Path, count: int, size: int) -> dict[bytes, bytes]:
+    """A pack ``fmt-bank`` (scope ``s``) of ``count`` pieces of ``size`` bytes, put in order by one
+    export: the pieces by key, in that order."""
+    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n % 251]) * size for n in range(count)}
+    store = Fragments(bank_dir, "fmt-bank", "s")
+    for key, value in pieces.items():
+        store.put(key, value)
+    store.save()
+    return pieces
+
+
 def test_pieces_asked_for_out_of_the_packs_order_are_read_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pieces asked for in the pack's order come from bytes read ahead (a few reads for many pieces);
     asked for in another order, each is read alone: not a read-ahead window for each (a Canvas
     export after a compaction read 2 GB of its pack to use 50 MB)."""
     bank_dir = _bank_for_packs(tmp_path)
-    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n % 251]) * 4096 for n in range(200)}
-    store = Fragments(bank_dir, "fmt-bank", "s")
-    for key, value in pieces.items():
-        store.put(key, value)
-    store.save()
+    pieces = _written_pack(bank_dir, 200, 4096)
     read: list[int] = []
     real = fragments._read_at
     monkeypatch.setattr(fragments, "_read_at", lambda fh, offset, size: read.append(size) or real(fh, offset, size))
@@ -341,11 +348,7 @@ def test_a_compacted_pack_holds_its_pieces_in_the_order_the_export_used_them(tmp
     """When most of a pack is pieces no export uses any more, it is written anew with the used ones
     in the order the export asked for them (its next export reads them ahead), not by key."""
     bank_dir = _bank_for_packs(tmp_path)
-    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n]) * 100_000 for n in range(40)}
-    first = Fragments(bank_dir, "fmt-bank", "s")
-    for key, value in pieces.items():
-        first.put(key, value)
-    first.save()
+    pieces = _written_pack(bank_dir, 40, 100_000)
     used = list(pieces)[::4]
     used = used[1::2] + used[::2]  # an order that is neither the keys' nor the pack's
     assert used != sorted(used)
@@ -362,11 +365,7 @@ def test_pieces_a_forked_child_read_are_kept_when_the_pack_is_written_anew(tmp_p
     """A piece read in a forked child is counted there; the export counts it as used when the child
     says so (:meth:`Fragments.used`), and a pack written anew keeps it (an unknown key is no piece)."""
     bank_dir = _bank_for_packs(tmp_path)
-    pieces = {hashlib.blake2b(str(n).encode(), digest_size=16).digest(): bytes([n]) * 100_000 for n in range(40)}
-    first = Fragments(bank_dir, "fmt-bank", "s")
-    for key, value in pieces.items():
-        first.put(key, value)
-    first.save()
+    pieces = _written_pack(bank_dir, 40, 100_000)
     read_here, read_there = list(pieces)[:5], list(pieces)[5:10]
     second = Fragments(bank_dir, "fmt-bank", "s")
     assert [second.get(key) for key in read_here] == [pieces[key] for key in read_here]
