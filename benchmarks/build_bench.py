@@ -49,6 +49,7 @@ def main() -> int:
     args = ap.parse_args()
     precompile()  # time what users run: the package's bytecode written (see precompile.py)
     print(f"{'N':>7} | {'command':<34} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | load")
+    measured: list[tuple[int, str, float, float]] = []  # (size, command, median wall, median CPU)
     for n in (int(s) for s in args.sizes.split(",")):
         bank = OUT / f"gen-{n}"
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(n), str(bank), "--reuse"], check=True, stdout=subprocess.DEVNULL)
@@ -64,13 +65,45 @@ def main() -> int:
                 wall, cpu, peak = timed(cmd)
                 rows[name].append((wall, cpu, peak, os.getloadavg()[0]))
         for name, runs in rows.items():
+            medians = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+            measured.append((n, name, *medians))
             print(
-                f"{n:>7} | {name:<34} | {statistics.median(r[0] for r in runs):7.2f} | "
-                f"{statistics.median(r[1] for r in runs):7.2f} | {max(r[2] for r in runs):7.0f} | "
+                f"{n:>7} | {name:<34} | {medians[0]:7.2f} | {medians[1]:7.2f} | {max(r[2] for r in runs):7.0f} | "
                 f"{statistics.median(r[3] for r in runs):.1f}",
                 flush=True,
             )
+    for line in growth(measured):
+        print(line)
     return 0
+
+
+def growth(measured: list[tuple[int, str, float, float]]) -> list[str]:
+    """How each command's time grew from the smallest size to each larger one (issue 13: the build
+    of 100,000 items within 11x that of 10,000): its medians divided by those of the smallest size's
+    runs made just before and just after it (``--sizes 10000,100000,10000``), and by their geometric
+    mean.  This machine's speed drifts by up to a fifth within minutes (the same 10,000-item build
+    took 14.6 s and 18.4 s four minutes apart on 2026-12-04), so a ratio against one run alone says
+    as much about the drift as about the code: the two neighbours bound it, their mean is the figure."""
+    if not measured:
+        return []
+    base = min(n for n, *_ in measured)
+    out: list[str] = []
+    for at, (n, name, wall, cpu) in enumerate(measured):
+        if n == base:
+            continue
+        before = next((m for m in reversed(measured[:at]) if m[0] == base and m[1] == name), None)
+        after = next((m for m in measured[at + 1 :] if m[0] == base and m[1] == name), None)
+        around = [m for m in (before, after) if m is not None]
+        if not around:
+            continue
+        parts = []
+        for label, value, index in (("wall", wall, 2), ("CPU", cpu, 3)):
+            ratios = [value / m[index] for m in around]
+            mean = value / statistics.geometric_mean(m[index] for m in around)
+            shown = " / ".join(f"{r:.1f}x" for r in ratios)
+            parts.append(f"{label} {mean:.1f}x ({shown} against the {' and '.join(w for w, m in (('run before', before), ('run after', after)) if m is not None)})")
+        out.append(f"growth {n:,} / {base:,} items, {name}: " + "; ".join(parts))
+    return out
 
 
 if __name__ == "__main__":

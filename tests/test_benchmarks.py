@@ -405,3 +405,21 @@ def test_the_benchmarks_time_a_process_and_set_the_caches_one_way(monkeypatch) -
     assert on.cpu > 0 and on.wall >= on.cpu * 0.5 and on.peak_mb > 1
     env = {"ITEMBANK_NO_CACHE": "1", "A": "b"}
     assert processes.cache_mode(env, no_cache=False) is env and env == {"A": "b"}
+
+
+def test_build_bench_growth_divides_by_the_smaller_runs_on_either_side() -> None:
+    """The 100,000-item build against the 10,000-item ones run just before and just after it (a machine
+    whose speed drifts): each ratio, and the one against their geometric mean; a command measured at
+    one size only has no line."""
+    growth = _load("build_bench").growth
+    lines = growth([
+        (10, "build", 2.0, 4.0), (10, "validate", 1.0, 1.0),
+        (100, "build", 36.0, 36.0), (100, "lint", 5.0, 5.0),
+        (10, "build", 4.5, 9.0),
+    ])
+    assert len(lines) == 1 and lines[0].startswith("growth 100 / 10 items, build: ")
+    # wall: 36 / 2 = 18x, 36 / 4.5 = 8x, 36 / sqrt(2 * 4.5) = 12x; CPU: 9x, 4x, 36 / 6 = 6x
+    assert "wall 12.0x (18.0x / 8.0x against the run before and run after)" in lines[0]
+    assert "CPU 6.0x (9.0x / 4.0x against the run before and run after)" in lines[0]
+    only_before = growth([(10, "build", 2.0, 2.0), (100, "build", 22.0, 30.0)])
+    assert only_before == ["growth 100 / 10 items, build: wall 11.0x (11.0x against the run before); CPU 15.0x (15.0x against the run before)"]
