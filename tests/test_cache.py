@@ -563,3 +563,32 @@ def test_a_written_pack_is_read_back(tmp_path: Path, entries: dict[str, object])
     _write_pack(tmp_path / "checks.json", "fp", entries)
     assert _read_pack(tmp_path / "checks.json", "fp") == entries
     assert _read_pack(tmp_path / "checks.json", "other") == {}
+
+
+from itembank.cache import raws_json  # noqa: E402
+from itembank.sources import parse  # noqa: E402
+
+#: What an item file's data can be once parsed (itembank.sources.parse): texts without a lone
+#: surrogate, keys that are texts, integers of any size, finite floats, booleans, None.
+_PARSED = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(st.characters(codec="utf-8")),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PARSED, max_size=3))
+def test_the_items_data_the_cache_keeps_reads_back_as_the_same_values_and_types(raws: list[object]) -> None:
+    """raws_json writes with orjson (json.dumps for an integer past 64 bits): json.loads gives back each
+    value with its type (1.0 stays a float, 10**16 an integer, -0.0 its sign), as json.dumps's text did."""
+    back = json.loads(raws_json(raws))
+    assert repr(back) == repr(json.loads(json.dumps(raws))) == repr(raws)
+
+
+@pytest.mark.parametrize("text", ["a: .nan\n", "a: .inf\n", "a: -.inf\n", "a: 1e400\n", "1: x\n", "a: !!binary aGk=\n"])
+def test_parse_refuses_the_values_orjson_would_write_otherwise(text: str) -> None:
+    """orjson writes NaN and infinities as null: the cache may use it because a file holding one (or a
+    key that is not a text) never loads."""
+    data, found = parse(text, "f.yaml", is_json=False)
+    assert data is None and found is not None and found.code == "IB014"
