@@ -26,7 +26,7 @@ from functools import partial
 from urllib.parse import unquote
 
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
-from itembank.fragments import Fragments, from_json_piece, json_piece
+from itembank.fragments import Fragments, from_json_piece, strings_piece
 from itembank.model import (
     AnyItem,
     Bank,
@@ -465,7 +465,7 @@ def print_entries(lay: Layout, fragments: Fragments) -> dict[int, PrintEntry]:
         for n, item in numbered_items:
             marker = f"{n}."
             kept = fragments.key(item, "print", str(len(marker)))
-            out[n] = fragments.cached(kept, partial(_both_entries, n, item), _strings_piece, partial(_from_entries_piece, marker))
+            out[n] = fragments.cached(kept, partial(_both_entries, n, item), strings_piece, partial(_from_entries_piece, marker))
     return out
 
 
@@ -473,12 +473,8 @@ def _both_entries(n: int, item: AnyItem) -> PrintEntry:
     return paper_entry(n, item), key_entry(n, item)
 
 
-def _strings_piece(strings: Sequence[str]) -> bytes:
-    return json_piece(list(strings))
-
-
 def _from_entries_piece(marker: str, raw: bytes) -> PrintEntry:
-    """The entries :func:`_strings_piece` kept, numbered ``marker`` (``n.``, as wide as theirs)."""
+    """The entries :func:`~itembank.fragments.strings_piece` kept, numbered ``marker`` (``n.``, as wide as theirs)."""
     paper_text, key_text = _from_strings_piece(2, raw)
     return _numbered_as(marker, paper_text), _numbered_as(marker, key_text)
 
@@ -495,7 +491,7 @@ def _numbered_as(marker: str, entry: str) -> str:
 
 
 def _from_strings_piece(count: int, raw: bytes) -> tuple[str, ...]:
-    """The ``count`` strings :func:`_strings_piece` kept; ValueError when the piece is not that."""
+    """The ``count`` strings :func:`~itembank.fragments.strings_piece` kept; ValueError when the piece is not that."""
     value = from_json_piece(raw)
     if not isinstance(value, list) or len(value) != count or not all(isinstance(x, str) for x in value):
         raise ValueError("not a printed entry")
@@ -526,7 +522,7 @@ def flashcards(lay: Layout, bank_title: str, fragments: Fragments | None = None)
         if fragments is None:
             parts.append(card_block(k, card))
         else:
-            made = fragments.cached(fragments.key(card, "card"), partial(_one_string, card_block, k, card), _strings_piece, partial(_from_card_piece, k))
+            made = fragments.cached(fragments.key(card, "card"), partial(_one_string, card_block, k, card), strings_piece, partial(_from_card_piece, k))
             parts.append(made[0])
     return blocks(*parts) + "\n"
 
@@ -536,7 +532,7 @@ def _one_string(make: Callable[[int, FlashcardItem], str], k: int, card: Flashca
 
 
 def _from_card_piece(k: int, raw: bytes) -> tuple[str]:
-    """The card :func:`_strings_piece` kept (:func:`card_block`), as card ``k`` (it was kept under
+    """The card :func:`~itembank.fragments.strings_piece` kept (:func:`card_block`), as card ``k`` (it was kept under
     another number when the card moved); ValueError when the piece is not a card."""
     (block,) = _from_strings_piece(1, raw)
     if block.startswith(f"## Card {k}: "):

@@ -48,6 +48,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+import orjson
 from isal.isal_zlib import crc32
 
 from .cache import FORMAT, _owned, cache_dir, code_fingerprint
@@ -593,6 +594,19 @@ def read_pack(path: Path, scope: str) -> dict[bytes, bytes]:
 def json_piece(value: Any) -> bytes:
     """A structured piece as bytes (JSON; for values made of str, int, float, bool, None, lists, dicts)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+
+
+def strings_piece(strings: Iterable[str]) -> bytes:
+    """:func:`json_piece` of a list of texts, the same bytes, written by orjson: a Markdown export
+    keeps two lists of texts per item, and ``json.dumps`` took ~0.19 s of CPU for 10,000 items where
+    orjson takes a fifth.  orjson escapes a text as ``json.dumps(ensure_ascii=False)`` does (the
+    same short escapes, other control characters as lower-case ``\\u00XX``, nothing else); a text
+    it refuses (a lone surrogate, kept as :func:`json_piece` keeps it) goes to :func:`json_piece`."""
+    values = list(strings)
+    try:
+        return orjson.dumps(values)
+    except TypeError:  # (orjson.JSONEncodeError is one)
+        return json_piece(values)
 
 
 def from_json_piece(raw: bytes) -> Any:

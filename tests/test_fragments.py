@@ -544,3 +544,12 @@ def test_two_exports_of_one_pack_at_once_do_not_write_over_each_other(tmp_path: 
     after = Fragments(bank_dir, "fmt-bank", "s")
     assert after.get(b"a" * 16) == b"one" and after.get(b"b" * 16) == b"two"
     assert after.get(b"c" * 16) is None and after.get(b"d" * 16) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.text(st.characters(codec=None)), max_size=4))
+def test_a_list_of_texts_is_kept_as_json_piece_keeps_it(strings: list[str]) -> None:
+    """strings_piece (orjson) writes the bytes json_piece (json.dumps) writes, escapes and all; a text
+    orjson refuses (a lone surrogate) is written by json_piece: either reads back as the texts."""
+    assert fragments.strings_piece(strings) == fragments.json_piece(strings)
+    assert fragments.from_json_piece(fragments.strings_piece(iter(strings))) == strings

@@ -62,7 +62,7 @@ from itembank.analysis.codes import FLAG_NAMES as ANALYSIS_FLAGS
 from itembank.fingerprint import fingerprint
 from itembank.formats import ExportContext, ExportResult
 from itembank.forked import in_task_order, shared_out
-from itembank.fragments import Fragments, from_json_piece, json_piece
+from itembank.fragments import Fragments, from_json_piece, strings_piece
 from itembank.lint.workbook import WorkbookFindings, workbook_findings
 from itembank.model import (
     DIFFICULTIES,
@@ -693,7 +693,7 @@ class _RowWriter:
 def _row_piece(made: tuple[bytes, list[str]]) -> bytes:
     """A row as a fragment: its notes as a JSON line, then the row's bytes as lxml wrote them."""
     row, notes = made
-    return json_piece(notes) + b"\n" + row
+    return strings_piece(notes) + b"\n" + row
 
 
 def _from_row_piece(r: int, raw: bytes) -> tuple[bytes, list[str]]:
