@@ -10,7 +10,9 @@ On a copy of the generated bank (``benchmarks/out/inc-N/``, edited by the benchm
   first: the run fills it), warm (nothing changed), after editing one item;
 - ``validate FILE`` of the one edited file as a pre-commit hook runs it (the rest of the bank from the
   cache; the duplicate id check still sees every file), and the same without the cache;
-- ``build`` (``--formats``, default every format) cold, warm, after editing one item;
+- ``build`` (``--formats``, default every format) cold, warm, after editing one item, after adding
+  an item before every other and after removing the first one (each of those moves every later
+  workbook row, printed question and HTML page: a title edit moves none);
 - ``export FORMAT`` for each of ``--exports``: without the cache, and after editing one item (the
   fragment cache warm from the export before the edit: ``itembank.fragments``).
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -69,6 +72,34 @@ class Editor:
         self.path.write_text(self.original, encoding="utf-8")
 
 
+#: The file name and id of the item :class:`Mover` adds: its file sorts before the generated ones.
+ADDED = "added-first"
+
+
+class Mover:
+    """Adds an item before every other (a copy of the first item of the first topic, under a new id,
+    in a file that sorts first) or removes that first item, and puts the bank back as it was."""
+
+    def __init__(self, bank: Path) -> None:
+        topic = sorted(p for p in bank.iterdir() if p.is_dir() and not p.name.startswith("."))[0]
+        self.first = sorted(topic.glob("*.yaml"))[0]
+        self.original = self.first.read_text(encoding="utf-8")
+        found = re.search(r"(?m)^id: (.+)$", self.original)
+        assert found is not None and ADDED < self.first.stem, self.first
+        self.added = topic / f"{ADDED}.yaml"
+        self.added_text = self.original.replace(found.group(0), f"id: {ADDED}", 1)
+
+    def add(self) -> None:
+        self.added.write_text(self.added_text, encoding="utf-8")
+
+    def remove(self) -> None:
+        self.first.unlink()
+
+    def restore(self) -> None:
+        self.added.unlink(missing_ok=True)
+        self.first.write_text(self.original, encoding="utf-8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=10000)
@@ -87,6 +118,7 @@ def main() -> int:
     shutil.rmtree(bank, ignore_errors=True)
     shutil.copytree(source, bank, ignore=shutil.ignore_patterns(CACHE))
     editor = Editor(bank)
+    mover = Mover(bank)
     rel_file = str(editor.path)
     dist = OUT / f"inc-build-{n}"
 
@@ -99,6 +131,11 @@ def main() -> int:
     def edit_after(cmd: list[str]) -> None:  # a warm cache first, then the edit
         timed(cmd)
         editor.edit()
+
+    def moved_after(cmd: list[str], change: Callable[[], None]) -> None:  # the bank as it was, built, then changed
+        mover.restore()
+        timed(cmd)
+        change()
 
     validate = [ITEMBANK, "validate", "--bank", str(bank)]
     fmt_args = [a for f in filter(None, args.formats.split(",")) for a in ("--format", f)]
@@ -115,6 +152,8 @@ def main() -> int:
         ("build, cold cache", clear, build, args.build_runs),
         ("build, warm cache", warm_up(build), build, args.build_runs),
         ("build, 1 item edited", lambda: edit_after(validate), build, args.build_runs),
+        ("build, 1 item added first", lambda: moved_after(build, mover.add), build, args.build_runs),
+        ("build, first item removed", lambda: moved_after(build, mover.remove), build, args.build_runs),
     ]
     for fmt in filter(None, args.exports.split(",")):
         export = [ITEMBANK, "export", fmt, "--bank", str(bank), "-o", str(OUT / f"inc-export-{n}" / fmt)]
@@ -141,6 +180,7 @@ def main() -> int:
             )
     finally:
         editor.restore()
+        mover.restore()
     return 0
 
 

@@ -423,3 +423,27 @@ def test_build_bench_growth_divides_by_the_smaller_runs_on_either_side() -> None
     assert "CPU 6.0x (9.0x / 4.0x against the run before and run after)" in lines[0]
     only_before = growth([(10, "build", 2.0, 2.0), (100, "build", 22.0, 30.0)])
     assert only_before == ["growth 100 / 10 items, build: wall 11.0x (11.0x against the run before); CPU 15.0x (15.0x against the run before)"]
+
+
+def test_incremental_bench_adds_an_item_before_every_other_and_removes_the_first_one(tmp_path: Path, gen_bank: Path) -> None:
+    """The rows "1 item added first" and "first item removed": the bank stays valid, the added item
+    comes first in the bank's order (every later row, question and page moves), the removed one is
+    the first, and restore() gives back the very files."""
+    import shutil
+
+    from itembank import api
+
+    bank = tmp_path / "bank"
+    shutil.copytree(gen_bank, bank)
+    before = _tree(bank)
+    mover = _load("incremental_bench").Mover(bank)
+    first = api.load_bank(bank).items
+    mover.add()
+    added = api.load_bank(bank).items
+    assert added[0].id == "added-first" and [i.id for i in added[1:]] == [i.id for i in first]
+    mover.restore()
+    assert _tree(bank) == before
+    mover.remove()
+    assert [i.id for i in api.load_bank(bank).items] == [i.id for i in first[1:]]
+    mover.restore()
+    assert _tree(bank) == before
