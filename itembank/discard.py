@@ -14,7 +14,8 @@ the folder removed before the call returns, as does any system without ``/bin/sh
 that is a container's first (the orphaned ``rm`` would be its child, never reaped: ``preview``
 rebuilds for hours).  If the background removal is cut short (the machine stops), a hidden
 ``.NAME.old-…`` folder is left beside the output, as a build that was killed after its swap left
-one before.
+one before: the next build into the same place removes it too, once it was moved aside at least
+15 minutes before (``itembank.output.leftovers``: another build's is removed by that build).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -299,10 +300,11 @@ def same_bytes(path: Path, pieces: Sequence[bytes | memoryview], mode: int) -> b
 
 
 def swap_in(staging: Path, target: Path) -> None:
-    """Put the finished ``staging`` folder where ``target`` is (already checked as owned)."""
+    """Put the finished ``staging`` folder where ``target`` is (already checked as owned); the
+    previous one, and what earlier builds left of theirs (:func:`leftovers`), are removed."""
     old = None
     if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        old = Path(tempfile.mkdtemp(prefix=_old_prefix(target), dir=target.parent))
         os.rmdir(old)
         os.replace(target, old)
     try:
@@ -311,8 +313,45 @@ def swap_in(staging: Path, target: Path) -> None:
         if old is not None:
             os.replace(old, target)
         raise
-    if old is not None:
-        discard(old)  # (by the console script: in the background)
+    for folder in ([old] if old is not None else []) + leftovers(target):
+        discard(folder)  # (by the console script: in the background)
+
+
+def _old_prefix(target: Path) -> str:
+    """How :func:`swap_in` names the folder it moves ``target`` to (then ``tempfile``'s 8 characters)."""
+    return f".{target.name}.old-"
+
+
+#: A folder moved aside this many seconds ago or more (its change time: the move sets it) is no other
+#: build's, whose own removal of it starts at once: a leftover (:func:`leftovers`).
+LEFTOVER_AGE = 15 * 60
+
+
+def leftovers(target: Path) -> list[Path]:
+    """The folders builds moved ``target`` to and did not remove (the background removal cut short:
+    the machine stopped; a build killed right after its swap): named as :func:`swap_in` names them,
+    a folder (not a link) of this user, moved at least :data:`LEFTOVER_AGE` ago, that holds only what
+    itembank wrote (:func:`first_unowned`: what lets a build replace ``target`` itself).  Each is
+    ~210 MB for 10,000 items; anything else of that name is left alone."""
+    prefix = _old_prefix(target)
+    now = time.time()
+    found: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.startswith(prefix) or not re.fullmatch(r"[a-z0-9_]{8}", entry.name[len(prefix) :]):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode) or now - st.st_ctime < LEFTOVER_AGE or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+                continue
+            if first_unowned(Path(entry.path)) is None:
+                found.append(Path(entry.path))
+        except OSError:  # (gone meanwhile, or unreadable: not ours to remove)
+            continue
+    return sorted(found)
 
 
 def staging_dir(target: Path) -> Path:

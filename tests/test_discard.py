@@ -110,3 +110,50 @@ def test_a_second_build_by_the_console_script_replaces_the_first_and_leaves_noth
     while [p for p in tmp_path.iterdir() if p.name != "dist"] and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [p.name for p in tmp_path.iterdir()] == ["dist"]
+
+
+# --- what an earlier build left: its removal cut short (itembank.output.leftovers) ------------------
+
+from itembank import api, output  # noqa: E402
+
+
+def _left_over(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Two builds into dist/ whose removal of the replaced folder never ran (the machine stopped):
+    dist/ and the ``.dist.old-…`` folder the second build left beside it."""
+    dist = tmp_path / "dist"
+    bank = api.load_bank(ALL_TYPES)
+    with monkeypatch.context() as patched:
+        patched.setattr(output, "discard", lambda folder: None)
+        for _ in range(2):
+            api.build(bank, dist, formats=["json", "gift"], jobs=1)
+    (left,) = [p for p in tmp_path.iterdir() if p.name.startswith(".dist.old-")]
+    return dist, left
+
+
+def test_a_build_removes_what_an_earlier_build_left_beside_its_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dist, left = _left_over(tmp_path, monkeypatch)
+    assert output.leftovers(dist) == []  # moved aside moments ago: another build's, being removed
+    monkeypatch.setattr(output, "LEFTOVER_AGE", 0)
+    assert output.leftovers(dist) == [left]
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json", "gift"], jobs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
+    assert sorted(p.name for p in dist.iterdir()) == ["ITEMBANK-MANIFEST", "bank.json", "questions.gift"]
+
+
+def test_what_only_looks_like_a_leftover_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder of that name holding a file itembank did not write, a link of that name, other names:
+    kept (and what the link points to)."""
+    dist, left = _left_over(tmp_path, monkeypatch)
+    monkeypatch.setattr(output, "LEFTOVER_AGE", 0)
+    (left / "notes.txt").write_text("mine\n")  # not in its manifest
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine\n")
+    (tmp_path / ".dist.old-linkname").symlink_to(elsewhere, target_is_directory=True)
+    for name in (".dist.old-toolongname", ".dist.old-short", ".other.old-abcdefgh", ".dist.staging-abcdefgh"):
+        (tmp_path / name).mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert output.leftovers(dist) == []
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (left / "notes.txt").read_text() == "mine\n" and (elsewhere / "keep.txt").read_text() == "mine\n"
