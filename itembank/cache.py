@@ -227,12 +227,13 @@ def _write_pack(path: Path, fingerprint: str, entries: dict[str, Any]) -> None:
     _write_body(path, fingerprint, _pack_body(entries))
 
 
-def _pack_body(entries: dict[str, Any]) -> bytes:
-    """A pack's body: ``entries`` as compact JSON, by orjson (the checks pack of 10,000 files: ~3 ms
-    against ~30 ms for ``json.dumps``, which was half of saving the cache after a one-item edit).
-    What orjson refuses (an integer past 64 bits, a text with a lone surrogate: a file name that is
-    not UTF-8) is written by ``json.dumps``; either is read back by ``json.loads`` to the same data.
-    (A pack holds no floats, which orjson would write differently: texts, integers, lists and None.)"""
+def _pack_body(entries: Any) -> bytes:
+    """A pack's body (or a file's items data in it: :func:`raws_json`): ``entries`` as compact JSON,
+    by orjson (the checks pack of 10,000 files: ~3 ms against ~30 ms for ``json.dumps``, which was
+    half of saving the cache after a one-item edit).  What orjson refuses (an integer past 64 bits,
+    a text with a lone surrogate: a file name that is not UTF-8) is written by ``json.dumps``;
+    either is read back by ``json.loads`` to the same data.  (The checks pack holds no floats; the
+    items data's are finite, which orjson writes as their shortest digits: see :func:`raws_json`.)"""
     try:
         return orjson.dumps(entries)
     except TypeError:  # (orjson.JSONEncodeError is one)
@@ -279,16 +280,9 @@ def raws_json(raws: list[Any] | None) -> str:
     :func:`itembank.sources.parse` gives (texts without a lone surrogate, keys that are texts,
     finite numbers): orjson writes each such value as JSON that reads back the same (a float as its
     shortest digits, ``1e16`` where ``json.dumps`` writes ``1e+16``; the texts as UTF-8, not
-    ``\\u`` escapes).  What it refuses (an integer past 64 bits) is written by ``json.dumps``."""
-    return _json_text(raws if raws is not None else [])
-
-
-def _json_text(data: Any) -> str:
-    """``data`` as compact JSON text (see :func:`raws_json`)."""
-    try:
-        return orjson.dumps(data).decode("utf-8")
-    except TypeError:  # (orjson.JSONEncodeError is one)
-        return json.dumps(data, separators=(",", ":"))
+    ``\\u`` escapes).  What it refuses (an integer past 64 bits) is written by ``json.dumps``
+    (:func:`_pack_body`)."""
+    return _pack_body(raws if raws is not None else []).decode("utf-8")
 
 
 def problem_row(p: Problem) -> list[Any]:
@@ -390,7 +384,7 @@ class CheckCache:
                 continue
             if want:
                 # The item data as JSON text, spliced as written (made this run) or written again (read from the shard).
-                texts = (self._new_items.get(key) or _json_text(self._items[key]) for key in want)
+                texts = (self._new_items.get(key) or raws_json(self._items[key]) for key in want)
                 body = "{" + ",".join(f"{json.dumps(key)}:{text}" for key, text in zip(want, texts)) + "}"
                 _write_body(folder / f"{name}.json", self.fingerprint, body.encode("utf-8"))
             else:
