@@ -15,7 +15,8 @@ that is a container's first (the orphaned ``rm`` would be its child, never reape
 rebuilds for hours).  If the background removal is cut short (the machine stops), a hidden
 ``.NAME.old-…`` folder is left beside the output, as a build that was killed after its swap left
 one before: the next build into the same place removes it too, once it was moved aside at least
-15 minutes before (``itembank.output.leftovers``: another build's is removed by that build).
+15 minutes before (``itembank.output.leftovers``: another build's is removed by that build), and so
+the staging folder of a build killed before its swap, once the process its name gives has ended.
 """
 
 from __future__ import annotations

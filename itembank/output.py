@@ -13,15 +13,18 @@ failure part-way leaves the previous ``dist/`` exactly as it was.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import shutil
+import socket
 import stat
 import struct
 import tempfile
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .atomic import umask
@@ -323,40 +326,127 @@ def _old_prefix(target: Path) -> str:
 
 
 #: A folder moved aside this many seconds ago or more (its change time: the move sets it) is no other
-#: build's, whose own removal of it starts at once: a leftover (:func:`leftovers`).
+#: build's, whose own removal of it starts at once: a leftover (:func:`leftovers`).  A staging folder
+#: whose build has ended is left this long too (the workers of a build killed meanwhile may still be
+#: writing their last export into it).
 LEFTOVER_AGE = 15 * 60
 
 
 def leftovers(target: Path) -> list[Path]:
-    """The folders builds moved ``target`` to and did not remove (the background removal cut short:
-    the machine stopped; a build killed right after its swap): named as :func:`swap_in` names them,
-    a folder (not a link) of this user, moved at least :data:`LEFTOVER_AGE` ago, that holds only what
-    itembank wrote (:func:`first_unowned`: what lets a build replace ``target`` itself).  Each is
-    ~210 MB for 10,000 items; anything else of that name is left alone."""
-    prefix = _old_prefix(target)
+    """What earlier builds into ``target`` left beside it, to remove (each ~210 MB for 10,000 items),
+    all of this user's, folders (not links) untouched for at least :data:`LEFTOVER_AGE`:
+
+    - the folders builds moved ``target`` to and did not remove (the background removal cut short: the
+      machine stopped; a build killed right after its swap): named as :func:`swap_in` names them,
+      holding only what itembank wrote (:func:`first_unowned`: what lets a build replace ``target``
+      itself);
+    - the staging folders of builds killed before their swap (the machine stopped, ``kill -9``):
+      named as :func:`staging_dir` names them on this machine, by a process that is no longer
+      running (:func:`_ended`).  Its content cannot prove it ours (a build cut short wrote part of
+      it, with no manifest yet): its name does.
+
+    Anything else of those names is left alone (another machine's staging folder, on a shared
+    disk; a staging folder named before its name said whose it was)."""
+    old, staging = _old_prefix(target), _staging_prefix(target)
     now = time.time()
     found: list[Path] = []
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return found
+    check: Callable[[Path], str | None]
     for entry in entries:
-        if not entry.name.startswith(prefix) or not re.fullmatch(r"[a-z0-9_]{8}", entry.name[len(prefix) :]):
+        name = entry.name
+        if name.startswith(old):
+            if not _TEMP_NAME.fullmatch(name[len(old) :]):
+                continue
+            check = first_unowned
+        elif name.startswith(staging):
+            made = _STAGING_NAME.fullmatch(name[len(staging) :])
+            if made is None or made.group(1) != _host_tag() or not _ended(int(made.group(2)), int(made.group(3))):
+                continue
+            check = _anything
+        else:
             continue
         try:
             st = entry.stat(follow_symlinks=False)
             if not stat.S_ISDIR(st.st_mode) or now - st.st_ctime < LEFTOVER_AGE or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
                 continue
-            if first_unowned(Path(entry.path)) is None:
+            if check(Path(entry.path)) is None:
                 found.append(Path(entry.path))
         except OSError:  # (gone meanwhile, or unreadable: not ours to remove)
             continue
     return sorted(found)
 
 
+#: The 8 characters ``tempfile`` ends a folder's name with.
+_TEMP_NAME = re.compile(r"[a-z0-9_]{8}")
+
+#: The rest of a staging folder's name (:func:`staging_dir`): the machine, the process and when it started.
+_STAGING_NAME = re.compile(r"([0-9a-f]{8})-([0-9]{1,10})-([0-9]{1,20})-[a-z0-9_]{8}")
+
+
+def _anything(folder: Path) -> None:
+    """(A staging folder's content proves nothing: its name does.)"""
+    return None
+
+
+def _staging_prefix(target: Path) -> str:
+    """How :func:`staging_dir` names a staging folder of ``target`` (then whose it is, and ``tempfile``'s 8 characters)."""
+    return f".{target.name}.staging-"
+
+
+@functools.cache
+def _host_tag() -> str:
+    """This machine, as a staging folder's name tells it: a hash of its name and (Linux) of its
+    processes' numbering (a container's own), so that a folder another machine or container made on
+    a shared disk is never judged by this one's processes."""
+    try:
+        numbering = str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        numbering = ""
+    return hashlib.blake2b(f"{socket.gethostname()}\0{numbering}".encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+
+
+def _started(pid: int) -> int:
+    """When process ``pid`` started (Linux: clock ticks after boot, ``/proc/PID/stat``); 0 where that
+    cannot be read, -1 when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()  # (the command's name, in brackets, may hold spaces)
+        return int(fields[19])  # field 22 of the line: the start time
+    except FileNotFoundError:
+        return -1 if os.path.isdir("/proc/self") else 0
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _ended(pid: int, started: int) -> bool:
+    """Whether the process that made a staging folder (``pid``, started at ``started``: :func:`_started`)
+    has ended: no such process, or another one under its number (started at another time)."""
+    if pid == os.getpid():
+        return False
+    now = _started(pid)
+    if now == -1:
+        return True
+    if now > 0 and started > 0:
+        return now != started
+    try:
+        os.kill(pid, 0)  # (no /proc: is there a process of that number at all)
+    except ProcessLookupError:
+        return True
+    except OSError:  # (one of another user's: running)
+        return False
+    return False
+
+
 def staging_dir(target: Path) -> Path:
+    """A new staging folder beside ``target``, named after this machine and process (the next build
+    removes it if this one is killed before its swap: :func:`leftovers`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    pid = os.getpid()
+    whose = f"{_host_tag()}-{pid}-{max(_started(pid), 0)}-"
+    return Path(tempfile.mkdtemp(prefix=_staging_prefix(target) + whose, dir=target.parent))
 
 
 def write_file_owned(target: Path, data: bytes | Sequence[bytes | memoryview]) -> None:

@@ -157,3 +157,86 @@ def test_what_only_looks_like_a_leftover_is_left_alone(tmp_path: Path, monkeypat
     api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert (left / "notes.txt").read_text() == "mine\n" and (elsewhere / "keep.txt").read_text() == "mine\n"
+
+
+# --- a build killed before its swap: its staging folder (itembank.output.leftovers) -----------------
+
+#: A build (the console script's, from a process of its own) killed by SIGKILL just before its swap,
+#: its outputs written into its staging folder: what a stopped machine or `kill -9` leaves.
+_KILLED_BUILD = """
+import os, signal, sys
+from itembank import api, cli, output
+output.swap_in = lambda staging, target: os.kill(os.getpid(), signal.SIGKILL)
+sys.argv = ["itembank", "build", "--bank", sys.argv[1], "-o", sys.argv[2], "--format", "json", "--format", "gift", "--no-cache", "-j", "1"]
+cli.run()
+"""
+
+
+def _killed_build(tmp_path: Path) -> tuple[Path, Path]:
+    """dist/ of a finished build, and the staging folder the next build, killed, left beside it."""
+    dist = tmp_path / "dist"
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json", "gift"], jobs=1)
+    run = subprocess.run([sys.executable, "-c", _KILLED_BUILD, str(ALL_TYPES), str(dist)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == -9, run.stderr
+    (staging,) = [p for p in tmp_path.iterdir() if p.name.startswith(".dist.staging-")]
+    assert (staging / "bank.json").is_file()  # written, never swapped in
+    return dist, staging
+
+
+def test_a_build_removes_the_staging_folder_of_a_build_killed_before_its_swap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dist, staging = _killed_build(tmp_path)
+    assert output.leftovers(dist) == []  # untouched for less than LEFTOVER_AGE: its workers may still write
+    monkeypatch.setattr(output, "LEFTOVER_AGE", 0)
+    assert output.leftovers(dist) == [staging]
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
+    assert sorted(p.name for p in dist.iterdir()) == ["ITEMBANK-MANIFEST", "bank.json", "questions.gift"]
+
+
+def test_the_staging_folder_of_a_running_process_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's own, and one whose maker still runs (a build beside this one), are kept;
+    one named by a process whose number a later process took (another start time) is removed."""
+    monkeypatch.setattr(output, "LEFTOVER_AGE", 0)
+    dist = tmp_path / "dist"
+    mine = output.staging_dir(dist)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        prefix = f".dist.staging-{output._host_tag()}-{sleeper.pid}-"
+        started = output._started(sleeper.pid)
+        running = tmp_path / f"{prefix}{max(started, 0)}-abcdefgh"
+        running.mkdir()
+        assert output.leftovers(dist) == []
+        if started > 0:  # (where the start time can be read: Linux)
+            reused = tmp_path / f"{prefix}{started + 1}-abcdefgh"
+            reused.mkdir()
+            assert output.leftovers(dist) == [reused]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    after = output.leftovers(dist)
+    assert running in after  # its maker has ended now
+    assert mine not in after
+
+
+def test_what_only_looks_like_a_staging_leftover_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another machine's (or container's) staging folder on a shared disk, a name from before names
+    said whose it is, a link of that name, another output's: kept, with what they hold."""
+    dist, staging = _killed_build(tmp_path)
+    monkeypatch.setattr(output, "LEFTOVER_AGE", 0)
+    host = output._host_tag()
+    rest = staging.name[len(f".dist.staging-{host}") :]
+    other_host = "0" * 8 if host != "0" * 8 else "1" * 8
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine\n")
+    kept = [f".dist.staging-{other_host}{rest}", ".dist.staging-abcdefgh", f".other.staging-{host}{rest}", f".dist.staging-{host}-1-2-toolongname"]
+    for name in kept:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "keep.txt").write_text("mine\n")
+    (tmp_path / f".dist.staging-{host}-999999999-5-linkname").symlink_to(elsewhere, target_is_directory=True)
+    assert output.leftovers(dist) == [staging]
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
+    assert not staging.exists()
+    for name in kept:
+        assert (tmp_path / name / "keep.txt").read_text() == "mine\n"
+    assert (elsewhere / "keep.txt").read_text() == "mine\n"
