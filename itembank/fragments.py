@@ -51,7 +51,7 @@ from typing import Any, BinaryIO, TypeVar
 import orjson
 from isal.isal_zlib import crc32
 
-from .cache import FORMAT, _owned, cache_dir, code_fingerprint
+from .cache import FORMAT, _owned, cache_dir, code_fingerprint, remove_stale_temps
 from .json_read import loads
 from .model import AnyItem
 from .stamps import by_content, code_or_data, files_content, library_content, library_stamp
@@ -476,6 +476,7 @@ class _SegmentWriter:
         self.fresh = append_at is None
         self.begin: int | None = None  # where the segment starts, once this writer may write there
         self.file: BinaryIO
+        remove_stale_temps(path.parent)  # (the new packs' files of runs killed while writing them)
         if append_at is None:
             fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             self.file = os.fdopen(fd, "wb")

@@ -592,3 +592,49 @@ def test_parse_refuses_the_values_orjson_would_write_otherwise(text: str) -> Non
     key that is not a text) never loads."""
     data, found = parse(text, "f.yaml", is_json=False)
     assert data is None and found is not None and found.code == "IB014"
+
+
+# --- what a run killed while writing the caches leaves (itembank.cache.remove_stale_temps) -----------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+#: An export (the console script's, in a process of its own) killed by SIGKILL while its new fragment
+#: pack is still its temporary file (a stopped machine, `kill -9`).
+_KILLED_EXPORT = """
+import os, signal, sys
+from itembank import cli, fragments
+real = fragments._SegmentWriter.finish
+def finish(self):
+    self._flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+fragments._SegmentWriter.finish = finish
+sys.argv = ["itembank", "export", "qti21", "--bank", sys.argv[1], "-o", sys.argv[2], "-j", "1"]
+cli.run()
+"""
+
+
+def test_the_temporary_files_of_a_killed_run_are_removed_once_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _copy(ROOT / "tests" / "banks" / "all-types", tmp_path, monkeypatch)
+    killed = subprocess.run([sys.executable, "-c", _KILLED_EXPORT, str(root), str(tmp_path / "q.zip")], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    fragments = root / CACHE_DIR / "v1" / "fragments"
+    (left,) = fragments.glob(".qti21-bank.pack.*.tmp")
+    assert left.stat().st_size > 0  # the pieces written so far
+    items = root / CACHE_DIR / "v1" / "items"
+    shard_left = items / ".00.json.abcd1234.tmp"  # as a run killed while writing a shard leaves one
+    shard_left.write_bytes(b"{")
+    fresh = fragments / ".json-bank.pack.zzzz9999.tmp"  # another run's, being written now
+    fresh.write_bytes(b"x")
+    mine = fragments / "notes.tmp"  # not named as the caches name theirs
+    mine.write_bytes(b"x")
+    hour_ago = time.time() - 3600
+    for path in (left, shard_left, mine):
+        os.utime(path, (hour_ago, hour_ago))
+    (root / "aa-new.yaml").write_text("id: aa-new-item\ntype: true_false\nstem: A new item.\nanswer: true\nrationale: Because.\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["build", "--bank", str(root), "-o", str(tmp_path / "dist"), "-j", "1", "--format", "qti21", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert not left.exists() and not shard_left.exists()
+    assert fresh.exists() and mine.exists()
+    assert not list(fragments.glob(".qti21-bank.pack.*.tmp"))
