@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import stat
 import sys
@@ -60,6 +59,7 @@ from .problems import Problem
 from .rules import RuleContext
 from .schema import schema_dir
 from .sources import Document, read_bytes, read_document
+from .stale_temps import remove_stale_temps
 from .stamps import by_content, files_content, library_content, library_stamp
 
 CACHE_DIR = ".itembank-cache"
@@ -191,39 +191,6 @@ def _owned(path: Path) -> bool:
     if stat.S_ISLNK(st.st_mode):
         return False
     return getuid is None or st.st_uid == getuid()
-
-
-#: A temporary file of the caches untouched this long was left by a run killed while writing it: a
-#: run writes its temporary files as it goes (a fragment pack's, piece by piece) and renames or
-#: removes them when done.
-STALE_TEMP_AGE = 15 * 60
-
-#: How ``tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")`` names the caches' temporary files.
-_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
-
-
-def remove_stale_temps(folder: Path) -> None:
-    """Remove from ``folder`` (one of the caches' own) the temporary files that runs killed while
-    writing them left there (``kill -9``, the machine stopped: a cold build of 10,000 items writes
-    ~400 MB of fragment packs, each first into such a file): files (not links) named as the caches
-    name them, of this user, untouched for :data:`STALE_TEMP_AGE`.  A file of another run still
-    writing it is touched as it writes (were one removed, that run's cache write fails, and its
-    next run makes the pieces again: nothing else is lost)."""
-    now = time.time()
-    getuid = getattr(os, "getuid", None)
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        if not _TEMP_NAME.fullmatch(entry.name):
-            continue
-        try:
-            st = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(st.st_mode) and now - st.st_mtime >= STALE_TEMP_AGE and (getuid is None or st.st_uid == getuid()):
-                os.unlink(entry.path)
-        except OSError:  # (gone meanwhile: another run removed it)
-            continue
 
 
 def _read_pack(path: Path, fingerprint: str) -> dict[str, Any]:

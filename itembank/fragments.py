@@ -51,9 +51,10 @@ from typing import Any, BinaryIO, TypeVar
 import orjson
 from isal.isal_zlib import crc32
 
-from .cache import FORMAT, _owned, cache_dir, code_fingerprint, remove_stale_temps
+from .cache import FORMAT, _owned, cache_dir, code_fingerprint
 from .json_read import loads
 from .model import AnyItem
+from .stale_temps import remove_stale_temps
 from .stamps import by_content, code_or_data, files_content, library_content, library_stamp
 
 T = TypeVar("T")

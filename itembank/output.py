@@ -33,6 +33,7 @@ from .discard import discard
 from .errors import OutputRefused
 from .formats import MOODLE_XML_MARK, ZIP_MARK
 from .sources import followed
+from .stale_temps import remove_stale_temps
 
 #: Visible on purpose (a build leaves no hidden files), and not ``.json`` (exports are).
 MANIFEST = "ITEMBANK-MANIFEST"
@@ -454,6 +455,7 @@ def write_file_owned(target: Path, data: bytes | Sequence[bytes | memoryview]) -
     of a build), so that the folder stays owned."""
     from .atomic import write_file_atomic
 
+    remove_stale_temps(target.parent, target.name)  # (what an export killed while writing it left)
     write_file_atomic(target, data)
     # The nearest folder (up to a few levels: dist/assessments/NAME-A/) whose manifest should list it.
     probe = target.parent

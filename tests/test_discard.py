@@ -240,3 +240,34 @@ def test_what_only_looks_like_a_staging_leftover_is_left_alone(tmp_path: Path, m
     for name in kept:
         assert (tmp_path / name / "keep.txt").read_text() == "mine\n"
     assert (elsewhere / "keep.txt").read_text() == "mine\n"
+
+
+# --- an export killed while writing its one-file output (itembank.stale_temps) ----------------------
+
+_KILLED_EXPORT = """
+import os, signal, sys
+from itembank import atomic, cli
+def replace(tmp, path):
+    os.kill(os.getpid(), signal.SIGKILL)
+atomic.os.replace = replace
+sys.argv = ["itembank", "export", "json", "--bank", sys.argv[1], "-o", sys.argv[2], "--no-cache"]
+cli.run()
+"""
+
+
+def test_an_export_removes_what_one_killed_while_writing_the_same_file_left(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "bank.json"
+    run = subprocess.run([sys.executable, "-c", _KILLED_EXPORT, str(ALL_TYPES), str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert run.returncode == -9, run.stderr
+    (left,) = out.parent.glob(".bank.json.*.tmp")
+    assert left.stat().st_size > 0 and not out.exists()
+    other = out.parent / ".notes.json.abcd1234.tmp"  # another file's: left alone
+    other.write_text("{}")
+    hour_ago = time.time() - 3600
+    for path in (left, other):
+        os.utime(path, (hour_ago, hour_ago))
+    fresh = out.parent / ".bank.json.zzzz9999.tmp"  # being written by another export now: left alone
+    fresh.write_text("{")
+    done = subprocess.run([sys.executable, "-m", "itembank.cli", "export", "json", "--bank", str(ALL_TYPES), "-o", str(out), "--no-cache"], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, other.name, fresh.name])
