@@ -446,8 +446,14 @@ def staging_dir(target: Path) -> Path:
     removes it if this one is killed before its swap: :func:`leftovers`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
-    whose = f"{_host_tag()}-{pid}-{max(_started(pid), 0)}-"
-    return Path(tempfile.mkdtemp(prefix=_staging_prefix(target) + whose, dir=target.parent))
+    prefix = f"{_staging_prefix(target)}{_host_tag()}-{pid}-{max(_started(pid), 0)}-"
+    if len(os.fsencode(prefix)) + 8 > _NAME_MAX:  # (an output folder of a very long name: named as before, never removed)
+        prefix = _staging_prefix(target)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+
+
+#: The longest file name most file systems take (bytes).
+_NAME_MAX = 255
 
 
 def write_file_owned(target: Path, data: bytes | Sequence[bytes | memoryview]) -> None:

@@ -271,3 +271,11 @@ def test_an_export_removes_what_one_killed_while_writing_the_same_file_left(tmp_
     done = subprocess.run([sys.executable, "-m", "itembank.cli", "export", "json", "--bank", str(ALL_TYPES), "-o", str(out), "--no-cache"], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.parent.iterdir()) == sorted([out.name, other.name, fresh.name])
+
+
+def test_a_build_into_a_folder_of_a_very_long_name_still_stages_beside_it(tmp_path: Path) -> None:
+    """Its staging folder's name would pass the file system's limit with whose it is: named as before."""
+    dist = tmp_path / ("d" * 220)
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
+    api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
+    assert sorted(p.name for p in dist.iterdir()) == ["ITEMBANK-MANIFEST", "bank.json"]
