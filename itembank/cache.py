@@ -286,6 +286,13 @@ def raws_json(raws: list[Any] | None) -> str:
     return _pack_body(raws if raws is not None else []).decode("utf-8")
 
 
+def data_key(raw: Any) -> str:
+    """One item's data (what :func:`itembank.sources.parse` gives) as a key: the hash of its JSON
+    (:func:`_pack_body`: the same data, the same text; another value or type, such as ``1`` and
+    ``1.0``, another text)."""
+    return hashlib.blake2b(_pack_body(raw), digest_size=20).hexdigest()
+
+
 def problem_row(p: Problem) -> list[Any]:
     """A finding as a JSON row, without its file (a display path depends on the working folder)."""
     return [p.code, p.message, p.line, p.column, p.item_id, p.path, p.severity, p.suggestion]

@@ -103,9 +103,10 @@ def item_digest(item: AnyItem) -> bytes:
 
 
 def remember_digest(item: AnyItem, source: str) -> None:
-    """Give ``item`` the digest of ``source``, which determines it: the loader knows each item as
-    the hash of its file's bytes, the file and its place in the file (cheaper than :func:`item_digest`'s
-    ``repr``; the code and the bank settings, which also make the model, are in every pack's scope)."""
+    """Give ``item`` the digest of ``source``, which determines it: the loader knows an item alone in
+    its file as the hash of the file's bytes and the file, one of several as the hash of its own data,
+    the file and its place in it (cheaper than :func:`item_digest`'s ``repr``; the code and the bank
+    settings, which also make the model, are in every pack's scope)."""
     _keep(item, hashlib.blake2b(b"source\0" + source.encode("utf-8", "surrogatepass"), digest_size=_KEY).digest())
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .assessments import Selection, assessment_dir, assessment_files, check_assessments
-from .cache import CheckCache, CheckedElsewhere, FileCheck, LoggingRuleContext, disabled_by_env, file_key, raws_json
+from .cache import CheckCache, CheckedElsewhere, FileCheck, LoggingRuleContext, data_key, disabled_by_env, file_key, raws_json
 from .config import CONFIG_NAME, find_bank, load_config
 from .errors import UsageError
 from .forked import Child, can_fork
@@ -403,10 +403,20 @@ def _check_paths(
             # path.relative_to(root) by string (pathlib's parsing was 2 % of validating a large bank)
             text = str(path)
             bank_rel = text[len(root_prefix) :].replace(os.sep, "/") if text.startswith(root_prefix) else rel
+            # A model is its data read at its place in its file: the fragment cache's digest.  For a
+            # file of one item, its data is the file's bytes (hashed already, the cache's key); for a
+            # file of several, each item's own data, so that editing one leaves the others' digests
+            # (and their pieces of every export) as they were.
+            sources = None
+            if checked.key is not None:
+                if len(checked.raws) == 1:
+                    sources = [f"{checked.key} {bank_rel} {index}" for index in checked.loaded]
+                else:
+                    sources = [f"data {data_key(raw)} {bank_rel} {index}" for index, raw in zip(checked.loaded, checked.raws)]
             models = [to_model(raw, SourceRef(path=bank_rel, line=1, index=index)) for index, raw in zip(checked.loaded, checked.raws)]
-            if checked.key is not None:  # a model is its file's bytes read at its place: the fragment cache's digest
-                for model, index in zip(models, checked.loaded):
-                    remember_digest(model, f"{checked.key} {bank_rel} {index}")
+            if sources is not None:
+                for model, source in zip(models, sources):
+                    remember_digest(model, source)
             if reported:
                 result.items.extend(models)
             if mine is not None:
