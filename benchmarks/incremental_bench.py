@@ -2,9 +2,11 @@
 """The check cache (issue 13): cold, warm and one-edit runs of ``validate`` and ``build``.
 
     .venv/bin/python benchmarks/incremental_bench.py [--size 10000] [--runs 3] [--build-runs 1] [--formats json] [--jobs 2]
-        [--exports qti21,moodle] [--no-validate]
+        [--exports qti21,moodle] [--no-validate] [--per-file 1]
 
-On a copy of the generated bank (``benchmarks/out/inc-N/``, edited by the benchmark):
+On a copy of the generated bank (``benchmarks/out/inc-N/``, edited by the benchmark; with
+``--per-file K``, each topic's items put into files of K, ``items:`` lists, as a bank kept as a file
+per chapter is):
 
 - ``validate`` of the whole bank: without the cache (``--no-cache``), cold (cache folder removed
   first: the run fills it), warm (nothing changed), after editing one item;
@@ -32,7 +34,9 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+import yaml_rs
 
 from precompile import precompile
 from processes import environment, measure
@@ -55,18 +59,23 @@ def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, flo
     return run.wall, run.cpu, run.peak_mb
 
 
+#: An item's title line, in a file of one item or in an ``items:`` list (:func:`grouped`).
+TITLE = re.compile(r"(?m)^(\s*)title: ")
+
+
 class Editor:
-    """Edits one item of the bank: a new title each time (the file stays a valid item)."""
+    """Edits one item of the bank (the first of the first file of ``web/``): a new title each time
+    (the file stays valid)."""
 
     def __init__(self, bank: Path) -> None:
         self.path = sorted((bank / "web").glob("*.yaml"))[0]
         self.original = self.path.read_text(encoding="utf-8")
-        assert "\ntitle: " in self.original, self.path
+        assert TITLE.search(self.original), self.path
         self.n = 0
 
     def edit(self) -> None:
         self.n += 1
-        self.path.write_text(self.original.replace("\ntitle: ", f"\ntitle: Edited {self.n} ", 1), encoding="utf-8")
+        self.path.write_text(TITLE.sub(rf"\g<1>title: Edited {self.n} ", self.original, count=1), encoding="utf-8")
 
     def restore(self) -> None:
         self.path.write_text(self.original, encoding="utf-8")
@@ -78,26 +87,52 @@ ADDED = "added-first"
 
 class Mover:
     """Adds an item before every other (a copy of the first item of the first topic, under a new id,
-    in a file that sorts first) or removes that first item, and puts the bank back as it was."""
+    in a file that sorts first) or removes that first item (its file, or the item from its file of
+    several), and puts the bank back as it was."""
 
     def __init__(self, bank: Path) -> None:
         topic = sorted(p for p in bank.iterdir() if p.is_dir() and not p.name.startswith("."))[0]
         self.first = sorted(topic.glob("*.yaml"))[0]
         self.original = self.first.read_text(encoding="utf-8")
-        found = re.search(r"(?m)^id: (.+)$", self.original)
-        assert found is not None and ADDED < self.first.stem, self.first
+        data = yaml_rs.loads(self.original, parse_datetime=False)
+        self.items: list[dict[str, Any]] = data["items"] if "items" in data else [data]
+        assert ADDED < self.first.stem, self.first
         self.added = topic / f"{ADDED}.yaml"
-        self.added_text = self.original.replace(found.group(0), f"id: {ADDED}", 1)
+        self.added_text = dump({**self.items[0], "id": ADDED})
 
     def add(self) -> None:
         self.added.write_text(self.added_text, encoding="utf-8")
 
     def remove(self) -> None:
-        self.first.unlink()
+        if len(self.items) == 1:
+            self.first.unlink()
+        else:
+            self.first.write_text(dump({"items": self.items[1:]}), encoding="utf-8")
 
     def restore(self) -> None:
         self.added.unlink(missing_ok=True)
         self.first.write_text(self.original, encoding="utf-8")
+
+
+def dump(data: dict[str, Any]) -> str:
+    """``data`` as YAML, checked to read back the same."""
+    text = yaml_rs.dumps(data).rstrip("\n") + "\n"
+    assert yaml_rs.loads(text, parse_datetime=False) == data
+    return text
+
+
+def grouped(bank: Path, per_file: int) -> None:
+    """Put each topic folder's items into files of ``per_file`` (``items:`` lists, in the bank's
+    order, each file named after its first item's), as a bank kept as a file per chapter is: an edit
+    then changes a file of many items."""
+    for topic in sorted(p for p in bank.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = sorted(topic.glob("*.yaml"))
+        for start in range(0, len(files), per_file):
+            group = files[start : start + per_file]
+            items = [yaml_rs.loads(f.read_text(encoding="utf-8"), parse_datetime=False) for f in group]
+            for f in group:
+                f.unlink()
+            group[0].write_text(dump({"items": items}), encoding="utf-8")
 
 
 def main() -> int:
@@ -109,6 +144,7 @@ def main() -> int:
     ap.add_argument("--jobs", default="2", help="build -j")
     ap.add_argument("--exports", default="", help="formats (comma-separated) to time one export of, without the cache and after one edit")
     ap.add_argument("--no-validate", action="store_true", help="leave out the validate rows")
+    ap.add_argument("--per-file", type=int, default=1, help="items per file (a file per topic or chapter: items: lists); default 1")
     args = ap.parse_args()
     precompile()  # time what users run: the package's bytecode written (see precompile.py)
     n = args.size
@@ -117,6 +153,8 @@ def main() -> int:
     bank = OUT / f"inc-{n}"
     shutil.rmtree(bank, ignore_errors=True)
     shutil.copytree(source, bank, ignore=shutil.ignore_patterns(CACHE))
+    if args.per_file > 1:
+        grouped(bank, args.per_file)
     editor = Editor(bank)
     mover = Mover(bank)
     rel_file = str(editor.path)
@@ -162,7 +200,8 @@ def main() -> int:
     if args.no_validate:
         rows = [r for r in rows if not r[0].startswith("validate")]
     label = f"build{' ' + args.formats if args.formats else ''} -j {args.jobs}"
-    print(f"{n} generated items; build = {label}")
+    layout = f", {args.per_file} to a file" if args.per_file > 1 else ""
+    print(f"{n} generated items{layout}; build = {label}")
     print(f"{'command':<38} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | load")
     try:
         for name, prepare, cmd, runs in rows:

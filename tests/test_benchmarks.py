@@ -447,3 +447,41 @@ def test_incremental_bench_adds_an_item_before_every_other_and_removes_the_first
     assert [i.id for i in api.load_bank(bank).items] == [i.id for i in first[1:]]
     mover.restore()
     assert _tree(bank) == before
+
+
+def test_incremental_bench_groups_items_into_files_of_several_and_still_edits_adds_and_removes(tmp_path: Path, gen_bank: Path) -> None:
+    """--per-file K: the same items in the same order, K to a file (items: lists); the editor changes
+    the first item's title alone, the mover adds a copy before every other and removes the first item
+    from its file of several; restore() gives back the very files."""
+    import shutil
+
+    from itembank import api
+
+    bench = _load("incremental_bench")
+    bank = tmp_path / "bank"
+    shutil.copytree(gen_bank, bank)
+    first = api.load_bank(bank).items
+    bench.grouped(bank, 3)
+    files = sorted(p for p in bank.rglob("*.yaml") if p.name != "itembank.yaml")
+    loaded = api.load_bank(bank).items
+    assert [i.id for i in loaded] == [i.id for i in first] and [i.stem for i in loaded] == [i.stem for i in first]
+    assert len(files) < len(first) and max(sum(1 for i in loaded if i.location.path == f.relative_to(bank).as_posix()) for f in files) == 3
+    before = _tree(bank)
+
+    editor = bench.Editor(bank)
+    editor.edit()
+    edited = api.load_bank(bank).items
+    changed = [(a.id, b.title) for a, b in zip(loaded, edited) if a.title != b.title]
+    assert len(changed) == 1 and changed[0][1].startswith("Edited 1 ")
+    editor.restore()
+
+    mover = bench.Mover(bank)
+    mover.add()
+    added = api.load_bank(bank).items
+    assert added[0].id == "added-first" and [i.id for i in added[1:]] == [i.id for i in loaded]
+    mover.restore()
+    assert _tree(bank) == before
+    mover.remove()
+    assert [i.id for i in api.load_bank(bank).items] == [i.id for i in loaded[1:]]
+    mover.restore()
+    assert _tree(bank) == before
