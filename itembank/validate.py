@@ -672,7 +672,7 @@ def _traps(doc: Document, entries: list[tuple[int | None, Any]]) -> list[Problem
     """Warnings for YAML that parsed into something else than the author meant (``yaml_traps``)."""
     ids = {index: raw.get("id") for index, raw in entries if isinstance(raw, dict) and isinstance(raw.get("id"), str)}
     out = []
-    for path, code, message, line, col in find_traps(doc.text or ""):
+    for path, code, message, line, col in find_traps(doc.text or "", entries):
         index: int | None = None
         if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
             index, path = path[1], path[2:]

@@ -1,0 +1,116 @@
+"""The YAML traps of a file of several items, found entry by entry (itembank.yaml_traps._by_entry):
+the very findings, in the same order, as composing the whole file, whatever the file holds; and
+each entry composed only when its text can hold a trap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml_rs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from itembank import yaml_traps
+from itembank.positions import item_spans
+from itembank.yaml_traps import find_traps
+
+#: Lines an entry's fields may be written as (with the entry's field indentation before each):
+#: traps (a comment cutting a text, a sentence in a flow list), look-alikes in block scalars and
+#: quotes, lists and nested lists, lines that look like an entry inside a block scalar, anchors and
+#: aliases, comments.
+FIELD_LINES = [
+    "title: A plain title",
+    "title: Use C# #include <stdio.h>",
+    "stem: What is 2 # 3?",
+    'stem: "Quoted # not a comment"',
+    "stem: 'single # quoted'",
+    "rationale: Because.   # a comment the author meant",
+    "hints: [Fine-tuning = adapt a model, not train it from scratch.]",
+    "hints: [one, two]",
+    'hints: ["quoted, one", two]',
+    "hints:\n{f}  - first hint # cut\n{f}  - second",
+    "hints:\n{f}- at the same indentation\n{f}- again, with a comma.",
+    "stem: |\n{f}  ## A heading\n{f}  - item: not an entry\n{f}- still in the block? no\n",
+    "stem: |\n{f}  code # comment inside a block\n{f}  [a, b, sentence.]",
+    "stem: >-\n{f}  folded # text\n{f}  more",
+    "feedback: &fb Shared feedback # cut",
+    "feedback: *fb",
+    "# a comment line # with hashes",
+    "",
+    "stem: multi\n{f}  line plain # cut",
+    'stem: "multi\n{f}  line quoted # kept"',
+    "options:\n{f}  - id: a\n{f}    text: First # cut\n{f}  - id: b\n{f}    text: Second",
+    "type: multiple_choice",
+]
+
+
+@st.composite
+def item_files(draw: st.DrawFn) -> str:
+    indent = draw(st.sampled_from([0, 2, 4]))
+    newline = draw(st.sampled_from(["\n", "\r\n"]))
+    entries = []
+    for n in range(draw(st.integers(1, 6))):
+        field_indent = " " * (indent + 2)
+        fields = [f"id: q{n}", *draw(st.lists(st.sampled_from(FIELD_LINES), max_size=5, unique_by=lambda line: line.split(":")[0] or line))]
+        text = "\n".join(field.replace("{f}", field_indent) for field in fields)
+        lines = text.split("\n")
+        entry = " " * indent + "- " + lines[0] + "".join("\n" + (field_indent + line if not line.startswith(" ") and line else line) for line in lines[1:])
+        entries.append(entry)
+        if draw(st.booleans()):
+            entries.append(draw(st.sampled_from(["# between entries", "", "  # indented comment"])))
+    head = draw(st.sampled_from(["", "---\n", "# a bank file\n", "topic: shared\n"]))
+    tail = draw(st.sampled_from(["", "\nother: value # trailing key", "\n# the end"]))
+    return (head + "items:\n" + "\n".join(entries) + tail + "\n").replace("\n", newline)
+
+
+def _entries(text: str) -> list[tuple[int | None, Any]] | None:
+    try:
+        data = yaml_rs.loads(text, parse_datetime=False)
+    except Exception:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        return None
+    return list(enumerate(data["items"]))
+
+
+@settings(max_examples=600, deadline=None)
+@given(item_files())
+def test_the_traps_found_entry_by_entry_are_those_of_the_whole_file(text: str) -> None:
+    entries = _entries(text)
+    if entries is None:
+        return
+    if yaml_traps._compose(text) is None:
+        # libyaml refuses what YAML 1.2 allows (an anchor named again): the whole file gives no
+        # finding at all, its entries alone may give theirs.
+        assert find_traps(text) == []
+        return
+    assert find_traps(text, entries) == find_traps(text)
+
+
+def test_only_the_entries_that_can_hold_a_trap_are_composed(monkeypatch: Any) -> None:
+    entries_text = ["  - id: q%d\n    title: Plain %d\n    stem: |\n      - not an entry\n" % (n, n) for n in range(50)]
+    entries_text[31] = "  - id: q31\n    title: Use C# #include\n"
+    text = "items:\n" + "".join(entries_text)
+    composed: list[str] = []
+    real = yaml_traps._compose
+    monkeypatch.setattr(yaml_traps, "_compose", lambda t: composed.append(t) or real(t))
+    found = find_traps(text, _entries(text) or [])
+    assert composed == [entries_text[31]]
+    assert [(path, code, line) for path, code, _message, line, _col in found] == [(("items", 31, "title"), "IB321", 3 + sum(e.count("\n") for e in entries_text[:31]))]
+    assert found == find_traps(text)
+
+
+def test_an_alias_of_another_entrys_anchor_composes_the_whole_file() -> None:
+    text = "items:\n  - id: a\n    feedback: &fb Shared # cut\n  - id: b\n    feedback: *fb\n    title: x # cut\n"
+    entries = _entries(text)
+    assert entries is not None and yaml_traps._by_entry(text, dict(entries)) is None  # (the alias alone is undefined)
+    assert find_traps(text, entries) == find_traps(text) != []
+
+
+def test_item_spans_of_other_shapes_is_none() -> None:
+    assert item_spans("id: q1\ntitle: T\n") is None
+    assert item_spans("items: []\n") is None
+    assert item_spans("items:\n\t- id: a\n") is None
+    assert item_spans("items:\r  - id: a\r") is None  # a lone CR
+    assert item_spans("items:\n  - id: a\nitems:\n  - id: b\n") is None
+    assert item_spans("items:\n  - id: a\n    x: 1\n  - id: b\nnext: 1\n") == [(1, 7, 26), (3, 26, 36)]
