@@ -597,7 +597,8 @@ def check_document(doc: Document, ctx: RuleContext, schema: ItemSchema) -> FileC
         out.loaded.append(index)
         out.raws.append(raw)
     if pending:
-        out.problems.extend(_locate(doc, pending))
+        listed = len(entries) if entries and entries[0][0] is not None else None
+        out.problems.extend(_locate(doc, pending, listed))
     if doc.text is not None and not doc.rel.lower().endswith(".json") and may_hold_traps(doc.text):
         out.problems.extend(_traps(doc, entries))
     return out
@@ -654,8 +655,9 @@ def _prefix(index: int | None) -> tuple[object, ...]:
     return () if index is None else ("items", index)
 
 
-def _locate(doc: Document, pending: Iterable[tuple[int | None, str | None, tuple[object, ...], str, str, bool]]) -> list[Problem]:
-    pos = PositionIndex(doc.text or "")
+def _locate(doc: Document, pending: Iterable[tuple[int | None, str | None, tuple[object, ...], str, str, bool]], entries: int | None = None) -> list[Problem]:
+    """The pending findings placed in the file (``entries``: how many its ``items:`` list holds, if it has one)."""
+    pos = PositionIndex(doc.text or "", entries)
     out = []
     for index, item_id, path, code, message, at_key in pending:
         line, col = pos.locate(_prefix(index) + tuple(path), key=at_key)

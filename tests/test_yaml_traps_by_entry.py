@@ -114,3 +114,46 @@ def test_item_spans_of_other_shapes_is_none() -> None:
     assert item_spans("items:\r  - id: a\r") is None  # a lone CR
     assert item_spans("items:\n  - id: a\nitems:\n  - id: b\n") is None
     assert item_spans("items:\n  - id: a\n    x: 1\n  - id: b\nnext: 1\n") == [(1, 7, 26), (3, 26, 36)]
+
+
+# --- findings placed in a file of several items (itembank.positions.PositionIndex, entries=N) ---------
+
+from itembank.positions import PositionIndex  # noqa: E402
+
+
+def _paths(value: Any, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every path into parsed data, and one past each (a field or an entry that is not there)."""
+    out = [path]
+    if isinstance(value, dict):
+        out += [p for k, v in value.items() if isinstance(k, str) for p in _paths(v, path + (k,))] + [path + ("missing",)]
+    elif isinstance(value, list):
+        out += [p for i, v in enumerate(value) for p in _paths(v, path + (i,))] + [path + (len(value),)]
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(item_files())
+def test_a_finding_placed_from_its_entry_alone_is_where_the_whole_file_places_it(text: str) -> None:
+    entries = _entries(text)
+    if entries is None or yaml_traps._compose(text) is None:
+        return
+    whole, alone = PositionIndex(text), PositionIndex(text, len(entries))
+    for path in _paths({"items": [raw for _i, raw in entries]}):
+        for key in (False, True):
+            assert alone.locate(path, key=key) == whole.locate(path, key=key), (path, key)
+        assert alone.source(path) == whole.source(path), path
+
+
+def test_a_finding_in_one_entry_composes_that_entry_alone(monkeypatch: Any) -> None:
+    text = "items:\n" + "".join(f"  - id: q{n}\n    title: T{n}\n" for n in range(40))
+    composed: list[str] = []
+    real = yaml_traps._compose
+    import itembank.positions as positions
+
+    monkeypatch.setattr(positions, "_compose", lambda t: composed.append(t) or real(t))
+    pos = PositionIndex(text, 40)
+    assert pos.locate(("items", 25, "title")) == (3 + 2 * 25, 12)
+    assert pos.source(("items", 25, "title")) == "T25"
+    assert composed == ["  - id: q25\n    title: T25\n"]
+    assert PositionIndex(text, 39).locate(("items", 25, "title")) == (53, 12)  # another count: the whole file
+    assert len(composed) == 2 and composed[1] == text
