@@ -157,3 +157,28 @@ def test_a_finding_in_one_entry_composes_that_entry_alone(monkeypatch: Any) -> N
     assert composed == ["  - id: q25\n    title: T25\n"]
     assert PositionIndex(text, 39).locate(("items", 25, "title")) == (53, 12)  # another count: the whole file
     assert len(composed) == 2 and composed[1] == text
+
+
+def test_lint_places_a_finding_of_a_file_of_many_items_from_that_item_alone(tmp_path: Any, monkeypatch: Any) -> None:
+    """itembank.lint.engine gives PositionIndex the number of items the bank read from the file."""
+    from itembank import api
+    import itembank.positions as positions
+    from itembank.lint import engine
+    from itembank.lint.engine import lint_bank
+
+    bank_dir = tmp_path / "bank"
+    bank_dir.mkdir()
+    (bank_dir / "itembank.yaml").write_text("title: T\n")
+    entries = [f"  - id: q{n}\n    type: true_false\n    stem: Is {n} a number worth a statement?\n    answer: true\n    rationale: It is.\n" for n in range(30)]
+    text = "items:\n" + "".join(entries)
+    (bank_dir / "many.yaml").write_text(text)
+    bank = api.load_bank(bank_dir)
+    with monkeypatch.context() as whole_file:  # the count not given: the whole file composed, as before
+        whole_file.setattr(engine._Locator, "_entries", lambda self, path: None)
+        whole = [(p.code, p.item_id, p.line, p.column) for p in lint_bank(bank)]
+    composed: list[str] = []
+    real = positions._compose
+    monkeypatch.setattr(positions, "_compose", lambda t: composed.append(t) or real(t))
+    alone = [(p.code, p.item_id, p.line, p.column) for p in lint_bank(bank)]
+    assert alone == whole and len({item_id for _c, item_id, line, _col in alone if line > 1}) > 1  # findings placed in several items
+    assert composed and text not in composed

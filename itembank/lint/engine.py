@@ -6,6 +6,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
@@ -92,6 +93,7 @@ class _Locator:
         self.items = items  # False: item findings keep line 1 (their field path says where)
         self._last: tuple[Path, PositionIndex] | None = None
         self._text_of: tuple[Path, str] | None = None
+        self._listed: Counter[Path] | None = None
 
     def _text(self, path: Path) -> str:
         if self._text_of is None or self._text_of[0] != path:
@@ -101,8 +103,15 @@ class _Locator:
 
     def _pos(self, path: Path) -> PositionIndex:
         if self._last is None or self._last[0] != path:
-            self._last = (path, PositionIndex(self._text(path)))
+            self._last = (path, PositionIndex(self._text(path), self._entries(path)))
         return self._last[1]
+
+    def _entries(self, path: Path) -> int | None:
+        """How many items the bank read from ``path``'s ``items:`` list (None: not such a file), so
+        that a finding in one item of a file of many composes that item alone (``PositionIndex``)."""
+        if self._listed is None:
+            self._listed = Counter(self.bank.root / i.location.path for i in self.bank.items if i.location.index is not None)
+        return self._listed.get(path)
 
     def item(self, item: AnyItem, path: tuple[object, ...]) -> tuple[str, int, int]:
         file = self.bank.root / item.location.path
