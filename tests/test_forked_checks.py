@@ -332,3 +332,39 @@ def test_the_cli_shares_the_work_and_reports_the_same(tmp_path: Path, children: 
         assert len(children) == (5 if jobs == "" else 0)  # lint: 2, validate --lint: 2, validate: 1
     for command in ("lint", "--lint", "validate"):
         assert outputs["", command] == outputs["1", command]
+
+
+def test_a_bank_of_few_files_of_many_items_is_shared_by_bytes(tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer files than PARALLEL_MIN_FILES, but PARALLEL_MIN_BYTES in them: a child checks the last
+    ones (the cut by bytes: ~35% here), a frame every SHARE_FRAME items; the same findings and items
+    as one process."""
+    monkeypatch.setattr(validate, "PARALLEL_MIN_FILES", 10**6)
+    monkeypatch.setattr(validate, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(validate, "SHARE_FRAME", 3)
+    bank = tmp_path / "bank"
+    bank.mkdir()
+    (bank / "itembank.yaml").write_text("title: Files of many\n", encoding="utf-8")
+    sizes = {"a.yaml": 4, "b.yaml": 9, "c.yaml": 2, "d.yaml": 12}
+    for name, count in sizes.items():
+        entries = "".join(
+            f"  - id: {name[0]}{n}\n    type: true_false\n    stem: Statement {name[0]}{n} holds?\n    answer: {'true' if n % 2 else 'false'}\n    rationale: Because. # cut\n"
+            for n in range(count)
+        )
+        (bank / name).write_text("items:\n" + entries, encoding="utf-8")
+    (bank / "d.yaml").write_text((bank / "d.yaml").read_text(encoding="utf-8").replace("id: d3", "id: a1"), encoding="utf-8")  # a duplicate id across the cut
+    files = validate.discover(bank.resolve())
+    cut = validate.share_cut_by_size([p.stat().st_size for p in files])
+    assert [p.name for p in files[:cut]] == ["a.yaml", "b.yaml"]  # 13 of 27 items' bytes: past 35%
+    shared = check_bank(bank, jobs=None)
+    assert children, "no child was forked"
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    alone = check_bank(bank)
+    assert shared.problems == alone.problems and any(p.code == "IB201" for p in alone.problems) and any(p.code == "IB321" for p in alone.problems)
+    assert shared.items == alone.items and len(alone.items) == 26
+
+
+def test_share_cut_by_size_leaves_each_side_a_file() -> None:
+    assert validate.share_cut_by_size([100, 1]) == 1
+    assert validate.share_cut_by_size([1, 100]) == 1
+    assert validate.share_cut_by_size([10] * 20) == 7
+    assert validate.share_cut_by_size([1, 1, 1, 97]) == 3
