@@ -424,6 +424,10 @@ def item_columns(n_options: int) -> list[Column]:
     return cols
 
 
+#: The two cells of an option an item does not have.
+_NO_OPTION: list[tuple[Any, str]] = [(None, "text"), (None, "text")]
+
+
 def item_values(item: AnyItem, n_options: int, findings: str | None = None) -> list[tuple[Any, str]]:
     """The Items row of one item as (value, style) pairs, in :func:`item_columns` order.
 
@@ -441,13 +445,11 @@ def item_values(item: AnyItem, n_options: int, findings: str | None = None) -> l
         (item.stem, "text"),
     ]
     options = _options(item)
-    for n in range(n_options):
-        if n < len(options):
-            text, why, key = options[n]
-            row.append((text, "key" if key else "text"))
-            row.append((why, "text"))
-        else:
-            row += [(None, "text"), (None, "text")]
+    for text, why, key in options[:n_options]:
+        row.append((text, "key" if key else "text"))
+        row.append((why, "text"))
+    if len(options) < n_options:  # the columns of the options other items have (the bank's widest sets them)
+        row += _NO_OPTION * (n_options - len(options))
     row += [
         (answer_text(item), "text"),
         (item.rationale, "text"),
@@ -669,6 +671,8 @@ class _RowWriter:
         row = etree.Element("row", r=str(r), ht=number_text(row_height(values, self.per_line)), customHeight="1")
         append = row.append
         for col, (value, style) in enumerate(values):
+            if value is None and style != "review":  # (most cells of a wide bank's rows: no option there)
+                continue
             ref = f"{letters[col]}{r}"
             if isinstance(value, str) and value:
                 if len(value) > MAX_CELL_CHARS:
