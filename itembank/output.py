@@ -434,7 +434,7 @@ def _ended(pid: int, started: int) -> bool:
         return now != started
     try:
         os.kill(pid, 0)  # (no /proc: is there a process of that number at all)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # (no such process; a number no process can have)
         return True
     except OSError:  # (one of another user's: running)
         return False

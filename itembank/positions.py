@@ -61,12 +61,10 @@ def item_spans(text: str) -> list[tuple[int, int, int]] | None:
     if "\r" in text and re.search(r"\r(?!\n)", text):
         return None  # (a lone CR is a line break YAML counts, which these searches would not)
     framed = "\n" + text  # (offsets in it are one past those in text)
-    keys = _ITEMS_KEY.findall(framed)
+    keys = list(_ITEMS_KEY.finditer(framed))
     if len(keys) != 1 or _TAB_INDENT.search(framed):
         return None
-    key = _ITEMS_KEY.search(framed)
-    assert key is not None
-    at = framed.find("\n", key.end())
+    at = framed.find("\n", keys[0].end())
     first = _FIRST_ENTRY.match(framed, at + 1) if at >= 0 else None
     if first is None:
         return None

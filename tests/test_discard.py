@@ -279,3 +279,12 @@ def test_a_build_into_a_folder_of_a_very_long_name_still_stages_beside_it(tmp_pa
     api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
     api.build(api.load_bank(ALL_TYPES), dist, formats=["json"], jobs=1)
     assert sorted(p.name for p in dist.iterdir()) == ["ITEMBANK-MANIFEST", "bank.json"]
+
+
+def test_a_staging_name_whose_process_number_no_process_can_have_is_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without /proc (the start time unknown), kill(pid, 0) says whether the process runs: a number
+    past what the system takes is no process (OverflowError, not a crash of the build)."""
+    monkeypatch.setattr(output, "_started", lambda pid: 0)
+    assert output._ended(9_999_999_999, 5) is True
+    assert output._ended(os.getpid(), 0) is False
+    assert output._ended(os.getppid(), 0) is False  # running: kept
