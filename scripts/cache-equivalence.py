@@ -3,7 +3,7 @@
     .venv/bin/python scripts/cache-equivalence.py BANK [--rounds N] [--seed S] [--keep DIR]
 
 BANK is copied to a temporary folder (never changed).  Each round edits the copy at random (a
-title, a stem, a hint, an option or feedback line, with words that exports and their audit find
+title, a stem (of any item of a file of several too), a hint, an option or feedback line, with words that exports and their audit find
 hard: long decimals, ``{{b1}}``, ``[b1]``, ``{a}``, ``]]>``, ``=SUM(A1)``, RTL marks; a copied item under a
 new id; a deleted file; a file rewritten with the same bytes), runs ``itembank validate`` (an edit
 that makes the bank invalid is undone), then ``itembank build -j 2`` with the caches and
@@ -50,10 +50,15 @@ def edit(bank: Path, rnd: random.Random, round_no: int) -> str:
     files = sorted(f for f in bank.rglob("*.yaml") if f.name != "itembank.yaml" and "assessments" not in f.parts)
     f = rnd.choice(files)
     text, op, word = f.read_text(encoding="utf-8"), rnd.choice(OPS), rnd.choice(WORDS)
-    if op == "title" and re.search(r"^title: ", text, re.M):
-        text = re.sub(r"^title: .*$", lambda m: "title: " + json.dumps(f"{word} {rnd.random()}", ensure_ascii=False), text, count=1, flags=re.M)
-    elif op == "stem" and re.search(r"^stem: ", text, re.M):
-        text = re.sub(r"^stem: ", "stem: " + rnd.choice(["Edited ", "Now ", "Again "]), text, count=1, flags=re.M)
+    # (an item alone in its file, or any entry of a file of several: ``items:`` lists, indented)
+    titles = [m for m in re.finditer(r"^([ ]*(?:- )?)title: .*$", text, re.M)]
+    stems = [m for m in re.finditer(r"^([ ]*(?:- )?)stem: ", text, re.M)]
+    if op == "title" and titles:
+        m = rnd.choice(titles)
+        text = text[: m.start()] + m.group(1) + "title: " + json.dumps(f"{word} {rnd.random()}", ensure_ascii=False) + text[m.end() :]
+    elif op == "stem" and stems:
+        m = rnd.choice(stems)
+        text = text[: m.start()] + m.group(1) + "stem: " + rnd.choice(["Edited ", "Now ", "Again "]) + text[m.end() :]
     elif op == "hint" and "\nhints:" not in text:
         text = text.rstrip("\n") + "\nhints:\n- " + json.dumps(f"{word} {rnd.choice(WORDS)}", ensure_ascii=False) + "\n"
     elif op == "field":
