@@ -6,6 +6,7 @@ aliases are not expanded).  It runs only for files that need a position in a rep
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -48,6 +49,39 @@ _TAB_INDENT = re.compile(r"\n *\t")
 _FIRST_ENTRY = re.compile(r"(?:[ ]*(?:#[^\r\n]*)?\r?\n)*( *)-(?: |\r?\n|$)")
 
 
+#: A JSON file of several items up to its first entry: ``{"items": [`` (the only key ``validate`` takes).
+_JSON_ITEMS = re.compile(r'\ufeff?[ \t\r\n]*\{[ \t\r\n]*"items"[ \t\r\n]*:[ \t\r\n]*\[[ \t\r\n]*')
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")
+_JSON_END = re.compile(r"[ \t\r\n]*\}[ \t\r\n]*")
+_JSON_ENTRY = json.JSONDecoder()
+
+
+def _json_item_spans(text: str) -> list[tuple[int, int, int]] | None:
+    """:func:`item_spans` of a JSON file ``{"items": [...]}``: each entry's extent as JSON's own
+    scanner reads it (``raw_decode``, in C); None for a file of another shape."""
+    head = _JSON_ITEMS.match(text)
+    if head is None or "\r" in text:
+        return None
+    spans: list[tuple[int, int, int]] = []
+    at, line_no = head.end(), text.count("\n", 0, head.end())
+    while True:
+        try:
+            _value, end = _JSON_ENTRY.raw_decode(text, at)
+        except ValueError:
+            return None
+        spans.append((line_no, at, end))
+        line_no += text.count("\n", at, end)
+        after = _JSON_SPACE.match(text, end).end()  # type: ignore[union-attr]  # (matches the empty string)
+        line_no += text.count("\n", end, after)
+        if text.startswith(",", after):
+            at = _JSON_SPACE.match(text, after + 1).end()  # type: ignore[union-attr]
+            line_no += text.count("\n", after + 1, at)
+        elif text.startswith("]", after):
+            return spans if _JSON_END.fullmatch(text, after + 1) else None
+        else:
+            return None
+
+
 def item_spans(text: str) -> list[tuple[int, int, int]] | None:
     """Where each entry of the file's top-level ``items:`` block sequence is: its first line
     (counted from 0), and where its text starts and ends in ``text``; None for a file of another
@@ -57,7 +91,9 @@ def item_spans(text: str) -> list[tuple[int, int, int]] | None:
     line indented less, or as much without ``-``, ends the list.  A guess from the text (searched
     from line breaks: ~5 ms for a file of 1,000 items, where a loop over its ~40,000 lines took
     ~70 ms): :func:`itembank.yaml_traps.find_traps` checks each entry it composes against what the
-    parser read."""
+    parser read.  A JSON file (``{"items": [...]}``): each entry's extent as JSON's scanner reads it."""
+    if text.lstrip("\ufeff \t\r\n").startswith("{"):
+        return _json_item_spans(text)
     if "\r" in text and re.search(r"\r(?!\n)", text):
         return None  # (a lone CR is a line break YAML counts, which these searches would not)
     framed = "\n" + text  # (offsets in it are one past those in text)
@@ -143,11 +179,14 @@ class PositionIndex:
         if len(self._spans) != self._entries or not 0 <= index < len(self._spans):
             return None
         _first, begin, end = self._spans[index]
-        entry = self.text[begin:end]
+        # (a JSON entry starts inside its line: spaces in front keep its columns)
+        entry = " " * (begin - self.text.rfind("\n", 0, begin) - 1) + self.text[begin:end]
         root = _compose(entry)
-        if not isinstance(root, yaml.SequenceNode) or len(root.value) != 1:
-            return None
-        return root.value[0], text_lines(entry)
+        if isinstance(root, yaml.SequenceNode) and len(root.value) == 1:  # a YAML file's `- ` entry
+            return root.value[0], text_lines(entry)
+        if isinstance(root, yaml.MappingNode) and entry.lstrip(" ").startswith("{"):  # a JSON file's entry
+            return root, text_lines(entry)
+        return None
 
     def locate(self, parts: tuple[object, ...] | list[object], *, key: bool = False) -> tuple[int, int]:
         """Position of the deepest node on the path that exists.

@@ -182,3 +182,40 @@ def test_lint_places_a_finding_of_a_file_of_many_items_from_that_item_alone(tmp_
     alone = [(p.code, p.item_id, p.line, p.column) for p in lint_bank(bank)]
     assert alone == whole and len({item_id for _c, item_id, line, _col in alone if line > 1}) > 1  # findings placed in several items
     assert composed and text not in composed
+
+
+# --- a JSON file of several items ------------------------------------------------------------------
+
+import json  # noqa: E402
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.sampled_from(["id", "title", "stem", "options", "hints", "x y", "é"]), JSON_VALUES, min_size=1, max_size=4), min_size=1, max_size=5),
+    st.sampled_from([None, 0, 1, 2, 4]),
+    st.booleans(),
+)
+def test_a_finding_in_a_json_file_of_several_items_is_placed_from_its_entry_alone(items: list[dict[str, Any]], indent: int | None, ascii_only: bool) -> None:
+    text = json.dumps({"items": items}, indent=indent, ensure_ascii=ascii_only) + "\n"
+    spans = item_spans(text)
+    assert spans is not None and [json.loads(text[begin:end]) for _line, begin, end in spans] == items
+    if yaml_traps._compose(text) is None:
+        return
+    whole, alone = PositionIndex(text), PositionIndex(text, len(items))
+    for path in _paths({"items": items}):
+        for key in (False, True):
+            assert alone.locate(path, key=key) == whole.locate(path, key=key), (path, key)
+        assert alone.source(path) == whole.source(path), path
+
+
+def test_a_json_file_of_another_shape_has_no_spans() -> None:
+    assert item_spans('{"id": "q1"}') is None
+    assert item_spans('{"items": [{"id": 1}, ]}') is None  # (not JSON)
+    assert item_spans('{"items": [{"id": 1}], "other": 2}') is None
+    assert item_spans("{\"items\": []}") is None
