@@ -142,7 +142,7 @@ def validate(paths: tuple[Path, ...], bank: Path, fmt: str, strict: bool, with_l
         bank_given = click.get_current_context().get_parameter_source("bank") is not click.core.ParameterSource.DEFAULT
         root, in_bank = bank_of_paths(paths, bank, bank_given=bank_given)
         result = check_paths(
-            list(paths), root=root, progress=check_progress(), allow_empty=allow_empty, cache=in_bank and _use_cache(), within_bank=in_bank
+            list(paths), root=root, progress=check_progress(), allow_empty=allow_empty, cache=in_bank and _use_cache(), within_bank=in_bank, jobs=None
         )
     else:
         if not bank.is_dir():

@@ -358,7 +358,7 @@ def _check_paths(
     # Without the cache, or with an empty one (every file is checked: a first run, new code or
     # settings, a fresh clone in CI), the last files of a large bank are checked meanwhile by a forked
     # child (_Share); with the cache, the child also works out what the cache keeps of each file.
-    forking = jobs != 1 and mine is None and (store is None or store.empty()) and can_fork()
+    forking = jobs != 1 and (store is None or store.empty()) and can_fork()
     sizes = _sizes(files) if forking and len(files) < PARALLEL_MIN_FILES else None
     forking = forking and (len(files) >= PARALLEL_MIN_FILES or sizes is not None)
     share = _Share(files, root, config, schema, keyed=store is not None, sizes=sizes) if forking else None

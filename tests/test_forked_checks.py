@@ -368,3 +368,20 @@ def test_share_cut_by_size_leaves_each_side_a_file() -> None:
     assert validate.share_cut_by_size([1, 100]) == 1
     assert validate.share_cut_by_size([10] * 20) == 7
     assert validate.share_cut_by_size([1, 1, 1, 97]) == 3
+
+
+def test_validate_of_given_files_shares_the_bank_with_a_child_and_finds_what_one_process_finds(
+    tmp_path: Path, children: list[forked.Child[object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`itembank validate FILE` without the cache (a pre-commit hook on a fresh clone): the rest of the
+    bank, checked for the cross-file rules, is shared with a child too; the findings of the files
+    given (a duplicate of an id the child's share holds among them) are one process's."""
+    bank = _mixed_bank(tmp_path)
+    given = [bank / "case-ib501-ok.yaml", bank / "zzz-missing.yaml"]
+    shared = validate.check_paths(given, root=bank, within_bank=True, jobs=None)
+    assert children, "no child was forked"
+    monkeypatch.setenv(forked.ENV_JOBS, "1")
+    alone = validate.check_paths(given, root=bank, within_bank=True, jobs=None)
+    assert shared.problems == alone.problems and shared.items == alone.items
+    codes = {p.code for p in alone.problems}
+    assert "IB201" in codes and "IB211" in codes, codes  # the id the child's file repeats; the given file's missing image
