@@ -435,16 +435,23 @@ def test_incremental_bench_adds_an_item_before_every_other_and_removes_the_first
 
     bank = tmp_path / "bank"
     shutil.copytree(gen_bank, bank)
+    _mover_adds_and_removes_the_first_item(bank, [i.id for i in api.load_bank(bank).items])
+
+
+def _mover_adds_and_removes_the_first_item(bank: Path, ids: list[str]) -> None:
+    """incremental_bench's Mover on ``bank`` (whose items are ``ids``, in order): the added item
+    comes before every other, the removed one is the first; restore() gives back the very files."""
+    from itembank import api
+
     before = _tree(bank)
     mover = _load("incremental_bench").Mover(bank)
-    first = api.load_bank(bank).items
     mover.add()
     added = api.load_bank(bank).items
-    assert added[0].id == "added-first" and [i.id for i in added[1:]] == [i.id for i in first]
+    assert added[0].id == "added-first" and [i.id for i in added[1:]] == ids
     mover.restore()
     assert _tree(bank) == before
     mover.remove()
-    assert [i.id for i in api.load_bank(bank).items] == [i.id for i in first[1:]]
+    assert [i.id for i in api.load_bank(bank).items] == ids[1:]
     mover.restore()
     assert _tree(bank) == before
 
@@ -474,14 +481,6 @@ def test_incremental_bench_groups_items_into_files_of_several_and_still_edits_ad
     changed = [(a.id, b.title) for a, b in zip(loaded, edited) if a.title != b.title]
     assert len(changed) == 1 and changed[0][1].startswith("Edited 1 ")
     editor.restore()
+    assert _tree(bank) == before
 
-    mover = bench.Mover(bank)
-    mover.add()
-    added = api.load_bank(bank).items
-    assert added[0].id == "added-first" and [i.id for i in added[1:]] == [i.id for i in loaded]
-    mover.restore()
-    assert _tree(bank) == before
-    mover.remove()
-    assert [i.id for i in api.load_bank(bank).items] == [i.id for i in loaded[1:]]
-    mover.restore()
-    assert _tree(bank) == before
+    _mover_adds_and_removes_the_first_item(bank, [i.id for i in loaded])
