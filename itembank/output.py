@@ -24,7 +24,7 @@ import struct
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .atomic import umask
@@ -33,7 +33,7 @@ from .discard import discard
 from .errors import OutputRefused
 from .formats import MOODLE_XML_MARK, ZIP_MARK
 from .sources import followed
-from .stale_temps import remove_stale_temps
+from .stale_temps import TEMPFILE_CHARS, remove_stale_temps
 
 #: Visible on purpose (a build leaves no hidden files), and not ``.json`` (exports are).
 MANIFEST = "ITEMBANK-MANIFEST"
@@ -355,25 +355,24 @@ def leftovers(target: Path) -> list[Path]:
         entries = list(os.scandir(target.parent))
     except OSError:
         return found
-    check: Callable[[Path], str | None]
     for entry in entries:
         name = entry.name
         if name.startswith(old):
             if not _TEMP_NAME.fullmatch(name[len(old) :]):
                 continue
-            check = first_unowned
+            replaced = True  # (a replaced output: ours only if it holds what itembank wrote)
         elif name.startswith(staging):
             made = _STAGING_NAME.fullmatch(name[len(staging) :])
             if made is None or made.group(1) != _host_tag() or not _ended(int(made.group(2)), int(made.group(3))):
                 continue
-            check = _anything
+            replaced = False  # (its name proves it ours; its content cannot)
         else:
             continue
         try:
             st = entry.stat(follow_symlinks=False)
             if not stat.S_ISDIR(st.st_mode) or now - st.st_ctime < LEFTOVER_AGE or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
                 continue
-            if check(Path(entry.path)) is None:
+            if not replaced or first_unowned(Path(entry.path)) is None:
                 found.append(Path(entry.path))
         except OSError:  # (gone meanwhile, or unreadable: not ours to remove)
             continue
@@ -381,15 +380,10 @@ def leftovers(target: Path) -> list[Path]:
 
 
 #: The 8 characters ``tempfile`` ends a folder's name with.
-_TEMP_NAME = re.compile(r"[a-z0-9_]{8}")
+_TEMP_NAME = re.compile(TEMPFILE_CHARS)
 
 #: The rest of a staging folder's name (:func:`staging_dir`): the machine, the process and when it started.
-_STAGING_NAME = re.compile(r"([0-9a-f]{8})-([0-9]{1,10})-([0-9]{1,20})-[a-z0-9_]{8}")
-
-
-def _anything(folder: Path) -> None:
-    """(A staging folder's content proves nothing: its name does.)"""
-    return None
+_STAGING_NAME = re.compile(rf"([0-9a-f]{{8}})-([0-9]{{1,10}})-([0-9]{{1,20}})-{TEMPFILE_CHARS}")
 
 
 def _staging_prefix(target: Path) -> str:

@@ -19,8 +19,11 @@ from pathlib import Path
 #: it goes (a fragment pack's piece by piece) and renames or removes them when done.
 STALE_TEMP_AGE = 15 * 60
 
+#: The 8 characters ``tempfile`` puts in the name of each file or folder it makes.
+TEMPFILE_CHARS = r"[a-z0-9_]{8}"
+
 #: How ``tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")`` names a temporary file (NAME: group 1).
-_TEMP_NAME = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp")
+_TEMP_NAME = re.compile(rf"\.(.+)\.{TEMPFILE_CHARS}\.tmp")
 
 
 def remove_stale_temps(folder: Path, name: str | None = None) -> None:
