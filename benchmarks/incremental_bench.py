@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 import yaml_rs
 
+from itembank.yamlwrite import dump_item, dump_items
 from precompile import precompile
 from processes import environment, measure
 
@@ -98,7 +99,7 @@ class Mover:
         self.items: list[dict[str, Any]] = data["items"] if "items" in data else [data]
         assert ADDED < self.first.stem, self.first
         self.added = topic / f"{ADDED}.yaml"
-        self.added_text = dump({**self.items[0], "id": ADDED})
+        self.added_text = dump_item({**self.items[0], "id": ADDED})
 
     def add(self) -> None:
         self.added.write_text(self.added_text, encoding="utf-8")
@@ -107,24 +108,17 @@ class Mover:
         if len(self.items) == 1:
             self.first.unlink()
         else:
-            self.first.write_text(dump({"items": self.items[1:]}), encoding="utf-8")
+            self.first.write_text(dump_items(self.items[1:]), encoding="utf-8")
 
     def restore(self) -> None:
         self.added.unlink(missing_ok=True)
         self.first.write_text(self.original, encoding="utf-8")
 
 
-def dump(data: dict[str, Any]) -> str:
-    """``data`` as YAML, checked to read back the same."""
-    text = yaml_rs.dumps(data).rstrip("\n") + "\n"
-    assert yaml_rs.loads(text, parse_datetime=False) == data
-    return text
-
-
 def grouped(bank: Path, per_file: int) -> None:
     """Put each topic folder's items into files of ``per_file`` (``items:`` lists, in the bank's
-    order, each file named after its first item's), as a bank kept as a file per chapter is: an edit
-    then changes a file of many items."""
+    order, each file named after its first item's, written as itembank writes item files), as a bank
+    kept as a file per chapter is: an edit then changes a file of many items."""
     for topic in sorted(p for p in bank.iterdir() if p.is_dir() and not p.name.startswith(".")):
         files = sorted(topic.glob("*.yaml"))
         for start in range(0, len(files), per_file):
@@ -132,7 +126,7 @@ def grouped(bank: Path, per_file: int) -> None:
             items = [yaml_rs.loads(f.read_text(encoding="utf-8"), parse_datetime=False) for f in group]
             for f in group:
                 f.unlink()
-            group[0].write_text(dump({"items": items}), encoding="utf-8")
+            group[0].write_text(dump_items(items), encoding="utf-8")
 
 
 def main() -> int:
