@@ -1014,11 +1014,16 @@ def test_a_placeholder_in_code_stays_as_written_with_underscores() -> None:
 # --- the audit's cost (issue 13): the same findings, fewer calls ---------------------------------------
 
 
-_HAYISH = st.lists(st.sampled_from(list("ab _1<>\\~=#{}:&;") + ["ab", "<p>", "</p>", "<a b>", "a b"]), max_size=30).map("".join)
+_HAYISH = st.lists(st.sampled_from(list("ab _1<>\\~=#{}:&;\n.(\"'é\t") + ["ab", "<p>", "</p>", "<a b>", "a b", "&lt;", "&gt;", '<a b="c>d">']), max_size=30).map("".join)
 
 
-@settings(max_examples=500)
-@given(_HAYISH, st.lists(st.lists(st.sampled_from(["a", "b", "ab", "a b", "_", "1", "b<", ">a", "&", ";a", "#", ":b", "a\\"]), max_size=3), max_size=4), st.booleans())
+@settings(max_examples=1000)
+@given(_HAYISH, st.lists(st.lists(st.sampled_from(["a", "b", "ab", "a b", "_", "1", "b<", ">a", "&", ";a", "#", ":b", "a\\", "é", "b.", "(a", "d"]), max_size=3), max_size=4), st.booleans())
+@example("<a b>", [["b"]], True)  # in a tag, after a space: not text
+@example("x &lt;a b=1&gt; <a b=1>", [["b"]], True)  # an escaped tag is text; the tag after it is not
+@example("a_b b", [["b", "b"]], False)  # "_" joins a word: the first "b" is the second one (and no other follows)
+@example("éb b", [["b", "b"]], False)
+@example("b_ b", [["b", "b"]], False)
 def test_the_audits_search_of_all_an_items_texts_finds_what_a_search_of_each_piece_finds(hay: str, written: list[list[str]], xml: bool) -> None:
     """``_lacking`` looks for all of an item's texts in one call: a text is lacking exactly when
     ``_find_words``, piece after piece from where the previous one ends, misses one of its pieces."""
