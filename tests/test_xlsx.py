@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import zipfile
@@ -218,6 +219,27 @@ def test_formula_injection_is_written_as_inert_text(injection_bank: Bank) -> Non
     items_xml = sheet_xml(data)
     assert "<f>" not in items_xml and "<f " not in items_xml
     assert '<t>=HYPERLINK("http://x","y")</t>' in items_xml
+
+
+def test_a_text_with_leading_spaces_keeps_them_and_only_its_cell_says_so(tmp_path: Path) -> None:
+    """A cell whose text starts with spaces keeps them (``xml:space="preserve"``), in the middle of a
+    row of cells that have none: the mark is not carried over to the cells written after it."""
+    root = tmp_path / "bank"
+    root.mkdir()
+    (root / "a.yaml").write_text(
+        "id: sp\ntype: multiple_choice\nstem: Pick one\nrationale: \"   indented reason\"\noptions:\n"
+        "  - id: a\n    text: \"  two spaces first\"\n    correct: true\n  - id: b\n    text: plain\n    feedback: No.\n",
+        encoding="utf-8",
+    )
+    (root / "b.yaml").write_text("id: zz\ntype: true_false\nstem: \" leading\"\nanswer: true\n", encoding="utf-8")
+    data = export(load_bank(root), "xlsx").data
+    _, rows = items_sheet(openpyxl.load_workbook(io.BytesIO(data)))
+    assert rows["sp"]["Option 1"].endswith(")   two spaces first") and rows["sp"]["Option 2"].endswith(") plain")
+    assert rows["sp"]["Rationale"] == "   indented reason" and rows["zz"]["Stem"] == " leading"
+    texts = re.findall(r"<t( [^>]*)?>([^<]*)</t>", sheet_xml(data))
+    spaced = {text for attrs, text in texts if attrs}
+    assert spaced == {"   indented reason", " leading"}, spaced
+    assert all(attrs == ' xml:space="preserve"' for attrs, _ in texts if attrs)
 
 
 def test_output_is_deterministic(all_types_bank: Bank) -> None:
