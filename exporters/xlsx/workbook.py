@@ -691,7 +691,7 @@ class _RowWriter:
                 cell.set("r", ref)
                 cell.set("s", sid[(style, text.startswith(FORMULA_PREFIXES))])
                 t.text = text
-                append(cell.__copy__())  # (lxml's copy of the whole cell; copy.copy would look it up)
+                append(cell.__copy__())  # type: ignore[attr-defined]  # lxml's copy of the whole cell (lxml-stubs lack it; copy.copy would look it up)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 sub(sub(row, "c", r=ref, s=sid[(style, False)], t="n"), "v").text = number_text(value)
             elif style == "review":  # empty but unlocked, so that the reviewer can type into it
