@@ -280,20 +280,24 @@ def test_one_edit_in_a_file_of_many_items_makes_that_item_alone_again(tmp_path: 
 # --- Canvas questions built over forked processes ------------------------------------------------------
 
 
-def _canvas_over_processes(monkeypatch: pytest.MonkeyPatch, block: int) -> tuple[list[int], dict[str, int]]:
-    """Canvas questions built ahead over forked processes from 1 question on, ``block`` at a time.
-    Returns the number of shares each build made (one where the machine cannot fork), and counts of
-    this process's questions: built in its own share (``ahead``), and built in all (``built``; more
-    than ``ahead`` when a question built ahead was not used and was built again)."""
+def _over_processes(monkeypatch: pytest.MonkeyPatch, fmt: str, block: int) -> tuple[list[int], dict[str, int]]:
+    """Canvas's or Moodle's questions built ahead over forked processes (``kit.ahead``) from 1
+    question on, ``block`` at a time.  Returns the number of shares each build made (one where the
+    machine cannot fork), and counts of this process's questions: built in its own share
+    (``ahead``), and built in all (``built``; more than ``ahead`` when a question built ahead was not
+    used and was built again)."""
     from conftest import count_shares
 
     from itembank.exporters.canvas import package
+    from itembank.exporters.kit import ahead
+    from itembank.exporters.moodle import xml
 
-    shares = count_shares(monkeypatch, package)
-    monkeypatch.setattr(package, "PARALLEL_FROM", 1)
-    monkeypatch.setattr(package, "BLOCK", block)
+    module: Any = {"canvas": package, "moodle": xml}[fmt]
+    shares = count_shares(monkeypatch, ahead)
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ahead, "BLOCK", block)
     here = {"ahead": 0, "built": 0}
-    made_piece, made_pieces = package._made_piece, package._made_pieces
+    made_piece, made_pieces = module._made_piece, module._made_pieces
 
     def piece(*args: Any) -> Any:
         here["built"] += 1
@@ -303,69 +307,72 @@ def _canvas_over_processes(monkeypatch: pytest.MonkeyPatch, block: int) -> tuple
         here["ahead"] += len(args[-1])
         return made_pieces(*args)
 
-    monkeypatch.setattr(package, "_made_piece", piece)
-    monkeypatch.setattr(package, "_made_pieces", pieces)
+    monkeypatch.setattr(module, "_made_piece", piece)
+    monkeypatch.setattr(module, "_made_pieces", pieces)
     return shares, here
 
 
-def _canvas_jobs(bank: Bank, jobs: int, fragments: Fragments | None = None, **where: str) -> ExportResult:
-    exporter = get_exporter("canvas")
-    ctx = ExportContext(options=make_options({}, exporter.options, "canvas"), tool_version=__version__, fragments=fragments, jobs=jobs)
-    return api.export(bank, "canvas", ctx=ctx, **where)
+def _jobs(bank: Bank, fmt: str, jobs: int, fragments: Fragments | None = None, **where: str) -> ExportResult:
+    exporter = get_exporter(fmt)
+    ctx = ExportContext(options=make_options({}, exporter.options, fmt), tool_version=__version__, fragments=fragments, jobs=jobs)
+    return api.export(bank, fmt, ctx=ctx, **where)
 
 
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
 @pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
-def test_canvas_questions_built_over_processes_are_the_same_package(tmp_path: Path, src: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The questions built ahead in forked processes (blocks of 3, in the quiz's order), with the
-    zip deflated in this process: the package, notes, counts and skips of the export in one process
-    and one thread; for the bank and for every form of its assessments (sections, picks)."""
+def test_questions_built_over_processes_are_the_same_export(tmp_path: Path, src: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The questions built ahead in forked processes (blocks of 3, in the order the export writes
+    them; Canvas's zip deflated in this process): the output, notes, counts and skips of the export
+    in one process (and one thread); for the bank and for every form of its assessments (sections,
+    picks)."""
     from itembank.assessments import build_forms
     from itembank.forked import can_fork
 
-    shares, here = _canvas_over_processes(monkeypatch, 3)
+    shares, here = _over_processes(monkeypatch, fmt, 3)
     bank = load_bank(src)
     targets = [bank] + [form for name in bank.assessments for form in build_forms(bank, name)]
     for target in targets:
-        plain = _export(target, "canvas", None)
+        plain = _export(target, fmt, None)
         shares.clear()
         here.update(ahead=0, built=0)
-        _same(_canvas_jobs(target, 2), plain)
+        _same(_jobs(target, fmt, 2), plain)
         if len(target.items) > 1 and plain.data is not None:
             assert shares and max(shares) == (2 if can_fork() else 1)  # really built in shares
             assert here["built"] == here["ahead"] > 0  # and every question built ahead was used
             if can_fork():
-                assert here["ahead"] < sum(plain.written.values())  # the others were built by the children
+                assert here["ahead"] < _pieces(target, fmt)  # the others were built by the children
 
 
-def test_canvas_questions_built_over_processes_go_into_the_cache_and_come_from_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+def test_questions_built_over_processes_go_into_the_cache_and_come_from_it(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Cold, the questions built in forked processes are kept (by this process); warm, none is
-    built; after one edit, only that one: the package each time is the one-process export's."""
+    built; after one edit, only that one: the output each time is the one-process export's."""
     from itembank.forked import can_fork
 
-    shares, here = _canvas_over_processes(monkeypatch, 50)
+    shares, here = _over_processes(monkeypatch, fmt, 50)
     root = generated_bank(tmp_path / "gen", 120)
     (root / ".itembank-cache" / "v1").mkdir(parents=True)
     bank = load_bank(root)
-    plain = _export(bank, "canvas", None)
-    count = sum(plain.written.values())
-    cold = _fragments(bank, "canvas")
+    plain = _export(bank, fmt, None)
+    count = _pieces(bank, fmt)
+    cold = _fragments(bank, fmt)
     shares.clear()
-    _same(_canvas_jobs(bank, 2, cold), plain)
+    _same(_jobs(bank, fmt, 2, cold), plain)
     assert (cold.hits, cold.misses) == (0, count) and len(shares) == -(-count // 50) and set(shares) == {2 if can_fork() else 1}
     assert here["built"] == here["ahead"] > 0
-    warm = _fragments(bank, "canvas")
+    warm = _fragments(bank, fmt)
     shares.clear()
     here.update(ahead=0, built=0)
-    _same(_canvas_jobs(bank, 2, warm), plain)
+    _same(_jobs(bank, fmt, 2, warm), plain)
     assert (warm.hits, warm.misses) == (count, 0) and shares == [] and here == {"ahead": 0, "built": 0}
 
-    edited = _edit_one_title(root, "canvas")
+    edited = _edit_one_title(root, fmt)
     bank = load_bank(root)
-    plain = _export(bank, "canvas", None)
-    after = _fragments(bank, "canvas")
+    plain = _export(bank, fmt, None)
+    after = _fragments(bank, fmt)
     shares.clear()
     here.update(ahead=0, built=0)
-    _same(_canvas_jobs(bank, 2, after), plain)
+    _same(_jobs(bank, fmt, 2, after), plain)
     assert (after.hits, after.misses) == (count - 1, 1) and shares == [1], edited  # the edited question alone, here
     assert here == {"ahead": 1, "built": 1}
 
@@ -578,25 +585,26 @@ def test_generated_banks_from_the_cache_are_the_export_without_it(tmp_path_facto
                 assert all(entry.load().raw == parsed[ident] for ident, entry in sliced.items() if isinstance(entry, audit._Member))
 
 
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
 @settings(max_examples=GENERATED, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(generated=banks(min_items=6, max_items=10, every_type=True))
-def test_generated_banks_canvas_questions_built_over_processes_are_the_same_package(tmp_path_factory: pytest.TempPathFactory, generated: GeneratedBank) -> None:
-    """Canvas questions built ahead over forked processes (blocks of 3): the one-process package,
-    whatever the items' texts (code, math, images, links, cloze blanks, every type)."""
+def test_generated_banks_questions_built_over_processes_are_the_same_export(tmp_path_factory: pytest.TempPathFactory, fmt: str, generated: GeneratedBank) -> None:
+    """Canvas's or Moodle's questions built ahead over forked processes (blocks of 3): the
+    one-process export, whatever the items' texts (code, math, images, links, cloze blanks, every type)."""
     root = write_bank(generated, tmp_path_factory.mktemp("bank"))
     checked = check_bank(root)
     assume(not any(p.severity == "error" for p in checked.problems))
     bank = checked.bank()
     with pytest.MonkeyPatch.context() as patch:
         try:
-            plain = _export(bank, "canvas", None)
+            plain = _export(bank, fmt, None)
         except ItembankError:  # the export refuses the bank (its audit): built over processes too
-            _canvas_over_processes(patch, 3)
+            _over_processes(patch, fmt, 3)
             with pytest.raises(ItembankError):
-                _canvas_jobs(bank, 2)
+                _jobs(bank, fmt, 2)
             return
-        _shares, here = _canvas_over_processes(patch, 3)
-        _same(_canvas_jobs(bank, 2), plain)
+        _shares, here = _over_processes(patch, fmt, 3)
+        _same(_jobs(bank, fmt, 2), plain)
         assert here["built"] == here["ahead"] > 0
 
 
@@ -605,9 +613,9 @@ def test_canvas_keeps_its_deflating_thread_unless_it_builds_questions_in_process
     are decided on the questions Canvas can hold (flashcards are skipped): a bank with as many
     items as the threshold but fewer such questions keeps its thread and builds in one process."""
     from itembank.exporters import canvas
-    from itembank.exporters.canvas import package
+    from itembank.exporters.kit import ahead
 
-    shares, _here = _canvas_over_processes(monkeypatch, 3)
+    shares, _here = _over_processes(monkeypatch, "canvas", 3)
     pools: list[object] = []
     members = canvas.Members
 
@@ -618,12 +626,12 @@ def test_canvas_keeps_its_deflating_thread_unless_it_builds_questions_in_process
     monkeypatch.setattr(canvas, "Members", recording)
     questions = sum(1 for item in all_types_bank.items if item.type != "flashcard")
     assert questions < len(all_types_bank.items)
-    for threshold, ahead in ((len(all_types_bank.items), False), (questions, True)):
-        monkeypatch.setattr(package, "PARALLEL_FROM", threshold)
+    for threshold, shared in ((len(all_types_bank.items), False), (questions, True)):
+        monkeypatch.setattr(ahead, "PARALLEL_FROM", threshold)
         shares.clear()
         pools.clear()
-        _same(_canvas_jobs(all_types_bank, 2), _export(all_types_bank, "canvas", None))
-        assert (pools[0] is None) == ahead and bool(shares) == ahead, (threshold, pools, shares)
+        _same(_jobs(all_types_bank, "canvas", 2), _export(all_types_bank, "canvas", None))
+        assert (pools[0] is None) == shared and bool(shares) == shared, (threshold, pools, shares)
 
 
 def test_canvas_over_processes_names_the_first_question_it_cannot_write(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -632,22 +640,22 @@ def test_canvas_over_processes_names_the_first_question_it_cannot_write(monkeypa
     does, though the second is in this process's share and the first in a child's."""
     import dataclasses
 
-    from itembank.exporters.canvas import package
+    from itembank.exporters.kit import ahead
 
-    _canvas_over_processes(monkeypatch, 4)
+    _over_processes(monkeypatch, "canvas", 4)
     asked: list[tuple[int, int]] = []  # (questions, jobs) of each shared_out call, recorded before it raises
-    sharing = package.shared_out
+    sharing = ahead.shared_out
 
     def recording(work: Any, tasks: Any, jobs: int) -> Any:
         asked.append((len(tasks), jobs))
         return sharing(work, tasks, jobs)
 
-    monkeypatch.setattr(package, "shared_out", recording)
+    monkeypatch.setattr(ahead, "shared_out", recording)
     bank = load_bank(ALL_TYPES_BANK)
     mc = [i for i in bank.items if i.type == "multiple_choice"][0]
     items = tuple(dataclasses.replace(mc, id=f"q{k}", stem=f"bell \x07 {k}" if k in (1, 2) else mc.stem) for k in range(4))
     bank = dataclasses.replace(bank, items=items, by_id={})
     for jobs in (1, 2):
         with pytest.raises(ItembankError, match="item 'q1':"):
-            _canvas_jobs(bank, jobs)
+            _jobs(bank, "canvas", jobs)
     assert asked == [(4, 2)]  # with 2 jobs, the block of four questions was shared out (1 job: not)

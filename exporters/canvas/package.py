@@ -12,7 +12,6 @@ from typing import IO, TYPE_CHECKING
 from lxml import etree
 
 from itembank.errors import ItembankError
-from itembank.forked import in_task_order, shared_out
 from itembank.formats import ExportContext, ExportResult
 from itembank.model import (
     CalculatedItem,
@@ -23,6 +22,7 @@ from itembank.model import (
 )
 from itembank.render import Renderer
 
+from ..kit import ahead as kit_ahead
 from ..kit import pieces
 from ..kit.numbers import number_text, plural
 from ..kit.zip import Chunked
@@ -110,17 +110,10 @@ def _exportable(bank: Bank, result: ExportResult) -> dict[str, AnyItem]:
     return exported
 
 
-#: From this many questions to build, they are built over ``jobs`` forked processes (see
-#: :class:`_Ahead`); below it a fork costs more than it saves.
-PARALLEL_FROM = 1000
-#: The questions built ahead at a time (~5 KB each: ~25 MB wait in memory, whatever the bank's size).
-BLOCK = 5000
-
-
 def builds_ahead(bank: Bank, jobs: int) -> bool:
     """Whether an export of ``bank`` with ``jobs`` processes builds its questions in them
-    (:class:`_Ahead`): more than one job, and :data:`PARALLEL_FROM` questions or more."""
-    return jobs > 1 and len(_exportable(bank, ExportResult())) >= PARALLEL_FROM
+    (``kit.ahead``): more than one job, and ``kit.ahead.PARALLEL_FROM`` questions or more."""
+    return jobs > 1 and len(_exportable(bank, ExportResult())) >= kit_ahead.PARALLEL_FROM
 
 
 def _formula_notes(exported: dict[str, AnyItem], result: ExportResult) -> None:
@@ -177,7 +170,7 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
     with tempfile.SpooledTemporaryFile(max_size=BankSpool.MEMORY) as spool_file:
         spool = BankSpool(spool_file)
         written: set[str] = set()
-        ahead = None
+        built = None
         if jobs > 1:
             # The order the quiz writer asks for the questions in: the sections', then the others'.
             order = [exported[i] for sec in _sections(bank, qident) for i in sec.item_ids if i in exported]
@@ -185,8 +178,8 @@ def write_package(bank: Bank, ctx: ExportContext, result: ExportResult, members:
             order += [item for item in exported.values() if item.id not in shown]
             fragments = ctx.fragments
             kept = (lambda item: fragments.has(_piece_key(fragments, bank, qident, item))) if fragments is not None else None
-            ahead = _Ahead(order, partial(_made_pieces, ctx.renderer, bank, qident, ctx.options.variants), jobs, kept)
-        cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments, ahead) if ctx.fragments is not None or ahead is not None else None
+            built = kit_ahead.BuiltAhead(order, partial(_made_pieces, ctx.renderer, bank, qident, ctx.options.variants), jobs, kept)
+        cached = _CachedQuestions(builder, bank, qident, result, spool, written, ctx.fragments, built) if ctx.fragments is not None or built is not None else None
         # The quiz and the question banks are deflated in chunks of items, kept in the fragment
         # cache (kit.zip.Chunked): after a one-item edit, a chunk or two of ~100 MB is deflated again.
         with members.open(f"{qident}/{qident}.xml", Chunked(b"</item>", ctx.fragments)) as out:
@@ -306,7 +299,7 @@ class _CachedQuestions:
         spool: BankSpool,
         written: set[str],
         fragments: Fragments | None,
-        ahead: _Ahead | None = None,
+        ahead: kit_ahead.BuiltAhead | None = None,
     ) -> None:
         self.builder, self.bank, self.qident = builder, bank, qident
         self.result, self.spool, self.written, self.fragments, self.ahead = result, spool, written, fragments, ahead
@@ -378,38 +371,6 @@ def _made_pieces(renderer: Renderer, bank: Bank, qident: str, variants: int, ite
     building them notes is in the pieces, and is added to the export's as each is used."""
     builder = ItemBuilder(CanvasHtml(renderer), [], variants)
     return [_made_piece(builder, bank, qident, item)[0] for item in items]
-
-
-class _Ahead:
-    """The questions built ahead of the quiz writer over ``jobs`` forked processes
-    (``itembank.forked.shared_out``), :data:`BLOCK` at a time in the order the writer asks for them
-    (``order``); ``kept``: whether the fragment cache has an item's piece (it is read there, not
-    built).  Asked for a question it has not built, it builds the block that starts there."""
-
-    def __init__(self, order: list[AnyItem], make: Callable[[Sequence[AnyItem]], list[bytes]], jobs: int, kept: Callable[[AnyItem], bool] | None) -> None:
-        self.order, self.make, self.jobs, self.kept = order, make, jobs, kept
-        self.position: dict[str, int] = {}
-        for k, item in enumerate(order):
-            self.position.setdefault(item.id, k)
-        self.ready: dict[str, bytes] = {}
-        self.done = 0  # the order's questions before this one were built or left to the cache
-
-    def take(self, item: AnyItem) -> bytes | None:
-        """The piece of ``item`` built ahead (once); None when it is not one to build here."""
-        raw = self.ready.pop(item.id, None)
-        if raw is not None:
-            return raw
-        at = self.position.get(item.id)
-        if at is None or at < self.done:
-            return None
-        block = self.order[at : at + BLOCK]
-        if self.kept is not None:  # (the item asked for is built: the cache's piece of it was damaged)
-            kept = self.kept
-            block = [i for i in block if i is item or not kept(i)]
-        jobs = self.jobs if len(block) >= PARALLEL_FROM else 1
-        self.ready = dict(zip((i.id for i in block), in_task_order(shared_out(self.make, block, jobs), len(block))))
-        self.done = at + BLOCK
-        return self.ready.pop(item.id, None)
 
 
 _METADATA_END = b"</qtimetadata>"

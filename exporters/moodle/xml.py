@@ -11,7 +11,8 @@ from __future__ import annotations
 import html as _html
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -33,7 +34,9 @@ from itembank.model import (
     TrueFalseItem,
     opaque_placeholders,
 )
+from itembank.render import Renderer
 
+from ..kit import ahead as kit_ahead
 from ..kit import pieces
 from ..kit.numbers import number_text
 from .calculated import ROUND_NOTE, TOLERANCE_TYPE, MoodleCalculated, dataset_value, uses_round
@@ -91,7 +94,8 @@ class MoodleXmlExporter:
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         writer = _QuestionWriter(MoodleHtml(ctx.renderer), MediaFiles(bank), ctx.options.variants)
-        cached = _CachedQuestions(writer, ctx.fragments) if ctx.fragments is not None else None
+        built = _built_ahead(bank, ctx)
+        cached = _CachedQuestions(writer, ctx.fragments, built) if ctx.fragments is not None or built is not None else None
         # Each question is built as an lxml tree and serialized on its own into one growing buffer,
         # so memory holds one question's tree at a time instead of the whole bank's, and the output
         # once (measured on 10,000 items: peak 326 MB with one document tree, 175 MB like this).
@@ -152,48 +156,89 @@ class MoodleXmlExporter:
         return result
 
 
+def _built_ahead(bank: Bank, ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
+    """The questions built ahead over the export's processes (``kit.ahead``), in the order the
+    export writes them, when it has more than one and ``kit.ahead.PARALLEL_FROM`` questions or more
+    (those of the fragment cache are read there); else None: built here, one after the other."""
+    order = [item for _comment, _path, items in categories(bank) for item in items]
+    if ctx.jobs <= 1 or len(order) < kit_ahead.PARALLEL_FROM:
+        return None
+    fragments = ctx.fragments
+    kept = (lambda item: fragments.has(fragments.key(item, "question"))) if fragments is not None else None
+    return kit_ahead.BuiltAhead(order, partial(_made_pieces, ctx.renderer, bank, ctx.options.variants), ctx.jobs, kept)
+
+
+def _made_pieces(renderer: Renderer, bank: Bank, variants: int, items: Sequence[AnyItem]) -> list[bytes]:
+    """The pieces of ``items`` (:func:`_made_piece`), built with a writer of their own: what building
+    them notes is in the pieces, and is added to the export's writer as each is taken."""
+    writer = _QuestionWriter(MoodleHtml(renderer), MediaFiles(bank), variants)
+    return [_made_piece(writer, item)[0] for item in items]
+
+
+def _made_piece(w: _QuestionWriter, item: AnyItem) -> tuple[bytes, bytes | None, str | None]:
+    """An item's question built by ``w`` (what it notes added to ``w``'s): the piece the fragment
+    cache keeps of it (:class:`_CachedQuestions`), the question's bytes, or None and why the item
+    is skipped."""
+    marks = len(w.calculated_formats), len(w.all_or_nothing), len(w.changed_tags), len(w.media.asked)
+    question: bytes | None = None
+    skipped: str | None = None
+    try:
+        question = _serialize(w.question(item))
+    except ItemSkipped as why:
+        skipped = str(why)
+    head = {
+        "s": skipped,
+        "c": w.calculated_formats[marks[0] :],
+        "a": w.all_or_nothing[marks[1] :],
+        "t": w.changed_tags[marks[2] :],
+        "m": [[ref, w.media.state(ref)] for ref in dict.fromkeys(w.media.asked[marks[3] :])],
+    }
+    return pieces.encode(head, question or b""), question, skipped
+
+
 class _CachedQuestions:
     """Each item's serialized ``<question>`` (or why it is skipped) from the fragment cache when the
-    item is unchanged, else built by ``writer`` and kept.
+    item is unchanged, else built ahead in other processes (``ahead``) or by ``writer``, and kept.
 
     A piece holds the question's bytes as :func:`_serialize` wrote them and, in its head, what the
     question added to the writer's notes (the same entries are added back, in the same order) and the
     image files it embeds, each with what the file was: a question whose image changed, appeared or
     went is built again.  A damaged piece is built again too."""
 
-    def __init__(self, writer: _QuestionWriter, fragments: Fragments) -> None:
+    def __init__(self, writer: _QuestionWriter, fragments: Fragments | None, ahead: kit_ahead.BuiltAhead | None = None) -> None:
         self.writer = writer
         self.fragments = fragments
+        self.ahead = ahead
 
     def question(self, item: AnyItem) -> tuple[bytes | None, str | None]:
         """The question's bytes, or (None, why the item is skipped)."""
-        w, fragments = self.writer, self.fragments
-        key = fragments.key(item, "question")
-        piece = pieces.decode(fragments.get(key))
-        if piece is not None and self._usable(piece[0]):
-            head, body = piece
-            w.calculated_formats.extend(head["c"])
-            w.all_or_nothing.extend(head["a"])
-            w.changed_tags.extend(head["t"])
-            fragments.hits += 1
-            return (None, head["s"]) if head["s"] is not None else (body, None)
-        fragments.misses += 1
-        marks = len(w.calculated_formats), len(w.all_or_nothing), len(w.changed_tags), len(w.media.asked)
-        question: bytes | None = None
-        skipped: str | None = None
-        try:
-            question = _serialize(w.question(item))
-        except ItemSkipped as why:
-            skipped = str(why)
-        head = {
-            "s": skipped,
-            "c": w.calculated_formats[marks[0] :],
-            "a": w.all_or_nothing[marks[1] :],
-            "t": w.changed_tags[marks[2] :],
-            "m": [[ref, w.media.state(ref)] for ref in dict.fromkeys(w.media.asked[marks[3] :])],
-        }
-        fragments.put(key, pieces.encode(head, question or b""))
-        return question, skipped
+        fragments = self.fragments
+        key = fragments.key(item, "question") if fragments is not None else b""
+        if fragments is not None:
+            piece = pieces.decode(fragments.get(key))
+            if piece is not None and self._usable(piece[0]):
+                fragments.hits += 1
+                return self._taken(piece)
+            fragments.misses += 1
+        raw = self.ahead.take(item) if self.ahead is not None else None
+        piece = pieces.decode(raw)
+        if raw is not None and piece is not None and self._usable(piece[0]):
+            out = self._taken(piece)
+        else:  # not built ahead: built here, what it notes added to the writer's as it goes
+            raw, question, skipped = _made_piece(self.writer, item)
+            out = question, skipped
+        if fragments is not None:
+            fragments.put(key, raw)
+        return out
+
+    def _taken(self, piece: tuple[dict[str, Any], bytes]) -> tuple[bytes | None, str | None]:
+        """A whole piece's question (or why it is skipped), what building it noted added to the writer's."""
+        head, body = piece
+        w = self.writer
+        w.calculated_formats.extend(head["c"])
+        w.all_or_nothing.extend(head["a"])
+        w.changed_tags.extend(head["t"])
+        return (None, head["s"]) if head["s"] is not None else (body, None)
 
     def _usable(self, head: dict[str, Any]) -> bool:
         """Whether a decoded head is whole and its images are the files it was built with."""
