@@ -281,7 +281,7 @@ def test_one_edit_in_a_file_of_many_items_makes_that_item_alone_again(tmp_path: 
 
 
 def _over_processes(monkeypatch: pytest.MonkeyPatch, fmt: str, block: int) -> tuple[list[int], dict[str, int]]:
-    """Canvas's or Moodle's questions built ahead over forked processes (``kit.ahead``) from 1
+    """Canvas's, Moodle's or GIFT's questions built ahead over forked processes (``kit.ahead``) from 1
     question on, ``block`` at a time.  Returns the number of shares each build made (one where the
     machine cannot fork), and counts of this process's questions: built in its own share
     (``ahead``), and built in all (``built``; more than ``ahead`` when a question built ahead was not
@@ -290,9 +290,9 @@ def _over_processes(monkeypatch: pytest.MonkeyPatch, fmt: str, block: int) -> tu
 
     from itembank.exporters.canvas import package
     from itembank.exporters.kit import ahead
-    from itembank.exporters.moodle import xml
+    from itembank.exporters.moodle import gift, xml
 
-    module: Any = {"canvas": package, "moodle": xml}[fmt]
+    module: Any = {"canvas": package, "moodle": xml, "gift": gift}[fmt]
     shares = count_shares(monkeypatch, ahead)
     monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
     monkeypatch.setattr(ahead, "BLOCK", block)
@@ -318,7 +318,7 @@ def _jobs(bank: Bank, fmt: str, jobs: int, fragments: Fragments | None = None, *
     return api.export(bank, fmt, ctx=ctx, **where)
 
 
-@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+@pytest.mark.parametrize("fmt", ["canvas", "moodle", "gift"])
 @pytest.mark.parametrize("src", BANKS, ids=lambda p: p.name)
 def test_questions_built_over_processes_are_the_same_export(tmp_path: Path, src: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The questions built ahead in forked processes (blocks of 3, in the order the export writes
@@ -343,7 +343,33 @@ def test_questions_built_over_processes_are_the_same_export(tmp_path: Path, src:
                 assert here["ahead"] < _pieces(target, fmt)  # the others were built by the children
 
 
-@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+@pytest.mark.parametrize(
+    ("fmt", "option", "value", "src"),
+    [("gift", "expand_variants", 3, "calculated"), ("gift", "strict", True, "all-types"), ("moodle", "variants", 4, "calculated")],
+)
+def test_questions_built_over_processes_take_the_export_options(fmt: str, option: str, value: object, src: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built over processes with the options that change what a question is (calculated items as
+    numeric variants, a skip instead of a loss, dataset sizes): the one-process export's output,
+    notes, counts, skips and variants."""
+    from itembank.forked import can_fork
+
+    shares, here = _over_processes(monkeypatch, fmt, 2)
+    bank = load_bank(ROOT / "tests" / "banks" / src)
+    exporter = get_exporter(fmt)
+    results = []
+    for jobs in (1, 2):
+        ctx = ExportContext(options=make_options({option: value}, exporter.options, fmt), tool_version=__version__, jobs=jobs)
+        results.append(api.export(bank, fmt, ctx=ctx))
+    _same(results[1], results[0])
+    assert results[1].variants == results[0].variants
+    if option == "expand_variants":
+        assert results[0].variants and set(results[0].variants.values()) == {3}  # written as variants
+    if option == "strict":
+        assert any("strict" in why for _id, why in results[0].skipped)  # what GIFT would lose: skipped
+    assert shares and max(shares) == (2 if can_fork() else 1) and here["built"] == here["ahead"] > 0
+
+
+@pytest.mark.parametrize("fmt", ["canvas", "moodle", "gift"])
 def test_questions_built_over_processes_go_into_the_cache_and_come_from_it(tmp_path: Path, fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Cold, the questions built in forked processes are kept (by this process); warm, none is
     built; after one edit, only that one: the output each time is the one-process export's."""
@@ -585,11 +611,11 @@ def test_generated_banks_from_the_cache_are_the_export_without_it(tmp_path_facto
                 assert all(entry.load().raw == parsed[ident] for ident, entry in sliced.items() if isinstance(entry, audit._Member))
 
 
-@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+@pytest.mark.parametrize("fmt", ["canvas", "moodle", "gift"])
 @settings(max_examples=GENERATED, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(generated=banks(min_items=6, max_items=10, every_type=True))
 def test_generated_banks_questions_built_over_processes_are_the_same_export(tmp_path_factory: pytest.TempPathFactory, fmt: str, generated: GeneratedBank) -> None:
-    """Canvas's or Moodle's questions built ahead over forked processes (blocks of 3): the
+    """Canvas's, Moodle's or GIFT's questions built ahead over forked processes (blocks of 3): the
     one-process export, whatever the items' texts (code, math, images, links, cloze blanks, every type)."""
     root = write_bank(generated, tmp_path_factory.mktemp("bank"))
     checked = check_bank(root)

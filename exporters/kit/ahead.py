@@ -12,9 +12,13 @@ takes it, in its own order, as it does for a piece from the fragment cache.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from itembank.forked import in_task_order, shared_out
 from itembank.model import AnyItem
+
+if TYPE_CHECKING:
+    from itembank.fragments import Fragments
 
 #: From this many pieces to build (of a block), they are built over the processes; below it a fork
 #: costs more than it saves.
@@ -53,3 +57,19 @@ class BuiltAhead:
         self.ready = dict(zip((i.id for i in block), in_task_order(shared_out(self.make, block, jobs), len(block))))
         self.done = at + BLOCK
         return self.ready.pop(item.id, None)
+
+
+def worth_it(order: Sequence[AnyItem], make: Callable[[Sequence[AnyItem]], list[bytes]], jobs: int, kept: Callable[[AnyItem], bool] | None = None) -> BuiltAhead | None:
+    """:class:`BuiltAhead` when there is more than one job and ``order`` holds :data:`PARALLEL_FROM`
+    items or more; else None (the writer builds each piece itself, one after the other)."""
+    if jobs <= 1 or len(order) < PARALLEL_FROM:
+        return None
+    return BuiltAhead(order, make, jobs, kept)
+
+
+def kept_in(fragments: Fragments | None, *key: str) -> Callable[[AnyItem], bool] | None:
+    """Whether the export's fragment cache has an item's piece kept under ``key`` (the parts after
+    the item, as the export names it); None without a cache."""
+    if fragments is None:
+        return None
+    return lambda item: fragments.has(fragments.key(item, *key))

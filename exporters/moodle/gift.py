@@ -13,7 +13,9 @@ import html as _html
 import io
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from itembank.formats import DELIVERY_STATUSES, ExportContext, ExportResult
 from itembank.model import (
@@ -29,7 +31,9 @@ from itembank.model import (
     ShortAnswerItem,
     TrueFalseItem,
 )
+from itembank.render import Renderer
 
+from ..kit import ahead as kit_ahead
 from ..kit import pieces
 from ..kit.variants import expanded, expansion_note, refuse_clashing_ids
 from .content import (
@@ -132,11 +136,12 @@ class GiftExporter:
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
         fragments = ctx.fragments
+        built = _built_ahead(bank, ctx)
         for _, path, items in categories(bank):
             out.write(f"\n{category_line(path)}\n".encode())
             for item in items:
-                if fragments is not None:
-                    block_bytes, skipped, expanded_item = _cached_blocks(writer, item, count, fragments)
+                if fragments is not None or built is not None:
+                    block_bytes, skipped, expanded_item = _cached_blocks(writer, item, count, fragments, built)
                 else:
                     block_bytes, skipped, expanded_item = _blocks(writer, item, count)
                 if block_bytes is None:
@@ -178,33 +183,75 @@ def _blocks(writer: _GiftWriter, item: AnyItem, count: int) -> tuple[bytes | Non
     return f"\n{block}\n".encode(), None, False
 
 
-def _cached_blocks(writer: _GiftWriter, item: AnyItem, count: int, fragments: Fragments) -> tuple[bytes | None, str | None, bool]:
-    """:func:`_blocks` from the fragment cache when the item is unchanged, else made and kept.
+def _built_ahead(bank: Bank, ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
+    """The items' blocks built ahead over the export's processes (``kit.ahead``), in the order the
+    export writes them, when it has more than one and ``kit.ahead.PARALLEL_FROM`` items or more
+    (those of the fragment cache are read there); else None: made here, one after the other."""
+    order = [item for _comment, _path, items in categories(bank) for item in items]
+    make = partial(_made_pieces, ctx.renderer, ctx.options.strict, ctx.options.expand_variants)
+    return kit_ahead.worth_it(order, make, ctx.jobs, kit_ahead.kept_in(ctx.fragments, "block"))
+
+
+def _made_pieces(renderer: Renderer, strict: bool, count: int, items: Sequence[AnyItem]) -> list[bytes]:
+    """The pieces of ``items`` (:func:`_made_piece`), made with a writer of their own: what making
+    them adds to the list of what GIFT cannot carry is in the pieces, added to the export's writer
+    as each is taken."""
+    writer = _GiftWriter(MoodleHtml(renderer), strict=strict)
+    return [_made_piece(writer, item, count)[0] for item in items]
+
+
+def _made_piece(writer: _GiftWriter, item: AnyItem, count: int) -> tuple[bytes, bytes | None, str | None, bool]:
+    """:func:`_blocks` made by ``writer`` (what GIFT cannot carry added to its list), with the piece
+    the fragment cache keeps of them (:func:`_cached_blocks`) first."""
+    marks = {what: len(ids) for what, ids in writer.lost.items()}
+    blocks, skipped, variants = _blocks(writer, item, count)
+    added = [[what, ids[marks.get(what, 0) :]] for what, ids in writer.lost.items() if len(ids) > marks.get(what, 0)]
+    return pieces.encode({"s": skipped, "x": variants, "l": added}, blocks or b""), blocks, skipped, variants
+
+
+def _cached_blocks(
+    writer: _GiftWriter, item: AnyItem, count: int, fragments: Fragments | None, built: kit_ahead.BuiltAhead | None = None
+) -> tuple[bytes | None, str | None, bool]:
+    """:func:`_blocks` from the fragment cache when the item is unchanged, else built ahead in other
+    processes (``built``) or made here, and kept.
 
     A piece holds the blocks' bytes and, in its head, the skip reason, whether the item was written
     as variants, and what it added to the writer's list of what GIFT cannot carry (added back in the
     same order).  A damaged piece is made again."""
-    key = fragments.key(item, "block")
-    piece = pieces.decode(fragments.get(key))
-    if piece is not None:
-        head, body = piece
-        lost = head.get("l")
-        if (
-            isinstance(head.get("s"), (str, type(None)))
-            and isinstance(head.get("x"), bool)
-            and isinstance(lost, list)
-            and all(isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and pieces.strings(entry[1]) for entry in lost)
-        ):
-            for what, ids in lost:
-                writer.lost[what].extend(ids)
+    key = fragments.key(item, "block") if fragments is not None else b""
+    if fragments is not None:
+        taken = _taken(writer, pieces.decode(fragments.get(key)))
+        if taken is not None:
             fragments.hits += 1
-            return (None, head["s"], False) if head["s"] is not None else (body, None, head["x"])
-    fragments.misses += 1
-    marks = {what: len(ids) for what, ids in writer.lost.items()}
-    blocks, skipped, variants = _blocks(writer, item, count)
-    added = [[what, ids[marks.get(what, 0) :]] for what, ids in writer.lost.items() if len(ids) > marks.get(what, 0)]
-    fragments.put(key, pieces.encode({"s": skipped, "x": variants, "l": added}, blocks or b""))
-    return blocks, skipped, variants
+            return taken
+        fragments.misses += 1
+    raw = built.take(item) if built is not None else None
+    ahead = _taken(writer, pieces.decode(raw))
+    if raw is None or ahead is None:  # not built ahead: made here
+        raw, blocks, skipped, variants = _made_piece(writer, item, count)
+        ahead = blocks, skipped, variants
+    if fragments is not None:
+        fragments.put(key, raw)
+    return ahead
+
+
+def _taken(writer: _GiftWriter, piece: tuple[dict[str, Any], bytes] | None) -> tuple[bytes | None, str | None, bool] | None:
+    """A whole piece's blocks (or why the item is skipped), what it adds to the list of what GIFT
+    cannot carry added to ``writer``'s; None when there is none or it is damaged."""
+    if piece is None:
+        return None
+    head, body = piece
+    lost = head.get("l")
+    if not (
+        isinstance(head.get("s"), (str, type(None)))
+        and isinstance(head.get("x"), bool)
+        and isinstance(lost, list)
+        and all(isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str) and pieces.strings(entry[1]) for entry in lost)
+    ):
+        return None
+    for what, ids in lost:
+        writer.lost[what].extend(ids)
+    return (None, head["s"], False) if head["s"] is not None else (body, None, head["x"])
 
 
 class _GiftWriter:

@@ -161,11 +161,8 @@ def _built_ahead(bank: Bank, ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
     export writes them, when it has more than one and ``kit.ahead.PARALLEL_FROM`` questions or more
     (those of the fragment cache are read there); else None: built here, one after the other."""
     order = [item for _comment, _path, items in categories(bank) for item in items]
-    if ctx.jobs <= 1 or len(order) < kit_ahead.PARALLEL_FROM:
-        return None
-    fragments = ctx.fragments
-    kept = (lambda item: fragments.has(fragments.key(item, "question"))) if fragments is not None else None
-    return kit_ahead.BuiltAhead(order, partial(_made_pieces, ctx.renderer, bank, ctx.options.variants), ctx.jobs, kept)
+    make = partial(_made_pieces, ctx.renderer, bank, ctx.options.variants)
+    return kit_ahead.worth_it(order, make, ctx.jobs, kit_ahead.kept_in(ctx.fragments, "question"))
 
 
 def _made_pieces(renderer: Renderer, bank: Bank, variants: int, items: Sequence[AnyItem]) -> list[bytes]:
