@@ -660,15 +660,17 @@ def test_canvas_keeps_its_deflating_thread_unless_it_builds_questions_in_process
         assert (pools[0] is None) == shared and bool(shares) == shared, (threshold, pools, shares)
 
 
-def test_canvas_over_processes_names_the_first_question_it_cannot_write(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+def test_over_processes_names_the_first_question_it_cannot_write(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two questions whose text XML cannot hold (validation refuses it, IB216; a library caller may
-    not validate): the error names the first of them in the quiz, as the export in one process
-    does, though the second is in this process's share and the first in a child's."""
+    not validate): the error names the first of them in the quiz (Canvas) or the document
+    (Moodle), as the export in one process does, though the second is in this process's share and
+    the first in a child's."""
     import dataclasses
 
     from itembank.exporters.kit import ahead
 
-    _over_processes(monkeypatch, "canvas", 4)
+    _over_processes(monkeypatch, fmt, 4)
     asked: list[tuple[int, int]] = []  # (questions, jobs) of each shared_out call, recorded before it raises
     sharing = ahead.shared_out
 
@@ -683,5 +685,5 @@ def test_canvas_over_processes_names_the_first_question_it_cannot_write(monkeypa
     bank = dataclasses.replace(bank, items=items, by_id={})
     for jobs in (1, 2):
         with pytest.raises(ItembankError, match="item 'q1':"):
-            _jobs(bank, "canvas", jobs)
+            _jobs(bank, fmt, jobs)
     assert asked == [(4, 2)]  # with 2 jobs, the block of four questions was shared out (1 job: not)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from itembank.errors import ItembankError
 from itembank.formats import DELIVERY_STATUSES, MOODLE_XML_MARK, ExportContext, ExportResult
 from itembank.model import (
     CalculatedItem,
@@ -114,7 +115,7 @@ class MoodleXmlExporter:
                     result.wrote(item.type)
                     continue
                 try:
-                    out.write(_serialize(writer.question(item)))
+                    out.write(_question_bytes(writer, item))
                 except ItemSkipped as why:
                     result.skip(item.id, str(why))
                     continue
@@ -180,7 +181,7 @@ def _made_piece(w: _QuestionWriter, item: AnyItem) -> tuple[bytes, bytes | None,
     question: bytes | None = None
     skipped: str | None = None
     try:
-        question = _serialize(w.question(item))
+        question = _question_bytes(w, item)
     except ItemSkipped as why:
         skipped = str(why)
     head = {
@@ -245,6 +246,15 @@ class _CachedQuestions:
         if not isinstance(images, list) or not all(isinstance(m, list) and len(m) == 2 and pieces.strings(m) for m in images):
             return False
         return all(self.writer.media.state(ref) == state for ref, state in images)
+
+
+def _question_bytes(w: _QuestionWriter, item: AnyItem) -> bytes:
+    """The item's ``<question>`` as :func:`_serialize` writes it (:class:`ItemSkipped` when Moodle
+    cannot take it); a text XML cannot hold is an error that names the item."""
+    try:
+        return _serialize(w.question(item))
+    except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216 finds them first)
+        raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
 
 
 def _serialize(element: etree._Element) -> bytes:
