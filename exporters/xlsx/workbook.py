@@ -657,11 +657,11 @@ class _RowWriter:
         self.letters = [get_column_letter(i) for i in range(1, len(widths) + 1)]
         self.per_line = chars_per_line(widths)
         self.sid = styles.ids
-        # A text cell is a copy of a prepared <c r="" s="" t="inlineStr"><is><t/></is></c> given its
-        # reference, style and text first (~30% faster than building three elements per text cell,
-        # and this writes every cell of the workbook; the copy, not the cell, gets them set:
-        # no element of the copy is looked up).  Its attributes keep the order they were made in.
-        # One for a text whose ends are spaces, whose <t> keeps them (xml:space="preserve").
+        # A text cell is a copy of a prepared <c r="" s="" t="inlineStr"><is><t/></is></c> that is
+        # given the cell's reference, style and text first (~30% faster than building three elements
+        # per text cell, and this writes every cell of the workbook; the prepared cell is set, so no
+        # element of the copy is looked up).  Its attributes keep the order they were made in.  A
+        # second one for a text that starts with spaces, whose <t> keeps them (xml:space="preserve").
         self.text_cells = {spaced: self._text_cell(spaced) for spaced in (False, True)}
 
     @staticmethod
