@@ -1,0 +1,124 @@
+"""What writing QTI items with a template would cost (issue 13): a spike, beside the exporter's builder.
+
+    .venv/bin/python benchmarks/template_spike.py BANK [--runs 3]
+
+The QTI exporter builds each item as an lxml tree, element by element through lxml's Python API,
+and serializes it.  This script writes the bank's true/false items with a Jinja2 template instead
+(``template_spike/true_false.qti21.xml.j2``, autoescaped): the values from the model, as the
+builder works them out (the explanation's sections, the feedback, the hints, the numbers and
+identifiers); a text that holds only tags QTI keeps as they are is given as the renderer wrote it
+(with its ``&quot;`` and ``<br />`` written as lxml writes them), any other (math, images, links)
+is converted through lxml as the builder does and serialized in the item's namespaces.  It checks
+that each item comes out as the very bytes of ``ItemBuilder.build`` + ``to_bytes`` (QTI 2.1), then
+times both over the same items (the renders and the builder's shared subtrees warm, one process,
+``--runs`` times each).  Not the exporter: one type, one QTI version, no manifest entry, no
+deflate; it reaches into the exporter's internals and stops with a message if they are gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["ITEMBANK_NO_CACHE"] = "1"
+
+from jinja2 import Environment  # noqa: E402
+from lxml import etree  # noqa: E402
+from markupsafe import Markup  # noqa: E402
+
+from itembank import api  # noqa: E402
+from itembank.render import Renderer  # noqa: E402
+
+try:
+    from itembank.exporters.kit.explain import explanation  # noqa: E402
+    from itembank.exporters.kit.numbers import number_text  # noqa: E402
+    from itembank.exporters.qti.body import BodyWriter, ItemAssets, _only_kept_tags  # noqa: E402
+    from itembank.exporters.qti.ids import qti_id  # noqa: E402
+    from itembank.exporters.qti.item import SOLUTION_LABELS, ItemBuilder, _one_line  # noqa: E402
+    from itembank.exporters.qti.package import to_bytes  # noqa: E402
+    from itembank.exporters.qti.profiles import MATHML_NS, QTI21  # noqa: E402
+except ImportError as exc:
+    raise SystemExit(f"the QTI exporter's internals this spike uses are gone ({exc}): update the spike") from None
+
+TEMPLATE = Path(__file__).with_name("template_spike") / "true_false.qti21.xml.j2"
+
+
+def xhtml(writer: BodyWriter, renderer: Renderer, text: str) -> Markup:
+    """A Markdown text as the builder puts it into the item, as markup for the template."""
+    html = renderer.html(text)
+    if _only_kept_tags(html):
+        return Markup(html.replace("&quot;", '"').replace("&#39;", "'").replace("<br />", "<br/>").replace("<hr />", "<hr/>"))
+    wrapper = etree.Element(f"{{{QTI21.ns}}}div", nsmap={None: QTI21.ns, "m": MATHML_NS})
+    wrapper.extend(writer.blocks(text))
+    out = etree.tostring(wrapper, encoding=str)
+    return Markup("" if out.endswith("/>") else out[out.index(">") + 1 : out.rindex("</div>")])
+
+
+def values(item: Any, renderer: Renderer, version: str) -> dict[str, Any]:
+    """What the template needs of a true/false item, worked out from the model."""
+    writer = BodyWriter(QTI21, renderer, ItemAssets())
+    sections = []
+    for s in explanation(item, SOLUTION_LABELS):
+        sections.append({
+            "label": s.label,
+            "text": xhtml(writer, renderer, s.text) if s.text else None,
+            "steps": [(step.title, xhtml(writer, renderer, step.text)) for step in s.steps] or None,
+            "items": [xhtml(writer, renderer, t) for t in s.items] or None,
+        })
+    feedback = [(i, xhtml(writer, renderer, f)) for i, f in (("true", item.true_feedback), ("false", item.false_feedback)) if f]
+    return {
+        "id": qti_id(item.id, "I_"),
+        "title": _one_line(item.name),
+        "version": version,
+        "correct": "true" if item.answer else "false",
+        "points": number_text(item.points),
+        "stem": xhtml(writer, renderer, item.stem),
+        "feedback": feedback,
+        "sections": sections,
+        "hints": [xhtml(writer, renderer, h) for h in item.hints] if item.hints and item.gradable else [],
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bank", type=Path)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    template = Environment(autoescape=True).from_string(TEMPLATE.read_text(encoding="utf-8").rstrip("\n"))
+    bank = api.load_bank(args.bank, cache=False, jobs=None)
+    items = [i for i in bank.items if i.type == "true_false"]
+    if not items:
+        raise SystemExit("the bank has no true/false item")
+    renderer, version = Renderer(), api.__version__
+
+    def built(item: Any) -> bytes:
+        return to_bytes(ItemBuilder(QTI21, renderer, item, version).build())
+
+    def written(item: Any) -> bytes:
+        return template.render(**values(item, renderer, version)).encode("utf-8")
+
+    different = [i.id for i in items if built(i) != written(i)]  # (also warms the renders and shared subtrees)
+    print(f"{len(items)} true/false items: {len(items) - len(different)} the same bytes by the template as by the builder")
+    if different:
+        print("  different: " + ", ".join(different[:10]) + (" ..." if len(different) > 10 else ""))
+    for _ in range(args.runs):
+        start = time.process_time()
+        for item in items:
+            built(item)
+        middle = time.process_time()
+        for item in items:
+            written(item)
+        end = time.process_time()
+        per = 1e6 / len(items)
+        print(f"  CPU per item: builder (lxml) {(middle - start) * per:.0f} us, template (Jinja2) {(end - middle) * per:.0f} us")
+    return 1 if different else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
