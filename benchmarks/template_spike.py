@@ -2,17 +2,18 @@
 
     .venv/bin/python benchmarks/template_spike.py BANK [--runs 3]
 
-The QTI exporter builds each item as an lxml tree, element by element through lxml's Python API,
-and serializes it.  This script writes the bank's true/false items with a Jinja2 template instead
-(``template_spike/true_false.qti21.xml.j2``, autoescaped): the values from the model, as the
-builder works them out (the explanation's sections, the feedback, the hints, the numbers and
-identifiers); a text that holds only tags QTI keeps as they are is given as the renderer wrote it
-(with its ``&quot;`` and ``<br />`` written as lxml writes them), any other (math, images, links)
-is converted through lxml as the builder does and serialized in the item's namespaces.  It checks
-that each item comes out as the very bytes of ``ItemBuilder.build`` + ``to_bytes`` (QTI 2.1), then
-times both over the same items (the renders and the builder's shared subtrees warm, one process,
-``--runs`` times each).  Not the exporter: one type, one QTI version, no manifest entry, no
-deflate; it reaches into the exporter's internals and stops with a message if they are gone.
+The QTI exporter builds each item as an lxml tree, element by element through lxml's Python API, and
+serializes it.  This script writes the bank's true/false and multiple-choice items with one Jinja2
+template instead (``template_spike/single_choice.qti21.xml.j2``, autoescaped): the values from the
+model, as the builder works them out (the explanation's sections, the feedback, the hints, the
+numbers and identifiers); a text that holds only tags QTI keeps as they are is given as the renderer
+wrote it (with its ``&quot;`` and ``<br />`` written as lxml writes them), any other (math, images,
+links) is converted through lxml as the builder does and serialized in the item's namespaces (a
+choice's one paragraph is given as its content, as the builder's ``inline_into`` puts it).  It
+checks that each item comes out as the very bytes of ``ItemBuilder.build`` + ``to_bytes`` (QTI 2.1),
+then times both over the same items (the renders and the builder's shared subtrees warm, one
+process, ``--runs`` times each).  Not the exporter: two types, one QTI version, no manifest entry,
+no deflate; it reaches into the exporter's internals and stops with a message if they are gone.
 """
 
 from __future__ import annotations
@@ -39,14 +40,15 @@ try:
     from itembank.exporters.kit.explain import explanation  # noqa: E402
     from itembank.exporters.kit.numbers import number_text  # noqa: E402
     from itembank.exporters.qti.body import BodyWriter, ItemAssets, _only_kept_tags  # noqa: E402
-    from itembank.exporters.qti.ids import qti_id  # noqa: E402
+    from itembank.exporters.qti.ids import option_id, qti_id  # noqa: E402
     from itembank.exporters.qti.item import SOLUTION_LABELS, ItemBuilder, _one_line  # noqa: E402
     from itembank.exporters.qti.package import to_bytes  # noqa: E402
     from itembank.exporters.qti.profiles import MATHML_NS, QTI21  # noqa: E402
 except ImportError as exc:
     raise SystemExit(f"the QTI exporter's internals this spike uses are gone ({exc}): update the spike") from None
 
-TEMPLATE = Path(__file__).with_name("template_spike") / "true_false.qti21.xml.j2"
+TEMPLATE = Path(__file__).with_name("template_spike") / "single_choice.qti21.xml.j2"
+TYPES = ("true_false", "multiple_choice")
 
 
 def xhtml(writer: BodyWriter, renderer: Renderer, text: str) -> Markup:
@@ -60,8 +62,24 @@ def xhtml(writer: BodyWriter, renderer: Renderer, text: str) -> Markup:
     return Markup("" if out.endswith("/>") else out[out.index(">") + 1 : out.rindex("</div>")])
 
 
+def inline(writer: BodyWriter, renderer: Renderer, text: str) -> Markup:
+    """A choice's text as the builder puts it into its ``simpleChoice`` (one paragraph: its content)."""
+    html = renderer.html(text)
+    if html.startswith("<p>") and html.endswith(("</p>", "</p>\n")) and _only_kept_tags(html):
+        inner = html[3 : html.rindex("</p>")]
+        if "<p>" not in inner and "</p>" not in inner:
+            return Markup(inner.replace("&quot;", '"').replace("&#39;", "'").replace("<br />", "<br/>").replace("<hr />", "<hr/>"))
+    wrapper = etree.Element(f"{{{QTI21.ns}}}div", nsmap={None: QTI21.ns, "m": MATHML_NS})
+    choice = etree.SubElement(wrapper, f"{{{QTI21.ns}}}simpleChoice")
+    writer.inline_into(choice, text)
+    out = etree.tostring(wrapper, encoding=str)
+    if out.endswith("<simpleChoice/></div>"):
+        return Markup("")
+    return Markup(out[out.index("<simpleChoice>") + len("<simpleChoice>") : out.rindex("</simpleChoice>")])
+
+
 def values(item: Any, renderer: Renderer, version: str) -> dict[str, Any]:
-    """What the template needs of a true/false item, worked out from the model."""
+    """What the template needs of a true/false or multiple-choice item, worked out from the model."""
     writer = BodyWriter(QTI21, renderer, ItemAssets())
     sections = []
     for s in explanation(item, SOLUTION_LABELS):
@@ -71,15 +89,23 @@ def values(item: Any, renderer: Renderer, version: str) -> dict[str, Any]:
             "steps": [(step.title, xhtml(writer, renderer, step.text)) for step in s.steps] or None,
             "items": [xhtml(writer, renderer, t) for t in s.items] or None,
         })
-    feedback = [(i, xhtml(writer, renderer, f)) for i, f in (("true", item.true_feedback), ("false", item.false_feedback)) if f]
+    if item.type == "true_false":
+        options = [("true", "True", item.answer, item.true_feedback), ("false", "False", not item.answer, item.false_feedback)]
+        shuffle = False
+    else:
+        options = [(option_id(o.id), o.text, o.correct, o.feedback) for o in item.options]
+        shuffle = item.shuffle
+    stem = xhtml(writer, renderer, item.stem)  # (before the choices: the builder converts them in this order)
     return {
         "id": qti_id(item.id, "I_"),
         "title": _one_line(item.name),
         "version": version,
-        "correct": "true" if item.answer else "false",
+        "correct": [i for i, _text, correct, _fb in options if correct],
         "points": number_text(item.points),
-        "stem": xhtml(writer, renderer, item.stem),
-        "feedback": feedback,
+        "stem": stem,
+        "shuffle": "true" if shuffle else "false",
+        "choices": [(i, inline(writer, renderer, text)) for i, text, _correct, _fb in options],
+        "feedback": [(i, xhtml(writer, renderer, fb)) for i, _text, _correct, fb in options if fb],
         "sections": sections,
         "hints": [xhtml(writer, renderer, h) for h in item.hints] if item.hints and item.gradable else [],
     }
@@ -92,9 +118,9 @@ def main() -> int:
     args = ap.parse_args()
     template = Environment(autoescape=True).from_string(TEMPLATE.read_text(encoding="utf-8").rstrip("\n"))
     bank = api.load_bank(args.bank, cache=False, jobs=None)
-    items = [i for i in bank.items if i.type == "true_false"]
+    items = [i for i in bank.items if i.type in TYPES]
     if not items:
-        raise SystemExit("the bank has no true/false item")
+        raise SystemExit("the bank has no true/false or multiple-choice item")
     renderer, version = Renderer(), api.__version__
 
     def built(item: Any) -> bytes:
@@ -104,7 +130,8 @@ def main() -> int:
         return template.render(**values(item, renderer, version)).encode("utf-8")
 
     different = [i.id for i in items if built(i) != written(i)]  # (also warms the renders and shared subtrees)
-    print(f"{len(items)} true/false items: {len(items) - len(different)} the same bytes by the template as by the builder")
+    kinds = ", ".join(f"{sum(i.type == t for i in items)} {t.replace('_', ' ')}" for t in TYPES)
+    print(f"{len(items)} items ({kinds}): {len(items) - len(different)} the same bytes by the template as by the builder")
     if different:
         print("  different: " + ", ".join(different[:10]) + (" ..." if len(different) > 10 else ""))
     for _ in range(args.runs):
