@@ -136,8 +136,9 @@ class GiftExporter:
         out = io.BytesIO()  # blocks are encoded as they come: the output is held once, not as str and bytes
         out.write(f"// {escape(bank.title)}: Moodle GIFT export by itembank; import with \"Get category from file\" on.\n".encode())
         fragments = ctx.fragments
-        built = _built_ahead(bank, ctx)
-        for _, path, items in categories(bank):
+        cats = categories(bank)  # (the export's order: its items are built ahead in it)
+        built = _built_ahead(cats, ctx)
+        for _, path, items in cats:
             out.write(f"\n{category_line(path)}\n".encode())
             for item in items:
                 if fragments is not None or built is not None:
@@ -159,7 +160,7 @@ class GiftExporter:
         if note:
             result.notes.append(note)
         result.notes.extend(category_notes(bank))
-        result.notes.extend(category_line_note([path for _, path, _ in categories(bank)]))
+        result.notes.extend(category_line_note([path for _, path, _ in cats]))
         result.data = out.getvalue()
         return result
 
@@ -183,11 +184,12 @@ def _blocks(writer: _GiftWriter, item: AnyItem, count: int) -> tuple[bytes | Non
     return f"\n{block}\n".encode(), None, False
 
 
-def _built_ahead(bank: Bank, ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
+def _built_ahead(cats: list[tuple[str, str, list[AnyItem]]], ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
     """The items' blocks built ahead over the export's processes (``kit.ahead``), in the order the
-    export writes them, when it has more than one and ``kit.ahead.PARALLEL_FROM`` items or more
-    (those of the fragment cache are read there); else None: made here, one after the other."""
-    order = [item for _comment, _path, items in categories(bank) for item in items]
+    export writes them (``cats``: its :func:`categories`), when it has more than one and
+    ``kit.ahead.PARALLEL_FROM`` items or more (those of the fragment cache are read there); else
+    None: made here, one after the other."""
+    order = [item for _comment, _path, items in cats for item in items]
     make = partial(_made_pieces, ctx.renderer, ctx.options.strict, ctx.options.expand_variants)
     return kit_ahead.worth_it(order, make, ctx.jobs, kit_ahead.kept_in(ctx.fragments, "block"))
 

@@ -95,14 +95,15 @@ class MoodleXmlExporter:
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         result = ExportResult()
         writer = _QuestionWriter(MoodleHtml(ctx.renderer), MediaFiles(bank), ctx.options.variants)
-        built = _built_ahead(bank, ctx)
+        cats = categories(bank)  # (the export's order: its questions are built ahead in it)
+        built = _built_ahead(bank, cats, ctx)
         cached = _CachedQuestions(writer, ctx.fragments, built) if ctx.fragments is not None or built is not None else None
         # Each question is built as an lxml tree and serialized on its own into one growing buffer,
         # so memory holds one question's tree at a time instead of the whole bank's, and the output
         # once (measured on 10,000 items: peak 326 MB with one document tree, 175 MB like this).
         out = io.BytesIO()
         out.write(XML_HEADER + b"<quiz>\n  " + MOODLE_XML_MARK + b"\n")  # the mark first: a later export may replace the file
-        for comment, path, items in categories(bank):
+        for comment, path, items in cats:
             out.write(_serialize(etree.Comment(f" {_comment_safe(comment)} ")))
             out.write(_serialize(category_question(path)))
             for item in items:
@@ -131,7 +132,7 @@ class MoodleXmlExporter:
                 "({m:.2f}) are dropped in: " + ", ".join(writer.calculated_formats[:10]) + (" ..." if len(writer.calculated_formats) > 10 else "")
             )
         left_out = {i for i, _ in result.skipped}
-        rounding = [i.id for _, _, items in categories(bank) for i in items if isinstance(i, CalculatedItem) and i.id not in left_out and uses_round(i)]
+        rounding = [i.id for _, _, items in cats for i in items if isinstance(i, CalculatedItem) and i.id not in left_out and uses_round(i)]
         if rounding:
             result.notes.append(f"{ROUND_NOTE}: " + ", ".join(rounding[:10]) + (" ..." if len(rounding) > 10 else ""))
         if writer.all_or_nothing:
@@ -157,11 +158,12 @@ class MoodleXmlExporter:
         return result
 
 
-def _built_ahead(bank: Bank, ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
+def _built_ahead(bank: Bank, cats: list[tuple[str, str, list[AnyItem]]], ctx: ExportContext) -> kit_ahead.BuiltAhead | None:
     """The questions built ahead over the export's processes (``kit.ahead``), in the order the
-    export writes them, when it has more than one and ``kit.ahead.PARALLEL_FROM`` questions or more
-    (those of the fragment cache are read there); else None: built here, one after the other."""
-    order = [item for _comment, _path, items in categories(bank) for item in items]
+    export writes them (``cats``: its :func:`categories`), when it has more than one and
+    ``kit.ahead.PARALLEL_FROM`` questions or more (those of the fragment cache are read there);
+    else None: built here, one after the other."""
+    order = [item for _comment, _path, items in cats for item in items]
     make = partial(_made_pieces, ctx.renderer, bank, ctx.options.variants)
     return kit_ahead.worth_it(order, make, ctx.jobs, kit_ahead.kept_in(ctx.fragments, "question"))
 
