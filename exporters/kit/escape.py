@@ -1,0 +1,53 @@
+"""Text and attribute values escaped exactly as lxml serializes them, for the formats written by a
+template engine without its autoescape (the QTI item writer, the workbook's rows): the same bytes as
+building the elements with lxml, and the same refusal of what XML cannot hold."""
+
+from __future__ import annotations
+
+import re
+
+#: What lxml raises for a string XML 1.0 cannot hold, word for word.
+NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+#: What XML 1.0 cannot hold: control characters but tab, line feed and carriage return; lone
+#: surrogates; U+FFFE and U+FFFF (validation rule IB216 finds them in a bank first).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _refuse(value: str) -> None:
+    if NOT_XML.search(value):
+        value.encode("utf-8")  # lxml encodes first: a lone surrogate fails here (UnicodeEncodeError), as in lxml
+        raise ValueError(NOT_XML_MESSAGE)
+
+
+def xml_text(value: str) -> str:
+    """``value`` as an element's text: ``&``, ``<``, ``>`` and a carriage return (``&#13;``)
+    escaped; quotes, tabs and line feeds as they are.  ValueError for what lxml refuses."""
+    if value.isalnum():  # (identifiers, references: nothing to escape or refuse)
+        return value
+    _refuse(value)
+    # each replaced only where it occurs (most texts have none of them)
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    return value
+
+
+def xml_attr(value: str) -> str:
+    """``value`` as an attribute's value between double quotes: also ``"`` and the white space an
+    attribute would lose (``&#10;``, ``&#13;``, ``&#9;``) escaped.  ValueError for what lxml refuses."""
+    if value.isalnum():
+        return value
+    _refuse(value)
+    value = xml_text(value)
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#9;")
+    return value
