@@ -804,7 +804,7 @@ class _ItemReader:
 
     def _partial_note(self, decl: Decl, choices: list[str], keys: set[str]) -> None:
         """``scoring: partial`` is one mapping: each correct choice earns points/k, each wrong choice
-        costs points/(n-k), the total kept within [0, points] (exporters/qti/item.py writes it so).
+        costs points/(n-k), the total kept within [0, points] (exporters/qti/writer.py writes it so).
         Another mapping (wrong choices that cost nothing or another share, keys worth different
         shares, a total that may fall below 0) is not kept: said in a note naming the values."""
         value = {c: decl.mapping.get(c, decl.default) for c in choices}

@@ -14,7 +14,7 @@ from lxml import etree
 
 from itembank.exporters import qti
 from itembank.exporters.kit import xsd
-from itembank.exporters.qti.item import ItemBuilder
+from itembank.exporters.qti.writer import ItemWriter
 from itembank.model import Blank, ClozeItem, SourceRef
 from itembank.forked import can_fork
 from itembank.render import Renderer
@@ -48,7 +48,7 @@ def test_a_blank_after_inline_code_becomes_an_interaction(fmt: str, stem: str) -
         id="cz", type="cloze", location=SourceRef("x.yaml"), stem=stem,
         blanks=tuple(Blank(name=n, kind="text", answers=("head",)) for n in names),
     )
-    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
     assert len(local(root, "textEntryInteraction")) == len(names)
     body = local(root, "itemBody")[0]
     assert "{{" not in "".join(body.itertext())
@@ -63,7 +63,7 @@ def test_a_placeholder_inside_code_is_code_not_a_blank() -> None:
         id="cz", type="cloze", location=SourceRef("x.yaml"), stem="`{{x}}` then {{x}}",
         blanks=(Blank(name="x", kind="text", answers=("a",)),),
     )
-    root = ItemBuilder(qti.QTI21, Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(qti.QTI21, Renderer(), item, "t").write())
     assert len(local(root, "textEntryInteraction")) == 1
     assert local(root, "code")[0].text == "{{x}}"
 
@@ -90,11 +90,11 @@ def test_bounds_are_computed_in_decimal_and_written_shortest(value: float, toler
 @pytest.mark.parametrize("fmt", PROFILES)
 def test_qti_upper_bound_of_1_96_plus_0_005_is_1_965(fmt: str) -> None:
     item = NumericItem(id="n", type="numeric", location=SourceRef("x.yaml"), stem="z?", answer=1.96, tolerance=0.005)
-    xml = etree.tostring(ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()).decode()
+    xml = etree.tostring(etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())).decode()
     assert "1.965" in xml and "1.955" in xml
     assert "1.9649999" not in xml and "1.95500000" not in xml
     cloze = ClozeItem(id="c", type="cloze", location=SourceRef("x.yaml"), stem="z = {{z}}", blanks=(Blank(name="z", kind="numeric", number=1.96, tolerance=0.005),))
-    xml = etree.tostring(ItemBuilder(PROFILES[fmt], Renderer(), cloze, "t").build()).decode()
+    xml = etree.tostring(etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), cloze, "t").write())).decode()
     assert "1.965" in xml and "1.9649999" not in xml
 
 
@@ -114,7 +114,7 @@ def test_latex_spacing_makes_valid_mathml_for_the_profile(xsd_dir: Path, fmt: st
         id="m", type="cloze", location=SourceRef("x.yaml"), stem=f"${latex}$ is {{{{w}}}}",
         blanks=(Blank(name="w", kind="text", answers=("normal",)),),
     )
-    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
     assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
     widths = [m.get("width") for m in root.iter("{http://www.w3.org/1998/Math/MathML}mspace")]
     if r"\!" in latex:
@@ -320,7 +320,7 @@ def test_schema_check_remembers_valid_documents_and_never_invalid_ones(xsd_dir: 
     from itembank.exporters.kit import xsd as kit_xsd
 
     item = ClozeItem(id="c", type="cloze", location=SourceRef("x.yaml"), stem="a {{b}}", blanks=(Blank(name="b", kind="text", answers=("x",)),))
-    good = qti.to_bytes(ItemBuilder(qti.QTI21, Renderer(), item, "t").build())
+    good = qti.to_bytes(etree.fromstring(ItemWriter(qti.QTI21, Renderer(), item, "t").write()))
     bad = good.replace(b"textEntryInteraction", b"noSuchInteraction")
     monkeypatch.setenv("ITEMBANK_CACHE_DIR", str(tmp_path / "cache"))
     first = kit_xsd.validate_files({"a.xml": good, "b.xml": bad}, "qti21", xsd_dir)
@@ -340,7 +340,7 @@ def test_a_cloze_whose_shares_do_not_add_up_in_decimal_still_reaches_full_marks(
     # found by the QTI player on a generated bank: 1 point over 3 blanks scored 0.9999999999999999
     item = ClozeItem(id="c", type="cloze", location=SourceRef("x.yaml"), stem="{{a}} {{b}} {{c}}", points=1,
                      blanks=tuple(Blank(name=n, kind="text", answers=("x",)) for n in "abc"))
-    xml = etree.tostring(ItemBuilder(qti.QTI21, Renderer(), item, "t").build()).decode()
+    xml = etree.tostring(etree.fromstring(ItemWriter(qti.QTI21, Renderer(), item, "t").write())).decode()
     assert "0.3333333333333333" not in xml  # no share written with binary noise
     assert "<divide><product><variable identifier=\"SCORE\"/>" in xml  # the sum of points, scaled once
 
@@ -351,7 +351,7 @@ def test_a_flashcards_hints_are_in_its_qti_item() -> None:
 
     card = FlashcardItem(id="f", type="flashcard", location=SourceRef("x.yaml"), stem="Front?", answer="Back.", hints=("Think of the first phase.",))
     for profile in PROFILES.values():
-        xml = etree.tostring(ItemBuilder(profile, Renderer(), card, "t").build()).decode()
+        xml = etree.tostring(etree.fromstring(ItemWriter(profile, Renderer(), card, "t").write())).decode()
         assert "Think of the first phase." in xml
 
 
@@ -1006,7 +1006,7 @@ def test_a_placeholder_in_code_stays_as_written_with_underscores() -> None:
     item = ClozeItem(id="cz", type="cloze", location=SourceRef("x.yaml"), stem=stem,
                      blanks=tuple(Blank(name=n, kind="text", answers=("a",)) for n in ("_y", "z_")))
     for fmt in PROFILES:
-        root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+        root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
         assert len(local(root, "textEntryInteraction")) == 2
         assert [c.text for c in local(root, "code")] == ["f({{ _x_ }})"]
 

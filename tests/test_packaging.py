@@ -71,7 +71,7 @@ def test_a_fresh_venv_imports_itembank_exporters_and_no_top_level_exporters(whee
     run(python, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel, cwd=tmp_path)
 
     probe = (
-        "import importlib.util, itembank, itembank.exporters, itembank.exporters.qti.item;"
+        "import importlib.util, itembank, itembank.exporters, itembank.exporters.qti.writer;"
         "print(itembank.exporters.__file__);"
         "print(importlib.util.find_spec('exporters'))"
     )

@@ -19,7 +19,7 @@ from lxml import etree
 from itembank.exporters import qti
 from itembank.exporters.kit import xsd
 from itembank.exporters.qti.profiles import MATHML_NS
-from itembank.exporters.qti.item import INTERACTION, ItemBuilder
+from itembank.exporters.qti.writer import ItemWriter
 from itembank import Bank
 from itembank.api import InvalidBank, load_bank
 from itembank.errors import ItembankError
@@ -28,6 +28,18 @@ from itembank.model import BankConfig, Blank, ChoiceItem, ClozeItem, Criterion, 
 from itembank.render import Renderer
 from itembank.validate import check_bank
 
+#: The interaction each item type is written with (cloze: an inline one per blank).
+INTERACTION = {
+    "multiple_choice": "choiceInteraction",
+    "multiple_response": "choiceInteraction",
+    "true_false": "choiceInteraction",
+    "short_answer": "textEntryInteraction",
+    "numeric": "textEntryInteraction",
+    "essay": "extendedTextInteraction",
+    "matching": "matchInteraction",
+    "ordering": "orderInteraction",
+    "flashcard": "extendedTextInteraction",
+}
 PROFILES = {"qti21": qti.QTI21, "qti30": qti.QTI30}
 CP = {"qti21": "http://www.imsglobal.org/xsd/imscp_v1p1", "qti30": "http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1"}
 LOM = "http://ltsc.ieee.org/xsd/LOM"
@@ -200,7 +212,7 @@ def test_lom_metadata(packages, seed_bank, all_types_bank, bank: str, fmt: str) 
         assert objectives == list(item.objectives)
         qmd = res.find(f".//{{{md_ns}}}qtiMetadata")
         assert qmd.findtext(f"{{{md_ns}}}toolName") == "itembank"
-        expected = INTERACTION.get(item.type)
+        expected = INTERACTION.get(item.type)  # (cloze: one per blank, of its kind)
         kinds = [k.text for k in qmd.iterfind(f"{{{md_ns}}}interactionType")]
         if expected:
             assert kinds == [expected]
@@ -360,7 +372,7 @@ def test_a_repeated_formula_is_mathml_everywhere_it_appears(fmt: str) -> None:
                  Option(id="b", text="no", feedback="It is $O(n^2)$.")),
     )
     for _ in range(2):  # a second item build reuses the cached conversions
-        root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+        root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
         maths = list(root.iter(f"{{{MATHML_NS}}}math"))
         assert len(maths) == 5 and all("".join(m.itertext()) == "O(n2)" for m in maths)
         assert [m.tail for m in maths[:2]] == [" worse than ", " here?"]
@@ -374,7 +386,7 @@ def test_cloze_blank_feedback_validates(all_types_bank: Bank, xsd_dir: Path, fmt
         blanks=(Blank(name="w", kind="text", answers=("hi",), feedback="Say *hi*."),
                 Blank(name="n", kind="numeric", number=2.5, tolerance=0.5, feedback="About 2.5.")),
     )
-    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
     assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
     assert {m.get("identifier") for m in root.iter(q(fmt, "modalFeedback"))} == {"FB_w", "FB_n"}
 
@@ -398,8 +410,7 @@ def mc_item(text: str) -> ChoiceItem:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(XML_LEGAL, max_size=40).map(lambda s: s + " <b> & ]]> \u00e9\U0001F600"))
 def test_arbitrary_unicode_survives_into_valid_xml(xsd_dir: Path, fmt: str, text: str) -> None:
-    root = ItemBuilder(PROFILES[fmt], Renderer(), mc_item(text), "t").build()
-    data = qti.to_bytes(root)
+    data = ItemWriter(PROFILES[fmt], Renderer(), mc_item(text), "t").write()
     assert xsd.validate_file(data, fmt, xsd_dir) == []
     back = etree.fromstring(data)
     assert back.get("title") == " ".join(text.split())
@@ -723,7 +734,7 @@ def test_every_blank_name_the_schema_allows_gets_identifiers_of_its_own(xsd_dir:
     kinds = data.draw(st.lists(st.sampled_from(["text", "choice", "numeric"]), min_size=len(names), max_size=len(names)))
     feedback = data.draw(st.lists(st.booleans(), min_size=len(names), max_size=len(names)))
     item = cloze_of(names, kinds, feedback)
-    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
     assert_identifiers_distinct(root, fmt)
     responses = [d.get("identifier") for d in root.iter(q(fmt, "responseDeclaration"))]
     assert len(responses) == len(names)
@@ -744,7 +755,7 @@ def test_every_option_id_the_schema_allows_gets_an_identifier_of_its_own(xsd_dir
     options = tuple(Option(id=i, text=f"Option {n}", correct=n == 0, feedback=f"Because {n}.") for n, i in enumerate(ids))
     item = ChoiceItem(id="opts", type="multiple_response" if multiple else "multiple_choice", location=SourceRef("x.yaml"),
                       stem="Pick.", options=options, rationale="So.", hints=("Look.",))
-    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
     assert_identifiers_distinct(root, fmt)
     choices = [c.get("identifier") for c in root.iter(q(fmt, "simpleChoice"))]
     assert len(choices) == len(ids)
@@ -778,14 +789,14 @@ def test_the_identifiers_of_ordinary_ids_are_what_they_were(fmt: str) -> None:
                       blanks=(Blank(name="w", kind="text", answers=("hi",), feedback="No."),
                               Blank(name="pick", kind="choice", choices=("x", "y"), correct="y", feedback="No."),
                               Blank(name="n_1", kind="numeric", number=1.0)))
-    root = ItemBuilder(PROFILES[fmt], Renderer(), cloze, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), cloze, "t").write())
     assert root.get("identifier") == "I_2cz"
     assert [d.get("identifier") for d in root.iter(q(fmt, "responseDeclaration"))] == ["RESPONSE_w", "RESPONSE_pick", "RESPONSE_n_1"]
     assert [c.get("identifier") for c in root.iter(q(fmt, "inlineChoice"))] == ["RESPONSE_pick_1", "RESPONSE_pick_2"]
     assert sorted(m.get("identifier") for m in root.iter(q(fmt, "modalFeedback"))) == ["FB_pick", "FB_w"]
     mc = ChoiceItem(id="mc", type="multiple_choice", location=SourceRef("x.yaml"), stem="Pick.",
                     options=(Option(id="a", text="A", correct=True), Option(id="1", text="B"), Option(id="x.y-z", text="C")))
-    root = ItemBuilder(PROFILES[fmt], Renderer(), mc, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), mc, "t").write())
     assert root.get("identifier") == "mc"
     assert [c.get("identifier") for c in root.iter(q(fmt, "simpleChoice"))] == ["a", "C_1", "x.y-z"]
 
@@ -833,7 +844,7 @@ def test_a_rubric_of_several_paragraphs_keeps_its_blocks_and_points(xsd_dir: Pat
         Criterion(criterion="$x^2$ plain", points=0.5, description="- a list"),
         Criterion(criterion="Plain", points=0.5),
     ))
-    root = ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build()
+    root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write())
     assert xsd.validate_file(qti.to_bytes(root), fmt, xsd_dir) == []
     first, second, third = next(scorer_rubric(root, fmt).iter(PROFILES[fmt].html("ul")))
     assert [etree.QName(e).localname for e in first] == ["p", "ul", "p", "p", "pre"]
@@ -848,7 +859,7 @@ def test_a_rubric_without_markdown_is_written_as_it_was(fmt: str) -> None:
     """Plain criteria and descriptions give the markup they always had."""
     item = EssayItem(id="r7", type="essay", location=SourceRef("x.yaml"), stem="Explain.", points=3, rubric=(
         Criterion(criterion="Relevant", points=2, description="Mentions the task."), Criterion(criterion="Short", points=1)))
-    ul = next(scorer_rubric(ItemBuilder(PROFILES[fmt], Renderer(), item, "t").build(), fmt).iter(PROFILES[fmt].html("ul")))
+    ul = next(scorer_rubric(etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), item, "t").write()), fmt).iter(PROFILES[fmt].html("ul")))
     assert [etree.tostring(li, encoding="unicode").split(">", 1)[1] for li in ul] == [
         "<strong>Relevant (2 pts)</strong>: Mentions the task.</li>", "<strong>Short (1 pt)</strong></li>"]
 
@@ -866,37 +877,43 @@ def test_only_kept_tags_is_the_tag_by_tag_check(pieces: list[str]) -> None:
 
 @pytest.mark.parametrize("fmt", PROFILES)
 def test_item_specific_declarations_are_not_kept_as_shared_shapes(fmt: str) -> None:
-    """A numeric item's key is its own number: its declaration is built, not kept among the shared
-    shapes (1,500 numeric keys filled the table, and every shape after them was built each time)."""
-    from itembank.exporters.qti import item as qti_item
+    """A numeric item's key and interval are its own numbers: its processing is written, not kept
+    among the shared shapes (1,500 numeric keys once filled the table, and every shape after them
+    was built each time)."""
+    from itembank.exporters.qti import writer
     from itembank.model import NumericItem
 
     def numeric(n: int) -> NumericItem:
         return NumericItem(id=f"n{n}", type="numeric", location=SourceRef("n.yaml"), stem="How many?", answer=1000.0 + n)
 
-    ItemBuilder(PROFILES[fmt], Renderer(), numeric(0), "t").build()
-    kept = len(qti_item._SHARED)
+    ItemWriter(PROFILES[fmt], Renderer(), numeric(0), "t").write()
+    kept = len(writer._SHARED)
     for n in range(1, 50):
-        root = ItemBuilder(PROFILES[fmt], Renderer(), numeric(n), "t").build()
+        root = etree.fromstring(ItemWriter(PROFILES[fmt], Renderer(), numeric(n), "t").write())
         assert [v.text for v in root.iter(q(fmt, "value")) if v.getparent().tag == q(fmt, "correctResponse")] == [f"{1000 + n}"]
-    assert len(qti_item._SHARED) == kept
+        assert [v.text for v in root.iter(q(fmt, "baseValue")) if v.getparent().tag in (q(fmt, "gte"), q(fmt, "lte"))] == [f"{1000 + n}"] * 2
+    assert len(writer._SHARED) == kept
 
 
 @pytest.mark.parametrize("fmt", PROFILES)
 def test_a_built_item_leaves_no_reference_cycle(fmt: str) -> None:
     """An export pauses the cyclic collector (itembank.gcpause): a builder that referred to itself
-    (its feedback's fills kept in it) kept every item's tree alive to the end (+180 MB at 10,000 items)."""
+    (its feedback's fills kept in it) kept every item's tree alive to the end (+180 MB at 10,000 items);
+    the writer's rules (a closure kept in it) must not refer to it either, whatever the item's type."""
+    from itembank.model import FlashcardItem
     import gc
     import weakref
 
     was = gc.isenabled()
     gc.disable()
     try:
-        builder = ItemBuilder(PROFILES[fmt], Renderer(), mc_item("A *choice*"), "t")
-        builder.build()
-        gone = weakref.ref(builder)
-        del builder
-        assert gone() is None
+        card = FlashcardItem(id="f", type="flashcard", location=SourceRef("f.yaml"), stem="Front?", answer="Back.")
+        for item in (mc_item("A *choice*"), card):
+            writer = ItemWriter(PROFILES[fmt], Renderer(), item, "t")
+            writer.write()
+            gone = weakref.ref(writer)
+            del writer
+            assert gone() is None, item.type
     finally:
         if was:
             gc.enable()

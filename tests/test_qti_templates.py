@@ -51,9 +51,9 @@ def export(bank: Bank, fmt: str, **options: Any) -> ExportResult:
 
 
 def one_item_xml(item: CalculatedItem, fmt: str) -> etree._Element:
-    from itembank.exporters.qti.item import ItemBuilder
+    from itembank.exporters.qti.writer import ItemWriter
 
-    return ItemBuilder(get_exporter(fmt).profile, Renderer(), item, "test").build()  # type: ignore[attr-defined]
+    return etree.fromstring(ItemWriter(get_exporter(fmt).profile, Renderer(), item, "test").write())  # type: ignore[attr-defined]
 
 
 # --- a QTI expression evaluator, from the spec (names in either version's spelling) ----------------

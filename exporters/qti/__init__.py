@@ -7,15 +7,16 @@ modal-feedback content in ``qti-content-body``.  Everything here is written once
 and a :class:`~.profiles.Profile` renames it.  XHTML body elements (``p``, ``img``, ``pre``...) are the
 same in both.
 
-Scoring is explicit ``responseProcessing`` (no templates) built only from operators the reference
+Scoring is explicit ``responseProcessing`` (no response processing templates) built only from operators the reference
 player implements (``match``, ``mapResponse``, ``isNull``, ``gte``/``lte``, ``and``/``or``/``not``,
 ``stringMatch``, ``sum``), because templates cannot set the feedback outcomes and the player implements
 only three of them.  ``equal toleranceMode`` is avoided: the player logs "toleranceMode is not
 supported yet" and returns false, so numeric tolerance is a ``gte``/``lte`` interval check.
 
-Modules: ``profiles`` (the two spellings, namespaces, package names), ``ids``, ``body`` (Markdown ->
-XHTML and MathML), ``item`` (one builder per item type), ``assessment_test``, ``manifest`` (with LOM),
-``package`` (files, zip, ``--check``).
+Modules: ``profiles`` (the two spellings, namespaces, package names), ``ids``, ``fields`` (plain
+fields and labels), ``body`` (Markdown -> XHTML and MathML), ``writer`` (one item's file, by a Jinja2
+template per item type: ``templates/``), ``template`` (a calculated item's template processing),
+``assessment_test``, ``shapes`` and ``manifest`` (with LOM), ``package`` (files, zip, ``--check``).
 """
 
 from __future__ import annotations

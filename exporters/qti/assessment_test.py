@@ -13,7 +13,7 @@ from itembank.render import Renderer
 
 from .body import BodyWriter, ItemAssets
 from .ids import qti_id
-from .item import _one_line
+from .fields import one_line
 from .profiles import TOOL_NAME, XSI_NS, Profile
 
 # --- the assessment test ----------------------------------------------------------------------
@@ -53,14 +53,14 @@ def build_test(profile: Profile, bank: Bank, hrefs: dict[str, str], tool_version
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{p.ns} {p.schema_location}")
     title = bank.title if bank.form is None else bank.form.quiz_title
     root.set("identifier", "TEST" if bank.form is None else qti_id(bank.form.name, "T_"))
-    root.set("title", _one_line(title))
+    root.set("title", one_line(title))
     root.set(p.attr("toolName"), TOOL_NAME)
     if tool_version:
         root.set(p.attr("toolVersion"), tool_version)
     p.el(root, "outcomeDeclaration", identifier="SCORE", cardinality="single", baseType="float")
     part = p.el(root, "testPart", identifier="PART_1", navigationMode="nonlinear", submissionMode="individual")
     for n, section in enumerate(plan_sections(bank), 1):
-        sec = p.el(part, "assessmentSection", identifier=f"SECTION_{n}{section.identifier_suffix}", title=_one_line(section.title), visible="true")
+        sec = p.el(part, "assessmentSection", identifier=f"SECTION_{n}{section.identifier_suffix}", title=one_line(section.title), visible="true")
         if section.pick is not None:
             p.el(sec, "selection", select=str(section.pick))
         if section.shuffle:

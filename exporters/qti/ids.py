@@ -23,7 +23,7 @@ from functools import lru_cache
 
 # --- identifiers and numbers ------------------------------------------------------------------
 
-#: The variables an item may have: those the item builder declares and those QTI declares in every
+#: The variables an item may have: those the item writer declares and those QTI declares in every
 #: item.  An option id that is one of them gets the ``C_`` prefix (a choice must not be named like a
 #: variable).
 VARIABLES = frozenset({"RESPONSE", "SCORE", "MAXSCORE", "FEEDBACK", "SOLUTION_FB", "HINT_FB", "ANSWER_FB",

@@ -22,7 +22,8 @@ from itembank.render import Renderer
 
 
 from .body import ItemAssets
-from .item import _bool, _one_line, _unique, has_solution, shared
+from .fields import boolean, has_solution, one_line, unique
+from .shapes import shared
 from .profiles import LOM_DIFFICULTY, LOM_NS, TEST_FILE, TOOL_NAME, TOOL_VENDOR, XSI_NS, Profile
 
 # --- the manifest -----------------------------------------------------------------------------
@@ -54,7 +55,7 @@ def item_lom(profile: Profile, item: AnyItem, bank_title: str, renderer: Rendere
     """LOM for one item: identifier, title, description, keywords, status, difficulty, objectives.
 
     A copy of the tree built for the item's shape (the bank, how many keywords and objectives, its
-    status and difficulty; kept as the item's shared declarations are, :func:`.item.shared`), the
+    status and difficulty; kept as the item's shared declarations are, :func:`.shapes.shared`), the
     item's own texts put in: building every element for each item was about as much as its QTI
     metadata, which is copied the same way."""
     return _fill_lom(_empty_lom(profile, _lom_shape(item, bank_title)), item, renderer)
@@ -75,7 +76,7 @@ def _fill_lom(lom: etree._Element, item: AnyItem, renderer: Renderer) -> etree._
     """The item's texts put in the empty places of a copy of its shape's LOM tree."""
     general = lom[0]
     general[0][1].text = item.id
-    general[1][0].text = _one_line(item.name)
+    general[1][0].text = one_line(item.name)
     general[2][0].text = renderer.one_line(item.stem)[:1000]
     for k, tag in enumerate(item.tags):
         general[3 + k][0].text = tag
@@ -132,11 +133,11 @@ def _qti_metadata(profile: Profile, interactions: tuple[str, ...], has_feedback:
 
     add("itemTemplate", "false")
     add("timeDependent", "false")
-    add("composite", _bool(len(set(interactions)) > 1 or len(interactions) > 1))
-    for kind in _unique(interactions):
+    add("composite", boolean(len(set(interactions)) > 1 or len(interactions) > 1))
+    for kind in unique(interactions):
         add("interactionType", kind)
     add("feedbackType", "nonadaptive" if has_feedback else "none")
-    add("solutionAvailable", _bool(solution))
+    add("solutionAvailable", boolean(solution))
     add("toolName", TOOL_NAME)
     if tool_version:
         add("toolVersion", tool_version)
@@ -265,7 +266,7 @@ def build_manifest(
     etree.SubElement(metadata, f"{{{cp}}}schemaversion").text = p.package_schema_version
     lom = etree.SubElement(metadata, f"{{{LOM_NS}}}lom")
     general = etree.SubElement(lom, f"{{{LOM_NS}}}general")
-    _lom_string(general, "title", _one_line(bank.title))
+    _lom_string(general, "title", one_line(bank.title))
     etree.SubElement(root, f"{{{cp}}}organizations")
     resources = etree.SubElement(root, f"{{{cp}}}resources")
 

@@ -21,7 +21,7 @@ from ..kit.variants import count_expanded, expand_bank
 from ..kit.zip import Chunked, Deflated, deflate, deflate_pieces, zip_bytes
 from .assessment_test import build_test, plan_sections
 from .body import ItemAssets
-from .item import ItemBuilder
+from .writer import ItemWriter, Written
 from .manifest import ItemEntry, is_resource_text, manifest_pieces, resource_texts
 from .profiles import ITEMS_DIR, MANIFEST, TEST_FILE, Profile
 from .template import TemplateError
@@ -54,7 +54,7 @@ def build_files(
     bank: Bank,
     ctx: ExportContext,
     result: ExportResult,
-    built: dict[str, ItemBuilder] | None = None,
+    built: dict[str, Written] | None = None,
     deflated: dict[str, Deflated] | None = None,
 ) -> dict[str, bytes]:
     """Every file of the package, by relative path (``built``: items already built, by id; with
@@ -143,7 +143,7 @@ class ItemPiece:
     resource: bytes
 
 
-def _item_files(profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool) -> list[ItemPiece]:
+def _item_files(profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, Written], deflated: bool) -> list[ItemPiece]:
     """Each item's piece, in the bank's order: from the fragment cache when the export has one and
     the item is there (``ctx.fragments``), the others built here or over ``ctx.jobs`` processes (from
     :data:`PARALLEL_FROM` items to build)."""
@@ -206,18 +206,14 @@ def _decoded(raw: bytes) -> ItemPiece | None:
 
 
 def _build_items(
-    profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, ItemBuilder], deflated: bool, items: Sequence[AnyItem]
+    profile: Profile, bank: Bank, ctx: ExportContext, built: dict[str, Written], deflated: bool, items: Sequence[AnyItem]
 ) -> list[ItemPiece]:
-    """Each item's piece (its file deflated for the zip if asked; ``built``: items already built, by id)."""
+    """Each item's piece (its file deflated for the zip if asked; ``built``: items already written, by id)."""
     made: list[tuple[bytes | Deflated, ItemAssets]] = []
     for item in items:
-        done = built.get(item.id)
-        builder = done or ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
-        try:
-            data = to_bytes(builder.root if done else builder.build())
-        except ValueError as exc:  # lxml refuses text XML cannot hold (validation rule IB216 catches it first)
-            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
-        made.append((deflate(data, ZIP_LEVEL) if deflated else data, builder.assets))
+        written = built.get(item.id) or _written(profile, ctx, item)
+        data = written.data
+        made.append((deflate(data, ZIP_LEVEL) if deflated else data, written.assets))
     try:
         resources = resource_texts(profile, bank, [ItemEntry(item, item_href(item), assets) for item, (_, assets) in zip(items, made)], ctx.tool_version, ctx.renderer)
     except ValueError as exc:
@@ -272,19 +268,26 @@ def item_source(bank: Bank, item: AnyItem) -> str:
     return f"{shown}:{line}"
 
 
-def template_refused(profile: Profile, ctx: ExportContext, built: dict[str, ItemBuilder]) -> Callable[[CalculatedItem], str | None]:
+def _written(profile: Profile, ctx: ExportContext, item: AnyItem) -> Written:
+    """The item's file; a calculated item's raises :class:`TemplateError` when QTI cannot hold it."""
+    writer = ItemWriter(profile, ctx.renderer, item, ctx.tool_version)
+    try:
+        return Written(writer.write(), writer.assets)
+    except TemplateError:  # (a ValueError: the caller says why the item is skipped)
+        raise
+    except ValueError as exc:  # text XML cannot hold (validation rule IB216 catches it first)
+        raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
+
+
+def template_refused(profile: Profile, ctx: ExportContext, built: dict[str, Written]) -> Callable[[CalculatedItem], str | None]:
     """Why a calculated item cannot be written as QTI template processing (None: it can, and its
-    builder is kept in ``built``)."""
+    file is kept in ``built``)."""
 
     def why_not(item: CalculatedItem) -> str | None:
-        builder = ItemBuilder(profile, ctx.renderer, item, ctx.tool_version)
         try:
-            builder.build()
+            built[item.id] = _written(profile, ctx, item)
         except TemplateError as exc:
             return f"not written as QTI template processing: {exc}"
-        except ValueError as exc:  # lxml refuses text XML cannot hold, as in build_files
-            raise ItembankError(f"item {item.id}: text cannot be written as XML ({exc}); validating the bank finds it") from None
-        built[item.id] = builder
         return None
 
     return why_not
@@ -294,7 +297,7 @@ def export_package(profile: Profile, bank: Bank, ctx: ExportContext) -> ExportRe
     result = ExportResult()
     # Calculated items: N concrete numeric items each with --expand-variants N (what the reference player
     # scores); else template processing, or skipped with the reason when QTI's expressions cannot say it.
-    built: dict[str, ItemBuilder] = {}
+    built: dict[str, Written] = {}
     bank, expanded = expand_bank(bank, ctx.options.expand_variants, TEMPLATES_NOT_WRITTEN, result, template_refused(profile, ctx, built))
     if not bank.items and result.skipped:
         raise ItembankError(f"{profile.key}: every item was skipped, so there is no package to write: {result.skipped[0][1]}")

@@ -100,7 +100,7 @@ def identifiers(item: CalculatedItem) -> dict[str, str]:
 
 @dataclass
 class Template:
-    """What the item builder writes for one calculated item."""
+    """What the item writer writes for one calculated item."""
 
     item: CalculatedItem  # its texts with placeholders replaced by slots (see :func:`fill_slots`)
     slots: list[tuple[str, str]]  # (template identifier, printf format) of each slot
