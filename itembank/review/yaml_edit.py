@@ -28,8 +28,9 @@ from .rows import ReviewRow
 # parsed again and compared before anything is written, so a wrong choice here can stop an import
 # but never change what a file says.
 
-#: Plain scalars that a YAML 1.1 or 1.2 resolver reads as something other than a string.
-_RESERVED_WORDS = frozenset({"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "inf", "nan"})
+#: Plain scalars that a YAML 1.1 or 1.2 resolver reads as something other than a string (``<<``:
+#: YAML 1.1's merge key, which PyYAML cannot construct as a value).
+_RESERVED_WORDS = frozenset({"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", "inf", "nan", "<<"})
 #: Numbers, dates and times in either YAML version (ints with _ or sexagesimal :, 0x/0o/0b, floats,
 #: ISO dates); deliberately wide — a false positive only costs a pair of quotes.
 _SCALAR_LIKE = re.compile(r"[-+]?[0-9_.,:]+(?:[eE][-+]?[0-9]+)?|0[xXoObB][0-9a-fA-F_]+|\d{4}-\d\d?-\d\d?(?:[Tt ].*)?|[-+]?\.(?:inf|Inf|INF|nan|NaN|NAN)")
