@@ -1,4 +1,4 @@
-"""One item -> a Canvas QTI 1.2 <item>: presentation, response processing, feedback (one builder per item type)."""
+"""One item -> a Canvas QTI 1.2 <item>: presentation, response processing, feedback (the values per item type, the XML by templates)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, ClassVar
+from functools import cache, partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from lxml import etree
+from markupsafe import Markup
 
 from itembank.model import (
     AnyItem,
     CalculatedItem,
-    Solution,
-    Step,
     ChoiceItem,
     ClozeItem,
     EssayItem,
@@ -26,26 +27,31 @@ from itembank.model import (
     NumericItem,
     OrderingItem,
     ShortAnswerItem,
+    Solution,
+    Step,
     TrueFalseItem,
     opaque_placeholders,
 )
 from itembank.render import escape, literal
 from itembank.variants import key
 
+from ..kit.escape import xml_attr, xml_text
 from ..kit.numbers import fixed_text, number_text, percent_text
 from .calculated import CanvasCalculated
 from .html import CanvasHtml, Feedback, general_feedback, incorrect_feedback, section_html
 from .names import QTI_NS, answer_ids
 
+if TYPE_CHECKING:
+    import jinja2
+
 # --- XML helpers ----------------------------------------------------------------------------------
 
 QTI = f"{{{QTI_NS}}}"
 
-# Questions are built WITHOUT a namespace and only ever serialized inside a ``<questestinterop
-# xmlns="…ims_qtiasiv1p2">`` document, whose default namespace they inherit (lxml writes no
-# ``xmlns=""`` for them).  lxml creates an un-namespaced element about 40% faster (no namespace
-# lookup up the tree per element), and a question has ~75 elements; the tests and the checker
-# read every question back in the QTI namespace.
+# Questions are written WITHOUT a namespace and only ever put inside a ``<questestinterop
+# xmlns="…ims_qtiasiv1p2">`` document, whose default namespace they inherit; the tests and the
+# checker read every question back in the QTI namespace.  The package's own elements (the quiz's
+# and the banks' metadata) are built with lxml: these helpers.
 sub = etree.SubElement
 
 
@@ -55,53 +61,46 @@ def meta_field(parent: etree._Element, label: str, entry: str) -> None:
     sub(f, "fieldentry").text = entry
 
 
-def _mattext(parent: etree._Element, html: str, texttype: str = "text/html") -> None:
-    mat = sub(parent, "material")
-    # Entity-escaped HTML, as Canvas's own exporter writes it (lxml escapes '<' and '&').
-    sub(mat, "mattext", texttype=texttype).text = html
-
-
-def _condition(parent: etree._Element, continue_: str | None = None) -> tuple[etree._Element, etree._Element]:
-    rc = sub(parent, "respcondition", {"continue": continue_} if continue_ else None)
-    return rc, sub(rc, "conditionvar")
-
-
-def _varequal(parent: etree._Element, respident: str, value: str) -> None:
-    sub(parent, "varequal", respident=respident).text = value
-
-
-def _setvar(rc: etree._Element, value: str, action: str = "Set") -> None:
-    sub(rc, "setvar", action=action, varname="SCORE").text = value
-
-
-def _display(rc: etree._Element, ident: str) -> None:
-    sub(rc, "displayfeedback", feedbacktype="Response", linkrefid=ident)
-
-
-def _other_feedback(resp: etree._Element, ident: str) -> None:
-    rc, cv = _condition(resp, "Yes")
-    sub(cv, "other")
-    _display(rc, ident)
-
-
 # --- one item -------------------------------------------------------------------------------------
 
 
 @dataclass
 class Built:
-    """A Canvas question: its XML element (bank copy) and what the summary needs."""
+    """A Canvas question: its question-bank copy's bytes (as lxml wrote the element: no namespace,
+    no declaration) and what the summary needs."""
 
-    element: etree._Element
+    data: bytes
     canvas_type: str
 
 
-class ItemBuilder:
-    """Builds the Canvas-flavour ``<item>`` of one model item."""
+#: Markup of a string that holds nothing XML escapes (an answer id, a number, a fixed word), or that
+#: is escaped already (``str.__new__``: Markup's own constructor is Python code).
+_markup: Callable[[str], Markup] = partial(str.__new__, Markup)
 
-    def __init__(self, html: CanvasHtml, notes: list[str], var_sets: int = 10) -> None:
+
+def _text(value: str) -> Markup:
+    """``value`` as element text, escaped as lxml writes it (``kit.escape``)."""
+    return _markup(xml_text(value))
+
+
+def _attr(value: str) -> Markup:
+    """``value`` as an attribute's value, escaped as lxml writes it."""
+    return _markup(xml_attr(value))
+
+
+class ItemBuilder:
+    """Writes the Canvas-flavour ``<item>`` of one model item: the values worked out here, the XML
+    written by a Jinja2 template per kind (``templates/``: ``question.xml.j2`` and what extends it).
+
+    The templates are not autoescaped (an escape call per value would be a good part of the time):
+    every value is escaped here as lxml escapes it (``kit.escape``) or holds nothing XML escapes;
+    ``strict`` templates (the tests') autoescape, and must write every question alike."""
+
+    def __init__(self, html: CanvasHtml, notes: list[str], var_sets: int = 10, strict: bool = False) -> None:
         self.html = html
         self.notes = notes
         self.var_sets = var_sets  # calculated items: generated variable sets each
+        self.templates = _templates(strict)
 
     # entry point
     def build(self, item: AnyItem, ident: str) -> Built | None:
@@ -110,59 +109,31 @@ class ItemBuilder:
             return None
         return build(self, item, ident)
 
-    # skeleton shared by every type
-    def _skeleton(
-        self, item: Item, ident: str, canvas_type: str, answer_ids: list[str], stem_html: str
-    ) -> tuple[etree._Element, etree._Element, etree._Element]:
-        el = etree.Element("item", ident=ident, title=item.name)
-        md = sub(sub(el, "itemmetadata"), "qtimetadata")
-        meta_field(md, "question_type", canvas_type)
-        meta_field(md, "points_possible", number_text(item.points))
-        meta_field(md, "original_answer_ids", ",".join(answer_ids))
+    def _question(
+        self, kind: str, item: Item, ident: str, canvas_type: str, ids: list[str], stem_html: str, fb: Feedback, **values: Any
+    ) -> Built:
+        """The question: its metadata, the stem, the kind's presentation and conditions, the feedback
+        (the general feedback's condition first, the incorrect one's last, then every itemfeedback)."""
+        fields = [("question_type", canvas_type), ("points_possible", number_text(item.points)), ("original_answer_ids", ",".join(ids))]
         if item.title:  # the title attribute holds the title, the ident a hash: the id travels here (Canvas ignores the field)
-            meta_field(md, "itembank_id", item.id)
-        pres = sub(el, "presentation")
-        _mattext(pres, f"<div>{stem_html}</div>")
-        resp = sub(el, "resprocessing")
-        sub(sub(resp, "outcomes"), "decvar", maxvalue="100", minvalue="0", varname="SCORE", vartype="Decimal")
-        return el, pres, resp
-
-    def _finish(self, el: etree._Element, resp: etree._Element, fb: Feedback, score_conditions: list[etree._Element]) -> None:
-        """Insert the general feedback first and the incorrect one last, then write every itemfeedback."""
-        if fb.general:
-            rc = etree.Element("respcondition", {"continue": "Yes"})
-            sub(sub(rc, "conditionvar"), "other")
-            _display(rc, "general_fb")
-            resp.insert(1, rc)  # right after <outcomes>: Canvas's order
-        if fb.correct:
-            for rc in score_conditions:
-                _display(rc, "correct_fb")
-        if fb.incorrect:
-            _other_feedback(resp, "general_incorrect_fb")
-        for ident, body in (("general_fb", fb.general), ("correct_fb", fb.correct), ("general_incorrect_fb", fb.incorrect)):
-            if body:
-                self._itemfeedback(el, ident, body)
-        for answer_id, body in fb.answers.items():
-            self._itemfeedback(el, f"{answer_id}_fb", body)
-
-    @staticmethod
-    def _itemfeedback(el: etree._Element, ident: str, body: str) -> None:
-        _mattext(sub(sub(el, "itemfeedback", ident=ident), "flow_mat"), body)
+            fields.append(("itembank_id", item.id))
+        feedbacks = [(i, b) for i, b in (("general_fb", fb.general), ("correct_fb", fb.correct), ("general_incorrect_fb", fb.incorrect)) if b]
+        feedbacks += [(f"{answer_id}_fb", body) for answer_id, body in fb.answers.items()]
+        out = self.templates.of(kind).render(
+            ident=_attr(ident),
+            title=_attr(item.name),
+            fields=[(_markup(label), _text(entry)) for label, entry in fields],
+            stem=_text(f"<div>{stem_html}</div>"),  # entity-escaped HTML, as Canvas's own exporter writes it
+            general=bool(fb.general),
+            incorrect=bool(fb.incorrect),
+            correct=bool(fb.correct),
+            feedbacks=[(_attr(i), _text(b)) for i, b in feedbacks],
+            **values,
+        )
+        return Built(out.encode("utf-8"), canvas_type)
 
     def _base_feedback(self, item: Item) -> Feedback:
         return Feedback(general=general_feedback(item, self.html), incorrect=incorrect_feedback(item, self.html))
-
-    def _answer_feedback_conditions(self, resp: etree._Element, fb: Feedback, respident: str = "response1") -> None:
-        for answer_id in fb.answers:
-            rc, cv = _condition(resp, "Yes")
-            _varequal(cv, respident, answer_id)
-            _display(rc, f"{answer_id}_fb")
-
-    def _choice_presentation(self, pres: etree._Element, ids: list[str], texts: list[str], cardinality: str) -> None:
-        lid = sub(pres, "response_lid", ident="response1", rcardinality=cardinality)
-        rc = sub(lid, "render_choice")
-        for answer_id, text in zip(ids, texts):
-            _mattext(sub(rc, "response_label", ident=answer_id), text)
 
     # types ---------------------------------------------------------------------------------------
 
@@ -179,84 +150,67 @@ class ItemBuilder:
 
     def _build_choice(self, item: ChoiceItem, ident: str, canvas_type: str) -> Built:
         ids = answer_ids(item, len(item.options))
-        el, pres, resp = self._skeleton(item, ident, canvas_type, ids, self.html.block(item.stem))
+        stem = self.html.block(item.stem)
         single = canvas_type == "multiple_choice_question"
-        self._choice_presentation(pres, ids, [self.html.inline(o.text) for o in item.options], "Single" if single else "Multiple")
+        texts = [self.html.inline(o.text) for o in item.options]
         fb = self._base_feedback(item)
         fb.answers = {i: self.html.block(o.feedback) for i, o in zip(ids, item.options) if o.feedback}
-        self._answer_feedback_conditions(resp, fb)
-        rc, cv = _condition(resp, "No")
-        if single:
-            key = next(i for i, o in zip(ids, item.options) if o.correct)
-            _varequal(cv, "response1", key)
-        else:
-            both = sub(cv, "and")
-            for answer_id, option in zip(ids, item.options):
-                if option.correct:
-                    _varequal(both, "response1", answer_id)
-                else:
-                    _varequal(sub(both, "not"), "response1", answer_id)
-        _setvar(rc, "100")
-        self._finish(el, resp, fb, [rc])
-        return Built(el, canvas_type)
+        key = next(i for i, o in zip(ids, item.options) if o.correct) if single else None
+        return self._question(
+            "choice", item, ident, canvas_type, ids, stem, fb,
+            cardinality=_markup("Single" if single else "Multiple"),
+            choices=[(_markup(i), _text(t)) for i, t in zip(ids, texts)],
+            commented=[_markup(i) for i in fb.answers],
+            key=_markup(key) if key is not None else None,
+            options=[(_markup(i), o.correct) for i, o in zip(ids, item.options)],
+        )
 
     def _build_true_false(self, item: TrueFalseItem, ident: str) -> Built:
         ids = answer_ids(item, 2)
-        el, pres, resp = self._skeleton(item, ident, "true_false_question", ids, self.html.block(item.stem))
-        self._choice_presentation(pres, ids, ["True", "False"], "Single")
+        stem = self.html.block(item.stem)
         fb = self._base_feedback(item)
         for answer_id, text in zip(ids, (item.true_feedback, item.false_feedback)):
             if text:
                 fb.answers[answer_id] = self.html.block(text)
-        self._answer_feedback_conditions(resp, fb)
-        rc, cv = _condition(resp, "No")
-        _varequal(cv, "response1", ids[0] if item.answer else ids[1])
-        _setvar(rc, "100")
-        self._finish(el, resp, fb, [rc])
-        return Built(el, "true_false_question")
-
-    def _text_response(self, pres: etree._Element, fibtype: str | None = None) -> None:
-        rs = sub(pres, "response_str", ident="response1", rcardinality="Single")
-        fib = sub(rs, "render_fib", {"fibtype": fibtype} if fibtype else None)
-        sub(fib, "response_label", {"ident": "answer1"} if fibtype else {"ident": "answer1", "rshuffle": "No"})
+        return self._question(
+            "choice", item, ident, "true_false_question", ids, stem, fb,
+            cardinality=_markup("Single"),
+            choices=[(_markup(ids[0]), _markup("True")), (_markup(ids[1]), _markup("False"))],
+            commented=[_markup(i) for i in fb.answers],
+            key=_markup(ids[0] if item.answer else ids[1]),
+            options=[],
+        )
 
     def _build_short_answer(self, item: ShortAnswerItem, ident: str) -> Built:
         if item.case_sensitive:
             self.notes.append(f"[{item.id}] case-sensitive answers: Canvas short-answer questions ignore letter case")
         ids = answer_ids(item, len(item.answers))
-        el, pres, resp = self._skeleton(item, ident, "short_answer_question", ids, self.html.block(item.stem))
-        self._text_response(pres)
+        stem = self.html.block(item.stem)
         fb = self._base_feedback(item)
-        rc, cv = _condition(resp, "No")
-        for answer in item.answers:  # sibling varequals: any one matches (Canvas's own form)
-            _varequal(cv, "response1", answer)
-        _setvar(rc, "100")
-        self._finish(el, resp, fb, [rc])
-        return Built(el, "short_answer_question")
+        return self._question(
+            "text", item, ident, "short_answer_question", ids, stem, fb,
+            fibtype=None, test="answers", answers=[_text(a) for a in item.answers], scored=True, calculated=False,
+        )
 
     def _build_numeric(self, item: NumericItem, ident: str) -> Built:
         stem = self.html.block(item.stem)
         if item.unit:
             stem += f"<p>Unit: {escape(item.unit)}</p>"
         ids = answer_ids(item, 1)
-        el, pres, resp = self._skeleton(item, ident, "numerical_question", ids, stem)
-        self._text_response(pres, "Decimal")
         fb = self._base_feedback(item)
-        rc, cv = _condition(resp, "No")
+        values: dict[str, Any]
         if item.range is not None:  # range answer
-            sub(cv, "vargte", respident="response1").text = number_text(item.range[0])
-            sub(cv, "varlte", respident="response1").text = number_text(item.range[1])
+            values = {"test": "range", "low": _markup(number_text(item.range[0])), "high": _markup(number_text(item.range[1]))}
         else:  # exact answer with margin; Decimal so 0.1 ± 0.01 gives 0.09, not 0.09000000000000001
             assert item.answer is not None
             exact, margin = Decimal(repr(float(item.answer))), Decimal(repr(float(item.tolerance)))
-            either = sub(cv, "or")
-            _varequal(either, "response1", number_text(exact))
-            both = sub(either, "and")
-            sub(both, "vargte", respident="response1").text = number_text(exact - margin)
-            sub(both, "varlte", respident="response1").text = number_text(exact + margin)
-        _setvar(rc, "100")
-        self._finish(el, resp, fb, [rc])
-        return Built(el, "numerical_question")
+            values = {
+                "test": "exact",
+                "exact": _markup(number_text(exact)),
+                "low": _markup(number_text(exact - margin)),
+                "high": _markup(number_text(exact + margin)),
+            }
+        return self._question("text", item, ident, "numerical_question", ids, stem, fb, fibtype=_markup("Decimal"), scored=True, calculated=False, **values)
 
     def _build_essay(self, item: EssayItem, ident: str) -> Built:
         stem = self.html.block(item.stem)
@@ -267,8 +221,6 @@ class ItemBuilder:
             stem += f"<p>Write {limits} words.</p>"
         if item.response_template:
             stem += f"<p>Start from:</p><pre>{escape(item.response_template)}</pre>"
-        el, pres, resp = self._skeleton(item, ident, "essay_question", [], stem)
-        self._text_response(pres)
         fb = self._base_feedback(item)
         extra: list[str] = []
         if item.rubric:
@@ -282,10 +234,7 @@ class ItemBuilder:
         if item.sample_answer:
             extra.append(section_html("Sample answer", self.html.block(item.sample_answer)))
         fb.general += "".join(extra)
-        _, cv = _condition(resp, "No")
-        sub(cv, "other")
-        self._finish(el, resp, fb, [])
-        return Built(el, "essay_question")
+        return self._question("text", item, ident, "essay_question", [], stem, fb, fibtype=None, test="other", scored=False, calculated=False)
 
     def _matching(
         self, item: Item, ident: str, stem: str, lefts: list[str], rights: list[str], extra_rights: tuple[str, ...]
@@ -299,20 +248,13 @@ class ItemBuilder:
         choices = _scrambled(item.id, list(dict.fromkeys([*rights, *extra_rights])))
         ids = answer_ids(item, len(lefts) + len(choices))
         left_ids, match_ids = ids[: len(lefts)], dict(zip(choices, ids[len(lefts) :]))
-        el, pres, resp = self._skeleton(item, ident, "matching_question", left_ids, stem)
-        for left_id, left in zip(left_ids, lefts):
-            lid = sub(pres, "response_lid", ident=f"response_{left_id}")
-            _mattext(lid, left)
-            rc = sub(lid, "render_choice")
-            for text, match_id in match_ids.items():
-                _mattext(sub(rc, "response_label", ident=match_id), text, "text/plain")
-        share = f"{100.0 / len(lefts):.2f}"
-        for left_id, right in zip(left_ids, rights):
-            rc, cv = _condition(resp)
-            _varequal(cv, f"response_{left_id}", match_ids[right])
-            _setvar(rc, share, "Add")
-        self._finish(el, resp, self._base_feedback(item), [])
-        return Built(el, "matching_question")
+        labels = [(_markup(match_id), _text(text)) for text, match_id in match_ids.items()]
+        return self._question(
+            "lists", item, ident, "matching_question", left_ids, stem, self._base_feedback(item),
+            lids=[(_attr(f"response_{left_id}"), _text(left), _markup("text/html"), labels) for left_id, left in zip(left_ids, lefts)],
+            scoring=[(_attr(f"response_{left_id}"), _markup(match_ids[right])) for left_id, right in zip(left_ids, rights)],
+            share=_markup(f"{100.0 / len(lefts):.2f}"),
+        )
 
     def _build_matching(self, item: MatchingItem, ident: str) -> Built:
         return self._matching(
@@ -371,35 +313,28 @@ class ItemBuilder:
         variable = canvas_variables(item, "".join(opaque.split(rendered)[::2]))
         stem = opaque.replace(rendered, lambda name: f"[{variable[name]}]")
         ids = answer_ids(item, sum(len(a[1]) for a in answers))
-        el, pres, resp = self._skeleton(item, ident, canvas_type, ids, stem)
         it = iter(ids)
-        scoring: list[tuple[str, str]] = []
+        lids: list[tuple[Markup, Markup, Markup | None, list[tuple[Markup, Markup]]]] = []
+        scoring: list[tuple[Markup, Markup]] = []
         for name, texts, correct in answers:
             name = variable[name]
-            lid = sub(pres, "response_lid", ident=f"response_{name}")
-            sub(sub(lid, "material"), "mattext").text = name
-            rc = sub(lid, "render_choice")
+            labels: list[tuple[Markup, Markup]] = []
             first_right: str | None = None
             for text in texts:
                 answer_id = next(it)
-                _mattext(sub(rc, "response_label", ident=answer_id), text, "text/plain")
+                labels.append((_markup(answer_id), _text(text)))
                 if first_right is None and (correct is None or text == correct):
                     first_right = answer_id
             assert first_right is not None
-            scoring.append((name, first_right))
-        share = f"{100.0 / len(scoring):.2f}"
-        for name, answer_id in scoring:
-            rc, cv = _condition(resp)
-            _varequal(cv, f"response_{name}", answer_id)
-            _setvar(rc, share, "Add")
+            lids.append((_attr(f"response_{name}"), _text(name), None, labels))
+            scoring.append((_attr(f"response_{name}"), _markup(first_right)))
         fb = self._base_feedback(item)
         wrong = [(b.name, b.feedback) for b in item.blanks if b.feedback]
         if wrong:
             # Canvas has no per-blank wrong-answer feedback: they join the incorrect feedback, by blank.
             rows = "".join(f"<li><strong>[{escape(variable[n])}]</strong> {self.html.block(t)}</li>" for n, t in wrong)
             fb.incorrect += section_html("If a blank was wrong", f"<ul>{rows}</ul>")
-        self._finish(el, resp, fb, [])
-        return Built(el, canvas_type)
+        return self._question("lists", item, ident, canvas_type, ids, stem, fb, lids=lids, scoring=scoring, share=_markup(f"{100.0 / len(scoring):.2f}"))
 
     def _build_calculated(self, item: CalculatedItem, ident: str) -> Built:
         """``calculated_question``: [name] variables in the stem, the formula, vars and generated var_sets."""
@@ -420,33 +355,29 @@ class ItemBuilder:
         stem = self.html.block(calc.stem(item.stem))
         if item.unit:
             stem += f"<p>Unit: {escape(item.unit)}</p>"
-        el, pres, resp = self._skeleton(item, ident, "calculated_question", [], stem)
-        self._text_response(pres, "Decimal")
         fb = self._base_feedback(shown)
-        rc, cv = _condition(resp, "No")
-        sub(cv, "other")
-        _setvar(rc, "100")
-        self._finish(el, resp, fb, [rc])
-        calculated = sub(sub(el, "itemproc_extension"), "calculated")
         tolerance = percent_text(item.tolerance) + "%" if item.tolerance_type == "relative" else number_text(item.tolerance)
-        sub(calculated, "answer_tolerance").text = tolerance
-        if item.unit:
-            sub(calculated, "unit_value").text = item.unit
-        formulas = sub(calculated, "formulas", decimal_places=str(item.answer_decimals))
-        sub(formulas, "formula").text = calc.formula
-        vars_ = sub(calculated, "vars")
-        for var in item.variables:
-            v = sub(vars_, "var", name=var.name, scale=str(var.places))
-            sub(v, "min").text = number_text(var.low)
-            sub(v, "max").text = number_text(var.high)
-        sets = sub(calculated, "var_sets")
-        for n, variant in enumerate(calc.variants, 1):
-            vs = sub(sets, "var_set", ident=f"{ident}_set{n}")
-            values = variant.names
-            for var in item.variables:  # in decimal, on the variable's places (2.77, never 2.7700000000000005)
-                sub(vs, "var", name=var.name).text = fixed_text(values[var.name], var.places)
-            sub(vs, "answer").text = number_text(key(item, variant.answer))
-        return Built(el, "calculated_question")
+        var_sets = [
+            (
+                _attr(f"{ident}_set{n}"),
+                # in decimal, on the variable's places (2.77, never 2.7700000000000005)
+                [(_attr(var.name), _text(fixed_text(variant.names[var.name], var.places))) for var in item.variables],
+                _text(number_text(key(item, variant.answer))),
+            )
+            for n, variant in enumerate(calc.variants, 1)
+        ]
+        return self._question(
+            "text", item, ident, "calculated_question", [], stem, fb,
+            fibtype=_markup("Decimal"), test="other", scored=True, calculated=True,
+            tolerance=_text(tolerance),
+            unit=_text(item.unit) if item.unit else None,
+            decimals=_attr(str(item.answer_decimals)),
+            formula=_text(calc.formula),
+            variables=[
+                (_attr(v.name), _attr(str(v.places)), _text(number_text(v.low)), _text(number_text(v.high))) for v in item.variables
+            ],
+            var_sets=var_sets,
+        )
 
     #: The builder of each item type (a type missing here has no Canvas question type).
     BUILDERS: ClassVar[dict[ItemType, Callable[["ItemBuilder", Any, str], Built]]] = {
@@ -461,6 +392,56 @@ class ItemBuilder:
         "cloze": _build_cloze,
         "calculated": _build_calculated,
     }
+
+
+def quiz_copy(bank_copy: bytes, bank_ident: str, quiz_ident: str) -> bytes:
+    """The quiz question of a question-bank copy: its own ident, and a metadata field that refers to
+    the bank copy (``assessment_question_identifierref``) after the others, as Canvas's export has it.
+    The bank copy starts ``<item ident="…"``, and its metadata ends at its first ``</qtimetadata>``."""
+    head = b'<item ident="%s"' % xml_attr(bank_ident).encode("utf-8")
+    end = bank_copy.index(b"</qtimetadata>")
+    if not bank_copy.startswith(head):
+        raise ValueError("not a question-bank copy")
+    before, after = _templates(False).reference
+    field = before + xml_text(bank_ident).encode("utf-8") + after
+    return b'<item ident="%s"' % xml_attr(quiz_ident).encode("utf-8") + bank_copy[len(head) : end] + field + bank_copy[end:]
+
+
+class _Templates:
+    """The questions' templates (see :class:`ItemBuilder`)."""
+
+    def __init__(self, strict: bool) -> None:
+        import jinja2  # (by the processes that write questions: a build's parent loads every format first)
+
+        def source(name: str) -> tuple[str, str, Callable[[], bool]] | None:
+            path = TEMPLATES / name
+            if not path.is_file():
+                return None
+            # each line stripped and joined to the next: the question has no space between tags
+            lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+            return "".join(line for line in lines if not line.startswith("{#")), str(path), lambda: True
+
+        self.env = jinja2.Environment(loader=jinja2.FunctionLoader(source), autoescape=strict, undefined=jinja2.StrictUndefined, auto_reload=False)
+        self.kinds: dict[str, jinja2.Template] = {}
+        #: A quiz copy's metadata field that refers to its bank copy, around the bank copy's ident
+        #: (written once: the ident, escaped, goes between).
+        field = self.env.from_string("<qtimetadatafield><fieldlabel>{{ label }}</fieldlabel><fieldentry>{{ entry }}</fieldentry></qtimetadatafield>")
+        before, _, after = field.render(label=_markup("assessment_question_identifierref"), entry=_markup("\x00")).partition("\x00")
+        self.reference = before.encode("utf-8"), after.encode("utf-8")
+
+    def of(self, kind: str) -> jinja2.Template:
+        t = self.kinds.get(kind)
+        if t is None:
+            t = self.kinds[kind] = self.env.get_template(f"{kind}.xml.j2")
+        return t
+
+
+@cache
+def _templates(strict: bool) -> _Templates:
+    return _Templates(strict)
+
+
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def canvas_variables(item: ClozeItem, text: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from ..kit.numbers import number_text, plural
 from ..kit.zip import Chunked
 from .calculated import CANVAS_LACKS, ROUND_NOTE, called, feedback_placeholders, lost_formats, stem_problem
 from .html import CanvasHtml
-from .items import QTI, ItemBuilder, meta_field, sub
+from .items import QTI, ItemBuilder, meta_field, quiz_copy, sub
 from .names import (
     BANK_FOLDER,
     CANVAS_NS,
@@ -242,9 +242,9 @@ def _write_quiz(
                                 xf.flush()  # what the writer holds goes out first; the question follows as serialized
                                 out.write(quiz_copy)
                                 continue
-                            el = _build(builder, bank, item, result, spool, written)
-                            _make_quiz_copy(el, qident, item)
-                            xf.write(el)
+                            bank_copy = _build(builder, bank, item, result, spool, written)
+                            xf.flush()  # what the writer holds goes out first; the question follows as written
+                            out.write(_quiz_copy(bank_copy, bank, qident, item))
 
 
 def _write_bank(out: IO[bytes], bank: Bank, topic: str | None, spool: BankSpool) -> None:
@@ -259,30 +259,30 @@ def _write_bank(out: IO[bytes], bank: Bank, topic: str | None, spool: BankSpool)
 
 def _build(
     builder: ItemBuilder, bank: Bank, item: AnyItem, result: ExportResult, spool: BankSpool, written: set[str]
-) -> etree._Element:
-    """Build one question; the first time, count it and spool its question-bank copy."""
-    element = _question(builder, bank, item)
+) -> bytes:
+    """Write one question; the first time, count it and spool its question-bank copy."""
+    bank_copy = _question(builder, bank, item)
     if item.id not in written:
         written.add(item.id)
         result.wrote(item.type)
-        spool.add(item.topic or None, etree.tostring(element, encoding="UTF-8"))
-    return element
+        spool.add(item.topic or None, bank_copy)
+    return bank_copy
 
 
-def _question(builder: ItemBuilder, bank: Bank, item: AnyItem) -> etree._Element:
+def _question(builder: ItemBuilder, bank: Bank, item: AnyItem) -> bytes:
     """One item's question, as its question-bank copy."""
     try:
         built = builder.build(item, bank_item_ident(bank, item))
-    except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216)
+    except ValueError as exc:  # characters XML 1.0 cannot hold (validation rule IB216), refused as lxml refuses them
         raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
     assert built is not None  # exported holds only buildable types
-    return built.element
+    return built.data
 
 
 class _CachedQuestions:
     """Each item's question, bank copy and quiz copy, from the fragment cache when the item is
     unchanged, else built ahead in other processes (``ahead``) or here (:func:`_build`,
-    :func:`_make_quiz_copy`), and kept.
+    :func:`_quiz_copy`), and kept.
 
     A piece holds the bank copy's bytes (as :func:`_build` spools them), then what the quiz copy has
     besides (:func:`_quiz_copy_layout`; the quiz writer writes the element as lxml serializes it on
@@ -357,10 +357,8 @@ def _made_piece(builder: ItemBuilder, bank: Bank, qident: str, item: AnyItem) ->
     """An item's question built with ``builder`` (its notes and images added to the builder's): the
     piece the fragment cache keeps of it (:class:`_CachedQuestions`), its bank copy and its quiz copy."""
     marks = len(builder.notes), len(builder.html.asked)
-    element = _question(builder, bank, item)
-    bank_copy = etree.tostring(element, encoding="UTF-8")
-    _make_quiz_copy(element, qident, item)
-    quiz_copy = etree.tostring(element, encoding="UTF-8")
+    bank_copy = _question(builder, bank, item)
+    quiz_copy = _quiz_copy(bank_copy, bank, qident, item)
     layout, rest = _quiz_copy_layout(bank_copy, quiz_copy, bank_item_ident(bank, item))
     head = {"q": layout, "n": builder.notes[marks[0] :], "i": list(dict.fromkeys(builder.html.asked[marks[1] :]))}
     return pieces.encode(head, bank_copy + rest), bank_copy, quiz_copy
@@ -380,7 +378,7 @@ def _quiz_copy_layout(bank_copy: bytes, quiz_copy: bytes, bank_ident: str) -> tu
     """How a piece keeps the quiz copy next to the bank copy without a second copy of the question.
 
     The quiz copy is the bank copy (lxml's bytes of the same element) with another ident and one more
-    metadata field (:func:`_make_quiz_copy`): so it is kept as the bytes that differ, the new ident
+    metadata field (:func:`_quiz_copy`): so it is kept as the bytes that differ, the new ident
     attribute and the field (both written by lxml, in ``quiz_copy``), and where they go in the bank
     copy.  The layout is checked here against the real quiz copy; when it does not give those bytes
     the quiz copy is kept whole.  Returns (the layout, the bytes kept after the bank copy)."""
@@ -413,11 +411,9 @@ def _copies(layout: object, body: bytes) -> tuple[bytes, bytes] | None:
     return bank_copy, _patched(bank_copy, rest, layout)
 
 
-def _make_quiz_copy(el: etree._Element, qident: str, item: Item) -> None:
-    """Turn the bank question into the quiz question: its own ident plus a reference to the bank copy."""
-    bank_ident = el.get("ident") or ""
-    el.set("ident", quiz_item_ident(qident, item))
-    meta_field(el[0][0], "assessment_question_identifierref", bank_ident)  # itemmetadata/qtimetadata
+def _quiz_copy(bank_copy: bytes, bank: Bank, qident: str, item: Item) -> bytes:
+    """The quiz question of a bank question: its own ident plus a reference to the bank copy."""
+    return quiz_copy(bank_copy, bank_item_ident(bank, item), quiz_item_ident(qident, item))
 
 
 def _selection(sec: QuizSection, members: list[AnyItem], result: ExportResult) -> etree._Element:

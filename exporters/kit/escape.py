@@ -13,6 +13,12 @@ NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
+#: What an element's text or an attribute's value escapes or refuses: one search finds a value that
+#: is written as it is (most are).
+_TEXT_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ATTR_SPECIAL = re.compile("[&<>\"\n\t\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _refuse(value: str) -> None:
     if NOT_XML.search(value):
         value.encode("utf-8")  # lxml encodes first: a lone surrogate fails here (UnicodeEncodeError), as in lxml
@@ -22,7 +28,7 @@ def _refuse(value: str) -> None:
 def xml_text(value: str) -> str:
     """``value`` as an element's text: ``&``, ``<``, ``>`` and a carriage return (``&#13;``)
     escaped; quotes, tabs and line feeds as they are.  ValueError for what lxml refuses."""
-    if value.isalnum():  # (identifiers, references: nothing to escape or refuse)
+    if _TEXT_SPECIAL.search(value) is None:
         return value
     _refuse(value)
     # each replaced only where it occurs (most texts have none of them)
@@ -40,9 +46,8 @@ def xml_text(value: str) -> str:
 def xml_attr(value: str) -> str:
     """``value`` as an attribute's value between double quotes: also ``"`` and the white space an
     attribute would lose (``&#10;``, ``&#13;``, ``&#9;``) escaped.  ValueError for what lxml refuses."""
-    if value.isalnum():
+    if _ATTR_SPECIAL.search(value) is None:
         return value
-    _refuse(value)
     value = xml_text(value)
     if '"' in value:
         value = value.replace('"', "&quot;")
