@@ -30,6 +30,7 @@ from .fragments import Fragments, digest_items, scope_of
 from .formats import ExportContext, ExportOptions, ExportResult, Exporter, filter_status, get_exporter, make_options, options_for, registry
 from .gcpause import frozen, gc_paused
 from .model import AnyItem, Bank, markdown_texts
+from .progress import BuildProgress
 from .render import Renderer
 from .validate import check_bank
 
@@ -120,7 +121,7 @@ def fragments_for(target: Bank, exporter: Exporter, options: ExportOptions) -> F
     with ``options`` (None when the cache is turned off by ``ITEMBANK_NO_CACHE``)."""
     if disabled_by_env():
         return None
-    where = target.form.name if target.form is not None else "bank"
+    where = _target_name(target)
     scope = scope_of(type(exporter).__module__, exporter.name, where, repr(options), repr(target.form), repr(target.config), __version__, memo=stamps_memo(target.root))
     return Fragments(target.root, f"{exporter.name}-{where}", scope)
 
@@ -198,6 +199,7 @@ def build(
     form: str | None = None,
     jobs: int | None = None,
     cache: bool = False,
+    progress: BuildProgress | None = None,
     **options: Any,
 ) -> BuildReport:
     """Run every registered exporter (or ``formats``) into ``out_dir``, sharing one renderer.
@@ -211,7 +213,10 @@ def build(
     Without ``assessment``: the whole bank into ``out_dir`` and every form of every assessment of the
     bank into ``out_dir/assessments/<name>-<form>/``.  With it: only that assessment's forms (or
     ``form``), into the same folders.  ``on_start(format, target)`` is called before each export
-    (target: ``bank`` or the form's name), ``on_export`` after each is written.
+    (target: ``bank`` or the form's name), ``on_export`` after each is written.  ``progress``
+    (:class:`itembank.progress.BuildProgress`) hears how many exports the build runs, each one's
+    start and end as they happen, and a tick about every :data:`PROGRESS_TICK` seconds while the
+    build waits for its workers.
     """
     out_dir = Path(out_dir)
     names = formats or list(registry())
@@ -237,6 +242,8 @@ def build(
     results: list[ExportResult] = []
     removed: list[Path] = []
     renders = 0
+    if progress is not None:
+        progress.planned(len(work))
 
     def produce(staging: Path) -> None:
         """Every export, each written into ``staging`` as soon as it is done (in a worker, by the worker)."""
@@ -258,7 +265,7 @@ def build(
                 _render_ahead(items, prepared)
                 _KEPT.took(prepared)
                 renders += prepared.renders
-            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, dests, caching, costs)
+            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, dests, caching, costs, progress)
             renders += rendered
             results.extend(found)
             report.workers = workers
@@ -269,10 +276,14 @@ def build(
             with frozen():
                 for (target, name), dest, before in zip(work, where, dests):
                     if on_start is not None:
-                        on_start(name, target.form.name if target.form is not None else "bank")
+                        on_start(name, _target_name(target))
+                    if progress is not None:
+                        progress.started(name, _target_name(target))
                     result = _export_one(target, exporters[name], _build_context(exporters[name], chosen, renderer, target if caching else None))
                     _write_output(dest, result, before)
                     results.append(result)
+                    if progress is not None:
+                        progress.finished(name, _target_name(target))
                     gc.collect()
             renders = renderer.renders
         if form is None:  # in the staging folder: the swap makes the whole build visible at once
@@ -287,6 +298,15 @@ def build(
     report.removed = removed
     report.renders = renders
     return report
+
+
+def _target_name(target: Bank) -> str:
+    """What a build calls the target of an export: ``bank``, or the form's name (``quiz-A``)."""
+    return target.form.name if target.form is not None else "bank"
+
+
+#: Seconds between the ticks a build's progress hears while it waits for its workers.
+PROGRESS_TICK = 0.5
 
 
 def _job_cost(target: Bank, exporter: Exporter, warm: bool) -> float:
@@ -486,6 +506,7 @@ def _export_parallel(
     dests: list[Path],
     cache: bool,
     costs: list[float],
+    progress: BuildProgress | None = None,
 ) -> tuple[list[ExportResult], int]:
     """Every export of ``work`` in forked worker processes, each written at its ``where`` entry (in the
     staging folder; ``dests``: the same outputs of the last build, :func:`_write_output`); results
@@ -515,7 +536,9 @@ def _export_parallel(
                     index = pending.pop(0)
                     target, name = work[index]
                     if on_start is not None:
-                        on_start(name, target.form.name if target.form is not None else "bank")
+                        on_start(name, _target_name(target))
+                    if progress is not None:
+                        progress.started(name, _target_name(target))
                     conn: Connection | None = None
                     while idle and conn is None:
                         waiting, process = idle.pop()
@@ -532,7 +555,10 @@ def _export_parallel(
                         process.start()
                         theirs.close()  # the worker holds its own end: EOF here if it dies
                     running[conn] = (index, process)
-                for ready in connection_wait(list(running)):
+                ready_ones = connection_wait(list(running), timeout=PROGRESS_TICK if progress is not None else None)
+                if not ready_ones and progress is not None:
+                    progress.tick()
+                for ready in ready_ones:
                     assert isinstance(ready, Connection)
                     index, process = running.pop(ready)
                     try:
@@ -553,6 +579,9 @@ def _export_parallel(
                         raise value
                     results[index], count = value
                     renders += count
+                    if progress is not None:
+                        done_target, done_name = work[index]
+                        progress.finished(done_name, _target_name(done_target))
         except BaseException:
             failed = True
             raise

@@ -20,7 +20,7 @@ from .ending import end_process, hold, keep
 from .errors import InvalidBank, ItembankError, MappingError, ReviewImportError, UsageError
 from .formats import STATUSES, get_exporter, registry
 from .model import ITEM_TYPES
-from .progress import CLEAR_LINE, check_progress, export_progress, stage_progress
+from .progress import build_progress, check_progress, stage_progress
 from .reporters import REPORTERS, printable
 from .schema import SCHEMA_NAMES, schema_text
 from .skeletons import skeleton
@@ -293,14 +293,18 @@ def build(output: Path, bank: Path, formats: tuple[str, ...], jobs: int | None, 
     _check_form(assessment, form)
     loaded = _load(bank)
     click.echo(printable(f"{loaded.title}: {plural(len(loaded.items), 'item')} valid"))
-    started = export_progress()
+    progress = build_progress()
 
     def written(fmt: str, target: Path, result: Any) -> None:
-        if started is not None:  # clear the progress line before the summary lines
-            click.echo(CLEAR_LINE, err=True, nl=False)
+        if progress is not None:  # the progress line goes before the summary lines
+            progress.clear()
         _print_result(fmt, target, result)
 
-    report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, on_start=started, assessment=assessment, form=form, jobs=jobs, cache=_use_cache(), **options)
+    try:
+        report = build_bank(loaded, output, formats=list(formats) or None, on_export=written, assessment=assessment, form=form, jobs=jobs, cache=_use_cache(), progress=progress, **options)
+    finally:
+        if progress is not None:  # (a failed build's error is not printed after the line)
+            progress.clear()
     for path in report.removed:
         click.echo(f"removed {path}/: its form no longer exists")
     forms = f"; assessment forms: {', '.join(report.forms)}" if report.forms else ""

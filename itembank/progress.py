@@ -6,10 +6,11 @@ returns ``None`` when the stream is not a terminal, so callers pass it on withou
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable
-from typing import IO
+from typing import IO, Protocol
 
 #: ``progress(stage, done, total)``: ``stage`` is "rows" (workbook rows read; ``total`` 0 when the
 #: sheet does not say how many it has) or "files" (item files edited and checked).
@@ -40,17 +41,81 @@ def check_progress(stream: IO[str] | None = None) -> Callable[[int, int], None] 
     return report
 
 
-def export_progress(stream: IO[str] | None = None) -> Callable[[str, str], None] | None:
-    """``progress(format, target)``: one rewritten line naming the export under way."""
+class BuildProgress(Protocol):
+    """What a build tells about its exports as they go (``itembank.api.build``'s ``progress``):
+    how many it will run, then each one's start and end (``target``: ``bank`` or a form's name), and
+    a tick now and then while it waits for its workers (a line can show the time going by)."""
+
+    def planned(self, exports: int) -> None: ...
+
+    def started(self, fmt: str, target: str) -> None: ...
+
+    def finished(self, fmt: str, target: str) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+class TerminalBuildProgress:
+    """One line rewritten in place on a terminal: how many of the build's exports are done, and each
+    export under way with the seconds it has taken so far, e.g.
+    ``exporting 3/9 done: qti30 (bank) 4 s, canvas (bank)`` (an export's seconds from its first; the
+    line cut to the terminal's width: a line that wrapped could not be rewritten).  ``clock`` and
+    ``width``: for the tests."""
+
+    def __init__(self, out: IO[str], clock: Callable[[], float] = time.monotonic, width: Callable[[], int] | None = None) -> None:
+        self.out = out
+        self.clock = clock
+        self.width = width or (lambda: shutil.get_terminal_size((80, 24)).columns)
+        self.total = 0
+        self.done = 0
+        self.running: dict[tuple[str, str], float] = {}  # (format, target) -> when it started
+        self.shown = ""
+
+    def planned(self, exports: int) -> None:
+        self.total = exports
+        self._show()
+
+    def started(self, fmt: str, target: str) -> None:
+        self.running[(fmt, target)] = self.clock()
+        self._show()
+
+    def finished(self, fmt: str, target: str) -> None:
+        self.running.pop((fmt, target), None)
+        self.done += 1
+        self._show()
+
+    def tick(self) -> None:
+        self._show()
+
+    def line(self) -> str:
+        """The line as it stands now (without the terminal's control characters)."""
+        now = self.clock()
+        # (the seconds from the first: a build in one process redraws only as exports start and end)
+        under_way = ", ".join(f"{fmt} ({target})" + (f" {now - since:.0f} s" if now - since >= 1 else "") for (fmt, target), since in self.running.items())
+        text = f"exporting {self.done}/{self.total} done" + (f": {under_way}" if under_way else "")
+        room = max(20, self.width() - 1)
+        return text if len(text) <= room else text[: room - 3] + "..."
+
+    def _show(self) -> None:
+        text = self.line()
+        if text == self.shown:
+            return
+        self.shown = text
+        self.out.write(f"\r{text}\x1b[K")
+        self.out.flush()
+
+    def clear(self) -> None:
+        """Take the line away (before the build's summary is printed)."""
+        if self.shown:
+            self.out.write(CLEAR_LINE)
+            self.out.flush()
+            self.shown = ""
+
+
+def build_progress(stream: IO[str] | None = None) -> TerminalBuildProgress | None:
+    """A build's progress line on ``stream`` (default stderr), or None when it is not a terminal."""
     out = _watched(stream)
-    if out is None:
-        return None
-
-    def report(fmt: str, target: str) -> None:
-        out.write(f"\rexporting {fmt} ({target})\x1b[K")
-        out.flush()
-
-    return report
+    return TerminalBuildProgress(out) if out is not None else None
 
 
 def stage_progress(stream: IO[str] | None = None, *, interval: float = 0.2) -> Progress | None:
