@@ -600,3 +600,23 @@ def test_a_topic_moodle_trims_is_said_in_a_note():
     data, result = export(mem_bank(item))
     assert moodle_split_category_path(category_paths(data)[0])[-1] == "padded"
     assert any("' padded '" in n and "trims" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("topic", ["Pros---cons", "a--b", "--", "-", "x-", "-x-", "a----b", "pre-- \n--post"])
+def test_a_topic_with_hyphens_is_named_in_its_categorys_comment(topic):
+    """The comment before a category names its topic; XML allows no "--" in a comment (a topic
+    with "---" stopped the export with lxml's ValueError)."""
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, _ = export(mem_bank(item))
+    (comment,) = [c.text for c in etree.fromstring(data).iter(etree.Comment) if "topic:" in (c.text or "")]
+    assert "--" not in comment and not comment.endswith("-")
+    assert comment.replace(" ", "") == "topic:" + topic.replace(" ", "").replace("\n", "")  # the topic's hyphens and words, spaced
+    assert moodle_split_category_path(category_paths(data)[0])[-1] == topic.strip()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(topic=st.text(alphabet=st.sampled_from("-a \n"), min_size=1, max_size=12).filter(lambda s: s.strip(" \t\n\r\0\x0b") != ""))
+def test_any_topic_of_hyphens_exports(topic):
+    item = TrueFalseItem(id="t", type="true_false", location=HERE, stem="s", answer=True, topic=topic)
+    data, _ = export(mem_bank(item))
+    assert [c.text.count("-") for c in etree.fromstring(data).iter(etree.Comment) if "topic:" in (c.text or "")] == [topic.count("-")]

@@ -266,9 +266,14 @@ def _serialize(element: etree._Element) -> bytes:
     return b"  " + etree.tostring(element, encoding="UTF-8", with_tail=False) + b"\n"
 
 
+#: A hyphen followed by another: "--" cannot appear inside an XML comment.
+_HYPHEN_PAIR = re.compile("-(?=-)")
+
+
 def _comment_safe(text: str) -> str:
-    # "--" cannot appear inside an XML comment.
-    return text.replace("--", "- -").replace("\n", " ")
+    """``text`` on one line, a space after each hyphen another follows ("a---b": "a- - -b"; replacing
+    each "--" left "a- --b", which lxml refuses)."""
+    return _HYPHEN_PAIR.sub("- ", text.replace("\n", " "))
 
 
 def category_question(path: str) -> etree._Element:
