@@ -12,10 +12,13 @@ import html as _html
 import io
 import re
 from collections.abc import Callable, Sequence
-from functools import partial
+from dataclasses import dataclass
+from functools import lru_cache, partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree
+import jinja2
+from markupsafe import Markup
 
 from itembank.errors import ItembankError
 from itembank.formats import DELIVERY_STATUSES, MOODLE_XML_MARK, ExportContext, ExportResult
@@ -38,6 +41,7 @@ from itembank.model import (
 from itembank.render import Renderer
 
 from ..kit import ahead as kit_ahead
+from ..kit.escape import NOT_XML, NOT_XML_MESSAGE, xml_attr, xml_text
 from ..kit import pieces
 from ..kit.numbers import number_text
 from .calculated import ROUND_NOTE, TOLERANCE_TYPE, MoodleCalculated, dataset_value, uses_round
@@ -98,14 +102,14 @@ class MoodleXmlExporter:
         cats = categories(bank)  # (the export's order: its questions are built ahead in it)
         built = _built_ahead(bank, cats, ctx)
         cached = _CachedQuestions(writer, ctx.fragments, built) if ctx.fragments is not None or built is not None else None
-        # Each question is built as an lxml tree and serialized on its own into one growing buffer,
-        # so memory holds one question's tree at a time instead of the whole bank's, and the output
-        # once (measured on 10,000 items: peak 326 MB with one document tree, 175 MB like this).
+        # Each question is written by the template on its own into one growing buffer, so memory
+        # holds the output once (measured on 10,000 items when the questions were lxml trees: peak
+        # 326 MB with one document tree, 175 MB serialized one at a time like this).
         out = io.BytesIO()
         out.write(XML_HEADER + b"<quiz>\n  " + MOODLE_XML_MARK + b"\n")  # the mark first: a later export may replace the file
         for comment, path, items in cats:
-            out.write(_serialize(etree.Comment(f" {_comment_safe(comment)} ")))
-            out.write(_serialize(category_question(path)))
+            out.write(_comment(comment))
+            out.write(category_question(path))
             for item in items:
                 if cached is not None:
                     question, skipped = cached.question(item)
@@ -200,7 +204,7 @@ class _CachedQuestions:
     """Each item's serialized ``<question>`` (or why it is skipped) from the fragment cache when the
     item is unchanged, else built ahead in other processes (``ahead``) or by ``writer``, and kept.
 
-    A piece holds the question's bytes as :func:`_serialize` wrote them and, in its head, what the
+    A piece holds the question's bytes as :func:`_question_bytes` wrote them and, in its head, what the
     question added to the writer's notes (the same entries are added back, in the same order) and the
     image files it embeds, each with what the file was: a question whose image changed, appeared or
     went is built again.  A damaged piece is built again too."""
@@ -251,19 +255,12 @@ class _CachedQuestions:
 
 
 def _question_bytes(w: _QuestionWriter, item: AnyItem) -> bytes:
-    """The item's ``<question>`` as :func:`_serialize` writes it (:class:`ItemSkipped` when Moodle
+    """The item's ``<question>`` as the Moodle XML file holds it (:class:`ItemSkipped` when Moodle
     cannot take it); a text XML cannot hold is an error that names the item."""
     try:
-        return _serialize(w.question(item))
-    except ValueError as exc:  # lxml refuses characters XML 1.0 cannot hold (validation rule IB216 finds them first)
+        return w.question(item)
+    except ValueError as exc:  # what lxml refused: characters XML 1.0 cannot hold (validation rule IB216 finds them first)
         raise ItembankError(f"item '{item.id}': {exc} (validating the bank finds the text)") from None
-
-
-def _serialize(element: etree._Element) -> bytes:
-    """One child of ``<quiz>``, indented as it would be inside the pretty-printed document."""
-    if not isinstance(element, etree._Comment):  # indent() takes elements only; a comment has nothing to indent
-        etree.indent(element, space="  ", level=1)
-    return b"  " + etree.tostring(element, encoding="UTF-8", with_tail=False) + b"\n"
 
 
 #: A hyphen followed by another: "--" cannot appear inside an XML comment.
@@ -276,30 +273,106 @@ def _comment_safe(text: str) -> str:
     return _HYPHEN_PAIR.sub("- ", text.replace("\n", " "))
 
 
-def category_question(path: str) -> etree._Element:
-    question = etree.Element("question", type="category")
-    _text(etree.SubElement(question, "category"), path, cdata=False)
-    info = etree.SubElement(question, "info", format="html")
-    _text(info, "")
-    etree.SubElement(question, "idnumber").text = ""
-    return question
+def _comment(text: str) -> bytes:
+    """A comment line of ``<quiz>``: ``text`` (:func:`_comment_safe`), as lxml writes a comment."""
+    return _render(kind="comment", comment=_checked(f" {_comment_safe(text)} "))
 
 
-# --- small element builders ---------------------------------------------------------------------
+def category_question(path: str) -> bytes:
+    """A category question: the questions after it go into the category ``path``."""
+    return _render(kind="category", path=path)
 
 
-def _text(parent: etree._Element, value: str, *, cdata: bool = True) -> etree._Element:
-    """``<text>`` with HTML in CDATA (as Moodle writes it), or escaped when CDATA cannot hold it."""
-    el = etree.SubElement(parent, "text")
-    if cdata and value and "]]>" not in value:
-        el.text = etree.CDATA(value)
-    else:
-        el.text = value  # lxml escapes it; "]]>" cannot sit inside a CDATA section
-    return el
+# --- the template --------------------------------------------------------------------------------
+
+TEMPLATE = Path(__file__).with_name("templates") / "question.xml.j2"
+#: A line of the template that stands for an HTML field's text and files (see the template's note).
+_TEXT_LINE = re.compile(r"^@text (\d+) (\w+)$", re.MULTILINE)
+
+
+def _expanded(source: str) -> str:
+    """The template's source with each ``@text N V`` line written out."""
+
+    def lines(m: re.Match[str]) -> str:
+        pad, v = " " * int(m.group(1)), m.group(2)
+        return (
+            f"{pad}<text>{{% if {v}.cdata %}}<![CDATA[{{{{ {v}.raw }}}}]]>{{% else %}}{{{{ {v}.raw }}}}{{% endif %}}</text>\n"
+            f"{{%- for file_name, file_data in {v}.files %}}\n"
+            f'{pad}<file name="{{{{ file_name|attr }}}}" path="/" encoding="base64">{{{{ file_data }}}}</file>\n'
+            "{%- endfor %}"
+        )
+
+    return _TEXT_LINE.sub(lines, source)
+
+
+#: Markup of a string this module checked (``str.__new__``: Markup's own constructor is Python code).
+_markup: Callable[[str], Markup] = partial(str.__new__, Markup)
+
+
+def _finalized(value: object) -> str:
+    """A value as the file holds it: a Markup as it is (a field's HTML in CDATA, an attribute's
+    escaped value), any other string escaped as lxml escapes an element's text."""
+    if type(value) is Markup:
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"a question's value must be a string, not {type(value).__name__}: {value!r}")
+    return xml_text(value)
+
+
+def _attr(value: str) -> Markup:
+    """The template filter ``attr``: ``value`` escaped for an attribute between double quotes."""
+    return _markup(xml_attr(value))
+
+
+def _checked(value: str) -> Markup:
+    """``value`` written as it is (in CDATA, in a comment), refused as lxml refuses it: a character
+    XML 1.0 cannot hold is a ValueError."""
+    if NOT_XML.search(value):
+        value.encode("utf-8")  # (a lone surrogate fails here, as in lxml)
+        raise ValueError(NOT_XML_MESSAGE)
+    return _markup(value)
+
+
+@lru_cache(maxsize=1)
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: _expanded(TEMPLATE.read_text(encoding="utf-8"))),
+        autoescape=False,  # every value is written by finalize, escaped unless the writer made it Markup
+        finalize=_finalized,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+    )
+    env.filters["attr"] = _attr
+    return env.get_template(TEMPLATE.name)
+
+
+#: The values a kind of question does not have (the template asks for them all).
+_NONE: dict[str, Any] = {"grade": None, "unit": None, "shownumcorrect": False, "answers": (), "hints": (), "tags": ()}
+
+
+def _render(**values: Any) -> bytes:
+    """One child of ``<quiz>`` (``kind``: "comment", "category" or a question's), its line break after it."""
+    if values["kind"] == "comment":
+        return b"  <!--" + values["comment"].encode("utf-8") + b"-->\n"
+    return (_template().render(**values)[1:] + "\n").encode("utf-8")  # (its text starts with a line break)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """The ``<text>`` of an HTML field: its HTML in CDATA (as Moodle writes it), or escaped where
+    CDATA cannot hold it (it holds "]]>"; an empty text); and the images it shows, as ``<file>``
+    elements (name, base64)."""
+
+    raw: str
+    cdata: bool
+    files: tuple[tuple[str, str], ...] = ()
+
+
+_NO_TEXT = Field("", False)
 
 
 class _QuestionWriter:
-    """Builds one ``<question>`` per item; raises :class:`ItemSkipped` for what Moodle cannot take."""
+    """Writes one ``<question>`` per item; raises :class:`ItemSkipped` for what Moodle cannot take."""
 
     def __init__(self, mh: MoodleHtml, media: MediaFiles, dataset_items: int = 10) -> None:
         self.mh = mh
@@ -308,7 +381,7 @@ class _QuestionWriter:
         self.calculated_formats: list[str] = []
         self.all_or_nothing: list[str] = []
         self.changed_tags: list[str] = []  # tags Moodle changes on import: longer than 50 characters, or TAG_UNSAFE
-        self._body: dict[str, Callable[[etree._Element, AnyItem], None]] = {
+        self._body: dict[str, Callable[[AnyItem], dict[str, Any]]] = {
             "multiple_choice": self._choice,
             "multiple_response": self._choice,
             "true_false": self._true_false,
@@ -320,86 +393,63 @@ class _QuestionWriter:
             "flashcard": self._flashcard,
         }
 
-    def question(self, item: AnyItem) -> etree._Element:
-        if isinstance(item, ClozeItem):
-            return self._cloze(item)
+    def question(self, item: AnyItem) -> bytes:
+        """The item's ``<question>``: its parts made in the order of the file (images are read,
+        notes and changed tags kept, in that order)."""
         if isinstance(item, CalculatedItem):
             return self._calculated(item)
-        q = etree.Element("question", type=QTYPES[item.type])
-        self._header(q, item, self.mh.block(item.stem))
-        self._body[item.type](q, item)
-        self._hints(q, item)
-        self._tags(q, item)
-        return q
+        if isinstance(item, ClozeItem):  # no grade: Moodle sums the blanks' weights
+            header = self._header(item, cloze_text(item, self.mh), grade=False)
+            body: dict[str, Any] = {"kind": "cloze"}
+        else:
+            header = self._header(item, self.mh.block(item.stem))
+            body = self._body[item.type](item)
+        return _render(**{**_NONE, **header, **body, "hints": self._hints(item), "tags": self._tags(item)})
 
     # --- parts every question has ---
 
-    def field(self, parent: etree._Element, tag: str, html: Html, **attrs: str) -> etree._Element:
-        """An HTML field: ``<tag format="html"><text>…</text><file …/>…</tag>``."""
-        el = etree.SubElement(parent, tag, {"format": "html", **attrs})
-        _text(el, html.text)
-        for image in html.images:
-            f = etree.SubElement(el, "file", name=image.name, path="/", encoding="base64")
-            f.text = self.media.base64(image.ref)
-        return el
+    def field(self, html: Html) -> Field:
+        """An HTML field's text and images."""
+        text = html.text
+        files = tuple((image.name, self.media.base64(image.ref)) for image in html.images) if html.images else ()
+        if text and "]]>" not in text:
+            return Field(_checked(text), True, files)
+        return Field(text, False, files) if (text or files) else _NO_TEXT
 
-    def _header(self, q: etree._Element, item: AnyItem, stem: Html, *, grade: bool = True) -> None:
-        _text(etree.SubElement(q, "name"), item.name, cdata=False)
-        self.field(q, "questiontext", stem)
-        self.field(q, "generalfeedback", general_feedback(item, self.mh, hints=item.type in TYPES_WITHOUT_HINTS))
-        if grade:
-            etree.SubElement(q, "defaultgrade").text = f"{item.points:.7f}"
+    def _header(self, item: AnyItem, stem: Html, *, grade: bool = True) -> dict[str, Any]:
         penalty = "1.0000000" if item.type == "true_false" else ("0.0000000" if item.type in ("essay", "flashcard") else DEFAULT_PENALTY)
-        etree.SubElement(q, "penalty").text = penalty
-        etree.SubElement(q, "hidden").text = "0"
-        etree.SubElement(q, "idnumber").text = item.id
+        return {
+            "qtype": QTYPES[item.type],
+            "name": item.name,
+            "stem": self.field(stem),
+            "general": self.field(general_feedback(item, self.mh, hints=item.type in TYPES_WITHOUT_HINTS)),
+            "grade": f"{item.points:.7f}" if grade else None,
+            "penalty": penalty,
+            "idnumber": item.id,
+        }
 
-    def _hints(self, q: etree._Element, item: AnyItem) -> None:
+    def _hints(self, item: AnyItem) -> list[Field]:
         if item.type in TYPES_WITHOUT_HINTS:
-            return  # their hints are in the general feedback
-        for hint in item.hints:
-            self.field(q, "hint", self.mh.block(hint))
+            return []  # their hints are in the general feedback
+        return [self.field(self.mh.block(hint)) for hint in item.hints]
 
-    def _tags(self, q: etree._Element, item: AnyItem) -> None:
+    def _tags(self, item: AnyItem) -> list[str]:
         tags = item_tags(item)
-        if not tags:
-            return
-        parent = etree.SubElement(q, "tags")
         for tag in tags:
             if len(tag) > 50 or TAG_UNSAFE.search(tag):  # what Moodle changes (both noted by the export)
                 self.changed_tags.append(tag)
-            _text(etree.SubElement(parent, "tag"), tag, cdata=False)
-
-    def _combined_feedback(self, q: etree._Element, *, shownumcorrect: bool) -> None:
-        # The bank has no per-outcome feedback: Moodle shows its standard "Your answer is correct" etc.
-        for tag in ("correctfeedback", "partiallycorrectfeedback", "incorrectfeedback"):
-            self.field(q, tag, EMPTY)
-        if shownumcorrect:
-            etree.SubElement(q, "shownumcorrect")
-
-    def _answer(self, q: etree._Element, fraction: str, text: Html | str, feedback: Html = EMPTY, *, html: bool = True) -> etree._Element:
-        """``<answer fraction=…>`` with its text (HTML, or plain for typed answers) and feedback."""
-        if html:
-            assert isinstance(text, Html)
-            a = self.field(q, "answer", text, fraction=fraction)
-        else:
-            a = etree.SubElement(q, "answer", fraction=fraction, format="moodle_auto_format")
-            _text(a, str(text), cdata=False)
-        self.field(a, "feedback", feedback)
-        return a
+        return tags
 
     # --- per type ---
 
-    def _choice(self, q: etree._Element, item: AnyItem) -> None:
+    def _choice(self, item: AnyItem) -> dict[str, Any]:
         assert isinstance(item, ChoiceItem)
         single = item.type == "multiple_choice"
-        etree.SubElement(q, "single").text = "true" if single else "false"
-        etree.SubElement(q, "shuffleanswers").text = "true" if item.shuffle else "false"
-        etree.SubElement(q, "answernumbering").text = "abc"
-        etree.SubElement(q, "showstandardinstruction").text = "1"
-        self._combined_feedback(q, shownumcorrect=not single)
-        for option, fraction in zip(item.options, self._fractions(item)):
-            self._answer(q, fraction, self.mh.inline(option.text), self.mh.block(option.feedback))
+        answers = [
+            (fraction, self.field(self.mh.inline(option.text)), self.field(self.mh.block(option.feedback)))
+            for option, fraction in zip(item.options, self._fractions(item))
+        ]
+        return {"kind": "choice", "single": _bool(single), "shuffle": _bool(item.shuffle), "shownumcorrect": not single, "answers": answers}
 
     def _fractions(self, item: ChoiceItem) -> list[str]:
         """Each option's fraction, in option order, on Moodle's grade list."""
@@ -414,20 +464,64 @@ class _QuestionWriter:
         correct, wrong = iter(grades.correct), iter(grades.wrong)
         return [format_fraction(next(correct) if o.correct else next(wrong)) for o in item.options]
 
-    def _true_false(self, q: etree._Element, item: AnyItem) -> None:
+    def _true_false(self, item: AnyItem) -> dict[str, Any]:
         assert isinstance(item, TrueFalseItem)
-        for value, feedback in ((True, item.true_feedback), (False, item.false_feedback)):
-            a = etree.SubElement(q, "answer", fraction="100" if item.answer is value else "0", format="moodle_auto_format")
-            _text(a, "true" if value else "false", cdata=False)
-            self.field(a, "feedback", self.mh.block(feedback))
+        answers = [
+            ("100" if item.answer is value else "0", "true" if value else "false", self.field(self.mh.block(feedback)))
+            for value, feedback in ((True, item.true_feedback), (False, item.false_feedback))
+        ]
+        return {"kind": "true_false", "answers": answers}
 
-    def _short_answer(self, q: etree._Element, item: AnyItem) -> None:
+    def _short_answer(self, item: AnyItem) -> dict[str, Any]:
         assert isinstance(item, ShortAnswerItem)
-        etree.SubElement(q, "usecase").text = "1" if item.case_sensitive else "0"
-        for answer in item.answers:
-            self._answer(q, "100", shortanswer_literal(answer), html=False)
+        answers = [("100", shortanswer_literal(answer), _NO_TEXT) for answer in item.answers]
+        return {"kind": "short_answer", "usecase": "1" if item.case_sensitive else "0", "answers": answers}
 
-    def _calculated(self, item: CalculatedItem) -> etree._Element:
+    def _numeric(self, item: AnyItem) -> dict[str, Any]:
+        assert isinstance(item, NumericItem)
+        return {
+            "kind": "numeric",
+            "answers": [("100", format_number(item.centre), _NO_TEXT)],
+            "tolerance": format_number(item.half_width),
+            "unit": item.unit or None,
+            "showunits": "0" if item.unit else "3",  # 0: text input, 3: no units; the unit is optional ("50000" scores)
+        }
+
+    def _essay(self, item: AnyItem) -> dict[str, Any]:
+        assert isinstance(item, EssayItem)
+        template = Html(plain_to_html(item.response_template)) if item.response_template else EMPTY
+        return {
+            "kind": "essay",
+            "required": "1",
+            "lines": "15",
+            "min_words": str(item.min_words) if item.min_words else None,
+            "max_words": str(item.max_words) if item.max_words else None,
+            "grader": self.field(grader_info(item, self.mh)),
+            "template": self.field(template),
+        }
+
+    def _flashcard(self, item: AnyItem) -> dict[str, Any]:
+        assert isinstance(item, FlashcardItem)
+        # A self-check card: the learner may write what they recall; the back shows as general feedback.
+        return {"kind": "flashcard", "required": "0", "lines": "5", "min_words": None, "max_words": None, "grader": self.field(grader_info(item, self.mh)), "template": _NO_TEXT}
+
+    def _matching(self, item: AnyItem) -> dict[str, Any]:
+        assert isinstance(item, MatchingItem)
+        # Pairs that share a match carry the same answer text (its first spelling): Moodle offers each
+        # distinct answer text once in every prompt's menu (qtype_match).
+        answers = iter(match_answers([*(item.targets[t] for t in item.target_of), *item.distractors]))
+        subquestions = [(self.field(self.mh.inline(pair.prompt)), next(answers)) for pair in item.pairs]
+        # An empty subquestion with an answer is how Moodle stores an extra wrong answer (a distractor).
+        subquestions += [(_NO_TEXT, answer) for answer in answers]
+        return {"kind": "matching", "shuffle": _bool(item.shuffle), "shownumcorrect": True, "subquestions": subquestions}
+
+    def _ordering(self, item: AnyItem) -> dict[str, Any]:
+        assert isinstance(item, OrderingItem)
+        # in the correct order; Moodle shuffles them for the learner
+        answers = [("100", self.field(Html(_html.escape(entry, quote=False))), _NO_TEXT) for entry in item.sequence]
+        return {"kind": "ordering", "count": str(len(item.sequence)), "shownumcorrect": True, "answers": answers}
+
+    def _calculated(self, item: CalculatedItem) -> bytes:
         """``calculated``: the answer formula, tolerance, units and one private dataset per variable."""
         try:
             calc = MoodleCalculated(item, self.dataset_items)
@@ -436,121 +530,36 @@ class _QuestionWriter:
         if calc.lost_formats():
             self.calculated_formats.append(item.id)
         shown = calc.item_for_text()
-        q = etree.Element("question", type="calculated")
-        self._header(q, shown, self.mh.block(shown.stem))
-        etree.SubElement(q, "synchronize").text = "0"
-        etree.SubElement(q, "single").text = "0"
-        etree.SubElement(q, "answernumbering").text = "abc"
-        etree.SubElement(q, "shuffleanswers").text = "0"
-        self._combined_feedback(q, shownumcorrect=False)
-        etree.SubElement(q, "unitgradingtype").text = "0"
-        etree.SubElement(q, "unitpenalty").text = "0.1000000"
-        etree.SubElement(q, "showunits").text = "0" if item.unit else "3"
-        etree.SubElement(q, "unitsleft").text = "0"
-        a = etree.SubElement(q, "answer", fraction="100")
-        _text(a, calc.answer, cdata=False)
-        etree.SubElement(a, "tolerance").text = format_number(item.tolerance)
-        etree.SubElement(a, "tolerancetype").text = TOLERANCE_TYPE[item.tolerance_type]
-        etree.SubElement(a, "correctanswerformat").text = "1"  # decimals
-        etree.SubElement(a, "correctanswerlength").text = str(item.answer_decimals)
-        self.field(a, "feedback", EMPTY)
-        if item.unit:
-            unit = etree.SubElement(etree.SubElement(q, "units"), "unit")
-            etree.SubElement(unit, "multiplier").text = "1"
-            etree.SubElement(unit, "unit_name").text = item.unit
-        definitions = etree.SubElement(q, "dataset_definitions")
-        for var in item.variables:
-            d = etree.SubElement(definitions, "dataset_definition")
-            _text(etree.SubElement(d, "status"), "private", cdata=False)
-            _text(etree.SubElement(d, "name"), var.name, cdata=False)
-            etree.SubElement(d, "type").text = "calculated"
-            _text(etree.SubElement(d, "distribution"), "uniform", cdata=False)
-            places = var.places
-            _text(etree.SubElement(d, "minimum"), dataset_value(var.low, places), cdata=False)
-            _text(etree.SubElement(d, "maximum"), dataset_value(var.high, places), cdata=False)
-            _text(etree.SubElement(d, "decimals"), str(places), cdata=False)
-            etree.SubElement(d, "itemcount").text = str(len(calc.variants))
-            items = etree.SubElement(d, "dataset_items")
-            for n, v in enumerate(calc.variants, 1):
-                di = etree.SubElement(items, "dataset_item")
-                etree.SubElement(di, "number").text = str(n)
-                etree.SubElement(di, "value").text = dataset_value(v.names[var.name], places)
-            etree.SubElement(d, "number_of_items").text = str(len(calc.variants))
-        self._hints(q, shown)
-        self._tags(q, item)
-        return q
+        count = str(len(calc.variants))
+        datasets = [
+            {
+                "name": var.name,
+                "minimum": dataset_value(var.low, var.places),
+                "maximum": dataset_value(var.high, var.places),
+                "decimals": str(var.places),
+                "count": count,
+                "data": [dataset_value(v.names[var.name], var.places) for v in calc.variants],
+            }
+            for var in item.variables
+        ]
+        return _render(**{
+            **_NONE,
+            **self._header(shown, self.mh.block(shown.stem)),
+            "kind": "calculated",
+            "showunits": "0" if item.unit else "3",
+            "answer": calc.answer,
+            "tolerance": format_number(item.tolerance),
+            "tolerancetype": TOLERANCE_TYPE[item.tolerance_type],
+            "answer_length": str(item.answer_decimals),
+            "unit": item.unit or None,
+            "datasets": datasets,
+            "hints": self._hints(shown),
+            "tags": self._tags(item),
+        })
 
-    def _numeric(self, q: etree._Element, item: AnyItem) -> None:
-        assert isinstance(item, NumericItem)
-        a = self._answer(q, "100", format_number(item.centre), html=False)
-        etree.SubElement(a, "tolerance").text = format_number(item.half_width)
-        if item.unit:
-            unit = etree.SubElement(etree.SubElement(q, "units"), "unit")
-            etree.SubElement(unit, "multiplier").text = "1"
-            etree.SubElement(unit, "unit_name").text = item.unit
-        etree.SubElement(q, "unitgradingtype").text = "0"  # the unit is optional: "50000" and "50000 examples" both score
-        etree.SubElement(q, "unitpenalty").text = "0.1000000"
-        etree.SubElement(q, "showunits").text = "0" if item.unit else "3"  # 0: text input, 3: no units
-        etree.SubElement(q, "unitsleft").text = "0"
 
-    def _essay_options(self, q: etree._Element, *, required: bool, lines: int, min_words: int | None, max_words: int | None) -> None:
-        etree.SubElement(q, "responseformat").text = "editor"
-        etree.SubElement(q, "responserequired").text = "1" if required else "0"
-        etree.SubElement(q, "responsefieldlines").text = str(lines)
-        if min_words:
-            etree.SubElement(q, "minwordlimit").text = str(min_words)
-        if max_words:
-            etree.SubElement(q, "maxwordlimit").text = str(max_words)
-        etree.SubElement(q, "attachments").text = "0"
-        etree.SubElement(q, "attachmentsrequired").text = "0"
-
-    def _essay(self, q: etree._Element, item: AnyItem) -> None:
-        assert isinstance(item, EssayItem)
-        self._essay_options(q, required=True, lines=15, min_words=item.min_words, max_words=item.max_words)
-        self.field(q, "graderinfo", grader_info(item, self.mh))
-        template = etree.SubElement(q, "responsetemplate", format="html")
-        _text(template, plain_to_html(item.response_template) if item.response_template else "")
-
-    def _flashcard(self, q: etree._Element, item: AnyItem) -> None:
-        assert isinstance(item, FlashcardItem)
-        # A self-check card: the learner may write what they recall; the back shows as general feedback.
-        self._essay_options(q, required=False, lines=5, min_words=None, max_words=None)
-        self.field(q, "graderinfo", grader_info(item, self.mh))
-        _text(etree.SubElement(q, "responsetemplate", format="html"), "")
-
-    def _matching(self, q: etree._Element, item: AnyItem) -> None:
-        assert isinstance(item, MatchingItem)
-        etree.SubElement(q, "shuffleanswers").text = "true" if item.shuffle else "false"
-        self._combined_feedback(q, shownumcorrect=True)
-        # Pairs that share a match carry the same answer text (its first spelling): Moodle offers each
-        # distinct answer text once in every prompt's menu (qtype_match).
-        answers = iter(match_answers([*(item.targets[t] for t in item.target_of), *item.distractors]))
-        for pair in item.pairs:
-            sub = self.field(q, "subquestion", self.mh.inline(pair.prompt))
-            _text(etree.SubElement(sub, "answer"), next(answers), cdata=False)
-        for answer in answers:
-            # An empty subquestion with an answer is how Moodle stores an extra wrong answer (a distractor).
-            sub = self.field(q, "subquestion", EMPTY)
-            _text(etree.SubElement(sub, "answer"), answer, cdata=False)
-
-    def _ordering(self, q: etree._Element, item: AnyItem) -> None:
-        assert isinstance(item, OrderingItem)
-        etree.SubElement(q, "layouttype").text = "VERTICAL"
-        etree.SubElement(q, "selecttype").text = "ALL"
-        etree.SubElement(q, "selectcount").text = str(len(item.sequence))
-        etree.SubElement(q, "gradingtype").text = "ABSOLUTE_POSITION"
-        etree.SubElement(q, "showgrading").text = "SHOW"
-        etree.SubElement(q, "numberingstyle").text = "none"
-        self._combined_feedback(q, shownumcorrect=True)
-        for entry in item.sequence:  # in the correct order; Moodle shuffles them for the learner
-            self._answer(q, "100", Html(_html.escape(entry, quote=False)))
-
-    def _cloze(self, item: ClozeItem) -> etree._Element:
-        q = etree.Element("question", type="cloze")
-        self._header(q, item, cloze_text(item, self.mh), grade=False)  # Moodle sums the blanks' weights
-        self._hints(q, item)
-        self._tags(q, item)
-        return q
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
 
 
 # --- text rules of Moodle's own syntaxes -------------------------------------------------------
