@@ -17,7 +17,6 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
 from markupsafe import Markup
 
 from itembank.errors import ItembankError
@@ -67,6 +66,8 @@ from .content import (
 )
 
 if TYPE_CHECKING:
+    import jinja2
+
     from itembank.fragments import Fragments
 
 XML_HEADER = b'<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -335,6 +336,9 @@ def _checked(value: str) -> Markup:
 
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
+    """The template (its environment made once a process)."""
+    import jinja2  # (by the processes that write questions: a build's parent loads every format first)
+
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: _expanded(TEMPLATE.read_text(encoding="utf-8"))),
         autoescape=False,  # every value is written by finalize, escaped unless the writer made it Markup
