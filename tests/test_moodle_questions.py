@@ -18,6 +18,7 @@ from strategies import banks, write_bank
 
 from itembank.api import load_bank
 from itembank.errors import ItembankError
+from itembank.exporters.kit import escape
 from itembank.exporters.moodle import xml as moodle
 from itembank.exporters.moodle.content import MediaFiles, MoodleHtml
 from itembank.model import (
@@ -148,6 +149,6 @@ def test_the_check_can_fail(monkeypatch: pytest.MonkeyPatch) -> None:
                       options=(Option(id="a", text="x", correct=True), Option(id="b", text="y")))
     question = written(item)
     assert b"<text>A &amp; &lt;B&gt;</text>" in question and question == as_lxml_writes(question)
-    monkeypatch.setattr(moodle, "xml_text", lambda value: value)
+    monkeypatch.setattr(escape, "xml_text", lambda value: value)
     with pytest.raises(etree.XMLSyntaxError):
         as_lxml_writes(written(item))

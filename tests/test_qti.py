@@ -598,22 +598,30 @@ def test_the_renderer_keeps_its_latest_trees_only(monkeypatch: pytest.MonkeyPatc
     assert get_exporter("qti21").export(all_types_bank, ExportContext(renderer=Renderer(), tool_version="t")).data == kept
 
 
-@pytest.mark.parametrize("fmt", PROFILES)
-def test_qti_metadata_follows_each_item_and_is_each_items_own(all_types_bank: Bank, fmt: str) -> None:
-    """An item's qtiMetadata is a copy of the one made for its shape: items of one shape get equal
-    but separate elements, and what tells shapes apart (feedback, a sample answer, interactions,
-    the tool's version) changes it."""
+def _resource(profile: object, item: object, interactions: list[str], version: str = "1.0", bank_title: str = "Bank & co", media: set[str] | None = None) -> etree._Element:
+    """The item's manifest resource as written (manifest.resource_text), read back with lxml inside
+    the manifest's namespaces."""
     from itembank.exporters.qti.body import ItemAssets
-    from itembank.exporters.qti.manifest import ItemEntry, item_qti_metadata
+    from itembank.exporters.qti.manifest import ItemEntry, item_resource, manifest_nsmap, resource_text
 
+    entry = ItemEntry(item, "items/x.xml", ItemAssets(interactions=list(interactions), media=media or set()))  # type: ignore[arg-type]
+    text = resource_text(item_resource(profile, entry, bank_title, version, Renderer()))  # type: ignore[arg-type]
+    declared = " ".join(f'xmlns:{k}="{v}"' if k else f'xmlns="{v}"' for k, v in manifest_nsmap(profile).items())  # type: ignore[arg-type]
+    return etree.fromstring(f"<manifest {declared}><resources>\n".encode() + text + b"</resources></manifest>")[0][0]
+
+
+@pytest.mark.parametrize("fmt", PROFILES)
+def test_qti_metadata_follows_each_item(all_types_bank: Bank, fmt: str) -> None:
+    """An item's qtiMetadata says what the item is: its interactions, whether it has feedback, a
+    solution, the tool's version."""
     profile = PROFILES[fmt]
     ns = profile.md_ns
     essay = next(i for i in all_types_bank.items if i.type == "essay")
     bare = dataclasses.replace(essay, sample_answer=None, rationale=None, hints=(), solution=None, common_mistakes=())
 
     def metadata(item: object, interactions: list[str], version: str = "1.0") -> dict[str, list[str]]:
-        assets = ItemAssets(interactions=list(interactions))
-        md = item_qti_metadata(profile, ItemEntry(item, "items/x.xml", assets), version)  # type: ignore[arg-type]
+        md = _resource(profile, item, interactions, version).find(f"{{{profile.cp_ns}}}metadata/{{{ns}}}qtiMetadata")
+        assert md is not None
         out: dict[str, list[str]] = {}
         for child in md:
             out.setdefault(etree.QName(child).localname, []).append(child.text or "")
@@ -622,26 +630,20 @@ def test_qti_metadata_follows_each_item_and_is_each_items_own(all_types_bank: Ba
     full, empty = metadata(essay, ["extendedTextInteraction"]), metadata(bare, ["extendedTextInteraction"])
     assert (full["feedbackType"], full["solutionAvailable"]) == (["nonadaptive"], ["true"])
     assert (empty["feedbackType"], empty["solutionAvailable"]) == (["none"], ["false"])
-    two = metadata(essay, ["textEntryInteraction", "inlineChoiceInteraction"])
+    two = metadata(essay, ["textEntryInteraction", "inlineChoiceInteraction", "textEntryInteraction"])
     assert two["interactionType"] == ["textEntryInteraction", "inlineChoiceInteraction"] and two["composite"] == ["true"]
     assert full["composite"] == ["false"] and full["toolVersion"] == ["1.0"]
     assert "toolVersion" not in metadata(essay, ["extendedTextInteraction"], "")
-    first = item_qti_metadata(profile, ItemEntry(essay, "items/a.xml", ItemAssets(interactions=["extendedTextInteraction"])), "1.0")
-    first[0].text = "changed"
-    assert metadata(essay, ["extendedTextInteraction"])["itemTemplate"] == ["false"]  # a copy each time
 
 
-def test_lom_of_each_item_holds_its_own_texts_whatever_its_shape(all_types_bank: Bank) -> None:
-    """An item's LOM is a copy of the tree made for its shape with its texts put in: items of one
-    shape get their own texts, every count of keywords and objectives its own places, and a
-    returned tree changed by a caller changes no later one."""
-    from itembank.exporters.qti.manifest import item_lom
-
+def test_lom_of_each_item_holds_its_own_texts(all_types_bank: Bank) -> None:
+    """An item's LOM holds its texts (escaped, read back as written), a place for each keyword and
+    objective, its status and difficulty in LOM's vocabularies."""
     base = next(i for i in all_types_bank.items if i.type == "multiple_choice")
-    renderer = Renderer()
 
     def read(item: object) -> tuple[str | None, ...]:
-        lom = item_lom(qti.QTI21, item, "Bank & co", renderer)  # type: ignore[arg-type]
+        lom = _resource(qti.QTI21, item, ["choiceInteraction"]).find(f"{{{qti.QTI21.cp_ns}}}metadata/{{{LOM}}}lom")
+        assert lom is not None
         general = lom.find(f"{{{LOM}}}general")
         return (
             general.findtext(f"{{{LOM}}}identifier/{{{LOM}}}catalog"),
@@ -654,16 +656,45 @@ def test_lom_of_each_item_holds_its_own_texts_whatever_its_shape(all_types_bank:
         )
 
     for tags in [(), ("a",), ("x", "y & z", "w")]:
-        for objectives in [(), ("Explain A",), ("B", "C")]:
+        for objectives in [(), ("Explain A < B",), ("B", "C")]:
             for difficulty, status in [(None, "draft"), ("hard", "approved"), ("easy", "retired")]:
-                for n in (1, 2):  # the same shape twice: each item's own texts
-                    item = dataclasses.replace(base, id=f"q{n}", title=f"Title {n}", tags=tags, objectives=objectives, difficulty=difficulty, status=status)
-                    want_difficulty = {"hard": "difficult", "easy": "easy", None: None}[difficulty]
-                    want_status = {"draft": "draft", "approved": "final", "retired": "unavailable"}[status]
-                    assert read(item) == ("Bank & co", f"q{n}", f"Title {n}", tags, want_status, want_difficulty, objectives)
-    changed = item_lom(qti.QTI21, base, "Bank & co", renderer)
-    changed[0][0][1].text = "changed"
-    assert read(base)[1] == base.id
+                item = dataclasses.replace(base, id="q1", title='Title "1" & <2>', tags=tags, objectives=objectives, difficulty=difficulty, status=status)
+                want_difficulty = {"hard": "difficult", "easy": "easy", None: None}[difficulty]
+                want_status = {"draft": "draft", "approved": "final", "retired": "unavailable"}[status]
+                assert read(item) == ("Bank & co", "q1", 'Title "1" & <2>', tags, want_status, want_difficulty, objectives)
+
+
+#: Texts with what escaping is about, for the manifest's values (titles, tags, objectives, the bank's title).
+_MANIFEST_TEXT = st.lists(st.sampled_from([*"ab é1&<>\"'\n\t\r ]", "]]>", "&amp;", "𝄞", ""]), max_size=12).map("".join)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=_MANIFEST_TEXT, tag=_MANIFEST_TEXT, objective=_MANIFEST_TEXT, bank_title=_MANIFEST_TEXT, version=_MANIFEST_TEXT, media=st.sets(_MANIFEST_TEXT, max_size=2))
+def test_a_resource_is_what_lxml_pretty_prints(all_types_bank: Bank, title: str, tag: str, objective: str, bank_title: str, version: str, media: set[str]) -> None:
+    """The template writes an item's resource as lxml pretty-printed the same tree inside the
+    manifest (the bytes the lxml builder wrote): read back and pretty-printed again, the same text."""
+    base = next(i for i in all_types_bank.items if i.type == "multiple_choice")
+    item = dataclasses.replace(base, title=title or "t", tags=(tag,) if tag else (), objectives=(objective,) if objective else ())
+    for profile in PROFILES.values():
+        from itembank.exporters.qti.body import ItemAssets
+        from itembank.exporters.qti.manifest import ItemEntry, item_resource, manifest_nsmap, resource_text
+
+        entry = ItemEntry(item, "items/x.xml", ItemAssets(interactions=["choiceInteraction"], media=set(media)))
+        text = resource_text(item_resource(profile, entry, bank_title, version, Renderer()))
+        wrapper = etree.Element(f"{{{profile.cp_ns}}}manifest", nsmap=manifest_nsmap(profile))
+        resources = etree.SubElement(wrapper, f"{{{profile.cp_ns}}}resources")
+        declared = " ".join(f'xmlns:{k}="{v}"' if k else f'xmlns="{v}"' for k, v in manifest_nsmap(profile).items())
+        read = etree.fromstring(f"<manifest {declared}><resources>\n".encode() + text.replace(b"\r", b"&#13;") + b"</resources></manifest>")[0][0]
+        for element in read.iter():  # a text written "" reads back as none: set again, as the builder set it
+            if element.text is None and not len(element) and etree.QName(element).localname in ("string", "entry", "catalog", "toolVersion"):
+                element.text = ""
+        for element in read.iter():
+            element.tail = None
+            if len(element):
+                element.text = None
+        resources.append(read)
+        pretty = etree.tostring(wrapper, encoding="UTF-8", pretty_print=True)
+        assert pretty[pretty.index(b"    <resource ") : pretty.rindex(b"  </resources>")] == text
 
 
 # --- identifiers: every id the schemas allow gets its own QTI identifier ---------------------------

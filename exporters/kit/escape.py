@@ -5,6 +5,10 @@ building the elements with lxml, and the same refusal of what XML cannot hold.""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
+
+from markupsafe import Markup
 
 #: What lxml raises for a string XML 1.0 cannot hold, word for word.
 NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
@@ -56,3 +60,32 @@ def xml_attr(value: str) -> str:
     if "\t" in value:
         value = value.replace("\t", "&#9;")
     return value
+
+
+# --- for the environments of templates that are not autoescaped (Moodle questions, QTI manifest resources)
+
+#: Markup of a string escaped (or checked) already: ``str.__new__``, as Markup's own constructor is Python code.
+markup: Callable[[str], Markup] = partial(str.__new__, Markup)
+
+
+def finalize(value: object) -> str:
+    """A template environment's ``finalize``: a Markup as it is (escaped or checked by the writer),
+    any other string escaped as an element's text (:func:`xml_text`); anything else is a writer's
+    mistake (a number the writer did not write as text)."""
+    if type(value) is Markup:
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"a template value must be a string, not {type(value).__name__}: {value!r}")
+    return xml_text(value)
+
+
+def attr_markup(value: str) -> Markup:
+    """The template filter ``attr``: ``value`` escaped for an attribute between double quotes."""
+    return markup(xml_attr(value))
+
+
+def as_is(value: str) -> Markup:
+    """``value`` written as it is (in CDATA, in a comment), refused as lxml refuses it: a character
+    XML 1.0 cannot hold is a ValueError (a lone surrogate a UnicodeEncodeError, as in lxml)."""
+    _refuse(value)
+    return markup(value)

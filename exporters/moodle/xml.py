@@ -17,7 +17,6 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
 
 from itembank.errors import ItembankError
 from itembank.formats import DELIVERY_STATUSES, MOODLE_XML_MARK, ExportContext, ExportResult
@@ -40,7 +39,7 @@ from itembank.model import (
 from itembank.render import Renderer
 
 from ..kit import ahead as kit_ahead
-from ..kit.escape import NOT_XML, NOT_XML_MESSAGE, xml_attr, xml_text
+from ..kit.escape import as_is, attr_markup, finalize
 from ..kit import pieces
 from ..kit.numbers import number_text
 from .calculated import ROUND_NOTE, TOLERANCE_TYPE, MoodleCalculated, dataset_value, uses_round
@@ -276,7 +275,7 @@ def _comment_safe(text: str) -> str:
 
 def _comment(text: str) -> bytes:
     """A comment line of ``<quiz>``: ``text`` (:func:`_comment_safe`), as lxml writes a comment."""
-    return _render(kind="comment", comment=_checked(f" {_comment_safe(text)} "))
+    return _render(kind="comment", comment=as_is(f" {_comment_safe(text)} "))
 
 
 def category_question(path: str) -> bytes:
@@ -306,34 +305,6 @@ def _expanded(source: str) -> str:
     return _TEXT_LINE.sub(lines, source)
 
 
-#: Markup of a string this module checked (``str.__new__``: Markup's own constructor is Python code).
-_markup: Callable[[str], Markup] = partial(str.__new__, Markup)
-
-
-def _finalized(value: object) -> str:
-    """A value as the file holds it: a Markup as it is (a field's HTML in CDATA, an attribute's
-    escaped value), any other string escaped as lxml escapes an element's text."""
-    if type(value) is Markup:
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"a question's value must be a string, not {type(value).__name__}: {value!r}")
-    return xml_text(value)
-
-
-def _attr(value: str) -> Markup:
-    """The template filter ``attr``: ``value`` escaped for an attribute between double quotes."""
-    return _markup(xml_attr(value))
-
-
-def _checked(value: str) -> Markup:
-    """``value`` written as it is (in CDATA, in a comment), refused as lxml refuses it: a character
-    XML 1.0 cannot hold is a ValueError."""
-    if NOT_XML.search(value):
-        value.encode("utf-8")  # (a lone surrogate fails here, as in lxml)
-        raise ValueError(NOT_XML_MESSAGE)
-    return _markup(value)
-
-
 @lru_cache(maxsize=1)
 def _template() -> jinja2.Template:
     """The template (its environment made once a process)."""
@@ -342,11 +313,11 @@ def _template() -> jinja2.Template:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: _expanded(TEMPLATE.read_text(encoding="utf-8"))),
         autoescape=False,  # every value is written by finalize, escaped unless the writer made it Markup
-        finalize=_finalized,
+        finalize=finalize,
         undefined=jinja2.StrictUndefined,
         auto_reload=False,
     )
-    env.filters["attr"] = _attr
+    env.filters["attr"] = attr_markup
     return env.get_template(TEMPLATE.name)
 
 
@@ -417,7 +388,7 @@ class _QuestionWriter:
         text = html.text
         files = tuple((image.name, self.media.base64(image.ref)) for image in html.images) if html.images else ()
         if text and "]]>" not in text:
-            return Field(_checked(text), True, files)
+            return Field(as_is(text), True, files)
         return Field(text, False, files) if (text or files) else _NO_TEXT
 
     def _header(self, item: AnyItem, stem: Html, *, grade: bool = True) -> dict[str, Any]:

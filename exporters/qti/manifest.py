@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,9 +23,9 @@ from itembank.model import (
 from itembank.render import Renderer
 
 
+from ..kit.escape import attr_markup, finalize
 from .body import ItemAssets
 from .fields import boolean, has_solution, one_line, unique
-from .shapes import shared
 from .profiles import LOM_DIFFICULTY, LOM_NS, TEST_FILE, TOOL_NAME, TOOL_VENDOR, XSI_NS, Profile
 
 # --- the manifest -----------------------------------------------------------------------------
@@ -45,104 +47,60 @@ def _lom_string(parent: etree._Element, tag: str, text: str) -> None:
     etree.SubElement(node, f"{{{LOM_NS}}}string").text = text
 
 
-def _vocab(parent: etree._Element, tag: str, value: str) -> None:
-    node = etree.SubElement(parent, f"{{{LOM_NS}}}{tag}")
-    etree.SubElement(node, f"{{{LOM_NS}}}source").text = "LOMv1.0"
-    etree.SubElement(node, f"{{{LOM_NS}}}value").text = value
+@dataclass(slots=True)
+class Resource:
+    """What an item's ``<resource>`` in the manifest says (``templates/resource.xml.j2``): its
+    identifier, type and file; its QTI metadata (interactions, feedback, solution, the tool); its
+    LOM (the bank as catalog, the item's id, title, description, keywords, status, difficulty and
+    objectives); the media it depends on."""
+
+    identifier: str
+    type: str
+    href: str
+    composite: str
+    interactions: list[str]
+    feedback_type: str
+    solution: str
+    tool_version: str
+    catalog: str
+    entry: str
+    title: str
+    description: str
+    keywords: tuple[str, ...]
+    status: str
+    difficulty: str | None
+    objectives: tuple[str, ...]
+    dependencies: list[str]
+    tool_name: str = TOOL_NAME
+    tool_vendor: str = TOOL_VENDOR
 
 
-def item_lom(profile: Profile, item: AnyItem, bank_title: str, renderer: Renderer) -> etree._Element:
-    """LOM for one item: identifier, title, description, keywords, status, difficulty, objectives.
-
-    A copy of the tree built for the item's shape (the bank, how many keywords and objectives, its
-    status and difficulty; kept as the item's shared declarations are, :func:`.shapes.shared`), the
-    item's own texts put in: building every element for each item was about as much as its QTI
-    metadata, which is copied the same way."""
-    return _fill_lom(_empty_lom(profile, _lom_shape(item, bank_title)), item, renderer)
-
-
-def _empty_lom(profile: Profile, shape: tuple[str, int, str, str | None, int]) -> etree._Element:
-    """A copy of the LOM tree of ``shape`` (:func:`_lom_shape`), its item's texts not in yet."""
-    return shared(profile, ("lom", *shape), partial(_lom_tree, *shape))
-
-
-def _lom_shape(item: AnyItem, bank_title: str) -> tuple[str, int, str, str | None, int]:
-    """What an item's LOM tree is made of but its texts (the arguments of :func:`_lom_tree`)."""
-    difficulty = LOM_DIFFICULTY.get(item.difficulty) if item.difficulty is not None else None
-    return (bank_title, len(item.tags), LOM_STATUS[item.status], difficulty, len(item.objectives))
-
-
-def _fill_lom(lom: etree._Element, item: AnyItem, renderer: Renderer) -> etree._Element:
-    """The item's texts put in the empty places of a copy of its shape's LOM tree."""
-    general = lom[0]
-    general[0][1].text = item.id
-    general[1][0].text = one_line(item.name)
-    general[2][0].text = renderer.one_line(item.stem)[:1000]
-    for k, tag in enumerate(item.tags):
-        general[3 + k][0].text = tag
-    if item.objectives:
-        for classification, objective in zip(list(lom)[-len(item.objectives) :], item.objectives):
-            classification[1][0].text = objective
-    return lom
-
-
-def _lom_tree(bank_title: str, keywords: int, status: str, difficulty: str | None, objectives: int) -> etree._Element:
-    """An item's LOM tree with empty places for its texts (:func:`item_lom` fills them)."""
-    lom = etree.Element(f"{{{LOM_NS}}}lom")
-    general = etree.SubElement(lom, f"{{{LOM_NS}}}general")
-    ident = etree.SubElement(general, f"{{{LOM_NS}}}identifier")
-    etree.SubElement(ident, f"{{{LOM_NS}}}catalog").text = bank_title
-    etree.SubElement(ident, f"{{{LOM_NS}}}entry")
-    _lom_string(general, "title", "")
-    _lom_string(general, "description", "")
-    for _ in range(keywords):
-        _lom_string(general, "keyword", "")
-    # the item's status as LOM's lifeCycle status (draft, revised, final, unavailable)
-    _vocab(etree.SubElement(lom, f"{{{LOM_NS}}}lifeCycle"), "status", status)
-    if difficulty is not None:
-        educational = etree.SubElement(lom, f"{{{LOM_NS}}}educational")
-        _vocab(educational, "difficulty", difficulty)
-    for _ in range(objectives):
-        classification = etree.SubElement(lom, f"{{{LOM_NS}}}classification")
-        _vocab(classification, "purpose", "educational objective")
-        _lom_string(classification, "description", "")
-    return lom
-
-
-def item_qti_metadata(profile: Profile, entry: ItemEntry, tool_version: str) -> etree._Element:
-    """The item's ``qtiMetadata``: a copy of the one built for its shape (interactions, feedback,
-    solution), which most items of a bank share (building it was ~4% of a QTI export's items)."""
-    key = _qti_metadata_key(profile, entry, tool_version)
-    return shared(profile, ("qtiMetadata", *key), partial(_qti_metadata, profile, *key))
-
-
-def _qti_metadata_key(profile: Profile, entry: ItemEntry, tool_version: str) -> tuple[tuple[str, ...], bool, bool, str]:
-    """What an item's ``qtiMetadata`` says (the arguments of :func:`_qti_metadata` after the profile)."""
+def item_resource(profile: Profile, entry: ItemEntry, bank_title: str, tool_version: str, renderer: Renderer) -> Resource:
+    """What the item's resource says: its QTI metadata from what writing it collected (its
+    interactions), its LOM from the item (LOM's vocabularies: :data:`LOM_STATUS`, ``LOM_DIFFICULTY``)."""
     item = entry.item
-    interactions = tuple(entry.assets.interactions)
+    interactions = entry.assets.interactions
     has_feedback = has_solution(item) or bool(item.hints) or item.type == "flashcard" or _has_option_feedback(item)
     solution = item.type != "essay" or (isinstance(item, EssayItem) and bool(item.sample_answer))
-    return (interactions, has_feedback, solution, tool_version)
-
-
-def _qti_metadata(profile: Profile, interactions: tuple[str, ...], has_feedback: bool, solution: bool, tool_version: str) -> etree._Element:
-    md = etree.Element(f"{{{profile.md_ns}}}qtiMetadata")
-
-    def add(tag: str, text: str) -> None:
-        etree.SubElement(md, f"{{{profile.md_ns}}}{tag}").text = text
-
-    add("itemTemplate", "false")
-    add("timeDependent", "false")
-    add("composite", boolean(len(set(interactions)) > 1 or len(interactions) > 1))
-    for kind in unique(interactions):
-        add("interactionType", kind)
-    add("feedbackType", "nonadaptive" if has_feedback else "none")
-    add("solutionAvailable", boolean(solution))
-    add("toolName", TOOL_NAME)
-    if tool_version:
-        add("toolVersion", tool_version)
-    add("toolVendor", TOOL_VENDOR)
-    return md
+    return Resource(
+        identifier=item_resource_id(item.id),
+        type=profile.item_resource,
+        href=entry.href,
+        composite=boolean(len(interactions) > 1),
+        interactions=unique(interactions),
+        feedback_type="nonadaptive" if has_feedback else "none",
+        solution=boolean(solution),
+        tool_version=tool_version,
+        catalog=bank_title,
+        entry=item.id,
+        title=one_line(item.name),
+        description=renderer.one_line(item.stem)[:1000],
+        keywords=item.tags,
+        status=LOM_STATUS[item.status],
+        difficulty=LOM_DIFFICULTY.get(item.difficulty) if item.difficulty is not None else None,
+        objectives=item.objectives,
+        dependencies=[media_id(path) for path in sorted(entry.assets.media)],
+    )
 
 
 def _has_option_feedback(item: AnyItem) -> bool:
@@ -163,39 +121,12 @@ def item_resource_id(item_id: str) -> str:
     return f"ITEM-{item_id}"
 
 
-def _item_resource(parent: etree._Element, p: Profile, bank: Bank, entry: ItemEntry, tool_version: str, renderer: Renderer) -> None:
-    """An item's ``<resource>``: its QTI metadata and LOM, its file and the media it depends on."""
-    # One copy of the resource built for the item's shape (its metadata and LOM as item_qti_metadata
-    # and item_lom make them), its own texts put in: building its elements was a tenth of an export.
-    item = entry.item
-    qti_md, lom = _qti_metadata_key(p, entry, tool_version), _lom_shape(item, bank.title)
-    res = shared(p, ("resource", qti_md, lom), lambda: _resource_tree(p, entry, tool_version, bank.title, renderer))
-    res.set("identifier", item_resource_id(item.id))
-    res.set("href", entry.href)
-    _fill_lom(res[0][1], item, renderer)
-    res[1].set("href", entry.href)
-    for path in sorted(entry.assets.media):
-        etree.SubElement(res, f"{{{p.cp_ns}}}dependency", identifierref=media_id(path))
-    parent.append(res)
-
-
-def _resource_tree(p: Profile, entry: ItemEntry, tool_version: str, bank_title: str, renderer: Renderer) -> etree._Element:
-    """An item's ``<resource>`` with its shape's metadata and LOM and empty places for its texts."""
-    cp = p.cp_ns
-    res = etree.Element(f"{{{cp}}}resource", identifier="", type=p.item_resource, href="")
-    md = etree.SubElement(res, f"{{{cp}}}metadata")
-    md.append(item_qti_metadata(p, entry, tool_version))
-    md.append(_empty_lom(p, _lom_shape(entry.item, bank_title)))
-    etree.SubElement(res, f"{{{cp}}}file", href="")
-    return res
-
-
 #: Where the items' resources go in the manifest's skeleton (a comment: text and attributes escape ``<``).
 _ITEMS_HERE = "itembank:items"
 #: The start of a resource's first line in the pretty-printed manifest (resources are at depth 2).
 _RESOURCE_LINE = b"\n    <resource "
-#: Item resources pretty-printed together (a tree of them at a time: 100,000 at once would be ~0.5 GB).
-_CHUNK = 2000
+#: The items' resources' template (a macro ``resource``, given a :class:`Resource`).
+RESOURCE_TEMPLATE = Path(__file__).with_name("templates") / "resource.xml.j2"
 
 
 def manifest_pieces(
@@ -205,7 +136,7 @@ def manifest_pieces(
     resources) up to a comment where the resources go, the items' ``resources`` (:func:`resource_texts`,
     in ``entries``' order), the rest of the skeleton.  A zip deflates them as they are
     (``kit.zip.deflate_pieces``): no copy of the whole manifest is made."""
-    skeleton = to_pretty_bytes(build_manifest(profile, bank, entries, media, tool_version, renderer, items=False))
+    skeleton = to_pretty_bytes(build_manifest(profile, bank, entries, media))
     marker = f"    <!--{_ITEMS_HERE}-->\n".encode()
     head, found, tail = skeleton.partition(marker)
     if not found or len(resources) != len(entries):
@@ -213,24 +144,33 @@ def manifest_pieces(
     return [head, *resources, tail]
 
 
+@lru_cache(maxsize=1)
+def _resource_macro() -> Callable[[Resource], str]:
+    """The macro of :data:`RESOURCE_TEMPLATE` (its environment made once a process)."""
+    import jinja2  # (by the processes that write resources: a build's parent loads every format first)
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: RESOURCE_TEMPLATE.read_text(encoding="utf-8")),
+        autoescape=False,  # every value is escaped by finalize or the attr filter
+        finalize=finalize,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["attr"] = attr_markup
+    macro: Callable[[Resource], str] = env.get_template(RESOURCE_TEMPLATE.name).module.resource  # type: ignore[attr-defined]
+    return macro
+
+
+def resource_text(resource: Resource) -> bytes:
+    """One item's resource as the pretty-printed manifest holds it (:data:`RESOURCE_TEMPLATE`): its
+    lines at depth 2, the line break after the last.  ValueError for a text XML cannot hold."""
+    return _resource_macro()(resource)[1:].encode("utf-8")  # (the macro's text starts with a line break)
+
+
 def resource_texts(profile: Profile, bank: Bank, entries: list[ItemEntry], tool_version: str, renderer: Renderer) -> list[bytes]:
-    """Each item's resource as the whole manifest pretty-prints it: a chunk of resources at a time,
-    pretty-printed inside the manifest's namespaces at the same depth, cut at the resources' first
-    lines (a text cannot hold a line break followed by ``<``: it escapes ``<``)."""
-    out: list[bytes] = []
-    for at in range(0, len(entries), _CHUNK):
-        chunk = entries[at : at + _CHUNK]
-        wrapper = etree.Element(f"{{{profile.cp_ns}}}manifest", nsmap=manifest_nsmap(profile))
-        resources = etree.SubElement(wrapper, f"{{{profile.cp_ns}}}resources")
-        for entry in chunk:
-            _item_resource(resources, profile, bank, entry, tool_version, renderer)
-        written = to_pretty_bytes(wrapper)
-        body = written[written.index(_RESOURCE_LINE) : written.rindex(b"\n  </resources>")]
-        parts = body.split(_RESOURCE_LINE)[1:]
-        if len(parts) != len(chunk):
-            raise AssertionError("a manifest resource was not cut where it starts")
-        out += [_RESOURCE_LINE[1:] + part + b"\n" for part in parts]
-    return out
+    """Each item's resource as the pretty-printed manifest holds it (:func:`resource_text`)."""
+    return [resource_text(item_resource(profile, entry, bank.title, tool_version, renderer)) for entry in entries]
 
 
 def is_resource_text(text: bytes) -> bool:
@@ -247,11 +187,9 @@ def manifest_nsmap(p: Profile) -> dict[Any, str]:
     return {None: p.cp_ns, "imsmd": LOM_NS, "qtimd": p.md_ns, "xsi": XSI_NS, **p.extra_manifest_ns}
 
 
-def build_manifest(
-    profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str], tool_version: str, renderer: Renderer, *, items: bool = True
-) -> etree._Element:
-    """The package's manifest as a tree (``items=False``: a comment where the items' resources go,
-    for :func:`manifest_pieces`)."""
+def build_manifest(profile: Profile, bank: Bank, entries: list[ItemEntry], media: list[str]) -> etree._Element:
+    """The package's manifest as a tree, a comment where the items' resources go (they are written
+    by :func:`resource_texts`; :func:`manifest_pieces` puts them there)."""
     p = profile
     root = etree.Element(f"{{{p.cp_ns}}}manifest", nsmap=manifest_nsmap(p))
     root.set("identifier", "MANIFEST-" + hashlib.sha256(bank.title.encode("utf-8")).hexdigest()[:16])
@@ -275,11 +213,7 @@ def build_manifest(
     for entry in entries:
         etree.SubElement(test, f"{{{cp}}}dependency", identifierref=item_resource_id(entry.item.id))
 
-    if items:
-        for entry in entries:
-            _item_resource(resources, p, bank, entry, tool_version, renderer)
-    else:
-        resources.append(etree.Comment(_ITEMS_HERE))
+    resources.append(etree.Comment(_ITEMS_HERE))
 
     for path in media:
         res = etree.SubElement(resources, f"{{{cp}}}resource", identifier=media_id(path), type="webcontent", href=quote(path))
