@@ -14,17 +14,21 @@ import html as _html
 import hashlib
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
 from lxml import etree
+from markupsafe import Markup
 
 from itembank.model import AnyItem, Bank, FlashcardItem
 from itembank.moodle_grades import format_fraction, moodle_fractions  # noqa: F401  (re-exported for both exporters)
 from itembank.render import Renderer, local_image, math_spans, replace_with_text
 
-from ..kit.explain import SectionKind, explanation
+from ..kit.escape import finalize, markup
+from ..kit.explain import Section, SectionKind, explanation
 from ..kit.numbers import number_text, plural
 
 #: Significant digits of a number in Moodle's formats (PHP's float precision).
@@ -305,6 +309,9 @@ def general_feedback(item: AnyItem, mh: MoodleHtml, *, hints: bool) -> Html:
     sections = explanation(item, EXPLANATION_LABELS if hints else EXPLANATION_LABELS_NO_HINTS)
     if all(s.kind == "rationale" for s in sections):
         return mh.block(item.rationale)  # the common case: one text, no composing
+    composed = _composed(sections, mh.renderer)
+    if composed is not None:  # (most items: each text's HTML as the renderer wrote it, joined by a template)
+        return Html(composed)
     div = etree.Element("div")
     for section in sections:
         if section.label:
@@ -321,6 +328,77 @@ def general_feedback(item: AnyItem, mh: MoodleHtml, *, hints: bool) -> Html:
         if section.items:
             _list(div, "ol" if section.kind == "hints" else "ul", section.items, mh)
     return mh.finish(div)
+
+
+#: What lxml's HTML method writes otherwise than the renderer (pyromark) did, once parsed: a void
+#: element (``<br />`` -> ``<br>``), a link's or an image's address (escaped as a URI); and what
+#: :meth:`MoodleHtml.finish` changes (math, images).  A text whose HTML has none of them is written
+#: by it as the renderer wrote it.  (Substrings: ``in`` finds each faster than one expression all.)
+_NOT_AS_RENDERED = ("/>", "<a ", "<img", 'class="math ')
+#: Characters lxml refuses or may write otherwise (composed as a tree: the same error or bytes).
+_NOT_AS_TYPED = re.compile("[\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: The start of raw HTML in Markdown (a tag, a comment, a declaration): the renderer passes it on as
+#: written (``<b>`` never closed), which parsing it as XML would not (validation refuses it: IB215).
+_RAW_HTML = re.compile(r"<[A-Za-z/!?]")
+#: The composing template (``templates/explanation.html.j2``).
+EXPLANATION_TEMPLATE = Path(__file__).with_name("templates") / "explanation.html.j2"
+
+
+def _kept_as_rendered(renderer: Renderer, text: str) -> Markup | None:
+    """The renderer's HTML of ``text`` when lxml's HTML method writes it unchanged once parsed (see
+    :data:`_NOT_AS_RENDERED`), else None."""
+    html = renderer.html(text)
+    for part in _NOT_AS_RENDERED:
+        if part in html:
+            return None
+    if _NOT_AS_TYPED.search(html) or ("<" in text and _RAW_HTML.search(text)):
+        return None
+    return markup(html)
+
+
+#: A section as the template takes it: label, text, steps (title, text), list tag, items.
+_Section = tuple["str | None", "Markup | None", "list[tuple[str | None, Markup]]", str, "list[Markup]"]
+
+
+def _composed(sections: list[Section], renderer: Renderer) -> str | None:
+    """The general feedback of ``sections`` written by the template (:data:`EXPLANATION_TEMPLATE`),
+    the text the tree of :func:`general_feedback` serializes to; None when a text's HTML is not
+    kept as the renderer wrote it or a title is not escaped alike (the tree composes it)."""
+    out: list[_Section] = []
+    for section in sections:
+        text = _kept_as_rendered(renderer, section.text) if section.text else None
+        if (section.text and text is None) or (section.label and _NOT_AS_TYPED.search(section.label)):
+            return None
+        steps: list[tuple[str | None, Markup]] = []
+        for step in section.steps:
+            body = _kept_as_rendered(renderer, step.text)
+            if body is None or (step.title and _NOT_AS_TYPED.search(step.title)):
+                return None
+            steps.append((step.title or None, body))
+        items: list[Markup] = []
+        for each in section.items:
+            body = _kept_as_rendered(renderer, each)
+            if body is None:
+                return None
+            items.append(body)
+        out.append((section.label or None, text, steps, "ol" if section.kind == "hints" else "ul", items))
+    return _explanation_macro()(out).strip()
+
+
+@lru_cache(maxsize=1)
+def _explanation_macro() -> Callable[[list[_Section]], str]:
+    """The macro of :data:`EXPLANATION_TEMPLATE` (its environment made once a process)."""
+    import jinja2  # (by the processes that compose feedback: a build's parent loads every format first)
+
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: EXPLANATION_TEMPLATE.read_text(encoding="utf-8")),
+        autoescape=False,  # every value is written by finalize: a text's HTML as it is, any other escaped
+        finalize=finalize,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,
+    )
+    macro: Callable[[list[_Section]], str] = env.get_template(EXPLANATION_TEMPLATE.name).module.explanation  # type: ignore[attr-defined]
+    return macro
 
 
 #: Headings of the general feedback's sections, in order (the rationale goes first, unheaded).
