@@ -581,3 +581,12 @@ def test_a_topic_with_a_line_break_stays_on_the_category_line_with_a_note(topic)
     assert line == "$CATEGORY: $course$/B/" + " ".join(topic.split()).replace("/", "//")  # (a "/" in a name is doubled)
     assert [q.qtype for q in read_gift(data)] == ["category", "truefalse"]
     assert any("line break" in n and "$course$/B/" in n for n in result.notes)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from([*"ab ~=#{}:\\\n\r\t&<é%"]), max_size=40))
+def test_escape_by_replacements_is_the_regular_expressions(text: str) -> None:
+    """gift.escape's replacements (the backslash first) write what one substitution of every special
+    character wrote, line breaks (CR LF, CR, LF) as ``\\n`` after it."""
+    reference = gift._SPECIAL.sub(r"\\\1", text.replace("\r\n", "\n").replace("\r", "\n")).replace("\n", "\\n")
+    assert gift.escape(text) == reference
