@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import IO, Protocol
 
+from .reporters import printable
+
 #: ``progress(stage, done, total)``: ``stage`` is "rows" (workbook rows read; ``total`` 0 when the
 #: sheet does not say how many it has) or "files" (item files edited and checked).
 Progress = Callable[[str, int, int], None]
@@ -91,7 +93,10 @@ class TerminalBuildProgress:
         """The line as it stands now (without the terminal's control characters)."""
         now = self.clock()
         # (the seconds from the first: a build in one process redraws only as exports start and end)
-        under_way = ", ".join(f"{fmt} ({target})" + (f" {now - since:.0f} s" if now - since >= 1 else "") for (fmt, target), since in self.running.items())
+        under_way = ", ".join(
+            f"{printable(fmt)} ({printable(target)})" + (f" {now - since:.0f} s" if now - since >= 1 else "")  # (a form's name is the bank's text)
+            for (fmt, target), since in self.running.items()
+        )
         text = f"exporting {self.done}/{self.total} done" + (f": {under_way}" if under_way else "")
         room = max(20, self.width() - 1)
         return text if len(text) <= room else text[: room - 3] + "..."

@@ -111,6 +111,15 @@ def test_the_line_never_wraps() -> None:
     assert len(line.line()) == 39 and line.line().endswith("...")
 
 
+def test_a_names_control_characters_do_not_reach_the_terminal() -> None:
+    """A form's name comes from the bank (an assessment's file name): shown escaped, as every bank
+    text the CLI prints."""
+    line = TerminalBuildProgress(io.StringIO(), width=lambda: 200)
+    line.planned(1)
+    line.started("qti21", "quiz\x1b[31m-A")
+    assert "\x1b" not in line.line() and "quiz\\x1b[31m-A" in line.line()
+
+
 def test_no_line_where_no_one_watches() -> None:
     assert build_progress(io.StringIO()) is None
 

@@ -327,8 +327,6 @@ _NONE: dict[str, Any] = {"grade": None, "unit": None, "shownumcorrect": False, "
 
 def _render(**values: Any) -> bytes:
     """One child of ``<quiz>`` (``kind``: "comment", "category" or a question's), its line break after it."""
-    if values["kind"] == "comment":
-        return b"  <!--" + values["comment"].encode("utf-8") + b"-->\n"
     return (_template().render(**values)[1:] + "\n").encode("utf-8")  # (its text starts with a line break)
 
 
