@@ -17,7 +17,7 @@ from lxml import etree
 from markupsafe import Markup
 
 from itembank.errors import ItembankError
-from itembank.model import Blank, ClozeItem, OpaqueStem, opaque_placeholders
+from itembank.model import Blank, ClozeItem, opaque_placeholders
 from itembank.render import Renderer, local_image, math_spans
 
 from ..kit.blanks import place_blanks
@@ -128,7 +128,12 @@ class HtmlText:
         root = copy.copy(self.renderer.tree(opaque.text))  # lxml's __copy__ is a deep copy in C
         self._rework(root)
         numbers = {b.name: n for n, b in enumerate(item.blanks, 1)}
-        place_blanks(root, opaque, _literal, lambda parent, after, text: self._splice(parent, after, text, item, dom_id, numbers, placed, opaque))
+
+        def field(name: str) -> etree._Element:
+            placed.add(name)
+            return _blank_control(item.blank(name), numbers[name], dom_id)
+
+        place_blanks(root, opaque, _literal, field)
         return Markup(_serialize_children(root)), frozenset(placed)
 
     # -- internals -------------------------------------------------------------------------------
@@ -162,24 +167,6 @@ class HtmlText:
                 raise ItembankError(f"image '{src}' points outside the bank")
             self.media.add(ref)
             img.set("src", f"{MEDIA_DIR}/{quote(ref)}")
-
-    def _splice(self, parent: etree._Element, after: etree._Element | None, text: str, item: ClozeItem, dom_id: str,
-                numbers: dict[str, int], placed: set[str], opaque: OpaqueStem) -> None:
-        pos = 0 if after is None else parent.index(after) + 1
-        last = after
-        for i, piece in enumerate(opaque.split(text)):
-            if i % 2 == 0:
-                if last is None:
-                    parent.text = (parent.text or "") + piece
-                else:
-                    last.tail = (last.tail or "") + piece
-                continue
-            blank = item.blank(piece)
-            placed.add(piece)
-            control = _blank_control(blank, numbers[piece], dom_id)
-            parent.insert(pos, control)
-            pos += 1
-            last = control
 
 
 def _blank_control(blank: Blank, number: int, dom_id: str) -> etree._Element:

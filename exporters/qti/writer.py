@@ -41,7 +41,6 @@ from itembank.model import (
     FlashcardItem,
     MatchingItem,
     NumericItem,
-    OpaqueStem,
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
@@ -50,7 +49,7 @@ from itembank.model import (
 from itembank.render import Renderer
 
 from ..kit.blanks import place_blanks
-from ..kit.escape import NOT_XML, xml_attr, xml_text
+from ..kit.escape import xml_attr, xml_text
 from ..kit.explain import Section, explanation
 from ..kit.mathml import available as mathml_available
 from ..kit.numbers import number_text
@@ -599,7 +598,7 @@ class _Cloze:
         opaque = opaque_placeholders(item.stem)
         body.extend(w.body_writer.blocks(opaque.text))
         # Each token becomes the blank's inline interaction; one in code (or an attribute) is given back as written.
-        place_blanks(body, opaque, _in_code, lambda parent, after, t: self._splice(parent, after, t, opaque))
+        place_blanks(body, opaque, _in_code, lambda name: self._interaction(self.item.blank(name), self.idents[name]))
         rules = w._holder()
         for blank, weight in zip(item.blanks, weights):
             self._rule(rules, blank, idents[blank.name], weight)
@@ -694,23 +693,6 @@ class _Cloze:
         multiple = p.el(p.el(p.el(update, "responseElse"), "setOutcomeValue", identifier="FEEDBACK"), "multiple")
         p.el(multiple, "variable", identifier="FEEDBACK")
         p.el(multiple, "baseValue", value, baseType="identifier")
-
-    def _splice(self, parent: etree._Element, after: etree._Element | None, t: str, opaque: OpaqueStem) -> None:
-        pos = 0 if after is None else parent.index(after) + 1
-        last: etree._Element | None = after
-        pieces = opaque.split(t)
-        # pieces alternates: text, name, text, name, ..., text
-        for i, piece in enumerate(pieces):
-            if i % 2 == 0:
-                if last is None:
-                    parent.text = (parent.text or "") + piece
-                else:
-                    last.tail = (last.tail or "") + piece
-                continue
-            inter = self._interaction(self.item.blank(piece), self.idents[piece])
-            parent.insert(pos, inter)
-            pos += 1
-            last = inter
 
     def _interaction(self, blank: Blank, ident: str) -> etree._Element:
         p, assets = self.p, self.w.assets
