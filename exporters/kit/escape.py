@@ -35,16 +35,7 @@ def xml_text(value: str) -> str:
     if _TEXT_SPECIAL.search(value) is None:
         return value
     _refuse(value)
-    # each replaced only where it occurs (most texts have none of them)
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    return value
+    return _replaced(value, _TEXT_REFERENCES)
 
 
 def xml_attr(value: str) -> str:
@@ -52,13 +43,21 @@ def xml_attr(value: str) -> str:
     attribute would lose (``&#10;``, ``&#13;``, ``&#9;``) escaped.  ValueError for what lxml refuses."""
     if _ATTR_SPECIAL.search(value) is None:
         return value
-    value = xml_text(value)
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#9;")
+    return _replaced(xml_text(value), _ATTR_REFERENCES)
+
+
+#: What an element's text writes as a reference ("&" first: no later reference is escaped again),
+#: and what an attribute's value writes so besides.
+_TEXT_REFERENCES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;"))
+_ATTR_REFERENCES = (('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;"))
+
+
+def _replaced(value: str, references: tuple[tuple[str, str], ...]) -> str:
+    """``value`` with each character of ``references`` replaced, only where it occurs (most texts
+    have none of them)."""
+    for char, reference in references:
+        if char in value:
+            value = value.replace(char, reference)
     return value
 
 
