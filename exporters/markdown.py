@@ -49,6 +49,7 @@ from .kit.variants import concrete_bank
 
 from .kit.explain import SectionKind, explanation
 from .kit.numbers import key_text, number_text, plural
+from .kit.wording import word_limits
 
 #: Raw blocks: pandoc passes each one to its own output format only (LaTeX/PDF or HTML); GitHub
 #: shows them as two small code blocks.
@@ -291,14 +292,8 @@ def paper_body(item: AnyItem) -> str:
 
 
 def essay_limits(item: EssayItem) -> str | None:
-    lo, hi = item.min_words, item.max_words
-    if lo and hi:
-        return f"*Write {lo}–{hi} words.*"
-    if lo:
-        return f"*Write at least {lo} words.*"
-    if hi:
-        return f"*Write at most {hi} words.*"
-    return None
+    limits = word_limits(item.min_words, item.max_words)
+    return f"*{limits}*" if limits else None
 
 
 def essay_template(item: EssayItem) -> str | None:

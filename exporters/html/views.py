@@ -7,7 +7,6 @@ quick check, the common mistakes.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +27,7 @@ from itembank.model import (
 
 from ..kit.explain import SectionKind, explanation
 from ..kit.numbers import key_text, number_text, plural
+from ..kit.wording import scrambled, word_limits
 from .content import HtmlText
 from .keys import matching_ids, ordering_ids, scoring_key
 
@@ -90,24 +90,6 @@ class ItemView:
 
 def points_label(points: float) -> str:
     return plural(points, "point")
-
-
-def scrambled(seed: str, entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A deterministic order that is not the key's (for two or more entries): same bytes every build."""
-    keyed = sorted(entries, key=lambda p: hashlib.sha256(f"{seed}\0{p[0]}".encode()).hexdigest())
-    if len(entries) > 1 and keyed == entries:
-        keyed = keyed[1:] + keyed[:1]
-    return keyed
-
-
-def word_limits(low: int | None, high: int | None) -> str:
-    if low and high:
-        return f"Write {low}–{high} words."
-    if low:
-        return f"Write at least {low} words."
-    if high:
-        return f"Write at most {high} words."
-    return ""
 
 
 def dom_id(item: AnyItem) -> str:

@@ -1,9 +1,8 @@
-"""How an item's plain fields and fixed labels are written in QTI: one-line texts, word limits,
-the explanation's headings, the order an ordering item's steps are shown in."""
+"""How an item's plain fields and fixed labels are written in QTI: one-line texts, the explanation's
+headings, an essay's expected lines (the word limits and the order of shown steps: ``kit.wording``)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 from itembank.model import AnyItem
@@ -29,26 +28,8 @@ def unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def word_limits(low: int | None, high: int | None) -> str:
-    if low and high:
-        return f"Write {low}–{high} words."
-    if low:
-        return f"Write at least {low} words."
-    if high:
-        return f"Write at most {high} words."
-    return ""
-
-
 def expected_lines(max_words: int | None) -> int:
     return max(5, min(30, (max_words or 150) // 10))
-
-
-def scrambled(seed: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A deterministic non-identity permutation (for two or more entries)."""
-    keyed = sorted(pairs, key=lambda p: hashlib.sha256(f"{seed}\0{p[0]}".encode()).hexdigest())
-    if len(pairs) > 1 and keyed == pairs:
-        keyed = keyed[1:] + keyed[:1]
-    return keyed
 
 
 def boolean(value: bool) -> str:

@@ -53,9 +53,10 @@ from ..kit.escape import xml_attr, xml_text
 from ..kit.explain import Section, explanation
 from ..kit.mathml import available as mathml_available
 from ..kit.numbers import number_text
+from ..kit.wording import scrambled, word_limits
 from . import template as calc
 from .body import _NOT_KEPT, BodyWriter, ItemAssets
-from .fields import SOLUTION_LABELS, expected_lines, one_line, scrambled, unique, word_limits
+from .fields import SOLUTION_LABELS, expected_lines, one_line, unique
 from .ids import blank_choice, blank_feedback, blank_response, option_id, qti_id
 from .profiles import MATHML_NS, QTI21, XSI_NS, Profile
 
