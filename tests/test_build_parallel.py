@@ -51,10 +51,10 @@ class _Failing:
         raise ItembankError("gift exporter broke on purpose")
 
 
-class _FailingJson(_Failing):
-    name = "json"
-    default_output = "bank.json"
-    build_cost = 0.4  # as the json format's: started last
+class _FailingMarkdown(_Failing):
+    name = "markdown"
+    default_output = "print"
+    build_cost = 0.01  # started last (every export here reads its output back: none runs before the others)
 
 
 def test_a_failing_export_in_a_worker_leaves_the_output_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
@@ -82,16 +82,20 @@ def test_parallel_build_reports_each_export_as_a_worker_takes_it(tmp_path: Path)
 def test_workers_start_the_costliest_exports_first(tmp_path: Path) -> None:
     """With workers, the QTI packages (the costliest per item) start first and json (the cheapest)
     last, so that no long export starts while the other worker idles; in one process the order is
-    the formats' order."""
+    the formats' order.  Before them all, while the parent prepares what the audits read, the
+    costliest export that reads nothing back (html; json when it is the only one) starts."""
     bank = load_bank(ROOT / "tests/banks/all-types")
     started: list[str] = []
     build(bank, tmp_path / "two", jobs=2, formats=["json", "gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
-    assert started == ["qti21", "qti30", "canvas", "gift", "json"]
+    assert started == ["json", "qti21", "qti30", "canvas", "gift"]
+    started.clear()
+    build(bank, tmp_path / "none-early", jobs=2, formats=["gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
+    assert started == ["qti21", "qti30", "canvas", "gift"]
     started.clear()
     build(bank, tmp_path / "all", jobs=2, on_start=lambda name, target: started.append(name))
     # Every format's cost as measured (itembank.formats.Exporter): moodle, without one, came after
     # gift, html and markdown, and its 9 s of a 47 s build ran alone while the other worker idled.
-    assert started == ["qti21", "qti30", "xlsx", "canvas", "moodle", "gift", "html", "markdown", "json"]
+    assert started == ["html", "qti21", "qti30", "xlsx", "canvas", "moodle", "gift", "markdown", "json"]
     started.clear()
     build(bank, tmp_path / "one", jobs=1, formats=["json", "gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
     assert started == ["json", "gift", "qti21", "canvas", "qti30"]
@@ -142,7 +146,8 @@ def test_a_build_after_an_edit_starts_the_exports_costliest_with_their_cache(tmp
     started: list[str] = []
     build(load_bank(source, cache=True), tmp_path / "out", jobs=2, cache=True, formats=["json", "markdown", "qti21", "canvas", "xlsx"],
           on_start=lambda name, target: started.append(name))
-    assert started == ["qti21", "xlsx", "canvas", "markdown", "json"]  # no pack yet: the cold costs
+    # No pack yet: the cold costs (json, which reads nothing back, while the parent prepares the audits).
+    assert started == ["json", "qti21", "xlsx", "canvas", "markdown"]
     item = next(source.rglob("*.yaml"))
     item.write_text(item.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # an edit (the item is read again)
     started.clear()
@@ -184,7 +189,11 @@ def test_a_worker_whose_memory_stays_small_takes_the_next_export(tmp_path: Path,
     monkeypatch.setattr(api, "give_back_memory", lambda: (trims.open("a").write("trim\n"), real_trim()))
     two = build(bank, tmp_path / "two", jobs=2)
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
-    assert len(ran) == len(two.outputs) > 2 and len({pid for pid, _ in ran}) == 2  # two workers took every export
+    # The HTML pages of the bank, which read nothing back, in a worker of their own forked before the
+    # parent prepared the audits (which the others inherit); two workers took every other export.
+    early = [pid for pid, name in ran if name == "html"][0]
+    assert [name for pid, name in ran if pid == early] == ["html"]
+    assert len(ran) == len(two.outputs) > 2 and len({pid for pid, _ in ran if pid != early}) == 2
     # A worker within the margin keeps its freed memory for the next export (no pages faulted in again).
     assert not trims.exists()
     assert digests(tmp_path / "one") == digests(tmp_path / "two")
@@ -207,13 +216,13 @@ def test_an_export_failing_in_a_reused_worker_stops_the_build(tmp_path: Path, mo
 
     bank = load_bank(ROOT / "items")
     out = tmp_path / "dist"
-    build(bank, out, formats=["json", "markdown", "gift"], jobs=1)
+    build(bank, out, formats=["moodle", "markdown", "gift"], jobs=1)
     before = digests(out)
     log = tmp_path / "processes"
     _export_processes(monkeypatch, log)
-    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _FailingJson() if name == "json" else get_exporter(name))
-    with pytest.raises(ItembankError, match="broke on purpose"):  # json, the cheapest, is started last
-        build(bank, out, formats=["json", "markdown", "gift"], jobs=2)
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _FailingMarkdown() if name == "markdown" else get_exporter(name))
+    with pytest.raises(ItembankError, match="broke on purpose"):  # markdown, made the cheapest, is started last
+        build(bank, out, formats=["moodle", "markdown", "gift"], jobs=2)
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     pids = [pid for pid, _ in ran]
     assert len(pids) > len(set(pids))  # a worker took a second export before the failure stopped the build
@@ -275,18 +284,15 @@ def test_a_failed_build_waits_for_its_idle_workers_to_exit(tmp_path: Path, monke
             time.sleep(0.3)
 
     monkeypatch.setattr(api, "_worker_process", slow_to_exit)
-    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _FailingJson() if name == "json" else get_exporter(name))
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _FailingMarkdown() if name == "markdown" else get_exporter(name))
     with pytest.raises(ItembankError, match="broke on purpose"):
-        build(bank, tmp_path / "dist", formats=["json", "markdown", "gift"], jobs=2)
+        build(bank, tmp_path / "dist", formats=["moodle", "markdown", "gift"], jobs=2)
     assert not multiprocessing.active_children()
 
 
-class _Dying(_Failing):
-    """An exporter whose worker process dies in the middle of it (killed, out of memory...)."""
-
-    name = "json"
-    default_output = "bank.json"
-    build_cost = 0.4  # as the json format's: started last, in a worker that ran exports before
+class _Dying(_FailingMarkdown):
+    """An exporter whose worker process dies in the middle of it (killed, out of memory...): started
+    last, in a worker that ran exports before."""
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
         import os
@@ -306,11 +312,11 @@ def test_a_worker_that_dies_stops_the_build_with_a_clear_error(tmp_path: Path, m
         pytest.skip("the build forks no worker here")
     bank = load_bank(ROOT / "items")
     out = tmp_path / "dist"
-    build(bank, out, formats=["json", "markdown", "gift"], jobs=1)
+    build(bank, out, formats=["moodle", "markdown", "gift"], jobs=1)
     before = digests(out)
-    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _Dying() if name == "json" else get_exporter(name))
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: _Dying() if name == "markdown" else get_exporter(name))
     with pytest.raises(ItembankError, match=r"a worker process ended without its result \(exit code 9\)"):
-        build(bank, out, formats=["json", "markdown", "gift"], jobs=2)
+        build(bank, out, formats=["moodle", "markdown", "gift"], jobs=2)
     assert digests(out) == before
     assert not multiprocessing.active_children()
 
@@ -399,17 +405,23 @@ def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, mon
 
     def run(index: int) -> object:  # (in a worker) how many texts it has at hand when an export starts
         with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()} {len(api._KEPT.html)}\n")
+            f.write(f"{os.getpid()} {api._WORK['work'][index][1]} {len(api._KEPT.html)}\n")
         return real(index)
 
     monkeypatch.setattr(api, "_run_job", run)
     two = build(bank(), tmp_path / "two", formats=formats, jobs=2)
+    ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     firsts: dict[str, int] = {}
-    for pid, kept in (line.split() for line in log.read_text(encoding="utf-8").splitlines()):
+    for pid, _name, kept in ran:
         firsts.setdefault(pid, int(kept))
     from itembank.model import markdown_texts
 
     texts = {text for item in bank().items for text in markdown_texts(item)}
+    # The HTML pages read nothing back: they ran first, alone in a worker forked before the parent
+    # rendered (while it did); the other exports' two workers started from every Markdown text.
+    early_pid, early_name, early_kept = ran[0]
+    assert early_name == "html" and early_kept == "0" and [name for pid, name, _ in ran if pid == early_pid] == ["html"]
+    del firsts[early_pid]
     assert len(firsts) == 2 and all(kept >= len(texts) for kept in firsts.values())  # the parent's: every Markdown text
     assert not api._KEPT.html  # the parent lets go of them after the build
     monkeypatch.setattr(api, "REUSE_MARGIN", -(1 << 40))  # a new worker for each export, nothing kept
@@ -455,3 +467,39 @@ def test_the_parent_renders_ahead_only_what_a_worker_may_keep(monkeypatch: pytes
     some = Renderer()
     api._render_ahead(items, some)
     assert 0 < some.renders < len(texts) and api._KeptHtml.added(some) > api.REUSE_MARGIN
+
+
+class _FailingJson(_Failing):
+    name = "json"
+    default_output = "bank.json"
+
+
+class _DyingJson(_FailingJson):
+    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
+        import os
+
+        os._exit(9)
+
+
+@pytest.mark.parametrize("broken", [_FailingJson, _DyingJson], ids=["raises", "dies"])
+def test_an_export_run_while_the_parent_prepares_stops_the_build_when_it_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: type) -> None:
+    """json reads nothing back: it runs first, in a worker forked before the parent prepares what
+    the audits read.  When it fails (raises, or its process dies), the build fails with its error
+    once the preparation is done, the other workers are stopped, and the output stays as it was."""
+    import multiprocessing
+
+    from itembank.forked import fork_safe
+
+    if not fork_safe():
+        pytest.skip("the build forks no worker here")
+    bank = load_bank(ROOT / "items")
+    out = tmp_path / "dist"
+    build(bank, out, formats=["json", "moodle", "gift"], jobs=1)
+    before = digests(out)
+    started: list[str] = []
+    monkeypatch.setattr("itembank.api.get_exporter", lambda name: broken() if name == "json" else get_exporter(name))
+    with pytest.raises(ItembankError, match="broke on purpose" if broken is _FailingJson else r"exit code 9"):
+        build(bank, out, formats=["json", "moodle", "gift"], jobs=2, on_start=lambda name, target: started.append(name))
+    assert started[0] == "json"
+    assert digests(out) == before
+    assert not multiprocessing.active_children()
