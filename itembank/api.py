@@ -13,6 +13,7 @@ import os
 import pickle
 import re
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import Connection
@@ -256,17 +257,23 @@ def build(
             # inherit them.  Not for exports whose fragment cache is warm (a build after an edit): their
             # audits read back only the few items whose output changed, which cut their own pieces.
             readers = [audit.reads_back(name) and not hot for (_target, name), hot in zip(work, warm)]
-            prepare: Callable[[], None] | None = None
+            prepare: Callable[[Callable[[], None]], None] | None = None
             if len({name for (_target, name), reads in zip(work, readers) if reads}) > 1:
 
-                def prepare_audits() -> None:
+                def prepare_audits(tick: Callable[[], None]) -> None:
                     """(an item of several targets: cut once).  The texts it renders so, and the other
                     Markdown texts while they fit, are kept for the workers, which then start from
-                    them (:class:`_KeptHtml`)."""
+                    them (:class:`_KeptHtml`).  ``tick``: called about every :data:`PROGRESS_TICK`
+                    seconds (100,000 items take ~4.5 s)."""
                     nonlocal renders
                     items = [item for target in targets for item in target.items]
                     prepared = Renderer(_KEPT.html)
-                    audit.prepare(items, prepared)
+                    last = time.monotonic()
+                    for start in range(0, len(items), _PREPARED_AT_ONCE):
+                        audit.prepare(items[start : start + _PREPARED_AT_ONCE], prepared)
+                        if time.monotonic() - last >= PROGRESS_TICK:
+                            tick()
+                            last = time.monotonic()
                     _render_ahead(items, prepared)
                     _KEPT.took(prepared)
                     renders += prepared.renders
@@ -312,8 +319,15 @@ def _target_name(target: Bank) -> str:
     return target.form.name if target.form is not None else "bank"
 
 
-#: Seconds between the ticks a build's progress hears while it waits for its workers.
+#: Seconds between the ticks a build's progress hears while it waits for its workers (or prepares
+#: what they inherit).
 PROGRESS_TICK = 0.5
+#: Items whose texts a build's parent cuts for the audits between two looks at the clock.
+_PREPARED_AT_ONCE = 1000
+
+
+def _no_tick() -> None:
+    """A build without progress: nothing to tell."""
 
 
 def _job_cost(target: Bank, exporter: Exporter, warm: bool) -> float:
@@ -514,7 +528,7 @@ def _export_parallel(
     cache: bool,
     costs: list[float],
     progress: BuildProgress | None = None,
-    prepare: Callable[[], None] | None = None,
+    prepare: Callable[[Callable[[], None]], None] | None = None,
     early: Sequence[bool] = (),
 ) -> tuple[list[ExportResult], int]:
     """Every export of ``work`` in forked worker processes, each written at its ``where`` entry (in the
@@ -528,7 +542,7 @@ def _export_parallel(
     given back).
 
     ``prepare``: work the workers inherit (the audits' preparation), done here before the first
-    worker that needs it is forked; ``early``: per export, whether it needs none of it.  While this
+    worker that needs it is forked (given the progress's ``tick``); ``early``: per export, whether it needs none of it.  While this
     process prepares, the costliest export that needs none (the HTML pages) already runs in a
     worker forked before it, which then stops (a build of 10,000 items: the 0.6 s of preparation
     no longer leaves a core idle)."""
@@ -578,7 +592,7 @@ def _export_parallel(
                 if first is not None:
                     pending.remove(first)
                     early_worker = start(first)
-                prepare()
+                prepare(progress.tick if progress is not None else _no_tick)
                 gc.freeze()  # what it made joins the loaded bank in the permanent generation (see frozen())
             while pending or running:
                 while pending and len(running) < workers:

@@ -63,6 +63,28 @@ def test_a_parallel_build_ticks_while_it_waits_for_its_workers(tmp_path: Path, m
     assert heard.ticks > 0
 
 
+def test_a_parallel_build_ticks_while_it_prepares_what_its_workers_inherit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent cuts the items' texts for the audits while the HTML pages run in a worker forked
+    before (100,000 items: ~4.5 s): the line's seconds keep counting meanwhile."""
+    from itembank import audit
+
+    heard = Recorded()
+    real = audit.prepare
+
+    def prepare(items: object, renderer: object = None) -> None:
+        heard.events.append(("prepare", str(heard.ticks)))
+        real(items, renderer)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit, "prepare", prepare)
+    monkeypatch.setattr(api, "PROGRESS_TICK", 0.0)
+    monkeypatch.setattr(api, "_PREPARED_AT_ONCE", 2)
+    build(load_bank(ROOT / "items"), tmp_path / "out", formats=["html", "qti21", "gift"], jobs=2, progress=heard)
+    prepared = [int(e[1]) for e in heard.events if e[0] == "prepare"]
+    assert len(prepared) > 2 and prepared == sorted(prepared) and prepared[-1] > prepared[0]  # a tick between parts
+    order = [e[1] if e[0] != "prepare" else "prepare" for e in heard.events if e[0] in ("started", "prepare")]
+    assert order[0] == "html" and order.index("qti21") > max(i for i, e in enumerate(order) if e == "prepare")
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
