@@ -542,10 +542,10 @@ def _export_parallel(
     given back).
 
     ``prepare``: work the workers inherit (the audits' preparation), done here before the first
-    worker that needs it is forked (given the progress's ``tick``); ``early``: per export, whether it needs none of it.  While this
-    process prepares, the costliest export that needs none (the HTML pages) already runs in a
-    worker forked before it, which then stops (a build of 10,000 items: the 0.6 s of preparation
-    no longer leaves a core idle)."""
+    worker that needs it is forked (given the progress's ``tick``); ``early``: per export, whether
+    it needs none of it.  While this process prepares, the costliest export that needs none (the
+    HTML pages) already runs in a worker forked before it, which then stops (a build of 10,000
+    items: the 0.6 s of preparation no longer leaves a core idle)."""
     _WORK.update(work=work, exporters=exporters, options=chosen, where=where, dests=dests, cache=cache)
     results: dict[int, ExportResult] = {}
     renders = 0
