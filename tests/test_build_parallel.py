@@ -300,20 +300,26 @@ class _Dying(_FailingMarkdown):
         os._exit(9)
 
 
-def test_a_worker_that_dies_stops_the_build_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A worker that dies without its result (here in its second or third export) is an
-    ItembankError naming its exit code, not a hang or a traceback; the other workers, running or
-    idle, are stopped and the output folder stays as it was."""
-    import multiprocessing
-
+def _built_in_one_process(tmp_path: Path, formats: list[str]) -> tuple[Bank, Path, dict[str, str]]:
+    """The example bank, its build of ``formats`` in one process into ``tmp_path/dist``, and the
+    digests of that output (what a failed parallel build must leave); skipped where no worker forks."""
     from itembank.forked import fork_safe
 
     if not fork_safe():
         pytest.skip("the build forks no worker here")
     bank = load_bank(ROOT / "items")
     out = tmp_path / "dist"
-    build(bank, out, formats=["moodle", "markdown", "gift"], jobs=1)
-    before = digests(out)
+    build(bank, out, formats=formats, jobs=1)
+    return bank, out, digests(out)
+
+
+def test_a_worker_that_dies_stops_the_build_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies without its result (here in its second or third export) is an
+    ItembankError naming its exit code, not a hang or a traceback; the other workers, running or
+    idle, are stopped and the output folder stays as it was."""
+    import multiprocessing
+
+    bank, out, before = _built_in_one_process(tmp_path, ["moodle", "markdown", "gift"])
     monkeypatch.setattr("itembank.api.get_exporter", lambda name: _Dying() if name == "markdown" else get_exporter(name))
     with pytest.raises(ItembankError, match=r"a worker process ended without its result \(exit code 9\)"):
         build(bank, out, formats=["moodle", "markdown", "gift"], jobs=2)
@@ -475,10 +481,7 @@ class _FailingJson(_Failing):
 
 
 class _DyingJson(_FailingJson):
-    def export(self, bank: Bank, ctx: ExportContext) -> ExportResult:
-        import os
-
-        os._exit(9)
+    export = _Dying.export  # (its process dies, as _Dying's)
 
 
 @pytest.mark.parametrize("broken", [_FailingJson, _DyingJson], ids=["raises", "dies"])
@@ -488,14 +491,7 @@ def test_an_export_run_while_the_parent_prepares_stops_the_build_when_it_fails(t
     once the preparation is done, the other workers are stopped, and the output stays as it was."""
     import multiprocessing
 
-    from itembank.forked import fork_safe
-
-    if not fork_safe():
-        pytest.skip("the build forks no worker here")
-    bank = load_bank(ROOT / "items")
-    out = tmp_path / "dist"
-    build(bank, out, formats=["json", "moodle", "gift"], jobs=1)
-    before = digests(out)
+    bank, out, before = _built_in_one_process(tmp_path, ["json", "moodle", "gift"])
     started: list[str] = []
     monkeypatch.setattr("itembank.api.get_exporter", lambda name: broken() if name == "json" else get_exporter(name))
     with pytest.raises(ItembankError, match="broke on purpose" if broken is _FailingJson else r"exit code 9"):
