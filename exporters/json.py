@@ -22,6 +22,7 @@ from itembank.normalize import to_data
 class JsonExporter:
     build_cost = 0.15  # see itembank.formats.Exporter
     cached_build_cost = 0.06
+    shares_out = False  # one process writes it; see itembank.formats.Exporter
     name = "json"
     description = "the normalized bank as one JSON document (schemas/bank.schema.json)"
     default_output = "bank.json"

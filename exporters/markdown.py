@@ -573,6 +573,7 @@ def media_files(bank: Bank, items: Iterable[AnyItem], renderer: Renderer, result
 class MarkdownExporter:
     build_cost = 0.8  # see itembank.formats.Exporter
     cached_build_cost = 0.30
+    shares_out = False  # one process writes it; see itembank.formats.Exporter
     name = "markdown"
     description = "printable student paper, answer key and flashcards (CommonMark/GFM for pandoc and GitHub)"
     default_output = "print"

@@ -33,6 +33,7 @@ from .gcpause import frozen, gc_paused
 from .model import AnyItem, Bank, markdown_texts
 from .progress import BuildProgress
 from .render import Renderer
+from .schedule import start_order, tail_jobs
 from .validate import check_bank
 
 __all__ = ["BuildReport", "InvalidBank", "build", "export", "form_dir", "load_bank", "select_bank"]
@@ -235,7 +236,8 @@ def build(
         targets = [bank] + [f for name in bank.assessments for f in build_forms(bank, name)]
     report.forms = [t.form.name for t in targets if t.form is not None]
     work = [(target, name) for target in targets for name in exporters]
-    workers = min(usable_cores() if jobs is None else max(1, jobs), len(work))
+    cores = usable_cores() if jobs is None else max(1, jobs)
+    workers = min(cores, len(work))
     dests = [form_dir(out_dir, target) / exporters[name].default_output for target, name in work]
     caching = cache and not disabled_by_env()
     if caching:  # worked out once, here: forked workers inherit them
@@ -287,13 +289,16 @@ def build(
             # The loaded bank is frozen (the collector no longer walks it) and what an export leaves in
             # cycles (its trees, its writers: the HTML export leaves ~400,000 objects) is collected
             # before the next export starts, which then reuses that memory instead of adding to it.
+            # A build of one export (one format, one target) shares it out over the cores, as
+            # ``itembank export`` does; else each export runs alone, as ``jobs`` asks.
+            alone = cores if len(work) == 1 else 1
             with frozen():
                 for (target, name), dest, before in zip(work, where, dests):
                     if on_start is not None:
                         on_start(name, _target_name(target))
                     if progress is not None:
                         progress.started(name, _target_name(target))
-                    result = _export_one(target, exporters[name], _build_context(exporters[name], chosen, renderer, target if caching else None))
+                    result = _export_one(target, exporters[name], _build_context(exporters[name], chosen, renderer, target if caching else None, alone))
                     _write_output(dest, result, before)
                     results.append(result)
                     if progress is not None:
@@ -369,12 +374,13 @@ def _export_one(target: Bank, exporter: Exporter, ctx: ExportContext) -> ExportR
     return result
 
 
-def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer, cached: Bank | None = None) -> ExportContext:
+def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer, cached: Bank | None = None, jobs: int = 1) -> ExportContext:
     """A build's context for one export: the build's options the format takes, the shared renderer,
-    and the fragment cache of the export of ``cached`` (the target) when the build uses the cache."""
+    the fragment cache of the export of ``cached`` (the target) when the build uses the cache, and
+    the processes it may use (``jobs``: :attr:`ExportContext.jobs`)."""
     options = options_for(exporter, chosen)
     fragments = fragments_for(cached, exporter, options) if cached is not None else None
-    return ExportContext(renderer=renderer, options=options, tool_version=__version__, fragments=fragments)
+    return ExportContext(renderer=renderer, options=options, tool_version=__version__, fragments=fragments, jobs=jobs)
 
 
 #: What forked build workers inherit (set in the parent just before the first fork, cleared after).
@@ -430,16 +436,17 @@ def _render_ahead(items: Sequence[AnyItem], renderer: Renderer) -> None:
             renderer.html(text)
 
 
-def _run_job(index: int) -> tuple[ExportResult, int]:
+def _run_job(index: int, jobs: int = 1) -> tuple[ExportResult, int]:
     """In a worker: run export ``index`` of the build with a renderer of its own, starting from the
-    HTML the worker's earlier exports rendered (:class:`_KeptHtml`), and write its output into the
-    staging folder; the account of the export (not its bytes) and how many texts it rendered go
-    back to the parent."""
+    HTML the worker's earlier exports rendered (:class:`_KeptHtml`), over ``jobs`` processes (the
+    last export of a build may take the cores the others freed: :mod:`itembank.schedule`), and write
+    its output into the staging folder; the account of the export (not its bytes) and how many texts
+    it rendered go back to the parent."""
     target, name = _WORK["work"][index]
     renderer = Renderer(_KEPT.html)
     exporter = _WORK["exporters"][name]
     try:
-        result = _export_one(target, exporter, _build_context(exporter, _WORK["options"], renderer, target if _WORK["cache"] else None))
+        result = _export_one(target, exporter, _build_context(exporter, _WORK["options"], renderer, target if _WORK["cache"] else None, jobs))
     finally:
         _KEPT.took(renderer)
     _write_output(_WORK["where"][index], result, _WORK["dests"][index])
@@ -472,19 +479,20 @@ def _within(start: int | None, margin: int) -> bool:
     return start is not None and now is not None and now - start <= margin
 
 
-def _worker_process(conn: Connection, first: int, others: list[Connection]) -> None:
-    """A worker's life: export ``first``, its outcome sent to the parent (an error too, raised
-    there) with whether the worker can take another (:data:`REUSE_MARGIN`); then each export the
-    parent sends, until it sends None.  ``others``: the parent's ends of the other workers' pipes,
-    inherited by the fork and closed here (a worker then sees EOF when the parent is gone)."""
+def _worker_process(conn: Connection, first: tuple[int, int], others: list[Connection]) -> None:
+    """A worker's life: export ``first`` (the export's index, the processes it may use), its outcome
+    sent to the parent (an error too, raised there) with whether the worker can take another
+    (:data:`REUSE_MARGIN`); then each export the parent sends, until it sends None.  ``others``: the
+    parent's ends of the other workers' pipes, inherited by the fork and closed here (a worker then
+    sees EOF when the parent is gone)."""
     for other in others:
         other.close()
     start = _resident()
-    index: int | None = first
+    job: tuple[int, int] | None = first
     try:
-        while index is not None:
+        while job is not None:
             try:
-                outcome: tuple[str, Any] = ("ok", _run_job(index))
+                outcome: tuple[str, Any] = ("ok", _run_job(*job))
             except BaseException as exc:
                 outcome = ("error", exc)
             # Far past the margin the worker exits at once: collecting a large export's garbage and
@@ -510,7 +518,7 @@ def _worker_process(conn: Connection, first: int, others: list[Connection]) -> N
             if not more:
                 return
             try:
-                index = conn.recv()
+                job = conn.recv()
             except EOFError:
                 return
     finally:
@@ -558,29 +566,38 @@ def _export_parallel(
     with frozen():
         try:
             # Costliest first (``costs``: :func:`_job_cost` of each), so that no long export starts last
-            # while the other workers idle; the outputs do not depend on the order.
-            pending = sorted(range(len(work)), key=lambda i: -costs[i])
+            # while the other workers idle, and last one that can share out (itembank.schedule); the
+            # outputs do not depend on the order.
+            shares = [bool(getattr(exporters[name], "shares_out", False)) for _target, name in work]
+            pending = list(range(len(work)))
             early_worker: Connection | None = None  # forked before ``prepare``: it takes no other export
+            started: dict[int, float] = {}  # when each export started (time.monotonic)
+            done: list[tuple[float, float]] = []  # (expected cost, seconds) of each export that ended
 
             def start(index: int) -> Connection:
                 """Export ``index`` in a waiting worker, else in a new one (on_start is called when a
-                worker takes the export)."""
+                worker takes the export); the last one over the cores the others free, when they
+                will soon be done (:func:`itembank.schedule.tail_jobs`)."""
                 target, name = work[index]
                 if on_start is not None:
                     on_start(name, _target_name(target))
                 if progress is not None:
                     progress.started(name, _target_name(target))
+                now = time.monotonic()
+                others = [(costs[i], now - started[i]) for i, _process in running.values()]
+                jobs = tail_jobs(costs[index], others, done, workers) if not pending and shares[index] else 1
+                started[index] = now
                 while idle:
                     waiting, process = idle.pop()
                     try:
-                        waiting.send(index)
+                        waiting.send((index, jobs))
                         running[waiting] = (index, process)
                         return waiting
                     except OSError:  # it died while it waited: another worker takes the export
                         waiting.close()
                         process.join()
                 conn, theirs = context.Pipe(duplex=True)
-                process = context.Process(target=_worker_process, args=(theirs, index, list(running)), daemon=True)
+                process = context.Process(target=_worker_process, args=(theirs, (index, jobs), list(running)), daemon=True)
                 process.start()
                 theirs.close()  # the worker holds its own end: EOF here if it dies
                 running[conn] = (index, process)
@@ -588,10 +605,12 @@ def _export_parallel(
 
             if prepare is not None:
                 # The costliest export that needs none of it runs while this process prepares.
-                first = next((i for i in pending if early[i]), None)
+                first = next((i for i in start_order(costs, [False] * len(work)) if early[i]), None)
                 if first is not None:
                     pending.remove(first)
                     early_worker = start(first)
+            pending = [pending[i] for i in start_order([costs[i] for i in pending], [shares[i] for i in pending])]
+            if prepare is not None:
                 prepare(progress.tick if progress is not None else _no_tick)
                 gc.freeze()  # what it made joins the loaded bank in the permanent generation (see frozen())
             while pending or running:
@@ -603,6 +622,7 @@ def _export_parallel(
                 for ready in ready_ones:
                     assert isinstance(ready, Connection)
                     index, process = running.pop(ready)
+                    done.append((costs[index], time.monotonic() - started[index]))
                     try:
                         status, value, more = ready.recv()
                     except EOFError:

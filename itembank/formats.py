@@ -132,6 +132,9 @@ class Exporter(Protocol):
     # its build_cost), measured the same way in warm builds: canvas 0.58, xlsx 0.50, markdown 0.30,
     # qti 0.22, gift 0.21, moodle 0.20, html 0.08, json 0.06 (the audits, which read the whole
     # output, are most of what is left).
+    # A format that shares its items out over ``ExportContext.jobs`` forked processes says so as a
+    # class attribute ``shares_out = True`` (without one: False, it ignores ``jobs``): a build starts
+    # such an export last and may give it the cores the others free (itembank.schedule).
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult: ...
 

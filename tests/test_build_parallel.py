@@ -54,7 +54,8 @@ class _Failing:
 class _FailingMarkdown(_Failing):
     name = "markdown"
     default_output = "print"
-    build_cost = 0.01  # started last (every export here reads its output back: none runs before the others)
+    build_cost = 0.01  # started last (every export here reads its output back: none runs before the others),
+    shares_out = True  # as the cheapest of those that share out (itembank.schedule)
 
 
 def test_a_failing_export_in_a_worker_leaves_the_output_folder_as_it_was(tmp_path: Path, monkeypatch) -> None:
@@ -80,9 +81,11 @@ def test_parallel_build_reports_each_export_as_a_worker_takes_it(tmp_path: Path)
 
 
 def test_workers_start_the_costliest_exports_first(tmp_path: Path) -> None:
-    """With workers, the QTI packages (the costliest per item) start first and json (the cheapest)
-    last, so that no long export starts while the other worker idles; in one process the order is
-    the formats' order.  Before them all, while the parent prepares what the audits read, the
+    """With workers, the QTI packages (the costliest per item) start first and the cheapest last,
+    so that no long export starts while the other worker idles; but the last to start is the
+    cheapest of those that can share their items out over processes (gift, not markdown or json:
+    itembank.schedule), which may then take the cores the others free.  In one process the order
+    is the formats' order.  Before them all, while the parent prepares what the audits read, the
     costliest export that reads nothing back (html; json when it is the only one) starts."""
     bank = load_bank(ROOT / "tests/banks/all-types")
     started: list[str] = []
@@ -95,7 +98,7 @@ def test_workers_start_the_costliest_exports_first(tmp_path: Path) -> None:
     build(bank, tmp_path / "all", jobs=2, on_start=lambda name, target: started.append(name))
     # Every format's cost as measured (itembank.formats.Exporter): moodle, without one, came after
     # gift, html and markdown, and its 9 s of a 47 s build ran alone while the other worker idled.
-    assert started == ["html", "qti21", "qti30", "xlsx", "canvas", "moodle", "gift", "markdown", "json"]
+    assert started == ["html", "qti21", "qti30", "xlsx", "canvas", "moodle", "markdown", "json", "gift"]
     started.clear()
     build(bank, tmp_path / "one", jobs=1, formats=["json", "gift", "qti21", "canvas", "qti30"], on_start=lambda name, target: started.append(name))
     assert started == ["json", "gift", "qti21", "canvas", "qti30"]
@@ -146,14 +149,15 @@ def test_a_build_after_an_edit_starts_the_exports_costliest_with_their_cache(tmp
     started: list[str] = []
     build(load_bank(source, cache=True), tmp_path / "out", jobs=2, cache=True, formats=["json", "markdown", "qti21", "canvas", "xlsx"],
           on_start=lambda name, target: started.append(name))
-    # No pack yet: the cold costs (json, which reads nothing back, while the parent prepares the audits).
-    assert started == ["json", "qti21", "xlsx", "canvas", "markdown"]
+    # No pack yet: the cold costs (json, which reads nothing back, while the parent prepares the
+    # audits); the cheapest that shares out (canvas) last.
+    assert started == ["json", "qti21", "xlsx", "markdown", "canvas"]
     item = next(source.rglob("*.yaml"))
     item.write_text(item.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # an edit (the item is read again)
     started.clear()
     build(load_bank(source, cache=True), tmp_path / "out", jobs=2, cache=True, formats=["json", "markdown", "qti21", "canvas", "xlsx", "gift"],
           on_start=lambda name, target: started.append(name))
-    assert started == ["gift", "canvas", "xlsx", "markdown", "qti21", "json"]  # gift: never built, cold
+    assert started == ["gift", "canvas", "xlsx", "markdown", "json", "qti21"]  # gift: never built, cold; qti21 last, as it shares out
 
 
 def _export_processes(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
@@ -164,10 +168,10 @@ def _export_processes(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
 
     real = api._run_job
 
-    def run(index: int) -> object:
+    def run(index: int, jobs: int = 1) -> object:
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()} {api._WORK['work'][index][1]}\n")
-        return real(index)
+        return real(index, jobs)
 
     monkeypatch.setattr(api, "_run_job", run)
 
@@ -409,10 +413,10 @@ def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, mon
     log = tmp_path / "kept"
     real = api._run_job
 
-    def run(index: int) -> object:  # (in a worker) how many texts it has at hand when an export starts
+    def run(index: int, jobs: int = 1) -> object:  # (in a worker) how many texts it has at hand when an export starts
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"{os.getpid()} {api._WORK['work'][index][1]} {len(api._KEPT.html)}\n")
-        return real(index)
+        return real(index, jobs)
 
     monkeypatch.setattr(api, "_run_job", run)
     two = build(bank(), tmp_path / "two", formats=formats, jobs=2)
@@ -499,3 +503,76 @@ def test_an_export_run_while_the_parent_prepares_stops_the_build_when_it_fails(t
     assert started[0] == "json"
     assert digests(out) == before
     assert not multiprocessing.active_children()
+
+
+def test_the_last_export_shares_out_over_the_cores_the_others_free(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last export to start is one that shares out (gift, not json), and when the exports still
+    running are expected to end well before it (json: an eighth of gift's cost per item), it runs
+    over as many processes as the build has workers (itembank.schedule): its items really shared
+    out (a child forked by the worker), the same bytes as in one process.  The others run over one."""
+    import os
+
+    import itembank.exporters.kit.ahead as kit_ahead
+    import itembank.api as api
+
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    one = build(bank, tmp_path / "one", jobs=1, formats=["json", "gift"])
+    log = tmp_path / "jobs"
+    real_run, real_make = api._run_job, kit_ahead.BuiltAhead.__init__
+
+    def run(index: int, jobs: int = 1) -> object:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{api._WORK['work'][index][1]} {jobs}\n")
+        return real_run(index, jobs)
+
+    def sharing(self: kit_ahead.BuiltAhead, order: object, make: object, jobs: int, kept: object = None) -> None:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"shared {jobs} {os.getpid()}\n")
+        real_make(self, order, make, jobs, kept)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "_run_job", run)
+    monkeypatch.setattr(kit_ahead, "PARALLEL_FROM", 0)  # (the bank is small: share it out all the same)
+    monkeypatch.setattr(kit_ahead.BuiltAhead, "__init__", sharing)
+    two = build(bank, tmp_path / "two", jobs=2, formats=["json", "gift"])
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert [line for line in lines if not line.startswith("shared")] == ["json 1", "gift 2"]
+    assert [line.split()[:2] for line in lines if line.startswith("shared")] == [["shared", "2"]]
+    assert two.workers == 2 and digests(tmp_path / "one") == digests(tmp_path / "two")
+    assert [r.summary() for _, _, r in one.outputs] == [r.summary() for _, _, r in two.outputs]
+
+
+def test_a_build_of_one_export_shares_it_out_over_the_cores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One format of a bank without assessments is one export: no worker, but the export takes the
+    build's jobs, as ``itembank export`` does (it ran in one process before); with ``jobs=1``, one."""
+    import itembank.api as api
+
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    given: list[int] = []
+    real = api._export_one
+    monkeypatch.setattr(api, "_export_one", lambda target, exporter, ctx: given.append(ctx.jobs) or real(target, exporter, ctx))
+    two = build(bank, tmp_path / "two", jobs=2, formats=["qti21"])
+    one = build(bank, tmp_path / "one", jobs=1, formats=["qti21"])
+    assert given == [2, 1] and two.workers == one.workers == 1
+    assert digests(tmp_path / "one") == digests(tmp_path / "two")
+
+
+def test_a_format_says_whether_it_shares_out_as_it_does() -> None:
+    """``shares_out`` (itembank.formats.Exporter) is what the build's schedule trusts: each built-in
+    format that asks for forked processes when given ``jobs=2`` says True, the others False."""
+    import importlib
+
+    import itembank.forked as forked
+    from itembank.formats import make_options, registry
+    from itembank.render import Renderer
+
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    modules = ["itembank.exporters.html.site", "itembank.exporters.kit.ahead", "itembank.exporters.qti.package", "itembank.exporters.xlsx.workbook"]
+    with pytest.MonkeyPatch.context() as mp:
+        for name in modules:
+            mp.setattr(importlib.import_module(name), "PARALLEL_FROM", 0)
+        asked: list[bool] = []
+        mp.setattr(forked, "can_fork", lambda: asked.append(True) or False)  # asked only for jobs > 1; no fork made
+        for name, exporter in registry().items():
+            asked.clear()
+            exporter.export(bank, ExportContext(renderer=Renderer(), options=make_options({}), tool_version="test", jobs=2))
+            assert bool(asked) == vars(type(exporter)).get("shares_out"), name

@@ -37,6 +37,7 @@ from .zipstream import Members, ZipView
 class CanvasExporter:
     build_cost = 2.2  # see itembank.formats.Exporter
     cached_build_cost = 0.58
+    shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
     name = "canvas"
     description = "Canvas QTI 1.2 .zip (Classic Quizzes import, question banks per topic)"
     default_output = "canvas.zip"

@@ -33,6 +33,7 @@ class HtmlExporter:
 
     build_cost = 1.0  # see itembank.formats.Exporter
     cached_build_cost = 0.08
+    shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
     name = "html"
     description = "Static self-study site: flashcards, practice with Check and explanations, open questions, tests (works offline)"
     default_output = "html"

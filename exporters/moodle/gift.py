@@ -134,6 +134,7 @@ def html_text(html: str) -> str:
 class GiftExporter:
     build_cost = 1.2  # see itembank.formats.Exporter
     cached_build_cost = 0.21
+    shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
     name = "gift"
     description = "Moodle GIFT text: question bank → Import → GIFT format"
     default_output = "questions.gift"

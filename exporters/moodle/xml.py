@@ -89,6 +89,7 @@ QTYPES: dict[str, str] = {
 class MoodleXmlExporter:
     build_cost = 1.9  # see itembank.formats.Exporter
     cached_build_cost = 0.20
+    shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
     name = "moodle"
     description = "Moodle XML for Moodle 4.x: question bank → Import → Moodle XML format"
     default_output = "moodle.xml"

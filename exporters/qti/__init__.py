@@ -35,6 +35,7 @@ class QtiExporter:
 
     build_cost = 3.0  # an item file of XHTML elements each, zipped (the costliest; see itembank.formats.Exporter)
     cached_build_cost = 0.22
+    shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
 
     options = frozenset({"check", "unzipped", "status", "expand_variants"})
     default_status = DELIVERY_STATUSES

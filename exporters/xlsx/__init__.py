@@ -17,6 +17,7 @@ from itembank.model import STATUSES, Bank
 class XlsxExporter:
     build_cost = 2.3  # the lint column included; see itembank.formats.Exporter
     cached_build_cost = 0.50
+    shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
     name = "xlsx"
     description = "reviewer workbook (Excel/LibreOffice) with review columns; read back by `itembank review import`"
     default_output = "review.xlsx"
