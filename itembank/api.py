@@ -264,8 +264,8 @@ def build(
 
                 def prepare_audits(tick: Callable[[], None]) -> None:
                     """(an item of several targets: cut once).  The texts it renders so, and the other
-                    Markdown texts while they fit, are kept for the workers, which then start from
-                    them (:class:`_KeptHtml`).  ``tick``: called about every :data:`PROGRESS_TICK`
+                    Markdown texts, are kept for the workers, which then start from them
+                    (:class:`_KeptHtml`).  ``tick``: called about every :data:`PROGRESS_TICK`
                     seconds (100,000 items take ~4.5 s)."""
                     nonlocal renders
                     items = [item for target in targets for item in target.items]
@@ -277,7 +277,7 @@ def build(
                             tick()
                             last = time.monotonic()
                     _render_ahead(items, prepared)
-                    _KEPT.took(prepared)
+                    _KEPT.inherit(prepared)
                     renders += prepared.renders
 
                 prepare = prepare_audits
@@ -391,17 +391,25 @@ class _KeptHtml:
     """In a build worker: the HTML of the texts its exports rendered, kept for its next export (most
     formats render the same texts: in a build without the caches, a worker's second export that
     renders, such as Canvas after QTI, took 0.2-0.5 s less CPU of ~4 s), starting from what the
-    parent rendered before forking it (the audit's preparation renders most texts).  Let go when
-    the worker is still past its memory margin after giving back what it freed
+    parent rendered before forking it (every Markdown text of the items but the plain sentences,
+    whose HTML is written as it is asked for: :data:`itembank.render.PLAIN`; :func:`_render_ahead`).
+    Let go when the worker is still past its memory margin after giving back what it freed
     (:func:`_worker_process`), so that the margin bounds a build's peak as before, and at once when
-    it is larger than the margin (a bank of tens of thousands of items: each export renders its
-    texts, as before)."""
+    it is larger than the margin.
+
+    Except the parent's HTML when it is larger than the margin (a bank of tens of thousands of
+    items: ~105 MB for 100,000): a worker never lets it go, and one past its margin exits instead
+    (a new one starts from it again).  Until 2026-12-05 the parent let it go then, and each export
+    rendered every text again; it is in a worker's memory from its start, as the loaded bank is
+    (shared with the parent until touched)."""
 
     def __init__(self) -> None:
         self.html: dict[str, str] = {}
-        #: About the memory it holds: the HTML's characters, and ~100 bytes a text (the string
-        #: objects and the table; most of the HTML is ASCII).
+        #: About the memory it holds that may be let go: the HTML's characters, and ~100 bytes a
+        #: text (the string objects and the table; most of the HTML is ASCII).
         self.size = 0
+        #: Whether :attr:`html` holds the parent's HTML, larger than the margin: never let go in a worker.
+        self.whole = False
 
     @staticmethod
     def added(renderer: Renderer) -> int:
@@ -412,11 +420,27 @@ class _KeptHtml:
         """Count what an export's ``renderer`` (made on :attr:`html`) added to it."""
         self.size += self.added(renderer)
         if self.size > REUSE_MARGIN:
+            self.let_go()
+
+    def inherit(self, renderer: Renderer) -> None:
+        """In the parent, before forking: what ``renderer`` (made on :attr:`html`) rendered is the
+        workers' start; counted as what they may let go when it fits in their margin, else never
+        let go (:attr:`whole`)."""
+        added = self.added(renderer)
+        if added > REUSE_MARGIN:
+            self.whole = True
+        else:
+            self.size += added
+
+    def let_go(self) -> None:
+        """In a worker: what it holds, unless it holds the parent's HTML whole."""
+        if not self.whole:
             self.clear()
 
     def clear(self) -> None:
         self.html.clear()
         self.size = 0
+        self.whole = False
 
 
 _KEPT = _KeptHtml()
@@ -424,14 +448,10 @@ _KEPT = _KeptHtml()
 
 def _render_ahead(items: Sequence[AnyItem], renderer: Renderer) -> None:
     """In a build's parent, before the workers fork: the Markdown texts of ``items`` that the audit's
-    preparation did not render (its plain ones), so that every worker starts from all of them
-    (a build without the caches of 10,000 items: 18.48 -> 18.38 s, user CPU 33.1 -> 32.6 s, peak
-    279 -> 329 MB: the workers hold the parent's HTML beside their own work), while what the
-    renderer added stays within what a worker may keep (:class:`_KeptHtml`): for a larger bank it
-    stops, and the workers render as before."""
+    preparation did not render, so that every worker starts from all of them (:class:`_KeptHtml`).
+    Since plain sentences are written without the parser (:data:`itembank.render.PLAIN`), that is
+    few texts (509 of 10,000 items' 149,893; the audit's preparation renders 28,514)."""
     for item in items:
-        if _KeptHtml.added(renderer) > REUSE_MARGIN:
-            return
         for text in markdown_texts(item):
             renderer.html(text)
 
@@ -507,7 +527,7 @@ def _worker_process(conn: Connection, first: tuple[int, int], others: list[Conne
                     # after a one-item edit 0.75-0.87 s when they gave it back each time, 0.64-0.77 s since).
                     give_back_memory()
                     if _KEPT.size and not _within(start, REUSE_MARGIN):
-                        _KEPT.clear()  # then the HTML kept (~37 MB for 10,000 items: the next export renders again)
+                        _KEPT.let_go()  # then the HTML kept (~37 MB for 10,000 items: the next export renders again)
                         give_back_memory()
                     more = _within(start, REUSE_MARGIN)
             try:

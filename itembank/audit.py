@@ -60,7 +60,7 @@ from .formats import ExportResult
 from .fragments import item_digest
 from .gcpause import gc_paused
 from .model import AnyItem, Bank, CalculatedItem, ClozeItem, NumericItem, as_written, opaque_placeholders, placeholder_names, replace_placeholders
-from .render import MARKDOWN_OPTIONS, Renderer
+from .render import MARKDOWN_OPTIONS, PLAIN, Renderer
 from .variants import PLACEHOLDER, expand, key
 
 if TYPE_CHECKING:
@@ -881,20 +881,11 @@ def _find_words(hay: str, text: str, start: int = 0, xml: bool = False) -> int:
     return -1
 
 
-#: A Markdown text that renders as one paragraph holding the text itself: one line that starts with
-#: a letter (no list, heading, quote or code block) and holds no character Markdown or HTML reads
-#: (no emphasis, code, link, math, entity, tag, escape, table or strikethrough).  Most texts of a
-#: bank are such sentences; their one piece is the text, without rendering it (4 of 5 texts of
-#: the generated bank: a third less time spent cutting pieces).  Exact: tested against the
-#: renderer over generated texts of these characters.
-_PLAIN = re.compile(r"[A-Za-z][A-Za-z0-9 ,.;:?'()/%-]*\Z")
-
-
 def _shown_pieces(renderer: Renderer, text: str) -> list[str]:
     """The pieces of text a reader sees of a Markdown text, as the renderer wrote them between tags
     (math and images left out; pieces without a word left out)."""
-    if _PLAIN.match(text):
-        return [text.rstrip()]  # (it starts with a letter: a word)
+    if PLAIN.match(text):
+        return [text.rstrip()]  # (it starts with a letter: a word; render.PLAIN)
     markup = renderer.visible_html(text)
     blanks = _BLANK in markup
     if not blanks and markup.startswith("<p>") and markup.find("<", 3) == len(markup) - 4 and markup.endswith("</p>"):

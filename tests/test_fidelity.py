@@ -390,7 +390,7 @@ def test_the_audits_quick_find_never_passes_what_reading_word_by_word_fails(text
             assert found_in(r.words(text), own.reading()), (fmt, raw)
 
 
-#: Texts of the characters ``audit._PLAIN`` lets through (its letters stand for all letters, its digits for all digits).
+#: Texts of the characters ``render.PLAIN`` lets through (its letters stand for all letters, its digits for all digits).
 _PLAIN_TEXTS = st.sampled_from("AbZ").flatmap(lambda first: st.text(alphabet="Abz09 ,.;:?'()/%-", max_size=40).map(lambda rest: first + rest))
 
 
@@ -401,11 +401,16 @@ _PLAIN_TEXTS = st.sampled_from("AbZ").flatmap(lambda first: st.text(alphabet="Ab
 @example("I 1) a - b -- c --- d").via("dashes and a list marker inside a line")  # type: ignore[arg-type]
 @given(_PLAIN_TEXTS)
 def test_a_plain_text_is_its_own_piece_as_the_renderer_writes_it(text: str) -> None:
-    """The audit takes a plain one-line text (``_PLAIN``) as its own one piece without rendering it:
-    exact only if the renderer writes every such text as one paragraph holding the text itself."""
-    from itembank.audit import _PLAIN, _shown_pieces
+    """The renderer writes a plain one-line text (``render.PLAIN``) as one paragraph holding the text
+    itself, without the Markdown parser, and the audit takes it as its own one piece without
+    rendering it: exact only if the parser writes every such text so."""
+    import pyromark
 
-    assert _PLAIN.match(text)
+    from itembank.audit import _shown_pieces
+    from itembank.render import MARKDOWN_OPTIONS, PLAIN
+
+    assert PLAIN.match(text)
+    assert pyromark.html(text, options=MARKDOWN_OPTIONS).strip() == f"<p>{text.rstrip()}</p>"
     assert Renderer().html(text) == f"<p>{text.rstrip()}</p>"
     fresh = Renderer()
     assert _shown_pieces(fresh, text) == [text.rstrip()] and fresh.renders == 0  # the quick way: nothing rendered
@@ -415,9 +420,12 @@ def test_a_plain_text_is_its_own_piece_as_the_renderer_writes_it(text: str) -> N
 def test_a_text_with_markdown_is_not_taken_as_plain(text: str) -> None:
     """What Markdown or HTML reads (a list, heading, quote, emphasis, code, math, entity, tag, a quote
     mark written as an entity, another line, a tab) sends the text through the renderer."""
-    from itembank.audit import _PLAIN
+    import pyromark
 
-    assert not _PLAIN.match(text)
+    from itembank.render import MARKDOWN_OPTIONS, PLAIN
+
+    assert not PLAIN.match(text)
+    assert Renderer().html(text) == pyromark.html(text, options=MARKDOWN_OPTIONS).strip()
 
 
 def _item_outputs(body: str) -> dict[str, str]:
