@@ -2,7 +2,7 @@
 
 A build with workers (:func:`itembank.api.build`) runs each export in one worker process.  Started
 costliest first, the exports end close together, but the last one still runs alone while the other
-workers are done: 0.4 s of a 10,000-item build, 5.6 s of a 100,000-item one (2026-12-05).  Most
+workers are done: 0.4 s of a 10,000-item build, 7.3 s of a 100,000-item one (2026-12-05).  Most
 formats can share their items out over forked processes (``ExportContext.jobs``; the formats that
 do say so: ``shares_out``); the last export to start is such a one, and it takes the other cores
 when the exports still running will be done well before it, its shares then running side by side
