@@ -546,16 +546,18 @@ def test_the_last_export_shares_out_over_the_cores_the_others_free(tmp_path: Pat
     """The last export to start is one that shares out (gift, not json), and when the exports still
     running are expected to end well before it (json: an eighth of gift's cost per item), it runs
     over as many processes as the build has workers (itembank.schedule): its items really shared
-    out (a child forked by the worker), the same bytes as in one process.  The others run over one."""
+    out (built in the worker and in a child it forks), the same bytes as in one process.  The others
+    run over one."""
     import os
 
     import itembank.exporters.kit.ahead as kit_ahead
+    import itembank.exporters.moodle.gift as gift
     import itembank.api as api
 
     bank = load_bank(ROOT / "tests/banks/all-types")
     one = build(bank, tmp_path / "one", jobs=1, formats=["json", "gift"])
     log = tmp_path / "jobs"
-    real_run, real_make = api._run_job, kit_ahead.BuiltAhead.__init__
+    real_run, real_make, real_pieces = api._run_job, kit_ahead.BuiltAhead.__init__, gift._made_pieces
 
     def run(index: int, jobs: int = 1) -> object:
         with open(log, "a", encoding="utf-8") as f:
@@ -567,13 +569,22 @@ def test_the_last_export_shares_out_over_the_cores_the_others_free(tmp_path: Pat
             f.write(f"shared {jobs} {os.getpid()}\n")
         real_make(self, order, make, jobs, kept)  # type: ignore[arg-type]
 
+    def pieces(*args: object) -> object:  # (in the worker, and in its child)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"made {os.getpid()}\n")
+        return real_pieces(*args)  # type: ignore[arg-type]
+
     monkeypatch.setattr(api, "_run_job", run)
     monkeypatch.setattr(kit_ahead, "PARALLEL_FROM", 0)  # (the bank is small: share it out all the same)
     monkeypatch.setattr(kit_ahead.BuiltAhead, "__init__", sharing)
+    monkeypatch.setattr(gift, "_made_pieces", pieces)
     two = build(bank, tmp_path / "two", jobs=2, formats=["json", "gift"])
     lines = log.read_text(encoding="utf-8").splitlines()
-    assert [line for line in lines if not line.startswith("shared")] == ["json 1", "gift 2"]
-    assert [line.split()[:2] for line in lines if line.startswith("shared")] == [["shared", "2"]]
+    assert [line for line in lines if line.split()[0] not in ("shared", "made")] == ["json 1", "gift 2"]
+    shared = [line.split() for line in lines if line.startswith("shared")]
+    assert [line[:2] for line in shared] == [["shared", "2"]]
+    makers = {line.split()[1] for line in lines if line.startswith("made")}
+    assert len(makers) == 2 and shared[0][2] in makers  # the worker's share, and its child's
     assert two.workers == 2 and digests(tmp_path / "one") == digests(tmp_path / "two")
     assert [r.summary() for _, _, r in one.outputs] == [r.summary() for _, _, r in two.outputs]
 
