@@ -161,7 +161,8 @@ def test_a_build_after_an_edit_starts_the_exports_costliest_with_their_cache(tmp
 
 
 def _export_processes(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
-    """Make every export of a build write the process that ran it into ``log`` (a worker's line)."""
+    """Make every export of a build write a line into ``log`` as it starts (in its worker): the
+    process, the format, and how many texts' HTML the worker has at hand."""
     import os
 
     import itembank.api as api
@@ -170,7 +171,7 @@ def _export_processes(monkeypatch: pytest.MonkeyPatch, log: Path) -> None:
 
     def run(index: int, jobs: int = 1) -> object:
         with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()} {api._WORK['work'][index][1]}\n")
+            f.write(f"{os.getpid()} {api._WORK['work'][index][1]} {len(api._KEPT.html)}\n")
         return real(index, jobs)
 
     monkeypatch.setattr(api, "_run_job", run)
@@ -195,9 +196,9 @@ def test_a_worker_whose_memory_stays_small_takes_the_next_export(tmp_path: Path,
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     # The HTML pages of the bank, which read nothing back, in a worker of their own forked before the
     # parent prepared the audits (which the others inherit); two workers took every other export.
-    early = [pid for pid, name in ran if name == "html"][0]
-    assert [name for pid, name in ran if pid == early] == ["html"]
-    assert len(ran) == len(two.outputs) > 2 and len({pid for pid, _ in ran if pid != early}) == 2
+    early = [pid for pid, name, _kept in ran if name == "html"][0]
+    assert [name for pid, name, _kept in ran if pid == early] == ["html"]
+    assert len(ran) == len(two.outputs) > 2 and len({pid for pid, _name, _kept in ran if pid != early}) == 2
     # A worker within the margin keeps its freed memory for the next export (no pages faulted in again).
     assert not trims.exists()
     assert digests(tmp_path / "one") == digests(tmp_path / "two")
@@ -208,7 +209,7 @@ def test_a_worker_whose_memory_stays_small_takes_the_next_export(tmp_path: Path,
     monkeypatch.setattr(api, "REUSE_MARGIN", -(1 << 40))
     build(bank, tmp_path / "three", jobs=2)
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
-    assert len({pid for pid, _ in ran}) == len(ran) == len(two.outputs)
+    assert len({pid for pid, _name, _kept in ran}) == len(ran) == len(two.outputs)
     assert digests(tmp_path / "three") == digests(tmp_path / "one")
 
 
@@ -228,7 +229,7 @@ def test_an_export_failing_in_a_reused_worker_stops_the_build(tmp_path: Path, mo
     with pytest.raises(ItembankError, match="broke on purpose"):  # markdown, made the cheapest, is started last
         build(bank, out, formats=["moodle", "markdown", "gift"], jobs=2)
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
-    pids = [pid for pid, _ in ran]
+    pids = [pid for pid, _name, _kept in ran]
     assert len(pids) > len(set(pids))  # a worker took a second export before the failure stopped the build
     assert digests(out) == before
     assert not multiprocessing.active_children()
@@ -401,8 +402,6 @@ def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, mon
     exports render for its next export, so that two workers render each text at most twice, not
     once per export.  A worker past its memory margin lets go of what its exports added; a new
     worker for each export still starts from the parent's.  The same bytes every way."""
-    import os
-
     import itembank.api as api
 
     def bank() -> Bank:  # loaded for each build: what the audit knows of an item is kept with it
@@ -411,14 +410,7 @@ def test_a_worker_renders_each_text_once_for_all_its_exports(tmp_path: Path, mon
     formats = ["qti21", "qti30", "canvas", "moodle", "gift", "html"]
     one = build(bank(), tmp_path / "one", formats=formats, jobs=1)  # one renderer for every export
     log = tmp_path / "kept"
-    real = api._run_job
-
-    def run(index: int, jobs: int = 1) -> object:  # (in a worker) how many texts it has at hand when an export starts
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()} {api._WORK['work'][index][1]} {len(api._KEPT.html)}\n")
-        return real(index, jobs)
-
-    monkeypatch.setattr(api, "_run_job", run)
+    _export_processes(monkeypatch, log)
     two = build(bank(), tmp_path / "two", formats=formats, jobs=2)
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
     firsts: dict[str, int] = {}
@@ -482,8 +474,6 @@ def test_the_workers_start_from_every_text_the_parent_rendered_whatever_its_size
     used to be let go then, and each export rendered every text again (for 100,000 items ~2.5 s of
     CPU each).  What a worker's exports add is still let go past the margin (here: at once, a new
     worker for each export).  The same bytes."""
-    import os
-
     import itembank.api as api
     from itembank.model import markdown_texts
     from itembank.render import PLAIN, Renderer
@@ -499,19 +489,12 @@ def test_the_workers_start_from_every_text_the_parent_rendered_whatever_its_size
     formats = ["qti21", "qti30", "canvas", "moodle", "gift"]
     one = build(bank(), tmp_path / "one", formats=formats, jobs=1)
     log = tmp_path / "kept"
-    real = api._run_job
-
-    def run(index: int, jobs: int = 1) -> object:  # (in a worker) how many texts it has at hand when an export starts
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()} {len(api._KEPT.html)}\n")
-        return real(index, jobs)
-
-    monkeypatch.setattr(api, "_run_job", run)
+    _export_processes(monkeypatch, log)
     monkeypatch.setattr(api, "REUSE_MARGIN", api._KeptHtml.added(everything) // 4)  # a quarter of the parent's HTML
     two = build(bank(), tmp_path / "two", formats=formats, jobs=2)
     ran = [line.split() for line in log.read_text(encoding="utf-8").splitlines()]
-    assert len(ran) == len(formats) and len({pid for pid, _kept in ran}) == len(formats)  # a new worker for each export
-    assert all(int(kept) >= len(texts) for _pid, kept in ran)
+    assert len(ran) == len(formats) and len({pid for pid, _name, _kept in ran}) == len(formats)  # a new worker for each export
+    assert all(int(kept) >= len(texts) for _pid, _name, kept in ran)
     assert two.workers == 2 and digests(tmp_path / "one") == digests(tmp_path / "two")
     assert one.renders > 0
 
