@@ -625,7 +625,7 @@ def _export_parallel(
 
             if prepare is not None:
                 # The costliest export that needs none of it runs while this process prepares.
-                first = next((i for i in start_order(costs, [False] * len(work)) if early[i]), None)
+                first = max((i for i in pending if early[i]), key=lambda i: costs[i], default=None)
                 if first is not None:
                     pending.remove(first)
                     early_worker = start(first)
