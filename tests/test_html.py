@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import lxml.html
+import markupsafe
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+from markupsafe import Markup
 
 from conftest import ALL_TYPES_BANK, ROOT, count_shares, generated_bank
 from itembank import Bank, load_bank
@@ -356,3 +358,67 @@ def test_latex_escapes_inside_text_show_their_characters(fmt: str, tmp_path: Pat
     mtext = [lxml.html.fromstring(m).text_content() for m in re.findall(r"<(?:\w+:)?mtext\b[^>]*>.*?</(?:\w+:)?mtext>", page)]
     assert [m.replace("\xa0", " ") for m in mtext] == ["50%", "$5 #1 a_b"]
     assert "\\" not in "".join(mtext)
+
+
+# --- the templates' escaping (exporters.kit.autoescape) ---------------------------------------------
+
+
+class _Html:
+    """A value with its own HTML (``__html__``), as markupsafe honours it."""
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+    def __html__(self) -> str:
+        return self.html
+
+
+class _Sub(Markup):
+    """A Markup subclass (escape keeps its own class's string, not the object)."""
+
+
+_PRINTED = st.one_of(
+    st.text(),
+    st.text().map(Markup),
+    st.text().map(_Sub),
+    st.text().map(_Html),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=_PRINTED)
+def test_the_html_templates_escape_every_value_as_markupsafe_does(value: object) -> None:
+    """What the HTML pages' templates print through (kit.autoescape.escape) is markupsafe.escape's
+    string and type, for every kind of value, and so is the Python escaping it falls back to."""
+    from exporters.kit import autoescape
+
+    expected = markupsafe.escape(value)
+    got = autoescape.escape(value)
+    assert type(got) is Markup and type(expected) is Markup
+    assert str(got) == str(expected)
+    if type(value) is str:
+        assert autoescape._escaped_text(value) == str(expected)
+
+
+def test_the_html_templates_print_through_the_kit_escape() -> None:
+    """Every template of the HTML pages (and one it imports) prints values through the kit's escape,
+    and a template that prints a hostile string writes it escaped, a Markup as it is."""
+    from exporters.html.site import environment
+    from exporters.kit import autoescape
+
+    env = environment()
+    names = env.list_templates()
+    assert "item.html.j2" in names
+    for name in names:
+        template = env.get_template(name)
+        assert template.root_render_func.__globals__["escape"] is autoescape.escape, name
+    made = env.from_string("{{ a }}|{{ b }}|{% macro m(x) %}<i>{{ x }}</i>{% endmacro %}{{ m(a) }}")
+    hostile = "<script>alert('x') & \"y\"</script>"
+    assert made.render(a=hostile, b=Markup("<b>kept</b>")) == (
+        "&lt;script&gt;alert(&#39;x&#39;) &amp; &#34;y&#34;&lt;/script&gt;|<b>kept</b>|"
+        "<i>&lt;script&gt;alert(&#39;x&#39;) &amp; &#34;y&#34;&lt;/script&gt;</i>"
+    )

@@ -21,6 +21,7 @@ from itembank.model import Blank, ClozeItem, opaque_placeholders
 from itembank.render import Renderer, local_image, math_spans
 
 from ..kit.blanks import place_blanks
+from ..kit.escape import markup
 from ..kit.mathml import converter, unescape_text
 
 # The same LaTeX → MathML conversion as the QTI export (kit.mathml.converter: latex2mathml, imported
@@ -84,7 +85,7 @@ class HtmlText:
         out = self._block.get(text)
         if out is None:
             html = self._fix(text)
-            out = Markup(html)
+            out = markup(html)
             if html is not self.renderer.html(text):  # reworked: kept (the renderer keeps its own HTML)
                 self._block[text] = out
         return out
@@ -99,7 +100,7 @@ class HtmlText:
             reworked = html is not self.renderer.html(text)
             if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
                 html = html[3:-4]
-            out = Markup(html)
+            out = markup(html)
             if reworked:
                 self._inline[text] = out
         return out

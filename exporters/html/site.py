@@ -19,6 +19,7 @@ from itembank.fragments import Fragments, from_json_piece, item_digest, json_pie
 from itembank.model import LEVELS, AnyItem, Bank, CalculatedItem, ClozeItem
 from itembank.variants import expand, form_seed
 
+from ..kit import autoescape
 from ..kit.numbers import plural
 from .content import MEDIA_DIR, HtmlText
 from .links import broken_links
@@ -46,6 +47,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.template_class = autoescape.Template  # the same escaping in fewer calls (kit.autoescape)
     env.filters["points"] = points_label
     return env
 
