@@ -1032,6 +1032,9 @@ _HAYISH = st.lists(st.sampled_from(list("ab _1<>\\~=#{}:&;\n.(\"'é\t") + ["ab",
 @example("a_b b", [["b", "b"]], False)  # "_" joins a word: the first "b" is the second one (and no other follows)
 @example("éb b", [["b", "b"]], False)
 @example("b_ b", [["b", "b"]], False)
+@example("b a b", [["a"], ["b"]], True)  # the second text found after the first (looked for from there first)
+@example("b a", [["a"], ["b"]], False)  # ... and only before it: looked for again from the start
+@example("a b<p>b a</p>", [["b", "a"], ["a", "b"], ["b"]], True)
 def test_the_audits_search_of_all_an_items_texts_finds_what_a_search_of_each_piece_finds(hay: str, written: list[list[str]], xml: bool) -> None:
     """``_lacking`` looks for all of an item's texts in one call: a text is lacking exactly when
     ``_find_words``, piece after piece from where the previous one ends, misses one of its pieces."""
