@@ -374,7 +374,7 @@ class _Html:
 
 
 class _Sub(Markup):
-    """A Markup subclass (escape keeps its own class's string, not the object)."""
+    """A Markup subclass (escape makes a Markup of its string)."""
 
 
 _PRINTED = st.one_of(
@@ -405,8 +405,8 @@ def test_the_html_templates_escape_every_value_as_markupsafe_does(value: object)
 
 
 def test_the_html_templates_print_through_the_kit_escape() -> None:
-    """Every template of the HTML pages (and one it imports) prints values through the kit's escape,
-    and a template that prints a hostile string writes it escaped, a Markup as it is."""
+    """Every template of the HTML pages prints values through the kit's escape, and so does one made
+    from a string, whose value (in a macro too) is a hostile string, escaped, or a Markup, as it is."""
     from exporters.html.site import environment
     from exporters.kit import autoescape
 

@@ -30,6 +30,7 @@ def _escaped_text(value: str) -> str:
 _inner: Callable[[str], str] = getattr(markupsafe, "_escape_inner", _escaped_text)
 _new = str.__new__
 
+
 def escape(value: Any) -> Markup:
     """``markupsafe.escape(value)``: the same string, made in one call for a ``str`` or a Markup."""
     kind = type(value)
