@@ -325,7 +325,7 @@ def test_page_texts_keep_only_what_they_reworked() -> None:
     from markupsafe import Markup
 
     from itembank.exporters.html.content import HtmlText
-    from itembank.render import Renderer
+    from itembank.render import PLAIN, Renderer
 
     r = Renderer()
     text = HtmlText(r)
@@ -335,6 +335,13 @@ def test_page_texts_keep_only_what_they_reworked() -> None:
     shown = text.block(math)
     assert "<math" in shown and text.block(math) is shown and math in text._block
     assert "<math" in text.inline(math) and math in text._inline
+    # A plain sentence (itembank.render.PLAIN: 4 of 5 texts), whose HTML the renderer writes anew
+    # each time it is asked for and keeps nowhere: not kept here either.
+    sentence = "A plain sentence, with nothing to render."
+    assert PLAIN.match(sentence) and r.html(sentence) is not r.html(sentence)
+    assert text.block(sentence) == Markup("<p>A plain sentence, with nothing to render.</p>")
+    assert text.inline(sentence) == Markup("A plain sentence, with nothing to render.")
+    assert sentence not in text._block and sentence not in text._inline
 
 
 @pytest.mark.parametrize("fmt", ["html", "qti21", "qti30"])

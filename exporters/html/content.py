@@ -84,9 +84,9 @@ class HtmlText:
             return Markup("")
         out = self._block.get(text)
         if out is None:
-            html = self._fix(text)
+            html, reworked = self._fix(text)
             out = markup(html)
-            if html is not self.renderer.html(text):  # reworked: kept (the renderer keeps its own HTML)
+            if reworked:  # kept (the renderer keeps its own HTML, or writes a plain sentence's anew)
                 self._block[text] = out
         return out
 
@@ -96,8 +96,7 @@ class HtmlText:
             return Markup("")
         out = self._inline.get(text)
         if out is None:
-            html = self._fix(text)
-            reworked = html is not self.renderer.html(text)
+            html, reworked = self._fix(text)
             if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:
                 html = html[3:-4]
             out = markup(html)
@@ -139,13 +138,16 @@ class HtmlText:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _fix(self, text: str) -> str:
+    def _fix(self, text: str) -> tuple[str, bool]:
+        """The text's HTML for the pages, and whether it was reworked (math, images) rather than
+        the renderer's as it is.  (Not told by the string's identity: the renderer writes a plain
+        sentence's HTML anew each time it is asked, :data:`itembank.render.PLAIN`.)"""
         html = self.renderer.html(text)
         if "<img" not in html and "math" not in html:
-            return html  # the common case: the renderer's HTML as it is
+            return html, False  # the common case: the renderer's HTML as it is
         root = copy.copy(self.renderer.tree(text))
         self._rework(root)
-        return _serialize_children(root)
+        return _serialize_children(root), True
 
     def _rework(self, root: etree._Element) -> None:
         for span, latex, display in math_spans(root):
