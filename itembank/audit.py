@@ -78,6 +78,10 @@ _WORD = re.compile(r"\w+")
 #: A decimal number in an output; one with 16 or more significant digits that the author did not write
 #: is the trace of binary arithmetic (1.96 + 0.005 = 1.9649999999999999).
 _DECIMAL = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w.])")
+#: Each byte as ``9`` if it is a digit or ``?`` (what a character outside ASCII is encoded as, read
+#: as a digit: ``\d`` matches every script's digits), else as a space (:func:`_may_hold_long_number`).
+_DIGITS_AS_NINES = bytes(ord("9") if ord("0") <= b <= ord("9") or b == ord("?") else ord(" ") for b in range(256))
+_EIGHT_DIGITS = b"99999999"
 _XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
@@ -1631,7 +1635,8 @@ class _Reader:
                 problems.append(f"[{item.id}] the cloze has {len(item.blanks)} blanks but the output has {n} answer fields")
         if isinstance(item, (NumericItem, ClozeItem, CalculatedItem)) and fmt not in _TEXTS_ONLY:
             authored: str | None = None  # (worked out for the first long number only: most items have none)
-            for m in _DECIMAL.finditer(_TAG.sub(" ", own.markup)):
+            markup = own.markup
+            for m in _DECIMAL.finditer(_TAG.sub(" ", markup)) if _may_hold_long_number(markup) else ():
                 digits = len(m.group().lstrip("-").split("e")[0].replace(".", "").lstrip("0"))
                 if digits < 16:
                     continue
@@ -1807,6 +1812,17 @@ def _printed_placeholders(renderer: Renderer, text: str) -> int:
     mark = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
     marked = PLACEHOLDER.sub(lambda m: "{" + mark + "}" if m.group(1) else m.group(0), text)
     return _TAG.sub(" ", renderer.html(marked)).count(mark)
+
+
+def _may_hold_long_number(markup: str) -> bool:
+    """Whether ``markup`` may hold a :data:`_DECIMAL` of 16 or more significant digits, as the audit's
+    number check reads it (its tags read as spaces): False only when it cannot.  Such a number has
+    one point among its digits, so 8 digits in a row on one side of it, and stands in ``markup`` as
+    it is (a tag read as a space joins nothing).  Read in C: the text encoded as ASCII (any other
+    character as ``?``, taken for a digit), its bytes mapped (:data:`_DIGITS_AS_NINES`), one
+    substring search: ~6 µs for a 5.7 KB QTI item against the ~68 µs of the regular expressions it
+    spares (~0.5 s of a build's CPU, for numbers almost no output has)."""
+    return _EIGHT_DIGITS in markup.encode("ascii", "replace").translate(_DIGITS_AS_NINES)
 
 
 def _computed_exactly(item: AnyItem, number: str) -> bool:

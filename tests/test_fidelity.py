@@ -416,6 +416,38 @@ def test_a_plain_text_is_its_own_piece_as_the_renderer_writes_it(text: str) -> N
     assert _shown_pieces(fresh, text) == [text.rstrip()] and fresh.renders == 0  # the quick way: nothing rendered
 
 
+_DIGITS = st.text(st.sampled_from("0123456789\u0663"), min_size=1, max_size=20)
+_NUMBER_TEXTS = st.one_of(
+    st.text(st.sampled_from("0123456789.-e+ <>a_\u0663\u00e9?"), max_size=30),
+    st.builds("{}.{}".format, _DIGITS, _DIGITS),  # a number, long or not
+)
+
+
+@settings(max_examples=1000)
+@example("1.9649999999999999").via("binary rounding")  # type: ignore[arg-type]
+@example("<b>12345678.</b>12345678").via("a tag between the digits reads as a space")  # type: ignore[arg-type]
+@example("1.\u0663\u0663\u0663\u0663\u0663\u0663\u0663\u06631234567").via("digits of another script")  # type: ignore[arg-type]
+@example("12345678.12345678").via("16 digits, 8 on each side of the point")  # type: ignore[arg-type]
+@given(st.lists(_NUMBER_TEXTS, max_size=4).map("".join))
+def test_the_long_number_check_skips_only_a_markup_without_one(markup: str) -> None:
+    """The audit's number check reads a markup with its regular expressions only when
+    ``_may_hold_long_number`` says it may hold a number of 16 or more significant digits: it must
+    never say no to one that does."""
+    from itembank.audit import _DECIMAL, _TAG, _may_hold_long_number
+
+    longest = max((len(m.group().lstrip("-").split("e")[0].replace(".", "").lstrip("0")) for m in _DECIMAL.finditer(_TAG.sub(" ", markup))), default=0)
+    if longest >= 16:
+        assert _may_hold_long_number(markup)
+
+
+def test_the_long_number_check_says_no_to_short_numbers_and_text() -> None:
+    """It spares the regular expressions for what most outputs hold (else it would save nothing)."""
+    from itembank.audit import _may_hold_long_number
+
+    assert not _may_hold_long_number('<p identifier="RESPONSE_1">Between 1.965 and 2.0000001, caf\u00e9 gen-000003</p>')
+    assert _may_hold_long_number("<p>0.30000000000000004</p>")
+
+
 @pytest.mark.parametrize("text", ["1. A list", "# Title", "> quote", "A *b*", "A `c`", "A $x$", "A & B", "A <b>", 'Say "hi"', "A\nB", "A\tB", "A_b_"])
 def test_a_text_with_markdown_is_not_taken_as_plain(text: str) -> None:
     """What Markdown or HTML reads (a list, heading, quote, emphasis, code, math, entity, tag, a quote
