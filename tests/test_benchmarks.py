@@ -312,7 +312,7 @@ def test_the_benchmarks_time_the_package_with_its_bytecode_written() -> None:
     assert len(modules) > 100
     stale = [p for p in modules if not Path(importlib.util.cache_from_source(str(p))).is_file()]
     assert stale == []
-    for script in ("run", "build_bench", "incremental_bench", "edit_ab"):
+    for script in ("run", "build_bench", "incremental_bench", "edit_ab", "cores_busy"):
         assert "    precompile()" in (BENCH / f"{script}.py").read_text(encoding="utf-8")
 
 
@@ -341,6 +341,31 @@ def test_build_timeline_lists_every_export_of_the_build_with_its_cpu(tmp_path: P
                          capture_output=True, text=True, timeout=300, env={**os.environ, "ITEMBANK_NO_CACHE": "1"})
     assert run.returncode == 0, run.stderr
     assert (bank / ".itembank-cache" / "v1" / "checks.json").is_file() and any((bank / ".itembank-cache" / "v1" / "fragments").iterdir())
+
+
+def test_cores_busy_reads_the_kernels_counters_and_reports_each_interval(tmp_path: Path) -> None:
+    """benchmarks/cores_busy.py: the busy share of two readings of the counters, and a run that
+    builds a bank and prints the build's CPU, the busy and idle core-seconds and one figure per interval."""
+    import subprocess
+
+    cores_busy = _load("cores_busy")
+    assert cores_busy.busy_share((100, 1000), (150, 1200)) == 0.75  # 50 of 200 ticks idle
+    assert cores_busy.busy_share((100, 1000), (100, 1000)) == 0.0  # no tick between the readings
+    if not cores_busy.STAT.is_file():
+        pytest.skip("no /proc/stat here")
+    idle, total = cores_busy.counters()
+    assert 0 <= idle <= total
+    run = subprocess.run([sys.executable, str(BENCH / "cores_busy.py"), str(ROOT / "tests/banks/all-types"), "--interval", "0.05"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].endswith("-j 2, without the caches") and lines[1] == "run 1:"
+    wall = float(re.match(r"wall ([\d.]+) s; the build's CPU ([\d.]+) s", lines[2]).group(1))  # type: ignore[union-attr]
+    assert re.match(r"the machine's \d+ cores: busy [\d.]+ of [\d.]+ core-seconds \([\d.]+ %\), idle -?[\d.]+$", lines[3]), lines[3]
+    figures = lines[4].split(": ", 1)[1].split()
+    assert 1 <= len(figures) <= wall / 0.05 + 1 and all(0 <= float(f) <= (os.cpu_count() or 1) for f in figures)  # one per interval
+    failing = subprocess.run([sys.executable, str(BENCH / "cores_busy.py"), str(tmp_path / "no-bank")], capture_output=True, text=True, timeout=300)
+    assert failing.returncode != 0 and "the build failed" in failing.stderr
 
 
 def test_incremental_bench_runs_its_commands_with_the_cache_whatever_the_environment_says(monkeypatch) -> None:
