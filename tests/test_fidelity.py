@@ -433,10 +433,10 @@ def test_the_long_number_check_skips_only_a_markup_without_one(markup: str) -> N
     """The audit's number check reads a markup with its regular expressions only when
     ``_may_hold_long_number`` says it may hold a number of 16 or more significant digits: it must
     never say no to one that does."""
-    from itembank.audit import _DECIMAL, _TAG, _may_hold_long_number
+    from itembank.audit import _DECIMAL, _TAG, LONG_DIGITS, _may_hold_long_number, significant_digits
 
-    longest = max((len(m.group().lstrip("-").split("e")[0].replace(".", "").lstrip("0")) for m in _DECIMAL.finditer(_TAG.sub(" ", markup))), default=0)
-    if longest >= 16:
+    longest = max((significant_digits(m.group()) for m in _DECIMAL.finditer(_TAG.sub(" ", markup))), default=0)
+    if longest >= LONG_DIGITS:
         assert _may_hold_long_number(markup)
 
 
