@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -50,15 +51,16 @@ def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     return 1 - idle / total if total > 0 else 0.0
 
 
-def one_build(bank: Path, jobs: int, interval: float, cache: bool) -> None:
-    cores = os.cpu_count() or 1
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-c", "from itembank.cli import run; run()", "build", "--bank", str(bank), "-o", str(Path(tmp) / "dist"), "-j", str(jobs)]
-        shares: list[float] = []
+def sampled(cmd: list[str], env: dict[str, str], interval: float) -> tuple[float, int, Any, list[float], str]:
+    """Run ``cmd`` and read :func:`counters` every ``interval`` seconds until it ends: its wall time,
+    exit code, resource usage (``os.wait4``: its tree's), the busy share of each interval, and the
+    end of its stderr.  Its stderr goes to a temporary file, never a pipe: a command that writes more
+    than a pipe holds would wait for a reader (as in ``processes.measure``)."""
+    shares: list[float] = []
+    with tempfile.TemporaryFile() as err:
         last = counters()
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=environment(no_cache=not cache), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert proc.stderr is not None
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         try:
             while True:
                 time.sleep(interval)
@@ -73,10 +75,23 @@ def one_build(bank: Path, jobs: int, interval: float, cache: bool) -> None:
             proc.wait()
             raise
         wall = time.perf_counter() - start
-        err = proc.stderr.read().decode(errors="replace")
-        proc.returncode = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
-    if proc.returncode:
-        raise SystemExit(f"the build failed (exit {proc.returncode}):\n{err[-2000:]}")
+        proc.returncode = code = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
+        err.seek(max(0, err.seek(0, os.SEEK_END) - _STDERR_KEPT))
+        tail = err.read().decode(errors="replace")
+    return wall, code, usage, shares, tail
+
+
+#: The end of the build's stderr shown when it fails.
+_STDERR_KEPT = 2000
+
+
+def one_build(bank: Path, jobs: int, interval: float, cache: bool) -> None:
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-c", "from itembank.cli import run; run()", "build", "--bank", str(bank), "-o", str(Path(tmp) / "dist"), "-j", str(jobs)]
+        wall, code, usage, shares, err = sampled(cmd, environment(no_cache=not cache), interval)
+    if code:
+        raise SystemExit(f"the build failed (exit {code}):\n{err}")
     # The last interval is cut short by the build's end: it counts for the part that ran.
     seconds = [interval] * (len(shares) - 1) + [wall - interval * (len(shares) - 1)]
     busy = sum(share * cores * s for share, s in zip(shares, seconds))

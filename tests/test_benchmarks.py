@@ -366,6 +366,10 @@ def test_cores_busy_reads_the_kernels_counters_and_reports_each_interval(tmp_pat
     assert 1 <= len(figures) <= wall / 0.05 + 1 and all(0 <= float(f) <= (os.cpu_count() or 1) for f in figures)  # one per interval
     failing = subprocess.run([sys.executable, str(BENCH / "cores_busy.py"), str(tmp_path / "no-bank")], capture_output=True, text=True, timeout=300)
     assert failing.returncode != 0 and "the build failed" in failing.stderr
+    # A command that writes more on stderr than a pipe holds is not stalled (it was, on a pipe).
+    probe = "import sys; sys.stderr.write('x' * 400_000 + 'END'); sys.exit(3)"
+    wall, code, _usage, shares, err = cores_busy.sampled([sys.executable, "-c", probe], os.environ.copy(), 0.05)
+    assert code == 3 and err.endswith("xEND") and len(err) == 2000 and shares
 
 
 def test_incremental_bench_runs_its_commands_with_the_cache_whatever_the_environment_says(monkeypatch) -> None:
