@@ -14,7 +14,7 @@ import pickle
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as connection_wait
@@ -259,29 +259,37 @@ def build(
             # inherit them.  Not for exports whose fragment cache is warm (a build after an edit): their
             # audits read back only the few items whose output changed, which cut their own pieces.
             readers = [audit.reads_back(name) and not hot for (_target, name), hot in zip(work, warm)]
+            # And the texts' conversions that two or more of the exports share (Exporter.prepares: QTI
+            # 2.1's and 3.0's markup), when their fragment cache is cold (a warm one makes few items).
+            converters = _shared_preparations(exporters[name] for (_target, name), hot in zip(work, warm) if not hot)
+            needs = [reads or (not hot and getattr(exporters[name], "prepares", None) in converters) for (_target, name), reads, hot in zip(work, readers, warm)]
             prepare: Callable[[Callable[[], None]], None] | None = None
-            if len({name for (_target, name), reads in zip(work, readers) if reads}) > 1:
+            if len({name for (_target, name), reads in zip(work, readers) if reads}) > 1 or converters:
+                cut = len({name for (_target, name), reads in zip(work, readers) if reads}) > 1
 
                 def prepare_audits(tick: Callable[[], None]) -> None:
-                    """(an item of several targets: cut once).  The texts it renders so, and the other
-                    Markdown texts, are kept for the workers, which then start from them
-                    (:class:`_KeptHtml`).  ``tick``: called about every :data:`PROGRESS_TICK`
-                    seconds (100,000 items take ~4.5 s)."""
+                    """(an item of several targets: cut once), and the conversions of ``converters``.
+                    The texts rendered so, and the other Markdown texts, are kept for the workers,
+                    which then start from them (:class:`_KeptHtml`).  ``tick``: called about every
+                    :data:`PROGRESS_TICK` seconds (100,000 items take ~4.5 s)."""
                     nonlocal renders
                     items = [item for target in targets for item in target.items]
-                    prepared = Renderer(_KEPT.html)
+                    prepared = Renderer(_KEPT.html, _KEPT.converted)
                     last = time.monotonic()
-                    for start in range(0, len(items), _PREPARED_AT_ONCE):
-                        audit.prepare(items[start : start + _PREPARED_AT_ONCE], prepared)
-                        if time.monotonic() - last >= PROGRESS_TICK:
-                            tick()
-                            last = time.monotonic()
+                    steps = ([audit.prepare] if cut else []) + converters
+                    for step in steps:
+                        with gc_paused():
+                            for start in range(0, len(items), _PREPARED_AT_ONCE):
+                                step(items[start : start + _PREPARED_AT_ONCE], prepared)
+                                if time.monotonic() - last >= PROGRESS_TICK:
+                                    tick()
+                                    last = time.monotonic()
                     _render_ahead(items, prepared)
                     _KEPT.inherit(prepared)
                     renders += prepared.renders
 
                 prepare = prepare_audits
-            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, dests, caching, costs, progress, prepare, [not r for r in readers])
+            found, rendered = _export_parallel(work, exporters, chosen, workers, on_start, where, dests, caching, costs, progress, prepare, [not n for n in needs])
             renders += rendered
             results.extend(found)
             report.workers = workers
@@ -333,6 +341,13 @@ _PREPARED_AT_ONCE = 1000
 
 def _no_tick() -> None:
     """A build without progress: nothing to tell."""
+
+
+def _shared_preparations(exporters: Iterable[Exporter]) -> list[Callable[[Sequence[AnyItem], Renderer], None]]:
+    """The conversions (``Exporter.prepares``) that two or more of ``exporters`` name, in the order
+    first named: a build's parent makes them once for all of them (one export alone gains nothing)."""
+    named = [prepares for e in exporters if (prepares := getattr(e, "prepares", None)) is not None]
+    return [p for p in dict.fromkeys(named) if named.count(p) > 1]
 
 
 def _job_cost(target: Bank, exporter: Exporter, warm: bool) -> float:
@@ -405,6 +420,9 @@ class _KeptHtml:
 
     def __init__(self) -> None:
         self.html: dict[str, str] = {}
+        #: What the parent converted ahead for several exports (:attr:`Renderer.converted`), let go
+        #: with the HTML (an export then converts its texts itself, as it does alone).
+        self.converted: dict[str, dict[str, str]] = {}
         #: About the memory it holds that may be let go: the HTML's characters, and ~100 bytes a
         #: text (the string objects and the table; most of the HTML is ASCII).
         self.size = 0
@@ -439,6 +457,7 @@ class _KeptHtml:
 
     def clear(self) -> None:
         self.html.clear()
+        self.converted.clear()
         self.size = 0
         self.whole = False
 
@@ -463,7 +482,7 @@ def _run_job(index: int, jobs: int = 1) -> tuple[ExportResult, int]:
     its output into the staging folder; the account of the export (not its bytes) and how many texts
     it rendered go back to the parent."""
     target, name = _WORK["work"][index]
-    renderer = Renderer(_KEPT.html)
+    renderer = Renderer(_KEPT.html, _KEPT.converted)
     exporter = _WORK["exporters"][name]
     try:
         result = _export_one(target, exporter, _build_context(exporter, _WORK["options"], renderer, target if _WORK["cache"] else None, jobs))

@@ -135,6 +135,11 @@ class Exporter(Protocol):
     # A format that shares its items out over ``ExportContext.jobs`` forked processes says so as a
     # class attribute ``shares_out = True`` (without one: False, it ignores ``jobs``): a build starts
     # such an export last and may give it the cores the others free (itembank.schedule).
+    # A format whose conversion of the items' texts another format of the build makes as well names
+    # it as a class attribute ``prepares``, a function ``(items, renderer) -> None`` that keeps each
+    # text's conversion in ``renderer.converted`` (a function of the text alone): a build with
+    # workers calls each function two or more of its exports name once, before it forks the workers,
+    # which inherit what it kept (QTI 2.1 and 3.0: their texts' markup, the same in both versions).
 
     def export(self, bank: Bank, ctx: ExportContext) -> ExportResult: ...
 

@@ -43,10 +43,14 @@ _TREES = 1024
 class Renderer:
     """Caches every rendering of a text, so a build renders each text once whatever the exporter count."""
 
-    def __init__(self, html: dict[str, str] | None = None) -> None:
+    def __init__(self, html: dict[str, str] | None = None, converted: dict[str, dict[str, str]] | None = None) -> None:
         #: ``html``: the HTML of texts rendered before, taken as this renderer's own and added to (a
         #: text's HTML depends on the text alone): a build's worker keeps it from export to export.
         self._html: dict[str, str] = {} if html is None else html
+        #: What exporters made of texts ahead, for several exports of a build (``Exporter.prepares``):
+        #: by a kind the exporter names, each text's conversion (a function of the text alone, as its
+        #: HTML is).  Filled in a build's parent before it forks the workers, which inherit it.
+        self.converted: dict[str, dict[str, str]] = {} if converted is None else converted
         self._tree: dict[str, etree._Element] = {}
         self._words: dict[str, list[str]] = {}
         self.renders = 0  # how many distinct texts were rendered (measured by tests)

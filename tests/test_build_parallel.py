@@ -607,3 +607,43 @@ def test_a_format_says_whether_it_shares_out_as_it_does() -> None:
             asked.clear()
             exporter.export(bank, ExportContext(renderer=Renderer(), options=make_options({}), tool_version="test", jobs=2))
             assert bool(asked) == vars(type(exporter)).get("shares_out"), name
+
+
+def test_a_parallel_build_converts_the_texts_both_qti_versions_write_once_before_it_forks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QTI 2.1 and 3.0 write the same markup for most texts (Exporter.prepares): the parent converts
+    them once, for every item of every target, and the workers of both versions take them from it;
+    not when the build writes one version, nor in one process."""
+    import os
+
+    from itembank.exporters.qti import QtiExporter, writer
+    from itembank.forked import fork_safe
+    from itembank.render import Renderer
+
+    if not fork_safe():
+        pytest.skip("the build forks no worker here")
+    calls: list[list[str]] = []
+    real = QtiExporter.prepares
+    monkeypatch.setattr(QtiExporter, "prepares", staticmethod(lambda items, renderer: calls.append([i.id for i in items]) or real(items, renderer)))
+    parent = os.getpid()
+    asked = tmp_path / "converted-in-workers.txt"
+    as_is = writer._as_is
+
+    def recorded(md: str, html: str) -> bool:  # (the writer's own conversion of a text starts here)
+        if os.getpid() != parent:
+            with asked.open("a", encoding="utf-8") as out:
+                out.write(repr(md) + "\n")
+        return as_is(md, html)
+
+    monkeypatch.setattr(writer, "_as_is", recorded)
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    build(bank, tmp_path / "both", jobs=2, formats=["qti21", "qti30", "json"])
+    assert len(calls) == 1 and set(calls[0]) == {i.id for i in bank.items}
+    ahead = Renderer()
+    real(list(bank.items), ahead)
+    kept = {repr(md) for md in ahead.converted[writer.BLOCKS]}
+    converted = set(asked.read_text(encoding="utf-8").splitlines())
+    assert kept and converted, "nothing to compare"
+    assert not kept & converted, "a worker converted a text again that its parent converted ahead"
+    build(bank, tmp_path / "one", jobs=2, formats=["qti21", "json"])
+    build(bank, tmp_path / "seq", jobs=1, formats=["qti21", "qti30"])
+    assert len(calls) == 1

@@ -26,6 +26,7 @@ from itembank.model import Bank
 
 from .package import build_files, check_files, export_package, to_bytes
 from .profiles import QTI21, QTI30, Profile
+from .writer import prepare as prepare_texts
 
 __all__ = ["QTI21", "QTI30", "Profile", "QtiExporter", "build_files", "check_files", "export_package", "to_bytes"]
 
@@ -36,6 +37,8 @@ class QtiExporter:
     build_cost = 3.0  # an item file of XHTML elements each, zipped (the costliest; see itembank.formats.Exporter)
     cached_build_cost = 0.22
     shares_out = True  # its items over ExportContext.jobs processes; see itembank.formats.Exporter
+    #: The texts' markup, the same in both versions: a build with both converts it once (writer.prepare).
+    prepares = staticmethod(prepare_texts)
 
     options = frozenset({"check", "unzipped", "status", "expand_variants"})
     default_status = DELIVERY_STATUSES

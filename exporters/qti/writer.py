@@ -20,12 +20,12 @@ variables where its placeholders are (:func:`.template.fill_slots`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lxml import etree
 from markupsafe import Markup
@@ -44,9 +44,10 @@ from itembank.model import (
     OrderingItem,
     ShortAnswerItem,
     TrueFalseItem,
+    markdown_texts,
     opaque_placeholders,
 )
-from itembank.render import Renderer
+from itembank.render import PLAIN, Renderer
 
 from ..kit.blanks import place_blanks
 from ..kit.escape import xml_attr, xml_text
@@ -249,11 +250,17 @@ class ItemWriter:
         #: The hints (each its blocks): shown up front by the types nothing scores (essay, flashcard),
         #: else after an attempt short of full marks.
         self.hints: list[Markup] = []
+        #: The texts' markup converted ahead by a build's parent (:func:`prepare`), by Markdown text.
+        self.prepared_blocks = renderer.converted.get(BLOCKS, _NOTHING)
+        self.prepared_inline = renderer.converted.get(INLINE, _NOTHING)
 
     # texts -------------------------------------------------------------------------------------
 
     def blocks(self, md: str) -> Markup:
         """A Markdown text's block elements, as markup in the item's namespaces."""
+        made = self.prepared_blocks.get(md)
+        if made is not None:
+            return cast(Markup, made)  # (what prepare() kept: Markup)
         html = self.renderer.html(md)
         if _as_is(md, html):
             return _markup(_as_lxml_writes(html))
@@ -263,6 +270,9 @@ class ItemWriter:
 
     def inline(self, md: str) -> Markup:
         """A one-paragraph text as a choice holds it (the ``<p>`` unwrapped: :meth:`.BodyWriter.inline_into`)."""
+        made = self.prepared_inline.get(md)
+        if made is not None:
+            return cast(Markup, made)
         html = self.renderer.html(md)
         if html.startswith("<p>") and html.endswith(("</p>", "</p>\n")) and _as_is(md, html):
             inner = html[3 : html.rindex("</p>")]
@@ -726,6 +736,61 @@ WRITERS: dict[str, Callable[[ItemWriter], tuple[str, dict[str, Any]]]] = {
     "cloze": ItemWriter.cloze,
     "flashcard": ItemWriter.flashcard,
 }
+
+
+# --- texts converted ahead, for both versions -----------------------------------------------------
+
+#: The kinds of :attr:`Renderer.converted` that :func:`prepare` fills: a text's blocks, a choice's
+#: or a prompt's inline content.
+BLOCKS, INLINE = "qti-blocks", "qti-inline"
+_NOTHING: dict[str, str] = {}
+#: An attribute :func:`.body.fit_mathml` fits to each version's MathML (a text whose markup holds one
+#: is left to each version; found in a text too, where it changes nothing, the text is only left so).
+_FITTED = re.compile(r'\s(?:width|lspace|rspace|height|depth)="')
+
+
+def prepare(items: Sequence[AnyItem], renderer: Renderer) -> None:
+    """The markup of ``items``' Markdown texts (:meth:`ItemWriter.blocks`, a choice's or a prompt's
+    :meth:`ItemWriter.inline`), kept in ``renderer.converted`` for the writers of both versions: a
+    build's parent converts them once before it forks its workers, which inherit them, instead of the
+    QTI 2.1 and 3.0 exports each converting every text again (``Exporter.prepares``).
+
+    Only a text whose markup is the same in both versions, and whose conversion collects nothing for
+    the item: not a plain sentence (written in the time a lookup takes), an image (a file of the
+    package), a note (a link in a choice), nor MathML that a version fits (:data:`_FITTED`).  XHTML
+    elements have the same names in both versions, and a text's markup is serialized without its
+    holder's namespace declarations (:func:`_inner`), so what the QTI 2.1 writer makes of such a text
+    is what the 3.0 writer makes of it.  A text whose conversion fails is left to the export, which
+    reports it as it does without this."""
+    blocks = renderer.converted.setdefault(BLOCKS, {})
+    inline = renderer.converted.setdefault(INLINE, {})
+    for item in items:
+        if isinstance(item, ChoiceItem):
+            choices = [o.text for o in item.options]
+        elif isinstance(item, MatchingItem):
+            choices = [p.prompt for p in item.pairs]
+        else:
+            choices = []
+        writer: ItemWriter | None = None
+        for md, kept, convert in [*((t, blocks, ItemWriter.blocks) for t in markdown_texts(item) if t not in choices), *((t, inline, ItemWriter.inline) for t in choices)]:
+            if md in kept or PLAIN.match(md):
+                continue
+            if writer is None:
+                writer = ItemWriter(QTI21, renderer, item, "")
+                writer.prepared_blocks = writer.prepared_inline = _NOTHING
+            writer.assets = writer.body_writer.assets = ItemAssets()
+            try:
+                made = convert(writer, md)
+            except Exception:  # noqa: BLE001 - the export meets the text again and reports it
+                continue
+            if _same_in_both(made, writer.assets):
+                kept[md] = made
+
+
+def _same_in_both(made: Markup, collected: ItemAssets) -> bool:
+    """Whether a text's markup ``made``, which collected ``collected`` for its item, is what either
+    version writes and all that writing it does (see :func:`prepare`)."""
+    return not (collected.media or collected.notes or collected.interactions or _FITTED.search(made))
 
 
 def _inner(holder: etree._Element) -> Markup:
