@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import multiprocessing
 import os
 import pickle
@@ -276,10 +277,12 @@ def build(
                     items = [item for target in targets for item in target.items]
                     prepared = Renderer(_KEPT.html, _KEPT.converted)
                     last = time.monotonic()
-                    steps = ([audit.prepare] if cut else []) + converters
-                    for step in steps:
+                    kept = _ConvertedSize(prepared.converted)
+                    for step in ([audit.prepare] if cut else []) + converters:
                         with gc_paused():
                             for start in range(0, len(items), _PREPARED_AT_ONCE):
+                                if step is not audit.prepare and kept.grown() > REUSE_MARGIN:
+                                    break  # (the rest is converted by each export, as without it)
                                 step(items[start : start + _PREPARED_AT_ONCE], prepared)
                                 if time.monotonic() - last >= PROGRESS_TICK:
                                     tick()
@@ -396,6 +399,28 @@ def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer
     options = options_for(exporter, chosen)
     fragments = fragments_for(cached, exporter, options) if cached is not None else None
     return ExportContext(renderer=renderer, options=options, tool_version=__version__, fragments=fragments, jobs=jobs)
+
+
+class _ConvertedSize:
+    """About the memory the conversions a build's parent makes ahead (:attr:`Renderer.converted`)
+    hold, as :meth:`_KeptHtml.added` counts the HTML's: their characters and ~100 bytes a text.
+    Every worker holds them from its start, as it holds the loaded bank, so the parent makes no more
+    than :data:`REUSE_MARGIN` of them (100,000 items' QTI markup held ~120 MB more in every worker:
+    the build's peak 1,738 -> 1,863 MB); a larger bank's other texts are converted by each export."""
+
+    def __init__(self, converted: dict[str, dict[str, str]]) -> None:
+        self.converted = converted
+        self.counted: dict[str, int] = {}  # texts of each kind counted so far (a dict keeps their order)
+        self.size = 0
+
+    def grown(self) -> int:
+        """The size of what is held now (the texts added since the last call counted)."""
+        for kind, texts in self.converted.items():
+            done = self.counted.get(kind, 0)
+            if len(texts) > done:
+                self.size += sum(len(t) + 100 for t in itertools.islice(texts.values(), done, None))
+                self.counted[kind] = len(texts)
+        return self.size
 
 
 #: What forked build workers inherit (set in the parent just before the first fork, cleared after).
@@ -588,7 +613,7 @@ def _export_parallel(
     plus that margin, not the heap that a worker's earlier exports left behind (freed, but not
     given back).
 
-    ``prepare``: work the workers inherit (the audits' preparation), done here before the first
+    ``prepare``: work the workers inherit (the audits' preparation, the conversions several formats share), done here before the first
     worker that needs it is forked (given the progress's ``tick``); ``early``: per export, whether
     it needs none of it.  While this process prepares, the costliest export that needs none (the
     HTML pages) already runs in a worker forked before it, which then stops (a build of 10,000

@@ -647,3 +647,28 @@ def test_a_parallel_build_converts_the_texts_both_qti_versions_write_once_before
     build(bank, tmp_path / "one", jobs=2, formats=["qti21", "json"])
     build(bank, tmp_path / "seq", jobs=1, formats=["qti21", "qti30"])
     assert len(calls) == 1
+
+
+def test_the_parent_converts_no_more_ahead_than_the_workers_memory_margin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker holds what the parent converted from its start (as it holds the loaded bank): past
+    the margin the parent stops, and the exports convert the other texts themselves, to the same bytes."""
+    from itembank import api
+    from itembank.exporters.qti import QtiExporter
+    from itembank.forked import fork_safe
+
+    if not fork_safe():
+        pytest.skip("the build forks no worker here")
+    calls: list[int] = []
+    real = QtiExporter.prepares
+    monkeypatch.setattr(QtiExporter, "prepares", staticmethod(lambda items, renderer: calls.append(len(items)) or real(items, renderer)))
+    monkeypatch.setattr(api, "_PREPARED_AT_ONCE", 1)
+    bank = load_bank(ROOT / "tests/banks/all-types")
+    formats = ["qti21", "qti30"]
+    build(bank, tmp_path / "all", jobs=2, formats=formats)
+    assert calls == [1] * len(bank.items)
+    calls.clear()
+    monkeypatch.setattr(api, "REUSE_MARGIN", 1)  # past it after the first item with a text converted
+    build(bank, tmp_path / "some", jobs=2, formats=formats)
+    assert 0 < len(calls) < len(bank.items)
+    build(bank, tmp_path / "one", jobs=1, formats=formats)
+    assert digests(tmp_path / "some") == digests(tmp_path / "one") == digests(tmp_path / "all")
