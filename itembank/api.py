@@ -265,8 +265,8 @@ def build(
             converters = _shared_preparations(exporters[name] for (_target, name), hot in zip(work, warm) if not hot)
             needs = [reads or (not hot and getattr(exporters[name], "prepares", None) in converters) for (_target, name), reads, hot in zip(work, readers, warm)]
             prepare: Callable[[Callable[[], None]], None] | None = None
-            if len({name for (_target, name), reads in zip(work, readers) if reads}) > 1 or converters:
-                cut = len({name for (_target, name), reads in zip(work, readers) if reads}) > 1
+            cut = len({name for (_target, name), reads in zip(work, readers) if reads}) > 1
+            if cut or converters:
 
                 def prepare_audits(tick: Callable[[], None]) -> None:
                     """(an item of several targets: cut once), and the conversions of ``converters``.
@@ -401,6 +401,11 @@ def _build_context(exporter: Exporter, chosen: ExportOptions, renderer: Renderer
     return ExportContext(renderer=renderer, options=options, tool_version=__version__, fragments=fragments, jobs=jobs)
 
 
+#: About the memory a text kept for the workers holds besides its characters: its string object and
+#: its place in a table (:class:`_KeptHtml`, :class:`_ConvertedSize`).
+_BYTES_A_TEXT = 100
+
+
 class _ConvertedSize:
     """About the memory the conversions a build's parent makes ahead (:attr:`Renderer.converted`)
     hold, as :meth:`_KeptHtml.added` counts the HTML's: their characters and ~100 bytes a text.
@@ -418,7 +423,7 @@ class _ConvertedSize:
         for kind, texts in self.converted.items():
             done = self.counted.get(kind, 0)
             if len(texts) > done:
-                self.size += sum(len(t) + 100 for t in itertools.islice(texts.values(), done, None))
+                self.size += sum(len(t) + _BYTES_A_TEXT for t in itertools.islice(texts.values(), done, None))
                 self.counted[kind] = len(texts)
         return self.size
 
@@ -457,7 +462,7 @@ class _KeptHtml:
     @staticmethod
     def added(renderer: Renderer) -> int:
         """About the memory a renderer made on :attr:`html` added to it."""
-        return renderer.rendered_chars + 100 * renderer.renders
+        return renderer.rendered_chars + _BYTES_A_TEXT * renderer.renders
 
     def took(self, renderer: Renderer) -> None:
         """Count what an export's ``renderer`` (made on :attr:`html`) added to it."""
