@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from precompile import precompile
-from processes import environment, measure
+from processes import environment, interpreter, measure
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -48,6 +48,7 @@ def main() -> int:
     ap.add_argument("--jobs", default="1,2", help="worker counts of the builds")
     args = ap.parse_args()
     precompile()  # time what users run: the package's bytecode written (see precompile.py)
+    print(interpreter())
     print(f"{'N':>7} | {'command':<34} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | load")
     measured: list[tuple[int, str, float, float]] = []  # (size, command, median wall, median CPU)
     for n in (int(s) for s in args.sizes.split(",")):

@@ -40,7 +40,7 @@ import yaml_rs
 
 from itembank.yamlwrite import dump_item, dump_items
 from precompile import precompile
-from processes import environment, measure
+from processes import environment, interpreter, measure
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -195,7 +195,7 @@ def main() -> int:
         rows = [r for r in rows if not r[0].startswith("validate")]
     label = f"build{' ' + args.formats if args.formats else ''} -j {args.jobs}"
     layout = f", {args.per_file} to a file" if args.per_file > 1 else ""
-    print(f"{n} generated items{layout}; build = {label}")
+    print(f"{n} generated items{layout}; build = {label}; {interpreter()}")
     print(f"{'command':<38} | {'wall s':>7} | {'CPU s':>7} | {'peak MB':>7} | load")
     try:
         for name, prepare, cmd, runs in rows:

@@ -8,12 +8,25 @@ in a row meant to use them: :func:`cache_mode` takes it out, or sets it for a ro
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+
+def interpreter() -> str:
+    """The Python that runs the timed commands (the scripts run the ``itembank`` beside their own
+    interpreter): its version and the installation the virtual environment was made from.  The
+    same code ran 5-13 % faster on an optimized build of CPython (profile-guided and link-time
+    optimized, as Linux distributions and python.org build it) than on one built without those
+    options, as pyenv builds by default: a table's figures hold for the interpreter it names
+    (docs/benchmarks.md, 2026-12-05, "The interpreter")."""
+    return f"{platform.python_implementation()} {platform.python_version()} from {sys.base_prefix}"
+
 
 #: The variable that turns itembank's check and fragment caches off (``itembank.cache.ENV_OFF``).
 NO_CACHE_VAR = "ITEMBANK_NO_CACHE"

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from precompile import precompile
+from processes import interpreter
 from processes import measure as measure_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -534,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     outputs = [f"- {t.label}: `{t.last_line}`" for t in all_tasks if t.ok and t.last_line]
     header = (
         f"# itembank benchmarks\n\n"
-        f"Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; sizes {', '.join(f'{s:,}' for s in args.sizes)}; "
+        f"{interpreter()} on {platform.machine()}, {os.cpu_count()} CPUs; sizes {', '.join(f'{s:,}' for s in args.sizes)}; "
         f"median of {args.runs} alternating runs; whole process (wall time, peak RSS via wait4); "
         f"run.py took {total:.0f} s in all; load average (1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load_before)} before, "
         f"{', '.join(f'{x:.2f}' for x in load_after)} after (the machine may be shared: CPU time is the steadier figure).\n"
