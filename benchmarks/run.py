@@ -451,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups to run (default: all of {','.join(GROUPS)})")
     args = ap.parse_args(argv)
     precompile()  # time what users run: the package's bytecode written (see precompile.py)
+    print(interpreter(), flush=True)
     only = {g.strip() for g in args.only.split(",") if g.strip()}
     if not only or only - set(GROUPS):
         ap.error(f"--only takes groups among {', '.join(GROUPS)}")
