@@ -21,7 +21,7 @@ from pathlib import Path
 def interpreter() -> str:
     """The Python that runs the timed commands (the scripts run the ``itembank`` beside their own
     interpreter): its version and the installation the virtual environment was made from.  The
-    same code ran 5-13 % faster on an optimized build of CPython (profile-guided and link-time
+    same code ran 5-15 % faster on an optimized build of CPython (profile-guided and link-time
     optimized, as Linux distributions and python.org build it) than on one built without those
     options, as pyenv builds by default: a table's figures hold for the interpreter it names
     (docs/benchmarks.md, 2026-12-05, "The interpreter")."""

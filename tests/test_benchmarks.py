@@ -278,7 +278,7 @@ def test_a_timed_command_that_writes_much_on_stderr_is_not_stalled(tmp_path: Pat
 
 @pytest.mark.parametrize(("script", "argv"), [("build_bench", ["build_bench.py", "--sizes", "10"]), ("run", None)])
 def test_the_benchmarks_name_the_interpreter_they_time(script: str, argv: list[str] | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """The same code ran 5-13 % faster on an optimized build of CPython than on a plain one: a
+    """The same code ran 5-15 % faster on an optimized build of CPython than on a plain one: a
     table's script prints the interpreter its commands run on (the one beside the script's: its
     version and the installation its virtual environment was made from) before anything else."""
     processes = _load("processes")
