@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from precompile import precompile
-from processes import environment
+from processes import STDERR_SHOWN, Measured, environment, measure
 
 STAT = Path("/proc/stat")
 
@@ -51,51 +49,36 @@ def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float:
     return 1 - idle / total if total > 0 else 0.0
 
 
-def sampled(cmd: list[str], env: dict[str, str], interval: float) -> tuple[float, int, Any, list[float], str]:
-    """Run ``cmd`` and read :func:`counters` every ``interval`` seconds until it ends: its wall time,
-    exit code, resource usage (``os.wait4``: its tree's), the busy share of each interval, and the
-    end of its stderr.  Its stderr goes to a temporary file, never a pipe: a command that writes more
-    than a pipe holds would wait for a reader (as in ``processes.measure``)."""
+def sampled(cmd: list[str], env: dict[str, str], interval: float) -> tuple[Measured, list[float]]:
+    """Run ``cmd`` (``processes.measure``: its stderr in a temporary file, never a pipe, and reaped
+    with ``os.wait4``) and read :func:`counters` every ``interval`` seconds until it ends: the
+    command as measured, the end of its stderr kept (``processes.STDERR_SHOWN``), and the busy share of
+    each interval."""
     shares: list[float] = []
-    with tempfile.TemporaryFile() as err:
-        last = counters()
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-        try:
-            while True:
-                time.sleep(interval)
-                now = counters()
-                shares.append(busy_share(last, now))
-                last = now
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        wall = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)  # (reaped here: Popen must not wait for it again)
-        err.seek(max(0, err.seek(0, os.SEEK_END) - _STDERR_KEPT))
-        tail = err.read().decode(errors="replace")
-    return wall, code, usage, shares, tail
+    last = counters()
 
+    def read() -> None:
+        nonlocal last
+        now = counters()
+        shares.append(busy_share(last, now))
+        last = now
 
-#: The end of the build's stderr shown when it fails.
-_STDERR_KEPT = 2000
+    run = measure(cmd, env=env, cwd=ROOT, sample=(interval, read))
+    return replace(run, stderr=run.stderr[-STDERR_SHOWN:]), shares
 
 
 def one_build(bank: Path, jobs: int, interval: float, cache: bool) -> None:
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-c", "from itembank.cli import run; run()", "build", "--bank", str(bank), "-o", str(Path(tmp) / "dist"), "-j", str(jobs)]
-        wall, code, usage, shares, err = sampled(cmd, environment(no_cache=not cache), interval)
-    if code:
-        raise SystemExit(f"the build failed (exit {code}):\n{err}")
+        run, shares = sampled(cmd, environment(no_cache=not cache), interval)
+    if run.code:
+        raise SystemExit(f"the build failed (exit {run.code}):\n{run.stderr}")
+    wall = run.wall
     # The last interval is cut short by the build's end: it counts for the part that ran.
     seconds = [interval] * (len(shares) - 1) + [wall - interval * (len(shares) - 1)]
     busy = sum(share * cores * s for share, s in zip(shares, seconds))
-    print(f"wall {wall:.2f} s; the build's CPU {usage.ru_utime + usage.ru_stime:.2f} s (user {usage.ru_utime:.2f}, system {usage.ru_stime:.2f})")
+    print(f"wall {wall:.2f} s; the build's CPU {run.cpu:.2f} s (user {run.user:.2f}, system {run.system:.2f})")
     print(f"the machine's {cores} cores: busy {busy:.2f} of {cores * wall:.2f} core-seconds ({100 * busy / (cores * wall):.1f} %), idle {cores * wall - busy:.2f}")
     print(f"busy cores every {interval:g} s: " + " ".join(f"{share * cores:.1f}" for share in shares))
 

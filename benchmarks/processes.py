@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,15 +67,19 @@ class Measured:
     def failed(self, what: str, ok: Sequence[int] = (0,)) -> str | None:
         """How the command ``what`` failed, with the end of its stderr (a script's SystemExit message),
         or None when its exit code is in ``ok``."""
-        return None if self.code in ok else f"FAILED (exit {self.code}): {what}\n{self.stderr[-2000:]}"
+        return None if self.code in ok else f"FAILED (exit {self.code}): {what}\n{self.stderr[-STDERR_SHOWN:]}"
 
 
-def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None, log: Path | None = None) -> Measured:
+def measure(
+    cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None, log: Path | None = None, sample: tuple[float, Callable[[], object]] | None = None
+) -> Measured:
     """Run ``cmd`` and reap it with ``os.wait4``: its own resource usage, that of the workers it
     waited for included (``RUSAGE_CHILDREN`` would mix every child so far).  Its stdout is thrown
     away and its stderr kept (the end of it in :attr:`Measured.stderr`), or both go to ``log``.
     Never a pipe: a command that writes more than a pipe holds would wait for a reader, and the
-    reader (here, after ``wait4``) for the command.  Interrupted (Ctrl-C), the command is killed."""
+    reader (here, after ``wait4``) for the command.  Interrupted (Ctrl-C), the command is killed.
+    ``sample``: (seconds, a function) called every that many seconds while the command runs (the
+    cores' counters read by ``cores_busy.py``)."""
     with tempfile.TemporaryFile() as spare:
         out = open(log, "wb") if log is not None else spare  # noqa: SIM115 - closed below
         try:
@@ -89,7 +93,16 @@ def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None,
                 stderr=subprocess.STDOUT if log is not None else out,
             )
             try:
-                _, status, usage = os.wait4(proc.pid, 0)
+                if sample is None:
+                    _, status, usage = os.wait4(proc.pid, 0)
+                else:
+                    interval, read = sample
+                    while True:
+                        time.sleep(interval)
+                        read()
+                        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                        if pid:
+                            break
             except BaseException:  # do not leave the measured command running
                 proc.kill()
                 proc.wait()
@@ -104,5 +117,7 @@ def measure(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None,
     return Measured(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, err)
 
 
+#: The end of a failed command's stderr that a message shows (:meth:`Measured.failed`, ``cores_busy.py``).
+STDERR_SHOWN = 2000
 #: The end of a command's stderr that :func:`measure` keeps.
 _STDERR_KEPT = 64 << 10

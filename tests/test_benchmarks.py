@@ -399,8 +399,8 @@ def test_cores_busy_reads_the_kernels_counters_and_reports_each_interval(tmp_pat
     assert failing.returncode != 0 and "the build failed" in failing.stderr
     # A command that writes more on stderr than a pipe holds is not stalled (it was, on a pipe).
     probe = "import sys; sys.stderr.write('x' * 400_000 + 'END'); sys.exit(3)"
-    wall, code, _usage, shares, err = cores_busy.sampled([sys.executable, "-c", probe], os.environ.copy(), 0.05)
-    assert code == 3 and err.endswith("xEND") and len(err) == 2000 and shares
+    run, shares = cores_busy.sampled([sys.executable, "-c", probe], os.environ.copy(), 0.05)
+    assert run.code == 3 and run.stderr.endswith("xEND") and len(run.stderr) == 2000 and shares
 
 
 def test_incremental_bench_runs_its_commands_with_the_cache_whatever_the_environment_says(monkeypatch) -> None:
