@@ -451,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups to run (default: all of {','.join(GROUPS)})")
     args = ap.parse_args(argv)
     precompile()  # time what users run: the package's bytecode written (see precompile.py)
-    print(interpreter(), flush=True)
+    python = interpreter()  # (named first, and in the results' header)
+    print(python, flush=True)
     only = {g.strip() for g in args.only.split(",") if g.strip()}
     if not only or only - set(GROUPS):
         ap.error(f"--only takes groups among {', '.join(GROUPS)}")
@@ -536,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     outputs = [f"- {t.label}: `{t.last_line}`" for t in all_tasks if t.ok and t.last_line]
     header = (
         f"# itembank benchmarks\n\n"
-        f"{interpreter()} on {platform.machine()}, {os.cpu_count()} CPUs; sizes {', '.join(f'{s:,}' for s in args.sizes)}; "
+        f"{python} on {platform.machine()}, {os.cpu_count()} CPUs; sizes {', '.join(f'{s:,}' for s in args.sizes)}; "
         f"median of {args.runs} alternating runs; whole process (wall time, peak RSS via wait4); "
         f"run.py took {total:.0f} s in all; load average (1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load_before)} before, "
         f"{', '.join(f'{x:.2f}' for x in load_after)} after (the machine may be shared: CPU time is the steadier figure).\n"
