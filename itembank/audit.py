@@ -1848,15 +1848,36 @@ def _author_numbers(item: AnyItem) -> str:
     the author wrote in it (its teaching texts, and its title, topic, tags, objectives, author,
     source, reviews...: a title "Constant 0.30000000000000004" was refused as binary rounding), and
     its numbers as Python prints them."""
-    numbers: list[float] = []
+    numbers: list[float | Decimal] = []
     if isinstance(item, NumericItem):
         numbers += [v for v in (item.answer, item.tolerance) if v is not None] + list(item.range or ())
+        if item.range is not None:
+            numbers += _worked_out_in_decimal(*item.range)
+        elif item.answer is not None:
+            numbers += _worked_out_in_decimal(item.answer, tolerance=item.tolerance)
     if isinstance(item, ClozeItem):
         numbers += [v for b in item.blanks for v in (b.number, b.tolerance) if v is not None]
+        numbers += [d for b in item.blanks if b.number is not None for d in _worked_out_in_decimal(b.number, tolerance=b.tolerance or 0.0)]
     if isinstance(item, CalculatedItem):
         numbers += [item.tolerance, *(item.answer_range or ())]
         numbers += [float(n) for v in item.variables for n in (v.min, v.max, v.step, *v.values) if n is not None]
     return "\n".join([*_strings(item), *(repr(float(v)) for v in numbers)])
+
+
+def _worked_out_in_decimal(low: float, high: float | None = None, *, tolerance: float | None = None) -> list[Decimal]:
+    """The numbers a format may write that itembank works out from an item's own in decimal, as the
+    model does (``NumericItem.bounds``, ``centre``, ``half_width``; ``model.interval``), but worked
+    out here again: a range's middle and half-width (``low``, ``high``), or an answer's bounds
+    (``low`` ± ``tolerance``).  Exact, each the float nearest it as a format writes it: a middle of
+    16 digits (900719925474099.5 for 900719925474099 and 900719925474100) is no binary rounding;
+    0.15000000000000002 for 0.1 and 0.2 is (the middle worked out in binary floats)."""
+    a = as_written(low)
+    if high is None:
+        t = as_written(tolerance or 0.0)
+        return [a - t, a + t]
+    b = as_written(high)
+    middle = (a + b) / 2
+    return [middle, max(middle - a, b - middle)]
 
 
 def _placeholders_shown(item: ClozeItem, renderer: Renderer) -> set[str]:

@@ -177,3 +177,40 @@ def test_a_placeholder_markdown_drops_is_not_counted_as_one_to_print(tmp_path: P
     with zipfile.ZipFile(io.BytesIO(result.data)) as package:
         item = package.read(next(n for n in package.namelist() if n.endswith("k1.xml")))
     assert len(re.findall(rb"<(?:printedVariable|qti-printed-variable)\b", item)) == 5
+
+
+RANGE = """\
+items:
+- id: r1
+  type: numeric
+  stem: Name a number between the two bounds.
+  range: {min: 900719925474099.0, max: 900719925474100.0}
+  rationale: Any number between them.
+"""
+
+
+@pytest.mark.parametrize("fmt", sorted(registry()))
+def test_the_middle_of_a_range_with_sixteen_digits_is_not_binary_rounding(tmp_path: Path, fmt: str) -> None:
+    """A range whose middle, worked out in decimal (``NumericItem.centre``), has 16 significant
+    digits: 900719925474099.5, exact.  The QTI exports write it as the correct response, and the
+    audit refused it as "a number is written as 900719925474099.5: binary rounding" (nothing
+    written; found by tests/test_build_generated.py), as it knew the author's numbers and not the
+    middle itembank works out from them in decimal."""
+    bank = _bank(tmp_path, RANGE)
+    result = api.export(bank, fmt)  # (raised ItembankError "... binary rounding ..." for qti21 and qti30)
+    assert "r1" not in dict(result.skipped)
+    if fmt in ("qti21", "qti30"):
+        assert result.data is not None
+        with zipfile.ZipFile(io.BytesIO(result.data)) as package:
+            assert "900719925474099.5" in package.read("items/r1.xml").decode("utf-8")
+
+
+def test_a_middle_worked_out_in_binary_is_still_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check stands for a range: the middle of 0.1 and 0.2 worked out in binary floats
+    (0.15000000000000002, not the 0.15 the author's numbers make) is refused."""
+    from itembank.model import NumericItem
+
+    bank = _bank(tmp_path, RANGE.replace("900719925474099.0", "0.1").replace("900719925474100.0", "0.2"))
+    monkeypatch.setattr(NumericItem, "centre", property(lambda self: (self.bounds[0] + self.bounds[1]) / 2 if self.answer is None else self.answer))
+    with pytest.raises(ItembankError, match=r"\[r1\] a number is written as 0.15000000000000002: binary rounding"):
+        api.export(bank, "qti21")
