@@ -95,6 +95,14 @@ def _valid(generated: GeneratedBank, folder: Path) -> Path:
     return root
 
 
+def _forking(generated: GeneratedBank, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bank written (see :func:`_valid`), for a test of what forked processes do: skipped where
+    this process may not fork (nothing would be shared out)."""
+    if not fork_safe():
+        pytest.skip("this process may not fork: nothing is shared out")
+    return _valid(generated, tmp_path_factory.mktemp("bank"))
+
+
 def _account(result: ExportResult) -> tuple[Any, ...]:
     return (result.summary(), result.written, result.skipped, result.notes)
 
@@ -116,9 +124,7 @@ def _same_folders(one: Path, two: Path) -> None:
 @GENERATED
 @given(generated=banks(min_items=10, max_items=14, every_type=True))
 def test_every_format_shared_out_over_processes_is_the_export_of_one_process(tmp_path_factory: pytest.TempPathFactory, generated: GeneratedBank) -> None:
-    if not fork_safe():
-        pytest.skip("this process may not fork: nothing is shared out")
-    root = _valid(generated, tmp_path_factory.mktemp("bank"))
+    root = _forking(generated, tmp_path_factory)
     bank = load_bank(root, jobs=1)
     with every_share_forced() as seen:
         shared_bank = load_bank(root, jobs=2)
@@ -152,9 +158,7 @@ def test_every_format_shared_out_over_processes_is_the_export_of_one_process(tmp
 @GENERATED
 @given(generated=banks(min_items=10, max_items=14, every_type=True))
 def test_a_build_over_workers_with_every_share_forced_is_the_build_of_one_process(tmp_path_factory: pytest.TempPathFactory, generated: GeneratedBank) -> None:
-    if not fork_safe():
-        pytest.skip("this process may not fork: the build runs in one process")
-    root = _valid(generated, tmp_path_factory.mktemp("bank"))
+    root = _forking(generated, tmp_path_factory)
     out = tmp_path_factory.mktemp("out")
     one = build(load_bank(root, jobs=1), out / "one", jobs=1)
     with every_share_forced():
