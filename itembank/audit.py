@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import io
+import math
 import os
 import re
 import sys
@@ -1871,6 +1872,8 @@ def _worked_out_in_decimal(low: float, high: float | None = None, *, tolerance: 
     (``low`` ± ``tolerance``).  Exact, each the float nearest it as a format writes it: a middle of
     16 digits (900719925474099.5 for 900719925474099 and 900719925474100) is no binary rounding;
     0.15000000000000002 for 0.1 and 0.2 is (the middle worked out in binary floats)."""
+    if not all(math.isfinite(v) for v in (low, high, tolerance) if v is not None):
+        return []  # (validation refuses such a number, IB014: a library caller may not validate)
     a = as_written(low)
     if high is None:
         t = as_written(tolerance or 0.0)

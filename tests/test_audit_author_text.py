@@ -214,3 +214,18 @@ def test_a_middle_worked_out_in_binary_is_still_refused(tmp_path: Path, monkeypa
     monkeypatch.setattr(NumericItem, "centre", property(lambda self: (self.bounds[0] + self.bounds[1]) / 2 if self.answer is None else self.answer))
     with pytest.raises(ItembankError, match=r"\[r1\] a number is written as 0.15000000000000002: binary rounding"):
         api.export(bank, "qti21")
+
+
+def test_the_numbers_worked_out_in_decimal_leave_out_what_is_not_finite() -> None:
+    """Validation refuses a number that is not finite (IB014), but a library caller may export a bank
+    it did not validate: the audit works out no middle or bounds from such a number (inf - inf
+    raised decimal.InvalidOperation), and those it does work out are the exact decimal ones."""
+    from decimal import Decimal
+
+    from itembank.audit import _worked_out_in_decimal
+
+    inf = float("inf")
+    assert _worked_out_in_decimal(inf, tolerance=inf) == []
+    assert _worked_out_in_decimal(-inf, inf) == []
+    assert _worked_out_in_decimal(0.1, 0.2) == [Decimal("0.15"), Decimal("0.05")]
+    assert _worked_out_in_decimal(1.96, tolerance=0.005) == [Decimal("1.955"), Decimal("1.965")]
