@@ -1858,7 +1858,7 @@ def _author_numbers(item: AnyItem) -> str:
             numbers += _worked_out_in_decimal(item.answer, tolerance=item.tolerance)
     if isinstance(item, ClozeItem):
         numbers += [v for b in item.blanks for v in (b.number, b.tolerance) if v is not None]
-        numbers += [d for b in item.blanks if b.number is not None for d in _worked_out_in_decimal(b.number, tolerance=b.tolerance or 0.0)]
+        numbers += [d for b in item.blanks if b.number is not None for d in _worked_out_in_decimal(b.number, tolerance=b.tolerance)]
     if isinstance(item, CalculatedItem):
         numbers += [item.tolerance, *(item.answer_range or ())]
         numbers += [float(n) for v in item.variables for n in (v.min, v.max, v.step, *v.values) if n is not None]
